@@ -1,0 +1,36 @@
+"""Product barcodes: GTIN forms are stored and matched as GTIN-14.
+
+A UPC-A label (12 digits), its EAN-13 form (a leading 0) and the GTIN-14
+(two leading zeros) are one number; storing the GTIN-14 makes all three find
+the same product. biip checks the length and the check digit.
+"""
+from __future__ import annotations
+
+from biip import ParseError
+from biip.gtin import Gtin
+
+GTIN_LENGTHS = frozenset({8, 12, 13, 14})
+
+
+def as_gtin14(text: str) -> str | None:
+    """The GTIN-14 of an EAN-8/UPC-A/EAN-13/GTIN-14 with a right check digit, else None."""
+    if len(text) not in GTIN_LENGTHS or not text.isascii() or not text.isdigit():
+        return None
+    try:
+        return Gtin.parse(text).as_gtin_14()
+    except ParseError:
+        return None
+
+
+def normalise_barcode(text: str) -> str:
+    """The form a product barcode is stored and looked up in."""
+    text = text.strip()
+    return as_gtin14(text) or text
+
+
+def lookup_forms(text: str) -> tuple[str, ...]:
+    """Stored forms a scanned text may match: its GTIN-14 (if it is one) and itself."""
+    gtin = as_gtin14(text)
+    if gtin is None or gtin == text:
+        return (text,)
+    return (gtin, text)

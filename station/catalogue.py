@@ -1,0 +1,176 @@
+"""Products with their barcodes, suppliers and customers."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .barcodes import lookup_forms, normalise_barcode
+from .errors import Conflict, Invalid, NotFound
+from .models import Customer, Product, ProductBarcode, SerialNumber, SERIAL_MAX, Supplier
+from .validation import has_control, require_bool, require_code, require_name
+
+PARTY_MODELS = {"supplier": Supplier, "customer": Customer}
+
+
+def get_product(session: Session, code: str) -> Product:
+    product = session.scalar(select(Product).where(Product.code == code))
+    if product is None:
+        raise NotFound("unknown_product", f"There is no product {code}.")
+    return product
+
+
+def product_by_barcode(session: Session, text: str) -> Product | None:
+    forms = lookup_forms(text)
+    return session.scalar(
+        select(Product).join(ProductBarcode).where(ProductBarcode.barcode.in_(forms)).limit(1)
+    )
+
+
+def check_barcode(session: Session, raw: Any) -> str:
+    """A barcode fit to add: printable, unique, and never equal to a serial."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise Invalid("invalid_barcode", "A barcode must be a non-empty text.")
+    barcode = normalise_barcode(raw)
+    if len(barcode) > SERIAL_MAX or has_control(barcode) or not barcode.isprintable():
+        raise Invalid("invalid_barcode", f"A barcode has 1-{SERIAL_MAX} printable characters.")
+    if barcode.upper().startswith(("CMD:", "SUP:", "CUS:")):
+        raise Invalid("invalid_barcode", "A barcode may not start with CMD:, SUP: or CUS:.")
+    owner = session.scalar(select(Product.code).join(ProductBarcode).where(ProductBarcode.barcode == barcode))
+    if owner is not None:
+        raise Conflict("duplicate_barcode", f"Barcode {barcode} belongs to product {owner} already.")
+    forms = {barcode, raw.strip()}
+    if session.scalar(select(SerialNumber.id).where(SerialNumber.serial.in_(forms)).limit(1)):
+        raise Conflict("barcode_is_serial", f"{raw.strip()} is a serial number, so it cannot be a product barcode.")
+    return barcode
+
+
+def add_barcode(session: Session, product: Product, raw: Any) -> ProductBarcode:
+    barcode = check_barcode(session, raw)
+    row = ProductBarcode(product=product, barcode=barcode)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def remove_barcode(session: Session, product: Product, raw: str) -> None:
+    forms = lookup_forms(raw.strip())
+    row = session.scalar(
+        select(ProductBarcode).where(ProductBarcode.product_id == product.id, ProductBarcode.barcode.in_(forms))
+    )
+    if row is None:
+        raise NotFound("unknown_barcode", f"Product {product.code} has no barcode {raw}.")
+    session.delete(row)
+    session.flush()
+
+
+def create_product(session: Session, data: dict[str, Any]) -> Product:
+    code = require_code(data.get("code"))
+    name = require_name(data.get("name"))
+    if session.scalar(select(Product.id).where(Product.code == code)):
+        raise Conflict("duplicate", f"Product {code} exists already.")
+    barcodes = data.get("barcodes", [])
+    if not isinstance(barcodes, list):
+        raise Invalid("invalid_field", "barcodes must be a list of texts.")
+    product = Product(
+        code=code,
+        name=name,
+        serial_required_for_purchase=require_bool(data.get("serial_required_for_purchase", True), "serial_required_for_purchase"),
+        serial_required_for_sales=require_bool(data.get("serial_required_for_sales", True), "serial_required_for_sales"),
+        unserialised_on_hand=0,
+    )
+    session.add(product)
+    session.flush()
+    seen: set[str] = set()
+    for raw in barcodes:
+        barcode = check_barcode(session, raw)
+        if barcode in seen:
+            raise Invalid("duplicate_barcode", f"Barcode {barcode} is listed twice.")
+        seen.add(barcode)
+        session.add(ProductBarcode(product=product, barcode=barcode))
+    session.flush()
+    return product
+
+
+def update_product(session: Session, product: Product, data: dict[str, Any]) -> Product:
+    unknown = set(data) - {"name", "serial_required_for_purchase", "serial_required_for_sales", "barcodes", "code"}
+    if unknown:
+        raise Invalid("unknown_field", f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    if "code" in data and data["code"] != product.code:
+        raise Invalid("read_only", "A product's code cannot be changed.")
+    if "name" in data:
+        product.name = require_name(data["name"])
+    for flag in ("serial_required_for_purchase", "serial_required_for_sales"):
+        if flag in data:
+            setattr(product, flag, require_bool(data[flag], flag))
+    if "barcodes" in data:
+        wanted = data["barcodes"]
+        if not isinstance(wanted, list) or not all(isinstance(b, str) for b in wanted):
+            raise Invalid("invalid_field", "barcodes must be a list of texts.")
+        keep = {normalise_barcode(b) for b in wanted}
+        for row in list(product.barcodes):
+            if row.barcode not in keep:
+                product.barcodes.remove(row)
+        session.flush()
+        have = {row.barcode for row in product.barcodes}
+        for raw in wanted:
+            if normalise_barcode(raw) not in have:
+                add_barcode(session, product, raw)
+                have.add(normalise_barcode(raw))
+    session.flush()
+    return product
+
+
+def serials_in_stock(session: Session, product: Product) -> int:
+    return session.scalar(
+        select(func.count()).select_from(SerialNumber).where(
+            SerialNumber.product_id == product.id, SerialNumber.in_stock.is_(True)
+        )
+    ) or 0
+
+
+def on_hand(session: Session, product: Product) -> int:
+    """Every unit in stock, serialised or not."""
+    return product.unserialised_on_hand + serials_in_stock(session, product)
+
+
+def get_party(session: Session, kind: str, code: str) -> Supplier | Customer:
+    model = PARTY_MODELS[kind]
+    party = session.scalar(select(model).where(model.code == code))
+    if party is None:
+        raise NotFound("unknown_party", f"There is no {kind} {code}.")
+    return party
+
+
+def find_party(session: Session, kind: str, code: str | None):
+    if code is None:
+        return None
+    return get_party(session, kind, code)
+
+
+def create_party(session: Session, kind: str, data: dict[str, Any]):
+    model = PARTY_MODELS[kind]
+    code = require_code(data.get("code"))
+    name = require_name(data.get("name"))
+    if session.scalar(select(model.id).where(model.code == code)):
+        raise Conflict("duplicate", f"{kind.capitalize()} {code} exists already.")
+    party = model(code=code, name=name)
+    session.add(party)
+    session.flush()
+    return party
+
+
+def ensure_customer(session: Session, code: str, name: str = "Walk-in customer") -> Customer:
+    """The customer with that code, made on first use (two stations may race to make it)."""
+    customer = session.scalar(select(Customer).where(Customer.code == code))
+    if customer is not None:
+        return customer
+    try:
+        with session.begin_nested():
+            customer = Customer(code=code, name=name)
+            session.add(customer)
+    except IntegrityError:
+        customer = session.scalars(select(Customer).where(Customer.code == code)).one()
+    return customer

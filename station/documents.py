@@ -1,0 +1,187 @@
+"""Documents and their lines: open, add a line, undo, cancel, purchase orders.
+
+Posting lives in posting.py. Every function takes the caller's session and
+never commits: the daemon or the web request owns the transaction.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .catalogue import find_party, get_party, get_product
+from .errors import Conflict, Invalid, NotFound, Refusal
+from .models import (
+    Customer,
+    Document,
+    DocumentKind,
+    DocumentLine,
+    DocumentStatus,
+    Product,
+    Supplier,
+)
+from .rules import check_line, expected_on_order, received_on_order
+from .validation import require_code, require_int
+
+PREFIXES = {
+    DocumentKind.receipt: "R",
+    DocumentKind.sale: "S",
+    DocumentKind.customer_return: "CR",
+    DocumentKind.supplier_return: "SR",
+    DocumentKind.adjustment: "A",
+}
+
+
+def get_document(session: Session, reference: str) -> Document:
+    doc = session.scalar(select(Document).where(Document.reference == reference))
+    if doc is None:
+        raise NotFound("unknown_document", f"There is no document {reference}.")
+    return doc
+
+
+def open_document(session: Session, kind: DocumentKind, *, station: str | None = None, user: str | None = None,
+                  supplier: Supplier | None = None, customer: Customer | None = None,
+                  order: Document | None = None, reason: str | None = None) -> Document:
+    """Open a station-numbered document (R-000123, S-000045...)."""
+    if order is not None:
+        if order.kind != DocumentKind.purchase_order:
+            raise Refusal("unknown_document", f"{order.reference} is not a purchase order.")
+        supplier = supplier or order.supplier
+    doc = Document(
+        reference=f"~{uuid.uuid4().hex}", kind=kind, status=DocumentStatus.open, station=station, user=user,
+        supplier=supplier, customer=customer, order=order, reason=reason,
+    )
+    session.add(doc)
+    session.flush()
+    doc.reference = f"{PREFIXES[kind]}-{doc.id:06d}"
+    session.flush()
+    return doc
+
+
+def require_open(doc: Document) -> None:
+    if doc.status != DocumentStatus.open:
+        raise Refusal("document_not_open", f"Document {doc.reference} is {doc.status.value}, not open.")
+
+
+def add_line(session: Session, doc: Document, *, product: Product | None = None, serial: str | None = None,
+             quantity: int = 1, batch: str | None = None, expiry: str | None = None,
+             pattern: re.Pattern[str] | None = None) -> DocumentLine:
+    """Add a checked line; a serial raced onto another open document is refused by the unique index."""
+    require_open(doc)
+    if quantity == 0 or (quantity < 0 and doc.kind != DocumentKind.adjustment):
+        raise Invalid("invalid_quantity", "A line's quantity must be a positive whole number.")
+    if serial is not None and quantity != 1 and doc.kind != DocumentKind.adjustment:
+        raise Invalid("invalid_quantity", "A serial is one unit.")
+    resolved = check_line(session, doc, product=product, serial=serial, quantity=quantity, pattern=pattern)
+    line_no = (max((l.line_no for l in doc.lines), default=0)) + 1
+    line = DocumentLine(
+        line_no=line_no, product=resolved.product, serial=resolved.serial,
+        quantity=quantity, batch=batch, expiry=expiry, is_open=True,
+    )
+    try:
+        with session.begin_nested():
+            doc.lines.append(line)
+            session.flush()
+    except IntegrityError:
+        if line in doc.lines:
+            doc.lines.remove(line)
+        raise Refusal(
+            "serial_on_open_document",
+            f"Serial {resolved.serial} was just put on another open document: finish or cancel that first.",
+        ) from None
+    return line
+
+
+def attach_serial(session: Session, doc: Document, serial: str, *,
+                  pattern: re.Pattern[str] | None = None) -> DocumentLine:
+    """Record a serial on the last line, an unserialised unit (a product that needs no serial)."""
+    require_open(doc)
+    line = max(doc.lines, key=lambda l: l.line_no)
+    if line.serial is not None:
+        raise Refusal("serial_required", "The last line has a serial already.")
+    resolved = check_line(session, doc, product=line.product, serial=serial, pattern=pattern)
+    try:
+        with session.begin_nested():
+            line.serial = resolved.serial
+            session.flush()
+    except IntegrityError:
+        raise Refusal(
+            "serial_on_open_document",
+            f"Serial {resolved.serial} was just put on another open document: finish or cancel that first.",
+        ) from None
+    return line
+
+
+def undo_last_line(session: Session, doc: Document) -> DocumentLine:
+    require_open(doc)
+    if not doc.lines:
+        raise Refusal("nothing_to_undo", "There is no line to undo on this document.")
+    line = max(doc.lines, key=lambda l: l.line_no)
+    doc.lines.remove(line)
+    session.flush()
+    return line
+
+
+def cancel(session: Session, doc: Document) -> None:
+    """Drop an open document: its lines no longer hold their serials."""
+    require_open(doc)
+    doc.status = DocumentStatus.cancelled
+    for line in doc.lines:
+        line.is_open = False
+    session.flush()
+
+
+def create_purchase_order(session: Session, data: dict[str, Any], *, pattern: re.Pattern[str] | None = None) -> Document:
+    """A purchase order to receive against (POST /api/documents)."""
+    if data.get("kind") != "purchase_order":
+        raise Invalid("invalid_field", "kind must be \"purchase_order\": other documents are made by scanning.")
+    reference = require_code(data.get("reference"), "reference")
+    if pattern is not None and not pattern.search(reference):
+        raise Invalid("invalid_field", f"reference {reference} does not match the purchase order pattern {pattern.pattern}, so it could not be scanned.")
+    if session.scalar(select(Document.id).where(Document.reference == reference)):
+        raise Conflict("duplicate", f"Document {reference} exists already.")
+    supplier = get_party(session, "supplier", require_code(data.get("supplier"), "supplier"))
+    lines = data.get("lines")
+    if not isinstance(lines, list) or not lines:
+        raise Invalid("invalid_field", "lines must be a non-empty list of {\"product\", \"quantity\"}.")
+    order = Document(reference=reference, kind=DocumentKind.purchase_order, status=DocumentStatus.open,
+                     supplier=supplier)
+    session.add(order)
+    for n, raw in enumerate(lines, start=1):
+        if not isinstance(raw, dict):
+            raise Invalid("invalid_field", f"line {n} must be an object.")
+        product = get_product(session, require_code(raw.get("product"), f"line {n} product"))
+        quantity = require_int(raw.get("quantity"), f"line {n} quantity")
+        if quantity <= 0:
+            raise Invalid("invalid_quantity", f"line {n}: quantity must be positive.")
+        order.lines.append(DocumentLine(line_no=n, product=product, quantity=quantity, is_open=False))
+    session.flush()
+    return order
+
+
+def order_progress(session: Session, order: Document) -> list[dict[str, Any]]:
+    """Per product of a purchase order: expected and received (posted) so far."""
+    seen: dict[int, Product] = {}
+    for line in order.lines:
+        if line.product is not None:
+            seen.setdefault(line.product_id, line.product)
+    return [
+        {"product": p.code, "name": p.name, "expected": expected_on_order(session, order, p),
+         "received": received_on_order(session, order, p)}
+        for p in seen.values()
+    ]
+
+
+def open_documents_for_station(session: Session, station: str) -> list[Document]:
+    return list(session.scalars(
+        select(Document).where(Document.station == station, Document.status == DocumentStatus.open)
+    ))
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)

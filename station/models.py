@@ -1,0 +1,318 @@
+"""The records of SPEC 2 as typed SQLAlchemy models.
+
+``SerialNumber.in_stock`` and ``Product.unserialised_on_hand`` are
+materialised from the movements: only posting writes them, and
+``station check`` recomputes both from the movements and reports any
+difference. Rule 8 (a serial on at most one open document) is the partial
+unique index ``uq_line_open_serial`` over ``DocumentLine.serial`` where the
+line's document is open (``is_open``, kept in step with the document).
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SERIAL_MAX = 64
+CODE_MAX = 64
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class DocumentKind(str, enum.Enum):
+    purchase_order = "purchase_order"
+    receipt = "receipt"
+    sale = "sale"
+    customer_return = "customer_return"
+    supplier_return = "supplier_return"
+    adjustment = "adjustment"
+
+
+class DocumentStatus(str, enum.Enum):
+    open = "open"
+    posted = "posted"
+    cancelled = "cancelled"
+
+
+class MovementKind(str, enum.Enum):
+    receipt = "receipt"
+    sale = "sale"
+    customer_return = "customer_return"
+    supplier_return = "supplier_return"
+    adjustment = "adjustment"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # Stored as plain strings with a CHECK: portable, and readable in psql.
+    return Enum(cls, native_enum=False, length=32, validate_strings=True,
+                values_callable=lambda e: [m.value for m in e])
+
+
+class Product(Base):
+    __tablename__ = "product"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(CODE_MAX), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    serial_required_for_purchase: Mapped[bool] = mapped_column(Boolean, default=True)
+    serial_required_for_sales: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Units in stock that carry no serial; written only by posting.
+    unserialised_on_hand: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    barcodes: Mapped[list[ProductBarcode]] = relationship(
+        back_populates="product", order_by="ProductBarcode.id", cascade="all, delete-orphan"
+    )
+
+
+class ProductBarcode(Base):
+    __tablename__ = "product_barcode"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+    # GTIN-14 for EAN-8/UPC-A/EAN-13/GTIN-14, anything else as given.
+    barcode: Mapped[str] = mapped_column(String(SERIAL_MAX), unique=True)
+
+    product: Mapped[Product] = relationship(back_populates="barcodes")
+
+
+class Supplier(Base):
+    __tablename__ = "supplier"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(CODE_MAX), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Customer(Base):
+    __tablename__ = "customer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(CODE_MAX), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class SerialNumber(Base):
+    __tablename__ = "serial_number"
+    __table_args__ = (Index("ix_serial_number_product_in_stock", "product_id", "in_stock"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(SERIAL_MAX), unique=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("supplier.id"), index=True)
+    # Materialised from the movements: written only by posting (see module doc).
+    in_stock: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    product: Mapped[Product | None] = relationship()
+    customer: Mapped[Customer | None] = relationship()
+    supplier: Mapped[Supplier | None] = relationship()
+
+
+class Document(Base):
+    __tablename__ = "document"
+    __table_args__ = (Index("ix_document_station_status", "station", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(CODE_MAX), unique=True)
+    kind: Mapped[DocumentKind] = mapped_column(_enum(DocumentKind))
+    status: Mapped[DocumentStatus] = mapped_column(_enum(DocumentStatus), default=DocumentStatus.open)
+    station: Mapped[str | None] = mapped_column(String(CODE_MAX))
+    user: Mapped[str | None] = mapped_column(String(CODE_MAX))
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("supplier.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    # A receipt made against a purchase order points at it.
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"), index=True)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    supplier: Mapped[Supplier | None] = relationship()
+    customer: Mapped[Customer | None] = relationship()
+    order: Mapped[Document | None] = relationship(remote_side=[id])
+    lines: Mapped[list[DocumentLine]] = relationship(
+        back_populates="document", order_by="DocumentLine.line_no", cascade="all, delete-orphan"
+    )
+
+
+class DocumentLine(Base):
+    __tablename__ = "document_line"
+    __table_args__ = (
+        UniqueConstraint("document_id", "line_no"),
+        # Rule 8, enforced by the database: a serial on at most one open document.
+        Index(
+            "uq_line_open_serial", "serial", unique=True,
+            sqlite_where=text("is_open"), postgresql_where=text("is_open"),
+        ),
+        Index("ix_document_line_serial", "serial"),
+        Index("ix_document_line_order_product", "document_id", "product_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id", ondelete="CASCADE"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
+    # The serial text as scanned; the SerialNumber record is made on posting.
+    serial: Mapped[str | None] = mapped_column(String(SERIAL_MAX))
+    # Units; an adjustment line is signed, every other kind positive.
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    batch: Mapped[str | None] = mapped_column(String(64))
+    expiry: Mapped[str | None] = mapped_column(String(16))
+    # True while the document is open: the predicate of uq_line_open_serial.
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    document: Mapped[Document] = relationship(back_populates="lines")
+    product: Mapped[Product | None] = relationship()
+
+
+class Movement(Base):
+    __tablename__ = "movement"
+    __table_args__ = (
+        Index("ix_movement_serial_id", "serial_id", "id"),
+        Index("ix_movement_product_id", "product_id"),
+        Index("ix_movement_document_id", "document_id"),
+        Index("ix_movement_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[MovementKind] = mapped_column(_enum(MovementKind))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
+    serial_id: Mapped[int | None] = mapped_column(ForeignKey("serial_number.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))
+    station: Mapped[str | None] = mapped_column(String(CODE_MAX))
+    user: Mapped[str | None] = mapped_column(String(CODE_MAX))
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("supplier.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+
+    product: Mapped[Product | None] = relationship()
+    serial: Mapped[SerialNumber | None] = relationship()
+    document: Mapped[Document | None] = relationship()
+    supplier: Mapped[Supplier | None] = relationship()
+    customer: Mapped[Customer | None] = relationship()
+
+
+class ScanLog(Base):
+    __tablename__ = "scan_log"
+    __table_args__ = (
+        UniqueConstraint("station", "idempotency_key"),
+        Index("ix_scan_log_station_id", "station", "id"),
+        Index("ix_scan_log_serial_text", "serial_text"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    station: Mapped[str] = mapped_column(String(CODE_MAX))
+    device: Mapped[str] = mapped_column(String(200))
+    # Raw text, undecodable bytes written as \xNN: stored safely, shown escaped.
+    raw: Mapped[str] = mapped_column(Text)
+    read_as: Mapped[str | None] = mapped_column(String(32))
+    # The serial this scan names, when it names one (a serial's history shows it).
+    serial_text: Mapped[str | None] = mapped_column(String(SERIAL_MAX))
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    code: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    prompt: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # The answer given, replayed when the same idempotency key comes again.
+    response: Mapped[str | None] = mapped_column(Text)
+
+
+class StationState(Base):
+    """Per-station state of the scan state machine, so a restart resumes it."""
+
+    __tablename__ = "station_state"
+
+    station: Mapped[str] = mapped_column(String(CODE_MAX), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
+    # A party scanned before the document opens (SUP:/CUS: first).
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("supplier.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    # The chosen product waits for its serial (else it is merely sticky).
+    awaiting_serial: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last line is an unserialised unit that a serial scanned next is recorded on.
+    attach_line: Mapped[bool] = mapped_column(Boolean, default=False)
+    prompt: Mapped[str] = mapped_column(Text, default="")
+    # Bumped on every change: the cheap change counter the live page watches.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(CODE_MAX), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ExpectedSerial(Base):
+    """A serial a supplier said it is shipping against a purchase order (ASN)."""
+
+    __tablename__ = "expected_serial"
+    __table_args__ = (UniqueConstraint("order_id", "serial"), Index("ix_expected_serial_serial", "serial"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("document.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    serial: Mapped[str] = mapped_column(String(SERIAL_MAX))
+
+    product: Mapped[Product] = relationship()
+
+
+class SerialCounter(Base):
+    """The next number of each label prefix: serials reserved for labels are never issued twice."""
+
+    __tablename__ = "serial_counter"
+
+    prefix: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_value: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class DeviceStatus(Base):
+    """What the daemon last saw of each configured scanner, for /devices and the screen."""
+
+    __tablename__ = "device_status"
+
+    station: Mapped[str] = mapped_column(String(CODE_MAX), primary_key=True)
+    device: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))  # connected | missing
+    last_scan_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_scan: Mapped[str | None] = mapped_column(Text)
+    backlog: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

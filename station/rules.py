@@ -1,0 +1,265 @@
+"""SPEC 3's rules for one line of a receipt, sale or return.
+
+Each check reads the database and raises a Refusal with a stable code, or
+returns what the line resolves to. The same checks run when a line is added
+(so the operator hears at once) and again under row locks when the document
+is posted (so two stations cannot both win).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .barcodes import lookup_forms
+from .errors import Refusal
+from .models import (
+    Document,
+    DocumentKind,
+    DocumentLine,
+    DocumentStatus,
+    Movement,
+    Product,
+    ProductBarcode,
+    SerialNumber,
+)
+from .validation import serial_text
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a line stands for once checked: its product, the serial text and record."""
+
+    product: Product | None
+    serial: str | None
+    record: SerialNumber | None
+    # Sale of a serial never in stock: it first takes one unserialised unit.
+    takes_unserialised: bool = False
+
+
+def check_serial_text(session: Session, raw: str, pattern: re.Pattern[str] | None) -> str:
+    """Rule: a serial must be scannable as a serial (SPEC 2), else ``invalid_serial``."""
+    text = serial_text(raw, document_pattern=pattern)
+    if session.scalar(select(ProductBarcode.id).where(ProductBarcode.barcode.in_(lookup_forms(text))).limit(1)):
+        raise Refusal("invalid_serial", f"{text} is a product barcode, so it cannot be a serial.")
+    return text
+
+
+def find_serial(session: Session, text: str, *, lock: bool = False) -> SerialNumber | None:
+    query = select(SerialNumber).where(SerialNumber.serial == text)
+    if lock:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def open_document_of(session: Session, text: str, *, besides: Document | None = None) -> Document | None:
+    """The open document a serial stands on, other than ``besides``."""
+    query = select(Document).join(DocumentLine).where(DocumentLine.serial == text, DocumentLine.is_open.is_(True))
+    if besides is not None and besides.id is not None:
+        query = query.where(Document.id != besides.id)
+    return session.scalar(query.limit(1))
+
+
+def refuse_if_on_open_document(session: Session, text: str, doc: Document) -> None:
+    other = open_document_of(session, text, besides=doc)
+    if other is not None:
+        where = f" at station {other.station}" if other.station else ""
+        raise Refusal(
+            "serial_on_open_document",
+            f"Serial {text} is on open document {other.reference}{where}: finish or cancel that first.",
+        )
+
+
+def was_ever_moved(session: Session, record: SerialNumber | None) -> bool:
+    if record is None or record.id is None:
+        return False
+    return session.scalar(select(Movement.id).where(Movement.serial_id == record.id).limit(1)) is not None
+
+
+def pending_unserialised(session: Session, doc: Document, product: Product, *, besides: DocumentLine | None = None) -> int:
+    """Unserialised units of a product this open document already takes (not yet posted).
+
+    While posting (``besides`` is the line being posted) the earlier lines have
+    already taken their units from ``unserialised_on_hand``, so nothing is pending.
+    """
+    if besides is not None:
+        return 0
+    lines = [
+        line for line in doc.lines
+        if line.product_id == product.id
+        and (line.serial is None or _takes_unit(session, line))
+    ]
+    return sum(line.quantity for line in lines)
+
+
+def _takes_unit(session: Session, line: DocumentLine) -> bool:
+    record = find_serial(session, line.serial)
+    return record is None or (not record.in_stock and not was_ever_moved(session, record))
+
+
+def expected_on_order(session: Session, order: Document, product: Product) -> int:
+    return session.scalar(
+        select(func.coalesce(func.sum(DocumentLine.quantity), 0)).where(
+            DocumentLine.document_id == order.id, DocumentLine.product_id == product.id
+        )
+    )
+
+
+def received_on_order(session: Session, order: Document, product: Product) -> int:
+    """Units of a product posted by receipts against this order."""
+    return session.scalar(
+        select(func.coalesce(func.sum(DocumentLine.quantity), 0))
+        .join(Document, Document.id == DocumentLine.document_id)
+        .where(
+            Document.order_id == order.id,
+            Document.status == DocumentStatus.posted,
+            DocumentLine.product_id == product.id,
+        )
+    )
+
+
+def check_order_quantity(session: Session, doc: Document, product: Product, quantity: int,
+                         *, besides: DocumentLine | None = None) -> None:
+    order = doc.order
+    if order is None:
+        return
+    expected = expected_on_order(session, order, product)
+    if expected == 0:
+        raise Refusal("quantity_exceeds_order", f"{product.name} is not on purchase order {order.reference}.")
+    here = sum(l.quantity for l in doc.lines if l.product_id == product.id and l is not besides)
+    received = received_on_order(session, order, product)
+    if received + here + quantity > expected:
+        raise Refusal(
+            "quantity_exceeds_order",
+            f"Purchase order {order.reference} expects {expected} of {product.name}; "
+            f"{received + here} are received already. Scan another product or finish.",
+        )
+
+
+def _product_for(record: SerialNumber | None, product: Product | None, text: str) -> Product:
+    if record is not None and record.product is not None:
+        if product is not None and record.product_id != product.id:
+            raise Refusal(
+                "serial_wrong_product",
+                f"Serial {text} belongs to {record.product.name}, not {product.name}: scan the right product.",
+            )
+        return record.product
+    if product is None:
+        raise Refusal("product_required", f"Serial {text} has no product yet: scan the product first, then the serial.")
+    return product
+
+
+def check_line(session: Session, doc: Document, *, product: Product | None, serial: str | None,
+               quantity: int = 1, pattern: re.Pattern[str] | None = None,
+               line: DocumentLine | None = None, lock: bool = False) -> Resolved:
+    """Check one line of ``doc`` against SPEC 3; ``line`` is the line itself when re-checking on post."""
+    if serial is not None:
+        serial = check_serial_text(session, serial, pattern) if line is None else serial
+        refuse_if_on_open_document(session, serial, doc)
+        if line is None and any(l.serial == serial for l in doc.lines):
+            raise Refusal("serial_on_open_document", f"Serial {serial} is on this document already.")
+    record = find_serial(session, serial, lock=lock) if serial is not None else None
+    check = _CHECKS[doc.kind]
+    return check(session, doc, product, serial, record, quantity, line)
+
+
+def _receipt(session, doc, product, serial, record, quantity, line) -> Resolved:
+    if serial is None:
+        if product is None:
+            raise Refusal("product_required", "Scan a product first.")
+        if product.serial_required_for_purchase:
+            raise Refusal("serial_required", f"{product.name} needs a serial for each unit: scan the serial.")
+        check_order_quantity(session, doc, product, quantity, besides=line)
+        return Resolved(product, None, None)
+    if record is not None and record.in_stock:
+        raise Refusal("serial_in_stock", f"Serial {serial} is in stock already: it cannot be received twice.")
+    product = _product_for(record, product, serial)
+    check_order_quantity(session, doc, product, 1, besides=line)
+    return Resolved(product, serial, record)
+
+
+def _sale(session, doc, product, serial, record, quantity, line) -> Resolved:
+    if serial is None:
+        if product is None:
+            raise Refusal("product_required", "Scan a product or a serial.")
+        if product.serial_required_for_sales:
+            raise Refusal("serial_required", f"{product.name} is sold by serial: scan the serial of this unit.")
+        free = product.unserialised_on_hand - pending_unserialised(session, doc, product, besides=line)
+        if free < quantity:
+            raise Refusal("out_of_stock", f"No unit of {product.name} without a serial is left in stock: scan the unit's serial, or receive stock.")
+        return Resolved(product, None, None)
+    product = _product_for(record, product, serial)
+    if record is not None and record.customer_id is not None:
+        raise Refusal(
+            "serial_has_customer",
+            f"Serial {serial} was sold to {record.customer.name}: take it back as a return before selling it again.",
+        )
+    if record is not None and record.in_stock:
+        return Resolved(product, serial, record)
+    if was_ever_moved(session, record):
+        raise Refusal(
+            "serial_not_in_stock",
+            f"Serial {serial} is not in stock (it left stock earlier): receive it, or adjust it into stock, then sell it.",
+        )
+    free = product.unserialised_on_hand - pending_unserialised(session, doc, product, besides=line)
+    if free < 1:
+        raise Refusal(
+            "serial_not_in_stock",
+            f"Serial {serial} is not in stock and no unit of {product.name} without a serial is left to take: "
+            "receive it, or adjust it into stock, then sell it.",
+        )
+    return Resolved(product, serial, record, takes_unserialised=True)
+
+
+def _customer_return(session, doc, product, serial, record, quantity, line) -> Resolved:
+    if serial is None:
+        if product is None:
+            raise Refusal("product_required", "Scan the serial of the unit coming back.")
+        if product.serial_required_for_sales:
+            raise Refusal("serial_required", f"{product.name} was sold by serial: scan the serial of the unit coming back.")
+        return Resolved(product, None, None)
+    if record is None or record.customer_id is None:
+        raise Refusal("serial_no_customer", f"Serial {serial} was not sold to anyone, so it cannot come back as a return.")
+    product = _product_for(record, product, serial)
+    return Resolved(product, serial, record)
+
+
+def _supplier_return(session, doc, product, serial, record, quantity, line) -> Resolved:
+    if serial is None:
+        if product is None:
+            raise Refusal("product_required", "Scan the serial of the unit going back.")
+        if product.serial_required_for_purchase:
+            raise Refusal("serial_required", f"{product.name} is tracked by serial: scan the serial of the unit going back.")
+        free = product.unserialised_on_hand - pending_unserialised(session, doc, product, besides=line)
+        if free < quantity:
+            raise Refusal("out_of_stock", f"No unit of {product.name} without a serial is in stock to send back.")
+        return Resolved(product, None, None)
+    if record is None or not record.in_stock:
+        raise Refusal("serial_not_in_stock", f"Serial {serial} is not in stock, so it cannot go back to the supplier.")
+    product = _product_for(record, product, serial)
+    return Resolved(product, serial, record)
+
+
+def _adjustment(session, doc, product, serial, record, quantity, line) -> Resolved:
+    if serial is None:
+        if product is None:
+            raise Refusal("product_required", "An adjustment needs a product or a serial.")
+        if quantity < 0 and product.unserialised_on_hand - pending_unserialised(session, doc, product, besides=line) < -quantity:
+            raise Refusal("out_of_stock", f"Only {product.unserialised_on_hand} unit(s) of {product.name} without a serial are in stock.")
+        return Resolved(product, None, None)
+    if quantity > 0 and record is not None and record.in_stock:
+        raise Refusal("serial_in_stock", f"Serial {serial} is in stock already.")
+    if quantity < 0 and (record is None or not record.in_stock):
+        raise Refusal("serial_not_in_stock", f"Serial {serial} is not in stock, so it cannot be adjusted out.")
+    return Resolved(product or (record.product if record else None), serial, record)
+
+
+_CHECKS = {
+    DocumentKind.receipt: _receipt,
+    DocumentKind.sale: _sale,
+    DocumentKind.customer_return: _customer_return,
+    DocumentKind.supplier_return: _supplier_return,
+    DocumentKind.adjustment: _adjustment,
+}

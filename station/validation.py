@@ -1,0 +1,74 @@
+"""Checks on text that comes from people and scanners: codes, names, serials."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import Invalid
+from .models import CODE_MAX, SERIAL_MAX
+
+PARTY_PREFIXES = ("CMD:", "SUP:", "CUS:")
+
+
+def has_control(text: str) -> bool:
+    """True when the text holds a control character (C0, DEL or C1)."""
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text)
+
+
+def is_printable(text: str) -> bool:
+    return text.isprintable() and not has_control(text)
+
+
+def require_text(value: Any, field: str, *, max_len: int, allow_space: bool = True) -> str:
+    """A non-empty printable string of at most max_len characters, trimmed."""
+    if not isinstance(value, str):
+        raise Invalid("invalid_field", f"{field} must be a text, not {type(value).__name__}.")
+    value = value.strip()
+    if not value:
+        raise Invalid("invalid_field", f"{field} must not be empty.")
+    if len(value) > max_len:
+        raise Invalid("invalid_field", f"{field} is longer than {max_len} characters.")
+    if not is_printable(value) or (not allow_space and " " in value):
+        raise Invalid("invalid_field", f"{field} holds characters that cannot be printed.")
+    return value
+
+
+def require_code(value: Any, field: str = "code") -> str:
+    return require_text(value, field, max_len=CODE_MAX)
+
+
+def require_name(value: Any, field: str = "name") -> str:
+    return require_text(value, field, max_len=200)
+
+
+def require_bool(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid("invalid_field", f"{field} must be true or false.")
+    return value
+
+
+def require_int(value: Any, field: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Invalid("invalid_field", f"{field} must be a whole number.")
+    return value
+
+
+def serial_text(value: Any, *, document_pattern: re.Pattern[str] | None = None) -> str:
+    """The serial as stored: trimmed, 1-64 printable characters, never scannable as something else.
+
+    Whether it equals a product barcode needs the database; see serials.check_serial_free.
+    """
+    if not isinstance(value, str):
+        raise Invalid("invalid_serial", "A serial must be a text.")
+    text = value.strip()
+    if not text:
+        raise Invalid("invalid_serial", "A serial must not be empty.")
+    if len(text) > SERIAL_MAX:
+        raise Invalid("invalid_serial", f"A serial has at most {SERIAL_MAX} characters; this one has {len(text)}.")
+    if not is_printable(text):
+        raise Invalid("invalid_serial", "A serial may hold only printable characters.")
+    if text.upper().startswith(PARTY_PREFIXES):
+        raise Invalid("invalid_serial", f"A serial may not start with {text[:4]}: it would be read as a command or party.")
+    if document_pattern is not None and document_pattern.search(text):
+        raise Invalid("invalid_serial", f"{text} looks like a purchase order reference, so it could never be scanned as a serial.")
+    return text
