@@ -1,0 +1,303 @@
+"""Carrying a scan out against the database, in the caller's transaction.
+
+One call of ``process`` is one scan: read it, decide, carry the actions out
+inside a savepoint (a refusal rolls them back and leaves the station as it
+was), save the station's state, and log the scan, accepted or refused. The
+station's state row is locked first, so scans of one station are processed
+one at a time even across processes, and an idempotency key seen before
+answers what it answered then.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .. import catalogue, documents, posting, representation
+from ..config import Config
+from ..errors import NotFound, Refusal
+from ..models import Document, DocumentStatus, Product, ScanLog, SerialNumber, StationState
+from ..rules import received_on_order, expected_on_order
+from . import machine, prompts
+from .reading import Kind, ProductInfo, Reading, read
+
+log = logging.getLogger(__name__)
+
+RECENT = 10
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """The answer to one scan, as the API sends it."""
+
+    accepted: bool
+    code: str | None
+    message: str
+    prompt: str
+    document: dict[str, Any] | None = None
+    read_as: str | None = None
+    station: str = ""
+    replayed: bool = field(default=False, compare=False)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "code": self.code, "message": self.message,
+                "prompt": self.prompt, "document": self.document}
+
+
+def escape_raw(raw: bytes | str, limit: int = 2048) -> str:
+    """The raw scan as storable, printable text: undecodable bytes and controls as \\xNN."""
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", errors="backslashreplace")
+    out = "".join(f"\\x{ord(c):02x}" if (ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0) else c for c in raw[:limit])
+    return out + ("…" if len(raw) > limit else "")
+
+
+def _info(p: Product | None) -> ProductInfo | None:
+    if p is None:
+        return None
+    return ProductInfo(p.code, p.name, p.serial_required_for_purchase, p.serial_required_for_sales)
+
+
+class _Lookups:
+    """The reader's questions, answered from the session."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def product_by_barcode(self, text: str) -> ProductInfo | None:
+        return _info(catalogue.product_by_barcode(self.session, text))
+
+    def serial_product(self, text: str) -> tuple[bool, ProductInfo | None]:
+        if len(text) > 64:
+            return False, None
+        record = self.session.scalar(select(SerialNumber).where(SerialNumber.serial == text))
+        return (record is not None), _info(record.product if record is not None else None)
+
+    def party_exists(self, kind: str, code: str) -> bool:
+        model = catalogue.PARTY_MODELS[kind]
+        return self.session.scalar(select(model.id).where(model.code == code)) is not None
+
+    def order_exists(self, reference: str) -> bool:
+        return self.session.scalar(
+            select(Document.id).where(Document.reference == reference, Document.kind == "purchase_order")
+        ) is not None
+
+
+class ScanService:
+    """Scans for the stations of one configuration."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.document_re = config.document_re
+
+    # -- state ---------------------------------------------------------
+    def state_row(self, session: Session, station: str, *, lock: bool = True) -> StationState:
+        cfg = self.config.station(station)
+        if cfg is None:
+            raise NotFound("unknown_station", f"There is no station {station} in the configuration.")
+        query = select(StationState).where(StationState.station == station)
+        row = session.scalar(query.with_for_update() if lock else query)
+        if row is None:
+            try:
+                with session.begin_nested():
+                    row = StationState(station=station, mode=cfg.mode, version=0, prompt="")
+                    session.add(row)
+            except IntegrityError:
+                row = session.scalar(query.with_for_update() if lock else query)
+        return row
+
+    def _document(self, session: Session, row: StationState) -> Document | None:
+        if row.document_id is None:
+            return None
+        doc = session.get(Document, row.document_id)
+        return doc if doc is not None and doc.status == DocumentStatus.open else None
+
+    def state_of(self, session: Session, row: StationState) -> machine.State:
+        doc = self._document(session, row)
+        product = session.get(Product, row.product_id) if row.product_id is not None else None
+        if doc is None:
+            return machine.State(mode=row.mode)
+        return machine.State(
+            mode=row.mode, document_kind=doc.kind.value, lines=len(doc.lines), product=_info(product),
+            awaiting_serial=bool(row.awaiting_serial) and product is not None, attach=bool(row.attach_line),
+        )
+
+    def facts(self, session: Session, row: StationState, state: machine.State) -> prompts.Facts:
+        doc = self._document(session, row)
+        if doc is None:
+            return prompts.Facts()
+        party = doc.customer or doc.supplier
+        facts = prompts.Facts(reference=doc.reference, party=party.name if party else None,
+                              order=doc.order.reference if doc.order else None)
+        if state.product is not None:
+            product = session.scalar(select(Product).where(Product.code == state.product.code))
+            units = sum(l.quantity for l in doc.lines if l.product_id == product.id)
+            expected = received = None
+            if doc.order is not None:
+                expected = expected_on_order(session, doc.order, product)
+                received = received_on_order(session, doc.order, product)
+            facts = prompts.Facts(reference=facts.reference, party=facts.party, order=facts.order,
+                                  product_units=units, expected=expected, received_before=received or 0)
+        return facts
+
+    def prompt_of(self, session: Session, row: StationState) -> str:
+        state = self.state_of(session, row)
+        return prompts.prompt(state, self.facts(session, row, state))
+
+    # -- one scan ------------------------------------------------------
+    def process(self, session: Session, station: str, raw: bytes | str, *, device: str = "api",
+                key: str | None = None, user: str | None = None) -> ScanResult:
+        """Process one scan in the caller's transaction; never raises for bad input."""
+        row = self.state_row(session, station)
+        if key is not None:
+            seen = session.scalar(select(ScanLog).where(ScanLog.station == station, ScanLog.idempotency_key == key))
+            if seen is not None and seen.response:
+                data = json.loads(seen.response)
+                return ScanResult(station=station, read_as=seen.read_as, replayed=True, **data)
+        state = self.state_of(session, row)
+        reading: Reading | None = None
+        posted: dict[str, Any] | None = None
+        try:
+            with session.begin_nested():
+                reading = read(raw, _Lookups(session), document_re=self.document_re,
+                               gs_substitute=self.config.gs_substitute)
+                decision = machine.decide(state, reading)
+                posted = self._carry_out(session, row, decision, user=user)
+                self._save(session, row, decision.state)
+            accepted, code = True, None
+            new_state = decision.state
+            facts = self.facts(session, row, new_state)
+            msg = prompts.message(decision.event, new_state, facts,
+                                  posted=posted["reference"] if posted else None, text=_what(reading))
+        except Refusal as refusal:
+            session.expire(row)
+            accepted, code, msg = False, refusal.code, refusal.message
+            new_state = self.state_of(session, row)
+            facts = self.facts(session, row, new_state)
+        prompt = prompts.prompt(new_state, facts)
+        if accepted and decision.event in ("line_added", "serial_attached") and new_state.phase in (machine.Phase.sticky,):
+            msg = prompt.split(". ")[0] + "."
+        doc = self._document(session, row)
+        document = posted if posted is not None else (representation.document(session, doc) if doc else None)
+        result = ScanResult(accepted, code, msg, prompt, document, reading.kind.value if reading else "invalid", station)
+        row.prompt = prompt
+        row.version = (row.version or 0) + 1
+        session.add(ScanLog(
+            station=station, device=device, raw=escape_raw(raw), read_as=result.read_as,
+            serial_text=_serial_of(reading, raw), accepted=accepted, code=code, message=msg, prompt=prompt,
+            idempotency_key=key, response=json.dumps(result.as_json()),
+        ))
+        session.flush()
+        notify(session, station)
+        log.info("scan station=%s device=%s outcome=%s code=%s", station, device,
+                 "accepted" if accepted else "refused", code or "-")
+        return result
+
+    def _carry_out(self, session: Session, row: StationState, decision: machine.Decision, *,
+                   user: str | None) -> dict[str, Any] | None:
+        doc = self._document(session, row)
+        posted = None
+        for action in decision.actions:
+            if isinstance(action, machine.SetMode):
+                row.mode = action.mode
+            elif isinstance(action, machine.OpenDocument):
+                doc = self._open(session, row.station, action, user)
+                row.document_id = doc.id
+            elif isinstance(action, machine.AddLine):
+                product = catalogue.get_product(session, action.product) if action.product else None
+                line = documents.add_line(session, doc, product=product, serial=action.serial,
+                                          batch=action.batch, expiry=action.expiry, pattern=self.document_re)
+                if doc.kind.value == "customer_return" and doc.customer is None and line.serial:
+                    record = session.scalar(select(SerialNumber).where(SerialNumber.serial == line.serial))
+                    doc.customer = record.customer if record else None
+            elif isinstance(action, machine.AttachSerial):
+                documents.attach_serial(session, doc, action.serial, pattern=self.document_re)
+            elif isinstance(action, machine.Undo):
+                documents.undo_last_line(session, doc)
+            elif isinstance(action, machine.Cancel):
+                documents.cancel(session, doc)
+                row.document_id = None
+                doc = None
+            elif isinstance(action, machine.Post):
+                posting.post(session, doc)
+                posted = representation.document(session, doc)
+                row.document_id = None
+                doc = None
+        return posted
+
+    def _open(self, session: Session, station: str, action: machine.OpenDocument, user: str | None) -> Document:
+        from ..models import DocumentKind
+
+        supplier = catalogue.get_party(session, "supplier", action.supplier) if action.supplier else None
+        customer = catalogue.get_party(session, "customer", action.customer) if action.customer else None
+        if action.walk_in:
+            customer = catalogue.ensure_customer(session, self.config.walk_in_customer)
+        order = documents.get_document(session, action.order) if action.order else None
+        return documents.open_document(session, DocumentKind(action.kind), station=station, user=user,
+                                       supplier=supplier, customer=customer, order=order)
+
+    def _save(self, session: Session, row: StationState, state: machine.State) -> None:
+        row.mode = state.mode
+        if state.document_kind is None:
+            row.document_id = None
+        if state.product is None:
+            row.product_id = None
+        else:
+            row.product_id = session.scalar(select(Product.id).where(Product.code == state.product.code))
+        row.awaiting_serial = state.awaiting_serial
+        row.attach_line = state.attach
+        session.flush()
+
+    # -- views ---------------------------------------------------------
+    def view(self, session: Session, station: str) -> dict[str, Any]:
+        """GET /api/stations/<station>."""
+        row = self.state_row(session, station, lock=False)
+        doc = self._document(session, row)
+        recent = session.scalars(
+            select(ScanLog).where(ScanLog.station == station).order_by(ScanLog.id.desc()).limit(RECENT)
+        ).all()
+        return {
+            "station": station,
+            "mode": row.mode,
+            "prompt": self.prompt_of(session, row),
+            "document": _open_document_json(session, doc) if doc else None,
+            "recent_scans": [_scan_json(s) for s in recent],
+            "version": row.version or 0,
+        }
+
+
+def _open_document_json(session: Session, doc: Document) -> dict[str, Any]:
+    out = representation.document(session, doc)
+    return {k: out[k] for k in ("reference", "kind", "party", "lines", "status", "order")}
+
+
+def _scan_json(s: ScanLog) -> dict[str, Any]:
+    return {"at": representation.timestamp(s.at), "device": s.device, "raw": s.raw, "read_as": s.read_as,
+            "accepted": s.accepted, "code": s.code, "message": s.message}
+
+
+def _what(reading: Reading | None) -> str:
+    if reading is None:
+        return ""
+    parts = [reading.product.name if reading.product else None, reading.serial]
+    return " ".join(p for p in parts if p)
+
+
+def _serial_of(reading: Reading | None, raw: bytes | str) -> str | None:
+    if reading is not None and reading.serial and len(reading.serial) <= 64:
+        return reading.serial
+    if reading is None and isinstance(raw, str):
+        text = raw.strip()
+        return text if 0 < len(text) <= 64 else None
+    return None
+
+
+def notify(session: Session, station: str) -> None:
+    """Tell other processes (screens) that a station changed: PostgreSQL NOTIFY, sent at commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify('station_changes', :s)"), {"s": station})
