@@ -1,0 +1,88 @@
+"""In-process live status shared by the daemon and the web page of one ``station run``.
+
+The daemon knows things the database cannot tell while it is unreachable:
+how many scans each station holds in its spool, and which scanners are
+plugged in. It writes them here; the web page reads them, and waits on
+``wait_for_change`` to push server-sent events without polling the database.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    station: str
+    device: str
+    kind: str  # evdev | serial
+    state: str  # connected | missing
+    last_scan_at: datetime | None = None
+    last_scan: str | None = None
+
+
+class LiveStatus:
+    """Thread-safe: held scans per station, device states, and a change counter to wait on."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._held: dict[str, int] = {}
+        self._devices: dict[tuple[str, str], DeviceState] = {}
+        self._offline = False
+        self.version = 0
+
+    def _bump(self) -> None:
+        self.version += 1
+        self._cond.notify_all()
+
+    def set_held(self, station: str, count: int) -> None:
+        with self._cond:
+            if self._held.get(station, 0) != count:
+                self._held[station] = count
+                self._bump()
+
+    def held(self, station: str) -> int:
+        with self._cond:
+            return self._held.get(station, 0)
+
+    def set_offline(self, offline: bool) -> None:
+        with self._cond:
+            if self._offline != offline:
+                self._offline = offline
+                self._bump()
+
+    @property
+    def offline(self) -> bool:
+        with self._cond:
+            return self._offline
+
+    def set_device(self, station: str, device: str, kind: str, state: str) -> None:
+        with self._cond:
+            old = self._devices.get((station, device))
+            new = DeviceState(station, device, kind, state,
+                              old.last_scan_at if old else None, old.last_scan if old else None)
+            if new != old:
+                self._devices[(station, device)] = new
+                self._bump()
+
+    def record_scan(self, station: str, device: str, text: str) -> None:
+        with self._cond:
+            old = self._devices.get((station, device)) or DeviceState(station, device, "web", "connected")
+            self._devices[(station, device)] = replace(old, last_scan_at=datetime.now(timezone.utc), last_scan=text)
+            self._bump()
+
+    def devices(self) -> list[DeviceState]:
+        with self._cond:
+            return sorted(self._devices.values(), key=lambda d: (d.station, d.device))
+
+    def notify(self) -> None:
+        """Something changed that the screens should fetch (a scan was processed)."""
+        with self._cond:
+            self._bump()
+
+    def wait_for_change(self, seen: int, timeout: float) -> int:
+        """Block until the version passes ``seen`` or the timeout ends; return the version."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.version != seen, timeout=timeout)
+            return self.version
