@@ -73,11 +73,17 @@ class Config:
 
     @property
     def data_dir(self) -> Path:
-        """Where local files (spool, session secret) live: beside the SQLite file, else the config."""
+        """Where local files (spool, session secret) live.
+
+        ``$STATE_DIRECTORY`` when systemd gives one (the unit's config folder is
+        read-only under ProtectSystem=strict), else beside the SQLite file, else
+        the working directory.
+        """
+        state_dir = os.environ.get("STATE_DIRECTORY")
+        if state_dir:
+            return Path(state_dir.split(":")[0])
         if self.database_url.startswith("sqlite:///") and self.database_url != "sqlite:///:memory:":
             return Path(self.database_url[len("sqlite:///"):]).resolve().parent
-        if self.source is not None:
-            return self.source.resolve().parent
         return Path.cwd()
 
 

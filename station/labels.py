@@ -1,0 +1,332 @@
+"""Code 128 labels and command sheets: SVG and PNG drawn by python-barcode, and a printable HTML page.
+
+Theory of operation: every label is one Code 128 symbol whose module (narrowest
+bar) width is chosen to fit the space it is printed in: at most 0.33 mm (easy
+for any scanner), never under 0.19 mm (``MIN_MODULE_MM``; thinner bars smear on
+203/300 dpi thermal printers), with the 10-module quiet zone Code 128 needs on
+each side.  A text that cannot fit at 0.19 mm raises ``ValueError`` rather than
+printing a label no scanner reads.
+
+How long a text fits (printable ASCII; runs of digits pack two per symbol,
+so an all-digit serial fits about twice as many):
+
+======================  ==========  ===========
+where                   any text    digits only
+======================  ==========  ===========
+38x25 mm stock          12          22
+50x25 mm (the default)  17          32
+57x32 mm                21          40
+100x50 mm               41          80
+the command sheet       76          150
+======================  ==========  ===========
+
+So a 64-character serial, the longest the station stores, always prints on
+the sheet (``size=None``: A4 or Letter, up to 170 mm wide); on label stock
+only as far as the table allows (a 40-character serial needs 100 mm stock).
+Code 128 holds ASCII only: any other character is a ``ValueError``.
+
+The SVG (which the HTML sheet shows) has the exact size in mm.  The PNG makes
+each module a whole number of dots at its dpi (at 300 dpi a multiple of
+0.085 mm), so its bars stay even when a printer prints it dot for dot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import math
+import re
+import unicodedata
+import xml.dom.minidom
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import barcode
+from barcode.writer import ImageWriter, SVGWriter, mm2px
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("CMD:RECEIVE", "Receive"),
+    ("CMD:SELL", "Sell"),
+    ("CMD:RETURN", "Return"),
+    ("CMD:FINISH", "Finish (post)"),
+    ("CMD:CANCEL", "Cancel"),
+    ("CMD:UNDO", "Undo last line"),
+)
+
+MIN_MODULE_MM = 0.19
+MAX_MODULE_MM = 0.33
+QUIET_ZONE_MODULES = 10
+EDGE_MM = 1.0  # kept blank at each label edge: printers drift by about this much
+TEXT_LINE_MM = 3.0  # one 7 pt line (caption above, text below the bars)
+MIN_BAR_MM = 5.0
+MAX_BAR_MM = 25.0
+SHEET_CELL_MM = 80.0  # two labels a row on A4 or Letter with 12 mm margins
+SHEET_WIDTH_MM = 170.0  # a wider symbol takes the whole row (A4 less margins and padding)
+SHEET_BAR_MM = 12.0
+
+_CODE128 = barcode.get_barcode_class("code128")
+
+
+@dataclass(frozen=True)
+class Label:
+    """One barcode: the text it encodes and a human caption (product name, command)."""
+
+    text: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class LabelSize:
+    """Label stock in millimetres, as `station labels --size 50x25` names it.
+
+    Common stocks: 50x25 (the default), 57x32, 100x50, 38x25.
+    """
+
+    width_mm: float
+    height_mm: float
+
+    def __post_init__(self) -> None:
+        if not (0 < self.width_mm <= 500 and 0 < self.height_mm <= 500):
+            raise ValueError(f"label size {self.width_mm}x{self.height_mm} mm is out of range")
+
+    @classmethod
+    def parse(cls, spec: str) -> LabelSize:
+        """Read "50x25" (also "50 x 25mm", "50X25") as width x height in mm."""
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*[xX×]\s*(\d+(?:\.\d+)?)\s*(?:mm)?\s*", spec)
+        if match is None:
+            raise ValueError(f"label size {spec!r}: expected WIDTHxHEIGHT in mm, e.g. 50x25")
+        return cls(float(match[1]), float(match[2]))
+
+    def __str__(self) -> str:
+        return f"{self.width_mm:g}x{self.height_mm:g}"
+
+
+DEFAULT_SIZE = LabelSize(50, 25)
+
+
+def _modules(text: str) -> int:
+    """Module count of the symbol with its quiet zones; refuses what Code 128 cannot hold."""
+    if not text:
+        raise ValueError("a label needs a text to encode")
+    for position, char in enumerate(text):
+        if not " " <= char <= "~":
+            raise ValueError(
+                f"{text!r}: character {char!r} at position {position} cannot be printed"
+                " as Code 128 (printable ASCII only)"
+            )
+    return len(_CODE128(text).build()[0]) + 2 * QUIET_ZONE_MODULES
+
+
+def _fit(text: str, max_width_mm: float) -> float:
+    modules = _modules(text)
+    module = min(MAX_MODULE_MM, max_width_mm / modules)
+    if module < MIN_MODULE_MM:
+        raise ValueError(
+            f"{text!r} does not fit: its Code 128 is {modules} modules, at least"
+            f" {modules * MIN_MODULE_MM:.1f} mm wide at the {MIN_MODULE_MM} mm minimum,"
+            f" and only {max_width_mm:g} mm is available; use wider labels or a shorter text"
+        )
+    return module
+
+
+def _layout(size: LabelSize | None) -> tuple[float, float]:
+    """The width a symbol may take and its bar height, on the sheet or on `size` stock."""
+    if size is None:
+        return SHEET_WIDTH_MM, SHEET_BAR_MM
+    bar = min(MAX_BAR_MM, size.height_mm - 2 * EDGE_MM - 2 * TEXT_LINE_MM - 1.0)
+    if bar < MIN_BAR_MM:
+        raise ValueError(f"{size} mm labels are too low for a barcode with its text")
+    return size.width_mm - 2 * EDGE_MM, bar
+
+
+def module_width_for(text: str, size: LabelSize | None = None) -> float:
+    """Module width in mm that `text` gets on `size` stock (None: the sheet); ValueError if it cannot fit."""
+    return _fit(text, _layout(size)[0])
+
+
+def _options(module_mm: float, module_height_mm: float, show_text: bool) -> dict:
+    return {
+        "module_width": module_mm,
+        "module_height": module_height_mm,
+        "quiet_zone": QUIET_ZONE_MODULES * module_mm,
+        "margin_top": 0.0,
+        "margin_bottom": 0.0,
+        "write_text": show_text,
+        "font_size": 8 if show_text else 0,
+        "text_distance": 3.0,
+    }
+
+
+def svg(
+    text: str,
+    *,
+    module_height_mm: float = SHEET_BAR_MM,
+    show_text: bool = False,
+    max_width_mm: float = SHEET_WIDTH_MM,
+) -> str:
+    """An inline ``<svg>`` element of physical size (mm), without XML declaration, safe inside HTML."""
+    module = _fit(text, max_width_mm)
+    writer = SVGWriter()
+    writer.set_options({"compress": True, "with_doctype": False})
+    rendered = _CODE128(text, writer=writer).render(_options(module, module_height_mm, show_text))
+    # Re-read our own output (no DTD, no entities) to drop the XML declaration
+    # and the fixed id, which would repeat when many barcodes share one page.
+    root = xml.dom.minidom.parseString(rendered).documentElement
+    for group in root.getElementsByTagName("g"):
+        group.removeAttribute("id")
+    root.setAttribute("role", "img")
+    root.setAttribute("aria-label", text)  # minidom escapes attribute and text content
+    return root.toxml()
+
+
+class _DotWriter(ImageWriter):
+    """ImageWriter that rounds every bar edge to a whole pixel, so equal bars stay equal."""
+
+    def _paint_module(self, xpos, ypos, width, color):
+        left, right = round(mm2px(xpos, self.dpi)), round(mm2px(xpos + width, self.dpi))
+        top, bottom = round(mm2px(ypos, self.dpi)), round(mm2px(ypos + self.module_height, self.dpi))
+        self._draw.rectangle([(left, top), (right - 1, bottom - 1)], fill=color)
+
+
+def png(
+    text: str,
+    path: Path,
+    *,
+    dpi: int = 300,
+    module_height_mm: float = SHEET_BAR_MM,
+    show_text: bool = False,
+    max_width_mm: float = SHEET_WIDTH_MM,
+) -> Path:
+    """Write the barcode as a PNG at `dpi`, each module a whole number of dots; returns `path`."""
+    modules = _modules(text)
+    dots = round(_fit(text, max_width_mm) * dpi / 25.4)
+    if dots * modules > max_width_mm * dpi / 25.4:
+        dots = math.floor(max_width_mm * dpi / 25.4 / modules)
+    if dots < 1:
+        raise ValueError(f"{dpi} dpi is too coarse to print {text!r} in {max_width_mm:g} mm")
+    writer = _DotWriter(format="PNG", mode="L", dpi=dpi)
+    options = _options(dots * 25.4 / dpi, module_height_mm, show_text)
+    image = _CODE128(text, writer=writer).render(options)
+    path = Path(path)
+    image.save(path, format="PNG", dpi=(dpi, dpi))
+    return path
+
+
+def file_stem(text: str) -> str:
+    """A safe file name stem for `text`: lower-case ASCII letters, digits, dashes and a hash of the exact text."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40].strip("-")
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{slug or 'label'}-{digest}"
+
+
+_CSS_SHEET = """\
+@page { margin: 12mm }
+body { font-family: sans-serif; margin: 0 }
+.labels { display: grid; grid-template-columns: repeat(2, 1fr); gap: 6mm }
+.label { border: 0.3mm dashed #999; padding: 4mm; break-inside: avoid;
+  display: flex; flex-direction: column; align-items: center; gap: 2mm }
+.label.wide { grid-column: 1 / -1 }
+.caption { font-weight: bold; font-size: 14pt }
+.text { font: 10pt monospace; overflow-wrap: anywhere; text-align: center }
+@media screen { body { margin: 8mm } }
+"""
+
+_CSS_STOCK = """\
+@page {{ size: {w}mm {h}mm; margin: 0 }}
+html, body {{ margin: 0; padding: 0 }}
+.label {{ width: {w}mm; height: {h}mm; box-sizing: border-box; padding: {edge}mm;
+  overflow: hidden; display: flex; flex-direction: column; align-items: center;
+  justify-content: center; break-after: page; page-break-after: always }}
+.label:last-child {{ break-after: auto; page-break-after: auto }}
+.label > svg, .label > img {{ display: block; flex: none }}
+.caption, .text {{ max-width: 100%; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; line-height: {line}mm; font-size: 7pt }}
+.caption {{ font-family: sans-serif; font-weight: bold }}
+.text {{ font-family: monospace }}
+@media screen {{
+  body {{ background: #ddd; padding: 5mm }}
+  .label {{ background: #fff; margin-bottom: 3mm; outline: 1px solid #999 }}
+  .screen-only {{ display: block }}
+}}
+@media print {{ .screen-only {{ display: none }} }}
+"""
+
+
+def sheet_html(
+    labels: Sequence[Label],
+    *,
+    title: str,
+    size: LabelSize | None = None,
+    image_src: Callable[[Label], str] | None = None,
+) -> str:
+    """A printable page: a grid on A4/Letter (size None), else one label per page of `size`.
+
+    Each barcode is inline SVG, or an ``<img>`` of ``image_src(label)``; every text is escaped.
+    """
+    max_width, bar = _layout(size)
+    parts = []
+    for label in labels:
+        module = _fit(label.text, max_width)
+        width = module * _modules(label.text)
+        if image_src is None:
+            image = svg(label.text, module_height_mm=bar, max_width_mm=max_width)
+        else:
+            image = (
+                f'<img src="{html.escape(image_src(label))}" alt="{html.escape(label.text)}"'
+                f' style="width:{width:.3f}mm;height:{bar:.3f}mm">'
+            )
+        wide = " wide" if size is None and width > SHEET_CELL_MM else ""
+        caption = f'<div class="caption">{html.escape(label.caption)}</div>' if label.caption else ""
+        parts.append(
+            f'<div class="label{wide}">{caption}{image}'
+            f'<div class="text">{html.escape(label.text)}</div></div>'
+        )
+    if size is None:
+        css, heading = _CSS_SHEET, f"<h1>{html.escape(title)}</h1>"
+    else:
+        css = _CSS_STOCK.format(
+            w=f"{size.width_mm:g}", h=f"{size.height_mm:g}", edge=f"{EDGE_MM:g}", line=f"{TEXT_LINE_MM:g}"
+        )
+        heading = f'<h1 class="screen-only">{html.escape(title)} ({size} mm)</h1>'
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>\n{css}</style>\n</head>\n<body>\n"
+        f'{heading}\n<main class="labels">\n' + "\n".join(parts) + "\n</main>\n</body>\n</html>\n"
+    )
+
+
+def write_sheet(
+    labels: Sequence[Label],
+    out_dir: Path,
+    *,
+    title: str,
+    size: LabelSize | None = None,
+) -> list[Path]:
+    """Write a PNG and an SVG per label and `index.html` into `out_dir`; returns the paths, HTML first.
+
+    Everything is checked before the first file is written, so a label that
+    cannot fit leaves `out_dir` as it was.
+    """
+    page = sheet_html(
+        labels, title=title, size=size, image_src=lambda label: f"{file_stem(label.text)}.svg"
+    )
+    max_width, bar = _layout(size)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for text in dict.fromkeys(label.text for label in labels):
+        stem = file_stem(text)
+        written.append(png(text, out_dir / f"{stem}.png", module_height_mm=bar, max_width_mm=max_width))
+        svg_path = out_dir / f"{stem}.svg"
+        svg_path.write_text(
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            + svg(text, module_height_mm=bar, max_width_mm=max_width)
+            + "\n",
+            encoding="utf-8",
+        )
+        written.append(svg_path)
+    index = out_dir / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return [index, *written]
