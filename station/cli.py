@@ -55,6 +55,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """Barcode station: receive, sell and return serial-numbered goods by scanning."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
     ctx.obj = Context(config_path)
 
 
@@ -83,7 +84,8 @@ def scan(ctx: Context, station: str, text: str, device: str) -> None:
     except StationError as exc:
         raise click.ClickException(getattr(exc, "message", str(exc))) from None
     if result.accepted:
-        click.echo(f"{result.message} {result.prompt}".strip())
+        same = result.prompt.startswith(result.message)
+        click.echo(result.prompt if same else f"{result.message}\n{result.prompt}")
     else:
         click.echo(f"Refused ({result.code}): {result.message}", err=True)
         click.echo(result.prompt)

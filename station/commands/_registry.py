@@ -1,1 +1,2 @@
 """Imports every subcommand module so that each registers itself on the ``station`` group."""
+from . import records  # noqa: F401

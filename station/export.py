@@ -1,0 +1,59 @@
+"""Streaming the movements out for an ERP: constant memory however many rows there are."""
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime
+from typing import Iterator, TextIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from .models import Customer, Document, Movement, Product, SerialNumber, Supplier
+from .representation import timestamp
+
+FIELDS = ("id", "at", "kind", "quantity", "product", "serial", "document", "station", "user", "supplier", "customer")
+BATCH = 1000
+
+
+def movement_rows(session: Session, since: datetime | None = None) -> Iterator[dict]:
+    """Every movement (oldest first) as a flat dict, read in batches through a server-side cursor."""
+    query = (
+        select(Movement.id, Movement.at, Movement.kind, Movement.quantity, Product.code, SerialNumber.serial,
+               Document.reference, Movement.station, Movement.user, Supplier.code, Customer.code)
+        .outerjoin(Product, Product.id == Movement.product_id)
+        .outerjoin(SerialNumber, SerialNumber.id == Movement.serial_id)
+        .outerjoin(Document, Document.id == Movement.document_id)
+        .outerjoin(Supplier, Supplier.id == Movement.supplier_id)
+        .outerjoin(Customer, Customer.id == Movement.customer_id)
+        .order_by(Movement.id)
+    )
+    if since is not None:
+        query = query.where(Movement.at >= since)
+    result = session.execute(query.execution_options(yield_per=BATCH, stream_results=True))
+    for row in result:
+        values = list(row)
+        values[1] = timestamp(values[1])
+        values[2] = values[2].value
+        yield dict(zip(FIELDS, values))
+
+
+def write_csv(rows: Iterator[dict], out: TextIO) -> int:
+    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
+    writer.writeheader()
+    n = 0
+    for row in rows:
+        writer.writerow(row)
+        n += 1
+    return n
+
+
+def write_json(rows: Iterator[dict], out: TextIO) -> int:
+    """A JSON array written element by element."""
+    out.write("[")
+    n = 0
+    for row in rows:
+        out.write(("\n" if n == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
+        n += 1
+    out.write("\n]\n" if n else "]\n")
+    return n

@@ -1,0 +1,75 @@
+"""Supplier serial lists (ASN): expected, received, missing and unexpected serials of a purchase order."""
+from __future__ import annotations
+
+import pytest
+
+from station import catalogue, documents, posting
+from station.asn import AsnImportFailed, check_expected, import_asn, serial_report
+from station.errors import Refusal
+from station.models import DocumentKind
+
+ASN = "reference,product,serial\nPO-1,WID-1,A1\nPO-1,WID-1,A2\nPO-1,WID-1,A3\n"
+
+
+@pytest.fixture
+def order(db):
+    with db.Session.begin() as s:
+        catalogue.create_product(s, {"code": "WID-1", "name": "Widget"})
+        catalogue.create_product(s, {"code": "OTHER", "name": "Other"})
+        catalogue.create_party(s, "supplier", {"code": "ACME", "name": "Acme"})
+        documents.create_purchase_order(s, {"kind": "purchase_order", "reference": "PO-1", "supplier": "ACME",
+                                            "lines": [{"product": "WID-1", "quantity": 5}]})
+    return "PO-1"
+
+
+def test_import_twice_changes_nothing(db, order):
+    """The same serial list imported twice adds its serials once."""
+    with db.Session.begin() as s:
+        first = import_asn(s, ASN)
+    with db.Session.begin() as s:
+        second = import_asn(s, ASN)
+    assert (first.added, first.unchanged) == (3, 0)
+    assert (second.added, second.unchanged) == (0, 3)
+
+
+@pytest.mark.parametrize("row,line,column", [
+    pytest.param("PO-9,WID-1,A9", 3, "reference", id="unknown_order"),
+    pytest.param("PO-1,NOPE,A9", 3, "product", id="unknown_product"),
+    pytest.param("PO-1,OTHER,A9", 3, "product", id="product_not_on_order"),
+    pytest.param("PO-1,WID-1,CMD:X", 3, "serial", id="unscannable_serial"),
+])
+def test_bad_row_reported_and_nothing_written(db, order, row, line, column):
+    """A bad row names its line and column, and the rolled-back import leaves no expected serial."""
+    text = "reference,product,serial\nPO-1,WID-1,A1\n" + row + "\n"
+    with db.Session() as s:
+        with pytest.raises(AsnImportFailed) as exc:
+            import_asn(s, text)
+        s.rollback()
+    assert (exc.value.line, exc.value.column) == (line, column)
+    with db.Session() as s:
+        report = serial_report(s, documents.get_document(s, "PO-1"))
+    assert report.expected == []
+
+
+def test_expected_missing_unexpected(db, order):
+    """Receiving against the list: a listed serial passes, an unlisted one is refused or warned, and the report adds up."""
+    with db.Session.begin() as s:
+        import_asn(s, ASN)
+    with db.Session.begin() as s:
+        po = documents.get_document(s, "PO-1")
+        receipt = documents.open_document(s, DocumentKind.receipt, order=po)
+        assert check_expected(s, receipt, "A1", "refuse") is None
+        with pytest.raises(Refusal) as exc:
+            check_expected(s, receipt, "ZZ", "refuse")
+        assert exc.value.code == "serial_not_expected"
+        assert "not on the supplier's list" in check_expected(s, receipt, "ZZ", "warn")
+        widget = catalogue.get_product(s, "WID-1")
+        documents.add_line(s, receipt, product=widget, serial="A1")
+        documents.add_line(s, receipt, product=widget, serial="ZZ")
+        posting.post(s, receipt)
+    with db.Session() as s:
+        report = serial_report(s, documents.get_document(s, "PO-1"))
+    assert report.expected == ["A1", "A2", "A3"]
+    assert report.received == ["A1", "ZZ"]
+    assert report.missing == ["A2", "A3"]
+    assert report.unexpected == ["ZZ"]
