@@ -1,0 +1,83 @@
+"""Bytes from a serial scanner to lines: a pure, sans-IO framer.
+
+Scanners end a scan with CR, LF or CRLF, and a serial read returns whatever
+has arrived, so a scan (and a CRLF) can be split anywhere. A CR at the end of
+one read followed by an LF at the start of the next is one terminator. Empty
+lines are dropped. Scanners set without a suffix are framed by ``idle_gap``
+seconds of silence instead.
+
+Lines stay bytes: decoding (and refusing invalid UTF-8 with ``invalid_scan``)
+is the station's job, so nothing a scanner sends is lost or altered here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+logger = logging.getLogger(__name__)
+
+_TERMINATOR = re.compile(rb"\r\n|\r|\n")
+
+
+class LineFramer:
+    """Splits a byte stream into lines on CR, LF, CRLF or an idle gap."""
+
+    def __init__(self, idle_gap: float | None = None, max_length: int = 4096) -> None:
+        if idle_gap is not None and idle_gap <= 0:
+            raise ValueError("idle_gap must be positive or None")
+        if max_length < 1:
+            raise ValueError("max_length must be at least 1")
+        self.idle_gap = idle_gap
+        self.max_length = max_length
+        self._pending = bytearray()
+        self._after_cr = False  # the last byte seen was a CR: an LF now is its pair
+        self._last_data_at: float | None = None
+
+    def feed(self, data: bytes, now: float) -> list[bytes]:
+        """Take the bytes of one read (at time ``now``); return completed lines."""
+        if not data:
+            return self.poll(now)
+        lines = self.poll(now)  # silence before this chunk ended the pending line
+        self._last_data_at = now
+        if self._after_cr and data[:1] == b"\n":
+            data = data[1:]
+        self._after_cr = data[-1:] == b"\r"
+        *complete, rest = _TERMINATOR.split(data)
+        for part in complete:
+            lines += self._append(part)
+            lines += self._take_pending()
+        lines += self._append(rest)
+        return lines
+
+    def poll(self, now: float) -> list[bytes]:
+        """Complete the pending line after ``idle_gap`` seconds of silence."""
+        if (
+            self.idle_gap is not None
+            and self._pending
+            and self._last_data_at is not None
+            and now - self._last_data_at >= self.idle_gap
+        ):
+            return self._take_pending()
+        return []
+
+    def flush(self) -> list[bytes]:
+        """Return what is pending as a line (the port is closing)."""
+        self._after_cr = False
+        return self._take_pending()
+
+    def _append(self, data: bytes) -> list[bytes]:
+        """Buffer ``data``; pass on full ``max_length`` pieces rather than grow."""
+        self._pending += data
+        pieces = []
+        while len(self._pending) >= self.max_length:
+            pieces.append(bytes(self._pending[: self.max_length]))
+            del self._pending[: self.max_length]
+        if pieces:
+            logger.warning("line longer than %d bytes: passing it on in pieces", self.max_length)
+        return pieces
+
+    def _take_pending(self) -> list[bytes]:
+        line = bytes(self._pending)
+        self._pending.clear()
+        return [line] if line else []

@@ -1,0 +1,123 @@
+"""The loop every scanner reader shares: open, read until lost, reopen.
+
+Like pyserial's ``serial.threaded.ReaderThread``, device errors and errors in
+the caller's callbacks are kept apart: a callback that raises is logged and
+reading goes on; an ``OSError`` from the device (not there yet, unplugged:
+ENODEV, EIO) closes that device only, reports it "missing", and the reader
+tries again every ``reconnect_interval`` seconds, or at once when
+``retry_now()`` is called (hotplug), until it is back ("connected").
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+CONNECTED = "connected"
+MISSING = "missing"
+
+LineCallback = Callable[[str, bytes], None]
+StatusCallback = Callable[[str, str], None]
+
+
+class ReconnectingReader(threading.Thread):
+    """Base class: subclasses say how to connect and how to serve a connection."""
+
+    def __init__(
+        self,
+        device_id: str,
+        on_line: LineCallback,
+        *,
+        reconnect_interval: float,
+        on_status: StatusCallback | None,
+        stop_event: threading.Event | None,
+        name: str,
+    ) -> None:
+        super().__init__(name=name, daemon=True)
+        self.device_id = device_id
+        self.reconnect_interval = reconnect_interval
+        self.status: str | None = None
+        self._on_line = on_line
+        self._on_status = on_status
+        self._stop_event = stop_event if stop_event is not None else threading.Event()
+        self._retry = threading.Event()
+
+    # Subclasses implement these two.
+    def _connect(self) -> AbstractContextManager[Any]:
+        """Open the device (raising OSError if it isn't there); close on exit."""
+        raise NotImplementedError
+
+    def _serve(self, handle: Any) -> None:
+        """Read and deliver until stopping; raise OSError when the device is lost."""
+        raise NotImplementedError
+
+    @property
+    def stopping(self) -> bool:
+        """True once ``stop()`` was called or the shared stop event was set."""
+        return self._stop_event.is_set()
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Ask the reader to end, and wait (up to ``timeout``) until it has closed."""
+        self._stop_event.set()
+        self._retry.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout)
+
+    def retry_now(self) -> None:
+        """Try to reopen a missing device now instead of at the next interval."""
+        self._retry.set()
+
+    def run(self) -> None:
+        while not self.stopping:
+            try:
+                with self._connect() as handle:
+                    self._set_status(CONNECTED)
+                    self._serve(handle)
+            except OSError as exc:
+                self._lost(exc)
+            except Exception:  # a bug must not end the reader for good
+                logger.exception("reader for %s failed; retrying", self.device_id)
+                self._lost(None)
+            if not self.stopping:
+                self._retry.wait(self.reconnect_interval)
+                self._retry.clear()
+        logger.debug("reader for %s stopped", self.device_id)
+
+    def _lost(self, exc: OSError | None) -> None:
+        if self.status != MISSING:
+            logger.warning("scanner %s is missing: %s", self.device_id, exc)
+        else:
+            logger.debug("scanner %s still missing: %s", self.device_id, exc)
+        self._set_status(MISSING)
+
+    def _set_status(self, status: str) -> None:
+        if status == self.status:
+            return
+        self.status = status
+        if status == CONNECTED:
+            logger.info("scanner %s connected", self.device_id)
+        if self._on_status is not None:
+            try:
+                self._on_status(self.device_id, status)
+            except Exception:
+                logger.exception("on_status callback failed for %s", self.device_id)
+
+    def _deliver(self, line: bytes) -> None:
+        try:
+            self._on_line(self.device_id, line)
+        except Exception:
+            logger.exception("on_line callback failed for %s; reading goes on", self.device_id)
+
+
+def quietly(close: Callable[[], object]) -> None:
+    """Call ``close``, logging an OSError: the device may be gone already."""
+    try:
+        close()
+    except OSError as exc:
+        logger.debug("ignoring %s from %r on a lost device", exc, close)
+

@@ -1,0 +1,251 @@
+"""SerialScanner on real pseudo-terminals: framing, bad bytes, vanishing ports."""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+import tty
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import serial
+
+from drivers.reader import CONNECTED, MISSING
+from drivers.serial_reader import SerialScanner
+
+WAIT = 2.0  # the spec's replug target; every wait below is bounded by it
+
+
+class Pty:
+    """A pseudo-terminal pair; the reader opens ``path``, the test writes to the master."""
+
+    def __init__(self) -> None:
+        self.master, self._slave = os.openpty()
+        tty.setraw(self._slave)  # no CR->LF translation before pyserial configures it
+        self.path = os.ttyname(self._slave)
+
+    def write(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def hang_up(self) -> None:
+        """The USB adapter is pulled: reads on the port now fail."""
+        for fd in (self.master, self._slave):
+            if fd >= 0:
+                os.close(fd)
+        self.master = self._slave = -1
+
+
+@pytest.fixture
+def make_pty() -> Iterator:
+    ptys: list[Pty] = []
+
+    def make() -> Pty:
+        ptys.append(Pty())
+        return ptys[-1]
+
+    yield make
+    for pty in ptys:
+        pty.hang_up()
+
+
+class Recorder:
+    """Collects on_line and on_status calls in queues the test waits on."""
+
+    def __init__(self) -> None:
+        self.lines: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.statuses: queue.Queue[tuple[str, str]] = queue.Queue()
+
+    def on_line(self, device_id: str, line: bytes) -> None:
+        self.lines.put((device_id, line))
+
+    def on_status(self, device_id: str, status: str) -> None:
+        self.statuses.put((device_id, status))
+
+    def line(self) -> bytes:
+        device_id, line = self.lines.get(timeout=WAIT)
+        assert device_id == "bench-1"
+        return line
+
+    def expect_status(self, status: str) -> None:
+        assert self.statuses.get(timeout=WAIT) == ("bench-1", status)
+
+
+@pytest.fixture
+def start() -> Iterator:
+    readers: list[SerialScanner] = []
+
+    def start(port: str, recorder: Recorder, **kwargs) -> SerialScanner:
+        kwargs.setdefault("on_status", recorder.on_status)
+        reader = SerialScanner("bench-1", port, recorder.on_line, **kwargs)
+        reader.start()
+        readers.append(reader)
+        return reader
+
+    yield start
+    for reader in readers:
+        reader.stop()
+        assert not reader.is_alive()
+
+
+@pytest.mark.parametrize(
+    "terminator",
+    [pytest.param(b"\r", id="CR"), pytest.param(b"\n", id="LF"), pytest.param(b"\r\n", id="CRLF")],
+)
+def test_split_at_every_byte_boundary_through_a_pty(make_pty, start, terminator: bytes) -> None:
+    """Guards the real read loop: a scan cut between two writes arrives whole, once."""
+    pty, rec = make_pty(), Recorder()
+    start(pty.path, rec)
+    rec.expect_status(CONNECTED)  # pyserial flushes input on open: write only after
+    stream = b"SN-0001" + terminator + b"SN-0002" + terminator
+    first_end = len(b"SN-0001" + terminator[:1])
+    for cut in range(1, len(stream)):
+        received = []
+        pty.write(stream[:cut])
+        if cut >= first_end:
+            # The first line is complete: wait for it, so that the rest (the LF
+            # of a CRLF, say) surely comes in a read of its own.
+            received.append(rec.line())
+        pty.write(stream[cut:] + b"END\r")  # END: nothing more is pending
+        while len(received) < 3:
+            received.append(rec.line())
+        assert received == [b"SN-0001", b"SN-0002", b"END"], cut
+    assert rec.lines.empty()
+
+
+def test_invalid_utf8_arrives_as_bytes(make_pty, start) -> None:
+    """Guards `invalid_scan`: bad bytes reach the station untouched, the reader lives on."""
+    pty, rec = make_pty(), Recorder()
+    start(pty.path, rec)
+    rec.expect_status(CONNECTED)
+    pty.write(b"\xff\xfeSN\x80\r\nOK\r\n")
+    assert [rec.line(), rec.line()] == [b"\xff\xfeSN\x80", b"OK"]
+
+
+def test_idle_gap_frames_a_scanner_without_suffix(make_pty, start) -> None:
+    """Guards scanners set without a suffix: the line is ended by silence."""
+    pty, rec = make_pty(), Recorder()
+    start(pty.path, rec, idle_gap=0.05)
+    rec.expect_status(CONNECTED)
+    pty.write(b"NOSUFFIX")
+    assert rec.line() == b"NOSUFFIX"
+
+
+def test_a_failing_callback_does_not_stop_the_reader(make_pty, start) -> None:
+    """Guards against one bad scan (a bug downstream) ending a scanner's reader."""
+    pty, rec = make_pty(), Recorder()
+    calls = []
+
+    def on_line(device_id: str, line: bytes) -> None:
+        calls.append(line)
+        if line == b"BOOM":
+            raise RuntimeError("downstream bug")
+        rec.on_line(device_id, line)
+
+    reader = SerialScanner("bench-1", pty.path, on_line, on_status=rec.on_status)
+    reader.start()
+    try:
+        rec.expect_status(CONNECTED)
+        pty.write(b"BOOM\rAFTER\r")
+        assert rec.line() == b"AFTER"
+    finally:
+        reader.stop()
+
+
+@pytest.mark.parametrize(
+    "vanish",
+    [
+        pytest.param("hang_up", id="adapter_pulled"),
+        pytest.param("unlink", id="symlink_removed_then_adapter_pulled"),
+    ],
+)
+def test_port_vanishes_and_comes_back_under_the_same_symlink(
+    make_pty, start, tmp_path: Path, vanish: str
+) -> None:
+    """Guards replug: the port behind /dev/serial/by-id/... is read again within 2 s."""
+    link = tmp_path / "usb-Honeywell_1900-if00"
+    first = make_pty()
+    link.symlink_to(first.path)
+    rec = Recorder()
+    start(str(link), rec)  # default reconnect_interval: the real-life timing
+    rec.expect_status(CONNECTED)
+    first.write(b"BEFORE\r\n")
+    assert rec.line() == b"BEFORE"
+
+    if vanish == "unlink":
+        link.unlink()
+    first.hang_up()
+    rec.expect_status(MISSING)
+
+    second = make_pty()
+    replugged_at = time.monotonic()
+    tmp_link = tmp_path / "new-link"
+    tmp_link.symlink_to(second.path)
+    tmp_link.replace(link)  # atomically, as udev does
+    rec.expect_status(CONNECTED)
+    assert time.monotonic() - replugged_at < 2.0
+    second.write(b"AFTER\r\n")
+    assert rec.line() == b"AFTER"
+
+
+def test_a_port_missing_at_start_is_waited_for(make_pty, start, tmp_path: Path) -> None:
+    """Guards start-up with the scanner unplugged: reported missing, read once it appears."""
+    link = tmp_path / "scanner"
+    rec = Recorder()
+    start(str(link), rec, reconnect_interval=0.05)
+    rec.expect_status(MISSING)
+    pty = make_pty()
+    link.symlink_to(pty.path)
+    rec.expect_status(CONNECTED)
+    pty.write(b"LATE\r")
+    assert rec.line() == b"LATE"
+
+
+def test_port_is_exclusive_and_stop_releases_it_promptly(make_pty, start) -> None:
+    """Guards the exclusive open and stop(): a second reader waits, and gets it after stop."""
+    pty = make_pty()
+    first_rec, second_rec = Recorder(), Recorder()
+    first = start(pty.path, first_rec)
+    first_rec.expect_status(CONNECTED)
+    start(pty.path, second_rec, reconnect_interval=0.05)
+    second_rec.expect_status(MISSING)  # "Could not exclusively lock port"
+
+    stopping_at = time.monotonic()
+    first.stop()
+    assert time.monotonic() - stopping_at < 1.0
+    assert not first.is_alive()
+    second_rec.expect_status(CONNECTED)
+    pty.write(b"SECOND\r")
+    assert second_rec.line() == b"SECOND"
+
+
+def test_stop_event_shared_by_the_daemon_ends_the_reader(make_pty) -> None:
+    """Guards SIGTERM handling: setting the shared stop event alone ends every reader."""
+    pty, rec, stop_event = make_pty(), Recorder(), threading.Event()
+    reader = SerialScanner(
+        "bench-1", pty.path, rec.on_line, on_status=rec.on_status, stop_event=stop_event
+    )
+    reader.start()
+    rec.expect_status(CONNECTED)
+    stop_event.set()
+    reader.join(1.0)
+    assert not reader.is_alive()
+    with serial.Serial(pty.path, exclusive=True):  # closed, so free again
+        pass
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({"parity": "X"}, id="bad_parity"),
+        pytest.param({"bytesize": 9}, id="bad_bytesize"),
+        pytest.param({"baudrate": -1}, id="bad_baudrate"),
+        pytest.param({"idle_gap": 0}, id="bad_idle_gap"),
+    ],
+)
+def test_bad_settings_fail_at_construction(kwargs: dict) -> None:
+    """Guards configuration errors: they surface at start-up, not as a reader retrying forever."""
+    with pytest.raises(ValueError):
+        SerialScanner("bench-1", "/dev/ttyUSB9", lambda *_: None, **kwargs)
