@@ -1,2 +1,3 @@
 """Imports every subcommand module so that each registers itself on the ``station`` group."""
 from . import records  # noqa: F401
+from . import devices  # noqa: F401

@@ -1,0 +1,62 @@
+"""``station devices`` and ``station decode-evtest``: for finding and diagnosing scanners."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..cli import Context, cli, pass_ctx
+
+
+def _match_for(scanner):
+    from drivers.discovery import DeviceMatch
+
+    return DeviceMatch(path=scanner.path, vendor_product=scanner.vendor_product, name=scanner.name)
+
+
+@cli.command()
+@pass_ctx
+def devices(ctx: Context) -> None:
+    """List input and serial devices, whether each looks like a scanner, and the station it would feed."""
+    from drivers.discovery import list_devices
+
+    config = ctx.config
+    found = list_devices()
+    wanted = [(station.id, scanner) for station in config.stations for scanner in station.scanners]
+    claimed: set[tuple[str, str]] = set()
+    if not found:
+        click.echo("No input or serial devices found (is this user in the 'input'/'barcode' group?).")
+    for info in found:
+        feeds = [sid for sid, scanner in wanted
+                 if scanner.kind == ("evdev" if info.kind == "input" else "serial") and _match_for(scanner).matches(info)]
+        for sid, scanner in wanted:
+            if sid in feeds and _match_for(scanner).matches(info):
+                claimed.add((sid, scanner.label))
+        vp = f"{info.vendor or '----'}:{info.product or '----'}"
+        scanner_word = "scanner" if info.looks_like_scanner else "-"
+        station = ", ".join(feeds) if feeds else "(not used: never grabbed)"
+        click.echo(f"{info.kind:6} {vp}  {scanner_word:7}  {info.path}  {info.name!r}  -> {station}")
+        for link in info.stable_paths:
+            click.echo(f"{'':6} {'':9}  {'':7}  {link}")
+    for sid, scanner in wanted:
+        if (sid, scanner.label) not in claimed:
+            click.echo(f"missing: station {sid} expects {scanner.kind} scanner {scanner.label}")
+
+
+@cli.command("decode-evtest")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--layout", default="us", show_default=True, help="Keyboard layout the scanner emulates.")
+@click.option("--idle-gap-ms", type=int, default=50, show_default=True,
+              help="Silence that ends a scan without a terminator (0: none).")
+def decode_evtest(file: Path, layout: str, idle_gap_ms: int) -> None:
+    """Decode an evtest (or python-evdev categorize) capture into the scans it holds, one a line."""
+    from drivers.errors import DriverError
+    from drivers.evtest import decode_capture
+
+    try:
+        scans = decode_capture(file.read_text(encoding="utf-8", errors="replace"), layout=layout,
+                               idle_gap=idle_gap_ms / 1000 if idle_gap_ms else None)
+    except DriverError as exc:
+        raise click.ClickException(str(exc)) from None
+    for scan in scans:
+        click.echo(scan)

@@ -1,0 +1,53 @@
+"""The diagnosing commands: station decode-evtest and station devices."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from station.cli import cli
+
+DATA = Path(__file__).parent / "drivers" / "data"
+
+
+def test_decode_evtest_prints_one_scan_a_line():
+    """An evtest capture decodes into its scans, including a last one with no Enter."""
+    result = CliRunner().invoke(cli, ["decode-evtest", str(DATA / "evtest_honeywell_us.txt")])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["ABC-123", "Widget 7/b", "TAIL9"]
+
+
+def test_decode_evtest_with_a_german_layout():
+    """--layout de reads a German-layout capture (y/z swapped, AltGr+Q = @)."""
+    result = CliRunner().invoke(cli, ["decode-evtest", str(DATA / "python_evtest_de.txt"), "--layout", "de"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ['Zy-@#1/"', "SN/7"]
+
+
+def test_decode_evtest_skips_lines_that_are_not_events(tmp_path):
+    """Lines that are neither evtest nor categorize() output are skipped, not fatal."""
+    capture = tmp_path / "mixed.txt"
+    capture.write_text(
+        "Input driver version is 1.0.1\n"
+        "some noise\n"
+        "key event at 1700000000.000100, 30 (KEY_A), down\n"
+        "key event at 1700000000.000200, 30 (KEY_A), up\n"
+        "Event: time 1700000000.000300, type 1 (EV_KEY), code 48 (KEY_B), value 1\n"
+        "Event: time 1700000000.000400, type 1 (EV_KEY), code 48 (KEY_B), value 0\n"
+        "Event: time 1700000000.000500, type 1 (EV_KEY), code 28 (KEY_ENTER), value 1\n"
+    )
+    result = CliRunner().invoke(cli, ["decode-evtest", str(capture)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["ab"]
+
+
+def test_devices_names_missing_configured_scanners(tmp_path):
+    """A configured scanner that is not plugged in is listed as missing, and the command still succeeds."""
+    config = tmp_path / "station.toml"
+    config.write_text(
+        '[database]\nurl = "sqlite:///%s"\n[[stations]]\nid = "till"\nmode = "sell"\n'
+        '[[stations.scanners]]\npath = "/dev/barcode/not-plugged-in"\n' % (tmp_path / "s.db")
+    )
+    result = CliRunner().invoke(cli, ["--config", str(config), "devices"])
+    assert result.exit_code == 0, result.output
+    assert "missing: station till expects evdev scanner /dev/barcode/not-plugged-in" in result.output
