@@ -9,14 +9,14 @@ from sqlalchemy.orm import Session
 
 from .barcodes import lookup_forms, normalise_barcode
 from .errors import Conflict, Invalid, NotFound
-from .models import Customer, Product, ProductBarcode, SerialNumber, SERIAL_MAX, Supplier
-from .validation import has_control, require_bool, require_code, require_name
+from .models import CODE_MAX, Customer, Product, ProductBarcode, SerialNumber, SERIAL_MAX, Supplier
+from .validation import could_be_key, has_control, require_bool, require_code, require_name
 
 PARTY_MODELS = {"supplier": Supplier, "customer": Customer}
 
 
 def get_product(session: Session, code: str) -> Product:
-    product = session.scalar(select(Product).where(Product.code == code))
+    product = session.scalar(select(Product).where(Product.code == code)) if could_be_key(code, CODE_MAX) else None
     if product is None:
         raise NotFound("unknown_product", f"There is no product {code}.")
     return product
@@ -59,7 +59,7 @@ def remove_barcode(session: Session, product: Product, raw: str) -> None:
     forms = lookup_forms(raw.strip())
     row = session.scalar(
         select(ProductBarcode).where(ProductBarcode.product_id == product.id, ProductBarcode.barcode.in_(forms))
-    )
+    ) if could_be_key(raw, SERIAL_MAX) else None
     if row is None:
         raise NotFound("unknown_barcode", f"Product {product.code} has no barcode {raw}.")
     session.delete(row)
@@ -138,7 +138,7 @@ def on_hand(session: Session, product: Product) -> int:
 
 def get_party(session: Session, kind: str, code: str) -> Supplier | Customer:
     model = PARTY_MODELS[kind]
-    party = session.scalar(select(model).where(model.code == code))
+    party = session.scalar(select(model).where(model.code == code)) if could_be_key(code, CODE_MAX) else None
     if party is None:
         raise NotFound("unknown_party", f"There is no {kind} {code}.")
     return party

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from .catalogue import find_party, get_party, get_product
 from .errors import Conflict, Invalid, NotFound, Refusal
 from .models import (
+    CODE_MAX,
     Customer,
     Document,
     DocumentKind,
@@ -26,7 +27,7 @@ from .models import (
     Supplier,
 )
 from .rules import check_line, expected_on_order, received_on_order
-from .validation import require_code, require_int
+from .validation import could_be_key, require_code, require_int
 
 PREFIXES = {
     DocumentKind.receipt: "R",
@@ -38,7 +39,7 @@ PREFIXES = {
 
 
 def get_document(session: Session, reference: str) -> Document:
-    doc = session.scalar(select(Document).where(Document.reference == reference))
+    doc = session.scalar(select(Document).where(Document.reference == reference)) if could_be_key(reference, CODE_MAX) else None
     if doc is None:
         raise NotFound("unknown_document", f"There is no document {reference}.")
     return doc

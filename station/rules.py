@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .barcodes import lookup_forms
-from .errors import Refusal
+from .errors import Invalid, Refusal
 from .models import (
     Document,
     DocumentKind,
@@ -43,14 +43,15 @@ def check_serial_text(session: Session, raw: str, pattern: re.Pattern[str] | Non
     """Rule: a serial must be scannable as a serial (SPEC 2), else ``invalid_serial``."""
     text = serial_text(raw, document_pattern=pattern)
     if session.scalar(select(ProductBarcode.id).where(ProductBarcode.barcode.in_(lookup_forms(text))).limit(1)):
-        raise Refusal("invalid_serial", f"{text} is a product barcode, so it cannot be a serial.")
+        raise Invalid("invalid_serial", f"{text} is a product barcode, so it cannot be a serial.")
     return text
 
 
 def find_serial(session: Session, text: str, *, lock: bool = False) -> SerialNumber | None:
     query = select(SerialNumber).where(SerialNumber.serial == text)
     if lock:
-        query = query.with_for_update()
+        # What is checked under the lock must be the row as locked, not a copy loaded earlier.
+        query = query.with_for_update().execution_options(populate_existing=True)
     return session.scalar(query)
 
 
@@ -91,6 +92,9 @@ def pending_unserialised(session: Session, doc: Document, product: Product, *, b
         if line.product_id == product.id
         and (line.serial is None or _takes_unit(session, line))
     ]
+    if doc.kind == DocumentKind.adjustment:
+        # Adjustment lines are signed: only the "down" lines take units.
+        return sum(-line.quantity for line in lines if line.serial is None and line.quantity < 0)
     return sum(line.quantity for line in lines)
 
 
@@ -127,7 +131,8 @@ def check_order_quantity(session: Session, doc: Document, product: Product, quan
         return
     expected = expected_on_order(session, order, product)
     if expected == 0:
-        raise Refusal("quantity_exceeds_order", f"{product.name} is not on purchase order {order.reference}.")
+        raise Refusal("quantity_exceeds_order", f"{product.name} is not on purchase order {order.reference}: "
+                                                "scan a product on the order, or receive this one on a receipt of its own (SUP:...).")
     here = sum(l.quantity for l in doc.lines if l.product_id == product.id and l is not besides)
     received = received_on_order(session, order, product)
     if received + here + quantity > expected:
@@ -151,16 +156,28 @@ def _product_for(record: SerialNumber | None, product: Product | None, text: str
     return product
 
 
+_LOOK_UP = object()
+
+
 def check_line(session: Session, doc: Document, *, product: Product | None, serial: str | None,
                quantity: int = 1, pattern: re.Pattern[str] | None = None,
-               line: DocumentLine | None = None, lock: bool = False) -> Resolved:
-    """Check one line of ``doc`` against SPEC 3; ``line`` is the line itself when re-checking on post."""
+               line: DocumentLine | None = None, lock: bool = False,
+               record: SerialNumber | None | object = _LOOK_UP) -> Resolved:
+    """Check one line of ``doc`` against SPEC 3; ``line`` is the line itself when re-checking on post.
+
+    ``record``: the serial's record when the caller has it already (posting locks
+    all of a document's serials in one statement), else it is looked up here.
+    """
     if serial is not None:
         serial = check_serial_text(session, serial, pattern) if line is None else serial
-        refuse_if_on_open_document(session, serial, doc)
+        if line is None:
+            # Re-checking a line on post needs no such query: its own open line holds the
+            # serial, and the unique index (rule 8) lets no other open line hold it too.
+            refuse_if_on_open_document(session, serial, doc)
         if line is None and any(l.serial == serial for l in doc.lines):
-            raise Refusal("serial_on_open_document", f"Serial {serial} is on this document already.")
-    record = find_serial(session, serial, lock=lock) if serial is not None else None
+            raise Refusal("serial_on_open_document", f"Serial {serial} is on this document already: scan the next one.")
+    if record is _LOOK_UP:
+        record = find_serial(session, serial, lock=lock) if serial is not None else None
     check = _CHECKS[doc.kind]
     return check(session, doc, product, serial, record, quantity, line)
 
@@ -174,7 +191,8 @@ def _receipt(session, doc, product, serial, record, quantity, line) -> Resolved:
         check_order_quantity(session, doc, product, quantity, besides=line)
         return Resolved(product, None, None)
     if record is not None and record.in_stock:
-        raise Refusal("serial_in_stock", f"Serial {serial} is in stock already: it cannot be received twice.")
+        raise Refusal("serial_in_stock", f"Serial {serial} is in stock already: it cannot be received twice. "
+                                         "Check the label and scan this unit's own serial.")
     product = _product_for(record, product, serial)
     check_order_quantity(session, doc, product, 1, besides=line)
     return Resolved(product, serial, record)
@@ -221,7 +239,8 @@ def _customer_return(session, doc, product, serial, record, quantity, line) -> R
             raise Refusal("serial_required", f"{product.name} was sold by serial: scan the serial of the unit coming back.")
         return Resolved(product, None, None)
     if record is None or record.customer_id is None:
-        raise Refusal("serial_no_customer", f"Serial {serial} was not sold to anyone, so it cannot come back as a return.")
+        raise Refusal("serial_no_customer", f"Serial {serial} was not sold to anyone, so it cannot come back as a return: "
+                                            "scan a sold serial, or SUP:... first to send it back to the supplier.")
     product = _product_for(record, product, serial)
     return Resolved(product, serial, record)
 
@@ -237,7 +256,8 @@ def _supplier_return(session, doc, product, serial, record, quantity, line) -> R
             raise Refusal("out_of_stock", f"No unit of {product.name} without a serial is in stock to send back.")
         return Resolved(product, None, None)
     if record is None or not record.in_stock:
-        raise Refusal("serial_not_in_stock", f"Serial {serial} is not in stock, so it cannot go back to the supplier.")
+        raise Refusal("serial_not_in_stock", f"Serial {serial} is not in stock, so it cannot go back to the supplier: "
+                                             "receive it or adjust it into stock first, or scan another serial.")
     product = _product_for(record, product, serial)
     return Resolved(product, serial, record)
 

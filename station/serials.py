@@ -16,18 +16,19 @@ from .models import (
     Document,
     DocumentKind,
     Movement,
+    SERIAL_MAX,
     ScanLog,
     SerialNumber,
 )
 from .posting import post
 from .rules import check_serial_text, find_serial, open_document_of
-from .validation import require_text
+from .validation import could_be_key, require_text
 
 EDITABLE = ("product", "customer", "supplier")
 
 
 def get_serial(session: Session, text: str) -> SerialNumber:
-    record = find_serial(session, text)
+    record = find_serial(session, text) if could_be_key(text, SERIAL_MAX) else None
     if record is None:
         raise NotFound("unknown_serial", f"There is no serial {text}.")
     return record
@@ -126,9 +127,10 @@ def adjust_serial(session: Session, record: SerialNumber, direction: Any, reason
     if direction not in ("in", "out"):
         raise Invalid("invalid_field", "direction must be \"in\" or \"out\".")
     reason = require_text(reason, "reason", max_len=500)
-    doc = open_document(session, DocumentKind.adjustment, station=station, user=user, reason=reason)
-    add_line(session, doc, product=record.product, serial=record.serial, quantity=1 if direction == "in" else -1)
-    post(session, doc)
+    with session.begin_nested():  # a refused line leaves no open adjustment behind
+        doc = open_document(session, DocumentKind.adjustment, station=station, user=user, reason=reason)
+        add_line(session, doc, product=record.product, serial=record.serial, quantity=1 if direction == "in" else -1)
+        post(session, doc)
     return doc
 
 

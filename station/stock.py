@@ -21,9 +21,10 @@ def adjust_product(session: Session, product: Product, quantity: Any, reason: An
     if quantity == 0:
         raise Invalid("invalid_quantity", "quantity must not be 0.")
     reason = require_text(reason, "reason", max_len=500)
-    doc = open_document(session, DocumentKind.adjustment, station=station, user=user, reason=reason)
-    add_line(session, doc, product=product, quantity=quantity)
-    post(session, doc)
+    with session.begin_nested():  # a refused line leaves no open adjustment behind
+        doc = open_document(session, DocumentKind.adjustment, station=station, user=user, reason=reason)
+        add_line(session, doc, product=product, quantity=quantity)
+        post(session, doc)
     return doc
 
 

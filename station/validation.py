@@ -8,6 +8,8 @@ from .errors import Invalid
 from .models import CODE_MAX, SERIAL_MAX
 
 PARTY_PREFIXES = ("CMD:", "SUP:", "CUS:")
+# Quantities of one line or adjustment: far below what the integer columns hold.
+QUANTITY_MAX = 1_000_000
 
 
 def has_control(text: str) -> bool:
@@ -17,6 +19,11 @@ def has_control(text: str) -> bool:
 
 def is_printable(text: str) -> bool:
     return text.isprintable() and not has_control(text)
+
+
+def could_be_key(value: Any, max_len: int) -> bool:
+    """True when value could be a stored code, serial or reference; lookups check it first (PostgreSQL refuses NUL)."""
+    return isinstance(value, str) and 0 < len(value) <= max_len and is_printable(value)
 
 
 def require_text(value: Any, field: str, *, max_len: int, allow_space: bool = True) -> str:
@@ -50,6 +57,8 @@ def require_bool(value: Any, field: str) -> bool:
 def require_int(value: Any, field: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise Invalid("invalid_field", f"{field} must be a whole number.")
+    if not -QUANTITY_MAX <= value <= QUANTITY_MAX:
+        raise Invalid("invalid_field", f"{field} must be between -{QUANTITY_MAX} and {QUANTITY_MAX}.")
     return value
 
 

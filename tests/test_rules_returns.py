@@ -1,0 +1,193 @@
+"""SPEC 3 rules 5 and 6 (customer and supplier returns), on SQLite and PostgreSQL.
+
+Rule 5: a customer return needs a serial with a customer; it comes back into
+stock, its customer is cleared, and the history keeps who had it.
+Rule 6: a supplier return needs a serial in stock; it leaves stock.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+
+from station import catalogue, documents, posting, serials, stock
+from station.errors import Refusal
+from station.models import DocumentKind, Movement
+
+
+@pytest.fixture
+def world(session):
+    """A serialised product, a product without serials, a supplier and a customer."""
+    w = SimpleNamespace(
+        widget=catalogue.create_product(session, {"code": "WID-1", "name": "Widget"}),
+        bulk=catalogue.create_product(session, {"code": "BULK", "name": "Cable", "serial_required_for_purchase": False,
+                                                "serial_required_for_sales": False}),
+        acme=catalogue.create_party(session, "supplier", {"code": "ACME", "name": "Acme Ltd"}),
+        bob=catalogue.create_party(session, "customer", {"code": "BOB", "name": "Bob"}),
+    )
+    session.commit()
+    return w
+
+
+def receive(session, w, *serial_texts):
+    doc = documents.open_document(session, DocumentKind.receipt, supplier=w.acme)
+    for text in serial_texts:
+        documents.add_line(session, doc, product=w.widget, serial=text)
+    posting.post(session, doc)
+
+
+def post_one(session, kind, serial=None, **kwargs):
+    doc = documents.open_document(session, kind, station="till", **kwargs)
+    documents.add_line(session, doc, serial=serial)
+    posting.post(session, doc)
+    return doc
+
+
+def movements(session) -> int:
+    return session.scalar(select(func.count()).select_from(Movement))
+
+
+# --- rule 5 ------------------------------------------------------------------------------------
+
+
+def test_customer_return_brings_it_back_and_clears_the_customer(session, world):
+    """Guards against a returned serial still marked as the customer's, or a history that forgets who had it."""
+    receive(session, world, "SN-1")
+    post_one(session, DocumentKind.sale, "SN-1", customer=world.bob)
+    ret = post_one(session, DocumentKind.customer_return, "SN-1")
+    session.commit()
+    record = serials.get_serial(session, "SN-1")
+    assert (record.in_stock, record.customer, record.supplier) == (True, None, world.acme)
+    assert catalogue.on_hand(session, world.widget) == 1
+    entries, _ = serials.history(session, record)
+    last = entries[-1].movement
+    assert (last.kind.value, last.quantity, last.document, last.customer) == ("customer_return", 1, ret, world.bob)
+    assert stock.check(session) == []
+
+
+def _never_sold(session, w):
+    receive(session, w, "SN-1")
+
+
+def _returned_already(session, w):
+    receive(session, w, "SN-1")
+    post_one(session, DocumentKind.sale, "SN-1", customer=w.bob)
+    post_one(session, DocumentKind.customer_return, "SN-1")
+
+
+def _hand_made(session, w):
+    serials.create_serial(session, {"serial": "SN-1", "product": "WID-1"})
+
+
+def _unknown(session, w):
+    pass
+
+
+@pytest.mark.parametrize(
+    "arrange",
+    [
+        pytest.param(_never_sold, id="in_stock_never_sold"),
+        pytest.param(_returned_already, id="returned_already"),
+        pytest.param(_hand_made, id="hand_made_no_customer"),
+        pytest.param(_unknown, id="unknown_serial"),
+    ],
+)
+def test_customer_return_needs_a_customer(session, world, arrange):
+    """Guards against a "return" that adds a unit nobody had sold (stock counted twice)."""
+    arrange(session, world)
+    session.commit()
+    before = movements(session)
+    ret = documents.open_document(session, DocumentKind.customer_return, customer=world.bob)
+    with pytest.raises(Refusal) as exc:
+        documents.add_line(session, ret, serial="SN-1")
+    assert exc.value.code == "serial_no_customer"
+    assert ret.lines == []
+    session.commit()
+    assert movements(session) == before
+    assert stock.check(session) == []
+
+
+def test_customer_set_by_hand_can_return(session, world):
+    """Guards against refusing the return of a serial whose buyer was recorded by the supervisor."""
+    serials.create_serial(session, {"serial": "OLD-1", "product": "WID-1", "customer": "BOB"})
+    post_one(session, DocumentKind.customer_return, "OLD-1")
+    session.commit()
+    record = serials.get_serial(session, "OLD-1")
+    assert record.in_stock and record.customer is None
+    assert stock.check(session) == []
+
+
+def test_unserialised_customer_return(session, world):
+    """Guards against refusing a return of a product sold without serials."""
+    doc = documents.open_document(session, DocumentKind.customer_return, customer=world.bob)
+    documents.add_line(session, doc, product=world.bulk, quantity=2)
+    posting.post(session, doc)
+    session.commit()
+    assert world.bulk.unserialised_on_hand == 2
+    assert stock.check(session) == []
+
+
+# --- rule 6 ------------------------------------------------------------------------------------
+
+
+def test_supplier_return_takes_it_out_of_stock(session, world):
+    """Guards against a serial sent back to the supplier still counted in stock."""
+    receive(session, world, "SN-1", "SN-2")
+    back = post_one(session, DocumentKind.supplier_return, "SN-1", supplier=world.acme)
+    session.commit()
+    record = serials.get_serial(session, "SN-1")
+    assert (record.in_stock, record.customer, record.supplier) == (False, None, world.acme)
+    assert catalogue.on_hand(session, world.widget) == 1
+    last = serials.history(session, record)[0][-1].movement
+    assert (last.kind.value, last.quantity, last.document, last.supplier) == ("supplier_return", -1, back, world.acme)
+    assert stock.check(session) == []
+
+
+def _sold(session, w):
+    receive(session, w, "SN-1")
+    post_one(session, DocumentKind.sale, "SN-1", customer=w.bob)
+
+
+def _sent_back(session, w):
+    receive(session, w, "SN-1")
+    post_one(session, DocumentKind.supplier_return, "SN-1", supplier=w.acme)
+
+
+@pytest.mark.parametrize(
+    "arrange",
+    [
+        pytest.param(_sold, id="sold"),
+        pytest.param(_sent_back, id="sent_back_already"),
+        pytest.param(_hand_made, id="hand_made_never_in_stock"),
+        pytest.param(_unknown, id="unknown_serial"),
+    ],
+)
+def test_supplier_return_needs_it_in_stock(session, world, arrange):
+    """Guards against sending back a unit we do not have (stock going negative)."""
+    arrange(session, world)
+    session.commit()
+    before = movements(session)
+    back = documents.open_document(session, DocumentKind.supplier_return, supplier=world.acme)
+    with pytest.raises(Refusal) as exc:
+        documents.add_line(session, back, serial="SN-1")
+    assert exc.value.code == "serial_not_in_stock"
+    session.commit()
+    assert movements(session) == before
+    assert stock.check(session) == []
+
+
+def test_unserialised_supplier_return_needs_units(session, world):
+    """Guards against sending back more unserialised units than are in stock."""
+    doc = documents.open_document(session, DocumentKind.receipt, supplier=world.acme)
+    documents.add_line(session, doc, product=world.bulk, quantity=2)
+    posting.post(session, doc)
+    back = documents.open_document(session, DocumentKind.supplier_return, supplier=world.acme)
+    with pytest.raises(Refusal) as exc:
+        documents.add_line(session, back, product=world.bulk, quantity=3)
+    assert exc.value.code == "out_of_stock"
+    documents.add_line(session, back, product=world.bulk, quantity=2)
+    posting.post(session, back)
+    session.commit()
+    assert world.bulk.unserialised_on_hand == 0
+    assert stock.check(session) == []
