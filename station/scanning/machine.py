@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from ..errors import Refusal
-from .reading import Kind, ProductInfo, Reading
+from .reading import Kind, ProductInfo, Reading, quote
 
 MODE_DOCUMENT = {"receive": "receipt", "sell": "sale", "return": "customer_return"}
 
@@ -128,13 +128,16 @@ def _drop_empty(state: State) -> tuple[Action, ...]:
 
 def on_mode(state: State, r: Reading) -> Decision:
     _refuse_if_lines(state, "changing mode")
+    if r.mode == state.mode:
+        # The mode in force already: nothing to drop, nothing to change.
+        return Decision((), state, "mode_kept", r)
     actions = _drop_empty(state) + (SetMode(r.mode),)
     return Decision(actions, State(mode=r.mode), "mode_set", r)
 
 
 def on_finish(state: State, r: Reading) -> Decision:
     if state.phase is Phase.idle:
-        raise Refusal("no_open_document", "There is no open document to finish.")
+        raise Refusal("no_open_document", "There is no open document to finish: scan the goods first.")
     if state.phase is Phase.awaiting_serial:
         p = state.product
         raise Refusal("serial_required", f"{p.name} still waits for its serial: scan the serial, or CMD:UNDO to drop the product.")
@@ -145,7 +148,7 @@ def on_finish(state: State, r: Reading) -> Decision:
 
 def on_cancel(state: State, r: Reading) -> Decision:
     if state.phase is Phase.idle:
-        raise Refusal("no_open_document", "There is no open document to cancel.")
+        raise Refusal("no_open_document", "There is no open document to cancel: scan the goods to start one.")
     return Decision((Cancel(),), _idle(state), "cancelled", r)
 
 
@@ -154,13 +157,13 @@ def on_undo(state: State, r: Reading) -> Decision:
         # The product was scanned but has no line yet: undo drops the choice.
         return Decision((), replace(state, product=None, awaiting_serial=False, attach=False), "product_dropped", r)
     if state.phase is Phase.idle or not state.lines:
-        raise Refusal("nothing_to_undo", "There is no line to undo.")
+        raise Refusal("nothing_to_undo", "There is no line to undo: scan the goods, or CMD:CANCEL to drop the document.")
     return Decision((Undo(),), replace(state, lines=state.lines - 1, attach=False), "undone", r)
 
 
 def on_supplier(state: State, r: Reading) -> Decision:
     if not r.found:
-        raise Refusal("unknown_party", f"There is no supplier {r.code or '(empty)'}: add it first, or scan another.")
+        raise Refusal("unknown_party", f"There is no supplier {quote(r.code or '(empty)')}: add it first, or scan another.")
     _refuse_if_lines(state, "scanning a supplier")
     if state.mode == "receive":
         kind = "receipt"
@@ -174,7 +177,7 @@ def on_supplier(state: State, r: Reading) -> Decision:
 
 def on_customer(state: State, r: Reading) -> Decision:
     if not r.found:
-        raise Refusal("unknown_party", f"There is no customer {r.code or '(empty)'}: add it first, or scan another.")
+        raise Refusal("unknown_party", f"There is no customer {quote(r.code or '(empty)')}: add it first, or scan another.")
     _refuse_if_lines(state, "scanning a customer")
     if state.mode == "receive":
         raise Refusal("wrong_mode", "A customer is scanned when selling or taking returns: scan CMD:SELL or CMD:RETURN first.")
@@ -185,7 +188,7 @@ def on_customer(state: State, r: Reading) -> Decision:
 
 def on_order(state: State, r: Reading) -> Decision:
     if not r.found:
-        raise Refusal("unknown_document", f"There is no purchase order {r.code}: check the reference, or import the order first.")
+        raise Refusal("unknown_document", f"There is no purchase order {quote(r.code or '')}: check the reference, or import the order first.")
     _refuse_if_lines(state, "scanning a purchase order")
     actions = _drop_empty(state)
     if state.mode != "receive":
@@ -199,7 +202,7 @@ def _open_for_goods(state: State, r: Reading) -> tuple[tuple[Action, ...], State
     if state.phase is not Phase.idle:
         return (), state
     if state.mode == "receive":
-        raise Refusal("no_open_document", "Scan a supplier (SUP:...) or a purchase order first, then the goods.")
+        raise Refusal("no_open_document", "No receipt is open: scan a supplier (SUP:...) or a purchase order first, then the goods.")
     kind = MODE_DOCUMENT[state.mode]
     action = OpenDocument(kind, walk_in=kind == "sale")
     return (action,), State(mode=state.mode, document_kind=kind)
@@ -219,6 +222,10 @@ def on_product(state: State, r: Reading) -> Decision:
     actions, state = _open_for_goods(state, r)
     p = r.product
     if _needs_serial(state, p):
+        if state.phase is Phase.sticky and state.product == p:
+            # The box label and the unit labels often carry one GTIN: scanning it again
+            # while its serials come in changes nothing (and CMD:FINISH stays allowed).
+            return Decision(actions, state, "product_chosen", r)
         nxt = replace(state, product=p, awaiting_serial=True, attach=False)
         return Decision(actions, nxt, "product_chosen", r)
     # One unit per product scan; a serial scanned next is recorded on this unit.
@@ -238,9 +245,8 @@ def on_serial(state: State, r: Reading) -> Decision:
     else:
         product = r.product
     if r.kind is Kind.unknown and product is None:
-        raise Refusal("unknown_barcode", f"Unknown barcode {r.text}: not a product, serial or command. For a new serial, scan its product first.")
-    if r.kind is Kind.known_serial and product is None and state.phase is Phase.idle and state.mode == "receive":
-        raise Refusal("no_open_document", "Scan a supplier (SUP:...) or a purchase order first, then the goods.")
+        raise Refusal("unknown_barcode", f"Unknown barcode {quote(r.text)}: not a product, serial or command. "
+                                         "For a new serial, scan its product first.")
     actions, state = _open_for_goods(state, r)
     if state.attach and state.product is not None and product == state.product and r.kind is not Kind.gs1:
         nxt = replace(state, attach=False)

@@ -1,7 +1,10 @@
 """Words for the operator: what a scan did, and what to scan next.
 
-Every answer pairs a message (what happened) with a prompt (what to do
-next), e.g. "Widget X: 3 of 5 received. Scan the next serial."
+Every answer pairs a message (what happened: "Added Widget X, serial SN-3.")
+with a prompt (where the station stands and what to scan next: "Widget X:
+3 of 5 received. Scan the next serial, another product, or CMD:FINISH.").
+A refusal's message comes from the Refusal itself and says how to fix it;
+its prompt is the unchanged station's prompt.
 """
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ DOCUMENT_WORDS = {
     "supplier_return": "Return to supplier",
 }
 DONE_WORDS = {"receipt": "received", "sale": "sold", "customer_return": "returned", "supplier_return": "returned"}
+PARTY_WORDS = {"receipt": "from", "sale": "for", "customer_return": "from", "supplier_return": "to"}
+MODE_WORDS = {"receive": "receiving", "sell": "selling", "return": "returns"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,35 @@ class Facts:
     expected: int | None = None  # on the purchase order, for the chosen product
     received_before: int = 0  # posted against the order already
     offline_held: int = 0
+
+
+@dataclass(frozen=True)
+class Done:
+    """What the actions of one scan did, described by the service for the message."""
+
+    opened: str | None = None  # "sale S-000002 for Walk-in customer"
+    line: str | None = None  # "Widget X, serial SN-1"
+    removed: str | None = None
+    cancelled: str | None = None  # the reference dropped
+    posted: str | None = None  # the reference posted
+    posted_lines: int = 0
+
+
+def describe_document(kind: str, reference: str, party: str | None, order: str | None) -> str:
+    """"receipt R-000001 from Acme Ltd against PO-1042"."""
+    words = f"{DOCUMENT_WORDS.get(kind, 'document').lower()} {reference}"
+    if party:
+        words += f" {PARTY_WORDS.get(kind, 'for')} {party}"
+    if order:
+        words += f" against {order}"
+    return words
+
+
+def _needs_serial(state: State) -> bool:
+    p = state.product
+    if state.document_kind in ("receipt", "supplier_return"):
+        return p.serial_required_for_purchase
+    return p.serial_required_for_sales
 
 
 def _count(state: State, facts: Facts) -> str:
@@ -47,45 +81,58 @@ def prompt(state: State, facts: Facts) -> str:
     if phase is Phase.idle:
         return {
             "receive": "Receiving. Scan a supplier (SUP:...) or a purchase order.",
-            "sell": "Selling. Scan a customer (CUS:...), a product or a serial.",
-            "return": "Returns. Scan the sold serial (scan SUP:... first for a return to the supplier).",
+            "sell": "Selling. Scan a product or a serial (CUS:... first to sell to a named customer).",
+            "return": "Returns. Scan the sold serial (SUP:... first to send goods back to a supplier).",
         }[state.mode]
     if phase is Phase.awaiting_serial:
-        head = _count(state, facts) + " " if state.document_kind == "receipt" else f"{state.product.name}: "
-        return head + "Scan the serial."
+        if state.document_kind == "receipt":
+            return _count(state, facts) + " Scan the serial."
+        return f"{state.product.name}: scan the serial of this unit."
     if phase is Phase.sticky:
+        count = _count(state, facts)
         if facts.expected is not None and facts.product_units + facts.received_before >= facts.expected:
-            return _count(state, facts) + " All expected units are in: scan another product or CMD:FINISH."
-        return _count(state, facts) + " Scan the next serial, another product, or CMD:FINISH."
-    title = DOCUMENT_WORDS.get(state.document_kind, "Document")
-    who = f" {'from' if state.document_kind in ('receipt',) else 'for'} {facts.party}" if facts.party else ""
-    against = f" against {facts.order}" if facts.order else ""
-    lines = f", {state.lines} line{'s' if state.lines != 1 else ''}" if state.lines else ""
+            return count + " All expected units are in: scan another product or CMD:FINISH."
+        if _needs_serial(state):
+            return count + " Scan the next serial, another product, or CMD:FINISH."
+        return count + " Scan the product again for the next unit (its serial if it has one), another product, or CMD:FINISH."
+    head = DOCUMENT_WORDS.get(state.document_kind, "Document") + " " + (facts.reference or "")
+    if facts.party:
+        head += f" {PARTY_WORDS.get(state.document_kind, 'for')} {facts.party}"
+    if facts.order:
+        head += f" against {facts.order}"
+    if state.lines:
+        head += f", {state.lines} line{'s' if state.lines != 1 else ''}"
     if state.document_kind == "receipt":
         nxt = "Scan a product." if not state.lines else "Scan a product, or CMD:FINISH to post."
     elif state.document_kind == "sale":
         nxt = "Scan a product or a serial." if not state.lines else "Scan the next product or serial, or CMD:FINISH to post."
     else:
-        nxt = "Scan the serial coming back." if not state.lines else "Scan the next serial, or CMD:FINISH to post."
-    return f"{title} {facts.reference}{who}{against}{lines}. {nxt}"
+        nxt = "Scan the serial of the unit." if not state.lines else "Scan the next serial, or CMD:FINISH to post."
+    return f"{head}. {nxt}"
 
 
-def message(event: str, state: State, facts: Facts, *, posted: str | None = None, text: str = "") -> str:
-    """What a scan just did, in a sentence."""
+def message(event: str, state: State, done: Done) -> str:
+    """What a scan just did, in a sentence or two."""
+    opened = f"Opened {done.opened}." if done.opened else ""
     if event == "mode_set":
-        return {"receive": "Mode: receiving.", "sell": "Mode: selling.", "return": "Mode: returns."}[state.mode]
+        text = f"Mode: {MODE_WORDS[state.mode]}."
+        return f"Dropped the empty {done.cancelled}. {text}" if done.cancelled else text
+    if event == "mode_kept":
+        return f"Mode: {MODE_WORDS[state.mode]} already."
     if event == "posted":
-        return f"Posted {posted}."
+        return f"Posted {done.posted}: {done.posted_lines} line{'s' if done.posted_lines != 1 else ''}."
     if event == "cancelled":
-        return "Document cancelled; its serials are free again."
+        return f"Cancelled {done.cancelled}: its serials are free again."
     if event == "undone":
-        return "Last line removed."
+        return f"Removed the last line: {done.removed}." if done.removed else "Removed the last line."
     if event == "product_dropped":
-        return "Product choice dropped."
+        return f"Dropped {done.removed}: no line was added for it."
     if event == "document_opened":
-        return f"Opened {DOCUMENT_WORDS.get(state.document_kind, 'document').lower()} {facts.reference}."
+        return opened or "Opened a document."
     if event == "product_chosen":
-        return f"{state.product.name} chosen."
-    if event in ("line_added", "serial_attached"):
-        return f"Added {text}." if text else "Added."
-    return ""
+        return " ".join(filter(None, (opened, f"{state.product.name} chosen.")))
+    if event == "line_added":
+        return " ".join(filter(None, (opened, f"Added {done.line}.")))
+    if event == "serial_attached":
+        return f"Recorded {done.line}."
+    return opened

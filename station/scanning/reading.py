@@ -2,7 +2,16 @@
 
 Pure code apart from the lookups the caller passes in (product by barcode,
 known serial, party, purchase order), so the order of precedence is tested
-without a database.
+without a database. The order, after normalising and removing an AIM
+symbology identifier (``]E0``, ``]C0``...):
+
+1. ``CMD:`` commands;
+2. ``SUP:``/``CUS:`` parties and purchase-order references;
+3. GS1 element strings: marked by a GS1 identifier (``]C1``, ``]d2``,
+   ``]Q3``, ``]e0``), or unmarked text that starts with AI 01 and a GTIN-14
+   whose check digit is right and that is not itself a known serial;
+4. product barcodes; 5. known serials; 6. anything else (a new serial, if the
+   station waits for one).
 """
 from __future__ import annotations
 
@@ -21,7 +30,11 @@ MAX_SCAN = 512
 GS = "\x1d"
 GS1_AIM = ("]C1", "]d2", "]Q3", "]e0")
 COMMANDS = ("RECEIVE", "SELL", "RETURN", "FINISH", "CANCEL", "UNDO")
-_AIM = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
+MODES = {"RECEIVE": "receive", "SELL": "sell", "RETURN": "return"}
+_AIM = re.compile(r"\][A-Za-z][0-9A-Za-z]")
+_GS1_CONFIG = ParseConfig(separator_chars=[GS])
+# A refused text is quoted in the message; past this length only its start.
+_QUOTE = 64
 
 
 class Kind(str, enum.Enum):
@@ -50,24 +63,37 @@ class ProductInfo:
 
 @dataclass(frozen=True)
 class Reading:
-    """A scan read as one kind, with what it names."""
+    """A scan read as one kind, with what it names.
+
+    The reader keeps these promises, which the state machine relies on:
+    ``mode`` is set for Kind.mode; ``product`` is set for Kind.product; for
+    Kind.gs1, ``code`` is the GTIN-14 and ``found`` says whether ``product``
+    is set; ``serial`` is set for Kind.known_serial and Kind.unknown.
+    """
 
     kind: Kind
     text: str
     mode: str | None = None  # for Kind.mode
-    code: str | None = None  # party code, order reference
+    code: str | None = None  # party code, order reference, GTIN-14
     found: bool = True  # the party / order / GTIN exists
     product: ProductInfo | None = None
     serial: str | None = None
-    batch: str | None = None
-    expiry: str | None = None
+    batch: str | None = None  # GS1 AI 10
+    expiry: str | None = None  # GS1 AI 17, YYMMDD as scanned
 
 
 class Lookups(Protocol):
+    """The questions the reader asks of the records (the service answers them from its session)."""
+
     def product_by_barcode(self, text: str) -> ProductInfo | None: ...
     def serial_product(self, text: str) -> tuple[bool, ProductInfo | None]: ...
     def party_exists(self, kind: str, code: str) -> bool: ...
     def order_exists(self, reference: str) -> bool: ...
+
+
+def quote(text: str) -> str:
+    """A scanned text as a message shows it: whole when short, else its start and an ellipsis."""
+    return text if len(text) <= _QUOTE else text[:_QUOTE] + "…"
 
 
 def normalise(raw: bytes | str) -> str:
@@ -76,74 +102,106 @@ def normalise(raw: bytes | str) -> str:
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise Refusal("invalid_scan", "The scanner sent bytes that are not text (not UTF-8): check its character set, then scan again.") from None
+            raise Refusal("invalid_scan", "The scanner sent bytes that are not text (not UTF-8): "
+                                          "set the scanner to UTF-8 or ASCII, then scan again.") from None
+    if not isinstance(raw, str):
+        raise Refusal("invalid_scan", "The scan is not text: scan again.")
     text = raw.strip(" \t\r\n\f\v")
     if not text:
         raise Refusal("invalid_scan", "The scan was empty: scan again.")
     if len(text) > MAX_SCAN:
-        raise Refusal("invalid_scan", f"The scan is {len(text)} characters long; at most {MAX_SCAN} are read. Check the barcode and scan again.")
+        raise Refusal("invalid_scan", f"The scan is {len(text)} characters long; at most {MAX_SCAN} are read. "
+                                      "Check that the scanner ends each barcode with Enter, then scan again.")
     if any((ord(c) < 0x20 and c != GS) or 0x7F <= ord(c) < 0xA0 for c in text):
-        raise Refusal("invalid_scan", "The scan holds control characters: check the scanner's settings (prefix and suffix), then scan again.")
+        raise Refusal("invalid_scan", "The scan holds control characters: check the scanner's settings "
+                                      "(prefix and suffix), then scan again.")
     if not all(c.isprintable() or c == GS for c in text):
-        raise Refusal("invalid_scan", "The scan holds characters that cannot be printed: scan again.")
+        raise Refusal("invalid_scan", "The scan holds characters that cannot be printed: "
+                                      "check the scanner's keyboard layout, then scan again.")
     return text
 
 
-def _gs1(text: str, gs_substitute: str | None) -> Reading | None:
-    """A GS1 element string with AI 01, read through biip; None when it is not one."""
+def _gs1_values(text: str, gs_substitute: str | None) -> dict[str, str] | None:
+    """The element strings of a GS1 message (first value per AI), or None when it is not one."""
     if gs_substitute:
         text = text.replace(gs_substitute, GS)
     try:
-        message = GS1Message.parse(text, config=ParseConfig(separator_chars=[GS]))
-    except ParseError:
+        message = GS1Message.parse(text, config=_GS1_CONFIG)
+    except (ParseError, ValueError):
         return None
-    values = {e.ai.ai: e.value for e in message.element_strings}
-    gtin = values.get("01")
-    if gtin is None or as_gtin14(gtin) is None:
-        return None
-    return Reading(Kind.gs1, text, code=gtin, serial=values.get("21"), batch=values.get("10"), expiry=values.get("17"))
+    values: dict[str, str] = {}
+    for element in message.element_strings:
+        values.setdefault(element.ai.ai, element.value)
+    return values
+
+
+def _gs1_reading(text: str, values: dict[str, str], lookups: Lookups) -> Reading:
+    gtin = values["01"]
+    product = lookups.product_by_barcode(gtin)
+    return Reading(Kind.gs1, text, code=gtin, found=product is not None, product=product,
+                   serial=values.get("21"), batch=values.get("10"), expiry=values.get("17"))
+
+
+def _plain(text: str, lookups: Lookups, *, serial: str | None = None) -> Reading:
+    """Steps 4-6: a product barcode, a known serial, or an unknown text (maybe a new serial)."""
+    if serial is None:
+        product = lookups.product_by_barcode(text)
+        if product is not None:
+            return Reading(Kind.product, text, product=product)
+    serial = text if serial is None else serial
+    known, serial_product = lookups.serial_product(serial)
+    if known:
+        return Reading(Kind.known_serial, text, serial=serial, product=serial_product)
+    return Reading(Kind.unknown, text, serial=serial)
 
 
 def read(raw: bytes | str, lookups: Lookups, *, document_re: re.Pattern[str],
          gs_substitute: str | None = None) -> Reading:
-    """Read a scan as the first of: command, party or order, GS1, product, known serial, unknown."""
+    """Read a scan as the first of: command, party or order, GS1, product, known serial, unknown.
+
+    Raises Refusal for text that is not a scan (``invalid_scan``), an unknown
+    command, or a GS1 barcode that names neither a product nor a serial
+    (``unknown_barcode``).
+    """
     text = normalise(raw)
-    upper = text.upper()
-    if upper.startswith("CMD:"):
-        command = upper[4:]
+    aim = text[:3] if _AIM.match(text) else None
+    if aim is not None:
+        # Removed before anything else is read: a Code 128 command sheet read
+        # by a scanner that sends identifiers still says CMD:FINISH.
+        text = text[3:].lstrip(GS) if aim in GS1_AIM else text[3:]
+        if not text.strip():
+            raise Refusal("invalid_scan", f"The scan held only the symbology identifier {aim}: scan again.")
+    head = text[:4].upper() if text[:4].isascii() else ""
+    if head == "CMD:":
+        command = text[4:].upper()
         if command not in COMMANDS:
-            raise Refusal("unknown_barcode", f"Unknown command {text}: print a fresh command sheet (station labels commands).")
-        if command in ("RECEIVE", "SELL", "RETURN"):
-            return Reading(Kind.mode, text, mode={"RECEIVE": "receive", "SELL": "sell", "RETURN": "return"}[command])
+            raise Refusal("unknown_barcode", f"Unknown command {quote(text)}: print a fresh command sheet "
+                                             "(station labels commands) and scan from it.")
+        if command in MODES:
+            return Reading(Kind.mode, text, mode=MODES[command])
         return Reading(Kind(command.lower()), text)
     for prefix, kind in (("SUP:", Kind.supplier), ("CUS:", Kind.customer)):
-        if upper.startswith(prefix):
+        if head == prefix:
             code = text[4:].strip()
             return Reading(kind, text, code=code, found=bool(code) and lookups.party_exists(kind.value, code))
     if document_re.search(text):
         return Reading(Kind.order, text, code=text, found=lookups.order_exists(text))
-    aim = text[:3] if _AIM.match(text) else None
-    if aim is not None:
-        text = text[3:]
-        if not text:
-            raise Refusal("invalid_scan", "The scan held only a symbology identifier: scan again.")
-    gs1 = None
     if aim in GS1_AIM:
-        gs1 = _gs1(text, gs_substitute)
-        if gs1 is None and text.startswith("01"):
-            raise Refusal("invalid_scan", f"{text} is marked as GS1 but is not a valid GS1 element string (check digit?).")
-    elif aim is None and text.startswith("01") and len(text) >= 16:
-        known, _ = lookups.serial_product(text)
-        if not known:
-            gs1 = _gs1(text, gs_substitute)
-    if gs1 is not None:
-        product = lookups.product_by_barcode(gs1.code)
-        return Reading(Kind.gs1, gs1.text, code=gs1.code, found=product is not None, product=product,
-                       serial=gs1.serial, batch=gs1.batch, expiry=gs1.expiry)
-    product = lookups.product_by_barcode(text)
-    if product is not None:
-        return Reading(Kind.product, text, product=product)
-    known, serial_product = lookups.serial_product(text)
-    if known:
-        return Reading(Kind.known_serial, text, serial=text, product=serial_product)
-    return Reading(Kind.unknown, text, serial=text)
+        values = _gs1_values(text, gs_substitute)
+        if values is None or ("01" in values and as_gtin14(values["01"]) is None):
+            raise Refusal("invalid_scan", f"{quote(text)} is marked as GS1 but is not a valid GS1 element string "
+                                          "(a wrong check digit?): scan again, or key the product in by hand.")
+        if "01" in values:
+            return _gs1_reading(text, values, lookups)
+        if "21" in values:
+            return _plain(text, lookups, serial=values["21"])
+        product = lookups.product_by_barcode(text)
+        if product is not None:
+            return Reading(Kind.product, text, product=product)
+        raise Refusal("unknown_barcode", f"GS1 barcode {quote(text)} names no product (AI 01) and no serial (AI 21): "
+                                         "scan the product's or the unit's own barcode.")
+    if aim is None and text.startswith("01") and len(text) >= 16 and as_gtin14(text[2:16]) is not None:
+        values = _gs1_values(text, gs_substitute)
+        if values is not None and "01" in values and not lookups.serial_product(text)[0]:
+            return _gs1_reading(text, values, lookups)
+    return _plain(text, lookups)

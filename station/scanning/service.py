@@ -11,24 +11,35 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import catalogue, documents, posting, representation
 from ..config import Config
-from ..errors import NotFound, Refusal
-from ..models import Document, DocumentStatus, Product, ScanLog, SerialNumber, StationState
+from ..errors import Invalid, NotFound, Refusal
+from ..models import (
+    SERIAL_MAX,
+    Document,
+    DocumentLine,
+    DocumentStatus,
+    Product,
+    ScanLog,
+    SerialNumber,
+    StationState,
+)
+from ..validation import is_printable
 from ..rules import received_on_order, expected_on_order
 from . import machine, prompts
-from .reading import Kind, ProductInfo, Reading, read
+from .reading import ProductInfo, Reading, normalise, read
 
 log = logging.getLogger(__name__)
 
 RECENT = 10
+_PINS = "station.scan_pins"  # session.info key: the objects one scan keeps loaded (ScanService._pin)
 
 
 @dataclass(frozen=True)
@@ -49,12 +60,32 @@ class ScanResult:
                 "prompt": self.prompt, "document": self.document}
 
 
-def escape_raw(raw: bytes | str, limit: int = 2048) -> str:
-    """The raw scan as storable, printable text: undecodable bytes and controls as \\xNN."""
+def escape_raw(raw: bytes | str, limit: int = 4096) -> str:
+    """The raw scan as storable, printable text: undecodable bytes, controls and lone surrogates escaped.
+
+    Every database stores the result (no NUL, no unpaired surrogate); pages
+    still HTML-escape it when they show it.
+    """
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="backslashreplace")
-    out = "".join(f"\\x{ord(c):02x}" if (ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0) else c for c in raw[:limit])
+    out = "".join(c if c.isprintable() else _escape_char(c) for c in raw[:limit])
     return out + ("…" if len(raw) > limit else "")
+
+
+def _escape_char(c: str) -> str:
+    o = ord(c)
+    if o < 0x100:
+        return f"\\x{o:02x}"
+    return f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}"
+
+
+def check_key(key: Any) -> str | None:
+    """An idempotency key: None, or 1-200 printable characters (the scan log's column)."""
+    if key is None:
+        return None
+    if not isinstance(key, str) or not 1 <= len(key) <= 200 or not is_printable(key):
+        raise Invalid("invalid_key", "An idempotency key is 1-200 printable characters.")
+    return key
 
 
 def _info(p: Product | None) -> ProductInfo | None:
@@ -70,13 +101,13 @@ class _Lookups:
         self.session = session
 
     def product_by_barcode(self, text: str) -> ProductInfo | None:
-        return _info(catalogue.product_by_barcode(self.session, text))
+        return _info(ScanService._pin(self.session, catalogue.product_by_barcode(self.session, text)))
 
     def serial_product(self, text: str) -> tuple[bool, ProductInfo | None]:
         if len(text) > 64:
             return False, None
-        record = self.session.scalar(select(SerialNumber).where(SerialNumber.serial == text))
-        return (record is not None), _info(record.product if record is not None else None)
+        record = ScanService._pin(self.session, self.session.scalar(select(SerialNumber).where(SerialNumber.serial == text)))
+        return (record is not None), _info(ScanService._pin(self.session, record.product) if record is not None else None)
 
     def party_exists(self, kind: str, code: str) -> bool:
         model = catalogue.PARTY_MODELS[kind]
@@ -105,21 +136,41 @@ class ScanService:
         if row is None:
             try:
                 with session.begin_nested():
-                    row = StationState(station=station, mode=cfg.mode, version=0, prompt="")
+                    idle = prompts.prompt(machine.State(mode=cfg.mode), prompts.Facts())
+                    row = StationState(station=station, mode=cfg.mode, version=0, prompt=idle)
                     session.add(row)
             except IntegrityError:
                 row = session.scalar(query.with_for_update() if lock else query)
         return row
 
+    @staticmethod
+    def _pin(session: Session, obj):
+        """Keep ``obj`` loaded for the rest of the scan.
+
+        The session's identity map holds unchanged objects weakly: without this the
+        station's document, its lines and its product are loaded again by each of the
+        several look-ups one scan makes (a third of a scan's queries, measured).
+        """
+        if obj is not None:
+            session.info.setdefault(_PINS, []).append(obj)
+        return obj
+
+    def _product(self, session: Session, code: str) -> Product | None:
+        """The product with that code: the one this scan already holds, else from the database."""
+        for obj in session.info.get(_PINS, ()):
+            if isinstance(obj, Product) and obj.code == code:
+                return obj
+        return self._pin(session, session.scalar(select(Product).where(Product.code == code)))
+
     def _document(self, session: Session, row: StationState) -> Document | None:
         if row.document_id is None:
             return None
-        doc = session.get(Document, row.document_id)
+        doc = self._pin(session, session.get(Document, row.document_id))
         return doc if doc is not None and doc.status == DocumentStatus.open else None
 
     def state_of(self, session: Session, row: StationState) -> machine.State:
         doc = self._document(session, row)
-        product = session.get(Product, row.product_id) if row.product_id is not None else None
+        product = self._pin(session, session.get(Product, row.product_id)) if row.product_id is not None else None
         if doc is None:
             return machine.State(mode=row.mode)
         return machine.State(
@@ -135,7 +186,7 @@ class ScanService:
         facts = prompts.Facts(reference=doc.reference, party=party.name if party else None,
                               order=doc.order.reference if doc.order else None)
         if state.product is not None:
-            product = session.scalar(select(Product).where(Product.code == state.product.code))
+            product = self._product(session, state.product.code)
             units = sum(l.quantity for l in doc.lines if l.product_id == product.id)
             expected = received = None
             if doc.order is not None:
@@ -152,43 +203,46 @@ class ScanService:
     # -- one scan ------------------------------------------------------
     def process(self, session: Session, station: str, raw: bytes | str, *, device: str = "api",
                 key: str | None = None, user: str | None = None) -> ScanResult:
-        """Process one scan in the caller's transaction; never raises for bad input."""
+        """Process one scan in the caller's transaction; never raises for bad scan input.
+
+        Raises NotFound for a station that is not in the configuration and
+        Invalid for a malformed idempotency key: both are the caller's
+        mistakes, not the scanner's.
+        """
+        key = check_key(key)
+        session.info[_PINS] = []
         row = self.state_row(session, station)
         if key is not None:
             seen = session.scalar(select(ScanLog).where(ScanLog.station == station, ScanLog.idempotency_key == key))
             if seen is not None and seen.response:
                 data = json.loads(seen.response)
                 return ScanResult(station=station, read_as=seen.read_as, replayed=True, **data)
-        state = self.state_of(session, row)
+        before = self.state_of(session, row)
         reading: Reading | None = None
         posted: dict[str, Any] | None = None
         try:
             with session.begin_nested():
                 reading = read(raw, _Lookups(session), document_re=self.document_re,
                                gs_substitute=self.config.gs_substitute)
-                decision = machine.decide(state, reading)
-                posted = self._carry_out(session, row, decision, user=user)
+                decision = machine.decide(before, reading)
+                done, posted = self._carry_out(session, row, before, decision, user=user)
                 self._save(session, row, decision.state)
             accepted, code = True, None
             new_state = decision.state
-            facts = self.facts(session, row, new_state)
-            msg = prompts.message(decision.event, new_state, facts,
-                                  posted=posted["reference"] if posted else None, text=_what(reading))
+            msg = prompts.message(decision.event, new_state, done)
         except Refusal as refusal:
-            session.expire(row)
+            # The savepoint is gone; reload what it may have touched (the row, the document's lines).
+            session.expire_all()
             accepted, code, msg = False, refusal.code, refusal.message
             new_state = self.state_of(session, row)
-            facts = self.facts(session, row, new_state)
-        prompt = prompts.prompt(new_state, facts)
-        if accepted and decision.event in ("line_added", "serial_attached") and new_state.phase in (machine.Phase.sticky,):
-            msg = prompt.split(". ")[0] + "."
+        prompt = prompts.prompt(new_state, self.facts(session, row, new_state))
         doc = self._document(session, row)
         document = posted if posted is not None else (representation.document(session, doc) if doc else None)
         result = ScanResult(accepted, code, msg, prompt, document, reading.kind.value if reading else "invalid", station)
         row.prompt = prompt
         row.version = (row.version or 0) + 1
         session.add(ScanLog(
-            station=station, device=device, raw=escape_raw(raw), read_as=result.read_as,
+            station=station, device=device[:200], raw=escape_raw(raw), read_as=result.read_as,
             serial_text=_serial_of(reading, raw), accepted=accepted, code=code, message=msg, prompt=prompt,
             idempotency_key=key, response=json.dumps(result.as_json()),
         ))
@@ -198,37 +252,53 @@ class ScanService:
                  "accepted" if accepted else "refused", code or "-")
         return result
 
-    def _carry_out(self, session: Session, row: StationState, decision: machine.Decision, *,
-                   user: str | None) -> dict[str, Any] | None:
+    def _carry_out(self, session: Session, row: StationState, before: machine.State, decision: machine.Decision, *,
+                   user: str | None) -> tuple[prompts.Done, dict[str, Any] | None]:
+        """Carry the decision's actions out, in order; a Refusal from the rules aborts them all."""
         doc = self._document(session, row)
-        posted = None
+        opened: Document | None = None
+        posted: dict[str, Any] | None = None
+        done: dict[str, Any] = {}
         for action in decision.actions:
             if isinstance(action, machine.SetMode):
                 row.mode = action.mode
             elif isinstance(action, machine.OpenDocument):
-                doc = self._open(session, row.station, action, user)
+                doc = opened = self._open(session, row.station, action, user)
                 row.document_id = doc.id
             elif isinstance(action, machine.AddLine):
-                product = catalogue.get_product(session, action.product) if action.product else None
+                product = (self._product(session, action.product) or catalogue.get_product(session, action.product)
+                           if action.product else None)
                 line = documents.add_line(session, doc, product=product, serial=action.serial,
                                           batch=action.batch, expiry=action.expiry, pattern=self.document_re)
                 if doc.kind.value == "customer_return" and doc.customer is None and line.serial:
+                    # A return opened by the serial itself: the customer is whoever has it.
                     record = session.scalar(select(SerialNumber).where(SerialNumber.serial == line.serial))
                     doc.customer = record.customer if record else None
+                done["line"] = _describe_line(line)
             elif isinstance(action, machine.AttachSerial):
-                documents.attach_serial(session, doc, action.serial, pattern=self.document_re)
+                line = documents.attach_serial(session, doc, action.serial, pattern=self.document_re)
+                done["line"] = f"serial {line.serial} on the last unit of {line.product.name if line.product else 'it'}"
             elif isinstance(action, machine.Undo):
-                documents.undo_last_line(session, doc)
+                done["removed"] = _describe_line(documents.undo_last_line(session, doc))
             elif isinstance(action, machine.Cancel):
+                done["cancelled"] = doc.reference
                 documents.cancel(session, doc)
                 row.document_id = None
                 doc = None
             elif isinstance(action, machine.Post):
                 posting.post(session, doc)
                 posted = representation.document(session, doc)
+                done["posted"], done["posted_lines"] = doc.reference, len(doc.lines)
                 row.document_id = None
                 doc = None
-        return posted
+        if decision.event == "product_dropped" and before.product is not None:
+            done["removed"] = before.product.name
+        if opened is not None:
+            party = opened.customer or opened.supplier
+            done["opened"] = prompts.describe_document(opened.kind.value, opened.reference,
+                                                       party.name if party else None,
+                                                       opened.order.reference if opened.order else None)
+        return prompts.Done(**done), posted
 
     def _open(self, session: Session, station: str, action: machine.OpenDocument, user: str | None) -> Document:
         from ..models import DocumentKind
@@ -248,7 +318,7 @@ class ScanService:
         if state.product is None:
             row.product_id = None
         else:
-            row.product_id = session.scalar(select(Product.id).where(Product.code == state.product.code))
+            row.product_id = self._product(session, state.product.code).id
         row.awaiting_serial = state.awaiting_serial
         row.attach_line = state.attach
         session.flush()
@@ -281,20 +351,24 @@ def _scan_json(s: ScanLog) -> dict[str, Any]:
             "accepted": s.accepted, "code": s.code, "message": s.message}
 
 
-def _what(reading: Reading | None) -> str:
-    if reading is None:
-        return ""
-    parts = [reading.product.name if reading.product else None, reading.serial]
-    return " ".join(p for p in parts if p)
+def _describe_line(line: DocumentLine) -> str:
+    """"Widget X, serial SN-1", "1 unit of Loose", "serial SN-1"."""
+    name = line.product.name if line.product is not None else None
+    if line.serial is None:
+        return f"{line.quantity} unit{'s' if line.quantity != 1 else ''} of {name}"
+    return f"{name}, serial {line.serial}" if name else f"serial {line.serial}"
 
 
 def _serial_of(reading: Reading | None, raw: bytes | str) -> str | None:
-    if reading is not None and reading.serial and len(reading.serial) <= 64:
-        return reading.serial
-    if reading is None and isinstance(raw, str):
-        text = raw.strip()
-        return text if 0 < len(text) <= 64 else None
-    return None
+    """The serial a scan names, for the serial's history; only text a scan could name it by."""
+    if reading is not None:
+        serial = reading.serial
+        return serial if serial and len(serial) <= SERIAL_MAX else None
+    try:
+        text = normalise(raw)
+    except Refusal:
+        return None
+    return text if len(text) <= SERIAL_MAX else None
 
 
 def notify(session: Session, station: str) -> None:

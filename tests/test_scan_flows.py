@@ -1,0 +1,460 @@
+"""Whole scan flows through ScanService, on SQLite and PostgreSQL, one committed transaction per scan.
+
+Each scan is processed as the daemon processes it: its own transaction, the
+station's state read from and saved to the database. So these tests also
+prove that the state survives between scans, and across a new service
+(a restart).
+"""
+from __future__ import annotations
+
+import re
+import threading
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from station import catalogue, documents, posting, representation, serials, stock
+from station.config import from_dict
+from station.models import (
+    Document,
+    DocumentKind,
+    DocumentLine,
+    DocumentStatus,
+    Movement,
+    ScanLog,
+    SerialNumber,
+    StationState,
+)
+from station.scanning.service import ScanService
+
+WIDGET_GTIN = "09501101020917"
+LOOSE_EAN = "5901234123457"
+GADGET_EAN = "4006381333931"
+GS = "\x1d"
+
+STATIONS = [
+    {"id": "goods-in", "mode": "receive"},
+    {"id": "goods-in-2", "mode": "receive"},
+    {"id": "till", "mode": "sell"},
+    {"id": "till-2", "mode": "sell"},
+    {"id": "returns", "mode": "return"},
+]
+
+#: SPEC 4's refusal codes: stable, in the API.
+SPEC_CODES = (
+    "unknown_barcode", "invalid_scan", "no_open_document", "serial_required", "serial_in_stock",
+    "serial_on_open_document", "serial_wrong_product", "serial_has_customer", "serial_not_in_stock",
+    "serial_no_customer", "unknown_party", "quantity_exceeds_order", "nothing_to_undo", "document_open",
+    "unknown_document",
+)
+# A message that says how to fix it names something to do.
+FIX = re.compile(r"\b(scan|finish|cancel|add|receive|adjust|check|import|print|set|take|key)\b", re.IGNORECASE)
+
+
+def make_service() -> ScanService:
+    return ScanService(from_dict({"stations": STATIONS}))
+
+
+@pytest.fixture
+def service():
+    return make_service()
+
+
+@pytest.fixture
+def world(db):
+    """Products with each flag, a supplier, a customer and a purchase order of 5 widgets."""
+    with db.Session.begin() as s:
+        catalogue.create_product(s, {"code": "WID-1", "name": "Widget X", "barcodes": [WIDGET_GTIN]})
+        catalogue.create_product(s, {"code": "GAD-1", "name": "Gadget", "barcodes": [GADGET_EAN]})
+        catalogue.create_product(s, {"code": "LOOSE", "name": "Loose", "barcodes": [LOOSE_EAN],
+                                     "serial_required_for_purchase": False, "serial_required_for_sales": False})
+        catalogue.create_party(s, "supplier", {"code": "ACME", "name": "Acme Ltd"})
+        catalogue.create_party(s, "customer", {"code": "BOB", "name": "Bob"})
+        documents.create_purchase_order(s, {"kind": "purchase_order", "reference": "PO-1042", "supplier": "ACME",
+                                            "lines": [{"product": "WID-1", "quantity": 5}]})
+    return SimpleNamespace(db=db)
+
+
+def scan(db, service, station, text, **kw):
+    """One scan in its own committed transaction, as the daemon does it."""
+    with db.Session.begin() as s:
+        return service.process(s, station, text, **kw)
+
+
+def scans(db, service, station, *texts):
+    return [scan(db, service, station, t) for t in texts]
+
+
+def serial(db, text) -> SerialNumber:
+    with db.Session() as s:
+        record = s.scalar(select(SerialNumber).where(SerialNumber.serial == text))
+        if record is not None:
+            _ = (record.product, record.customer, record.supplier)
+        return record
+
+
+def snapshot(db, station):
+    """What a refusal must leave alone: the station's state row and its open document's lines."""
+    with db.Session() as s:
+        row = s.get(StationState, station)
+        if row is None:
+            return None
+        lines = []
+        if row.document_id is not None:
+            doc = s.get(Document, row.document_id)
+            lines = [(l.line_no, l.product_id, l.serial, l.quantity, l.is_open) for l in doc.lines]
+        return (row.mode, row.document_id, row.product_id, row.awaiting_serial, row.attach_line, row.prompt, lines)
+
+
+def receive_directly(db, *texts, product="WID-1"):
+    """Stock put in through the domain, not by scanning (the world the scans meet)."""
+    with db.Session.begin() as s:
+        doc = documents.open_document(s, DocumentKind.receipt, station="setup",
+                                      supplier=catalogue.get_party(s, "supplier", "ACME"))
+        for text in texts:
+            documents.add_line(s, doc, product=catalogue.get_product(s, product), serial=text)
+        posting.post(s, doc)
+
+
+def sell_directly(db, text, customer="BOB"):
+    with db.Session.begin() as s:
+        doc = documents.open_document(s, DocumentKind.sale, station="setup",
+                                      customer=catalogue.get_party(s, "customer", customer))
+        documents.add_line(s, doc, serial=text)
+        posting.post(s, doc)
+
+
+def accepted(results):
+    return [r for r in results if r.accepted]
+
+
+# -- the flows of the issue ------------------------------------------------------------------
+
+
+def test_purchase_order_of_five_received_with_gs1(db, service, world):
+    """Guards receiving against an order with GS1 scans: counted per order, batch and expiry kept, never over."""
+    r = scan(db, service, "goods-in", "PO-1042")
+    assert r.accepted and r.document["order"] == "PO-1042" and r.document["party"]["code"] == "ACME"
+    for n in range(1, 6):
+        r = scan(db, service, "goods-in", f"]d201{WIDGET_GTIN}1727123110LOT-{n}{GS}21GS-{n}")
+        assert r.accepted, r
+        assert r.prompt.startswith(f"Widget X: {n} of 5 received.")
+        assert r.message == f"Added Widget X, serial GS-{n}."
+    r = scan(db, service, "goods-in", f"]d201{WIDGET_GTIN}21GS-6")
+    assert not r.accepted and r.code == "quantity_exceeds_order"
+    assert "All expected units are in" in r.prompt
+    r = scan(db, service, "goods-in", "CMD:FINISH")
+    assert r.accepted and r.message.startswith("Posted R-")
+    posted = r.document
+    assert posted["status"] == "posted" and posted["kind"] == "receipt" and posted["order"] == "PO-1042"
+    assert [(l["serial"], l["batch"], l["expiry"]) for l in posted["lines"]] == [
+        (f"GS-{n}", f"LOT-{n}", "271231") for n in range(1, 6)]
+    assert serial(db, "GS-3").supplier.code == "ACME" and serial(db, "GS-3").in_stock
+    with db.Session() as s:
+        order = representation.document(s, documents.get_document(s, "PO-1042"))
+        assert order["progress"] == [{"product": "WID-1", "name": "Widget X", "expected": 5, "received": 5}]
+    assert scan(db, service, "goods-in", "CMD:FINISH").code == "no_open_document"
+
+
+def test_box_of_fifty_is_fifty_one_scans(db, service, world):
+    """Guards the sticky product: one product scan and fifty serials receive a box of fifty."""
+    assert scan(db, service, "goods-in", "SUP:ACME").accepted
+    results = scans(db, service, "goods-in", WIDGET_GTIN, *[f"BOX-{n:02d}" for n in range(50)])
+    assert len(results) == 51 and len(accepted(results)) == 51
+    assert results[0].prompt == "Widget X: 0 received. Scan the serial."
+    assert results[-1].prompt == "Widget X: 50 received. Scan the next serial, another product, or CMD:FINISH."
+    r = scan(db, service, "goods-in", "CMD:FINISH")
+    assert r.accepted and len(r.document["lines"]) == 50
+    with db.Session() as s:
+        assert catalogue.on_hand(s, catalogue.get_product(s, "WID-1")) == 50
+        assert stock.check(s) == []
+
+
+def test_sale_by_serial_alone_to_the_walk_in_customer(db, service, world):
+    """Guards the counter's fastest sale: just the serial, no customer scanned, sold to the walk-in customer."""
+    receive_directly(db, "SN-1", "SN-2")
+    r = scan(db, service, "till", "SN-1")
+    assert r.accepted and r.document["kind"] == "sale" and r.document["customer"]["code"] == "WALKIN"
+    assert r.message.startswith("Opened sale S-") and "Added Widget X, serial SN-1." in r.message
+    assert scan(db, service, "till", "SN-2").accepted
+    r = scan(db, service, "till", "CMD:FINISH")
+    assert r.accepted and [l["serial"] for l in r.document["lines"]] == ["SN-1", "SN-2"]
+    record = serial(db, "SN-1")
+    assert not record.in_stock and record.customer.code == "WALKIN"
+    r = scan(db, service, "till", "SN-1")
+    assert r.code == "serial_has_customer" and "return" in r.message
+
+
+def test_sale_with_customer_product_then_serial(db, service, world):
+    """Guards the named-customer sale: CUS:, then a product and its serial; FINISH refused while it waits."""
+    receive_directly(db, "SN-1")
+    results = scans(db, service, "till", "CUS:BOB", WIDGET_GTIN, "CMD:FINISH", "SN-1", "CMD:FINISH")
+    assert [r.code for r in results] == [None, None, "serial_required", None, None]
+    assert results[1].prompt == "Widget X: scan the serial of this unit."
+    assert serial(db, "SN-1").customer.code == "BOB"
+
+
+def test_customer_return_opened_by_the_sold_serial(db, service, world):
+    """Guards the return station: the sold serial alone opens a return from its customer and comes back in."""
+    receive_directly(db, "SN-1")
+    sell_directly(db, "SN-1")
+    r = scan(db, service, "returns", "SN-1")
+    assert r.accepted and r.document["kind"] == "customer_return" and r.document["customer"]["code"] == "BOB"
+    r = scan(db, service, "returns", "CMD:FINISH")
+    assert r.accepted
+    record = serial(db, "SN-1")
+    assert record.in_stock and record.customer is None
+    with db.Session() as s:
+        entries, _ = serials.history(s, s.get(SerialNumber, record.id))
+        assert [(e.kind, e.movement.customer.code if e.movement.customer else None) for e in entries] == [
+            ("receipt", None), ("sale", "BOB"), ("customer_return", "BOB")]
+
+
+def test_supplier_return_starts_with_sup(db, service, world):
+    """Guards the supplier return: SUP: first at a return station, then the serial leaves stock."""
+    receive_directly(db, "SN-1")
+    results = scans(db, service, "returns", "SUP:ACME", "SN-1", "CMD:FINISH")
+    assert all(r.accepted for r in results), results
+    assert results[0].document["kind"] == "supplier_return"
+    record = serial(db, "SN-1")
+    assert not record.in_stock
+    with db.Session() as s:
+        kinds = s.scalars(select(Movement.kind).where(Movement.serial_id == record.id).order_by(Movement.id)).all()
+        assert [k.value for k in kinds] == ["receipt", "supplier_return"]
+    r = scan(db, service, "till", "SN-1")
+    assert r.code == "serial_not_in_stock" and "receive" in r.message and "adjust" in r.message
+
+
+def test_undo_and_cancel_release_serials_to_another_station(db, service, world):
+    """Guards releasing: a serial undone or cancelled at one station can be taken by another at once."""
+    scans(db, service, "goods-in", "SUP:ACME", WIDGET_GTIN, "SN-1", "SN-2")
+    scans(db, service, "goods-in-2", "SUP:ACME", WIDGET_GTIN)
+    assert scan(db, service, "goods-in-2", "SN-2").code == "serial_on_open_document"
+    r = scan(db, service, "goods-in", "CMD:UNDO")
+    assert r.accepted and r.message == "Removed the last line: Widget X, serial SN-2."
+    assert scan(db, service, "goods-in-2", "SN-2").accepted
+    r = scan(db, service, "goods-in-2", "SN-1")
+    assert r.code == "serial_on_open_document" and "goods-in" in r.message
+    r = scan(db, service, "goods-in", "CMD:CANCEL")
+    assert r.accepted and "free again" in r.message and r.document is None
+    assert scan(db, service, "goods-in-2", "SN-1").accepted
+    r = scan(db, service, "goods-in-2", "CMD:FINISH")
+    assert [l["serial"] for l in r.document["lines"]] == ["SN-2", "SN-1"]
+    with db.Session() as s:
+        cancelled = s.scalars(select(Document).where(Document.status == DocumentStatus.cancelled)).all()
+        assert len(cancelled) == 1 and all(not l.is_open for l in cancelled[0].lines)
+
+
+def test_two_stations_scan_one_new_serial(db, service, world):
+    """Guards rule 8 at the scan level: the second station to scan a serial already on an open document is refused."""
+    for station in ("goods-in", "goods-in-2"):
+        scans(db, service, station, "SUP:ACME", WIDGET_GTIN)
+    assert scan(db, service, "goods-in", "NEW-1").accepted
+    before = snapshot(db, "goods-in-2")
+    r = scan(db, service, "goods-in-2", "NEW-1")
+    assert not r.accepted and r.code == "serial_on_open_document"
+    assert snapshot(db, "goods-in-2") == before
+
+
+def test_two_stations_race_for_one_serial(db, service, world):
+    """Guards rule 8 under a real race: two connections scan one new serial at once; exactly one wins, every round."""
+    for station in ("goods-in", "goods-in-2"):
+        scans(db, service, station, "SUP:ACME", WIDGET_GTIN)
+    for round_ in range(5):
+        barrier = threading.Barrier(2)
+        results: dict[str, object] = {}
+
+        def contend(station: str) -> None:
+            try:
+                with db.Session.begin() as s:
+                    if db.backend == "postgresql":
+                        # Each thread holds its own connection before the race starts (SQLite's
+                        # BEGIN IMMEDIATE would make the second wait here, before the barrier).
+                        s.connection()
+                    barrier.wait(timeout=10)
+                    results[station] = make_service().process(s, station, f"RACE-{round_}")
+            except Exception as exc:  # reported below, not lost in the thread
+                results[station] = exc
+
+        threads = [threading.Thread(target=contend, args=(st,)) for st in ("goods-in", "goods-in-2")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        outcomes = sorted((r.accepted, r.code) for r in results.values())
+        assert outcomes == [(False, "serial_on_open_document"), (True, None)], results
+    with db.Session() as s:
+        raced = s.scalars(select(DocumentLine.serial).where(DocumentLine.is_open.is_(True))).all()
+        assert sorted(raced) == [f"RACE-{n}" for n in range(5)]
+
+
+def test_idempotency_key_processes_a_scan_once(db, service, world):
+    """Guards retries: the same key twice at one station is processed once and answers the same."""
+    receive_directly(db, "SN-1", "SN-2")
+    first = scan(db, service, "till", "SN-1", key="k-1")
+    again = scan(db, service, "till", "SN-1", key="k-1")
+    assert first == again and again.replayed and first.accepted
+    other = scan(db, service, "till", "SN-2", key="k-1")  # same key, different text: still the first answer
+    assert other == first
+    elsewhere = scan(db, service, "till-2", "SN-2", key="k-1")  # keys are per station
+    assert elsewhere.accepted and elsewhere.document["lines"][0]["serial"] == "SN-2"
+    with db.Session() as s:
+        assert s.scalar(select(func.count()).select_from(ScanLog).where(ScanLog.idempotency_key == "k-1")) == 2
+        doc = documents.get_document(s, first.document["reference"])
+        assert [l.serial for l in doc.lines] == ["SN-1"]
+
+
+def test_idempotency_key_is_unique_in_the_database(db, world):
+    """Guards the key's uniqueness where it counts: the database refuses a second log row with it."""
+    with pytest.raises(IntegrityError):
+        with db.Session.begin() as s:
+            for _ in range(2):
+                s.add(ScanLog(station="till", device="api", raw="x", accepted=True, message="", idempotency_key="dup"))
+            s.flush()
+
+
+def test_mode_and_open_document_survive_a_restart(db, world):
+    """Guards restarts: the mode in force and the open document with its waiting product live in the database."""
+    first = make_service()
+    assert scan(db, first, "till", "CMD:RECEIVE").accepted
+    scans(db, first, "till", "SUP:ACME", WIDGET_GTIN)
+    restarted = make_service()
+    with db.Session.begin() as s:
+        view = restarted.view(s, "till")
+    assert view["mode"] == "receive" and view["document"]["kind"] == "receipt"
+    assert view["prompt"] == "Widget X: 0 received. Scan the serial."
+    r = scan(db, restarted, "till", "SN-9")
+    assert r.accepted and r.document["lines"][0]["serial"] == "SN-9"
+    assert scan(db, make_service(), "till", "CMD:FINISH").accepted
+    with db.Session.begin() as s:
+        assert make_service().view(s, "till")["mode"] == "receive"
+
+
+def test_serial_history_includes_its_refused_scans(db, service, world):
+    """Guards SPEC 3.10: a serial's history lists its refused scans beside its movements."""
+    receive_directly(db, "SN-1")
+    scans(db, service, "goods-in", "SUP:ACME", WIDGET_GTIN)
+    r = scan(db, service, "goods-in", "SN-1")
+    assert r.code == "serial_in_stock"
+    r = scan(db, service, "returns", "SN-1")
+    assert r.code == "serial_no_customer"
+    with db.Session() as s:
+        record = s.scalar(select(SerialNumber).where(SerialNumber.serial == "SN-1"))
+        entries, total = serials.history(s, record)
+        assert [e.kind for e in entries] == ["receipt", "refused_scan", "refused_scan"] and total == 3
+        assert [(e.scan.station, e.scan.code) for e in entries[1:]] == [
+            ("goods-in", "serial_in_stock"), ("returns", "serial_no_customer")]
+        as_json = representation.serial(s, record)
+        assert [m["kind"] for m in as_json["movements"]] == ["receipt", "refused_scan", "refused_scan"]
+
+
+def test_unserialised_product_takes_one_unit_per_scan(db, service, world):
+    """Guards products without the serial flags: each product scan is one unit; a serial next is recorded on it."""
+    results = scans(db, service, "goods-in", "SUP:ACME", LOOSE_EAN, LOOSE_EAN, "LS-1", LOOSE_EAN)
+    assert all(r.accepted for r in results), results
+    assert results[3].message == "Recorded serial LS-1 on the last unit of Loose."
+    r = scan(db, service, "goods-in", "CMD:FINISH")
+    assert [(l["serial"], l["quantity"]) for l in r.document["lines"]] == [(None, 1), ("LS-1", 1), (None, 1)]
+    with db.Session() as s:
+        assert catalogue.on_hand(s, catalogue.get_product(s, "LOOSE")) == 3
+    results = scans(db, service, "till", LOOSE_EAN, LOOSE_EAN, "CMD:FINISH")
+    assert all(r.accepted for r in results), results
+
+
+# -- every refusal code of SPEC 4 ------------------------------------------------------------
+
+def _stock_world(db):
+    """Serials in each situation a refusal needs."""
+    receive_directly(db, "SN-IN", "SN-SOLD", "SN-LEFT")
+    sell_directly(db, "SN-SOLD")
+    with db.Session.begin() as s:
+        doc = documents.open_document(s, DocumentKind.supplier_return, station="setup",
+                                      supplier=catalogue.get_party(s, "supplier", "ACME"))
+        documents.add_line(s, doc, serial="SN-LEFT")
+        posting.post(s, doc)
+        serials.create_serial(s, {"serial": "HM-1", "product": "WID-1"})
+
+
+# (code, setup scans as (station, text), the refused scan's station and text)
+REFUSALS = [
+    pytest.param("unknown_barcode", [], "till", "NOPE-123", id="unknown_barcode"),
+    pytest.param("invalid_scan", [], "till", "bad\x07scan", id="invalid_scan"),
+    pytest.param("no_open_document", [], "till", "CMD:FINISH", id="no_open_document"),
+    pytest.param("serial_required", [("goods-in", "SUP:ACME"), ("goods-in", WIDGET_GTIN)], "goods-in", "CMD:FINISH",
+                 id="serial_required"),
+    pytest.param("serial_in_stock", [("goods-in", "SUP:ACME"), ("goods-in", WIDGET_GTIN)], "goods-in", "SN-IN",
+                 id="serial_in_stock"),
+    pytest.param("serial_on_open_document", [("till-2", "SN-IN")], "till", "SN-IN", id="serial_on_open_document"),
+    pytest.param("serial_wrong_product", [("goods-in", "SUP:ACME"), ("goods-in", GADGET_EAN)], "goods-in", "HM-1",
+                 id="serial_wrong_product"),
+    pytest.param("serial_has_customer", [], "till", "SN-SOLD", id="serial_has_customer"),
+    pytest.param("serial_not_in_stock", [], "till", "SN-LEFT", id="serial_not_in_stock"),
+    pytest.param("serial_no_customer", [], "returns", "SN-IN", id="serial_no_customer"),
+    pytest.param("unknown_party", [], "till", "CUS:NOBODY", id="unknown_party"),
+    pytest.param("quantity_exceeds_order", [("goods-in", "PO-1042")], "goods-in", LOOSE_EAN,
+                 id="quantity_exceeds_order"),
+    pytest.param("nothing_to_undo", [("till", "CUS:BOB")], "till", "CMD:UNDO", id="nothing_to_undo"),
+    pytest.param("document_open", [("till", "SN-IN")], "till", "CMD:RECEIVE", id="document_open"),
+    pytest.param("unknown_document", [], "goods-in", "PO-9999", id="unknown_document"),
+]
+
+
+@pytest.mark.parametrize("code, setup, station, text", REFUSALS)
+def test_every_refusal_code_is_reachable(db, service, world, code, setup, station, text):
+    """Guards SPEC 4's refusal codes: each is reachable by scanning, says how to fix it, and changes nothing."""
+    _stock_world(db)
+    for where, what in setup:
+        assert scan(db, service, where, what).accepted, (where, what)
+    before = snapshot(db, station)
+    r = scan(db, service, station, text)
+    assert (r.accepted, r.code) == (False, code), r
+    assert FIX.search(r.message), f"{code}: the message does not say how to fix it: {r.message!r}"
+    assert r.prompt
+    if before is not None:
+        assert snapshot(db, station) == before
+    with db.Session() as s:
+        logged = s.scalars(select(ScanLog).where(ScanLog.station == station).order_by(ScanLog.id.desc())).first()
+        assert (logged.accepted, logged.code, logged.message) == (False, code, r.message)
+
+
+def test_refusal_table_covers_spec_codes():
+    """Guards against a SPEC 4 refusal code left without a scenario that reaches it."""
+    assert {p.values[0] for p in REFUSALS} == set(SPEC_CODES)
+
+
+# -- refused input is logged, stored safely and answered -------------------------------------
+
+@pytest.mark.parametrize(
+    "raw, stored",
+    [
+        pytest.param(b"\xff\xfeSN", "\\xff\\xfeSN", id="invalid_utf8"),
+        pytest.param("SN\x00-1", "SN\\x00-1", id="nul"),
+        pytest.param("SN\x1b[2J", "SN\\x1b[2J", id="terminal_escape"),
+        pytest.param("SN\ud800", "SN\\ud800", id="lone_surrogate"),
+        pytest.param("X" * 600, "X" * 600, id="over_512"),
+        pytest.param("<img src=x onerror=alert(1)>", "<img src=x onerror=alert(1)>", id="html"),
+        pytest.param("1'; DELETE FROM serial_number; --", "1'; DELETE FROM serial_number; --", id="sql"),
+    ],
+)
+def test_refused_input_is_logged_and_answered(db, service, world, raw, stored):
+    """Guards against bad input crashing a station or being lost: refused, logged as text any database stores."""
+    receive_directly(db, "SN-KEEP")
+    r = scan(db, service, "till", raw, device="/dev/ttyUSB0")
+    assert not r.accepted and r.code in ("invalid_scan", "unknown_barcode") and r.message and r.prompt
+    with db.Session() as s:
+        logged = s.scalars(select(ScanLog).order_by(ScanLog.id.desc())).first()
+        assert (logged.raw, logged.device, logged.accepted, logged.code) == (stored, "/dev/ttyUSB0", False, r.code)
+        assert s.scalar(select(func.count()).select_from(SerialNumber)) == 1
+    assert scan(db, service, "till", "SN-KEEP").accepted, "the station must go on scanning"
+
+
+def test_every_scan_is_logged_with_its_outcome(db, service, world):
+    """Guards the scan log: accepted and refused scans alike, with station, device, reading and message."""
+    scans(db, service, "goods-in", "SUP:ACME", "NOPE")
+    with db.Session() as s:
+        rows = s.scalars(select(ScanLog).order_by(ScanLog.id)).all()
+        assert [(l.station, l.device, l.read_as, l.accepted, l.code) for l in rows] == [
+            ("goods-in", "api", "supplier", True, None), ("goods-in", "api", "unknown", False, "unknown_barcode")]
+        assert re.fullmatch(r"Opened receipt R-\d{6} from Acme Ltd\.", rows[0].message)

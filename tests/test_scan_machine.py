@@ -1,0 +1,320 @@
+"""The station's state machine on its own: every (phase, kind) pair, with hand-built states and readings.
+
+``CASES`` holds at least one case per pair of ``machine.TRANSITIONS``; the
+meta-tests below fail when a phase or a kind is added without a case for each
+of its pairs (after Datasette's ``test_plugin_hooks_have_tests``). The
+Hypothesis test feeds arbitrary states and readings to ``decide``.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from station.errors import Refusal
+from station.scanning import machine
+from station.scanning.machine import (
+    AddLine,
+    AttachSerial,
+    Cancel,
+    OpenDocument,
+    Phase,
+    Post,
+    SetMode,
+    State,
+    Undo,
+    decide,
+)
+from station.scanning.reading import Kind, ProductInfo, Reading
+
+WIDGET = ProductInfo("WID-1", "Widget X", True, True)
+GADGET = ProductInfo("GAD-1", "Gadget", True, True)
+LOOSE = ProductInfo("LOOSE", "Loose", False, False)
+
+# States, one or more per phase.
+IDLE_RECEIVE = State("receive")
+IDLE_SELL = State("sell")
+IDLE_RETURN = State("return")
+OPEN_SALE = State("sell", "sale", lines=1)
+OPEN_SALE_EMPTY = State("sell", "sale")
+OPEN_RECEIPT_EMPTY = State("receive", "receipt")
+OPEN_RETURN_EMPTY = State("return", "customer_return")
+OPEN_SALE_ATTACH = State("sell", "sale", lines=1, product=LOOSE, attach=True)
+AWAIT_RECEIPT = State("receive", "receipt", product=WIDGET, awaiting_serial=True)
+AWAIT_SALE_WITH_LINES = State("sell", "sale", lines=2, product=WIDGET, awaiting_serial=True)
+STICKY = State("receive", "receipt", lines=3, product=WIDGET)
+STICKY_ATTACH = State("receive", "receipt", lines=1, product=LOOSE, attach=True)
+
+# Readings, one or more per kind.
+R = {
+    "sell": Reading(Kind.mode, "CMD:SELL", mode="sell"),
+    "receive": Reading(Kind.mode, "CMD:RECEIVE", mode="receive"),
+    "finish": Reading(Kind.finish, "CMD:FINISH"),
+    "cancel": Reading(Kind.cancel, "CMD:CANCEL"),
+    "undo": Reading(Kind.undo, "CMD:UNDO"),
+    "sup": Reading(Kind.supplier, "SUP:ACME", code="ACME"),
+    "sup?": Reading(Kind.supplier, "SUP:NOPE", code="NOPE", found=False),
+    "cus": Reading(Kind.customer, "CUS:BOB", code="BOB"),
+    "cus?": Reading(Kind.customer, "CUS:NOPE", code="NOPE", found=False),
+    "po": Reading(Kind.order, "PO-1", code="PO-1"),
+    "po?": Reading(Kind.order, "PO-9", code="PO-9", found=False),
+    "gs1+serial": Reading(Kind.gs1, "0109501101020917\x1d21SN-7", code="09501101020917", product=WIDGET,
+                          serial="SN-7", batch="B1", expiry="261231"),
+    "gs1": Reading(Kind.gs1, "0109501101020917", code="09501101020917", product=WIDGET),
+    "gs1?": Reading(Kind.gs1, "0105901234123457", code="05901234123457", found=False),
+    "widget": Reading(Kind.product, "09501101020917", product=WIDGET),
+    "gadget": Reading(Kind.product, "4006381333931", product=GADGET),
+    "loose": Reading(Kind.product, "5901234123457", product=LOOSE),
+    "known": Reading(Kind.known_serial, "SN-1", serial="SN-1", product=WIDGET),
+    "known-bare": Reading(Kind.known_serial, "HM-1", serial="HM-1"),
+    "new": Reading(Kind.unknown, "SN-99", serial="SN-99"),
+}
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a case expects: an event with its action types and next phase, or a refusal code."""
+
+    event: str | None = None
+    actions: tuple[type, ...] = ()
+    phase: Phase | None = None
+    refused: str | None = None
+
+
+def ok(event: str, phase: Phase, *actions: type) -> Expect:
+    return Expect(event=event, actions=actions, phase=phase)
+
+
+def no(code: str) -> Expect:
+    return Expect(refused=code)
+
+
+def case(state: State, reading: str, expect: Expect, variant: str = ""):
+    r = R[reading]
+    name = f"{state.phase.value}-{r.kind.value}" + (f"-{variant}" if variant else "")
+    return pytest.param(state, r, expect, id=name)
+
+
+P = Phase
+CASES = [
+    # -- idle --------------------------------------------------------------------------------
+    case(IDLE_SELL, "receive", ok("mode_set", P.idle, SetMode)),
+    case(IDLE_SELL, "sell", ok("mode_kept", P.idle), "same_mode"),
+    case(IDLE_SELL, "finish", no("no_open_document")),
+    case(IDLE_SELL, "cancel", no("no_open_document")),
+    case(IDLE_SELL, "undo", no("nothing_to_undo")),
+    case(IDLE_RECEIVE, "sup", ok("document_opened", P.open, OpenDocument), "receipt"),
+    case(IDLE_RETURN, "sup", ok("document_opened", P.open, OpenDocument), "supplier_return"),
+    case(IDLE_SELL, "sup", no("wrong_mode"), "at_till"),
+    case(IDLE_RECEIVE, "sup?", no("unknown_party"), "unknown"),
+    case(IDLE_SELL, "cus", ok("document_opened", P.open, OpenDocument), "sale"),
+    case(IDLE_RETURN, "cus", ok("document_opened", P.open, OpenDocument), "customer_return"),
+    case(IDLE_RECEIVE, "cus", no("wrong_mode"), "at_goods_in"),
+    case(IDLE_SELL, "cus?", no("unknown_party"), "unknown"),
+    case(IDLE_RECEIVE, "po", ok("document_opened", P.open, OpenDocument)),
+    case(IDLE_SELL, "po", ok("document_opened", P.open, SetMode, OpenDocument), "switches_to_receive"),
+    case(IDLE_RECEIVE, "po?", no("unknown_document"), "unknown"),
+    case(IDLE_RECEIVE, "gs1+serial", no("no_open_document"), "goods_in_without_supplier"),
+    case(IDLE_SELL, "gs1+serial", ok("line_added", P.open, OpenDocument, AddLine), "walk_in_sale"),
+    case(IDLE_SELL, "gs1?", no("unknown_barcode"), "unknown_gtin"),
+    case(IDLE_SELL, "widget", ok("product_chosen", P.awaiting_serial, OpenDocument), "walk_in_sale"),
+    case(IDLE_SELL, "loose", ok("line_added", P.open, OpenDocument, AddLine), "unserialised_unit"),
+    case(IDLE_RECEIVE, "widget", no("no_open_document"), "goods_in_without_supplier"),
+    case(IDLE_SELL, "known", ok("line_added", P.open, OpenDocument, AddLine), "sale_by_serial_alone"),
+    case(IDLE_RETURN, "known", ok("line_added", P.open, OpenDocument, AddLine), "return_opened_by_serial"),
+    case(IDLE_RECEIVE, "known", no("no_open_document"), "goods_in_without_supplier"),
+    case(IDLE_SELL, "new", no("unknown_barcode")),
+    # -- open --------------------------------------------------------------------------------
+    case(OPEN_SALE, "receive", no("document_open"), "with_lines"),
+    case(OPEN_SALE_EMPTY, "receive", ok("mode_set", P.idle, Cancel, SetMode), "empty_dropped"),
+    case(OPEN_SALE, "finish", ok("posted", P.idle, Post)),
+    case(OPEN_SALE_EMPTY, "finish", no("empty_document"), "empty"),
+    case(OPEN_SALE, "cancel", ok("cancelled", P.idle, Cancel)),
+    case(OPEN_SALE, "undo", ok("undone", P.open, Undo)),
+    case(OPEN_SALE_EMPTY, "undo", no("nothing_to_undo"), "empty"),
+    case(OPEN_RECEIPT_EMPTY, "sup", ok("document_opened", P.open, Cancel, OpenDocument), "empty_replaced"),
+    case(OPEN_RETURN_EMPTY, "sup", ok("document_opened", P.open, Cancel, OpenDocument), "becomes_supplier_return"),
+    case(OPEN_SALE, "sup", no("document_open"), "with_lines"),
+    case(OPEN_SALE, "cus", no("document_open"), "with_lines"),
+    case(OPEN_SALE_EMPTY, "cus", ok("document_opened", P.open, Cancel, OpenDocument), "walk_in_replaced"),
+    case(OPEN_SALE, "po", no("document_open"), "with_lines"),
+    case(OPEN_RECEIPT_EMPTY, "po", ok("document_opened", P.open, Cancel, OpenDocument), "empty_replaced"),
+    case(OPEN_SALE, "gs1+serial", ok("line_added", P.open, AddLine)),
+    case(OPEN_RECEIPT_EMPTY, "gs1", ok("product_chosen", P.awaiting_serial), "no_serial_in_scan"),
+    case(OPEN_SALE, "widget", ok("product_chosen", P.awaiting_serial)),
+    case(OPEN_SALE, "known", ok("line_added", P.open, AddLine)),
+    case(OPEN_SALE, "new", no("unknown_barcode"), "no_product_waits"),
+    case(OPEN_SALE_ATTACH, "new", ok("serial_attached", P.open, AttachSerial), "recorded_on_unserialised_unit"),
+    # -- awaiting_serial ---------------------------------------------------------------------
+    case(AWAIT_RECEIPT, "sell", ok("mode_set", P.idle, Cancel, SetMode), "empty_dropped"),
+    case(AWAIT_SALE_WITH_LINES, "receive", no("document_open"), "with_lines"),
+    case(AWAIT_RECEIPT, "finish", no("serial_required")),
+    case(AWAIT_SALE_WITH_LINES, "finish", no("serial_required"), "with_lines"),
+    case(AWAIT_RECEIPT, "cancel", ok("cancelled", P.idle, Cancel)),
+    case(AWAIT_RECEIPT, "undo", ok("product_dropped", P.open)),
+    case(AWAIT_RECEIPT, "sup", ok("document_opened", P.open, Cancel, OpenDocument), "empty_replaced"),
+    case(AWAIT_SALE_WITH_LINES, "sup", no("document_open"), "with_lines"),
+    case(AWAIT_RECEIPT, "cus", no("wrong_mode")),
+    case(AWAIT_SALE_WITH_LINES, "cus", no("document_open"), "with_lines"),
+    case(AWAIT_RECEIPT, "po", ok("document_opened", P.open, Cancel, OpenDocument)),
+    case(AWAIT_RECEIPT, "gs1+serial", ok("line_added", P.sticky, AddLine)),
+    case(AWAIT_RECEIPT, "gadget", ok("product_chosen", P.awaiting_serial), "another_product"),
+    case(AWAIT_RECEIPT, "known", ok("line_added", P.sticky, AddLine)),
+    case(AWAIT_SALE_WITH_LINES, "known", ok("line_added", P.open, AddLine), "sale"),
+    case(AWAIT_RECEIPT, "new", ok("line_added", P.sticky, AddLine), "first_serial_of_box"),
+    # -- sticky ------------------------------------------------------------------------------
+    case(STICKY, "sell", no("document_open")),
+    case(STICKY, "finish", ok("posted", P.idle, Post)),
+    case(STICKY, "cancel", ok("cancelled", P.idle, Cancel)),
+    case(STICKY, "undo", ok("undone", P.sticky, Undo)),
+    case(STICKY, "sup", no("document_open")),
+    case(STICKY, "cus", no("document_open")),
+    case(STICKY, "po", no("document_open")),
+    case(STICKY, "gs1+serial", ok("line_added", P.sticky, AddLine)),
+    case(STICKY, "gadget", ok("product_chosen", P.awaiting_serial), "another_product"),
+    case(STICKY, "widget", ok("product_chosen", P.sticky), "same_product_again_stays_sticky"),
+    case(STICKY_ATTACH, "loose", ok("line_added", P.sticky, AddLine), "next_unserialised_unit"),
+    case(STICKY, "known", ok("line_added", P.sticky, AddLine)),
+    case(STICKY, "new", ok("line_added", P.sticky, AddLine), "next_serial_of_box"),
+    case(STICKY_ATTACH, "new", ok("serial_attached", P.sticky, AttachSerial), "recorded_on_unserialised_unit"),
+]
+
+#: (phase, kind) pairs that have a case: filled from CASES as the parametrised test is collected.
+COVERED: set[tuple[Phase, Kind]] = {(p.values[0].phase, p.values[1].kind) for p in CASES}
+
+
+@pytest.mark.parametrize("state, reading, expect", CASES)
+def test_transition(state: State, reading: Reading, expect: Expect):
+    """Guards each (phase, kind) pair: the right actions and next phase, or the right refusal with the state kept."""
+    before = state
+    if expect.refused is not None:
+        with pytest.raises(Refusal) as exc:
+            decide(state, reading)
+        assert exc.value.code == expect.refused
+        assert exc.value.message.strip()
+        assert state == before
+        return
+    decision = decide(state, reading)
+    assert decision.event == expect.event
+    assert tuple(type(a) for a in decision.actions) == expect.actions
+    assert decision.state.phase is expect.phase
+    assert decision.reading is reading
+    assert state == before, "decide must not change the state it was given"
+
+
+def test_every_phase_and_kind_pair_has_a_case():
+    """Guards against a phase or a kind added to the machine without a test for each of its pairs."""
+    every = set(itertools.product(Phase, Kind))
+    assert set(machine.TRANSITIONS) == every, "TRANSITIONS must have an entry for every (phase, kind)"
+    missing = sorted(f"{p.value}-{k.value}" for p, k in every - COVERED)
+    assert not missing, f"no test case for: {', '.join(missing)}"
+
+
+def test_case_ids_are_unique():
+    """Guards against two cases sharing an id, which would hide one of them in reports."""
+    ids = [p.id for p in CASES]
+    assert len(ids) == len(set(ids))
+
+
+def test_sticky_product_survives_a_box_of_fifty():
+    """Guards the 51-scan box: one product scan, then fifty serials, each a line, the product still chosen."""
+    state = State("receive", "receipt")
+    state = decide(state, R["widget"]).state
+    for n in range(50):
+        d = decide(state, Reading(Kind.unknown, f"BOX-{n}", serial=f"BOX-{n}"))
+        assert [type(a) for a in d.actions] == [AddLine]
+        assert d.actions[0] == AddLine("WID-1", f"BOX-{n}")
+        state = d.state
+    assert state.lines == 50 and state.product == WIDGET and state.phase is Phase.sticky
+
+
+def test_gs1_keeps_batch_and_expiry_on_the_line():
+    """Guards SPEC 4: AI 10 (batch) and AI 17 (expiry) travel with the line."""
+    d = decide(STICKY, R["gs1+serial"])
+    assert d.actions == (AddLine("WID-1", "SN-7", "B1", "261231"),)
+
+
+def test_walk_in_customer_when_a_sale_starts_without_one():
+    """Guards the walk-in customer: a sale opened by a product or serial is marked walk-in."""
+    d = decide(IDLE_SELL, R["known"])
+    assert d.actions[0] == OpenDocument("sale", walk_in=True)
+    d = decide(IDLE_SELL, R["cus"])
+    assert d.actions[0] == OpenDocument("sale", customer="BOB")
+
+
+def test_return_station_opens_a_customer_return_from_the_serial():
+    """Guards the return opened by scanning a sold serial at a return station (no customer scanned)."""
+    d = decide(IDLE_RETURN, R["known"])
+    assert d.actions == (OpenDocument("customer_return"), AddLine("WID-1", "SN-1"))
+
+
+def test_unserialised_product_takes_one_unit_per_scan():
+    """Guards 'serial_required_* off takes one unit per product scan', however many times it is scanned."""
+    state = OPEN_RECEIPT_EMPTY
+    for n in range(1, 4):
+        d = decide(state, R["loose"])
+        assert d.actions == (AddLine("LOOSE"),)
+        state = d.state
+        assert state.lines == n
+    # A serial scanned next is recorded on the last unit, not a unit of its own.
+    d = decide(state, R["new"])
+    assert d.actions == (AttachSerial("SN-99"),) and d.state.lines == 3
+
+
+# -- Hypothesis: any state, any reading ------------------------------------------------------
+
+products = st.sampled_from([WIDGET, GADGET, LOOSE, ProductInfo("X", "", False, True)])
+texts = st.text(max_size=80)
+
+
+@st.composite
+def states(draw) -> State:
+    mode = draw(st.sampled_from(["receive", "sell", "return"]))
+    kind = draw(st.sampled_from([None, "receipt", "sale", "customer_return", "supplier_return"]))
+    if kind is None:
+        return State(mode)
+    return State(mode, kind, lines=draw(st.integers(0, 1000)), product=draw(st.none() | products),
+                 awaiting_serial=draw(st.booleans()), attach=draw(st.booleans()))
+
+
+@st.composite
+def readings(draw) -> Reading:
+    """Readings as the reader makes them (see Reading's promises), with arbitrary text."""
+    kind = draw(st.sampled_from(list(Kind)))
+    text = draw(texts)
+    if kind is Kind.mode:
+        return Reading(kind, text, mode=draw(st.sampled_from(["receive", "sell", "return"])))
+    if kind in (Kind.supplier, Kind.customer, Kind.order):
+        return Reading(kind, text, code=draw(texts), found=draw(st.booleans()))
+    if kind is Kind.gs1:
+        product = draw(st.none() | products)
+        return Reading(kind, text, code=draw(texts), found=product is not None, product=product,
+                       serial=draw(st.none() | texts), batch=draw(st.none() | texts), expiry=draw(st.none() | texts))
+    if kind is Kind.product:
+        return Reading(kind, text, product=draw(products))
+    if kind is Kind.known_serial:
+        return Reading(kind, text, serial=draw(texts), product=draw(st.none() | products))
+    if kind is Kind.unknown:
+        return Reading(kind, text, serial=text)
+    return Reading(kind, text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(states(), readings())
+def test_decide_never_raises_anything_but_a_refusal(state: State, reading: Reading):
+    """Guards against a state machine that crashes on some state and input, or moves on a refusal."""
+    before = state
+    try:
+        decision = decide(state, reading)
+    except Refusal as refusal:
+        assert refusal.code and refusal.message
+        assert state == before
+        return
+    assert isinstance(decision, machine.Decision)
+    assert decision.state.mode in ("receive", "sell", "return")
+    assert decision.state.lines >= 0
+    if decision.state.phase is Phase.awaiting_serial:
+        assert decision.state.product is not None
