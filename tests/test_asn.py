@@ -73,3 +73,41 @@ def test_expected_missing_unexpected(db, order):
     assert report.received == ["A1", "ZZ"]
     assert report.missing == ["A2", "A3"]
     assert report.unexpected == ["ZZ"]
+
+
+def _service():
+    from station.config import from_dict
+    from station.scanning.service import ScanService
+
+    return ScanService(from_dict({"stations": [
+        {"id": "strict", "mode": "receive"},
+        {"id": "lenient", "mode": "receive", "unexpected_serials": "warn"},
+    ]}))
+
+
+def test_scanning_against_the_list(db, order):
+    """At the scanner: a listed serial is accepted, an unlisted one refused (or accepted with a warning where configured)."""
+    with db.Session.begin() as s:
+        import_asn(s, ASN)
+        widget = catalogue.get_product(s, "WID-1")
+        catalogue.add_barcode(s, widget, "4006381333931")
+    service = _service()
+
+    def scan(station, text):
+        with db.Session.begin() as s:
+            return service.process(s, station, text)
+
+    for text in ("PO-1", "4006381333931", "A1"):
+        assert scan("strict", text).accepted
+    refused = scan("strict", "ZZ-1")
+    assert (refused.accepted, refused.code) == (False, "serial_not_expected")
+    assert "not on the supplier's list for PO-1" in refused.message
+    assert scan("strict", "CMD:FINISH").accepted
+    for text in ("PO-1", "4006381333931"):
+        assert scan("lenient", text).accepted
+    warned = scan("lenient", "ZZ-2")
+    assert warned.accepted and "not on the supplier's list" in warned.message
+    assert scan("lenient", "CMD:FINISH").accepted
+    with db.Session() as s:
+        report = serial_report(s, documents.get_document(s, "PO-1"))
+    assert report.received == ["A1", "ZZ-2"] and report.unexpected == ["ZZ-2"] and report.missing == ["A2", "A3"]

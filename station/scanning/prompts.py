@@ -46,6 +46,7 @@ class Done:
     cancelled: str | None = None  # the reference dropped
     posted: str | None = None  # the reference posted
     posted_lines: int = 0
+    warning: str | None = None  # accepted, but the operator should look (a serial not on the ASN)
 
 
 def describe_document(kind: str, reference: str, party: str | None, order: str | None) -> str:
@@ -112,7 +113,12 @@ def prompt(state: State, facts: Facts) -> str:
 
 
 def message(event: str, state: State, done: Done) -> str:
-    """What a scan just did, in a sentence or two."""
+    """What a scan just did, in a sentence or two (and a warning, when there is one)."""
+    text = _message(event, state, done)
+    return f"{text} {done.warning}" if done.warning else text
+
+
+def _message(event: str, state: State, done: Done) -> str:
     opened = f"Opened {done.opened}." if done.opened else ""
     if event == "mode_set":
         text = f"Mode: {MODE_WORDS[state.mode]}."

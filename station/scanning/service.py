@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import catalogue, documents, posting, representation
+from .. import asn, catalogue, documents, posting, representation
 from ..config import Config
 from ..errors import Invalid, NotFound, Refusal
 from ..models import (
@@ -268,6 +268,7 @@ class ScanService:
             elif isinstance(action, machine.AddLine):
                 product = (self._product(session, action.product) or catalogue.get_product(session, action.product)
                            if action.product else None)
+                done["warning"] = self._check_expected(session, row.station, doc, action.serial)
                 line = documents.add_line(session, doc, product=product, serial=action.serial,
                                           batch=action.batch, expiry=action.expiry, pattern=self.document_re)
                 if doc.kind.value == "customer_return" and doc.customer is None and line.serial:
@@ -276,6 +277,7 @@ class ScanService:
                     doc.customer = record.customer if record else None
                 done["line"] = _describe_line(line)
             elif isinstance(action, machine.AttachSerial):
+                done["warning"] = self._check_expected(session, row.station, doc, action.serial)
                 line = documents.attach_serial(session, doc, action.serial, pattern=self.document_re)
                 done["line"] = f"serial {line.serial} on the last unit of {line.product.name if line.product else 'it'}"
             elif isinstance(action, machine.Undo):
@@ -299,6 +301,12 @@ class ScanService:
                                                        party.name if party else None,
                                                        opened.order.reference if opened.order else None)
         return prompts.Done(**done), posted
+
+    def _check_expected(self, session: Session, station: str, doc: Document, serial: str | None) -> str | None:
+        """A receipt against an order with a supplier serial list: refuse or warn on a serial not on it."""
+        if doc.kind.value != "receipt" or doc.order is None or serial is None:
+            return None
+        return asn.check_expected(session, doc, serial.strip(), self.config.station(station).unexpected_serials)
 
     def _open(self, session: Session, station: str, action: machine.OpenDocument, user: str | None) -> Document:
         from ..models import DocumentKind
