@@ -42,12 +42,21 @@ def product(session: Session, p: Product) -> dict[str, Any]:
     }
 
 
+def movement_document(d: Document | None) -> str | None:
+    """The reference a movement is known by: a receipt against a purchase order goes by the order's (SPEC 5's example)."""
+    if d is None:
+        return None
+    if d.kind == DocumentKind.receipt and d.order is not None:
+        return d.order.reference
+    return d.reference
+
+
 def movement(m: Movement) -> dict[str, Any]:
     return {
         "at": timestamp(m.at),
         "kind": m.kind.value,
         "quantity": m.quantity,
-        "document": m.document.reference if m.document is not None else None,
+        "document": movement_document(m.document),
         "station": m.station,
         "party": party(m.customer or m.supplier),
         "user": m.user,

@@ -94,6 +94,12 @@ def create_database(backend: str, tmp_dir) -> Database:
     return Database(backend, url, engine, drop)
 
 
+@pytest.fixture(autouse=True)
+def _state_directory(tmp_path, monkeypatch):
+    """Local files (session secret, spool) go to the test's folder, never the working directory."""
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path))
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def database(request, tmp_path_factory):
     db = create_database(request.param, tmp_path_factory.mktemp(request.param))

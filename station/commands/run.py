@@ -1,0 +1,182 @@
+"""``station run`` (scanners, processing and the web page in one process) and ``station serve`` (the page only).
+
+Both create or migrate the database, serve the Flask app with waitress on
+``[web] host``/``port`` and print its URL. SIGTERM and SIGINT are blocked in
+every thread and taken by the main thread alone (``sigtimedwait``), so the
+shutdown runs in plain code rather than in a signal handler: readers first
+(they ungrab and close their devices), then the web server, then the
+processor, all inside a 2-second budget.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+import click
+
+from ..cli import Context, cli, pass_ctx
+from ..config import Config
+from ..daemon import Daemon, daemon_engine, migrate_or_defer
+from ..db import migrate
+from ..errors import StationError
+from ..live import LiveStatus
+
+log = logging.getLogger(__name__)
+
+SIGNALS = {signal.SIGTERM, signal.SIGINT}
+SHUTDOWN_BUDGET = 1.5  # seconds for a clean stop; the process is gone within 2 s
+DEFAULT_THREADS = 64  # waitress workers: live-event streams each hold one while open
+
+
+def web_app(config: Config, engine, live: LiveStatus | None):
+    """The web app on ``engine``, reading the daemon's live status when there is one."""
+    import inspect
+
+    from web.app import create_app
+
+    if "live" in inspect.signature(create_app).parameters:
+        return create_app(config, engine=engine, live=live)
+    app = create_app(config, engine=engine)
+    if live is not None:
+        # Until create_app takes live=: the web reads ``app.extensions["station"].live``, a frozen dataclass.
+        object.__setattr__(app.extensions["station"], "live", live)
+    return app
+
+
+class WebServer:
+    """A waitress server on a thread of its own, that can be stopped from another."""
+
+    def __init__(self, app, host: str, port: int, *, threads: int = DEFAULT_THREADS) -> None:
+        from waitress.server import create_server
+
+        self.server = create_server(app, host=host, port=port, threads=threads, ident="station",
+                                    clear_untrusted_proxy_headers=True)
+        self.thread = threading.Thread(target=self.server.run, name="web", daemon=True)
+
+    @property
+    def urls(self) -> list[str]:
+        listen = getattr(self.server, "effective_listen", None) or [
+            (self.server.effective_host, self.server.effective_port)]
+        return [f"http://{f'[{h}]' if ':' in str(h) else h}:{p}/" for h, p in listen]
+
+    def start(self) -> None:
+        self.thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def stop(self, timeout: float) -> None:
+        """Close the listening sockets and connections (in the server's own loop), end the workers."""
+        from waitress import wasyncore
+
+        socket_map = getattr(self.server, "map", None)
+        if socket_map is None:
+            socket_map = self.server._map
+        deadline = time.monotonic() + timeout
+        trigger = getattr(self.server, "trigger", None)
+        if trigger is not None and self.thread.is_alive():
+            trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
+            self.thread.join(max(0.0, deadline - time.monotonic()) / 2)
+        if self.thread.is_alive() or trigger is None:
+            wasyncore.close_all(socket_map)
+        self.server.task_dispatcher.shutdown(timeout=max(0.0, deadline - time.monotonic()))
+
+
+def _web_options(config: Config) -> int:
+    threads = config.extra.get("web", {}).get("threads", DEFAULT_THREADS)
+    if not isinstance(threads, int) or threads < 1:
+        raise click.ClickException("[web] threads must be a whole number of at least 1")
+    return threads
+
+
+def _wait_for_signal(healthy: Callable[[], bool]) -> int | None:
+    """Block until SIGTERM/SIGINT (its number) or until ``healthy()`` turns false (None)."""
+    while True:
+        info = signal.sigtimedwait(SIGNALS, 0.5)
+        if info is not None:
+            return info.si_signo
+        if not healthy():
+            return None
+
+
+def _web_server(config: Config, engine, live: LiveStatus | None) -> WebServer:
+    """The app and its listening server, not yet serving: a bad setting fails before anything starts."""
+    try:
+        app = web_app(config, engine, live)
+        return WebServer(app, config.web_host, config.web_port, threads=_web_options(config))
+    except StationError as exc:
+        raise click.ClickException(getattr(exc, "message", str(exc))) from None
+    except OSError as exc:  # the port is taken, the address is not ours
+        raise click.ClickException(f"cannot listen on {config.web_host}:{config.web_port}: {exc}") from None
+
+
+def _finish(signo: int | None, stopped_cleanly: bool) -> None:
+    if signo is None:
+        log.error("a part of the station stopped unexpectedly; exiting")
+        sys.exit(1)
+    if not stopped_cleanly:
+        # Something is stuck in a device or a database call: leave now rather than hang.
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(0)
+
+
+@cli.command()
+@pass_ctx
+def run(ctx: Context) -> None:
+    """Run the daemon: every station's scanners, the processing and the web page, in one process."""
+    config = ctx.config
+    engine = daemon_engine(config.database_url)
+    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)  # before any thread starts: they all inherit it
+    try:
+        migrated = migrate_or_defer(engine)
+    except Exception as exc:
+        raise click.ClickException(f"cannot prepare the database: {str(exc).splitlines()[0]}") from None
+    live = LiveStatus()
+    try:
+        daemon = Daemon(config, engine, live, migrated=migrated)
+    except StationError as exc:
+        raise click.ClickException(getattr(exc, "message", str(exc))) from None
+    try:
+        server = _web_server(config, engine, live)
+    except BaseException:
+        daemon.stop(SHUTDOWN_BUDGET)  # never started: this only lets go of the spool
+        raise
+    daemon.start()
+    server.start()
+    for url in server.urls:
+        click.echo(f"Station running: {url}")
+    signo = _wait_for_signal(lambda: server.alive and daemon.alive)
+    log.info("stopping%s", f" on {signal.Signals(signo).name}" if signo else "")
+    deadline = time.monotonic() + SHUTDOWN_BUDGET
+    readers_stopped = daemon.supervisor.stop(SHUTDOWN_BUDGET / 3)
+    server.stop(SHUTDOWN_BUDGET / 3)
+    clean = daemon.stop(max(0.0, deadline - time.monotonic())) and readers_stopped and not server.alive
+    _finish(signo, clean)
+
+
+@cli.command()
+@pass_ctx
+def serve(ctx: Context) -> None:
+    """Serve the web page only (waitress); the scanners are read by ``station run``."""
+    config = ctx.config
+    engine = daemon_engine(config.database_url)
+    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        migrate(engine)
+    except Exception as exc:
+        raise click.ClickException(f"cannot prepare the database: {str(exc).splitlines()[0]}") from None
+    server = _web_server(config, engine, None)
+    server.start()
+    for url in server.urls:
+        click.echo(f"Serving on {url}")
+    signo = _wait_for_signal(lambda: server.alive)
+    log.info("stopping%s", f" on {signal.Signals(signo).name}" if signo else "")
+    server.stop(SHUTDOWN_BUDGET)
+    _finish(signo, not server.alive)

@@ -1,0 +1,64 @@
+"""``station token create|list|revoke``: the API tokens that guard a station bound off loopback."""
+from __future__ import annotations
+
+import click
+
+from ..cli import Context, cli, pass_ctx
+from ..errors import StationError
+
+
+@cli.group()
+def token() -> None:
+    """API tokens: bearer tokens for API writes, and passwords of the page login off loopback."""
+
+
+@token.command("create")
+@click.argument("name")
+@pass_ctx
+def create(ctx: Context, name: str) -> None:
+    """Make a token called NAME and print it once: only its hash is kept."""
+    from ..tokens import create_token
+
+    ctx.migrated_engine()
+    try:
+        with ctx.sessionmaker().begin() as session:
+            text = create_token(session, name)
+    except StationError as exc:
+        raise click.ClickException(getattr(exc, "message", str(exc))) from None
+    click.echo(text)
+    click.echo(
+        f"Token {name} created. It is shown this once: use it as 'Authorization: Bearer <token>'"
+        f" for API writes, or log in to the pages as {name} with it as the password.",
+        err=True,
+    )
+
+
+@token.command("list")
+@pass_ctx
+def list_(ctx: Context) -> None:
+    """The names of the tokens and when each was made (never the tokens themselves)."""
+    from ..tokens import list_tokens
+
+    ctx.migrated_engine()
+    with ctx.sessionmaker()() as session:
+        rows = list_tokens(session)
+    for row in rows:
+        click.echo(f"{row.name}\t{row.created_at:%Y-%m-%d %H:%M}")
+    if not rows:
+        click.echo("No tokens: create one with 'station token create NAME'.", err=True)
+
+
+@token.command("revoke")
+@click.argument("name")
+@pass_ctx
+def revoke(ctx: Context, name: str) -> None:
+    """Delete the token called NAME: it stops working at once."""
+    from ..tokens import revoke_token
+
+    ctx.migrated_engine()
+    try:
+        with ctx.sessionmaker().begin() as session:
+            revoke_token(session, name)
+    except StationError as exc:
+        raise click.ClickException(getattr(exc, "message", str(exc))) from None
+    click.echo(f"Token {name} revoked.")

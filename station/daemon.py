@@ -1,0 +1,145 @@
+"""The scanning daemon of ``station run``: readers, the durable spool and the processor, wired.
+
+A reader's completed scan is appended to the spool (committed to disk) and
+only then handed to the processor, which carries it out against the main
+database; scanner states and held scans go to the ``LiveStatus`` the web page
+of the same process reads. The web server itself belongs to the command.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import sqlite3
+import time
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy.engine import Engine
+
+from .config import Config
+from .db import make_engine, make_sessionmaker, migrate, normalise_url
+from .errors import ConfigError
+from .live import LiveStatus
+from .processor import Processor, is_unreachable
+from .scanning.service import ScanService, escape_raw
+from .spool import Spool, spool_path
+from .supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+
+# libpq settings for a daemon that must notice a vanished server, not hang on it:
+# a connect gives up after 3 s, and a dead connection is found within ~10 s.
+PG_CONNECT_ARGS = {
+    "connect_timeout": 3,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+    "tcp_user_timeout": 5000,
+}
+
+
+def daemon_engine(url: str) -> Engine:
+    """An engine for a long-running process: PostgreSQL connections time out instead of hanging."""
+    if normalise_url(url).startswith("postgresql"):
+        return make_engine(url, connect_args=dict(PG_CONNECT_ARGS))
+    return make_engine(url)
+
+
+def migrate_or_defer(engine: Engine) -> bool:
+    """Migrate now; False when the database is unreachable (the processor migrates once it answers)."""
+    try:
+        migrate(engine)
+    except Exception as exc:
+        if not is_unreachable(exc):
+            raise
+        log.warning("database unreachable at start (%s): scans will be held until it answers",
+                    str(exc).splitlines()[0])
+        return False
+    return True
+
+
+def _lock(spool: Path) -> IO[bytes]:
+    """Hold ``<spool>.lock`` for this process's life: two daemons must not read one spool and its scanners."""
+    spool.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(spool.with_name(spool.name + ".lock"), "ab")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+class Daemon:
+    """Every configured station's scanners feeding one spool and one processor."""
+
+    def __init__(self, config: Config, engine: Engine, live: LiveStatus | None = None, *,
+                 migrated: bool = True, hotplug: bool = True, reconnect_interval: float = 0.5) -> None:
+        self.config = config
+        self.live = LiveStatus() if live is None else live
+        options = config.extra.get("daemon", {})
+        path = spool_path(config)
+        problem = f"cannot open the scan spool {path}"
+        try:
+            self._lockfile = _lock(path)
+        except BlockingIOError:
+            raise ConfigError(f"another station daemon is using the scan spool {path}") from None
+        except OSError as exc:
+            raise ConfigError(f"{problem} ({exc}): set [daemon] spool to a writable file") from None
+        try:
+            self.spool = Spool(path, keep_done=int(options.get("keep_done", 1000)))
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            self._lockfile.close()
+            raise ConfigError(f"{problem} ({exc}): set [daemon] spool to a writable file") from None
+        try:
+            self.processor = Processor(
+                self.spool, make_sessionmaker(engine), ScanService(config), self.live,
+                stations=[s.id for s in config.stations],
+                prepare=None if migrated else (lambda: migrate(engine)),
+            )
+            self.supervisor = Supervisor(config.stations, self._scan, self._device,
+                                         reconnect_interval=reconnect_interval, hotplug=hotplug)
+        except BaseException:
+            self.spool.close()
+            self._lockfile.close()
+            raise
+
+    def start(self) -> None:
+        """Process what the spool still holds from before, then open the scanners."""
+        log.info("spool %s: %d scan(s) held from before", self.spool.path, sum(self.spool.held().values()))
+        self.processor.start()
+        self.supervisor.start()
+
+    @property
+    def alive(self) -> bool:
+        return self.processor.is_alive()
+
+    def stop(self, timeout: float = 1.5) -> bool:
+        """Stop the readers (they ungrab and close), then the processor; True when all ended in time."""
+        deadline = time.monotonic() + timeout
+        readers_done = self.supervisor.stop(timeout * 0.6)
+        self.processor.stop(max(0.0, deadline - time.monotonic()))
+        if self.processor.is_alive():
+            log.warning("scan processor still busy at exit; its scan stays pending in the spool")
+            return False
+        self.spool.close()
+        self._lockfile.close()
+        return readers_done
+
+    # -- callbacks from reader threads -------------------------------------------
+    def _scan(self, station: str, device: str, data: bytes) -> None:
+        try:
+            self.spool.append(station, device, data)
+        except Exception:
+            # Disk full or the spool file gone: say what was scanned, so it can be redone.
+            log.exception("could not spool a scan of station %s device %s (%s): it is lost",
+                          station, device, escape_raw(data))
+            return
+        self.live.record_scan(station, device, escape_raw(data, 200))
+        self.processor.wake()
+
+    def _device(self, station: str, device: str, kind: str, state: str) -> None:
+        self.live.set_device(station, device, kind, state)
+        self.processor.device_changed(station, device)
+

@@ -1,0 +1,255 @@
+"""Spooled scans into the main database: oldest first, each once, through outages.
+
+Theory of operation: one thread takes the oldest pending scans from the
+spool and processes each with ``ScanService.process`` in a transaction of
+its own, under the scan's idempotency key, then marks it done in the spool.
+Deadlocks and serialization failures are retried at once (``station.retry``).
+When the database cannot be reached (connect or commit fails), the scan stays
+pending and so does everything after it: the thread backs off (0.5 s, doubling
+to 5 s), tells the live status it is offline and how many scans each station
+holds, and tries again; nothing is dropped or reordered. Any other error is
+a bug or a scan that can never succeed (a station no longer configured): it
+is retried a few times, then marked failed in the spool and logged, so that
+one bad row cannot stop a station for good.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from .errors import StationError
+from .live import LiveStatus
+from .models import DeviceStatus
+from .retry import is_retryable, run_in_transaction
+from .scanning.service import ScanService
+from .spool import Spool, SpooledScan
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY = 200  # finished scans between two prunes of the spool
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database is away (worth waiting for), not that the scan is bad."""
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
+                        sa_exc.TimeoutError, ConnectionError)):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+
+
+def outcome_of(result) -> str:
+    """A short outcome for the spool and the log: ``accepted`` or ``refused <code>``."""
+    text = "accepted" if result.accepted else f"refused {result.code}"
+    return f"replayed {text}" if result.replayed else text
+
+
+class Processor(threading.Thread):
+    """The one thread that carries spooled scans out against the main database."""
+
+    def __init__(
+        self,
+        spool: Spool,
+        Session: sessionmaker[Session],
+        service: ScanService,
+        live: LiveStatus,
+        *,
+        stations: Iterable[str] = (),
+        backoff: tuple[float, float] = (0.5, 5.0),
+        batch: int = 50,
+        max_attempts: int = 3,
+        device_flush_interval: float = 1.0,
+        prepare: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(name="scan-processor", daemon=True)
+        self.spool = spool
+        self.Session = Session
+        self.service = service
+        self.live = live
+        self.stations = tuple(stations)
+        self.backoff = backoff
+        self.batch = batch
+        self.max_attempts = max_attempts
+        self.device_flush_interval = device_flush_interval
+        self._prepare = prepare  # database work owed before the first scan (a deferred migration)
+        self.offline = False
+        self._delay = backoff[0]
+        self._retry_at = 0.0  # no database work before this (monotonic) time
+        self._stop_event = threading.Event()
+        self._wake = threading.Event()
+        self._devices: set[tuple[str, str]] = set()  # devices whose DeviceStatus row to keep
+        self._devices_lock = threading.Lock()
+        self._devices_dirty = False
+        self._next_device_flush = 0.0
+        self._finished_since_prune = 0
+
+    # -- called from other threads ---------------------------------------
+    def wake(self) -> None:
+        """A scan was spooled: look at the spool now."""
+        self._wake.set()
+
+    def device_changed(self, station: str, device: str) -> None:
+        """A scanner's state changed: write its DeviceStatus row when the database allows."""
+        with self._devices_lock:
+            self._devices.add((station, device))
+        self._devices_dirty = True
+        self._wake.set()
+
+    def stop(self, timeout: float | None = 1.0) -> None:
+        """Finish the scan in hand, then end; wait up to ``timeout``."""
+        self._stop_event.set()
+        self._wake.set()
+        if timeout is not None and self.is_alive():
+            self.join(timeout)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop_event.is_set()
+
+    # -- the loop ----------------------------------------------------------
+    def run(self) -> None:
+        self._publish_held()
+        while not self.stopping:
+            try:
+                self._step()
+            except Exception:  # a bug here must not end processing for good
+                log.exception("scan processor failed; going on")
+                self._pause(offline=False)
+        log.debug("scan processor stopped")
+
+    def _step(self) -> None:
+        wait = self._retry_at - time.monotonic()
+        if wait > 0:
+            self._wait(wait)
+            return
+        if self._prepare is not None:
+            try:
+                self._prepare()
+            except Exception as exc:
+                self._failed_prepare(exc)
+                return
+            self._prepare = None
+            self._back_online()
+        scans = self.spool.pending(self.batch)
+        if scans:
+            for scan in scans:
+                if self.stopping or not self._process(scan):
+                    break
+            self._publish_held()
+            return
+        self._publish_held()
+        if self._devices_dirty and time.monotonic() >= self._next_device_flush:
+            self._flush_devices()
+        if self._finished_since_prune >= PRUNE_EVERY:
+            self._finished_since_prune = 0
+            self.spool.prune()
+        self._wait(self.device_flush_interval if self._devices_dirty else None)
+
+    def _wait(self, timeout: float | None) -> None:
+        """Sleep until woken, stopped or ``timeout``; keep the held counts current meanwhile."""
+        if self._wake.wait(timeout):
+            self._wake.clear()
+            if self.offline:
+                self._publish_held()
+
+    def _process(self, scan: SpooledScan) -> bool:
+        """Process one scan; False when it stays pending (the database is away, or an error)."""
+        key = self.spool.key(scan.seq)
+        try:
+            # Deadlocks and serialization failures are run again at once, unseen (station.retry).
+            result = run_in_transaction(self.Session, lambda session: self.service.process(
+                session, scan.station, scan.raw, device=scan.device, key=key))
+        except Exception as exc:
+            return self._failed(scan, exc)
+        self._back_online()
+        outcome = outcome_of(result)
+        self.spool.mark_done(scan.seq, outcome)
+        self._finished_since_prune += 1
+        if (scan.station, scan.device) in self._devices:
+            self._devices_dirty = True
+        if result.replayed:
+            log.info("scan station=%s device=%s outcome=%s (processed before a restart; not again)",
+                     scan.station, scan.device, outcome)
+        self.live.notify()
+        return True
+
+    def _must_wait(self, exc: Exception) -> bool:
+        """True when ``exc`` says wait and try again (the database is busy, or away: offline), after a back-off."""
+        if is_retryable(exc):  # contention that outlasted run_in_transaction's attempts: not an outage
+            log.warning("database busy, trying again shortly: %s", str(exc).splitlines()[0])
+            self._pause(offline=False)
+            return True
+        if not is_unreachable(exc):
+            return False
+        if not self.offline:
+            log.warning("database unreachable, holding scans: %s", str(exc).splitlines()[0])
+        self._pause(offline=True)
+        return True
+
+    def _failed_prepare(self, exc: Exception) -> None:
+        if not self._must_wait(exc):
+            log.exception("preparing the database failed; retrying")
+            self._pause(offline=False)
+
+    def _failed(self, scan: SpooledScan, exc: Exception) -> bool:
+        if self._must_wait(exc):
+            return False
+        attempts = self.spool.record_attempt(scan.seq)
+        if isinstance(exc, StationError) or attempts >= self.max_attempts:
+            log.error("scan station=%s device=%s outcome=failed seq=%d after %d attempt(s): %r",
+                      scan.station, scan.device, scan.seq, attempts, exc)
+            self.spool.mark_failed(scan.seq, f"failed: {exc!r}"[:500])
+            self._finished_since_prune += 1
+            return True
+        log.exception("scan seq=%d of station %s failed (attempt %d); retrying", scan.seq, scan.station, attempts)
+        self._pause(offline=False)
+        return False
+
+    def _pause(self, *, offline: bool) -> None:
+        """No database work for the current back-off delay, which then doubles (to the maximum)."""
+        self._retry_at = time.monotonic() + self._delay
+        self._delay = min(self._delay * 2, self.backoff[1])
+        if offline:
+            self.offline = True
+            self._publish_held()
+            self.live.set_offline(True)
+
+    def _back_online(self) -> None:
+        self._delay = self.backoff[0]
+        if self.offline:
+            self.offline = False
+            log.info("database reachable again; processing the held scans in order")
+            self.live.set_offline(False)
+
+    def _publish_held(self) -> None:
+        held = self.spool.held()
+        for station in set(self.stations) | set(held):
+            self.live.set_held(station, held.get(station, 0))
+
+    def _flush_devices(self) -> None:
+        """Best effort: the scanners' states and backlogs into DeviceStatus, for other processes' pages."""
+        self._devices_dirty = False
+        self._next_device_flush = time.monotonic() + self.device_flush_interval
+        backlog = self.spool.held_by_device()
+        states = {(d.station, d.device): d for d in self.live.devices()}
+        with self._devices_lock:
+            mine = [states[key] for key in sorted(self._devices) if key in states]
+        try:
+            with self.Session.begin() as session:
+                for d in mine:
+                    row = session.get(DeviceStatus, (d.station, d.device)) or DeviceStatus(station=d.station,
+                                                                                            device=d.device)
+                    row.kind, row.state = d.kind, d.state
+                    row.last_scan_at, row.last_scan = d.last_scan_at, d.last_scan
+                    row.backlog = backlog.get((d.station, d.device), 0)
+                    session.add(row)
+        except Exception as exc:
+            self._devices_dirty = True
+            if not self._must_wait(exc):
+                log.warning("could not record scanner states in the database: %r", exc)
+            return
+        self._back_online()

@@ -1,0 +1,65 @@
+"""One unit of work in its own transaction, run again when the database asks for it.
+
+PostgreSQL may abort a transaction that did nothing wrong: SQLSTATE 40P01
+(two transactions waited on each other's row locks: a deadlock) or 40001
+(a serialization failure). The work is sound and succeeds when simply run
+again, so the daemon and the web call ``run_in_transaction`` and the operator
+never sees either. SQLite's ``SQLITE_BUSY`` (the write lock still held after
+the busy timeout) is transient in the same way.
+
+The unit of work must be safe to repeat: everything it does goes through the
+session it is given (rolled back before the next attempt), nothing else.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Callable, TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: deadlock_detected, serialization_failure
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+RETRYABLE_SQLITE = frozenset({"SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_LOCKED"})
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for errors that say "run the transaction again", not "this is wrong"."""
+    orig = getattr(exc, "orig", exc)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return True
+    return getattr(orig, "sqlite_errorname", None) in RETRYABLE_SQLITE
+
+
+def run_in_transaction(Session: sessionmaker[Session], fn: Callable[[Session], T], *, attempts: int = 5,
+                       base_delay: float = 0.005, max_delay: float = 0.25,
+                       sleep: Callable[[float], None] = time.sleep) -> T:
+    """``fn(session)`` inside ``with Session.begin()``, retried on deadlocks and serialization failures.
+
+    Each attempt gets a fresh session and transaction. Between attempts it
+    sleeps a random time up to an exponentially growing cap ("full jitter"),
+    so two transactions that collided do not collide again in lockstep.
+    Any other error, and a retryable one on the last attempt, is raised.
+    """
+    if attempts < 1:
+        raise ValueError("attempts must be at least 1")
+    for attempt in range(1, attempts + 1):
+        try:
+            with Session.begin() as session:
+                return fn(session)
+        except DBAPIError as exc:
+            if attempt == attempts or not is_retryable(exc):
+                raise
+            delay = random.uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1)))
+            log.info("transaction retried (attempt %s of %s, %s): %s", attempt + 1, attempts,
+                     getattr(exc.orig, "sqlstate", None) or type(exc.orig).__name__,
+                     str(exc.orig).splitlines()[0] if str(exc.orig) else "")
+            sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,208 @@
+"""The durable spool: every scan a reader completes, written to a local SQLite file first.
+
+Theory of operation: a reader appends each scan (station, device, raw bytes,
+time received) and the append is committed with ``synchronous=FULL`` before
+anything else happens, so a scan the daemon has taken from a scanner survives
+a kill -9 or a power cut. The processor then takes pending scans oldest
+first, processes each against the main database under the idempotency key
+``key(seq)`` and marks it done. Between the main-database commit and
+``mark_done`` a crash leaves the scan pending; processing it again finds the
+key in the scan log and changes nothing, so every scan takes effect once.
+
+Sequences come from ``AUTOINCREMENT`` and are never reused; the key also
+names this spool file (a random id made when the file is created), so a
+deleted and recreated spool can never replay an old scan's answer.
+Done rows are kept for a while (the last ``keep_done``) for ``/devices``.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .config import Config
+
+PENDING, DONE, FAILED = "pending", "done", "failed"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS scan (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    station TEXT NOT NULL,
+    device TEXT NOT NULL,
+    raw BLOB NOT NULL,
+    received_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT,
+    done_at TEXT
+);
+CREATE INDEX IF NOT EXISTS scan_pending ON scan (seq) WHERE state = 'pending';
+"""
+_COLUMNS = "seq, station, device, raw, received_at, state, attempts, outcome, done_at"
+
+
+@dataclass(frozen=True)
+class SpooledScan:
+    """One scan as the spool holds it."""
+
+    seq: int
+    station: str
+    device: str
+    raw: bytes
+    received_at: datetime
+    state: str = PENDING
+    attempts: int = 0
+    outcome: str | None = None
+    done_at: datetime | None = None
+
+
+def spool_path(config: Config) -> Path:
+    """``[daemon] spool`` (relative to the config file), else ``spool.db`` in the data directory."""
+    configured = config.extra.get("daemon", {}).get("spool")
+    if configured is None:
+        return config.data_dir / "spool.db"
+    path = Path(configured).expanduser()
+    if not path.is_absolute() and config.source is not None:
+        path = config.source.resolve().parent / path
+    return path
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _row(r: tuple) -> SpooledScan:
+    seq, station, device, raw, received_at, state, attempts, outcome, done_at = r
+    return SpooledScan(seq, station, device, bytes(raw), _time(received_at), state, attempts, outcome, _time(done_at))
+
+
+class Spool:
+    """A spool file, shared by the reader threads (append) and the processor (the rest)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, keep_done: int = 1000) -> None:
+        if keep_done < 0:
+            raise ValueError("keep_done must be 0 or more")
+        self.path = Path(path)
+        self.keep_done = keep_done
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        # Autocommit mode: every transaction below is an explicit BEGIN IMMEDIATE ... COMMIT.
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a commit is on disk when append() returns
+        with self._transaction() as db:
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                db.execute(statement)
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('id', ?)", (secrets.token_hex(6),))
+            self.id = db.execute("SELECT value FROM meta WHERE key = 'id'").fetchone()[0]
+
+    # -- transactions ----------------------------------------------------
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE) and serialised between threads."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:  # a failed COMMIT (disk full) leaves it open
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # -- writing ---------------------------------------------------------
+    def append(self, station: str, device: str, raw: bytes, received_at: datetime | None = None) -> SpooledScan:
+        """Store one scan, durably, before anything else is done with it."""
+        at = _now() if received_at is None else received_at
+        with self._transaction() as db:
+            seq = db.execute(
+                "INSERT INTO scan (station, device, raw, received_at) VALUES (?, ?, ?, ?)",
+                (station, device, bytes(raw), at.isoformat()),
+            ).lastrowid
+        return SpooledScan(seq, station, device, bytes(raw), at)
+
+    def mark_done(self, seq: int, outcome: str) -> None:
+        """The scan's effect is committed in the main database: never process it again."""
+        self._finish(seq, DONE, outcome)
+
+    def mark_failed(self, seq: int, outcome: str) -> None:
+        """Processing cannot succeed (an error, not an outage): keep the row, stop retrying it."""
+        self._finish(seq, FAILED, outcome)
+
+    def _finish(self, seq: int, state: str, outcome: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE scan SET state = ?, outcome = ?, done_at = ? WHERE seq = ?",
+                       (state, outcome, _now().isoformat(), seq))
+
+    def record_attempt(self, seq: int) -> int:
+        """Count a failed attempt at processing ``seq``; return the attempts so far."""
+        with self._transaction() as db:
+            db.execute("UPDATE scan SET attempts = attempts + 1 WHERE seq = ?", (seq,))
+            return db.execute("SELECT attempts FROM scan WHERE seq = ?", (seq,)).fetchone()[0]
+
+    def prune(self) -> int:
+        """Forget finished rows beyond the newest ``keep_done``; pending rows are never touched."""
+        with self._transaction() as db:
+            return db.execute(
+                "DELETE FROM scan WHERE state != 'pending' AND seq NOT IN "
+                "(SELECT seq FROM scan WHERE state != 'pending' ORDER BY seq DESC LIMIT ?)",
+                (self.keep_done,),
+            ).rowcount
+
+    # -- reading ---------------------------------------------------------
+    def key(self, seq: int) -> str:
+        """The idempotency key of scan ``seq`` in the main database's scan log."""
+        return f"spool:{self.id}:{seq}"
+
+    def pending(self, limit: int = 100) -> list[SpooledScan]:
+        """The oldest pending scans, in the order they were received."""
+        rows = self._query(f"SELECT {_COLUMNS} FROM scan WHERE state = 'pending' ORDER BY seq LIMIT ?", (limit,))
+        return [_row(r) for r in rows]
+
+    def held(self) -> dict[str, int]:
+        """Pending scans per station."""
+        return dict(self._query("SELECT station, count(*) FROM scan WHERE state = 'pending' GROUP BY station"))
+
+    def held_by_device(self) -> dict[tuple[str, str], int]:
+        """Pending scans per (station, device): the backlog ``/devices`` shows."""
+        rows = self._query(
+            "SELECT station, device, count(*) FROM scan WHERE state = 'pending' GROUP BY station, device")
+        return {(station, device): n for station, device, n in rows}
+
+    def get(self, seq: int) -> SpooledScan | None:
+        rows = self._query(f"SELECT {_COLUMNS} FROM scan WHERE seq = ?", (seq,))
+        return _row(rows[0]) if rows else None
+
+    def recent(self, limit: int = 50, station: str | None = None) -> list[SpooledScan]:
+        """The newest scans of any state, newest first."""
+        if station is None:
+            rows = self._query(f"SELECT {_COLUMNS} FROM scan ORDER BY seq DESC LIMIT ?", (limit,))
+        else:
+            rows = self._query(f"SELECT {_COLUMNS} FROM scan WHERE station = ? ORDER BY seq DESC LIMIT ?",
+                               (station, limit))
+        return [_row(r) for r in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

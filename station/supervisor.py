@@ -1,0 +1,246 @@
+"""One reader thread per configured scanner, kept running through unplug and replug.
+
+Theory of operation: each scanner of each station is a slot. A scanner named
+by a path alone gets one reader on that path; the reader itself reopens the
+path when the device comes back (its symlink reappears). A scanner named by
+vendor:product or name (a glob) is resolved through discovery: a reader for
+each device that matches now, stopped when the device goes, started when one
+appears; an evdev node is checked to still be that device each time it is
+opened, because a replug can hand its old node to a real keyboard.
+Hotplug events (or a rescan once a second without libudev) nudge every slot
+at once, so a replugged scanner is read again well inside two seconds.
+A device that no slot names is never opened, let alone grabbed.
+
+A slot's state, "connected" when one of its readers has its device and
+"missing" otherwise, goes to ``on_device``; each completed scan to ``on_scan``.
+"""
+from __future__ import annotations
+
+import errno
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from drivers import discovery
+from drivers.errors import DriverError
+from drivers.reader import CONNECTED, MISSING, ReconnectingReader
+
+from .config import ScannerConfig, StationConfig
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+ScanCallback = Callable[[str, str, bytes], None]  # station, device, raw line
+DeviceCallback = Callable[[str, str, str, str], None]  # station, device, kind, state
+
+
+@dataclass(eq=False)
+class _Slot:
+    """One configured scanner and the readers currently serving it."""
+
+    station: str
+    scanner: ScannerConfig
+    device_id: str
+    match: discovery.DeviceMatch | None  # None: a fixed path its reader reopens by itself
+    readers: dict[str, tuple[object, ReconnectingReader]] = field(default_factory=dict)
+    status: dict[str, str] = field(default_factory=dict)
+    state: str | None = None
+
+
+def _device_ids(station: StationConfig) -> list[str]:
+    """A name per scanner, unique within its station (its path, vendor:product or name)."""
+    ids: list[str] = []
+    for scanner in station.scanners:
+        base, n = scanner.label, 1
+        while (name := base if n == 1 else f"{base}#{n}") in ids:
+            n += 1
+        ids.append(name)
+    return ids
+
+
+def _open_matching(match: discovery.DeviceMatch, path: str) -> Any:
+    """Open an evdev node only if it still is the configured device (ENODEV otherwise)."""
+    import evdev
+
+    device = evdev.InputDevice(path)
+    info = discovery.DeviceInfo(
+        path, "input", device.name, f"{device.info.vendor:04x}", f"{device.info.product:04x}",
+        discovery.stable_paths(path, discovery.INPUT_LINK_DIRS),
+    )
+    if not match.matches(info):
+        device.close()
+        raise OSError(errno.ENODEV, f"{path} is no longer the configured scanner")
+    return device
+
+
+class Supervisor:
+    """Starts, watches and stops the readers of the given stations' scanners."""
+
+    def __init__(
+        self,
+        stations: Iterable[StationConfig],
+        on_scan: ScanCallback,
+        on_device: DeviceCallback,
+        *,
+        reconnect_interval: float = 0.5,
+        hotplug: bool = True,
+    ) -> None:
+        self.on_scan = on_scan
+        self.on_device = on_device
+        self.reconnect_interval = reconnect_interval
+        self.hotplug = hotplug
+        self._lock = threading.Lock()
+        self._stop_event = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self.slots: list[_Slot] = []
+        for station in stations:
+            for scanner, device_id in zip(station.scanners, _device_ids(station)):
+                dynamic = scanner.vendor_product is not None or scanner.name is not None
+                try:
+                    match = None
+                    if dynamic:
+                        match = discovery.DeviceMatch(scanner.path, scanner.vendor_product, scanner.name)
+                    slot = _Slot(station.id, scanner, device_id, match)
+                    self._reader(slot, scanner.path or "", object())  # a bad layout or setting fails now
+                except (DriverError, ValueError) as exc:
+                    raise ConfigError(f"station {station.id} scanner {device_id}: {exc}") from None
+                self.slots.append(slot)
+
+    # -- life cycle --------------------------------------------------------
+    def start(self) -> None:
+        """Watch for devices first, then open the ones present (none is missed in between)."""
+        if not self.slots:
+            return
+        if self.hotplug:
+            from drivers import hotplug
+
+            ready = threading.Event()
+            self._watcher = threading.Thread(
+                target=hotplug.watch, args=(self.refresh, self._stop_event),
+                kwargs={"subsystems": ("input", "tty"), "ready": ready}, name="hotplug", daemon=True,
+            )
+            self._watcher.start()
+            ready.wait(2.0)
+        with self._lock:
+            for slot in self.slots:
+                if slot.match is None:
+                    self._start_reader(slot, slot.scanner.path)
+        self.refresh()
+        with self._lock:
+            for slot in self.slots:
+                if slot.match is not None and not slot.readers:
+                    self._publish(slot)
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Stop every reader (each ungrabs and closes its device); True when all have ended in time."""
+        deadline = time.monotonic() + timeout
+        self._stop_event.set()
+        with self._lock:
+            readers = [reader for slot in self.slots for _, reader in slot.readers.values()]
+        for reader in readers:
+            reader.stop(0)  # ask them all at once, then wait
+        for reader in readers:
+            reader.join(max(0.0, deadline - time.monotonic()))
+        if self._watcher is not None:
+            self._watcher.join(max(0.0, deadline - time.monotonic()))
+        return not any(reader.is_alive() for reader in readers)
+
+    def refresh(self) -> None:
+        """Devices came or went: retry missing fixed paths now, and re-resolve matched scanners."""
+        if self._stop_event.is_set():
+            return
+        listed: dict[str, list[discovery.DeviceInfo]] = {}
+        with self._lock:
+            for slot in self.slots:
+                if slot.match is None:
+                    for _, reader in slot.readers.values():
+                        if reader.status != CONNECTED:
+                            reader.retry_now()
+                    continue
+                kind = slot.scanner.kind
+                if kind not in listed:
+                    listed[kind] = self._list(kind)
+                self._resolve(slot, listed[kind])
+
+    # -- internals ---------------------------------------------------------
+    def _list(self, kind: str) -> list[discovery.DeviceInfo]:
+        try:
+            return discovery.list_serial_ports() if kind == "serial" else discovery.list_input_devices()
+        except Exception:
+            log.exception("listing %s devices failed", kind)
+            return []
+
+    def _resolve(self, slot: _Slot, devices: list[discovery.DeviceInfo]) -> None:
+        wanted = set()
+        for info in devices:
+            if slot.match.matches(info):
+                # A serial by-id link names this very device; an input node is checked on open.
+                wanted.add(info.stable_paths[0] if slot.scanner.kind == "serial" and info.stable_paths else info.path)
+        for path in set(slot.readers) - wanted:
+            _, reader = slot.readers.pop(path)
+            slot.status.pop(path, None)
+            reader.stop(0)
+            log.info("scanner %s of station %s: %s went away", slot.device_id, slot.station, path)
+        for path in sorted(wanted - set(slot.readers)):
+            self._start_reader(slot, path)
+        if slot.state is not None:
+            self._publish(slot)
+
+    def _start_reader(self, slot: _Slot, path: str) -> None:
+        if self._stop_event.is_set():
+            return  # stopping: a late hotplug nudge must not open anything
+        token = object()
+        reader = self._reader(slot, path, token)
+        slot.readers[path] = (token, reader)
+        reader.start()
+
+    def _reader(self, slot: _Slot, path: str, token: object) -> ReconnectingReader:
+        cfg = slot.scanner
+        on_line = partial(self._line, slot)
+        on_status = partial(self._status, slot, path, token)
+        gap = cfg.idle_gap_ms / 1000 if cfg.idle_gap_ms else None
+        if cfg.kind == "serial":
+            from drivers.serial_reader import SerialScanner
+
+            return SerialScanner(
+                slot.device_id, path, on_line, baudrate=cfg.baudrate, bytesize=cfg.bytesize, parity=cfg.parity,
+                stopbits=cfg.stopbits, idle_gap=gap, reconnect_interval=self.reconnect_interval,
+                on_status=on_status,
+            )
+        import evdev
+
+        from drivers.evdev_reader import EvdevScanner
+        from drivers.keydecoder import KeyDecoder
+
+        decoder = KeyDecoder(layout=cfg.layout, terminators=frozenset(cfg.terminators), idle_gap=gap)
+        opener = evdev.InputDevice if slot.match is None else partial(_open_matching, slot.match)
+        return EvdevScanner(
+            slot.device_id, path, decoder, on_line, grab=True, reconnect_interval=self.reconnect_interval,
+            on_status=on_status, open_device=opener,
+        )
+
+    def _line(self, slot: _Slot, _device_id: str, data: bytes) -> None:
+        self.on_scan(slot.station, slot.device_id, data)
+
+    def _status(self, slot: _Slot, path: str, token: object, _device_id: str, status: str) -> None:
+        with self._lock:
+            current = slot.readers.get(path)
+            if current is None or current[0] is not token:
+                return  # a reader already replaced or stopped
+            slot.status[path] = status
+            self._publish(slot)
+
+    def _publish(self, slot: _Slot) -> None:
+        state = CONNECTED if CONNECTED in slot.status.values() else MISSING
+        if state == slot.state:
+            return
+        slot.state = state
+        log.info("station %s scanner %s: %s", slot.station, slot.device_id, state)
+        try:
+            self.on_device(slot.station, slot.device_id, slot.scanner.kind, state)
+        except Exception:
+            log.exception("on_device callback failed for %s", slot.device_id)

@@ -1,0 +1,129 @@
+"""Products (barcodes, counts, adjustments), suppliers, customers and purchase orders over the API, as SPEC 5 shows them."""
+from __future__ import annotations
+
+from test_api_support import app, assert_error, client, snapshot, world  # noqa: F401  (fixtures)
+
+PRODUCT_KEYS = ["code", "name", "serial_required_for_purchase", "serial_required_for_sales", "barcodes",
+                "on_hand", "serials_in_stock"]
+
+
+def test_product_create_read_list_patch(client, db):
+    """POST 201 with SPEC's keys and both flags true by default; GET one and the list; PATCH name and flags."""
+    resp = client.post("/api/products", json={"code": "WID-1", "name": "Widget", "barcodes": ["036000291452"]})
+    assert resp.status_code == 201
+    assert resp.get_json() == {"code": "WID-1", "name": "Widget", "serial_required_for_purchase": True,
+                               "serial_required_for_sales": True, "barcodes": ["00036000291452"],
+                               "on_hand": 0, "serials_in_stock": 0}
+    assert list(resp.get_json()) == PRODUCT_KEYS
+    client.post("/api/products", json={"code": "LOOSE", "name": "Loose", "serial_required_for_purchase": False,
+                                       "serial_required_for_sales": False, "barcodes": []})
+    assert client.get("/api/products/WID-1").get_json() == resp.get_json()
+    page = client.get("/api/products").get_json()
+    assert set(page) == {"products", "page", "per_page", "total"} and page["total"] == 2
+    assert [p["code"] for p in page["products"]] == ["LOOSE", "WID-1"]
+    assert [p["code"] for p in client.get("/api/products?q=widg").get_json()["products"]] == ["WID-1"]
+    resp = client.patch("/api/products/WID-1", json={"name": "Widget X", "serial_required_for_sales": False})
+    assert resp.status_code == 200
+    assert (resp.get_json()["name"], resp.get_json()["serial_required_for_sales"]) == ("Widget X", False)
+    before = snapshot(db)
+    assert_error(client.post("/api/products", json={"code": "WID-1", "name": "Again"}), 409, "duplicate")
+    assert_error(client.patch("/api/products/WID-1", json={"code": "WID-9"}), 400, "read_only")
+    assert_error(client.patch("/api/products/WID-1", json={"on_hand": 5}), 400, "read_only")
+    assert snapshot(db) == before
+
+
+def test_gtin_forms_find_one_product(client):
+    """UPC-A, EAN-13 and GTIN-14 forms of one number find the same product, and cannot be given twice."""
+    client.post("/api/products", json={"code": "WID-1", "name": "Widget", "barcodes": ["036000291452"]})
+    for form in ("036000291452", "0036000291452", "00036000291452"):
+        found = client.get(f"/api/products?barcode={form}").get_json()["products"]
+        assert [p["code"] for p in found] == ["WID-1"], form
+    assert client.get("/api/products?barcode=4006381333931").get_json()["products"] == []
+    resp = client.post("/api/products", json={"code": "WID-2", "name": "Twin", "barcodes": ["0036000291452"]})
+    assert_error(resp, 409, "duplicate_barcode")
+    assert client.get("/api/products/WID-2").status_code == 404
+
+
+def test_barcodes_add_and_remove(client, db, world):
+    """POST .../barcodes 201 with the product; DELETE removes it in any GTIN form; a serial is never a barcode."""
+    resp = client.post("/api/products/WID-2/barcodes", json={"barcode": "4006381333931"})
+    assert resp.status_code == 201 and resp.get_json()["barcodes"] == ["04006381333931"]
+    resp = client.delete("/api/products/WID-1/barcodes/0036000291452")
+    assert resp.status_code == 200 and resp.get_json()["barcodes"] == []
+    client.post("/api/serials", json={"serial": "SN-9"})
+    before = snapshot(db)
+    assert_error(client.post("/api/products/WID-2/barcodes", json={"barcode": "SN-9"}), 409, "barcode_is_serial")
+    assert_error(client.post("/api/products/WID-1/barcodes", json={"barcode": "04006381333931"}),
+                 409, "duplicate_barcode")
+    assert_error(client.delete("/api/products/WID-1/barcodes/4006381333931"), 404, "unknown_barcode")
+    assert snapshot(db) == before
+
+
+def test_product_adjust(client, db, world):
+    """Rule 7: unserialised units up and down with a reason; on_hand counts them, serials_in_stock does not."""
+    resp = client.post("/api/products/LOOSE/adjust", json={"quantity": 5, "reason": "opening stock"})
+    assert resp.status_code == 200
+    assert (resp.get_json()["on_hand"], resp.get_json()["serials_in_stock"]) == (5, 0)
+    assert client.post("/api/products/LOOSE/adjust", json={"quantity": -2, "reason": "broken"}).get_json()[
+        "on_hand"] == 3
+    before = snapshot(db)
+    assert_error(client.post("/api/products/LOOSE/adjust", json={"quantity": -4, "reason": "lost"}),
+                 422, "out_of_stock")
+    assert snapshot(db) == before
+
+
+def test_parties(client, db):
+    """Suppliers and customers: POST 201 ``{"code", "name"}``, duplicate 409, GET one and the list, unknown 404."""
+    for plural in ("suppliers", "customers"):
+        resp = client.post(f"/api/{plural}", json={"code": "ACME", "name": "Acme Ltd"})
+        assert resp.status_code == 201 and resp.get_json() == {"code": "ACME", "name": "Acme Ltd"}
+        client.post(f"/api/{plural}", json={"code": "BOB", "name": "Bob"})
+        assert_error(client.post(f"/api/{plural}", json={"code": "ACME", "name": "Other"}), 409, "duplicate")
+        assert client.get(f"/api/{plural}/ACME").get_json() == {"code": "ACME", "name": "Acme Ltd"}
+        page = client.get(f"/api/{plural}").get_json()
+        assert page == {plural: [{"code": "ACME", "name": "Acme Ltd"}, {"code": "BOB", "name": "Bob"}],
+                        "page": 1, "per_page": 50, "total": 2}
+        assert client.get(f"/api/{plural}?q=bo").get_json()[plural] == [{"code": "BOB", "name": "Bob"}]
+        assert_error(client.get(f"/api/{plural}/NOPE"), 404, "unknown_party")
+
+
+def test_purchase_order(client, db, world):
+    """POST /api/documents makes a purchase order (201); GET shows status and expected/received per line."""
+    body = {"kind": "purchase_order", "reference": "PO-1042", "supplier": "ACME",
+            "lines": [{"product": "WID-1", "quantity": 5}, {"product": "LOOSE", "quantity": 2}]}
+    resp = client.post("/api/documents", json=body)
+    assert resp.status_code == 201
+    assert resp.headers["Location"].endswith("/api/documents/PO-1042")
+    doc = resp.get_json()
+    assert (doc["reference"], doc["kind"], doc["status"]) == ("PO-1042", "purchase_order", "open")
+    assert doc["supplier"] == {"code": "ACME", "name": "Acme Ltd"}
+    assert [(l["product"]["code"], l["expected"], l["received"]) for l in doc["lines"]] == [
+        ("WID-1", 5, 0), ("LOOSE", 2, 0)]
+    assert client.get("/api/documents/PO-1042").get_json() == doc
+    before = snapshot(db)
+    assert_error(client.post("/api/documents", json=body), 409, "duplicate")
+    assert_error(client.post("/api/documents", json=body | {"reference": "ORDER-7"}), 400, "invalid_field")
+    assert_error(client.post("/api/documents", json=body | {"reference": "PO-7", "supplier": "NOPE"}),
+                 404, "unknown_party")
+    bad_line = body | {"reference": "PO-8", "lines": [{"product": "WID-1", "quantity": 1}, {"product": "NOPE",
+                                                                                       "quantity": 1}]}
+    assert_error(client.post("/api/documents", json=bad_line), 404, "unknown_product")
+    assert_error(client.post("/api/documents", json=body | {"reference": "PO-9", "kind": "sale"}),
+                 400, "invalid_field")
+    assert_error(client.get("/api/documents/PO-1"), 404, "unknown_document")
+    assert snapshot(db) == before
+
+
+def test_custom_document_pattern(db, world):
+    """The purchase order reference follows the configured pattern, not a hard-wired PO-."""
+    from station.config import from_dict
+    from web import create_app
+
+    app = create_app(from_dict({"database": {"url": db.url}, "scanning": {"document_pattern": r"^BE\d{4}$"}}),
+                     engine=db.engine)
+    client = app.test_client()
+    body = {"kind": "purchase_order", "reference": "BE1234", "supplier": "ACME",
+            "lines": [{"product": "WID-1", "quantity": 1}]}
+    assert client.post("/api/documents", json=body).status_code == 201
+    assert_error(client.post("/api/documents", json=body | {"reference": "PO-1"}), 400, "invalid_field")
+    assert_error(client.post("/api/serials", json={"serial": "BE0001"}), 400, "invalid_serial")

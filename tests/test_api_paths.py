@@ -1,0 +1,99 @@
+"""Serials (and codes) in URL paths: percent-encoded '/', '//', '%', Unicode and spaces survive, through Werkzeug and waitress."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+from test_api_support import app, client, raw_request, serve, world  # noqa: F401  (fixtures)
+
+# Each serial alone in a path would lose something if routed naively.
+AWKWARD = [
+    pytest.param("SN/1", id="slash"),
+    pytest.param("SN//2", id="double_slash"),
+    pytest.param("SN/2", id="single_slash_twin"),
+    pytest.param("/lead", id="leading_slash"),
+    pytest.param("trail/", id="trailing_slash"),
+    pytest.param("a%b", id="percent"),
+    pytest.param("a%2Fb", id="encoded_text"),
+    pytest.param("é-ü-✓", id="unicode"),
+    pytest.param("SN 1", id="space"),
+    pytest.param("a+b?c#d", id="plus_query_fragment"),
+    pytest.param("SN/adjust", id="ends_like_action"),
+    pytest.param("adjust", id="is_action"),
+]
+ALL = [p.values[0] for p in AWKWARD]
+
+
+def url(serial: str, action: str = "") -> str:
+    return "/api/serials/" + quote(serial, safe="") + action
+
+
+def _create_all(client) -> None:
+    for serial in ALL:
+        assert client.post("/api/serials", json={"serial": serial, "product": "WID-1"}).status_code == 201
+
+
+@pytest.mark.parametrize("serial", AWKWARD)
+def test_test_client_round_trip(client, world, serial):
+    """GET, PATCH and POST .../adjust reach exactly the serial named, not a merged or split neighbour."""
+    _create_all(client)
+    resp = client.get(url(serial))
+    assert resp.status_code == 200 and resp.get_json()["serial"] == serial
+    resp = client.patch(url(serial), json={"supplier": "ACME"})
+    assert resp.status_code == 200 and resp.get_json()["serial"] == serial
+    resp = client.post(url(serial, "/adjust"), json={"direction": "in", "reason": "count"})
+    assert resp.status_code == 200 and resp.get_json()["serial"] == serial
+    in_stock = {s["serial"] for s in client.get("/api/serials?in_stock=true").get_json()["serials"]}
+    assert in_stock == {serial}
+
+
+def test_waitress_round_trip(app, client, world):
+    """The same through waitress (what ``station serve`` runs) with the raw percent-encoded path on the wire."""
+    _create_all(client)
+    with serve(app) as port:
+        for serial in ALL:
+            status, _, body = raw_request(port, "GET", url(serial))
+            assert (status, body["serial"]) == (200, serial)
+            status, _, body = raw_request(port, "PATCH", url(serial), {"customer": None})
+            assert (status, body["serial"]) == (200, serial)
+            status, _, body = raw_request(port, "POST", url(serial, "/adjust"), {"direction": "in", "reason": "x"})
+            assert (status, body["serial"], body["in_stock"]) == (200, serial, True)
+        status, _, body = raw_request(port, "GET", "/api/serials?in_stock=true&per_page=200")
+        assert sorted(s["serial"] for s in body["serials"]) == sorted(ALL)
+        status, headers, body = raw_request(port, "GET", "/api/serials/NOPE%2F1")
+        assert (status, body["error"]["code"]) == (404, "unknown_serial")
+
+
+def test_action_suffix_is_literal(client, world):
+    """A literal /adjust is the action; an encoded %2Fadjust belongs to the serial; GET never takes the action."""
+    client.post("/api/serials", json={"serial": "SN", "product": "WID-1"})
+    client.post("/api/serials", json={"serial": "SN/adjust", "product": "WID-1"})
+    assert client.get("/api/serials/SN%2Fadjust").get_json()["serial"] == "SN/adjust"
+    assert client.post("/api/serials/SN/adjust", json={"direction": "in", "reason": "x"}).get_json()["serial"] == "SN"
+    body = client.post("/api/serials/SN%2Fadjust/adjust", json={"direction": "in", "reason": "x"}).get_json()
+    assert body["serial"] == "SN/adjust"
+    resp = client.post("/api/serials/SN%2Fadjust", json={"direction": "in", "reason": "x"})
+    assert resp.status_code == 405 and "PATCH" in resp.headers["Allow"]
+
+
+def test_hand_typed_slash_is_tolerated(client, world):
+    """A literal slash no action claims stays in the serial, so a URL typed by hand still finds SN/1."""
+    client.post("/api/serials", json={"serial": "SN/1"})
+    assert client.get("/api/serials/SN/1").get_json()["serial"] == "SN/1"
+
+
+def test_codes_with_slashes(client):
+    """Product codes and barcodes holding '/' reach their own record on every product route."""
+    resp = client.post("/api/products", json={"code": "WID/1", "name": "Slashed", "barcodes": ["AB/CD"],
+                                              "serial_required_for_purchase": False})
+    assert resp.status_code == 201
+    assert resp.headers["Location"].endswith("/api/products/WID%2F1")
+    assert client.get("/api/products/WID%2F1").get_json()["code"] == "WID/1"
+    assert client.post("/api/products/WID%2F1/barcodes", json={"barcode": "X/Y"}).status_code == 201
+    resp = client.delete("/api/products/WID%2F1/barcodes/AB%2FCD")
+    assert resp.status_code == 200 and resp.get_json()["barcodes"] == ["X/Y"]
+    resp = client.post("/api/products/WID%2F1/adjust", json={"quantity": 2, "reason": "count"})
+    assert resp.get_json()["on_hand"] == 2
+    client.post("/api/suppliers", json={"code": "A/B", "name": "Slash Ltd"})
+    assert client.get("/api/suppliers/A%2FB").get_json() == {"code": "A/B", "name": "Slash Ltd"}

@@ -1,0 +1,219 @@
+"""The pages in a real browser: Debian's Chromium driven by Playwright, against a real waitress server.
+
+What only a browser shows: the operator screen updating live through
+server-sent events without a reload, the scan box keeping the focus for a
+keyboard-wedge scanner, the flash on a refusal, markup in a serial staying
+text (no script runs), the edit form round trip, and how the screen reads on
+an 800x480 touchscreen and at 1920x1080 (screenshots kept in the test's tmp
+path). SQLite only: the database side is covered on both in test_pages_*.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import urllib.request
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import select
+
+pytestmark = pytest.mark.browser
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+waitress = pytest.importorskip("waitress")
+
+from conftest import create_database  # noqa: E402
+from station import catalogue, documents  # noqa: E402
+from station.config import Config, StationConfig  # noqa: E402
+from station.models import ScanLog, SerialNumber  # noqa: E402
+from station.scanning.service import ScanService  # noqa: E402
+from web.app import create_app  # noqa: E402
+
+expect = playwright_api.expect
+CHROMIUM = os.environ.get("STATION_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+STATIONS = (StationConfig("live", "receive"), StationConfig("typing", "sell"), StationConfig("shots", "receive"))
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def browser_db(tmp_path_factory):
+    db = create_database("sqlite", tmp_path_factory.mktemp("browser"))
+    yield db
+    db.close()
+
+
+@pytest.fixture(scope="module")
+def config(browser_db):
+    return Config(database_url=browser_db.url, stations=STATIONS)
+
+
+@pytest.fixture(scope="module")
+def server(browser_db, config, tmp_path_factory):
+    """The app served by waitress on 127.0.0.1 and a free port, in a thread, closed at the end."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("STATE_DIRECTORY", str(tmp_path_factory.mktemp("state")))
+    app = create_app(config, engine=browser_db.engine)
+    app.config["STATION_SSE_HEARTBEAT"] = 1.0  # streams notice a closed page quickly
+    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=srv.run, name="waitress", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.effective_port}"
+    srv.close()
+    srv.task_dispatcher.shutdown(timeout=5)
+    thread.join(timeout=5)
+    patch.undo()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with playwright_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (own cookies) with a 1280x800 window; JavaScript dialogs recorded."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    tab = context.new_page()
+    tab.dialogs = []
+
+    def on_dialog(dialog):
+        tab.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    tab.on("dialog", on_dialog)
+    yield tab
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def world(browser_db):
+    with browser_db.Session.begin() as s:
+        catalogue.create_product(s, {"code": "WID-1", "name": "Widget X", "barcodes": ["036000291452"]})
+        catalogue.create_party(s, "supplier", {"code": "ACME", "name": "Acme Ltd"})
+        catalogue.create_party(s, "supplier", {"code": "OTHER", "name": "Other Ltd"})
+        documents.create_purchase_order(s, {"kind": "purchase_order", "reference": "PO-1042", "supplier": "ACME",
+                                            "lines": [{"product": "WID-1", "quantity": 5}]})
+
+
+def post_scan(server: str, station: str, data: str) -> dict:
+    """A scan through the JSON API, as another scanner of the station would send it."""
+    request = urllib.request.Request(
+        f"{server}/api/stations/{station}/scans", data=json.dumps({"data": data}).encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.load(response)
+
+
+def open_screen(page, server: str, station: str) -> None:
+    page.goto(f"{server}/stations/{station}")
+    expect(page.locator("#live")).to_have_class(re.compile(r"\bconnected\b"))  # the event stream is open
+
+
+def test_scan_through_the_api_shows_within_a_second_without_reload(page, server, world):
+    """Guards against the operator screen needing a reload (or polling slowly) to show another scanner's scan."""
+    open_screen(page, server, "live")
+    page.evaluate("window.stillTheSamePage = true")
+    post_scan(server, "live", "ZZ-LIVE-1")
+    expect(page.locator("#scans")).to_contain_text("ZZ-LIVE-1", timeout=1000)
+    expect(page.locator("#result")).to_have_text(re.compile(r"^Refused \(unknown_barcode\)"), timeout=1000)
+    expect(page.locator("body")).to_have_attribute("data-last-outcome", "refused")
+    post_scan(server, "live", "PO-1042")
+    expect(page.locator("#prompt")).to_contain_text("PO-1042", timeout=1000)
+    expect(page.locator("#document")).to_contain_text("Acme Ltd", timeout=1000)
+    assert page.evaluate("window.stillTheSamePage") is True
+
+
+def test_typing_into_the_scan_box_records_a_scan(page, server, browser_db, world):
+    """Guards against the scan box losing focus or scans: a keyboard-wedge scanner types, then Enter."""
+    open_screen(page, server, "typing")
+    expect(page.locator("#scan")).to_be_focused()
+    page.keyboard.type("CMD:RECEIVE")
+    page.keyboard.press("Enter")
+    expect(page.locator("#result")).to_contain_text("eceiv", timeout=2000)
+    expect(page.locator("#mode")).to_have_text("Receiving")
+    expect(page.locator("body")).to_have_attribute("data-last-outcome", "accepted")
+    # A touch elsewhere on the screen must not take the focus from the scanner.
+    page.locator("#prompt").click()
+    expect(page.locator("#scan")).to_be_focused()
+    page.keyboard.type("NOT-KNOWN-7")
+    page.keyboard.press("Enter")
+    expect(page.locator("#result")).to_have_text(re.compile(r"^Refused \(unknown_barcode\)"))
+    flash = page.locator("#flash")
+    expect(flash).to_have_class(re.compile(r"\bflash-bad\b"))
+    box = flash.bounding_box()
+    assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 1280, 800)  # the whole screen
+    with browser_db.Session() as s:
+        rows = s.execute(select(ScanLog.device, ScanLog.raw, ScanLog.accepted, ScanLog.idempotency_key)
+                         .where(ScanLog.station == "typing").order_by(ScanLog.id)).all()
+    assert [(d, r, a) for d, r, a, _ in rows] == [("web", "CMD:RECEIVE", True), ("web", "NOT-KNOWN-7", False)]
+    assert all(key for *_, key in rows)  # sent with an idempotency key, so a retry is not a second scan
+
+
+def test_markup_in_a_serial_is_text_and_runs_nothing(page, server, browser_db, world):
+    """Guards against a barcode holding HTML running script on the serial page or the operator screen."""
+    with browser_db.Session.begin() as s:
+        s.add(SerialNumber(serial=XSS, in_stock=False))
+    page.goto(f"{server}/serials/{quote(XSS, safe='')}")
+    expect(page.locator("#serial-text")).to_have_text(XSS)
+    expect(page.locator("img")).to_have_count(0)
+    expect(page.locator('svg[role="img"]')).to_have_attribute("aria-label", XSS)
+    open_screen(page, server, "typing")
+    page.keyboard.type(XSS)
+    page.keyboard.press("Enter")
+    expect(page.locator("#scans .raw").first).to_have_text(XSS)
+    expect(page.locator("img")).to_have_count(0)
+    assert page.dialogs == []
+
+
+def test_edit_form_changes_the_supplier(page, server, browser_db, world):
+    """Guards against the serial page's edit form not saving the supplier through a real browser."""
+    with browser_db.Session.begin() as s:
+        s.add(SerialNumber(serial="ED/1", in_stock=False, supplier=catalogue.get_party(s, "supplier", "ACME")))
+    page.goto(f"{server}/serials/{quote('ED/1', safe='')}")
+    expect(page.locator("#supplier")).to_contain_text("Acme Ltd")
+    page.locator("#edit-form input[name=supplier]").fill("OTHER")
+    page.locator("#edit-form button[type=submit]").click()
+    expect(page.locator(".flash-ok")).to_contain_text("Serial ED/1 saved")
+    expect(page.locator("#supplier")).to_contain_text("Other Ltd")
+    assert page.url.endswith("/serials/ED%2F1")
+    with browser_db.Session() as s:
+        assert s.scalar(select(SerialNumber).where(SerialNumber.serial == "ED/1")).supplier.code == "OTHER"
+
+
+@pytest.mark.parametrize("width, height, min_prompt_px", [(800, 480, 32), (1920, 1080, 64)])
+def test_operator_screen_reads_well(browser, server, browser_db, config, world, tmp_path, width, height, min_prompt_px):
+    """Guards against the operator screen being unreadable, cut off or scrolling sideways on its two target screens."""
+    with browser_db.Session.begin() as s:
+        if s.scalar(select(ScanLog.id).where(ScanLog.station == "shots").limit(1)) is None:
+            service = ScanService(config)
+            for text in ("PO-1042", "036000291452", "SN-20261126-0001", "SN-20261126-0002", "SN-20261126-0002"):
+                service.process(s, "shots", text, device="/dev/input/by-id/usb-scanner")
+    context = browser.new_context(viewport={"width": width, "height": height})
+    tab = context.new_page()
+    try:
+        open_screen(tab, server, "shots")
+        expect(tab.locator("#prompt")).to_contain_text("2 of 5 received")
+        shot = tmp_path / f"operator-{width}x{height}.png"
+        tab.screenshot(path=str(shot))
+        assert shot.stat().st_size > 0
+        size = float(tab.locator("#prompt").evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+        assert size >= min_prompt_px
+        for selector in ("#prompt", "#result", "#scan", "#document", "#scans"):
+            box = tab.locator(selector).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, selector
+        for selector in ("#prompt", "#scan"):
+            box = tab.locator(selector).bounding_box()
+            assert box["y"] + box["height"] <= height, selector  # never below the fold
+        assert tab.evaluate("document.documentElement.scrollWidth") <= width
+        assert tab.evaluate("document.documentElement.scrollHeight") <= height
+    finally:
+        context.close()

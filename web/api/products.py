@@ -1,0 +1,135 @@
+"""/api/products: list, create, read, edit, barcodes and stock adjustments of products (SPEC 5).
+
+Paths follow the rule in paths.py: ``GET|PATCH /api/products/<code>``,
+``POST .../<code>/barcodes``, ``DELETE .../<code>/barcodes/<barcode>``,
+``POST .../<code>/adjust``; a code or barcode holding '/' is sent as %2F.
+Barcodes are matched in any GTIN form (UPC-A, EAN-13, GTIN-14 are one number).
+"""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Blueprint, request, url_for
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import MethodNotAllowed
+
+from station import catalogue, representation, stock
+from station.barcodes import lookup_forms
+from station.errors import Invalid
+from station.models import Product, ProductBarcode
+
+from ..db import transaction
+from .inputs import json_body, page_args, paged, text_arg
+from .paths import tail_parts
+
+bp = Blueprint("products", __name__)
+
+FIELDS = ("code", "name", "serial_required_for_purchase", "serial_required_for_sales", "barcodes")
+DERIVED = ("on_hand", "serials_in_stock")
+
+
+def _refuse_derived(body: dict) -> None:
+    named = [k for k in DERIVED if k in body]
+    if named:
+        raise Invalid("read_only", f"{', '.join(named)} is counted from the movements and cannot be set.")
+
+
+@bp.get("/products")
+def index():
+    """Products by code; ``q`` matches a code prefix or part of a name, ``barcode`` any GTIN form."""
+    page, per_page = page_args()
+    text = text_arg("q", max_len=200)
+    barcode = text_arg("barcode")
+    with transaction() as session:
+        query = select(Product)
+        if text is not None:
+            query = query.where(or_(Product.code.istartswith(text, autoescape=True),
+                                    Product.name.icontains(text, autoescape=True)))
+        if barcode is not None:
+            query = query.where(Product.id.in_(
+                select(ProductBarcode.product_id).where(ProductBarcode.barcode.in_(lookup_forms(barcode.strip())))))
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(query.order_by(Product.code).offset((page - 1) * per_page).limit(per_page)
+                               .options(selectinload(Product.barcodes))).all()
+        items = [representation.product(session, p) for p in rows]
+    return paged("products", items, page, per_page, total)
+
+
+@bp.post("/products")
+def create():
+    """201 with the product; 409 ``duplicate`` for a taken code, ``duplicate_barcode`` for a taken barcode."""
+    body = json_body()
+    _refuse_derived(body)
+    unknown = set(body) - set(FIELDS)
+    if unknown:
+        raise Invalid("unknown_field", f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    with transaction() as session:
+        product = catalogue.create_product(session, body)
+        out = representation.product(session, product)
+    return out, 201, {"Location": url_for(".index") + "/" + quote(out["code"], safe="")}
+
+
+@bp.route("/products/<tail:rest>", methods=["GET", "PATCH", "POST", "DELETE"], merge_slashes=False)
+def item(rest: str):
+    parts = tail_parts(rest)
+    method = request.method
+    if method == "POST":
+        if len(parts) >= 2 and parts[-1] == "adjust":
+            return adjust("/".join(parts[:-1]))
+        if len(parts) >= 2 and parts[-1] == "barcodes":
+            return add_barcode("/".join(parts[:-1]))
+        raise MethodNotAllowed(valid_methods=["GET", "HEAD", "PATCH"])
+    if method == "DELETE":
+        if len(parts) >= 3 and parts[-2] == "barcodes":
+            return remove_barcode("/".join(parts[:-2]), parts[-1])
+        raise MethodNotAllowed(valid_methods=["GET", "HEAD", "PATCH"])
+    code = "/".join(parts)
+    return update(code) if method == "PATCH" else show(code)
+
+
+def show(code: str):
+    with transaction() as session:
+        out = representation.product(session, catalogue.get_product(session, code))
+    return out
+
+
+def update(code: str):
+    """Name, flags, or the whole barcode list; the code and the counts are read-only."""
+    body = json_body()
+    _refuse_derived(body)
+    with transaction() as session:
+        product = catalogue.update_product(session, catalogue.get_product(session, code), body)
+        out = representation.product(session, product)
+    return out
+
+
+def add_barcode(code: str):
+    """``{"barcode": "..."}``: 201 with the product."""
+    body = json_body(allowed=("barcode",))
+    with transaction() as session:
+        product = catalogue.get_product(session, code)
+        catalogue.add_barcode(session, product, body.get("barcode"))
+        session.refresh(product, ["barcodes"])
+        out = representation.product(session, product)
+    return out, 201
+
+
+def remove_barcode(code: str, barcode: str):
+    """The barcode in any of its GTIN forms; 200 with the product."""
+    with transaction() as session:
+        product = catalogue.get_product(session, code)
+        catalogue.remove_barcode(session, product, barcode)
+        session.refresh(product, ["barcodes"])
+        out = representation.product(session, product)
+    return out
+
+
+def adjust(code: str):
+    """Rule 7: ``{"quantity": +n or -n, "reason": "..."}`` of unserialised units; 200 with the product."""
+    body = json_body(allowed=("quantity", "reason"))
+    with transaction() as session:
+        product = catalogue.get_product(session, code)
+        stock.adjust_product(session, product, body.get("quantity"), body.get("reason"))
+        out = representation.product(session, product)
+    return out

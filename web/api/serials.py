@@ -1,0 +1,110 @@
+"""/api/serials: search, read, create, edit and adjust serial numbers (SPEC 5; SPEC 3 rules 1, 7, 10).
+
+A serial travels percent-encoded, '/' as %2F: ``GET|PATCH /api/serials/<serial>``
+and ``POST /api/serials/<serial>/adjust``. The tail after ``/api/serials/`` is
+read from the raw request URI (paths.py): a literal trailing ``/adjust`` is the
+action for POST only; everything else, decoded, is the serial, so ``SN%2F1``,
+``SN%2F%2F2``, ``a%25b``, ``%C3%A9`` and a serial ``X%2Fadjust`` all arrive
+exactly as stored.
+"""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Blueprint, request, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import MethodNotAllowed
+
+from station import catalogue, representation, serials
+from station.errors import Invalid
+from station.models import SerialNumber
+
+from ..db import station_app, transaction
+from .inputs import bool_arg, json_body, page_args, paged, text_arg
+from .paths import tail_parts
+
+bp = Blueprint("serials", __name__)
+
+
+def _location(serial: str) -> str:
+    return url_for(".index") + "/" + quote(serial, safe="")
+
+
+@bp.get("/serials")
+def index():
+    """Serial summaries, filtered by product code, in_stock and a serial prefix ``q`` (any case)."""
+    page, per_page = page_args()
+    product_code = text_arg("product")
+    in_stock = bool_arg("in_stock")
+    prefix = text_arg("q")
+    with transaction() as session:
+        query = select(SerialNumber)
+        if product_code is not None:
+            query = query.where(SerialNumber.product_id == catalogue.get_product(session, product_code).id)
+        if in_stock is not None:
+            query = query.where(SerialNumber.in_stock.is_(in_stock))
+        if prefix is not None:
+            # autoescape: a '%' or '_' in q is matched as itself, not as a wildcard.
+            query = query.where(SerialNumber.serial.istartswith(prefix, autoescape=True))
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(
+            query.order_by(SerialNumber.serial).offset((page - 1) * per_page).limit(per_page).options(
+                selectinload(SerialNumber.product), selectinload(SerialNumber.customer),
+                selectinload(SerialNumber.supplier))
+        ).all()
+        items = [representation.serial_summary(r) for r in rows]
+    return paged("serials", items, page, per_page, total)
+
+
+@bp.post("/serials")
+def create():
+    """Rule 1: only ``serial`` is needed; 201 with the record, 409 ``duplicate`` when it exists."""
+    body = json_body()
+    with transaction() as session:
+        record = serials.create_serial(session, body, pattern=station_app().config.document_re)
+        out = representation.serial(session, record)
+    return out, 201, {"Location": _location(out["serial"])}
+
+
+@bp.route("/serials/<tail:rest>", methods=["GET", "PATCH", "POST"], merge_slashes=False)
+def item(rest: str):
+    parts = tail_parts(rest)
+    if request.method == "POST":
+        if len(parts) < 2 or parts[-1] != "adjust":
+            raise MethodNotAllowed(valid_methods=["GET", "HEAD", "PATCH"])
+        return adjust("/".join(parts[:-1]))
+    serial = "/".join(parts)
+    return update(serial) if request.method == "PATCH" else show(serial)
+
+
+def show(serial: str):
+    """The record with its movements, oldest first; ``page``/``per_page`` page the movements."""
+    page, per_page = page_args(per_page=100)
+    with transaction() as session:
+        record = serials.get_serial(session, serial)
+        out = representation.serial(session, record, page=page, per_page=per_page)
+    return out
+
+
+def update(serial: str):
+    """Product, customer, supplier by code (null clears); ``in_stock`` is 400 ``read_only``."""
+    body = json_body()
+    if "in_stock" in body:
+        # SPEC 5: a body naming in_stock is 400 read_only, whichever serial it names.
+        raise Invalid("read_only", "in_stock is derived from the movements and cannot be set.")
+    with transaction() as session:
+        record = serials.get_serial(session, serial)
+        serials.update_serial(session, record, body)
+        out = representation.serial(session, record)
+    return out
+
+
+def adjust(serial: str):
+    """Rule 7: ``{"direction": "in"|"out", "reason": "..."}``; 200 with the record."""
+    body = json_body(allowed=("direction", "reason"))
+    with transaction() as session:
+        record = serials.get_serial(session, serial)
+        serials.adjust_serial(session, record, body.get("direction"), body.get("reason"))
+        out = representation.serial(session, record)
+    return out

@@ -1,0 +1,41 @@
+"""The station's engine and sessions inside the web app, and the request's one transaction.
+
+``create_app`` keeps a :class:`StationApp` in ``app.extensions["station"]``;
+views reach it through :func:`station_app` and open their transaction with
+:func:`transaction` (SQLAlchemy's session_basics "better" example): the block
+commits when it ends and rolls everything back when anything is raised, so a
+refused request leaves nothing half-written.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from station.config import Config
+
+EXTENSION = "station"
+
+
+@dataclass(frozen=True)
+class StationApp:
+    """What one app instance works on: its configuration, engine and session factory."""
+
+    config: Config
+    engine: Engine
+    Session: sessionmaker[Session]
+
+
+def station_app() -> StationApp:
+    return current_app.extensions[EXTENSION]
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """The request's transaction: committed at the end of the block, rolled back on any exception."""
+    with station_app().Session.begin() as session:
+        yield session

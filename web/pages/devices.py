@@ -1,0 +1,70 @@
+"""``/devices``: each configured scanner, whether it is connected, its last scan, the spool's backlog.
+
+Inside ``station run`` the daemon's in-process LiveStatus knows best (it is
+there even while the database is down); a separate ``station serve`` reads
+what the daemon last wrote to the ``device_status`` table. A scanner is
+matched by its station and its device id, which the daemon makes as
+station.supervisor does: the configured label (path, vendor:product or name),
+with ``#2``, ``#3``... for a label repeated within a station. Devices seen but
+not configured are listed after the configured ones.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+from sqlalchemy import select
+
+from station.models import DeviceStatus
+from station.representation import timestamp
+
+from ..db import station_app, transaction
+from .stations import live
+
+bp = Blueprint("devices", __name__)
+
+
+def _seen() -> dict[tuple[str, str], dict[str, Any]]:
+    """What is known of each device, keyed by (station, device)."""
+    status = live()
+    if status is not None:
+        return {(d.station, d.device): {"kind": d.kind, "state": d.state, "last_scan": d.last_scan,
+                                        "last_scan_at": timestamp(d.last_scan_at), "backlog": None}
+                for d in status.devices()}
+    with transaction() as session:
+        return {(d.station, d.device): {"kind": d.kind, "state": d.state, "last_scan": d.last_scan,
+                                        "last_scan_at": timestamp(d.last_scan_at), "backlog": d.backlog}
+                for d in session.scalars(select(DeviceStatus))}
+
+
+def device_ids(labels: list[str]) -> list[str]:
+    """One id per scanner of a station, as the daemon names them (station.supervisor)."""
+    ids: list[str] = []
+    for base in labels:
+        n = 1
+        while (name := base if n == 1 else f"{base}#{n}") in ids:
+            n += 1
+        ids.append(name)
+    return ids
+
+
+@bp.get("/devices")
+def index():
+    config = station_app().config
+    seen = _seen()
+    status = live()
+    rows = []
+    for station in config.stations:
+        held = status.held(station.id) if status is not None else None
+        ids = device_ids([scanner.label for scanner in station.scanners])
+        for scanner, device in zip(station.scanners, ids):
+            known = seen.pop((station.id, device), None)
+            rows.append({"station": station.id, "device": device, "kind": scanner.kind,
+                         "configured": True, "state": known["state"] if known else "missing",
+                         "last_scan": known["last_scan"] if known else None,
+                         "last_scan_at": known["last_scan_at"] if known else None,
+                         "backlog": known["backlog"] if known and known["backlog"] is not None else held})
+    for (station_id, device), known in sorted(seen.items()):
+        rows.append({"station": station_id, "device": device, "configured": False, **known})
+    return render_template("devices.html", rows=rows, live=status is not None,
+                           configured=any(s.scanners for s in config.stations))

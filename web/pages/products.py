@@ -1,0 +1,136 @@
+"""``/products``: list, search and create; ``/products/<code>``: flags, barcodes, stock.
+
+As with serials, every form posts to the collection (``/products``) with the
+code in a hidden field and an ``action``, then redirects to the product.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request, url_for
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from station import catalogue, representation, stock
+from station.errors import Invalid
+from station.models import Product, SerialNumber
+
+from ..api.paths import tail_key
+from ..db import transaction
+from .forms import PER_PAGE, Pager, attempt, back, checked, done, field, page_arg, user
+from .links import product_url
+from .serials import search_arg
+
+bp = Blueprint("products", __name__)
+
+# An adjustment counts units on a shelf; a bigger figure is a typing slip (and would overflow the column).
+MAX_ADJUST = 1_000_000
+FLAGS = ("serial_required_for_purchase", "serial_required_for_sales")
+
+
+@bp.get("/products")
+def index():
+    """Products by code; ``q`` matches a code prefix or part of a name."""
+    exact = request.args.get("exact")
+    if exact is not None:
+        return record_page(exact)
+    q = search_arg("q")
+    page = page_arg()
+    with transaction() as session:
+        query = select(Product)
+        if q:
+            query = query.where(or_(Product.code.istartswith(q, autoescape=True),
+                                    Product.name.icontains(q, autoescape=True)))
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        pager = Pager(page, total)
+        rows = session.scalars(query.order_by(Product.code).offset(pager.offset).limit(PER_PAGE)
+                               .options(selectinload(Product.barcodes))).all()
+        products = [representation.product(session, p) for p in rows]
+    return render_template("products.html", products=products, q=q or "", pager=pager)
+
+
+@bp.get("/products/<tail:rest>", merge_slashes=False)
+def record(rest: str):
+    return record_page(tail_key(rest))
+
+
+def record_page(code: str):
+    page = page_arg("spage")
+    with transaction() as session:
+        product = session.scalar(select(Product).where(Product.code == code))
+        if product is None:
+            return render_template("error.html", status=404, code="unknown_product",
+                                   message=f"There is no product {code}."), 404
+        data = representation.product(session, product)
+        data["unserialised_on_hand"] = product.unserialised_on_hand
+        pager = Pager(page, data["serials_in_stock"], arg="spage", base=product_url(product.code))
+        in_stock = session.scalars(
+            select(SerialNumber.serial).where(SerialNumber.product_id == product.id, SerialNumber.in_stock.is_(True))
+            .order_by(SerialNumber.serial).offset(pager.offset).limit(PER_PAGE)
+        ).all()
+    return render_template("product.html", p=data, in_stock=in_stock, pager=pager)
+
+
+@bp.post("/products")
+def post():
+    """Every product form: ``action`` is create, edit, add_barcode, remove_barcode or adjust."""
+    action = request.form.get("action")
+    if action == "create":
+        return create()
+    handler = {"edit": edit, "add_barcode": add_barcode, "remove_barcode": remove_barcode,
+               "adjust": adjust}.get(action or "")
+    if handler is None:
+        abort(400, description="Unknown form action.")
+    code = request.form.get("code", "")
+    message = None
+    with attempt():
+        with transaction() as session:
+            product = catalogue.get_product(session, code)
+            message = handler(session, product)
+    if message is not None:
+        done(message)
+    return back(product_url(code))
+
+
+def create():
+    barcodes = (request.form.get("barcodes") or "").split()
+    data: dict[str, Any] = {"code": request.form.get("code", ""), "name": request.form.get("name", ""),
+                            "barcodes": barcodes, **{flag: checked(flag) for flag in FLAGS}}
+    created = None
+    with attempt():
+        with transaction() as session:
+            created = catalogue.create_product(session, data).code
+    if created is None:
+        return back(url_for(".index") + "#new")
+    done(f"Product {created} created.")
+    return back(product_url(created))
+
+
+def edit(session, product: Product) -> str:
+    data = {"name": request.form.get("name", ""), **{flag: checked(flag) for flag in FLAGS}}
+    catalogue.update_product(session, product, data)
+    return f"Product {product.code} saved."
+
+
+def add_barcode(session, product: Product) -> str:
+    row = catalogue.add_barcode(session, product, request.form.get("barcode", ""))
+    return f"Barcode {row.barcode} added to {product.code}."
+
+
+def remove_barcode(session, product: Product) -> str:
+    barcode = request.form.get("barcode", "")
+    catalogue.remove_barcode(session, product, barcode)
+    return f"Barcode {barcode} removed from {product.code}."
+
+
+def adjust(session, product: Product) -> str:
+    """Rule 7: unserialised units up or down, with a reason."""
+    raw = field("quantity") or ""
+    try:
+        quantity = int(raw)
+    except ValueError:
+        quantity = None
+    if quantity is None or abs(quantity) > MAX_ADJUST:
+        raise Invalid("invalid_field", f"quantity must be a whole number from -{MAX_ADJUST} to {MAX_ADJUST}, like 3 or -2.")
+    doc = stock.adjust_product(session, product, quantity, request.form.get("reason", ""), user=user())
+    return f"{product.code}: {quantity:+d} unserialised unit(s) ({doc.reference})."

@@ -1,0 +1,192 @@
+"""``/serials``: search and create; ``/serials/<serial>``: the record, its movements, edit and adjust.
+
+The record is the ERP page's: serial, product code and name, In Stock (a
+read-only checkbox: SPEC 3 rule 1), customer, supplier, and a Movements tab
+(rule 10, refused scans marked), with the serial drawn as an inline Code 128
+SVG. Every form posts to ``/serials`` with the serial in a hidden field and an
+``action``, so no serial text (a '/', '//', '%', "..") ever has to survive a
+form's action URL; the answer redirects to the record (Post/Redirect/Get).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from station import labels, representation, serials
+from station.models import Customer, Product, SerialNumber, Supplier
+from station.rules import find_serial, open_document_of
+from station.validation import is_printable
+
+from ..api.paths import tail_key
+from ..db import station_app, transaction
+from .forms import PER_PAGE, Pager, attempt, back, done, field, page_arg, user
+from .links import serial_url
+
+bp = Blueprint("serials", __name__)
+
+IN_STOCK_CHOICES = {"": None, "yes": True, "no": False}
+# Datalists offer codes to pick from; a site with more than this types them.
+CHOICES = 500
+SEARCH_MAX = 200
+
+
+def search_arg(name: str) -> str | None:
+    """A printable search text from the query string; anything else is no filter."""
+    raw = request.args.get(name, "").strip()
+    if not raw or len(raw) > SEARCH_MAX or not is_printable(raw):
+        return None
+    return raw
+
+
+def choices(session: Session) -> dict[str, list[tuple[str, str]]]:
+    """Codes and names for the edit form's pickers."""
+    def rows(model):
+        return session.execute(select(model.code, model.name).order_by(model.code).limit(CHOICES)).all()
+
+    return {"products": rows(Product), "suppliers": rows(Supplier), "customers": rows(Customer)}
+
+
+@bp.get("/serials")
+def index():
+    """Search by serial prefix (any case), product, in stock and customer, paged; ``exact`` shows one record."""
+    exact = request.args.get("exact")
+    if exact is not None:
+        return record_page(exact)
+    filters = {
+        "q": search_arg("q"),
+        "product": search_arg("product"),
+        "customer": search_arg("customer"),
+        "in_stock": request.args.get("in_stock", "") if request.args.get("in_stock", "") in IN_STOCK_CHOICES else "",
+    }
+    page = page_arg()
+    with transaction() as session:
+        query = select(SerialNumber)
+        if filters["q"]:
+            # autoescape: a '%' or '_' typed in the box is matched as itself.
+            query = query.where(SerialNumber.serial.istartswith(filters["q"], autoescape=True))
+        if filters["product"]:
+            query = query.join(Product, SerialNumber.product_id == Product.id).where(Product.code == filters["product"])
+        if filters["customer"]:
+            query = query.join(Customer, SerialNumber.customer_id == Customer.id).where(
+                Customer.code == filters["customer"])
+        wanted = IN_STOCK_CHOICES[filters["in_stock"]]
+        if wanted is not None:
+            query = query.where(SerialNumber.in_stock.is_(wanted))
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        pager = Pager(page, total)
+        rows = session.scalars(
+            query.order_by(SerialNumber.serial).offset(pager.offset).limit(PER_PAGE).options(
+                selectinload(SerialNumber.product), selectinload(SerialNumber.customer),
+                selectinload(SerialNumber.supplier))
+        ).all()
+        found = [representation.serial_summary(r) for r in rows]
+        picks = choices(session)
+    return render_template("serials.html", serials=found, filters=filters, pager=pager, choices=picks,
+                           new=request.args.get("new", ""))
+
+
+@bp.get("/serials/<tail:rest>", merge_slashes=False)
+def record(rest: str):
+    return record_page(tail_key(rest))
+
+
+def movement_rows(session: Session, record: SerialNumber, page: int) -> tuple[list[dict[str, Any]], int]:
+    entries, total = serials.history(session, record, page=page, per_page=PER_PAGE)
+    return [representation.history_entry(e) for e in entries], total
+
+
+def barcode_svg(serial: str) -> tuple[str | None, str | None]:
+    """The serial as inline Code 128 SVG, or why it cannot be drawn (non-ASCII, too long)."""
+    try:
+        return labels.svg(serial, module_height_mm=10.0), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def record_page(serial: str):
+    page = page_arg("mpage")
+    with transaction() as session:
+        record = find_serial(session, serial)
+        if record is None:
+            return render_template("serial_missing.html", serial=serial), 404
+        moves, total = movement_rows(session, record, page)
+        open_doc = open_document_of(session, record.serial)
+        data = representation.serial_summary(record)
+        data["open_document"] = open_doc.reference if open_doc is not None else None
+        picks = choices(session)
+    svg, svg_problem = barcode_svg(record.serial)
+    pager = Pager(page, total, arg="mpage", base=serial_url(data["serial"]))
+    return render_template("serial.html", s=data, movements=moves, pager=pager, choices=picks,
+                           svg=svg, svg_problem=svg_problem)
+
+
+@bp.post("/serials")
+def post():
+    """Every serial form: ``action`` is create, edit or adjust."""
+    action = request.form.get("action")
+    if action == "create":
+        return create()
+    serial = request.form.get("serial", "")
+    if action == "edit":
+        return edit(serial)
+    if action == "adjust":
+        return adjust(serial)
+    abort(400, description="Unknown form action.")
+
+
+def create():
+    """Rule 1: only the serial text is needed; product and supplier may come with it."""
+    text = request.form.get("serial", "")
+    data: dict[str, Any] = {"serial": text}
+    for key in ("product", "supplier"):
+        if field(key) is not None:
+            data[key] = field(key)
+    created = None
+    with attempt():
+        with transaction() as session:
+            created = serials.create_serial(session, data, pattern=station_app().config.document_re).serial
+    if created is None:
+        return back(url_for(".index", new=text[:SEARCH_MAX]) + "#new")
+    done(f"Serial {created} created.")
+    return back(serial_url(created))
+
+
+def _code(obj) -> str | None:
+    return obj.code if obj is not None else None
+
+
+def edit(serial: str):
+    """Product, customer and supplier by code; an empty field clears it. Only what changed is sent."""
+    message = None
+    with attempt():
+        with transaction() as session:
+            record = serials.get_serial(session, serial)
+            current = {"product": _code(record.product), "customer": _code(record.customer),
+                       "supplier": _code(record.supplier)}
+            changes = {key: field(key) for key in current if field(key) != current[key]}
+            if changes:
+                serials.update_serial(session, record, changes, user=user())
+                message = f"Serial {record.serial} saved: {', '.join(sorted(changes))} changed."
+            else:
+                message = "Nothing changed."
+    if message is not None:  # flashed once the transaction has committed
+        done(message)
+    return back(serial_url(serial))
+
+
+def adjust(serial: str):
+    """Rule 7: into or out of stock, always with a reason."""
+    message = None
+    direction = request.form.get("direction")
+    with attempt():
+        with transaction() as session:
+            record = serials.get_serial(session, serial)
+            doc = serials.adjust_serial(session, record, direction, request.form.get("reason", ""), user=user())
+            where = "into" if direction == "in" else "out of"
+            message = f"Serial {record.serial} adjusted {where} stock ({doc.reference})."
+    if message is not None:
+        done(message)
+    return back(serial_url(serial))

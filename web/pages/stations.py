@@ -1,0 +1,134 @@
+"""``/``: every station at a glance; ``/stations/<station>``: the operator screen.
+
+The operator screen is rendered once; after that its script listens to the
+station's server-sent events (``/api/stations/<station>/events``) and, on each
+change, fetches ``/stations/<station>/panel``: the prompt and the two panels
+(open document, recent scans) rendered here by the same autoescaped templates,
+so nothing from a barcode ever becomes markup in the browser. Its scan box
+posts to the scan API as device ``web``; ``POST /stations/<station>/scan`` is
+the same scan for a browser without JavaScript.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from station import documents
+from station.errors import Refusal
+from station.models import Document
+from station.scanning.service import ScanService
+
+from ..db import station_app, transaction
+from .forms import back, done, refused, user
+from .links import station_url
+
+bp = Blueprint("stations", __name__)
+
+WEB_DEVICE = "web"
+MAX_SCREEN_LINES = 50
+# A scan box holds one scan; the API refuses bodies over 4 KiB anyway.
+MAX_SCAN = 2048
+
+
+def live():
+    """The daemon's in-process LiveStatus when this app runs inside ``station run``, else None."""
+    return getattr(station_app(), "live", None)
+
+
+def _service() -> ScanService:
+    return ScanService(station_app().config)
+
+
+def _require_station(station: str) -> None:
+    if station_app().config.station(station) is None:
+        abort(404, description=f"There is no station {station} in the configuration.")
+
+
+def order_counts(session: Session, doc_json: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Per product of the open receipt's purchase order: on this receipt, received before, expected."""
+    if not doc_json or not doc_json.get("order"):
+        return []
+    order = session.scalar(select(Document).where(Document.reference == doc_json["order"]))
+    if order is None:
+        return []
+    here: dict[str, int] = {}
+    for line in doc_json["lines"]:
+        if line["product"] is not None:
+            code = line["product"]["code"]
+            here[code] = here.get(code, 0) + line["quantity"]
+    return [
+        {**row, "here": here.get(row["product"], 0)}
+        for row in documents.order_progress(session, order)
+    ]
+
+
+def station_view(session: Session, station: str) -> dict[str, Any]:
+    """What the screen shows: ScanService.view plus the order counts and the spool's backlog."""
+    view = _service().view(session, station)
+    status = live()
+    view["held"] = status.held(station) if status is not None else 0
+    view["offline"] = bool(status.offline) if status is not None else False
+    view["order_counts"] = order_counts(session, view["document"])
+    doc = view["document"]
+    if doc is not None and len(doc["lines"]) > MAX_SCREEN_LINES:
+        view["hidden_lines"] = len(doc["lines"]) - MAX_SCREEN_LINES
+        doc["lines"] = doc["lines"][-MAX_SCREEN_LINES:]
+    return view
+
+
+@bp.get("/")
+def overview():
+    """Every configured station: its mode, prompt and open document."""
+    config = station_app().config
+    with transaction() as session:
+        views = [station_view(session, s.id) for s in config.stations]
+    return render_template("overview.html", views=views)
+
+
+@bp.get("/stations/<station>")
+def screen(station: str):
+    _require_station(station)
+    with transaction() as session:
+        view = station_view(session, station)
+    return render_template("screen.html", view=view, station=station)
+
+
+@bp.get("/stations/<station>/panel")
+def panel(station: str):
+    """The live parts of the screen, fetched by its script each time the station changes."""
+    _require_station(station)
+    with transaction() as session:
+        view = station_view(session, station)
+    latest = view["recent_scans"][0] if view["recent_scans"] else None
+    return {
+        "station": station,
+        "version": view.get("version", 0),
+        "mode": view["mode"],
+        "prompt": view["prompt"],
+        "held": view["held"],
+        "offline": view["offline"],
+        "latest": latest,
+        "document_html": render_template("_screen_document.html", view=view),
+        "scans_html": render_template("_screen_scans.html", view=view),
+    }
+
+
+@bp.post("/stations/<station>/scan")
+def scan(station: str):
+    """The scan box without JavaScript: one scan as device ``web``, then back to the screen."""
+    _require_station(station)
+    text = request.form.get("scan", "")[:MAX_SCAN]
+    if text.strip():
+        with transaction() as session:
+            result = _service().process(session, station, text, device=WEB_DEVICE, user=user())
+        status = live()
+        if status is not None:
+            status.record_scan(station, WEB_DEVICE, text)
+        if result.accepted:
+            done(result.message)
+        else:
+            refused(Refusal(result.code or "refused", result.message))
+    return back(station_url(station))

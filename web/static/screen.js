@@ -1,0 +1,258 @@
+// The operator screen: live through server-sent events, a scan box that keeps focus,
+// a full-screen flash and a tone on every scan (red and low on a refusal, green on acceptance).
+//
+// How it stays live: the station's event stream (/api/stations/<id>/events) says when the
+// station changed; the script then fetches /stations/<id>/panel, whose HTML parts the server
+// rendered with autoescaping, so no scanned text is ever turned into markup here.
+// The scan box posts each scan to the scan API as source "web", one at a time and in order.
+// A scan that cannot be delivered (network down, database away: 503) is held here with its
+// idempotency key and sent again, so it is neither lost nor processed twice.
+"use strict";
+(function () {
+  const root = document.getElementById("screen");
+  if (!root) return;
+  const input = document.getElementById("scan");
+  const form = document.getElementById("scan-form");
+  const promptEl = document.getElementById("prompt");
+  const resultEl = document.getElementById("result");
+  const modeEl = document.getElementById("mode");
+  const offlineEl = document.getElementById("offline");
+  const heldEl = document.getElementById("held");
+  const liveEl = document.getElementById("live");
+  const flashEl = document.getElementById("flash");
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  const csrf = csrfMeta ? csrfMeta.content : "";
+  const urls = { scan: root.dataset.scanUrl, events: root.dataset.eventsUrl, panel: root.dataset.panelUrl };
+  const RETRY_MS = 2000;
+
+  let version = Number(root.dataset.version || 0);
+  let serverHeld = offlineEl && !offlineEl.hidden ? Number(heldEl.textContent || 0) : 0;
+  let serverOffline = false;
+  const queue = []; // scans typed here, not yet answered: {text, id}
+  let sending = false;
+  const answered = []; // raw texts this screen already gave feedback for (so the event does not repeat it)
+
+  // ---- feedback: flash and tone ------------------------------------------------------
+  let audio = null;
+  function audioContext() {
+    if (!audio) {
+      const Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return null;
+      try { audio = new Ctx(); } catch (e) { return null; }
+    }
+    if (audio.state === "suspended") audio.resume().catch(function () {});
+    return audio;
+  }
+  // Browsers allow sound only after a gesture: a key (a wedge scanner types keys) or a touch.
+  document.addEventListener("keydown", audioContext, { once: true, capture: true });
+  document.addEventListener("pointerdown", audioContext, { once: true, capture: true });
+
+  function beep(frequency, start, duration, type) {
+    const ctx = audioContext();
+    if (!ctx) return;
+    const t = ctx.currentTime + start;
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.type = type;
+    osc.frequency.value = frequency;
+    gain.gain.setValueAtTime(0.0001, t);
+    gain.gain.exponentialRampToValueAtTime(0.35, t + 0.01);
+    gain.gain.setValueAtTime(0.35, t + duration - 0.03);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t + duration);
+    osc.connect(gain);
+    gain.connect(ctx.destination);
+    osc.start(t);
+    osc.stop(t + duration + 0.02);
+  }
+
+  function feedback(accepted) {
+    document.body.dataset.lastOutcome = accepted ? "accepted" : "refused";
+    document.body.dataset.feedbackCount = String(Number(document.body.dataset.feedbackCount || 0) + 1);
+    flashEl.className = "flash-overlay";
+    void flashEl.offsetWidth; // restart the animation when two scans come quickly
+    flashEl.className = "flash-overlay " + (accepted ? "flash-good" : "flash-bad");
+    if (accepted) {
+      beep(1760, 0, 0.07, "sine");
+    } else {
+      beep(220, 0, 0.18, "square");
+      beep(165, 0.22, 0.32, "square");
+    }
+  }
+
+  function showResult(accepted, code, message) {
+    resultEl.textContent = accepted ? message : "Refused (" + code + "): " + message;
+    resultEl.className = "result " + (accepted ? "result-ok" : "result-bad");
+  }
+
+  function showOffline() {
+    const held = serverHeld + queue.length;
+    const offline = serverOffline || held > 0;
+    offlineEl.hidden = !offline;
+    heldEl.textContent = String(held);
+  }
+
+  // ---- the live parts ----------------------------------------------------------------
+  let fetching = false;
+  let again = false;
+  async function refresh() {
+    if (fetching) { again = true; return; }
+    fetching = true;
+    try {
+      do {
+        again = false;
+        const response = await fetch(urls.panel, { credentials: "same-origin", cache: "no-store",
+                                                   headers: { Accept: "application/json" } });
+        if (!response.ok) break;
+        apply(await response.json());
+      } while (again);
+    } catch (e) {
+      // The server is unreachable: the event stream reconnects by itself and refreshes then.
+    } finally {
+      fetching = false;
+    }
+  }
+
+  function apply(panel) {
+    const newer = panel.version !== version;
+    version = panel.version;
+    root.dataset.version = String(version);
+    promptEl.textContent = panel.prompt;
+    modeEl.textContent = words(panel.mode);
+    modeEl.className = "mode mode-" + panel.mode;
+    document.getElementById("document").innerHTML = panel.document_html; // server-rendered, escaped
+    document.getElementById("scans").innerHTML = panel.scans_html; // server-rendered, escaped
+    serverHeld = panel.held || 0;
+    serverOffline = Boolean(panel.offline);
+    showOffline();
+    const latest = panel.latest;
+    if (newer && latest) {
+      const mine = latest.device === "web" ? answered.indexOf(latest.raw) : -1;
+      if (mine >= 0) {
+        answered.splice(mine, 1); // this screen flashed for it when the API answered
+      } else {
+        showResult(latest.accepted, latest.code, latest.message);
+        feedback(latest.accepted);
+      }
+    }
+  }
+
+  function words(mode) {
+    return { receive: "Receiving", sell: "Selling", return: "Returning" }[mode] || mode;
+  }
+
+  function connect() {
+    if (!window.EventSource) return;
+    const events = new EventSource(urls.events);
+    events.addEventListener("open", function () {
+      liveEl.classList.add("connected");
+    });
+    events.addEventListener("message", function (event) {
+      serverOffline = false;
+      const seen = Number(event.lastEventId);
+      if (event.lastEventId === "" || seen !== version) refresh();
+      else showOffline();
+      if (queue.length) send();
+    });
+    events.addEventListener("offline", function (event) {
+      try {
+        const data = JSON.parse(event.data);
+        serverHeld = Number(data.held || 0);
+      } catch (e) { /* keep the last count */ }
+      serverOffline = true;
+      showOffline();
+    });
+    events.addEventListener("error", function () {
+      liveEl.classList.remove("connected");
+    });
+  }
+
+  // ---- scanning ----------------------------------------------------------------------
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return "web-" + crypto.randomUUID();
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return "web-" + Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+  }
+
+  async function send() {
+    if (sending) return;
+    sending = true;
+    try {
+      while (queue.length) {
+        const scan = queue[0];
+        let response;
+        let body = null;
+        try {
+          response = await fetch(urls.scan, {
+            method: "POST",
+            credentials: "same-origin",
+            headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf },
+            body: JSON.stringify({ data: scan.text, id: scan.id, source: "web" }),
+          });
+          body = await response.json().catch(function () { return null; });
+        } catch (e) {
+          response = null; // the network: keep the scan and try again
+        }
+        if (response === null || response.status === 503) {
+          serverOffline = true;
+          if (body && body.error && typeof body.held === "number") serverHeld = body.held;
+          showOffline();
+          setTimeout(send, RETRY_MS);
+          return;
+        }
+        queue.shift();
+        showOffline();
+        if (response.ok && body) {
+          answered.push(scan.text);
+          if (answered.length > 50) answered.shift();
+          showResult(body.accepted, body.code, body.message);
+          if (body.prompt) promptEl.textContent = body.prompt;
+          feedback(body.accepted);
+          refresh();
+        } else {
+          const error = (body && body.error) || {};
+          const code = response.status === 401 ? "unauthorized" : error.code || "http_" + response.status;
+          const message = response.status === 401 ? "Log in to scan from this machine." : error.message || "The scan was not taken.";
+          showResult(false, code, message);
+          feedback(false);
+        }
+      }
+    } finally {
+      sending = false;
+    }
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    const text = input.value;
+    input.value = ""; // ready for the next scan at once
+    if (text.trim() === "") return;
+    queue.push({ text: text, id: newKey() });
+    showOffline();
+    send();
+  });
+
+  // A scanner set to end with Tab would move the focus away: treat Tab as Enter here.
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Tab" && input.value !== "") {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  // Keep the focus in the scan box, so a keyboard-wedge scanner always types into it.
+  function editable(el) {
+    return el && el !== input && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(el.tagName));
+  }
+  function refocus() {
+    if (!editable(document.activeElement)) input.focus({ preventScroll: true });
+  }
+  input.addEventListener("blur", function () { setTimeout(refocus, 0); });
+  document.addEventListener("keydown", refocus, true);
+  document.addEventListener("pointerup", function () { setTimeout(refocus, 0); });
+  window.addEventListener("focus", refocus);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) { refocus(); refresh(); } });
+
+  refocus();
+  connect();
+})();
