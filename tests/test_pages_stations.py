@@ -213,3 +213,20 @@ def test_device_ids_follow_the_daemon_naming():
     from web.pages.devices import device_ids
 
     assert device_ids(["/dev/a", "/dev/b", "/dev/a", "/dev/a"]) == ["/dev/a", "/dev/b", "/dev/a#2", "/dev/a#3"]
+
+
+def test_first_run_says_how_to_begin(db, tmp_path):
+    """An empty database: the overview and the operator screen say how to begin; after station demo they don't."""
+    from station.config import from_dict
+    from station.demo import create_demo
+    from web.app import create_app
+
+    app = create_app(from_dict({"stations": [{"id": "default", "mode": "sell"}]}), engine=db.engine)
+    client = app.test_client()
+    for url in ("/", "/stations/default"):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert "No products yet: run `station demo`, or import products" in page.get_data(as_text=True)
+    with db.Session.begin() as s:
+        create_demo(s)
+    assert "No products yet" not in client.get("/").get_data(as_text=True)

@@ -127,6 +127,21 @@ def _finish(signo: int | None, stopped_cleanly: bool) -> None:
         os._exit(0)
 
 
+def _first_run_hint(engine) -> None:
+    """On an empty database, say how to begin (the web page says it too)."""
+    from sqlalchemy.orm import Session
+
+    from ..demo import FIRST_RUN_HINT, is_empty
+
+    try:
+        with Session(engine) as session:
+            empty = is_empty(session)
+    except Exception:  # the database may be away or not yet migrated: the hint can wait
+        return
+    if empty:
+        log.warning("%s", FIRST_RUN_HINT)
+
+
 @cli.command()
 @pass_ctx
 def run(ctx: Context) -> None:
@@ -152,6 +167,7 @@ def run(ctx: Context) -> None:
     server.start()
     for url in server.urls:
         click.echo(f"Station running: {url}")
+    _first_run_hint(engine)
     signo = _wait_for_signal(lambda: server.alive and daemon.alive)
     log.info("stopping%s", f" on {signal.Signals(signo).name}" if signo else "")
     deadline = time.monotonic() + SHUTDOWN_BUDGET
@@ -176,6 +192,7 @@ def serve(ctx: Context) -> None:
     server.start()
     for url in server.urls:
         click.echo(f"Serving on {url}")
+    _first_run_hint(engine)
     signo = _wait_for_signal(lambda: server.alive)
     log.info("stopping%s", f" on {signal.Signals(signo).name}" if signo else "")
     server.stop(SHUTDOWN_BUDGET)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from station import documents
+from station.demo import FIRST_RUN_HINT, is_empty
 from station.errors import Refusal
 from station.models import Document
 from station.scanning.service import ScanService
@@ -85,7 +86,8 @@ def overview():
     config = station_app().config
     with transaction() as session:
         views = [station_view(session, s.id) for s in config.stations]
-    return render_template("overview.html", views=views)
+        first_run = FIRST_RUN_HINT if is_empty(session) else None
+    return render_template("overview.html", views=views, first_run=first_run)
 
 
 @bp.get("/stations/<station>")
@@ -93,7 +95,8 @@ def screen(station: str):
     _require_station(station)
     with transaction() as session:
         view = station_view(session, station)
-    return render_template("screen.html", view=view, station=station)
+        first_run = FIRST_RUN_HINT if is_empty(session) else None
+    return render_template("screen.html", view=view, station=station, first_run=first_run)
 
 
 @bp.get("/stations/<station>/panel")
