@@ -1,18 +1,28 @@
-# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+# Two commands do all the set-up on a fresh Debian or Ubuntu machine: `make run` and `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+# evdev builds from source; python3-venv gives the virtual environment its pip.
+RUN_PACKAGES := python3-venv python$(PYVER)-venv python3-dev gcc linux-libc-dev
+# The keyboard-layouts extra (xkbcommon) and the browser tests (Debian's Chromium).
+TEST_PACKAGES := libxkbcommon-dev pkg-config chromium
 
-.PHONY: run test install install-test clean
+.PHONY: run test install install-test system-packages clean
+
+system-packages:
+	@if command -v dpkg-query >/dev/null 2>&1; then scripts/ensure-debian-packages $(RUN_PACKAGES); fi
 
 $(BIN)/station: pyproject.toml
+	@$(MAKE) --no-print-directory system-packages
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
 $(VENV)/.test-installed: $(BIN)/station
-	$(BIN)/pip install --quiet -e '.[test]'
+	@if command -v dpkg-query >/dev/null 2>&1; then scripts/ensure-debian-packages $(TEST_PACKAGES); fi
+	$(BIN)/pip install --quiet -e '.[test,layouts]'
 	touch $@
 
 install: $(BIN)/station
