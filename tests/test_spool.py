@@ -146,5 +146,14 @@ def test_concurrent_appends_lose_nothing(path):
 def test_spool_path(toml, expected, monkeypatch):
     """The spool lives beside the database by default, or where [daemon] spool says (relative to the config)."""
     monkeypatch.delenv("STATION_DATABASE_URL", raising=False)
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
     config = from_dict(toml, source=Path("/etc/st/station.toml"))
     assert spool_path(config) == Path(expected)
+
+
+def test_spool_goes_to_systemd_state_directory(monkeypatch):
+    """Under systemd (ProtectSystem=strict) the spool goes to $STATE_DIRECTORY, the one writable place."""
+    monkeypatch.delenv("STATION_DATABASE_URL", raising=False)
+    monkeypatch.setenv("STATE_DIRECTORY", "/var/lib/barcode-station")
+    config = from_dict({"database": {"url": "postgresql+psycopg://db/station"}}, source=Path("/etc/st/station.toml"))
+    assert spool_path(config) == Path("/var/lib/barcode-station/spool.db")
