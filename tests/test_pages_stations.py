@@ -9,7 +9,6 @@ import re
 from dataclasses import replace
 from datetime import datetime, timezone
 from html import unescape
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -58,13 +57,8 @@ def receiving(db, config):
 
 
 def attach_live(app, live: LiveStatus) -> None:
-    """As ``station run`` does: the daemon's LiveStatus beside the app's engine (pages read it with getattr)."""
-    state = app.extensions[EXTENSION]
-    if hasattr(state, "live"):
-        app.extensions[EXTENSION] = replace(state, live=live)
-    else:
-        app.extensions[EXTENSION] = SimpleNamespace(config=state.config, engine=state.engine,
-                                                    Session=state.Session, live=live)
+    """As ``station run`` does: the daemon's LiveStatus beside the app's engine."""
+    app.extensions[EXTENSION] = replace(app.extensions[EXTENSION], live=live)
 
 
 def csrf(client) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -23,13 +22,9 @@ RESULT_KEYS = ["accepted", "code", "message", "prompt", "document"]
 
 
 def _app(engine, *, live: LiveStatus | None = None):
-    app = create_app(CONFIG, engine=engine)
+    # With a LiveStatus: the daemon's process, as under station run.
+    app = create_app(CONFIG, engine=engine, live=live)
     app.config.update(TESTING=True, STATION_SSE_HEARTBEAT=0.2)
-    if live is not None:
-        # The daemon's process: the app's station extension carries its LiveStatus.
-        base = app.extensions["station"]
-        app.extensions["station"] = SimpleNamespace(config=base.config, engine=base.engine, Session=base.Session,
-                                                    live=live)
     return app
 
 

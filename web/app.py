@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from station.config import Config, load
 from station.db import make_engine, make_sessionmaker
+from station.live import LiveStatus
 
 from .api import API_PREFIX, MAX_BODY
 from .api import bp as api_bp
@@ -25,11 +26,13 @@ def blueprints() -> list[tuple[Blueprint, str | None]]:
     ]
 
 
-def create_app(config: Config | None = None, *, engine: Engine | None = None) -> Flask:
+def create_app(config: Config | None = None, *, engine: Engine | None = None,
+               live: LiveStatus | None = None) -> Flask:
     """An app on ``config`` (else the configuration found by ``station.config.load``).
 
     ``engine`` is used as given (tests pass theirs); otherwise one is made from
-    ``config.database_url``.
+    ``config.database_url``. ``live`` is the daemon's status when ``station run``
+    serves the app in its own process.
     """
     if config is None:
         config = load()
@@ -40,7 +43,8 @@ def create_app(config: Config | None = None, *, engine: Engine | None = None) ->
     # need bigger uploads may raise the app-wide limit without widening the API.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.json.sort_keys = False  # keys in the order SPEC 5 shows them
-    app.extensions[EXTENSION] = StationApp(config=config, engine=engine, Session=make_sessionmaker(engine))
+    app.extensions[EXTENSION] = StationApp(config=config, engine=engine, Session=make_sessionmaker(engine),
+                                             live=live)
     # Security: one before_request hook; every API write is a POST, PATCH or
     # DELETE under API_PREFIX (web.api.is_api_write), and no GET writes anything.
     init_security(app)

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from station.config import Config
+from station.live import LiveStatus
 
 EXTENSION = "station"
 
@@ -28,6 +29,8 @@ class StationApp:
     config: Config
     engine: Engine
     Session: sessionmaker[Session]
+    # The daemon's in-process status (held scans, devices) under ``station run``; None otherwise.
+    live: LiveStatus | None = None
 
 
 def station_app() -> StationApp:

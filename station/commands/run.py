@@ -35,17 +35,9 @@ DEFAULT_THREADS = 64  # waitress workers: live-event streams each hold one while
 
 def web_app(config: Config, engine, live: LiveStatus | None):
     """The web app on ``engine``, reading the daemon's live status when there is one."""
-    import inspect
-
     from web.app import create_app
 
-    if "live" in inspect.signature(create_app).parameters:
-        return create_app(config, engine=engine, live=live)
-    app = create_app(config, engine=engine)
-    if live is not None:
-        # Until create_app takes live=: the web reads ``app.extensions["station"].live``, a frozen dataclass.
-        object.__setattr__(app.extensions["station"], "live", live)
-    return app
+    return create_app(config, engine=engine, live=live)
 
 
 class WebServer:

@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from station.errors import Invalid, NotFound
 from station.models import StationState
+from station.retry import run_in_transaction
 from station.scanning.service import ScanService, check_key
 
 from ..db import EXTENSION, StationApp, station_app, transaction
@@ -62,7 +63,7 @@ def _known(station: str) -> None:
 
 def _live(app_state: StationApp) -> Any:
     """The daemon's LiveStatus when it runs in this process, else None."""
-    return getattr(app_state, "live", None)
+    return app_state.live
 
 
 def _offline(app_state: StationApp, station: str) -> dict[str, Any]:
@@ -85,15 +86,17 @@ def scan(station: str):
         raise Invalid("invalid_field", f"source must be one of {', '.join(SOURCES)}.")
     app_state = station_app()
     service = ScanService(app_state.config)
+    def process(session):
+        return service.process(session, station, data, device=source, key=key)
+
     try:
-        with transaction() as session:
-            result = service.process(session, station, data, device=source, key=key)
+        # Deadlocks and serialization failures are retried, never shown to the operator.
+        result = run_in_transaction(app_state.Session, process)
     except IntegrityError:
         if key is None:
             raise
         # The same key raced in on another connection and won: answer as it was answered.
-        with transaction() as session:
-            result = service.process(session, station, data, device=source, key=key)
+        result = run_in_transaction(app_state.Session, process)
     live = _live(app_state)
     if live is not None:
         live.notify()

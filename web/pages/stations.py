@@ -36,7 +36,7 @@ MAX_SCAN = 2048
 
 def live():
     """The daemon's in-process LiveStatus when this app runs inside ``station run``, else None."""
-    return getattr(station_app(), "live", None)
+    return station_app().live
 
 
 def _service() -> ScanService:
