@@ -7,16 +7,27 @@ again, so the daemon and the web call ``run_in_transaction`` and the operator
 never sees either. SQLite's ``SQLITE_BUSY`` (the write lock still held after
 the busy timeout) is transient in the same way.
 
+On SQLite the transactions of one process also queue on a lock of their own
+before ``BEGIN IMMEDIATE``: SQLite lets one writer in at a time anyway, but a
+writer that finds the file locked sleeps in SQLite's busy handler (steps of up
+to 100 ms) instead of starting the moment the lock is free. With four
+stations in one daemon that made the p99 of a scan hundreds of milliseconds;
+queued here, the next transaction starts at once.
+
 The unit of work must be safe to repeat: everything it does goes through the
 session it is given (rolled back before the next attempt), nothing else.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import threading
 import time
-from typing import Callable, TypeVar
+import weakref
+from typing import Callable, ContextManager, Iterator, TypeVar
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +39,9 @@ T = TypeVar("T")
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 RETRYABLE_SQLITE = frozenset({"SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_LOCKED"})
 
+_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_writers_guard = threading.Lock()
+
 
 def is_retryable(exc: BaseException) -> bool:
     """True for errors that say "run the transaction again", not "this is wrong"."""
@@ -36,6 +50,32 @@ def is_retryable(exc: BaseException) -> bool:
     if sqlstate in RETRYABLE_SQLSTATES:
         return True
     return getattr(orig, "sqlite_errorname", None) in RETRYABLE_SQLITE
+
+
+def writer_turn(Session: sessionmaker[Session], timeout: float = 10.0) -> ContextManager[object]:
+    """On SQLite, this process's queue for the one write lock (re-entrant); elsewhere nothing.
+
+    After ``timeout`` seconds in the queue (a transaction that hangs) it goes on
+    without its turn, and SQLite's own busy timeout decides, as it did before.
+    """
+    bind = Session.kw.get("bind")
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    with _writers_guard:
+        lock = _writers.get(bind)
+        if lock is None:
+            lock = _writers[bind] = threading.RLock()
+    return _turn(lock, timeout)
+
+
+@contextlib.contextmanager
+def _turn(lock: threading.RLock, timeout: float) -> Iterator[None]:
+    got = lock.acquire(timeout=timeout)
+    try:
+        yield
+    finally:
+        if got:
+            lock.release()
 
 
 def run_in_transaction(Session: sessionmaker[Session], fn: Callable[[Session], T], *, attempts: int = 5,
@@ -52,7 +92,7 @@ def run_in_transaction(Session: sessionmaker[Session], fn: Callable[[Session], T
         raise ValueError("attempts must be at least 1")
     for attempt in range(1, attempts + 1):
         try:
-            with Session.begin() as session:
+            with writer_turn(Session), Session.begin() as session:
                 return fn(session)
         except DBAPIError as exc:
             if attempt == attempts or not is_retryable(exc):

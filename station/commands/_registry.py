@@ -3,3 +3,4 @@ from . import records  # noqa: F401
 from . import devices  # noqa: F401
 from . import run  # noqa: F401
 from . import token  # noqa: F401
+from . import bench  # noqa: F401

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from .. import asn, catalogue, documents, posting, representation
 from ..config import Config
@@ -39,6 +39,7 @@ from .reading import ProductInfo, Reading, normalise, read
 log = logging.getLogger(__name__)
 
 RECENT = 10
+_WITH_LINES = joinedload(Document.lines)
 _PINS = "station.scan_pins"  # session.info key: the objects one scan keeps loaded (ScanService._pin)
 
 
@@ -165,7 +166,8 @@ class ScanService:
     def _document(self, session: Session, row: StationState) -> Document | None:
         if row.document_id is None:
             return None
-        doc = self._pin(session, session.get(Document, row.document_id))
+        # The lines come with it: every scan counts or checks them (one query fewer).
+        doc = self._pin(session, session.get(Document, row.document_id, options=[_WITH_LINES]))
         return doc if doc is not None and doc.status == DocumentStatus.open else None
 
     def state_of(self, session: Session, row: StationState) -> machine.State:

@@ -1,0 +1,181 @@
+"""``station bench``: fill a scratch database, drive stations through the scan path, report JSON.
+
+Theory of operation: for each database (a temporary SQLite file always, the
+local PostgreSQL when it answers, or the URLs given) the bench makes a
+scratch database -- a new SQLite file, or a new schema in the PostgreSQL
+database, dropped afterwards -- migrates it as ``station init`` does, fills
+it with N serials and about 5N movements (``fill``), then runs, one after
+the other: K stations scanning M scans each at once (``drive``), the floor
+(K threads committing M bare inserts), and a serial's record and history
+served (``history``). Timings are reported, never judged here.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from ..db import make_engine, migrate, normalise_url
+from . import drive, yardsticks
+from .fill import Shape, fill
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POSTGRES = "postgresql+psycopg://127.0.0.1/test"
+DEFAULTS = {"serials": 20000, "stations": 4, "scans": 200}
+FIGURES = ("throughput_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms")  # the same in scan and floor runs
+
+
+@dataclass
+class Target:
+    """One database to bench: where the scratch copy lives, and how to remove it."""
+
+    database: str  # sqlite | postgresql
+    url: str
+    cleanup: Callable[[], None]
+    where: str
+
+
+def sqlite_target(path: str | None = None) -> Target:
+    if path is None:
+        tmp = tempfile.mkdtemp(prefix="station-bench-")
+        return Target("sqlite", f"sqlite:///{tmp}/bench.db", lambda: shutil.rmtree(tmp, ignore_errors=True),
+                      "a temporary file")
+    return Target("sqlite", f"sqlite:///{_check_new_sqlite(path)}", lambda: None, path)
+
+
+def postgres_target(url: str) -> Target:
+    """A scratch schema in the given database; raises when the server does not answer."""
+    admin = make_engine(url, pool_size=1, max_overflow=0, connect_args={"connect_timeout": 3})
+    schema = f"station_bench_{uuid.uuid4().hex[:10]}"
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+    scratch = make_url(normalise_url(url)).update_query_dict({"options": f"-csearch_path={schema}"})
+    return Target("postgresql", scratch.render_as_string(hide_password=False), drop,
+                  f"schema {schema} of {make_url(normalise_url(url)).render_as_string(hide_password=True)}")
+
+
+def _check_new_sqlite(path: str) -> str:
+    if os.path.exists(path) and os.path.getsize(path) > 0:
+        raise ValueError(f"{path} exists: the bench fills a new SQLite file of its own, give a path that does not exist")
+    return path
+
+
+def targets_for(urls: tuple[str, ...]) -> tuple[list[tuple[str, Callable[[], Target]]], list[dict]]:
+    """What to bench: the URLs given, else SQLite always and the local PostgreSQL when reachable.
+
+    Each target is made only when its turn comes (a fill of a million serials
+    should not sit in a scratch schema while SQLite runs); a bad URL is refused
+    here, before anything runs.
+    """
+    makers: list[tuple[str, Callable[[], Target]]] = []
+    skipped: list[dict] = []
+    if not urls:
+        makers.append(("sqlite", lambda: sqlite_target()))
+        try:
+            probe = make_engine(DEFAULT_POSTGRES, pool_size=1, max_overflow=0, connect_args={"connect_timeout": 3})
+            with probe.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            probe.dispose()
+            makers.append(("postgresql", lambda: postgres_target(DEFAULT_POSTGRES)))
+        except Exception as exc:  # unreachable, refused, no such database: skip it and say why
+            skipped.append({"database": "postgresql", "url": DEFAULT_POSTGRES, "reason": f"not reachable: {_first_line(exc)}"})
+        return makers, skipped
+    for url in urls:
+        if url == "sqlite":
+            makers.append(("sqlite", lambda: sqlite_target()))
+        elif url.startswith("sqlite:///"):
+            path = _check_new_sqlite(url[len("sqlite:///"):])
+            makers.append(("sqlite", lambda path=path: sqlite_target(path)))
+        elif url.startswith(("postgresql", "postgres")):
+            makers.append(("postgresql", lambda url=url: postgres_target(url)))
+        else:
+            raise ValueError(f"--database {url}: give a sqlite:///PATH or postgresql://HOST/DB URL")
+    return makers, skipped
+
+
+def _first_line(exc: BaseException) -> str:
+    text_ = str(exc).strip()
+    return text_.splitlines()[0] if text_ else type(exc).__name__
+
+
+def machine() -> dict:
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+            # Other work on the machine shows in the latencies: say how busy it was.
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def run(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serials"], stations: int = DEFAULTS["stations"],
+        scans: int = DEFAULTS["scans"], history_samples: int = 200, seed: int = 1,
+        progress: Callable[[str, int], Callable[[int], None]] | None = None,
+        say: Callable[[str], None] = lambda s: None) -> dict:
+    """Bench every target and return the JSON document: ``{"runs": [...], ...}``."""
+    makers, skipped = targets_for(urls)
+    shape = Shape.for_serials(serials)
+    runs: list[dict] = []
+    # One log line per scan is the daemon's, not the bench's: keep stderr for the progress bars.
+    quiet = logging.getLogger("station.scanning.service")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        for database, make in makers:
+            try:
+                target = make()
+            except ValueError:
+                raise
+            except Exception as exc:  # a given PostgreSQL URL that does not answer
+                skipped.append({"database": database, "reason": f"not reachable: {_first_line(exc)}"})
+                continue
+            try:
+                runs.extend(_bench_one(target, shape, stations, scans, history_samples, seed, progress, say))
+            finally:
+                target.cleanup()
+    finally:
+        quiet.setLevel(level)
+    return {"runs": runs, "skipped": skipped, "machine": machine()}
+
+
+def _bench_one(target: Target, shape: Shape, stations: int, scans: int, history_samples: int, seed: int,
+               progress, say) -> list[dict]:
+    engine = make_engine(target.url, **({"pool_size": stations + 2, "max_overflow": 4}
+                                        if target.database == "postgresql" else {}))
+    try:
+        migrate(engine)
+        say(f"{target.database}: filling {target.where} with {shape.serials} serials")
+        tick = progress(f"Filling {target.database}", shape.serials) if progress else None
+        t0 = time.perf_counter()
+        counts = fill(engine, shape, progress=tick)
+        fill_s = time.perf_counter() - t0
+        say(f"{target.database}: {counts['movement']} movements in {fill_s:.1f} s; scanning")
+        common = {"database": target.database, "serials": shape.serials, "stations": stations, "scans": scans}
+        scan = drive.drive(engine, shape, stations, scans, seed=seed)
+        scan_rss, rss_now = drive.peak_rss_mb(), drive.rss_mb()
+        base = yardsticks.floor(engine, stations, scans)
+        hist = yardsticks.history(engine, shape, history_samples, seed=seed)
+        figures = {k: scan.pop(k) for k in FIGURES}
+        scan_run = {"kind": "scan", **common, **figures, "peak_rss_mb": scan_rss, "rss_mb": rss_now,
+                    "p99_vs_floor": round(figures["p99_ms"] / base["p99_ms"], 2) if base["p99_ms"] else None,
+                    "history": hist, "movements": counts["movement"], "fill_s": round(fill_s, 1), **scan}
+        floor_run = {"kind": "floor", **common, **base, "peak_rss_mb": drive.peak_rss_mb()}
+        say(f"{target.database}: scan p50 {figures['p50_ms']} ms p99 {figures['p99_ms']} ms "
+            f"({figures['throughput_per_s']}/s); floor p99 {base['p99_ms']} ms; history p99 {hist['p99_ms']} ms; "
+            f"doubles {scan['doubles']}")
+        return [scan_run, floor_run]
+    finally:
+        engine.dispose()

@@ -1,0 +1,51 @@
+"""``station bench``: the SPEC 6 figures as one JSON document on the last line of output."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from ..cli import cli
+
+
+@cli.command()
+@click.option("--database", "databases", multiple=True, metavar="URL",
+              help="sqlite:///NEW_FILE or postgresql://HOST/DB (a scratch schema is made and dropped); "
+                   "repeatable. Default: a temporary SQLite file, and the local PostgreSQL when it answers.")
+@click.option("--serials", default=20000, show_default=True, type=click.IntRange(100),
+              help="Serials to fill the database with (about 5 movements each).")
+@click.option("--stations", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Stations scanning at once (a thread and a connection each).")
+@click.option("--scans", default=200, show_default=True, type=click.IntRange(1),
+              help="Scans per station.")
+@click.option("--history-samples", default=200, show_default=True, type=click.IntRange(1),
+              help="Serial records and histories served, for the history figure.")
+@click.option("--seed", default=1, show_default=True, help="Seed of the scan mix.")
+def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, history_samples: int,
+          seed: int) -> None:
+    """Fill a scratch database, scan through it, and print the figures as JSON (last line).
+
+    Progress and a human summary go to stderr; stdout holds only the JSON.
+    """
+    from ..bench import run
+
+    bars = []
+
+    def progress(label: str, total: int):
+        bar = click.progressbar(length=total, label=label, file=sys.stderr)
+        bar.__enter__()
+        bars.append(bar)
+
+        def tick(n: int) -> None:
+            bar.update(n)
+            if bar.pos >= total:
+                bar.__exit__(None, None, None)
+        return tick
+
+    try:
+        result = run(databases, serials=serials, stations=stations, scans=scans, history_samples=history_samples,
+                     seed=seed, progress=progress, say=lambda s: click.echo(s, err=True))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(result))

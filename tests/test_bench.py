@@ -1,0 +1,107 @@
+"""``station bench``: its fill is consistent and its JSON has the promised shape (issue 6 item 3).
+
+Timings are never asserted: they depend on the machine. What is checked is
+that the fill is what posting would have written (``station check`` passes,
+5 movements a serial, a document behind every movement), and that a small
+run prints one JSON document on its last line with every key and type the
+README and the issue promise.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+import station.commands.bench  # noqa: F401  (registers the command)
+from station import stock
+from station.bench.fill import Shape, fill
+from station.cli import cli
+from station.models import Document, DocumentLine, Movement, ScanLog, SerialNumber
+
+from conftest import PG_URL, pg_available
+
+PERCENTILES = ("p50_ms", "p90_ms", "p99_ms", "max_ms")
+RUN_KEYS = {"kind": str, "database": str, "serials": int, "stations": int, "scans": int,
+            "throughput_per_s": (int, float), "peak_rss_mb": (int, float),
+            **{k: (int, float) for k in PERCENTILES}}
+
+
+def test_fill_is_consistent(db):
+    """The bulk fill writes what posting would: stock agrees with movements, and documents back every movement."""
+    shape = Shape.for_serials(1000, box=20)
+    counts = fill(db.engine, shape)
+    with db.Session() as s:
+        assert stock.check(s) == []
+        assert s.scalar(select(func.count()).select_from(SerialNumber)) == 1000
+        assert counts["movement"] == s.scalar(select(func.count()).select_from(Movement)) == 5000
+        assert s.scalar(select(func.count()).select_from(SerialNumber).where(SerialNumber.in_stock.is_(True))) == 500
+        assert s.scalar(select(func.count()).select_from(Movement).where(Movement.document_id.is_(None))) == 0
+        # A line on its posted document for every movement, and no line left open.
+        assert s.scalar(select(func.count()).select_from(DocumentLine)) == 5000
+        assert s.scalar(select(func.count()).select_from(DocumentLine).where(DocumentLine.is_open.is_(True))) == 0
+        assert s.scalar(select(func.count()).select_from(Document).where(Document.status != "posted")) == 0
+        assert s.scalar(select(func.count()).select_from(ScanLog)) == 200
+        sold = s.scalar(select(SerialNumber).where(SerialNumber.serial == shape.serial(2)))
+        assert sold.customer_id is not None and not sold.in_stock
+
+
+def _bench(*args: str) -> dict:
+    result = CliRunner().invoke(cli, ["bench", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines, "nothing on stdout"
+    return json.loads(lines[-1])
+
+
+def test_small_run_prints_the_json(tmp_path):
+    """A tiny bench run: one JSON document last, with a scan run and a floor run per database and all keys typed."""
+    databases = ["--database", f"sqlite:///{tmp_path}/bench.db"]
+    if pg_available() is None:
+        databases += ["--database", PG_URL]
+    out = _bench(*databases, "--serials", "400", "--stations", "2", "--scans", "25", "--history-samples", "10")
+    assert set(out) >= {"runs", "skipped", "machine"}
+    runs = out["runs"]
+    expected = {"sqlite"} | ({"postgresql"} if pg_available() is None else set())
+    assert {(r["database"], r["kind"]) for r in runs} == {(d, k) for d in expected for k in ("scan", "floor")}
+    for run in runs:
+        for key, kind in RUN_KEYS.items():
+            assert isinstance(run[key], kind), (key, run)
+        assert (run["serials"], run["stations"], run["scans"]) == (400, 2, 25)
+        assert run["p50_ms"] <= run["p90_ms"] <= run["p99_ms"] <= run["max_ms"]
+    for scan in (r for r in runs if r["kind"] == "scan"):
+        assert set(scan["history"]) == {"samples", "p50_ms", "p99_ms"}
+        assert scan["accepted"] + scan["refused"] == 50
+        assert scan["errors"] == 0, scan.get("first_errors")
+        assert (scan["doubles"], scan["differences"], scan["open_twice"]) == (0, 0, 0)
+        assert scan["movements"] == 2000
+    assert isinstance(out["machine"]["cpus"], int)
+
+
+def test_unreachable_postgres_is_skipped_with_a_reason(tmp_path):
+    """A PostgreSQL that does not answer is reported as skipped, with why, and the SQLite run still happens."""
+    out = _bench("--database", f"sqlite:///{tmp_path}/b.db", "--database", "postgresql+psycopg://127.0.0.1:1/none",
+                 "--serials", "200", "--stations", "1", "--scans", "5", "--history-samples", "5")
+    assert [r["database"] for r in out["runs"]] == ["sqlite", "sqlite"]
+    assert out["skipped"] and out["skipped"][0]["database"] == "postgresql"
+    assert "not reachable" in out["skipped"][0]["reason"]
+
+
+@pytest.mark.parametrize("url", [
+    pytest.param("mysql://somewhere/db", id="unknown_database_kind"),
+])
+def test_bad_database_url_is_refused(url):
+    """A URL the bench cannot use is a clear error, not a traceback."""
+    result = CliRunner().invoke(cli, ["bench", "--database", url, "--serials", "100"])
+    assert result.exit_code != 0
+    assert "sqlite:///" in result.output
+
+
+def test_existing_sqlite_file_is_not_overwritten(tmp_path):
+    """The bench fills a new file only: pointing it at an existing database (say, the shop's) is refused."""
+    existing = tmp_path / "station.db"
+    existing.write_bytes(b"not empty")
+    result = CliRunner().invoke(cli, ["bench", "--database", f"sqlite:///{existing}", "--serials", "100"])
+    assert result.exit_code != 0
+    assert existing.read_bytes() == b"not empty"
