@@ -42,6 +42,12 @@ class Context:
     def sessionmaker(self):
         return make_sessionmaker(self.engine)
 
+    def close(self) -> None:
+        """Close the engine's pooled connections when the command ends."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -57,6 +63,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
     ctx.obj = Context(config_path)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @cli.command()
