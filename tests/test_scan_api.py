@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -288,6 +291,25 @@ def test_events_follow_a_scan_made_by_another_process(world):
             ScanService(CONFIG).process(s, "till", "CMD:RECEIVE", device="cli")
         _, state = stream.until(lambda k, d: d.get("version", 0) > first["version"])
         assert state["mode"] == "receive"
+    finally:
+        stream.close()
+
+
+def test_events_follow_a_scan_from_a_separate_os_process(world, tmp_path):
+    """Guards screens across processes: `station scan` run as its own process reaches this app's open stream
+    (LISTEN/NOTIFY on PostgreSQL, the change counter on SQLite) within a second."""
+    config = tmp_path / "station.toml"
+    config.write_text('[[stations]]\nid = "goods-in"\nmode = "receive"\n[[stations]]\nid = "till"\nmode = "sell"\n')
+    app = _app(world.engine)
+    stream = Stream(app.test_client(), "till")
+    try:
+        _, first = stream.next()
+        env = {**os.environ, "STATION_DATABASE_URL": world.url}
+        done = subprocess.run([sys.executable, "-m", "station", "--config", str(config), "scan", "till", "CMD:RETURN"],
+                              env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        _, state = stream.until(lambda k, d: d.get("version", 0) > first["version"], timeout=1.0)
+        assert state["mode"] == "return"
     finally:
         stream.close()
 
