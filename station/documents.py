@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timezone
 from typing import Any
 
@@ -56,6 +57,7 @@ def open_document(session: Session, kind: DocumentKind, *, station: str | None =
     doc = Document(
         reference=f"~{uuid.uuid4().hex}", kind=kind, status=DocumentStatus.open, station=station, user=user,
         supplier=supplier, customer=customer, order=order, reason=reason,
+        lines=[],  # known to be empty: reading them later costs no query
     )
     session.add(doc)
     session.flush()
@@ -69,10 +71,20 @@ def require_open(doc: Document) -> None:
         raise Refusal("document_not_open", f"Document {doc.reference} is {doc.status.value}, not open.")
 
 
+def _guarded(session: Session, savepoint: bool) -> AbstractContextManager[object]:
+    """Where a line is written: in a savepoint of its own, so a refused insert leaves the caller's
+    transaction usable; or, when the caller runs in a savepoint that a Refusal rolls back anyway
+    (the scan service), in the caller's, two round trips fewer."""
+    return session.begin_nested() if savepoint else nullcontext()
+
+
 def add_line(session: Session, doc: Document, *, product: Product | None = None, serial: str | None = None,
              quantity: int = 1, batch: str | None = None, expiry: str | None = None,
-             pattern: re.Pattern[str] | None = None) -> DocumentLine:
-    """Add a checked line; a serial raced onto another open document is refused by the unique index."""
+             pattern: re.Pattern[str] | None = None, savepoint: bool = True) -> DocumentLine:
+    """Add a checked line; a serial raced onto another open document is refused by the unique index.
+
+    ``savepoint=False``: the caller's own savepoint is rolled back on the Refusal (see ``_guarded``).
+    """
     require_open(doc)
     if quantity == 0 or (quantity < 0 and doc.kind != DocumentKind.adjustment):
         raise Invalid("invalid_quantity", "A line's quantity must be a positive whole number.")
@@ -85,11 +97,13 @@ def add_line(session: Session, doc: Document, *, product: Product | None = None,
         quantity=quantity, batch=batch, expiry=expiry, is_open=True,
     )
     try:
-        with session.begin_nested():
+        with _guarded(session, savepoint):
             doc.lines.append(line)
             session.flush()
     except IntegrityError:
-        if line in doc.lines:
+        # Without a savepoint of our own the session cannot be used until the caller's is
+        # rolled back, and that rollback takes the line away.
+        if savepoint and line in doc.lines:
             doc.lines.remove(line)
         raise Refusal(
             "serial_on_open_document",
@@ -99,15 +113,18 @@ def add_line(session: Session, doc: Document, *, product: Product | None = None,
 
 
 def attach_serial(session: Session, doc: Document, serial: str, *,
-                  pattern: re.Pattern[str] | None = None) -> DocumentLine:
-    """Record a serial on the last line, an unserialised unit (a product that needs no serial)."""
+                  pattern: re.Pattern[str] | None = None, savepoint: bool = True) -> DocumentLine:
+    """Record a serial on the last line, an unserialised unit (a product that needs no serial).
+
+    ``savepoint=False``: as for ``add_line``.
+    """
     require_open(doc)
     line = max(doc.lines, key=lambda l: l.line_no)
     if line.serial is not None:
         raise Refusal("serial_required", "The last line has a serial already.")
     resolved = check_line(session, doc, product=line.product, serial=serial, pattern=pattern)
     try:
-        with session.begin_nested():
+        with _guarded(session, savepoint):
             line.serial = resolved.serial
             session.flush()
     except IntegrityError:

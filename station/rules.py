@@ -8,12 +8,14 @@ is posted (so two stations cannot both win).
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .barcodes import lookup_forms
+from .catalogue import product_by_barcode
 from .errors import Invalid, Refusal
 from .models import (
     Document,
@@ -22,10 +24,12 @@ from .models import (
     DocumentStatus,
     Movement,
     Product,
-    ProductBarcode,
     SerialNumber,
 )
 from .validation import serial_text
+
+T = TypeVar("T")
+_MEMO = "station.lookup_memo"  # session.info key: see remembering()
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,40 @@ class Resolved:
     takes_unserialised: bool = False
 
 
+@contextmanager
+def remembering(session: Session) -> Iterator[None]:
+    """Within it, a serial or a barcode is looked up once, however often it is asked for.
+
+    One scan asks twice: the reader (a product barcode? a known serial?), then
+    these rules (is the serial a product barcode? its record?). Meant for one
+    scan's decision, which creates no serial or barcode before asking again;
+    a locked look-up always goes to the database.
+    """
+    session.info[_MEMO] = {}
+    try:
+        yield
+    finally:
+        session.info.pop(_MEMO, None)
+
+
+def _remembered(session: Session, key: tuple[str, str], look_up: Callable[[], T]) -> T:
+    memo = session.info.get(_MEMO)
+    if memo is None:
+        return look_up()
+    if key not in memo:
+        memo[key] = look_up()
+    return memo[key]
+
+
+def barcode_product(session: Session, text: str) -> Product | None:
+    """The product a scanned text is a barcode of, if any (remembered, see ``remembering``)."""
+    return _remembered(session, ("barcode", text), lambda: product_by_barcode(session, text))
+
+
 def check_serial_text(session: Session, raw: str, pattern: re.Pattern[str] | None) -> str:
     """Rule: a serial must be scannable as a serial (SPEC 2), else ``invalid_serial``."""
     text = serial_text(raw, document_pattern=pattern)
-    if session.scalar(select(ProductBarcode.id).where(ProductBarcode.barcode.in_(lookup_forms(text))).limit(1)):
+    if barcode_product(session, text) is not None:
         raise Invalid("invalid_serial", f"{text} is a product barcode, so it cannot be a serial.")
     return text
 
@@ -51,8 +85,8 @@ def find_serial(session: Session, text: str, *, lock: bool = False) -> SerialNum
     query = select(SerialNumber).where(SerialNumber.serial == text)
     if lock:
         # What is checked under the lock must be the row as locked, not a copy loaded earlier.
-        query = query.with_for_update().execution_options(populate_existing=True)
-    return session.scalar(query)
+        return session.scalar(query.with_for_update().execution_options(populate_existing=True))
+    return _remembered(session, ("serial", text), lambda: session.scalar(query))
 
 
 def open_document_of(session: Session, text: str, *, besides: Document | None = None) -> Document | None:

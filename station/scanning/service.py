@@ -14,11 +14,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from .. import asn, catalogue, documents, posting, representation
+from .. import asn, catalogue, documents, posting, representation, rules
 from ..config import Config
 from ..errors import Invalid, NotFound, Refusal
 from ..models import (
@@ -28,7 +28,6 @@ from ..models import (
     DocumentStatus,
     Product,
     ScanLog,
-    SerialNumber,
     StationState,
 )
 from ..validation import is_printable
@@ -39,8 +38,14 @@ from .reading import ProductInfo, Reading, normalise, read
 log = logging.getLogger(__name__)
 
 RECENT = 10
-_WITH_LINES = joinedload(Document.lines)
+# Every scan counts or checks the lines and names the party in its prompt: loaded with
+# the document, in one query instead of three.
+_WITH_DOCUMENT = (joinedload(Document.lines), joinedload(Document.supplier), joinedload(Document.customer))
 _PINS = "station.scan_pins"  # session.info key: the objects one scan keeps loaded (ScanService._pin)
+# Built once: a scan's log row is a plain insert, its values passed as parameters.
+_LOG = insert(ScanLog.__table__)
+# On PostgreSQL the same statement tells other processes (screens) that the station changed.
+_LOG_AND_NOTIFY = _LOG.returning(func.pg_notify("station_changes", ScanLog.__table__.c.station))
 
 
 @dataclass(frozen=True)
@@ -102,12 +107,12 @@ class _Lookups:
         self.session = session
 
     def product_by_barcode(self, text: str) -> ProductInfo | None:
-        return _info(ScanService._pin(self.session, catalogue.product_by_barcode(self.session, text)))
+        return _info(ScanService._pin(self.session, rules.barcode_product(self.session, text)))
 
     def serial_product(self, text: str) -> tuple[bool, ProductInfo | None]:
-        if len(text) > 64:
+        if len(text) > SERIAL_MAX:
             return False, None
-        record = ScanService._pin(self.session, self.session.scalar(select(SerialNumber).where(SerialNumber.serial == text)))
+        record = ScanService._pin(self.session, rules.find_serial(self.session, text))
         return (record is not None), _info(ScanService._pin(self.session, record.product) if record is not None else None)
 
     def party_exists(self, kind: str, code: str) -> bool:
@@ -166,8 +171,7 @@ class ScanService:
     def _document(self, session: Session, row: StationState) -> Document | None:
         if row.document_id is None:
             return None
-        # The lines come with it: every scan counts or checks them (one query fewer).
-        doc = self._pin(session, session.get(Document, row.document_id, options=[_WITH_LINES]))
+        doc = self._pin(session, session.get(Document, row.document_id, options=_WITH_DOCUMENT))
         return doc if doc is not None and doc.status == DocumentStatus.open else None
 
     def state_of(self, session: Session, row: StationState) -> machine.State:
@@ -223,33 +227,32 @@ class ScanService:
         reading: Reading | None = None
         posted: dict[str, Any] | None = None
         try:
-            with session.begin_nested():
+            # The reader and the rules ask about the same serial and barcode: once each.
+            with session.begin_nested(), rules.remembering(session):
                 reading = read(raw, _Lookups(session), document_re=self.document_re,
                                gs_substitute=self.config.gs_substitute)
                 decision = machine.decide(before, reading)
                 done, posted = self._carry_out(session, row, before, decision, user=user)
-                self._save(session, row, decision.state)
+                new_state = decision.state
+                self._save(session, row, new_state)
+                # Stamped before the savepoint is released, which writes the row: one UPDATE, not two.
+                prompt = self._stamp(session, row, new_state)
             accepted, code = True, None
-            new_state = decision.state
             msg = prompts.message(decision.event, new_state, done)
         except Refusal as refusal:
             # The savepoint is gone; reload what it may have touched (the row, the document's lines).
             session.expire_all()
             accepted, code, msg = False, refusal.code, refusal.message
             new_state = self.state_of(session, row)
-        prompt = prompts.prompt(new_state, self.facts(session, row, new_state))
+            prompt = self._stamp(session, row, new_state)
         doc = self._document(session, row)
         document = posted if posted is not None else (representation.document(session, doc) if doc else None)
         result = ScanResult(accepted, code, msg, prompt, document, reading.kind.value if reading else "invalid", station)
-        row.prompt = prompt
-        row.version = (row.version or 0) + 1
-        session.add(ScanLog(
+        self._log(session, dict(
             station=station, device=device[:200], raw=escape_raw(raw), read_as=result.read_as,
             serial_text=_serial_of(reading, raw), accepted=accepted, code=code, message=msg, prompt=prompt,
             idempotency_key=key, response=json.dumps(result.as_json()),
         ))
-        session.flush()
-        notify(session, station)
         log.info("scan station=%s device=%s outcome=%s code=%s", station, device,
                  "accepted" if accepted else "refused", code or "-")
         return result
@@ -265,22 +268,22 @@ class ScanService:
             if isinstance(action, machine.SetMode):
                 row.mode = action.mode
             elif isinstance(action, machine.OpenDocument):
-                doc = opened = self._open(session, row.station, action, user)
+                doc = opened = self._pin(session, self._open(session, row.station, action, user))
                 row.document_id = doc.id
             elif isinstance(action, machine.AddLine):
                 product = (self._product(session, action.product) or catalogue.get_product(session, action.product)
                            if action.product else None)
                 done["warning"] = self._check_expected(session, row.station, doc, action.serial)
-                line = documents.add_line(session, doc, product=product, serial=action.serial,
-                                          batch=action.batch, expiry=action.expiry, pattern=self.document_re)
+                line = documents.add_line(session, doc, product=product, serial=action.serial, batch=action.batch,
+                                          expiry=action.expiry, pattern=self.document_re, savepoint=False)
                 if doc.kind.value == "customer_return" and doc.customer is None and line.serial:
                     # A return opened by the serial itself: the customer is whoever has it.
-                    record = session.scalar(select(SerialNumber).where(SerialNumber.serial == line.serial))
+                    record = rules.find_serial(session, line.serial)
                     doc.customer = record.customer if record else None
                 done["line"] = _describe_line(line)
             elif isinstance(action, machine.AttachSerial):
                 done["warning"] = self._check_expected(session, row.station, doc, action.serial)
-                line = documents.attach_serial(session, doc, action.serial, pattern=self.document_re)
+                line = documents.attach_serial(session, doc, action.serial, pattern=self.document_re, savepoint=False)
                 done["line"] = f"serial {line.serial} on the last unit of {line.product.name if line.product else 'it'}"
             elif isinstance(action, machine.Undo):
                 done["removed"] = _describe_line(documents.undo_last_line(session, doc))
@@ -322,6 +325,7 @@ class ScanService:
                                        supplier=supplier, customer=customer, order=order)
 
     def _save(self, session: Session, row: StationState, state: machine.State) -> None:
+        """Set the row to ``state``; written with the rest of the scan, not here."""
         row.mode = state.mode
         if state.document_kind is None:
             row.document_id = None
@@ -331,7 +335,25 @@ class ScanService:
             row.product_id = self._product(session, state.product.code).id
         row.awaiting_serial = state.awaiting_serial
         row.attach_line = state.attach
-        session.flush()
+
+    def _stamp(self, session: Session, row: StationState, state: machine.State) -> str:
+        """The prompt for ``state``, kept on the row with the change counter bumped (the live page watches it)."""
+        prompt = prompts.prompt(state, self.facts(session, row, state))
+        row.prompt = prompt
+        row.version = (row.version or 0) + 1
+        return prompt
+
+    @staticmethod
+    def _log(session: Session, values: dict[str, Any]) -> None:
+        """Log the scan, and on PostgreSQL tell other processes (screens) the station changed.
+
+        A Core insert: the log is only ever written, so it needs none of the unit of
+        work's bookkeeping. The NOTIFY rides on the same statement (one round trip
+        fewer) and, like any NOTIFY, is delivered at commit.
+        """
+        session.flush()  # a Core statement does not flush the session first: the row is written before the log
+        postgres = session.get_bind().dialect.name == "postgresql"
+        session.execute(_LOG_AND_NOTIFY if postgres else _LOG, values)
 
     # -- views ---------------------------------------------------------
     def view(self, session: Session, station: str) -> dict[str, Any]:
@@ -379,9 +401,3 @@ def _serial_of(reading: Reading | None, raw: bytes | str) -> str | None:
     except Refusal:
         return None
     return text if len(text) <= SERIAL_MAX else None
-
-
-def notify(session: Session, station: str) -> None:
-    """Tell other processes (screens) that a station changed: PostgreSQL NOTIFY, sent at commit."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify('station_changes', :s)"), {"s": station})
