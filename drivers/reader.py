@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -25,7 +26,7 @@ LineCallback = Callable[[str, bytes], None]
 StatusCallback = Callable[[str, str], None]
 
 
-class ReconnectingReader(threading.Thread):
+class ReconnectingReader(threading.Thread, metaclass=ABCMeta):
     """Base class: subclasses say how to connect and how to serve a connection."""
 
     def __init__(
@@ -48,13 +49,13 @@ class ReconnectingReader(threading.Thread):
         self._retry = threading.Event()
 
     # Subclasses implement these two.
+    @abstractmethod
     def _connect(self) -> AbstractContextManager[Any]:
         """Open the device (raising OSError if it isn't there); close on exit."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _serve(self, handle: Any) -> None:
         """Read and deliver until stopping; raise OSError when the device is lost."""
-        raise NotImplementedError
 
     @property
     def stopping(self) -> bool:
