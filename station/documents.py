@@ -11,11 +11,11 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .catalogue import find_party, get_party, get_product
+from .catalogue import get_party, get_product
 from .errors import Conflict, Invalid, NotFound, Refusal
 from .models import (
     CODE_MAX,

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Iterator, TextIO
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from .models import Customer, Document, Movement, Product, SerialNumber, Supplier
 from .representation import timestamp

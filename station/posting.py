@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .documents import require_open
+from .documents import add_line, open_document, require_open
 from .errors import Refusal
 from .models import (
     Document,
@@ -179,3 +179,17 @@ def _apply(doc: Document, record: SerialNumber, qty: int) -> None:
         record.customer = doc.customer
     elif doc.kind == DocumentKind.customer_return:
         record.customer = None
+
+
+def post_adjustment(session: Session, reason: str, lines: list[tuple[Product | None, str | None, int]], *,
+                    station: str | None = None, user: str | None = None) -> Document:
+    """Rule 7: an adjustment of (product, serial, signed quantity) lines, posted at once.
+
+    It runs in a savepoint, so a refused line leaves no open adjustment behind.
+    """
+    with session.begin_nested():
+        doc = open_document(session, DocumentKind.adjustment, station=station, user=user, reason=reason)
+        for product, serial, quantity in lines:
+            add_line(session, doc, product=product, serial=serial, quantity=quantity)
+        post(session, doc)
+    return doc

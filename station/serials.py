@@ -9,18 +9,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from .catalogue import find_party, get_party, get_product
-from .documents import add_line, open_document
+from .catalogue import find_party, get_product
 from .errors import Conflict, Invalid, NotFound, Refusal
 from .models import (
     Document,
-    DocumentKind,
     Movement,
     SERIAL_MAX,
     ScanLog,
     SerialNumber,
 )
-from .posting import post
+from .posting import post_adjustment
 from .rules import check_serial_text, find_serial, open_document_of
 from .validation import could_be_key, require_text
 
@@ -111,14 +109,10 @@ def _move_between_products(session: Session, record: SerialNumber, new_product, 
     """Rule 1: an in-stock serial changing product leaves one product's stock and enters the other's."""
     old = record.product
     reason = f"product changed from {old.code if old else '(none)'} to {new_product.code if new_product else '(none)'}"
-    doc = open_document(session, DocumentKind.adjustment, station=station, user=user, reason=reason)
-    add_line(session, doc, product=old, serial=record.serial, quantity=-1)
-    post(session, doc)
+    post_adjustment(session, reason, [(old, record.serial, -1)], station=station, user=user)
     record.product = new_product
     session.flush()
-    doc2 = open_document(session, DocumentKind.adjustment, station=station, user=user, reason=reason)
-    add_line(session, doc2, product=new_product, serial=record.serial, quantity=1)
-    post(session, doc2)
+    post_adjustment(session, reason, [(new_product, record.serial, 1)], station=station, user=user)
 
 
 def adjust_serial(session: Session, record: SerialNumber, direction: Any, reason: Any, *,
@@ -127,11 +121,8 @@ def adjust_serial(session: Session, record: SerialNumber, direction: Any, reason
     if direction not in ("in", "out"):
         raise Invalid("invalid_field", "direction must be \"in\" or \"out\".")
     reason = require_text(reason, "reason", max_len=500)
-    with session.begin_nested():  # a refused line leaves no open adjustment behind
-        doc = open_document(session, DocumentKind.adjustment, station=station, user=user, reason=reason)
-        add_line(session, doc, product=record.product, serial=record.serial, quantity=1 if direction == "in" else -1)
-        post(session, doc)
-    return doc
+    quantity = 1 if direction == "in" else -1
+    return post_adjustment(session, reason, [(record.product, record.serial, quantity)], station=station, user=user)
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .documents import add_line, open_document
 from .errors import Invalid
-from .models import Document, DocumentKind, Movement, Product, SerialNumber
-from .posting import post
+from .models import Document, Movement, Product, SerialNumber
+from .posting import post_adjustment
 from .validation import require_int, require_text
 
 
@@ -21,11 +20,7 @@ def adjust_product(session: Session, product: Product, quantity: Any, reason: An
     if quantity == 0:
         raise Invalid("invalid_quantity", "quantity must not be 0.")
     reason = require_text(reason, "reason", max_len=500)
-    with session.begin_nested():  # a refused line leaves no open adjustment behind
-        doc = open_document(session, DocumentKind.adjustment, station=station, user=user, reason=reason)
-        add_line(session, doc, product=product, quantity=quantity)
-        post(session, doc)
-    return doc
+    return post_adjustment(session, reason, [(product, None, quantity)], station=station, user=user)
 
 
 @dataclass(frozen=True)
