@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import uuid
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -193,13 +192,3 @@ def order_progress(session: Session, order: Document) -> list[dict[str, Any]]:
          "received": received_on_order(session, order, p)}
         for p in seen.values()
     ]
-
-
-def open_documents_for_station(session: Session, station: str) -> list[Document]:
-    return list(session.scalars(
-        select(Document).where(Document.station == station, Document.status == DocumentStatus.open)
-    ))
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)

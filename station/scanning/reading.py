@@ -25,6 +25,7 @@ from biip.gs1_messages import GS1Message
 
 from ..barcodes import as_gtin14
 from ..errors import Refusal
+from ..validation import has_control
 
 MAX_SCAN = 512
 GS = "\x1d"
@@ -112,7 +113,7 @@ def normalise(raw: bytes | str) -> str:
     if len(text) > MAX_SCAN:
         raise Refusal("invalid_scan", f"The scan is {len(text)} characters long; at most {MAX_SCAN} are read. "
                                       "Check that the scanner ends each barcode with Enter, then scan again.")
-    if any((ord(c) < 0x20 and c != GS) or 0x7F <= ord(c) < 0xA0 for c in text):
+    if has_control(text.replace(GS, "")):
         raise Refusal("invalid_scan", "The scan holds control characters: check the scanner's settings "
                                       "(prefix and suffix), then scan again.")
     if not all(c.isprintable() or c == GS for c in text):
