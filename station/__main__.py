@@ -1,4 +1,4 @@
 """``python -m station``: the same command line as the ``station`` script."""
-from .cli import main
+from station.cli.main import main
 
 main()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from station.domain.errors import ConfigError
 
 MODES = ("receive", "sell", "return")
 DEFAULT_DOCUMENT_PATTERN = r"^PO-\d+$"

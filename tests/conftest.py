@@ -15,8 +15,8 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from station.db import make_engine, make_sessionmaker, migrate
-from station.models import Base
+from station.domain.models import Base
+from station.storage.db import make_engine, make_sessionmaker, migrate
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1/test")
 BACKENDS = ["sqlite", "postgresql"]

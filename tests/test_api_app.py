@@ -4,13 +4,12 @@ from __future__ import annotations
 import http.client
 
 from sqlalchemy import inspect
+from test_api_support import app, assert_error, client, serve, snapshot  # noqa: F401  (fixtures)
 
-import station.serials
+import station.domain.serials
 from station.config import from_dict
 from web import create_app
 from web.db import EXTENSION, StationApp
-
-from test_api_support import app, assert_error, client, serve, snapshot  # noqa: F401  (fixtures)
 
 
 def test_factory_makes_its_own_engine_and_does_not_migrate(tmp_path):
@@ -31,7 +30,7 @@ def test_race_lost_to_unique_index_is_409(client, db, monkeypatch):
     client.post("/api/serials", json={"serial": "SN-1"})
     before = snapshot(db)
     # As if the other request committed between this one's check and its insert.
-    monkeypatch.setattr(station.serials, "find_serial", lambda session, text, **kw: None)
+    monkeypatch.setattr(station.domain.serials, "find_serial", lambda session, text, **kw: None)
     assert_error(client.post("/api/serials", json={"serial": "SN-1", "supplier": None}), 409, "conflict")
     assert snapshot(db) == before
 

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import pytest
-
-from station import catalogue, documents, serials
-from station.config import from_dict
-from web import create_app
-
 from test_api_support import JSON, app, assert_error, client, snapshot  # noqa: F401  (fixtures)
+
+from station.config import from_dict
+from station.domain import catalogue, documents, serials
+from web import create_app
 
 # Values no text field of the API accepts as a new code or serial.
 BAD_TEXT = {

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import re
 
-from station import catalogue, documents, posting
-from station.models import DocumentKind
-
 from test_api_support import app, assert_error, client, snapshot, world  # noqa: F401  (fixtures)
+
+from station.domain import catalogue, documents, posting
+from station.domain.models import DocumentKind
 
 AT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 SPEC_SERIAL = {

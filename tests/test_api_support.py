@@ -16,9 +16,9 @@ import waitress
 from sqlalchemy import select
 from waitress import wasyncore
 
-from station import catalogue
 from station.config import from_dict
-from station.models import Base
+from station.domain import catalogue
+from station.domain.models import Base
 from web import create_app
 
 JSON = "application/json"

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from station import catalogue, documents, posting
-from station.asn import AsnImportFailed, check_expected, import_asn, serial_report
-from station.errors import Refusal
-from station.models import DocumentKind
+from station.domain import catalogue, documents, posting
+from station.domain.asn import AsnImportFailed, check_expected, import_asn, serial_report
+from station.domain.errors import Refusal
+from station.domain.models import DocumentKind
 
 ASN = "reference,product,serial\nPO-1,WID-1,A1\nPO-1,WID-1,A2\nPO-1,WID-1,A3\n"
 

@@ -12,15 +12,13 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import PG_URL, pg_available
 from sqlalchemy import func, select
 
-import station.commands.bench  # noqa: F401  (registers the command)
-from station import stock
 from station.bench.fill import Shape, fill
-from station.cli import cli
-from station.models import Document, DocumentLine, Movement, ScanLog, SerialNumber
-
-from conftest import PG_URL, pg_available
+from station.cli.main import cli
+from station.domain import stock
+from station.domain.models import Document, DocumentLine, Movement, ScanLog, SerialNumber
 
 PERCENTILES = ("p50_ms", "p90_ms", "p99_ms", "max_ms")
 RUN_KEYS = {"kind": str, "database": str, "serials": int, "stations": int, "scans": int,

@@ -25,9 +25,10 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 waitress = pytest.importorskip("waitress")
 
 from conftest import create_database  # noqa: E402
-from station import catalogue, documents  # noqa: E402
+
 from station.config import Config, StationConfig  # noqa: E402
-from station.models import ScanLog, SerialNumber  # noqa: E402
+from station.domain import catalogue, documents  # noqa: E402
+from station.domain.models import ScanLog, SerialNumber  # noqa: E402
 from station.scanning.service import ScanService  # noqa: E402
 from web.app import create_app  # noqa: E402
 

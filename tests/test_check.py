@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from station import catalogue, documents, posting, serials, stock
-from station.models import DocumentKind
-from station.stock import Difference
+from station.domain import catalogue, documents, posting, serials, stock
+from station.domain.models import DocumentKind
+from station.domain.stock import Difference
 
 
 def mixed_flows(session) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from station.cli import cli
+from station.cli.main import cli
 
 DATA = Path(__file__).parent / "drivers" / "data"
 

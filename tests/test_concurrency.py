@@ -15,11 +15,12 @@ import threading
 from collections import Counter, defaultdict
 
 import pytest
+from conftest import create_database
 from sqlalchemy import func, select
 
-from station import catalogue, documents, posting, stock
 from station.config import from_dict
-from station.models import (
+from station.domain import catalogue, documents, posting, stock
+from station.domain.models import (
     Document,
     DocumentKind,
     DocumentLine,
@@ -29,10 +30,8 @@ from station.models import (
     ScanLog,
     SerialNumber,
 )
-from station.retry import run_in_transaction
 from station.scanning.service import ScanService
-
-from conftest import create_database
+from station.storage.retry import run_in_transaction
 
 pytestmark = pytest.mark.slow
 

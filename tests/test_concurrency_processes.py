@@ -11,12 +11,11 @@ import multiprocessing
 from collections import Counter
 
 import pytest
+from conftest import create_database
 from sqlalchemy import func, select
 
-from station import catalogue, documents, posting, stock
-from station.models import DocumentKind, Movement, MovementKind, SerialNumber
-
-from conftest import create_database
+from station.domain import catalogue, documents, posting, stock
+from station.domain.models import DocumentKind, Movement, MovementKind, SerialNumber
 
 pytestmark = pytest.mark.slow
 
@@ -27,9 +26,9 @@ SERIALS = 80
 def station_process(url: str, k: int, serials: list[str], barrier, answers) -> None:
     """One station daemon: its own engine, the daemon's path for each scan, answers sent back."""
     from station.config import from_dict
-    from station.db import make_engine, make_sessionmaker
-    from station.retry import run_in_transaction
     from station.scanning.service import ScanService
+    from station.storage.db import make_engine, make_sessionmaker
+    from station.storage.retry import run_in_transaction
 
     station = f"till{k}"
     engine = make_engine(url, pool_size=1, max_overflow=0)

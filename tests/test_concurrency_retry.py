@@ -11,16 +11,15 @@ from __future__ import annotations
 import threading
 
 import pytest
+from conftest import create_database
 from sqlalchemy import event, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from station import catalogue, stock
 from station.config import from_dict
-from station.models import Product
-from station.retry import is_retryable, run_in_transaction
+from station.domain import catalogue, stock
+from station.domain.models import Product
 from station.scanning.service import ScanService
-
-from conftest import create_database
+from station.storage.retry import is_retryable, run_in_transaction
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +222,7 @@ def test_sqlite_transactions_of_one_process_take_turns(tmp_path):
     100 ms between looks at the lock: that made the p99 of four stations in one
     daemon hundreds of milliseconds.
     """
-    from station.retry import writer_turn
+    from station.storage.retry import writer_turn
 
     db = create_database("sqlite", tmp_path)
     try:

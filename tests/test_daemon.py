@@ -8,15 +8,15 @@ import time
 
 import pytest
 from sqlalchemy import func, select
+from test_daemon_support import PtyScanner, device_state, wait_live, wait_until, write_config
 
 from station import config as config_mod
-from station.daemon import Daemon
-from station.errors import ConfigError
-from station.live import LiveStatus
-from station.models import Customer, DeviceStatus, Document, ScanLog
+from station.daemon.daemon import Daemon
+from station.daemon.live import LiveStatus
+from station.daemon.spool import Spool
+from station.domain.errors import ConfigError
+from station.domain.models import Customer, DeviceStatus, Document, ScanLog
 from station.scanning.service import ScanService
-from station.spool import Spool
-from test_daemon_support import PtyScanner, device_state, wait_live, wait_until, write_config
 
 
 def logged(db) -> list[tuple[str, bool, str | None]]:

@@ -9,10 +9,10 @@ from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
-
-from station.models import Customer, Document, ScanLog
-from station.spool import Spool
 from test_daemon_support import DaemonProcess, PtyScanner, wait_until, write_config
+
+from station.daemon.spool import Spool
+from station.domain.models import Customer, Document, ScanLog
 
 ROUNDS = 20
 LINES = 24  # per round: every other one a customer (accepted), the rest unknown (refused)

@@ -4,16 +4,16 @@ scans are held and shown as held, then processed in order, each once.
 from __future__ import annotations
 
 import pytest
+from conftest import create_database
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
-
-from conftest import create_database
-from station import config as config_mod
-from station.commands.run import web_app
-from station.daemon import Daemon, daemon_engine, migrate_or_defer
-from station.live import LiveStatus
-from station.models import Customer, Document, ScanLog
 from test_daemon_support import FlakyProxy, PtyScanner, device_state, wait_live, wait_until, write_config
+
+from station import config as config_mod
+from station.cli.run import web_app
+from station.daemon.daemon import Daemon, daemon_engine, migrate_or_defer
+from station.daemon.live import LiveStatus
+from station.domain.models import Customer, Document, ScanLog
 
 
 @pytest.fixture

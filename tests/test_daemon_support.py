@@ -9,8 +9,8 @@ import re
 import selectors
 import signal
 import socket
-import subprocess
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -18,10 +18,10 @@ import tty
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from station.live import LiveStatus
+from station.daemon.live import LiveStatus
 
-# The `run` command registers itself when its module is imported.
-BOOT = "import station.commands.run; from station.cli import main; main()"
+# The command line as the `station` script starts it.
+BOOT = "from station.cli.main import main; main()"
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.02):

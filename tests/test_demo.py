@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from station.cli import cli
+from station.cli.main import cli
 from station.config import from_dict
 from web.app import create_app
 

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import event
 
-from station import documents, representation
 from station.bench.fill import Shape, fill
-from station.catalogue import get_product
 from station.config import from_dict
+from station.domain import documents
+from station.domain.catalogue import get_product
+from station.domain.serials import get_serial
+from station.interchange import representation
 from station.scanning.service import ScanService
-from station.serials import get_serial
 
 GUARDED = {"serial_number", "movement", "document", "document_line", "scan_log"}
 SHAPE = Shape.for_serials(4000, box=5)  # small boxes: thousands of documents too

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import insert
 
-from station import catalogue
-from station.export import movement_rows, write_csv, write_json
-from station.models import Movement, MovementKind, Product
+from station.domain import catalogue
+from station.domain.models import Movement, MovementKind, Product
+from station.interchange.export import movement_rows, write_csv, write_json
 
 
 def _fill(db, n: int, start: int = 0) -> None:

@@ -13,10 +13,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from station import catalogue, documents, posting, serials
-from station.errors import StationError
-from station.imports import ImportFailed, ImportResult, import_products, import_purchase_orders
-from station.models import Document, DocumentKind, Product, ProductBarcode, Supplier
+from station.domain import catalogue, documents, posting, serials
+from station.domain.errors import StationError
+from station.domain.models import Document, DocumentKind, Product, ProductBarcode, Supplier
+from station.interchange.imports import ImportFailed, ImportResult, import_products, import_purchase_orders
 
 PO_PATTERN = re.compile(r"^PO-\d+$")
 

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from station.labels import (
+from station.interchange.labels import (
     COMMANDS,
     DEFAULT_SIZE,
     MIN_MODULE_MM,

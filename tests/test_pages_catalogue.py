@@ -13,9 +13,9 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from station import catalogue, documents, posting
 from station.config import Config, StationConfig
-from station.models import DocumentKind, Product, ProductBarcode, SerialNumber
+from station.domain import catalogue, documents, posting
+from station.domain.models import DocumentKind, Product, ProductBarcode, SerialNumber
 from web.app import create_app
 
 

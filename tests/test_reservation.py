@@ -6,9 +6,9 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from station import catalogue
-from station.models import SerialNumber
-from station.reservation import reserve
+from station.domain import catalogue
+from station.domain.models import SerialNumber
+from station.domain.reservation import reserve
 
 
 def test_reserve_numbers_in_sequence(db):
@@ -27,7 +27,7 @@ def test_reserve_numbers_in_sequence(db):
 
 def test_reserve_skips_numbers_taken_by_hand(db):
     """A serial typed in by hand with the next number is skipped, not issued again."""
-    from station.serials import create_serial
+    from station.domain.serials import create_serial
 
     with db.Session.begin() as s:
         p = catalogue.create_product(s, {"code": "WID-1", "name": "Widget"})
@@ -39,7 +39,7 @@ def test_reserve_skips_numbers_taken_by_hand(db):
 @pytest.mark.parametrize("count", [0, 10_001], ids=["zero", "too_many"])
 def test_reserve_refuses_bad_counts(db, count):
     """A count outside 1..10000 is refused with a code, and nothing is reserved."""
-    from station.errors import Refusal
+    from station.domain.errors import Refusal
 
     with db.Session.begin() as s:
         p = catalogue.create_product(s, {"code": "WID-1", "name": "Widget"})

@@ -11,9 +11,9 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from station import catalogue, documents, posting, serials, stock
-from station.errors import Invalid, Refusal
-from station.models import Document, DocumentKind, DocumentStatus, Movement
+from station.domain import catalogue, documents, posting, serials, stock
+from station.domain.errors import Invalid, Refusal
+from station.domain.models import Document, DocumentKind, DocumentStatus, Movement
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from station import catalogue, documents, posting, stock
-from station.errors import Refusal
-from station.models import Document, DocumentKind, DocumentLine, DocumentStatus, Movement, SerialNumber
+from station.domain import catalogue, documents, posting, stock
+from station.domain.errors import Refusal
+from station.domain.models import Document, DocumentKind, DocumentLine, DocumentStatus, Movement, SerialNumber
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from station import catalogue, documents, posting, serials, stock
-from station.errors import Conflict, Invalid, NotFound, Refusal
-from station.models import Document, DocumentKind, DocumentStatus, Movement, SerialNumber
+from station.domain import catalogue, documents, posting, serials, stock
+from station.domain.errors import Conflict, Invalid, NotFound, Refusal
+from station.domain.models import Document, DocumentKind, DocumentStatus, Movement, SerialNumber
 
 PO_PATTERN = re.compile(r"^PO-\d+$")
 

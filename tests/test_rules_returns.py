@@ -11,9 +11,9 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from station import catalogue, documents, posting, serials, stock
-from station.errors import Refusal
-from station.models import DocumentKind, Movement
+from station.domain import catalogue, documents, posting, serials, stock
+from station.domain.errors import Refusal
+from station.domain.models import DocumentKind, Movement
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from station import catalogue, documents, posting, serials, stock
-from station.errors import Refusal
-from station.models import Document, DocumentKind, Movement, SerialNumber
+from station.domain import catalogue, documents, posting, serials, stock
+from station.domain.errors import Refusal
+from station.domain.models import Document, DocumentKind, Movement, SerialNumber
 
 
 @pytest.fixture

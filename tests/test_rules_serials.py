@@ -16,9 +16,9 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from station import catalogue, documents, posting, serials, stock
-from station.errors import Conflict, Invalid, NotFound, Refusal
-from station.models import Document, DocumentKind, Movement, ScanLog, SerialNumber
+from station.domain import catalogue, documents, posting, serials, stock
+from station.domain.errors import Conflict, Invalid, NotFound, Refusal
+from station.domain.models import Document, DocumentKind, Movement, ScanLog, SerialNumber
 
 
 @pytest.fixture

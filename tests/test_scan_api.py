@@ -11,12 +11,12 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from station import catalogue
 from station.config import from_dict
-from station.db import make_engine
-from station.live import LiveStatus
-from station.models import DocumentLine, ScanLog
+from station.daemon.live import LiveStatus
+from station.domain import catalogue
+from station.domain.models import DocumentLine, ScanLog
 from station.scanning.service import ScanService
+from station.storage.db import make_engine
 from web.app import create_app
 
 CONFIG = from_dict({"stations": [{"id": "goods-in", "mode": "receive"}, {"id": "till", "mode": "sell"}]})

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from station import catalogue, documents, posting, representation, serials, stock
 from station.config import from_dict
-from station.models import (
+from station.domain import catalogue, documents, posting, serials, stock
+from station.domain.models import (
     Document,
     DocumentKind,
     DocumentLine,
@@ -27,6 +27,7 @@ from station.models import (
     SerialNumber,
     StationState,
 )
+from station.interchange import representation
 from station.scanning.service import ScanService
 
 WIDGET_GTIN = "09501101020917"

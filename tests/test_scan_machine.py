@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from station.errors import Refusal
+from station.domain.errors import Refusal
 from station.scanning import machine
 from station.scanning.machine import (
     AddLine,

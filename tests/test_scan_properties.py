@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from station import catalogue, documents, posting
 from station.config import from_dict
-from station.db import make_engine, make_sessionmaker, migrate
-from station.models import DocumentKind, DocumentLine, ScanLog, StationState
+from station.domain import catalogue, documents, posting
+from station.domain.models import DocumentKind, DocumentLine, ScanLog, StationState
 from station.scanning.service import ScanResult, ScanService
+from station.storage.db import make_engine, make_sessionmaker, migrate
 
 CONFIG = from_dict({"stations": [
     {"id": "till", "mode": "sell"}, {"id": "till-open", "mode": "sell"}, {"id": "goods-in", "mode": "receive"},

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from station.barcodes import lookup_forms, normalise_barcode
-from station.errors import Refusal
+from station.domain.barcodes import lookup_forms, normalise_barcode
+from station.domain.errors import Refusal
 from station.scanning.reading import MAX_SCAN, Kind, ProductInfo, Reading, normalise, read
 
 WIDGET = ProductInfo("WID-1", "Widget X", True, True)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from station import catalogue, documents
 from station.config import from_dict
+from station.domain import catalogue, documents
 from station.scanning.service import ScanService
 
 

@@ -16,12 +16,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-import station.commands.token  # noqa: F401  registers ``station token`` (as commands/_registry.py does)
-from station import catalogue, tokens
-from station.cli import cli
+from station.cli.main import cli
 from station.config import Config, StationConfig
-from station.errors import ConfigError, Conflict, NotFound
-from station.models import ApiToken, Movement, SerialNumber
+from station.domain import catalogue, tokens
+from station.domain.errors import ConfigError, Conflict, NotFound
+from station.domain.models import ApiToken, Movement, SerialNumber
 from web.app import create_app
 from web.security import CSP, host_is_loopback, is_loopback
 
@@ -396,16 +395,16 @@ def test_token_names_are_unique_and_revocable(session):
 @pytest.fixture
 def cli_engines(monkeypatch):
     """The engines the CLI makes, disposed after the test (the CLI leaves that to process exit)."""
-    import station.cli
+    import station.cli.context
 
     made = []
-    real = station.cli.make_engine
+    real = station.cli.context.make_engine
 
     def tracking(url, **kwargs):
         made.append(real(url, **kwargs))
         return made[-1]
 
-    monkeypatch.setattr(station.cli, "make_engine", tracking)
+    monkeypatch.setattr(station.cli.context, "make_engine", tracking)
     yield made
     for engine in made:
         engine.dispose()

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from station import catalogue, documents, posting, serials, stock
-from station.errors import Refusal
-from station.models import DocumentKind
+from station.domain import catalogue, documents, posting, serials, stock
+from station.domain.errors import Refusal
+from station.domain.models import DocumentKind
 
 
 def _setup(session):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from station.config import from_dict
-from station.spool import DONE, FAILED, PENDING, Spool, spool_path
+from station.daemon.spool import DONE, FAILED, PENDING, Spool, spool_path
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from flask import Blueprint, Flask
 from sqlalchemy.engine import Engine
 
 from station.config import Config, load
-from station.db import make_engine, make_sessionmaker
-from station.live import LiveStatus
+from station.daemon.live import LiveStatus
+from station.storage.db import make_engine, make_sessionmaker
 
 from .api import API_PREFIX, MAX_BODY
 from .api import bp as api_bp

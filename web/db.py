@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from station.config import Config
-from station.live import LiveStatus
+from station.daemon.live import LiveStatus
 
 EXTENSION = "station"
 

@@ -41,9 +41,9 @@ from flask import Flask, Response, g, jsonify, render_template, request, session
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from station.errors import ConfigError
-from station.models import ApiToken
-from station.tokens import any_token, verify_token
+from station.domain.errors import ConfigError
+from station.domain.models import ApiToken
+from station.domain.tokens import any_token, verify_token
 
 from .api import is_api_write
 from .db import EXTENSION, station_app

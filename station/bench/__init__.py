@@ -24,7 +24,8 @@ from typing import Callable
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from ..db import make_engine, migrate, normalise_url
+from station.storage.db import make_engine, migrate, normalise_url
+
 from . import drive, yardsticks
 from .fill import Shape, fill
 

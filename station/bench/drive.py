@@ -18,9 +18,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..config import from_dict
-from ..retry import run_in_transaction
-from ..scanning.service import ScanService
+from station.config import from_dict
+from station.scanning.service import ScanService
+from station.storage.retry import run_in_transaction
+
 from .rows import Shape
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from .. import representation
-from ..serials import get_serial
+from station.domain.serials import get_serial
+from station.interchange import representation
+
 from .drive import percentiles, station_id
 from .rows import Shape
 

@@ -22,7 +22,8 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from ..errors import Refusal
+from station.domain.errors import Refusal
+
 from .reading import Kind, ProductInfo, Reading, quote
 
 MODE_DOCUMENT = {"receive": "receipt", "sell": "sale", "return": "customer_return"}

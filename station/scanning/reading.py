@@ -23,9 +23,9 @@ from typing import Protocol
 from biip import ParseConfig, ParseError
 from biip.gs1_messages import GS1Message
 
-from ..barcodes import as_gtin14
-from ..errors import Refusal
-from ..validation import has_control
+from station.domain.barcodes import as_gtin14
+from station.domain.errors import Refusal
+from station.domain.validation import has_control
 
 MAX_SCAN = 512
 GS = "\x1d"

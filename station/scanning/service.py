@@ -18,10 +18,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from .. import asn, catalogue, documents, posting, representation, rules
-from ..config import Config
-from ..errors import Invalid, NotFound, Refusal
-from ..models import (
+from station.config import Config
+from station.domain import asn, catalogue, documents, posting, rules
+from station.domain.errors import Invalid, NotFound, Refusal
+from station.domain.models import (
     SERIAL_MAX,
     Document,
     DocumentLine,
@@ -30,8 +30,10 @@ from ..models import (
     ScanLog,
     StationState,
 )
-from ..validation import is_printable
-from ..rules import received_on_order, expected_on_order
+from station.domain.rules import expected_on_order, received_on_order
+from station.domain.validation import is_printable
+from station.interchange import representation
+
 from . import machine, prompts
 from .reading import ProductInfo, Reading, normalise, read
 
@@ -314,7 +316,7 @@ class ScanService:
         return asn.check_expected(session, doc, serial.strip(), self.config.station(station).unexpected_serials)
 
     def _open(self, session: Session, station: str, action: machine.OpenDocument, user: str | None) -> Document:
-        from ..models import DocumentKind
+        from station.domain.models import DocumentKind
 
         supplier = catalogue.get_party(session, "supplier", action.supplier) if action.supplier else None
         customer = catalogue.get_party(session, "customer", action.customer) if action.customer else None

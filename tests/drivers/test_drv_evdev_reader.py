@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from evdev import InputEvent, ecodes
 
-from drivers.evtest import parse_capture
 from drivers.evdev_reader import EvdevScanner
+from drivers.evtest import parse_capture
 from drivers.keydecoder import KeyDecoder
 from drivers.keymap_us import us_key_strokes
 from drivers.reader import CONNECTED, MISSING

@@ -1,7 +1,7 @@
 """The JSON API of SPEC 5 under /api: one blueprint per resource group, nested in ``bp``.
 
 Every view opens one transaction (web.db.transaction) and builds its answer
-with station.representation inside it; errors are JSON (see errors.py).
+with station.interchange.representation inside it; errors are JSON (see errors.py).
 Writes are POST, PATCH or DELETE only, so the security hook (web.security)
 tells them apart with :func:`is_api_write`.
 """

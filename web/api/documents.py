@@ -5,7 +5,8 @@ from urllib.parse import quote
 
 from flask import Blueprint, url_for
 
-from station import documents, representation
+from station.domain import documents
+from station.interchange import representation
 
 from ..db import station_app, transaction
 from .inputs import json_body

@@ -28,7 +28,7 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from station.errors import Refusal
+from station.domain.errors import Refusal
 
 from .inputs import MAX_BODY
 

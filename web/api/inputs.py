@@ -12,8 +12,8 @@ from typing import Any
 
 from flask import request
 
-from station.errors import Invalid, Refusal
-from station.validation import is_printable
+from station.domain.errors import Invalid, Refusal
+from station.domain.validation import is_printable
 
 MAX_BODY = 4096
 PER_PAGE = 50

@@ -6,8 +6,9 @@ from urllib.parse import quote
 from flask import Blueprint, url_for
 from sqlalchemy import func, or_, select
 
-from station import catalogue, representation
-from station.catalogue import PARTY_MODELS
+from station.domain import catalogue
+from station.domain.catalogue import PARTY_MODELS
+from station.interchange import representation
 
 from ..db import transaction
 from .inputs import json_body, page_args, paged, text_arg

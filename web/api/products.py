@@ -14,10 +14,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import MethodNotAllowed
 
-from station import catalogue, representation, stock
-from station.barcodes import lookup_forms
-from station.errors import Invalid
-from station.models import Product, ProductBarcode
+from station.domain import catalogue, stock
+from station.domain.barcodes import lookup_forms
+from station.domain.errors import Invalid
+from station.domain.models import Product, ProductBarcode
+from station.interchange import representation
 
 from ..db import transaction
 from .inputs import json_body, page_args, paged, text_arg

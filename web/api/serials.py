@@ -16,9 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import MethodNotAllowed
 
-from station import catalogue, representation, serials
-from station.errors import Invalid
-from station.models import SerialNumber
+from station.domain import catalogue, serials
+from station.domain.errors import Invalid
+from station.domain.models import SerialNumber
+from station.interchange import representation
 
 from ..db import station_app, transaction
 from .inputs import bool_arg, json_body, page_args, paged, text_arg

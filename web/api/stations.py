@@ -35,10 +35,10 @@ from flask import Blueprint, Flask, Response, current_app, jsonify
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from station.errors import Invalid, NotFound
-from station.models import StationState
-from station.retry import run_in_transaction
+from station.domain.errors import Invalid, NotFound
+from station.domain.models import StationState
 from station.scanning.service import ScanService, check_key
+from station.storage.retry import run_in_transaction
 
 from ..db import EXTENSION, StationApp, station_app, transaction
 from .errors import error

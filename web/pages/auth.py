@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, render_template, request, url_for
 
-from station.tokens import verify_login
+from station.domain.tokens import verify_login
 
 from ..db import transaction
 from ..security import log_in, log_out
 from .forms import back, done
-
 
 bp = Blueprint("auth", __name__)
 

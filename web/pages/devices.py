@@ -4,7 +4,7 @@ Inside ``station run`` the daemon's in-process LiveStatus knows best (it is
 there even while the database is down); a separate ``station serve`` reads
 what the daemon last wrote to the ``device_status`` table. A scanner is
 matched by its station and its device id, which the daemon makes as
-station.supervisor does: the configured label (path, vendor:product or name),
+station.daemon.supervisor does: the configured label (path, vendor:product or name),
 with ``#2``, ``#3``... for a label repeated within a station. Devices seen but
 not configured are listed after the configured ones.
 """
@@ -15,8 +15,8 @@ from typing import Any
 from flask import Blueprint, render_template
 from sqlalchemy import select
 
-from station.models import DeviceStatus
-from station.representation import timestamp
+from station.domain.models import DeviceStatus
+from station.interchange.representation import timestamp
 
 from ..db import station_app, transaction
 from .stations import live
@@ -38,7 +38,7 @@ def _seen() -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def device_ids(labels: list[str]) -> list[str]:
-    """One id per scanner of a station, as the daemon names them (station.supervisor)."""
+    """One id per scanner of a station, as the daemon names them (station.daemon.supervisor)."""
     ids: list[str] = []
     for base in labels:
         n = 1

@@ -6,8 +6,8 @@ from flask import Blueprint, render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from station import representation
-from station.models import Document, DocumentKind, DocumentStatus
+from station.domain.models import Document, DocumentKind, DocumentStatus
+from station.interchange import representation
 
 from ..api.paths import tail_key
 from ..db import transaction

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode
 from flask import flash, g, redirect, request
 from sqlalchemy.exc import IntegrityError
 
-from station.errors import Refusal
+from station.domain.errors import Refusal
 
 PER_PAGE = 50
 MAX_PAGE = 1_000_000

@@ -11,9 +11,10 @@ from flask import Blueprint, abort, render_template, request, url_for
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from station import catalogue, representation, stock
-from station.errors import Invalid
-from station.models import Product, SerialNumber
+from station.domain import catalogue, stock
+from station.domain.errors import Invalid
+from station.domain.models import Product, SerialNumber
+from station.interchange import representation
 
 from ..api.paths import tail_key
 from ..db import transaction

@@ -15,10 +15,11 @@ from flask import Blueprint, abort, render_template, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from station import labels, representation, serials
-from station.models import Customer, Product, SerialNumber, Supplier
-from station.rules import find_serial, open_document_of
-from station.validation import is_printable
+from station.domain import serials
+from station.domain.models import Customer, Product, SerialNumber, Supplier
+from station.domain.rules import find_serial, open_document_of
+from station.domain.validation import is_printable
+from station.interchange import labels, representation
 
 from ..api.paths import tail_key
 from ..db import station_app, transaction

@@ -16,10 +16,10 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from station import documents
-from station.demo import FIRST_RUN_HINT, is_empty
-from station.errors import Refusal
-from station.models import Document
+from station.domain import documents
+from station.domain.errors import Refusal
+from station.domain.models import Document
+from station.interchange.demo import FIRST_RUN_HINT, is_empty
 from station.scanning.service import ScanService
 
 from ..db import station_app, transaction

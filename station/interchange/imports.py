@@ -29,12 +29,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .barcodes import normalise_barcode
-from .catalogue import check_barcode, create_product, get_party, get_product, update_product
-from .documents import create_purchase_order
-from .errors import Refusal, StationError
-from .models import Document, DocumentKind, Product
-from .validation import require_code, require_name
+from station.domain.barcodes import normalise_barcode
+from station.domain.catalogue import check_barcode, create_product, get_party, get_product, update_product
+from station.domain.documents import create_purchase_order
+from station.domain.errors import Refusal, StationError
+from station.domain.models import Document, DocumentKind, Product
+from station.domain.validation import require_code, require_name
 
 Progress = Callable[[int, int], None]
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import catalogue, documents
-from .models import Document, Product
+from station.domain import catalogue, documents
+from station.domain.models import Document, Product
 
 PRODUCTS = (
     # code, name, serial for purchase, serial for sales, barcode (valid EAN-13 / UPC-A)

@@ -28,9 +28,8 @@ from typing import Any
 from drivers import discovery
 from drivers.errors import DriverError
 from drivers.reader import CONNECTED, MISSING, ReconnectingReader
-
-from .config import ScannerConfig, StationConfig
-from .errors import ConfigError
+from station.config import ScannerConfig, StationConfig
+from station.domain.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

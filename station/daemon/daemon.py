@@ -16,12 +16,13 @@ from typing import IO
 
 from sqlalchemy.engine import Engine
 
-from .config import Config
-from .db import make_engine, make_sessionmaker, migrate, normalise_url
-from .errors import ConfigError
+from station.config import Config
+from station.domain.errors import ConfigError
+from station.scanning.service import ScanService, escape_raw
+from station.storage.db import make_engine, make_sessionmaker, migrate, normalise_url
+
 from .live import LiveStatus
 from .processor import Processor, is_unreachable
-from .scanning.service import ScanService, escape_raw
 from .spool import Spool, spool_path
 from .supervisor import Supervisor
 

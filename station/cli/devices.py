@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import Context, cli, pass_ctx
+from .context import Context, pass_ctx
 
 
 def _match_for(scanner):
@@ -14,7 +14,7 @@ def _match_for(scanner):
     return DeviceMatch(path=scanner.path, vendor_product=scanner.vendor_product, name=scanner.name)
 
 
-@cli.command()
+@click.command()
 @pass_ctx
 def devices(ctx: Context) -> None:
     """List input and serial devices, whether each looks like a scanner, and the station it would feed."""
@@ -43,7 +43,7 @@ def devices(ctx: Context) -> None:
             click.echo(f"missing: station {sid} expects {scanner.kind} scanner {scanner.label}")
 
 
-@cli.command("decode-evtest")
+@click.command("decode-evtest")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--layout", default="us", show_default=True, help="Keyboard layout the scanner emulates.")
 @click.option("--idle-gap-ms", type=int, default=50, show_default=True,

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .config import Config
+from station.config import Config
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 

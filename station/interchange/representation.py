@@ -6,11 +6,20 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from .catalogue import on_hand, serials_in_stock
-from .documents import order_progress
-from .models import Customer, Document, DocumentKind, DocumentLine, Movement, Product, SerialNumber, Supplier
-from .rules import open_document_of
-from .serials import HistoryEntry, history
+from station.domain.catalogue import on_hand, serials_in_stock
+from station.domain.documents import order_progress
+from station.domain.models import (
+    Customer,
+    Document,
+    DocumentKind,
+    DocumentLine,
+    Movement,
+    Product,
+    SerialNumber,
+    Supplier,
+)
+from station.domain.rules import open_document_of
+from station.domain.serials import HistoryEntry, history
 
 
 def timestamp(at: datetime | None) -> str | None:

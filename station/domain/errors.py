@@ -7,7 +7,11 @@ from __future__ import annotations
 
 
 class StationError(Exception):
-    """Root of every error the station raises on purpose."""
+    """Root of every error the station raises on purpose; ``message`` is the sentence shown for it."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 class ConfigError(StationError):
@@ -23,7 +27,6 @@ class Refusal(StationError):
     def __init__(self, code: str, message: str, *, status: int | None = None):
         super().__init__(message)
         self.code = code
-        self.message = message
         if status is not None:
             self.status = status
 

@@ -9,7 +9,8 @@ from typing import Iterator, TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Customer, Document, Movement, Product, SerialNumber, Supplier
+from station.domain.models import Customer, Document, Movement, Product, SerialNumber, Supplier
+
 from .representation import timestamp
 
 FIELDS = ("id", "at", "kind", "quantity", "product", "serial", "document", "station", "user", "supplier", "customer")

@@ -6,10 +6,8 @@ import sys
 
 import click
 
-from ..cli import cli
 
-
-@cli.command()
+@click.command()
 @click.option("--database", "databases", multiple=True, metavar="URL",
               help="sqlite:///NEW_FILE or postgresql://HOST/DB (a scratch schema is made and dropped); "
                    "repeatable. Default: a temporary SQLite file, and the local PostgreSQL when it answers.")
@@ -28,7 +26,7 @@ def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, h
 
     Progress and a human summary go to stderr; stdout holds only the JSON.
     """
-    from ..bench import run
+    from station.bench import run
 
     bars = []
 

@@ -1,4 +1,4 @@
-"""``station import``, ``station export``, ``station demo`` and ``station labels``."""
+"""``station import``, ``station export`` and ``station demo``: records in and out in bulk."""
 from __future__ import annotations
 
 import sys
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..cli import Context, cli, pass_ctx
-from ..errors import StationError
+from station.domain.errors import StationError
+
+from .context import Context, pass_ctx
 
 
 def _progress_bar(label: str):
@@ -27,7 +28,7 @@ def _progress_bar(label: str):
     return update
 
 
-@cli.group(name="import")
+@click.group(name="import")
 def import_group() -> None:
     """Import records from CSV files (all of a file, or nothing)."""
 
@@ -47,7 +48,7 @@ def _run_import(ctx: Context, label: str, fn) -> None:
 @pass_ctx
 def import_products(ctx: Context, file) -> None:
     """FILE.csv: code,name,serial_required_for_purchase,serial_required_for_sales,barcodes (| between barcodes)."""
-    from ..imports import import_products as run
+    from station.interchange.imports import import_products as run
 
     _run_import(ctx, "Importing products", lambda s, p: run(s, file, progress=p))
 
@@ -57,7 +58,7 @@ def import_products(ctx: Context, file) -> None:
 @pass_ctx
 def import_orders(ctx: Context, file) -> None:
     """FILE.csv: reference,supplier,product,quantity (rows with one reference form one order)."""
-    from ..imports import import_purchase_orders as run
+    from station.interchange.imports import import_purchase_orders as run
 
     _run_import(ctx, "Importing purchase orders", lambda s, p: run(s, file, progress=p, pattern=ctx.config.document_re))
 
@@ -67,12 +68,12 @@ def import_orders(ctx: Context, file) -> None:
 @pass_ctx
 def import_asn(ctx: Context, file) -> None:
     """FILE.csv: reference,product,serial — the serials a supplier ships against a purchase order."""
-    from ..asn import import_asn as run
+    from station.domain.asn import import_asn as run
 
     _run_import(ctx, "Importing serial lists", lambda s, p: run(s, file, progress=p))
 
 
-@cli.group(name="export")
+@click.group(name="export")
 def export_group() -> None:
     """Export records for an ERP to pick up."""
 
@@ -85,7 +86,7 @@ def export_group() -> None:
 @pass_ctx
 def export_movements(ctx: Context, since: datetime | None, fmt: str, out) -> None:
     """Stream every movement, oldest first: a million rows need no more memory than a thousand."""
-    from ..export import movement_rows, write_csv, write_json
+    from station.interchange.export import movement_rows, write_csv, write_json
 
     ctx.migrated_engine()
     if since is not None and since.tzinfo is None:
@@ -96,14 +97,14 @@ def export_movements(ctx: Context, since: datetime | None, fmt: str, out) -> Non
     click.echo(f"{n} movement(s) exported.", err=True)
 
 
-@cli.command()
+@click.command()
 @click.option("--labels", "labels_dir", type=click.Path(file_okay=False), default="labels/commands",
               show_default=True, help="Where to write the command sheet.")
 @pass_ctx
 def demo(ctx: Context, labels_dir: str) -> None:
     """Create demo products, a supplier, a customer and a purchase order, and print the command sheet."""
-    from ..demo import create_demo
-    from ..labels import COMMANDS, Label, write_sheet
+    from station.interchange.demo import create_demo
+    from station.interchange.labels import COMMANDS, Label, write_sheet
 
     ctx.migrated_engine()
     with ctx.sessionmaker().begin() as session:
@@ -120,64 +121,3 @@ def demo(ctx: Context, labels_dir: str) -> None:
     click.echo("Try it: station scan default CMD:RECEIVE, then PO-1001, 4006381333931 and a few serials, "
                "then CMD:FINISH; or type them into the scan box of http://%s:%s/stations/default"
                % (ctx.config.web_host, ctx.config.web_port))
-
-
-@cli.group()
-def labels() -> None:
-    """Printable barcode sheets: commands, parties and serial labels."""
-
-
-@labels.command("commands")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="labels/commands", show_default=True)
-@click.option("--parties", is_flag=True, help="Add a SUP:/CUS: barcode for every supplier and customer.")
-@pass_ctx
-def labels_commands(ctx: Context, out_dir: str, parties: bool) -> None:
-    """Every CMD: barcode as Code128 PNG and SVG, and one printable HTML sheet."""
-    from sqlalchemy import select
-
-    from ..labels import COMMANDS, Label, write_sheet
-    from ..models import Customer, Supplier
-
-    items = [Label(text, caption) for text, caption in COMMANDS]
-    if parties:
-        ctx.migrated_engine()
-        with ctx.sessionmaker()() as session:
-            items += [Label(f"SUP:{s.code}", f"Supplier: {s.name}") for s in session.scalars(select(Supplier).order_by(Supplier.code))]
-            items += [Label(f"CUS:{c.code}", f"Customer: {c.name}") for c in session.scalars(select(Customer).order_by(Customer.code))]
-    try:
-        paths = write_sheet(items, Path(out_dir), title="Barcode station: commands")
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"{len(items)} barcode(s); print {paths[0]}")
-
-
-@labels.command("serials")
-@click.option("--product", "product_code", required=True, help="Product code the serials belong to.")
-@click.option("--count", type=click.IntRange(1, 10_000), required=True)
-@click.option("--prefix", default=None, help="Serial prefix (default: the product code and a dash).")
-@click.option("--size", default="50x25", show_default=True, help="Label stock, WIDTHxHEIGHT in mm.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="labels/serials", show_default=True)
-@pass_ctx
-def labels_serials(ctx: Context, product_code: str, count: int, prefix: str | None, size: str, out_dir: str) -> None:
-    """Reserve COUNT new serials (never issued twice) and write their labels."""
-    from ..catalogue import get_product
-    from ..labels import Label, LabelSize, module_width_for, write_sheet
-    from ..reservation import reserve
-
-    try:
-        stock = LabelSize.parse(size)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--size") from None
-    ctx.migrated_engine()
-    try:
-        with ctx.sessionmaker().begin() as session:
-            product = get_product(session, product_code)
-            sample = f"{prefix if prefix is not None else product.code + '-'}{0:06d}"
-            module_width_for(sample, stock)  # refuse before reserving when the label cannot hold it
-            serials = reserve(session, product, count, prefix=prefix)
-            name = product.name
-            paths = write_sheet([Label(s, name) for s in serials], Path(out_dir),
-                                title=f"Serial labels: {name}", size=stock)
-    except (StationError, ValueError) as exc:
-        raise click.ClickException(getattr(exc, "message", str(exc))) from None
-    click.echo(f"Reserved {serials[0]} .. {serials[-1]} ({len(serials)}); print {paths[0]}")

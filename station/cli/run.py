@@ -19,12 +19,12 @@ from collections.abc import Callable
 
 import click
 
-from ..cli import Context, cli, pass_ctx
-from ..config import Config
-from ..daemon import Daemon, daemon_engine, migrate_or_defer
-from ..db import migrate
-from ..errors import StationError
-from ..live import LiveStatus
+from station.config import Config
+from station.daemon.daemon import Daemon, daemon_engine, migrate_or_defer
+from station.daemon.live import LiveStatus
+from station.storage.db import migrate
+
+from .context import Context, pass_ctx
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +102,6 @@ def _web_server(config: Config, engine, live: LiveStatus | None) -> WebServer:
     try:
         app = web_app(config, engine, live)
         return WebServer(app, config.web_host, config.web_port, threads=_web_options(config))
-    except StationError as exc:
-        raise click.ClickException(getattr(exc, "message", str(exc))) from None
     except OSError as exc:  # the port is taken, the address is not ours
         raise click.ClickException(f"cannot listen on {config.web_host}:{config.web_port}: {exc}") from None
 
@@ -123,7 +121,7 @@ def _first_run_hint(engine) -> None:
     """On an empty database, say how to begin (the web page says it too)."""
     from sqlalchemy.orm import Session
 
-    from ..demo import FIRST_RUN_HINT, is_empty
+    from station.interchange.demo import FIRST_RUN_HINT, is_empty
 
     try:
         with Session(engine) as session:
@@ -134,7 +132,7 @@ def _first_run_hint(engine) -> None:
         log.warning("%s", FIRST_RUN_HINT)
 
 
-@cli.command()
+@click.command()
 @pass_ctx
 def run(ctx: Context) -> None:
     """Run the daemon: every station's scanners, the processing and the web page, in one process."""
@@ -146,10 +144,7 @@ def run(ctx: Context) -> None:
     except Exception as exc:
         raise click.ClickException(f"cannot prepare the database: {str(exc).splitlines()[0]}") from None
     live = LiveStatus()
-    try:
-        daemon = Daemon(config, engine, live, migrated=migrated)
-    except StationError as exc:
-        raise click.ClickException(getattr(exc, "message", str(exc))) from None
+    daemon = Daemon(config, engine, live, migrated=migrated)
     try:
         server = _web_server(config, engine, live)
     except BaseException:
@@ -169,7 +164,7 @@ def run(ctx: Context) -> None:
     _finish(signo, clean)
 
 
-@cli.command()
+@click.command()
 @pass_ctx
 def serve(ctx: Context) -> None:
     """Serve the web page only (waitress); the scanners are read by ``station run``."""

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, joinedload
 from .catalogue import find_party, get_product
 from .errors import Conflict, Invalid, NotFound, Refusal
 from .models import (
+    SERIAL_MAX,
     Document,
     Movement,
-    SERIAL_MAX,
     ScanLog,
     SerialNumber,
 )

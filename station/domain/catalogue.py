@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from .barcodes import lookup_forms, normalise_barcode
 from .errors import Conflict, Invalid, NotFound
-from .models import CODE_MAX, Customer, Product, ProductBarcode, SerialNumber, SERIAL_MAX, Supplier
+from .models import CODE_MAX, SERIAL_MAX, Customer, Product, ProductBarcode, SerialNumber, Supplier
 from .validation import could_be_key, has_control, require_bool, require_code, require_name
 
 PARTY_MODELS = {"supplier": Supplier, "customer": Customer}

@@ -3,7 +3,7 @@
 Theory of operation: one thread takes the oldest pending scans from the
 spool and processes each with ``ScanService.process`` in a transaction of
 its own, under the scan's idempotency key, then marks it done in the spool.
-Deadlocks and serialization failures are retried at once (``station.retry``).
+Deadlocks and serialization failures are retried at once (``station.storage.retry``).
 When the database cannot be reached (connect or commit fails), the scan stays
 pending and so does everything after it: the thread backs off (0.5 s, doubling
 to 5 s), tells the live status it is offline and how many scans each station
@@ -22,11 +22,12 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from .errors import StationError
+from station.domain.errors import StationError
+from station.domain.models import DeviceStatus
+from station.scanning.service import ScanService
+from station.storage.retry import is_retryable, run_in_transaction
+
 from .live import LiveStatus
-from .models import DeviceStatus
-from .retry import is_retryable, run_in_transaction
-from .scanning.service import ScanService
 from .spool import Spool, SpooledScan
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ class Processor(threading.Thread):
         """Process one scan; False when it stays pending (the database is away, or an error)."""
         key = self.spool.key(scan.seq)
         try:
-            # Deadlocks and serialization failures are run again at once, unseen (station.retry).
+            # Deadlocks and serialization failures are run again at once, unseen (station.storage.retry).
             result = run_in_transaction(self.Session, lambda session: self.service.process(
                 session, scan.station, scan.raw, device=scan.device, key=key))
         except Exception as exc:

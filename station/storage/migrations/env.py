@@ -1,7 +1,7 @@
-"""Alembic environment: the engine comes from the caller (station.db.migrate)."""
+"""Alembic environment: the engine comes from the caller (station.storage.db.migrate)."""
 from alembic import context
 
-from station.models import Base
+from station.domain.models import Base
 
 config = context.config
 engine = config.attributes["engine"]

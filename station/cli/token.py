@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import click
 
-from ..cli import Context, cli, pass_ctx
-from ..errors import StationError
+from .context import Context, pass_ctx
 
 
-@cli.group()
+@click.group()
 def token() -> None:
     """API tokens: bearer tokens for API writes, and passwords of the page login off loopback."""
 
@@ -17,14 +16,11 @@ def token() -> None:
 @pass_ctx
 def create(ctx: Context, name: str) -> None:
     """Make a token called NAME and print it once: only its hash is kept."""
-    from ..tokens import create_token
+    from station.domain.tokens import create_token
 
     ctx.migrated_engine()
-    try:
-        with ctx.sessionmaker().begin() as session:
-            text = create_token(session, name)
-    except StationError as exc:
-        raise click.ClickException(getattr(exc, "message", str(exc))) from None
+    with ctx.sessionmaker().begin() as session:
+        text = create_token(session, name)
     click.echo(text)
     click.echo(
         f"Token {name} created. It is shown this once: use it as 'Authorization: Bearer <token>'"
@@ -37,7 +33,7 @@ def create(ctx: Context, name: str) -> None:
 @pass_ctx
 def list_(ctx: Context) -> None:
     """The names of the tokens and when each was made (never the tokens themselves)."""
-    from ..tokens import list_tokens
+    from station.domain.tokens import list_tokens
 
     ctx.migrated_engine()
     with ctx.sessionmaker()() as session:
@@ -53,12 +49,9 @@ def list_(ctx: Context) -> None:
 @pass_ctx
 def revoke(ctx: Context, name: str) -> None:
     """Delete the token called NAME: it stops working at once."""
-    from ..tokens import revoke_token
+    from station.domain.tokens import revoke_token
 
     ctx.migrated_engine()
-    try:
-        with ctx.sessionmaker().begin() as session:
-            revoke_token(session, name)
-    except StationError as exc:
-        raise click.ClickException(getattr(exc, "message", str(exc))) from None
+    with ctx.sessionmaker().begin() as session:
+        revoke_token(session, name)
     click.echo(f"Token {name} revoked.")

@@ -17,7 +17,7 @@ retries. Rule 8 needs no lock at all: the unique index refuses the second
 open line. The locks are taken in one order (the purchase order, then the
 serials by id) so that two postings wait rather than deadlock; what still
 can (unserialised units of several products in opposite orders) is retried
-by ``station.retry.run_in_transaction``, unseen by the operator.
+by ``station.storage.retry.run_in_transaction``, unseen by the operator.
 """
 from __future__ import annotations
 

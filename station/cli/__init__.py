@@ -1,0 +1,1 @@
+"""The command line: ``station`` and its subcommands, one module per group (see main.py)."""

@@ -1,0 +1,69 @@
+"""``station labels``: printable barcode sheets of the commands, the parties and new serials."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .context import Context, pass_ctx
+
+
+@click.group()
+def labels() -> None:
+    """Printable barcode sheets: commands, parties and serial labels."""
+
+
+@labels.command("commands")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="labels/commands", show_default=True)
+@click.option("--parties", is_flag=True, help="Add a SUP:/CUS: barcode for every supplier and customer.")
+@pass_ctx
+def labels_commands(ctx: Context, out_dir: str, parties: bool) -> None:
+    """Every CMD: barcode as Code128 PNG and SVG, and one printable HTML sheet."""
+    from sqlalchemy import select
+
+    from station.domain.models import Customer, Supplier
+    from station.interchange.labels import COMMANDS, Label, write_sheet
+
+    items = [Label(text, caption) for text, caption in COMMANDS]
+    if parties:
+        ctx.migrated_engine()
+        with ctx.sessionmaker()() as session:
+            items += [Label(f"SUP:{s.code}", f"Supplier: {s.name}") for s in session.scalars(select(Supplier).order_by(Supplier.code))]
+            items += [Label(f"CUS:{c.code}", f"Customer: {c.name}") for c in session.scalars(select(Customer).order_by(Customer.code))]
+    try:
+        paths = write_sheet(items, Path(out_dir), title="Barcode station: commands")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{len(items)} barcode(s); print {paths[0]}")
+
+
+@labels.command("serials")
+@click.option("--product", "product_code", required=True, help="Product code the serials belong to.")
+@click.option("--count", type=click.IntRange(1, 10_000), required=True)
+@click.option("--prefix", default=None, help="Serial prefix (default: the product code and a dash).")
+@click.option("--size", default="50x25", show_default=True, help="Label stock, WIDTHxHEIGHT in mm.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="labels/serials", show_default=True)
+@pass_ctx
+def labels_serials(ctx: Context, product_code: str, count: int, prefix: str | None, size: str, out_dir: str) -> None:
+    """Reserve COUNT new serials (never issued twice) and write their labels."""
+    from station.domain.catalogue import get_product
+    from station.domain.reservation import reserve
+    from station.interchange.labels import Label, LabelSize, module_width_for, write_sheet
+
+    try:
+        stock = LabelSize.parse(size)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--size") from None
+    ctx.migrated_engine()
+    try:
+        with ctx.sessionmaker().begin() as session:
+            product = get_product(session, product_code)
+            sample = f"{prefix if prefix is not None else product.code + '-'}{0:06d}"
+            module_width_for(sample, stock)  # refuse before reserving when the label cannot hold it
+            serials = reserve(session, product, count, prefix=prefix)
+            name = product.name
+            paths = write_sheet([Label(s, name) for s in serials], Path(out_dir),
+                                title=f"Serial labels: {name}", size=stock)
+    except ValueError as exc:  # the label stock cannot hold the serials
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Reserved {serials[0]} .. {serials[-1]} ({len(serials)}); print {paths[0]}")

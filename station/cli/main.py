@@ -1,0 +1,65 @@
+"""The ``station`` command line (click): the root group, and every subcommand added to it by name.
+
+This package is the one place that assembles the layers: the web app, the
+daemon and the bench are put together here and nowhere else. Any
+``StationError`` a command lets out (a bad configuration, a refused record)
+is answered with its one sentence and exit code 1, never a traceback.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from station.domain.errors import StationError
+
+from . import bench, database, devices, labels, records, run, scan, token
+from .context import Context
+
+
+class StationGroup(click.Group):
+    """The root group: a ``StationError`` from any subcommand becomes one sentence on stderr and exit 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except StationError as exc:
+            raise click.ClickException(exc.message) from None
+
+
+@click.group(cls=StationGroup)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="TOML configuration (else $STATION_CONFIG, else ./station.toml, else defaults).")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """Barcode station: receive, sell and return serial-numbered goods by scanning."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    ctx.obj = Context(config_path)
+    ctx.call_on_close(ctx.obj.close)
+
+
+COMMANDS: tuple[click.Command, ...] = (
+    database.init,
+    scan.scan,
+    database.check,
+    run.run,
+    run.serve,
+    devices.devices,
+    devices.decode_evtest,
+    records.import_group,
+    records.export_group,
+    records.demo,
+    labels.labels,
+    token.token,
+    bench.bench,
+)
+for _command in COMMANDS:
+    cli.add_command(_command)
+
+
+def main() -> None:
+    cli(prog_name="station")

@@ -1,1 +1,0 @@
-"""Subcommands of ``station``, one module per group; each registers itself on ``station.cli.cli``."""
