@@ -19,7 +19,7 @@ def test_factory_makes_its_own_engine_and_does_not_migrate(tmp_path):
     two = create_app(from_dict({"database": {"url": url}}))
     ext = one.extensions[EXTENSION]
     assert isinstance(ext, StationApp) and ext is not two.extensions[EXTENSION]
-    assert str(ext.engine.url) == url and ext.config.database_url == url
+    assert str(ext.engine.url) == url and ext.config.database.url == url
     assert inspect(ext.engine).get_table_names() == []
     ext.engine.dispose()
     two.extensions[EXTENSION].engine.dispose()

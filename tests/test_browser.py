@@ -26,7 +26,7 @@ waitress = pytest.importorskip("waitress")
 
 from conftest import create_database  # noqa: E402
 
-from station.config import Config, StationConfig  # noqa: E402
+from station.config import Config, DatabaseConfig, StationConfig  # noqa: E402
 from station.domain import catalogue, documents  # noqa: E402
 from station.domain.models import ScanLog, SerialNumber  # noqa: E402
 from station.scanning.service import ScanService  # noqa: E402
@@ -48,7 +48,7 @@ def browser_db(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def config(browser_db):
-    return Config(database_url=browser_db.url, stations=STATIONS)
+    return Config(database=DatabaseConfig(browser_db.url), stations=STATIONS)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from station.config import Config, StationConfig
+from station.config import Config, DatabaseConfig, StationConfig
 from station.domain import catalogue, documents, posting
 from station.domain.models import DocumentKind, Product, ProductBarcode, SerialNumber
 from web.app import create_app
@@ -22,7 +22,7 @@ from web.app import create_app
 @pytest.fixture
 def client(db, tmp_path, monkeypatch):
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path))
-    config = Config(database_url=db.url, stations=(StationConfig("goods-in", "receive"),))
+    config = Config(database=DatabaseConfig(db.url), stations=(StationConfig("goods-in", "receive"),))
     return create_app(config, engine=db.engine).test_client()
 
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from station.config import Config, StationConfig
+from station.config import Config, DatabaseConfig, StationConfig
 from station.domain import catalogue, documents, posting
 from station.domain.models import DocumentKind, Movement, ScanLog, SerialNumber
 from station.scanning.service import ScanService
@@ -24,7 +24,7 @@ from web.app import create_app
 def app(db, tmp_path, monkeypatch):
     """An app on the test's database; its session secret in the test's own folder."""
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path))
-    config = Config(database_url=db.url, stations=(StationConfig("goods-in", "receive"), StationConfig("till", "sell")))
+    config = Config(database=DatabaseConfig(db.url), stations=(StationConfig("goods-in", "receive"), StationConfig("till", "sell")))
     return create_app(config, engine=db.engine)
 
 
@@ -193,7 +193,7 @@ def test_record_shows_the_erp_fields_and_movements_oldest_first(client, db, worl
     """Guards against the record missing a field of the ERP page, or history out of order / without refusals."""
     receive(db, "WID-1", "SN-1")
     with db.Session.begin() as s:  # the same serial scanned again at goods-in: refused, and marked
-        service = ScanService(Config(database_url=db.url, stations=(StationConfig("goods-in", "receive"),)))
+        service = ScanService(Config(database=DatabaseConfig(db.url), stations=(StationConfig("goods-in", "receive"),)))
         for text in ("SUP:ACME", "036000291452", "SN-1"):
             service.process(s, "goods-in", text, device="test")
     page = client.get("/serials/SN-1")

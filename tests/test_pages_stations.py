@@ -13,7 +13,7 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
-from station.config import Config, ScannerConfig, StationConfig
+from station.config import Config, DatabaseConfig, ScannerConfig, StationConfig
 from station.daemon.live import LiveStatus
 from station.domain import catalogue, documents
 from station.domain.models import DeviceStatus, ScanLog
@@ -28,7 +28,7 @@ STATIONS = (StationConfig("goods-in", "receive", scanners=(HID,)), StationConfig
 
 @pytest.fixture
 def config(db):
-    return Config(database_url=db.url, stations=STATIONS)
+    return Config(database=DatabaseConfig(db.url), stations=STATIONS)
 
 
 @pytest.fixture
@@ -204,9 +204,8 @@ def test_serial_label_sheet_escapes_and_refuses_what_cannot_print(client):
 
 def test_device_ids_follow_the_daemon_naming():
     """Guards against /devices calling a repeated scanner label "missing" (the daemon names it label#2)."""
-    from web.pages.devices import device_ids
-
-    assert device_ids(["/dev/a", "/dev/b", "/dev/a", "/dev/a"]) == ["/dev/a", "/dev/b", "/dev/a#2", "/dev/a#3"]
+    scanners = tuple(ScannerConfig(path=p) for p in ("/dev/a", "/dev/b", "/dev/a", "/dev/a"))
+    assert StationConfig("s", scanners=scanners).device_ids == ("/dev/a", "/dev/b", "/dev/a#2", "/dev/a#3")
 
 
 def test_first_run_says_how_to_begin(db, tmp_path):

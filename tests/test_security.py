@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from station.cli.main import cli
-from station.config import Config, StationConfig
+from station.config import Config, DatabaseConfig, StationConfig, WebConfig
 from station.domain import catalogue, tokens
 from station.domain.errors import ConfigError, Conflict, NotFound
 from station.domain.models import ApiToken, Movement, SerialNumber
@@ -36,7 +36,7 @@ def state_dir(tmp_path, monkeypatch) -> Path:
 
 
 def make_app(db, host: str = "127.0.0.1"):
-    config = Config(database_url=db.url, web_host=host, stations=(StationConfig("till", "sell"),))
+    config = Config(database=DatabaseConfig(db.url), web=WebConfig(host=host), stations=(StationConfig("till", "sell"),))
     return create_app(config, engine=db.engine)
 
 
@@ -434,7 +434,7 @@ def test_station_token_create_prints_the_token_once(db, tmp_path, cli_engines):
 
 def test_off_loopback_starts_while_the_database_is_away(tmp_path, state_dir, caplog):
     """Guards against ``station run`` dying at start when the database is away (writes stay refused meanwhile)."""
-    config = Config(database_url=f"sqlite:///{tmp_path}/missing/dir/station.db", web_host="0.0.0.0")
+    config = Config(database=DatabaseConfig(f"sqlite:///{tmp_path}/missing/dir/station.db"), web=WebConfig(host="0.0.0.0"))
     app = create_app(config)
     try:
         assert "cannot check for API tokens" in caplog.text

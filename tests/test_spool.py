@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from station.config import from_dict
-from station.daemon.spool import DONE, FAILED, PENDING, Spool, spool_path
+from station.daemon.spool import DONE, FAILED, PENDING, Spool
 
 
 @pytest.fixture
@@ -148,7 +148,7 @@ def test_spool_path(toml, expected, monkeypatch):
     monkeypatch.delenv("STATION_DATABASE_URL", raising=False)
     monkeypatch.delenv("STATE_DIRECTORY", raising=False)
     config = from_dict(toml, source=Path("/etc/st/station.toml"))
-    assert spool_path(config) == Path(expected)
+    assert config.spool_path == Path(expected)
 
 
 def test_spool_goes_to_systemd_state_directory(monkeypatch):
@@ -156,4 +156,4 @@ def test_spool_goes_to_systemd_state_directory(monkeypatch):
     monkeypatch.delenv("STATION_DATABASE_URL", raising=False)
     monkeypatch.setenv("STATE_DIRECTORY", "/var/lib/barcode-station")
     config = from_dict({"database": {"url": "postgresql+psycopg://db/station"}}, source=Path("/etc/st/station.toml"))
-    assert spool_path(config) == Path("/var/lib/barcode-station/spool.db")
+    assert config.spool_path == Path("/var/lib/barcode-station/spool.db")

@@ -9,12 +9,12 @@ from flask import Blueprint, Flask
 from sqlalchemy.engine import Engine
 
 from station.config import Config, load
-from station.daemon.live import LiveStatus
 from station.storage.db import make_engine, make_sessionmaker
 
 from .api import API_PREFIX, MAX_BODY
 from .api import bp as api_bp
 from .db import EXTENSION, StationApp
+from .live import Live
 from .pages import register_pages
 from .security import init_security
 
@@ -27,17 +27,17 @@ def blueprints() -> list[tuple[Blueprint, str | None]]:
 
 
 def create_app(config: Config | None = None, *, engine: Engine | None = None,
-               live: LiveStatus | None = None) -> Flask:
+               live: Live | None = None) -> Flask:
     """An app on ``config`` (else the configuration found by ``station.config.load``).
 
     ``engine`` is used as given (tests pass theirs); otherwise one is made from
-    ``config.database_url``. ``live`` is the daemon's status when ``station run``
+    ``config.database.url``. ``live`` is the daemon's status when ``station run``
     serves the app in its own process.
     """
     if config is None:
         config = load()
     if engine is None:
-        engine = make_engine(config.database_url)
+        engine = make_engine(config.database.url)
     app = Flask(__name__)
     # Every API body is small; the API checks this itself too, so pages that
     # need bigger uploads may raise the app-wide limit without widening the API.

@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from station.config import Config
-from station.daemon.live import LiveStatus
+
+from .live import Live
 
 EXTENSION = "station"
 
@@ -30,7 +31,7 @@ class StationApp:
     engine: Engine
     Session: sessionmaker[Session]
     # The daemon's in-process status (held scans, devices) under ``station run``; None otherwise.
-    live: LiveStatus | None = None
+    live: Live | None = None
 
 
 def station_app() -> StationApp:

@@ -111,8 +111,8 @@ def init_security(app: Flask) -> None:
     """Secret key, cookie flags, the write guard and security headers; refuse an unguarded LAN bind."""
     station = app.extensions[EXTENSION]
     config = station.config
-    if not host_is_loopback(config.web_host):
-        _require_a_token(station, config.web_host)
+    if not host_is_loopback(config.web.host):
+        _require_a_token(station, config.web.host)
     data_dir = Path(config.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     app.secret_key = load_secret_key(data_dir / SECRET_FILE)
@@ -205,7 +205,7 @@ def _unauthorized_json(message: str) -> Response:
 def _local_host() -> bool:
     """True when the request names this server by a local name (not a rebound foreign one)."""
     name = urlsplit("//" + request.host).hostname or ""
-    return host_is_loopback(name) or name == station_app().config.web_host.strip("[]").lower()
+    return host_is_loopback(name) or name == station_app().config.web.host.strip("[]").lower()
 
 
 def _guard():

@@ -28,7 +28,7 @@ class Context:
     @property
     def engine(self):
         if self._engine is None:
-            self._engine = make_engine(self.config.database_url)
+            self._engine = make_engine(self.config.database.url)
         return self._engine
 
     def migrated_engine(self):

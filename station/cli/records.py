@@ -60,7 +60,7 @@ def import_orders(ctx: Context, file) -> None:
     """FILE.csv: reference,supplier,product,quantity (rows with one reference form one order)."""
     from station.interchange.imports import import_purchase_orders as run
 
-    _run_import(ctx, "Importing purchase orders", lambda s, p: run(s, file, progress=p, pattern=ctx.config.document_re))
+    _run_import(ctx, "Importing purchase orders", lambda s, p: run(s, file, progress=p, pattern=ctx.config.scanning.document_re))
 
 
 @import_group.command("asn")
@@ -120,4 +120,4 @@ def demo(ctx: Context, labels_dir: str) -> None:
     click.echo(f"Command sheet: {paths[0].resolve()} (also on the web page /labels)")
     click.echo("Try it: station scan default CMD:RECEIVE, then PO-1001, 4006381333931 and a few serials, "
                "then CMD:FINISH; or type them into the scan box of http://%s:%s/stations/default"
-               % (ctx.config.web_host, ctx.config.web_port))
+               % (ctx.config.web.host, ctx.config.web.port))

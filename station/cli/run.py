@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import click
 
-from station.config import Config
+from station.config import Config, WebConfig
 from station.daemon.daemon import Daemon, daemon_engine, migrate_or_defer
 from station.daemon.live import LiveStatus
 from station.storage.db import migrate
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 SIGNALS = {signal.SIGTERM, signal.SIGINT}
 SHUTDOWN_BUDGET = 1.5  # seconds for a clean stop; the process is gone within 2 s
-DEFAULT_THREADS = 64  # waitress workers: live-event streams each hold one while open
+DEFAULT_THREADS = WebConfig.threads  # waitress workers: live-event streams each hold one while open
 
 
 def web_app(config: Config, engine, live: LiveStatus | None):
@@ -80,13 +80,6 @@ class WebServer:
         self.server.task_dispatcher.shutdown(timeout=max(0.0, deadline - time.monotonic()))
 
 
-def _web_options(config: Config) -> int:
-    threads = config.extra.get("web", {}).get("threads", DEFAULT_THREADS)
-    if not isinstance(threads, int) or threads < 1:
-        raise click.ClickException("[web] threads must be a whole number of at least 1")
-    return threads
-
-
 def _wait_for_signal(healthy: Callable[[], bool]) -> int | None:
     """Block until SIGTERM/SIGINT (its number) or until ``healthy()`` turns false (None)."""
     while True:
@@ -101,9 +94,9 @@ def _web_server(config: Config, engine, live: LiveStatus | None) -> WebServer:
     """The app and its listening server, not yet serving: a bad setting fails before anything starts."""
     try:
         app = web_app(config, engine, live)
-        return WebServer(app, config.web_host, config.web_port, threads=_web_options(config))
+        return WebServer(app, config.web.host, config.web.port, threads=config.web.threads)
     except OSError as exc:  # the port is taken, the address is not ours
-        raise click.ClickException(f"cannot listen on {config.web_host}:{config.web_port}: {exc}") from None
+        raise click.ClickException(f"cannot listen on {config.web.host}:{config.web.port}: {exc}") from None
 
 
 def _finish(signo: int | None, stopped_cleanly: bool) -> None:
@@ -137,7 +130,7 @@ def _first_run_hint(engine) -> None:
 def run(ctx: Context) -> None:
     """Run the daemon: every station's scanners, the processing and the web page, in one process."""
     config = ctx.config
-    engine = daemon_engine(config.database_url)
+    engine = daemon_engine(config.database.url)
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)  # before any thread starts: they all inherit it
     try:
         migrated = migrate_or_defer(engine)
@@ -169,7 +162,7 @@ def run(ctx: Context) -> None:
 def serve(ctx: Context) -> None:
     """Serve the web page only (waitress); the scanners are read by ``station run``."""
     config = ctx.config
-    engine = daemon_engine(config.database_url)
+    engine = daemon_engine(config.database.url)
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     try:
         migrate(engine)

@@ -23,7 +23,7 @@ from station.storage.db import make_engine, make_sessionmaker, migrate, normalis
 
 from .live import LiveStatus
 from .processor import Processor, is_unreachable
-from .spool import Spool, spool_path
+from .spool import Spool
 from .supervisor import Supervisor
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,7 @@ class Daemon:
                  migrated: bool = True, hotplug: bool = True, reconnect_interval: float = 0.5) -> None:
         self.config = config
         self.live = LiveStatus() if live is None else live
-        options = config.extra.get("daemon", {})
-        path = spool_path(config)
+        path = config.spool_path
         problem = f"cannot open the scan spool {path}"
         try:
             self._lockfile = _lock(path)
@@ -89,7 +88,7 @@ class Daemon:
         except OSError as exc:
             raise ConfigError(f"{problem} ({exc}): set [daemon] spool to a writable file") from None
         try:
-            self.spool = Spool(path, keep_done=int(options.get("keep_done", 1000)))
+            self.spool = Spool(path, keep_done=config.daemon.keep_done)
         except (sqlite3.Error, OSError, ValueError) as exc:
             self._lockfile.close()
             raise ConfigError(f"{problem} ({exc}): set [daemon] spool to a writable file") from None

@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from station.config import Config
-
 PENDING, DONE, FAILED = "pending", "done", "failed"
 
 _SCHEMA = """
@@ -61,17 +59,6 @@ class SpooledScan:
     attempts: int = 0
     outcome: str | None = None
     done_at: datetime | None = None
-
-
-def spool_path(config: Config) -> Path:
-    """``[daemon] spool`` (relative to the config file), else ``spool.db`` in the data directory."""
-    configured = config.extra.get("daemon", {}).get("spool")
-    if configured is None:
-        return config.data_dir / "spool.db"
-    path = Path(configured).expanduser()
-    if not path.is_absolute() and config.source is not None:
-        path = config.source.resolve().parent / path
-    return path
 
 
 def _now() -> datetime:

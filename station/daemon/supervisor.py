@@ -50,17 +50,6 @@ class _Slot:
     state: str | None = None
 
 
-def _device_ids(station: StationConfig) -> list[str]:
-    """A name per scanner, unique within its station (its path, vendor:product or name)."""
-    ids: list[str] = []
-    for scanner in station.scanners:
-        base, n = scanner.label, 1
-        while (name := base if n == 1 else f"{base}#{n}") in ids:
-            n += 1
-        ids.append(name)
-    return ids
-
-
 def _open_matching(match: discovery.DeviceMatch, path: str) -> Any:
     """Open an evdev node only if it still is the configured device (ENODEV otherwise)."""
     import evdev
@@ -97,7 +86,7 @@ class Supervisor:
         self._watcher: threading.Thread | None = None
         self.slots: list[_Slot] = []
         for station in stations:
-            for scanner, device_id in zip(station.scanners, _device_ids(station)):
+            for scanner, device_id in zip(station.scanners, station.device_ids):
                 dynamic = scanner.vendor_product is not None or scanner.name is not None
                 try:
                     match = None

@@ -28,14 +28,7 @@ from .models import (
 )
 from .rules import check_line, expected_on_order, received_on_order
 from .validation import could_be_key, require_code, require_int
-
-PREFIXES = {
-    DocumentKind.receipt: "R",
-    DocumentKind.sale: "S",
-    DocumentKind.customer_return: "CR",
-    DocumentKind.supplier_return: "SR",
-    DocumentKind.adjustment: "A",
-}
+from .vocabulary import POLICY
 
 
 def get_document(session: Session, reference: str) -> Document:
@@ -60,7 +53,7 @@ def open_document(session: Session, kind: DocumentKind, *, station: str | None =
     )
     session.add(doc)
     session.flush()
-    doc.reference = f"{PREFIXES[kind]}-{doc.id:06d}"
+    doc.reference = f"{POLICY[kind].prefix}-{doc.id:06d}"
     session.flush()
     return doc
 

@@ -27,8 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SERIAL_MAX = 64
-CODE_MAX = 64
+from .vocabulary import CODE_MAX, SERIAL_MAX, DocumentKind, DocumentStatus, Mode, MovementKind
 
 
 def utcnow() -> datetime:
@@ -47,32 +46,9 @@ class Base(DeclarativeBase):
     )
 
 
-class DocumentKind(str, enum.Enum):
-    purchase_order = "purchase_order"
-    receipt = "receipt"
-    sale = "sale"
-    customer_return = "customer_return"
-    supplier_return = "supplier_return"
-    adjustment = "adjustment"
-
-
-class DocumentStatus(str, enum.Enum):
-    open = "open"
-    posted = "posted"
-    cancelled = "cancelled"
-
-
-class MovementKind(str, enum.Enum):
-    receipt = "receipt"
-    sale = "sale"
-    customer_return = "customer_return"
-    supplier_return = "supplier_return"
-    adjustment = "adjustment"
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    # Stored as plain strings with a CHECK: portable, and readable in psql.
-    return Enum(cls, native_enum=False, length=32, validate_strings=True,
+def _enum(cls: type[enum.Enum], length: int = 32) -> Enum:
+    # Stored as plain strings: portable, and readable in psql.
+    return Enum(cls, native_enum=False, length=length, validate_strings=True,
                 values_callable=lambda e: [m.value for m in e])
 
 
@@ -255,12 +231,9 @@ class StationState(Base):
     __tablename__ = "station_state"
 
     station: Mapped[str] = mapped_column(String(CODE_MAX), primary_key=True)
-    mode: Mapped[str] = mapped_column(String(16))
+    mode: Mapped[Mode] = mapped_column(_enum(Mode, length=16))
     document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))
     product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
-    # A party scanned before the document opens (SUP:/CUS: first).
-    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("supplier.id"))
-    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
     # The chosen product waits for its serial (else it is merely sticky).
     awaiting_serial: Mapped[bool] = mapped_column(Boolean, default=False)
     # The last line is an unserialised unit that a serial scanned next is recorded on.

@@ -38,21 +38,7 @@ from .models import (
     SerialNumber,
 )
 from .rules import check_line
-
-KINDS = {
-    DocumentKind.receipt: MovementKind.receipt,
-    DocumentKind.sale: MovementKind.sale,
-    DocumentKind.customer_return: MovementKind.customer_return,
-    DocumentKind.supplier_return: MovementKind.supplier_return,
-    DocumentKind.adjustment: MovementKind.adjustment,
-}
-SIGN = {
-    DocumentKind.receipt: 1,
-    DocumentKind.sale: -1,
-    DocumentKind.customer_return: 1,
-    DocumentKind.supplier_return: -1,
-    DocumentKind.adjustment: 1,  # adjustment lines carry their own sign
-}
+from .vocabulary import POLICY, PartyKind
 
 
 def change_unserialised(session: Session, product: Product, delta: int) -> None:
@@ -132,8 +118,8 @@ def _lines(session: Session, doc: Document, records: dict[str, SerialNumber], mo
                               quantity=line.quantity, line=line, lock=True,
                               record=records.get(line.serial) if line.serial is not None else None)
         product = resolved.product
-        sign = SIGN[doc.kind]
-        kind = KINDS[doc.kind]
+        policy = POLICY[doc.kind]
+        sign, kind = policy.sign or 1, policy.movement  # adjustment lines carry their own sign
         if resolved.serial is None:
             delta = sign * line.quantity
             change_unserialised(session, product, delta)
@@ -158,13 +144,14 @@ def _lines(session: Session, doc: Document, records: dict[str, SerialNumber], mo
 
 
 def _party(doc: Document, record: SerialNumber | None) -> dict:
-    if doc.kind in (DocumentKind.receipt, DocumentKind.supplier_return):
-        supplier = doc.supplier or (record.supplier if record is not None else None)
-        return {"supplier": supplier}
-    if doc.kind == DocumentKind.sale:
+    """The movement's party: the document's, else (a return) whoever the serial was with."""
+    side = POLICY[doc.kind].party
+    if side is PartyKind.supplier:
+        return {"supplier": doc.supplier or (record.supplier if record is not None else None)}
+    if side is PartyKind.customer:
+        if doc.kind == DocumentKind.customer_return and record is not None:
+            return {"customer": record.customer}
         return {"customer": doc.customer}
-    if doc.kind == DocumentKind.customer_return:
-        return {"customer": record.customer if record is not None else doc.customer}
     return {}
 
 

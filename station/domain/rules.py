@@ -27,6 +27,7 @@ from .models import (
     SerialNumber,
 )
 from .validation import serial_text
+from .vocabulary import POLICY
 
 T = TypeVar("T")
 _MEMO = "station.lookup_memo"  # session.info key: see remembering()
@@ -111,6 +112,11 @@ def was_ever_moved(session: Session, record: SerialNumber | None) -> bool:
     if record is None or record.id is None:
         return False
     return session.scalar(select(Movement.id).where(Movement.serial_id == record.id).limit(1)) is not None
+
+
+def free_unserialised(session: Session, doc: Document, product: Product, *, besides: DocumentLine | None = None) -> int:
+    """Unserialised units of a product still free to take on this document: on hand less what it takes already."""
+    return product.unserialised_on_hand - pending_unserialised(session, doc, product, besides=besides)
 
 
 def pending_unserialised(session: Session, doc: Document, product: Product, *, besides: DocumentLine | None = None) -> int:
@@ -210,20 +216,57 @@ def check_line(session: Session, doc: Document, *, product: Product | None, seri
             refuse_if_on_open_document(session, serial, doc)
         if line is None and any(l.serial == serial for l in doc.lines):
             raise Refusal("serial_on_open_document", f"Serial {serial} is on this document already: scan the next one.")
+    if serial is None:
+        return _unserialised(session, doc, product, quantity, line)
     if record is _LOOK_UP:
-        record = find_serial(session, serial, lock=lock) if serial is not None else None
-    check = _CHECKS[doc.kind]
-    return check(session, doc, product, serial, record, quantity, line)
+        record = find_serial(session, serial, lock=lock)
+    return _SERIAL_CHECKS[doc.kind](session, doc, product, serial, record, quantity, line)
+
+
+@dataclass(frozen=True)
+class _Words:
+    """How one document kind's unserialised-line refusals are worded."""
+
+    product_first: str
+    serial_needed: str = ""
+    out_of_stock: str = ""
+
+
+_WORDS = {
+    DocumentKind.receipt: _Words(
+        "Scan a product first.", "{name} needs a serial for each unit: scan the serial."),
+    DocumentKind.sale: _Words(
+        "Scan a product or a serial.", "{name} is sold by serial: scan the serial of this unit.",
+        "No unit of {name} without a serial is left in stock: scan the unit's serial, or receive stock."),
+    DocumentKind.customer_return: _Words(
+        "Scan the serial of the unit coming back.",
+        "{name} was sold by serial: scan the serial of the unit coming back."),
+    DocumentKind.supplier_return: _Words(
+        "Scan the serial of the unit going back.",
+        "{name} is tracked by serial: scan the serial of the unit going back.",
+        "No unit of {name} without a serial is in stock to send back."),
+    DocumentKind.adjustment: _Words(
+        "An adjustment needs a product or a serial.", "",
+        "Only {on_hand} unit(s) of {name} without a serial are in stock."),
+}
+
+
+def _unserialised(session, doc, product, quantity, line) -> Resolved:
+    """A line of units without a serial, on any kind of document: the one skeleton they share."""
+    policy, words = POLICY[doc.kind], _WORDS[doc.kind]
+    if product is None:
+        raise Refusal("product_required", words.product_first)
+    if policy.needs_serial(product):
+        raise Refusal("serial_required", words.serial_needed.format(name=product.name))
+    if doc.kind == DocumentKind.receipt:
+        check_order_quantity(session, doc, product, quantity, besides=line)
+    taken = policy.takes_units(quantity)
+    if taken and free_unserialised(session, doc, product, besides=line) < taken:
+        raise Refusal("out_of_stock", words.out_of_stock.format(name=product.name, on_hand=product.unserialised_on_hand))
+    return Resolved(product, None, None)
 
 
 def _receipt(session, doc, product, serial, record, quantity, line) -> Resolved:
-    if serial is None:
-        if product is None:
-            raise Refusal("product_required", "Scan a product first.")
-        if product.serial_required_for_purchase:
-            raise Refusal("serial_required", f"{product.name} needs a serial for each unit: scan the serial.")
-        check_order_quantity(session, doc, product, quantity, besides=line)
-        return Resolved(product, None, None)
     if record is not None and record.in_stock:
         raise Refusal("serial_in_stock", f"Serial {serial} is in stock already: it cannot be received twice. "
                                          "Check the label and scan this unit's own serial.")
@@ -233,15 +276,6 @@ def _receipt(session, doc, product, serial, record, quantity, line) -> Resolved:
 
 
 def _sale(session, doc, product, serial, record, quantity, line) -> Resolved:
-    if serial is None:
-        if product is None:
-            raise Refusal("product_required", "Scan a product or a serial.")
-        if product.serial_required_for_sales:
-            raise Refusal("serial_required", f"{product.name} is sold by serial: scan the serial of this unit.")
-        free = product.unserialised_on_hand - pending_unserialised(session, doc, product, besides=line)
-        if free < quantity:
-            raise Refusal("out_of_stock", f"No unit of {product.name} without a serial is left in stock: scan the unit's serial, or receive stock.")
-        return Resolved(product, None, None)
     product = _product_for(record, product, serial)
     if record is not None and record.customer_id is not None:
         raise Refusal(
@@ -255,8 +289,7 @@ def _sale(session, doc, product, serial, record, quantity, line) -> Resolved:
             "serial_not_in_stock",
             f"Serial {serial} is not in stock (it left stock earlier): receive it, or adjust it into stock, then sell it.",
         )
-    free = product.unserialised_on_hand - pending_unserialised(session, doc, product, besides=line)
-    if free < 1:
+    if free_unserialised(session, doc, product, besides=line) < 1:
         raise Refusal(
             "serial_not_in_stock",
             f"Serial {serial} is not in stock and no unit of {product.name} without a serial is left to take: "
@@ -266,12 +299,6 @@ def _sale(session, doc, product, serial, record, quantity, line) -> Resolved:
 
 
 def _customer_return(session, doc, product, serial, record, quantity, line) -> Resolved:
-    if serial is None:
-        if product is None:
-            raise Refusal("product_required", "Scan the serial of the unit coming back.")
-        if product.serial_required_for_sales:
-            raise Refusal("serial_required", f"{product.name} was sold by serial: scan the serial of the unit coming back.")
-        return Resolved(product, None, None)
     if record is None or record.customer_id is None:
         raise Refusal("serial_no_customer", f"Serial {serial} was not sold to anyone, so it cannot come back as a return: "
                                             "scan a sold serial, or SUP:... first to send it back to the supplier.")
@@ -280,15 +307,6 @@ def _customer_return(session, doc, product, serial, record, quantity, line) -> R
 
 
 def _supplier_return(session, doc, product, serial, record, quantity, line) -> Resolved:
-    if serial is None:
-        if product is None:
-            raise Refusal("product_required", "Scan the serial of the unit going back.")
-        if product.serial_required_for_purchase:
-            raise Refusal("serial_required", f"{product.name} is tracked by serial: scan the serial of the unit going back.")
-        free = product.unserialised_on_hand - pending_unserialised(session, doc, product, besides=line)
-        if free < quantity:
-            raise Refusal("out_of_stock", f"No unit of {product.name} without a serial is in stock to send back.")
-        return Resolved(product, None, None)
     if record is None or not record.in_stock:
         raise Refusal("serial_not_in_stock", f"Serial {serial} is not in stock, so it cannot go back to the supplier: "
                                              "receive it or adjust it into stock first, or scan another serial.")
@@ -297,12 +315,6 @@ def _supplier_return(session, doc, product, serial, record, quantity, line) -> R
 
 
 def _adjustment(session, doc, product, serial, record, quantity, line) -> Resolved:
-    if serial is None:
-        if product is None:
-            raise Refusal("product_required", "An adjustment needs a product or a serial.")
-        if quantity < 0 and product.unserialised_on_hand - pending_unserialised(session, doc, product, besides=line) < -quantity:
-            raise Refusal("out_of_stock", f"Only {product.unserialised_on_hand} unit(s) of {product.name} without a serial are in stock.")
-        return Resolved(product, None, None)
     if quantity > 0 and record is not None and record.in_stock:
         raise Refusal("serial_in_stock", f"Serial {serial} is in stock already.")
     if quantity < 0 and (record is None or not record.in_stock):
@@ -310,7 +322,8 @@ def _adjustment(session, doc, product, serial, record, quantity, line) -> Resolv
     return Resolved(product or (record.product if record else None), serial, record)
 
 
-_CHECKS = {
+#: What each kind of document checks of a serial on one of its lines (the unserialised checks are shared).
+_SERIAL_CHECKS = {
     DocumentKind.receipt: _receipt,
     DocumentKind.sale: _sale,
     DocumentKind.customer_return: _customer_return,

@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 from .errors import Invalid
-from .models import CODE_MAX, SERIAL_MAX
+from .vocabulary import CODE_MAX, SERIAL_MAX
 
 PARTY_PREFIXES = ("CMD:", "SUP:", "CUS:")
 # Quantities of one line or adjustment: far below what the integer columns hold.

@@ -23,10 +23,9 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from station.domain.errors import Refusal
+from station.domain.vocabulary import POLICY, DocumentKind, Mode
 
 from .reading import Kind, ProductInfo, Reading, quote
-
-MODE_DOCUMENT = {"receive": "receipt", "sell": "sale", "return": "customer_return"}
 
 
 class Phase(str, enum.Enum):
@@ -38,13 +37,19 @@ class Phase(str, enum.Enum):
 
 @dataclass(frozen=True)
 class State:
-    mode: str
-    document_kind: str | None = None  # receipt | sale | customer_return | supplier_return
+    mode: Mode
+    document_kind: DocumentKind | None = None  # receipt | sale | customer_return | supplier_return
     lines: int = 0
     product: ProductInfo | None = None
     awaiting_serial: bool = False
     # The last line is an unserialised unit added by the previous scan: a serial scanned next is attached to it.
     attach: bool = False
+
+    def __post_init__(self) -> None:
+        # Words given as plain text ("receive") read as the vocabulary's members, so `is` comparisons hold.
+        object.__setattr__(self, "mode", Mode(self.mode))
+        if self.document_kind is not None:
+            object.__setattr__(self, "document_kind", DocumentKind(self.document_kind))
 
     @property
     def phase(self) -> Phase:
@@ -52,7 +57,7 @@ class State:
             return Phase.idle
         if self.product is not None and self.awaiting_serial:
             return Phase.awaiting_serial
-        if self.product is not None and self.document_kind == "receipt":
+        if self.product is not None and self.document_kind is DocumentKind.receipt:
             return Phase.sticky
         return Phase.open
 
@@ -60,12 +65,12 @@ class State:
 # Actions: what the service carries out, in order.
 @dataclass(frozen=True)
 class SetMode:
-    mode: str
+    mode: Mode
 
 
 @dataclass(frozen=True)
 class OpenDocument:
-    kind: str
+    kind: DocumentKind
     supplier: str | None = None
     customer: str | None = None
     order: str | None = None
@@ -166,10 +171,10 @@ def on_supplier(state: State, r: Reading) -> Decision:
     if not r.found:
         raise Refusal("unknown_party", f"There is no supplier {quote(r.code or '(empty)')}: add it first, or scan another.")
     _refuse_if_lines(state, "scanning a supplier")
-    if state.mode == "receive":
-        kind = "receipt"
-    elif state.mode == "return":
-        kind = "supplier_return"
+    if state.mode is Mode.receive:
+        kind = DocumentKind.receipt
+    elif state.mode is Mode.return_:
+        kind = DocumentKind.supplier_return
     else:
         raise Refusal("wrong_mode", "A supplier is scanned when receiving or returning goods: scan CMD:RECEIVE or CMD:RETURN first.")
     actions = _drop_empty(state) + (OpenDocument(kind, supplier=r.code),)
@@ -180,9 +185,9 @@ def on_customer(state: State, r: Reading) -> Decision:
     if not r.found:
         raise Refusal("unknown_party", f"There is no customer {quote(r.code or '(empty)')}: add it first, or scan another.")
     _refuse_if_lines(state, "scanning a customer")
-    if state.mode == "receive":
+    if state.mode is Mode.receive:
         raise Refusal("wrong_mode", "A customer is scanned when selling or taking returns: scan CMD:SELL or CMD:RETURN first.")
-    kind = MODE_DOCUMENT[state.mode]
+    kind = state.mode.document_kind
     actions = _drop_empty(state) + (OpenDocument(kind, customer=r.code),)
     return Decision(actions, State(mode=state.mode, document_kind=kind), "document_opened", r)
 
@@ -192,27 +197,21 @@ def on_order(state: State, r: Reading) -> Decision:
         raise Refusal("unknown_document", f"There is no purchase order {quote(r.code or '')}: check the reference, or import the order first.")
     _refuse_if_lines(state, "scanning a purchase order")
     actions = _drop_empty(state)
-    if state.mode != "receive":
-        actions += (SetMode("receive"),)
-    actions += (OpenDocument("receipt", order=r.code),)
-    return Decision(actions, State(mode="receive", document_kind="receipt"), "document_opened", r)
+    if state.mode is not Mode.receive:
+        actions += (SetMode(Mode.receive),)
+    actions += (OpenDocument(DocumentKind.receipt, order=r.code),)
+    return Decision(actions, State(mode=Mode.receive, document_kind=DocumentKind.receipt), "document_opened", r)
 
 
 def _open_for_goods(state: State, r: Reading) -> tuple[tuple[Action, ...], State]:
     """Open the document a product or serial scan needs in an idle station."""
     if state.phase is not Phase.idle:
         return (), state
-    if state.mode == "receive":
+    if state.mode is Mode.receive:
         raise Refusal("no_open_document", "No receipt is open: scan a supplier (SUP:...) or a purchase order first, then the goods.")
-    kind = MODE_DOCUMENT[state.mode]
-    action = OpenDocument(kind, walk_in=kind == "sale")
+    kind = state.mode.document_kind
+    action = OpenDocument(kind, walk_in=kind is DocumentKind.sale)
     return (action,), State(mode=state.mode, document_kind=kind)
-
-
-def _needs_serial(state: State, p: ProductInfo) -> bool:
-    if state.document_kind in ("receipt", "supplier_return"):
-        return p.serial_required_for_purchase
-    return p.serial_required_for_sales
 
 
 def on_product(state: State, r: Reading) -> Decision:
@@ -222,7 +221,7 @@ def on_product(state: State, r: Reading) -> Decision:
         return on_serial(state, r)
     actions, state = _open_for_goods(state, r)
     p = r.product
-    if _needs_serial(state, p):
+    if POLICY[state.document_kind].needs_serial(p):
         if state.phase is Phase.sticky and state.product == p:
             # The box label and the unit labels often carry one GTIN: scanning it again
             # while its serials come in changes nothing (and CMD:FINISH stays allowed).
@@ -253,7 +252,7 @@ def on_serial(state: State, r: Reading) -> Decision:
         nxt = replace(state, attach=False)
         return Decision(actions + (AttachSerial(r.serial),), nxt, "serial_attached", r)
     actions += (AddLine(product.code if product else None, r.serial, r.batch, r.expiry),)
-    sticky = state.document_kind == "receipt" and product is not None
+    sticky = state.document_kind is DocumentKind.receipt and product is not None
     nxt = replace(state, lines=state.lines + 1, awaiting_serial=False, attach=False,
                   product=product if sticky else None)
     return Decision(actions, nxt, "line_added", r)

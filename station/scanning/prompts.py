@@ -10,17 +10,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from station.domain.vocabulary import POLICY, DocumentKind, Mode
+
 from .machine import Phase, State
 
+_K = DocumentKind
 DOCUMENT_WORDS = {
-    "receipt": "Receipt",
-    "sale": "Sale",
-    "customer_return": "Customer return",
-    "supplier_return": "Return to supplier",
+    _K.receipt: "Receipt",
+    _K.sale: "Sale",
+    _K.customer_return: "Customer return",
+    _K.supplier_return: "Return to supplier",
 }
-DONE_WORDS = {"receipt": "received", "sale": "sold", "customer_return": "returned", "supplier_return": "returned"}
-PARTY_WORDS = {"receipt": "from", "sale": "for", "customer_return": "from", "supplier_return": "to"}
-MODE_WORDS = {"receive": "receiving", "sell": "selling", "return": "returns"}
+DONE_WORDS = {_K.receipt: "received", _K.sale: "sold", _K.customer_return: "returned", _K.supplier_return: "returned"}
+PARTY_WORDS = {_K.receipt: "from", _K.sale: "for", _K.customer_return: "from", _K.supplier_return: "to"}
+MODE_WORDS = {Mode.receive: "receiving", Mode.sell: "selling", Mode.return_: "returns"}
+IDLE_PROMPTS = {
+    Mode.receive: "Receiving. Scan a supplier (SUP:...) or a purchase order.",
+    Mode.sell: "Selling. Scan a product or a serial (CUS:... first to sell to a named customer).",
+    Mode.return_: "Returns. Scan the sold serial (SUP:... first to send goods back to a supplier).",
+}
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,7 @@ class Done:
     warning: str | None = None  # accepted, but the operator should look (a serial not on the ASN)
 
 
-def describe_document(kind: str, reference: str, party: str | None, order: str | None) -> str:
+def describe_document(kind: DocumentKind, reference: str, party: str | None, order: str | None) -> str:
     """"receipt R-000001 from Acme Ltd against PO-1042"."""
     words = f"{DOCUMENT_WORDS.get(kind, 'document').lower()} {reference}"
     if party:
@@ -57,13 +65,6 @@ def describe_document(kind: str, reference: str, party: str | None, order: str |
     if order:
         words += f" against {order}"
     return words
-
-
-def _needs_serial(state: State) -> bool:
-    p = state.product
-    if state.document_kind in ("receipt", "supplier_return"):
-        return p.serial_required_for_purchase
-    return p.serial_required_for_sales
 
 
 def _count(state: State, facts: Facts) -> str:
@@ -80,20 +81,16 @@ def prompt(state: State, facts: Facts) -> str:
         return f"Offline: {facts.offline_held} scans held. They will be processed when the database is back."
     phase = state.phase
     if phase is Phase.idle:
-        return {
-            "receive": "Receiving. Scan a supplier (SUP:...) or a purchase order.",
-            "sell": "Selling. Scan a product or a serial (CUS:... first to sell to a named customer).",
-            "return": "Returns. Scan the sold serial (SUP:... first to send goods back to a supplier).",
-        }[state.mode]
+        return IDLE_PROMPTS[state.mode]
     if phase is Phase.awaiting_serial:
-        if state.document_kind == "receipt":
+        if state.document_kind is DocumentKind.receipt:
             return _count(state, facts) + " Scan the serial."
         return f"{state.product.name}: scan the serial of this unit."
     if phase is Phase.sticky:
         count = _count(state, facts)
         if facts.expected is not None and facts.product_units + facts.received_before >= facts.expected:
             return count + " All expected units are in: scan another product or CMD:FINISH."
-        if _needs_serial(state):
+        if POLICY[state.document_kind].needs_serial(state.product):
             return count + " Scan the next serial, another product, or CMD:FINISH."
         return count + " Scan the product again for the next unit (its serial if it has one), another product, or CMD:FINISH."
     head = DOCUMENT_WORDS.get(state.document_kind, "Document") + " " + (facts.reference or "")
@@ -103,9 +100,9 @@ def prompt(state: State, facts: Facts) -> str:
         head += f" against {facts.order}"
     if state.lines:
         head += f", {state.lines} line{'s' if state.lines != 1 else ''}"
-    if state.document_kind == "receipt":
+    if state.document_kind is DocumentKind.receipt:
         nxt = "Scan a product." if not state.lines else "Scan a product, or CMD:FINISH to post."
-    elif state.document_kind == "sale":
+    elif state.document_kind is DocumentKind.sale:
         nxt = "Scan a product or a serial." if not state.lines else "Scan the next product or serial, or CMD:FINISH to post."
     else:
         nxt = "Scan the serial of the unit." if not state.lines else "Scan the next serial, or CMD:FINISH to post."

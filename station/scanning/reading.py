@@ -26,12 +26,13 @@ from biip.gs1_messages import GS1Message
 from station.domain.barcodes import as_gtin14
 from station.domain.errors import Refusal
 from station.domain.validation import has_control
+from station.domain.vocabulary import Mode
 
 MAX_SCAN = 512
 GS = "\x1d"
 GS1_AIM = ("]C1", "]d2", "]Q3", "]e0")
 COMMANDS = ("RECEIVE", "SELL", "RETURN", "FINISH", "CANCEL", "UNDO")
-MODES = {"RECEIVE": "receive", "SELL": "sell", "RETURN": "return"}
+MODES = {"RECEIVE": Mode.receive, "SELL": Mode.sell, "RETURN": Mode.return_}
 _AIM = re.compile(r"\][A-Za-z][0-9A-Za-z]")
 _GS1_CONFIG = ParseConfig(separator_chars=[GS])
 # A refused text is quoted in the message; past this length only its start.
@@ -74,7 +75,7 @@ class Reading:
 
     kind: Kind
     text: str
-    mode: str | None = None  # for Kind.mode
+    mode: Mode | None = None  # for Kind.mode
     code: str | None = None  # party code, order reference, GTIN-14
     found: bool = True  # the party / order / GTIN exists
     product: ProductInfo | None = None

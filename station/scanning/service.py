@@ -24,6 +24,7 @@ from station.domain.errors import Invalid, NotFound, Refusal
 from station.domain.models import (
     SERIAL_MAX,
     Document,
+    DocumentKind,
     DocumentLine,
     DocumentStatus,
     Product,
@@ -132,7 +133,7 @@ class ScanService:
 
     def __init__(self, config: Config):
         self.config = config
-        self.document_re = config.document_re
+        self.document_re = config.scanning.document_re
 
     # -- state ---------------------------------------------------------
     def state_row(self, session: Session, station: str, *, lock: bool = True) -> StationState:
@@ -182,7 +183,7 @@ class ScanService:
         if doc is None:
             return machine.State(mode=row.mode)
         return machine.State(
-            mode=row.mode, document_kind=doc.kind.value, lines=len(doc.lines), product=_info(product),
+            mode=row.mode, document_kind=doc.kind, lines=len(doc.lines), product=_info(product),
             awaiting_serial=bool(row.awaiting_serial) and product is not None, attach=bool(row.attach_line),
         )
 
@@ -232,7 +233,7 @@ class ScanService:
             # The reader and the rules ask about the same serial and barcode: once each.
             with session.begin_nested(), rules.remembering(session):
                 reading = read(raw, _Lookups(session), document_re=self.document_re,
-                               gs_substitute=self.config.gs_substitute)
+                               gs_substitute=self.config.scanning.gs_substitute)
                 decision = machine.decide(before, reading)
                 done, posted = self._carry_out(session, row, before, decision, user=user)
                 new_state = decision.state
@@ -278,7 +279,7 @@ class ScanService:
                 done["warning"] = self._check_expected(session, row.station, doc, action.serial)
                 line = documents.add_line(session, doc, product=product, serial=action.serial, batch=action.batch,
                                           expiry=action.expiry, pattern=self.document_re, savepoint=False)
-                if doc.kind.value == "customer_return" and doc.customer is None and line.serial:
+                if doc.kind is DocumentKind.customer_return and doc.customer is None and line.serial:
                     # A return opened by the serial itself: the customer is whoever has it.
                     record = rules.find_serial(session, line.serial)
                     doc.customer = record.customer if record else None
@@ -304,26 +305,24 @@ class ScanService:
             done["removed"] = before.product.name
         if opened is not None:
             party = opened.customer or opened.supplier
-            done["opened"] = prompts.describe_document(opened.kind.value, opened.reference,
+            done["opened"] = prompts.describe_document(opened.kind, opened.reference,
                                                        party.name if party else None,
                                                        opened.order.reference if opened.order else None)
         return prompts.Done(**done), posted
 
     def _check_expected(self, session: Session, station: str, doc: Document, serial: str | None) -> str | None:
         """A receipt against an order with a supplier serial list: refuse or warn on a serial not on it."""
-        if doc.kind.value != "receipt" or doc.order is None or serial is None:
+        if doc.kind is not DocumentKind.receipt or doc.order is None or serial is None:
             return None
         return asn.check_expected(session, doc, serial.strip(), self.config.station(station).unexpected_serials)
 
     def _open(self, session: Session, station: str, action: machine.OpenDocument, user: str | None) -> Document:
-        from station.domain.models import DocumentKind
-
         supplier = catalogue.get_party(session, "supplier", action.supplier) if action.supplier else None
         customer = catalogue.get_party(session, "customer", action.customer) if action.customer else None
         if action.walk_in:
-            customer = catalogue.ensure_customer(session, self.config.walk_in_customer)
+            customer = catalogue.ensure_customer(session, self.config.scanning.walk_in_customer)
         order = documents.get_document(session, action.order) if action.order else None
-        return documents.open_document(session, DocumentKind(action.kind), station=station, user=user,
+        return documents.open_document(session, action.kind, station=station, user=user,
                                        supplier=supplier, customer=customer, order=order)
 
     def _save(self, session: Session, row: StationState, state: machine.State) -> None:

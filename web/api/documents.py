@@ -20,7 +20,7 @@ def create():
     """A purchase order (``kind`` must be ``purchase_order``); its reference must match the document pattern."""
     body = json_body(allowed=("kind", "reference", "supplier", "lines"))
     with transaction() as session:
-        order = documents.create_purchase_order(session, body, pattern=station_app().config.document_re)
+        order = documents.create_purchase_order(session, body, pattern=station_app().config.scanning.document_re)
         out = representation.document(session, order)
     return out, 201, {"Location": url_for(".create") + "/" + quote(out["reference"], safe="")}
 

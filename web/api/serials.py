@@ -63,7 +63,7 @@ def create():
     """Rule 1: only ``serial`` is needed; 201 with the record, 409 ``duplicate`` when it exists."""
     body = json_body()
     with transaction() as session:
-        record = serials.create_serial(session, body, pattern=station_app().config.document_re)
+        record = serials.create_serial(session, body, pattern=station_app().config.scanning.document_re)
         out = representation.serial(session, record)
     return out, 201, {"Location": _location(out["serial"])}
 

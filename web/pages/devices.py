@@ -37,17 +37,6 @@ def _seen() -> dict[tuple[str, str], dict[str, Any]]:
                 for d in session.scalars(select(DeviceStatus))}
 
 
-def device_ids(labels: list[str]) -> list[str]:
-    """One id per scanner of a station, as the daemon names them (station.daemon.supervisor)."""
-    ids: list[str] = []
-    for base in labels:
-        n = 1
-        while (name := base if n == 1 else f"{base}#{n}") in ids:
-            n += 1
-        ids.append(name)
-    return ids
-
-
 @bp.get("/devices")
 def index():
     config = station_app().config
@@ -56,8 +45,7 @@ def index():
     rows = []
     for station in config.stations:
         held = status.held(station.id) if status is not None else None
-        ids = device_ids([scanner.label for scanner in station.scanners])
-        for scanner, device in zip(station.scanners, ids):
+        for scanner, device in zip(station.scanners, station.device_ids):
             known = seen.pop((station.id, device), None)
             rows.append({"station": station.id, "device": device, "kind": scanner.kind,
                          "configured": True, "state": known["state"] if known else "missing",

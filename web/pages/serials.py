@@ -148,7 +148,7 @@ def create():
     created = None
     with attempt():
         with transaction() as session:
-            created = serials.create_serial(session, data, pattern=station_app().config.document_re).serial
+            created = serials.create_serial(session, data, pattern=station_app().config.scanning.document_re).serial
     if created is None:
         return back(url_for(".index", new=text[:SEARCH_MAX]) + "#new")
     done(f"Serial {created} created.")

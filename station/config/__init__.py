@@ -1,0 +1,31 @@
+"""The station's configuration: a TOML file, else built-in defaults (SPEC 5).
+
+Lookup order: ``station --config FILE``, else ``$STATION_CONFIG``, else
+``./station.toml``, else defaults (SQLite ``./station.db``, web on
+127.0.0.1:8700, one station ``default`` in sell mode).
+``$STATION_DATABASE_URL`` overrides the database in every case.
+"""
+from .model import (
+    DEFAULT_DOCUMENT_PATTERN,
+    Config,
+    DaemonConfig,
+    DatabaseConfig,
+    ScannerConfig,
+    ScanningConfig,
+    StationConfig,
+    WebConfig,
+)
+from .parse import from_dict, load
+
+__all__ = [
+    "DEFAULT_DOCUMENT_PATTERN",
+    "Config",
+    "DaemonConfig",
+    "DatabaseConfig",
+    "ScannerConfig",
+    "ScanningConfig",
+    "StationConfig",
+    "WebConfig",
+    "from_dict",
+    "load",
+]

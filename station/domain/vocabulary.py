@@ -1,0 +1,107 @@
+"""The station's words, defined once: modes, document and movement kinds, statuses, and what each kind does.
+
+Pure Python (no SQLAlchemy), so the sans-IO scan core speaks the same words
+as the models. ``POLICY`` says, once per document kind, what the rest of the
+code would otherwise repeat: its reference prefix, the movement its lines
+write, which way stock goes, which of a product's serial flags applies, and
+whose party it names.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+SERIAL_MAX = 64
+CODE_MAX = 64
+
+
+class Mode(enum.StrEnum):
+    """What a station does when goods are scanned (SPEC 4 Flows)."""
+
+    receive = "receive"
+    sell = "sell"
+    return_ = "return"
+
+    @property
+    def document_kind(self) -> DocumentKind:
+        """The document a product or serial scan opens in this mode."""
+        return _MODE_DOCUMENT[self]
+
+
+class DocumentKind(enum.StrEnum):
+    purchase_order = "purchase_order"
+    receipt = "receipt"
+    sale = "sale"
+    customer_return = "customer_return"
+    supplier_return = "supplier_return"
+    adjustment = "adjustment"
+
+
+class DocumentStatus(enum.StrEnum):
+    open = "open"
+    posted = "posted"
+    cancelled = "cancelled"
+
+
+class MovementKind(enum.StrEnum):
+    """SPEC 5's movement kinds: what a posted line did (a sale may also write an adjustment pair, rule 4)."""
+
+    receipt = "receipt"
+    sale = "sale"
+    customer_return = "customer_return"
+    supplier_return = "supplier_return"
+    adjustment = "adjustment"
+
+
+class PartyKind(enum.StrEnum):
+    supplier = "supplier"
+    customer = "customer"
+
+
+class SerialFlags(Protocol):
+    """A product's two flags, as a model row or the scan core's ProductInfo carries them."""
+
+    serial_required_for_purchase: bool
+    serial_required_for_sales: bool
+
+
+@dataclass(frozen=True)
+class KindPolicy:
+    """What one document kind does, said once."""
+
+    kind: DocumentKind
+    prefix: str  # of the station's own references: R-000123
+    movement: MovementKind
+    sign: int  # +1 into stock, -1 out of it, 0: each line carries its own sign (adjustments)
+    serial_flag: str | None  # the product flag that says whether a unit needs a serial
+    party: PartyKind | None  # whose party the document names
+
+    def needs_serial(self, product: SerialFlags) -> bool:
+        """True when each unit of ``product`` on this kind of document needs a serial."""
+        return self.serial_flag is not None and bool(getattr(product, self.serial_flag))
+
+    def takes_units(self, quantity: int) -> int:
+        """Unserialised units a line of ``quantity`` takes out of stock (0 when it brings them in)."""
+        signed = quantity * self.sign if self.sign else quantity
+        return -signed if signed < 0 else 0
+
+
+_PURCHASE, _SALES = "serial_required_for_purchase", "serial_required_for_sales"
+
+POLICY: dict[DocumentKind, KindPolicy] = {
+    policy.kind: policy
+    for policy in (
+        KindPolicy(DocumentKind.receipt, "R", MovementKind.receipt, +1, _PURCHASE, PartyKind.supplier),
+        KindPolicy(DocumentKind.sale, "S", MovementKind.sale, -1, _SALES, PartyKind.customer),
+        KindPolicy(DocumentKind.customer_return, "CR", MovementKind.customer_return, +1, _SALES, PartyKind.customer),
+        KindPolicy(DocumentKind.supplier_return, "SR", MovementKind.supplier_return, -1, _PURCHASE, PartyKind.supplier),
+        KindPolicy(DocumentKind.adjustment, "A", MovementKind.adjustment, 0, None, None),
+    )
+}
+
+_MODE_DOCUMENT = {
+    Mode.receive: DocumentKind.receipt,
+    Mode.sell: DocumentKind.sale,
+    Mode.return_: DocumentKind.customer_return,
+}
