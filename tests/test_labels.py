@@ -11,7 +11,7 @@ from pathlib import Path
 import barcode
 import pytest
 import zxingcpp
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
@@ -114,7 +114,14 @@ def test_serial_label_scans_and_fits(tmp_path, text, size):
     assert width_mm <= (170 if size is None else size.width_mm - 2)
 
 
+@pytest.mark.parametrize("text", ["99", "9999", "991234", "99SN", "1299", "SN-9999"])
+def test_a_leading_digit_pair_99_is_kept(tmp_path, text):
+    """Guards against python-barcode's start-code folding, which dropped a leading "99": "991234" scanned as "1234"."""
+    assert decode(png(text, tmp_path / "label.png", max_width_mm=48, module_height_mm=16)) == [("Code128", text)]
+
+
 @given(st.text(alphabet=string.printable[:95], min_size=1, max_size=17))
+@example("99")
 @settings(max_examples=100, deadline=None)
 def test_any_printable_text_scans_at_50x25(tmp_path_factory, text):
     """Guards Code 128 charset switching (digit runs, A/B shifts): any text that fits 50x25 scans back exactly."""

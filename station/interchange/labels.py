@@ -65,7 +65,24 @@ SHEET_CELL_MM = 80.0  # two labels a row on A4 or Letter with 12 mm margins
 SHEET_WIDTH_MM = 170.0  # a wider symbol takes the whole row (A4 less margins and padding)
 SHEET_BAR_MM = 12.0
 
-_CODE128 = barcode.get_barcode_class("code128")
+class _Code128(barcode.get_barcode_class("code128")):
+    """python-barcode's Code 128 (0.16.1) without its start-code bug.
+
+    It starts every symbol in code set C and, when the first code after the
+    start is 99, 100 or 101, folds the pair into one start code, reading them
+    as "switch to C/B/A". But right after START C a 99 is the digit pair "99",
+    not a switch, so "991234" printed as a symbol that scans "1234", and "99"
+    as one that holds nothing. Only a real switch (to B or A) is folded here.
+    """
+
+    def _try_to_optimize(self, encoded: list[int]) -> list[int]:
+        if len(encoded) > 1 and encoded[1] in (CODE_B, CODE_A):
+            return super()._try_to_optimize(encoded)
+        return encoded
+
+
+CODE_B, CODE_A = 100, 101  # in code set C, the codes that switch to set B and set A
+_CODE128 = _Code128
 
 
 @dataclass(frozen=True)
