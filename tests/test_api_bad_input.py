@@ -168,14 +168,13 @@ OTHER = [
 
 def seed(session) -> None:
     """WID-1 (a UPC-A barcode), WID-2, LOOSE, ACME, BOB, serial SN-1 of WID-1 (out of stock), order PO-1."""
-    catalogue.create_product(session, {"code": "WID-1", "name": "Widget", "barcodes": ["036000291452"]})
-    catalogue.create_product(session, {"code": "WID-2", "name": "Gadget"})
-    catalogue.create_product(session, {"code": "LOOSE", "name": "Loose", "serial_required_for_purchase": False})
-    catalogue.create_party(session, "supplier", {"code": "ACME", "name": "Acme Ltd"})
-    catalogue.create_party(session, "customer", {"code": "BOB", "name": "Bob"})
-    serials.create_serial(session, {"serial": "SN-1", "product": "WID-1"})
-    documents.create_purchase_order(session, {"kind": "purchase_order", "reference": "PO-1", "supplier": "ACME",
-                                              "lines": [{"product": "WID-1", "quantity": 1}]})
+    catalogue.create_product(session, "WID-1", "Widget", barcodes=["036000291452"])
+    catalogue.create_product(session, "WID-2", "Gadget")
+    catalogue.create_product(session, "LOOSE", "Loose", serial_required_for_purchase=False)
+    catalogue.create_party(session, "supplier", "ACME", "Acme Ltd")
+    catalogue.create_party(session, "customer", "BOB", "Bob")
+    serials.create_serial(session, "SN-1", product="WID-1")
+    documents.create_purchase_order(session, "PO-1", "ACME", [("WID-1", 1)])
 
 
 @pytest.fixture

@@ -103,6 +103,12 @@ def test_purchase_order(client, db, world):
     before = snapshot(db)
     assert_error(client.post("/api/documents", json=body), 409, "duplicate")
     assert_error(client.post("/api/documents", json=body | {"reference": "ORDER-7"}), 400, "invalid_field")
+    assert_error(client.post("/api/documents", json=body | {"kind": "sale"}), 400, "invalid_field")
+    five = [{"product": "WID-1", "quantity": "five"}]
+    assert_error(client.post("/api/documents", json=body | {"reference": "PO-9", "lines": five}), 400, "invalid_field")
+    colour = [{"product": "WID-1", "quantity": 1, "colour": "red"}]
+    assert_error(client.post("/api/documents", json=body | {"reference": "PO-9", "lines": colour}), 400, "unknown_field")
+    assert client.get("/api/documents/PO-9").status_code == 404
     assert_error(client.post("/api/documents", json=body | {"reference": "PO-7", "supplier": "NOPE"}),
                  404, "unknown_party")
     bad_line = body | {"reference": "PO-8", "lines": [{"product": "WID-1", "quantity": 1}, {"product": "NOPE",

@@ -41,11 +41,11 @@ def client(app):
 def world(db):
     """WID-1 Widget (a UPC-A barcode), WID-2 Gadget, LOOSE (no serial at purchase), supplier ACME, customer BOB."""
     with db.Session.begin() as s:
-        catalogue.create_product(s, {"code": "WID-1", "name": "Widget", "barcodes": ["036000291452"]})
-        catalogue.create_product(s, {"code": "WID-2", "name": "Gadget"})
-        catalogue.create_product(s, {"code": "LOOSE", "name": "Loose", "serial_required_for_purchase": False})
-        catalogue.create_party(s, "supplier", {"code": "ACME", "name": "Acme Ltd"})
-        catalogue.create_party(s, "customer", {"code": "BOB", "name": "Bob"})
+        catalogue.create_product(s, "WID-1", "Widget", barcodes=["036000291452"])
+        catalogue.create_product(s, "WID-2", "Gadget")
+        catalogue.create_product(s, "LOOSE", "Loose", serial_required_for_purchase=False)
+        catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
+        catalogue.create_party(s, "customer", "BOB", "Bob")
 
 
 def assert_error(resp, status: int, code: str | None = None) -> dict[str, Any]:

@@ -14,11 +14,10 @@ ASN = "reference,product,serial\nPO-1,WID-1,A1\nPO-1,WID-1,A2\nPO-1,WID-1,A3\n"
 @pytest.fixture
 def order(db):
     with db.Session.begin() as s:
-        catalogue.create_product(s, {"code": "WID-1", "name": "Widget"})
-        catalogue.create_product(s, {"code": "OTHER", "name": "Other"})
-        catalogue.create_party(s, "supplier", {"code": "ACME", "name": "Acme"})
-        documents.create_purchase_order(s, {"kind": "purchase_order", "reference": "PO-1", "supplier": "ACME",
-                                            "lines": [{"product": "WID-1", "quantity": 5}]})
+        catalogue.create_product(s, "WID-1", "Widget")
+        catalogue.create_product(s, "OTHER", "Other")
+        catalogue.create_party(s, "supplier", "ACME", "Acme")
+        documents.create_purchase_order(s, "PO-1", "ACME", [("WID-1", 5)])
     return "PO-1"
 
 

@@ -97,11 +97,10 @@ def page(browser):
 @pytest.fixture(scope="module")
 def world(browser_db):
     with browser_db.Session.begin() as s:
-        catalogue.create_product(s, {"code": "WID-1", "name": "Widget X", "barcodes": ["036000291452"]})
-        catalogue.create_party(s, "supplier", {"code": "ACME", "name": "Acme Ltd"})
-        catalogue.create_party(s, "supplier", {"code": "OTHER", "name": "Other Ltd"})
-        documents.create_purchase_order(s, {"kind": "purchase_order", "reference": "PO-1042", "supplier": "ACME",
-                                            "lines": [{"product": "WID-1", "quantity": 5}]})
+        catalogue.create_product(s, "WID-1", "Widget X", barcodes=["036000291452"])
+        catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
+        catalogue.create_party(s, "supplier", "OTHER", "Other Ltd")
+        documents.create_purchase_order(s, "PO-1042", "ACME", [("WID-1", 5)])
 
 
 def post_scan(server: str, station: str, data: str) -> dict:

@@ -16,12 +16,11 @@ from station.domain.stock import Difference
 
 def mixed_flows(session) -> None:
     """Receipts, sales, returns, adjustments, a product change and a rule-4 sale, committed."""
-    catalogue.create_product(session, {"code": "WID-1", "name": "Widget"})
-    catalogue.create_product(session, {"code": "GAD-1", "name": "Gadget"})
-    loose = catalogue.create_product(session, {"code": "LOOSE", "name": "Loose part",
-                                               "serial_required_for_purchase": False})
-    acme = catalogue.create_party(session, "supplier", {"code": "ACME", "name": "Acme Ltd"})
-    bob = catalogue.create_party(session, "customer", {"code": "BOB", "name": "Bob"})
+    catalogue.create_product(session, "WID-1", "Widget")
+    catalogue.create_product(session, "GAD-1", "Gadget")
+    loose = catalogue.create_product(session, "LOOSE", "Loose part", serial_required_for_purchase=False)
+    acme = catalogue.create_party(session, "supplier", "ACME", "Acme Ltd")
+    bob = catalogue.create_party(session, "customer", "BOB", "Bob")
     widget = catalogue.get_product(session, "WID-1")
 
     def post(kind, *lines, **kw):
@@ -36,12 +35,12 @@ def mixed_flows(session) -> None:
     post(DocumentKind.customer_return, {"serial": "SN-2"})                                 # SN-2 back
     post(DocumentKind.supplier_return, {"serial": "SN-3"}, {"product": loose, "quantity": 1},
          supplier=acme)                                                                    # SN-3 out, LOOSE 4
-    serials.update_serial(session, serials.get_serial(session, "SN-4"), {"product": "GAD-1"})  # pair of adjustments
-    serials.create_serial(session, {"serial": "HM-1", "product": "LOOSE"})
+    serials.update_serial(session, serials.get_serial(session, "SN-4"), product="GAD-1")  # pair of adjustments
+    serials.create_serial(session, "HM-1", product="LOOSE")
     post(DocumentKind.sale, {"serial": "HM-1"}, customer=bob)                              # takes one: LOOSE 3
     serials.adjust_serial(session, serials.get_serial(session, "SN-2"), "out", "damaged")  # SN-2 out
     stock.adjust_product(session, loose, 2, "found")                                       # LOOSE 5
-    serials.create_serial(session, {"serial": "IDLE-1"})                                   # never moved
+    serials.create_serial(session, "IDLE-1")                                   # never moved
     cancelled = documents.open_document(session, DocumentKind.receipt, supplier=acme)
     documents.add_line(session, cancelled, product=widget, serial="SN-9")
     documents.cancel(session, cancelled)

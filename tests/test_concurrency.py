@@ -57,10 +57,9 @@ def db(pg):
 
 def _setup(db, *, in_stock: int = 0) -> None:
     with db.Session.begin() as s:
-        catalogue.create_product(s, {"code": "WID-1", "name": "Widget", "barcodes": [BARCODE]})
-        catalogue.create_product(s, {"code": "LOOSE", "name": "Loose", "serial_required_for_purchase": False,
-                                     "serial_required_for_sales": False, "barcodes": ["LOOSE-1"]})
-        acme = catalogue.create_party(s, "supplier", {"code": "ACME", "name": "Acme Ltd"})
+        catalogue.create_product(s, "WID-1", "Widget", barcodes=[BARCODE])
+        catalogue.create_product(s, "LOOSE", "Loose", serial_required_for_purchase=False, serial_required_for_sales=False, barcodes=["LOOSE-1"])
+        acme = catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
         if in_stock:
             receipt = documents.open_document(s, DocumentKind.receipt, station="setup", supplier=acme)
             widget = catalogue.get_product(s, "WID-1")
@@ -263,8 +262,7 @@ def test_purchase_order_is_never_over_received(db):
     """Eight stations receiving different serials against one order of 12 at once: at most 12 are received."""
     _setup(db)
     with db.Session.begin() as s:
-        documents.create_purchase_order(s, {"kind": "purchase_order", "reference": "PO-7", "supplier": "ACME",
-                                            "lines": [{"product": "WID-1", "quantity": 12}]})
+        documents.create_purchase_order(s, "PO-7", "ACME", [("WID-1", 12)])
     race = Race(db, _service("in", "receive"), [f"in{k}" for k in range(CONTENDERS)])
 
     def script(race: Race, k: int, station: str) -> None:

@@ -63,8 +63,8 @@ def test_station_processes_never_sell_a_serial_twice(tmp_path):
     db = create_database("postgresql", tmp_path)
     try:
         with db.Session.begin() as s:
-            widget = catalogue.create_product(s, {"code": "WID-1", "name": "Widget", "barcodes": ["036000291452"]})
-            acme = catalogue.create_party(s, "supplier", {"code": "ACME", "name": "Acme Ltd"})
+            widget = catalogue.create_product(s, "WID-1", "Widget", barcodes=["036000291452"])
+            acme = catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
             receipt = documents.open_document(s, DocumentKind.receipt, station="setup", supplier=acme)
             for n in range(SERIALS):
                 documents.add_line(s, receipt, product=widget, serial=f"SN-{n:04d}")

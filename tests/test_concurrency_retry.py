@@ -37,11 +37,9 @@ def db(pg):
 
 def _two_products(db) -> tuple[int, int]:
     with db.Session.begin() as s:
-        a = catalogue.create_product(s, {"code": "A", "name": "A", "serial_required_for_purchase": False,
-                                         "serial_required_for_sales": False, "barcodes": ["BAR-A"]})
-        b = catalogue.create_product(s, {"code": "B", "name": "B", "serial_required_for_purchase": False,
-                                         "serial_required_for_sales": False, "barcodes": ["BAR-B"]})
-        catalogue.create_party(s, "supplier", {"code": "ACME", "name": "Acme Ltd"})
+        a = catalogue.create_product(s, "A", "A", serial_required_for_purchase=False, serial_required_for_sales=False, barcodes=["BAR-A"])
+        b = catalogue.create_product(s, "B", "B", serial_required_for_purchase=False, serial_required_for_sales=False, barcodes=["BAR-B"])
+        catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
         return a.id, b.id
 
 

@@ -44,8 +44,7 @@ def _flows(db, capture: list[Captured]) -> None:
                                                   {"id": "till", "mode": "sell"},
                                                   {"id": "desk", "mode": "return"}]}))
     with db.Session.begin() as s:
-        documents.create_purchase_order(s, {"kind": "purchase_order", "reference": "PO-1", "supplier": sh.supplier_code(1),
-                                            "lines": [{"product": sh.product_code(3), "quantity": 5}]})
+        documents.create_purchase_order(s, "PO-1", sh.supplier_code(1), [(sh.product_code(3), 5)])
     flow = {"name": ""}
 
     def listen(conn, cursor, statement, parameters, context, executemany):

@@ -16,7 +16,7 @@ from station.interchange.export import movement_rows, write_csv, write_json
 
 def _fill(db, n: int, start: int = 0) -> None:
     with db.Session.begin() as s:
-        product = s.query(Product).one_or_none() or catalogue.create_product(s, {"code": "P", "name": "P"})
+        product = s.query(Product).one_or_none() or catalogue.create_product(s, "P", "P")
         base = datetime(2026, 1, 1, tzinfo=timezone.utc)
         s.execute(insert(Movement), [
             {"at": base + timedelta(seconds=start + i), "kind": MovementKind.adjustment, "quantity": 1,

@@ -57,7 +57,7 @@ def count(session, model) -> int:
 def parties(session):
     """The suppliers purchase order files name, and the products they order."""
     for code in ("ACME", "OTHER"):
-        catalogue.create_party(session, "supplier", {"code": code, "name": f"{code} Ltd"})
+        catalogue.create_party(session, "supplier", code, f"{code} Ltd")
     session.commit()
 
 
@@ -199,8 +199,8 @@ BAD_PRODUCT_ROWS = [
 @pytest.mark.parametrize("bad, line, column, words", BAD_PRODUCT_ROWS)
 def test_bad_product_row_imports_nothing(db, session, bad, line, column, words):
     """Guards against half a file imported, or an error that does not say where the bad value is."""
-    catalogue.create_product(session, {"code": "OLD", "name": "Old"})
-    serials.create_serial(session, {"serial": "SN-1"})
+    catalogue.create_product(session, "OLD", "Old")
+    serials.create_serial(session, "SN-1")
     session.commit()
     text = ("code,name,serial_required_for_purchase,serial_required_for_sales,barcodes\n"
             "WID-1,Widget,true,true,036000291452\n"

@@ -29,10 +29,9 @@ def client(db, tmp_path, monkeypatch):
 @pytest.fixture
 def world(db):
     with db.Session.begin() as s:
-        catalogue.create_product(s, {"code": "WID-1", "name": "Widget", "barcodes": ["036000291452"]})
-        catalogue.create_product(s, {"code": "BOLT/M4", "name": "Bolt M4", "serial_required_for_purchase": False,
-                                     "serial_required_for_sales": False})
-        catalogue.create_party(s, "supplier", {"code": "ACME", "name": "Acme Ltd"})
+        catalogue.create_product(s, "WID-1", "Widget", barcodes=["036000291452"])
+        catalogue.create_product(s, "BOLT/M4", "Bolt M4", serial_required_for_purchase=False, serial_required_for_sales=False)
+        catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
 
 
 def csrf(client) -> str:
@@ -189,9 +188,7 @@ def test_adjust_unserialised_units(client, db, world):
 def order(db, world):
     """PO-1042 for 5 Widgets and 10 bolts; one receipt posted against it with 2 Widgets and 4 bolts."""
     with db.Session.begin() as s:
-        po = documents.create_purchase_order(s, {"kind": "purchase_order", "reference": "PO-1042", "supplier": "ACME",
-                                                 "lines": [{"product": "WID-1", "quantity": 5},
-                                                           {"product": "BOLT/M4", "quantity": 10}]})
+        po = documents.create_purchase_order(s, "PO-1042", "ACME", [("WID-1", 5), ("BOLT/M4", 10)])
         receipt = documents.open_document(s, DocumentKind.receipt, station="goods-in", order=po)
         for serial in ("R-SN-1", "R-SN-2"):
             documents.add_line(s, receipt, product=catalogue.get_product(s, "WID-1"), serial=serial)

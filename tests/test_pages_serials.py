@@ -37,11 +37,11 @@ def client(app):
 def world(db):
     """A product with a barcode, a second product, two suppliers and a customer."""
     with db.Session.begin() as s:
-        catalogue.create_product(s, {"code": "WID-1", "name": "Widget", "barcodes": ["036000291452"]})
-        catalogue.create_product(s, {"code": "GAD-1", "name": "Gadget"})
-        catalogue.create_party(s, "supplier", {"code": "ACME", "name": "Acme Ltd"})
-        catalogue.create_party(s, "supplier", {"code": "OTHER", "name": "Other Ltd"})
-        catalogue.create_party(s, "customer", {"code": "BOB", "name": "Bob"})
+        catalogue.create_product(s, "WID-1", "Widget", barcodes=["036000291452"])
+        catalogue.create_product(s, "GAD-1", "Gadget")
+        catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
+        catalogue.create_party(s, "supplier", "OTHER", "Other Ltd")
+        catalogue.create_party(s, "customer", "BOB", "Bob")
 
 
 def receive(db, product_code: str, *serials: str, supplier: str = "ACME") -> None:

@@ -46,10 +46,9 @@ def client(app):
 def receiving(db, config):
     """goods-in receiving against PO-7 (3 Widgets): two serials scanned (one of them markup), then a refusal."""
     with db.Session.begin() as s:
-        catalogue.create_product(s, {"code": "WID-1", "name": "Widget", "barcodes": ["036000291452"]})
-        catalogue.create_party(s, "supplier", {"code": "ACME", "name": "Acme Ltd"})
-        documents.create_purchase_order(s, {"kind": "purchase_order", "reference": "PO-7", "supplier": "ACME",
-                                            "lines": [{"product": "WID-1", "quantity": 3}]})
+        catalogue.create_product(s, "WID-1", "Widget", barcodes=["036000291452"])
+        catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
+        documents.create_purchase_order(s, "PO-7", "ACME", [("WID-1", 3)])
     service = ScanService(config)
     for text in ("PO-7", "036000291452", "SN-A", "<b>bold</b>", "CMD:SELL"):
         with db.Session.begin() as s:

@@ -14,7 +14,7 @@ from station.domain.reservation import reserve
 def test_reserve_numbers_in_sequence(db):
     """Two reservations in a row continue the sequence, and each number becomes a serial of the product."""
     with db.Session.begin() as s:
-        p = catalogue.create_product(s, {"code": "WID-1", "name": "Widget"})
+        p = catalogue.create_product(s, "WID-1", "Widget")
         first = reserve(s, p, 3)
         second = reserve(s, p, 2)
     assert first == ["WID-1-000001", "WID-1-000002", "WID-1-000003"]
@@ -30,8 +30,8 @@ def test_reserve_skips_numbers_taken_by_hand(db):
     from station.domain.serials import create_serial
 
     with db.Session.begin() as s:
-        p = catalogue.create_product(s, {"code": "WID-1", "name": "Widget"})
-        create_serial(s, {"serial": "L-000002"})
+        p = catalogue.create_product(s, "WID-1", "Widget")
+        create_serial(s, "L-000002")
         got = reserve(s, p, 3, prefix="L-")
     assert got == ["L-000001", "L-000003", "L-000004"]
 
@@ -42,7 +42,7 @@ def test_reserve_refuses_bad_counts(db, count):
     from station.domain.errors import Refusal
 
     with db.Session.begin() as s:
-        p = catalogue.create_product(s, {"code": "WID-1", "name": "Widget"})
+        p = catalogue.create_product(s, "WID-1", "Widget")
     with db.Session() as s, pytest.raises(Refusal) as exc:
         reserve(s, catalogue.get_product(s, "WID-1"), count)
     assert exc.value.code == "invalid_quantity"
@@ -53,7 +53,7 @@ def test_concurrent_reservations_never_overlap(db):
     if db.backend != "postgresql":
         pytest.skip("concurrency across connections is the PostgreSQL case; SQLite serialises writers")
     with db.Session.begin() as s:
-        catalogue.create_product(s, {"code": "WID-1", "name": "Widget"})
+        catalogue.create_product(s, "WID-1", "Widget")
     barrier = threading.Barrier(8)
     results: list[list[str]] = []
     errors: list[BaseException] = []

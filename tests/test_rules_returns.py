@@ -20,11 +20,10 @@ from station.domain.models import DocumentKind, Movement
 def world(session):
     """A serialised product, a product without serials, a supplier and a customer."""
     w = SimpleNamespace(
-        widget=catalogue.create_product(session, {"code": "WID-1", "name": "Widget"}),
-        bulk=catalogue.create_product(session, {"code": "BULK", "name": "Cable", "serial_required_for_purchase": False,
-                                                "serial_required_for_sales": False}),
-        acme=catalogue.create_party(session, "supplier", {"code": "ACME", "name": "Acme Ltd"}),
-        bob=catalogue.create_party(session, "customer", {"code": "BOB", "name": "Bob"}),
+        widget=catalogue.create_product(session, "WID-1", "Widget"),
+        bulk=catalogue.create_product(session, "BULK", "Cable", serial_required_for_purchase=False, serial_required_for_sales=False),
+        acme=catalogue.create_party(session, "supplier", "ACME", "Acme Ltd"),
+        bob=catalogue.create_party(session, "customer", "BOB", "Bob"),
     )
     session.commit()
     return w
@@ -77,7 +76,7 @@ def _returned_already(session, w):
 
 
 def _hand_made(session, w):
-    serials.create_serial(session, {"serial": "SN-1", "product": "WID-1"})
+    serials.create_serial(session, "SN-1", product="WID-1")
 
 
 def _unknown(session, w):
@@ -110,7 +109,7 @@ def test_customer_return_needs_a_customer(session, world, arrange):
 
 def test_customer_set_by_hand_can_return(session, world):
     """Guards against refusing the return of a serial whose buyer was recorded by the supervisor."""
-    serials.create_serial(session, {"serial": "OLD-1", "product": "WID-1", "customer": "BOB"})
+    serials.create_serial(session, "OLD-1", product="WID-1", customer="BOB")
     post_one(session, DocumentKind.customer_return, "OLD-1")
     session.commit()
     record = serials.get_serial(session, "OLD-1")

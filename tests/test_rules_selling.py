@@ -23,15 +23,13 @@ from station.domain.models import Document, DocumentKind, Movement, SerialNumber
 def world(session):
     """Serialised products, one received by quantity (no serial at purchase), a supplier, customers."""
     w = SimpleNamespace(
-        widget=catalogue.create_product(session, {"code": "WID-1", "name": "Widget"}),
-        gadget=catalogue.create_product(session, {"code": "GAD-1", "name": "Gadget"}),
-        loose=catalogue.create_product(session, {"code": "LOOSE", "name": "Loose part",
-                                                 "serial_required_for_purchase": False}),
-        bulk=catalogue.create_product(session, {"code": "BULK", "name": "Cable", "serial_required_for_purchase": False,
-                                                "serial_required_for_sales": False}),
-        acme=catalogue.create_party(session, "supplier", {"code": "ACME", "name": "Acme Ltd"}),
-        bob=catalogue.create_party(session, "customer", {"code": "BOB", "name": "Bob"}),
-        eve=catalogue.create_party(session, "customer", {"code": "EVE", "name": "Eve"}),
+        widget=catalogue.create_product(session, "WID-1", "Widget"),
+        gadget=catalogue.create_product(session, "GAD-1", "Gadget"),
+        loose=catalogue.create_product(session, "LOOSE", "Loose part", serial_required_for_purchase=False),
+        bulk=catalogue.create_product(session, "BULK", "Cable", serial_required_for_purchase=False, serial_required_for_sales=False),
+        acme=catalogue.create_party(session, "supplier", "ACME", "Acme Ltd"),
+        bob=catalogue.create_party(session, "customer", "BOB", "Bob"),
+        eve=catalogue.create_party(session, "customer", "EVE", "Eve"),
     )
     session.commit()
     return w
@@ -144,8 +142,8 @@ def test_serial_never_in_stock_sold_from_an_unserialised_unit(session, world, ma
     """Guards against the flag-toggling workaround: a serial never in stock sells by taking one unserialised unit."""
     receive(session, world.loose, quantity=3, supplier=world.acme)
     if made == "by_hand":
-        record = serials.create_serial(session, {"serial": "HM-1"})
-        serials.update_serial(session, record, {"product": "LOOSE", "supplier": "ACME"})
+        record = serials.create_serial(session, "HM-1")
+        serials.update_serial(session, record, product="LOOSE", supplier="ACME")
     session.commit()
     before = flags(world.loose)
     assert before == (False, True)
@@ -184,7 +182,7 @@ def test_no_unserialised_unit_left(session, world, stock_units, pending):
     """Guards against selling a serial out of thin air, and against a refusal that does not say how to fix it."""
     if stock_units:
         receive(session, world.loose, quantity=stock_units, supplier=world.acme)
-    serials.create_serial(session, {"serial": "HM-1", "product": "LOOSE"})
+    serials.create_serial(session, "HM-1", product="LOOSE")
     sale = documents.open_document(session, DocumentKind.sale, customer=world.bob)
     if pending:
         documents.add_line(session, sale, product=world.loose, serial="HM-0")
@@ -263,7 +261,7 @@ def test_unserialised_sale_by_quantity(session, world):
 
 def test_refused_sale_line_leaves_no_document_change(session, world):
     """Guards against a refused line that still lands on the document when the caller commits."""
-    serials.create_serial(session, {"serial": "HM-1", "product": "WID-1"})
+    serials.create_serial(session, "HM-1", product="WID-1")
     sale = documents.open_document(session, DocumentKind.sale, customer=world.bob)
     session.commit()
     with pytest.raises(Refusal):

@@ -25,12 +25,12 @@ from station.domain.models import Document, DocumentKind, Movement, ScanLog, Ser
 def world(session):
     """Two serialised products (one with a UPC-A barcode), two suppliers and two customers."""
     w = SimpleNamespace(
-        widget=catalogue.create_product(session, {"code": "WID-1", "name": "Widget", "barcodes": ["036000291452"]}),
-        gadget=catalogue.create_product(session, {"code": "GAD-1", "name": "Gadget"}),
-        acme=catalogue.create_party(session, "supplier", {"code": "ACME", "name": "Acme Ltd"}),
-        other=catalogue.create_party(session, "supplier", {"code": "OTHER", "name": "Other Ltd"}),
-        bob=catalogue.create_party(session, "customer", {"code": "BOB", "name": "Bob"}),
-        eve=catalogue.create_party(session, "customer", {"code": "EVE", "name": "Eve"}),
+        widget=catalogue.create_product(session, "WID-1", "Widget", barcodes=["036000291452"]),
+        gadget=catalogue.create_product(session, "GAD-1", "Gadget"),
+        acme=catalogue.create_party(session, "supplier", "ACME", "Acme Ltd"),
+        other=catalogue.create_party(session, "supplier", "OTHER", "Other Ltd"),
+        bob=catalogue.create_party(session, "customer", "BOB", "Bob"),
+        eve=catalogue.create_party(session, "customer", "EVE", "Eve"),
     )
     session.commit()
     return w
@@ -60,7 +60,7 @@ def movement_count(session) -> int:
 
 def test_serial_created_with_only_its_number(session, world):
     """Guards against requiring a product, customer or supplier to create a serial."""
-    record = serials.create_serial(session, {"serial": "  HM-1  "})
+    record = serials.create_serial(session, "  HM-1  ")
     session.commit()
     assert record.serial == "HM-1"  # stored as scanned, surrounding space trimmed
     assert (record.product, record.customer, record.supplier, record.in_stock) == (None, None, None, False)
@@ -75,15 +75,12 @@ def test_serial_created_with_only_its_number(session, world):
         pytest.param({"serial": "X" * 65}, "invalid_serial", Invalid, id="over_64_characters"),
         pytest.param({"serial": "SN\x07-1"}, "invalid_serial", Invalid, id="control_character"),
         pytest.param({"serial": "SN\x85-1"}, "invalid_serial", Invalid, id="c1_control_character"),
-        pytest.param({"serial": 42}, "invalid_serial", Invalid, id="not_text"),
         pytest.param({"serial": "CMD:FINISH"}, "invalid_serial", Invalid, id="command_prefix"),
         pytest.param({"serial": "sup:ACME"}, "invalid_serial", Invalid, id="supplier_prefix_any_case"),
         pytest.param({"serial": "CUS:BOB"}, "invalid_serial", Invalid, id="customer_prefix"),
         pytest.param({"serial": "PO-1042"}, "invalid_serial", Invalid, id="document_pattern"),
         pytest.param({"serial": "036000291452"}, "invalid_serial", Refusal, id="equals_product_barcode"),
         pytest.param({"serial": "0036000291452"}, "invalid_serial", Refusal, id="equals_barcode_other_gtin_form"),
-        pytest.param({"serial": "SN-1", "in_stock": True}, "read_only", Invalid, id="in_stock_given"),
-        pytest.param({"serial": "SN-1", "colour": "red"}, "unknown_field", Invalid, id="unknown_field"),
         pytest.param({"serial": "SN-1", "product": "NOPE"}, "unknown_product", NotFound, id="unknown_product"),
         pytest.param({"serial": "SN-1", "supplier": "NOPE"}, "unknown_party", NotFound, id="unknown_supplier"),
     ],
@@ -91,7 +88,7 @@ def test_serial_created_with_only_its_number(session, world):
 def test_create_serial_refused(session, world, data, code, error):
     """Guards against storing a serial that could never be scanned, or one with a forced in_stock."""
     with pytest.raises(error) as exc:
-        serials.create_serial(session, data, pattern=re.compile(r"^PO-\d+$"))
+        serials.create_serial(session, **data, pattern=re.compile(r"^PO-\d+$"))
     assert exc.value.code == code
     session.commit()
     assert session.scalar(select(func.count()).select_from(SerialNumber)) == 0
@@ -99,42 +96,22 @@ def test_create_serial_refused(session, world, data, code, error):
 
 def test_duplicate_serial_is_a_conflict(session, world):
     """Guards against two records for one serial (the serial is unique in the whole database)."""
-    serials.create_serial(session, {"serial": "SN-1"})
+    serials.create_serial(session, "SN-1")
     with pytest.raises(Conflict) as exc:
-        serials.create_serial(session, {"serial": " SN-1"})
+        serials.create_serial(session, " SN-1")
     assert exc.value.code == "duplicate"
 
 
 def test_product_customer_supplier_changed_afterwards(session, world):
     """Guards against product, customer or supplier being settable only at creation."""
-    record = serials.create_serial(session, {"serial": "HM-1"})
-    serials.update_serial(session, record, {"product": "WID-1", "customer": "BOB", "supplier": "ACME"})
+    record = serials.create_serial(session, "HM-1")
+    serials.update_serial(session, record, product="WID-1", customer="BOB", supplier="ACME")
     session.commit()
     assert (record.product, record.customer, record.supplier) == (world.widget, world.bob, world.acme)
-    serials.update_serial(session, record, {"product": None, "customer": None, "supplier": None})
+    serials.update_serial(session, record, product=None, customer=None, supplier=None)
     session.commit()
     assert (record.product, record.customer, record.supplier) == (None, None, None)
     assert movement_count(session) == 0  # a serial not in stock changes product without movements
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        pytest.param({"in_stock": True}, id="set_true"),
-        pytest.param({"in_stock": False}, id="set_false"),
-        pytest.param({"product": "GAD-1", "in_stock": False}, id="with_other_fields"),
-    ],
-)
-def test_in_stock_is_read_only(session, world, data):
-    """Guards against anyone setting in_stock: it is what the movements say."""
-    receive(session, world.widget, "SN-1", supplier=world.acme)
-    record = serials.get_serial(session, "SN-1")
-    with pytest.raises(Invalid) as exc:
-        serials.update_serial(session, record, data)
-    assert exc.value.code == "read_only"
-    session.commit()
-    assert record.in_stock is True and record.product is world.widget
-    assert stock.check(session) == []
 
 
 def test_product_change_of_in_stock_serial_is_an_adjustment_pair(session, world):
@@ -143,7 +120,7 @@ def test_product_change_of_in_stock_serial_is_an_adjustment_pair(session, world)
     record = serials.get_serial(session, "SN-1")
     assert (catalogue.on_hand(session, world.widget), catalogue.on_hand(session, world.gadget)) == (2, 0)
 
-    serials.update_serial(session, record, {"product": "GAD-1"}, station="office", user="sue")
+    serials.update_serial(session, record, product="GAD-1", station="office", user="sue")
     session.commit()
 
     assert record.product is world.gadget and record.in_stock
@@ -168,7 +145,7 @@ def test_product_change_refused_while_on_open_document(session, world):
     documents.add_line(session, sale, serial="SN-1")
     record = serials.get_serial(session, "SN-1")
     with pytest.raises(Refusal) as exc:
-        serials.update_serial(session, record, {"product": "GAD-1"})
+        serials.update_serial(session, record, product="GAD-1")
     assert exc.value.code == "serial_on_open_document"
     assert sale.reference in exc.value.message
     assert record.product is world.widget
@@ -179,13 +156,13 @@ def test_customer_only_when_not_in_stock(session, world):
     receive(session, world.widget, "SN-1", supplier=world.acme)
     record = serials.get_serial(session, "SN-1")
     with pytest.raises(Refusal) as exc:
-        serials.update_serial(session, record, {"customer": "BOB"})
+        serials.update_serial(session, record, customer="BOB")
     assert exc.value.code == "serial_in_stock"
     session.commit()
     assert record.customer is None
 
     sell(session, "SN-1", world.bob)
-    serials.update_serial(session, record, {"customer": "EVE"})  # out of stock: allowed
+    serials.update_serial(session, record, customer="EVE")  # out of stock: allowed
     session.commit()
     assert record.customer is world.eve and not record.in_stock
 
@@ -195,15 +172,14 @@ def test_customer_only_when_not_in_stock(session, world):
     [
         pytest.param({"supplier": "ACME", "product": "NOPE"}, "unknown_product", id="unknown_product_after_supplier"),
         pytest.param({"customer": "BOB", "supplier": "NOPE"}, "unknown_party", id="unknown_supplier_after_customer"),
-        pytest.param({"supplier": "ACME", "product": 7}, "invalid_field", id="product_not_text"),
     ],
 )
 def test_refused_edit_writes_nothing(session, world, data, code):
     """Guards against a refused edit leaving half of its changes behind (a Refusal writes nothing)."""
-    record = serials.create_serial(session, {"serial": "HM-1"})
+    record = serials.create_serial(session, "HM-1")
     session.commit()
     with pytest.raises(Refusal) as exc:
-        serials.update_serial(session, record, data)
+        serials.update_serial(session, record, **data)
     assert exc.value.code == code
     session.commit()  # a caller that logs the refusal and commits keeps nothing of the edit
     session.expire_all()
@@ -289,6 +265,6 @@ def test_history_paging(session, world, page, per_page, kinds):
 
 def test_history_of_unmoved_serial_is_empty(session, world):
     """Guards against a history failing, or inventing entries, for a serial that never moved."""
-    record = serials.create_serial(session, {"serial": "HM-1"})
+    record = serials.create_serial(session, "HM-1")
     assert serials.history(session, record) == ([], 0)
     assert session.scalar(select(func.count()).select_from(Document)) == 0

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from station.config import from_dict
 from station.daemon.live import LiveStatus
 from station.domain import catalogue
-from station.domain.models import DocumentLine, ScanLog
+from station.domain.models import ScanLog
 from station.scanning.service import ScanService
 from station.storage.db import make_engine
 from web.app import create_app
@@ -34,8 +34,8 @@ def _app(engine, *, live: LiveStatus | None = None):
 @pytest.fixture
 def world(db):
     with db.Session.begin() as s:
-        catalogue.create_product(s, {"code": "WID-1", "name": "Widget X", "barcodes": [WIDGET_GTIN]})
-        catalogue.create_party(s, "supplier", {"code": "ACME", "name": "Acme Ltd"})
+        catalogue.create_product(s, "WID-1", "Widget X", barcodes=[WIDGET_GTIN])
+        catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
     return db
 
 

@@ -67,14 +67,12 @@ def service():
 def world(db):
     """Products with each flag, a supplier, a customer and a purchase order of 5 widgets."""
     with db.Session.begin() as s:
-        catalogue.create_product(s, {"code": "WID-1", "name": "Widget X", "barcodes": [WIDGET_GTIN]})
-        catalogue.create_product(s, {"code": "GAD-1", "name": "Gadget", "barcodes": [GADGET_EAN]})
-        catalogue.create_product(s, {"code": "LOOSE", "name": "Loose", "barcodes": [LOOSE_EAN],
-                                     "serial_required_for_purchase": False, "serial_required_for_sales": False})
-        catalogue.create_party(s, "supplier", {"code": "ACME", "name": "Acme Ltd"})
-        catalogue.create_party(s, "customer", {"code": "BOB", "name": "Bob"})
-        documents.create_purchase_order(s, {"kind": "purchase_order", "reference": "PO-1042", "supplier": "ACME",
-                                            "lines": [{"product": "WID-1", "quantity": 5}]})
+        catalogue.create_product(s, "WID-1", "Widget X", barcodes=[WIDGET_GTIN])
+        catalogue.create_product(s, "GAD-1", "Gadget", barcodes=[GADGET_EAN])
+        catalogue.create_product(s, "LOOSE", "Loose", barcodes=[LOOSE_EAN], serial_required_for_purchase=False, serial_required_for_sales=False)
+        catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
+        catalogue.create_party(s, "customer", "BOB", "Bob")
+        documents.create_purchase_order(s, "PO-1042", "ACME", [("WID-1", 5)])
     return SimpleNamespace(db=db)
 
 
@@ -375,7 +373,7 @@ def _stock_world(db):
                                       supplier=catalogue.get_party(s, "supplier", "ACME"))
         documents.add_line(s, doc, serial="SN-LEFT")
         posting.post(s, doc)
-        serials.create_serial(s, {"serial": "HM-1", "product": "WID-1"})
+        serials.create_serial(s, "HM-1", product="WID-1")
 
 
 # (code, setup scans as (station, text), the refused scan's station and text)

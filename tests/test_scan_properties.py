@@ -36,13 +36,11 @@ def sqlite_db(tmp_path_factory):
     Session = make_sessionmaker(engine)
     service = ScanService(CONFIG)
     with Session.begin() as s:
-        catalogue.create_product(s, {"code": "WID-1", "name": "Widget X", "barcodes": ["09501101020917"]})
-        catalogue.create_product(s, {"code": "LOOSE", "name": "Loose", "barcodes": ["5901234123457"],
-                                     "serial_required_for_purchase": False, "serial_required_for_sales": False})
-        acme = catalogue.create_party(s, "supplier", {"code": "ACME", "name": "Acme Ltd"})
-        bob = catalogue.create_party(s, "customer", {"code": "BOB", "name": "Bob"})
-        documents.create_purchase_order(s, {"kind": "purchase_order", "reference": "PO-1042", "supplier": "ACME",
-                                            "lines": [{"product": "WID-1", "quantity": 5}]})
+        catalogue.create_product(s, "WID-1", "Widget X", barcodes=["09501101020917"])
+        catalogue.create_product(s, "LOOSE", "Loose", barcodes=["5901234123457"], serial_required_for_purchase=False, serial_required_for_sales=False)
+        acme = catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
+        bob = catalogue.create_party(s, "customer", "BOB", "Bob")
+        documents.create_purchase_order(s, "PO-1042", "ACME", [("WID-1", 5)])
         receipt = documents.open_document(s, DocumentKind.receipt, supplier=acme)
         for text in ("SN-IN", "SN-SOLD", "SN-A"):
             documents.add_line(s, receipt, product=catalogue.get_product(s, "WID-1"), serial=text)

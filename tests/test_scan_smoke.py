@@ -21,8 +21,8 @@ def scan(db, service, station, text, **kw):
 def test_receive_box_then_sell(db, service):
     """A box received with one product scan and its serials, then one serial sold by itself."""
     with db.Session.begin() as s:
-        catalogue.create_product(s, {"code": "WID-1", "name": "Widget X", "barcodes": ["036000291452"]})
-        catalogue.create_party(s, "supplier", {"code": "ACME", "name": "Acme Ltd"})
+        catalogue.create_product(s, "WID-1", "Widget X", barcodes=["036000291452"])
+        catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
     assert scan(db, service, "goods-in", "SUP:ACME").accepted
     r = scan(db, service, "goods-in", "0036000291452")
     assert r.accepted and "Scan the serial" in r.prompt
@@ -45,10 +45,9 @@ def test_receive_box_then_sell(db, service):
 def test_purchase_order_gs1(db, service):
     """A purchase order of 2 received with GS1 scans: product and serial in one scan, counted against the order."""
     with db.Session.begin() as s:
-        catalogue.create_product(s, {"code": "WID-1", "name": "Widget X", "barcodes": ["09501101020917"]})
-        catalogue.create_party(s, "supplier", {"code": "ACME", "name": "Acme Ltd"})
-        documents.create_purchase_order(s, {"kind": "purchase_order", "reference": "PO-1042", "supplier": "ACME",
-                                            "lines": [{"product": "WID-1", "quantity": 2}]})
+        catalogue.create_product(s, "WID-1", "Widget X", barcodes=["09501101020917"])
+        catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
+        documents.create_purchase_order(s, "PO-1042", "ACME", [("WID-1", 2)])
     assert scan(db, service, "goods-in", "PO-1042").accepted
     r = scan(db, service, "goods-in", "]d201095011010209171719050810ABCD1234\x1d21S1")
     assert r.accepted, r

@@ -355,7 +355,7 @@ def test_every_form_carries_a_csrf_token(db, state_dir):
     """Guards against a page form shipped without its hidden CSRF input."""
     with db.Session.begin() as s:
         s.add(SerialNumber(serial="F-9", in_stock=False))
-        catalogue.create_product(s, {"code": "P-1", "name": "P", "barcodes": ["P-BOX"]})
+        catalogue.create_product(s, "P-1", "P", barcodes=["P-BOX"])
     client = make_app(db).test_client()
     for url in ("/serials", "/serials/F-9", "/products", "/products/P-1", "/stations/till", "/login"):
         html = client.get(url).get_data(as_text=True)

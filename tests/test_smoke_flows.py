@@ -9,10 +9,10 @@ from station.domain.models import DocumentKind
 
 
 def _setup(session):
-    widget = catalogue.create_product(session, {"code": "WID-1", "name": "Widget", "barcodes": ["036000291452"]})
-    loose = catalogue.create_product(session, {"code": "LOOSE", "name": "Loose", "serial_required_for_purchase": False})
-    acme = catalogue.create_party(session, "supplier", {"code": "ACME", "name": "Acme Ltd"})
-    bob = catalogue.create_party(session, "customer", {"code": "BOB", "name": "Bob"})
+    widget = catalogue.create_product(session, "WID-1", "Widget", barcodes=["036000291452"])
+    loose = catalogue.create_product(session, "LOOSE", "Loose", serial_required_for_purchase=False)
+    acme = catalogue.create_party(session, "supplier", "ACME", "Acme Ltd")
+    bob = catalogue.create_party(session, "customer", "BOB", "Bob")
     return widget, loose, acme, bob
 
 
@@ -51,8 +51,8 @@ def test_hand_made_serial_sold_from_unserialised_stock(session):
     documents.add_line(session, r, product=loose)
     posting.post(session, r)
     assert loose.unserialised_on_hand == 2
-    serials.create_serial(session, {"serial": "HM-1"})
-    serials.update_serial(session, serials.get_serial(session, "HM-1"), {"product": "LOOSE", "supplier": "ACME"})
+    serials.create_serial(session, "HM-1")
+    serials.update_serial(session, serials.get_serial(session, "HM-1"), product="LOOSE", supplier="ACME")
     s = documents.open_document(session, DocumentKind.sale, customer=bob)
     documents.add_line(session, s, serial="HM-1")
     posting.post(session, s)

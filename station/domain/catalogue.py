@@ -1,7 +1,7 @@
 """Products with their barcodes, suppliers and customers."""
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from .barcodes import lookup_forms, normalise_barcode
 from .errors import Conflict, Invalid, NotFound
 from .models import CODE_MAX, SERIAL_MAX, Customer, Product, ProductBarcode, SerialNumber, Supplier
-from .validation import could_be_key, has_control, require_bool, require_code, require_name
+from .validation import could_be_key, has_control, require_code, require_name
 
 PARTY_MODELS = {"supplier": Supplier, "customer": Customer}
 
@@ -29,9 +29,9 @@ def product_by_barcode(session: Session, text: str) -> Product | None:
     )
 
 
-def check_barcode(session: Session, raw: Any) -> str:
+def check_barcode(session: Session, raw: str) -> str:
     """A barcode fit to add: printable, unique, and never equal to a serial."""
-    if not isinstance(raw, str) or not raw.strip():
+    if not raw.strip():
         raise Invalid("invalid_barcode", "A barcode must be a non-empty text.")
     barcode = normalise_barcode(raw)
     if len(barcode) > SERIAL_MAX or has_control(barcode) or not barcode.isprintable():
@@ -47,7 +47,7 @@ def check_barcode(session: Session, raw: Any) -> str:
     return barcode
 
 
-def add_barcode(session: Session, product: Product, raw: Any) -> ProductBarcode:
+def add_barcode(session: Session, product: Product, raw: str) -> ProductBarcode:
     barcode = check_barcode(session, raw)
     row = ProductBarcode(product=product, barcode=barcode)
     session.add(row)
@@ -66,19 +66,18 @@ def remove_barcode(session: Session, product: Product, raw: str) -> None:
     session.flush()
 
 
-def create_product(session: Session, data: dict[str, Any]) -> Product:
-    code = require_code(data.get("code"))
-    name = require_name(data.get("name"))
+def create_product(session: Session, code: str, name: str, *, serial_required_for_purchase: bool = True,
+                   serial_required_for_sales: bool = True, barcodes: Sequence[str] = ()) -> Product:
+    """A product with its barcodes; 409 ``duplicate`` for a taken code (SPEC 2: both flags true by default)."""
+    code = require_code(code)
+    name = require_name(name)
     if session.scalar(select(Product.id).where(Product.code == code)):
         raise Conflict("duplicate", f"Product {code} exists already.")
-    barcodes = data.get("barcodes", [])
-    if not isinstance(barcodes, list):
-        raise Invalid("invalid_field", "barcodes must be a list of texts.")
     product = Product(
         code=code,
         name=name,
-        serial_required_for_purchase=require_bool(data.get("serial_required_for_purchase", True), "serial_required_for_purchase"),
-        serial_required_for_sales=require_bool(data.get("serial_required_for_sales", True), "serial_required_for_sales"),
+        serial_required_for_purchase=serial_required_for_purchase,
+        serial_required_for_sales=serial_required_for_sales,
         unserialised_on_hand=0,
     )
     session.add(product)
@@ -94,28 +93,24 @@ def create_product(session: Session, data: dict[str, Any]) -> Product:
     return product
 
 
-def update_product(session: Session, product: Product, data: dict[str, Any]) -> Product:
-    unknown = set(data) - {"name", "serial_required_for_purchase", "serial_required_for_sales", "barcodes", "code"}
-    if unknown:
-        raise Invalid("unknown_field", f"Unknown field(s): {', '.join(sorted(unknown))}.")
-    if "code" in data and data["code"] != product.code:
-        raise Invalid("read_only", "A product's code cannot be changed.")
-    if "name" in data:
-        product.name = require_name(data["name"])
-    for flag in ("serial_required_for_purchase", "serial_required_for_sales"):
-        if flag in data:
-            setattr(product, flag, require_bool(data[flag], flag))
-    if "barcodes" in data:
-        wanted = data["barcodes"]
-        if not isinstance(wanted, list) or not all(isinstance(b, str) for b in wanted):
-            raise Invalid("invalid_field", "barcodes must be a list of texts.")
-        keep = {normalise_barcode(b) for b in wanted}
+def update_product(session: Session, product: Product, *, name: str | None = None,
+                   serial_required_for_purchase: bool | None = None, serial_required_for_sales: bool | None = None,
+                   barcodes: Sequence[str] | None = None) -> Product:
+    """Change what is given (None: unchanged); ``barcodes`` is the whole new list."""
+    if name is not None:
+        product.name = require_name(name)
+    if serial_required_for_purchase is not None:
+        product.serial_required_for_purchase = serial_required_for_purchase
+    if serial_required_for_sales is not None:
+        product.serial_required_for_sales = serial_required_for_sales
+    if barcodes is not None:
+        keep = {normalise_barcode(b) for b in barcodes}
         for row in list(product.barcodes):
             if row.barcode not in keep:
                 product.barcodes.remove(row)
         session.flush()
         have = {row.barcode for row in product.barcodes}
-        for raw in wanted:
+        for raw in barcodes:
             if normalise_barcode(raw) not in have:
                 add_barcode(session, product, raw)
                 have.add(normalise_barcode(raw))
@@ -150,10 +145,11 @@ def find_party(session: Session, kind: str, code: str | None):
     return get_party(session, kind, code)
 
 
-def create_party(session: Session, kind: str, data: dict[str, Any]):
+def create_party(session: Session, kind: str, code: str, name: str) -> Supplier | Customer:
+    """A supplier or customer; 409 ``duplicate`` when the code is taken."""
     model = PARTY_MODELS[kind]
-    code = require_code(data.get("code"))
-    name = require_name(data.get("name"))
+    code = require_code(code)
+    name = require_name(name)
     if session.scalar(select(model.id).where(model.code == code)):
         raise Conflict("duplicate", f"{kind.capitalize()} {code} exists already.")
     party = model(code=code, name=name)

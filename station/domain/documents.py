@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -27,7 +27,7 @@ from .models import (
     Supplier,
 )
 from .rules import check_line, expected_on_order, received_on_order
-from .validation import could_be_key, require_code, require_int
+from .validation import could_be_key, require_code, require_quantity
 from .vocabulary import POLICY
 
 
@@ -63,20 +63,25 @@ def require_open(doc: Document) -> None:
         raise Refusal("document_not_open", f"Document {doc.reference} is {doc.status.value}, not open.")
 
 
-def _guarded(session: Session, savepoint: bool) -> AbstractContextManager[object]:
-    """Where a line is written: in a savepoint of its own, so a refused insert leaves the caller's
-    transaction usable; or, when the caller runs in a savepoint that a Refusal rolls back anyway
-    (the scan service), in the caller's, two round trips fewer."""
-    return session.begin_nested() if savepoint else nullcontext()
+def _write_line(session: Session, serial: str | None) -> None:
+    """Flush a line; the unique index of rule 8 refusing it (a serial raced onto another open document) is a Refusal.
+
+    The failed flush leaves the transaction unusable until the caller rolls
+    back (its savepoint, or all of it), which also takes the line away.
+    """
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Refusal(
+            "serial_on_open_document",
+            f"Serial {serial} was just put on another open document: finish or cancel that first.",
+        ) from None
 
 
 def add_line(session: Session, doc: Document, *, product: Product | None = None, serial: str | None = None,
              quantity: int = 1, batch: str | None = None, expiry: str | None = None,
-             pattern: re.Pattern[str] | None = None, savepoint: bool = True) -> DocumentLine:
-    """Add a checked line; a serial raced onto another open document is refused by the unique index.
-
-    ``savepoint=False``: the caller's own savepoint is rolled back on the Refusal (see ``_guarded``).
-    """
+             pattern: re.Pattern[str] | None = None) -> DocumentLine:
+    """Add a checked line; a serial raced onto another open document is refused by the unique index."""
     require_open(doc)
     if quantity == 0 or (quantity < 0 and doc.kind != DocumentKind.adjustment):
         raise Invalid("invalid_quantity", "A line's quantity must be a positive whole number.")
@@ -88,42 +93,21 @@ def add_line(session: Session, doc: Document, *, product: Product | None = None,
         line_no=line_no, product=resolved.product, serial=resolved.serial,
         quantity=quantity, batch=batch, expiry=expiry, is_open=True,
     )
-    try:
-        with _guarded(session, savepoint):
-            doc.lines.append(line)
-            session.flush()
-    except IntegrityError:
-        # Without a savepoint of our own the session cannot be used until the caller's is
-        # rolled back, and that rollback takes the line away.
-        if savepoint and line in doc.lines:
-            doc.lines.remove(line)
-        raise Refusal(
-            "serial_on_open_document",
-            f"Serial {resolved.serial} was just put on another open document: finish or cancel that first.",
-        ) from None
+    doc.lines.append(line)
+    _write_line(session, resolved.serial)
     return line
 
 
 def attach_serial(session: Session, doc: Document, serial: str, *,
-                  pattern: re.Pattern[str] | None = None, savepoint: bool = True) -> DocumentLine:
-    """Record a serial on the last line, an unserialised unit (a product that needs no serial).
-
-    ``savepoint=False``: as for ``add_line``.
-    """
+                  pattern: re.Pattern[str] | None = None) -> DocumentLine:
+    """Record a serial on the last line, an unserialised unit (a product that needs no serial)."""
     require_open(doc)
     line = max(doc.lines, key=lambda l: l.line_no)
     if line.serial is not None:
         raise Refusal("serial_required", "The last line has a serial already.")
     resolved = check_line(session, doc, product=line.product, serial=serial, pattern=pattern)
-    try:
-        with _guarded(session, savepoint):
-            line.serial = resolved.serial
-            session.flush()
-    except IntegrityError:
-        raise Refusal(
-            "serial_on_open_document",
-            f"Serial {resolved.serial} was just put on another open document: finish or cancel that first.",
-        ) from None
+    line.serial = resolved.serial
+    _write_line(session, resolved.serial)
     return line
 
 
@@ -146,27 +130,23 @@ def cancel(session: Session, doc: Document) -> None:
     session.flush()
 
 
-def create_purchase_order(session: Session, data: dict[str, Any], *, pattern: re.Pattern[str] | None = None) -> Document:
-    """A purchase order to receive against (POST /api/documents)."""
-    if data.get("kind") != "purchase_order":
-        raise Invalid("invalid_field", "kind must be \"purchase_order\": other documents are made by scanning.")
-    reference = require_code(data.get("reference"), "reference")
+def create_purchase_order(session: Session, reference: str, supplier: str, lines: Sequence[tuple[str, int]], *,
+                          pattern: re.Pattern[str] | None = None) -> Document:
+    """A purchase order to receive against: (product code, quantity) lines from the supplier with that code."""
+    reference = require_code(reference, "reference")
     if pattern is not None and not pattern.search(reference):
         raise Invalid("invalid_field", f"reference {reference} does not match the purchase order pattern {pattern.pattern}, so it could not be scanned.")
     if session.scalar(select(Document.id).where(Document.reference == reference)):
         raise Conflict("duplicate", f"Document {reference} exists already.")
-    supplier = get_party(session, "supplier", require_code(data.get("supplier"), "supplier"))
-    lines = data.get("lines")
-    if not isinstance(lines, list) or not lines:
+    party = get_party(session, "supplier", require_code(supplier, "supplier"))
+    if not lines:
         raise Invalid("invalid_field", "lines must be a non-empty list of {\"product\", \"quantity\"}.")
     order = Document(reference=reference, kind=DocumentKind.purchase_order, status=DocumentStatus.open,
-                     supplier=supplier)
+                     supplier=party)
     session.add(order)
-    for n, raw in enumerate(lines, start=1):
-        if not isinstance(raw, dict):
-            raise Invalid("invalid_field", f"line {n} must be an object.")
-        product = get_product(session, require_code(raw.get("product"), f"line {n} product"))
-        quantity = require_int(raw.get("quantity"), f"line {n} quantity")
+    for n, (code, quantity) in enumerate(lines, start=1):
+        product = get_product(session, require_code(code, f"line {n} product"))
+        quantity = require_quantity(quantity, f"line {n} quantity")
         if quantity <= 0:
             raise Invalid("invalid_quantity", f"line {n}: quantity must be positive.")
         order.lines.append(DocumentLine(line_no=n, product=product, quantity=quantity, is_open=False))

@@ -21,14 +21,9 @@ class ConfigError(StationError):
 class Refusal(StationError):
     """An input the rules refuse. Nothing was written when this is raised."""
 
-    #: HTTP status the API answers with when this refusal ends a request.
-    status = 422
-
-    def __init__(self, code: str, message: str, *, status: int | None = None):
+    def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
-        if status is not None:
-            self.status = status
 
     def __repr__(self) -> str:
         return f"Refusal({self.code!r}, {self.message!r})"
@@ -37,16 +32,10 @@ class Refusal(StationError):
 class NotFound(Refusal):
     """A record named by the caller does not exist."""
 
-    status = 404
-
 
 class Conflict(Refusal):
     """A record with that key exists already."""
 
-    status = 409
-
 
 class Invalid(Refusal):
     """Malformed input: wrong type, empty, too long, control characters."""
-
-    status = 400

@@ -1,4 +1,4 @@
-"""Posting a document: all its movements in one transaction, or none (rule 9).
+"""Posting a document: all its movements in the caller's transaction, or none (rule 9).
 
 Each line is checked again with its serial row locked (``SELECT ... FOR
 UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises
@@ -50,7 +50,8 @@ def change_unserialised(session: Session, product: Product, delta: int) -> None:
         stmt = stmt.where(Product.unserialised_on_hand >= -delta)
     if session.execute(stmt.execution_options(synchronize_session=False)).rowcount != 1:
         raise Refusal("out_of_stock", f"Not enough units of {product.name} without a serial are in stock.")
-    session.refresh(product, ["unserialised_on_hand"])
+    # Read again when next asked for: right after this UPDATE, and right after a rollback of it too.
+    session.expire(product, ["unserialised_on_hand"])
 
 
 def post(session: Session, doc: Document) -> list[Movement]:
@@ -60,17 +61,10 @@ def post(session: Session, doc: Document) -> list[Movement]:
         raise Refusal("document_not_open", "A purchase order is received against, not posted.")
     if not doc.lines:
         raise Refusal("empty_document", f"Document {doc.reference} has no lines to post: scan something, or cancel it.")
-    # Rule 9: a line refused half-way rolls back the movements of the lines before it,
-    # even when the caller goes on to commit (the daemon commits the refused scan's log).
-    try:
-        with session.begin_nested():
-            return _write(session, doc)
-    except BaseException:
-        # change_unserialised writes by UPDATE, which the savepoint's rollback does not expire.
-        for obj in list(session.identity_map.values()):
-            if isinstance(obj, Product):
-                session.expire(obj, ["unserialised_on_hand"])
-        raise
+    # Rule 9: a Refusal may come after earlier lines were written; the caller rolls back
+    # (its savepoint or its transaction) so that none of them stays. Unserialised counts are
+    # written by UPDATE, which the ORM does not track: after a rollback, expire before reading them.
+    return _write(session, doc)
 
 
 def _lock(session: Session, doc: Document) -> dict[str, SerialNumber]:
@@ -172,11 +166,10 @@ def post_adjustment(session: Session, reason: str, lines: list[tuple[Product | N
                     station: str | None = None, user: str | None = None) -> Document:
     """Rule 7: an adjustment of (product, serial, signed quantity) lines, posted at once.
 
-    It runs in a savepoint, so a refused line leaves no open adjustment behind.
+    On a Refusal the caller rolls back, so no open adjustment stays behind.
     """
-    with session.begin_nested():
-        doc = open_document(session, DocumentKind.adjustment, station=station, user=user, reason=reason)
-        for product, serial, quantity in lines:
-            add_line(session, doc, product=product, serial=serial, quantity=quantity)
-        post(session, doc)
+    doc = open_document(session, DocumentKind.adjustment, station=station, user=user, reason=reason)
+    for product, serial, quantity in lines:
+        add_line(session, doc, product=product, serial=serial, quantity=quantity)
+    post(session, doc)
     return doc

@@ -1,6 +1,7 @@
 """Serial numbers: create, edit, adjust, and their history (SPEC 3 rules 1, 7, 10)."""
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,8 +23,6 @@ from .posting import post_adjustment
 from .rules import check_serial_text, find_serial, open_document_of
 from .validation import could_be_key, require_text
 
-EDITABLE = ("product", "customer", "supplier")
-
 
 def get_serial(session: Session, text: str) -> SerialNumber:
     record = find_serial(session, text) if could_be_key(text, SERIAL_MAX) else None
@@ -32,66 +31,56 @@ def get_serial(session: Session, text: str) -> SerialNumber:
     return record
 
 
-def create_serial(session: Session, data: dict[str, Any], *, pattern: re.Pattern[str] | None = None) -> SerialNumber:
-    """Rule 1: only the serial text is needed; product, customer and supplier are optional."""
-    if not isinstance(data, dict):
-        raise Invalid("invalid_json", "The body must be a JSON object.")
-    if "in_stock" in data:
-        raise Invalid("read_only", "in_stock is derived from the movements and cannot be set.")
-    unknown = set(data) - {"serial", *EDITABLE}
-    if unknown:
-        raise Invalid("unknown_field", f"Unknown field(s): {', '.join(sorted(unknown))}.")
-    text = check_serial_text(session, data.get("serial"), pattern)
+class Keep(enum.Enum):
+    """An edit's marker for "leave this field as it is" (None clears it)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+#: A product, customer or supplier code to set, None to clear, or KEEP.
+Ref = str | None | Keep
+
+
+def create_serial(session: Session, serial: str, *, product: str | None = None, customer: str | None = None,
+                  supplier: str | None = None, pattern: re.Pattern[str] | None = None) -> SerialNumber:
+    """Rule 1: only the serial text is needed; product, customer and supplier (codes) are optional."""
+    text = check_serial_text(session, serial, pattern)
     if find_serial(session, text) is not None:
         raise Conflict("duplicate", f"Serial {text} exists already.")
     record = SerialNumber(serial=text, in_stock=False)
-    _set_refs(session, record, data)
+    for key, value in _resolve_refs(session, product=product, customer=customer, supplier=supplier).items():
+        setattr(record, key, value)
     session.add(record)
     session.flush()
     return record
 
 
-def _resolve_refs(session: Session, data: dict[str, Any]) -> dict[str, Any]:
-    """The records named by the product/customer/supplier codes in ``data``, all checked before any is set."""
+def _resolve_refs(session: Session, **codes: Ref) -> dict[str, Any]:
+    """The records named by the product/customer/supplier codes, all checked before any is set; KEEP left out."""
     refs: dict[str, Any] = {}
     for key in ("customer", "supplier"):
-        if key in data:
-            code = data[key]
-            if code is not None and not isinstance(code, str):
-                raise Invalid("invalid_field", f"{key} must be a code or null.")
+        code = codes.get(key, KEEP)
+        if code is not KEEP:
             refs[key] = find_party(session, key, code)
-    if "product" in data:
-        code = data["product"]
-        if code is not None and not isinstance(code, str):
-            raise Invalid("invalid_field", "product must be a code or null.")
+    code = codes.get("product", KEEP)
+    if code is not KEEP:
         refs["product"] = get_product(session, code) if code is not None else None
     return refs
 
 
-def _set_refs(session: Session, record: SerialNumber, data: dict[str, Any]) -> None:
-    for key, value in _resolve_refs(session, data).items():
-        setattr(record, key, value)
-
-
-def update_serial(session: Session, record: SerialNumber, data: dict[str, Any], *,
-                  station: str | None = None, user: str | None = None) -> SerialNumber:
-    """Change product, customer or supplier; in_stock is read-only (SPEC 3 rule 1)."""
-    if not isinstance(data, dict):
-        raise Invalid("invalid_json", "The body must be a JSON object.")
-    if "in_stock" in data:
-        raise Invalid("read_only", "in_stock is derived from the movements and cannot be set.")
-    unknown = set(data) - set(EDITABLE)
-    if unknown:
-        raise Invalid("unknown_field", f"Unknown or read-only field(s): {', '.join(sorted(unknown))}.")
-    if "customer" in data and data["customer"] is not None and record.in_stock:
+def update_serial(session: Session, record: SerialNumber, *, product: Ref = KEEP, customer: Ref = KEEP,
+                  supplier: Ref = KEEP, station: str | None = None, user: str | None = None) -> SerialNumber:
+    """Change product, customer or supplier (KEEP leaves one as it is); in_stock is never set (rule 1)."""
+    if customer not in (KEEP, None) and record.in_stock:
         raise Refusal("serial_in_stock", f"Serial {record.serial} is in stock: a customer can be set only once it has left stock.")
     other = open_document_of(session, record.serial)
-    if other is not None and "product" in data:
+    if other is not None and product is not KEEP:
         raise Refusal("serial_on_open_document",
                       f"Serial {record.serial} is on open document {other.reference}: finish or cancel that first.")
     old_product = record.product
     # Resolve every code first: a refusal must leave the record untouched.
-    refs = _resolve_refs(session, data)
+    refs = _resolve_refs(session, product=product, customer=customer, supplier=supplier)
     for key in ("customer", "supplier"):
         if key in refs:
             setattr(record, key, refs[key])
@@ -115,14 +104,17 @@ def _move_between_products(session: Session, record: SerialNumber, new_product, 
     post_adjustment(session, reason, [(new_product, record.serial, 1)], station=station, user=user)
 
 
-def adjust_serial(session: Session, record: SerialNumber, direction: Any, reason: Any, *,
+DIRECTIONS = {"in": 1, "out": -1}
+
+
+def adjust_serial(session: Session, record: SerialNumber, direction: str, reason: str, *,
                   station: str | None = None, user: str | None = None) -> Document:
-    """Rule 7: a serial into or out of stock, always with a reason."""
-    if direction not in ("in", "out"):
+    """Rule 7: a serial into (``"in"``) or out of (``"out"``) stock, always with a reason."""
+    if direction not in DIRECTIONS:
         raise Invalid("invalid_field", "direction must be \"in\" or \"out\".")
     reason = require_text(reason, "reason", max_len=500)
-    quantity = 1 if direction == "in" else -1
-    return post_adjustment(session, reason, [(record.product, record.serial, quantity)], station=station, user=user)
+    return post_adjustment(session, reason, [(record.product, record.serial, DIRECTIONS[direction])],
+                           station=station, user=user)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -10,13 +9,13 @@ from sqlalchemy.orm import Session
 from .errors import Invalid
 from .models import Document, Movement, Product, SerialNumber
 from .posting import post_adjustment
-from .validation import require_int, require_text
+from .validation import require_quantity, require_text
 
 
-def adjust_product(session: Session, product: Product, quantity: Any, reason: Any, *,
+def adjust_product(session: Session, product: Product, quantity: int, reason: str, *,
                    station: str | None = None, user: str | None = None) -> Document:
     """Rule 7: a product's unserialised quantity up or down, always with a reason."""
-    quantity = require_int(quantity, "quantity")
+    quantity = require_quantity(quantity, "quantity")
     if quantity == 0:
         raise Invalid("invalid_quantity", "quantity must not be 0.")
     reason = require_text(reason, "reason", max_len=500)

@@ -26,10 +26,8 @@ def could_be_key(value: Any, max_len: int) -> bool:
     return isinstance(value, str) and 0 < len(value) <= max_len and is_printable(value)
 
 
-def require_text(value: Any, field: str, *, max_len: int, allow_space: bool = True) -> str:
+def require_text(value: str, field: str, *, max_len: int, allow_space: bool = True) -> str:
     """A non-empty printable string of at most max_len characters, trimmed."""
-    if not isinstance(value, str):
-        raise Invalid("invalid_field", f"{field} must be a text, not {type(value).__name__}.")
     value = value.strip()
     if not value:
         raise Invalid("invalid_field", f"{field} must not be empty.")
@@ -40,35 +38,26 @@ def require_text(value: Any, field: str, *, max_len: int, allow_space: bool = Tr
     return value
 
 
-def require_code(value: Any, field: str = "code") -> str:
+def require_code(value: str, field: str = "code") -> str:
     return require_text(value, field, max_len=CODE_MAX)
 
 
-def require_name(value: Any, field: str = "name") -> str:
+def require_name(value: str, field: str = "name") -> str:
     return require_text(value, field, max_len=200)
 
 
-def require_bool(value: Any, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise Invalid("invalid_field", f"{field} must be true or false.")
-    return value
-
-
-def require_int(value: Any, field: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise Invalid("invalid_field", f"{field} must be a whole number.")
+def require_quantity(value: int, field: str) -> int:
+    """A quantity of one line or adjustment, far inside what the integer columns hold."""
     if not -QUANTITY_MAX <= value <= QUANTITY_MAX:
         raise Invalid("invalid_field", f"{field} must be between -{QUANTITY_MAX} and {QUANTITY_MAX}.")
     return value
 
 
-def serial_text(value: Any, *, document_pattern: re.Pattern[str] | None = None) -> str:
+def serial_text(value: str, *, document_pattern: re.Pattern[str] | None = None) -> str:
     """The serial as stored: trimmed, 1-64 printable characters, never scannable as something else.
 
-    Whether it equals a product barcode needs the database; see serials.check_serial_free.
+    Whether it equals a product barcode needs the database; see rules.check_serial_text.
     """
-    if not isinstance(value, str):
-        raise Invalid("invalid_serial", "A serial must be a text.")
     text = value.strip()
     if not text:
         raise Invalid("invalid_serial", "A serial must not be empty.")

@@ -35,23 +35,20 @@ def create_demo(session: Session) -> DemoResult:
         if session.scalar(select(Product.id).where(Product.code == code)):
             existing.append(f"product {code}")
             continue
-        catalogue.create_product(session, {"code": code, "name": name, "serial_required_for_purchase": purchase,
-                                           "serial_required_for_sales": sales, "barcodes": [barcode]})
+        catalogue.create_product(session, code, name, serial_required_for_purchase=purchase,
+                                 serial_required_for_sales=sales, barcodes=[barcode])
         created.append(f"product {code} (barcode {barcode})")
     for kind, (code, name) in (("supplier", SUPPLIER), ("customer", CUSTOMER)):
         model = catalogue.PARTY_MODELS[kind]
         if session.scalar(select(model.id).where(model.code == code)):
             existing.append(f"{kind} {code}")
         else:
-            catalogue.create_party(session, kind, {"code": code, "name": name})
+            catalogue.create_party(session, kind, code, name)
             created.append(f"{kind} {code}")
     if session.scalar(select(Document.id).where(Document.reference == ORDER)):
         existing.append(f"purchase order {ORDER}")
     else:
-        documents.create_purchase_order(session, {
-            "kind": "purchase_order", "reference": ORDER, "supplier": SUPPLIER[0],
-            "lines": [{"product": "PHONE-1", "quantity": 3}, {"product": "CABLE-1", "quantity": 10}],
-        })
+        documents.create_purchase_order(session, ORDER, SUPPLIER[0], [("PHONE-1", 3), ("CABLE-1", 10)])
         created.append(f"purchase order {ORDER} (3 x PHONE-1, 10 x CABLE-1)")
     return DemoResult(created, existing)
 

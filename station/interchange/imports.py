@@ -234,8 +234,7 @@ def _import_product(session: Session, row: Row, seen: dict[str, int]) -> str:
     product = session.scalar(select(Product).where(Product.code == code))
     if product is None:
         _field(row, "barcodes", lambda _: [check_barcode(session, raw) for raw in wanted.values()])
-        _domain(row, lambda: create_product(session, {"code": code, "name": name, **flags,
-                                                      "barcodes": list(wanted.values())}))
+        _domain(row, lambda: create_product(session, code, name, **flags, barcodes=list(wanted.values())))
         return "created"
 
     have = {b.barcode for b in product.barcodes}
@@ -246,7 +245,7 @@ def _import_product(session: Session, row: Row, seen: dict[str, int]) -> str:
     _field(row, "barcodes", lambda _: [check_barcode(session, raw) for raw in new])
     if new:
         changes["barcodes"] = [b.barcode for b in product.barcodes] + new
-    _domain(row, lambda: update_product(session, product, changes))
+    _domain(row, lambda: update_product(session, product, **changes))
     return "updated"
 
 
@@ -328,10 +327,8 @@ def _totals(lines: Iterable[tuple[str, int]]) -> dict[str, int]:
 def _import_order(session: Session, order: _Order, pattern: re.Pattern[str] | None) -> str:
     existing = session.scalar(select(Document).where(Document.reference == order.reference))
     if existing is None:
-        _domain(Row(order.first_line, {}), lambda: create_purchase_order(session, {
-            "kind": "purchase_order", "reference": order.reference, "supplier": order.supplier,
-            "lines": [{"product": p, "quantity": q} for p, q in order.lines],
-        }, pattern=pattern))
+        _domain(Row(order.first_line, {}), lambda: create_purchase_order(
+            session, order.reference, order.supplier, order.lines, pattern=pattern))
         return "created"
     if existing.kind != DocumentKind.purchase_order:
         raise ImportFailed(order.first_line, "reference",

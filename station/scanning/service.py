@@ -34,6 +34,7 @@ from station.domain.models import (
 from station.domain.rules import expected_on_order, received_on_order
 from station.domain.validation import is_printable
 from station.interchange import representation
+from station.storage.channels import STATION_CHANGES
 
 from . import machine, prompts
 from .reading import ProductInfo, Reading, normalise, read
@@ -48,7 +49,7 @@ _PINS = "station.scan_pins"  # session.info key: the objects one scan keeps load
 # Built once: a scan's log row is a plain insert, its values passed as parameters.
 _LOG = insert(ScanLog.__table__)
 # On PostgreSQL the same statement tells other processes (screens) that the station changed.
-_LOG_AND_NOTIFY = _LOG.returning(func.pg_notify("station_changes", ScanLog.__table__.c.station))
+_LOG_AND_NOTIFY = _LOG.returning(func.pg_notify(STATION_CHANGES, ScanLog.__table__.c.station))
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,7 @@ class ScanService:
                            if action.product else None)
                 done["warning"] = self._check_expected(session, row.station, doc, action.serial)
                 line = documents.add_line(session, doc, product=product, serial=action.serial, batch=action.batch,
-                                          expiry=action.expiry, pattern=self.document_re, savepoint=False)
+                                          expiry=action.expiry, pattern=self.document_re)
                 if doc.kind is DocumentKind.customer_return and doc.customer is None and line.serial:
                     # A return opened by the serial itself: the customer is whoever has it.
                     record = rules.find_serial(session, line.serial)
@@ -286,7 +287,7 @@ class ScanService:
                 done["line"] = _describe_line(line)
             elif isinstance(action, machine.AttachSerial):
                 done["warning"] = self._check_expected(session, row.station, doc, action.serial)
-                line = documents.attach_serial(session, doc, action.serial, pattern=self.document_re, savepoint=False)
+                line = documents.attach_serial(session, doc, action.serial, pattern=self.document_re)
                 done["line"] = f"serial {line.serial} on the last unit of {line.product.name if line.product else 'it'}"
             elif isinstance(action, machine.Undo):
                 done["removed"] = _describe_line(documents.undo_last_line(session, doc))

@@ -1,6 +1,6 @@
 """Every API error as JSON: ``{"error": {"code": "...", "message": "..."}}``.
 
-Status codes, one rule each (the domain's refusal classes carry them):
+Status codes, one rule each, by the class of the refusal (``STATUS``):
 
 - 400 ``Invalid``: malformed input (``invalid_json``, ``invalid_field``,
   ``invalid_serial``, ``invalid_barcode``, ``unknown_field``, ``read_only``).
@@ -28,9 +28,9 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from station.domain.errors import Refusal
+from station.domain.errors import Conflict, Invalid, NotFound, Refusal
 
-from .inputs import MAX_BODY
+from .inputs import MAX_BODY, RequestRefused
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,18 @@ def error(code: str, message: str, status: int) -> tuple[Response, int]:
     return jsonify({"error": {"code": code, "message": message}}), status
 
 
+#: The status each class of refusal answers with; the first class in a refusal's MRO found here wins.
+STATUS: dict[type[Refusal], int] = {Invalid: 400, NotFound: 404, Conflict: 409, Refusal: 422}
+
+
+def status_of(exc: Refusal) -> int:
+    if isinstance(exc, RequestRefused):
+        return exc.status
+    return next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
+
+
 def _refusal(exc: Refusal):
-    return error(exc.code, exc.message, exc.status)
+    return error(exc.code, exc.message, status_of(exc))
 
 
 def _integrity(exc: IntegrityError):

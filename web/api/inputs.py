@@ -21,8 +21,16 @@ MAX_PER_PAGE = 200
 MAX_PAGE = 1_000_000
 
 
+class RequestRefused(Refusal):
+    """A request the API refuses for its form, not its content (too large, not JSON), with its own status."""
+
+    def __init__(self, code: str, message: str, status: int):
+        super().__init__(code, message)
+        self.status = status
+
+
 def _too_large() -> Refusal:
-    return Refusal("too_large", f"The request body is over {MAX_BODY} bytes.", status=413)
+    return RequestRefused("too_large", f"The request body is over {MAX_BODY} bytes.", 413)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -55,10 +63,10 @@ def _check_unicode(value: Any) -> None:
 def json_body(allowed: Iterable[str] | None = None) -> dict[str, Any]:
     """The request's JSON object; ``allowed`` names the only keys it may hold."""
     if request.mimetype != "application/json":
-        raise Refusal("unsupported_media_type", "Send the body as Content-Type: application/json.", status=415)
+        raise RequestRefused("unsupported_media_type", "Send the body as Content-Type: application/json.", 415)
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
-        raise Refusal("unsupported_media_type", "Send the body in UTF-8.", status=415)
+        raise RequestRefused("unsupported_media_type", "Send the body in UTF-8.", 415)
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise _too_large()
     data = request.get_data(cache=True)
@@ -72,9 +80,15 @@ def json_body(allowed: Iterable[str] | None = None) -> dict[str, Any]:
         raise Invalid("invalid_json", "The body must be a JSON object.")
     _check_unicode(body)
     if allowed is not None:
-        unknown = set(body) - set(allowed)
-        if unknown:
-            raise Invalid("unknown_field", f"Unknown field(s): {', '.join(sorted(unknown))}.")
+        only(body, allowed)
+    return body
+
+
+def only(body: dict[str, Any], allowed: Iterable[str]) -> dict[str, Any]:
+    """``body``, refused with ``unknown_field`` when it holds a key not in ``allowed``."""
+    unknown = set(body) - set(allowed)
+    if unknown:
+        raise Invalid("unknown_field", f"Unknown field(s): {', '.join(sorted(unknown))}.")
     return body
 
 

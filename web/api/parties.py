@@ -11,6 +11,7 @@ from station.domain.catalogue import PARTY_MODELS
 from station.interchange import representation
 
 from ..db import transaction
+from . import fields
 from .inputs import json_body, page_args, paged, text_arg
 from .paths import tail_key
 
@@ -39,7 +40,8 @@ def _create(kind: str):
     """``{"code", "name"}``: 201 with the party, 409 ``duplicate`` when the code is taken."""
     body = json_body(allowed=("code", "name"))
     with transaction() as session:
-        out = representation.party(catalogue.create_party(session, kind, body))
+        party = catalogue.create_party(session, kind, fields.text(body, "code"), fields.text(body, "name"))
+        out = representation.party(party)
     location = url_for(f".{PLURALS[kind]}_index") + "/" + quote(out["code"], safe="")
     return out, 201, {"Location": location}
 

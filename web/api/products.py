@@ -21,7 +21,8 @@ from station.domain.models import Product, ProductBarcode
 from station.interchange import representation
 
 from ..db import transaction
-from .inputs import json_body, page_args, paged, text_arg
+from . import fields
+from .inputs import json_body, only, page_args, paged, text_arg
 from .paths import tail_parts
 
 bp = Blueprint("products", __name__)
@@ -62,11 +63,13 @@ def create():
     """201 with the product; 409 ``duplicate`` for a taken code, ``duplicate_barcode`` for a taken barcode."""
     body = json_body()
     _refuse_derived(body)
-    unknown = set(body) - set(FIELDS)
-    if unknown:
-        raise Invalid("unknown_field", f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    only(body, FIELDS)
     with transaction() as session:
-        product = catalogue.create_product(session, body)
+        product = catalogue.create_product(
+            session, fields.text(body, "code"), fields.text(body, "name"),
+            serial_required_for_purchase=fields.flag(body, "serial_required_for_purchase", True),
+            serial_required_for_sales=fields.flag(body, "serial_required_for_sales", True),
+            barcodes=fields.texts(body, "barcodes") or ())
         out = representation.product(session, product)
     return out, 201, {"Location": url_for(".index") + "/" + quote(out["code"], safe="")}
 
@@ -99,8 +102,16 @@ def update(code: str):
     """Name, flags, or the whole barcode list; the code and the counts are read-only."""
     body = json_body()
     _refuse_derived(body)
+    only(body, FIELDS)
+    changes = dict(name=fields.optional_text(body, "name"),
+                   serial_required_for_purchase=fields.flag(body, "serial_required_for_purchase"),
+                   serial_required_for_sales=fields.flag(body, "serial_required_for_sales"),
+                   barcodes=fields.texts(body, "barcodes"))
     with transaction() as session:
-        product = catalogue.update_product(session, catalogue.get_product(session, code), body)
+        product = catalogue.get_product(session, code)
+        if "code" in body and body["code"] != product.code:
+            raise Invalid("read_only", "A product's code cannot be changed.")
+        product = catalogue.update_product(session, product, **changes)
         out = representation.product(session, product)
     return out
 
@@ -110,7 +121,7 @@ def add_barcode(code: str):
     body = json_body(allowed=("barcode",))
     with transaction() as session:
         product = catalogue.get_product(session, code)
-        catalogue.add_barcode(session, product, body.get("barcode"))
+        catalogue.add_barcode(session, product, fields.text(body, "barcode", code="invalid_barcode"))
         session.refresh(product, ["barcodes"])
         out = representation.product(session, product)
     return out, 201
@@ -131,6 +142,6 @@ def adjust(code: str):
     body = json_body(allowed=("quantity", "reason"))
     with transaction() as session:
         product = catalogue.get_product(session, code)
-        stock.adjust_product(session, product, body.get("quantity"), body.get("reason"))
+        stock.adjust_product(session, product, fields.whole(body, "quantity"), fields.text(body, "reason"))
         out = representation.product(session, product)
     return out

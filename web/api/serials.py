@@ -19,13 +19,17 @@ from werkzeug.exceptions import MethodNotAllowed
 from station.domain import catalogue, serials
 from station.domain.errors import Invalid
 from station.domain.models import SerialNumber
+from station.domain.serials import KEEP
 from station.interchange import representation
 
 from ..db import station_app, transaction
-from .inputs import bool_arg, json_body, page_args, paged, text_arg
+from . import fields
+from .inputs import bool_arg, json_body, only, page_args, paged, text_arg
 from .paths import tail_parts
 
 bp = Blueprint("serials", __name__)
+
+EDITABLE = ("product", "customer", "supplier")
 
 
 def _location(serial: str) -> str:
@@ -62,8 +66,13 @@ def index():
 def create():
     """Rule 1: only ``serial`` is needed; 201 with the record, 409 ``duplicate`` when it exists."""
     body = json_body()
+    if "in_stock" in body:
+        raise Invalid("read_only", "in_stock is derived from the movements and cannot be set.")
+    only(body, ("serial", *EDITABLE))
+    serial = fields.text(body, "serial", code="invalid_serial")
+    refs = {key: value for key in EDITABLE if (value := fields.ref(body, key)) is not KEEP}
     with transaction() as session:
-        record = serials.create_serial(session, body, pattern=station_app().config.scanning.document_re)
+        record = serials.create_serial(session, serial, **refs, pattern=station_app().config.scanning.document_re)
         out = representation.serial(session, record)
     return out, 201, {"Location": _location(out["serial"])}
 
@@ -94,9 +103,11 @@ def update(serial: str):
     if "in_stock" in body:
         # SPEC 5: a body naming in_stock is 400 read_only, whichever serial it names.
         raise Invalid("read_only", "in_stock is derived from the movements and cannot be set.")
+    only(body, EDITABLE)
+    refs = {key: fields.ref(body, key) for key in EDITABLE}
     with transaction() as session:
         record = serials.get_serial(session, serial)
-        serials.update_serial(session, record, body)
+        serials.update_serial(session, record, **refs)
         out = representation.serial(session, record)
     return out
 
@@ -106,6 +117,6 @@ def adjust(serial: str):
     body = json_body(allowed=("direction", "reason"))
     with transaction() as session:
         record = serials.get_serial(session, serial)
-        serials.adjust_serial(session, record, body.get("direction"), body.get("reason"))
+        serials.adjust_serial(session, record, fields.text(body, "direction"), fields.text(body, "reason"))
         out = representation.serial(session, record)
     return out

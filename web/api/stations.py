@@ -13,34 +13,27 @@
   changes (``id:`` is the station's version), ``event: offline`` while the
   database is away, and a comment line as a heartbeat every 15 seconds.
 
-Theory of the events. A screen must not hold a pooled database connection
-while it waits, or fifty screens would starve the API. So a stream waits on
-a :class:`ChangeFeed` (one per app) and opens a short session only to fetch
-the state it sends. The feed learns of changes from the in-process
-``LiveStatus`` when the daemon runs in this process (the scan endpoint
-notifies it too), else from PostgreSQL ``LISTEN station_changes`` on one
-dedicated connection, else by polling the cheap ``station_state.version``
-counter every 250 ms (SQLite, where other processes may scan). Its thread
-runs only while some stream listens.
+A screen must not hold a pooled database connection while it waits, or
+fifty screens would starve the API: a stream waits on the app's
+:class:`web.changes.ChangeFeed` and opens a short session only to fetch the
+state it sends.
 """
 from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify
-from sqlalchemy import select
+from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from station.domain.errors import Invalid, NotFound
-from station.domain.models import StationState
 from station.scanning.service import ScanService, check_key
 from station.storage.retry import run_in_transaction
 
-from ..db import EXTENSION, StationApp, station_app, transaction
+from ..changes import ChangeFeed, feed
+from ..db import StationApp, station_app, transaction
 from .errors import error
 from .inputs import json_body
 
@@ -51,9 +44,6 @@ bp = Blueprint("stations", __name__)
 SCAN_FIELDS = ("data", "id", "source")
 SOURCES = ("api", "web")
 HEARTBEAT = 15.0  # seconds; app.config["STATION_SSE_HEARTBEAT"] overrides (tests)
-POLL = 0.25  # seconds between version polls on SQLite
-READY_WAIT = 5.0  # how long a new stream waits for the feed to start listening
-FEED = "station.events"
 
 
 def _known(station: str) -> None:
@@ -61,13 +51,8 @@ def _known(station: str) -> None:
         raise NotFound("unknown_station", f"There is no station {station}: check the [[stations]] of the configuration.")
 
 
-def _live(app_state: StationApp) -> Any:
-    """The daemon's LiveStatus when it runs in this process, else None."""
-    return app_state.live
-
-
 def _offline(app_state: StationApp, station: str) -> dict[str, Any]:
-    live = _live(app_state)
+    live = app_state.live
     held = live.held(station) if live is not None else 0
     return {"error": {"code": "offline", "message": f"Offline: {held} scans held"}, "held": held}
 
@@ -97,7 +82,7 @@ def scan(station: str):
             raise
         # The same key raced in on another connection and won: answer as it was answered.
         result = run_in_transaction(app_state.Session, process)
-    live = _live(app_state)
+    live = app_state.live
     if live is not None:
         live.notify()
     return jsonify(result.as_json())
@@ -164,123 +149,3 @@ def _stream(app_state: StationApp, changes: ChangeFeed, station: str, heartbeat:
             token = new
     finally:
         changes.unsubscribe()
-
-
-def feed(app: Flask) -> ChangeFeed:
-    """The app's one ChangeFeed, made on first use."""
-    found = app.extensions.get(FEED)
-    if found is None:
-        found = app.extensions.setdefault(FEED, ChangeFeed(app.extensions[EXTENSION]))
-    return found
-
-
-class ChangeFeed:
-    """Per-station change counters that event streams wait on, fed from one source per app."""
-
-    def __init__(self, app_state: StationApp):
-        self.app_state = app_state
-        self._cond = threading.Condition()
-        self._counts: dict[str, int] = {}
-        self._subscribers = 0
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-
-    @property
-    def _source(self) -> str:
-        if _live(self.app_state) is not None:
-            return "live"
-        return "listen" if self.app_state.engine.dialect.name == "postgresql" else "poll"
-
-    # -- what streams call -------------------------------------------------
-    def subscribe(self) -> None:
-        """Count a stream in, starting the listener if none runs; wait until it listens."""
-        if self._source == "live":
-            return
-        with self._cond:
-            self._subscribers += 1
-            if self._thread is None:
-                self._ready = threading.Event()
-                target = self._listen if self._source == "listen" else self._poll
-                self._thread = threading.Thread(target=target, args=(self._ready,), name="station-events", daemon=True)
-                self._thread.start()
-            ready = self._ready
-        if not ready.wait(READY_WAIT):
-            log.warning("station events: the change feed is not ready yet; the stream starts anyway")
-
-    def unsubscribe(self) -> None:
-        if self._source == "live":
-            return
-        with self._cond:
-            self._subscribers -= 1
-
-    def token(self, station: str) -> int:
-        """The station's change count now, to wait past."""
-        live = _live(self.app_state)
-        if live is not None:
-            return live.version
-        with self._cond:
-            return self._counts.get(station, 0)
-
-    def wait(self, station: str, token: int, timeout: float) -> int:
-        """Block until the station's count passes ``token`` or ``timeout`` ends; the count then."""
-        live = _live(self.app_state)
-        if live is not None:
-            return live.wait_for_change(token, timeout)
-        with self._cond:
-            self._cond.wait_for(lambda: self._counts.get(station, 0) != token, timeout=timeout)
-            return self._counts.get(station, 0)
-
-    # -- the listener thread -----------------------------------------------
-    def _bump(self, stations: list[str] | None) -> None:
-        """Count a change of these stations (None: of every station, after a gap in listening)."""
-        with self._cond:
-            for station in (list(self._counts) if stations is None else stations):
-                self._counts[station] = self._counts.get(station, 0) + 1
-            self._cond.notify_all()
-
-    def _keep_going(self) -> bool:
-        """False (and the thread forgotten) once no stream listens: decided under the lock."""
-        with self._cond:
-            if self._subscribers > 0:
-                return True
-            self._thread = None
-            return False
-
-    def _listen(self, ready: threading.Event) -> None:
-        """PostgreSQL: LISTEN station_changes on one connection of its own, outside the pool."""
-        import psycopg
-
-        url = self.app_state.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        pause = threading.Event()
-        while self._keep_going():
-            try:
-                with psycopg.connect(url, autocommit=True) as conn:
-                    conn.execute("LISTEN station_changes")
-                    self._bump(None)  # whatever happened before we listened
-                    ready.set()
-                    while self._keep_going():
-                        changed = [n.payload for n in conn.notifies(timeout=1.0)]
-                        if changed:
-                            self._bump(changed)
-            except psycopg.Error as exc:
-                log.warning("station events: LISTEN connection lost (%s); retrying", exc)
-                ready.set()  # streams fall back to their heartbeat fetches meanwhile
-                pause.wait(1.0)
-
-    def _poll(self, ready: threading.Event) -> None:
-        """SQLite: one query of every station's version counter per interval, for all streams at once."""
-        seen: dict[str, int] = {}
-        pause = threading.Event()
-        while self._keep_going():
-            try:
-                with self.app_state.Session() as session:
-                    rows = session.execute(select(StationState.station, StationState.version)).all()
-            except OperationalError as exc:
-                log.warning("station events: cannot read station versions: %s", exc.orig)
-                rows = []
-            changed = [station for station, version in rows if seen.get(station) != version]
-            seen.update(rows)
-            if changed:
-                self._bump(changed)
-            ready.set()
-            pause.wait(POLL)

@@ -5,7 +5,7 @@ code in a hidden field and an ``action``, then redirects to the product.
 """
 from __future__ import annotations
 
-from typing import Any
+import re
 
 from flask import Blueprint, abort, render_template, request, url_for
 from sqlalchemy import func, or_, select
@@ -95,12 +95,12 @@ def post():
 
 def create():
     barcodes = (request.form.get("barcodes") or "").split()
-    data: dict[str, Any] = {"code": request.form.get("code", ""), "name": request.form.get("name", ""),
-                            "barcodes": barcodes, **{flag: checked(flag) for flag in FLAGS}}
+    flags = {flag: checked(flag) for flag in FLAGS}
     created = None
     with attempt():
         with transaction() as session:
-            created = catalogue.create_product(session, data).code
+            created = catalogue.create_product(session, request.form.get("code", ""), request.form.get("name", ""),
+                                               barcodes=barcodes, **flags).code
     if created is None:
         return back(url_for(".index") + "#new")
     done(f"Product {created} created.")
@@ -108,8 +108,8 @@ def create():
 
 
 def edit(session, product: Product) -> str:
-    data = {"name": request.form.get("name", ""), **{flag: checked(flag) for flag in FLAGS}}
-    catalogue.update_product(session, product, data)
+    catalogue.update_product(session, product, name=request.form.get("name", ""),
+                             **{flag: checked(flag) for flag in FLAGS})
     return f"Product {product.code} saved."
 
 
@@ -126,11 +126,9 @@ def remove_barcode(session, product: Product) -> str:
 
 def adjust(session, product: Product) -> str:
     """Rule 7: unserialised units up or down, with a reason."""
-    raw = field("quantity") or ""
-    try:
-        quantity = int(raw)
-    except ValueError:
-        quantity = None
+    raw = (field("quantity") or "").strip()
+    # ASCII digits only: int() would also take "١٢" and "1_0".
+    quantity = int(raw) if re.fullmatch(r"[+-]?[0-9]{1,9}", raw) else None
     if quantity is None or abs(quantity) > MAX_ADJUST:
         raise Invalid("invalid_field", f"quantity must be a whole number from -{MAX_ADJUST} to {MAX_ADJUST}, like 3 or -2.")
     doc = stock.adjust_product(session, product, quantity, request.form.get("reason", ""), user=user())

@@ -141,14 +141,11 @@ def post():
 def create():
     """Rule 1: only the serial text is needed; product and supplier may come with it."""
     text = request.form.get("serial", "")
-    data: dict[str, Any] = {"serial": text}
-    for key in ("product", "supplier"):
-        if field(key) is not None:
-            data[key] = field(key)
     created = None
     with attempt():
         with transaction() as session:
-            created = serials.create_serial(session, data, pattern=station_app().config.scanning.document_re).serial
+            created = serials.create_serial(session, text, product=field("product"), supplier=field("supplier"),
+                                            pattern=station_app().config.scanning.document_re).serial
     if created is None:
         return back(url_for(".index", new=text[:SEARCH_MAX]) + "#new")
     done(f"Serial {created} created.")
@@ -160,16 +157,16 @@ def _code(obj) -> str | None:
 
 
 def edit(serial: str):
-    """Product, customer and supplier by code; an empty field clears it. Only what changed is sent."""
+    """Product, customer and supplier by code; an empty field clears it, a field the post leaves out stays."""
     message = None
     with attempt():
         with transaction() as session:
             record = serials.get_serial(session, serial)
             current = {"product": _code(record.product), "customer": _code(record.customer),
                        "supplier": _code(record.supplier)}
-            changes = {key: field(key) for key in current if field(key) != current[key]}
+            changes = {key: field(key) for key in current if key in request.form and field(key) != current[key]}
             if changes:
-                serials.update_serial(session, record, changes, user=user())
+                serials.update_serial(session, record, **changes, user=user())
                 message = f"Serial {record.serial} saved: {', '.join(sorted(changes))} changed."
             else:
                 message = "Nothing changed."
@@ -185,7 +182,7 @@ def adjust(serial: str):
     with attempt():
         with transaction() as session:
             record = serials.get_serial(session, serial)
-            doc = serials.adjust_serial(session, record, direction, request.form.get("reason", ""), user=user())
+            doc = serials.adjust_serial(session, record, direction or "", request.form.get("reason", ""), user=user())
             where = "into" if direction == "in" else "out of"
             message = f"Serial {record.serial} adjusted {where} stock ({doc.reference})."
     if message is not None:

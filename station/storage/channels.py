@@ -1,0 +1,5 @@
+"""PostgreSQL notification channels: named once for the processes that notify and those that listen."""
+from __future__ import annotations
+
+#: A station's state changed (a scan was logged); the payload is the station's id.
+STATION_CHANGES = "station_changes"
