@@ -26,7 +26,7 @@ from .models import (
     Product,
     Supplier,
 )
-from .rules import check_line, expected_on_order, received_on_order
+from .rules import check_line, expected_on_order, received_on_order, recheck_serial
 from .validation import could_be_key, require_code, require_quantity
 from .vocabulary import POLICY
 
@@ -95,6 +95,8 @@ def add_line(session: Session, doc: Document, *, product: Product | None = None,
     )
     doc.lines.append(line)
     _write_line(session, resolved.serial)
+    if resolved.serial is not None:
+        recheck_serial(session, doc, line, resolved)
     return line
 
 
@@ -108,6 +110,7 @@ def attach_serial(session: Session, doc: Document, serial: str, *,
     resolved = check_line(session, doc, product=line.product, serial=serial, pattern=pattern)
     line.serial = resolved.serial
     _write_line(session, resolved.serial)
+    recheck_serial(session, doc, line, resolved)
     return line
 
 

@@ -82,12 +82,35 @@ def check_serial_text(session: Session, raw: str, pattern: re.Pattern[str] | Non
     return text
 
 
-def find_serial(session: Session, text: str, *, lock: bool = False) -> SerialNumber | None:
+def find_serial(session: Session, text: str, *, lock: bool = False, fresh: bool = False) -> SerialNumber | None:
+    """The serial's record; ``lock`` takes its row lock, ``fresh`` reads it as committed now (never remembered)."""
     query = select(SerialNumber).where(SerialNumber.serial == text)
     if lock:
         # What is checked under the lock must be the row as locked, not a copy loaded earlier.
         return session.scalar(query.with_for_update().execution_options(populate_existing=True))
+    if fresh:
+        return session.scalar(query.execution_options(populate_existing=True))
     return _remembered(session, ("serial", text), lambda: session.scalar(query))
+
+
+def _state(record: SerialNumber | None) -> tuple | None:
+    """What the rules decide a serial line on: whether it exists, is in stock, has a customer, its product."""
+    return None if record is None else (record.id, record.in_stock, record.customer_id, record.product_id)
+
+
+def recheck_serial(session: Session, doc: Document, line: DocumentLine, resolved: Resolved) -> None:
+    """After a serial's line is written, decide again on the serial as committed now, if it changed meanwhile.
+
+    A posting that took the serial (received it, sold it) closed its own line in
+    the same transaction, so once the unique index of rule 8 let this line in,
+    that posting has committed and this read sees it: the loser of the race is
+    refused here, at its scan, with the right code, and never at its posting.
+    """
+    before = _state(resolved.record)
+    record = find_serial(session, line.serial, fresh=True)
+    if _state(record) != before:
+        check_line(session, doc, product=resolved.product, serial=line.serial, quantity=line.quantity,
+                   line=line, record=record)
 
 
 def open_document_of(session: Session, text: str, *, besides: Document | None = None) -> Document | None:
