@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import http.client
 
+from helpers.api import assert_error, serve, snapshot
 from sqlalchemy import inspect
-from test_api_support import app, assert_error, client, serve, snapshot  # noqa: F401  (fixtures)
 
 import station.domain.serials
 from station.config import from_dict

@@ -7,8 +7,8 @@ import logging
 import time
 
 import pytest
+from helpers.daemon import PtyScanner, device_state, wait_live, wait_until, write_config
 from sqlalchemy import func, select
-from test_daemon_support import PtyScanner, device_state, wait_live, wait_until, write_config
 
 from station import config as config_mod
 from station.daemon.daemon import Daemon

@@ -8,8 +8,8 @@ import threading
 from collections import Counter
 
 import pytest
+from helpers.daemon import DaemonProcess, PtyScanner, wait_until, write_config
 from sqlalchemy import func, select
-from test_daemon_support import DaemonProcess, PtyScanner, wait_until, write_config
 
 from station.daemon.spool import Spool
 from station.domain.models import Customer, Document, ScanLog

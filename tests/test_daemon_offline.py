@@ -4,10 +4,10 @@ scans are held and shown as held, then processed in order, each once.
 from __future__ import annotations
 
 import pytest
-from conftest import create_database
+from helpers.daemon import FlakyProxy, PtyScanner, device_state, wait_live, wait_until, write_config
+from helpers.database import create_database
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
-from test_daemon_support import FlakyProxy, PtyScanner, device_state, wait_live, wait_until, write_config
 
 from station import config as config_mod
 from station.cli.run import web_app

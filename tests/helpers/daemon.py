@@ -1,5 +1,5 @@
-"""Helpers the daemon tests share (no tests here): a serial scanner on a real pseudo-terminal,
-a configuration writer, a daemon subprocess, and a TCP proxy that can take PostgreSQL away.
+"""What the daemon tests share: a serial scanner on a real pseudo-terminal, a configuration writer,
+a daemon subprocess, and a TCP proxy that can take PostgreSQL away.
 """
 from __future__ import annotations
 
