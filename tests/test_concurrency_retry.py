@@ -226,6 +226,8 @@ def test_sqlite_transactions_of_one_process_take_turns(tmp_path):
         with writer_turn(db.Session):
             t = threading.Thread(target=other)
             t.start()
+            # A deliberate pause, not a wait: 0.3 s in which a writer that ignored the turn would have started
+            # (that something does not happen cannot be waited for).
             assert not entered.wait(timeout=0.3), "a second writer started while the turn was taken"
             assert db.engine.pool.checkedout() == 0, "the waiting writer holds a connection"
         assert entered.wait(timeout=10), "the waiting writer did not start when the turn was freed"
