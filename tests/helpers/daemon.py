@@ -78,7 +78,7 @@ def wait_committed(Session: sessionmaker[Session], predicate: Callable[[], T], t
                 return value
             remaining = deadline - time.monotonic()
             with changed:
-                if remaining <= 0 or not changed.wait_for(lambda: commits != seen, remaining):
+                if remaining <= 0 or not changed.wait_for(lambda seen=seen: commits != seen, remaining):
                     raise _timed_out(timeout, what)
     finally:
         event.remove(Session, "after_commit", committed)
@@ -95,7 +95,7 @@ class SpoolWatch:
     ``wait_for`` reads it (through ``predicate``) again after each write.
     """
 
-    # Writes only: opening and closing (IN_CREATE, IN_CLOSE_WRITE) the test's own reads do too.
+    # Writes only: the test's own reads open and close the files, which IN_CREATE and IN_CLOSE_WRITE report.
     _IN_MODIFY = 0x2
     _HEADER = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len; then len bytes of name
 
@@ -111,15 +111,14 @@ class SpoolWatch:
             raise OSError(errno, f"inotify_add_watch {spool.parent} failed")
 
     def _spool_written(self) -> bool:
-        data, written = os.read(self.fd, 65536), False
-        offset = 0
+        """Read the pending events: was one of them a write to the spool or its WAL?"""
+        data, offset, names = os.read(self.fd, 65536), 0, set()
         while offset < len(data):
             _wd, _mask, _cookie, size = self._HEADER.unpack_from(data, offset)
             start = offset + self._HEADER.size
-            name = data[start:start + size].rstrip(b"\0").decode()
-            written = written or name in self.names
+            names.add(data[start:start + size].rstrip(b"\0").decode())
             offset = start + size
-        return written
+        return not names.isdisjoint(self.names)
 
     def wait_for(self, predicate: Callable[[], T], timeout: float, what: str) -> T:
         """``predicate()``'s first true value, read now and after each write to the spool; fails at the deadline."""
