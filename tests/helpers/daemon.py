@@ -337,7 +337,7 @@ class FlakyProxy:
         self._order("up")
 
     def wait_refused(self, timeout: float) -> None:
-        """Until a connection was refused since ``down``: the client has tried again."""
+        """Until a connection has been refused: the client tried again while the proxy was down."""
         with self._refusals:
             if not self._refusals.wait_for(lambda: self.refused > 0, timeout):
                 raise _timed_out(timeout, "a connection to be refused")
