@@ -5,93 +5,21 @@ of its own in the ``test`` database), migrated with alembic exactly as
 ``station init`` does; the tables are emptied after each test. PostgreSQL is
 taken from ``$TEST_POSTGRES_URL`` (default ``postgresql+psycopg://127.0.0.1/test``).
 Where it is unreachable the PostgreSQL half is skipped, except under
-``CI=true``, where that is a failure.
+``CI=true``, where that is a failure. A module about PostgreSQL's own
+behaviour runs on it alone with ``helpers.database.POSTGRES_ONLY``.
+
+The API tests' fixtures (``app``, ``client``, ``world``) are here too; a
+module that needs another app or catalogue defines its own, which wins. The
+classes and functions the tests share are in the ``helpers`` package.
 """
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
-from sqlalchemy import text
+from helpers.database import BACKENDS, create_database
 
-from station.domain.models import Base
-from station.storage.db import make_engine, make_sessionmaker, migrate
-
-PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1/test")
-BACKENDS = ["sqlite", "postgresql"]
-
-
-def pg_available() -> str | None:
-    """None when PostgreSQL answers, else why not."""
-    try:
-        engine = make_engine(PG_URL)
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-        return None
-    except Exception as exc:  # any failure to connect means "not here"
-        return str(exc).splitlines()[0]
-
-
-_PG_PROBLEM: list[str | None] = []
-
-
-def require_pg() -> None:
-    if not _PG_PROBLEM:
-        _PG_PROBLEM.append(pg_available())
-    problem = _PG_PROBLEM[0]
-    if problem is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required in CI and is not reachable: {problem}")
-        pytest.skip(f"PostgreSQL not reachable: {problem}")
-
-
-class Database:
-    """A migrated database for one test module: its URL, engine and session factory."""
-
-    def __init__(self, backend: str, url: str, engine, cleanup):
-        self.backend = backend
-        self.url = url
-        self.engine = engine
-        self.Session = make_sessionmaker(engine)
-        self._cleanup = cleanup
-
-    def empty(self) -> None:
-        tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-        with self.engine.begin() as conn:
-            if self.backend == "postgresql":
-                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                for name in tables:
-                    conn.execute(text(f"DELETE FROM {name}"))
-
-    def close(self) -> None:
-        self.engine.dispose()
-        self._cleanup()
-
-
-def create_database(backend: str, tmp_dir) -> Database:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_dir}/station.db"
-        engine = make_engine(url)
-        migrate(engine)
-        return Database(backend, url, engine, lambda: None)
-    require_pg()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    migrate(engine)
-
-    def drop() -> None:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-    return Database(backend, url, engine, drop)
+from station.config import from_dict
+from station.domain import catalogue
+from web import create_app
 
 
 @pytest.fixture(autouse=True)
@@ -120,3 +48,29 @@ def session(db):
     with db.Session() as s:
         yield s
         s.rollback()
+
+
+# -- the HTTP API on the test's database --------------------------------------------------------
+
+@pytest.fixture
+def app(db):
+    """The app on the test's database (SQLite or PostgreSQL); exceptions propagate, so a 500 fails loudly."""
+    app = create_app(from_dict({"database": {"url": db.url}}), engine=db.engine)
+    app.testing = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def world(db):
+    """WID-1 Widget (a UPC-A barcode), WID-2 Gadget, LOOSE (no serial at purchase), supplier ACME, customer BOB."""
+    with db.Session.begin() as s:
+        catalogue.create_product(s, "WID-1", "Widget", barcodes=["036000291452"])
+        catalogue.create_product(s, "WID-2", "Gadget")
+        catalogue.create_product(s, "LOOSE", "Loose", serial_required_for_purchase=False)
+        catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
+        catalogue.create_party(s, "customer", "BOB", "Bob")

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import http.client
+import threading
 
-from sqlalchemy import inspect
-from test_api_support import app, assert_error, client, serve, snapshot  # noqa: F401  (fixtures)
+import pytest
+from helpers.api import assert_error, serve, snapshot
+from sqlalchemy import event, inspect
 
-import station.domain.serials
 from station.config import from_dict
 from web import create_app
 from web.db import EXTENSION, StationApp
@@ -25,14 +26,81 @@ def test_factory_makes_its_own_engine_and_does_not_migrate(tmp_path):
     two.extensions[EXTENSION].engine.dispose()
 
 
-def test_race_lost_to_unique_index_is_409(client, db, monkeypatch):
-    """Two requests creating one serial: the loser hits the unique index and gets 409 ``conflict``, not a 500."""
-    client.post("/api/serials", json={"serial": "SN-1"})
+def _create_twice_at_once(app, engine, meet: str, hold) -> list:
+    """POST one serial from two threads, each with its own request, session and connection; ``hold`` (an
+    engine event listener on ``meet``) holds them at a barrier. The two responses, in the order they came."""
+    responses, errors = [], []
+
+    def create() -> None:
+        try:
+            responses.append(app.test_client().post("/api/serials", json={"serial": "SN-1"}))
+        except BaseException as exc:  # a 500 raises here (app.testing): reported below, not lost in the thread
+            errors.append(exc)
+
+    event.listen(engine, meet, hold)
+    try:
+        threads = [threading.Thread(target=create, name=f"request-{n}") for n in (1, 2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        event.remove(engine, meet, hold)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+    return responses
+
+
+def _only_the_winner_wrote(db, before, winner) -> None:
+    after = snapshot(db)
+    assert winner.status_code == 201 and winner.get_json()["serial"] == "SN-1"
+    assert [table for table in after if after[table] != before[table]] == ["serial_number"]
+    assert len(after["serial_number"]) == len(before["serial_number"]) + 1
+
+
+def test_race_lost_to_unique_index_is_409(app, db):
+    """Two requests creating one serial at once: both find no such serial, then both insert, so the loser
+    hits the unique index and gets 409 ``conflict`` (not a 500), and nothing of it is written.
+
+    A barrier holds each request just before its INSERT, after its check, on PostgreSQL: the second INSERT
+    waits on the first one's index entry and fails when it commits. SQLite takes its write lock at BEGIN
+    (``BEGIN IMMEDIATE``), so there the second request cannot reach its check before the first commits
+    (test_creates_at_once_take_turns_on_sqlite).
+    """
+    if db.backend != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time: no two requests are ever between check and insert")
     before = snapshot(db)
-    # As if the other request committed between this one's check and its insert.
-    monkeypatch.setattr(station.domain.serials, "find_serial", lambda session, text, **kw: None)
-    assert_error(client.post("/api/serials", json={"serial": "SN-1", "supplier": None}), 409, "conflict")
-    assert snapshot(db) == before
+    at_insert = threading.Barrier(2, timeout=10)
+
+    def hold_at_insert(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO SERIAL_NUMBER"):
+            at_insert.wait()
+
+    winner, loser = sorted(_create_twice_at_once(app, db.engine, "before_cursor_execute", hold_at_insert),
+                           key=lambda response: response.status_code)
+    assert not at_insert.broken, "the two requests never met before their INSERTs"
+    assert_error(loser, 409, "conflict")
+    _only_the_winner_wrote(db, before, winner)
+
+
+def test_creates_at_once_take_turns_on_sqlite(app, db):
+    """Two requests creating one serial at once on SQLite: they meet as each takes its connection, before
+    BEGIN; one takes the write lock, the other waits for it (no "database is locked", no 500) and its check
+    then finds the serial: 409 ``duplicate``, nothing of it written. (On PostgreSQL both pass the check:
+    test_race_lost_to_unique_index_is_409.)"""
+    if db.backend != "sqlite":
+        pytest.skip("PostgreSQL lets both requests pass the check: test_race_lost_to_unique_index_is_409")
+    before = snapshot(db)
+    at_checkout = threading.Barrier(2, timeout=10)
+
+    def hold_at_checkout(dbapi_connection, record, proxy) -> None:
+        at_checkout.wait()
+
+    winner, loser = sorted(_create_twice_at_once(app, db.engine, "checkout", hold_at_checkout),
+                           key=lambda response: response.status_code)
+    assert not at_checkout.broken, "the two requests never met before BEGIN"
+    assert_error(loser, 409, "duplicate")
+    _only_the_winner_wrote(db, before, winner)
 
 
 def test_database_down_is_503():

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from test_api_support import JSON, app, assert_error, client, snapshot  # noqa: F401  (fixtures)
+from helpers.api import JSON, assert_error, snapshot
 
 from station.config import from_dict
 from station.domain import catalogue, documents, serials

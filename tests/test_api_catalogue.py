@@ -1,7 +1,7 @@
 """Products (barcodes, counts, adjustments), suppliers, customers and purchase orders over the API, as SPEC 5 shows them."""
 from __future__ import annotations
 
-from test_api_support import app, assert_error, client, snapshot, world  # noqa: F401  (fixtures)
+from helpers.api import assert_error, snapshot
 
 PRODUCT_KEYS = ["code", "name", "serial_required_for_purchase", "serial_required_for_sales", "barcodes",
                 "on_hand", "serials_in_stock"]

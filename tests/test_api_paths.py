@@ -4,7 +4,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-from test_api_support import app, client, raw_request, serve, world  # noqa: F401  (fixtures)
+from helpers.api import raw_request, serve
 
 # Each serial alone in a path would lose something if routed naively.
 AWKWARD = [

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from test_api_support import app, assert_error, client, snapshot, world  # noqa: F401  (fixtures)
+from helpers.api import assert_error, snapshot
 
 from station.domain import catalogue, documents, posting
 from station.domain.models import DocumentKind

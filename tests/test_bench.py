@@ -12,7 +12,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import PG_URL, pg_available
+from helpers.database import PG_URL, pg_available
 from sqlalchemy import func, select
 
 from station.bench.fill import Shape, fill

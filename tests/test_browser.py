@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
 waitress = pytest.importorskip("waitress")
 
-from conftest import create_database  # noqa: E402
+from helpers.database import create_database  # noqa: E402
 
 from station.config import Config, DatabaseConfig, StationConfig  # noqa: E402
 from station.domain import catalogue, documents  # noqa: E402

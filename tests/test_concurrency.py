@@ -15,7 +15,7 @@ import threading
 from collections import Counter, defaultdict
 
 import pytest
-from conftest import create_database
+from helpers.database import POSTGRES_ONLY
 from sqlalchemy import func, select
 
 from station.config import from_dict
@@ -33,26 +33,13 @@ from station.domain.models import (
 from station.scanning.service import ScanService
 from station.storage.retry import run_in_transaction
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, POSTGRES_ONLY]
 
 CONTENDERS = 8
 SERIALS = 240
 BARCODE = "036000291452"
 # What an operator meets when finishing after a lost race (Race.finish answers them as one would).
 OPERATOR = {"serial_required", "empty_document", "no_open_document"}
-
-
-@pytest.fixture(scope="module")
-def pg(tmp_path_factory):
-    database = create_database("postgresql", tmp_path_factory.mktemp("race"))
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def db(pg):
-    yield pg
-    pg.empty()
 
 
 def _setup(db, *, in_stock: int = 0) -> None:

@@ -11,7 +11,7 @@ import multiprocessing
 from collections import Counter
 
 import pytest
-from conftest import create_database
+from helpers.database import create_database
 from sqlalchemy import func, select
 
 from station.domain import catalogue, documents, posting, stock

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import create_database
+from helpers.database import POSTGRES_ONLY, create_database
 from sqlalchemy import event, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -20,19 +20,6 @@ from station.domain import catalogue, stock
 from station.domain.models import Product
 from station.scanning.service import ScanService
 from station.storage.retry import is_retryable, run_in_transaction
-
-
-@pytest.fixture(scope="module")
-def pg(tmp_path_factory):
-    database = create_database("postgresql", tmp_path_factory.mktemp("retry"))
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def db(pg):
-    yield pg
-    pg.empty()
 
 
 def _two_products(db) -> tuple[int, int]:
@@ -62,6 +49,7 @@ def _both(work) -> list[BaseException]:
     return errors
 
 
+@POSTGRES_ONLY
 def test_forced_deadlock_is_retried(db):
     """Two transactions lock two rows in opposite orders: PostgreSQL kills one (40P01); it is run again and both commit."""
     ids = _two_products(db)
@@ -87,6 +75,7 @@ def test_forced_deadlock_is_retried(db):
         assert [s.get(Product, i).name for i in ids] == ["by 0", "by 1"], "both committed their work"
 
 
+@POSTGRES_ONLY
 def test_serialization_failure_is_retried(db):
     """Two SERIALIZABLE transactions each write what the other read (write skew): the loser (40001) is run again."""
     ids = _two_products(db)
@@ -112,6 +101,7 @@ def test_serialization_failure_is_retried(db):
         assert sorted(s.scalars(select(Product.unserialised_on_hand).where(Product.id.in_(ids)))) == [1, 2]
 
 
+@POSTGRES_ONLY
 def test_stations_whose_postings_deadlock_both_post(db):
     """Two receipts of units of A and B, posted at once in opposite orders, deadlock; both operators see "posted"."""
     _two_products(db)
@@ -174,6 +164,7 @@ def test_which_errors_are_retried(sqlstate, retried):
     assert is_retryable(_error(sqlstate)) is retried
 
 
+@POSTGRES_ONLY
 def test_retries_give_up_and_other_errors_pass_through(db):
     """A failure that keeps coming is raised after the last attempt; a non-retryable one after the first."""
     calls = []
@@ -196,6 +187,7 @@ def test_retries_give_up_and_other_errors_pass_through(db):
     assert len(calls) == 1
 
 
+@POSTGRES_ONLY
 def test_retry_backs_off_with_jitter(db):
     """The waits between attempts grow and are random, so colliding stations do not collide again in step."""
     waits: list[float] = []
@@ -232,6 +224,8 @@ def test_sqlite_transactions_of_one_process_take_turns(tmp_path):
         with writer_turn(db.Session):
             t = threading.Thread(target=other)
             t.start()
+            # A deliberate pause, not a wait: 0.3 s in which a writer that ignored the turn would have started
+            # (that something does not happen cannot be waited for).
             assert not entered.wait(timeout=0.3), "a second writer started while the turn was taken"
             assert db.engine.pool.checkedout() == 0, "the waiting writer holds a connection"
         assert entered.wait(timeout=10), "the waiting writer did not start when the turn was freed"

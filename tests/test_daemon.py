@@ -7,8 +7,8 @@ import logging
 import time
 
 import pytest
+from helpers.daemon import PtyScanner, device_state, wait_committed, wait_live, write_config
 from sqlalchemy import func, select
-from test_daemon_support import PtyScanner, device_state, wait_live, wait_until, write_config
 
 from station import config as config_mod
 from station.daemon.daemon import Daemon
@@ -50,14 +50,16 @@ def test_missing_scanner_is_shown_and_read_once_plugged(db, rig):
     daemon = start()
     device = str(scanner.link)
     wait_live(daemon.live, lambda: device_state(daemon.live, device) == "missing", 5, "the scanner shown missing")
-    wait_until(lambda: _row_state(db, device) == "missing", 10, "DeviceStatus to say missing")
+    wait_committed(daemon.processor.Session, lambda: _row_state(db, device) == "missing", 10,
+                   "DeviceStatus to say missing")
 
     scanner.plug()
     wait_live(daemon.live, lambda: device_state(daemon.live, device) == "connected", 5, "the scanner connected")
     scanner.send("KILL-PLUG-1")
     wait_live(daemon.live, lambda: len(logged(db)) == 1, 10, "the scan processed")
     assert logged(db) == [("KILL-PLUG-1", False, "unknown_barcode")]
-    wait_until(lambda: _row_state(db, device) == "connected", 10, "DeviceStatus to say connected")
+    wait_committed(daemon.processor.Session, lambda: _row_state(db, device) == "connected", 10,
+                   "DeviceStatus to say connected")
 
 
 def test_unplug_and_replug_is_read_again_within_two_seconds(db, rig):
@@ -95,7 +97,8 @@ def test_scan_committed_before_a_crash_is_not_processed_again(db, rig):
             ScanService(config).process(session, "counter", landed.raw, device="scanner", key=spool.key(landed.seq))
     daemon = start()
     wait_live(daemon.live, lambda: len(logged(db)) == 2, 10, "the pending scans processed")
-    wait_until(lambda: not daemon.spool.held(), 10, "the spool emptied")
+    # The processor tells the live status after each scan it marks done, and when the held counts fall.
+    wait_live(daemon.live, lambda: not daemon.spool.held(), 10, "the spool emptied")
     assert logged(db) == [("CUS:K1", True, None), ("KILL-NEXT", False, "unknown_barcode")]
     assert daemon.spool.get(landed.seq).outcome == "replayed accepted"
     with db.Session() as session:
@@ -110,7 +113,7 @@ def test_scan_that_can_never_succeed_does_not_block_the_rest(db, rig):
         spool.append("counter", "scanner", b"KILL-KEPT")
     daemon = start()
     wait_live(daemon.live, lambda: len(logged(db)) == 1, 10, "the later scan processed")
-    wait_until(lambda: not daemon.spool.held(), 10, "the spool emptied")
+    wait_live(daemon.live, lambda: not daemon.spool.held(), 10, "the spool emptied")
     assert logged(db) == [("KILL-KEPT", False, "unknown_barcode")]
     failed = daemon.spool.get(gone)
     assert failed.state == "failed" and "removed-station" in failed.outcome

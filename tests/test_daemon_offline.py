@@ -4,10 +4,10 @@ scans are held and shown as held, then processed in order, each once.
 from __future__ import annotations
 
 import pytest
-from conftest import create_database
+from helpers.daemon import FlakyProxy, PtyScanner, device_state, wait_live, write_config
+from helpers.database import create_database
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
-from test_daemon_support import FlakyProxy, PtyScanner, device_state, wait_live, wait_until, write_config
 
 from station import config as config_mod
 from station.cli.run import web_app
@@ -70,7 +70,7 @@ def test_database_away_holds_scans_then_processes_them_in_order(pg, tmp_path):
             return live.offline and 0 < live.held("counter") == len(before + during) - len(_logged(db))
 
         wait_live(live, offline_and_all_held, 20, "Offline with the unprocessed scans held")
-        wait_until(lambda: proxy.refused > 0, 10, "the daemon to try the database again")
+        proxy.wait_refused(10)  # the daemon has tried the database again
         held = live.held("counter")
         assert live.offline and held == len(before + during) - len(_logged(db))
         # The operator's screen, from the web app of the same process.
@@ -84,7 +84,7 @@ def test_database_away_holds_scans_then_processes_them_in_order(pg, tmp_path):
             scanner.send(text)  # arrives while the held scans may still be waiting: must queue behind them
         wait_live(live, lambda: not live.offline and live.held("counter") == 0
                   and len(_logged(db)) == len(before + during + after), 30, "the held scans processed")
-        wait_until(lambda: not daemon.spool.held(), 5, "an empty spool")
+        wait_live(live, lambda: not daemon.spool.held(), 5, "an empty spool")
     finally:
         assert daemon.stop(3.0)
         engine.dispose()

@@ -1,7 +1,6 @@
-"""Fixtures and helpers the API tests share (no tests here): an app on conftest's database, a waitress server.
+"""What the API tests check and how they reach a real server: error shapes, table snapshots, waitress.
 
-The other test_api_* modules import what they use from here, so each module
-still gets its own fresh database through conftest's ``db`` fixture.
+The fixtures (``app``, ``client``, ``world``) are in conftest.py.
 """
 from __future__ import annotations
 
@@ -11,41 +10,13 @@ import threading
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
 import waitress
 from sqlalchemy import select
 from waitress import wasyncore
 
-from station.config import from_dict
-from station.domain import catalogue
 from station.domain.models import Base
-from web import create_app
 
 JSON = "application/json"
-
-
-@pytest.fixture
-def app(db):
-    """The app on the test's database (SQLite or PostgreSQL); exceptions propagate, so a 500 fails loudly."""
-    app = create_app(from_dict({"database": {"url": db.url}}), engine=db.engine)
-    app.testing = True
-    return app
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def world(db):
-    """WID-1 Widget (a UPC-A barcode), WID-2 Gadget, LOOSE (no serial at purchase), supplier ACME, customer BOB."""
-    with db.Session.begin() as s:
-        catalogue.create_product(s, "WID-1", "Widget", barcodes=["036000291452"])
-        catalogue.create_product(s, "WID-2", "Gadget")
-        catalogue.create_product(s, "LOOSE", "Loose", serial_required_for_purchase=False)
-        catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
-        catalogue.create_party(s, "customer", "BOB", "Bob")
 
 
 def assert_error(resp, status: int, code: str | None = None) -> dict[str, Any]:
