@@ -57,11 +57,11 @@ def test_expected_missing_unexpected(db, order):
     with db.Session.begin() as s:
         po = documents.get_document(s, "PO-1")
         receipt = documents.open_document(s, DocumentKind.receipt, order=po)
-        assert check_expected(s, receipt, "A1", "refuse") is None
+        assert check_expected(s, po.id, po.reference, "A1", "refuse") is None
         with pytest.raises(Refusal) as exc:
-            check_expected(s, receipt, "ZZ", "refuse")
+            check_expected(s, po.id, po.reference, "ZZ", "refuse")
         assert exc.value.code == "serial_not_expected"
-        assert "not on the supplier's list" in check_expected(s, receipt, "ZZ", "warn")
+        assert "not on the supplier's list" in check_expected(s, po.id, po.reference, "ZZ", "warn")
         widget = catalogue.get_product(s, "WID-1")
         documents.add_line(s, receipt, product=widget, serial="A1")
         documents.add_line(s, receipt, product=widget, serial="ZZ")

@@ -102,42 +102,58 @@ def test_serialization_failure_is_retried(db):
 
 
 @POSTGRES_ONLY
-def test_stations_whose_postings_deadlock_both_post(db):
-    """Two receipts of units of A and B, posted at once in opposite orders, deadlock; both operators see "posted"."""
+def test_postings_in_opposite_orders_wait_rather_than_deadlock(db):
+    """Two receipts of units of A and B (scanned in opposite orders) posted at once: posting takes the
+    product rows in id order, so the second waits for the first's row and both post at the first attempt."""
     _two_products(db)
     service = ScanService(from_dict({"stations": [{"id": "in0", "mode": "receive"}, {"id": "in1", "mode": "receive"}]}))
     for k, order in enumerate((("BAR-A", "BAR-B"), ("BAR-B", "BAR-A"))):
         for raw in ("SUP:ACME", *order):
             with db.Session.begin() as s:
                 assert service.process(s, f"in{k}", raw).accepted
-    # Each posting pauses after its first product row update until the other has made its own,
-    # so that each then waits for the row the other holds: a deadlock on every first attempt.
-    first_updates = threading.Barrier(2)
-    paused = threading.local()
+    # in0 holds its first product row until in1 is about to update a product row: in1's first must be the
+    # same row (the lower id), which it then waits for; were it the other, the two would deadlock.
+    role = threading.local()
+    in1_updating = threading.Event()
+    first: dict[int, object] = {}  # each posting's first product row update
 
-    def pause(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("UPDATE product SET unserialised_on_hand") and not getattr(paused, "done", False):
-            paused.done = True
-            first_updates.wait(timeout=10)
+    def before(conn, cursor, statement, parameters, context, executemany):
+        k = getattr(role, "k", None)
+        if statement.startswith("UPDATE product SET unserialised_on_hand") and k is not None:
+            first.setdefault(k, parameters)
+            if k == 1:
+                in1_updating.set()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("UPDATE product SET unserialised_on_hand") and getattr(role, "k", None) == 0 \
+                and not getattr(role, "paused", False):
+            role.paused = True
+            assert in1_updating.wait(timeout=10), "in1 never reached its product update"
 
     attempts = [0, 0]
     results = [None, None]
 
     def work(k: int) -> None:
+        role.k = k
+
         def fn(session):
             attempts[k] += 1
             return service.process(session, f"in{k}", "CMD:FINISH")
 
         results[k] = run_in_transaction(db.Session, fn, base_delay=0.001)
 
-    event.listen(db.engine, "after_cursor_execute", pause)
+    event.listen(db.engine, "before_cursor_execute", before)
+    event.listen(db.engine, "after_cursor_execute", after)
     try:
         assert _both(work) == []
     finally:
-        event.remove(db.engine, "after_cursor_execute", pause)
+        event.remove(db.engine, "before_cursor_execute", before)
+        event.remove(db.engine, "after_cursor_execute", after)
     assert [r.accepted for r in results] == [True, True], results
     assert all(r.document["status"] == "posted" for r in results)
-    assert max(attempts) >= 2, "one posting was the deadlock victim and was run again"
+    assert attempts == [1, 1], "a posting deadlocked and was run again"
+    assert first[0] == first[1], "both postings took the same product row first"
+
     with db.Session() as s:
         assert sorted(s.scalars(select(Product.unserialised_on_hand))) == [2, 2]
         assert stock.check(s) == []

@@ -26,7 +26,7 @@ from station.domain.serials import get_serial
 from station.interchange import representation
 from station.scanning.service import ScanService
 
-GUARDED = {"serial_number", "movement", "document", "document_line", "scan_log"}
+GUARDED = {"serial_number", "movement", "document", "document_line", "scan_log", "document_tally"}
 SHAPE = Shape.for_serials(4000, box=5)  # small boxes: thousands of documents too
 
 
@@ -94,7 +94,9 @@ def captured(database):
     _flows(database, capture)
     seen: dict[str, Captured] = {}
     for c in capture:
-        if re.match(r"\s*(SELECT|UPDATE|DELETE)\b", c.statement, re.I) and "pg_notify" not in c.statement:
+        reads = re.match(r"\s*(SELECT|UPDATE|DELETE)\b", c.statement, re.I) or re.match(
+            r"\s*INSERT\b.*\bSELECT\b", c.statement, re.I | re.S)  # INSERT ... SELECT reads too
+        if reads and "pg_notify" not in c.statement:
             seen.setdefault(c.statement, c)
     yield database, list(seen.values())
     database.empty()
@@ -152,11 +154,16 @@ EXPECTED = {
     "open line by serial": r"document_line\.serial = .*document_line\.is_open",
     "product by barcode": r"product_barcode\.barcode IN",
     "movements of a serial": r"FROM movement\s.*WHERE movement\.serial_id = ",
-    "station state": r"FROM station_state\s+WHERE station_state\.station = ",
+    "station state": r"FROM station_state LEFT OUTER JOIN document .*WHERE station_state\.station = ",
     "scan log by idempotency key": r"scan_log\.idempotency_key = ",
     "refused scans by serial": r"scan_log\.serial_text = ",
-    "purchase order expected": r"sum\(document_line\.quantity\).*\s+WHERE document_line\.document_id = ",
-    "purchase order received": r"sum\(document_line\.quantity\).*document\.order_id = ",
+    "a product on a purchase order": r"FROM document_tally\s+WHERE document_tally\.document_id = .* AND document_tally\.product_id = ",
+    "a document's products": r"FROM document_tally JOIN product .*WHERE document_tally\.document_id = ",
+    "a document's last lines": r"FROM document_line LEFT OUTER JOIN product .*ORDER BY document_line\.line_no DESC",
+    "posting: the serials of a document, locked": r"serial_number\.serial IN \(SELECT document_line\.serial",
+    "posting: movements from the lines": r"INSERT INTO movement .*SELECT .*FROM document_line JOIN serial_number",
+    "posting: serials from the lines": r"UPDATE serial_number SET .*FROM document_line",
+    "posting: received on the order": r"UPDATE document_tally SET received",
     "serials in stock of a product": r"count\(\*\).*FROM serial_number\s+WHERE serial_number\.product_id = ",
 }
 

@@ -104,7 +104,7 @@ def snapshot(db, station):
         if row.document_id is not None:
             doc = s.get(Document, row.document_id)
             lines = [(l.line_no, l.product_id, l.serial, l.quantity, l.is_open) for l in doc.lines]
-        return (row.mode, row.document_id, row.product_id, row.awaiting_serial, row.attach_line, row.prompt, lines)
+        return (row.mode, row.phase, row.document_id, row.product_id, row.attach_line, row.prompt, lines)
 
 
 def receive_directly(db, *texts, product="WID-1"):
@@ -346,7 +346,11 @@ def test_serial_history_includes_its_refused_scans(db, service, world):
         assert [(e.scan.station, e.scan.code) for e in entries[1:]] == [
             ("goods-in", "serial_in_stock"), ("returns", "serial_no_customer")]
         as_json = representation.serial(s, record)
-        assert [m["kind"] for m in as_json["movements"]] == ["receipt", "refused_scan", "refused_scan"]
+        # SPEC 5: two lists, so a client adding up movements is never misled by a refusal.
+        assert [m["kind"] for m in as_json["movements"]] == ["receipt"]
+        assert [(r["station"], r["device"], r["code"]) for r in as_json["refused_scans"]] == [
+            ("goods-in", "api", "serial_in_stock"), ("returns", "api", "serial_no_customer")]
+        assert all(set(r) == {"at", "station", "device", "code", "message", "user"} for r in as_json["refused_scans"])
 
 
 def test_unserialised_product_takes_one_unit_per_scan(db, service, world):

@@ -28,6 +28,7 @@ from station.scanning.machine import (
     AddLine,
     AttachSerial,
     Cancel,
+    ChooseProduct,
     OpenDocument,
     Phase,
     Post,
@@ -48,15 +49,15 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 IDLE_RECEIVE = State("receive")
 IDLE_SELL = State("sell")
 IDLE_RETURN = State("return")
-OPEN_SALE = State("sell", "sale", lines=1)
-OPEN_SALE_EMPTY = State("sell", "sale")
-OPEN_RECEIPT_EMPTY = State("receive", "receipt")
-OPEN_RETURN_EMPTY = State("return", "customer_return")
-OPEN_SALE_ATTACH = State("sell", "sale", lines=1, product=LOOSE, attach=True)
-AWAIT_RECEIPT = State("receive", "receipt", product=WIDGET, awaiting_serial=True)
-AWAIT_SALE_WITH_LINES = State("sell", "sale", lines=2, product=WIDGET, awaiting_serial=True)
-STICKY = State("receive", "receipt", lines=3, product=WIDGET)
-STICKY_ATTACH = State("receive", "receipt", lines=1, product=LOOSE, attach=True)
+OPEN_SALE = State("sell", "sale", "open", lines=1)
+OPEN_SALE_EMPTY = State("sell", "sale", "open")
+OPEN_RECEIPT_EMPTY = State("receive", "receipt", "open")
+OPEN_RETURN_EMPTY = State("return", "customer_return", "open")
+OPEN_SALE_ATTACH = State("sell", "sale", "open", lines=1, product=LOOSE, attach=True)
+AWAIT_RECEIPT = State("receive", "receipt", "awaiting_serial", product=WIDGET)
+AWAIT_SALE_WITH_LINES = State("sell", "sale", "awaiting_serial", lines=2, product=WIDGET)
+STICKY = State("receive", "receipt", "sticky", lines=3, product=WIDGET)
+STICKY_ATTACH = State("receive", "receipt", "sticky", lines=1, product=LOOSE, attach=True)
 STATES = [IDLE_RECEIVE, IDLE_SELL, IDLE_RETURN, OPEN_SALE, OPEN_SALE_EMPTY, OPEN_RECEIPT_EMPTY, OPEN_RETURN_EMPTY,
           OPEN_SALE_ATTACH, AWAIT_RECEIPT, AWAIT_SALE_WITH_LINES, STICKY, STICKY_ATTACH]
 
@@ -132,7 +133,7 @@ CASES = [
     case(IDLE_RECEIVE, "gs1+serial", no("no_open_document"), "goods_in_without_supplier"),
     case(IDLE_SELL, "gs1+serial", ok("line_added", P.open, OpenDocument, AddLine), "walk_in_sale"),
     case(IDLE_SELL, "gs1?", no("unknown_barcode"), "unknown_gtin"),
-    case(IDLE_SELL, "widget", ok("product_chosen", P.awaiting_serial, OpenDocument), "walk_in_sale"),
+    case(IDLE_SELL, "widget", ok("product_chosen", P.awaiting_serial, OpenDocument, ChooseProduct), "walk_in_sale"),
     case(IDLE_SELL, "loose", ok("line_added", P.open, OpenDocument, AddLine), "unserialised_unit"),
     case(IDLE_RECEIVE, "widget", no("no_open_document"), "goods_in_without_supplier"),
     case(IDLE_SELL, "known", ok("line_added", P.open, OpenDocument, AddLine), "sale_by_serial_alone"),
@@ -155,8 +156,8 @@ CASES = [
     case(OPEN_SALE, "po", no("document_open"), "with_lines"),
     case(OPEN_RECEIPT_EMPTY, "po", ok("document_opened", P.open, Cancel, OpenDocument), "empty_replaced"),
     case(OPEN_SALE, "gs1+serial", ok("line_added", P.open, AddLine)),
-    case(OPEN_RECEIPT_EMPTY, "gs1", ok("product_chosen", P.awaiting_serial), "no_serial_in_scan"),
-    case(OPEN_SALE, "widget", ok("product_chosen", P.awaiting_serial)),
+    case(OPEN_RECEIPT_EMPTY, "gs1", ok("product_chosen", P.awaiting_serial, ChooseProduct), "no_serial_in_scan"),
+    case(OPEN_SALE, "widget", ok("product_chosen", P.awaiting_serial, ChooseProduct)),
     case(OPEN_SALE, "known", ok("line_added", P.open, AddLine)),
     case(OPEN_SALE, "new", no("unknown_barcode"), "no_product_waits"),
     case(OPEN_SALE_ATTACH, "new", ok("serial_attached", P.open, AttachSerial), "recorded_on_unserialised_unit"),
@@ -173,7 +174,7 @@ CASES = [
     case(AWAIT_SALE_WITH_LINES, "cus", no("document_open"), "with_lines"),
     case(AWAIT_RECEIPT, "po", ok("document_opened", P.open, Cancel, OpenDocument)),
     case(AWAIT_RECEIPT, "gs1+serial", ok("line_added", P.sticky, AddLine)),
-    case(AWAIT_RECEIPT, "gadget", ok("product_chosen", P.awaiting_serial), "another_product"),
+    case(AWAIT_RECEIPT, "gadget", ok("product_chosen", P.awaiting_serial, ChooseProduct), "another_product"),
     case(AWAIT_RECEIPT, "known", ok("line_added", P.sticky, AddLine)),
     case(AWAIT_SALE_WITH_LINES, "known", ok("line_added", P.open, AddLine), "sale"),
     case(AWAIT_RECEIPT, "new", ok("line_added", P.sticky, AddLine), "first_serial_of_box"),
@@ -186,7 +187,7 @@ CASES = [
     case(STICKY, "cus", no("document_open")),
     case(STICKY, "po", no("document_open")),
     case(STICKY, "gs1+serial", ok("line_added", P.sticky, AddLine)),
-    case(STICKY, "gadget", ok("product_chosen", P.awaiting_serial), "another_product"),
+    case(STICKY, "gadget", ok("product_chosen", P.awaiting_serial, ChooseProduct), "another_product"),
     case(STICKY, "widget", ok("product_chosen", P.sticky), "same_product_again_stays_sticky"),
     case(STICKY_ATTACH, "loose", ok("line_added", P.sticky, AddLine), "next_unserialised_unit"),
     case(STICKY, "known", ok("line_added", P.sticky, AddLine)),
@@ -278,7 +279,7 @@ def test_case_ids_are_unique():
 
 def test_sticky_product_survives_a_box_of_fifty():
     """Guards the 51-scan box: one product scan, then fifty serials, each a line, the product still chosen."""
-    state = State("receive", "receipt")
+    state = State("receive", "receipt", "open")
     state = decide(state, R["widget"]).state
     for n in range(50):
         d = decide(state, Reading(Kind.unknown, f"BOX-{n}", serial=f"BOX-{n}"))
@@ -333,8 +334,10 @@ def states(draw) -> State:
     kind = draw(st.sampled_from([None, "receipt", "sale", "customer_return", "supplier_return"]))
     if kind is None:
         return State(mode)
-    return State(mode, kind, lines=draw(st.integers(0, 1000)), product=draw(st.none() | products),
-                 awaiting_serial=draw(st.booleans()), attach=draw(st.booleans()))
+    product = draw(st.none() | products)
+    phases = [Phase.open] + ([Phase.awaiting_serial, Phase.sticky] if product is not None else [])
+    return State(mode, kind, draw(st.sampled_from(phases)), lines=draw(st.integers(0, 1000)), product=product,
+                 attach=draw(st.booleans()))
 
 
 @st.composite

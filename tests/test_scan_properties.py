@@ -15,7 +15,9 @@ from sqlalchemy import select
 from station.config import from_dict
 from station.domain import catalogue, documents, posting
 from station.domain.models import DocumentKind, DocumentLine, ScanLog, StationState
-from station.scanning.service import ScanResult, ScanService
+from station.scanning.results import ScanResult
+from station.scanning import machine, prompts, station_row
+from station.scanning.service import ScanService
 from station.storage.db import make_engine, make_sessionmaker, migrate
 
 CONFIG = from_dict({"stations": [
@@ -60,15 +62,21 @@ def sqlite_db(tmp_path_factory):
                 assert service.process(s, station, text).accepted, (station, text)
     for station in STATIONS:
         with Session.begin() as s:
-            service.state_row(s, station)  # idle stations get their state row too
+            ensure_row(s, service, station)  # idle stations get their state row too
     yield Session
     engine.dispose()
+
+
+def ensure_row(session, service, station):
+    """The station's state row, made as its first scan makes it."""
+    mode = service.config.station(station).mode
+    station_row.load_or_make(session, station, mode, prompts.prompt(machine.State(mode=mode), prompts.Facts()))
 
 
 def state_of(session, station):
     """The station's state row and its open document's lines, read from the database."""
     row = session.execute(select(StationState.mode, StationState.document_id, StationState.product_id,
-                                 StationState.awaiting_serial, StationState.attach_line, StationState.prompt)
+                                 StationState.phase, StationState.attach_line, StationState.prompt)
                           .where(StationState.station == station)).one()
     lines = session.execute(select(DocumentLine.line_no, DocumentLine.product_id, DocumentLine.serial,
                                    DocumentLine.quantity, DocumentLine.is_open)

@@ -18,7 +18,8 @@ from sqlalchemy.engine import Engine
 
 from station.config import Config
 from station.domain.errors import ConfigError
-from station.scanning.service import ScanService, escape_raw
+from station.scanning.results import escape_raw
+from station.scanning.service import ScanService
 from station.storage.db import make_engine, make_sessionmaker, migrate, normalise_url
 
 from .live import LiveStatus

@@ -74,26 +74,24 @@ def import_asn(session: Session, source: TextIO | str, progress: Callable[[int, 
     return AsnResult(added, unchanged)
 
 
-def has_list(session: Session, order: Document) -> bool:
-    return session.scalar(select(ExpectedSerial.id).where(ExpectedSerial.order_id == order.id).limit(1)) is not None
+def has_list(session: Session, order_id: int) -> bool:
+    return session.scalar(select(ExpectedSerial.id).where(ExpectedSerial.order_id == order_id).limit(1)) is not None
 
 
-def is_expected(session: Session, order: Document, serial: str) -> bool:
+def is_expected(session: Session, order_id: int, serial: str) -> bool:
     return session.scalar(
-        select(ExpectedSerial.id).where(ExpectedSerial.order_id == order.id, ExpectedSerial.serial == serial)
+        select(ExpectedSerial.id).where(ExpectedSerial.order_id == order_id, ExpectedSerial.serial == serial)
     ) is not None
 
 
-def check_expected(session: Session, doc: Document, serial: str | None, policy: str) -> str | None:
+def check_expected(session: Session, order_id: int, order_reference: str, serial: str | None, policy: str) -> str | None:
     """For a receipt against an order with a serial list: refuse (or warn about) a serial not on it.
 
     Returns a warning sentence when the policy is "warn", None when all is well.
     """
-    if serial is None or doc.order is None or not has_list(session, doc.order):
+    if serial is None or is_expected(session, order_id, serial) or not has_list(session, order_id):
         return None
-    if is_expected(session, doc.order, serial):
-        return None
-    sentence = f"Serial {serial} is not on the supplier's list for {doc.order.reference}."
+    sentence = f"Serial {serial} is not on the supplier's list for {order_reference}."
     if policy == "warn":
         return sentence + " Accepted anyway: check the box."
     raise Refusal("serial_not_expected", sentence + " Check the unit, or ask a supervisor to add it to the list.")

@@ -139,6 +139,11 @@ def get_party(session: Session, kind: str, code: str) -> Supplier | Customer:
     return party
 
 
+def party_exists(session: Session, kind: str, code: str) -> bool:
+    model = PARTY_MODELS[kind]
+    return session.scalar(select(model.id).where(model.code == code)) is not None
+
+
 def find_party(session: Session, kind: str, code: str | None):
     if code is None:
         return None

@@ -1,21 +1,30 @@
 """Documents and their lines: open, add a line, undo, cancel, purchase orders.
 
 Posting lives in posting.py. Every function takes the caller's session and
-never commits: the daemon or the web request owns the transaction.
+never commits: the daemon or the web request owns the transaction. Lines
+are written with SQLAlchemy Core, a few statements each whatever the
+document's size: the document's line count numbers them, its tallies
+(tallies.py) count them per product. A caller may pass an ORM Document or
+the scan path's DocumentHead; an ORM object's counts are read again after.
 """
 from __future__ import annotations
 
 import re
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, delete, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
+from . import tallies
 from .catalogue import get_party, get_product
 from .errors import Conflict, Invalid, NotFound, Refusal
+from .facts import DocumentLike, ProductLike, product_by_id
 from .models import (
     CODE_MAX,
     Customer,
@@ -23,12 +32,33 @@ from .models import (
     DocumentKind,
     DocumentLine,
     DocumentStatus,
-    Product,
     Supplier,
 )
-from .rules import check_line, expected_on_order, received_on_order, recheck_serial
+from .rules import (
+    SERIAL_CHECKS,
+    Lookups,
+    Resolved,
+    check_order_quantity,
+    check_serial_text,
+    check_units,
+    out_of_stock,
+    refuse_if_on_open_document,
+)
 from .validation import could_be_key, require_code, require_quantity
 from .vocabulary import POLICY
+
+D = Document.__table__
+L = DocumentLine.__table__
+
+# The statements of a scan are built once (see facts.py).
+_COUNT_UP = (update(D).where(D.c.id == bindparam("document_id")).values(line_count=D.c.line_count + 1)
+             .returning(D.c.line_count))
+_COUNT_DOWN = update(D).where(D.c.id == bindparam("document_id")).values(line_count=D.c.line_count - 1)
+_INSERT_LINE = insert(L)
+_LAST_LINE = (select(L).where(L.c.document_id == bindparam("document_id")).order_by(L.c.line_no.desc()).limit(1))
+_SET_SERIAL = update(L).where(L.c.id == bindparam("line_id")).values(serial=bindparam("serial"))
+_DELETE_LINE = delete(L).where(L.c.id == bindparam("line_id"))
+_ORDER_REFERENCE = select(D.c.reference).where(D.c.id == bindparam("id"))
 
 
 def get_document(session: Session, reference: str) -> Document:
@@ -36,6 +66,11 @@ def get_document(session: Session, reference: str) -> Document:
     if doc is None:
         raise NotFound("unknown_document", f"There is no document {reference}.")
     return doc
+
+
+def order_exists(session: Session, reference: str) -> bool:
+    return session.scalar(select(D.c.id).where(D.c.reference == reference,
+                                               D.c.kind == DocumentKind.purchase_order)) is not None
 
 
 def open_document(session: Session, kind: DocumentKind, *, station: str | None = None, user: str | None = None,
@@ -58,79 +93,184 @@ def open_document(session: Session, kind: DocumentKind, *, station: str | None =
     return doc
 
 
-def require_open(doc: Document) -> None:
+def require_open(doc: DocumentLike) -> None:
     if doc.status != DocumentStatus.open:
         raise Refusal("document_not_open", f"Document {doc.reference} is {doc.status.value}, not open.")
 
 
-def _write_line(session: Session, serial: str | None) -> None:
-    """Flush a line; the unique index of rule 8 refusing it (a serial raced onto another open document) is a Refusal.
+@dataclass(frozen=True)
+class Line:
+    """A line as added: its number on the document and what it holds."""
 
-    The failed flush leaves the transaction unusable until the caller rolls
-    back (its savepoint, or all of it), which also takes the line away.
-    """
-    try:
-        session.flush()
-    except IntegrityError:
-        raise Refusal(
-            "serial_on_open_document",
-            f"Serial {serial} was just put on another open document: finish or cancel that first.",
-        ) from None
+    line_no: int
+    product: ProductLike | None
+    serial: str | None
+    quantity: int
+    batch: str | None = None
+    expiry: str | None = None
+    takes_unit: bool = False
 
 
-def add_line(session: Session, doc: Document, *, product: Product | None = None, serial: str | None = None,
+def expire(session: Session, obj: object, *names: str) -> None:
+    """After a Core write: an ORM object of the same row reads these attributes again (a head dataclass has none)."""
+    if inspect(obj, raiseerr=False) is not None and obj in session:
+        session.expire(obj, list(names) or None)
+
+
+def expire_rows(session: Session, model: type, ids, *names: str) -> None:
+    """After a Core write to these rows: the session's ORM objects of them, if any, read these attributes again."""
+    for row_id in ids:
+        obj = session.identity_map.get(identity_key(model, row_id))
+        if obj is not None:
+            session.expire(obj, list(names) or None)
+
+
+def check_line(session: Session, doc: DocumentLike, *, product: ProductLike | None, serial: str | None,
+               quantity: int = 1, pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None) -> Resolved:
+    """Every rule for one new line of an open document (SPEC 3), or a Refusal; nothing is written."""
+    lookups = lookups or Lookups(session)
+    if serial is None:
+        resolved = check_units(doc, product, quantity)
+    else:
+        text = check_serial_text(lookups, serial, pattern)
+        facts = lookups.serial(text)
+        refuse_if_on_open_document(facts, doc)
+        resolved = SERIAL_CHECKS[doc.kind](facts, product, quantity)
+    _check_stock(session, doc, resolved, quantity)
+    return resolved
+
+
+def _check_stock(session: Session, doc: DocumentLike, resolved: Resolved, quantity: int) -> None:
+    """What the tallies decide: units free to take out of stock, and what the purchase order still expects."""
+    product = resolved.product
+    if resolved.takes_unit:
+        wanted = 1 if resolved.serial is not None else POLICY[doc.kind].takes_units(quantity)
+        on_hand = product_by_id(session, product.id).unserialised_on_hand
+        if on_hand - tallies.taken(session, doc.id, product.id) < wanted:
+            raise out_of_stock(doc, product, on_hand, resolved.serial)
+    if doc.kind == DocumentKind.receipt and doc.order_id is not None:
+        check_order_quantity(session, doc, _order_reference(session, doc), product, 1 if resolved.serial else quantity)
+
+
+def _order_reference(session: Session, doc: DocumentLike) -> str:
+    reference = getattr(doc, "order_reference", None)
+    return reference or session.scalar(_ORDER_REFERENCE, {"id": doc.order_id})
+
+
+def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None = None, serial: str | None = None,
              quantity: int = 1, batch: str | None = None, expiry: str | None = None,
-             pattern: re.Pattern[str] | None = None) -> DocumentLine:
-    """Add a checked line; a serial raced onto another open document is refused by the unique index."""
+             pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None) -> Line:
+    """Add a checked line: a number, the line, its product's tally; rule 8's unique index refuses a raced serial.
+
+    Three statements whatever the document's size, then (for a serial) one read
+    of the serial as committed now: see ``_recheck``.
+    """
     require_open(doc)
     if quantity == 0 or (quantity < 0 and doc.kind != DocumentKind.adjustment):
         raise Invalid("invalid_quantity", "A line's quantity must be a positive whole number.")
     if serial is not None and quantity != 1 and doc.kind != DocumentKind.adjustment:
         raise Invalid("invalid_quantity", "A serial is one unit.")
-    resolved = check_line(session, doc, product=product, serial=serial, quantity=quantity, pattern=pattern)
-    line_no = (max((l.line_no for l in doc.lines), default=0)) + 1
-    line = DocumentLine(
-        line_no=line_no, product=resolved.product, serial=resolved.serial,
-        quantity=quantity, batch=batch, expiry=expiry, is_open=True,
-    )
-    doc.lines.append(line)
-    _write_line(session, resolved.serial)
+    lookups = lookups or Lookups(session)
+    resolved = check_line(session, doc, product=product, serial=serial, quantity=quantity, pattern=pattern,
+                          lookups=lookups)
+    product = resolved.product
+    taken = (1 if resolved.serial is not None else POLICY[doc.kind].takes_units(quantity)) if resolved.takes_unit else 0
+    line_no = session.execute(_COUNT_UP, {"document_id": doc.id}).scalar_one()
+    _insert_line(session, doc, dict(
+        document_id=doc.id, line_no=line_no, product_id=product.id if product else None, serial=resolved.serial,
+        quantity=quantity, batch=batch, expiry=expiry, is_open=True, takes_unit=resolved.takes_unit,
+        created_at=datetime.now(timezone.utc)))
+    if product is not None:
+        tallies.add(session, doc.id, product.id, quantity, taken)
+    expire(session, doc, "lines", "line_count")
+    line = Line(line_no, product, resolved.serial, quantity, batch, expiry, resolved.takes_unit)
     if resolved.serial is not None:
-        recheck_serial(session, doc, line, resolved)
+        _recheck(session, doc, line, resolved, lookups)
     return line
 
 
-def attach_serial(session: Session, doc: Document, serial: str, *,
-                  pattern: re.Pattern[str] | None = None) -> DocumentLine:
+def _insert_line(session: Session, doc: DocumentLike, values: dict[str, Any]) -> None:
+    """The line's INSERT; the unique index of rule 8 refusing it (a serial raced onto another open document) is a Refusal.
+
+    The failed statement leaves the transaction unusable until the caller rolls
+    back (its savepoint, or all of it), which also takes the line away.
+    """
+    try:
+        session.execute(_INSERT_LINE, values)
+    except IntegrityError:
+        raise Refusal(
+            "serial_on_open_document",
+            f"Serial {values['serial']} was just put on another open document: finish or cancel that first.",
+        ) from None
+
+
+def _recheck(session: Session, doc: DocumentLike, line: Line, resolved: Resolved, lookups: Lookups) -> None:
+    """After a serial's line is written, decide again on the serial as committed now, if it changed meanwhile.
+
+    A posting that took the serial (received it, sold it) closed its own line in
+    the same transaction, so once the unique index of rule 8 let this line in,
+    that posting has committed and this read sees it: the loser of the race is
+    refused here, at its scan, with the right code, and never at its posting. SQLite lets one
+    writer in at a time, from BEGIN: there, nothing can have committed since this scan's read.
+    """
+    if lookups.writers_serialised:
+        return
+    facts = lookups.serial(line.serial, fresh=True)
+    if facts.state != resolved.facts.state:
+        SERIAL_CHECKS[doc.kind](facts, resolved.product, line.quantity)
+
+
+def last_line(session: Session, doc: DocumentLike):
+    """The document's last line (its number is the line count), or None."""
+    return session.execute(_LAST_LINE, {"document_id": doc.id}).first()
+
+
+def attach_serial(session: Session, doc: DocumentLike, serial: str, *, pattern: re.Pattern[str] | None = None,
+                  lookups: Lookups | None = None) -> Line:
     """Record a serial on the last line, an unserialised unit (a product that needs no serial)."""
     require_open(doc)
-    line = max(doc.lines, key=lambda l: l.line_no)
-    if line.serial is not None:
+    last = last_line(session, doc)
+    if last is None or last.serial is not None:
         raise Refusal("serial_required", "The last line has a serial already.")
-    resolved = check_line(session, doc, product=line.product, serial=serial, pattern=pattern)
-    line.serial = resolved.serial
-    _write_line(session, resolved.serial)
-    recheck_serial(session, doc, line, resolved)
+    lookups = lookups or Lookups(session)
+    product = product_by_id(session, last.product_id) if last.product_id is not None else None
+    text = check_serial_text(lookups, serial, pattern)
+    facts = lookups.serial(text)
+    refuse_if_on_open_document(facts, doc)
+    resolved = SERIAL_CHECKS[doc.kind](facts, product, last.quantity)
+    try:
+        session.execute(_SET_SERIAL, {"line_id": last.id, "serial": resolved.serial})
+    except IntegrityError:
+        raise Refusal("serial_on_open_document",
+                      f"Serial {resolved.serial} was just put on another open document: finish or cancel that first.") from None
+    expire(session, doc, "lines")
+    line = Line(last.line_no, resolved.product, resolved.serial, last.quantity, last.batch, last.expiry, last.takes_unit)
+    _recheck(session, doc, line, resolved, lookups)
     return line
 
 
-def undo_last_line(session: Session, doc: Document) -> DocumentLine:
+def undo_last_line(session: Session, doc: DocumentLike) -> Line:
+    """Remove the last line, and its units from its product's tally."""
     require_open(doc)
-    if not doc.lines:
+    last = last_line(session, doc)
+    if last is None:
         raise Refusal("nothing_to_undo", "There is no line to undo on this document.")
-    line = max(doc.lines, key=lambda l: l.line_no)
-    doc.lines.remove(line)
-    session.flush()
-    return line
+    session.execute(_DELETE_LINE, {"line_id": last.id})
+    session.execute(_COUNT_DOWN, {"document_id": doc.id})
+    product = product_by_id(session, last.product_id) if last.product_id is not None else None
+    if product is not None:
+        taken = (1 if last.serial is not None else POLICY[doc.kind].takes_units(last.quantity)) if last.takes_unit else 0
+        tallies.add(session, doc.id, product.id, -last.quantity, -taken)
+    expire(session, doc, "lines", "line_count")
+    return Line(last.line_no, product, last.serial, last.quantity, last.batch, last.expiry, last.takes_unit)
 
 
-def cancel(session: Session, doc: Document) -> None:
+def cancel(session: Session, doc: DocumentLike) -> None:
     """Drop an open document: its lines no longer hold their serials."""
     require_open(doc)
-    doc.status = DocumentStatus.cancelled
-    for line in doc.lines:
-        line.is_open = False
-    session.flush()
+    session.execute(update(D).where(D.c.id == doc.id).values(status=DocumentStatus.cancelled))
+    session.execute(update(L).where(L.c.document_id == doc.id).values(is_open=False))
+    expire(session, doc, "status", "lines")
 
 
 def create_purchase_order(session: Session, reference: str, supplier: str, lines: Sequence[tuple[str, int]], *,
@@ -153,18 +293,21 @@ def create_purchase_order(session: Session, reference: str, supplier: str, lines
         if quantity <= 0:
             raise Invalid("invalid_quantity", f"line {n}: quantity must be positive.")
         order.lines.append(DocumentLine(line_no=n, product=product, quantity=quantity, is_open=False))
+    order.line_count = len(lines)
     session.flush()
+    for product_id, quantity in _totals(order.lines).items():
+        tallies.add(session, order.id, product_id, quantity)
     return order
 
 
-def order_progress(session: Session, order: Document) -> list[dict[str, Any]]:
+def _totals(lines: Sequence[DocumentLine]) -> dict[int, int]:
+    totals: dict[int, int] = {}
+    for line in lines:
+        totals[line.product_id] = totals.get(line.product_id, 0) + line.quantity
+    return totals
+
+
+def order_progress(session: Session, order: DocumentLike) -> list[dict[str, Any]]:
     """Per product of a purchase order: expected and received (posted) so far."""
-    seen: dict[int, Product] = {}
-    for line in order.lines:
-        if line.product is not None:
-            seen.setdefault(line.product_id, line.product)
-    return [
-        {"product": p.code, "name": p.name, "expected": expected_on_order(session, order, p),
-         "received": received_on_order(session, order, p)}
-        for p in seen.values()
-    ]
+    return [{"product": c.code, "name": c.name, "expected": c.units, "received": c.received}
+            for c in tallies.order_summary(session, order.id)]

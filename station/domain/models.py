@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from .vocabulary import CODE_MAX, SERIAL_MAX, DocumentKind, DocumentStatus, Mode, MovementKind
+from .vocabulary import CODE_MAX, SERIAL_MAX, DocumentKind, DocumentStatus, Mode, MovementKind, Phase
 
 
 def utcnow() -> datetime:
@@ -131,6 +131,8 @@ class Document(Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # How many lines it has: a line's number is the count after it was added (undo takes the last).
+    line_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     supplier: Mapped[Supplier | None] = relationship()
     customer: Mapped[Customer | None] = relationship()
@@ -165,10 +167,33 @@ class DocumentLine(Base):
     expiry: Mapped[str | None] = mapped_column(String(16))
     # True while the document is open: the predicate of uq_line_open_serial.
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The line takes unserialised units out of stock (a sale of a unit, or of a serial never in stock).
+    takes_unit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     document: Mapped[Document] = relationship(back_populates="lines")
     product: Mapped[Product | None] = relationship()
+
+
+class DocumentTally(Base):
+    """Per document and product: the units on it, kept by every line added or undone.
+
+    On an open document ``taken`` is the unserialised units it takes out of
+    stock when posted (what a sale of the last unit must leave free). On a
+    purchase order ``units`` is what is expected and ``received`` what posted
+    receipts brought in. A scan reads these instead of adding up lines, so it
+    costs the same on a document of five lines as on one of five thousand.
+    """
+
+    __tablename__ = "document_tally"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id", ondelete="CASCADE"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), primary_key=True)
+    units: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    taken: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    received: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    product: Mapped[Product] = relationship()
 
 
 class Movement(Base):
@@ -232,10 +257,10 @@ class StationState(Base):
 
     station: Mapped[str] = mapped_column(String(CODE_MAX), primary_key=True)
     mode: Mapped[Mode] = mapped_column(_enum(Mode, length=16))
+    phase: Mapped[Phase] = mapped_column(_enum(Phase, length=16), default=Phase.idle, server_default=Phase.idle.value)
     document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))
+    # The chosen product: waiting for its serial, or sticky while receiving.
     product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
-    # The chosen product waits for its serial (else it is merely sticky).
-    awaiting_serial: Mapped[bool] = mapped_column(Boolean, default=False)
     # The last line is an unserialised unit that a serial scanned next is recorded on.
     attach_line: Mapped[bool] = mapped_column(Boolean, default=False)
     prompt: Mapped[str] = mapped_column(Text, default="")

@@ -20,8 +20,12 @@ from .models import (
     SerialNumber,
 )
 from .posting import post_adjustment
-from .rules import check_serial_text, find_serial, open_document_of
+from .rules import Lookups, check_serial_text, open_document_of
 from .validation import could_be_key, require_text
+
+
+def find_serial(session: Session, text: str) -> SerialNumber | None:
+    return session.scalar(select(SerialNumber).where(SerialNumber.serial == text))
 
 
 def get_serial(session: Session, text: str) -> SerialNumber:
@@ -45,7 +49,7 @@ Ref = str | None | Keep
 def create_serial(session: Session, serial: str, *, product: str | None = None, customer: str | None = None,
                   supplier: str | None = None, pattern: re.Pattern[str] | None = None) -> SerialNumber:
     """Rule 1: only the serial text is needed; product, customer and supplier (codes) are optional."""
-    text = check_serial_text(session, serial, pattern)
+    text = check_serial_text(Lookups(session), serial, pattern)
     if find_serial(session, text) is not None:
         raise Conflict("duplicate", f"Serial {text} exists already.")
     record = SerialNumber(serial=text, in_stock=False)
@@ -127,8 +131,26 @@ class HistoryEntry:
     scan: ScanLog | None = None
 
 
+def movements(session: Session, record: SerialNumber, *, page: int = 1, per_page: int = 100) -> list[Movement]:
+    """Rule 10: the serial's movements, oldest first, one page of them (pages from 1)."""
+    return list(session.scalars(
+        select(Movement).where(Movement.serial_id == record.id).order_by(Movement.id)
+        .offset((max(page, 1) - 1) * per_page).limit(per_page)
+        .options(joinedload(Movement.document).joinedload(Document.order), joinedload(Movement.supplier),
+                 joinedload(Movement.customer))
+    ))
+
+
+def refused_scans(session: Session, record: SerialNumber, *, page: int = 1, per_page: int = 100) -> list[ScanLog]:
+    """Rule 10: the refused scans of the serial, apart from its movements, oldest first, one page of them."""
+    return list(session.scalars(
+        select(ScanLog).where(ScanLog.serial_text == record.serial, ScanLog.accepted.is_(False)).order_by(ScanLog.id)
+        .offset((max(page, 1) - 1) * per_page).limit(per_page)
+    ))
+
+
 def history(session: Session, record: SerialNumber, *, page: int = 1, per_page: int = 50) -> tuple[list[HistoryEntry], int]:
-    """Rule 10: every movement oldest first, plus the refused scans of the serial, paged."""
+    """The serial page's one timeline: its movements and its refused scans together, oldest first, paged."""
     movements = session.scalars(
         select(Movement).where(Movement.serial_id == record.id).order_by(Movement.id)
         # One statement: a serial has a handful of movements, so joins beat extra round trips.

@@ -54,6 +54,15 @@ class MovementKind(enum.StrEnum):
     adjustment = "adjustment"
 
 
+class Phase(enum.StrEnum):
+    """Where a station stands in a document (the scan machine's states, stored with the station)."""
+
+    idle = "idle"  # no document open
+    open = "open"  # a document is open and nothing waits
+    awaiting_serial = "awaiting_serial"  # a product was scanned and waits for its serial
+    sticky = "sticky"  # receiving: a product stays chosen while its serials come one after another
+
+
 class PartyKind(enum.StrEnum):
     supplier = "supplier"
     customer = "customer"

@@ -4,10 +4,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from station.domain import serials, tallies
 from station.domain.catalogue import on_hand, serials_in_stock
 from station.domain.documents import order_progress
+from station.domain.facts import DocumentHead
 from station.domain.models import (
     Customer,
     Document,
@@ -15,11 +18,15 @@ from station.domain.models import (
     DocumentLine,
     Movement,
     Product,
+    ScanLog,
     SerialNumber,
     Supplier,
 )
 from station.domain.rules import open_document_of
-from station.domain.serials import HistoryEntry, history
+from station.domain.serials import HistoryEntry
+
+L = DocumentLine.__table__
+P = Product.__table__
 
 
 def timestamp(at: datetime | None) -> str | None:
@@ -72,31 +79,24 @@ def movement(m: Movement) -> dict[str, Any]:
     }
 
 
+def refused_scan(s: ScanLog) -> dict[str, Any]:
+    return {"at": timestamp(s.at), "station": s.station, "device": s.device, "code": s.code, "message": s.message,
+            "user": None}
+
+
 def history_entry(e: HistoryEntry) -> dict[str, Any]:
+    """One row of the serial page's timeline: a movement, or a refused scan marked as one."""
     if e.movement is not None:
         return movement(e.movement)
-    s = e.scan
-    return {
-        "at": timestamp(s.at), "kind": "refused_scan", "quantity": 0, "document": None,
-        "station": s.station, "party": None, "user": None,
-        "refused": True, "code": s.code, "message": s.message, "device": s.device,
-    }
+    return {**refused_scan(e.scan), "kind": "refused_scan", "quantity": 0, "document": None, "party": None,
+            "refused": True}
 
 
-def serial(session: Session, r: SerialNumber, *, page: int = 1, per_page: int = 100) -> dict[str, Any]:
-    entries, total = history(session, r, page=page, per_page=per_page)
-    doc = open_document_of(session, r.serial)
-    return {
-        "serial": r.serial,
-        "product": product_ref(r.product),
-        "customer": party(r.customer),
-        "supplier": party(r.supplier),
-        "in_stock": bool(r.in_stock),
-        "open_document": doc.reference if doc is not None else None,
-        "movements": [history_entry(e) for e in entries],
-        "movements_total": total,
-        "page": page,
-    }
+def status(r: SerialNumber) -> str:
+    """SPEC 2's status, the first that holds: in_service, faulty, in_stock, with_customer, not_in_stock."""
+    if r.in_stock:
+        return "in_stock"
+    return "with_customer" if r.customer_id is not None else "not_in_stock"
 
 
 def serial_summary(r: SerialNumber) -> dict[str, Any]:
@@ -106,21 +106,87 @@ def serial_summary(r: SerialNumber) -> dict[str, Any]:
         "customer": party(r.customer),
         "supplier": party(r.supplier),
         "in_stock": bool(r.in_stock),
+        "in_service": False,
+        "status": status(r),
+        "warranty_until": None,
     }
 
 
-def line(l: DocumentLine) -> dict[str, Any]:
+def serial(session: Session, r: SerialNumber, *, page: int = 1, per_page: int = 100) -> dict[str, Any]:
+    """SPEC 5's serial: the record, then its movements and, apart, its refused scans (both paged alike)."""
+    doc = open_document_of(session, r.serial)
     return {
-        "line": l.line_no,
-        "product": product_ref(l.product),
-        "serial": l.serial,
-        "quantity": l.quantity,
-        "batch": l.batch,
-        "expiry": l.expiry,
+        **serial_summary(r),
+        "open_document": doc.reference if doc is not None else None,
+        "movements": [movement(m) for m in serials.movements(session, r, page=page, per_page=per_page)],
+        "refused_scans": [refused_scan(s) for s in serials.refused_scans(session, r, page=page, per_page=per_page)],
     }
 
 
-def document(session: Session, d: Document) -> dict[str, Any]:
+RECENT_LINES = 50  # a scan's answer and the station's view carry the document's last lines only
+LINES_PER_PAGE = 500
+
+
+def _line(row) -> dict[str, Any]:
+    return {
+        "line": row.line_no,
+        "product": {"code": row.code, "name": row.name} if row.code is not None else None,
+        "serial": row.serial,
+        "quantity": row.quantity,
+        "batch": row.batch,
+        "expiry": row.expiry,
+    }
+
+
+_LINES = (select(L.c.line_no, L.c.serial, L.c.quantity, L.c.batch, L.c.expiry, P.c.code, P.c.name)
+          .select_from(L).outerjoin(P, P.c.id == L.c.product_id).where(L.c.document_id == bindparam("document_id")))
+_LAST_LINES = _LINES.order_by(L.c.line_no.desc()).limit(bindparam("count"))
+_LINES_PAGE = _LINES.order_by(L.c.line_no).offset(bindparam("skip")).limit(bindparam("count"))
+
+
+def last_lines(session: Session, document_id: int, count: int = RECENT_LINES) -> list[dict[str, Any]]:
+    """The document's last ``count`` lines, oldest first: one indexed read whatever its size."""
+    rows = session.execute(_LAST_LINES, {"document_id": document_id, "count": count}).all()
+    return [_line(r) for r in reversed(rows)]
+
+
+def lines_page(session: Session, document_id: int, page: int, per_page: int = LINES_PER_PAGE) -> list[dict[str, Any]]:
+    rows = session.execute(_LINES_PAGE, {"document_id": document_id, "skip": (max(page, 1) - 1) * per_page,
+                                         "count": per_page})
+    return [_line(r) for r in rows]
+
+
+def product_counts(counts: list[tallies.ProductCount], against_order: bool) -> list[dict[str, Any]]:
+    return [{"product": {"code": c.code, "name": c.name}, "units": c.units,
+             "expected": c.expected if against_order else None, "received": c.received if against_order else None}
+            for c in counts]
+
+
+def _named(code: str | None, name: str | None) -> dict[str, str] | None:
+    return {"code": code, "name": name} if code is not None else None
+
+
+def document_summary(session: Session, d: DocumentHead, counts: list[tallies.ProductCount] | None = None) -> dict[str, Any]:
+    """The document in a scan's answer and the station's view (SPEC 5): its line count, its products, its last lines."""
+    if counts is None:
+        counts = tallies.summary(session, d.id, d.order_id)
+    return {
+        "reference": d.reference,
+        "kind": d.kind.value,
+        "status": d.status.value,
+        "station": d.station,
+        "party": _named(d.party_code, d.party_name),
+        "supplier": _named(d.supplier_code, d.supplier_name),
+        "customer": _named(d.customer_code, d.customer_name),
+        "order": d.order_reference,
+        "line_count": d.line_count,
+        "products": product_counts(counts, d.order_id is not None),
+        "lines": last_lines(session, d.id),
+    }
+
+
+def document(session: Session, d: Document, *, page: int = 1, per_page: int = LINES_PER_PAGE) -> dict[str, Any]:
+    """GET /api/documents/<ref>: the document and one page of its lines (all of them, page by page)."""
     out: dict[str, Any] = {
         "reference": d.reference,
         "kind": d.kind.value,
@@ -133,15 +199,18 @@ def document(session: Session, d: Document) -> dict[str, Any]:
         "reason": d.reason,
         "created_at": timestamp(d.created_at),
         "posted_at": timestamp(d.posted_at),
-        "lines": [line(l) for l in d.lines],
+        "line_count": d.line_count,
+        "products": product_counts(tallies.summary(session, d.id, d.order_id), d.order_id is not None),
+        "lines": lines_page(session, d.id, page, per_page),
+        "page": page,
+        "per_page": per_page,
     }
     if d.kind == DocumentKind.purchase_order:
-        out["lines"] = [
-            {**line(l), "expected": l.quantity} for l in d.lines
-        ]
         out["progress"] = order_progress(session, d)
         received = {p["product"]: p["received"] for p in out["progress"]}
+        out["products"] = [{"product": {"code": p["product"], "name": p["name"]}, "units": p["expected"],
+                            "expected": p["expected"], "received": p["received"]} for p in out["progress"]]
         for l in out["lines"]:
-            code = l["product"]["code"] if l["product"] else None
-            l["received"] = received.get(code, 0)
+            l["expected"] = l["quantity"]
+            l["received"] = received.get(l["product"]["code"] if l["product"] else None, 0)
     return out

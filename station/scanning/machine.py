@@ -2,19 +2,22 @@
 
 Theory of operation
 -------------------
-A station is in one of four phases: ``idle`` (no document open), ``open``
-(a document is open and nothing waits), ``awaiting_serial`` (a product was
-scanned and waits for its serial) and ``sticky`` (receiving: a product stays
-chosen while its serials are scanned one after another, so a box of 50 is
-51 scans). The mode (receive, sell, return) chooses which document a scan
-opens. ``decide(state, reading)`` looks up the handler for ``(phase,
-kind)`` in ``TRANSITIONS`` -- a table with an entry for every pair -- and
-returns a Decision: the actions to carry out (open a document, add a line,
-post...) and the state that follows. Illegal input raises ``Refusal`` and,
-since State is immutable, leaves the state as it was. Nothing here touches a
-database or a device: ``service`` carries the actions out, and the domain
-rules there may still refuse (a serial in stock...), in which case the
-service rolls back and keeps the old state too.
+A station is in one of four phases (``Phase``, stored with the station):
+``idle`` (no document open), ``open`` (a document is open and nothing
+waits), ``awaiting_serial`` (a product was scanned and waits for its serial)
+and ``sticky`` (receiving: a product stays chosen while its serials are
+scanned one after another, so a box of 50 is 51 scans). The mode (receive,
+sell, return) chooses which document a scan opens.
+
+``TABLE`` is the machine, after h11's ``_state.py``: for each phase, what
+each kind of scan does there. A legal pair maps to its handler, which
+returns a Decision (the actions to carry out and the state that follows,
+its phase said explicitly) or refuses what the state does not allow (a mode
+change while lines are open); an illegal pair maps to its Refusal (finish in
+``idle``: nothing to finish). Every pair has an entry. Nothing here touches a
+database or a device: the service carries the actions out, and the domain
+rules there may still refuse (a serial in stock...). State is immutable, so
+a refusal leaves the state as it was.
 """
 from __future__ import annotations
 
@@ -23,43 +26,46 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from station.domain.errors import Refusal
-from station.domain.vocabulary import POLICY, DocumentKind, Mode
+from station.domain.vocabulary import POLICY, DocumentKind, Mode, Phase
 
 from .reading import Kind, ProductInfo, Reading, quote
 
 
-class Phase(str, enum.Enum):
-    idle = "idle"
-    open = "open"
-    awaiting_serial = "awaiting_serial"
-    sticky = "sticky"
+class Event(enum.StrEnum):
+    """What a scan did, for the operator's message (prompts.message)."""
+
+    mode_set = "mode_set"
+    mode_kept = "mode_kept"
+    document_opened = "document_opened"
+    product_chosen = "product_chosen"
+    product_dropped = "product_dropped"
+    line_added = "line_added"
+    serial_attached = "serial_attached"
+    undone = "undone"
+    cancelled = "cancelled"
+    posted = "posted"
 
 
 @dataclass(frozen=True)
 class State:
     mode: Mode
     document_kind: DocumentKind | None = None  # receipt | sale | customer_return | supplier_return
+    phase: Phase = Phase.idle
     lines: int = 0
-    product: ProductInfo | None = None
-    awaiting_serial: bool = False
+    product: ProductInfo | None = None  # waiting for its serial, sticky, or the last unserialised unit's
     # The last line is an unserialised unit added by the previous scan: a serial scanned next is attached to it.
     attach: bool = False
 
     def __post_init__(self) -> None:
         # Words given as plain text ("receive") read as the vocabulary's members, so `is` comparisons hold.
         object.__setattr__(self, "mode", Mode(self.mode))
+        object.__setattr__(self, "phase", Phase(self.phase))
         if self.document_kind is not None:
             object.__setattr__(self, "document_kind", DocumentKind(self.document_kind))
-
-    @property
-    def phase(self) -> Phase:
-        if self.document_kind is None:
-            return Phase.idle
-        if self.product is not None and self.awaiting_serial:
-            return Phase.awaiting_serial
-        if self.product is not None and self.document_kind is DocumentKind.receipt:
-            return Phase.sticky
-        return Phase.open
+        if (self.phase is Phase.idle) != (self.document_kind is None):
+            raise ValueError(f"a {self.phase} station has {'no' if self.phase is Phase.idle else 'a'} document")
+        if self.phase in (Phase.awaiting_serial, Phase.sticky) and self.product is None:
+            raise ValueError(f"a {self.phase} station has a chosen product")
 
 
 # Actions: what the service carries out, in order.
@@ -75,6 +81,13 @@ class OpenDocument:
     customer: str | None = None
     order: str | None = None
     walk_in: bool = False
+
+
+@dataclass(frozen=True)
+class ChooseProduct:
+    """A product is chosen to wait for its serials (a receipt against an order checks it is still expected)."""
+
+    product: str
 
 
 @dataclass(frozen=True)
@@ -105,7 +118,7 @@ class Post:
     pass
 
 
-Action = SetMode | OpenDocument | AddLine | AttachSerial | Undo | Cancel | Post
+Action = SetMode | OpenDocument | ChooseProduct | AddLine | AttachSerial | Undo | Cancel | Post
 
 
 @dataclass(frozen=True)
@@ -114,12 +127,16 @@ class Decision:
 
     actions: tuple[Action, ...]
     state: State
-    event: str
+    event: Event
     reading: Reading
 
 
 def _idle(state: State) -> State:
     return State(mode=state.mode)
+
+
+def _opened(mode: Mode, kind: DocumentKind) -> State:
+    return State(mode=mode, document_kind=kind, phase=Phase.open)
 
 
 def _refuse_if_lines(state: State, what: str) -> None:
@@ -136,35 +153,33 @@ def on_mode(state: State, r: Reading) -> Decision:
     _refuse_if_lines(state, "changing mode")
     if r.mode == state.mode:
         # The mode in force already: nothing to drop, nothing to change.
-        return Decision((), state, "mode_kept", r)
+        return Decision((), state, Event.mode_kept, r)
     actions = _drop_empty(state) + (SetMode(r.mode),)
-    return Decision(actions, State(mode=r.mode), "mode_set", r)
+    return Decision(actions, State(mode=r.mode), Event.mode_set, r)
 
 
 def on_finish(state: State, r: Reading) -> Decision:
-    if state.phase is Phase.idle:
-        raise Refusal("no_open_document", "There is no open document to finish: scan the goods first.")
-    if state.phase is Phase.awaiting_serial:
-        p = state.product
-        raise Refusal("serial_required", f"{p.name} still waits for its serial: scan the serial, or CMD:UNDO to drop the product.")
     if not state.lines:
         raise Refusal("empty_document", "The document has no lines to post: scan something, or CMD:CANCEL.")
-    return Decision((Post(),), _idle(state), "posted", r)
+    return Decision((Post(),), _idle(state), Event.posted, r)
 
 
 def on_cancel(state: State, r: Reading) -> Decision:
-    if state.phase is Phase.idle:
-        raise Refusal("no_open_document", "There is no open document to cancel: scan the goods to start one.")
-    return Decision((Cancel(),), _idle(state), "cancelled", r)
+    return Decision((Cancel(),), _idle(state), Event.cancelled, r)
 
 
 def on_undo(state: State, r: Reading) -> Decision:
-    if state.phase is Phase.awaiting_serial:
-        # The product was scanned but has no line yet: undo drops the choice.
-        return Decision((), replace(state, product=None, awaiting_serial=False, attach=False), "product_dropped", r)
-    if state.phase is Phase.idle or not state.lines:
+    if not state.lines:
         raise Refusal("nothing_to_undo", "There is no line to undo: scan the goods, or CMD:CANCEL to drop the document.")
-    return Decision((Undo(),), replace(state, lines=state.lines - 1, attach=False), "undone", r)
+    sticky = state.phase is Phase.sticky
+    nxt = replace(state, lines=state.lines - 1, attach=False,
+                  phase=Phase.sticky if sticky else Phase.open, product=state.product if sticky else None)
+    return Decision((Undo(),), nxt, Event.undone, r)
+
+
+def on_undo_choice(state: State, r: Reading) -> Decision:
+    """The product was scanned but has no line yet: undo drops the choice."""
+    return Decision((), replace(state, phase=Phase.open, product=None, attach=False), Event.product_dropped, r)
 
 
 def on_supplier(state: State, r: Reading) -> Decision:
@@ -178,7 +193,7 @@ def on_supplier(state: State, r: Reading) -> Decision:
     else:
         raise Refusal("wrong_mode", "A supplier is scanned when receiving or returning goods: scan CMD:RECEIVE or CMD:RETURN first.")
     actions = _drop_empty(state) + (OpenDocument(kind, supplier=r.code),)
-    return Decision(actions, State(mode=state.mode, document_kind=kind), "document_opened", r)
+    return Decision(actions, _opened(state.mode, kind), Event.document_opened, r)
 
 
 def on_customer(state: State, r: Reading) -> Decision:
@@ -189,7 +204,7 @@ def on_customer(state: State, r: Reading) -> Decision:
         raise Refusal("wrong_mode", "A customer is scanned when selling or taking returns: scan CMD:SELL or CMD:RETURN first.")
     kind = state.mode.document_kind
     actions = _drop_empty(state) + (OpenDocument(kind, customer=r.code),)
-    return Decision(actions, State(mode=state.mode, document_kind=kind), "document_opened", r)
+    return Decision(actions, _opened(state.mode, kind), Event.document_opened, r)
 
 
 def on_order(state: State, r: Reading) -> Decision:
@@ -200,18 +215,24 @@ def on_order(state: State, r: Reading) -> Decision:
     if state.mode is not Mode.receive:
         actions += (SetMode(Mode.receive),)
     actions += (OpenDocument(DocumentKind.receipt, order=r.code),)
-    return Decision(actions, State(mode=Mode.receive, document_kind=DocumentKind.receipt), "document_opened", r)
+    return Decision(actions, _opened(Mode.receive, DocumentKind.receipt), Event.document_opened, r)
 
 
-def _open_for_goods(state: State, r: Reading) -> tuple[tuple[Action, ...], State]:
+def _open_for_goods(state: State) -> tuple[tuple[Action, ...], State]:
     """Open the document a product or serial scan needs in an idle station."""
     if state.phase is not Phase.idle:
         return (), state
     if state.mode is Mode.receive:
         raise Refusal("no_open_document", "No receipt is open: scan a supplier (SUP:...) or a purchase order first, then the goods.")
     kind = state.mode.document_kind
-    action = OpenDocument(kind, walk_in=kind is DocumentKind.sale)
-    return (action,), State(mode=state.mode, document_kind=kind)
+    return (OpenDocument(kind, walk_in=kind is DocumentKind.sale),), _opened(state.mode, kind)
+
+
+def _after_line(state: State, product: ProductInfo | None, *, attach: bool = False) -> State:
+    """The state after a line was added: a receipt keeps its product chosen (sticky), others do unless a unit waits."""
+    if state.document_kind is DocumentKind.receipt and product is not None:
+        return replace(state, phase=Phase.sticky, lines=state.lines + 1, product=product, attach=attach)
+    return replace(state, phase=Phase.open, lines=state.lines + 1, product=product if attach else None, attach=attach)
 
 
 def on_product(state: State, r: Reading) -> Decision:
@@ -219,19 +240,18 @@ def on_product(state: State, r: Reading) -> Decision:
         raise Refusal("unknown_barcode", f"GTIN {r.code} is not the barcode of any product: add it to the product first.")
     if r.kind is Kind.gs1 and r.serial is not None:
         return on_serial(state, r)
-    actions, state = _open_for_goods(state, r)
+    actions, state = _open_for_goods(state)
     p = r.product
     if POLICY[state.document_kind].needs_serial(p):
         if state.phase is Phase.sticky and state.product == p:
             # The box label and the unit labels often carry one GTIN: scanning it again
             # while its serials come in changes nothing (and CMD:FINISH stays allowed).
-            return Decision(actions, state, "product_chosen", r)
-        nxt = replace(state, product=p, awaiting_serial=True, attach=False)
-        return Decision(actions, nxt, "product_chosen", r)
+            return Decision(actions, state, Event.product_chosen, r)
+        nxt = replace(state, phase=Phase.awaiting_serial, product=p, attach=False)
+        return Decision(actions + (ChooseProduct(p.code),), nxt, Event.product_chosen, r)
     # One unit per product scan; a serial scanned next is recorded on this unit.
     actions += (AddLine(p.code, batch=r.batch, expiry=r.expiry),)
-    nxt = replace(state, product=p, awaiting_serial=False, attach=True, lines=state.lines + 1)
-    return Decision(actions, nxt, "line_added", r)
+    return Decision(actions, _after_line(state, p, attach=True), Event.line_added, r)
 
 
 def on_serial(state: State, r: Reading) -> Decision:
@@ -247,39 +267,57 @@ def on_serial(state: State, r: Reading) -> Decision:
     if r.kind is Kind.unknown and product is None:
         raise Refusal("unknown_barcode", f"Unknown barcode {quote(r.text)}: not a product, serial or command. "
                                          "For a new serial, scan its product first.")
-    actions, state = _open_for_goods(state, r)
+    actions, state = _open_for_goods(state)
     if state.attach and state.product is not None and product == state.product and r.kind is not Kind.gs1:
-        nxt = replace(state, attach=False)
-        return Decision(actions + (AttachSerial(r.serial),), nxt, "serial_attached", r)
+        return Decision(actions + (AttachSerial(r.serial),), replace(state, attach=False), Event.serial_attached, r)
     actions += (AddLine(product.code if product else None, r.serial, r.batch, r.expiry),)
-    sticky = state.document_kind is DocumentKind.receipt and product is not None
-    nxt = replace(state, lines=state.lines + 1, awaiting_serial=False, attach=False,
-                  product=product if sticky else None)
-    return Decision(actions, nxt, "line_added", r)
+    return Decision(actions, _after_line(state, product), Event.line_added, r)
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """A table entry for a pair the phase does not allow: its refusal (``{product}`` names the chosen product)."""
+
+    code: str
+    message: str
+
+    def __call__(self, state: State, r: Reading) -> Decision:
+        raise Refusal(self.code, self.message.format(product=state.product.name if state.product else ""))
 
 
 Handler = Callable[[State, Reading], Decision]
 
-_BY_KIND: dict[Kind, Handler] = {
-    Kind.mode: on_mode,
-    Kind.finish: on_finish,
-    Kind.cancel: on_cancel,
-    Kind.undo: on_undo,
-    Kind.supplier: on_supplier,
-    Kind.customer: on_customer,
-    Kind.order: on_order,
+_GOODS: dict[Kind, Handler] = {
     Kind.gs1: on_product,
     Kind.product: on_product,
     Kind.known_serial: on_serial,
     Kind.unknown: on_serial,
 }
+_PARTIES: dict[Kind, Handler] = {Kind.mode: on_mode, Kind.supplier: on_supplier, Kind.customer: on_customer,
+                                 Kind.order: on_order}
 
-#: Every (phase, kind) pair and its handler: the table tests walk, pair by pair.
-TRANSITIONS: dict[tuple[Phase, Kind], Handler] = {
-    (phase, kind): handler for phase in Phase for kind, handler in _BY_KIND.items()
+#: The machine: for each phase, what each kind of scan does there (every pair has an entry).
+TABLE: dict[Phase, dict[Kind, Handler]] = {
+    Phase.idle: {
+        **_PARTIES,
+        Kind.finish: Refuse("no_open_document", "There is no open document to finish: scan the goods first."),
+        Kind.cancel: Refuse("no_open_document", "There is no open document to cancel: scan the goods to start one."),
+        Kind.undo: Refuse("nothing_to_undo", "There is no line to undo: scan the goods, or CMD:CANCEL to drop the document."),
+        **_GOODS,
+    },
+    Phase.open: {**_PARTIES, Kind.finish: on_finish, Kind.cancel: on_cancel, Kind.undo: on_undo, **_GOODS},
+    Phase.awaiting_serial: {
+        **_PARTIES,
+        Kind.finish: Refuse("serial_required", "{product} still waits for its serial: scan the serial, "
+                                               "or CMD:UNDO to drop the product."),
+        Kind.cancel: on_cancel,
+        Kind.undo: on_undo_choice,
+        **_GOODS,
+    },
+    Phase.sticky: {**_PARTIES, Kind.finish: on_finish, Kind.cancel: on_cancel, Kind.undo: on_undo, **_GOODS},
 }
 
 
 def decide(state: State, reading: Reading) -> Decision:
-    """The decision for one reading; raises Refusal (state unchanged) for illegal input."""
-    return TRANSITIONS[(state.phase, reading.kind)](state, reading)
+    """The decision for one reading; raises Refusal (state unchanged) for what the state does not allow."""
+    return TABLE[state.phase][reading.kind](state, reading)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from station.domain.vocabulary import POLICY, DocumentKind, Mode
 
-from .machine import Phase, State
+from .machine import Event, Phase, State
 
 _K = DocumentKind
 DOCUMENT_WORDS = {
@@ -109,33 +109,30 @@ def prompt(state: State, facts: Facts) -> str:
     return f"{head}. {nxt}"
 
 
-def message(event: str, state: State, done: Done) -> str:
+def message(event: Event, state: State, done: Done) -> str:
     """What a scan just did, in a sentence or two (and a warning, when there is one)."""
-    text = _message(event, state, done)
+    text = _MESSAGES[event](state, done)
     return f"{text} {done.warning}" if done.warning else text
 
 
-def _message(event: str, state: State, done: Done) -> str:
-    opened = f"Opened {done.opened}." if done.opened else ""
-    if event == "mode_set":
-        text = f"Mode: {MODE_WORDS[state.mode]}."
-        return f"Dropped the empty {done.cancelled}. {text}" if done.cancelled else text
-    if event == "mode_kept":
-        return f"Mode: {MODE_WORDS[state.mode]} already."
-    if event == "posted":
-        return f"Posted {done.posted}: {done.posted_lines} line{'s' if done.posted_lines != 1 else ''}."
-    if event == "cancelled":
-        return f"Cancelled {done.cancelled}: its serials are free again."
-    if event == "undone":
-        return f"Removed the last line: {done.removed}." if done.removed else "Removed the last line."
-    if event == "product_dropped":
-        return f"Dropped {done.removed}: no line was added for it."
-    if event == "document_opened":
-        return opened or "Opened a document."
-    if event == "product_chosen":
-        return " ".join(filter(None, (opened, f"{state.product.name} chosen.")))
-    if event == "line_added":
-        return " ".join(filter(None, (opened, f"Added {done.line}.")))
-    if event == "serial_attached":
-        return f"Recorded {done.line}."
-    return opened
+def _opened(done: Done) -> str:
+    return f"Opened {done.opened}." if done.opened else ""
+
+
+def _mode_set(state: State, done: Done) -> str:
+    text = f"Mode: {MODE_WORDS[state.mode]}."
+    return f"Dropped the empty {done.cancelled}. {text}" if done.cancelled else text
+
+
+_MESSAGES = {
+    Event.mode_set: _mode_set,
+    Event.mode_kept: lambda state, done: f"Mode: {MODE_WORDS[state.mode]} already.",
+    Event.posted: lambda state, done: f"Posted {done.posted}: {done.posted_lines} line{'s' if done.posted_lines != 1 else ''}.",
+    Event.cancelled: lambda state, done: f"Cancelled {done.cancelled}: its serials are free again.",
+    Event.undone: lambda state, done: f"Removed the last line: {done.removed}." if done.removed else "Removed the last line.",
+    Event.product_dropped: lambda state, done: f"Dropped {done.removed}: no line was added for it.",
+    Event.document_opened: lambda state, done: _opened(done) or "Opened a document.",
+    Event.product_chosen: lambda state, done: " ".join(filter(None, (_opened(done), f"{state.product.name} chosen."))),
+    Event.line_added: lambda state, done: " ".join(filter(None, (_opened(done), f"Added {done.line}."))),
+    Event.serial_attached: lambda state, done: f"Recorded {done.line}.",
+}

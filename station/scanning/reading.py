@@ -61,6 +61,7 @@ class ProductInfo:
     name: str
     serial_required_for_purchase: bool
     serial_required_for_sales: bool
+    id: int | None = None  # the record's, when it came from the database
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from station.domain import serials
 from station.domain.models import Customer, Product, SerialNumber, Supplier
-from station.domain.rules import find_serial, open_document_of
+from station.domain.rules import open_document_of
+from station.domain.serials import find_serial
 from station.domain.validation import is_printable
 from station.interchange import labels, representation
 

@@ -1,0 +1,264 @@
+"""What the rules decide on, read in one statement each with SQLAlchemy Core: products, serials, documents.
+
+The rules (rules.py) are plain functions of these frozen facts, so the same
+check serves a scan, where the facts come from a few indexed look-ups, and
+a posting, where the facts of all of a document's serials come from one
+locking statement. ORM objects of the same records satisfy the same
+protocols (a caller holding a ``Product`` may pass it where ``ProductLike``
+is asked for).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import bindparam, exists, func, select, true
+from sqlalchemy.orm import Session
+
+from .barcodes import lookup_forms
+from .errors import NotFound
+from .models import Customer, Document, DocumentLine, Movement, Product, ProductBarcode, SerialNumber, Supplier
+from .vocabulary import DocumentKind, DocumentStatus
+
+P = Product.__table__
+B = ProductBarcode.__table__
+S = SerialNumber.__table__
+C = Customer.__table__
+D = Document.__table__
+L = DocumentLine.__table__
+M = Movement.__table__
+_C = Customer.__table__.alias("party_customer")
+_S = Supplier.__table__.alias("party_supplier")
+_O = Document.__table__.alias("head_order")
+
+
+class ProductLike(Protocol):
+    id: int
+    code: str
+    name: str
+    serial_required_for_purchase: bool
+    serial_required_for_sales: bool
+
+
+class DocumentLike(Protocol):
+    """The head of a document as the rules and the line functions need it (an ORM Document is one)."""
+
+    id: int
+    reference: str
+    kind: DocumentKind
+    status: DocumentStatus
+    station: str | None
+    user: str | None
+    supplier_id: int | None
+    customer_id: int | None
+    order_id: int | None
+
+
+@dataclass(frozen=True)
+class ProductFacts:
+    id: int
+    code: str
+    name: str
+    serial_required_for_purchase: bool
+    serial_required_for_sales: bool
+    unserialised_on_hand: int = 0
+
+
+@dataclass(frozen=True)
+class SerialFacts:
+    """A serial as the rules see it: its record (if any), and the open document holding it (if any)."""
+
+    serial: str
+    id: int | None = None  # None: no record yet (a new serial)
+    product: ProductFacts | None = None
+    in_stock: bool = False
+    customer_id: int | None = None
+    customer_name: str | None = None
+    supplier_id: int | None = None
+    ever_moved: bool = False  # it has movements: it was in stock once
+    open_document_id: int | None = None  # the open document it stands on
+    open_reference: str | None = None
+    open_station: str | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.id is not None
+
+    @property
+    def state(self) -> tuple:
+        """What a line is decided on; two reads with the same state decide the same."""
+        return (self.id, self.in_stock, self.customer_id, self.product.id if self.product else None)
+
+
+@dataclass(frozen=True)
+class DocumentHead:
+    """A document's head as read by the scan path (the same attributes as the ORM Document)."""
+
+    id: int
+    reference: str
+    kind: DocumentKind
+    status: DocumentStatus
+    station: str | None
+    user: str | None
+    supplier_id: int | None
+    customer_id: int | None
+    order_id: int | None
+    line_count: int = 0
+    party_code: str | None = None  # its customer's, else its supplier's
+    party_name: str | None = None
+    supplier_code: str | None = None
+    supplier_name: str | None = None
+    customer_code: str | None = None
+    customer_name: str | None = None
+    order_reference: str | None = None
+    created_at: datetime | None = None
+    posted_at: datetime | None = None
+
+
+def head_columns():
+    """The columns of a DocumentHead, for a statement joining ``head_from(...)``."""
+    return (D.c.id, D.c.reference, D.c.kind, D.c.status, D.c.station, D.c.user, D.c.supplier_id, D.c.customer_id,
+            D.c.order_id, D.c.line_count, func.coalesce(_C.c.code, _S.c.code).label("party_code"),
+            func.coalesce(_C.c.name, _S.c.name).label("party_name"), _S.c.code.label("supplier_code"),
+            _S.c.name.label("supplier_name"), _C.c.code.label("customer_code"), _C.c.name.label("customer_name"),
+            _O.c.reference.label("order_reference"), D.c.created_at, D.c.posted_at)
+
+
+def head_from(base):
+    """``base`` joined to what a DocumentHead shows: the party and the purchase order."""
+    return (base.outerjoin(_C, _C.c.id == D.c.customer_id).outerjoin(_S, _S.c.id == D.c.supplier_id)
+            .outerjoin(_O, _O.c.id == D.c.order_id))
+
+
+def head(row) -> DocumentHead:
+    return DocumentHead(row.id, row.reference, row.kind, row.status, row.station, row.user, row.supplier_id,
+                        row.customer_id, row.order_id, row.line_count, row.party_code, row.party_name,
+                        row.supplier_code, row.supplier_name, row.customer_code, row.customer_name,
+                        row.order_reference, row.created_at, row.posted_at)
+
+
+def head_of(session: Session, document_id: int) -> DocumentHead:
+    """A document's head, with its party and order, in one statement."""
+    return head(session.execute(_HEAD, {"id": document_id}).one())
+
+
+_PRODUCT_COLUMNS = (P.c.id, P.c.code, P.c.name, P.c.serial_required_for_purchase, P.c.serial_required_for_sales,
+                    P.c.unserialised_on_hand)
+
+
+def product_facts(row) -> ProductFacts:
+    return ProductFacts(row.id, row.code, row.name, row.serial_required_for_purchase, row.serial_required_for_sales,
+                        row.unserialised_on_hand)
+
+
+# Statements of the scan path are built once: building one costs more than running it (SQLAlchemy
+# then finds its compiled form by a cache key memoised on the statement itself).
+_BY_BARCODE = (select(*_PRODUCT_COLUMNS).join(B, B.c.product_id == P.c.id)
+               .where(B.c.barcode.in_(bindparam("forms", expanding=True))).limit(1))
+_BY_CODE = select(*_PRODUCT_COLUMNS).where(P.c.code == bindparam("code"))
+_BY_ID = select(*_PRODUCT_COLUMNS).where(P.c.id == bindparam("id"))
+
+
+def product_by_barcode(session: Session, text: str) -> ProductFacts | None:
+    """The product a scanned text is a barcode of, in any of its GTIN forms."""
+    row = session.execute(_BY_BARCODE, {"forms": list(lookup_forms(text))}).first()
+    return product_facts(row) if row is not None else None
+
+
+def product_by_code(session: Session, code: str) -> ProductFacts:
+    """A product by its code (NotFound ``unknown_product`` when there is none)."""
+    row = session.execute(_BY_CODE, {"code": code}).first()
+    if row is None:
+        raise NotFound("unknown_product", f"There is no product {code}.")
+    return product_facts(row)
+
+
+def product_by_id(session: Session, product_id: int) -> ProductFacts:
+    return product_facts(session.execute(_BY_ID, {"id": product_id}).one())
+
+
+def _serial_query(where):
+    """Serials' records with their product, customer and whether they ever moved."""
+    moved = exists().where(M.c.serial_id == S.c.id)
+    return (
+        select(
+            S.c.id, S.c.serial, S.c.in_stock, S.c.customer_id, S.c.supplier_id, moved.label("ever_moved"),
+            C.c.name.label("customer_name"),
+            P.c.id.label("p_id"), P.c.code.label("p_code"), P.c.name.label("p_name"),
+            P.c.serial_required_for_purchase.label("p_purchase"), P.c.serial_required_for_sales.label("p_sales"),
+            P.c.unserialised_on_hand.label("p_on_hand"),
+        )
+        .outerjoin(P, P.c.id == S.c.product_id)
+        .outerjoin(C, C.c.id == S.c.customer_id)
+        .where(where)
+    )
+
+
+def _facts(text: str, row, **opened) -> SerialFacts:
+    """Facts from a row of ``_serial_query`` (None: no record), plus the open document holding the serial."""
+    if row is None or row.id is None:
+        return SerialFacts(text, **opened)
+    product = None
+    if row.p_id is not None:
+        product = ProductFacts(row.p_id, row.p_code, row.p_name, row.p_purchase, row.p_sales, row.p_on_hand)
+    return SerialFacts(serial=text, id=row.id, product=product, in_stock=row.in_stock,
+                       customer_id=row.customer_id, customer_name=row.customer_name, supplier_id=row.supplier_id,
+                       ever_moved=row.ever_moved, **opened)
+
+
+def _one_serial():
+    """One serial's record (if any) and the open document holding it (if any), from a one-row probe."""
+    probe = select(bindparam("text", type_=S.c.serial.type).label("serial")).subquery("probe")
+    record = _serial_query(S.c.serial == bindparam("text")).subquery("record")
+    opened = (select(L.c.serial, D.c.id, D.c.reference, D.c.station).join(D, D.c.id == L.c.document_id)
+              .where(L.c.serial == bindparam("text"), L.c.is_open.is_(True)).subquery("opened"))
+    return (select(record, opened.c.id.label("open_id"), opened.c.reference.label("open_reference"),
+                   opened.c.station.label("open_station"))
+            .select_from(probe)
+            .outerjoin(record, record.c.serial == probe.c.serial)
+            .outerjoin(opened, opened.c.serial == probe.c.serial))
+
+
+_ONE_SERIAL = _one_serial()
+
+
+def _probe():
+    """What a scanned text may be, in one statement: the product it is a barcode of, and the serial it names."""
+    one = _one_serial().subquery("one")
+    barcode = (select(*(c.label(f"b_{c.name}") for c in _PRODUCT_COLUMNS)).join(B, B.c.product_id == P.c.id)
+               .where(B.c.barcode.in_(bindparam("forms", expanding=True))).limit(1).subquery("barcode"))
+    return select(one, barcode).select_from(one.outerjoin(barcode, true()))
+
+
+_PROBE = _probe()
+_LOCKED = (_serial_query(S.c.serial.in_(select(L.c.serial).where(L.c.document_id == bindparam("document_id"),
+                                                                  L.c.serial.is_not(None))))
+           .order_by(S.c.id).with_for_update(key_share=True, of=S))
+
+
+def probe(session: Session, text: str) -> tuple[ProductFacts | None, SerialFacts]:
+    """The product ``text`` is a barcode of (if any), and the serial it names, read together."""
+    row = session.execute(_PROBE, {"text": text, "forms": list(lookup_forms(text))}).one()
+    product = None
+    if row.b_id is not None:
+        product = ProductFacts(row.b_id, row.b_code, row.b_name, row.b_serial_required_for_purchase,
+                               row.b_serial_required_for_sales, row.b_unserialised_on_hand)
+    facts = _facts(text, row, open_document_id=row.open_id, open_reference=row.open_reference,
+                   open_station=row.open_station)
+    return product, facts
+
+
+def serial_facts(session: Session, text: str) -> SerialFacts:
+    """One serial as committed now, and the open document that holds it: one statement."""
+    row = session.execute(_ONE_SERIAL, {"text": text}).one()
+    return _facts(text, row, open_document_id=row.open_id, open_reference=row.open_reference,
+                  open_station=row.open_station)
+
+
+def locked_serials(session: Session, document_id: int) -> dict[str, SerialFacts]:
+    """The records of a document's serials, row-locked in id order (postings never deadlock on serials), by text."""
+    return {row.serial: _facts(row.serial, row) for row in session.execute(_LOCKED, {"document_id": document_id})}
+
+
+_HEAD = select(*head_columns()).select_from(head_from(D)).where(D.c.id == bindparam("id"))

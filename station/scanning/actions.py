@@ -1,0 +1,137 @@
+"""Carrying a decision's actions out, in order, on the scan's context; a Refusal from the rules aborts them all.
+
+Each action is one domain call (open a document, add a line, post...) on
+the document as this scan knows it (``ScanContext.document``, a head read
+with the station's row), which it keeps current: the line count after a
+line, nothing after a cancel, the posted head after CMD:FINISH.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import update
+
+from station.domain import asn, catalogue, documents, posting, tallies
+from station.domain.documents import Line
+from station.domain.facts import head_of
+from station.domain.models import Document
+from station.domain.rules import order_exceeded
+from station.domain.vocabulary import DocumentKind, DocumentStatus
+
+from . import machine, prompts
+from .context import ScanContext
+
+D = Document.__table__
+
+
+def carry_out(ctx: ScanContext, decision: machine.Decision, before: machine.State) -> prompts.Done:
+    """Every action of the decision; what they did, for the operator's message."""
+    done: dict = {}
+    for action in decision.actions:
+        _ACTIONS[type(action)](ctx, action, done)
+    if decision.event is machine.Event.product_dropped and before.product is not None:
+        done["removed"] = before.product.name
+    return prompts.Done(**done)
+
+
+def _set_mode(ctx: ScanContext, action: machine.SetMode, done: dict) -> None:
+    pass  # the mode is the decision's state, saved with the station's row
+
+
+def _open(ctx: ScanContext, action: machine.OpenDocument, done: dict) -> None:
+    session = ctx.session
+    supplier = catalogue.get_party(session, "supplier", action.supplier) if action.supplier else None
+    customer = catalogue.get_party(session, "customer", action.customer) if action.customer else None
+    if action.walk_in:
+        customer = catalogue.ensure_customer(session, ctx.config.scanning.walk_in_customer)
+    order = documents.get_document(session, action.order) if action.order else None
+    doc = documents.open_document(session, action.kind, station=ctx.station.id, user=ctx.user,
+                                  supplier=supplier, customer=customer, order=order)
+    ctx.document = head_of(session, doc.id)
+    d = ctx.document
+    done["opened"] = prompts.describe_document(d.kind, d.reference, d.party_name, d.order_reference)
+
+
+def _choose(ctx: ScanContext, action: machine.ChooseProduct, done: dict) -> None:
+    """Against a purchase order, a product the order has nothing left of is refused now, not at each serial."""
+    doc = ctx.document
+    if doc.kind is not DocumentKind.receipt or doc.order_id is None:
+        return
+    product = ctx.product(action.product)
+    expected, received = tallies.on_order(ctx.session, doc.order_id, product.id)
+    here = tallies.units(ctx.session, doc.id, product.id)
+    if received + here >= expected:
+        raise order_exceeded(doc.order_reference, product, expected, received + here)
+
+
+def _add(ctx: ScanContext, action: machine.AddLine, done: dict) -> None:
+    doc = ctx.document
+    product = ctx.product(action.product) if action.product else None
+    done["warning"] = _check_expected(ctx, action.serial)
+    line = documents.add_line(ctx.session, doc, product=product, serial=action.serial, batch=action.batch,
+                              expiry=action.expiry, pattern=ctx.config.scanning.document_re, lookups=ctx.lookups)
+    if doc.kind is DocumentKind.customer_return and doc.customer_id is None and line.serial:
+        # A return opened by the serial itself: the customer is whoever has it.
+        customer_id = ctx.lookups.serial(line.serial).customer_id
+        ctx.session.execute(update(D).where(D.c.id == doc.id).values(customer_id=customer_id))
+        doc = head_of(ctx.session, doc.id)
+    ctx.document = replace(doc, line_count=line.line_no)
+    done["line"] = describe(line)
+
+
+def _attach(ctx: ScanContext, action: machine.AttachSerial, done: dict) -> None:
+    done["warning"] = _check_expected(ctx, action.serial)
+    line = documents.attach_serial(ctx.session, ctx.document, action.serial, pattern=ctx.config.scanning.document_re,
+                                   lookups=ctx.lookups)
+    name = line.product.name if line.product else "it"
+    done["line"] = f"serial {line.serial} on the last unit of {name}"
+
+
+def _undo(ctx: ScanContext, action: machine.Undo, done: dict) -> None:
+    line = documents.undo_last_line(ctx.session, ctx.document)
+    ctx.document = replace(ctx.document, line_count=line.line_no - 1)
+    done["removed"] = describe(line)
+
+
+def _cancel(ctx: ScanContext, action: machine.Cancel, done: dict) -> None:
+    done["cancelled"] = ctx.document.reference
+    documents.cancel(ctx.session, ctx.document)
+    ctx.document = None
+
+
+def _post(ctx: ScanContext, action: machine.Post, done: dict) -> None:
+    doc = ctx.document
+    posted = posting.post(ctx.session, doc)
+    ctx.posted = (replace(doc, status=DocumentStatus.posted, posted_at=posted.at), posted)
+    done["posted"], done["posted_lines"] = posted.reference, posted.lines
+    ctx.document = None
+
+
+def _check_expected(ctx: ScanContext, serial: str | None) -> str | None:
+    """A receipt against an order with a supplier serial list: refuse or warn on a serial not on it."""
+    doc = ctx.document
+    if doc.kind is not DocumentKind.receipt or doc.order_id is None or serial is None:
+        return None
+    return asn.check_expected(ctx.session, doc.order_id, doc.order_reference, serial.strip(),
+                              ctx.station.unexpected_serials)
+
+
+_ACTIONS = {
+    machine.SetMode: _set_mode,
+    machine.OpenDocument: _open,
+    machine.ChooseProduct: _choose,
+    machine.AddLine: _add,
+    machine.AttachSerial: _attach,
+    machine.Undo: _undo,
+    machine.Cancel: _cancel,
+    machine.Post: _post,
+}
+
+
+def describe(line: Line) -> str:
+    """"Widget X, serial SN-1", "1 unit of Loose", "serial SN-1"."""
+    name = line.product.name if line.product is not None else None
+    if line.serial is None:
+        return f"{line.quantity} unit{'s' if line.quantity != 1 else ''} of {name}"
+    return f"{name}, serial {line.serial}" if name else f"serial {line.serial}"
+

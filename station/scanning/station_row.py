@@ -1,0 +1,110 @@
+"""The station's stored state (``station_state``): read with its document and product in one statement, written in one.
+
+The row is locked first (``SELECT ... FOR UPDATE``), so scans of one station
+are processed one at a time even across processes; it is made on a
+station's first scan. What it stores is the machine's State: the mode, the
+phase, the open document, the chosen product, whether the last line waits
+for a serial to be recorded on it, and the prompt last shown with a change
+counter the live page watches.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from station.domain.facts import DocumentHead, ProductFacts, head, head_columns, head_from
+from station.domain.models import Document, Product, StationState
+from station.domain.vocabulary import DocumentStatus, Mode, Phase
+
+from . import machine
+from .reading import ProductInfo
+
+SS = StationState.__table__
+D = Document.__table__
+P = Product.__table__
+
+_STATE = (SS.c.mode.label("st_mode"), SS.c.phase.label("st_phase"), SS.c.document_id.label("st_document_id"),
+          SS.c.attach_line.label("st_attach"), SS.c.prompt.label("st_prompt"), SS.c.version.label("st_version"),
+          P.c.id.label("p_id"), P.c.code.label("p_code"), P.c.name.label("p_name"),
+          P.c.serial_required_for_purchase.label("p_purchase"), P.c.serial_required_for_sales.label("p_sales"),
+          P.c.unserialised_on_hand.label("p_on_hand"))
+
+
+@dataclass(frozen=True)
+class StationRow:
+    """The stored state as one scan starts: the machine's State and what it names."""
+
+    station: str
+    state: machine.State
+    document: DocumentHead | None
+    product: ProductFacts | None
+    prompt: str
+    version: int
+
+
+def info(p: ProductFacts | None) -> ProductInfo | None:
+    if p is None:
+        return None
+    return ProductInfo(p.code, p.name, p.serial_required_for_purchase, p.serial_required_for_sales, p.id)
+
+
+def _query():
+    base = head_from(SS.outerjoin(D, D.c.id == SS.c.document_id)).outerjoin(P, P.c.id == SS.c.product_id)
+    return select(*_STATE, *head_columns()).select_from(base).where(SS.c.station == bindparam("station"))
+
+
+# Built once (see station.domain.facts).
+_READ = _query()
+_LOCK = _READ.with_for_update(of=SS)
+_SAVE = update(SS).where(SS.c.station == bindparam("st_station")).values(
+    mode=bindparam("mode"), phase=bindparam("phase"), document_id=bindparam("document_id"),
+    product_id=bindparam("product_id"), attach_line=bindparam("attach_line"), prompt=bindparam("prompt"),
+    version=SS.c.version + 1, updated_at=bindparam("updated_at"))
+
+
+def _row(station: str, row) -> StationRow:
+    product = None
+    if row.p_id is not None:
+        product = ProductFacts(row.p_id, row.p_code, row.p_name, row.p_purchase, row.p_sales, row.p_on_hand)
+    document = head(row) if row.st_document_id is not None and row.status == DocumentStatus.open else None
+    if document is None:
+        state = machine.State(mode=row.st_mode)
+    else:
+        phase = row.st_phase if row.st_phase is not Phase.idle else Phase.open
+        if phase in (Phase.awaiting_serial, Phase.sticky) and product is None:
+            phase = Phase.open
+        state = machine.State(mode=row.st_mode, document_kind=document.kind, phase=phase, lines=document.line_count,
+                              product=info(product), attach=bool(row.st_attach) and product is not None)
+    return StationRow(station, state, document, product if document is not None else None, row.st_prompt,
+                      row.st_version)
+
+
+def load(session: Session, station: str, *, lock: bool) -> StationRow | None:
+    """The station's row (locked for this scan when ``lock``), or None when it has none yet."""
+    row = session.execute(_LOCK if lock else _READ, {"station": station}).first()
+    return _row(station, row) if row is not None else None
+
+
+def load_or_make(session: Session, station: str, mode: Mode, idle_prompt: str) -> StationRow:
+    """The station's row, locked; made on its first scan (two processes may race to make it: one does)."""
+    found = load(session, station, lock=True)
+    if found is not None:
+        return found
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(SS).values(station=station, mode=mode, phase=Phase.idle, attach_line=False,
+                                              prompt=idle_prompt, version=0, updated_at=datetime.now(timezone.utc))
+                    .on_conflict_do_nothing(index_elements=[SS.c.station]))
+    return load(session, station, lock=True)
+
+
+def save(session: Session, station: str, state: machine.State, document_id: int | None, product_id: int | None,
+         prompt: str) -> None:
+    """The state after a scan, with the prompt shown and the change counter bumped (the live page watches it)."""
+    session.execute(_SAVE, dict(
+        st_station=station, mode=state.mode, phase=state.phase,
+        document_id=document_id if state.phase is not Phase.idle else None, product_id=product_id,
+        attach_line=state.attach, prompt=prompt, updated_at=datetime.now(timezone.utc)))

@@ -1,0 +1,76 @@
+"""What a scan answers and the station shows: the prompt, and the document as SPEC 5 gives it.
+
+The document in an answer carries its line count, its products (units here,
+expected and received before, from the tallies) and its last 50 lines: two
+indexed reads whatever its size. The prompt is worded from the same
+per-product counts, so they are read once per scan.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from station.domain import tallies
+from station.domain.facts import DocumentHead
+from station.domain.vocabulary import Mode
+from station.interchange import representation
+
+from . import machine, prompts, scan_log
+from .context import ScanContext
+from .station_row import StationRow
+
+RECENT = 10
+
+
+@dataclass(frozen=True)
+class Answer:
+    prompt: str
+    document: dict[str, Any] | None
+
+
+def _facts(doc: DocumentHead | None, state: machine.State, counts: list[tallies.ProductCount]) -> prompts.Facts:
+    if doc is None:
+        return prompts.Facts()
+    facts = dict(reference=doc.reference, party=doc.party_name, order=doc.order_reference)
+    if state.product is not None:
+        mine = next((c for c in counts if c.code == state.product.code), None)
+        if mine is not None:
+            facts |= dict(product_units=mine.units, expected=mine.expected, received_before=mine.received)
+        elif doc.order_id is not None:
+            facts |= dict(expected=0)
+    return prompts.Facts(**facts)
+
+
+def answer(ctx: ScanContext, state: machine.State) -> Answer:
+    """The prompt for ``state``, and the document to answer with: the one just posted, else the open one."""
+    session = ctx.session
+    doc = ctx.document if ctx.posted is None else ctx.posted[0]
+    counts = tallies.summary(session, doc.id, doc.order_id) if doc is not None else []
+    prompt = prompts.prompt(state, _facts(ctx.document, state, counts if ctx.posted is None else []))
+    document = representation.document_summary(session, doc, counts) if doc is not None else None
+    return Answer(prompt, document)
+
+
+def _scan(row) -> dict[str, Any]:
+    return {"at": representation.timestamp(row.at), "device": row.device, "raw": row.raw, "read_as": row.read_as,
+            "accepted": row.accepted, "code": row.code, "message": row.message}
+
+
+def station(session: Session, station_id: str, row: StationRow | None, default_mode: Mode) -> dict[str, Any]:
+    """GET /api/stations/<station>: the stored state and prompt, the open document, the recent scans."""
+    if row is None:
+        state = machine.State(mode=default_mode)
+        prompt, document, version = prompts.prompt(state, prompts.Facts()), None, 0
+    else:
+        state, prompt, version = row.state, row.prompt, row.version
+        document = representation.document_summary(session, row.document) if row.document is not None else None
+    return {
+        "station": station_id,
+        "mode": state.mode.value,
+        "prompt": prompt,
+        "document": document,
+        "recent_scans": [_scan(r) for r in scan_log.recent(session, station_id, RECENT)],
+        "version": version,
+    }
