@@ -30,8 +30,9 @@ class ScannerConfig:
     vendor_product: str | None = None  # "0c2e:0b61"
     name: str | None = None
     layout: str = "us"
-    terminators: tuple[str, ...] = ("KEY_ENTER", "KEY_KPENTER", "KEY_TAB")
-    idle_gap_ms: int | None = 50
+    terminators: tuple[str, ...] = ("KEY_ENTER", "KEY_KPENTER", "KEY_TAB")  # () for a scanner without suffix
+    idle_gap_ms: int | None = 50  # the pause that ends a scan of a scanner without terminators
+    lost_terminator_ms: int | None = 1000  # with terminators: the pause that ends a scan whose Enter was lost
     baudrate: int = 9600
     bytesize: int = 8
     parity: str = "N"
@@ -40,6 +41,12 @@ class ScannerConfig:
     @property
     def label(self) -> str:
         return self.path or self.vendor_product or self.name or self.kind
+
+    @property
+    def end_gap(self) -> float | None:
+        """Seconds of pause that end a scan (SPEC 4): idle_gap_ms without terminators, else lost_terminator_ms."""
+        ms = self.lost_terminator_ms if self.terminators else self.idle_gap_ms
+        return ms / 1000 if ms else None
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,10 @@ def _scanner(raw: dict[str, Any], where: str) -> ScannerConfig:
         raise ConfigError(f"{where}: give the scanner's path, vendor_product or name")
     terminators = raw.get("terminators", ["enter", "kpenter", "tab"])
     idle = raw.get("idle_gap_ms", 50)
+    lost = raw.get("lost_terminator_ms", 1000)
+    if not terminators and idle in (None, 0, False):
+        raise ConfigError(f"{where}: a scanner without terminators needs idle_gap_ms (the pause that ends "
+                          "its scans), 50 for most")
     return ScannerConfig(
         kind=kind,
         path=raw.get("path"),
@@ -103,6 +114,7 @@ def _scanner(raw: dict[str, Any], where: str) -> ScannerConfig:
         layout=raw.get("layout", "us"),
         terminators=tuple(t if t.startswith("KEY_") else "KEY_" + t.upper() for t in terminators),
         idle_gap_ms=None if idle in (None, 0, False) else int(idle),
+        lost_terminator_ms=None if lost in (None, 0, False) else int(lost),
         baudrate=int(raw.get("baudrate", 9600)),
         bytesize=int(raw.get("bytesize", 8)),
         parity=str(raw.get("parity", "N")).upper()[:1],
