@@ -110,7 +110,7 @@ class SerialScanner(ReconnectingReader):
             # caught in _deliver: two separate concerns, as in ReaderThread.
             ready, _, _ = select.select([port.fileno()], [], [], self._wait(framer, last_read_at))
             if ready:
-                data = port.read(max(port.in_waiting, 1))  # non-blocking: what is there, all of it
+                data = port.read(max(port.in_waiting, 1))  # non-blocking: all that waits, whole lines as sent
                 if not data:  # readable but empty: a tty hung up (the adapter was pulled)
                     raise OSError(errno.EIO, f"{self.port}: hung up")
                 last_read_at = time.monotonic()
@@ -131,3 +131,4 @@ class SerialScanner(ReconnectingReader):
             return _MAX_READ_TIMEOUT
         remaining = limit - (time.monotonic() - last_read_at)
         return min(_MAX_READ_TIMEOUT, max(remaining, 0.0) + 0.001)
+
