@@ -107,11 +107,12 @@ def write_config(path: Path, *, database_url: str, scanner_link: Path | None, st
 class DaemonProcess:
     """``station run`` in a subprocess; its stdout and stderr lines are collected as they come."""
 
-    def __init__(self, config: Path, cwd: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in ("STATION_DATABASE_URL", "STATION_CONFIG")}
-        env["PYTHONUNBUFFERED"] = "1"
+    def __init__(self, config: Path, cwd: Path, *, env: dict[str, str] | None = None,
+                 command: tuple[str, ...] = ("run",)) -> None:
+        base = {k: v for k, v in os.environ.items() if k not in ("STATION_DATABASE_URL", "STATION_CONFIG")}
+        env = {**base, **(env or {}), "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", BOOT, "--config", str(config), "run"],
+            [sys.executable, "-c", BOOT, "--config", str(config), *command],
             cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         self.lines: list[str] = []
@@ -148,6 +149,28 @@ class DaemonProcess:
             match = regex.search(line)
             if match:
                 return match
+
+    def next_line(self, timeout: float) -> str:
+        """The next output line (kept in ``lines``); fails at the deadline or when the daemon has exited."""
+        try:
+            line = self._queue.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            raise AssertionError(f"no output line in {timeout} s:\n" + self.output) from None
+        if line is None:
+            self._ended = getattr(self, "_ended", 0) + 1
+            if self._ended == 2:
+                raise AssertionError(f"daemon exited ({self.proc.wait()}):\n" + self.output)
+            return self.next_line(timeout)
+        self.lines.append(line)
+        return line
+
+    def expect_count(self, pattern: str, count: int, timeout: float = 20.0) -> list[str]:
+        """Wait until ``count`` output lines in all match ``pattern``; return them."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while len(found := [line for line in self.lines if regex.search(line)]) < count:
+            self.next_line(deadline - time.monotonic())
+        return found
 
     @property
     def output(self) -> str:
