@@ -253,11 +253,12 @@ class Supervisor:
         if state == slot.state:
             return
         slot.state = state
-        log.info("station %s scanner %s: %s", slot.station, slot.device_id, state)
         try:
             self.on_device(slot.station, slot.device_id, slot.scanner.kind, state)
         except Exception:
             log.exception("on_device callback failed for %s", slot.device_id)
+        # Logged once published: whoever reads this line finds the new state on the live status too.
+        log.info("station %s scanner %s: %s", slot.station, slot.device_id, state)
 
 
 def _slot_state(slot: _Slot, *, stopping: bool) -> str:

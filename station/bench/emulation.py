@@ -165,6 +165,11 @@ class Keyboard:
         self._fd = -1
         self._links: list[str] = []
 
+    @property
+    def stable_path(self) -> str:
+        """Its /dev/input/by-id link (the same across replugs), as a station is configured; else its node."""
+        return next(("/dev/" + link for link in self._links if "/by-id/" in link), self.node)
+
     def plug(self) -> None:
         """Add the device (a fresh node, as the kernel makes on a replug) and send its add uevents."""
         event = next(self.bed._events)
@@ -208,6 +213,7 @@ class Keyboard:
                         os.unlink(node)
         with _quiet_stderr():  # its own remove uevent looks the device up in the real /sys, and says so
             self.bed.testbed.remove_device(self.syspath)  # the node is gone before anyone hears of it
+        _sweep_dangling_links(self.bed.root + "/sys")  # the children's bus, class and dev links it leaves
         for message in removes:
             send_uevent(self.bed.root, message)
         with suppress(OSError):
@@ -295,6 +301,15 @@ def _devices_under(root: str, syspath: str) -> list[str]:
         if "uevent" in files:
             found.append(directory[len(root):])
     return found
+
+
+def _sweep_dangling_links(sys_dir: str) -> None:
+    for top in ("bus", "class", "dev"):
+        for directory, _, names in os.walk(f"{sys_dir}/{top}"):
+            for name in names:
+                path = os.path.join(directory, name)
+                if os.path.islink(path) and not os.path.exists(path):
+                    os.unlink(path)
 
 
 @contextmanager

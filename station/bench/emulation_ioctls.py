@@ -37,6 +37,7 @@ def make_ioctls_class(base: type) -> type:
             super().__init__()
             self.answers = answers
             self.calls: list[str] = []
+            self.times: list[float] = []  # time.monotonic() of each call
             self.changed = threading.Condition()
             self.refuse_grab = False  # another program holds the device: EVIOCGRAB fails with EBUSY
             self.clock = time.CLOCK_REALTIME  # the kernel's default, until a client asks for another
@@ -56,6 +57,7 @@ def make_ioctls_class(base: type) -> type:
 
         def _record(self, what: str) -> None:
             with self.changed:
+                self.times.append(time.monotonic())
                 self.calls.append(what)
                 self.changed.notify_all()
 
