@@ -14,6 +14,8 @@ file, EVIOCGRAB is recorded and refused with EBUSY while another client
 holds the grab (as the kernel does), and reads hand out whole
 ``struct input_event`` records (the node is a pseudo-terminal, a byte
 stream; evdev never returns part of an event), or ENODEV once unplugged.
+Uevents are sent from here (``emulation_sysfs``): the testbed's own would
+look the device up in this process's real /sys.
 
 Nothing here imports gi until a testbed is made, so importing it is free.
 """
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import struct
 import subprocess
 import sys
@@ -29,9 +30,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+from .emulation_sysfs import (devices_under, quiet_stderr, send_uevent, sweep_dangling_links, uevent_message,
+                              uevent_props)
 
 PRELOAD = "libumockdev-preload.so.0"
 DEVICE_DIR = Path(__file__).resolve().parents[2] / "tests" / "data" / "umockdev"
@@ -136,7 +140,7 @@ class Testbed:
         self.testbed = UMockdev.Testbed.new()
         self.root = self.testbed.get_root_dir()
         self._events = iter(range(5, 64))
-        self._ports = iter(range(2, 8))
+        self._ports = iter(range(2, 10))  # USB ports 1-1.5.4.2 to .9: eight keyboards at once
 
     @property
     def env(self) -> dict[str, str]:
@@ -203,17 +207,17 @@ class Keyboard:
             for path in (f"{self.bed.root}/dev/{link}", f"{self.bed.root}/dev/.node/{link.replace('/', '_')}"):
                 with suppress(FileNotFoundError):
                     os.unlink(path)
-        devices = sorted(_devices_under(self.bed.root, self.syspath), reverse=True)  # children first
+        devices = sorted(devices_under(self.bed.root, self.syspath), reverse=True)  # children first
         removes = [uevent_message(self.bed.root, path, "remove") for path in devices]
         for path in devices:  # the nodes (this umockdev's remove_device() leaves a child's node behind)
-            name = _uevent_props(self.bed.root, path).get("DEVNAME")
+            name = uevent_props(self.bed.root, path).get("DEVNAME")
             if name:
                 for node in (f"{self.bed.root}/dev/{name}", f"{self.bed.root}/dev/.node/{name.replace('/', '_')}"):
                     with suppress(FileNotFoundError):
                         os.unlink(node)
-        with _quiet_stderr():  # its own remove uevent looks the device up in the real /sys, and says so
+        with quiet_stderr():  # its own remove uevent looks the device up in the real /sys, and says so
             self.bed.testbed.remove_device(self.syspath)  # the node is gone before anyone hears of it
-        _sweep_dangling_links(self.bed.root + "/sys")  # the children's bus, class and dev links it leaves
+        sweep_dangling_links(self.bed.root + "/sys")  # the children's bus, class and dev links it leaves
         for message in removes:
             send_uevent(self.bed.root, message)
         with suppress(OSError):
@@ -242,86 +246,6 @@ class Keyboard:
         from drivers.keymap_us import us_key_strokes
 
         return self.strokes(us_key_strokes(text), **options)
-
-
-def uevent_message(root: str, syspath: str, action: str) -> bytes:
-    """The uevent a libudev monitor receives for ``syspath``, built from the testbed's own sysfs.
-
-    ``Testbed.uevent()`` first looks the device up with libudev, which in this process
-    (not under the preload) sees the real /sys and finds nothing. This builds the same
-    message (systemd's device-monitor format, as umockdev's uevent_sender.c does).
-    """
-    props = _uevent_props(root, syspath)
-    body = f"ACTION={action}\0DEVPATH={syspath[4:]}\0SUBSYSTEM={props['SUBSYSTEM']}\0SEQNUM={next(_SEQNUM)}\0"
-    data = (body + "".join(f"{key}={value}\0" for key, value in props.items())).encode()
-    header = b"libudev\0" + struct.pack(">I", 0xFEEDCAFE) + struct.pack("=III", 40, 40, len(data))
-    header += struct.pack(">II", _murmur2(props["SUBSYSTEM"]), _murmur2(props["DEVTYPE"]) if "DEVTYPE" in props else 0)
-    return header + bytes(8) + data  # no tag bloom filter, as umockdev sends none
-
-
-def _uevent_props(root: str, syspath: str) -> dict[str, str]:
-    lines = Path(root + syspath, "uevent").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if "=" in line)
-
-
-def send_uevent(root: str, message: bytes) -> None:
-    """Send a uevent to every program under the preload that listens (its monitor's socket in the testbed)."""
-    for listener in Path(root).glob("event[0-9]*"):
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-            try:
-                sock.sendto(message, str(listener))
-            except ConnectionRefusedError:  # that monitor was closed
-                listener.unlink(missing_ok=True)
-
-
-_SEQNUM = iter(range(1, 1 << 62))
-
-
-def _murmur2(text: str) -> int:
-    """systemd's string_hash32 (MurmurHash2), which libudev's monitor filters compare."""
-    data, m = text.encode(), 0x5BD1E995
-    h = len(data)
-    for i in range(0, len(data) - len(data) % 4, 4):
-        k = int.from_bytes(data[i:i + 4], "little") * m & 0xFFFFFFFF
-        k = (k ^ (k >> 24)) * m & 0xFFFFFFFF
-        h = (h * m & 0xFFFFFFFF) ^ k
-    rest = data[len(data) - len(data) % 4:]
-    for i in reversed(range(len(rest))):
-        h ^= rest[i] << (8 * i)
-    if rest:
-        h = h * m & 0xFFFFFFFF
-    h = (h ^ (h >> 13)) * m & 0xFFFFFFFF
-    return h ^ (h >> 15)
-
-
-def _devices_under(root: str, syspath: str) -> list[str]:
-    """``syspath`` and every device below it (a directory with a ``uevent`` file; links not followed)."""
-    found = []
-    for directory, _, files in os.walk(root + syspath):
-        if "uevent" in files:
-            found.append(directory[len(root):])
-    return found
-
-
-def _sweep_dangling_links(sys_dir: str) -> None:
-    for top in ("bus", "class", "dev"):
-        for directory, _, names in os.walk(f"{sys_dir}/{top}"):
-            for name in names:
-                path = os.path.join(directory, name)
-                if os.path.islink(path) and not os.path.exists(path):
-                    os.unlink(path)
-
-
-@contextmanager
-def _quiet_stderr():
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 _CLASSES: dict[str, type] = {}
