@@ -234,11 +234,18 @@ class Keyboard:
         time after the last stroke, to go on from.
         """
         at = self.ioctls.now() if start is None else start
+        burst = bytearray()
         for code, value in strokes:
-            os.write(self._fd, stamp(at, EV_KEY, code, value) + stamp(at, EV_SYN, SYN_REPORT, 0))
+            packet = stamp(at, EV_KEY, code, value) + stamp(at, EV_SYN, SYN_REPORT, 0)
             at += step
             if pace:
+                os.write(self._fd, packet)
                 time.sleep(step)
+            else:
+                burst += packet
+        view = memoryview(burst)
+        while view:  # blocks (the GIL released) while the reader catches up
+            view = view[os.write(self._fd, view[:1 << 16]):]
         return at
 
     def type(self, text: str, **options) -> float:
