@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 # evdev builds from source; python3-venv gives the virtual environment its pip.
 RUN_PACKAGES := python3-venv python$(PYVER)-venv python3-dev gcc linux-libc-dev
-# The keyboard-layouts extra (xkbcommon) and the browser tests (Debian's Chromium).
-TEST_PACKAGES := libxkbcommon-dev pkg-config chromium
+# The keyboard-layouts extra (xkbcommon), the browser tests (Debian's Chromium), and the emulated
+# devices: umockdev's preload library and typelib, and what PyGObject (the 'umockdev' extra) builds on.
+TEST_PACKAGES := libxkbcommon-dev pkg-config chromium \
+	umockdev gir1.2-umockdev-1.0 libgirepository1.0-dev libcairo2-dev
 
 .PHONY: run test install install-test system-packages clean
 
@@ -22,7 +24,7 @@ $(BIN)/station: pyproject.toml
 
 $(VENV)/.test-installed: $(BIN)/station
 	@if command -v dpkg-query >/dev/null 2>&1; then scripts/ensure-debian-packages $(TEST_PACKAGES); fi
-	$(BIN)/pip install --quiet -e '.[test,layouts]'
+	$(BIN)/pip install --quiet -e '.[test,layouts,umockdev]'
 	touch $@
 
 install: $(BIN)/station

@@ -4,14 +4,23 @@ It only opens, grabs, reads and hands on: key events go to a KeyDecoder and
 each scan it completes is delivered UTF-8 encoded. The device is grabbed
 exclusively (EVIOCGRAB) so scans never type into a console or a desktop, and
 ungrabbed in ``try/finally`` (python-evdev's ``grab_context`` has no finally).
-Reads wait in ``select()`` with a short timeout so that ``stop()`` is noticed
-and the decoder's idle gap can end scans that have no terminator.
+
+When a scan ends never depends on the wall clock. The device is asked to
+stamp its events with CLOCK_MONOTONIC (EVIOCSCLOCKID), so the gaps between
+keys the decoder measures cannot jump with the system clock. Whatever is
+waiting in the kernel is read in one go (the device is *drained*) before a
+pause may end a scan: keys typed long ago but read only now belong to the
+scan in progress. "Nothing more came" is measured on the monotonic clock
+from the read that brought the last event, and only once a zero-timeout
+``select()`` taken after that measurement says nothing is waiting.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import select
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +34,9 @@ from .reader import LineCallback, ReconnectingReader, StatusCallback, quietly
 
 logger = logging.getLogger(__name__)
 
-_MAX_SELECT_TIMEOUT = 0.1
+_MAX_SELECT_TIMEOUT = 0.1  # bounds how long stop() takes to be noticed
+_MAX_DRAIN = 4096  # events handed to the decoder before looking at stop() again
+EVIOCSCLOCKID = 0x400445A0  # _IOW('E', 0xa0, int): the clock that stamps this client's events
 
 
 class EvdevScanner(ReconnectingReader):
@@ -56,13 +67,12 @@ class EvdevScanner(ReconnectingReader):
         self.decoder = decoder
         self.grab = grab
         self._open_device = open_device
-        gap = decoder.idle_gap
-        self._timeout = _MAX_SELECT_TIMEOUT if gap is None else min(_MAX_SELECT_TIMEOUT, gap / 2)
 
     @contextmanager
     def _connect(self) -> Iterator[Any]:
         device = self._open_device(self.path)  # OSError: not there (yet)
         try:
+            _monotonic_event_times(device)
             if self.grab:
                 device.grab()  # OSError (EBUSY): another program holds it
                 try:
@@ -76,17 +86,53 @@ class EvdevScanner(ReconnectingReader):
 
     def _serve(self, device: Any) -> None:
         self.decoder.reset()  # nothing held or half-typed survives a replug
+        last_read_at = time.monotonic()
         while not self.stopping:
-            ready, _, _ = select.select([device.fd], [], [], self._timeout)
-            scans: list[str] = []
+            ready, _, _ = select.select([device.fd], [], [], self._wait(last_read_at))
+            lost: OSError | None = None
             if ready:
-                try:
-                    events = list(device.read())  # ENODEV/EIO here: unplugged
-                except BlockingIOError:
-                    events = []
-                for event in events:
-                    scans += self.decoder.feed(event)
-            # Kernel event times are CLOCK_REALTIME, hence time.time().
-            scans += self.decoder.poll(time.time())
+                events, lost = _drain(device)  # ENODEV/EIO: unplugged, once what came before is decoded
+                if events:
+                    last_read_at = time.monotonic()
+                scans = [scan for event in events for scan in self.decoder.feed(event)]
+            else:
+                now = time.monotonic()
+                if select.select([device.fd], [], [], 0)[0]:
+                    continue  # something came after all: it belongs to the scan in progress
+                scans = self.decoder.pause(now - last_read_at)
             for scan in scans:
                 self._deliver(scan.encode("utf-8"))
+            if lost is not None:
+                raise lost
+
+    def _wait(self, last_read_at: float) -> float:
+        """How long select() may wait: until the pending scan's pause limit, at most a tenth of a second."""
+        limit = self.decoder.pause_limit
+        if limit is None:
+            return _MAX_SELECT_TIMEOUT
+        remaining = limit - (time.monotonic() - last_read_at)
+        return min(_MAX_SELECT_TIMEOUT, max(remaining, 0.0) + 0.001)
+
+
+def _drain(device: Any) -> tuple[list[Any], OSError | None]:
+    """Every event waiting in the kernel now (up to ``_MAX_DRAIN``), and the OSError that lost the device, if one did."""
+    events: list[Any] = []
+    while len(events) < _MAX_DRAIN:
+        try:
+            batch = list(device.read())
+        except BlockingIOError:
+            break
+        except OSError as exc:
+            return events, exc
+        if not batch:
+            break
+        events += batch
+    return events, None
+
+
+def _monotonic_event_times(device: Any) -> None:
+    """Ask the kernel to stamp this device's events with CLOCK_MONOTONIC, so that no clock step moves a gap."""
+    try:
+        fcntl.ioctl(device.fd, EVIOCSCLOCKID, struct.pack("i", time.CLOCK_MONOTONIC))
+    except OSError as exc:  # an old kernel, or not an evdev node: gaps then come from its realtime stamps
+        logger.debug("EVIOCSCLOCKID refused on %s: %s", getattr(device, "path", device), exc)

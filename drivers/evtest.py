@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 
 from evdev.events import InputEvent
 
-from .keydecoder import KeyDecoder
+from .keydecoder import DEFAULT_TERMINATORS, KeyDecoder
 from .keymap_us import EV_KEY, EV_MSC, EV_SYN, SYN_NAMES
 
 _TIME = r"(?P<sec>\d+)\.(?P<frac>\d+)"
@@ -56,9 +56,22 @@ def parse_capture(lines: Iterable[str]) -> Iterator[InputEvent]:
             yield event
 
 
-def decode_capture(text: str, layout: str = "us", idle_gap: float | None = 0.05) -> list[str]:
-    """Return the scans a capture holds, a final one without terminator included."""
-    decoder = KeyDecoder(layout=layout, idle_gap=idle_gap)
+def decode_capture(
+    text: str,
+    layout: str = "us",
+    idle_gap: float | None = 0.05,
+    *,
+    terminators: frozenset[str] = DEFAULT_TERMINATORS,
+    lost_terminator: float | None = 1.0,
+) -> list[str]:
+    """Return the scans a capture holds, a final one without terminator included.
+
+    Decoded as a reader would: scans end at the terminators, and pauses (from
+    the events' own times) end one only as SPEC 4 says: ``idle_gap`` without
+    terminators, ``lost_terminator`` with them.
+    """
+    decoder = KeyDecoder(layout=layout, terminators=terminators, idle_gap=idle_gap,
+                         lost_terminator=lost_terminator)
     scans: list[str] = []
     for event in parse_capture(text.splitlines()):
         scans += decoder.feed(event)

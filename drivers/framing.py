@@ -3,8 +3,13 @@
 Scanners end a scan with CR, LF or CRLF, and a serial read returns whatever
 has arrived, so a scan (and a CRLF) can be split anywhere. A CR at the end of
 one read followed by an LF at the start of the next is one terminator. Empty
-lines are dropped. Scanners set without a suffix are framed by ``idle_gap``
-seconds of silence instead.
+lines are dropped. A pending line is also ended by a pause longer than
+``idle_gap``: for scanners set without a suffix (their only way to end a
+line), and, with a longer one, to recover a lost CR. The framer reads no
+clock: the reader, once the port is drained, tells ``pause(seconds)`` how
+long it has been since it read the last bytes (on a monotonic clock), so
+bytes that waited in the kernel while the reader was held up still join the
+line in progress.
 
 Lines stay bytes: decoding (and refusing invalid UTF-8 with ``invalid_scan``)
 is the station's job, so nothing a scanner sends is lost or altered here.
@@ -32,14 +37,12 @@ class LineFramer:
         self.max_length = max_length
         self._pending = bytearray()
         self._after_cr = False  # the last byte seen was a CR: an LF now is its pair
-        self._last_data_at: float | None = None
 
-    def feed(self, data: bytes, now: float) -> list[bytes]:
-        """Take the bytes of one read (at time ``now``); return completed lines."""
+    def feed(self, data: bytes) -> list[bytes]:
+        """Take the bytes of one read; return completed lines."""
         if not data:
-            return self.poll(now)
-        lines = self.poll(now)  # silence before this chunk ended the pending line
-        self._last_data_at = now
+            return []
+        lines: list[bytes] = []
         if self._after_cr and data[:1] == b"\n":
             data = data[1:]
         self._after_cr = data[-1:] == b"\r"
@@ -50,16 +53,15 @@ class LineFramer:
         lines += self._append(rest)
         return lines
 
-    def poll(self, now: float) -> list[bytes]:
-        """Complete the pending line after ``idle_gap`` seconds of silence."""
-        if (
-            self.idle_gap is not None
-            and self._pending
-            and self._last_data_at is not None
-            and now - self._last_data_at >= self.idle_gap
-        ):
-            return self._take_pending()
-        return []
+    @property
+    def pause_limit(self) -> float | None:
+        """Seconds of silence that would end the pending line; None when nothing would."""
+        return self.idle_gap if self._pending else None
+
+    def pause(self, seconds: float) -> list[bytes]:
+        """The port is drained and silent for ``seconds`` since the last bytes were read."""
+        limit = self.pause_limit
+        return self._take_pending() if limit is not None and seconds >= limit else []
 
     def flush(self) -> list[bytes]:
         """Return what is pending as a line (the port is closing)."""

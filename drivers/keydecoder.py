@@ -5,9 +5,19 @@ with the scans that event completed. Key releases and presses go to the
 layout, which keeps Shift/Caps Lock/AltGr/NumLock and says what a press
 types. The decoder itself keeps only what is about scans, not layouts:
 
-- a scan ends at a terminator key (Enter, keypad Enter, Tab by default), or,
-  for scanners set without a suffix, when no key came for ``idle_gap``
-  seconds (measured on the events' own timestamps, and by ``poll(now)``);
+- a scan ends at a terminator key (Enter, keypad Enter, Tab by default);
+- a pause ends a scan only when it is longer than the pause limit: a
+  scanner set without a terminator uses ``idle_gap`` (50 ms is usual), one
+  with terminators ``lost_terminator`` (a second by default: a lost Enter
+  must not glue two scans, yet a Bluetooth scanner sending a key every 80 ms
+  or a person typing a code must still give one scan);
+- the decoder reads no clock. Gaps *between keys* come from the events' own
+  times (a negative gap, from a clock stepped back, counts as none), so a
+  burst read long after it was typed splits exactly where the typing paused.
+  "Nothing more came" is the reader's to measure: once it has drained the
+  device, it tells ``pause(seconds)`` how long it has been, on a monotonic
+  clock, since it read the last event; ``pause_limit`` says how long a pause
+  would end the scan in progress (None: nothing pending, or no limit);
 - Ctrl turns the next character into a control character (Ctrl+] is GS,
   0x1D, at the US key position whatever the layout, as scanners send it);
 - Alt held while keypad digits are typed, then released, types the
@@ -55,14 +65,19 @@ class KeyDecoder:
         layout: str = "us",
         terminators: frozenset[str] = DEFAULT_TERMINATORS,
         idle_gap: float | None = 0.05,
+        lost_terminator: float | None = 1.0,
     ) -> None:
         unknown = sorted(name for name in terminators if name not in KEY)
         if unknown:
             raise ValueError(f"unknown terminator keys: {', '.join(unknown)}")
-        if idle_gap is not None and idle_gap <= 0:
-            raise ValueError("idle_gap must be positive or None")
+        for name, value in (("idle_gap", idle_gap), ("lost_terminator", lost_terminator)):
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive or None")
         self.layout_name = layout
         self.idle_gap = idle_gap
+        self.lost_terminator = lost_terminator
+        #: The pause that ends a scan: idle_gap without terminators, else lost_terminator.
+        self.end_gap = lost_terminator if terminators else idle_gap
         self._layout = load_layout(layout)
         self._terminators = frozenset(KEY[name] for name in terminators)
         self._enter_ends = bool(self._terminators & {KEY_ENTER, KEY_KPENTER})
@@ -92,9 +107,17 @@ class KeyDecoder:
         self._key(event.code, pressed, out)
         return out
 
-    def poll(self, now: float) -> list[str]:
-        """Complete the pending scan if its last key is older than idle_gap."""
-        return self._complete() if self._gap_elapsed(now) else []
+    @property
+    def pause_limit(self) -> float | None:
+        """Seconds of quiet after the last read event that would end the scan in progress; None: none would."""
+        if self.end_gap is None or not (self._text or self._damaged):
+            return None
+        return self.end_gap
+
+    def pause(self, seconds: float) -> list[str]:
+        """The device is drained and nothing came for ``seconds`` (monotonic, since the last read event)."""
+        limit = self.pause_limit
+        return self._complete() if limit is not None and seconds > limit else []
 
     def flush(self) -> list[str]:
         """Return any pending text as a scan (end of a capture, say)."""
@@ -157,13 +180,10 @@ class KeyDecoder:
             elif deliberate or char.isprintable():
                 self._text.append(char)
 
-    def _gap_elapsed(self, now: float) -> bool:
-        return (
-            self.idle_gap is not None
-            and self._last_key_at is not None
-            and bool(self._text or self._damaged)
-            and now - self._last_key_at > self.idle_gap
-        )
+    def _gap_elapsed(self, at: float) -> bool:
+        """True when the pause between the last key's event time and ``at`` ends the pending scan."""
+        limit = self.pause_limit
+        return limit is not None and self._last_key_at is not None and at - self._last_key_at > limit
 
     def _complete(self) -> list[str]:
         text = "".join(self._text)

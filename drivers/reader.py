@@ -2,14 +2,24 @@
 
 Like pyserial's ``serial.threaded.ReaderThread``, device errors and errors in
 the caller's callbacks are kept apart: a callback that raises is logged and
-reading goes on; an ``OSError`` from the device (not there yet, unplugged:
-ENODEV, EIO) closes that device only, reports it "missing", and the reader
-tries again every ``reconnect_interval`` seconds, or at once when
-``retry_now()`` is called (hotplug), until it is back ("connected").
+reading goes on; an ``OSError`` from the device closes that device only and
+the reader tries again every ``reconnect_interval`` seconds, or at once when
+``retry_now()`` is called (hotplug), until it is back.
+
+A reader always says where it stands, last of all when it ends, so that no
+screen shows a state that is over:
+
+- ``connected``: the device is open (and grabbed) and being read;
+- ``missing``: configured, never seen (not there since the reader started);
+- ``unplugged``: it was read, then went away (ENODEV, EIO, its node gone);
+- ``busy``: it is there but another program holds it (EBUSY: a grab taken,
+  a serial port locked);
+- ``stopped``: the reader ended (SIGTERM); it has let go of the device.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 from abc import ABCMeta, abstractmethod
@@ -21,6 +31,10 @@ logger = logging.getLogger(__name__)
 
 CONNECTED = "connected"
 MISSING = "missing"
+UNPLUGGED = "unplugged"
+BUSY = "busy"
+STOPPED = "stopped"
+STATES = (CONNECTED, MISSING, UNPLUGGED, BUSY, STOPPED)
 
 LineCallback = Callable[[str, bytes], None]
 StatusCallback = Callable[[str, str], None]
@@ -43,6 +57,7 @@ class ReconnectingReader(threading.Thread, metaclass=ABCMeta):
         self.device_id = device_id
         self.reconnect_interval = reconnect_interval
         self.status: str | None = None
+        self.seen = False  # connected at least once: a later loss is "unplugged", not "missing"
         self._on_line = on_line
         self._on_status = on_status
         self._stop_event = stop_event if stop_event is not None else threading.Event()
@@ -77,6 +92,7 @@ class ReconnectingReader(threading.Thread, metaclass=ABCMeta):
         while not self.stopping:
             try:
                 with self._connect() as handle:
+                    self.seen = True
                     self._set_status(CONNECTED)
                     self._serve(handle)
             except OSError as exc:
@@ -87,14 +103,22 @@ class ReconnectingReader(threading.Thread, metaclass=ABCMeta):
             if not self.stopping:
                 self._retry.wait(self.reconnect_interval)
                 self._retry.clear()
+        self._set_status(STOPPED)  # the device is closed (and ungrabbed) by now
         logger.debug("reader for %s stopped", self.device_id)
 
     def _lost(self, exc: OSError | None) -> None:
-        if self.status != MISSING:
-            logger.warning("scanner %s is missing: %s", self.device_id, exc)
+        status = self._state_after(exc)
+        if status != self.status:
+            logger.warning("scanner %s is %s: %s", self.device_id, status, exc)
         else:
-            logger.debug("scanner %s still missing: %s", self.device_id, exc)
-        self._set_status(MISSING)
+            logger.debug("scanner %s still %s: %s", self.device_id, status, exc)
+        self._set_status(status)
+
+    def _state_after(self, exc: OSError | None) -> str:
+        """What a failed open or read says of the device: busy, unplugged (seen before) or missing."""
+        if exc is not None and exc.errno == errno.EBUSY:
+            return BUSY
+        return UNPLUGGED if self.seen else MISSING
 
     def _set_status(self, status: str) -> None:
         if status == self.status:

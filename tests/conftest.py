@@ -74,3 +74,11 @@ def world(db):
         catalogue.create_product(s, "LOOSE", "Loose", serial_required_for_purchase=False)
         catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
         catalogue.create_party(s, "customer", "BOB", "Bob")
+
+
+@pytest.fixture
+def testbed():
+    """A fresh umockdev testbed (no devices yet): emulated USB scanners and keyboards (tests/helpers/umockdev.py)."""
+    from helpers.umockdev import new_testbed
+
+    return new_testbed()

@@ -51,3 +51,20 @@ def test_devices_names_missing_configured_scanners(tmp_path):
     result = CliRunner().invoke(cli, ["--config", str(config), "devices"])
     assert result.exit_code == 0, result.output
     assert "missing: station till expects evdev scanner /dev/barcode/not-plugged-in" in result.output
+
+
+def test_decode_evtest_of_slow_human_typing_is_one_scan_per_enter():
+    """Issue 13: a person typing on a keypad (100-300 ms between keys) gave one scan per key; now one per Enter."""
+    result = CliRunner().invoke(cli, ["decode-evtest", str(DATA / "evtest_keypad_human_slow.txt")])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["123456789", "4711", "0815"]
+
+
+def test_decode_evtest_without_terminators_ends_scans_by_the_idle_gap():
+    """--terminators '' decodes as a scanner set without a suffix: each pause over --idle-gap-ms ends a scan."""
+    capture = str(DATA / "evtest_keypad_human_slow.txt")
+    result = CliRunner().invoke(cli, ["decode-evtest", capture, "--terminators", "", "--idle-gap-ms", "1000"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["123456789", "4711", "0815"]
+    bad = CliRunner().invoke(cli, ["decode-evtest", capture, "--terminators", "entr"])
+    assert bad.exit_code == 2 and "KEY_ENTR" in bad.output

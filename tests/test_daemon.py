@@ -73,7 +73,7 @@ def test_unplug_and_replug_is_read_again_within_two_seconds(db, rig):
     wait_live(daemon.live, lambda: len(logged(db)) == 1, 10, "the first scan processed")
 
     scanner.unplug()
-    wait_live(daemon.live, lambda: device_state(daemon.live, device) == "missing", 5, "the unplug noticed")
+    wait_live(daemon.live, lambda: device_state(daemon.live, device) == "unplugged", 5, "the unplug noticed")
     scanner.plug()
     plugged_at = time.monotonic()
     wait_live(daemon.live, lambda: device_state(daemon.live, device) == "connected", 5, "the replug noticed")

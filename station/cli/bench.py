@@ -20,12 +20,20 @@ import click
 @click.option("--history-samples", default=200, show_default=True, type=click.IntRange(1),
               help="Serial records and histories served, for the history figure.")
 @click.option("--seed", default=1, show_default=True, help="Seed of the scan mix.")
+@click.option("--hotplug", is_flag=True, help="Instead: how soon a replugged scanner is read again (evdev under "
+              "umockdev, serial on a pseudo-terminal), over --replugs replugs.")
+@click.option("--replugs", default=10, show_default=True, type=click.IntRange(1), help="Replugs for --hotplug.")
 def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, history_samples: int,
-          seed: int) -> None:
+          seed: int, hotplug: bool, replugs: int) -> None:
     """Fill a scratch database, scan through it, and print the figures as JSON (last line).
 
     Progress and a human summary go to stderr; stdout holds only the JSON.
     """
+    if hotplug:
+        from station.bench.hotplug import measure
+
+        click.echo(json.dumps(measure(replugs)))
+        return
     from station.bench import run
 
     bars = []

@@ -46,16 +46,25 @@ def devices(ctx: Context) -> None:
 @click.command("decode-evtest")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--layout", default="us", show_default=True, help="Keyboard layout the scanner emulates.")
-@click.option("--idle-gap-ms", type=int, default=50, show_default=True,
-              help="Silence that ends a scan without a terminator (0: none).")
-def decode_evtest(file: Path, layout: str, idle_gap_ms: int) -> None:
+@click.option("--terminators", default="enter,kpenter,tab", show_default=True,
+              help="Keys that end a scan, comma-separated; empty for a scanner set without a suffix.")
+@click.option("--idle-gap-ms", type=click.IntRange(0), default=50, show_default=True,
+              help="Pause that ends a scan when there are no terminators (0: none).")
+@click.option("--lost-terminator-ms", type=click.IntRange(0), default=1000, show_default=True,
+              help="Pause that ends a scan whose terminator was lost (0: none).")
+def decode_evtest(file: Path, layout: str, terminators: str, idle_gap_ms: int, lost_terminator_ms: int) -> None:
     """Decode an evtest (or python-evdev categorize) capture into the scans it holds, one a line."""
     from drivers.errors import DriverError
     from drivers.evtest import decode_capture
 
+    keys = frozenset(t if t.startswith("KEY_") else "KEY_" + t.strip().upper()
+                     for t in terminators.split(",") if t.strip())
     try:
         scans = decode_capture(file.read_text(encoding="utf-8", errors="replace"), layout=layout,
-                               idle_gap=idle_gap_ms / 1000 if idle_gap_ms else None)
+                               idle_gap=idle_gap_ms / 1000 if idle_gap_ms else None, terminators=keys,
+                               lost_terminator=lost_terminator_ms / 1000 if lost_terminator_ms else None)
+    except ValueError as exc:  # an unknown terminator key name
+        raise click.BadParameter(str(exc), param_hint="--terminators") from None
     except DriverError as exc:
         raise click.ClickException(str(exc)) from None
     for scan in scans:

@@ -28,8 +28,9 @@ class ScannerConfig:
     vendor_product: str | None = None  # "0c2e:0b61"
     name: str | None = None
     layout: str = "us"
-    terminators: tuple[str, ...] = DEFAULT_TERMINATORS
-    idle_gap_ms: int | None = 50
+    terminators: tuple[str, ...] = DEFAULT_TERMINATORS  # () for a scanner without a suffix
+    idle_gap_ms: int | None = 50  # the pause that ends a scan of a scanner without terminators
+    lost_terminator_ms: int | None = 1000  # with terminators: the pause that ends a scan whose Enter was lost
     baudrate: int = 9600
     bytesize: int = 8
     parity: str = "N"
@@ -38,6 +39,12 @@ class ScannerConfig:
     @property
     def label(self) -> str:
         return self.path or self.vendor_product or self.name or self.kind
+
+    @property
+    def end_gap(self) -> float | None:
+        """Seconds of pause that end a scan (SPEC 4): idle_gap_ms without terminators, else lost_terminator_ms."""
+        ms = self.lost_terminator_ms if self.terminators else self.idle_gap_ms
+        return ms / 1000 if ms else None
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ def _shown(value: Any) -> str:
 
 def _scanner(raw: Any, where: str) -> ScannerConfig:
     t = Table(raw, where, ("kind", "path", "vendor_product", "name", "layout", "terminators", "idle_gap_ms",
-                           "baudrate", "bytesize", "parity", "stopbits"))
+                           "lost_terminator_ms", "baudrate", "bytesize", "parity", "stopbits"))
     kind = t.choice("kind", "serial" if t.has("baudrate") else "evdev", ("evdev", "serial"))
     path, vendor_product, name = t.text("path", None), t.text("vendor_product", None), t.text("name", None)
     if not (path or vendor_product or name):
@@ -101,6 +101,10 @@ def _scanner(raw: Any, where: str) -> ScannerConfig:
                           f"(\"0c2e:0b61\"), not {vendor_product!r}")
     terminators = t.texts("terminators", ("enter", "kpenter", "tab"))
     idle = t.whole("idle_gap_ms", 50, lo=0, hi=60_000)
+    lost = t.whole("lost_terminator_ms", 1000, lo=0, hi=600_000)
+    if not terminators and not idle:
+        raise ConfigError(f"{where}: a scanner without terminators needs idle_gap_ms (the pause that ends "
+                          "its scans), 50 for most")
     return ScannerConfig(
         kind=kind,
         path=path,
@@ -110,6 +114,7 @@ def _scanner(raw: Any, where: str) -> ScannerConfig:
         terminators=tuple(x if x.startswith("KEY_") else "KEY_" + x.upper() for x in terminators)
         if t.has("terminators") else DEFAULT_TERMINATORS,
         idle_gap_ms=idle or None,
+        lost_terminator_ms=lost or None,
         baudrate=t.whole("baudrate", 9600, lo=50, hi=4_000_000),
         bytesize=t.whole("bytesize", 8, lo=5, hi=8),
         parity=_parity(t),

@@ -17,7 +17,7 @@ class DeviceState:
     station: str
     device: str
     kind: str  # evdev | serial
-    state: str  # connected | missing
+    state: str  # connected | missing | unplugged | busy | stopped (drivers.reader)
     last_scan_at: datetime | None = None
     last_scan: str | None = None
 

@@ -120,6 +120,10 @@ class Processor(threading.Thread):
             except Exception:  # a bug here must not end processing for good
                 log.exception("scan processor failed; going on")
                 self._pause(offline=False)
+        if self._devices_dirty:
+            # The readers' last word ("stopped"...) goes to the table before the process ends, so that
+            # another process's /devices is not left showing a scanner as connected.
+            self._flush_devices()
         log.debug("scan processor stopped")
 
     def _step(self) -> None:

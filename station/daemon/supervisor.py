@@ -11,8 +11,12 @@ Hotplug events (or a rescan once a second without libudev) nudge every slot
 at once, so a replugged scanner is read again well inside two seconds.
 A device that no slot names is never opened, let alone grabbed.
 
-A slot's state, "connected" when one of its readers has its device and
-"missing" otherwise, goes to ``on_device``; each completed scan to ``on_scan``.
+A slot's state goes to ``on_device``, each completed scan to ``on_scan``:
+"connected" when one of its readers has its device; else "busy" when another
+program holds it; else "unplugged" once it had been read before (a matched
+scanner whose device left the listing, or a path whose reader lost it);
+else "missing" (configured, never seen); and "stopped" last of all, once
+``stop()`` has let go of every device, so no page shows a state that is over.
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from typing import Any
 
 from drivers import discovery
 from drivers.errors import DriverError
-from drivers.reader import CONNECTED, MISSING, ReconnectingReader
+from drivers.reader import BUSY, CONNECTED, MISSING, STOPPED, UNPLUGGED, ReconnectingReader
 from station.config import ScannerConfig, StationConfig
 from station.domain.errors import ConfigError
 
@@ -48,6 +52,7 @@ class _Slot:
     readers: dict[str, tuple[object, ReconnectingReader]] = field(default_factory=dict)
     status: dict[str, str] = field(default_factory=dict)
     state: str | None = None
+    seen: bool = False  # one of its readers was connected once
 
 
 def _open_matching(match: discovery.DeviceMatch, path: str) -> Any:
@@ -135,7 +140,12 @@ class Supervisor:
             reader.join(max(0.0, deadline - time.monotonic()))
         if self._watcher is not None:
             self._watcher.join(max(0.0, deadline - time.monotonic()))
-        return not any(reader.is_alive() for reader in readers)
+        ended = not any(reader.is_alive() for reader in readers)
+        with self._lock:
+            for slot in self.slots:
+                if ended or not slot.readers:
+                    self._publish(slot, STOPPED)  # every reader has let go (or there was none)
+        return ended
 
     def refresh(self) -> None:
         """Devices came or went: retry missing fixed paths now, and re-resolve matched scanners."""
@@ -190,7 +200,7 @@ class Supervisor:
         cfg = slot.scanner
         on_line = partial(self._line, slot)
         on_status = partial(self._status, slot, path, token)
-        gap = cfg.idle_gap_ms / 1000 if cfg.idle_gap_ms else None
+        gap = cfg.end_gap  # SPEC 4: the idle gap without terminators, else the long lost-terminator pause
         if cfg.kind == "serial":
             from drivers.serial_reader import SerialScanner
 
@@ -204,7 +214,9 @@ class Supervisor:
         from drivers.evdev_reader import EvdevScanner
         from drivers.keydecoder import KeyDecoder
 
-        decoder = KeyDecoder(layout=cfg.layout, terminators=frozenset(cfg.terminators), idle_gap=gap)
+        decoder = KeyDecoder(layout=cfg.layout, terminators=frozenset(cfg.terminators),
+                             idle_gap=cfg.idle_gap_ms / 1000 if cfg.idle_gap_ms else None,
+                             lost_terminator=cfg.lost_terminator_ms / 1000 if cfg.lost_terminator_ms else None)
         opener = evdev.InputDevice if slot.match is None else partial(_open_matching, slot.match)
         return EvdevScanner(
             slot.device_id, path, decoder, on_line, grab=True, reconnect_interval=self.reconnect_interval,
@@ -220,15 +232,32 @@ class Supervisor:
             if current is None or current[0] is not token:
                 return  # a reader already replaced or stopped
             slot.status[path] = status
+            slot.seen = slot.seen or status == CONNECTED
             self._publish(slot)
 
-    def _publish(self, slot: _Slot) -> None:
-        state = CONNECTED if CONNECTED in slot.status.values() else MISSING
+    def _publish(self, slot: _Slot, state: str | None = None) -> None:
+        if state is None:
+            state = _slot_state(slot, stopping=self._stop_event.is_set())
         if state == slot.state:
             return
         slot.state = state
-        log.info("station %s scanner %s: %s", slot.station, slot.device_id, state)
         try:
             self.on_device(slot.station, slot.device_id, slot.scanner.kind, state)
         except Exception:
             log.exception("on_device callback failed for %s", slot.device_id)
+        # Logged once published: whoever reads this line finds the new state on the live status too.
+        log.info("station %s scanner %s: %s", slot.station, slot.device_id, state)
+
+
+def _slot_state(slot: _Slot, *, stopping: bool) -> str:
+    """The one state a slot shows, from its readers' states (see the module's docstring)."""
+    states = set(slot.status.values())
+    if CONNECTED in states:
+        return CONNECTED
+    if stopping and slot.readers and states <= {STOPPED}:
+        return STOPPED
+    if BUSY in states:
+        return BUSY
+    if slot.seen or UNPLUGGED in states:
+        return UNPLUGGED
+    return MISSING

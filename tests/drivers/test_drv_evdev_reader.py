@@ -16,7 +16,7 @@ from drivers.evdev_reader import EvdevScanner
 from drivers.evtest import parse_capture
 from drivers.keydecoder import KeyDecoder
 from drivers.keymap_us import us_key_strokes
-from drivers.reader import CONNECTED, MISSING
+from drivers.reader import BUSY, CONNECTED, MISSING, STOPPED, UNPLUGGED
 
 WAIT = 2.0
 DATA = Path(__file__).parent / "data"
@@ -38,12 +38,25 @@ def typed(text: str) -> list[InputEvent]:
     return [InputEvent(0, 0, ecodes.EV_KEY, code, value) for code, value in us_key_strokes(text)]
 
 
+def typed_at(text: str, start: float, step: float = 0.002) -> list[InputEvent]:
+    """Key events as the kernel reports them, stamped from ``start`` one ``step`` apart, each with its SYN_REPORT."""
+    events = []
+    for n, (code, value) in enumerate(us_key_strokes(text)):
+        at = start + n * step
+        sec, usec = int(at), round((at % 1) * 1_000_000) % 1_000_000
+        events += [InputEvent(sec, usec, ecodes.EV_KEY, code, value),
+                   InputEvent(sec, usec, ecodes.EV_SYN, ecodes.SYN_REPORT, 0)]
+    return events
+
+
 class FakeInputDevice:
-    """Stands in for evdev.InputDevice: a real pipe fd for select(), one packet per read().
+    """Stands in for evdev.InputDevice: a real non-blocking pipe fd for select(), one packet per read().
 
     Events are stamped with the time they are read, as the kernel stamps them
-    when they happen. When the packets run out it raises ``unplug_error`` (as
-    a read on an unplugged device does), or, with None, stays quiet and open.
+    when they happen. A read with nothing waiting raises BlockingIOError, as
+    evdev's non-blocking fd does. When the packets run out it raises
+    ``unplug_error`` (as a read on an unplugged device does), or, with None,
+    stays quiet and open.
     """
 
     def __init__(
@@ -51,12 +64,15 @@ class FakeInputDevice:
         events: list[InputEvent],
         unplug_error: OSError | None = OSError(errno.ENODEV, "No such device"),
         grab_error: OSError | None = None,
+        restamp: bool = True,
     ) -> None:
         self._packets = packets(events)
+        self._restamp = restamp
         self._unplug_error = unplug_error
         self._grab_error = grab_error
         self.calls: list[str] = []
         self.fd, self._write_end = os.pipe()
+        os.set_blocking(self.fd, False)
         wakeups = len(self._packets) + (1 if unplug_error else 0)
         os.write(self._write_end, b"x" * wakeups)
 
@@ -72,13 +88,15 @@ class FakeInputDevice:
             raise OSError(errno.ENODEV, "No such device")  # gone: ungrab fails too
 
     def read(self) -> Iterator[InputEvent]:
-        os.read(self.fd, 1)
+        os.read(self.fd, 1)  # BlockingIOError when nothing waits
         if not self._packets:
             raise self._unplug_error
         now = time.time()
         sec, usec = int(now), int((now % 1) * 1_000_000)
         for event in self._packets.pop(0):
-            yield InputEvent(sec, usec, event.type, event.code, event.value)
+            if self._restamp:
+                event = InputEvent(sec, usec, event.type, event.code, event.value)
+            yield event
 
     def close(self) -> None:
         self.calls.append("close")
@@ -156,7 +174,7 @@ def test_recorded_scans_are_read_and_a_replugged_device_is_read_again(run) -> No
     rec = Recorder()
     reader = run(plugs, rec)
     assert rec.take(3) == [b"SN-A1", b"SN-A2", b"SN-B1"]
-    assert [rec.statuses.get(timeout=WAIT) for _ in range(3)] == [CONNECTED, MISSING, CONNECTED]
+    assert [rec.statuses.get(timeout=WAIT) for _ in range(3)] == [CONNECTED, UNPLUGGED, CONNECTED]
     reader.stop()
     assert first.calls == ["grab", "ungrab", "close"]
     assert second.calls == ["grab", "ungrab", "close"]
@@ -164,24 +182,26 @@ def test_recorded_scans_are_read_and_a_replugged_device_is_read_again(run) -> No
 
 
 @pytest.mark.parametrize(
-    "trouble",
+    ("trouble", "reported"),
     [
-        pytest.param(lambda: FakeInputDevice(typed("X")), id="device_unplugged"),
+        pytest.param(lambda: FakeInputDevice(typed("X")), UNPLUGGED, id="device_unplugged"),
         pytest.param(
             lambda: FakeInputDevice(typed("X"), unplug_error=OSError(errno.EIO, "I/O error")),
+            UNPLUGGED,
             id="io_error",
         ),
         pytest.param(
-            lambda: PermissionError(errno.EACCES, "Permission denied"), id="not_ready_at_open"
+            lambda: PermissionError(errno.EACCES, "Permission denied"), MISSING, id="not_ready_at_open"
         ),
         pytest.param(
             lambda: FakeInputDevice([], grab_error=OSError(errno.EBUSY, "Device or resource busy")),
+            BUSY,
             id="grabbed_by_another_program",
         ),
     ],
 )
-def test_trouble_closes_that_device_and_the_reader_retries(run, trouble) -> None:
-    """Guards each way a device goes wrong: closed cleanly, reported missing, read once back."""
+def test_trouble_closes_that_device_and_the_reader_retries(run, trouble, reported: str) -> None:
+    """Guards each way a device goes wrong: closed cleanly, reported as what it is, read once back."""
     bad = trouble()
     good = FakeInputDevice(typed("OK") + typed("\t"), unplug_error=None)
     rec = Recorder()
@@ -194,7 +214,8 @@ def test_trouble_closes_that_device_and_the_reader_retries(run, trouble) -> None
     statuses = []
     while not rec.statuses.empty():
         statuses.append(rec.statuses.get())
-    assert MISSING in statuses and statuses[-1] == CONNECTED
+    assert reported in statuses and statuses[-2:] == [CONNECTED, STOPPED]
+    assert reader.status == STOPPED
 
 
 def test_a_device_missing_at_start_is_waited_for_with_the_real_open(tmp_path: Path) -> None:
@@ -243,7 +264,7 @@ def test_idle_gap_ends_a_scan_without_suffix(run) -> None:
     """Guards the poll in the read loop: a suffix-less scan arrives once the device is quiet."""
     device = FakeInputDevice(typed("NOSUFFIX"), unplug_error=None)
     rec = Recorder()
-    run(Plugs(device), rec, decoder=KeyDecoder(idle_gap=0.05))
+    run(Plugs(device), rec, decoder=KeyDecoder(terminators=frozenset(), idle_gap=0.05))
     assert rec.take(1) == [b"NOSUFFIX"]
 
 
@@ -258,6 +279,33 @@ def test_scans_are_utf8_encoded(run) -> None:
     assert rec.take(1) == ["é".encode()]
 
 
+@pytest.mark.parametrize(
+    "start",
+    [pytest.param(time.time() - 3 * 86400, id="typed_three_days_ago"),
+     pytest.param(time.time() + 20 * 365 * 86400, id="stamped_twenty_years_ahead"),
+     pytest.param(42.0, id="stamped_by_the_monotonic_clock")],
+)
+def test_a_2000_character_burst_waiting_in_the_kernel_is_one_scan(run, start: float) -> None:
+    """Guards issue 13: a long 2D code already waiting when the reader gets to it, whatever its event times, is one
+    scan (the old reader compared event times with time.time() between reads, and cut it into pieces)."""
+    code = "".join(chr(33 + n % 94) for n in range(2000))
+    events = typed_at(code + "\n", start) + typed_at("NEXT\n", start + 30)
+    device = FakeInputDevice(events, unplug_error=None, restamp=False)
+    rec = Recorder()
+    run(Plugs(device), rec, decoder=KeyDecoder(terminators=frozenset({"KEY_ENTER"}), idle_gap=0.05))
+    assert rec.take(2) == [code.encode(), b"NEXT"]
+    assert rec.lines.empty()
+
+
+def test_without_suffix_the_pause_is_measured_from_the_last_read(run) -> None:
+    """Guards a suffix-less scanner whose keys are stamped years ago: the scan ends after the reader saw the
+    device drained and quiet, in one piece."""
+    device = FakeInputDevice(typed_at("OLDSTAMPS", 1e6), unplug_error=None, restamp=False)
+    rec = Recorder()
+    run(Plugs(device), rec, decoder=KeyDecoder(terminators=frozenset(), idle_gap=0.05))
+    assert rec.take(1) == [b"OLDSTAMPS"]
+
+
 def test_stop_is_prompt_and_ungrabs(run) -> None:
     """Guards SIGTERM: stop() returns within a second, the device ungrabbed and closed."""
     device = FakeInputDevice([], unplug_error=None)
@@ -269,3 +317,4 @@ def test_stop_is_prompt_and_ungrabs(run) -> None:
     assert time.monotonic() - started < 1.0
     assert not reader.is_alive()
     assert device.calls == ["grab", "ungrab", "close"]
+    assert rec.statuses.get(timeout=WAIT) == STOPPED  # the reader's last word, after it let go

@@ -139,29 +139,35 @@ def test_round_trip_through_python_evdevs_evtest() -> None:
 
 
 @pytest.mark.parametrize(
-    ("capture", "layout", "idle_gap", "expected"),
+    ("capture", "layout", "options", "expected"),
     [
         pytest.param(
-            "evtest_honeywell_us.txt", "us", 0.05, ["ABC-123", "Widget 7/b", "TAIL9"],
+            "evtest_honeywell_us.txt", "us", {}, ["ABC-123", "Widget 7/b", "TAIL9"],
             id="evtest_with_dropped_scan_and_unterminated_tail",
         ),
         pytest.param(
-            "categorize_us.txt", "us", 0.05, ["PO-1042", "sn 77", "NEXT"],
-            id="categorize_with_repeats_and_lost_enter",
+            "categorize_us.txt", "us", {"lost_terminator": 0.5}, ["PO-1042", "sn 77", "NEXT"],
+            id="categorize_with_repeats_and_lost_enter_after_a_long_pause",
         ),
         pytest.param(
-            "categorize_us.txt", "us", None, ["PO-1042", "sn 77NEXT"],
-            id="lost_enter_without_idle_gap_merges",
+            "categorize_us.txt", "us", {}, ["PO-1042", "sn 77NEXT"],
+            id="pause_shorter_than_the_lost_terminator_limit_merges",
         ),
-        pytest.param("python_evtest_de.txt", "de", 0.05, ['Zy-@#1/"', "SN/7"], id="german_scanner"),
+        pytest.param(
+            "categorize_us.txt", "us", {"lost_terminator": None}, ["PO-1042", "sn 77NEXT"],
+            id="lost_enter_without_a_pause_limit_merges",
+        ),
+        pytest.param("python_evtest_de.txt", "de", {}, ['Zy-@#1/"', "SN/7"], id="german_scanner"),
+        pytest.param(
+            "evtest_keypad_human_slow.txt", "us", {}, ["123456789", "4711", "0815"],
+            id="human_typing_on_a_keypad_one_scan_per_enter",
+        ),
     ],
 )
-def test_decode_recorded_captures(
-    capture: str, layout: str, idle_gap: float | None, expected: list[str]
-) -> None:
-    """Guards `station decode-evtest` end to end on recorded captures."""
+def test_decode_recorded_captures(capture: str, layout: str, options: dict, expected: list[str]) -> None:
+    """Guards `station decode-evtest` end to end on recorded captures, pauses ending scans only as SPEC 4 says."""
     text = (DATA / capture).read_text()
-    assert decode_capture(text, layout=layout, idle_gap=idle_gap) == expected
+    assert decode_capture(text, layout=layout, **options) == expected
 
 
 def test_decode_capture_reads_gs_from_ctrl_bracket() -> None:

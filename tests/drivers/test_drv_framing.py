@@ -16,10 +16,10 @@ TERMINATORS = [
 LINE = st.binary(min_size=1).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")).filter(bool)
 
 
-def feed_chunks(framer: LineFramer, chunks: list[bytes], now: float = 0.0) -> list[bytes]:
+def feed_chunks(framer: LineFramer, chunks: list[bytes]) -> list[bytes]:
     lines: list[bytes] = []
     for chunk in chunks:
-        lines += framer.feed(chunk, now)
+        lines += framer.feed(chunk)
     return lines
 
 
@@ -36,10 +36,10 @@ def test_split_at_every_byte_boundary(terminator: bytes) -> None:
 def test_cr_ending_one_read_and_lf_starting_the_next_is_one_terminator() -> None:
     """Guards against an empty line (or a lost one) between CR and a late LF."""
     framer = LineFramer()
-    assert framer.feed(b"A\r", 0.0) == [b"A"]
-    assert framer.feed(b"\nB\r", 0.1) == [b"B"]
-    assert framer.feed(b"\n", 5.0) == []
-    assert framer.feed(b"C\n", 5.1) == [b"C"]
+    assert framer.feed(b"A\r") == [b"A"]
+    assert framer.feed(b"\nB\r") == [b"B"]
+    assert framer.feed(b"\n") == []
+    assert framer.feed(b"C\n") == [b"C"]
 
 
 @settings(deadline=None)  # no flaky time limit on a loaded CI machine
@@ -60,47 +60,49 @@ def test_any_lines_any_terminators_any_cuts(
 
 def test_empty_lines_are_dropped() -> None:
     """Guards against blank scans from doubled suffixes (CR CR, LF LF, CRLF CRLF)."""
-    assert LineFramer().feed(b"\r\n\r\nA\n\n\r\rB\r\n", 0.0) == [b"A", b"B"]
+    assert LineFramer().feed(b"\r\n\r\nA\n\n\r\rB\r\n") == [b"A", b"B"]
 
 
 def test_invalid_utf8_is_passed_on_as_bytes() -> None:
     """Guards `invalid_scan`: the station must see the bytes, not a decoding crash here."""
-    assert LineFramer().feed(b"\xff\xfeSN\x80\r\n", 0.0) == [b"\xff\xfeSN\x80"]
+    assert LineFramer().feed(b"\xff\xfeSN\x80\r\n") == [b"\xff\xfeSN\x80"]
 
 
 def test_overlong_line_is_passed_on_in_pieces(caplog: pytest.LogCaptureFixture) -> None:
     """Guards memory: a scanner that never sends a terminator cannot grow the buffer."""
     framer = LineFramer(max_length=4096)
-    pieces = framer.feed(b"x" * 10_000, 0.0)
+    pieces = framer.feed(b"x" * 10_000)
     assert pieces == [b"x" * 4096, b"x" * 4096]
-    assert framer.feed(b"y\r", 0.0) == [b"x" * 1808 + b"y"]
+    assert framer.feed(b"y\r") == [b"x" * 1808 + b"y"]
     assert "longer than 4096" in caplog.text
 
 
 def test_idle_gap_completes_a_line_without_suffix() -> None:
-    """Guards scanners set without a suffix: silence ends the scan."""
+    """Guards scanners set without a suffix: silence, once the port is drained, ends the scan."""
     framer = LineFramer(idle_gap=0.05)
-    assert framer.feed(b"NOSUF", 10.00) == []
-    assert framer.feed(b"FIX", 10.01) == []
-    assert framer.poll(10.03) == []
-    assert framer.poll(10.07) == [b"NOSUFFIX"]
-    assert framer.poll(11.0) == []
+    assert framer.feed(b"NOSUF") == []
+    assert framer.feed(b"FIX") == []
+    assert framer.pause_limit == 0.05
+    assert framer.pause(0.02) == []
+    assert framer.pause(0.06) == [b"NOSUFFIX"]
+    assert framer.pause_limit is None
+    assert framer.pause(1.0) == []
 
 
-def test_data_after_the_idle_gap_first_completes_the_pending_line() -> None:
-    """Guards two suffix-less scans read back to back before any poll ran."""
+def test_bytes_read_after_a_held_up_reader_join_the_line_in_progress() -> None:
+    """Guards the reader held up with the rest of a line waiting in the kernel: no pause was seen, no split."""
     framer = LineFramer(idle_gap=0.05)
-    framer.feed(b"FIRST", 1.0)
-    assert framer.feed(b"SECOND", 2.0) == [b"FIRST"]
-    assert framer.flush() == [b"SECOND"]
+    framer.feed(b"FIRST")
+    assert framer.feed(b"-HALF") == []  # however long after: the framer reads no clock
+    assert framer.pause(0.06) == [b"FIRST-HALF"]
 
 
-def test_without_idle_gap_poll_never_completes() -> None:
-    """Guards suffix-configured scanners: a slow line is not cut in two."""
+def test_without_idle_gap_a_pause_never_completes() -> None:
+    """Guards suffix-configured scanners with no lost-terminator limit: a slow line is not cut in two."""
     framer = LineFramer()
-    framer.feed(b"SLOW", 0.0)
-    assert framer.poll(3600.0) == []
-    assert framer.feed(b"LINE\r\n", 3600.0) == [b"SLOWLINE"]
+    framer.feed(b"SLOW")
+    assert framer.pause(3600.0) == []
+    assert framer.feed(b"LINE\r\n") == [b"SLOWLINE"]
 
 
 @pytest.mark.parametrize(

@@ -155,32 +155,102 @@ def test_key_repeats_are_ignored(kb: Keyboard) -> None:
     assert decode(KeyDecoder(), events + kb.tap("KEY_ENTER")) == ["a"]
 
 
-def test_lost_enter_is_completed_by_the_idle_gap_in_feed(kb: Keyboard) -> None:
-    """Guards a lost Enter: the next key, arriving after the gap, ends the scan first."""
-    decoder = KeyDecoder(idle_gap=0.05)
+def test_lost_enter_is_recovered_after_a_long_pause(kb: Keyboard) -> None:
+    """Guards a lost Enter: a key after a pause longer than lost_terminator ends the glued scan first."""
+    decoder = KeyDecoder()  # terminators, lost_terminator 1 s
     first = decode(decoder, kb.type("SN-1"))
-    kb.pause(0.5)
+    kb.pause(1.5)
     assert first == []
     assert decode(decoder, kb.type("SN-2") + kb.tap("KEY_ENTER")) == ["SN-1", "SN-2"]
 
 
-def test_poll_completes_a_scan_without_suffix(kb: Keyboard) -> None:
-    """Guards scanners set without a suffix: poll() ends the scan once it went quiet."""
-    decoder = KeyDecoder(idle_gap=0.05)
+@pytest.mark.parametrize(
+    ("step", "pause"),
+    [
+        pytest.param(0.002, 0.0, id="scanner_speed"),
+        pytest.param(0.080, 0.0, id="bluetooth_scanner_a_key_every_80ms"),
+        pytest.param(0.150, 0.7, id="a_person_typing_who_stops_to_think"),
+    ],
+)
+def test_with_a_terminator_only_a_long_pause_ends_a_scan(step: float, pause: float) -> None:
+    """Guards SPEC 4: with Enter configured, slow keys and pauses under a second never split a scan."""
+    kb = Keyboard(step=step)
+    events = kb.type("SN-")
+    kb.pause(pause)
+    events += kb.type("80MS") + kb.tap("KEY_ENTER") + kb.type("NEXT") + kb.tap("KEY_ENTER")
+    decoder = KeyDecoder()
+    scans = decode(decoder, events)
+    assert decoder.pause(0.999) == []  # the reader drained the device; under a second changes nothing
+    assert scans == ["SN-80MS", "NEXT"]
+
+
+def test_pause_completes_a_scan_without_suffix(kb: Keyboard) -> None:
+    """Guards scanners set without a suffix: the reader's drained-and-quiet notice ends the scan."""
+    decoder = KeyDecoder(terminators=frozenset(), idle_gap=0.05)
     assert decode(decoder, kb.type("NOSUFFIX")) == []
-    assert decoder.poll(kb.now + 0.01) == []
-    assert decoder.poll(kb.now + 0.06) == ["NOSUFFIX"]
-    assert decoder.poll(kb.now + 1.0) == []
+    assert decoder.pause_limit == 0.05
+    assert decoder.pause(0.01) == []
+    assert decoder.pause(0.06) == ["NOSUFFIX"]
+    assert decoder.pause_limit is None  # nothing pending: no pause can end anything
+    assert decoder.pause(1.0) == []
 
 
-def test_without_idle_gap_only_terminators_and_flush_end_scans(kb: Keyboard) -> None:
-    """Guards idle_gap=None: slow typing must not split a scan."""
-    decoder = KeyDecoder(idle_gap=None)
+def test_without_suffix_a_gap_between_keys_splits_a_burst_read_at_once(kb: Keyboard) -> None:
+    """Guards two suffix-less scans read in one burst after the reader was held up: split at the typing gap."""
+    decoder = KeyDecoder(terminators=frozenset(), idle_gap=0.05)
+    events = kb.type("FIRST")
+    kb.pause(0.3)
+    events += kb.type("SECOND")
+    assert decode(decoder, events) == ["FIRST"]
+    assert decoder.pause(0.06) == ["SECOND"]
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        pytest.param(T0, id="now"),
+        pytest.param(T0 - 30 * 365 * 86400, id="thirty_years_ago"),
+        pytest.param(T0 + 40 * 365 * 86400, id="forty_years_ahead"),
+        pytest.param(12.5, id="seconds_since_boot"),
+    ],
+)
+def test_event_times_from_any_clock_change_nothing(start: float) -> None:
+    """Guards the root of issue 13: whatever clock stamped the events, only the gaps between them count."""
+    kb = Keyboard(start=start)
+    events = kb.type("CMD:SELL") + kb.tap("KEY_ENTER") + kb.type("SN-UMOCK-1") + kb.tap("KEY_ENTER")
+    assert decode(KeyDecoder(), events) == ["CMD:SELL", "SN-UMOCK-1"]
+    no_suffix = KeyDecoder(terminators=frozenset(), idle_gap=0.05)
+    events = kb.type("CMD:SELL")
+    kb.pause(0.2)
+    assert decode(no_suffix, events + kb.type("SN-UMOCK-1")) + no_suffix.pause(0.06) == ["CMD:SELL", "SN-UMOCK-1"]
+
+
+def test_a_clock_stepped_back_between_keys_does_not_split() -> None:
+    """Guards a negative gap (event times from a clock stepped back mid-scan): it is no pause at all."""
+    kb = Keyboard()
+    events = kb.type("SN-")
+    kb.now -= 3600
+    events += kb.type("BACK") + kb.tap("KEY_ENTER")
+    assert decode(KeyDecoder(terminators=frozenset({"KEY_ENTER"}), idle_gap=0.05), events) == ["SN-BACK"]
+
+
+def test_a_2000_character_code_read_in_one_burst_is_one_scan() -> None:
+    """Guards a long 2D code waiting in the kernel while the reader was held up: one scan, whole."""
+    code = "".join(PRINTABLE_ASCII[i % len(PRINTABLE_ASCII)] for i in range(2000))
+    kb = Keyboard(start=T0 - 3 * 86400)  # typed long ago, as far as any clock can tell
+    decoder = KeyDecoder()
+    assert decode(decoder, kb.type(code) + kb.tap("KEY_ENTER")) == [code]
+
+
+def test_without_any_pause_limit_only_terminators_and_flush_end_scans(kb: Keyboard) -> None:
+    """Guards idle_gap and lost_terminator off: slow typing must not split a scan."""
+    decoder = KeyDecoder(idle_gap=None, lost_terminator=None)
     events = kb.type("AB")
     kb.pause(5)
     events += kb.type("CD")
     assert decode(decoder, events) == []
-    assert decoder.poll(kb.now + 60) == []
+    assert decoder.pause_limit is None
+    assert decoder.pause(60) == []
     assert decoder.flush() == ["ABCD"]
     assert decoder.flush() == []
 

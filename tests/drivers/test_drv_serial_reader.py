@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import select
 import threading
 import time
 import tty
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import serial
 
-from drivers.reader import CONNECTED, MISSING
+from drivers.reader import BUSY, CONNECTED, MISSING, STOPPED, UNPLUGGED
 from drivers.serial_reader import SerialScanner
 
 WAIT = 2.0  # the spec's replug target; every wait below is bounded by it
@@ -98,7 +99,7 @@ def test_split_at_every_byte_boundary_through_a_pty(make_pty, start, terminator:
     """Guards the real read loop: a scan cut between two writes arrives whole, once."""
     pty, rec = make_pty(), Recorder()
     start(pty.path, rec)
-    rec.expect_status(CONNECTED)  # pyserial flushes input on open: write only after
+    rec.expect_status(CONNECTED)
     stream = b"SN-0001" + terminator + b"SN-0002" + terminator
     first_end = len(b"SN-0001" + terminator[:1])
     for cut in range(1, len(stream)):
@@ -113,6 +114,32 @@ def test_split_at_every_byte_boundary_through_a_pty(make_pty, start, terminator:
             received.append(rec.line())
         assert received == [b"SN-0001", b"SN-0002", b"END"], cut
     assert rec.lines.empty()
+
+
+def test_what_waits_in_the_port_before_it_is_opened_is_read_not_discarded(make_pty, start) -> None:
+    """Guards issue 10 defect 6: pyserial's open() empties the input buffer; scans sent while the daemon was
+    down (the port held open by another, as across a restart) must be read, in order, none lost."""
+    pty, rec = make_pty(), Recorder()
+    pty.write(b"WAITED-1\r\nWAITED-2\r\nHALF")
+    start(pty.path, rec)
+    rec.expect_status(CONNECTED)
+    pty.write(b"-DONE\r\n")
+    assert [rec.line(), rec.line(), rec.line()] == [b"WAITED-1", b"WAITED-2", b"HALF-DONE"]
+
+
+def test_the_public_reset_input_buffer_still_empties_an_open_port(make_pty) -> None:
+    """Guards the KeepingSerial override: only open() keeps the buffer; an explicit reset still works."""
+    from drivers.serial_reader import KeepingSerial
+
+    pty = make_pty()
+    pty.write(b"STALE\r\n")
+    with KeepingSerial(pty.path, timeout=0.5) as port:
+        assert port.read_until(b"\n") == b"STALE\r\n"
+        pty.write(b"DROPPED\r\n")
+        assert select.select([port.fileno()], [], [], WAIT)[0]  # it has reached the port
+        port.reset_input_buffer()
+        pty.write(b"AFTER\r\n")
+        assert port.read_until(b"\n") == b"AFTER\r\n"
 
 
 def test_invalid_utf8_arrives_as_bytes(make_pty, start) -> None:
@@ -177,7 +204,7 @@ def test_port_vanishes_and_comes_back_under_the_same_symlink(
     if vanish == "unlink":
         link.unlink()
     first.hang_up()
-    rec.expect_status(MISSING)
+    rec.expect_status(UNPLUGGED)
 
     second = make_pty()
     replugged_at = time.monotonic()
@@ -210,12 +237,13 @@ def test_port_is_exclusive_and_stop_releases_it_promptly(make_pty, start) -> Non
     first = start(pty.path, first_rec)
     first_rec.expect_status(CONNECTED)
     start(pty.path, second_rec, reconnect_interval=0.05)
-    second_rec.expect_status(MISSING)  # "Could not exclusively lock port"
+    second_rec.expect_status(BUSY)  # "Could not exclusively lock port": another program holds it
 
     stopping_at = time.monotonic()
     first.stop()
     assert time.monotonic() - stopping_at < 1.0
     assert not first.is_alive()
+    assert first.status == STOPPED
     second_rec.expect_status(CONNECTED)
     pty.write(b"SECOND\r")
     assert second_rec.line() == b"SECOND"
@@ -232,6 +260,7 @@ def test_stop_event_shared_by_the_daemon_ends_the_reader(make_pty) -> None:
     stop_event.set()
     reader.join(1.0)
     assert not reader.is_alive()
+    rec.expect_status(STOPPED)
     with serial.Serial(pty.path, exclusive=True):  # closed, so free again
         pass
 

@@ -209,12 +209,13 @@ class DaemonProcess:
     queue until the line it wants arrives.
     """
 
-    def __init__(self, config: Path, cwd: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in ("STATION_DATABASE_URL", "STATION_CONFIG")}
-        env["PYTHONUNBUFFERED"] = "1"
+    def __init__(self, config: Path, cwd: Path, *, env: dict[str, str] | None = None,
+                 command: tuple[str, ...] = ("run",)) -> None:
+        base = {k: v for k, v in os.environ.items() if k not in ("STATION_DATABASE_URL", "STATION_CONFIG")}
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", BOOT, "--config", str(config), "run"],
-            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [sys.executable, "-c", BOOT, "--config", str(config), *command],
+            cwd=cwd, env={**base, **(env or {}), "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         self.lines: list[str] = []
         self._ended = False
@@ -268,6 +269,20 @@ class DaemonProcess:
                 raise AssertionError(f"daemon exited ({self.proc.wait()}) before {pattern!r}:\n" + self.output)
             if match := regex.search(line):
                 return match
+
+    def expect_count(self, pattern: str, count: int, timeout: float = 20.0) -> list[str]:
+        """Wait until ``count`` output lines in all match ``pattern``; return them."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while len(found := [line for line in self.lines if regex.search(line)]) < count:
+            try:
+                line = self._next(max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"{len(found)} of {count} lines matching {pattern!r} in {timeout} s:\n"
+                                     + self.output) from None
+            if line is None:
+                raise AssertionError(f"daemon exited ({self.proc.wait()}) before {count} {pattern!r}:\n" + self.output)
+        return found
 
     @property
     def output(self) -> str:
