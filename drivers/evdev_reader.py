@@ -40,7 +40,7 @@ EVIOCSCLOCKID = 0x400445A0  # _IOW('E', 0xa0, int): the clock that stamps this c
 
 
 class EvdevScanner(ReconnectingReader):
-    """Reads scans from an input device and calls ``on_line(device_id, bytes)``."""
+    """Reads scans from an input device and calls ``on_lines(device_id, [bytes, ...])`` with each read's scans."""
 
     def __init__(
         self,
@@ -100,8 +100,7 @@ class EvdevScanner(ReconnectingReader):
                 if select.select([device.fd], [], [], 0)[0]:
                     continue  # something came after all: it belongs to the scan in progress
                 scans = self.decoder.pause(now - last_read_at)
-            for scan in scans:
-                self._deliver(scan.encode("utf-8"))
+            self._deliver([scan.encode("utf-8") for scan in scans])
             if lost is not None:
                 raise lost
 

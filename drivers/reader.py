@@ -36,7 +36,8 @@ BUSY = "busy"
 STOPPED = "stopped"
 STATES = (CONNECTED, MISSING, UNPLUGGED, BUSY, STOPPED)
 
-LineCallback = Callable[[str, bytes], None]
+# The lines one read completed, in order: delivered together, so the daemon can spool them in one commit.
+LineCallback = Callable[[str, list[bytes]], None]
 StatusCallback = Callable[[str, str], None]
 
 
@@ -132,9 +133,11 @@ class ReconnectingReader(threading.Thread, metaclass=ABCMeta):
             except Exception:
                 logger.exception("on_status callback failed for %s", self.device_id)
 
-    def _deliver(self, line: bytes) -> None:
+    def _deliver(self, lines: list[bytes]) -> None:
+        if not lines:
+            return
         try:
-            self._on_line(self.device_id, line)
+            self._on_line(self.device_id, lines)
         except Exception:
             logger.exception("on_line callback failed for %s; reading goes on", self.device_id)
 

@@ -51,7 +51,7 @@ class KeepingSerial(serial.Serial):
 
 
 class SerialScanner(ReconnectingReader):
-    """Reads scans from a serial port and calls ``on_line(device_id, bytes)``."""
+    """Reads scans from a serial port and calls ``on_lines(device_id, [bytes, ...])`` with each read's lines."""
 
     def __init__(
         self,
@@ -120,8 +120,7 @@ class SerialScanner(ReconnectingReader):
                 if select.select([port.fileno()], [], [], 0)[0]:
                     continue  # it came after all: part of the line in progress
                 lines = framer.pause(now - last_read_at)
-            for line in lines:
-                self._deliver(line)
+            self._deliver(lines)
         if framer.flush():
             logger.info("scanner %s: dropped an unfinished line at stop", self.device_id)
 

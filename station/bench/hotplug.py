@@ -166,8 +166,11 @@ def _child(config_path: str) -> None:
         with lock:
             print(kind, f"{time.monotonic():.6f}", value, flush=True)
 
-    supervisor = Supervisor(load(config_path).stations, lambda station, device, raw: say("scan", raw.hex()),
-                            lambda station, device, kind, state: say("state", state))
+    def scans(station: str, device: str, lines: list[bytes]) -> None:
+        for raw in lines:
+            say("scan", raw.hex())
+
+    supervisor = Supervisor(load(config_path).stations, scans, lambda station, device, kind, state: say("state", state))
     supervisor.start()
     sys.stdin.read()
     supervisor.stop()

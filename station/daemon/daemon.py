@@ -129,15 +129,17 @@ class Daemon:
         return readers_done
 
     # -- callbacks from reader threads -------------------------------------------
-    def _scan(self, station: str, device: str, data: bytes) -> None:
+    def _scan(self, station: str, device: str, lines: list[bytes]) -> None:
+        """The scans of one read: spooled together (one commit, so a kill keeps all or none), then processed."""
         try:
-            self.spool.append(station, device, data)
+            self.spool.append_all(station, device, lines)
         except Exception:
             # Disk full or the spool file gone: say what was scanned, so it can be redone.
-            log.exception("could not spool a scan of station %s device %s (%s): it is lost",
-                          station, device, escape_raw(data))
+            log.exception("could not spool %d scan(s) of station %s device %s (%s): they are lost", len(lines),
+                          station, device, ", ".join(escape_raw(data) for data in lines))
             return
-        self.live.record_scan(station, device, escape_raw(data, 200))
+        for data in lines:
+            self.live.record_scan(station, device, escape_raw(data, 200))
         self.processor.wake()
 
     def _device(self, station: str, device: str, kind: str, state: str) -> None:

@@ -123,6 +123,14 @@ class Spool:
             ).lastrowid
         return SpooledScan(seq, station, device, bytes(raw), at)
 
+    def append_all(self, station: str, device: str, raws: list[bytes]) -> list[SpooledScan]:
+        """Store the scans of one read together, in one durable commit: a kill loses all of them or none."""
+        at = _now()
+        with self._transaction() as db:
+            seqs = [db.execute("INSERT INTO scan (station, device, raw, received_at) VALUES (?, ?, ?, ?)",
+                               (station, device, bytes(raw), at.isoformat())).lastrowid for raw in raws]
+        return [SpooledScan(seq, station, device, bytes(raw), at) for seq, raw in zip(seqs, raws)]
+
     def mark_done(self, seq: int, outcome: str) -> None:
         """The scan's effect is committed in the main database: never process it again."""
         self._finish(seq, DONE, outcome)

@@ -37,7 +37,7 @@ from station.domain.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-ScanCallback = Callable[[str, str, bytes], None]  # station, device, raw line
+ScanCallback = Callable[[str, str, list[bytes]], None]  # station, device, the raw lines of one read
 DeviceCallback = Callable[[str, str, str, str], None]  # station, device, kind, state
 
 
@@ -223,8 +223,8 @@ class Supervisor:
             on_status=on_status, open_device=opener,
         )
 
-    def _line(self, slot: _Slot, _device_id: str, data: bytes) -> None:
-        self.on_scan(slot.station, slot.device_id, data)
+    def _line(self, slot: _Slot, _device_id: str, lines: list[bytes]) -> None:
+        self.on_scan(slot.station, slot.device_id, lines)
 
     def _status(self, slot: _Slot, path: str, token: object, _device_id: str, status: str) -> None:
         with self._lock:

@@ -59,8 +59,10 @@ class Recorder:
         self.lines: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.statuses: queue.Queue[tuple[str, str]] = queue.Queue()
 
-    def on_line(self, device_id: str, line: bytes) -> None:
-        self.lines.put((device_id, line))
+    def on_line(self, device_id: str, lines: list[bytes]) -> None:
+        assert lines, "a read delivers the lines it completed, never none"
+        for line in lines:
+            self.lines.put((device_id, line))
 
     def on_status(self, device_id: str, status: str) -> None:
         self.statuses.put((device_id, status))
@@ -165,17 +167,22 @@ def test_a_failing_callback_does_not_stop_the_reader(make_pty, start) -> None:
     pty, rec = make_pty(), Recorder()
     calls = []
 
-    def on_line(device_id: str, line: bytes) -> None:
-        calls.append(line)
-        if line == b"BOOM":
+    failed = threading.Event()
+
+    def on_line(device_id: str, lines: list[bytes]) -> None:
+        calls.append(lines)
+        if b"BOOM" in lines:
+            failed.set()
             raise RuntimeError("downstream bug")
-        rec.on_line(device_id, line)
+        rec.on_line(device_id, lines)
 
     reader = SerialScanner("bench-1", pty.path, on_line, on_status=rec.on_status)
     reader.start()
     try:
         rec.expect_status(CONNECTED)
-        pty.write(b"BOOM\rAFTER\r")
+        pty.write(b"BOOM\r")
+        assert failed.wait(WAIT)
+        pty.write(b"AFTER\r")
         assert rec.line() == b"AFTER"
     finally:
         reader.stop()
