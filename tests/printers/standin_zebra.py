@@ -10,22 +10,12 @@ printing instead of answering.
 
 from __future__ import annotations
 
-import queue
 import socket
-import socketserver
-import struct
-import threading
 from dataclasses import dataclass, field
 
+from standin_tcp import Fault, LoopbackPrinter, receive, reset
 
-@dataclass
-class Fault:
-    """What one connection does wrong: drop after `drop_after` bytes, answer no ~HS,
-    or print a label and then drop instead of answering the ~HS after it."""
-
-    drop_after: int | None = None
-    silent: bool = False
-    drop_after_print: bool = False
+__all__ = ["Fault", "Flags", "ZebraStandIn"]
 
 
 @dataclass
@@ -36,36 +26,8 @@ class Flags:
 
 
 @dataclass
-class ZebraStandIn:
-    printed: queue.Queue = field(default_factory=queue.Queue)
-    discarded: list = field(default_factory=list)
-    faults: dict = field(default_factory=dict)  # connection number (1, 2, ...) -> Fault
+class ZebraStandIn(LoopbackPrinter):
     flags: Flags = field(default_factory=Flags)
-    connections: int = 0
-    port: int = 0
-
-    def start(self, port: int = 0) -> ZebraStandIn:
-        standin = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                standin.connections += 1
-                standin._serve(self.request, standin.faults.get(standin.connections, Fault()))
-
-        self._server = _Server(("127.0.0.1", port), Handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    @property
-    def address(self) -> str:
-        return f"tcp://127.0.0.1:{self.port}"
 
     def host_status(self) -> bytes:
         """A ~HS answer in the Programming Guide's layout, with this printer's flags."""
@@ -74,11 +36,10 @@ class ZebraStandIn:
         two = f"001,0,{int(f.head_open)},0,0,2,4,0,00000000,1,000"
         return b"".join(b"\x02" + s.encode() + b"\x03\r\n" for s in (one, two, "1234,0"))
 
-    def _serve(self, sock: socket.socket, fault: Fault) -> None:
+    def serve(self, sock: socket.socket, fault: Fault) -> None:
         buffer, received, format_start, printed = b"", 0, None, 0
         while True:
-            want = 4096 if fault.drop_after is None else fault.drop_after - received
-            data = sock.recv(want) if want > 0 else b""
+            data = receive(sock, fault, received)
             received += len(data)
             buffer += data
             while buffer:
@@ -87,7 +48,7 @@ class ZebraStandIn:
                     if fault.silent:
                         continue
                     if fault.drop_after_print and printed:
-                        return _reset(sock)  # printed, then gone before confirming
+                        return reset(sock)  # printed, then gone before confirming
                     sock.sendall(self.host_status())
                 elif format_start is None and buffer.startswith(b"^XA"):
                     format_start = 0
@@ -103,15 +64,4 @@ class ZebraStandIn:
             if not data:
                 if format_start is not None:
                     self.discarded.append(buffer.decode("ascii", "replace"))
-                return _reset(sock) if fault.drop_after is not None else None
-
-
-class _Server(socketserver.ThreadingTCPServer):
-    allow_reuse_address = True  # "comes back" on the same port
-    daemon_threads = True
-
-
-def _reset(sock: socket.socket) -> None:
-    """Go away the hard way: a TCP reset, as a printer switched off mid-job leaves the sender with."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
+                return reset(sock) if fault.drop_after is not None else None
