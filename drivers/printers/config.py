@@ -7,7 +7,7 @@
     label = "50x25"                     # mm, width x height as the label is read
     dpi = 203
     # kind-specific: model = "QL-820NWB", tape = "62" (brother_ql);
-    # server = "/run/cups/cups.sock" (cups); timeout = 10 (seconds, any kind);
+    # server = "/run/cups/cups.sock" (cups); timeout = 10 (seconds; zpl, brother_ql);
     # status_query = false (zpl, brother_ql: the printer does not answer status requests)
 
 Every mistake is a ``PrinterConfigError`` with a stable code, found here rather
@@ -30,7 +30,7 @@ DEFAULT_DPI = {"zpl": 203, "brother_ql": 300, "cups": 300}
 OPTIONS = {
     "zpl": {"timeout": float, "status_query": bool},
     "brother_ql": {"timeout": float, "status_query": bool, "model": str, "tape": str},
-    "cups": {"timeout": float, "server": str},
+    "cups": {"server": str},  # no timeout: pycups offers none
 }
 _LABEL = re.compile(r"\s*(\d+(?:\.\d+)?)\s*[xX×]\s*(\d+(?:\.\d+)?)\s*(?:mm)?\s*")
 # CUPS queue names: printable, and none of space, tab, / \ # ' " (lpadmin's rule).

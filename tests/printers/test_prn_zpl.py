@@ -220,3 +220,14 @@ def test_device_failures():
     with pytest.raises(JobNotDelivered) as interrupted:
         zpl_printer("/dev/full").send(PrintJob("j", "SN-1"))  # every write fails: ENOSPC
     assert interrupted.value.code == "job_interrupted" and not interrupted.value.possibly_printed
+
+
+def test_batch_with_a_drop_prints_every_label_once_in_order(zebra):
+    """Guards a receipt's labels: the printer drops during the third of five, each still prints once, in order."""
+    zebra.faults[3] = Fault(drop_after=3 + 40)
+    printer = zpl_printer(zebra.address)
+    serials = [f"SN-{n}" for n in range(1, 6)]
+    retried = [error for serial in serials for error in deliver(printer, PrintJob(serial, serial), attempts=3)]
+    assert [error.code for error in retried] == ["delivery_uncertain"]
+    assert [scan(zebra.printed.get(timeout=WAIT))[0] for _ in serials] == serials
+    assert zebra.printed.empty() and len(zebra.discarded) == 1
