@@ -1,8 +1,8 @@
 """Brother QL label printers: raster over TCP 9100 or a USB device file, through brother_ql.
 
-The library (the maintained fork ``brother_ql_next``, imported as
-``brother_ql``) knows each model and tape and turns an image into the printer's
-raster language; the station's own Code 128 renderer draws the image at
+The library (the maintained fork ``brother_ql_next``, GPL-3.0-only, imported
+as ``brother_ql``; pklaus's original has had no release since 2019) knows
+each model and tape and turns an image into the printer's raster language; the station's own Code 128 renderer draws the image at
 exactly the tape's printable dots (300 dpi), so no step resizes the bars.
 The transport is ours (``transport``): the library's network backend reads
 nothing back, and we want the printer's answers.
@@ -167,9 +167,8 @@ class BrotherQlPrinter(LabelPrinter):
                 raise uncertain(self.address, exc) from exc
             if answer is None:
                 raise uncertain(self.address, f"no status answer within {self.config.timeout:g} s")
-        failed = [read_frame(frame) for frame in frames(answer) if read_frame(frame)["errors"]]
-        if failed:
-            errors = failed[0]["errors"]
+        errors = next((state["errors"] for state in map(read_frame, frames(answer)) if state["errors"]), None)
+        if errors:
             raise PrinterNotReady(_CODES.get(errors[0], "printer_error"),
                                   f"Printer {self.id!r} failed to print the label: {'; '.join(errors)}.")
         log.info("printer %s has job %s (%s)", self.id, job.job_id, job.serial)

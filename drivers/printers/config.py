@@ -48,6 +48,15 @@ class PrinterConfig:
     options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
+    def label(self) -> str:
+        """The label size as configured, e.g. "50x25" (mm, width x height)."""
+        return f"{self.geometry.width_mm:g}x{self.geometry.height_mm:g}"
+
+    @property
+    def dpi(self) -> int:
+        return self.geometry.dpi
+
+    @property
     def timeout(self) -> float:
         return float(self.options.get("timeout", 10.0))
 

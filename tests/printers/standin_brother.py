@@ -33,16 +33,17 @@ class BrotherStandIn(LoopbackPrinter):
     no_media: bool = False
     cover_open: bool = False
     tape_mm: int = 62
+    jam_on_print: bool = False  # the cutter jams at the next page: an error frame, nothing printed
     frames_sent: list = field(default_factory=list)
 
     def frame(self, status_type: int) -> bytes:
         """A status frame laid out as the QL raster command reference gives it (QL-820NWB, this tape)."""
         frame = bytearray(32)
         frame[0:8] = b"\x80\x20\x42\x34\x41\x30\x30\x00"
-        frame[8] = 0x01 if self.no_media else 0
+        frame[8] = (0x01 if self.no_media else 0) | (0x04 if self.jam_on_print and status_type != REPLY else 0)
         frame[9] = 0x10 if self.cover_open else 0
         frame[10], frame[11] = (0, 0) if self.no_media else (self.tape_mm, 0x0A)
-        frame[18] = 0x02 if (self.no_media or self.cover_open) and status_type != REPLY else status_type
+        frame[18] = 0x02 if frame[8] | frame[9] and status_type != REPLY else status_type
         self.frames_sent.append(status_type)
         return bytes(frame)
 
@@ -58,6 +59,10 @@ class BrotherStandIn(LoopbackPrinter):
                 page += instruction
                 if name == "status request" and not fault.silent:
                     sock.sendall(self.frame(REPLY))
+                elif name == "print" and self.jam_on_print:
+                    page = b""
+                    sock.sendall(self.frame(PRINTED))  # sent as "error occurred": the jam
+                    self.jam_on_print = False
                 elif name == "print":
                     [image] = read_pages(page)
                     self.printed.put(image)

@@ -89,6 +89,15 @@ def test_printed_but_unconfirmed_is_possibly_printed(brother):
     assert scan(brother.printed.get(timeout=WAIT)) == ["SN-MAYBE"]
 
 
+def test_error_while_printing_is_retried_and_prints_once(brother):
+    """Guards an error answered after the job (a cutter jam): reported retryable, and the retry prints once."""
+    brother.jam_on_print = True
+    errors = deliver(ql(brother.address), PrintJob("job-4", "SN-JAM"), attempts=3)
+    assert [(type(error), error.code) for error in errors] == [(PrinterNotReady, "printer_error")]
+    assert "Tape cutter jam" in errors[0].message
+    assert scan(brother.printed.get(timeout=WAIT)) == ["SN-JAM"] and brother.printed.empty()
+
+
 def test_usb_device_file_gets_the_raster(tmp_path):
     """Guards /dev/usb/lp0-style addresses: the file holds one page that reads back as the serial."""
     device = tmp_path / "lp0"

@@ -91,6 +91,7 @@ def test_defaults_and_label_forms():
     assert (config.geometry.width_dots, config.geometry.height_dots) == (399, 199)
     other = PrinterConfig.from_mapping({"id": "c", "kind": "cups", "address": "label", "label": "57 x 32mm"})
     assert (other.geometry.width_mm, other.geometry.height_mm, other.geometry.dpi) == (57, 32, 300)
+    assert (config.label, config.dpi) == ("50x25", 203)
     assert config.timeout == 10.0 and PrinterConfig.from_mapping({**GOOD, "timeout": 3}).timeout == 3.0
 
 
