@@ -347,3 +347,34 @@ def write_sheet(
     index = out_dir / "index.html"
     index.write_text(page, encoding="utf-8")
     return [index, *written]
+
+
+def label_image(text: str, width_dots: int, height_dots: int, dpi: int):
+    """One whole label for a raster printer: a greyscale image of exactly width x height dots.
+
+    The Code 128 is centred with its quiet zones and its text under it, every
+    module the same whole number of dots, at least ``MIN_MODULE_MM`` and at
+    most ``MAX_MODULE_MM`` where the dots allow; ``ValueError`` when the text
+    cannot fit.  The printer drivers take this as their renderer (they import
+    nothing from the station).
+    """
+    from PIL import Image
+
+    size = LabelSize(width_dots * 25.4 / dpi, height_dots * 25.4 / dpi)
+    max_width, bar = _layout(size)
+    modules = _modules(text)
+    smallest = math.ceil(MIN_MODULE_MM * dpi / 25.4 - 1e-9)
+    dots = min(max(smallest, math.floor(MAX_MODULE_MM * dpi / 25.4)), math.floor(max_width * dpi / 25.4 / modules))
+    if dots < smallest:
+        raise ValueError(
+            f"{text!r} does not fit: its Code 128 is {modules} modules, at least"
+            f" {modules * smallest * 25.4 / dpi:.1f} mm wide at {smallest} dots ({smallest * 25.4 / dpi:.2f} mm)"
+            f" a module, and only {max_width:g} mm is available; use wider labels or a shorter text"
+        )
+    writer = _DotWriter(format="PNG", mode="L", dpi=dpi)
+    symbol = _CODE128(text, writer=writer).render(_options(dots * 25.4 / dpi, bar, show_text=True))
+    if symbol.width > width_dots or symbol.height > height_dots:
+        raise ValueError(f"{text!r} drawn at {symbol.size} dots does not fit {width_dots}x{height_dots} dots")
+    canvas = Image.new("L", (width_dots, height_dots), 255)
+    canvas.paste(symbol, ((width_dots - symbol.width) // 2, (height_dots - symbol.height) // 2))
+    return canvas

@@ -1,0 +1,126 @@
+"""The one interface every label printer driver implements, and the values it trades in.
+
+Theory of operation: a print queue (outside this package) holds ``PrintJob``s
+and hands each to ``LabelPrinter.send``.  ``send`` returns only once the job
+is the printer's (or the CUPS scheduler's) to print; otherwise it raises a
+``PrinterError`` whose ``retryable`` says whether to try again later.
+``prepare`` checks and builds a label without any I/O, so a queue can refuse a
+serial that cannot fit when the job is made, not after a retry loop.
+``status`` asks the printer whether it answers, for ``station printers``.
+
+Drivers draw nothing themselves except what the printer draws (ZPL's own
+Code 128): raster printers get their image from a ``Renderer`` passed in by the
+caller, so the device layer imports nothing from the station.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from drivers.printers.errors import LabelRefused
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from drivers.printers.config import PrinterConfig
+
+MM_PER_INCH = 25.4
+
+# Renderer(text, width_dots, height_dots, dpi) -> a greyscale image of exactly
+# that many dots, the Code 128 of `text` on it; ValueError when it cannot fit.
+Renderer = Callable[[str, int, int, int], "Image.Image"]
+
+
+@dataclass(frozen=True)
+class LabelGeometry:
+    """A label's printable size in mm and the printer's resolution in dots per inch."""
+
+    width_mm: float
+    height_mm: float
+    dpi: int
+
+    @property
+    def width_dots(self) -> int:
+        return math.floor(self.width_mm * self.dpi / MM_PER_INCH + 1e-9)
+
+    @property
+    def height_dots(self) -> int:
+        return math.floor(self.height_mm * self.dpi / MM_PER_INCH + 1e-9)
+
+    def dots(self, mm: float) -> int:
+        """`mm` in whole dots, rounded up (for margins and minimum widths)."""
+        return math.ceil(mm * self.dpi / MM_PER_INCH - 1e-9)
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    """One label to print: the serial it encodes and an id that names this job everywhere.
+
+    The id travels with the job into the printer's stream (a ZPL comment, the
+    CUPS job name) so that a retried job can be recognised as the same one.
+    """
+
+    job_id: str
+    serial: str
+
+
+@dataclass(frozen=True)
+class PrinterState:
+    """What a printer answered: ``ready``, ``offline`` or ``error`` with the printer's reason."""
+
+    state: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"error: {self.detail}" if self.state == "error" else self.state
+
+
+READY = PrinterState("ready")
+
+
+def offline(detail: str = "") -> PrinterState:
+    return PrinterState("offline", detail)
+
+
+def check_serial(serial: str) -> None:
+    """Refuse what no Code 128 label can hold: empty text, or anything but printable ASCII."""
+    if not serial:
+        raise LabelRefused("serial_empty", "There is no serial to print.")
+    for position, char in enumerate(serial):
+        if not " " <= char <= "~":
+            raise LabelRefused(
+                "serial_not_ascii",
+                f"Serial {serial!r} cannot be printed as a barcode: character {char!r} at position"
+                f" {position + 1} is not printable ASCII (Code 128 holds only A-Z, a-z, 0-9,"
+                " space and ASCII punctuation).",
+            )
+
+
+class LabelPrinter(abc.ABC):
+    """A configured label printer: build a job (no I/O), send it, ask how the printer is."""
+
+    def __init__(self, config: PrinterConfig) -> None:
+        self.config = config
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    @abc.abstractmethod
+    def prepare(self, job: PrintJob) -> Any:
+        """What ``send`` would hand the printer for `job`; ``LabelRefused`` if it cannot print."""
+
+    @abc.abstractmethod
+    def send(self, job: PrintJob) -> None:
+        """Hand `job` to the printer; raises a ``PrinterError`` (see ``retryable``) when that failed."""
+
+    @abc.abstractmethod
+    def status(self) -> PrinterState:
+        """Ask the printer how it is; never raises for a printer that is off or unreachable."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.config.id!r} {self.config.address!r}>"

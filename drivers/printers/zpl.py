@@ -1,0 +1,169 @@
+"""Zebra and compatible printers: ZPL II over raw TCP 9100 or a device file.
+
+The barcode is the printer's own Code 128 (``^BC``, mode N with explicit
+subsets, see ``code128``) with the serial printed under it as the
+interpretation line.  The module width (``^BY``, whole dots) is the widest
+that fits the label with the code's quiet zones, at most 0.33 mm and never
+under 0.19 mm (``MIN_MODULE_MM``: thinner bars smear on thermal heads); a
+serial that would need thinner bars is refused before anything is sent.
+
+Status is the ``~HS`` host status answer: three STX...ETX strings whose
+flags say paper out, paused, head open, ribbon out.  ``send`` asks it before
+the label (nothing is sent to a printer that cannot print) and again after it,
+on the same connection: that second answer is the printer's proof that it has
+read the whole label (see ``transport`` for what that proves and what not).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from drivers.printers import code128
+from drivers.printers.base import READY, LabelPrinter, PrinterState, PrintJob, check_serial, offline
+from drivers.printers.config import PrinterConfig
+from drivers.printers.errors import LabelRefused, PrinterNotReady
+from drivers.printers.transport import Link, parse_address, uncertain
+
+log = logging.getLogger(__name__)
+
+MIN_MODULE_MM = 0.19
+MAX_MODULE_MM = 0.33
+MAX_MODULE_DOTS = 10  # ^BY accepts 1-10
+EDGE_MM = 1.0  # left blank at each edge: label stock drifts by about this much
+TEXT_MM = 2.5  # height of the interpretation line
+GAP_MM = 1.0  # between bars and text
+MIN_BAR_MM = 5.0
+MAX_BAR_MM = 25.0
+HOST_STATUS = b"~HS"
+_JOB_ID_UNSAFE = re.compile(r"[^A-Za-z0-9._:-]")
+
+# (string, field) of each ~HS flag that stops printing, with its code and what it means.
+_PROBLEMS = (
+    (0, 1, "paper_out", "paper out: load labels"),
+    (0, 2, "printer_paused", "paused: press PAUSE on the printer to resume"),
+    (1, 2, "head_open", "print head open: close it"),
+    (1, 3, "ribbon_out", "ribbon out: load a ribbon"),
+    (0, 5, "printer_busy", "receive buffer full"),
+    (0, 9, "printer_error", "RAM corrupt"),
+    (0, 10, "printer_error", "head under temperature"),
+    (0, 11, "printer_error", "head over temperature"),
+)
+
+
+def host_status_length(buffer: bytes) -> int | None:
+    """Length of a complete ~HS answer (three STX...ETX strings) at the start of `buffer`."""
+    end = 0
+    for _ in range(3):
+        end = buffer.find(b"\x03", end)
+        if end < 0:
+            return None
+        end += 1
+    return end + 2 if buffer[end : end + 2] == b"\r\n" else end
+
+
+def parse_host_status(answer: bytes) -> list[tuple[str, str]]:
+    """The problems a ~HS answer reports, as (code, description); empty when ready to print."""
+    strings = [part.split(b"\x03")[0].decode("ascii", "replace").split(",") for part in answer.split(b"\x02")[1:]]
+    if len(strings) < 2:
+        return [("printer_error", f"unreadable status answer {answer[:60]!r}")]
+    return [
+        (code, text)
+        for string, index, code, text in _PROBLEMS
+        if index < len(strings[string]) and strings[string][index].strip() == "1"
+    ]
+
+
+class ZplPrinter(LabelPrinter):
+    """A ZPL II printer at ``tcp://host:port`` or a device path."""
+
+    def __init__(self, config: PrinterConfig) -> None:
+        super().__init__(config)
+        self.address = parse_address(config.address, f"Printer {config.id!r}")
+        self.asks_status = self.address.path is None and config.options.get("status_query", True)
+
+    def prepare(self, job: PrintJob) -> bytes:
+        """The ZPL of one label: size, the Code 128 field, the serial under it, the job id as a comment."""
+        check_serial(job.serial)
+        g = self.config.geometry
+        edge, text, gap = g.dots(EDGE_MM), g.dots(TEXT_MM), g.dots(GAP_MM)
+        bar = min(g.dots(MAX_BAR_MM), g.height_dots - 2 * edge - text - gap)
+        if bar < g.dots(MIN_BAR_MM):
+            raise LabelRefused(
+                "label_too_low",
+                f"Printer {self.id!r}: {g.width_mm:g}x{g.height_mm:g} mm labels are too low for a"
+                f" barcode of {MIN_BAR_MM:g} mm with its text; use taller labels.",
+            )
+        module = self.module_dots(job.serial)
+        left = (g.width_dots - code128.modules(job.serial, quiet_zones=False) * module) // 2
+        job_id = _JOB_ID_UNSAFE.sub("_", job.job_id)
+        zpl = (
+            f"^XA^FXstation job {job_id}^FS^PW{g.width_dots}^LL{g.height_dots}^LH0,0^CF0,{text}"
+            f"^FO{left},{edge}^BY{module}^BCN,{bar},Y,N,N,N^FD{code128.zpl_field_data(job.serial)}^FS^XZ"
+        )
+        return zpl.encode("ascii")
+
+    def module_dots(self, serial: str) -> int:
+        """The widest whole-dot module with which `serial` fits; ``LabelRefused`` when none does."""
+        g = self.config.geometry
+        smallest = g.dots(MIN_MODULE_MM)
+        widest = min(MAX_MODULE_DOTS, max(smallest, int(MAX_MODULE_MM * g.dpi / 25.4)))
+        modules = code128.modules(serial)
+        module = min(widest, (g.width_dots - 2 * g.dots(EDGE_MM)) // modules)
+        if module < smallest:
+            need = modules * smallest * 25.4 / g.dpi + 2 * EDGE_MM
+            raise LabelRefused(
+                "serial_does_not_fit",
+                f"Serial {serial!r} does not fit on printer {self.id!r}: its barcode needs {need:.1f} mm"
+                f" ({modules} modules of at least {smallest * 25.4 / g.dpi:.2f} mm, quiet zones and margins"
+                f" included) and the label is {g.width_mm:g} mm wide; use wider labels.",
+            )
+        return module
+
+    def send(self, job: PrintJob) -> None:
+        label = self.prepare(job)
+        with Link.open(self.address, self.config.timeout) as link:
+            if self.asks_status:
+                self._require_ready(link)
+            link.write_job(label)
+            if not self.asks_status:
+                link.finish()
+                return
+            try:
+                answer = link.ask(HOST_STATUS, host_status_length)
+            except OSError as exc:
+                raise uncertain(self.address, exc) from exc
+            if answer is None:
+                raise uncertain(self.address, f"no answer to ~HS within {self.config.timeout:g} s")
+        log.info("printer %s has job %s (%s)", self.id, job.job_id, job.serial)
+
+    def _require_ready(self, link: Link) -> None:
+        try:
+            answer = link.ask(HOST_STATUS, host_status_length)
+        except OSError as exc:
+            raise PrinterNotReady("printer_unreachable", f"Printer {self.id!r} dropped the connection: {exc}.") from exc
+        if answer is None:
+            raise PrinterNotReady(
+                "printer_not_answering",
+                f"Printer {self.id!r} did not answer its status request within {self.config.timeout:g} s"
+                " (a ZPL printer that cannot answer ~HS needs status_query = false).",
+            )
+        problems = parse_host_status(answer)
+        if problems:
+            code, _ = problems[0]
+            raise PrinterNotReady(code, f"Printer {self.id!r} cannot print: {'; '.join(t for _, t in problems)}.")
+
+    def status(self) -> PrinterState:
+        try:
+            with Link.open(self.address, self.config.timeout) as link:
+                if not self.asks_status:
+                    return READY
+                answer = link.ask(HOST_STATUS, host_status_length)
+        except PrinterNotReady as exc:
+            return offline(exc.message)
+        except OSError as exc:
+            return offline(f"connection lost: {exc}")
+        if answer is None:
+            return offline(f"no answer to ~HS within {self.config.timeout:g} s")
+        problems = parse_host_status(answer)
+        return PrinterState("error", "; ".join(text for _, text in problems)) if problems else READY
