@@ -1,4 +1,4 @@
-"""The pages in a real browser: Debian's Chromium driven by Playwright, against a real waitress server.
+"""The pages in a real browser: Debian's Chromium driven by Playwright, against the station's own server.
 
 What only a browser shows: the operator screen updating live through
 server-sent events without a reload, the scan box keeping the focus for a
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import urllib.request
 from urllib.parse import quote
 
@@ -22,8 +21,9 @@ from sqlalchemy import select
 pytestmark = pytest.mark.browser
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-waitress = pytest.importorskip("waitress")
+pytest.importorskip("uvicorn")
 
+from helpers.api import serve  # noqa: E402
 from helpers.database import create_database  # noqa: E402
 
 from station.config import Config, DatabaseConfig, StationConfig  # noqa: E402
@@ -53,18 +53,13 @@ def config(browser_db):
 
 @pytest.fixture(scope="module")
 def server(browser_db, config, tmp_path_factory):
-    """The app served by waitress on 127.0.0.1 and a free port, in a thread, closed at the end."""
+    """The app on the station's own server (web.server) on 127.0.0.1 and a free port, closed at the end."""
     patch = pytest.MonkeyPatch()
     patch.setenv("STATE_DIRECTORY", str(tmp_path_factory.mktemp("state")))
     app = create_app(config, engine=browser_db.engine)
-    app.config["STATION_SSE_HEARTBEAT"] = 1.0  # streams notice a closed page quickly
-    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=srv.run, name="waitress", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
-    srv.task_dispatcher.shutdown(timeout=5)
-    thread.join(timeout=5)
+    app.config["STATION_SSE_HEARTBEAT"] = 1.0
+    with serve(app, threads=8) as port:
+        yield f"http://127.0.0.1:{port}"
     patch.undo()
 
 

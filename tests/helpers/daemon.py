@@ -202,18 +202,18 @@ def write_config(path: Path, *, database_url: str, scanner_link: Path | None, st
 
 
 class DaemonProcess:
-    """``station run`` in a subprocess; its stdout and stderr lines are collected as they come.
+    """``station run`` (or another command: ``serve``) in a subprocess; its output lines collected as they come.
 
     One thread reads both pipes through a selector and puts each complete line
     on a queue (``None`` once both have ended), so ``expect`` blocks on the
     queue until the line it wants arrives.
     """
 
-    def __init__(self, config: Path, cwd: Path) -> None:
+    def __init__(self, config: Path, cwd: Path, command: str = "run") -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("STATION_DATABASE_URL", "STATION_CONFIG")}
         env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", BOOT, "--config", str(config), "run"],
+            [sys.executable, "-c", BOOT, "--config", str(config), command],
             cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
         self.lines: list[str] = []
