@@ -45,7 +45,7 @@ from station.domain.errors import ConfigError
 from station.domain.models import ApiToken
 from station.domain.tokens import any_token, verify_token
 
-from .api import is_api_write
+from .api import is_api, is_api_write
 from .db import EXTENSION, station_app
 
 log = logging.getLogger(__name__)
@@ -202,15 +202,20 @@ def _unauthorized_json(message: str) -> Response:
     return response
 
 
-def _local_host() -> bool:
-    """True when the request names this server by a local name (not a rebound foreign one)."""
-    name = urlsplit("//" + request.host).hostname or ""
-    return host_is_loopback(name) or name == station_app().config.web.host.strip("[]").lower()
+def is_trusted(remote_addr: str | None, host_header: str, bound_host: str) -> bool:
+    """The station's own screen: a loopback client naming this server by a local name (not a rebound one)."""
+    if not is_loopback(remote_addr):
+        return False
+    try:
+        name = urlsplit("//" + host_header).hostname or ""
+    except ValueError:  # a Host header no URL could hold
+        return False
+    return host_is_loopback(name) or name == bound_host.strip("[]").lower()
 
 
 def _guard():
     """Before every request: who is asking, and may they write?"""
-    g.trusted = is_loopback(request.remote_addr) and _local_host()
+    g.trusted = is_trusted(request.remote_addr, request.host, station_app().config.web.host)
     g.user = None
     if request.method in SAFE_METHODS:
         if session.get("user"):
@@ -218,6 +223,8 @@ def _guard():
         return None
     if is_api_write(request):
         return _guard_api()
+    if is_api(request):
+        return None  # TRACE and the like: no view takes them, and routing answers 405 in JSON
     return _guard_form()
 
 
