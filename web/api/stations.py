@@ -2,10 +2,14 @@
 
 - ``POST /api/stations/<station>/scans`` ``{"data": "...", "id": "key"}``:
   one scan, processed exactly as a scanner's (device ``api``, or ``web`` with
-  ``"source": "web"`` from the operator page's scan box). Always 200 with
-  ``{"accepted", "code", "message", "prompt", "document"}`` once the request
-  is well formed: a refused scan is an answer, not an error. The same ``id``
-  twice is processed once (the scan log's unique index says so, not a set).
+  ``"source": "web"`` from the operator page's scan box), in order with the
+  scanners' (web.scans). 200 with ``{"accepted", "code", "message", "prompt",
+  "document"}`` once the request is well formed: a refused scan is an answer,
+  not an error. The same ``id`` twice is processed once (the scan log's
+  unique index says so, not a set). Under ``station run`` with the database
+  away: 503 ``offline`` "Offline: N scans held", ``"queued": true``: the scan
+  is held in the daemon's spool and will be processed in its turn; sending
+  it again with the same ``id`` answers its result once it has one.
 - ``GET /api/stations/<station>``: mode, prompt, open document, recent scans;
   503 ``offline`` ("Offline: N scans held") while the database is away.
 - ``GET /api/stations/<station>/events``: server-sent events. The first
@@ -21,15 +25,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
-from sqlalchemy.exc import IntegrityError, OperationalError
+from flask import Blueprint, Response, g, jsonify, request
+from sqlalchemy.exc import OperationalError
 
 from station.domain.errors import Invalid, NotFound
 from station.scanning.service import ScanService, check_key
-from station.storage.retry import run_in_transaction
 
-from ..changes import feed
 from ..db import StationApp, station_app, transaction
+from ..scans import Held, carry_out
 from .errors import error
 from .inputs import json_body
 
@@ -69,25 +72,10 @@ def scan(station: str):
     source = body.get("source", "api")
     if source not in SOURCES:
         raise Invalid("invalid_field", f"source must be one of {', '.join(SOURCES)}.")
-    app_state = station_app()
-    service = ScanService(app_state.config)
-    def process(session):
-        return service.process(session, station, data, device=source, key=key)
-
-    try:
-        # Deadlocks and serialization failures are retried, never shown to the operator.
-        result = run_in_transaction(app_state.Session, process)
-    except IntegrityError:
-        if key is None:
-            raise
-        # The same key raced in on another connection and won: answer as it was answered.
-        result = run_in_transaction(app_state.Session, process)
-    live = app_state.live
-    if live is not None:
-        live.notify()
-    else:
-        feed(current_app).bump([station])  # this app's own screens hear of it at once
-    return jsonify(result.as_json())
+    answer = carry_out(station, data, device=source, key=key, user=g.get("user"))
+    if isinstance(answer, Held):
+        return jsonify(answer.answer()), 503, {"Retry-After": "2"}
+    return jsonify(answer.as_json())
 
 
 @bp.get("/stations/<station>")

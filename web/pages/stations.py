@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from station.interchange.demo import FIRST_RUN_HINT, is_empty
 from station.scanning.service import ScanService
 
 from ..db import station_app, transaction
+from ..scans import Held, carry_out
 from .forms import back, done, refused, user
 from .links import station_url
 
@@ -125,13 +126,14 @@ def scan(station: str):
     _require_station(station)
     text = request.form.get("scan", "")[:MAX_SCAN]
     if text.strip():
-        with transaction() as session:
-            result = _service().process(session, station, text, device=WEB_DEVICE, user=user())
+        answer = carry_out(station, text, device=WEB_DEVICE, key=None, user=user())
         status = live()
         if status is not None:
             status.record_scan(station, WEB_DEVICE, text)
-        if result.accepted:
-            done(result.message)
+        if isinstance(answer, Held):
+            flash(answer.answer()["error"]["message"], "error")
+        elif answer.accepted:
+            done(answer.message)
         else:
-            refused(Refusal(result.code or "refused", result.message))
+            refused(Refusal(answer.code or "refused", answer.message))
     return back(station_url(station))
