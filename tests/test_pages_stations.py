@@ -97,7 +97,7 @@ def test_operator_screen_shows_prompt_lines_counts_and_scans(client, receiving):
     text = text_of(page)
     assert "2 of 3" in text  # count against the purchase order
     assert "SN-A" in text and "<b>bold</b>" in text
-    assert "Refused (document_open)" in text  # the last scan's outcome
+    assert "Refused: " in text and "(document_open)" in text  # the last scan's outcome
     assert "&lt;b&gt;bold&lt;/b&gt;" in html and "<b>" not in html
 
 
@@ -123,7 +123,8 @@ def test_scan_box_without_javascript_records_a_web_scan(client, db):
     token = csrf(client)
     refused = client.post("/stations/till/scan", data={"scan": "NOT-A-THING", "csrf_token": token})
     assert refused.status_code == 303 and refused.headers["Location"] == "/stations/till"
-    assert "Refused (unknown_barcode)" in text_of(client.get("/stations/till"))
+    screen = text_of(client.get("/stations/till"))
+    assert "Refused: Unknown barcode NOT-A-THING" in screen and "(unknown_barcode)" in screen
     client.post("/stations/till/scan", data={"scan": "CMD:RECEIVE", "csrf_token": token})
     with db.Session() as s:
         rows = s.execute(select(ScanLog.device, ScanLog.raw, ScanLog.accepted).order_by(ScanLog.id)).all()
