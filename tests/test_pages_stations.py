@@ -223,3 +223,18 @@ def test_first_run_says_how_to_begin(db, tmp_path):
     with db.Session.begin() as s:
         create_demo(s)
     assert "No products yet" not in client.get("/").get_data(as_text=True)
+
+
+def test_a_long_refused_scan_is_cut_in_the_recent_list_and_whole_on_hover(client, db, config):
+    """Guards against a 600-character refused scan pushing the screen's recent list down (issue 10, defect 12):
+    the list shows its first 60 characters and "…", the tooltip all of it; the message names no code first."""
+    text = "Z" * 600
+    with db.Session.begin() as s:
+        ScanService(config).process(s, "till", text, device="api")
+    html = client.get("/stations/till/panel").get_json()["scans_html"]
+    raw = re.search(r'<span class="raw" title="([^"]*)">([^<]*)</span>', html)
+    assert raw is not None, html
+    assert unescape(raw.group(1)) == text
+    assert unescape(raw.group(2)) == "Z" * 59 + "…"
+    assert text not in text_of(html)
+    assert "(invalid_scan)" in text_of(html) and not text_of(html).strip().startswith("invalid_scan")

@@ -34,6 +34,13 @@ def clock(stamp: str | None) -> str:
     return when(stamp)[11:] if stamp else ""
 
 
+def cut(text: str | None, limit: int) -> str:
+    """At most ``limit`` characters, "…" marking a cut: a 600-character scan must not push the list away."""
+    if not text:
+        return ""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def register(app) -> None:
-    for fn in (words, when, clock):
+    for fn in (words, when, clock, cut):
         app.add_template_filter(fn)
