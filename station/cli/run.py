@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 
 import click
+from sqlalchemy.exc import DBAPIError
 
 from station.config import Config
 from station.daemon.daemon import Daemon, daemon_engine, migrate_or_defer
@@ -129,6 +130,8 @@ def serve(ctx: Context) -> None:
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     try:
         migrate(engine)
+    except DBAPIError:
+        raise  # the root group names the database and says it cannot be reached
     except Exception as exc:
         raise click.ClickException(f"cannot prepare the database: {str(exc).splitlines()[0]}") from None
     server = _web_server(config, engine, None)
