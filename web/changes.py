@@ -63,8 +63,8 @@ class ChangeFeed:
         return "listen" if self.app_state.engine.dialect.name == "postgresql" else "poll"
 
     # -- what listeners call -------------------------------------------------
-    def subscribe(self, listener: Listener) -> None:
-        """Add ``listener``, starting the source thread if none runs; blocks until it listens."""
+    def subscribe(self, listener: Listener, *, wait: bool = True) -> None:
+        """Add ``listener``, starting the source thread if none runs; with ``wait``, until it listens."""
         with self._lock:
             self._listeners.append(listener)
             if self._thread is None:
@@ -74,7 +74,7 @@ class ChangeFeed:
                                                 daemon=True)
                 self._thread.start()
             ready = self._ready
-        if not ready.wait(READY_WAIT):
+        if wait and not ready.wait(READY_WAIT):
             log.warning("station events: the change feed is not ready yet; streams start anyway")
 
     def unsubscribe(self, listener: Listener) -> None:

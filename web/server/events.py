@@ -13,7 +13,8 @@ instead of a body; this module takes it from there:
   in the total only.
 - One channel per station with open streams. It fetches the station's state
   once per change, in a small thread pool with a short session of its own,
-  whatever the number of screens, and hands the same event to all of them.
+  whatever the number of screens, and hands the same event to all of them;
+  a burst of changes within ``MIN_INTERVAL`` becomes one event.
   It learns of changes from the app's ChangeFeed (web.changes), whose thread
   calls back into the loop with ``call_soon_threadsafe``; it also looks again
   every heartbeat, so a database that went away quietly is still noticed.
@@ -37,6 +38,7 @@ from flask import Flask
 from sqlalchemy.exc import OperationalError
 
 from station.scanning.service import ScanService
+from station.storage.retry import writer_turn
 
 from ..api.stations import EVENTS_MARKER, TRUST_MARKER, offline_body
 from ..changes import feed
@@ -46,6 +48,9 @@ from .bridge import Headers, send_response
 log = logging.getLogger(__name__)
 
 HEARTBEAT = 15.0  # seconds; app.config["STATION_SSE_HEARTBEAT"] overrides (tests)
+# At most one event per station this often (the first of a burst at once): screens cannot show more, and
+# a burst of scans must not make the loop write to every screen for every scan (500 screens: 10 ms each).
+MIN_INTERVAL = 0.05
 _DROPPED = {b"content-length", EVENTS_MARKER.lower().encode(), TRUST_MARKER.lower().encode()}
 
 
@@ -203,8 +208,8 @@ class EventHub:
                 loop.call_soon_threadsafe(self._changed, stations)
 
             self._listener = listener
-            # subscribe() waits for the feed to listen: in the pool, not in the loop.
-            self.pool.submit(self.feed.subscribe, listener)
+            # Not waiting for the feed to listen: each channel fetches its state at once anyway.
+            self.feed.subscribe(listener, wait=False)
 
     def _changed(self, stations: list[str] | None) -> None:
         names = self.channels if stations is None else stations
@@ -225,11 +230,16 @@ class EventHub:
         loop = asyncio.get_running_loop()
         try:
             quiet = False  # the last look found nothing new
+            published = -MIN_INTERVAL
             while channel.streams and not self._closed.done():
+                early = published + MIN_INTERVAL - loop.time()
+                if early > 0:
+                    await asyncio.sleep(early)  # a rate limit: news within the interval comes in one event
                 channel.wake.clear()
                 key, text = await loop.run_in_executor(self.pool, self._fetch, channel.station)
                 if key != channel.key:
                     channel.publish(key, text)
+                    published = loop.time()
                 elif quiet:
                     channel.tell(BEAT)
                 if channel.wake.is_set():
@@ -250,7 +260,9 @@ class EventHub:
     def _fetch(self, station: str) -> tuple[tuple, bytes]:
         """The station's state as one event (in a pool thread, with a short session of its own)."""
         try:
-            with self.app_state.Session.begin() as session:
+            # On SQLite every transaction takes the write lock: queue for it in-process (storage.retry)
+            # rather than in SQLite's busy handler, which sleeps in steps of milliseconds.
+            with writer_turn(self.app_state.Session), self.app_state.Session.begin() as session:
                 view = self.service.view(session, station)
         except OperationalError:
             offline = offline_body(self.app_state, station)
