@@ -69,6 +69,8 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # uvicorn's own lifecycle lines come as "uvicorn.error" INFO: only its warnings belong in the journal.
+    logging.getLogger("uvicorn.error").setLevel(logging.DEBUG if verbose else logging.WARNING)
     ctx.obj = Context(config_path)
     ctx.call_on_close(ctx.obj.close)
 
