@@ -27,6 +27,7 @@
   const csrf = csrfMeta ? csrfMeta.content : "";
   const urls = { scan: root.dataset.scanUrl, events: root.dataset.eventsUrl, panel: root.dataset.panelUrl };
   const RETRY_MS = 2000;
+  const RECONNECT_MS = 10000;
 
   let version = Number(root.dataset.version || 0);
   let serverHeld = offlineEl && !offlineEl.hidden ? Number(heldEls[0].textContent || 0) : 0;
@@ -188,6 +189,9 @@
     });
     events.addEventListener("error", function () {
       liveEl.classList.remove("connected");
+      // A network error reconnects by itself; an HTTP error (503 while the server is full or the
+      // database is away, 429 over this machine's share) closes the stream for good: try again later.
+      if (events.readyState === EventSource.CLOSED) setTimeout(connect, RECONNECT_MS);
     });
   }
 
