@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import threading
 
 import pytest
@@ -112,7 +113,7 @@ def test_database_down_is_503():
     app.extensions[EXTENSION].engine.dispose()
 
 
-def test_chunked_body_over_4k_through_waitress(app):
+def test_chunked_body_over_4k_through_the_server(app):
     """A body sent chunked (no Content-Length) is still cut at 4 KiB: 413 ``too_large`` from the real server."""
     with serve(app) as port:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -133,3 +134,25 @@ def test_head_and_json_content_type(client):
     assert resp.mimetype == "application/json" and list(resp.get_json()) == ["code", "name"]
     assert client.head("/api/suppliers/ACME").status_code == 200
     assert client.get("/api/suppliers").headers["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("method, path, status, code", [
+    pytest.param("POST", "/api/stations/default//scans", 404, "not_found", id="double_slash_no_html_redirect"),
+    pytest.param("TRACE", "/api/serials", 405, "method_not_allowed", id="trace"),
+    pytest.param("PUT", "/api/serials", 405, "method_not_allowed", id="put"),
+    pytest.param("OPTIONS", "/api/nothing/here", 404, "not_found", id="options_unknown"),
+    pytest.param("BREW", "/api/serials", 400, "bad_request", id="method_no_parser_knows"),
+])
+def test_the_api_answers_json_for_any_method_and_path(app, method, path, status, code):
+    """Guards against HTML from the API (issue 10, defect 12): a 308 redirect for '//', a CSRF page for TRACE.
+    Through the real server, so nothing in front of Flask answers in HTML either."""
+    with serve(app) as port:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request(method, path, body=b"{}", headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            body = resp.read()
+        finally:
+            conn.close()
+    assert resp.status == status and resp.getheader("Content-Type") == "application/json", (resp.status, body)
+    assert json.loads(body)["error"]["code"] == code

@@ -1,4 +1,4 @@
-"""Serials (and codes) in URL paths: percent-encoded '/', '//', '%', Unicode and spaces survive, through Werkzeug and waitress."""
+"""Serials (and codes) in URL paths: percent-encoded '/', '//', '%', Unicode and spaces survive, through Werkzeug and the station's server."""
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -47,8 +47,8 @@ def test_test_client_round_trip(client, world, serial):
     assert in_stock == {serial}
 
 
-def test_waitress_round_trip(app, client, world):
-    """The same through waitress (what ``station serve`` runs) with the raw percent-encoded path on the wire."""
+def test_server_round_trip(app, client, world):
+    """The same through the station's server (what ``station serve`` runs), the raw percent-encoded path on the wire."""
     _create_all(client)
     with serve(app) as port:
         for serial in ALL:

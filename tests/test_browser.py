@@ -1,4 +1,4 @@
-"""The pages in a real browser: Debian's Chromium driven by Playwright, against a real waitress server.
+"""The pages in a real browser: Debian's Chromium driven by Playwright, against the station's own server.
 
 What only a browser shows: the operator screen updating live through
 server-sent events without a reload, the scan box keeping the focus for a
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import urllib.request
 from urllib.parse import quote
 
@@ -22,8 +21,9 @@ from sqlalchemy import select
 pytestmark = pytest.mark.browser
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-waitress = pytest.importorskip("waitress")
+pytest.importorskip("uvicorn")
 
+from helpers.api import serve  # noqa: E402
 from helpers.database import create_database  # noqa: E402
 
 from station.config import Config, DatabaseConfig, StationConfig  # noqa: E402
@@ -53,18 +53,13 @@ def config(browser_db):
 
 @pytest.fixture(scope="module")
 def server(browser_db, config, tmp_path_factory):
-    """The app served by waitress on 127.0.0.1 and a free port, in a thread, closed at the end."""
+    """The app on the station's own server (web.server) on 127.0.0.1 and a free port, closed at the end."""
     patch = pytest.MonkeyPatch()
     patch.setenv("STATE_DIRECTORY", str(tmp_path_factory.mktemp("state")))
     app = create_app(config, engine=browser_db.engine)
-    app.config["STATION_SSE_HEARTBEAT"] = 1.0  # streams notice a closed page quickly
-    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=srv.run, name="waitress", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
-    srv.task_dispatcher.shutdown(timeout=5)
-    thread.join(timeout=5)
+    app.config["STATION_SSE_HEARTBEAT"] = 1.0
+    with serve(app, threads=8) as port:
+        yield f"http://127.0.0.1:{port}"
     patch.undo()
 
 
@@ -124,7 +119,8 @@ def test_scan_through_the_api_shows_within_a_second_without_reload(page, server,
     page.evaluate("window.stillTheSamePage = true")
     post_scan(server, "live", "ZZ-LIVE-1")
     expect(page.locator("#scans")).to_contain_text("ZZ-LIVE-1", timeout=1000)
-    expect(page.locator("#result")).to_have_text(re.compile(r"^Refused \(unknown_barcode\)"), timeout=1000)
+    expect(page.locator("#result")).to_have_text(re.compile(r"^Refused: Unknown barcode ZZ-LIVE-1"), timeout=1000)
+    expect(page.locator("#result")).to_have_attribute("data-code", "unknown_barcode")
     expect(page.locator("body")).to_have_attribute("data-last-outcome", "refused")
     post_scan(server, "live", "PO-1042")
     expect(page.locator("#prompt")).to_contain_text("PO-1042", timeout=1000)
@@ -146,7 +142,8 @@ def test_typing_into_the_scan_box_records_a_scan(page, server, browser_db, world
     expect(page.locator("#scan")).to_be_focused()
     page.keyboard.type("NOT-KNOWN-7")
     page.keyboard.press("Enter")
-    expect(page.locator("#result")).to_have_text(re.compile(r"^Refused \(unknown_barcode\)"))
+    expect(page.locator("#result")).to_have_text(re.compile(r"^Refused: Unknown barcode NOT-KNOWN-7"))
+    expect(page.locator("#result")).to_have_attribute("title", "Refusal code: unknown_barcode")
     flash = page.locator("#flash")
     expect(flash).to_have_class(re.compile(r"\bflash-bad\b"))
     box = flash.bounding_box()

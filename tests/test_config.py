@@ -18,8 +18,10 @@ from station.domain.vocabulary import Mode
                      id="misspelled_station_key"),
         pytest.param({"stations": [{"id": "a", "scanners": [{"path": "/dev/x", "baudrat": 9600}]}]},
                      "station a scanner #1: unknown key 'baudrat': did you mean 'baudrate'?", id="misspelled_scanner_key"),
-        pytest.param({"web": {"colour": "red"}}, "[web]: unknown key 'colour' (known: host, port, threads, timezone)",
-                     id="unknown_key_lists_known"),
+        pytest.param({"web": {"colour": "red"}}, "[web]: unknown key 'colour' (known: host, port, threads, "
+                     "timezone, max_streams, max_streams_per_client)", id="unknown_key_lists_known"),
+        pytest.param({"web": {"max_streams": 0}}, "[web]: max_streams must be from 1 to 100000, not 0",
+                     id="max_streams_range"),
         pytest.param({"web": {"port": "eighty"}}, "[web]: port must be a whole number, not 'eighty'", id="port_text"),
         pytest.param({"web": {"port": 70000}}, "[web]: port must be from 0 to 65535, not 70000", id="port_range"),
         pytest.param({"web": "8700"}, "[web] must be a table of settings", id="section_not_table"),
@@ -57,6 +59,8 @@ host = "0.0.0.0"
 port = 8800
 threads = 8
 timezone = "Europe/Berlin"
+max_streams = 50
+max_streams_per_client = 4
 [scanning]
 gs_substitute = "|"
 [daemon]
@@ -74,6 +78,7 @@ parity = "even"
     config = load(path)
     assert config.database.url == f"sqlite:///{tmp_path}/data/st.db"
     assert (config.web.host, config.web.port, config.web.threads, config.web.timezone) == ("0.0.0.0", 8800, 8, "Europe/Berlin")
+    assert (config.web.max_streams, config.web.max_streams_per_client) == (50, 4)
     assert config.web.zone is not None and config.web.zone.key == "Europe/Berlin"
     assert config.scanning.gs_substitute == "|"
     assert config.daemon.keep_done == 5 and config.spool_path == tmp_path / "held.db"

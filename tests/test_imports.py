@@ -16,7 +16,13 @@ from sqlalchemy import func, select
 from station.domain import catalogue, documents, posting, serials
 from station.domain.errors import StationError
 from station.domain.models import Document, DocumentKind, Product, ProductBarcode, Supplier
-from station.interchange.imports import ImportFailed, ImportResult, import_products, import_purchase_orders
+from station.interchange.imports import (
+    ImportFailed,
+    ImportResult,
+    decode_csv,
+    import_products,
+    import_purchase_orders,
+)
 
 PO_PATTERN = re.compile(r"^PO-\d+$")
 
@@ -249,12 +255,26 @@ def test_bad_product_header(session, text, column, words):
     assert count(session, Product) == 0
 
 
-def test_not_utf8_names_the_line(session):
-    """Guards against a crash, instead of a line number, on a file saved in a legacy encoding."""
-    data = "code,name\nA,Alpha\nB,Caf\xe9\n".encode("latin-1")
+def test_neither_utf8_nor_cp1252_names_the_line(session):
+    """Guards against a crash, instead of a line number, on a file in an encoding no rule recognises."""
+    data = b"code,name\nA,Alpha\nB,Caf\x81\n"  # 0x81: no UTF-8 sequence, and undefined in Windows-1252
     with pytest.raises(ImportFailed) as exc:
         import_products(session, data)
-    assert exc.value.line == 3 and "UTF-8" in exc.value.message
+    assert exc.value.line == 3 and "UTF-8" in exc.value.message and "--encoding" in exc.value.message
+    assert count(session, Product) == 0
+
+
+@pytest.mark.parametrize("data, encoding", [
+    pytest.param("code,name\nCAFÉ-1,Café crème 3€\n".encode("cp1252"), "cp1252", id="excel_plain_csv_cp1252"),
+    pytest.param(b"\xef\xbb\xbf" + "code,name\nCAFÉ-1,Café crème 3€\n".encode(), "utf-8-sig", id="utf8_bom"),
+    pytest.param("code,name\nCAFÉ-1,Café crème 3€\n".encode("utf-16"), "utf-16", id="utf16_bom"),
+])
+def test_excel_encodings_are_recognised(session, data, encoding):
+    """Guards against an Excel export (issue 10, defect 9: cp1252, a UnicodeDecodeError traceback) being refused
+    or read as mojibake: each is read as its encoding, and the text arrives exactly."""
+    assert decode_csv(data)[1] == encoding
+    import_products(session, data)
+    assert session.scalar(select(Product.name).where(Product.code == "CAFÉ-1")) == "Café crème 3€"
 
 
 def test_multi_line_quoted_value_keeps_line_numbers(session):

@@ -97,7 +97,7 @@ def test_operator_screen_shows_prompt_lines_counts_and_scans(client, receiving):
     text = text_of(page)
     assert "2 of 3" in text  # count against the purchase order
     assert "SN-A" in text and "<b>bold</b>" in text
-    assert "Refused (document_open)" in text  # the last scan's outcome
+    assert "Refused: " in text and "(document_open)" in text  # the last scan's outcome
     assert "&lt;b&gt;bold&lt;/b&gt;" in html and "<b>" not in html
 
 
@@ -123,7 +123,8 @@ def test_scan_box_without_javascript_records_a_web_scan(client, db):
     token = csrf(client)
     refused = client.post("/stations/till/scan", data={"scan": "NOT-A-THING", "csrf_token": token})
     assert refused.status_code == 303 and refused.headers["Location"] == "/stations/till"
-    assert "Refused (unknown_barcode)" in text_of(client.get("/stations/till"))
+    screen = text_of(client.get("/stations/till"))
+    assert "Refused: Unknown barcode NOT-A-THING" in screen and "(unknown_barcode)" in screen
     client.post("/stations/till/scan", data={"scan": "CMD:RECEIVE", "csrf_token": token})
     with db.Session() as s:
         rows = s.execute(select(ScanLog.device, ScanLog.raw, ScanLog.accepted).order_by(ScanLog.id)).all()
@@ -222,3 +223,18 @@ def test_first_run_says_how_to_begin(db, tmp_path):
     with db.Session.begin() as s:
         create_demo(s)
     assert "No products yet" not in client.get("/").get_data(as_text=True)
+
+
+def test_a_long_refused_scan_is_cut_in_the_recent_list_and_whole_on_hover(client, db, config):
+    """Guards against a 600-character refused scan pushing the screen's recent list down (issue 10, defect 12):
+    the list shows its first 60 characters and "…", the tooltip all of it; the message names no code first."""
+    text = "Z" * 600
+    with db.Session.begin() as s:
+        ScanService(config).process(s, "till", text, device="api")
+    html = client.get("/stations/till/panel").get_json()["scans_html"]
+    raw = re.search(r'<span class="raw" title="([^"]*)">([^<]*)</span>', html)
+    assert raw is not None, html
+    assert unescape(raw.group(1)) == text
+    assert unescape(raw.group(2)) == "Z" * 59 + "…"
+    assert text not in text_of(html)
+    assert "(invalid_scan)" in text_of(html) and not text_of(html).strip().startswith("invalid_scan")

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import subprocess
 import sys
-import threading
 
 import pytest
+from helpers.api import raw_request, serve
+from helpers.events import EventStream
 from sqlalchemy import func, select
 
 from station.config import from_dict
@@ -189,76 +189,24 @@ def test_offline_station_state_is_503(tmp_path, held, message):
 # -- GET /api/stations/<station>/events ---------------------------------------------------------
 
 
-class Stream:
-    """An event stream read in a thread: events arrive on a queue, so the test waits with a timeout, never sleeps."""
-
-    def __init__(self, client, station: str):
-        self.response = client.get(f"/api/stations/{station}/events", buffered=False)
-        assert self.response.status_code == 200
-        assert self.response.mimetype == "text/event-stream"
-        self.events: queue.Queue = queue.Queue()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self) -> None:
-        buffer = ""
-        try:
-            for chunk in self.response.response:
-                buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
-                while "\n\n" in buffer:
-                    block, buffer = buffer.split("\n\n", 1)
-                    self.events.put(block)
-                if self.stop.is_set():
-                    break
-        except Exception as exc:  # surfaced to the test through the queue
-            self.events.put(exc)
-        finally:
-            self.response.close()
-
-    def next(self, timeout: float = 10.0, *, comments: bool = False):
-        """The next event's data (JSON), skipping heartbeats unless asked for them."""
-        while True:
-            block = self.events.get(timeout=timeout)
-            if isinstance(block, Exception):
-                raise block
-            if block.startswith(":"):
-                if comments:
-                    return block
-                continue
-            fields = dict(line.split(": ", 1) for line in block.splitlines())
-            return fields.get("event", "message"), json.loads(fields["data"])
-
-    def until(self, predicate, timeout: float = 10.0):
-        while True:
-            kind, data = self.next(timeout)
-            if predicate(kind, data):
-                return kind, data
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(timeout=10)
-        assert not self.thread.is_alive()
-
-
-def close_all(streams: list[Stream]) -> None:
-    """Stop every reader first, then wait for each: they finish at their next heartbeat, together."""
-    for stream in streams:
-        stream.stop.set()
-    for stream in streams:
-        stream.close()
-
-
 @pytest.fixture(params=["database", "live"])
 def feed_app(request, world):
     """An app that learns of changes from the database (LISTEN or polling), or from a LiveStatus."""
     return _app(world.engine, live=LiveStatus() if request.param == "live" else None)
 
 
-def test_events_start_with_the_current_state(feed_app):
+@pytest.fixture
+def served(feed_app):
+    """The feed_app on the station's own server: (app, port)."""
+    with serve(feed_app) as port:
+        yield feed_app, port
+
+
+def test_events_start_with_the_current_state(served):
     """Guards the first event: a screen that connects gets the state at once, not after the next scan."""
-    post_scan(feed_app.test_client(), "goods-in", "SUP:ACME")
-    stream = Stream(feed_app.test_client(), "goods-in")
+    app, port = served
+    post_scan(app.test_client(), "goods-in", "SUP:ACME")
+    stream = EventStream(port, "goods-in")
     try:
         kind, state = stream.next()
         assert kind == "message" and state["station"] == "goods-in" and state["document"]["kind"] == "receipt"
@@ -266,13 +214,15 @@ def test_events_start_with_the_current_state(feed_app):
         stream.close()
 
 
-def test_events_follow_a_scan_posted_by_another_client(feed_app):
+def test_events_follow_a_scan_posted_by_another_client(served):
     """Guards the live screen: a scan posted by another client reaches an open stream as one event."""
-    stream = Stream(feed_app.test_client(), "goods-in")
+    app, port = served
+    stream = EventStream(port, "goods-in")
     try:
         _, first = stream.next()
         assert first["document"] is None
-        assert post_scan(feed_app.test_client(), "goods-in", "SUP:ACME").get_json()["accepted"]
+        status, _, body = raw_request(port, "POST", "/api/stations/goods-in/scans", {"data": "SUP:ACME"})
+        assert status == 200 and body["accepted"]
         _, state = stream.until(lambda k, d: d.get("version", 0) > first["version"])
         assert state["document"]["party"]["code"] == "ACME"
         assert state["recent_scans"][0]["raw"] == "SUP:ACME"
@@ -283,16 +233,16 @@ def test_events_follow_a_scan_posted_by_another_client(feed_app):
 
 def test_events_follow_a_scan_made_by_another_process(world):
     """Guards multi-process stations: a scan committed outside this app (the daemon, the CLI) still reaches the screen."""
-    app = _app(world.engine)
-    stream = Stream(app.test_client(), "till")
-    try:
-        _, first = stream.next()
-        with world.Session.begin() as s:
-            ScanService(CONFIG).process(s, "till", "CMD:RECEIVE", device="cli")
-        _, state = stream.until(lambda k, d: d.get("version", 0) > first["version"])
-        assert state["mode"] == "receive"
-    finally:
-        stream.close()
+    with serve(_app(world.engine)) as port:
+        stream = EventStream(port, "till")
+        try:
+            _, first = stream.next()
+            with world.Session.begin() as s:
+                ScanService(CONFIG).process(s, "till", "CMD:RECEIVE", device="cli")
+            _, state = stream.until(lambda k, d: d.get("version", 0) > first["version"])
+            assert state["mode"] == "receive"
+        finally:
+            stream.close()
 
 
 def test_events_follow_a_scan_from_a_separate_os_process(world, tmp_path):
@@ -300,44 +250,36 @@ def test_events_follow_a_scan_from_a_separate_os_process(world, tmp_path):
     (LISTEN/NOTIFY on PostgreSQL, the change counter on SQLite) within a second."""
     config = tmp_path / "station.toml"
     config.write_text('[[stations]]\nid = "goods-in"\nmode = "receive"\n[[stations]]\nid = "till"\nmode = "sell"\n')
-    app = _app(world.engine)
-    stream = Stream(app.test_client(), "till")
-    try:
-        _, first = stream.next()
-        env = {**os.environ, "STATION_DATABASE_URL": world.url}
-        done = subprocess.run([sys.executable, "-m", "station", "--config", str(config), "scan", "till", "CMD:RETURN"],
-                              env=env, capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, done.stderr
-        _, state = stream.until(lambda k, d: d.get("version", 0) > first["version"], timeout=1.0)
-        assert state["mode"] == "return"
-    finally:
-        stream.close()
+    with serve(_app(world.engine)) as port:
+        stream = EventStream(port, "till")
+        try:
+            _, first = stream.next()
+            env = {**os.environ, "STATION_DATABASE_URL": world.url}
+            done = subprocess.run([sys.executable, "-m", "station", "--config", str(config), "scan", "till",
+                                   "CMD:RETURN"], env=env, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
+            _, state = stream.until(lambda k, d: d.get("version", 0) > first["version"], timeout=1.0)
+            assert state["mode"] == "return"
+        finally:
+            stream.close()
 
 
-def test_events_of_another_station_are_not_sent(feed_app):
+def test_events_of_another_station_are_not_sent(served):
     """Guards one stream per station: a scan at another station does not wake this screen with an event."""
-    stream = Stream(feed_app.test_client(), "till")
+    app, port = served
+    stream = EventStream(port, "till")
     try:
         stream.next()
-        post_scan(feed_app.test_client(), "goods-in", "SUP:ACME")
-        post_scan(feed_app.test_client(), "till", "CMD:RECEIVE")
+        post_scan(app.test_client(), "goods-in", "SUP:ACME")
+        post_scan(app.test_client(), "till", "CMD:RECEIVE")
         _, state = stream.next()
         assert state["mode"] == "receive", "the first event after the initial one is this station's own scan"
     finally:
         stream.close()
 
 
-def test_fifty_open_screens_do_not_starve_the_api(world):
-    """Guards SPEC 6: screens waiting on events hold no pooled connection, so the API keeps answering."""
-    app = _app(world.engine)
-    streams = [Stream(app.test_client(), "till") for _ in range(50)]
-    try:
-        for stream in streams:
-            stream.next()
-        client = app.test_client()
-        assert post_scan(client, "till", "CMD:RECEIVE").status_code == 200
-        assert client.get("/api/stations/till").status_code == 200
-        for stream in streams:
-            _, state = stream.until(lambda k, d: d["mode"] == "receive")
-    finally:
-        close_all(streams)
+def test_events_under_a_plain_wsgi_server_say_why_not(client):
+    """Guards against a stream that would hold a WSGI thread for as long as a screen stays open: outside the
+    station's own server (here Flask's test client) the events URL answers a JSON 501 instead."""
+    r = client.get("/api/stations/till/events")
+    assert r.status_code == 501 and r.get_json()["error"]["code"] == "events_unavailable"

@@ -252,7 +252,7 @@ def test_login_refused(lan, token, name, password):
     response = login(lan, name, token if password is None else password)
     assert response.status_code == 303 and response.headers["Location"].startswith("/login")
     page = lan.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Refused (login_failed)" in page
+    assert "Refused: " in page and "(login_failed)" in page
     with lan.session_transaction() as session:
         assert "user" not in session
 

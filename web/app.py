@@ -43,6 +43,9 @@ def create_app(config: Config | None = None, *, engine: Engine | None = None,
     # need bigger uploads may raise the app-wide limit without widening the API.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.json.sort_keys = False  # keys in the order SPEC 5 shows them
+    # No redirects: ``//`` in a URL is not "fixed" with an HTML 308 (the API answers JSON, always); a
+    # route that wants the slashes as they came (a serial holding '//') says merge_slashes=False anyway.
+    app.url_map.merge_slashes = False
     app.extensions[EXTENSION] = StationApp(config=config, engine=engine, Session=make_sessionmaker(engine),
                                              live=live)
     # Security: one before_request hook; every API write is a POST, PATCH or

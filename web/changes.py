@@ -1,17 +1,24 @@
-"""The change feed event streams wait on: one per app, fed from one source.
+"""The change feed live events follow: one per app, fed from one source, told to whoever listens.
 
-A stream must not hold a pooled database connection while it waits, so it
-waits here and opens a short session only to fetch the state it sends. The
-feed learns of changes from the daemon's live status when the daemon runs
-in this process (the scan endpoint notifies it too), else from PostgreSQL
-``LISTEN`` on one dedicated connection, else by polling the cheap
-``station_state.version`` counter every 250 ms (SQLite, where other
-processes may scan). Its thread runs only while some stream listens.
+A live screen must not hold a database connection or a thread while it
+waits, so the screens' event loop (web.server.events) registers one listener
+here and hears, from a thread of this feed, which stations changed. The feed
+learns of changes from the daemon's live status when the daemon runs in this
+process (``station run``: its change counter, followed by one thread), else
+from PostgreSQL ``LISTEN`` on one dedicated connection, else by polling the
+cheap ``station_state.version`` counter every 250 ms (SQLite, where other
+processes may scan). A scan this app processes itself is told at once
+(:meth:`ChangeFeed.bump`). The thread runs only while someone listens.
+
+A listener is called with the stations that changed, or None for "any of
+them" (the source was lost and found again, or the daemon's status moved:
+held scans, a scanner, the database going away).
 """
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from flask import Flask
 from sqlalchemy import select
@@ -25,8 +32,10 @@ from .db import EXTENSION, StationApp
 log = logging.getLogger(__name__)
 
 POLL = 0.25  # seconds between version polls on SQLite
-READY_WAIT = 5.0  # how long a new stream waits for the feed to start listening
+READY_WAIT = 5.0  # how long a new listener waits for the feed to start listening
 FEED = "station.events"
+
+Listener = Callable[[list[str] | None], None]
 
 
 def feed(app: Flask) -> ChangeFeed:
@@ -38,76 +47,70 @@ def feed(app: Flask) -> ChangeFeed:
 
 
 class ChangeFeed:
-    """Per-station change counters that event streams wait on, fed from one source per app."""
+    """Tells its listeners which stations changed, from one source thread per app."""
 
     def __init__(self, app_state: StationApp):
         self.app_state = app_state
-        self._cond = threading.Condition()
-        self._counts: dict[str, int] = {}
-        self._subscribers = 0
+        self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
 
     @property
-    def _source(self) -> str:
+    def source(self) -> str:
         if self.app_state.live is not None:
             return "live"
         return "listen" if self.app_state.engine.dialect.name == "postgresql" else "poll"
 
-    # -- what streams call -------------------------------------------------
-    def subscribe(self) -> None:
-        """Count a stream in, starting the listener if none runs; wait until it listens."""
-        if self._source == "live":
-            return
-        with self._cond:
-            self._subscribers += 1
+    # -- what listeners call -------------------------------------------------
+    def subscribe(self, listener: Listener, *, wait: bool = True) -> None:
+        """Add ``listener``, starting the source thread if none runs; with ``wait``, until it listens."""
+        with self._lock:
+            self._listeners.append(listener)
             if self._thread is None:
                 self._ready = threading.Event()
-                target = self._listen if self._source == "listen" else self._poll
-                self._thread = threading.Thread(target=target, args=(self._ready,), name="station-events", daemon=True)
+                target = {"live": self._follow, "listen": self._listen, "poll": self._poll}[self.source]
+                self._thread = threading.Thread(target=target, args=(self._ready,), name="station-changes",
+                                                daemon=True)
                 self._thread.start()
             ready = self._ready
-        if not ready.wait(READY_WAIT):
-            log.warning("station events: the change feed is not ready yet; the stream starts anyway")
+        if wait and not ready.wait(READY_WAIT):
+            log.warning("station events: the change feed is not ready yet; streams start anyway")
 
-    def unsubscribe(self) -> None:
-        if self._source == "live":
-            return
-        with self._cond:
-            self._subscribers -= 1
+    def unsubscribe(self, listener: Listener) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
 
-    def token(self, station: str) -> int:
-        """The station's change count now, to wait past."""
-        live = self.app_state.live
-        if live is not None:
-            return live.version
-        with self._cond:
-            return self._counts.get(station, 0)
+    def bump(self, stations: list[str] | None) -> None:
+        """These stations changed (None: any of them): tell every listener now, from the caller's thread."""
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(stations)
+            except Exception:  # one broken listener must not silence the others
+                log.exception("station events: a change listener failed")
 
-    def wait(self, station: str, token: int, timeout: float) -> int:
-        """Block until the station's count passes ``token`` or ``timeout`` ends; the count then."""
-        live = self.app_state.live
-        if live is not None:
-            return live.wait_for_change(token, timeout)
-        with self._cond:
-            self._cond.wait_for(lambda: self._counts.get(station, 0) != token, timeout=timeout)
-            return self._counts.get(station, 0)
-
-    # -- the listener thread -----------------------------------------------
-    def _bump(self, stations: list[str] | None) -> None:
-        """Count a change of these stations (None: of every station, after a gap in listening)."""
-        with self._cond:
-            for station in (list(self._counts) if stations is None else stations):
-                self._counts[station] = self._counts.get(station, 0) + 1
-            self._cond.notify_all()
-
+    # -- the source threads ---------------------------------------------------
     def _keep_going(self) -> bool:
-        """False (and the thread forgotten) once no stream listens: decided under the lock."""
-        with self._cond:
-            if self._subscribers > 0:
+        """False (and the thread forgotten) once nobody listens: decided under the lock."""
+        with self._lock:
+            if self._listeners:
                 return True
             self._thread = None
             return False
+
+    def _follow(self, ready: threading.Event) -> None:
+        """``station run``: the daemon's change counter moves on every scan, held count and scanner state."""
+        live = self.app_state.live
+        seen = live.version
+        ready.set()
+        while self._keep_going():
+            now = live.wait_for_change(seen, 1.0)
+            if now != seen:
+                seen = now
+                self.bump(None)
 
     def _listen(self, ready: threading.Event) -> None:
         """PostgreSQL: LISTEN on one connection of its own, outside the pool."""
@@ -117,33 +120,43 @@ class ChangeFeed:
         pause = threading.Event()
         while self._keep_going():
             try:
-                with psycopg.connect(url, autocommit=True) as conn:
+                with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
                     conn.execute(f"LISTEN {STATION_CHANGES}")
-                    self._bump(None)  # whatever happened before we listened
+                    self.bump(None)  # whatever happened before we listened
                     ready.set()
                     while self._keep_going():
                         changed = [n.payload for n in conn.notifies(timeout=1.0)]
                         if changed:
-                            self._bump(changed)
+                            self.bump(sorted(set(changed)))
             except psycopg.Error as exc:
                 log.warning("station events: LISTEN connection lost (%s); retrying", exc)
-                ready.set()  # streams fall back to their heartbeat fetches meanwhile
+                ready.set()
+                self.bump(None)  # the screens look again, and say "offline" if the database is away
                 pause.wait(1.0)
 
     def _poll(self, ready: threading.Event) -> None:
-        """SQLite: one query of every station's version counter per interval, for all streams at once."""
+        """SQLite: one query of every station's version counter per interval, for all listeners at once."""
         seen: dict[str, int] = {}
+        failing = False
         pause = threading.Event()
         while self._keep_going():
             try:
                 with self.app_state.Session() as session:
                     rows = session.execute(select(StationState.station, StationState.version)).all()
             except OperationalError as exc:
-                log.warning("station events: cannot read station versions: %s", exc.orig)
+                if not failing:
+                    log.warning("station events: cannot read station versions: %s", exc.orig)
+                    failing = True
+                    self.bump(None)  # the screens look, and say "offline"
                 rows = []
+            else:
+                if failing:
+                    failing = False
+                    seen.clear()
+                    self.bump(None)
             changed = [station for station, version in rows if seen.get(station) != version]
             seen.update(rows)
             if changed:
-                self._bump(changed)
+                self.bump(changed)
             ready.set()
             pause.wait(POLL)

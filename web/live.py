@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class DeviceView(Protocol):
@@ -20,8 +20,16 @@ class DeviceView(Protocol):
     last_scan: str | None
 
 
+class Submitted(Protocol):
+    """What the daemon did with a scan from the web: its answer (``result.as_json()``), or held."""
+
+    result: Any  # a ScanResult, or None: held in the spool, in order
+    held: int  # scans held in all
+    offline: bool  # held because the database is away (else: waiting behind others)
+
+
 class Live(Protocol):
-    """Held scans, device states and a change counter to wait on, kept by the daemon."""
+    """Held scans, device states and a change counter to wait on, kept by the daemon; its ordered scan path."""
 
     version: int
 
@@ -37,3 +45,7 @@ class Live(Protocol):
     def notify(self) -> None: ...
 
     def wait_for_change(self, seen: int, timeout: float) -> int: ...
+
+    def submit(self, station: str, device: str, raw: str, *, key: str | None, user: str | None,
+               timeout: float) -> Submitted | None:
+        """Carry the scan out in order with the scanners' (None: no daemon takes scans here)."""

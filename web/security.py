@@ -34,10 +34,12 @@ import ipaddress
 import logging
 import os
 import secrets
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, jsonify, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
@@ -45,7 +47,7 @@ from station.domain.errors import ConfigError
 from station.domain.models import ApiToken
 from station.domain.tokens import any_token, verify_token
 
-from .api import is_api_write
+from .api import is_api, is_api_write
 from .db import EXTENSION, station_app
 
 log = logging.getLogger(__name__)
@@ -107,6 +109,17 @@ def load_secret_key(path: Path) -> str:
     return text
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer made once per secret, not on every request."""
+
+    def get_signing_serializer(self, app: Flask):
+        key = app.secret_key
+        cached = getattr(self, "_serializer", None)
+        if cached is None or cached[0] != key:
+            cached = self._serializer = (key, super().get_signing_serializer(app))
+        return cached[1]
+
+
 def init_security(app: Flask) -> None:
     """Secret key, cookie flags, the write guard and security headers; refuse an unguarded LAN bind."""
     station = app.extensions[EXTENSION]
@@ -121,6 +134,7 @@ def init_security(app: Flask) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
     )
+    app.session_interface = _SessionInterface()
     app.jinja_env.autoescape = True  # every template, whatever its name
     app.before_request(_guard)
     app.after_request(_headers)
@@ -202,15 +216,24 @@ def _unauthorized_json(message: str) -> Response:
     return response
 
 
-def _local_host() -> bool:
-    """True when the request names this server by a local name (not a rebound foreign one)."""
-    name = urlsplit("//" + request.host).hostname or ""
-    return host_is_loopback(name) or name == station_app().config.web.host.strip("[]").lower()
+@lru_cache(maxsize=1024)
+def is_trusted(remote_addr: str | None, host_header: str, bound_host: str) -> bool:
+    """The station's own screen: a loopback client naming this server by a local name (not a rebound one).
+
+    A pure function of three strings, asked on every request with the same few: remembered.
+    """
+    if not is_loopback(remote_addr):
+        return False
+    try:
+        name = urlsplit("//" + host_header).hostname or ""
+    except ValueError:  # a Host header no URL could hold
+        return False
+    return host_is_loopback(name) or name == bound_host.strip("[]").lower()
 
 
 def _guard():
     """Before every request: who is asking, and may they write?"""
-    g.trusted = is_loopback(request.remote_addr) and _local_host()
+    g.trusted = is_trusted(request.remote_addr, request.host, station_app().config.web.host)
     g.user = None
     if request.method in SAFE_METHODS:
         if session.get("user"):
@@ -218,6 +241,8 @@ def _guard():
         return None
     if is_api_write(request):
         return _guard_api()
+    if is_api(request):
+        return None  # TRACE and the like: no view takes them, and routing answers 405 in JSON
     return _guard_form()
 
 
@@ -267,9 +292,13 @@ def _referrer_path() -> str:
     return parts.path + ("?" + parts.query if parts.query else "")
 
 
+SECURITY_HEADERS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+                    ("X-Frame-Options", "DENY"), ("Referrer-Policy", "same-origin"))
+
+
 def _headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    headers = response.headers
+    for name, value in SECURITY_HEADERS:
+        if name not in headers:
+            headers.add(name, value)
     return response

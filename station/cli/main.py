@@ -3,7 +3,10 @@
 This package is the one place that assembles the layers: the web app, the
 daemon and the bench are put together here and nowhere else. Any
 ``StationError`` a command lets out (a bad configuration, a refused record)
-is answered with its one sentence and exit code 1, never a traceback.
+is answered with its one sentence and exit code 1, never a traceback; so is
+a database that cannot be reached or answers an error ("the database at
+<url, its password as ***> cannot be reached: <the driver's first line>"), and a
+file that cannot be read or written.
 """
 from __future__ import annotations
 
@@ -11,21 +14,49 @@ import logging
 import sys
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 
 from station.domain.errors import StationError
+from station.storage.db import normalise_url
 
 from . import bench, database, devices, labels, records, run, scan, token
 from .context import Context
 
 
+def _where(ctx: click.Context) -> str:
+    """The configured database URL without its password, or "the database" when it is not known."""
+    found = getattr(ctx.obj, "_config", None)
+    if found is None:
+        return "the database"
+    try:
+        url = make_url(normalise_url(found.database.url))
+    except ArgumentError:
+        return "the database"
+    return f"the database at {url.render_as_string(hide_password=True)}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class StationGroup(click.Group):
-    """The root group: a ``StationError`` from any subcommand becomes one sentence on stderr and exit 1."""
+    """The root group: what a subcommand lets out becomes one sentence on stderr and exit 1."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except StationError as exc:
             raise click.ClickException(exc.message) from None
+        except (OperationalError, InterfaceError) as exc:
+            raise click.ClickException(f"{_where(ctx)} cannot be reached: {_first_line(exc)}") from None
+        except DBAPIError as exc:
+            raise click.ClickException(f"{_where(ctx)} refused the work: {_first_line(exc)}") from None
+        except OSError as exc:
+            if exc.filename is None:
+                raise
+            raise click.ClickException(f"{exc.filename}: {exc.strerror}") from None
 
 
 @click.group(cls=StationGroup)
@@ -38,6 +69,8 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # uvicorn's own lifecycle lines come as "uvicorn.error" INFO: only its warnings belong in the journal.
+    logging.getLogger("uvicorn.error").setLevel(logging.DEBUG if verbose else logging.WARNING)
     ctx.obj = Context(config_path)
     ctx.call_on_close(ctx.obj.close)
 

@@ -1,6 +1,7 @@
 """``station import``, ``station export`` and ``station demo``: records in and out in bulk."""
 from __future__ import annotations
 
+import io
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,6 +34,20 @@ def import_group() -> None:
     """Import records from CSV files (all of a file, or nothing)."""
 
 
+def _text(file, encoding: str | None) -> str:
+    """The file's text: UTF-8 (with or without a BOM), UTF-16 with a BOM, or Windows-1252 (Excel's plain CSV)."""
+    from station.interchange.imports import ENCODINGS, decode_csv
+
+    try:
+        text, used = decode_csv(file.read(), encoding)
+    except StationError as exc:
+        raise click.ClickException(f"{file.name}: {exc} (nothing was imported)") from None
+    if encoding is None and used != "utf-8-sig":
+        click.echo(f"{file.name}: not UTF-8; read as {ENCODINGS.get(used, used)} (--encoding to say otherwise)",
+                   err=True)
+    return text
+
+
 def _run_import(ctx: Context, label: str, fn) -> None:
     ctx.migrated_engine()
     try:
@@ -43,34 +58,47 @@ def _run_import(ctx: Context, label: str, fn) -> None:
     click.echo(str(result))
 
 
+FILE = click.argument("file", type=click.File("rb"))
+ENCODING = click.option("--encoding", default=None, metavar="NAME",
+                        help="The file's encoding (utf-8, cp1252, latin-1...); by default UTF-8, UTF-16 with a BOM, "
+                             "or Windows-1252 when the bytes are not UTF-8.")
+
+
 @import_group.command("products")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@FILE
+@ENCODING
 @pass_ctx
-def import_products(ctx: Context, file) -> None:
+def import_products(ctx: Context, file, encoding: str | None) -> None:
     """FILE.csv: code,name,serial_required_for_purchase,serial_required_for_sales,barcodes (| between barcodes)."""
     from station.interchange.imports import import_products as run
 
-    _run_import(ctx, "Importing products", lambda s, p: run(s, file, progress=p))
+    text = _text(file, encoding)
+    _run_import(ctx, "Importing products", lambda s, p: run(s, io.StringIO(text), progress=p))
 
 
 @import_group.command("purchase-orders")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@FILE
+@ENCODING
 @pass_ctx
-def import_orders(ctx: Context, file) -> None:
+def import_orders(ctx: Context, file, encoding: str | None) -> None:
     """FILE.csv: reference,supplier,product,quantity (rows with one reference form one order)."""
     from station.interchange.imports import import_purchase_orders as run
 
-    _run_import(ctx, "Importing purchase orders", lambda s, p: run(s, file, progress=p, pattern=ctx.config.scanning.document_re))
+    text = _text(file, encoding)
+    _run_import(ctx, "Importing purchase orders",
+                lambda s, p: run(s, io.StringIO(text), progress=p, pattern=ctx.config.scanning.document_re))
 
 
 @import_group.command("asn")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@FILE
+@ENCODING
 @pass_ctx
-def import_asn(ctx: Context, file) -> None:
+def import_asn(ctx: Context, file, encoding: str | None) -> None:
     """FILE.csv: reference,product,serial — the serials a supplier ships against a purchase order."""
     from station.domain.asn import import_asn as run
 
-    _run_import(ctx, "Importing serial lists", lambda s, p: run(s, file, progress=p))
+    text = _text(file, encoding)
+    _run_import(ctx, "Importing serial lists", lambda s, p: run(s, text, progress=p))
 
 
 @click.group(name="export")

@@ -1,7 +1,8 @@
 """``station run`` (scanners, processing and the web page in one process) and ``station serve`` (the page only).
 
-Both create or migrate the database, serve the Flask app with waitress on
-``[web] host``/``port`` and print its URL. SIGTERM and SIGINT are blocked in
+Both create or migrate the database, serve the Flask app on ``[web]
+host``/``port`` through the station's own web server (web.server: uvicorn,
+live events in its event loop) and print its URL. SIGTERM and SIGINT are blocked in
 every thread and taken by the main thread alone (``sigtimedwait``), so the
 shutdown runs in plain code rather than in a signal handler: readers first
 (they ungrab and close their devices), then the web server, then the
@@ -13,13 +14,13 @@ import logging
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 
 import click
+from sqlalchemy.exc import DBAPIError
 
-from station.config import Config, WebConfig
+from station.config import Config
 from station.daemon.daemon import Daemon, daemon_engine, migrate_or_defer
 from station.daemon.live import LiveStatus
 from station.storage.db import migrate
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 
 SIGNALS = {signal.SIGTERM, signal.SIGINT}
 SHUTDOWN_BUDGET = 1.5  # seconds for a clean stop; the process is gone within 2 s
-DEFAULT_THREADS = WebConfig.threads  # waitress workers: live-event streams each hold one while open
 
 
 def web_app(config: Config, engine, live: LiveStatus | None):
@@ -38,46 +38,6 @@ def web_app(config: Config, engine, live: LiveStatus | None):
     from web.app import create_app
 
     return create_app(config, engine=engine, live=live)
-
-
-class WebServer:
-    """A waitress server on a thread of its own, that can be stopped from another."""
-
-    def __init__(self, app, host: str, port: int, *, threads: int = DEFAULT_THREADS) -> None:
-        from waitress.server import create_server
-
-        self.server = create_server(app, host=host, port=port, threads=threads, ident="station",
-                                    clear_untrusted_proxy_headers=True)
-        self.thread = threading.Thread(target=self.server.run, name="web", daemon=True)
-
-    @property
-    def urls(self) -> list[str]:
-        listen = getattr(self.server, "effective_listen", None) or [
-            (self.server.effective_host, self.server.effective_port)]
-        return [f"http://{f'[{h}]' if ':' in str(h) else h}:{p}/" for h, p in listen]
-
-    def start(self) -> None:
-        self.thread.start()
-
-    @property
-    def alive(self) -> bool:
-        return self.thread.is_alive()
-
-    def stop(self, timeout: float) -> None:
-        """Close the listening sockets and connections (in the server's own loop), end the workers."""
-        from waitress import wasyncore
-
-        socket_map = getattr(self.server, "map", None)
-        if socket_map is None:
-            socket_map = self.server._map
-        deadline = time.monotonic() + timeout
-        trigger = getattr(self.server, "trigger", None)
-        if trigger is not None and self.thread.is_alive():
-            trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
-            self.thread.join(max(0.0, deadline - time.monotonic()) / 2)
-        if self.thread.is_alive() or trigger is None:
-            wasyncore.close_all(socket_map)
-        self.server.task_dispatcher.shutdown(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def _wait_for_signal(healthy: Callable[[], bool]) -> int | None:
@@ -90,11 +50,15 @@ def _wait_for_signal(healthy: Callable[[], bool]) -> int | None:
             return None
 
 
-def _web_server(config: Config, engine, live: LiveStatus | None) -> WebServer:
+def _web_server(config: Config, engine, live: LiveStatus | None):
     """The app and its listening server, not yet serving: a bad setting fails before anything starts."""
+    from web.server.serve import WebServer
+
+    web = config.web
     try:
         app = web_app(config, engine, live)
-        return WebServer(app, config.web.host, config.web.port, threads=config.web.threads)
+        return WebServer(app, web.host, web.port, threads=web.threads, max_streams=web.max_streams,
+                         max_streams_per_client=web.max_streams_per_client)
     except OSError as exc:  # the port is taken, the address is not ours
         raise click.ClickException(f"cannot listen on {config.web.host}:{config.web.port}: {exc}") from None
 
@@ -160,12 +124,14 @@ def run(ctx: Context) -> None:
 @click.command()
 @pass_ctx
 def serve(ctx: Context) -> None:
-    """Serve the web page only (waitress); the scanners are read by ``station run``."""
+    """Serve the web page only; the scanners are read by ``station run``."""
     config = ctx.config
     engine = daemon_engine(config.database.url)
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
     try:
         migrate(engine)
+    except DBAPIError:
+        raise  # the root group names the database and says it cannot be reached
     except Exception as exc:
         raise click.ClickException(f"cannot prepare the database: {str(exc).splitlines()[0]}") from None
     server = _web_server(config, engine, None)

@@ -82,7 +82,9 @@ class DatabaseConfig:
 class WebConfig:
     host: str = "127.0.0.1"
     port: int = 8700
-    threads: int = 64  # request threads of the server
+    threads: int = 64  # request threads of the server (live event streams hold none)
+    max_streams: int = 500  # live event streams open at once, in all
+    max_streams_per_client: int = 10  # from one client address (the station's own screen is not capped)
     timezone: str | None = None  # pages show times in this zone; None: the system's
 
     @property

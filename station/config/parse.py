@@ -169,7 +169,9 @@ def _web(t: Table) -> WebConfig:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"[web] timezone {zone!r} is not a time zone: use a name such as \"Europe/Berlin\"") from None
     return WebConfig(host=t.text("host", "127.0.0.1") or "127.0.0.1", port=t.whole("port", 8700, lo=0, hi=65535),
-                     threads=t.whole("threads", 64, lo=1, hi=1024), timezone=zone)
+                     threads=t.whole("threads", 64, lo=1, hi=1024), timezone=zone,
+                     max_streams=t.whole("max_streams", 500, lo=1, hi=100_000),
+                     max_streams_per_client=t.whole("max_streams_per_client", 10, lo=1, hi=100_000))
 
 
 def _scanning(t: Table) -> ScanningConfig:
@@ -201,7 +203,8 @@ def from_dict(data: dict[str, Any], source: Path | None = None) -> Config:
         raise ConfigError("two [[stations]] share one id")
     return Config(
         database=DatabaseConfig(_database_url(Table(data.get("database", {}), "[database]", ("url",)), source)),
-        web=_web(Table(data.get("web", {}), "[web]", ("host", "port", "threads", "timezone"))),
+        web=_web(Table(data.get("web", {}), "[web]", ("host", "port", "threads", "timezone", "max_streams",
+                                                        "max_streams_per_client"))),
         scanning=_scanning(Table(data.get("scanning", {}), "[scanning]",
                                  ("document_pattern", "gs_substitute", "walk_in_customer"))),
         daemon=_daemon(Table(data.get("daemon", {}), "[daemon]", ("spool", "keep_done")), source),

@@ -101,6 +101,7 @@ class Daemon:
             )
             self.supervisor = Supervisor(config.stations, self._scan, self._device,
                                          reconnect_interval=reconnect_interval, hotplug=hotplug)
+            self.live.accept_scans(self.processor.submit)
         except BaseException:
             self.spool.close()
             self._lockfile.close()

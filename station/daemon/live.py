@@ -4,12 +4,16 @@ The daemon knows things the database cannot tell while it is unreachable:
 how many scans each station holds in its spool, and which scanners are
 plugged in. It writes them here; the web page reads them, and waits on
 ``wait_for_change`` to push server-sent events without polling the database.
+The page and the API hand their scans to ``submit``, the daemon's ordered
+path, so none overtakes a scanner's held scan.
 """
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,20 @@ class LiveStatus:
         self._held: dict[str, int] = {}
         self._devices: dict[tuple[str, str], DeviceState] = {}
         self._offline = False
+        self._submit: Callable[..., Any] | None = None
         self.version = 0
+
+    def accept_scans(self, submit: Callable[..., Any]) -> None:
+        """The daemon's ordered path for scans from the web (Processor.submit)."""
+        self._submit = submit
+
+    def submit(self, station: str, device: str, raw: str, *, key: str | None, user: str | None,
+               timeout: float):
+        """A web or API scan, in order behind the held ones: a Submitted, or None with no daemon to take it."""
+        submit = self._submit
+        if submit is None:
+            return None
+        return submit(station, device, raw, key=key, user=user, timeout=timeout)
 
     def _bump(self) -> None:
         self.version += 1

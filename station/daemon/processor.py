@@ -11,6 +11,13 @@ holds, and tries again; nothing is dropped or reordered. Any other error is
 a bug or a scan that can never succeed (a station no longer configured): it
 is retried a few times, then marked failed in the spool and logged, so that
 one bad row cannot stop a station for good.
+
+Scans from the web page and the API take the same path (:meth:`Processor.submit`,
+called from a web request's thread), so none overtakes a scanner's held scan:
+while nothing is held and the database answers, it is carried out at once
+under the lock each spooled scan is processed under (nothing can come between);
+otherwise it is spooled behind the others, and the request waits a moment for
+its turn, or answers that it is held.
 """
 from __future__ import annotations
 
@@ -24,9 +31,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from station.domain.errors import StationError
 from station.domain.models import DeviceStatus
-from station.scanning.service import ScanService
+from station.scanning.service import ScanResult, ScanService
 from station.storage.retry import is_retryable, run_in_transaction
 
+from .answers import Answers, Submitted
 from .live import LiveStatus
 from .spool import Spool, SpooledScan
 
@@ -87,6 +95,9 @@ class Processor(threading.Thread):
         self._devices_dirty = False
         self._next_device_flush = 0.0
         self._finished_since_prune = 0
+        # One scan at a time, in spool order: the processor's and the web's (submit).
+        self._order = threading.Lock()
+        self._answers = Answers()
 
     # -- called from other threads ---------------------------------------
     def wake(self) -> None:
@@ -99,6 +110,40 @@ class Processor(threading.Thread):
             self._devices.add((station, device))
         self._devices_dirty = True
         self._wake.set()
+
+    def submit(self, station: str, device: str, raw: str, *, key: str | None, user: str | None,
+               timeout: float) -> Submitted:
+        """A scan from the web, carried out in order with the scanners' (from a request's thread).
+
+        At once when nothing is held and the database answers; else spooled
+        (with ``key``, so a client sending it again finds it) and waited for
+        until ``timeout``. Raises what processing raises for a scan that can
+        never succeed; an outage is an answer (held), not an error.
+        """
+        with self._order:
+            if not self.offline and not self.spool.has_pending():
+                try:
+                    result = self._run(station, device, raw, key=key, user=user)
+                except Exception as exc:
+                    if not (is_unreachable(exc) or is_retryable(exc)):
+                        raise
+                    log.warning("database unreachable for a web scan of station %s: holding it", station)
+                else:
+                    self.live.notify()
+                    return Submitted(result)
+            scan = self.spool.append(station, device, raw.encode("utf-8"), key=key, user=user)
+        if scan.state != "pending":  # sent again after it was done: the scan log answers as it did
+            with self._order:
+                return Submitted(self._run(station, device, raw, key=self.spool.key_of(scan), user=user))
+        self._answers.expect(scan.seq)
+        self._publish_held()
+        self.wake()
+        return self._answers.wait(scan.seq, timeout, lambda: self.offline, lambda: sum(self.spool.held().values()))
+
+    def _run(self, station: str, device: str, raw: bytes | str, *, key: str | None, user: str | None) -> ScanResult:
+        # Deadlocks and serialization failures are run again at once, unseen (station.storage.retry).
+        return run_in_transaction(self.Session, lambda session: self.service.process(
+            session, station, raw, device=device, key=key, user=user))
 
     def stop(self, timeout: float | None = 1.0) -> None:
         """Finish the scan in hand, then end; wait up to ``timeout``."""
@@ -163,16 +208,19 @@ class Processor(threading.Thread):
 
     def _process(self, scan: SpooledScan) -> bool:
         """Process one scan; False when it stays pending (the database is away, or an error)."""
-        key = self.spool.key(scan.seq)
-        try:
-            # Deadlocks and serialization failures are run again at once, unseen (station.storage.retry).
-            result = run_in_transaction(self.Session, lambda session: self.service.process(
-                session, scan.station, scan.raw, device=scan.device, key=key))
-        except Exception as exc:
-            return self._failed(scan, exc)
+        with self._order:
+            try:
+                result = self._run(scan.station, scan.device, scan.raw, key=self.spool.key_of(scan), user=scan.user)
+            except Exception as exc:
+                failed = exc
+            else:
+                failed = None
+                outcome = outcome_of(result)
+                self.spool.mark_done(scan.seq, outcome)
+        if failed is not None:
+            return self._failed(scan, failed)
         self._back_online()
-        outcome = outcome_of(result)
-        self.spool.mark_done(scan.seq, outcome)
+        self._answers.give(scan.seq, result)
         self._finished_since_prune += 1
         if (scan.station, scan.device) in self._devices:
             self._devices_dirty = True
@@ -209,6 +257,7 @@ class Processor(threading.Thread):
                       scan.station, scan.device, scan.seq, attempts, exc)
             self.spool.mark_failed(scan.seq, f"failed: {exc!r}"[:500])
             self._finished_since_prune += 1
+            self._answers.give(scan.seq, None)
             return True
         log.exception("scan seq=%d of station %s failed (attempt %d); retrying", scan.seq, scan.station, attempts)
         self._pause(offline=False)
@@ -222,6 +271,7 @@ class Processor(threading.Thread):
             self.offline = True
             self._publish_held()
             self.live.set_offline(True)
+            self._answers.wake_all()  # web scans waiting for their turn answer "held" now
 
     def _back_online(self) -> None:
         self._delay = self.backoff[0]

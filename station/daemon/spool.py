@@ -12,6 +12,11 @@ key in the scan log and changes nothing, so every scan takes effect once.
 Sequences come from ``AUTOINCREMENT`` and are never reused; the key also
 names this spool file (a random id made when the file is created), so a
 deleted and recreated spool can never replay an old scan's answer.
+
+A scan from the web page or the API (``station run``'s ordered path,
+Processor.submit) is spooled with the idempotency key its client sent, and
+its user: that key is then its key in the scan log, and appending it again
+(the page resending it) finds the row already there instead of adding one.
 Done rows are kept for a while (the last ``keep_done``) for ``/devices``.
 """
 from __future__ import annotations
@@ -43,7 +48,10 @@ CREATE TABLE IF NOT EXISTS scan (
 );
 CREATE INDEX IF NOT EXISTS scan_pending ON scan (seq) WHERE state = 'pending';
 """
-_COLUMNS = "seq, station, device, raw, received_at, state, attempts, outcome, done_at"
+# Added for scans sent with a client's idempotency key (a spool file from before gains them on open).
+_ADDED = {"key": "TEXT", "user": "TEXT"}
+_KEY_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS scan_key ON scan (key) WHERE key IS NOT NULL"
+_COLUMNS = "seq, station, device, raw, received_at, state, attempts, outcome, done_at, key, user"
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,8 @@ class SpooledScan:
     attempts: int = 0
     outcome: str | None = None
     done_at: datetime | None = None
+    key: str | None = None  # the client's idempotency key (web and API scans); None: key(seq)
+    user: str | None = None
 
 
 def _now() -> datetime:
@@ -70,8 +80,9 @@ def _time(text: str | None) -> datetime | None:
 
 
 def _row(r: tuple) -> SpooledScan:
-    seq, station, device, raw, received_at, state, attempts, outcome, done_at = r
-    return SpooledScan(seq, station, device, bytes(raw), _time(received_at), state, attempts, outcome, _time(done_at))
+    seq, station, device, raw, received_at, state, attempts, outcome, done_at, key, user = r
+    return SpooledScan(seq, station, device, bytes(raw), _time(received_at), state, attempts, outcome, _time(done_at),
+                       key, user)
 
 
 class Spool:
@@ -91,6 +102,11 @@ class Spool:
         with self._transaction() as db:
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
+            have = {row[1] for row in db.execute("PRAGMA table_info(scan)")}
+            for column, kind in _ADDED.items():
+                if column not in have:
+                    db.execute(f"ALTER TABLE scan ADD COLUMN {column} {kind}")
+            db.execute(_KEY_INDEX)
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('id', ?)", (secrets.token_hex(6),))
             self.id = db.execute("SELECT value FROM meta WHERE key = 'id'").fetchone()[0]
 
@@ -113,15 +129,20 @@ class Spool:
             return self._db.execute(sql, args).fetchall()
 
     # -- writing ---------------------------------------------------------
-    def append(self, station: str, device: str, raw: bytes, received_at: datetime | None = None) -> SpooledScan:
-        """Store one scan, durably, before anything else is done with it."""
+    def append(self, station: str, device: str, raw: bytes, received_at: datetime | None = None, *,
+               key: str | None = None, user: str | None = None) -> SpooledScan:
+        """Store one scan, durably, before anything else is done with it; a known ``key`` gives its row back."""
         at = _now() if received_at is None else received_at
         with self._transaction() as db:
+            if key is not None:
+                found = db.execute(f"SELECT {_COLUMNS} FROM scan WHERE key = ?", (key,)).fetchone()
+                if found is not None:
+                    return _row(found)
             seq = db.execute(
-                "INSERT INTO scan (station, device, raw, received_at) VALUES (?, ?, ?, ?)",
-                (station, device, bytes(raw), at.isoformat()),
+                "INSERT INTO scan (station, device, raw, received_at, key, user) VALUES (?, ?, ?, ?, ?, ?)",
+                (station, device, bytes(raw), at.isoformat(), key, user),
             ).lastrowid
-        return SpooledScan(seq, station, device, bytes(raw), at)
+        return SpooledScan(seq, station, device, bytes(raw), at, key=key, user=user)
 
     def append_all(self, station: str, device: str, raws: list[bytes]) -> list[SpooledScan]:
         """Store the scans of one read together, in one durable commit: a kill loses all of them or none."""
@@ -161,8 +182,16 @@ class Spool:
 
     # -- reading ---------------------------------------------------------
     def key(self, seq: int) -> str:
-        """The idempotency key of scan ``seq`` in the main database's scan log."""
+        """The idempotency key of scan ``seq`` in the main database's scan log (one spooled without a key)."""
         return f"spool:{self.id}:{seq}"
+
+    def key_of(self, scan: SpooledScan) -> str:
+        """The scan's idempotency key in the scan log: its client's, else the spool's own."""
+        return scan.key if scan.key is not None else self.key(scan.seq)
+
+    def has_pending(self) -> bool:
+        """True while any scan waits to be processed (of any station)."""
+        return bool(self._query("SELECT 1 FROM scan WHERE state = 'pending' LIMIT 1"))
 
     def pending(self, limit: int = 100) -> list[SpooledScan]:
         """The oldest pending scans, in the order they were received."""

@@ -18,6 +18,7 @@ that exists with other lines is an error: it may have been received against.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
@@ -85,8 +86,42 @@ class Row:
 # --- reading -------------------------------------------------------------------------------------
 
 
+ENCODINGS = {"utf-8-sig": "UTF-8", "utf-16": "UTF-16", "cp1252": "Windows-1252 (cp1252)"}
+
+
+def decode_csv(data: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """The text of a CSV file's bytes and the encoding it was read as.
+
+    Given ``encoding`` is used as it is. Else: a byte-order mark says UTF-8 or
+    UTF-16 (Excel's "CSV UTF-8" and "Unicode text"); else UTF-8 when the bytes
+    are valid UTF-8; else Windows-1252, the encoding of Excel's plain "CSV" on
+    Western-language Windows, when every byte is one cp1252 defines. Anything
+    else is refused with the line of the first byte that fits no rule.
+    """
+    if encoding is not None:
+        try:
+            return data.decode(encoding).removeprefix("\ufeff"), encoding
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise ImportFailed(line, None, f"the file is not {encoding} text (byte 0x{data[exc.start]:02x})") from None
+        except LookupError:
+            raise ImportFailed(1, None, f"{encoding!r} is not an encoding Python knows (try utf-8 or cp1252)") from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16").removeprefix("\ufeff"), "utf-16"
+    try:
+        return data.decode("utf-8-sig"), "utf-8-sig"
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        line = data.count(b"\n", 0, first_bad) + 1
+        raise ImportFailed(line, None, "the file is neither UTF-8 nor Windows-1252 text: save it as \"CSV UTF-8\", "
+                           "or name its encoding with --encoding") from None
+
+
 def _read_text(source: Any) -> str:
-    """The whole text of a path, a text or binary file, or bytes; a UTF-8 BOM is dropped."""
+    """The whole text of a path, a text or binary file, or bytes (decoded as :func:`decode_csv` says)."""
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as fh:
             data: str | bytes = fh.read()
@@ -97,11 +132,7 @@ def _read_text(source: Any) -> str:
     else:
         raise TypeError(f"cannot read an import from {type(source).__name__}")
     if isinstance(data, (bytes, bytearray)):
-        try:
-            data = bytes(data).decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = bytes(data).count(b"\n", 0, exc.start) + 1
-            raise ImportFailed(line, None, "the file is not UTF-8 text (save it as CSV UTF-8)") from None
+        data, _ = decode_csv(bytes(data))
     return data.removeprefix("\ufeff")
 
 

@@ -1,4 +1,4 @@
-"""What the API tests check and how they reach a real server: error shapes, table snapshots, waitress.
+"""What the API tests check and how they reach a real server: error shapes, table snapshots, the station's server.
 
 The fixtures (``app``, ``client``, ``world``) are in conftest.py.
 """
@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 from contextlib import contextmanager
 from typing import Any
 
-import waitress
 from sqlalchemy import select
-from waitress import wasyncore
 
 from station.domain.models import Base
+from web.server.serve import WebServer
 
 JSON = "application/json"
 
@@ -42,19 +40,16 @@ def snapshot(db) -> dict[str, list[tuple]]:
 
 
 @contextmanager
-def serve(app):
-    """The app on a real waitress server on a free loopback port; yields the port, then closes everything."""
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, name="waitress-test", daemon=True)
-    thread.start()
+def serve(app, *, threads: int = 2, max_streams: int = 500, max_streams_per_client: int = 10):
+    """The app on the station's own server (web.server: uvicorn) on a free loopback port; yields the port."""
+    server = WebServer(app, "127.0.0.1", 0, threads=threads, max_streams=max_streams,
+                       max_streams_per_client=max_streams_per_client)
+    server.start()
     try:
-        yield server.effective_port
+        yield server.port
     finally:
-        # Close every socket from inside the loop's own thread; the loop ends when none is left.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-        thread.join(timeout=10)
-        server.task_dispatcher.shutdown()
-        assert not thread.is_alive()
+        server.stop(5)
+        assert not server.alive
 
 
 def raw_request(port: int, method: str, path: str, body: Any = None,

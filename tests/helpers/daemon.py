@@ -202,7 +202,7 @@ def write_config(path: Path, *, database_url: str, scanner_link: Path | None, st
 
 
 class DaemonProcess:
-    """``station run`` in a subprocess; its stdout and stderr lines are collected as they come.
+    """``station run`` (or another command: ``serve``) in a subprocess; its output lines collected as they come.
 
     One thread reads both pipes through a selector and puts each complete line
     on a queue (``None`` once both have ended), so ``expect`` blocks on the

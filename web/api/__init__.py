@@ -25,10 +25,15 @@ bp.register_blueprint(stations.bp)
 errors.register(bp, API_PREFIX)
 
 
+def is_api(request: Request) -> bool:
+    """True for any request under the API's prefix: it answers JSON, whatever the method."""
+    path = request.path
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
 def is_api_write(request: Request) -> bool:
     """True for a request that may change data through the API."""
-    path = request.path
-    return request.method in WRITE_METHODS and (path == API_PREFIX or path.startswith(API_PREFIX + "/"))
+    return request.method in WRITE_METHODS and is_api(request)
 
 
-__all__ = ["API_PREFIX", "MAX_BODY", "WRITE_METHODS", "bp", "is_api_write"]
+__all__ = ["API_PREFIX", "MAX_BODY", "WRITE_METHODS", "bp", "is_api", "is_api_write"]

@@ -2,38 +2,37 @@
 
 - ``POST /api/stations/<station>/scans`` ``{"data": "...", "id": "key"}``:
   one scan, processed exactly as a scanner's (device ``api``, or ``web`` with
-  ``"source": "web"`` from the operator page's scan box). Always 200 with
-  ``{"accepted", "code", "message", "prompt", "document"}`` once the request
-  is well formed: a refused scan is an answer, not an error. The same ``id``
-  twice is processed once (the scan log's unique index says so, not a set).
+  ``"source": "web"`` from the operator page's scan box), in order with the
+  scanners' (web.scans). 200 with ``{"accepted", "code", "message", "prompt",
+  "document"}`` once the request is well formed: a refused scan is an answer,
+  not an error. The same ``id`` twice is processed once (the scan log's
+  unique index says so, not a set). Under ``station run`` with the database
+  away: 503 ``offline`` "Offline: N scans held", ``"queued": true``: the scan
+  is held in the daemon's spool and will be processed in its turn; sending
+  it again with the same ``id`` answers its result once it has one.
 - ``GET /api/stations/<station>``: mode, prompt, open document, recent scans;
   503 ``offline`` ("Offline: N scans held") while the database is away.
 - ``GET /api/stations/<station>/events``: server-sent events. The first
   event is the current state; then one each time the station's state
   changes (``id:`` is the station's version), ``event: offline`` while the
   database is away, and a comment line as a heartbeat every 15 seconds.
-
-A screen must not hold a pooled database connection while it waits, or
-fifty screens would starve the API: a stream waits on the app's
-:class:`web.changes.ChangeFeed` and opens a short session only to fetch the
-state it sends.
+  This view only admits the request (the guard has run, the station exists)
+  and answers a marker; web.server.events streams from the event loop, so
+  a waiting screen holds neither a thread nor a database connection.
 """
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
-from sqlalchemy.exc import IntegrityError, OperationalError
+from flask import Blueprint, Response, g, jsonify, request
+from sqlalchemy.exc import OperationalError
 
 from station.domain.errors import Invalid, NotFound
 from station.scanning.service import ScanService, check_key
-from station.storage.retry import run_in_transaction
 
-from ..changes import ChangeFeed, feed
 from ..db import StationApp, station_app, transaction
+from ..scans import Held, carry_out
 from .errors import error
 from .inputs import json_body
 
@@ -43,7 +42,10 @@ bp = Blueprint("stations", __name__)
 
 SCAN_FIELDS = ("data", "id", "source")
 SOURCES = ("api", "web")
-HEARTBEAT = 15.0  # seconds; app.config["STATION_SSE_HEARTBEAT"] overrides (tests)
+# What the events view tells the event loop's server (web.server), which takes them off the answer.
+EVENTS_MARKER = "X-Station-Events"  # the admitted station
+TRUST_MARKER = "X-Station-Trusted"  # 1: the station's own screen (web.security), not capped per client
+ASGI_ENVIRON = "station.asgi"  # set in the environ by that server
 
 
 def _known(station: str) -> None:
@@ -51,7 +53,8 @@ def _known(station: str) -> None:
         raise NotFound("unknown_station", f"There is no station {station}: check the [[stations]] of the configuration.")
 
 
-def _offline(app_state: StationApp, station: str) -> dict[str, Any]:
+def offline_body(app_state: StationApp, station: str) -> dict[str, Any]:
+    """The answer while the database is away: "Offline: N scans held", N from the daemon's spool."""
     live = app_state.live
     held = live.held(station) if live is not None else 0
     return {"error": {"code": "offline", "message": f"Offline: {held} scans held"}, "held": held}
@@ -69,23 +72,10 @@ def scan(station: str):
     source = body.get("source", "api")
     if source not in SOURCES:
         raise Invalid("invalid_field", f"source must be one of {', '.join(SOURCES)}.")
-    app_state = station_app()
-    service = ScanService(app_state.config)
-    def process(session):
-        return service.process(session, station, data, device=source, key=key)
-
-    try:
-        # Deadlocks and serialization failures are retried, never shown to the operator.
-        result = run_in_transaction(app_state.Session, process)
-    except IntegrityError:
-        if key is None:
-            raise
-        # The same key raced in on another connection and won: answer as it was answered.
-        result = run_in_transaction(app_state.Session, process)
-    live = app_state.live
-    if live is not None:
-        live.notify()
-    return jsonify(result.as_json())
+    answer = carry_out(station, data, device=source, key=key, user=g.get("user"))
+    if isinstance(answer, Held):
+        return jsonify(answer.answer()), 503, {"Retry-After": "2"}
+    return jsonify(answer.as_json())
 
 
 @bp.get("/stations/<station>")
@@ -98,54 +88,19 @@ def show(station: str):
             view = ScanService(app_state.config).view(session, station)
     except OperationalError as exc:
         log.warning("station %s: database unavailable: %s", station, exc.orig)
-        offline = _offline(app_state, station)["error"]
+        offline = offline_body(app_state, station)["error"]
         return error(offline["code"], offline["message"], 503)
     return jsonify(view)
 
 
 @bp.get("/stations/<station>/events")
 def events(station: str):
-    """Server-sent events: the state now, then one event per change of it."""
+    """Server-sent events: admitted here (guard, station, headers), streamed by web.server.events."""
     _known(station)
-    app_state = station_app()
-    heartbeat = float(current_app.config.get("STATION_SSE_HEARTBEAT", HEARTBEAT))
-    stream = _stream(app_state, feed(current_app), station, heartbeat)
-    return Response(stream, mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-
-
-def _event(view: dict[str, Any]) -> str:
-    return f"id: {view.get('version', 0)}\ndata: {json.dumps(view, separators=(',', ':'))}\n\n"
-
-
-def _stream(app_state: StationApp, changes: ChangeFeed, station: str, heartbeat: float) -> Iterator[str]:
-    """The event stream of one screen; holds no database connection between fetches."""
-    service = ScanService(app_state.config)
-
-    def fetch() -> tuple[Any, str]:
-        try:
-            with app_state.Session.begin() as session:
-                view = service.view(session, station)
-            return ("state", view["version"]), _event(view)
-        except OperationalError:
-            offline = _offline(app_state, station)
-            return ("offline", offline["held"]), f"event: offline\ndata: {json.dumps(offline)}\n\n"
-
-    changes.subscribe()
-    try:
-        token = changes.token(station)
-        last, text = fetch()
-        yield text
-        while True:
-            new = changes.wait(station, token, heartbeat)
-            key, text = fetch()
-            if key != last:
-                last = key
-                yield text
-            elif new == token:
-                # Quiet for a whole heartbeat: a comment keeps proxies from closing the stream
-                # and lets the server notice a screen that went away.
-                yield ": heartbeat\n\n"
-            token = new
-    finally:
-        changes.unsubscribe()
+    if not request.environ.get(ASGI_ENVIRON):
+        # A plain WSGI server would hold a thread per screen for as long as it stays open.
+        return error("events_unavailable", "Live events are served by the station's own web server "
+                     "(station serve or station run), not by a plain WSGI server.", 501)
+    return Response(b"", mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no",
+                             EVENTS_MARKER: station, TRUST_MARKER: "1" if g.get("trusted") else "0"})

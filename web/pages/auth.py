@@ -39,7 +39,7 @@ def login():
         if row is not None:
             log_in(row)
     if row is None:
-        flash("Refused (login_failed): that name and token do not match a token of this station.", "error")
+        flash("Refused: that name and token do not match a token of this station.", "error:login_failed")
         return back(url_for(".login_form", next=target))
     done(f"Logged in as {name}.")
     return back(target)

@@ -1,5 +1,15 @@
-"""Template filters: times as the operator reads them, and the words for kinds and modes."""
+"""Template filters: times as the operator reads them, and the words for kinds and modes.
+
+Times: the API speaks UTC (``2026-11-26T10:15:02Z``); every page shows them in
+the station's time zone, ``[web] timezone`` (a ZoneInfo), else the system's
+local time (its own rules for each date, so summer time is right), and says
+which zone in its column headings (:func:`zone_name`).
+"""
 from __future__ import annotations
+
+from datetime import datetime
+
+from ..db import station_app
 
 WORDS = {
     "purchase_order": "Purchase order",
@@ -22,18 +32,39 @@ def words(value: str | None) -> str:
     return WORDS.get(value, value.replace("_", " ").capitalize())
 
 
+def local(stamp: str) -> datetime:
+    """An API timestamp as an aware datetime in the station's zone."""
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    zone = station_app().config.web.zone
+    return moment.astimezone(zone) if zone is not None else moment.astimezone()
+
+
 def when(stamp: str | None) -> str:
-    """An API timestamp (``2026-11-26T10:15:02Z``) as ``2026-11-26 10:15:02`` (UTC)."""
+    """An API timestamp (``2026-11-26T10:15:02Z``) as ``2026-11-26 23:15:02`` in the station's zone."""
     if not stamp:
         return ""
-    return stamp.replace("T", " ").rstrip("Z")
+    return local(stamp).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def clock(stamp: str | None) -> str:
-    """Only the time of day, for the operator screen's recent scans."""
-    return when(stamp)[11:] if stamp else ""
+    """Only the time of day (the station's zone), for the operator screen's recent scans."""
+    return local(stamp).strftime("%H:%M:%S") if stamp else ""
+
+
+def zone_name() -> str:
+    """The zone page times are in: the configured name, else the system's abbreviation (CET, UTC...)."""
+    zone = station_app().config.web.zone
+    return zone.key if zone is not None else (datetime.now().astimezone().tzname() or "local time")
+
+
+def cut(text: str | None, limit: int) -> str:
+    """At most ``limit`` characters, "…" marking a cut: a 600-character scan must not push the list away."""
+    if not text:
+        return ""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def register(app) -> None:
-    for fn in (words, when, clock):
+    for fn in (words, when, clock, cut):
         app.add_template_filter(fn)
+    app.add_template_global(zone_name)

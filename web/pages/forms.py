@@ -1,7 +1,8 @@
 """What every page form shares: read its fields, answer refusals with their code, Post/Redirect/Get.
 
 A form's view runs its change in one transaction (web.db.transaction). A
-refusal rolls it back and becomes a flashed message naming the refusal code;
+refusal rolls it back and becomes a flashed message: its sentence, with the
+refusal code small after it (the flash's category carries it, ``error:CODE``);
 either way the browser is redirected (303) to a page it can reload safely.
 """
 from __future__ import annotations
@@ -41,7 +42,7 @@ def done(message: str) -> None:
 
 
 def refused(exc: Refusal) -> None:
-    flash(f"Refused ({exc.code}): {exc.message}", "error")
+    flash(f"Refused: {exc.message}", f"error:{exc.code}")
 
 
 @contextmanager

@@ -10,10 +10,12 @@ the same scan for a browser without JavaScript.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, render_template, request
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from station.domain import documents
@@ -23,8 +25,11 @@ from station.interchange.demo import FIRST_RUN_HINT, is_empty
 from station.scanning.service import ScanService
 
 from ..db import station_app, transaction
+from ..scans import Held, carry_out
 from .forms import back, done, refused, user
 from .links import station_url
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("stations", __name__)
 
@@ -90,21 +95,40 @@ def overview():
     return render_template("overview.html", views=views, first_run=first_run)
 
 
+def offline_view(station: str) -> dict[str, Any]:
+    """What the screen shows while the database is away: no state to read, the held scans to count."""
+    status = live()
+    held = status.held(station) if status is not None else 0
+    return {"station": station, "mode": station_app().config.station(station).mode.value,
+            "prompt": f"Offline: {held} scans held", "document": None, "recent_scans": [], "version": 0,
+            "held": held, "offline": True, "order_counts": []}
+
+
 @bp.get("/stations/<station>")
 def screen(station: str):
+    """The operator screen; with the database away, the same screen saying so, its scan box still taking scans."""
     _require_station(station)
-    with transaction() as session:
-        view = station_view(session, station)
-        first_run = FIRST_RUN_HINT if is_empty(session) else None
+    try:
+        with transaction() as session:
+            view = station_view(session, station)
+            first_run = FIRST_RUN_HINT if is_empty(session) else None
+    except OperationalError as exc:
+        log.warning("station %s: screen shown offline, database unavailable: %s", station, exc.orig)
+        view, first_run = offline_view(station), None
     return render_template("screen.html", view=view, station=station, first_run=first_run)
 
 
 @bp.get("/stations/<station>/panel")
 def panel(station: str):
-    """The live parts of the screen, fetched by its script each time the station changes."""
+    """The live parts of the screen, fetched by its script each time the station changes (503 while offline)."""
     _require_station(station)
-    with transaction() as session:
-        view = station_view(session, station)
+    try:
+        with transaction() as session:
+            view = station_view(session, station)
+    except OperationalError:
+        held = offline_view(station)["held"]
+        return {"error": {"code": "offline", "message": f"Offline: {held} scans held"}, "held": held,
+                "offline": True}, 503
     latest = view["recent_scans"][0] if view["recent_scans"] else None
     return {
         "station": station,
@@ -125,13 +149,14 @@ def scan(station: str):
     _require_station(station)
     text = request.form.get("scan", "")[:MAX_SCAN]
     if text.strip():
-        with transaction() as session:
-            result = _service().process(session, station, text, device=WEB_DEVICE, user=user())
+        answer = carry_out(station, text, device=WEB_DEVICE, key=None, user=user())
         status = live()
         if status is not None:
             status.record_scan(station, WEB_DEVICE, text)
-        if result.accepted:
-            done(result.message)
+        if isinstance(answer, Held):
+            flash(answer.answer()["error"]["message"], "error")
+        elif answer.accepted:
+            done(answer.message)
         else:
-            refused(Refusal(result.code or "refused", result.message))
+            refused(Refusal(answer.code or "refused", answer.message))
     return back(station_url(station))

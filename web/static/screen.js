@@ -6,7 +6,9 @@
 // rendered with autoescaping, so no scanned text is ever turned into markup here.
 // The scan box posts each scan to the scan API as source "web", one at a time and in order.
 // A scan that cannot be delivered (network down, database away: 503) is held here with its
-// idempotency key and sent again, so it is neither lost nor processed twice.
+// idempotency key and sent again, so it is neither lost nor processed twice; under `station run`
+// the server holds it itself, in order behind the scanner's held scans (503 with "queued": true),
+// and the screen learns its outcome from the live events. While offline the whole screen says so.
 "use strict";
 (function () {
   const root = document.getElementById("screen");
@@ -17,17 +19,19 @@
   const resultEl = document.getElementById("result");
   const modeEl = document.getElementById("mode");
   const offlineEl = document.getElementById("offline");
-  const heldEl = document.getElementById("held");
+  const heldEls = document.querySelectorAll(".held-count");
+  const bannerEl = document.getElementById("offline-banner");
   const liveEl = document.getElementById("live");
   const flashEl = document.getElementById("flash");
   const csrfMeta = document.querySelector('meta[name="csrf-token"]');
   const csrf = csrfMeta ? csrfMeta.content : "";
   const urls = { scan: root.dataset.scanUrl, events: root.dataset.eventsUrl, panel: root.dataset.panelUrl };
   const RETRY_MS = 2000;
+  const RECONNECT_MS = 10000;
 
   let version = Number(root.dataset.version || 0);
-  let serverHeld = offlineEl && !offlineEl.hidden ? Number(heldEl.textContent || 0) : 0;
-  let serverOffline = false;
+  let serverHeld = offlineEl && !offlineEl.hidden ? Number(heldEls[0].textContent || 0) : 0;
+  let serverOffline = document.body.classList.contains("is-offline");
   const queue = []; // scans typed here, not yet answered: {text, id}
   let sending = false;
   const answered = []; // raw texts this screen already gave feedback for (so the event does not repeat it)
@@ -79,16 +83,31 @@
     }
   }
 
+  // The sentence for the operator; the refusal code small, and in the tooltip.
   function showResult(accepted, code, message) {
-    resultEl.textContent = accepted ? message : "Refused (" + code + "): " + message;
+    resultEl.textContent = accepted ? message : "Refused: " + message;
+    if (!accepted && code) {
+      const small = document.createElement("small");
+      small.className = "code";
+      small.textContent = "(" + code + ")";
+      resultEl.append(" ", small);
+      resultEl.title = "Refusal code: " + code;
+      resultEl.dataset.code = code;
+    } else {
+      resultEl.removeAttribute("title");
+      delete resultEl.dataset.code;
+    }
     resultEl.className = "result " + (accepted ? "result-ok" : "result-bad");
   }
 
   function showOffline() {
     const held = serverHeld + queue.length;
-    const offline = serverOffline || held > 0;
-    offlineEl.hidden = !offline;
-    heldEl.textContent = String(held);
+    offlineEl.hidden = !(serverOffline || held > 0);
+    offlineEl.firstChild.textContent = serverOffline ? "Offline: " : "Held: ";
+    heldEls.forEach(function (el) { el.textContent = String(held); });
+    bannerEl.hidden = !serverOffline;
+    document.body.classList.toggle("is-offline", serverOffline);
+    liveEl.textContent = serverOffline ? "offline" : "live";
   }
 
   // ---- the live parts ----------------------------------------------------------------
@@ -102,6 +121,13 @@
         again = false;
         const response = await fetch(urls.panel, { credentials: "same-origin", cache: "no-store",
                                                    headers: { Accept: "application/json" } });
+        if (response.status === 503) { // the database is away: say so, keep what is shown
+          const body = await response.json().catch(function () { return null; });
+          if (body && typeof body.held === "number") serverHeld = body.held;
+          serverOffline = true;
+          showOffline();
+          break;
+        }
         if (!response.ok) break;
         apply(await response.json());
       } while (again);
@@ -163,6 +189,9 @@
     });
     events.addEventListener("error", function () {
       liveEl.classList.remove("connected");
+      // A network error reconnects by itself; an HTTP error (503 while the server is full or the
+      // database is away, 429 over this machine's share) closes the stream for good: try again later.
+      if (events.readyState === EventSource.CLOSED) setTimeout(connect, RECONNECT_MS);
     });
   }
 
@@ -192,6 +221,14 @@
           body = await response.json().catch(function () { return null; });
         } catch (e) {
           response = null; // the network: keep the scan and try again
+        }
+        if (response !== null && response.status === 503 && body && body.queued === true) {
+          // The server holds it, in order (station run): nothing left to do here but say so.
+          queue.shift();
+          serverHeld = typeof body.held === "number" ? body.held : serverHeld;
+          serverOffline = body.error && body.error.code === "offline";
+          showOffline();
+          continue;
         }
         if (response === null || response.status === 503) {
           serverOffline = true;

@@ -1,0 +1,293 @@
+"""Live events served from the event loop: a waiting screen costs a socket and a small coroutine.
+
+Theory of operation. ``GET /api/stations/<station>/events`` first goes
+through the Flask app like any request (web.server.bridge): its guard, the
+unknown-station 404, the security headers, JSON errors, all exactly as for
+every other URL. The view answers a short marker (``X-Station-Events``)
+instead of a body; this module takes it from there:
+
+- Admission: at most ``max_streams`` streams in all (503 ``too_many_streams``
+  beyond) and ``max_streams_per_client`` from one client address (429
+  ``too_many_streams_from_client``). A trusted client (loopback with a local
+  Host header, as web.security decides: the station's own screen) is counted
+  in the total only.
+- One channel per station with open streams. It fetches the station's state
+  once per change, in a small thread pool with a short session of its own,
+  whatever the number of screens, and hands the same event to all of them;
+  a burst of changes within ``MIN_INTERVAL`` becomes one event.
+  It learns of changes from the app's ChangeFeed (web.changes), whose thread
+  calls back into the loop with ``call_soon_threadsafe``; it also looks again
+  every heartbeat, so a database that went away quietly is still noticed.
+- Each stream sends the current state first, then every new one (``id:`` is
+  the station's version), ``event: offline`` while the database is away, and
+  a comment line after a heartbeat without news, so proxies keep it open. It
+  ends when the client goes away or the server stops.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.exc import OperationalError
+
+from station.scanning.service import ScanService
+from station.storage.retry import writer_turn
+
+from ..api.stations import EVENTS_MARKER, TRUST_MARKER, offline_body
+from ..changes import feed
+from ..db import EXTENSION
+from .bridge import Headers, send_response
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT = 15.0  # seconds; app.config["STATION_SSE_HEARTBEAT"] overrides (tests)
+# At most one event per station this often (the first of a burst at once): screens cannot show more, and
+# a burst of scans must not make the loop write to every screen for every scan (500 screens: 10 ms each).
+MIN_INTERVAL = 0.05
+_DROPPED = {b"content-length", EVENTS_MARKER.lower().encode(), TRUST_MARKER.lower().encode()}
+
+
+NEWS, BEAT, END = "news", "beat", "end"
+
+
+class Stream:
+    """One open stream: its task sleeps on ``wakeup``, which the channel, the client or the server resolves."""
+
+    __slots__ = ("wakeup",)
+
+    def __init__(self) -> None:
+        self.wakeup: asyncio.Future | None = None
+
+    def wake(self, reason: str) -> None:
+        if self.wakeup is not None and not self.wakeup.done():
+            self.wakeup.set_result(reason)
+
+    async def wait(self) -> str:
+        self.wakeup = asyncio.get_running_loop().create_future()
+        try:
+            return await self.wakeup
+        finally:
+            self.wakeup = None
+
+
+@dataclass
+class Channel:
+    """One station's latest event, shared by every stream of that station."""
+
+    station: str
+    key: tuple | None = None  # ("state", version) or ("offline", held): what the last event said
+    text: bytes = b""
+    streams: set[Stream] = field(default_factory=set)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task | None = None
+
+    def publish(self, key: tuple, text: bytes) -> None:
+        self.key, self.text = key, text
+        self.tell(NEWS)
+
+    def tell(self, reason: str) -> None:
+        for stream in self.streams:
+            stream.wake(reason)
+
+
+def _json_error(code: str, message: str) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message}}).encode()
+
+
+class EventHub:
+    """Every open event stream of one app, their limits, and one channel per watched station."""
+
+    def __init__(self, app: Flask, *, max_streams: int, max_per_client: int) -> None:
+        self.app_state = app.extensions[EXTENSION]
+        self.feed = feed(app)
+        self.heartbeat = float(app.config.get("STATION_SSE_HEARTBEAT", HEARTBEAT))
+        self.max_streams = max_streams
+        self.max_per_client = max_per_client
+        self.service = ScanService(self.app_state.config)
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="events")
+        self.channels: dict[str, Channel] = {}
+        self._streams: set[Stream] = set()
+        self.by_client: Counter[str] = Counter()
+        self.total = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed: asyncio.Future | None = None
+        self._listener: Callable[[list[str] | None], None] | None = None
+
+    # -- admission ---------------------------------------------------------------
+    def refusal(self, client: str, trusted: bool) -> tuple[int, bytes] | None:
+        """Why this client may not open one more stream now (status, JSON body), or None."""
+        if self.total >= self.max_streams:
+            return 503, _json_error("too_many_streams", (
+                f"This station already serves {self.max_streams} live screens, the most it is set to: "
+                "close one, or raise [web] max_streams."))
+        if not trusted and self.by_client[client] >= self.max_per_client:
+            return 429, _json_error("too_many_streams_from_client", (
+                f"This machine already has {self.max_per_client} live screens open here, the most one machine "
+                "may: close one, or raise [web] max_streams_per_client."))
+        return None
+
+    async def handle(self, scope: dict[str, Any], receive: Callable, send: Callable,
+                     admitted: tuple[int, Headers, bytes]) -> None:
+        """Serve the app's answer to an events request: the stream when the app admitted it, else that answer."""
+        status, headers, body = admitted
+        marks = {k.decode("latin-1"): v.decode("latin-1") for k, v in headers}
+        station = marks.get(EVENTS_MARKER.lower())
+        if status != 200 or station is None:
+            await send_response(send, status, headers, body, head=scope["method"] == "HEAD")
+            return
+        kept = [(k, v) for k, v in headers if k not in _DROPPED]
+        client = (scope.get("client") or ("?", 0))[0]
+        refused = self.refusal(client, marks.get(TRUST_MARKER.lower()) == "1")
+        if refused is not None:
+            code, payload = refused
+            json_headers = [(k, v) for k, v in kept if k not in (b"content-type", b"cache-control")]
+            json_headers += [(b"content-type", b"application/json"), (b"retry-after", b"10")]
+            log.warning("station events: refused a stream of %s to %s (%s open in all)", station, client, self.total)
+            await send_response(send, code, json_headers, payload)
+            return
+        if scope["method"] == "HEAD":
+            await send_response(send, 200, kept, b"", head=True)
+            return
+        await self._stream(station, client, kept, receive, send)
+
+    # -- one stream --------------------------------------------------------------
+    async def _stream(self, station: str, client: str, headers: Headers, receive: Callable, send: Callable) -> None:
+        self._start()
+        me = Stream()
+        self.total += 1
+        self.by_client[client] += 1
+        channel = self._channel(station)
+        channel.streams.add(me)
+        gone = asyncio.ensure_future(_disconnected(receive))
+        gone.add_done_callback(lambda _: me.wake(END))
+        self._streams.add(me)
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            sent = None
+            reason = NEWS
+            while reason != END and not gone.done() and not self._closed.done():
+                if channel.key is not None and channel.key != sent:
+                    sent = channel.key
+                    await send({"type": "http.response.body", "body": channel.text, "more_body": True})
+                elif reason == BEAT:
+                    # Quiet for a heartbeat: a comment keeps proxies from closing the stream.
+                    await send({"type": "http.response.body", "body": b": heartbeat\n\n", "more_body": True})
+                reason = await me.wait()
+            if not gone.done():
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            gone.cancel()
+            self._streams.discard(me)
+            channel.streams.discard(me)
+            self.total -= 1
+            self.by_client[client] -= 1
+            if self.by_client[client] <= 0:
+                del self.by_client[client]
+            if not channel.streams:
+                channel.wake.set()  # its task sees nobody is left and ends
+            if self.total == 0 and self._listener is not None:
+                self.feed.unsubscribe(self._listener)
+                self._listener = None
+
+    # -- channels ----------------------------------------------------------------
+    def _start(self) -> None:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._closed = self._loop.create_future()
+        if self._listener is None:
+            loop = self._loop
+
+            def listener(stations: list[str] | None) -> None:  # called in the feed's thread
+                loop.call_soon_threadsafe(self._changed, stations)
+
+            self._listener = listener
+            # Not waiting for the feed to listen: each channel fetches its state at once anyway.
+            self.feed.subscribe(listener, wait=False)
+
+    def _changed(self, stations: list[str] | None) -> None:
+        names = self.channels if stations is None else stations
+        for name in names:
+            channel = self.channels.get(name)
+            if channel is not None:
+                channel.wake.set()
+
+    def _channel(self, station: str) -> Channel:
+        channel = self.channels.get(station)
+        if channel is None:
+            channel = self.channels[station] = Channel(station)
+            channel.task = asyncio.ensure_future(self._follow(channel))
+        return channel
+
+    async def _follow(self, channel: Channel) -> None:
+        """Fetch the station's state on each change (and each heartbeat) while it has streams."""
+        loop = asyncio.get_running_loop()
+        try:
+            quiet = False  # the last look found nothing new
+            published = -MIN_INTERVAL
+            while channel.streams and not self._closed.done():
+                early = published + MIN_INTERVAL - loop.time()
+                if early > 0:
+                    await asyncio.sleep(early)  # a rate limit: news within the interval comes in one event
+                channel.wake.clear()
+                key, text = await loop.run_in_executor(self.pool, self._fetch, channel.station)
+                if key != channel.key:
+                    channel.publish(key, text)
+                    published = loop.time()
+                elif quiet:
+                    channel.tell(BEAT)
+                if channel.wake.is_set():
+                    quiet = False
+                    continue  # a change came while fetching: look again
+                try:
+                    await asyncio.wait_for(channel.wake.wait(), self.heartbeat)
+                    quiet = False
+                except asyncio.TimeoutError:
+                    quiet = True
+        except Exception:
+            log.exception("station events: following station %s failed", channel.station)
+        finally:
+            if self.channels.get(channel.station) is channel:
+                del self.channels[channel.station]
+            channel.tell(END)  # streams still on it (the server is stopping) end
+
+    def _fetch(self, station: str) -> tuple[tuple, bytes]:
+        """The station's state as one event (in a pool thread, with a short session of its own)."""
+        try:
+            # On SQLite every transaction takes the write lock: queue for it in-process (storage.retry)
+            # rather than in SQLite's busy handler, which sleeps in steps of milliseconds.
+            with writer_turn(self.app_state.Session), self.app_state.Session.begin() as session:
+                view = self.service.view(session, station)
+        except OperationalError:
+            offline = offline_body(self.app_state, station)
+            return ("offline", offline["held"]), f"event: offline\ndata: {json.dumps(offline)}\n\n".encode()
+        data = json.dumps(view, separators=(",", ":"))
+        return ("state", view.get("version", 0)), f"id: {view.get('version', 0)}\ndata: {data}\n\n".encode()
+
+    # -- the end -----------------------------------------------------------------
+    def close(self) -> None:
+        """End every stream (in the loop's thread): the server is stopping."""
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)
+        for stream in list(self._streams):
+            stream.wake(END)
+        for channel in list(self.channels.values()):
+            channel.wake.set()
+        if self._listener is not None:
+            self.feed.unsubscribe(self._listener)
+            self._listener = None
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _disconnected(receive: Callable) -> None:
+    """Returns once the client has gone away."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
