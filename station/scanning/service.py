@@ -98,8 +98,8 @@ class ScanService:
             prompt=answer.prompt, idempotency_key=key,
             response=json.dumps(result.as_json(), separators=(",", ":")) if key is not None else None,
         ))
-        log.info("scan station=%s device=%s outcome=%s code=%s", station, device,
-                 "accepted" if accepted else "refused", code or "-")
+        log.info("scan station=%s device=%s outcome=%s code=%s text=%s message=%r", station, device,
+                 "accepted" if accepted else "refused", code or "-", escape_raw(raw, 80), message)
         return result
 
     def view(self, session: Session, station: str) -> dict[str, Any]:
