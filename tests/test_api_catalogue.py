@@ -1,6 +1,7 @@
 """Products (barcodes, counts, adjustments), suppliers, customers and purchase orders over the API, as SPEC 5 shows them."""
 from __future__ import annotations
 
+import pytest
 from helpers.api import assert_error, snapshot
 
 PRODUCT_KEYS = ["code", "name", "serial_required_for_purchase", "serial_required_for_sales", "barcodes",
@@ -133,3 +134,49 @@ def test_custom_document_pattern(db, world):
     assert client.post("/api/documents", json=body).status_code == 201
     assert_error(client.post("/api/documents", json=body | {"reference": "PO-1"}), 400, "invalid_field")
     assert_error(client.post("/api/serials", json={"serial": "BE0001"}), 400, "invalid_serial")
+
+
+@pytest.mark.parametrize(
+    ("serial", "barcode"),
+    [
+        pytest.param("0012345678905", "012345678905", id="serial_ean13_barcode_upca"),
+        pytest.param("012345678905", "0012345678905", id="serial_upca_barcode_ean13"),
+        pytest.param("00012345678905", "012345678905", id="serial_gtin14_barcode_upca"),
+        pytest.param("12345670", "00000012345670", id="serial_ean8_barcode_gtin14"),
+    ],
+)
+def test_a_barcode_never_equals_a_serial_in_any_number_form(client, db, serial, barcode):
+    """Guards SPEC 2 both ways: a serial 0012345678905 and a barcode 012345678905 are one number, so the second to
+    come is refused, whichever it is (else the serial reads as the product and can never be scanned again)."""
+    assert client.post("/api/serials", json={"serial": serial}).status_code == 201
+    assert_error(client.post("/api/products", json={"code": "P-1", "name": "P", "barcodes": [barcode]}),
+                 409, "barcode_is_serial")
+    assert client.post("/api/products", json={"code": "P-2", "name": "P"}).status_code == 201
+    assert_error(client.post("/api/products/P-2/barcodes", json={"barcode": barcode}), 409, "barcode_is_serial")
+    assert_error(client.patch("/api/products/P-2", json={"barcodes": [barcode]}), 409, "barcode_is_serial")
+    assert client.get("/api/products/P-2").get_json()["barcodes"] == []
+    assert client.get("/api/products/P-1").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("barcode", "serial"),
+    [
+        pytest.param("012345678905", "0012345678905", id="barcode_upca_serial_ean13"),
+        pytest.param("4006381333931", "04006381333931", id="barcode_ean13_serial_gtin14"),
+    ],
+)
+def test_a_serial_never_equals_a_barcode_in_any_number_form(client, db, barcode, serial):
+    """Guards the other way: with the barcode there first, a serial of the same number is refused."""
+    assert client.post("/api/products", json={"code": "P-1", "name": "P", "barcodes": [barcode]}).status_code == 201
+    before = snapshot(db)
+    assert_error(client.post("/api/serials", json={"serial": serial}), 400, "invalid_serial")
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("barcode", ["PO-5", "USR:ANNA", "usr:anna", "CMD:SELL"])
+def test_a_barcode_that_would_read_as_something_else_is_refused(client, db, barcode):
+    """Guards against a barcode the reader would take for a purchase order, an operator badge or a command."""
+    before = snapshot(db)
+    assert_error(client.post("/api/products", json={"code": "P-1", "name": "P", "barcodes": [barcode]}),
+                 400, "invalid_barcode")
+    assert snapshot(db) == before

@@ -73,7 +73,8 @@ def import_products(ctx: Context, file, encoding: str | None) -> None:
     from station.interchange.imports import import_products as run
 
     text = _text(file, encoding)
-    _run_import(ctx, "Importing products", lambda s, p: run(s, io.StringIO(text), progress=p))
+    _run_import(ctx, "Importing products", lambda s, p: run(s, io.StringIO(text), progress=p,
+                                                            pattern=ctx.config.scanning.document_re))
 
 
 @import_group.command("purchase-orders")

@@ -28,6 +28,18 @@ def normalise_barcode(text: str) -> str:
     return as_gtin14(text) or text
 
 
+def number_forms(text: str) -> frozenset[str]:
+    """Every text that is the same number as ``text``: its GTIN-14 and the EAN-13, UPC-A and EAN-8 forms it has.
+
+    A serial equal to any of them would be read as the product (SPEC 2: a barcode never equals a serial).
+    """
+    text = text.strip()
+    gtin = as_gtin14(text)
+    if gtin is None:
+        return frozenset({text})
+    return frozenset({text} | {gtin[14 - n:] for n in GTIN_LENGTHS if gtin[:14 - n] == "0" * (14 - n)})
+
+
 def lookup_forms(text: str) -> tuple[str, ...]:
     """Stored forms a scanned text may match: its GTIN-14 (if it is one) and itself."""
     gtin = as_gtin14(text)

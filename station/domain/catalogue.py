@@ -1,16 +1,17 @@
 """Products with their barcodes, suppliers and customers."""
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .barcodes import lookup_forms, normalise_barcode
+from .barcodes import lookup_forms, normalise_barcode, number_forms
 from .errors import Conflict, Invalid, NotFound
 from .models import CODE_MAX, SERIAL_MAX, Customer, Product, ProductBarcode, SerialNumber, Supplier
-from .validation import could_be_key, has_control, require_code, require_name
+from .validation import PARTY_PREFIXES, could_be_key, has_control, require_code, require_name
 
 PARTY_MODELS = {"supplier": Supplier, "customer": Customer}
 
@@ -29,26 +30,29 @@ def product_by_barcode(session: Session, text: str) -> Product | None:
     )
 
 
-def check_barcode(session: Session, raw: str) -> str:
-    """A barcode fit to add: printable, unique, and never equal to a serial."""
+def check_barcode(session: Session, raw: str, pattern: re.Pattern[str] | None = None) -> str:
+    """A barcode fit to add: printable, unique, never equal to a serial in any of its number forms, and never
+    scannable as something else (a command, a party, an operator badge, a purchase order reference)."""
     if not raw.strip():
         raise Invalid("invalid_barcode", "A barcode must be a non-empty text.")
     barcode = normalise_barcode(raw)
     if len(barcode) > SERIAL_MAX or has_control(barcode) or not barcode.isprintable():
         raise Invalid("invalid_barcode", f"A barcode has 1-{SERIAL_MAX} printable characters.")
-    if barcode.upper().startswith(("CMD:", "SUP:", "CUS:")):
-        raise Invalid("invalid_barcode", "A barcode may not start with CMD:, SUP: or CUS:.")
+    if barcode.upper().startswith(PARTY_PREFIXES):
+        raise Invalid("invalid_barcode", f"A barcode may not start with {', '.join(PARTY_PREFIXES)}.")
+    if pattern is not None and (pattern.search(barcode) or pattern.search(raw.strip())):
+        raise Invalid("invalid_barcode", f"{raw.strip()} looks like a purchase order reference, so it would be "
+                                         "read as one, never as the product.")
     owner = session.scalar(select(Product.code).join(ProductBarcode).where(ProductBarcode.barcode == barcode))
     if owner is not None:
         raise Conflict("duplicate_barcode", f"Barcode {barcode} belongs to product {owner} already.")
-    forms = {barcode, raw.strip()}
-    if session.scalar(select(SerialNumber.id).where(SerialNumber.serial.in_(forms)).limit(1)):
+    if session.scalar(select(SerialNumber.id).where(SerialNumber.serial.in_(number_forms(raw))).limit(1)):
         raise Conflict("barcode_is_serial", f"{raw.strip()} is a serial number, so it cannot be a product barcode.")
     return barcode
 
 
-def add_barcode(session: Session, product: Product, raw: str) -> ProductBarcode:
-    barcode = check_barcode(session, raw)
+def add_barcode(session: Session, product: Product, raw: str, pattern: re.Pattern[str] | None = None) -> ProductBarcode:
+    barcode = check_barcode(session, raw, pattern)
     row = ProductBarcode(product=product, barcode=barcode)
     session.add(row)
     session.flush()
@@ -67,7 +71,8 @@ def remove_barcode(session: Session, product: Product, raw: str) -> None:
 
 
 def create_product(session: Session, code: str, name: str, *, serial_required_for_purchase: bool = True,
-                   serial_required_for_sales: bool = True, barcodes: Sequence[str] = ()) -> Product:
+                   serial_required_for_sales: bool = True, barcodes: Sequence[str] = (),
+                   pattern: re.Pattern[str] | None = None) -> Product:
     """A product with its barcodes; 409 ``duplicate`` for a taken code (SPEC 2: both flags true by default)."""
     code = require_code(code)
     name = require_name(name)
@@ -84,7 +89,7 @@ def create_product(session: Session, code: str, name: str, *, serial_required_fo
     session.flush()
     seen: set[str] = set()
     for raw in barcodes:
-        barcode = check_barcode(session, raw)
+        barcode = check_barcode(session, raw, pattern)
         if barcode in seen:
             raise Invalid("duplicate_barcode", f"Barcode {barcode} is listed twice.")
         seen.add(barcode)
@@ -95,7 +100,7 @@ def create_product(session: Session, code: str, name: str, *, serial_required_fo
 
 def update_product(session: Session, product: Product, *, name: str | None = None,
                    serial_required_for_purchase: bool | None = None, serial_required_for_sales: bool | None = None,
-                   barcodes: Sequence[str] | None = None) -> Product:
+                   barcodes: Sequence[str] | None = None, pattern: re.Pattern[str] | None = None) -> Product:
     """Change what is given (None: unchanged); ``barcodes`` is the whole new list."""
     if name is not None:
         product.name = require_name(name)
@@ -112,7 +117,7 @@ def update_product(session: Session, product: Product, *, name: str | None = Non
         have = {row.barcode for row in product.barcodes}
         for raw in barcodes:
             if normalise_barcode(raw) not in have:
-                add_barcode(session, product, raw)
+                add_barcode(session, product, raw, pattern)
                 have.add(normalise_barcode(raw))
     session.flush()
     return product

@@ -233,7 +233,8 @@ def _tick(progress: Progress | None, done: int, total: int) -> None:
 # --- products ------------------------------------------------------------------------------------
 
 
-def import_products(session: Session, rows_or_file: Any, progress: Progress | None = None) -> ImportResult:
+def import_products(session: Session, rows_or_file: Any, progress: Progress | None = None,
+                    pattern: re.Pattern[str] | None = None) -> ImportResult:
     """Create or update products from CSV (a path, a file, bytes, or mappings); never commits."""
     rows = _rows_of(rows_or_file, PRODUCT_COLUMNS, PRODUCT_REQUIRED)
     total = len(rows)
@@ -242,12 +243,12 @@ def import_products(session: Session, rows_or_file: Any, progress: Progress | No
     _tick(progress, 0, total)
     with session.begin_nested():  # the whole file or nothing, even if the caller commits after a failure
         for done, row in enumerate(rows, start=1):
-            counts[_import_product(session, row, seen)] += 1
+            counts[_import_product(session, row, seen, pattern)] += 1
             _tick(progress, done, total)
     return ImportResult(rows=total, **counts)
 
 
-def _import_product(session: Session, row: Row, seen: dict[str, int]) -> str:
+def _import_product(session: Session, row: Row, seen: dict[str, int], pattern: re.Pattern[str] | None) -> str:
     code = _field(row, "code", lambda v: require_code(v, "code"))
     if code in seen:
         raise ImportFailed(row.line, "code", f"product {code} is on line {seen[code]} already")
@@ -264,8 +265,9 @@ def _import_product(session: Session, row: Row, seen: dict[str, int]) -> str:
 
     product = session.scalar(select(Product).where(Product.code == code))
     if product is None:
-        _field(row, "barcodes", lambda _: [check_barcode(session, raw) for raw in wanted.values()])
-        _domain(row, lambda: create_product(session, code, name, **flags, barcodes=list(wanted.values())))
+        _field(row, "barcodes", lambda _: [check_barcode(session, raw, pattern) for raw in wanted.values()])
+        _domain(row, lambda: create_product(session, code, name, **flags, barcodes=list(wanted.values()),
+                                            pattern=pattern))
         return "created"
 
     have = {b.barcode for b in product.barcodes}
@@ -273,10 +275,10 @@ def _import_product(session: Session, row: Row, seen: dict[str, int]) -> str:
     changes: dict[str, Any] = {k: v for k, v in {"name": name, **flags}.items() if getattr(product, k) != v}
     if not changes and not new:
         return "unchanged"
-    _field(row, "barcodes", lambda _: [check_barcode(session, raw) for raw in new])
+    _field(row, "barcodes", lambda _: [check_barcode(session, raw, pattern) for raw in new])
     if new:
         changes["barcodes"] = [b.barcode for b in product.barcodes] + new
-    _domain(row, lambda: update_product(session, product, **changes))
+    _domain(row, lambda: update_product(session, product, **changes, pattern=pattern))
     return "updated"
 
 

@@ -20,7 +20,7 @@ from station.domain.errors import Invalid
 from station.domain.models import Product, ProductBarcode
 from station.interchange import representation
 
-from ..db import transaction
+from ..db import station_app, transaction
 from . import fields
 from .inputs import json_body, only, page_args, paged, text_arg
 from .paths import tail_parts
@@ -29,6 +29,11 @@ bp = Blueprint("products", __name__)
 
 FIELDS = ("code", "name", "serial_required_for_purchase", "serial_required_for_sales", "barcodes")
 DERIVED = ("on_hand", "serials_in_stock")
+
+
+def _pattern():
+    """The purchase order pattern: a barcode that matches it would be read as an order, never the product."""
+    return station_app().config.scanning.document_re
 
 
 def _refuse_derived(body: dict) -> None:
@@ -69,7 +74,7 @@ def create():
             session, fields.text(body, "code"), fields.text(body, "name"),
             serial_required_for_purchase=fields.flag(body, "serial_required_for_purchase", True),
             serial_required_for_sales=fields.flag(body, "serial_required_for_sales", True),
-            barcodes=fields.texts(body, "barcodes") or ())
+            barcodes=fields.texts(body, "barcodes") or (), pattern=_pattern())
         out = representation.product(session, product)
     return out, 201, {"Location": url_for(".index") + "/" + quote(out["code"], safe="")}
 
@@ -111,7 +116,7 @@ def update(code: str):
         product = catalogue.get_product(session, code)
         if "code" in body and body["code"] != product.code:
             raise Invalid("read_only", "A product's code cannot be changed.")
-        product = catalogue.update_product(session, product, **changes)
+        product = catalogue.update_product(session, product, **changes, pattern=_pattern())
         out = representation.product(session, product)
     return out
 
@@ -121,7 +126,7 @@ def add_barcode(code: str):
     body = json_body(allowed=("barcode",))
     with transaction() as session:
         product = catalogue.get_product(session, code)
-        catalogue.add_barcode(session, product, fields.text(body, "barcode", code="invalid_barcode"))
+        catalogue.add_barcode(session, product, fields.text(body, "barcode", code="invalid_barcode"), _pattern())
         session.refresh(product, ["barcodes"])
         out = representation.product(session, product)
     return out, 201

@@ -17,7 +17,7 @@ from station.domain.models import Product, SerialNumber
 from station.interchange import representation
 
 from ..api.paths import tail_key
-from ..db import transaction
+from ..db import station_app, transaction
 from .forms import PER_PAGE, Pager, attempt, back, checked, done, field, page_arg, user
 from .links import product_url
 from .serials import search_arg
@@ -93,6 +93,10 @@ def post():
     return back(product_url(code))
 
 
+def _pattern():
+    return station_app().config.scanning.document_re
+
+
 def create():
     barcodes = (request.form.get("barcodes") or "").split()
     flags = {flag: checked(flag) for flag in FLAGS}
@@ -100,7 +104,7 @@ def create():
     with attempt():
         with transaction() as session:
             created = catalogue.create_product(session, request.form.get("code", ""), request.form.get("name", ""),
-                                               barcodes=barcodes, **flags).code
+                                               barcodes=barcodes, **flags, pattern=_pattern()).code
     if created is None:
         return back(url_for(".index") + "#new")
     done(f"Product {created} created.")
@@ -114,7 +118,7 @@ def edit(session, product: Product) -> str:
 
 
 def add_barcode(session, product: Product) -> str:
-    row = catalogue.add_barcode(session, product, request.form.get("barcode", ""))
+    row = catalogue.add_barcode(session, product, request.form.get("barcode", ""), _pattern())
     return f"Barcode {row.barcode} added to {product.code}."
 
 
