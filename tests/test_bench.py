@@ -58,11 +58,22 @@ def test_small_run_prints_the_json(tmp_path):
     databases = ["--database", f"sqlite:///{tmp_path}/bench.db"]
     if pg_available() is None:
         databases += ["--database", PG_URL]
-    out = _bench(*databases, "--serials", "400", "--stations", "2", "--scans", "25", "--history-samples", "10")
+    out = _bench(*databases, "--serials", "400", "--stations", "2", "--scans", "25", "--history-samples", "10",
+                 "--pallet", "60", "--big-posting", "200", "--http", "40", "--daemon", "3")
     assert set(out) >= {"runs", "skipped", "machine"}
-    runs = out["runs"]
     expected = {"sqlite"} | ({"postgresql"} if pg_available() is None else set())
-    assert {(r["database"], r["kind"]) for r in runs} == {(d, k) for d in expected for k in ("scan", "floor")}
+    assert {(r["database"], r["kind"]) for r in out["runs"]} == (
+        {(d, k) for d in expected for k in ("scan", "floor", "pallet")} | {("sqlite", "http"), ("sqlite", "daemon")})
+    for pallet in (r for r in out["runs"] if r["kind"] == "pallet"):
+        assert pallet["serials"] == 60 and pallet["first_scans"]["count"] == pallet["last_scans"]["count"] == 30
+        # The last scan of the receipt issues as many statements as the first (issue 12, item 1).
+        assert pallet["statements_per_scan"]["first"] == pallet["statements_per_scan"]["last"]
+        assert pallet["big_posting"]["lines"] == 200 and pallet["posting_ms"] > 0
+    served = [r for r in out["runs"] if r["kind"] in ("http", "daemon")]
+    assert {r["scans"] for r in served} == {40, 3}
+    assert all(r["p50_ms"] <= r["p99_ms"] for r in served)
+    assert next(r for r in served if r["kind"] == "http")["floor"]["p50_ms"] > 0
+    runs = [r for r in out["runs"] if r["kind"] in ("scan", "floor")]
     for run in runs:
         for key, kind in RUN_KEYS.items():
             assert isinstance(run[key], kind), (key, run)
@@ -80,7 +91,8 @@ def test_small_run_prints_the_json(tmp_path):
 def test_unreachable_postgres_is_skipped_with_a_reason(tmp_path):
     """A PostgreSQL that does not answer is reported as skipped, with why, and the SQLite run still happens."""
     out = _bench("--database", f"sqlite:///{tmp_path}/b.db", "--database", "postgresql+psycopg://127.0.0.1:1/none",
-                 "--serials", "200", "--stations", "1", "--scans", "5", "--history-samples", "5")
+                 "--serials", "200", "--stations", "1", "--scans", "5", "--history-samples", "5",
+                 "--pallet", "0", "--big-posting", "0", "--http", "0", "--daemon", "0")
     assert [r["database"] for r in out["runs"]] == ["sqlite", "sqlite"]
     assert out["skipped"] and out["skipped"][0]["database"] == "postgresql"
     assert "not reachable" in out["skipped"][0]["reason"]

@@ -32,7 +32,8 @@ from .fill import Shape, fill
 log = logging.getLogger(__name__)
 
 DEFAULT_POSTGRES = "postgresql+psycopg://127.0.0.1/test"
-DEFAULTS = {"serials": 20000, "stations": 4, "scans": 200}
+DEFAULTS = {"serials": 20000, "stations": 4, "scans": 200, "pallet": 5000, "big_posting": 30000, "http": 1000,
+            "daemon": 100}
 FIGURES = ("throughput_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms")  # the same in scan and floor runs
 
 
@@ -122,8 +123,18 @@ def machine() -> dict:
             "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
+@dataclass(frozen=True)
+class Extras:
+    """The runs beside the scan run, each sized (0 leaves it out): see the README's Performance section."""
+
+    pallet: int = DEFAULTS["pallet"]  # serials of the one large receipt scanned
+    big_posting: int = DEFAULTS["big_posting"]  # lines of the receipt only posted
+    http: int = DEFAULTS["http"]  # scans over HTTP to a real station serve (SQLite only: SPEC 6's target)
+    daemon: int = DEFAULTS["daemon"]  # scans through a real station run, scanner to screen (SQLite only)
+
+
 def run(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serials"], stations: int = DEFAULTS["stations"],
-        scans: int = DEFAULTS["scans"], history_samples: int = 200, seed: int = 1,
+        scans: int = DEFAULTS["scans"], history_samples: int = 200, seed: int = 1, extras: Extras = Extras(),
         progress: Callable[[str, int], Callable[[int], None]] | None = None,
         say: Callable[[str], None] = lambda s: None) -> dict:
     """Bench every target and return the JSON document: ``{"runs": [...], ...}``."""
@@ -145,6 +156,7 @@ def run(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serials"], stati
                 continue
             try:
                 runs.extend(_bench_one(target, shape, stations, scans, history_samples, seed, progress, say))
+                runs.extend(_extras(target, shape, extras, say))
             finally:
                 target.cleanup()
     finally:
@@ -180,3 +192,32 @@ def _bench_one(target: Target, shape: Shape, stations: int, scans: int, history_
         return [scan_run, floor_run]
     finally:
         engine.dispose()
+
+
+def _extras(target: Target, shape: Shape, extras: Extras, say) -> list[dict]:
+    """The large receipt, the big posting, and (SQLite) the real server and daemon, on the filled database."""
+    from . import document, served
+
+    common = {"database": target.database, "serials": shape.serials}
+    runs: list[dict] = []
+    if extras.pallet or extras.big_posting:
+        engine = make_engine(target.url)
+        try:
+            if extras.pallet:
+                say(f"{target.database}: one receipt of {extras.pallet} serials")
+                pallet = document.pallet(engine, serials=extras.pallet, posting_lines=extras.big_posting)
+                runs.append({"kind": "pallet", **common, **pallet})
+                say(f"{target.database}: scans 1-{pallet['first_scans']['count']} p50 {pallet['first_scans']['p50_ms']} ms, "
+                    f"last p50 {pallet['last_scans']['p50_ms']} ms; {pallet['statements_per_scan']['last']} statements "
+                    f"a scan; posting {pallet['posting_ms']} ms")
+            elif extras.big_posting:
+                runs.append({"kind": "pallet", **common, "big_posting": document.big_posting(engine, extras.big_posting)})
+        finally:
+            engine.dispose()
+    if target.database == "sqlite" and extras.http:
+        say(f"{target.database}: {extras.http} scans over HTTP to station serve")
+        runs.append({"kind": "http", **common, **served.over_http(target.url, scans=extras.http)})
+    if target.database == "sqlite" and extras.daemon:
+        say(f"{target.database}: {extras.daemon} scans from a pseudo-terminal through station run to the screen")
+        runs.append({"kind": "daemon", **common, **served.through_daemon(target.url, scans=extras.daemon)})
+    return runs

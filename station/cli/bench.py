@@ -20,11 +20,20 @@ import click
 @click.option("--history-samples", default=200, show_default=True, type=click.IntRange(1),
               help="Serial records and histories served, for the history figure.")
 @click.option("--seed", default=1, show_default=True, help="Seed of the scan mix.")
+@click.option("--pallet", default=5000, show_default=True, type=click.IntRange(0),
+              help="Serials of one large receipt, scanned then posted (0: leave it out).")
+@click.option("--big-posting", default=30000, show_default=True, type=click.IntRange(0),
+              help="Lines of a receipt only posted (0: leave it out).")
+@click.option("--http", "http_scans", default=1000, show_default=True, type=click.IntRange(0),
+              help="Scans over HTTP to a real station serve, SQLite (0: leave it out).")
+@click.option("--daemon", "daemon_scans", default=100, show_default=True, type=click.IntRange(0),
+              help="Scans from a pseudo-terminal through a real station run to the screen, SQLite (0: leave it out).")
 @click.option("--hotplug", is_flag=True, help="Instead: how soon a replugged scanner is read again (evdev under "
               "umockdev, serial on a pseudo-terminal), over --replugs replugs.")
 @click.option("--replugs", default=10, show_default=True, type=click.IntRange(1), help="Replugs for --hotplug.")
 def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, history_samples: int,
-          seed: int, hotplug: bool, replugs: int) -> None:
+          seed: int, pallet: int, big_posting: int, http_scans: int, daemon_scans: int, hotplug: bool,
+          replugs: int) -> None:
     """Fill a scratch database, scan through it, and print the figures as JSON (last line).
 
     Progress and a human summary go to stderr; stdout holds only the JSON.
@@ -34,7 +43,7 @@ def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, h
 
         click.echo(json.dumps(measure(replugs)))
         return
-    from station.bench import run
+    from station.bench import Extras, run
 
     bars = []
 
@@ -51,7 +60,8 @@ def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, h
 
     try:
         result = run(databases, serials=serials, stations=stations, scans=scans, history_samples=history_samples,
-                     seed=seed, progress=progress, say=lambda s: click.echo(s, err=True))
+                     seed=seed, extras=Extras(pallet, big_posting, http_scans, daemon_scans), progress=progress,
+                     say=lambda s: click.echo(s, err=True))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(result))

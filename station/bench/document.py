@@ -1,0 +1,105 @@
+"""The large-document figures: one receipt of thousands of serials scanned, and posted (SPEC 6, issue 12).
+
+A goods-in clerk receiving a pallet scans thousands of serials into one
+receipt; the 5,000th scan must cost what the first does. The run scans a
+receipt of ``serials`` serials through the scan service in process (the path
+a scanner's line takes, after the spool), timing every scan and counting
+its statements, then times the posting. A posting of ``posting_lines``
+serials is timed apart: its open receipt is written directly (rows of lines
+and their tally in a few multi-row inserts), since scanning 30,000 serials
+would only repeat the first figure for minutes.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from sqlalchemy import event, insert, update
+from sqlalchemy.engine import Engine
+
+from station.config import from_dict
+from station.domain import catalogue, documents, posting, tallies
+from station.domain.models import Document, DocumentKind, DocumentLine
+from station.scanning.service import ScanService
+from station.storage.db import make_sessionmaker
+
+from .drive import percentiles
+
+STATION = "bench-pallet"
+PRODUCT, GTIN, SUPPLIER = "BENCH-PALLET", "04012345678901", "BENCH-SUPPLIER"
+
+
+def _statements(engine: Engine):
+    count = [0]
+
+    def tick(*_):
+        count[0] += 1
+
+    event.listen(engine, "before_cursor_execute", tick)
+    return count, lambda: event.remove(engine, "before_cursor_execute", tick)
+
+
+def pallet(engine: Engine, *, serials: int = 5000, window: int = 500, posting_lines: int = 30000) -> dict:
+    """Scan one receipt of ``serials`` serials and post it; post one of ``posting_lines`` apart."""
+    Session = make_sessionmaker(engine)
+    with Session.begin() as s:
+        catalogue.create_product(s, PRODUCT, "Bench pallet unit", barcodes=[GTIN])
+        catalogue.create_party(s, "supplier", SUPPLIER, "Bench supplier")
+    service = ScanService(from_dict({"stations": [{"id": STATION, "mode": "receive"}]}))
+    count, stop_counting = _statements(engine)
+
+    def scan(text: str, key: str) -> tuple[float, int]:
+        before, t0 = count[0], time.perf_counter()
+        with Session.begin() as s:
+            result = service.process(s, STATION, text, device="bench", key=key)
+        elapsed = time.perf_counter() - t0
+        if not result.accepted:
+            raise RuntimeError(f"the bench's own scan {text} was refused: {result.message}")
+        return elapsed, count[0] - before
+
+    try:
+        scan(f"SUP:{SUPPLIER}", "pallet-sup")
+        scan(GTIN, "pallet-product")
+        timed = [scan(f"PAL-{n:07d}", f"pallet-{n}") for n in range(serials)]
+        posting_s, posting_statements = scan("CMD:FINISH", "pallet-finish")
+    finally:
+        stop_counting()
+    window = min(window, serials // 2 or 1)
+    first, last = [t for t, _ in timed[:window]], [t for t, _ in timed[-window:]]
+    return {
+        "serials": serials,
+        "first_scans": {"count": window, **percentiles(first)},
+        "last_scans": {"count": window, **percentiles(last)},
+        "last_vs_first_p50": round(percentiles(last)["p50_ms"] / percentiles(first)["p50_ms"], 2),
+        "statements_per_scan": {"first": timed[0][1], "last": timed[-1][1]},
+        "posting_ms": round(posting_s * 1000, 1),
+        "posting_statements": posting_statements,
+        "big_posting": big_posting(engine, posting_lines) if posting_lines else None,
+    }
+
+
+def big_posting(engine: Engine, lines: int) -> dict:
+    """The posting time of an open receipt of ``lines`` new serials, written directly."""
+    Session = make_sessionmaker(engine)
+    L, D = DocumentLine.__table__, Document.__table__
+    now = datetime.now(timezone.utc)
+    with Session.begin() as s:
+        product = catalogue.get_product(s, PRODUCT)
+        supplier = catalogue.get_party(s, "supplier", SUPPLIER)
+        doc = documents.open_document(s, DocumentKind.receipt, station="bench-big", supplier=supplier)
+        rows = [{"document_id": doc.id, "line_no": n + 1, "product_id": product.id, "serial": f"BIG-{n:07d}",
+                 "quantity": 1, "is_open": True, "takes_unit": False, "created_at": now} for n in range(lines)]
+        for start in range(0, lines, 5000):
+            s.execute(insert(L), rows[start:start + 5000])
+        s.execute(update(D).where(D.c.id == doc.id).values(line_count=lines))
+        tallies.add(s, doc.id, product.id, lines)
+        doc_id = doc.id
+    count, stop_counting = _statements(engine)
+    try:
+        t0 = time.perf_counter()
+        with Session.begin() as s:
+            posted = posting.post(s, s.get(Document, doc_id))
+        elapsed = (time.perf_counter() - t0) * 1000
+    finally:
+        stop_counting()
+    return {"lines": posted.lines, "posting_ms": round(elapsed, 1), "statements": count[0]}

@@ -1,0 +1,199 @@
+"""The figures of a real server: a scan over HTTP, and a scanner's line through the daemon to the screen (SPEC 6).
+
+``over_http`` starts ``station serve`` on the scratch database and sends
+scans of one growing receipt from one keep-alive client, as the operator
+page's scan box does; its floor is the same client fetching a static file
+(the server's and the socket's own cost, no database). ``through_daemon``
+starts ``station run`` with a serial scanner on a pseudo-terminal, follows
+the station's live events as a screen does, and times each scan from the
+moment its line's last byte is written to the moment the event showing it
+arrives: the reader, the durable spool, the processor, the commit and the
+event stream. Scans go at a scanner's pace (``pace`` seconds apart: the
+event stream sends at most one event per 50 ms per station, so faster scans
+would measure that limit).
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tty
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .drive import percentiles
+
+GTIN, SUPPLIER = "04012345678918", "BENCH-HTTP-SUPPLIER"
+
+
+def _config(workdir: Path, url: str, station: str, mode: str, scanner: Path | None = None) -> Path:
+    scanners = (f'[[stations.scanners]]\nkind = "serial"\npath = "{scanner}"\nterminators = ["enter"]\n'
+                if scanner else "")
+    path = workdir / "station.toml"
+    path.write_text(f'[database]\nurl = "{url}"\n\n[web]\nhost = "127.0.0.1"\nport = 0\n\n'
+                    f'[daemon]\nspool = "{workdir / "spool.db"}"\n\n'
+                    f'[[stations]]\nid = "{station}"\nmode = "{mode}"\n{scanners}', encoding="utf-8")
+    return path
+
+
+@contextmanager
+def _station(command: str, config: Path, workdir: Path, ready: str):
+    """``station COMMAND`` in a child process; its URL once it says ``ready``; stopped on exit."""
+    env = {k: v for k, v in os.environ.items() if k not in ("STATION_DATABASE_URL", "STATION_CONFIG")}
+    env["STATE_DIRECTORY"] = str(workdir)
+    proc = subprocess.Popen([sys.executable, "-m", "station", "--config", str(config), command], cwd=workdir,
+                            env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    drain = threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True)  # keeps its pipe flowing
+    try:
+        url, is_ready = None, False
+        deadline = time.monotonic() + 30
+        for line in proc.stdout:  # the URL and the ready line come in either order
+            found = re.search(r"(?:Serving on|Station running:) (http://\S+?)/?$", line.strip())
+            url = url or (found.group(1) if found else None)
+            is_ready = is_ready or bool(re.search(ready, line))
+            if url and is_ready:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"station {command} did not start in 30 s")
+        else:
+            raise RuntimeError(f"station {command} exited ({proc.wait()}) before it was ready")
+        drain.start()
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if drain.is_alive():
+            drain.join(timeout=5)
+        proc.stdout.close()
+
+
+def _seed(url: str) -> None:
+    """The bench's product and supplier, made once per database."""
+    from station.domain import catalogue
+    from station.storage.db import make_engine, make_sessionmaker
+
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine).begin() as s:
+            if catalogue.party_exists(s, "supplier", SUPPLIER):
+                return
+            catalogue.create_product(s, "BENCH-HTTP", "Bench unit", barcodes=[GTIN])
+            catalogue.create_party(s, "supplier", SUPPLIER, "Bench supplier")
+    finally:
+        engine.dispose()
+
+
+def over_http(url: str, *, scans: int = 1000) -> dict:
+    """A serial scan of one receipt over HTTP to a real ``station serve``, and the server's floor."""
+    _seed(url)
+    with tempfile.TemporaryDirectory(prefix="station-bench-http-") as tmp:
+        workdir = Path(tmp)
+        config = _config(workdir, url, "bench-http", "receive")
+        with _station("serve", config, workdir, r"Serving on") as base:
+            parts = urlsplit(base)
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+            headers = {"Content-Type": "application/json"}
+
+            def post(data: str) -> float:
+                body = json.dumps({"data": data, "id": f"http-{data}"})
+                t0 = time.perf_counter()
+                conn.request("POST", "/api/stations/bench-http/scans", body=body, headers=headers)
+                answer = json.loads(conn.getresponse().read())
+                elapsed = time.perf_counter() - t0
+                if not answer.get("accepted"):
+                    raise RuntimeError(f"the bench's own scan {data} was refused: {answer}")
+                return elapsed
+
+            def static() -> float:
+                t0 = time.perf_counter()
+                conn.request("GET", "/static/station.css")
+                conn.getresponse().read()
+                return time.perf_counter() - t0
+
+            post(f"SUP:{SUPPLIER}")
+            post(GTIN)
+            warm = min(50, scans // 10)
+            timed = [post(f"HTTP-{n:07d}") for n in range(scans + warm)][warm:]
+            floor = [static() for _ in range(scans)]
+            post("CMD:FINISH")
+            conn.close()
+    return {"scans": scans, **percentiles(timed), "floor": percentiles(floor),
+            "p50_vs_floor": round(percentiles(timed)["p50_ms"] / percentiles(floor)["p50_ms"], 1)}
+
+
+class _Events:
+    """The station's server-sent events, read as a screen reads them."""
+
+    def __init__(self, base: str, station: str):
+        parts = urlsplit(base)
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
+        self.sock.sendall(f"GET /api/stations/{station}/events HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                          f"Accept: text/event-stream\r\n\r\n".encode())
+        self.buffer = b""
+
+    def next(self) -> dict:
+        """The next event's data (comments and the HTTP head skipped)."""
+        while True:
+            end = self.buffer.find(b"\n\n")
+            if end >= 0:
+                block, self.buffer = self.buffer[:end], self.buffer[end + 2:]
+                data = [line[5:].strip() for line in block.split(b"\n") if line.startswith(b"data:")]
+                if data:
+                    return json.loads(b"".join(data))
+                continue
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise RuntimeError("the event stream ended")
+            self.buffer += chunk
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def through_daemon(url: str, *, scans: int = 100, pace: float = 0.1) -> dict:
+    """From a serial scanner's last byte to the screen's live event showing the scan, through a real daemon."""
+    _seed(url)
+    with tempfile.TemporaryDirectory(prefix="station-bench-daemon-") as tmp:
+        workdir = Path(tmp)
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        link = workdir / "scanner"
+        os.symlink(os.ttyname(slave), link)
+        config = _config(workdir, url, "bench-daemon", "receive", scanner=link)
+        try:
+            with _station("run", config, workdir, r"scanner .*: connected") as base:
+                events = _Events(base, "bench-daemon")
+                try:
+                    events.next()  # the state as the screen opens
+                    timed = [_one(master, events, f"SUP:{SUPPLIER}"), _one(master, events, GTIN)]
+                    pause = threading.Event()
+                    for n in range(scans):
+                        pause.wait(pace)  # a deliberate pause: a scanner's pace, not a wait for anything
+                        timed.append(_one(master, events, f"DMN-{n:06d}"))
+                    _one(master, events, "CMD:FINISH")
+                finally:
+                    events.close()
+        finally:
+            os.close(master)
+            os.close(slave)
+    return {"scans": scans, "pace_s": pace, **percentiles(timed[2:])}
+
+
+def _one(master: int, events: _Events, text: str) -> float:
+    os.write(master, text.encode() + b"\r")
+    t0 = time.perf_counter()
+    while True:
+        view = events.next()
+        recent = view.get("recent_scans") or []
+        if recent and recent[0].get("raw") == text:
+            return time.perf_counter() - t0
+
