@@ -261,6 +261,14 @@ def test_edit_form_changes_and_clears_supplier_and_product(client, db, world):
     assert (cleared.product_id, cleared.supplier_id) == (None, None)
 
 
+def test_edit_form_leaves_what_its_post_leaves_out(client, db, world):
+    """Guards against a post naming only the customer clearing the product and the supplier (issue 10, defect 11)."""
+    post_form(client, {"action": "create", "serial": "E-4", "product": "WID-1", "supplier": "ACME"})
+    post_form(client, {"action": "edit", "serial": "E-4", "customer": "BOB"})
+    kept = record(db, "E-4")
+    assert kept.product_id is not None and kept.supplier_id is not None and kept.customer_id is not None
+
+
 @pytest.mark.parametrize(
     "change, code",
     [

@@ -155,6 +155,15 @@ def test_purchase_order_of_five_received_with_gs1(db, service, world):
         order = representation.document(s, documents.get_document(s, "PO-1042"))
         assert order["progress"] == [{"product": "WID-1", "name": "Widget X", "expected": 5, "received": 5}]
     assert scan(db, service, "goods-in", "CMD:FINISH").code == "no_open_document"
+    # A new receipt against the filled order: its product is refused at once, not each serial after it
+    # (issue 10, defect 8: it said "5 of 5 received. Scan the serial." and then refused every serial).
+    assert scan(db, service, "goods-in", "PO-1042").accepted
+    r = scan(db, service, "goods-in", WIDGET_GTIN)
+    assert not r.accepted and r.code == "quantity_exceeds_order"
+    assert "expects 5 of Widget X; 5 are received already" in r.message
+    assert "Scan the serial" not in r.prompt
+    r = scan(db, service, "goods-in", GADGET_EAN)  # a product not on the order at all: said at once too
+    assert not r.accepted and r.code == "quantity_exceeds_order" and "not on purchase order PO-1042" in r.message
 
 
 def test_box_of_fifty_is_fifty_one_scans(db, service, world):
