@@ -9,7 +9,7 @@ from flask import Blueprint, Flask
 from sqlalchemy.engine import Engine
 
 from station.config import Config, load
-from station.storage.db import make_engine, make_sessionmaker
+from station.storage.db import make_engine, make_sessionmaker, reading
 
 from .api import API_PREFIX, MAX_BODY
 from .api import bp as api_bp
@@ -47,7 +47,7 @@ def create_app(config: Config | None = None, *, engine: Engine | None = None,
     # route that wants the slashes as they came (a serial holding '//') says merge_slashes=False anyway.
     app.url_map.merge_slashes = False
     app.extensions[EXTENSION] = StationApp(config=config, engine=engine, Session=make_sessionmaker(engine),
-                                             live=live)
+                                             live=live, ReadSession=make_sessionmaker(reading(engine)))
     # Security: one before_request hook; every API write is a POST, PATCH or
     # DELETE under API_PREFIX (web.api.is_api_write), and no GET writes anything.
     init_security(app)

@@ -141,7 +141,7 @@ class ChangeFeed:
         pause = threading.Event()
         while self._keep_going():
             try:
-                with self.app_state.Session() as session:
+                with self.app_state.readers() as session:
                     rows = session.execute(select(StationState.station, StationState.version)).all()
             except OperationalError as exc:
                 if not failing:

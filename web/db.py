@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,6 +32,12 @@ class StationApp:
     Session: sessionmaker[Session]
     # The daemon's in-process status (held scans, devices) under ``station run``; None otherwise.
     live: Live | None = None
+    # Sessions that only read (GET and HEAD requests, the live events' fetches): see storage.db.reading.
+    ReadSession: sessionmaker[Session] | None = None
+
+    @property
+    def readers(self) -> sessionmaker[Session]:
+        return self.ReadSession or self.Session
 
 
 def station_app() -> StationApp:
@@ -40,6 +46,11 @@ def station_app() -> StationApp:
 
 @contextmanager
 def transaction() -> Iterator[Session]:
-    """The request's transaction: committed at the end of the block, rolled back on any exception."""
-    with station_app().Session.begin() as session:
+    """The request's transaction: committed at the end of the block, rolled back on any exception.
+
+    A GET or HEAD request changes nothing (web.security keeps it so), so it reads in a deferred transaction.
+    """
+    app_state = station_app()
+    factory = app_state.readers if request.method in ("GET", "HEAD") else app_state.Session
+    with factory.begin() as session:
         yield session

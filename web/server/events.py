@@ -38,7 +38,6 @@ from flask import Flask
 from sqlalchemy.exc import OperationalError
 
 from station.scanning.service import ScanService
-from station.storage.retry import writer_turn
 
 from ..api.stations import EVENTS_MARKER, TRUST_MARKER, offline_body
 from ..changes import feed
@@ -260,9 +259,8 @@ class EventHub:
     def _fetch(self, station: str) -> tuple[tuple, bytes]:
         """The station's state as one event (in a pool thread, with a short session of its own)."""
         try:
-            # On SQLite every transaction takes the write lock: queue for it in-process (storage.retry)
-            # rather than in SQLite's busy handler, which sleeps in steps of milliseconds.
-            with writer_turn(self.app_state.Session), self.app_state.Session.begin() as session:
+            # Only a read: a deferred transaction that never waits for a scan's write lock (storage.db.reading).
+            with self.app_state.readers.begin() as session:
                 view = self.service.view(session, station)
         except OperationalError:
             offline = offline_body(self.app_state, station)
