@@ -154,7 +154,7 @@ def _check_stock(session: Session, doc: DocumentLike, resolved: Resolved, quanti
 
 def _order_reference(session: Session, doc: DocumentLike) -> str:
     reference = getattr(doc, "order_reference", None)
-    return reference or session.scalar(_ORDER_REFERENCE, {"id": doc.order_id})
+    return reference or session.connection().scalar(_ORDER_REFERENCE, {"id": doc.order_id})
 
 
 def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None = None, serial: str | None = None,
@@ -175,7 +175,7 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
                           lookups=lookups)
     product = resolved.product
     taken = (1 if resolved.serial is not None else POLICY[doc.kind].takes_units(quantity)) if resolved.takes_unit else 0
-    line_no = session.execute(_COUNT_UP, {"document_id": doc.id}).scalar_one()
+    line_no = session.connection().execute(_COUNT_UP, {"document_id": doc.id}).scalar_one()
     _insert_line(session, doc, dict(
         document_id=doc.id, line_no=line_no, product_id=product.id if product else None, serial=resolved.serial,
         quantity=quantity, batch=batch, expiry=expiry, is_open=True, takes_unit=resolved.takes_unit,
@@ -196,7 +196,7 @@ def _insert_line(session: Session, doc: DocumentLike, values: dict[str, Any]) ->
     back (its savepoint, or all of it), which also takes the line away.
     """
     try:
-        session.execute(_INSERT_LINE, values)
+        session.connection().execute(_INSERT_LINE, values)
     except IntegrityError:
         raise Refusal(
             "serial_on_open_document",
@@ -222,7 +222,7 @@ def _recheck(session: Session, doc: DocumentLike, line: Line, resolved: Resolved
 
 def last_line(session: Session, doc: DocumentLike):
     """The document's last line (its number is the line count), or None."""
-    return session.execute(_LAST_LINE, {"document_id": doc.id}).first()
+    return session.connection().execute(_LAST_LINE, {"document_id": doc.id}).first()
 
 
 def attach_serial(session: Session, doc: DocumentLike, serial: str, *, pattern: re.Pattern[str] | None = None,
@@ -239,7 +239,7 @@ def attach_serial(session: Session, doc: DocumentLike, serial: str, *, pattern: 
     refuse_if_on_open_document(facts, doc)
     resolved = SERIAL_CHECKS[doc.kind](facts, product, last.quantity)
     try:
-        session.execute(_SET_SERIAL, {"line_id": last.id, "serial": resolved.serial})
+        session.connection().execute(_SET_SERIAL, {"line_id": last.id, "serial": resolved.serial})
     except IntegrityError:
         raise Refusal("serial_on_open_document",
                       f"Serial {resolved.serial} was just put on another open document: finish or cancel that first.") from None
@@ -255,8 +255,8 @@ def undo_last_line(session: Session, doc: DocumentLike) -> Line:
     last = last_line(session, doc)
     if last is None:
         raise Refusal("nothing_to_undo", "There is no line to undo on this document.")
-    session.execute(_DELETE_LINE, {"line_id": last.id})
-    session.execute(_COUNT_DOWN, {"document_id": doc.id})
+    session.connection().execute(_DELETE_LINE, {"line_id": last.id})
+    session.connection().execute(_COUNT_DOWN, {"document_id": doc.id})
     product = product_by_id(session, last.product_id) if last.product_id is not None else None
     if product is not None:
         taken = (1 if last.serial is not None else POLICY[doc.kind].takes_units(last.quantity)) if last.takes_unit else 0

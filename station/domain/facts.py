@@ -140,7 +140,7 @@ def head(row) -> DocumentHead:
 
 def head_of(session: Session, document_id: int) -> DocumentHead:
     """A document's head, with its party and order, in one statement."""
-    return head(session.execute(_HEAD, {"id": document_id}).one())
+    return head(session.connection().execute(_HEAD, {"id": document_id}).one())
 
 
 _PRODUCT_COLUMNS = (P.c.id, P.c.code, P.c.name, P.c.serial_required_for_purchase, P.c.serial_required_for_sales,
@@ -162,20 +162,20 @@ _BY_ID = select(*_PRODUCT_COLUMNS).where(P.c.id == bindparam("id"))
 
 def product_by_barcode(session: Session, text: str) -> ProductFacts | None:
     """The product a scanned text is a barcode of, in any of its GTIN forms."""
-    row = session.execute(_BY_BARCODE, {"forms": list(lookup_forms(text))}).first()
+    row = session.connection().execute(_BY_BARCODE, {"forms": list(lookup_forms(text))}).first()
     return product_facts(row) if row is not None else None
 
 
 def product_by_code(session: Session, code: str) -> ProductFacts:
     """A product by its code (NotFound ``unknown_product`` when there is none)."""
-    row = session.execute(_BY_CODE, {"code": code}).first()
+    row = session.connection().execute(_BY_CODE, {"code": code}).first()
     if row is None:
         raise NotFound("unknown_product", f"There is no product {code}.")
     return product_facts(row)
 
 
 def product_by_id(session: Session, product_id: int) -> ProductFacts:
-    return product_facts(session.execute(_BY_ID, {"id": product_id}).one())
+    return product_facts(session.connection().execute(_BY_ID, {"id": product_id}).one())
 
 
 def _serial_query(where):
@@ -239,7 +239,7 @@ _LOCKED = (_serial_query(S.c.serial.in_(select(L.c.serial).where(L.c.document_id
 
 def probe(session: Session, text: str) -> tuple[ProductFacts | None, SerialFacts]:
     """The product ``text`` is a barcode of (if any), and the serial it names, read together."""
-    row = session.execute(_PROBE, {"text": text, "forms": list(lookup_forms(text))}).one()
+    row = session.connection().execute(_PROBE, {"text": text, "forms": list(lookup_forms(text))}).one()
     product = None
     if row.b_id is not None:
         product = ProductFacts(row.b_id, row.b_code, row.b_name, row.b_serial_required_for_purchase,
@@ -251,14 +251,14 @@ def probe(session: Session, text: str) -> tuple[ProductFacts | None, SerialFacts
 
 def serial_facts(session: Session, text: str) -> SerialFacts:
     """One serial as committed now, and the open document that holds it: one statement."""
-    row = session.execute(_ONE_SERIAL, {"text": text}).one()
+    row = session.connection().execute(_ONE_SERIAL, {"text": text}).one()
     return _facts(text, row, open_document_id=row.open_id, open_reference=row.open_reference,
                   open_station=row.open_station)
 
 
 def locked_serials(session: Session, document_id: int) -> dict[str, SerialFacts]:
     """The records of a document's serials, row-locked in id order (postings never deadlock on serials), by text."""
-    return {row.serial: _facts(row.serial, row) for row in session.execute(_LOCKED, {"document_id": document_id})}
+    return {row.serial: _facts(row.serial, row) for row in session.connection().execute(_LOCKED, {"document_id": document_id})}
 
 
 _HEAD = select(*head_columns()).select_from(head_from(D)).where(D.c.id == bindparam("id"))

@@ -74,40 +74,40 @@ _RECEIVE = (update(T).where(T.c.document_id == bindparam("order_id"), T.c.produc
 
 def add(session: Session, document_id: int, product_id: int, units: int, taken: int = 0) -> None:
     """units += ``units``, taken += ``taken`` for the document's product (a new tally when it has none)."""
-    session.execute(_UPSERT[session.get_bind().dialect.name],
+    session.connection().execute(_UPSERT[session.get_bind().dialect.name],
                     {"document_id": document_id, "product_id": product_id, "units": units, "taken": taken})
 
 
 def taken(session: Session, document_id: int, product_id: int) -> int:
     """Unserialised units of the product this open document takes already."""
-    return session.scalar(_TAKEN, {"document_id": document_id, "product_id": product_id}) or 0
+    return session.connection().scalar(_TAKEN, {"document_id": document_id, "product_id": product_id}) or 0
 
 
 def units(session: Session, document_id: int, product_id: int) -> int:
     """Units of the product on the document."""
-    return session.scalar(_UNITS, {"document_id": document_id, "product_id": product_id}) or 0
+    return session.connection().scalar(_UNITS, {"document_id": document_id, "product_id": product_id}) or 0
 
 
 def on_order(session: Session, order_id: int, product_id: int) -> tuple[int, int]:
     """(expected, received) of a product on a purchase order; (0, 0) when it is not on it."""
-    row = session.execute(_ON_ORDER, {"order_id": order_id, "product_id": product_id}).first()
+    row = session.connection().execute(_ON_ORDER, {"order_id": order_id, "product_id": product_id}).first()
     return (row.units, row.received) if row is not None else (0, 0)
 
 
 def order_summary(session: Session, order_id: int) -> list[ProductCount]:
     """A purchase order's products: expected (``units``) and received so far."""
-    rows = session.execute(_ORDER_SUMMARY, {"document_id": order_id})
+    rows = session.connection().execute(_ORDER_SUMMARY, {"document_id": order_id})
     return [ProductCount(r.code, r.name, r.units, r.units, r.received) for r in rows]
 
 
 def summary(session: Session, document_id: int, order_id: int | None = None) -> list[ProductCount]:
     """The document's products (and, against an order, the order's), by product code."""
     if order_id is None:
-        return [ProductCount(r.code, r.name, r.units) for r in session.execute(_SUMMARY, {"document_id": document_id})]
-    rows = session.execute(_SUMMARY_AGAINST_ORDER, {"document_id": document_id, "order_id": order_id})
+        return [ProductCount(r.code, r.name, r.units) for r in session.connection().execute(_SUMMARY, {"document_id": document_id})]
+    rows = session.connection().execute(_SUMMARY_AGAINST_ORDER, {"document_id": document_id, "order_id": order_id})
     return [ProductCount(r.code, r.name, r.units, r.expected, r.received) for r in rows]
 
 
 def receive_on_order(session: Session, receipt_id: int, order_id: int) -> None:
     """A posted receipt's units join its purchase order's received counts (one statement)."""
-    session.execute(_RECEIVE, {"order_id": order_id, "receipt_id": receipt_id})
+    session.connection().execute(_RECEIVE, {"order_id": order_id, "receipt_id": receipt_id})

@@ -146,12 +146,12 @@ _LINES_PAGE = _LINES.order_by(L.c.line_no).offset(bindparam("skip")).limit(bindp
 
 def last_lines(session: Session, document_id: int, count: int = RECENT_LINES) -> list[dict[str, Any]]:
     """The document's last ``count`` lines, oldest first: one indexed read whatever its size."""
-    rows = session.execute(_LAST_LINES, {"document_id": document_id, "count": count}).all()
+    rows = session.connection().execute(_LAST_LINES, {"document_id": document_id, "count": count}).all()
     return [_line(r) for r in reversed(rows)]
 
 
 def lines_page(session: Session, document_id: int, page: int, per_page: int = LINES_PER_PAGE) -> list[dict[str, Any]]:
-    rows = session.execute(_LINES_PAGE, {"document_id": document_id, "skip": (max(page, 1) - 1) * per_page,
+    rows = session.connection().execute(_LINES_PAGE, {"document_id": document_id, "skip": (max(page, 1) - 1) * per_page,
                                          "count": per_page})
     return [_line(r) for r in rows]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from station.domain.errors import Refusal
@@ -23,18 +23,21 @@ from .results import ScanResult
 LOG = ScanLog.__table__
 _INSERT = insert(LOG)
 _INSERT_AND_NOTIFY = _INSERT.returning(func.pg_notify(STATION_CHANGES, LOG.c.station))
+_REPLAY = select(LOG.c.read_as, LOG.c.response).where(LOG.c.station == bindparam("station"),
+                                                      LOG.c.idempotency_key == bindparam("key"))
+_RECENT = (select(LOG.c.at, LOG.c.device, LOG.c.raw, LOG.c.read_as, LOG.c.accepted, LOG.c.code, LOG.c.message)
+           .where(LOG.c.station == bindparam("station")).order_by(LOG.c.id.desc()).limit(bindparam("count")))
 
 
 def write(session: Session, values: dict[str, Any]) -> None:
     """Log one scan (and, on PostgreSQL, notify the screens of other processes)."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    session.execute(_INSERT_AND_NOTIFY if postgres else _INSERT, values)
+    session.connection().execute(_INSERT_AND_NOTIFY if postgres else _INSERT, values)
 
 
 def replay(session: Session, station: str, key: str) -> ScanResult | None:
     """The answer given before to this station's scan with this idempotency key, if there was one."""
-    seen = session.execute(select(LOG.c.read_as, LOG.c.response)
-                           .where(LOG.c.station == station, LOG.c.idempotency_key == key)).first()
+    seen = session.connection().execute(_REPLAY, {"station": station, "key": key}).first()
     if seen is None or not seen.response:
         return None
     return ScanResult(station=station, read_as=seen.read_as, replayed=True, **json.loads(seen.response))
@@ -54,7 +57,4 @@ def serial_of(reading: Reading | None, raw: bytes | str) -> str | None:
 
 def recent(session: Session, station: str, count: int):
     """The station's last scans, newest first."""
-    return session.execute(
-        select(LOG.c.at, LOG.c.device, LOG.c.raw, LOG.c.read_as, LOG.c.accepted, LOG.c.code, LOG.c.message)
-        .where(LOG.c.station == station).order_by(LOG.c.id.desc()).limit(count)
-    ).all()
+    return session.connection().execute(_RECENT, {"station": station, "count": count}).all()

@@ -85,7 +85,7 @@ def _row(station: str, row) -> StationRow:
 
 def load(session: Session, station: str, *, lock: bool) -> StationRow | None:
     """The station's row (locked for this scan when ``lock``), or None when it has none yet."""
-    row = session.execute(_LOCK if lock else _READ, {"station": station}).first()
+    row = session.connection().execute(_LOCK if lock else _READ, {"station": station}).first()
     return _row(station, row) if row is not None else None
 
 
@@ -104,7 +104,7 @@ def load_or_make(session: Session, station: str, mode: Mode, idle_prompt: str) -
 def save(session: Session, station: str, state: machine.State, document_id: int | None, product_id: int | None,
          prompt: str) -> None:
     """The state after a scan, with the prompt shown and the change counter bumped (the live page watches it)."""
-    session.execute(_SAVE, dict(
+    session.connection().execute(_SAVE, dict(
         st_station=station, mode=state.mode, phase=state.phase,
         document_id=document_id if state.phase is not Phase.idle else None, product_id=product_id,
         attach_line=state.attach, prompt=prompt, updated_at=datetime.now(timezone.utc)))
