@@ -95,6 +95,11 @@ def run_in_transaction(Session: sessionmaker[Session], fn: Callable[[Session], T
             with writer_turn(Session), Session.begin() as session:
                 return fn(session)
         except DBAPIError as exc:
+            if attempt == 1 < attempts and exc.connection_invalidated:
+                # A pooled connection the server closed (it restarted): SQLAlchemy has dropped the pool's
+                # connections of before, so the next attempt connects afresh. No ping on every checkout.
+                log.info("database connection lost; trying again on a new one: %s", str(exc.orig).splitlines()[0])
+                continue
             if attempt == attempts or not is_retryable(exc):
                 raise
             delay = random.uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1)))
