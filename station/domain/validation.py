@@ -7,7 +7,7 @@ from typing import Any
 from .errors import Invalid
 from .vocabulary import CODE_MAX, SERIAL_MAX
 
-PARTY_PREFIXES = ("CMD:", "SUP:", "CUS:")
+PARTY_PREFIXES = ("CMD:", "SUP:", "CUS:", "USR:")
 # Quantities of one line or adjustment: far below what the integer columns hold.
 QUANTITY_MAX = 1_000_000
 
@@ -66,7 +66,7 @@ def serial_text(value: str, *, document_pattern: re.Pattern[str] | None = None) 
     if not is_printable(text):
         raise Invalid("invalid_serial", "A serial may hold only printable characters.")
     if text.upper().startswith(PARTY_PREFIXES):
-        raise Invalid("invalid_serial", f"A serial may not start with {text[:4]}: it would be read as a command or party.")
+        raise Invalid("invalid_serial", f"A serial may not start with {text[:4]}: it would be read as a command, party or operator badge.")
     if document_pattern is not None and document_pattern.search(text):
         raise Invalid("invalid_serial", f"{text} looks like a purchase order reference, so it could never be scanned as a serial.")
     return text

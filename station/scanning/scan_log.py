@@ -55,6 +55,6 @@ def serial_of(reading: Reading | None, raw: bytes | str) -> str | None:
 def recent(session: Session, station: str, count: int):
     """The station's last scans, newest first."""
     return session.execute(
-        select(LOG.c.at, LOG.c.device, LOG.c.raw, LOG.c.read_as, LOG.c.accepted, LOG.c.code, LOG.c.message)
+        select(LOG.c.at, LOG.c.device, LOG.c.raw, LOG.c.read_as, LOG.c.accepted, LOG.c.code, LOG.c.message, LOG.c.user)
         .where(LOG.c.station == station).order_by(LOG.c.id.desc()).limit(count)
     ).all()
