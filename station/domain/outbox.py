@@ -20,8 +20,9 @@ first delivery not yet delivered, and nothing behind it is sent until it is
 A failed head (three days of retries) holds the line too, until ``station
 outbox retry`` sends it again: a receiver that applies events in order is
 never handed a gap. Each attempt's outcome is recorded with ``record``:
-delivered, or the next attempt after ``RETRY_DELAYS`` (1 s, 5 s, 30 s,
-2 min, 10 min, then hourly) until ``GIVE_UP_AFTER`` from the first attempt.
+delivered, or the next attempt after the ``Schedule``'s pause (1 s, 5 s,
+30 s, 2 min, 10 min, then hourly) until three days from the first attempt:
+then ``failed``.
 
 Two daemons configured with one webhook (several boxes on one PostgreSQL)
 must not send it in parallel: the sender holds a lease on the webhook's row
@@ -49,10 +50,6 @@ W = Webhook.__table__
 WD = WebhookDelivery.__table__
 E = FeedEvent.__table__
 
-#: Pauses after the 1st, 2nd... failed attempt; after the last, hourly.
-RETRY_DELAYS = (1.0, 5.0, 30.0, 120.0, 600.0)
-HOURLY = 3600.0
-GIVE_UP_AFTER = timedelta(days=3)
 LEASE = timedelta(seconds=60)
 ENQUEUE_BATCH = 500
 OPEN_STATES = (DeliveryState.pending, DeliveryState.failed)
@@ -69,9 +66,21 @@ def aware(at: datetime | None) -> datetime | None:
     return at.replace(tzinfo=timezone.utc)
 
 
-def delay_after(attempts: int) -> float:
-    """Seconds to wait after ``attempts`` failed attempts (1 s, 5 s, 30 s, 2 min, 10 min, then hourly)."""
-    return RETRY_DELAYS[attempts - 1] if 1 <= attempts <= len(RETRY_DELAYS) else HOURLY
+@dataclass(frozen=True)
+class Schedule:
+    """When a failed delivery is tried again: the pauses after the 1st, 2nd... failure, then ``then`` each time,
+    until ``give_up_after`` from its first attempt (SPEC 5: 1 s, 5 s, 30 s, 2 min, 10 min, hourly, three days)."""
+
+    delays: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0, 600.0)
+    then: float = 3600.0
+    give_up_after: timedelta = timedelta(days=3)
+
+    def delay_after(self, attempts: int) -> float:
+        """Seconds to wait after ``attempts`` failed attempts."""
+        return self.delays[attempts - 1] if 1 <= attempts <= len(self.delays) else self.then
+
+
+SCHEDULE = Schedule()
 
 
 @dataclass(frozen=True)
@@ -121,11 +130,6 @@ def lease_of(session: Session, webhook_id: int) -> tuple[str | None, datetime | 
     return row.holder, aware(row.lease_until)
 
 
-def release(session: Session, webhook_id: int, holder: str) -> None:
-    """Give the lease up (a clean stop), so another daemon may take over at once."""
-    session.execute(update(W).where(W.c.id == webhook_id, W.c.holder == holder).values(lease_until=None))
-
-
 def enqueue(session: Session, webhook_id: int, types: Iterable[str], *, batch: int = ENQUEUE_BATCH) -> int:
     """Deliveries for the events after the webhook's cursor that it takes; the cursor moved past them.
 
@@ -159,7 +163,7 @@ def head(session: Session, webhook_id: int) -> Delivery | None:
 
 
 def record(session: Session, delivery_id: int, *, delivered: bool, status: int | None = None,
-           error: str | None = None, now: datetime | None = None) -> Delivery:
+           error: str | None = None, now: datetime | None = None, schedule: Schedule = SCHEDULE) -> Delivery:
     """One attempt's outcome: delivered, or its next attempt scheduled, or failed once three days have passed."""
     now = now or utcnow()
     row = session.execute(select(*_COLUMNS).where(WD.c.id == delivery_id).with_for_update()).one()
@@ -170,8 +174,8 @@ def record(session: Session, delivery_id: int, *, delivered: bool, status: int |
     if delivered:
         values |= {"state": DeliveryState.delivered, "delivered_at": now, "next_attempt_at": None}
     else:
-        nxt = now + timedelta(seconds=delay_after(attempts))
-        if nxt - first > GIVE_UP_AFTER:
+        nxt = now + timedelta(seconds=schedule.delay_after(attempts))
+        if nxt - first > schedule.give_up_after:
             values |= {"state": DeliveryState.failed, "next_attempt_at": None}
         else:
             values |= {"next_attempt_at": nxt}
@@ -189,6 +193,9 @@ def retry(session: Session, *, url: str | None = None, event_id: int | None = No
         where.append(WD.c.event_id == event_id)
     result = session.execute(update(WD).where(*where).values(
         state=DeliveryState.pending, first_attempt_at=None, next_attempt_at=utcnow()))
+    if result.rowcount and session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_notify(events.EVENT_CHANNEL, "")))  # the deliverers look again (at commit)
+    session.info[events.WROTE_EVENTS] = True
     return result.rowcount
 
 

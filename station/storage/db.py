@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: Execution option of an engine whose SQLite transactions only read (``read_only``).
+READ_ONLY = "station_read_only"
 
 
 def normalise_url(url: str) -> str:
@@ -43,13 +45,20 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A reader (read_only) begins deferred: in WAL mode it then never holds the write lock.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine and pool for work that only reads: on SQLite it takes no write lock, so a long read
+    (a big document rendered for a webhook) never holds a scan up; elsewhere it changes nothing."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -1,0 +1,242 @@
+"""Webhook deliveries of ``station run``: one thread per configured webhook, apart from the scans.
+
+Theory of operation. Each webhook's thread loops: take (or renew) the lease
+on sending it, turn the new events of the feed into its delivery rows
+(station.domain.outbox.enqueue), take its first undelivered one (``head``),
+wait until that one is due, render the event (station.interchange.feed),
+sign it (station.interchange.webhooks) and POST it (sender.py, 10 s at
+most), then record the outcome. Nothing of this runs on the scan path: the
+threads have their own sessions, every write is one short transaction
+(queued with the scans' on SQLite, ``run_in_transaction``), and the render,
+the longest part, reads through a read-only engine that takes no SQLite
+write lock; the HTTP call holds no transaction at all.
+
+A thread waits on a condition, never in a sleep loop: it is woken when an
+event commits in this process (an ``after_commit`` hook on the sessions that
+wrote one), on PostgreSQL when any process writes one (``LISTEN`` on the
+feed's channel, one connection for all webhooks), and otherwise wakes only
+when its head is due for its next attempt. SQLite cannot tell one process
+of another's commits: there a thread also looks again every
+``SQLITE_LOOK_AGAIN`` seconds, for events written by another process (a
+``station scan`` or an import beside the daemon).
+
+While the database is away every thread backs off (0.5 s doubling to 5 s)
+and tries again; a delivery it could not record as delivered is sent again
+later with the same event id, which a receiver drops as a repeat.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from station.config import Config, WebhookConfig
+from station.domain import events, outbox
+from station.interchange import feed, webhooks
+from station.storage.db import make_sessionmaker, read_only
+from station.storage.retry import run_in_transaction
+
+from . import sender
+
+log = logging.getLogger(__name__)
+
+SQLITE_LOOK_AGAIN = 5.0
+BACKOFF = (0.5, 5.0)
+
+
+def holder_name(config: Config) -> str:
+    """Who holds a webhook's lease: this host and this daemon's spool (one daemon per spool), stable over restarts."""
+    return f"{socket.gethostname()}:{config.spool_path}"[:300]
+
+
+class Wakeup:
+    """A change counter the webhook threads wait on: bumped when events may have been written."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._version = 0
+        self._stopping = False
+
+    def bump(self) -> None:
+        with self._cond:
+            self._version += 1
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def version(self) -> int:
+        with self._cond:
+            return self._version
+
+    def wait(self, seen: int, timeout: float | None) -> int:
+        """Until the counter passes ``seen``, a stop, or ``timeout``; the counter then."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._version != seen or self._stopping, timeout=timeout)
+            return self._version
+
+
+class WebhookThread(threading.Thread):
+    """Sends one webhook's deliveries, in event order, one at a time."""
+
+    def __init__(self, hook: WebhookConfig, Session: sessionmaker[Session], Reader: sessionmaker[Session],
+                 holder: str, wakeup: Wakeup, *, look_again: float | None, timeout: float,
+                 schedule: outbox.Schedule = outbox.SCHEDULE) -> None:
+        super().__init__(name=f"webhook {hook.url}"[:60], daemon=True)
+        self.hook = hook
+        self.Session = Session
+        self.Reader = Reader
+        self.holder = holder
+        self.wakeup = wakeup
+        self.look_again = look_again
+        self.timeout = timeout
+        self.schedule = schedule
+        self._webhook_id: int | None = None
+        self._delay = BACKOFF[0]
+        self._failing = False
+
+    def run(self) -> None:
+        while not self.wakeup.stopping:
+            seen = self.wakeup.version
+            try:
+                wait = self._step()
+            except Exception as exc:  # the database is away, or a bug: back off, never end the thread
+                wait = self._trouble(exc)
+            else:
+                self._back()
+            if wait != 0 and not self.wakeup.stopping:
+                self.wakeup.wait(seen, wait)
+
+    def _step(self) -> float | None:
+        """One turn: how long to wait before the next (None: until woken; 0: go on at once)."""
+        if self._webhook_id is None:
+            self._webhook_id = run_in_transaction(self.Session, lambda s: outbox.register(s, self.hook.url))
+        webhook_id = self._webhook_id
+        if not run_in_transaction(self.Session, lambda s: outbox.claim(s, webhook_id, self.holder)):
+            _, until = run_in_transaction(self.Session, lambda s: outbox.lease_of(s, webhook_id))
+            log.debug("webhook %s: another daemon holds it until %s", self.hook.url, until)
+            return max(1.0, (until - outbox.utcnow()).total_seconds()) if until else 1.0
+        while run_in_transaction(self.Session, lambda s: outbox.enqueue(s, webhook_id, self.hook.events)) \
+                == outbox.ENQUEUE_BATCH:
+            pass
+        head = run_in_transaction(self.Session, lambda s: outbox.head(s, webhook_id))
+        if head is None:
+            return self.look_again
+        if head.state == outbox.DeliveryState.failed:
+            return self.look_again  # the line waits behind it until `station outbox retry`
+        due = head.due_in(outbox.utcnow())
+        if due > 0:
+            return due if self.look_again is None else min(due, self.look_again)
+        self._attempt(head)
+        return 0
+
+    def _attempt(self, head: outbox.Delivery) -> None:
+        with self.Reader.begin() as session:
+            rows = events.after(session, head.event_id - 1, 1)
+            payload = feed.event(session, rows[0])
+        body = feed.body(payload)
+        headers = webhooks.signed_headers(self.hook.secret, head.event_id, body)
+        outcome = sender.post(self.hook.url, body, headers, timeout=self.timeout)
+        after = run_in_transaction(self.Session, lambda s: outbox.record(
+            s, head.id, delivered=outcome.delivered, status=outcome.status, error=outcome.error,
+            schedule=self.schedule))
+        if outcome.delivered:
+            log.info("webhook %s: event %d delivered (%s)", self.hook.url, head.event_id, outcome.status)
+        elif after.state == outbox.DeliveryState.failed:
+            log.error("webhook %s: event %d failed after %d attempts over 3 days (%s): it waits for "
+                      "'station outbox retry', and the webhook's later events behind it",
+                      self.hook.url, head.event_id, after.attempts, outcome.error)
+        else:
+            log.warning("webhook %s: event %d not delivered (%s); attempt %d, next in %.0f s", self.hook.url,
+                        head.event_id, outcome.error, after.attempts, after.due_in(outbox.utcnow()))
+
+    def _trouble(self, exc: Exception) -> float:
+        if not self._failing:
+            log.warning("webhook %s: cannot reach the outbox (%s); trying again", self.hook.url,
+                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            self._failing = True
+        wait, self._delay = self._delay, min(self._delay * 2, BACKOFF[1])
+        return wait
+
+    def _back(self) -> None:
+        if self._failing:
+            log.info("webhook %s: outbox reachable again", self.hook.url)
+        self._failing = False
+        self._delay = BACKOFF[0]
+
+
+class Deliverer:
+    """Every configured webhook's thread, and what wakes them."""
+
+    def __init__(self, config: Config, engine: Engine, *, holder: str | None = None,
+                 timeout: float = sender.TIMEOUT, schedule: outbox.Schedule = outbox.SCHEDULE,
+                 look_again: float | None = SQLITE_LOOK_AGAIN) -> None:
+        self.config = config
+        self.engine = engine
+        self.wakeup = Wakeup()
+        Session, Reader = make_sessionmaker(engine), make_sessionmaker(read_only(engine))
+        postgres = engine.dialect.name == "postgresql"
+        self.threads = [WebhookThread(hook, Session, Reader, holder or holder_name(config), self.wakeup,
+                                      look_again=None if postgres else look_again, timeout=timeout,
+                                      schedule=schedule)
+                        for hook in config.webhooks]
+        self._listener: threading.Thread | None = None
+        if postgres and self.threads:
+            self._listener = threading.Thread(target=self._listen, name="webhook-events", daemon=True)
+
+    def start(self) -> None:
+        if not self.threads:
+            return
+        sa_event.listen(Session, "after_commit", self._committed)
+        if self._listener is not None:
+            self._listener.start()
+        for thread in self.threads:
+            thread.start()
+        log.info("webhooks: delivering to %s", ", ".join(t.hook.url for t in self.threads))
+
+    def stop(self, timeout: float = 0.5) -> None:
+        """Wake and end the threads; one still in an HTTP call is left to end with the process (its delivery
+        stays pending and goes out again, with the same id, on the next start)."""
+        if not self.threads:
+            return
+        if sa_event.contains(Session, "after_commit", self._committed):
+            sa_event.remove(Session, "after_commit", self._committed)
+        self.wakeup.stop()
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _committed(self, session: Session) -> None:
+        if session.info.get(events.WROTE_EVENTS):
+            self.wakeup.bump()
+
+    def _listen(self) -> None:
+        """PostgreSQL: LISTEN on the feed's channel on a connection of its own; every notification wakes the threads."""
+        import psycopg
+
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        pause = threading.Event()
+        while not self.wakeup.stopping:
+            try:
+                with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
+                    conn.execute(f"LISTEN {events.EVENT_CHANNEL}")
+                    self.wakeup.bump()  # whatever was written before we listened
+                    while not self.wakeup.stopping:
+                        if any(True for _ in conn.notifies(timeout=1.0)):
+                            self.wakeup.bump()
+            except psycopg.Error as exc:
+                log.debug("webhooks: LISTEN connection lost (%s); again in 1 s", exc)
+                pause.wait(1.0)
