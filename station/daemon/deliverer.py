@@ -123,6 +123,8 @@ class WebhookThread(threading.Thread):
         """One turn: how long to wait before the next (None: until woken; 0: go on at once)."""
         if self._webhook_id is None:
             self._webhook_id = run_in_transaction(self.Session, lambda s: outbox.register(s, self.hook.url))
+            cursor = run_in_transaction(self.Session, lambda s: outbox.cursor_of(s, self._webhook_id))
+            log.info("webhook %s: owed the events after #%d (%s)", self.hook.url, cursor, ", ".join(self.hook.events))
         webhook_id = self._webhook_id
         if not run_in_transaction(self.Session, lambda s: outbox.claim(s, webhook_id, self.holder)):
             _, until = run_in_transaction(self.Session, lambda s: outbox.lease_of(s, webhook_id))

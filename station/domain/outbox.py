@@ -125,6 +125,11 @@ def claim(session: Session, webhook_id: int, holder: str, now: datetime | None =
     return result.rowcount == 1
 
 
+def cursor_of(session: Session, webhook_id: int) -> int:
+    """The last event id the webhook's deliveries were made up to."""
+    return session.scalar(select(W.c.cursor).where(W.c.id == webhook_id))
+
+
 def lease_of(session: Session, webhook_id: int) -> tuple[str | None, datetime | None]:
     row = session.execute(select(W.c.holder, W.c.lease_until).where(W.c.id == webhook_id)).one()
     return row.holder, aware(row.lease_until)

@@ -3,7 +3,8 @@ independent check of the Standard Webhooks signature (plain ``hmac``, not the li
 
 Each request takes the next answer from ``script`` ("ok" once the script is used up): ``ok`` (200), ``500``,
 ``hang`` (no answer until ``release`` or 30 s: the sender's deadline passes first), ``close`` (the connection
-closed without an answer) and ``twice`` (two whole 200 answers written for the one request). Every request is
+closed without an answer), ``twice`` (two whole 200 answers written for the one request) and ``hold``
+(a 200, written only once ``release`` is called). Every request is
 kept (as it arrives) with the answer it gets; ``wait_for`` blocks on a condition until a predicate over them holds.
 """
 from __future__ import annotations
@@ -35,7 +36,8 @@ class Received:
 
     @property
     def delivered(self) -> bool:
-        return self.answer in ("ok", "twice")
+        """Answered 2xx (a ``hold`` too: its 200 goes out once released)."""
+        return self.answer in ("ok", "twice", "hold")
 
     def json(self) -> dict[str, Any]:
         return json.loads(self.body)
@@ -71,8 +73,12 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 answer = receiver._next()
                 receiver._keep(Received({k.lower(): v for k, v in self.headers.items()}, body, answer))
-                if answer == "hang":
+                if answer in ("hang", "hold"):
                     receiver._release.wait(30)
+                if answer == "hold":
+                    answer = "ok"
+                if answer == "hang":
+                    pass
                 elif answer == "500":
                     self.send_response(500)
                     self.send_header("Content-Length", "0")
@@ -98,7 +104,11 @@ class Receiver:
             self._script.extend(answers)
 
     def release(self) -> None:
+        """Let every held or hanging request go on (and the next ones through at once)."""
         self._release.set()
+
+    def hold_again(self) -> None:
+        self._release.clear()
 
     def _next(self) -> str:
         with self._changed:
