@@ -15,6 +15,7 @@ from .api import API_PREFIX, MAX_BODY
 from .api import bp as api_bp
 from .db import EXTENSION, StationApp
 from .live import Live
+from .metrics import bp as metrics_bp
 from .pages import register_pages
 from .security import init_security
 
@@ -23,6 +24,7 @@ def blueprints() -> list[tuple[Blueprint, str | None]]:
     """The API's blueprint with its URL prefix (the pages add theirs in web.pages.register_pages)."""
     return [
         (api_bp, API_PREFIX),
+        (metrics_bp, None),
     ]
 
 
