@@ -2,14 +2,23 @@
 
 Theory of operation. Each webhook's thread loops: take (or renew) the lease
 on sending it, turn the new events of the feed into its delivery rows
-(station.domain.outbox.enqueue), take its first undelivered one (``head``),
-wait until that one is due, render the event (station.interchange.feed),
-sign it (station.interchange.webhooks) and POST it (sender.py, 10 s at
-most), then record the outcome. Nothing of this runs on the scan path: the
-threads have their own sessions, every write is one short transaction
-(queued with the scans' on SQLite, ``run_in_transaction``), and the render,
-the longest part, reads through a read-only engine that takes no SQLite
-write lock; the HTTP call holds no transaction at all.
+(station.domain.outbox.enqueue), read the first of its undelivered ones in
+event order (``line``), and send them one after the other while each is
+due: render the event (station.interchange.feed), sign it
+(station.interchange.webhooks), POST it (sender.py, 10 s at most). A
+failure is recorded at once (with its next attempt) and ends the turn: the
+later ones wait behind it. Successes are recorded together, by the next
+turn's one write (which also renews the lease and turns new events into
+deliveries), after at most ``RECORD_EVERY`` of them or ``RECORD_WITHIN``
+seconds, and before any wait: a kill before that write sends them again,
+with the same ids, which the outbox allows and a receiver drops; a write
+that fails (the database away) is tried again with them still in hand, so
+they are recorded without being sent twice. In exchange a backlog drains at
+the rate of the HTTP calls, not of the writes queued with the scans'. Nothing
+of this runs on the scan path: the threads have their own sessions, every
+write is one short transaction (queued with the scans' on SQLite,
+``run_in_transaction``), the render reads through a read-only engine that
+takes no SQLite write lock, and the HTTP call holds no transaction at all.
 
 A thread waits on a condition, never in a sleep loop: it is woken when an
 event commits in this process (an ``after_commit`` hook on the sessions that
@@ -47,6 +56,10 @@ log = logging.getLogger(__name__)
 
 SQLITE_LOOK_AGAIN = 5.0
 BACKOFF = (0.5, 5.0)
+LINE = 50  # undelivered deliveries read at a time
+RECORD_EVERY = 20
+RECORD_WITHIN = 0.25  # seconds
+RENEW_BEFORE = outbox.LEASE / 2  # the lease is renewed once less than this is left
 
 
 def holder_name(config: Config) -> str:
@@ -106,6 +119,11 @@ class WebhookThread(threading.Thread):
         self._webhook_id: int | None = None
         self._delay = BACKOFF[0]
         self._failing = False
+        self._leased_until = None  # our lease, as last taken
+        self._enqueued_at = -1  # the wakeup version the last enqueue ran after (-1: never)
+        # Delivered (2xx) and not yet recorded: the next write records them; kept through a failed write.
+        self._carried: list[outbox.Delivery] = []
+        self._carried_status = 200
 
     def run(self) -> None:
         while not self.wakeup.stopping:
@@ -125,38 +143,87 @@ class WebhookThread(threading.Thread):
             self._webhook_id = run_in_transaction(self.Session, lambda s: outbox.register(s, self.hook.url))
             cursor = run_in_transaction(self.Session, lambda s: outbox.cursor_of(s, self._webhook_id))
             log.info("webhook %s: owed the events after #%d (%s)", self.hook.url, cursor, ", ".join(self.hook.events))
-        webhook_id = self._webhook_id
-        if not run_in_transaction(self.Session, lambda s: outbox.claim(s, webhook_id, self.holder)):
-            _, until = run_in_transaction(self.Session, lambda s: outbox.lease_of(s, webhook_id))
+        if not self._write():
+            _, until = run_in_transaction(self.Session, lambda s: outbox.lease_of(s, self._webhook_id))
             log.debug("webhook %s: another daemon holds it until %s", self.hook.url, until)
             return max(1.0, (until - outbox.utcnow()).total_seconds()) if until else 1.0
-        while run_in_transaction(self.Session, lambda s: outbox.enqueue(s, webhook_id, self.hook.events)) \
-                == outbox.ENQUEUE_BATCH:
-            pass
-        head = run_in_transaction(self.Session, lambda s: outbox.head(s, webhook_id))
-        if head is None:
-            return self.look_again
-        if head.state == outbox.DeliveryState.failed:
-            return self.look_again  # the line waits behind it until `station outbox retry`
-        due = head.due_in(outbox.utcnow())
-        if due > 0:
-            return due if self.look_again is None else min(due, self.look_again)
-        self._attempt(head)
-        return 0
+        with self.Reader.begin() as session:
+            waiting = outbox.line(session, self._webhook_id, LINE)
+        return self._send(waiting)
 
-    def _attempt(self, head: outbox.Delivery) -> None:
+    def _write(self, failure: tuple[outbox.Delivery, sender.Outcome] | None = None) -> bool:
+        """The turn's one write: the lease renewed when due, the deliveries made since the last write recorded
+        (and a failure), the feed's new events turned into deliveries. False: another daemon holds the lease."""
+        webhook_id, now = self._webhook_id, outbox.utcnow()
+        renew = self._leased_until is None or self._leased_until - now < RENEW_BEFORE
+        version = self.wakeup.version
+        enqueue = failure is None and (version != self._enqueued_at or self.look_again is not None)
+        done, status = list(self._carried), self._carried_status
+        if not (renew or done or enqueue or failure):
+            return True
+
+        def work(s) -> tuple[bool, outbox.Delivery | None]:
+            if renew and not outbox.claim(s, webhook_id, self.holder, now):
+                return False, None
+            outbox.delivered(s, [d.id for d in done], status=status)
+            after = None
+            if failure is not None:
+                after = outbox.record(s, failure[0].id, delivered=False, status=failure[1].status,
+                                      error=failure[1].error, schedule=self.schedule)
+            while enqueue and outbox.enqueue(s, webhook_id, self.hook.events) == outbox.ENQUEUE_BATCH:
+                pass
+            return True, after
+
+        held, after = run_in_transaction(self.Session, work)
+        if not held:
+            self._leased_until = None
+            return False
+        if renew:
+            self._leased_until = now + outbox.LEASE
+        if enqueue:
+            self._enqueued_at = version
+        self._carried = []
+        for d in done:
+            log.info("webhook %s: event %d delivered (%s)", self.hook.url, d.event_id, status)
+        if failure is not None:
+            self._say_failed(failure[0], failure[1], after)
+        return True
+
+    def _send(self, waiting: list[outbox.Delivery]) -> float | None:
+        """Send the due deliveries in order until one fails, one is not due, or enough wait to be recorded."""
+        started = time.monotonic()
+        for head in waiting:
+            if head.state == outbox.DeliveryState.failed:
+                return self._settle(self.look_again)  # the line waits behind it until `station outbox retry`
+            due = head.due_in(outbox.utcnow())
+            if due > 0:
+                return self._settle(due if self.look_again is None else min(due, self.look_again))
+            outcome = self._attempt(head)
+            if not outcome.delivered:
+                self._write(failure=(head, outcome))
+                return 0
+            self._carried.append(head)
+            self._carried_status = outcome.status or 200
+            if len(self._carried) >= RECORD_EVERY or time.monotonic() - started > RECORD_WITHIN:
+                return 0  # the next turn's write records them
+        return 0 if len(waiting) == LINE else self._settle(self.look_again)
+
+    def _settle(self, wait: float | None) -> float | None:
+        """Before waiting: the deliveries made are recorded now, not at the next turn."""
+        if self._carried:
+            self._write()
+        return wait
+
+    def _attempt(self, head: outbox.Delivery) -> sender.Outcome:
         with self.Reader.begin() as session:
             rows = events.after(session, head.event_id - 1, 1)
             payload = feed.event(session, rows[0])
         body = feed.body(payload)
         headers = webhooks.signed_headers(self.hook.secret, head.event_id, body)
-        outcome = sender.post(self.hook.url, body, headers, timeout=self.timeout)
-        after = run_in_transaction(self.Session, lambda s: outbox.record(
-            s, head.id, delivered=outcome.delivered, status=outcome.status, error=outcome.error,
-            schedule=self.schedule))
-        if outcome.delivered:
-            log.info("webhook %s: event %d delivered (%s)", self.hook.url, head.event_id, outcome.status)
-        elif after.state == outbox.DeliveryState.failed:
+        return sender.post(self.hook.url, body, headers, timeout=self.timeout)
+
+    def _say_failed(self, head: outbox.Delivery, outcome: sender.Outcome, after: outbox.Delivery) -> None:
+        if after.state == outbox.DeliveryState.failed:
             log.error("webhook %s: event %d failed after %d attempts over 3 days (%s): it waits for "
                       "'station outbox retry', and the webhook's later events behind it",
                       self.hook.url, head.event_id, after.attempts, outcome.error)

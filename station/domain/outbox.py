@@ -167,6 +167,26 @@ def head(session: Session, webhook_id: int) -> Delivery | None:
     return Delivery(*row) if row is not None else None
 
 
+_LINE = (select(*_COLUMNS).where(WD.c.webhook_id == bindparam("webhook_id"), WD.c.state.in_(OPEN_STATES))
+         .order_by(WD.c.event_id).limit(bindparam("limit")))
+
+
+def line(session: Session, webhook_id: int, limit: int) -> list[Delivery]:
+    """The webhook's first ``limit`` deliveries not yet delivered, in event order (the head first)."""
+    return [Delivery(*row) for row in session.execute(_LINE, {"webhook_id": webhook_id, "limit": limit})]
+
+
+def delivered(session: Session, delivery_ids: Sequence[int], *, status: int, now: datetime | None = None) -> None:
+    """Several deliveries, each answered 2xx on its first attempt since it was last recorded, marked at once."""
+    if not delivery_ids:
+        return
+    now = now or utcnow()
+    session.execute(update(WD).where(WD.c.id.in_(list(delivery_ids))).values(
+        state=DeliveryState.delivered, attempts=WD.c.attempts + 1, delivered_at=now, last_attempt_at=now,
+        first_attempt_at=func.coalesce(WD.c.first_attempt_at, now), next_attempt_at=None, last_status=status,
+        last_error=None))
+
+
 def record(session: Session, delivery_id: int, *, delivered: bool, status: int | None = None,
            error: str | None = None, now: datetime | None = None, schedule: Schedule = SCHEDULE) -> Delivery:
     """One attempt's outcome: delivered, or its next attempt scheduled, or failed once three days have passed."""
