@@ -5,6 +5,7 @@ it does not know; everything below is already checked when it exists.
 """
 from __future__ import annotations
 
+import base64
 import os
 import re
 from dataclasses import dataclass, field
@@ -124,8 +125,6 @@ class WebhookConfig:
     @property
     def key(self) -> bytes:
         """The signing key: the secret's base64 part, decoded."""
-        import base64
-
         return base64.b64decode(self.secret.removeprefix("whsec_"), validate=True)
 
 

@@ -81,6 +81,7 @@ class Daemon:
                  migrated: bool = True, hotplug: bool = True, reconnect_interval: float = 0.5) -> None:
         self.config = config
         self.live = LiveStatus() if live is None else live
+        self._migrated = migrated
         path = config.spool_path
         problem = f"cannot open the scan spool {path}"
         try:
@@ -113,9 +114,10 @@ class Daemon:
     def start(self) -> None:
         """Process what the spool still holds from before, then open the scanners."""
         log.info("spool %s: %d scan(s) held from before", self.spool.path, sum(self.spool.held().values()))
+        # First: a webhook is owed the scans this start processes (unless the database is away at start).
+        self.deliverer.start(register=self._migrated)
         self.processor.start()
         self.supervisor.start()
-        self.deliverer.start()
 
     @property
     def alive(self) -> bool:

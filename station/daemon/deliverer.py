@@ -137,12 +137,19 @@ class WebhookThread(threading.Thread):
             if wait != 0 and not self.wakeup.stopping:
                 self.wakeup.wait(seen, wait)
 
+    def register(self) -> None:
+        """The webhook's row, made on first sight at the feed's end: it is owed every event from then on."""
+        def work(s) -> tuple[int, int]:
+            webhook_id = outbox.register(s, self.hook.url)
+            return webhook_id, outbox.cursor_of(s, webhook_id)
+
+        self._webhook_id, cursor = run_in_transaction(self.Session, work)
+        log.info("webhook %s: owed the events after #%d (%s)", self.hook.url, cursor, ", ".join(self.hook.events))
+
     def _step(self) -> float | None:
         """One turn: how long to wait before the next (None: until woken; 0: go on at once)."""
         if self._webhook_id is None:
-            self._webhook_id = run_in_transaction(self.Session, lambda s: outbox.register(s, self.hook.url))
-            cursor = run_in_transaction(self.Session, lambda s: outbox.cursor_of(s, self._webhook_id))
-            log.info("webhook %s: owed the events after #%d (%s)", self.hook.url, cursor, ", ".join(self.hook.events))
+            self.register()
         if not self._write():
             _, until = run_in_transaction(self.Session, lambda s: outbox.lease_of(s, self._webhook_id))
             log.debug("webhook %s: another daemon holds it until %s", self.hook.url, until)
@@ -159,6 +166,9 @@ class WebhookThread(threading.Thread):
         version = self.wakeup.version
         enqueue = failure is None and (version != self._enqueued_at or self.look_again is not None)
         done, status = list(self._carried), self._carried_status
+        if enqueue and not (renew or done or failure) and not self._new_events():
+            self._enqueued_at = version
+            return True  # nothing to write: no write lock taken (SQLite looks again every few seconds)
         if not (renew or done or enqueue or failure):
             return True
 
@@ -188,6 +198,11 @@ class WebhookThread(threading.Thread):
         if failure is not None:
             self._say_failed(failure[0], failure[1], after)
         return True
+
+    def _new_events(self) -> bool:
+        """Whether the feed holds events past the webhook's cursor (read without taking a write lock)."""
+        with self.Reader.begin() as session:
+            return events.last_id(session) > outbox.cursor_of(session, self._webhook_id)
 
     def _send(self, waiting: list[outbox.Delivery]) -> float | None:
         """Send the due deliveries in order until one fails, one is not due, or enough wait to be recorded."""
@@ -265,9 +280,17 @@ class Deliverer:
         if postgres and self.threads:
             self._listener = threading.Thread(target=self._listen, name="webhook-events", daemon=True)
 
-    def start(self) -> None:
+    def start(self, *, register: bool = True) -> None:
+        """Register every webhook now (before any scan of this start is processed, so each is owed them), then
+        start the threads. With ``register`` false (the database did not answer at start: nothing may wait on
+        it here) or a registration that fails, the thread registers its webhook once the database answers."""
         if not self.threads:
             return
+        for thread in self.threads if register else ():
+            try:
+                thread.register()
+            except Exception as exc:  # the database is away: the thread registers it once it answers
+                log.warning("webhook %s: not registered yet (%s)", thread.hook.url, str(exc).splitlines()[0])
         sa_event.listen(Session, "after_commit", self._committed)
         if self._listener is not None:
             self._listener.start()

@@ -105,7 +105,7 @@ def record(session: Session, type: EventType, subject: str, subject_id: int, *, 
 
 
 def after(session: Session, after_id: int, limit: int) -> Sequence:
-    """The events that follow ``after_id``, oldest first, at most ``limit``: rows of id, type, at, subject, subject_id."""
+    """The events after ``after_id``, oldest first, at most ``limit``: rows of id, type, at, subject, subject_id."""
     return session.execute(_AFTER, {"after": after_id, "limit": limit}).all()
 
 

@@ -333,7 +333,7 @@ class DeviceStatus(Base):
 
 
 class Operator(Base):
-    """Who scans at a station: their badge holds ``USR:<code>`` (SPEC 2). Deactivated, never deleted: lines name them."""
+    """Who scans at a station: their badge holds ``USR:<code>`` (SPEC 2); deactivated, never deleted (lines name them)."""
 
     __tablename__ = "operator"
 

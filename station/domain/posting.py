@@ -193,6 +193,7 @@ def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, ta
     """The movements of every line: INSERT ... SELECT from the lines, a rule-4 adjustment pair first where one is owed."""
     policy = POLICY[doc.kind]
     product = func.coalesce(S.c.product_id, L.c.product_id)
+    user = func.coalesce(L.c.user, literal(doc.user, M.c.user.type))  # who scanned the line, else the document's
     serial_lines = L.join(S, S.c.serial == L.c.serial)
     if takes:
         pair = L.c.document_id == doc.id, L.c.serial.in_(takes)
@@ -200,7 +201,7 @@ def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, ta
             session.execute(insert(M).from_select(
                 ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity"],
                 select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
-                       func.coalesce(L.c.user, literal(doc.user, M.c.user.type)), literal(MovementKind.adjustment.value), product, serial_id,
+                       user, literal(MovementKind.adjustment.value), product, serial_id,
                        literal(quantity)).select_from(serial_lines).where(*pair).order_by(L.c.line_no)))
     sign = (case((L.c.quantity > 0, 1), else_=-1) if policy.sign == 0 else literal(policy.sign))
     supplier, customer = _party_columns(doc, head)
@@ -208,7 +209,7 @@ def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, ta
         ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity", "supplier_id",
          "customer_id"],
         select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
-               func.coalesce(L.c.user, literal(doc.user, M.c.user.type)), literal(policy.movement.value), product, S.c.id, sign,
+               user, literal(policy.movement.value), product, S.c.id, sign,
                supplier, customer)
         .select_from(serial_lines).where(L.c.document_id == doc.id).order_by(L.c.line_no)))
     units = L.c.quantity if policy.sign == 0 else L.c.quantity * policy.sign
@@ -218,7 +219,7 @@ def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, ta
         ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity", "supplier_id",
          "customer_id"],
         select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
-               func.coalesce(L.c.user, literal(doc.user, M.c.user.type)), literal(policy.movement.value), L.c.product_id, null(), units,
+               user, literal(policy.movement.value), L.c.product_id, null(), units,
                unit_supplier, unit_customer)
         .where(L.c.document_id == doc.id, L.c.serial.is_(None)).order_by(L.c.line_no)))
 

@@ -341,7 +341,8 @@ TABLE: dict[Phase, dict[Kind, Handler]] = {
         **_GOODS,
         **_OPERATORS,
     },
-    Phase.open: {**_PARTIES, Kind.finish: on_finish, Kind.cancel: on_cancel, Kind.undo: on_undo, **_GOODS, **_OPERATORS},
+    Phase.open: {**_PARTIES, Kind.finish: on_finish, Kind.cancel: on_cancel, Kind.undo: on_undo, **_GOODS,
+                 **_OPERATORS},
     Phase.awaiting_serial: {
         **_PARTIES,
         Kind.finish: Refuse("serial_required", "{product} still waits for its serial: scan the serial, "

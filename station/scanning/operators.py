@@ -41,7 +41,8 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
 
 
-def current(signed: SignedIn | None, idle_minutes: int | None, now: datetime) -> tuple[SignedIn | None, SignedIn | None]:
+def current(signed: SignedIn | None, idle_minutes: int | None,
+            now: datetime) -> tuple[SignedIn | None, SignedIn | None]:
     """(who is signed in now, who lapsed): the stored operator, unless ``idle_minutes`` passed since their last scan."""
     if signed is None or not idle_minutes:
         return signed, None
@@ -52,7 +53,7 @@ def current(signed: SignedIn | None, idle_minutes: int | None, now: datetime) ->
 
 def gate(reading: Reading, signed: SignedIn | None, required: bool, lapsed: SignedIn | None,
          idle_minutes: int | None) -> None:
-    """Refuse ``operator_required`` for anything but a badge while nobody is signed in at a station that requires one."""
+    """Refuse ``operator_required`` for all but a badge while nobody is signed in at a station that requires one."""
     if not required or signed is not None or reading.kind is Kind.operator:
         return
     if lapsed is not None:
