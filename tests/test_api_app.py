@@ -55,8 +55,10 @@ def _create_twice_at_once(app, engine, meet: str, hold) -> list:
 def _only_the_winner_wrote(db, before, winner) -> None:
     after = snapshot(db)
     assert winner.status_code == 201 and winner.get_json()["serial"] == "SN-1"
-    assert [table for table in after if after[table] != before[table]] == ["serial_number"]
+    # The serial, and its serial.changed event in the same transaction (the loser wrote neither).
+    assert [table for table in after if after[table] != before[table]] == ["event", "serial_number"]
     assert len(after["serial_number"]) == len(before["serial_number"]) + 1
+    assert len(after["event"]) == len(before["event"]) + 1
 
 
 def test_race_lost_to_unique_index_is_409(app, db):

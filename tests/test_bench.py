@@ -59,11 +59,19 @@ def test_small_run_prints_the_json(tmp_path):
     if pg_available() is None:
         databases += ["--database", PG_URL]
     out = _bench(*databases, "--serials", "400", "--stations", "2", "--scans", "25", "--history-samples", "10",
-                 "--pallet", "60", "--big-posting", "200", "--http", "40", "--daemon", "3")
+                 "--pallet", "60", "--big-posting", "200", "--http", "40", "--daemon", "3",
+                 "--hook-stations", "3", "--hook-postings", "2")
     assert set(out) >= {"runs", "skipped", "machine"}
     expected = {"sqlite"} | ({"postgresql"} if pg_available() is None else set())
     assert {(r["database"], r["kind"]) for r in out["runs"]} == (
-        {(d, k) for d in expected for k in ("scan", "floor", "pallet")} | {("sqlite", "http"), ("sqlite", "daemon")})
+        {(d, k) for d in expected for k in ("scan", "floor", "integration", "pallet")}
+        | {("sqlite", "http"), ("sqlite", "daemon")})
+    for hooks in (r for r in out["runs"] if r["kind"] == "integration"):
+        assert (hooks["stations"], hooks["postings"], hooks["errors"]) == (3, 6, [])
+        assert (hooks["webhook"]["delivered"], hooks["webhook"]["missing"]) == (6, 0)
+        assert hooks["webhook"]["p50_ms"] <= hooks["webhook"]["p99_ms"] <= hooks["webhook"]["max_ms"]
+        for page in ("limit_100", "limit_1000"):
+            assert hooks["feed"][page]["events"] >= 6 and hooks["feed"][page]["events_per_s"] > 0
     for pallet in (r for r in out["runs"] if r["kind"] == "pallet"):
         assert pallet["serials"] == 60 and pallet["first_scans"]["count"] == pallet["last_scans"]["count"] == 30
         # The last scan of the receipt issues as many statements as the first (issue 12, item 1).
@@ -92,7 +100,7 @@ def test_unreachable_postgres_is_skipped_with_a_reason(tmp_path):
     """A PostgreSQL that does not answer is reported as skipped, with why, and the SQLite run still happens."""
     out = _bench("--database", f"sqlite:///{tmp_path}/b.db", "--database", "postgresql+psycopg://127.0.0.1:1/none",
                  "--serials", "200", "--stations", "1", "--scans", "5", "--history-samples", "5",
-                 "--pallet", "0", "--big-posting", "0", "--http", "0", "--daemon", "0")
+                 "--pallet", "0", "--big-posting", "0", "--http", "0", "--daemon", "0", "--hook-stations", "0")
     assert [r["database"] for r in out["runs"]] == ["sqlite", "sqlite"]
     assert out["skipped"] and out["skipped"][0]["database"] == "postgresql"
     assert "not reachable" in out["skipped"][0]["reason"]

@@ -128,6 +128,23 @@ def test_scan_through_the_api_shows_within_a_second_without_reload(page, server,
     assert page.evaluate("window.stillTheSamePage") is True
 
 
+def test_a_badge_shows_the_operator_large_and_live(page, server, browser_db, world, tmp_path):
+    """Guards SPEC 4: who is signed in shows on the screen, and changes live when a badge or CMD:LOGOUT is
+    scanned by another scanner of the station (no reload)."""
+    from station.domain import operators
+
+    with browser_db.Session.begin() as s:
+        operators.create_operator(s, "B-U17", "Jane Doe")
+    open_screen(page, server, "live")
+    expect(page.locator("#operator")).to_have_text("Nobody signed in")
+    post_scan(server, "live", "USR:B-U17")
+    expect(page.locator("#operator")).to_have_text("Jane Doe", timeout=1000)
+    expect(page.locator("#operator")).not_to_have_class(re.compile(r"\bnobody\b"))
+    page.screenshot(path=str(tmp_path / "operator-signed-in.png"))
+    post_scan(server, "live", "CMD:LOGOUT")
+    expect(page.locator("#operator")).to_have_text("Nobody signed in", timeout=1000)
+
+
 def test_typing_into_the_scan_box_records_a_scan(page, server, browser_db, world):
     """Guards against the scan box losing focus or scans: a keyboard-wedge scanner types, then Enter."""
     open_screen(page, server, "typing")

@@ -42,7 +42,7 @@ def test_reserve_refuses_bad_counts(db, count):
     from station.domain.errors import Refusal
 
     with db.Session.begin() as s:
-        p = catalogue.create_product(s, "WID-1", "Widget")
+        catalogue.create_product(s, "WID-1", "Widget")
     with db.Session() as s, pytest.raises(Refusal) as exc:
         reserve(s, catalogue.get_product(s, "WID-1"), count)
     assert exc.value.code == "invalid_quantity"

@@ -33,6 +33,8 @@ from station.scanning.machine import (
     Phase,
     Post,
     SetMode,
+    SignIn,
+    SignOut,
     State,
     Undo,
     decide,
@@ -84,6 +86,10 @@ R = {
     "known": Reading(Kind.known_serial, "SN-1", serial="SN-1", product=WIDGET),
     "known-bare": Reading(Kind.known_serial, "HM-1", serial="HM-1"),
     "new": Reading(Kind.unknown, "SN-99", serial="SN-99"),
+    "usr": Reading(Kind.operator, "USR:U17", code="U17"),
+    "usr?": Reading(Kind.operator, "USR:NOBODY", code="NOBODY", found=False),
+    "usr-empty": Reading(Kind.operator, "USR:", code="", found=False),
+    "logout": Reading(Kind.logout, "CMD:LOGOUT"),
 }
 
 
@@ -193,6 +199,20 @@ CASES = [
     case(STICKY, "known", ok("line_added", P.sticky, AddLine)),
     case(STICKY, "new", ok("line_added", P.sticky, AddLine), "next_serial_of_box"),
     case(STICKY_ATTACH, "new", ok("serial_attached", P.sticky, AttachSerial), "recorded_on_unserialised_unit"),
+    # -- operators: a badge or CMD:LOGOUT changes who scans, in any phase, never the document -----------------
+    case(IDLE_SELL, "usr", ok("signed_in", P.idle, SignIn)),
+    case(IDLE_SELL, "usr?", no("unknown_operator"), "unknown_or_deactivated"),
+    case(IDLE_RECEIVE, "usr-empty", no("unknown_operator"), "empty_code"),
+    case(IDLE_SELL, "logout", ok("signed_out", P.idle, SignOut)),
+    case(OPEN_SALE, "usr", ok("signed_in", P.open, SignIn), "mid_document"),
+    case(OPEN_SALE, "usr?", no("unknown_operator"), "unknown"),
+    case(OPEN_SALE, "logout", ok("signed_out", P.open, SignOut), "mid_document"),
+    case(AWAIT_RECEIPT, "usr", ok("signed_in", P.awaiting_serial, SignIn), "product_still_waits"),
+    case(AWAIT_RECEIPT, "usr?", no("unknown_operator"), "unknown"),
+    case(AWAIT_RECEIPT, "logout", ok("signed_out", P.awaiting_serial, SignOut), "product_still_waits"),
+    case(STICKY, "usr", ok("signed_in", P.sticky, SignIn), "box_goes_on"),
+    case(STICKY, "usr?", no("unknown_operator"), "unknown"),
+    case(STICKY, "logout", ok("signed_out", P.sticky, SignOut), "box_goes_on"),
 ]
 
 #: (phase, kind) pairs that have a case: filled from CASES as the parametrised test is collected.
@@ -309,6 +329,15 @@ def test_return_station_opens_a_customer_return_from_the_serial():
     assert d.actions == (OpenDocument("customer_return"), AddLine("WID-1", "SN-1"))
 
 
+@pytest.mark.parametrize("state", STATES, ids=lambda s: f"{s.phase.value}-{s.mode.value}-{s.lines}")
+def test_a_badge_or_logout_leaves_the_document_where_it_stands(state: State):
+    """Guards SPEC 4's operators: signing in or out mid-document changes who scans, never the document, the chosen
+    product or the lines, in every phase (a new badge replaces who is signed in; their next lines are theirs)."""
+    for reading, action in ((R["usr"], SignIn("U17")), (R["logout"], SignOut())):
+        d = decide(state, reading)
+        assert d.state == state and d.actions == (action,)
+
+
 def test_unserialised_product_takes_one_unit_per_scan():
     """Guards 'serial_required_* off takes one unit per product scan', however many times it is scanned."""
     state = OPEN_RECEIPT_EMPTY
@@ -347,7 +376,7 @@ def readings(draw) -> Reading:
     text = draw(texts)
     if kind is Kind.mode:
         return Reading(kind, text, mode=draw(st.sampled_from(["receive", "sell", "return"])))
-    if kind in (Kind.supplier, Kind.customer, Kind.order):
+    if kind in (Kind.supplier, Kind.customer, Kind.order, Kind.operator):
         return Reading(kind, text, code=draw(texts), found=draw(st.booleans()))
     if kind is Kind.gs1:
         product = draw(st.none() | products)

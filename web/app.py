@@ -9,12 +9,13 @@ from flask import Blueprint, Flask
 from sqlalchemy.engine import Engine
 
 from station.config import Config, load
-from station.storage.db import make_engine, make_sessionmaker, reading
+from station.storage.db import make_engine, make_sessionmaker, read_only
 
 from .api import API_PREFIX, MAX_BODY
 from .api import bp as api_bp
 from .db import EXTENSION, StationApp
 from .live import Live
+from .metrics import bp as metrics_bp
 from .pages import register_pages
 from .security import init_security
 
@@ -23,6 +24,7 @@ def blueprints() -> list[tuple[Blueprint, str | None]]:
     """The API's blueprint with its URL prefix (the pages add theirs in web.pages.register_pages)."""
     return [
         (api_bp, API_PREFIX),
+        (metrics_bp, None),
     ]
 
 
@@ -47,7 +49,7 @@ def create_app(config: Config | None = None, *, engine: Engine | None = None,
     # route that wants the slashes as they came (a serial holding '//') says merge_slashes=False anyway.
     app.url_map.merge_slashes = False
     app.extensions[EXTENSION] = StationApp(config=config, engine=engine, Session=make_sessionmaker(engine),
-                                             live=live, ReadSession=make_sessionmaker(reading(engine)))
+                                             live=live, ReadSession=make_sessionmaker(read_only(engine)))
     # Security: one before_request hook; every API write is a POST, PATCH or
     # DELETE under API_PREFIX (web.api.is_api_write), and no GET writes anything.
     init_security(app)

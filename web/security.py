@@ -209,6 +209,21 @@ def log_out() -> None:
     session.clear()
 
 
+def bearer_user() -> str | None:
+    """The name of the valid token this request carries as ``Authorization: Bearer``, else None."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    with request_session() as s:
+        row = verify_token(s, token.strip())
+        return row.name if row is not None else None
+
+
+def unauthorized(message: str) -> Response:
+    """401 in the API's JSON, asking for a bearer token (for a read that is not open to every client: /metrics)."""
+    return _unauthorized_json(message)
+
+
 def _unauthorized_json(message: str) -> Response:
     response = jsonify({"error": {"code": "unauthorized", "message": message}})
     response.status_code = 401

@@ -6,8 +6,11 @@ scratch database -- a new SQLite file, or a new schema in the PostgreSQL
 database, dropped afterwards -- migrates it as ``station init`` does, fills
 it with N serials and about 5N movements (``fill``), then runs, one after
 the other: K stations scanning M scans each at once (``drive``), the floor
-(K threads committing M bare inserts), and a serial's record and history
-served (``history``). Timings are reported, never judged here.
+(K threads committing M bare inserts), a serial's record and history
+served (``history``), and the integration figures (``integration``: twenty
+stations posting while the webhook deliverer sends each posting to a
+receiver on loopback, then the event feed read from the start). Timings
+are reported, never judged here.
 """
 from __future__ import annotations
 
@@ -26,14 +29,14 @@ from sqlalchemy.engine import make_url
 
 from station.storage.db import make_engine, migrate, normalise_url
 
-from . import drive, yardsticks
+from . import drive, integration, yardsticks
 from .fill import Shape, fill
 
 log = logging.getLogger(__name__)
 
 DEFAULT_POSTGRES = "postgresql+psycopg://127.0.0.1/test"
 DEFAULTS = {"serials": 20000, "stations": 4, "scans": 200, "pallet": 5000, "big_posting": 30000, "http": 1000,
-            "daemon": 100}
+            "daemon": 100, "hook_stations": 20, "hook_postings": 10}
 FIGURES = ("throughput_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms")  # the same in scan and floor runs
 
 
@@ -131,6 +134,8 @@ class Extras:
     big_posting: int = DEFAULTS["big_posting"]  # lines of the receipt only posted
     http: int = DEFAULTS["http"]  # scans over HTTP to a real station serve (SQLite only: SPEC 6's target)
     daemon: int = DEFAULTS["daemon"]  # scans through a real station run, scanner to screen (SQLite only)
+    hook_stations: int = DEFAULTS["hook_stations"]  # stations posting at once while a webhook receives
+    hook_postings: int = DEFAULTS["hook_postings"]  # receipts each of them posts
 
 
 def run(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serials"], stations: int = DEFAULTS["stations"],
@@ -145,6 +150,9 @@ def run(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serials"], stati
     quiet = logging.getLogger("station.scanning.service")
     level = quiet.level
     quiet.setLevel(logging.WARNING)
+    hooks_log = logging.getLogger("station.daemon.deliverer")  # and one per delivery
+    hooks_level = hooks_log.level
+    hooks_log.setLevel(logging.WARNING)
     try:
         for database, make in makers:
             try:
@@ -155,18 +163,21 @@ def run(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serials"], stati
                 skipped.append({"database": database, "reason": f"not reachable: {_first_line(exc)}"})
                 continue
             try:
-                runs.extend(_bench_one(target, shape, stations, scans, history_samples, seed, progress, say))
+                runs.extend(_bench_one(target, shape, stations, scans, history_samples, seed, progress, say,
+                                       hooks=(extras.hook_stations, extras.hook_postings)))
                 runs.extend(_extras(target, shape, extras, say))
             finally:
                 target.cleanup()
     finally:
         quiet.setLevel(level)
+        hooks_log.setLevel(hooks_level)
     return {"runs": runs, "skipped": skipped, "machine": machine()}
 
 
 def _bench_one(target: Target, shape: Shape, stations: int, scans: int, history_samples: int, seed: int,
-               progress, say) -> list[dict]:
-    engine = make_engine(target.url, **({"pool_size": stations + 2, "max_overflow": 4}
+               progress, say, hooks: tuple[int, int] = (0, 0)) -> list[dict]:
+    pool = max(stations, hooks[0]) + 4  # the stations' connections, the deliverer's, and the reader's
+    engine = make_engine(target.url, **({"pool_size": pool, "max_overflow": 4}
                                         if target.database == "postgresql" else {}))
     try:
         migrate(engine)
@@ -189,7 +200,16 @@ def _bench_one(target: Target, shape: Shape, stations: int, scans: int, history_
         say(f"{target.database}: scan p50 {figures['p50_ms']} ms p99 {figures['p99_ms']} ms "
             f"({figures['throughput_per_s']}/s); floor p99 {base['p99_ms']} ms; history p99 {hist['p99_ms']} ms; "
             f"doubles {scan['doubles']}")
-        return [scan_run, floor_run]
+        if not hooks[0]:
+            return [scan_run, floor_run]
+        say(f"{target.database}: {hooks[0]} stations posting {hooks[1]} receipts each to a webhook")
+        hook_run = {"database": target.database, "serials": shape.serials,
+                    **integration.measure(engine, target.url, stations=hooks[0], postings=hooks[1])}
+        w, f = hook_run["webhook"], hook_run["feed"]
+        say(f"{target.database}: webhook lag p50 {w['p50_ms']} ms p99 {w['p99_ms']} ms ({w['delivered']} delivered, "
+            f"{w['missing']} missing); feed {f['limit_100']['events_per_s']} events/s (pages of 100), "
+            f"{f['limit_1000']['events_per_s']}/s (of 1000)")
+        return [scan_run, floor_run, hook_run]
     finally:
         engine.dispose()
 

@@ -28,12 +28,16 @@ import click
               help="Scans over HTTP to a real station serve, SQLite (0: leave it out).")
 @click.option("--daemon", "daemon_scans", default=100, show_default=True, type=click.IntRange(0),
               help="Scans from a pseudo-terminal through a real station run to the screen, SQLite (0: leave it out).")
+@click.option("--hook-stations", default=20, show_default=True, type=click.IntRange(0, 64),
+              help="Stations posting at once for the webhook lag and event feed figures (0: none).")
+@click.option("--hook-postings", default=10, show_default=True, type=click.IntRange(1),
+              help="Receipts each of those stations posts.")
 @click.option("--hotplug", is_flag=True, help="Instead: how soon a replugged scanner is read again (evdev under "
               "umockdev, serial on a pseudo-terminal), over --replugs replugs.")
 @click.option("--replugs", default=10, show_default=True, type=click.IntRange(1), help="Replugs for --hotplug.")
 def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, history_samples: int,
-          seed: int, pallet: int, big_posting: int, http_scans: int, daemon_scans: int, hotplug: bool,
-          replugs: int) -> None:
+          seed: int, pallet: int, big_posting: int, http_scans: int, daemon_scans: int, hook_stations: int,
+          hook_postings: int, hotplug: bool, replugs: int) -> None:
     """Fill a scratch database, scan through it, and print the figures as JSON (last line).
 
     Progress and a human summary go to stderr; stdout holds only the JSON.
@@ -60,7 +64,8 @@ def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, h
 
     try:
         result = run(databases, serials=serials, stations=stations, scans=scans, history_samples=history_samples,
-                     seed=seed, extras=Extras(pallet, big_posting, http_scans, daemon_scans), progress=progress,
+                     seed=seed, extras=Extras(pallet, big_posting, http_scans, daemon_scans, hook_stations,
+                                              hook_postings), progress=progress,
                      say=lambda s: click.echo(s, err=True))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None

@@ -16,15 +16,21 @@ def labels() -> None:
 @labels.command("commands")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="labels/commands", show_default=True)
 @click.option("--parties", is_flag=True, help="Add a SUP:/CUS: barcode for every supplier and customer.")
+@click.option("--operators", is_flag=True, help="Add a USR: badge for every active operator.")
 @pass_ctx
-def labels_commands(ctx: Context, out_dir: str, parties: bool) -> None:
+def labels_commands(ctx: Context, out_dir: str, parties: bool, operators: bool) -> None:
     """Every CMD: barcode as Code128 PNG and SVG, and one printable HTML sheet."""
     from sqlalchemy import select
 
-    from station.domain.models import Customer, Supplier
+    from station.domain.models import Customer, Operator, Supplier
     from station.interchange.labels import COMMANDS, Label, write_sheet
 
     items = [Label(text, caption) for text, caption in COMMANDS]
+    if operators:
+        ctx.migrated_engine()
+        with ctx.sessionmaker()() as session:
+            items += [Label(f"USR:{o.code}", f"Operator: {o.name}") for o in
+                      session.scalars(select(Operator).where(Operator.active.is_(True)).order_by(Operator.code))]
     if parties:
         ctx.migrated_engine()
         with ctx.sessionmaker()() as session:

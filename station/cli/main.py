@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, Operationa
 from station.domain.errors import StationError
 from station.storage.db import normalise_url
 
-from . import bench, database, devices, labels, records, run, scan, token
+from . import bench, database, devices, labels, operators, outbox, records, run, scan, token
 from .context import Context
 
 
@@ -89,6 +89,8 @@ COMMANDS: tuple[click.Command, ...] = (
     labels.labels,
     token.token,
     bench.bench,
+    operators.operator,
+    outbox.outbox,
 )
 for _command in COMMANDS:
     cli.add_command(_command)

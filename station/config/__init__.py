@@ -14,6 +14,7 @@ from .model import (
     ScanningConfig,
     StationConfig,
     WebConfig,
+    WebhookConfig,
 )
 from .parse import from_dict, load
 
@@ -26,6 +27,7 @@ __all__ = [
     "ScanningConfig",
     "StationConfig",
     "WebConfig",
+    "WebhookConfig",
     "from_dict",
     "load",
 ]

@@ -5,6 +5,7 @@ it does not know; everything below is already checked when it exists.
 """
 from __future__ import annotations
 
+import base64
 import os
 import re
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ class StationConfig:
     scanners: tuple[ScannerConfig, ...] = ()
     # Receiving a serial not on the purchase order's supplier list (ASN).
     unexpected_serials: str = "refuse"  # refuse | warn
+    require_operator: bool = False  # True: nothing but USR: until an operator signs in
+    operator_idle_minutes: int | None = None  # the operator is signed out after this long without a scan
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", Mode(self.mode))  # StationConfig("till", "sell") reads as Mode.sell
@@ -112,6 +115,20 @@ class DaemonConfig:
 
 
 @dataclass(frozen=True)
+class WebhookConfig:
+    """One ``[[webhooks]]``: where ``station run`` delivers the events of these types, and the key that signs them."""
+
+    url: str
+    secret: str  # "whsec_" + the base64 of the key (Standard Webhooks)
+    events: tuple[str, ...]  # event types (station.domain.vocabulary.EventType values)
+
+    @property
+    def key(self) -> bytes:
+        """The signing key: the secret's base64 part, decoded."""
+        return base64.b64decode(self.secret.removeprefix("whsec_"), validate=True)
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     web: WebConfig = field(default_factory=WebConfig)
@@ -119,6 +136,7 @@ class Config:
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     stations: tuple[StationConfig, ...] = (StationConfig("default", Mode.sell),)
     source: Path | None = None  # the file it was read from
+    webhooks: tuple[WebhookConfig, ...] = ()
 
     def station(self, station_id: str) -> StationConfig | None:
         return next((s for s in self.stations if s.id == station_id), None)

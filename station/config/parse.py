@@ -7,16 +7,19 @@ value of the wrong type is refused with the key and what it should be.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from station.domain.errors import ConfigError
-from station.domain.vocabulary import Mode
+from station.domain.vocabulary import EventType, Mode
 
 from .model import (
     DEFAULT_DOCUMENT_PATTERN,
@@ -29,9 +32,10 @@ from .model import (
     ScanningConfig,
     StationConfig,
     WebConfig,
+    WebhookConfig,
 )
 
-SECTIONS = ("database", "web", "scanning", "daemon", "stations")
+SECTIONS = ("database", "web", "scanning", "daemon", "stations", "webhooks")
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
@@ -64,6 +68,12 @@ class Table:
             raise ConfigError(f"{self.where}: {key} must be a whole number, not {_shown(value)}")
         if not lo <= value <= hi:
             raise ConfigError(f"{self.where}: {key} must be from {lo} to {hi}, not {value}")
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.raw.get(key, default)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.where}: {key} must be true or false, not {_shown(value)}")
         return value
 
     def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
@@ -136,7 +146,7 @@ def _parity(t: Table) -> str:
 
 def _station(raw: Any, index: int) -> StationConfig:
     where = f"[[stations]] #{index + 1}"
-    t = Table(raw, where, ("id", "mode", "scanners", "unexpected_serials"))
+    t = Table(raw, where, ("id", "mode", "scanners", "unexpected_serials", "require_operator", "operator_idle_minutes"))
     sid = t.text("id", None)
     if sid is None or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", sid):
         raise ConfigError(f"{where}: id must be 1-64 letters, digits, '-', '_' or '.'")
@@ -144,7 +154,41 @@ def _station(raw: Any, index: int) -> StationConfig:
     mode = Mode(t.choice("mode", Mode.sell, tuple(Mode)))
     policy = t.choice("unexpected_serials", "refuse", ("refuse", "warn"))
     scanners = tuple(_scanner(s, f"{where} scanner #{i + 1}") for i, s in enumerate(t.tables("scanners")))
-    return StationConfig(id=sid, mode=mode, scanners=scanners, unexpected_serials=policy)
+    idle = t.whole("operator_idle_minutes", 0, lo=1, hi=7 * 24 * 60) if t.has("operator_idle_minutes") else None
+    return StationConfig(id=sid, mode=mode, scanners=scanners, unexpected_serials=policy,
+                         require_operator=t.flag("require_operator", False), operator_idle_minutes=idle)
+
+
+def _webhook(raw: Any, index: int) -> WebhookConfig:
+    """One ``[[webhooks]]``: an http(s) URL, a Standard Webhooks secret, the event types it takes (default: all)."""
+    where = f"[[webhooks]] #{index + 1}"
+    t = Table(raw, where, ("url", "secret", "events"))
+    url = t.text("url", None)
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
+        raise ConfigError(f"{where}: url must be an http:// or https:// address (at most 2000 characters), "
+                          f"not {_shown(url) if url is not None else 'missing'}")
+    secret = t.text("secret", None)
+    if secret is None or not secret.startswith("whsec_"):
+        raise ConfigError(f"{where}: secret must be \"whsec_\" and the base64 of a key of 24 to 64 random bytes, "
+                          "such as one made by: python3 -c 'import base64, secrets; "
+                          "print(\"whsec_\" + base64.b64encode(secrets.token_bytes(32)).decode())'")
+    try:
+        key = base64.b64decode(secret[len("whsec_"):], validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"{where}: secret after \"whsec_\" is not base64") from None
+    if not 24 <= len(key) <= 64:
+        raise ConfigError(f"{where}: secret's key is {len(key)} bytes; a Standard Webhooks key is 24 to 64 bytes")
+    known = tuple(e.value for e in EventType)
+    events = t.texts("events", known)
+    for name in events:
+        if name not in known:
+            near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f": did you mean {near[0]!r}?" if near else f" (known: {', '.join(known)})"
+            raise ConfigError(f"{where}: unknown event type {name!r}{hint}")
+    if not events:
+        raise ConfigError(f"{where}: events is empty: name the event types to deliver, or leave it out for all")
+    return WebhookConfig(url=url, secret=secret, events=tuple(dict.fromkeys(events)))
 
 
 def _database_url(t: Table, source: Path | None) -> str:
@@ -201,6 +245,10 @@ def from_dict(data: dict[str, Any], source: Path | None = None) -> Config:
     ids = [s.id for s in stations]
     if len(set(ids)) != len(ids):
         raise ConfigError("two [[stations]] share one id")
+    webhooks = tuple(_webhook(w, i) for i, w in enumerate(top.tables("webhooks")))
+    urls = [w.url for w in webhooks]
+    if len(set(urls)) != len(urls):
+        raise ConfigError("two [[webhooks]] share one url: give one webhook all the event types it takes")
     return Config(
         database=DatabaseConfig(_database_url(Table(data.get("database", {}), "[database]", ("url",)), source)),
         web=_web(Table(data.get("web", {}), "[web]", ("host", "port", "threads", "timezone", "max_streams",
@@ -210,6 +258,7 @@ def from_dict(data: dict[str, Any], source: Path | None = None) -> Config:
         daemon=_daemon(Table(data.get("daemon", {}), "[daemon]", ("spool", "keep_done")), source),
         stations=stations or Config().stations,
         source=source,
+        webhooks=webhooks,
     )
 
 

@@ -22,6 +22,7 @@ from station.scanning.results import escape_raw
 from station.scanning.service import ScanService
 from station.storage.db import make_engine, make_sessionmaker, migrate, normalise_url
 
+from .deliverer import Deliverer
 from .live import LiveStatus
 from .processor import Processor, is_unreachable
 from .spool import Spool
@@ -80,6 +81,7 @@ class Daemon:
                  migrated: bool = True, hotplug: bool = True, reconnect_interval: float = 0.5) -> None:
         self.config = config
         self.live = LiveStatus() if live is None else live
+        self._migrated = migrated
         path = config.spool_path
         problem = f"cannot open the scan spool {path}"
         try:
@@ -101,6 +103,8 @@ class Daemon:
             )
             self.supervisor = Supervisor(config.stations, self._scan, self._device,
                                          reconnect_interval=reconnect_interval, hotplug=hotplug)
+            # Webhook deliveries: threads and sessions of their own, never on the scan path.
+            self.deliverer = Deliverer(config, engine)
             self.live.accept_scans(self.processor.submit)
         except BaseException:
             self.spool.close()
@@ -110,6 +114,8 @@ class Daemon:
     def start(self) -> None:
         """Process what the spool still holds from before, then open the scanners."""
         log.info("spool %s: %d scan(s) held from before", self.spool.path, sum(self.spool.held().values()))
+        # First: a webhook is owed the scans this start processes (unless the database is away at start).
+        self.deliverer.start(register=self._migrated)
         self.processor.start()
         self.supervisor.start()
 
@@ -120,6 +126,7 @@ class Daemon:
     def stop(self, timeout: float = 1.5) -> bool:
         """Stop the readers (they ungrab and close), then the processor; True when all ended in time."""
         deadline = time.monotonic() + timeout
+        self.deliverer.stop(0.0)
         readers_done = self.supervisor.stop(timeout * 0.6)
         self.processor.stop(max(0.0, deadline - time.monotonic()))
         if self.processor.is_alive():

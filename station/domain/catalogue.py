@@ -8,10 +8,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from . import events
 from .barcodes import lookup_forms, normalise_barcode, number_forms
 from .errors import Conflict, Invalid, NotFound
 from .models import CODE_MAX, SERIAL_MAX, Customer, Product, ProductBarcode, SerialNumber, Supplier
 from .validation import PARTY_PREFIXES, could_be_key, has_control, require_code, require_name
+from .vocabulary import EventType
 
 PARTY_MODELS = {"supplier": Supplier, "customer": Customer}
 
@@ -51,12 +53,23 @@ def check_barcode(session: Session, raw: str, pattern: re.Pattern[str] | None = 
     return barcode
 
 
-def add_barcode(session: Session, product: Product, raw: str, pattern: re.Pattern[str] | None = None) -> ProductBarcode:
+def _add_barcode(session: Session, product: Product, raw: str, pattern: re.Pattern[str] | None = None) -> ProductBarcode:
     barcode = check_barcode(session, raw, pattern)
     row = ProductBarcode(product=product, barcode=barcode)
     session.add(row)
     session.flush()
     return row
+
+
+def add_barcode(session: Session, product: Product, raw: str, pattern: re.Pattern[str] | None = None) -> ProductBarcode:
+    row = _add_barcode(session, product, raw, pattern)
+    product_changed(session, product)
+    return row
+
+
+def product_changed(session: Session, product: Product) -> None:
+    """The feed's ``product.changed`` for a product made or edited (events.py), in the caller's transaction."""
+    events.record(session, EventType.product_changed, "product", product.id)
 
 
 def remove_barcode(session: Session, product: Product, raw: str) -> None:
@@ -68,6 +81,7 @@ def remove_barcode(session: Session, product: Product, raw: str) -> None:
         raise NotFound("unknown_barcode", f"Product {product.code} has no barcode {raw}.")
     session.delete(row)
     session.flush()
+    product_changed(session, product)
 
 
 def create_product(session: Session, code: str, name: str, *, serial_required_for_purchase: bool = True,
@@ -95,13 +109,15 @@ def create_product(session: Session, code: str, name: str, *, serial_required_fo
         seen.add(barcode)
         session.add(ProductBarcode(product=product, barcode=barcode))
     session.flush()
+    product_changed(session, product)
     return product
 
 
 def update_product(session: Session, product: Product, *, name: str | None = None,
                    serial_required_for_purchase: bool | None = None, serial_required_for_sales: bool | None = None,
                    barcodes: Sequence[str] | None = None, pattern: re.Pattern[str] | None = None) -> Product:
-    """Change what is given (None: unchanged); ``barcodes`` is the whole new list."""
+    """Change what is given (None: unchanged); ``barcodes`` is the whole new list. A change is a ``product.changed``."""
+    before = _shape(product)
     if name is not None:
         product.name = require_name(name)
     if serial_required_for_purchase is not None:
@@ -117,10 +133,18 @@ def update_product(session: Session, product: Product, *, name: str | None = Non
         have = {row.barcode for row in product.barcodes}
         for raw in barcodes:
             if normalise_barcode(raw) not in have:
-                add_barcode(session, product, raw, pattern)
+                _add_barcode(session, product, raw, pattern)
                 have.add(normalise_barcode(raw))
     session.flush()
+    if _shape(product) != before:
+        product_changed(session, product)
     return product
+
+
+def _shape(product: Product) -> tuple:
+    """What an edit of a product can change, to tell an edit from a save of the same values."""
+    return (product.name, product.serial_required_for_purchase, product.serial_required_for_sales,
+            frozenset(b.barcode for b in product.barcodes))
 
 
 def serials_in_stock(session: Session, product: Product) -> int:
@@ -165,7 +189,13 @@ def create_party(session: Session, kind: str, code: str, name: str) -> Supplier 
     party = model(code=code, name=name)
     session.add(party)
     session.flush()
+    party_changed(session, kind, party)
     return party
+
+
+def party_changed(session: Session, kind: str, party: Supplier | Customer) -> None:
+    """The feed's ``party.changed`` for a supplier or customer made or edited (events.py)."""
+    events.record(session, EventType.party_changed, kind, party.id)
 
 
 def ensure_customer(session: Session, code: str, name: str = "Walk-in customer") -> Customer:
@@ -178,5 +208,6 @@ def ensure_customer(session: Session, code: str, name: str = "Walk-in customer")
             customer = Customer(code=code, name=name)
             session.add(customer)
     except IntegrityError:
-        customer = session.scalars(select(Customer).where(Customer.code == code)).one()
+        return session.scalars(select(Customer).where(Customer.code == code)).one()
+    party_changed(session, "customer", customer)
     return customer

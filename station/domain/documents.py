@@ -159,8 +159,10 @@ def _order_reference(session: Session, doc: DocumentLike) -> str:
 
 def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None = None, serial: str | None = None,
              quantity: int = 1, batch: str | None = None, expiry: str | None = None,
-             pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None) -> Line:
+             pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None, user: str | None = None) -> Line:
     """Add a checked line: a number, the line, its product's tally; rule 8's unique index refuses a raced serial.
+
+    ``user`` is who scanned it (the signed-in operator); None: the document's user.
 
     Three statements whatever the document's size, then (for a serial) one read
     of the serial as committed now: see ``_recheck``.
@@ -179,7 +181,7 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
     _insert_line(session, doc, dict(
         document_id=doc.id, line_no=line_no, product_id=product.id if product else None, serial=resolved.serial,
         quantity=quantity, batch=batch, expiry=expiry, is_open=True, takes_unit=resolved.takes_unit,
-        created_at=datetime.now(timezone.utc)))
+        created_at=datetime.now(timezone.utc), user=user if user is not None else doc.user))
     if product is not None:
         tallies.add(session, doc.id, product.id, quantity, taken)
     expire(session, doc, "lines", "line_count")

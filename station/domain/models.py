@@ -27,7 +27,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from .vocabulary import CODE_MAX, SERIAL_MAX, DocumentKind, DocumentStatus, Mode, MovementKind, Phase
+from .vocabulary import (
+    CODE_MAX,
+    SERIAL_MAX,
+    DeliveryState,
+    DocumentKind,
+    DocumentStatus,
+    Mode,
+    MovementKind,
+    Phase,
+)
 
 
 def utcnow() -> datetime:
@@ -170,6 +179,8 @@ class DocumentLine(Base):
     # The line takes unserialised units out of stock (a sale of a unit, or of a serial never in stock).
     takes_unit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Who scanned it: the operator signed in at the station, else the token's name off loopback (SPEC 2).
+    user: Mapped[str | None] = mapped_column(String(CODE_MAX))
 
     document: Mapped[Document] = relationship(back_populates="lines")
     product: Mapped[Product | None] = relationship()
@@ -248,6 +259,8 @@ class ScanLog(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     # The answer given, replayed when the same idempotency key comes again.
     response: Mapped[str | None] = mapped_column(Text)
+    # Who was signed in at the station (else the token's name off loopback), as on the lines and movements.
+    user: Mapped[str | None] = mapped_column(String(CODE_MAX))
 
 
 class StationState(Base):
@@ -267,6 +280,9 @@ class StationState(Base):
     # Bumped on every change: the cheap change counter the live page watches.
     version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # Who is signed in (USR:<code>), and their last scan here: operator_idle_minutes counts from it.
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operator.id"))
+    operator_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ApiToken(Base):
@@ -314,3 +330,74 @@ class DeviceStatus(Base):
     last_scan: Mapped[str | None] = mapped_column(Text)
     backlog: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Operator(Base):
+    """Who scans at a station: their badge holds ``USR:<code>`` (SPEC 2); deactivated, never deleted (lines name them)."""
+
+    __tablename__ = "operator"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(CODE_MAX), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FeedEvent(Base):
+    """One event of the integration feed: a posted document, or a record made or edited (station.domain.events).
+
+    The id is assigned in commit order (see events.py), so a reader that asks
+    for what follows the last id it saw never skips one; the event names its
+    subject, whose JSON is rendered when the event is read.
+    """
+
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    subject: Mapped[str] = mapped_column(String(16))  # document | serial | product | supplier | customer
+    subject_id: Mapped[int] = mapped_column(Integer)
+
+
+class Webhook(Base):
+    """A configured webhook as the outbox knows it: how far into the feed its deliveries are made, and who sends them.
+
+    ``cursor`` is the last event id turned into its deliveries (or passed over:
+    a type it does not take). ``holder`` and ``lease_until``: the daemon that
+    sends its deliveries, so that two boxes configured with one webhook never
+    send it in parallel (station.domain.outbox).
+    """
+
+    __tablename__ = "webhook"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    cursor: Mapped[int] = mapped_column(Integer, default=0)
+    holder: Mapped[str | None] = mapped_column(String(300))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event owed to one webhook: the durable outbox row, sent, retried and marked by the daemon's deliverer."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "event_id"),
+        Index("ix_webhook_delivery_webhook_state", "webhook_id", "state", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhook.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"))
+    state: Mapped[DeliveryState] = mapped_column(_enum(DeliveryState, length=16), default=DeliveryState.pending)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

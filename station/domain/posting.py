@@ -38,13 +38,13 @@ from sqlalchemy import and_, case, exists, func, insert, literal, null, select, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from . import tallies
+from . import events, tallies
 from .documents import add_line, expire, expire_rows, open_document, require_open
 from .errors import Refusal
 from .facts import DocumentLike, ProductLike, SerialFacts, locked_serials, product_by_id
 from .models import Document, DocumentLine, Movement, Product, SerialNumber
 from .rules import SERIAL_CHECKS, check_units, order_exceeded, out_of_stock
-from .vocabulary import POLICY, DocumentKind, DocumentStatus, MovementKind, PartyKind
+from .vocabulary import POLICY, DocumentKind, DocumentStatus, EventType, MovementKind, PartyKind
 
 D = Document.__table__
 L = DocumentLine.__table__
@@ -99,6 +99,8 @@ def post(session: Session, doc: DocumentLike) -> Posted:
     expire_rows(session, Product, deltas, "unserialised_on_hand")
     expire_rows(session, SerialNumber, (f.id for f in facts.values()), "in_stock", "customer", "customer_id",
                 "supplier", "supplier_id", "product", "product_id")
+    # Last: from here to the commit, other postings' events wait for this one's (events.py).
+    events.record(session, EventType.document_posted, "document", doc.id, at=at)
     return Posted(doc.reference, len(lines), at)
 
 
@@ -191,6 +193,7 @@ def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, ta
     """The movements of every line: INSERT ... SELECT from the lines, a rule-4 adjustment pair first where one is owed."""
     policy = POLICY[doc.kind]
     product = func.coalesce(S.c.product_id, L.c.product_id)
+    user = func.coalesce(L.c.user, literal(doc.user, M.c.user.type))  # who scanned the line, else the document's
     serial_lines = L.join(S, S.c.serial == L.c.serial)
     if takes:
         pair = L.c.document_id == doc.id, L.c.serial.in_(takes)
@@ -198,7 +201,7 @@ def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, ta
             session.execute(insert(M).from_select(
                 ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity"],
                 select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
-                       literal(doc.user, M.c.user.type), literal(MovementKind.adjustment.value), product, serial_id,
+                       user, literal(MovementKind.adjustment.value), product, serial_id,
                        literal(quantity)).select_from(serial_lines).where(*pair).order_by(L.c.line_no)))
     sign = (case((L.c.quantity > 0, 1), else_=-1) if policy.sign == 0 else literal(policy.sign))
     supplier, customer = _party_columns(doc, head)
@@ -206,7 +209,7 @@ def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, ta
         ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity", "supplier_id",
          "customer_id"],
         select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
-               literal(doc.user, M.c.user.type), literal(policy.movement.value), product, S.c.id, sign,
+               user, literal(policy.movement.value), product, S.c.id, sign,
                supplier, customer)
         .select_from(serial_lines).where(L.c.document_id == doc.id).order_by(L.c.line_no)))
     units = L.c.quantity if policy.sign == 0 else L.c.quantity * policy.sign
@@ -216,7 +219,7 @@ def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, ta
         ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity", "supplier_id",
          "customer_id"],
         select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
-               literal(doc.user, M.c.user.type), literal(policy.movement.value), L.c.product_id, null(), units,
+               user, literal(policy.movement.value), L.c.product_id, null(), units,
                unit_supplier, unit_customer)
         .where(L.c.document_id == doc.id, L.c.serial.is_(None)).order_by(L.c.line_no)))
 

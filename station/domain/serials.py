@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from . import events
 from .catalogue import find_party, get_product
 from .errors import Conflict, Invalid, NotFound, Refusal
 from .models import (
@@ -22,6 +23,7 @@ from .models import (
 from .posting import post_adjustment
 from .rules import Lookups, check_serial_text, open_document_of
 from .validation import could_be_key, require_text
+from .vocabulary import EventType
 
 
 def find_serial(session: Session, text: str) -> SerialNumber | None:
@@ -57,7 +59,13 @@ def create_serial(session: Session, serial: str, *, product: str | None = None, 
         setattr(record, key, value)
     session.add(record)
     session.flush()
+    serial_changed(session, record)
     return record
+
+
+def serial_changed(session: Session, record: SerialNumber) -> None:
+    """The feed's ``serial.changed`` for a serial made or edited by hand (events.py), in the caller's transaction."""
+    events.record(session, EventType.serial_changed, "serial", record.id)
 
 
 def _resolve_refs(session: Session, **codes: Ref) -> dict[str, Any]:
@@ -83,6 +91,7 @@ def update_serial(session: Session, record: SerialNumber, *, product: Ref = KEEP
         raise Refusal("serial_on_open_document",
                       f"Serial {record.serial} is on open document {other.reference}: finish or cancel that first.")
     old_product = record.product
+    before = (record.product_id, record.customer_id, record.supplier_id)
     # Resolve every code first: a refusal must leave the record untouched.
     refs = _resolve_refs(session, product=product, customer=customer, supplier=supplier)
     for key in ("customer", "supplier"):
@@ -95,6 +104,8 @@ def update_serial(session: Session, record: SerialNumber, *, product: Ref = KEEP
         else:
             record.product = new_product
     session.flush()
+    if (record.product_id, record.customer_id, record.supplier_id) != before:
+        serial_changed(session, record)
     return record
 
 

@@ -114,3 +114,20 @@ _MODE_DOCUMENT = {
     Mode.sell: DocumentKind.sale,
     Mode.return_: DocumentKind.customer_return,
 }
+
+
+class EventType(enum.StrEnum):
+    """What an event of the integration feed reports (SPEC 5 "Integration"): a posting, or a record made or edited."""
+
+    document_posted = "document.posted"
+    serial_changed = "serial.changed"
+    product_changed = "product.changed"
+    party_changed = "party.changed"
+
+
+class DeliveryState(enum.StrEnum):
+    """Where one webhook delivery stands: waiting (for its turn or its next attempt), done, or given up on."""
+
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"

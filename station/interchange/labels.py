@@ -52,6 +52,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("CMD:FINISH", "Finish (post)"),
     ("CMD:CANCEL", "Cancel"),
     ("CMD:UNDO", "Undo last line"),
+    ("CMD:LOGOUT", "Sign out"),
 )
 
 MIN_MODULE_MM = 0.19

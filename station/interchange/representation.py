@@ -17,6 +17,7 @@ from station.domain.models import (
     DocumentKind,
     DocumentLine,
     Movement,
+    Operator,
     Product,
     ScanLog,
     SerialNumber,
@@ -58,6 +59,11 @@ def product(session: Session, p: Product) -> dict[str, Any]:
     }
 
 
+def operator(o: Operator) -> dict[str, Any]:
+    """An operator as the API gives it: ``{"code", "name", "active"}``."""
+    return {"code": o.code, "name": o.name, "active": o.active}
+
+
 def movement_document(d: Document | None) -> str | None:
     """The reference a movement is known by: a receipt against a purchase order goes by the order's (SPEC 5's example)."""
     if d is None:
@@ -81,7 +87,7 @@ def movement(m: Movement) -> dict[str, Any]:
 
 def refused_scan(s: ScanLog) -> dict[str, Any]:
     return {"at": timestamp(s.at), "station": s.station, "device": s.device, "code": s.code, "message": s.message,
-            "user": None}
+            "user": s.user}
 
 
 def history_entry(e: HistoryEntry) -> dict[str, Any]:
@@ -135,10 +141,11 @@ def _line(row) -> dict[str, Any]:
         "quantity": row.quantity,
         "batch": row.batch,
         "expiry": row.expiry,
+        "user": row.user,
     }
 
 
-_LINES = (select(L.c.line_no, L.c.serial, L.c.quantity, L.c.batch, L.c.expiry, P.c.code, P.c.name)
+_LINES = (select(L.c.line_no, L.c.serial, L.c.quantity, L.c.batch, L.c.expiry, L.c.user, P.c.code, P.c.name)
           .select_from(L).outerjoin(P, P.c.id == L.c.product_id).where(L.c.document_id == bindparam("document_id")))
 _LAST_LINES = _LINES.order_by(L.c.line_no.desc()).limit(bindparam("count"))
 _LINES_PAGE = _LINES.order_by(L.c.line_no).offset(bindparam("skip")).limit(bindparam("count"))

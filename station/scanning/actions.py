@@ -11,8 +11,9 @@ from dataclasses import replace
 
 from sqlalchemy import update
 
-from station.domain import asn, catalogue, documents, posting, tallies
+from station.domain import asn, catalogue, documents, operators, posting, tallies
 from station.domain.documents import Line
+from station.domain.errors import Refusal
 from station.domain.facts import head_of
 from station.domain.models import Document
 from station.domain.rules import order_exceeded
@@ -20,6 +21,7 @@ from station.domain.vocabulary import DocumentKind, DocumentStatus
 
 from . import machine, prompts
 from .context import ScanContext
+from .operators import SignedIn
 
 D = Document.__table__
 
@@ -69,7 +71,8 @@ def _add(ctx: ScanContext, action: machine.AddLine, done: dict) -> None:
     product = ctx.product(action.product) if action.product else None
     done["warning"] = _check_expected(ctx, action.serial)
     line = documents.add_line(ctx.session, doc, product=product, serial=action.serial, batch=action.batch,
-                              expiry=action.expiry, pattern=ctx.config.scanning.document_re, lookups=ctx.lookups)
+                              expiry=action.expiry, pattern=ctx.config.scanning.document_re, lookups=ctx.lookups,
+                              user=ctx.user)
     if doc.kind is DocumentKind.customer_return and doc.customer_id is None and line.serial:
         # A return opened by the serial itself: the customer is whoever has it.
         customer_id = ctx.lookups.serial(line.serial).customer_id
@@ -107,6 +110,25 @@ def _post(ctx: ScanContext, action: machine.Post, done: dict) -> None:
     ctx.document = None
 
 
+def _sign_in(ctx: ScanContext, action: machine.SignIn, done: dict) -> None:
+    """The badge's operator is the one at the station now, in place of whoever was; the scan's lines are theirs."""
+    found = operators.active_by_code(ctx.session, action.code)
+    if found is None:  # deactivated between the reading and now
+        raise Refusal("unknown_operator", f"There is no active operator {action.code}: check the badge.")
+    before = ctx.operator
+    ctx.operator = SignedIn(found.id, found.code, found.name, ctx.now)
+    ctx.user = found.code
+    done["signed_in"] = found.name
+    if before is not None and before.id != found.id:
+        done["replaced"] = before.name
+
+
+def _sign_out(ctx: ScanContext, action: machine.SignOut, done: dict) -> None:
+    done["signed_out"] = ctx.operator.name if ctx.operator is not None else None
+    ctx.operator = None
+    ctx.user = ctx.token_user
+
+
 def _check_expected(ctx: ScanContext, serial: str | None) -> str | None:
     """A receipt against an order with a supplier serial list: refuse or warn on a serial not on it."""
     doc = ctx.document
@@ -125,6 +147,8 @@ _ACTIONS = {
     machine.Undo: _undo,
     machine.Cancel: _cancel,
     machine.Post: _post,
+    machine.SignIn: _sign_in,
+    machine.SignOut: _sign_out,
 }
 
 

@@ -7,16 +7,18 @@ on the same facts, without objects pinned in the session or memo caches.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from sqlalchemy.orm import Session
 
 from station.config import Config, StationConfig
-from station.domain import catalogue, documents
+from station.domain import catalogue, documents, operators
 from station.domain.facts import DocumentHead, ProductFacts, product_by_code
 from station.domain.posting import Posted
 from station.domain.rules import Lookups
 from station.domain.vocabulary import SERIAL_MAX
 
+from .operators import SignedIn
 from .reading import ProductInfo
 from .station_row import StationRow, info
 
@@ -27,7 +29,10 @@ class ScanContext:
     config: Config
     station: StationConfig
     row: StationRow
-    user: str | None = None
+    user: str | None = None  # who the scan's lines record: the operator's code, else ``token_user``
+    operator: SignedIn | None = None  # signed in now (a badge or CMD:LOGOUT of this scan changes it)
+    token_user: str | None = None  # the caller's user (a token's name off loopback), for nobody signed in
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     lookups: Lookups = field(init=False)
     document: DocumentHead | None = field(init=False)
     posted: tuple[DocumentHead, Posted] | None = None  # the document CMD:FINISH posted, and how
@@ -72,3 +77,6 @@ class ReaderLookups:
 
     def order_exists(self, reference: str) -> bool:
         return documents.order_exists(self.ctx.session, reference)
+
+    def operator_exists(self, code: str) -> bool:
+        return operators.active_by_code(self.ctx.session, code) is not None

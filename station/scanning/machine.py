@@ -18,6 +18,13 @@ change while lines are open); an illegal pair maps to its Refusal (finish in
 database or a device: the service carries the actions out, and the domain
 rules there may still refuse (a serial in stock...). State is immutable, so
 a refusal leaves the state as it was.
+
+Who is signed in is not the machine's state: an operator's badge
+(``USR:<code>``) or ``CMD:LOGOUT`` changes who scans, never where the
+document stands, so in every phase they answer ``SignIn``/``SignOut`` and
+leave the state as it is. Whether a station lets anything but a badge
+through while nobody is signed in (``require_operator``) is decided before
+the machine, by station.scanning.operators.
 """
 from __future__ import annotations
 
@@ -44,6 +51,8 @@ class Event(enum.StrEnum):
     undone = "undone"
     cancelled = "cancelled"
     posted = "posted"
+    signed_in = "signed_in"
+    signed_out = "signed_out"
 
 
 @dataclass(frozen=True)
@@ -118,7 +127,19 @@ class Post:
     pass
 
 
-Action = SetMode | OpenDocument | ChooseProduct | AddLine | AttachSerial | Undo | Cancel | Post
+@dataclass(frozen=True)
+class SignIn:
+    """The operator with this badge code is the one at the station from now on (replacing whoever was)."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class SignOut:
+    pass
+
+
+Action = SetMode | OpenDocument | ChooseProduct | AddLine | AttachSerial | Undo | Cancel | Post | SignIn | SignOut
 
 
 @dataclass(frozen=True)
@@ -274,6 +295,19 @@ def on_serial(state: State, r: Reading) -> Decision:
     return Decision(actions, _after_line(state, product), Event.line_added, r)
 
 
+def on_operator(state: State, r: Reading) -> Decision:
+    """A badge signs its operator in, in any phase: the document stays as it is, its next lines are theirs."""
+    if not r.found or not r.code:
+        raise Refusal("unknown_operator", f"There is no active operator {quote(r.code or '(empty)')}: check the badge, "
+                                          "or add the operator (station operator add, or the Operators page).")
+    return Decision((SignIn(r.code),), state, Event.signed_in, r)
+
+
+def on_logout(state: State, r: Reading) -> Decision:
+    """CMD:LOGOUT signs the operator out, in any phase (nobody signed in: nothing to do, and it says so)."""
+    return Decision((SignOut(),), state, Event.signed_out, r)
+
+
 @dataclass(frozen=True)
 class Refuse:
     """A table entry for a pair the phase does not allow: its refusal (``{product}`` names the chosen product)."""
@@ -295,6 +329,7 @@ _GOODS: dict[Kind, Handler] = {
 }
 _PARTIES: dict[Kind, Handler] = {Kind.mode: on_mode, Kind.supplier: on_supplier, Kind.customer: on_customer,
                                  Kind.order: on_order}
+_OPERATORS: dict[Kind, Handler] = {Kind.operator: on_operator, Kind.logout: on_logout}
 
 #: The machine: for each phase, what each kind of scan does there (every pair has an entry).
 TABLE: dict[Phase, dict[Kind, Handler]] = {
@@ -304,8 +339,10 @@ TABLE: dict[Phase, dict[Kind, Handler]] = {
         Kind.cancel: Refuse("no_open_document", "There is no open document to cancel: scan the goods to start one."),
         Kind.undo: Refuse("nothing_to_undo", "There is no line to undo: scan the goods, or CMD:CANCEL to drop the document."),
         **_GOODS,
+        **_OPERATORS,
     },
-    Phase.open: {**_PARTIES, Kind.finish: on_finish, Kind.cancel: on_cancel, Kind.undo: on_undo, **_GOODS},
+    Phase.open: {**_PARTIES, Kind.finish: on_finish, Kind.cancel: on_cancel, Kind.undo: on_undo, **_GOODS,
+                 **_OPERATORS},
     Phase.awaiting_serial: {
         **_PARTIES,
         Kind.finish: Refuse("serial_required", "{product} still waits for its serial: scan the serial, "
@@ -313,8 +350,10 @@ TABLE: dict[Phase, dict[Kind, Handler]] = {
         Kind.cancel: on_cancel,
         Kind.undo: on_undo_choice,
         **_GOODS,
+        **_OPERATORS,
     },
-    Phase.sticky: {**_PARTIES, Kind.finish: on_finish, Kind.cancel: on_cancel, Kind.undo: on_undo, **_GOODS},
+    Phase.sticky: {**_PARTIES, Kind.finish: on_finish, Kind.cancel: on_cancel, Kind.undo: on_undo, **_GOODS,
+                   **_OPERATORS},
 }
 
 

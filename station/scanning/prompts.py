@@ -55,6 +55,9 @@ class Done:
     posted: str | None = None  # the reference posted
     posted_lines: int = 0
     warning: str | None = None  # accepted, but the operator should look (a serial not on the ASN)
+    signed_in: str | None = None  # the operator's name a badge signed in
+    replaced: str | None = None  # the operator's name it replaced
+    signed_out: str | None = None  # the operator's name CMD:LOGOUT signed out (None: nobody was signed in)
 
 
 def describe_document(kind: DocumentKind, reference: str, party: str | None, order: str | None) -> str:
@@ -135,4 +138,8 @@ _MESSAGES = {
     Event.product_chosen: lambda state, done: " ".join(filter(None, (_opened(done), f"{state.product.name} chosen."))),
     Event.line_added: lambda state, done: " ".join(filter(None, (_opened(done), f"Added {done.line}."))),
     Event.serial_attached: lambda state, done: f"Recorded {done.line}.",
+    Event.signed_in: lambda state, done: f"Signed in: {done.signed_in}" + (
+        f" (in place of {done.replaced})." if done.replaced else "."),
+    Event.signed_out: lambda state, done: f"Signed out: {done.signed_out}." if done.signed_out
+    else "Nobody was signed in.",
 }

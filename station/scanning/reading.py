@@ -6,7 +6,7 @@ without a database. The order, after normalising and removing an AIM
 symbology identifier (``]E0``, ``]C0``...):
 
 1. ``CMD:`` commands;
-2. ``SUP:``/``CUS:`` parties and purchase-order references;
+2. ``USR:`` operator badges, ``SUP:``/``CUS:`` parties and purchase-order references;
 3. GS1 element strings: marked by a GS1 identifier (``]C1``, ``]d2``,
    ``]Q3``, ``]e0``), or unmarked text that starts with AI 01 and a GTIN-14
    whose check digit is right and that is not itself a known serial;
@@ -31,7 +31,7 @@ from station.domain.vocabulary import Mode
 MAX_SCAN = 512
 GS = "\x1d"
 GS1_AIM = ("]C1", "]d2", "]Q3", "]e0")
-COMMANDS = ("RECEIVE", "SELL", "RETURN", "FINISH", "CANCEL", "UNDO")
+COMMANDS = ("RECEIVE", "SELL", "RETURN", "FINISH", "CANCEL", "UNDO", "LOGOUT")
 MODES = {"RECEIVE": Mode.receive, "SELL": Mode.sell, "RETURN": Mode.return_}
 _AIM = re.compile(r"\][A-Za-z][0-9A-Za-z]")
 _GS1_CONFIG = ParseConfig(separator_chars=[GS])
@@ -46,6 +46,8 @@ class Kind(str, enum.Enum):
     finish = "finish"
     cancel = "cancel"
     undo = "undo"
+    logout = "logout"  # CMD:LOGOUT: the operator signs out
+    operator = "operator"  # USR:<code>: an operator's badge
     supplier = "supplier"
     customer = "customer"
     order = "order"
@@ -69,7 +71,8 @@ class Reading:
     """A scan read as one kind, with what it names.
 
     The reader keeps these promises, which the state machine relies on:
-    ``mode`` is set for Kind.mode; ``product`` is set for Kind.product; for
+    ``mode`` is set for Kind.mode; ``product`` is set for Kind.product;
+    ``code`` (the badge's code) and ``found`` (an active operator) for Kind.operator; for
     Kind.gs1, ``code`` is the GTIN-14 and ``found`` says whether ``product``
     is set; ``serial`` is set for Kind.known_serial and Kind.unknown.
     """
@@ -92,6 +95,7 @@ class Lookups(Protocol):
     def serial_product(self, text: str) -> tuple[bool, ProductInfo | None]: ...
     def party_exists(self, kind: str, code: str) -> bool: ...
     def order_exists(self, reference: str) -> bool: ...
+    def operator_exists(self, code: str) -> bool: ...
 
 
 def quote(text: str) -> str:
@@ -183,6 +187,9 @@ def read(raw: bytes | str, lookups: Lookups, *, document_re: re.Pattern[str],
         if command in MODES:
             return Reading(Kind.mode, text, mode=MODES[command])
         return Reading(Kind(command.lower()), text)
+    if head == "USR:":
+        code = text[4:].strip()
+        return Reading(Kind.operator, text, code=code, found=bool(code) and lookups.operator_exists(code))
     for prefix, kind in (("SUP:", Kind.supplier), ("CUS:", Kind.customer)):
         if head == prefix:
             code = text[4:].strip()

@@ -25,7 +25,8 @@ _INSERT = insert(LOG)
 _INSERT_AND_NOTIFY = _INSERT.returning(func.pg_notify(STATION_CHANGES, LOG.c.station))
 _REPLAY = select(LOG.c.read_as, LOG.c.response).where(LOG.c.station == bindparam("station"),
                                                       LOG.c.idempotency_key == bindparam("key"))
-_RECENT = (select(LOG.c.at, LOG.c.device, LOG.c.raw, LOG.c.read_as, LOG.c.accepted, LOG.c.code, LOG.c.message)
+_RECENT = (select(LOG.c.at, LOG.c.device, LOG.c.raw, LOG.c.read_as, LOG.c.accepted, LOG.c.code, LOG.c.message,
+                  LOG.c.user)
            .where(LOG.c.station == bindparam("station")).order_by(LOG.c.id.desc()).limit(bindparam("count")))
 
 

@@ -9,11 +9,20 @@ work does not depend on the size of the open document: every statement is
 an indexed read or a one-row write, and the answer carries the document's
 last lines only (views.py). ``view`` is the station's state for the API
 and the screens.
+
+Who is signed in comes with the station's row; a lapsed sign-in
+(``operator_idle_minutes``) ends as the scan starts, and a station that
+requires an operator refuses anything but a badge until one signs in
+(operators.py). Every line, movement and log entry records the operator's
+code, else the caller's ``user`` (a token's name off loopback).
 """
 from __future__ import annotations
 
 import json
 import logging
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -22,7 +31,7 @@ from station.config import Config
 from station.domain.errors import Invalid, NotFound, Refusal
 from station.domain.validation import is_printable
 
-from . import actions, machine, prompts, scan_log, station_row, views
+from . import actions, machine, metrics, operators, prompts, scan_log, station_row, views
 from .context import ReaderLookups, ScanContext
 from .reading import Reading, read
 from .results import ScanResult, escape_raw
@@ -59,6 +68,7 @@ class ScanService:
         Invalid for a malformed idempotency key: both are the caller's
         mistakes, not the scanner's.
         """
+        started = time.perf_counter()
         key = check_key(key)
         cfg = self._station(station)
         row = station_row.load_or_make(session, station, cfg.mode,
@@ -67,28 +77,34 @@ class ScanService:
             replayed = scan_log.replay(session, station, key)
             if replayed is not None:
                 return replayed
-        ctx = ScanContext(session, self.config, cfg, row, user)
+        now = datetime.now(timezone.utc)
+        # A sign-in idle for operator_idle_minutes ends now, whatever this scan turns out to be.
+        signed, lapsed = operators.current(row.operator, cfg.operator_idle_minutes, now)
+        ctx = self._context(session, cfg, row, user, signed, now)
         before = row.state
         reading: Reading | None = None
         try:
             with session.begin_nested():
                 reading = read(raw, ReaderLookups(ctx), document_re=self.config.scanning.document_re,
                                gs_substitute=self.config.scanning.gs_substitute)
+                operators.gate(reading, signed, cfg.require_operator, lapsed, cfg.operator_idle_minutes)
                 decision = machine.decide(before, reading)
                 done = actions.carry_out(ctx, decision, before)
                 state = decision.state
-                answer = views.answer(ctx, state)
+                answer = self._answer(ctx, state, cfg)
                 station_row.save(session, station, state, ctx.document.id if ctx.document else None,
-                                 state.product.id if state.product else None, answer.prompt)
+                                 state.product.id if state.product else None, answer.prompt,
+                                 operator=self._seen(ctx.operator, now))
             accepted, code, message = True, None, prompts.message(decision.event, state, done)
         except Refusal as refusal:
             # The savepoint is gone, and with it whatever it wrote; the station is as it was.
             session.expire_all()
-            ctx = ScanContext(session, self.config, cfg, row, user)
+            ctx = self._context(session, cfg, row, user, signed, now)
             accepted, code, message = False, refusal.code, refusal.message
-            answer = views.answer(ctx, before)
+            answer = self._answer(ctx, before, cfg)
             station_row.save(session, station, before, row.document.id if row.document else None,
-                             before.product.id if before.product else None, answer.prompt)
+                             before.product.id if before.product else None, answer.prompt,
+                             operator=self._seen(signed, now))
         result = ScanResult(accepted, code, message, answer.prompt, answer.document,
                             reading.kind.value if reading else "invalid", station)
         scan_log.write(session, dict(
@@ -97,12 +113,29 @@ class ScanService:
             # The answer is kept for a scan that can be sent again (it has a key) and answered the same.
             prompt=answer.prompt, idempotency_key=key,
             response=json.dumps(result.as_json(), separators=(",", ":")) if key is not None else None,
+            user=ctx.user,
         ))
+        metrics.note(session, station, accepted, started)
         log.info("scan station=%s device=%s outcome=%s code=%s text=%s message=%r", station, device,
                  "accepted" if accepted else "refused", code or "-", escape_raw(raw, 80), message)
         return result
 
+    def _context(self, session: Session, cfg, row, user: str | None, signed, now: datetime) -> ScanContext:
+        return ScanContext(session, self.config, cfg, row, operators.user_of(signed, user), operator=signed,
+                           token_user=user, now=now)
+
+    @staticmethod
+    def _answer(ctx: ScanContext, state: machine.State, cfg) -> views.Answer:
+        answer = views.answer(ctx, state)
+        return replace(answer, prompt=operators.prompt(answer.prompt, ctx.operator, cfg.require_operator))
+
+    @staticmethod
+    def _seen(signed: operators.SignedIn | None, now: datetime) -> operators.SignedIn | None:
+        """Who stays signed in, with this scan as their last (operator_idle_minutes counts from it)."""
+        return None if signed is None else replace(signed, seen_at=now)
+
     def view(self, session: Session, station: str) -> dict[str, Any]:
         """GET /api/stations/<station>: mode, prompt, open document, recent scans."""
         cfg = self._station(station)
-        return views.station(session, station, station_row.load(session, station, lock=False), cfg.mode)
+        return views.station(session, station, station_row.load(session, station, lock=False), cfg.mode,
+                             idle_minutes=cfg.operator_idle_minutes, require_operator=cfg.require_operator)

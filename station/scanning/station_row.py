@@ -4,8 +4,9 @@ The row is locked first (``SELECT ... FOR UPDATE``), so scans of one station
 are processed one at a time even across processes; it is made on a
 station's first scan. What it stores is the machine's State: the mode, the
 phase, the open document, the chosen product, whether the last line waits
-for a serial to be recorded on it, and the prompt last shown with a change
-counter the live page watches.
+for a serial to be recorded on it, the prompt last shown with a change
+counter the live page watches, and the operator signed in with their last
+scan (operators.py), read with the rest in the same statement.
 """
 from __future__ import annotations
 
@@ -17,21 +18,25 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from station.domain.facts import DocumentHead, ProductFacts, head, head_columns, head_from
-from station.domain.models import Document, Product, StationState
+from station.domain.models import Document, Operator, Product, StationState
 from station.domain.vocabulary import DocumentStatus, Mode, Phase
 
 from . import machine
+from .operators import SignedIn
 from .reading import ProductInfo
 
 SS = StationState.__table__
 D = Document.__table__
 P = Product.__table__
+O = Operator.__table__
 
 _STATE = (SS.c.mode.label("st_mode"), SS.c.phase.label("st_phase"), SS.c.document_id.label("st_document_id"),
           SS.c.attach_line.label("st_attach"), SS.c.prompt.label("st_prompt"), SS.c.version.label("st_version"),
           P.c.id.label("p_id"), P.c.code.label("p_code"), P.c.name.label("p_name"),
           P.c.serial_required_for_purchase.label("p_purchase"), P.c.serial_required_for_sales.label("p_sales"),
-          P.c.unserialised_on_hand.label("p_on_hand"))
+          P.c.unserialised_on_hand.label("p_on_hand"), SS.c.operator_id.label("st_operator_id"),
+          SS.c.operator_seen_at.label("st_operator_seen_at"), O.c.code.label("o_code"), O.c.name.label("o_name"),
+          O.c.active.label("o_active"))
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class StationRow:
     product: ProductFacts | None
     prompt: str
     version: int
+    operator: SignedIn | None = None  # as stored: whether they have lapsed since is operators.current's to say
 
 
 def info(p: ProductFacts | None) -> ProductInfo | None:
@@ -53,7 +59,8 @@ def info(p: ProductFacts | None) -> ProductInfo | None:
 
 
 def _query():
-    base = head_from(SS.outerjoin(D, D.c.id == SS.c.document_id)).outerjoin(P, P.c.id == SS.c.product_id)
+    base = (head_from(SS.outerjoin(D, D.c.id == SS.c.document_id)).outerjoin(P, P.c.id == SS.c.product_id)
+            .outerjoin(O, O.c.id == SS.c.operator_id))
     return select(*_STATE, *head_columns()).select_from(base).where(SS.c.station == bindparam("station"))
 
 
@@ -64,6 +71,9 @@ _SAVE = update(SS).where(SS.c.station == bindparam("st_station")).values(
     mode=bindparam("mode"), phase=bindparam("phase"), document_id=bindparam("document_id"),
     product_id=bindparam("product_id"), attach_line=bindparam("attach_line"), prompt=bindparam("prompt"),
     version=SS.c.version + 1, updated_at=bindparam("updated_at"))
+_SAVE_OPERATOR = _SAVE.values(operator_id=bindparam("operator_id"), operator_seen_at=bindparam("operator_seen_at"))
+#: ``save``'s default: the stored operator left as it is.
+KEEP = object()
 
 
 def _row(station: str, row) -> StationRow:
@@ -79,8 +89,12 @@ def _row(station: str, row) -> StationRow:
             phase = Phase.open
         state = machine.State(mode=row.st_mode, document_kind=document.kind, phase=phase, lines=document.line_count,
                               product=info(product), attach=bool(row.st_attach) and product is not None)
+    operator = None
+    if row.st_operator_id is not None and row.o_active:  # a deactivated operator is no longer signed in
+        seen = row.st_operator_seen_at or datetime.now(timezone.utc)
+        operator = SignedIn(row.st_operator_id, row.o_code, row.o_name, seen)
     return StationRow(station, state, document, product if document is not None else None, row.st_prompt,
-                      row.st_version)
+                      row.st_version, operator)
 
 
 def load(session: Session, station: str, *, lock: bool) -> StationRow | None:
@@ -102,9 +116,18 @@ def load_or_make(session: Session, station: str, mode: Mode, idle_prompt: str) -
 
 
 def save(session: Session, station: str, state: machine.State, document_id: int | None, product_id: int | None,
-         prompt: str) -> None:
-    """The state after a scan, with the prompt shown and the change counter bumped (the live page watches it)."""
-    session.connection().execute(_SAVE, dict(
+         prompt: str, *, operator: SignedIn | None | object = KEEP) -> None:
+    """The state after a scan, with the prompt shown and the change counter bumped (the live page watches it).
+
+    ``operator``: who is signed in after the scan, with their last scan's time (None: nobody); KEEP leaves it.
+    """
+    values = dict(
         st_station=station, mode=state.mode, phase=state.phase,
         document_id=document_id if state.phase is not Phase.idle else None, product_id=product_id,
-        attach_line=state.attach, prompt=prompt, updated_at=datetime.now(timezone.utc)))
+        attach_line=state.attach, prompt=prompt, updated_at=datetime.now(timezone.utc))
+    if operator is KEEP:
+        session.connection().execute(_SAVE, values)
+        return
+    values |= {"operator_id": operator.id if operator is not None else None,
+               "operator_seen_at": operator.seen_at if operator is not None else None}
+    session.connection().execute(_SAVE_OPERATOR, values)

@@ -8,6 +8,7 @@ per-product counts, so they are read once per scan.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from station.domain.facts import DocumentHead
 from station.domain.vocabulary import Mode
 from station.interchange import representation
 
-from . import machine, prompts, scan_log
+from . import machine, operators, prompts, scan_log
 from .context import ScanContext
 from .station_row import StationRow
 
@@ -55,17 +56,25 @@ def answer(ctx: ScanContext, state: machine.State) -> Answer:
 
 def _scan(row) -> dict[str, Any]:
     return {"at": representation.timestamp(row.at), "device": row.device, "raw": row.raw, "read_as": row.read_as,
-            "accepted": row.accepted, "code": row.code, "message": row.message}
+            "accepted": row.accepted, "code": row.code, "message": row.message, "user": row.user}
 
 
-def station(session: Session, station_id: str, row: StationRow | None, default_mode: Mode) -> dict[str, Any]:
-    """GET /api/stations/<station>: the stored state and prompt, the open document, the recent scans."""
+def station(session: Session, station_id: str, row: StationRow | None, default_mode: Mode, *,
+            idle_minutes: int | None = None, require_operator: bool = False) -> dict[str, Any]:
+    """GET /api/stations/<station>: the stored state and prompt, the open document, the recent scans, the operator.
+
+    The operator is who is signed in as of now: one idle past ``idle_minutes`` is shown as nobody
+    (the sign-out itself is written by the next scan).
+    """
     if row is None:
         state = machine.State(mode=default_mode)
         prompt, document, version = prompts.prompt(state, prompts.Facts()), None, 0
+        signed = None
     else:
         state, prompt, version = row.state, row.prompt, row.version
         document = representation.document_summary(session, row.document) if row.document is not None else None
+        signed, _ = operators.current(row.operator, idle_minutes, datetime.now(timezone.utc))
+    prompt = operators.prompt(prompt, signed, require_operator)
     return {
         "station": station_id,
         "mode": state.mode.value,
@@ -73,4 +82,5 @@ def station(session: Session, station_id: str, row: StationRow | None, default_m
         "document": document,
         "recent_scans": [_scan(r) for r in scan_log.recent(session, station_id, RECENT)],
         "version": version,
+        "operator": operators.as_json(signed),
     }

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: Execution option of an engine whose SQLite transactions only read (``read_only``).
 READ_ONLY = "station_read_only"
 
 
@@ -44,7 +45,7 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn):
-            # A reader (``reading(engine)``) begins deferred: in WAL mode it then never waits for a writer.
+            # A reader (``read_only(engine)``) begins deferred: in WAL mode it then never waits for a writer.
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
@@ -56,14 +57,15 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def read_only(engine: Engine) -> Engine:
+    """The same engine and pool for work that only reads (pages, the screens' state, a webhook's render): on
+    SQLite its transactions begin deferred and take no write lock, so a read never holds a scan up, nor waits
+    for one; elsewhere it changes nothing. Writing through it is a bug."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def reading(engine: Engine) -> Engine:
-    """The engine for transactions that only read (pages, the screens' state): on SQLite they begin deferred,
-    so a screen or a page never queues behind a scan for the one write lock. Writing through it is a bug."""
-    return engine.execution_options(**{READ_ONLY: True})
 
 
 def alembic_config(engine: Engine):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, g, request, url_for
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import MethodNotAllowed
@@ -147,6 +147,7 @@ def adjust(code: str):
     body = json_body(allowed=("quantity", "reason"))
     with transaction() as session:
         product = catalogue.get_product(session, code)
-        stock.adjust_product(session, product, fields.whole(body, "quantity"), fields.text(body, "reason"))
+        stock.adjust_product(session, product, fields.whole(body, "quantity"), fields.text(body, "reason"),
+                             user=g.get("user"))
         out = representation.product(session, product)
     return out

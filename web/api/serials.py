@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, g, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import MethodNotAllowed
@@ -107,7 +107,7 @@ def update(serial: str):
     refs = {key: fields.ref(body, key) for key in EDITABLE}
     with transaction() as session:
         record = serials.get_serial(session, serial)
-        serials.update_serial(session, record, **refs)
+        serials.update_serial(session, record, **refs, user=g.get("user"))
         out = representation.serial(session, record)
     return out
 
@@ -117,6 +117,7 @@ def adjust(serial: str):
     body = json_body(allowed=("direction", "reason"))
     with transaction() as session:
         record = serials.get_serial(session, serial)
-        serials.adjust_serial(session, record, fields.text(body, "direction"), fields.text(body, "reason"))
+        serials.adjust_serial(session, record, fields.text(body, "direction"), fields.text(body, "reason"),
+                              user=g.get("user"))
         out = representation.serial(session, record)
     return out

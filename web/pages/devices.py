@@ -6,7 +6,9 @@ what the daemon last wrote to the ``device_status`` table. A scanner is
 matched by its station and its device id, which the daemon makes as
 station.daemon.supervisor does: the configured label (path, vendor:product or name),
 with ``#2``, ``#3``... for a label repeated within a station. Devices seen but
-not configured are listed after the configured ones.
+not configured are listed after the configured ones. Below them, each
+configured webhook's deliveries pending and failed (the outbox's rows,
+read from the database, whichever process sends them).
 """
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from typing import Any
 
 from flask import Blueprint, render_template
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
+from station.domain import outbox
 from station.domain.models import DeviceStatus
 from station.interchange.representation import timestamp
 
@@ -55,4 +59,19 @@ def index():
     for (station_id, device), known in sorted(seen.items()):
         rows.append({"station": station_id, "device": device, "configured": False, **known})
     return render_template("devices.html", rows=rows, live=status is not None,
-                           configured=any(s.scanners for s in config.stations))
+                           configured=any(s.scanners for s in config.stations), webhooks=_webhooks(config))
+
+
+def _webhooks(config) -> list[dict[str, Any]] | None:
+    """Per configured webhook: deliveries pending, failed and delivered, and how old the oldest pending is (None
+    while the database cannot be read)."""
+    if not config.webhooks:
+        return []
+    try:
+        with transaction() as session:
+            counts = outbox.counts(session, [w.url for w in config.webhooks],
+                                   {w.url: w.events for w in config.webhooks})
+    except OperationalError:
+        return None
+    return [{"url": c.url, "pending": c.pending, "failed": c.failed, "delivered": c.delivered,
+             "oldest_pending_at": timestamp(c.oldest_pending_at)} for c in counts]

@@ -101,7 +101,7 @@ def offline_view(station: str) -> dict[str, Any]:
     held = status.held(station) if status is not None else 0
     return {"station": station, "mode": station_app().config.station(station).mode.value,
             "prompt": f"Offline: {held} scans held", "document": None, "recent_scans": [], "version": 0,
-            "held": held, "offline": True, "order_counts": []}
+            "held": held, "offline": True, "order_counts": [], "operator": None}
 
 
 @bp.get("/stations/<station>")
@@ -135,6 +135,7 @@ def panel(station: str):
         "version": view.get("version", 0),
         "mode": view["mode"],
         "prompt": view["prompt"],
+        "operator": view["operator"],
         "held": view["held"],
         "offline": view["offline"],
         "latest": latest,

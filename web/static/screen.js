@@ -143,6 +143,7 @@
     version = panel.version;
     root.dataset.version = String(version);
     promptEl.textContent = panel.prompt;
+    showOperator(panel.operator);
     modeEl.textContent = words(panel.mode);
     modeEl.className = "mode mode-" + panel.mode;
     document.getElementById("document").innerHTML = panel.document_html; // server-rendered, escaped
@@ -160,6 +161,15 @@
         feedback(latest.accepted);
       }
     }
+  }
+
+  // Who is signed in, large: their name, or that nobody is (a badge, USR:<code>, signs in).
+  function showOperator(operator) {
+    const el = document.getElementById("operator");
+    if (!el) return;
+    el.textContent = operator ? operator.name : "Nobody signed in";
+    el.classList.toggle("nobody", !operator);
+    if (operator) el.title = "Operator " + operator.code; else el.removeAttribute("title");
   }
 
   function words(mode) {
