@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from station.domain import tallies
+from station.domain import service_desk, tallies
 from station.domain.facts import DocumentHead
-from station.domain.vocabulary import Mode
+from station.domain.vocabulary import SERVICE_KINDS, Mode
+from station.domain.warranty import utc_today
 from station.interchange import representation
 
 from . import machine, prompts, scan_log
@@ -30,10 +31,22 @@ class Answer:
     document: dict[str, Any] | None
 
 
-def _facts(doc: DocumentHead | None, state: machine.State, counts: list[tallies.ProductCount]) -> prompts.Facts:
+def _unit(session: Session, doc: DocumentHead) -> prompts.Unit | None:
+    """The desk's last line, for its prompt: one indexed read."""
+    today = utc_today()
+    unit = service_desk.last_unit(session, doc.id, today)
+    if unit is None:
+        return None
+    return prompts.Unit(unit.serial, unit.product, unit.customer, unit.warranty_until, today, unit.replaces)
+
+
+def _facts(session: Session, doc: DocumentHead | None, state: machine.State,
+           counts: list[tallies.ProductCount]) -> prompts.Facts:
     if doc is None:
         return prompts.Facts()
     facts = dict(reference=doc.reference, party=doc.party_name, order=doc.order_reference)
+    if doc.kind in SERVICE_KINDS and state.lines:
+        facts["unit"] = _unit(session, doc)
     if state.product is not None:
         mine = next((c for c in counts if c.code == state.product.code), None)
         if mine is not None:
@@ -48,7 +61,7 @@ def answer(ctx: ScanContext, state: machine.State) -> Answer:
     session = ctx.session
     doc = ctx.document if ctx.posted is None else ctx.posted[0]
     counts = tallies.summary(session, doc.id, doc.order_id) if doc is not None else []
-    prompt = prompts.prompt(state, _facts(ctx.document, state, counts if ctx.posted is None else []))
+    prompt = prompts.prompt(state, _facts(session, ctx.document, state, counts if ctx.posted is None else []))
     document = representation.document_summary(session, doc, counts) if doc is not None else None
     return Answer(prompt, document)
 
