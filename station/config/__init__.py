@@ -12,6 +12,7 @@ from .model import (
     DatabaseConfig,
     ScannerConfig,
     ScanningConfig,
+    ServiceConfig,
     StationConfig,
     WebConfig,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "DatabaseConfig",
     "ScannerConfig",
     "ScanningConfig",
+    "ServiceConfig",
     "StationConfig",
     "WebConfig",
     "from_dict",

@@ -109,6 +109,19 @@ def last_unit(session: Session, document_id: int, today: date) -> Unit | None:
                 row.replaces)
 
 
+def line_warranties(session: Session, reference: str, serials: list[str], today: date) -> dict[str, date | None]:
+    """Each of these lines' warranty end (a replacement's: what it will be given), for the desk's screen."""
+    if not serials:
+        return {}
+    rows = session.execute(
+        select(L.c.serial, L.c.replaces, S.c.warranty_until, P.c.warranty_months, _F.c.warranty_until.label("keeps"))
+        .select_from(L.join(D, D.c.id == L.c.document_id).join(S, S.c.serial == L.c.serial)
+                     .outerjoin(P, P.c.id == S.c.product_id).outerjoin(_F, _F.c.serial == L.c.replaces))
+        .where(D.c.reference == reference, L.c.serial.in_(serials)))
+    return {r.serial: r.warranty_until if r.replaces is None else warranty_end(today, r.warranty_months, r.keeps)
+            for r in rows}
+
+
 @dataclass(frozen=True)
 class Overdue:
     """A unit at the desk for longer than it should be."""

@@ -52,6 +52,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("CMD:FINISH", "Finish (post)"),
     ("CMD:CANCEL", "Cancel"),
     ("CMD:UNDO", "Undo last line"),
+    ("CMD:SERVICE", "Service desk"),
+    ("CMD:REPLACE", "Replace (then the new serial)"),
 )
 
 MIN_MODULE_MM = 0.19
