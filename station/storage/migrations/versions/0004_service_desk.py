@@ -17,6 +17,11 @@ movements, so the server defaults are the fill, and no table is rewritten
   ``faulty``.
 
 ``station check`` proves it after the upgrade (tests/test_service_migration.py).
+
+On SQLite every column is added by ``ALTER TABLE ... ADD COLUMN``: a default
+given as an SQL expression (``text('false')``) would make alembic's batch
+mode copy ``serial_number`` into a new table and drop the old one, which the
+movements' foreign keys forbid on a database that holds any.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -28,11 +33,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    false = '0' if op.get_bind().dialect.name == 'sqlite' else 'false'  # a constant: see the module's docstring
     with op.batch_alter_table('product', schema=None) as batch_op:
         batch_op.add_column(sa.Column('warranty_months', sa.Integer(), server_default='0', nullable=False))
     with op.batch_alter_table('serial_number', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('in_service', sa.Boolean(), server_default=sa.text('false'), nullable=False))
-        batch_op.add_column(sa.Column('faulty', sa.Boolean(), server_default=sa.text('false'), nullable=False))
+        batch_op.add_column(sa.Column('in_service', sa.Boolean(), server_default=false, nullable=False))
+        batch_op.add_column(sa.Column('faulty', sa.Boolean(), server_default=false, nullable=False))
         batch_op.add_column(sa.Column('warranty_until', sa.Date(), nullable=True))
         batch_op.create_index('ix_serial_number_in_service', ['in_service'], unique=False,
                               sqlite_where=sa.text('in_service'), postgresql_where=sa.text('in_service'))
@@ -42,16 +48,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('replaces', sa.String(length=64), nullable=True))
 
 
+DROPPED = (('document_line', 'replaces'), ('movement', 'warranty_months'), ('serial_number', 'warranty_until'),
+           ('serial_number', 'faulty'), ('serial_number', 'in_service'), ('product', 'warranty_months'))
+
+
 def downgrade() -> None:
-    with op.batch_alter_table('document_line', schema=None) as batch_op:
-        batch_op.drop_column('replaces')
-    with op.batch_alter_table('movement', schema=None) as batch_op:
-        batch_op.drop_column('warranty_months')
-    with op.batch_alter_table('serial_number', schema=None) as batch_op:
-        batch_op.drop_index('ix_serial_number_in_service', sqlite_where=sa.text('in_service'),
-                            postgresql_where=sa.text('in_service'))
-        batch_op.drop_column('warranty_until')
-        batch_op.drop_column('faulty')
-        batch_op.drop_column('in_service')
-    with op.batch_alter_table('product', schema=None) as batch_op:
-        batch_op.drop_column('warranty_months')
+    # SQLite (3.35 and later) drops a column in place; batch mode would copy and drop serial_number (see above).
+    op.drop_index('ix_serial_number_in_service', table_name='serial_number')
+    for table, column in DROPPED:
+        if op.get_bind().dialect.name == 'sqlite':
+            op.execute(f'ALTER TABLE {table} DROP COLUMN {column}')
+        else:
+            op.drop_column(table, column)
