@@ -105,9 +105,10 @@ class SerialNumber(Base):
     __tablename__ = "serial_number"
     __table_args__ = (
         Index("ix_serial_number_product_in_stock", "product_id", "in_stock"),
-        # The few serials at the service desk, for the overview's overdue list.
+        # The few serials at the service desk, for the overview's overdue list (each planner proves the
+        # predicate from the query's own words: "in_service = 1" on SQLite, "in_service = true" on PostgreSQL).
         Index("ix_serial_number_in_service", "in_service",
-              sqlite_where=text("in_service"), postgresql_where=text("in_service")),
+              sqlite_where=text("in_service = 1"), postgresql_where=text("in_service")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, true, update
 from sqlalchemy.orm import Session
 
 from .documents import Line, add_line, expire, last_line, require_open
@@ -32,6 +32,7 @@ S = SerialNumber.__table__
 P = Product.__table__
 C = Customer.__table__
 M = Movement.__table__
+_M2 = M.alias("last_in")
 
 _TAKE_CUSTOMER = (update(D).where(D.c.id == bindparam("document_id"), D.c.customer_id.is_(None))
                   .values(customer_id=bindparam("customer_id")))
@@ -135,15 +136,13 @@ class Overdue:
 
 def overdue(session: Session, checked_in_before: datetime, limit: int = 100) -> tuple[list[Overdue], int]:
     """Serials in service since before ``checked_in_before``, longest first (at most ``limit``), and how many."""
-    last_in = (select(M.c.serial_id, func.max(M.c.id).label("movement_id"))
-               .join(S, S.c.id == M.c.serial_id)
-               .where(S.c.in_service.is_(True), M.c.kind == MovementKind.service_in.value)
-               .group_by(M.c.serial_id).subquery("last_in"))
+    # From the few serials in service (a partial index), each one's last check-in by its movements' index.
+    last_in = (select(func.max(_M2.c.id)).where(_M2.c.serial_id == S.c.id, _M2.c.kind == MovementKind.service_in.value)
+               .correlate(S).scalar_subquery())
     base = (select(S.c.serial, P.c.name.label("product"), C.c.name.label("customer"), M.c.at, D.c.reference)
-            .select_from(last_in.join(M, M.c.id == last_in.c.movement_id).join(S, S.c.id == M.c.serial_id)
-                         .join(D, D.c.id == M.c.document_id).outerjoin(P, P.c.id == S.c.product_id)
-                         .outerjoin(C, C.c.id == S.c.customer_id))
-            .where(M.c.at < checked_in_before))
+            .select_from(S.join(M, M.c.id == last_in).join(D, D.c.id == M.c.document_id)
+                         .outerjoin(P, P.c.id == S.c.product_id).outerjoin(C, C.c.id == S.c.customer_id))
+            .where(S.c.in_service == true(), M.c.at < checked_in_before))
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = session.execute(base.order_by(M.c.at, S.c.serial).limit(limit))
     return [Overdue(r.serial, r.product, r.customer, r.at, r.reference) for r in rows], total

@@ -41,7 +41,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('faulty', sa.Boolean(), server_default=false, nullable=False))
         batch_op.add_column(sa.Column('warranty_until', sa.Date(), nullable=True))
         batch_op.create_index('ix_serial_number_in_service', ['in_service'], unique=False,
-                              sqlite_where=sa.text('in_service'), postgresql_where=sa.text('in_service'))
+                              sqlite_where=sa.text('in_service = 1'), postgresql_where=sa.text('in_service'))
     with op.batch_alter_table('movement', schema=None) as batch_op:
         batch_op.add_column(sa.Column('warranty_months', sa.Integer(), nullable=True))
     with op.batch_alter_table('document_line', schema=None) as batch_op:
