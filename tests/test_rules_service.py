@@ -17,11 +17,11 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import Date, DateTime, bindparam, func, select, text
+from sqlalchemy import Date, DateTime, bindparam, select, text
 
 from station.domain import catalogue, documents, posting, serials, service_desk, stock
 from station.domain.errors import Refusal
-from station.domain.models import Document, DocumentKind, Movement, MovementKind
+from station.domain.models import Document, DocumentKind, Movement
 from station.domain.stock import Difference
 from station.domain.warranty import add_months, utc_today
 from station.interchange import representation

@@ -75,12 +75,13 @@ spare = st.one_of(st.sampled_from(["SN-S1", "SN-S2", "SN-S3", "TB-S1"]), serial)
 desk_step = st.tuples(desks, st.sampled_from(["CMD:FINISH", "CMD:REPLACE", "CMD:UNDO", "CMD:CANCEL", "CUS:JANE",
                                               *SERIALS]))
 any_step = st.tuples(st.sampled_from(STATIONS), st.sampled_from(TEXTS))
-units_in = st.builds(lambda d, units: [(d, u) for u in units] + [(d, "CMD:FINISH")], desks, st.lists(jane_s, min_size=1, max_size=3))
+units_in = st.builds(lambda d, units: [(d, u) for u in units] + [(d, "CMD:FINISH")], desks,
+                     st.lists(jane_s, min_size=1, max_size=3))
 swap = st.builds(lambda d, unit, new: [(d, unit), (d, "CMD:REPLACE"), (d, new), (d, "CMD:FINISH")], desks, jane_s,
                  spare)
 to_supplier = st.builds(lambda unit: [("returns", "SUP:ACME"), ("returns", unit), ("returns", "CMD:FINISH")], jane_s)
-fragment = st.one_of(units_in, swap, to_supplier, st.lists(desk_step, min_size=1, max_size=4), st.lists(any_step, min_size=1,
-                                                                                             max_size=3))
+fragment = st.one_of(units_in, swap, to_supplier, st.lists(desk_step, min_size=1, max_size=4),
+                     st.lists(any_step, min_size=1, max_size=3))
 scan_steps = st.lists(fragment, min_size=1, max_size=8).map(lambda parts: [step for part in parts for step in part])
 
 

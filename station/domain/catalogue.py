@@ -69,7 +69,10 @@ def remove_barcode(session: Session, product: Product, raw: str) -> None:
 def create_product(session: Session, code: str, name: str, *, serial_required_for_purchase: bool = True,
                    serial_required_for_sales: bool = True, barcodes: Sequence[str] = (),
                    warranty_months: int = 0) -> Product:
-    """A product with its barcodes; 409 ``duplicate`` for a taken code (SPEC 2: both flags true, no warranty by default)."""
+    """A product with its barcodes; 409 ``duplicate`` for a taken code.
+
+    SPEC 2: both flags true and no warranty (0 months) unless given.
+    """
     code = require_code(code)
     name = require_name(name)
     warranty_months = require_warranty_months(warranty_months)

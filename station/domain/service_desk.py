@@ -99,15 +99,18 @@ _UNIT = (select(L.c.serial, L.c.replaces, P.c.name.label("product"), P.c.warrant
          .where(L.c.document_id == bindparam("document_id")).order_by(L.c.line_no.desc()).limit(1))
 
 
+def _end(row, today: date) -> date | None:
+    """A line's warranty end: its serial's, or for a replacement not yet posted the one it will be given."""
+    return row.warranty_until if row.replaces is None else warranty_end(today, row.warranty_months, row.keeps)
+
+
 def last_unit(session: Session, document_id: int, today: date) -> Unit | None:
     """The document's last line as a Unit (one indexed read), or None when it has no line."""
     row = session.execute(_UNIT, {"document_id": document_id}).first()
     if row is None:
         return None
-    if row.replaces is None:
-        return Unit(row.serial, row.product, row.customer, row.warranty_until)
-    return Unit(row.serial, row.product, row.document_customer, warranty_end(today, row.warranty_months, row.keeps),
-                row.replaces)
+    customer = row.customer if row.replaces is None else row.document_customer  # a replacement goes to them
+    return Unit(row.serial, row.product, customer, _end(row, today), row.replaces)
 
 
 def line_warranties(session: Session, reference: str, serials: list[str], today: date) -> dict[str, date | None]:
@@ -119,8 +122,7 @@ def line_warranties(session: Session, reference: str, serials: list[str], today:
         .select_from(L.join(D, D.c.id == L.c.document_id).join(S, S.c.serial == L.c.serial)
                      .outerjoin(P, P.c.id == S.c.product_id).outerjoin(_F, _F.c.serial == L.c.replaces))
         .where(D.c.reference == reference, L.c.serial.in_(serials)))
-    return {r.serial: r.warranty_until if r.replaces is None else warranty_end(today, r.warranty_months, r.keeps)
-            for r in rows}
+    return {row.serial: _end(row, today) for row in rows}
 
 
 @dataclass(frozen=True)

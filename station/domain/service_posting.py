@@ -50,8 +50,9 @@ def check(session: Session, doc: DocumentLike, head, lines, facts: dict[str, Ser
         unit = facts.get(line.serial) or SerialFacts(line.serial)
         if line.replaces is not None:
             if line.replaces not in on_document or line.replaces in replaced:
-                raise Refusal("nothing_to_replace", f"Serial {line.serial} replaces {line.replaces}, which is not a "
-                                                    f"unit of its own on {doc.reference} (or has a replacement already).")
+                raise Refusal("nothing_to_replace",
+                              f"Serial {line.serial} replaces {line.replaces}, which is not a unit of its own on "
+                              f"{doc.reference} (or has a replacement already).")
             replaced.add(line.replaces)
             check_replacement(unit, facts.get(line.replaces) or SerialFacts(line.replaces))
             continue

@@ -31,7 +31,10 @@ def adjust_product(session: Session, product: Product, quantity: int, reason: st
 
 @dataclass(frozen=True)
 class Difference:
-    """A materialised figure that disagrees with what the movements say (``field``: which of a serial's, if not in_stock)."""
+    """A materialised figure that disagrees with what the movements say.
+
+    ``field`` names which of a serial's figures, when it is not in_stock.
+    """
 
     what: str
     key: str
@@ -45,7 +48,8 @@ class Difference:
 
 
 def check(session: Session) -> list[Difference]:
-    """Recompute in_stock and unserialised on-hand from the movements; list every difference."""
+    """Recompute in_stock, unserialised on-hand, in_service, faulty and warranty_until from the movements;
+    list every difference."""
     diffs: list[Difference] = []
     per_serial = (
         select(Movement.serial_id, func.sum(Movement.quantity).label("qty"))

@@ -76,5 +76,6 @@ def serial_text(value: str, *, document_pattern: re.Pattern[str] | None = None) 
 def require_warranty_months(value: int, field: str = "warranty_months") -> int:
     """A product's warranty: whole months from 0 (none) to 600 (SPEC 2)."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MONTHS:
-        raise Invalid("invalid_field", f"{field} must be a whole number of months from 0 (no warranty) to {MAX_MONTHS}.")
+        raise Invalid("invalid_field",
+                      f"{field} must be a whole number of months from 0 (no warranty) to {MAX_MONTHS}.")
     return value

@@ -82,7 +82,9 @@ def _add(ctx: ScanContext, action: machine.AddLine, done: dict) -> None:
     if doc.kind in SERVICE_KINDS:
         line = service_desk.add_unit(ctx.session, doc, serial=action.serial, product=product,
                                      pattern=ctx.config.scanning.document_re, lookups=ctx.lookups)
-        ctx.document = replace(head_of(ctx.session, doc.id), line_count=line.line_no)
+        if doc.customer_id is None:  # it took its first unit's customer
+            doc = head_of(ctx.session, doc.id)
+        ctx.document = replace(doc, line_count=line.line_no)
         done["line"] = describe(line)
         return
     line = documents.add_line(ctx.session, doc, product=product, serial=action.serial, batch=action.batch,

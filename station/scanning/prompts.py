@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from station.domain import warranty
 from station.domain.vocabulary import POLICY, SERVICE_KINDS, DocumentKind, Mode
@@ -39,26 +40,22 @@ IDLE_PROMPTS = {
 }
 
 
-@dataclass(frozen=True)
-class Unit:
-    """The service desk's last line: the unit, whose it is, and its warranty's end (a replacement's: to be given)."""
+class Unit(Protocol):
+    """The service desk's last line (service_desk.Unit): the unit, whose it is, and its warranty's end."""
 
     serial: str
     product: str | None
     customer: str | None
-    warranty_until: date | None
-    today: date
-    replaces: str | None = None
+    warranty_until: date | None  # a replacement's: the end it will be given
+    replaces: str | None
 
-    def name(self) -> str:
-        """"Phone SN-1 of Jane Doe", "Phone SN-9 replaces SN-1 for Jane Doe"."""
-        name = f"{self.product} {self.serial}" if self.product else f"Serial {self.serial}"
-        if self.replaces:
-            return f"{name} replaces {self.replaces}" + (f" for {self.customer}" if self.customer else "")
-        return f"{name} of {self.customer}" if self.customer else name
 
-    def warranty(self) -> str:
-        return warranty.words(self.warranty_until, self.today)
+def unit_name(unit: Unit) -> str:
+    """"Phone SN-1 of Jane Doe", "Phone SN-9 replaces SN-1 for Jane Doe"."""
+    name = f"{unit.product} {unit.serial}" if unit.product else f"Serial {unit.serial}"
+    if unit.replaces:
+        return f"{name} replaces {unit.replaces}" + (f" for {unit.customer}" if unit.customer else "")
+    return f"{name} of {unit.customer}" if unit.customer else name
 
 
 @dataclass(frozen=True)
@@ -72,7 +69,8 @@ class Facts:
     expected: int | None = None  # on the purchase order, for the chosen product
     received_before: int = 0  # posted against the order already
     offline_held: int = 0
-    unit: Unit | None = None  # at the service desk: the last line's unit
+    unit: Unit | None = None  # at the service desk: the last line's unit, its warranty as of ``today``
+    today: date | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +112,7 @@ def prompt(state: State, facts: Facts) -> str:
     if phase is Phase.idle:
         return IDLE_PROMPTS[state.mode]
     if state.document_kind in SERVICE_KINDS and state.lines and facts.unit is not None:
-        return _desk(state, facts.unit)
+        return _desk(state, facts.unit, warranty.words(facts.unit.warranty_until, facts.today))
     if phase is Phase.awaiting_serial:
         if state.document_kind is DocumentKind.receipt:
             return _count(state, facts) + " Scan the serial."
@@ -142,11 +140,12 @@ def prompt(state: State, facts: Facts) -> str:
     return f"{head}. {nxt}"
 
 
-def _desk(state: State, unit: Unit) -> str:
+def _desk(state: State, unit: Unit, warranty_words: str) -> str:
     """Every check-in and check-out prompt says the unit's warranty (rule 14)."""
     if state.phase is Phase.replacing:
-        return f"Replacing {unit.name()} ({unit.warranty()}): scan the replacement's serial, or CMD:UNDO to give none."
-    said = f"{unit.name()}: {unit.warranty()}."
+        return (f"Replacing {unit_name(unit)} ({warranty_words}): scan the replacement's serial, "
+                "or CMD:UNDO to give none.")
+    said = f"{unit_name(unit)}: {warranty_words}."
     if state.document_kind is DocumentKind.service_check_out and unit.replaces is None:
         return f"{said} Scan the next serial, CMD:REPLACE to give a replacement for it, or CMD:FINISH."
     return f"{said} Scan the next serial or CMD:FINISH."

@@ -31,22 +31,14 @@ class Answer:
     document: dict[str, Any] | None
 
 
-def _unit(session: Session, doc: DocumentHead) -> prompts.Unit | None:
-    """The desk's last line, for its prompt: one indexed read."""
-    today = utc_today()
-    unit = service_desk.last_unit(session, doc.id, today)
-    if unit is None:
-        return None
-    return prompts.Unit(unit.serial, unit.product, unit.customer, unit.warranty_until, today, unit.replaces)
-
-
 def _facts(session: Session, doc: DocumentHead | None, state: machine.State,
            counts: list[tallies.ProductCount]) -> prompts.Facts:
     if doc is None:
         return prompts.Facts()
     facts = dict(reference=doc.reference, party=doc.party_name, order=doc.order_reference)
-    if doc.kind in SERVICE_KINDS and state.lines:
-        facts["unit"] = _unit(session, doc)
+    if doc.kind in SERVICE_KINDS and state.lines:  # the desk's prompt says the last unit's warranty: one read
+        facts["today"] = utc_today()
+        facts["unit"] = service_desk.last_unit(session, doc.id, facts["today"])
     if state.product is not None:
         mine = next((c for c in counts if c.code == state.product.code), None)
         if mine is not None:

@@ -81,7 +81,7 @@ def cut(text: str | None, limit: int) -> str:
 
 
 def warranty(until: str | None) -> dict[str, str]:
-    """A serial's ``warranty_until`` (``2027-06-01`` or None) as the pages show it: its state (for the colour) and words."""
+    """A serial's ``warranty_until`` (``2027-06-01`` or None) as the pages show it: its state (the colour), its words."""
     end = date.fromisoformat(until) if until else None
     today = warranty_rules.utc_today()
     return {"state": warranty_rules.state(end, today).value, "words": warranty_rules.words(end, today)}
