@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from helpers.api import assert_error, snapshot
 
-PRODUCT_KEYS = ["code", "name", "serial_required_for_purchase", "serial_required_for_sales", "barcodes",
-                "on_hand", "serials_in_stock"]
+PRODUCT_KEYS = ["code", "name", "serial_required_for_purchase", "serial_required_for_sales", "warranty_months",
+                "barcodes", "on_hand", "serials_in_stock"]
 
 
 def test_product_create_read_list_patch(client, db):
@@ -13,7 +13,7 @@ def test_product_create_read_list_patch(client, db):
     resp = client.post("/api/products", json={"code": "WID-1", "name": "Widget", "barcodes": ["036000291452"]})
     assert resp.status_code == 201
     assert resp.get_json() == {"code": "WID-1", "name": "Widget", "serial_required_for_purchase": True,
-                               "serial_required_for_sales": True, "barcodes": ["00036000291452"],
+                               "serial_required_for_sales": True, "warranty_months": 0, "barcodes": ["00036000291452"],
                                "on_hand": 0, "serials_in_stock": 0}
     assert list(resp.get_json()) == PRODUCT_KEYS
     client.post("/api/products", json={"code": "LOOSE", "name": "Loose", "serial_required_for_purchase": False,

@@ -20,7 +20,9 @@ from sqlalchemy import event
 
 from station.bench.fill import Shape, fill
 from station.config import from_dict
-from station.domain import documents
+from datetime import datetime, timezone
+
+from station.domain import documents, service_desk
 from station.domain.catalogue import get_product
 from station.domain.serials import get_serial
 from station.interchange import representation
@@ -42,7 +44,8 @@ def _flows(db, capture: list[Captured]) -> None:
     sh = SHAPE
     service = ScanService(from_dict({"stations": [{"id": "goods-in", "mode": "receive"},
                                                   {"id": "till", "mode": "sell"},
-                                                  {"id": "desk", "mode": "return"}]}))
+                                                  {"id": "desk", "mode": "return"},
+                                                  {"id": "service", "mode": "service"}]}))
     with db.Session.begin() as s:
         documents.create_purchase_order(s, "PO-1", sh.supplier_code(1), [(sh.product_code(3), 5)])
     flow = {"name": ""}
@@ -71,6 +74,18 @@ def _flows(db, capture: list[Captured]) -> None:
         scans("sale cancelled", "till", f"CUS:CUST{1:06d}", in_stock[4], "CMD:CANCEL")
         scans("customer return", "desk", sold, "CMD:FINISH")
         scans("refused scans", "till", "NOT-A-THING", "NEW-1")
+        # Two units of one product sold, then back at the desk; a spare of that product in stock replaces one.
+        repaired, other, spare = sh.serial(40), sh.serial(60), sh.serial(80)
+        assert len({sh.product_of(i) for i in (40, 60, 80)}) == 1 and all(sh.in_stock(i) for i in (40, 60, 80))
+        scans("a sale to come back", "till", f"CUS:CUST{2:06d}", repaired, other, "CMD:FINISH")
+        scans("service check-in", "service", repaired, other, "CMD:FINISH")
+        scans("service check-out with a replacement", "service", repaired, "CMD:REPLACE", spare, "CMD:FINISH")
+        flow["name"] = "service desk pages"
+        with db.Session() as s:
+            assert get_serial(s, repaired).faulty and get_serial(s, spare).customer_id is not None  # the flows ran
+            representation.serial(s, get_serial(s, repaired))
+            service_desk.overdue(s, datetime.now(timezone.utc))
+            service_desk.line_warranties(s, "SI-000001", [repaired], datetime.now(timezone.utc).date())
         flow["name"] = "serial record and history"
         with db.Session() as s:
             for text in (in_stock[1], "NEW-1", sold):
@@ -165,6 +180,10 @@ EXPECTED = {
     "posting: serials from the lines": r"UPDATE serial_number SET .*FROM document_line",
     "posting: received on the order": r"UPDATE document_tally SET received",
     "serials in stock of a product": r"count\(\*\).*FROM serial_number\s+WHERE serial_number\.product_id = ",
+    "service: the desk's last unit": r"FROM document_line JOIN document .*JOIN serial_number .*ORDER BY document_line\.line_no DESC",
+    "service: movements of a check-out": r"INSERT INTO movement .*replacing_line.*FROM document_line JOIN serial_number",
+    "service: the replacements' warranty": r"UPDATE serial_number SET .*warranty_until=.*faulty",
+    "service: units in service too long": r"FROM serial_number JOIN movement .*serial_number\.in_service = ",
 }
 
 

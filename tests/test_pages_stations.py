@@ -186,9 +186,11 @@ def test_labels_index_and_command_sheet(client):
     sheet = client.get("/labels/commands")
     html = sheet.get_data(as_text=True)
     assert sheet.status_code == 200 and sheet.mimetype == "text/html"
-    for command in ("CMD:RECEIVE", "CMD:SELL", "CMD:RETURN", "CMD:FINISH", "CMD:CANCEL", "CMD:UNDO", "CMD:LOGOUT"):
+    commands = ("CMD:RECEIVE", "CMD:SELL", "CMD:RETURN", "CMD:FINISH", "CMD:CANCEL", "CMD:UNDO", "CMD:LOGOUT",
+                "CMD:SERVICE", "CMD:REPLACE")
+    for command in commands:
         assert f'aria-label="{command}"' in html
-    assert html.count("<svg") == 7
+    assert html.count("<svg") == len(commands)
 
 
 def test_serial_label_sheet_escapes_and_refuses_what_cannot_print(client):

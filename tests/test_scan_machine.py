@@ -26,6 +26,8 @@ from station.domain.errors import Refusal
 from station.scanning import machine
 from station.scanning.machine import (
     AddLine,
+    AddReplacement,
+    ArmReplacement,
     AttachSerial,
     Cancel,
     ChooseProduct,
@@ -36,6 +38,7 @@ from station.scanning.machine import (
     SignIn,
     SignOut,
     State,
+    SwitchDocument,
     Undo,
     decide,
 )
@@ -60,8 +63,16 @@ AWAIT_RECEIPT = State("receive", "receipt", "awaiting_serial", product=WIDGET)
 AWAIT_SALE_WITH_LINES = State("sell", "sale", "awaiting_serial", lines=2, product=WIDGET)
 STICKY = State("receive", "receipt", "sticky", lines=3, product=WIDGET)
 STICKY_ATTACH = State("receive", "receipt", "sticky", lines=1, product=LOOSE, attach=True)
+# The service desk (SPEC 3b).
+IDLE_SERVICE = State("service")
+CHECK_IN = State("service", "service_check_in", "open", lines=2)
+CHECK_IN_EMPTY = State("service", "service_check_in", "open")  # CUS: scanned, no unit yet
+CHECK_OUT = State("service", "service_check_out", "open", lines=1)
+CHECK_OUT_EMPTY = State("service", "service_check_out", "open")  # its only unit undone
+REPLACING = State("service", "service_check_out", "replacing", lines=1)
 STATES = [IDLE_RECEIVE, IDLE_SELL, IDLE_RETURN, OPEN_SALE, OPEN_SALE_EMPTY, OPEN_RECEIPT_EMPTY, OPEN_RETURN_EMPTY,
-          OPEN_SALE_ATTACH, AWAIT_RECEIPT, AWAIT_SALE_WITH_LINES, STICKY, STICKY_ATTACH]
+          OPEN_SALE_ATTACH, AWAIT_RECEIPT, AWAIT_SALE_WITH_LINES, STICKY, STICKY_ATTACH, IDLE_SERVICE, CHECK_IN,
+          CHECK_IN_EMPTY, CHECK_OUT, CHECK_OUT_EMPTY, REPLACING]
 
 # Readings, one or more per kind.
 R = {
@@ -90,6 +101,11 @@ R = {
     "usr?": Reading(Kind.operator, "USR:NOBODY", code="NOBODY", found=False),
     "usr-empty": Reading(Kind.operator, "USR:", code="", found=False),
     "logout": Reading(Kind.logout, "CMD:LOGOUT"),
+    "service": Reading(Kind.mode, "CMD:SERVICE", mode="service"),
+    "replace": Reading(Kind.replace, "CMD:REPLACE"),
+    "in-service": Reading(Kind.known_serial, "SN-5", serial="SN-5", product=WIDGET, in_service=True),
+    "gs1+serial-in-service": Reading(Kind.gs1, "0109501101020917\x1d21SN-5", code="09501101020917", product=WIDGET,
+                                     serial="SN-5", in_service=True),
 }
 
 
@@ -146,6 +162,17 @@ CASES = [
     case(IDLE_RETURN, "known", ok("line_added", P.open, OpenDocument, AddLine), "return_opened_by_serial"),
     case(IDLE_RECEIVE, "known", no("no_open_document"), "goods_in_without_supplier"),
     case(IDLE_SELL, "new", no("unknown_barcode")),
+    case(IDLE_SELL, "replace", no("wrong_mode"), "not_at_the_desk"),
+    case(IDLE_SELL, "service", ok("mode_set", P.idle, SetMode), "to_the_service_desk"),
+    case(IDLE_SERVICE, "known", ok("line_added", P.open, OpenDocument, AddLine), "opens_a_check_in"),
+    case(IDLE_SERVICE, "in-service", ok("line_added", P.open, OpenDocument, AddLine), "opens_a_check_out"),
+    case(IDLE_SERVICE, "gs1+serial-in-service", ok("line_added", P.open, OpenDocument, AddLine), "desk_check_out"),
+    case(IDLE_SERVICE, "widget", no("serial_required"), "desk_takes_serials"),
+    case(IDLE_SERVICE, "gs1", no("serial_required"), "desk_takes_serials"),
+    case(IDLE_SERVICE, "new", no("unknown_barcode"), "desk"),
+    case(IDLE_SERVICE, "cus", ok("document_opened", P.open, OpenDocument), "check_in_for_a_customer"),
+    case(IDLE_SERVICE, "sup", no("wrong_mode"), "desk"),
+    case(IDLE_SERVICE, "replace", no("no_open_document"), "desk"),
     # -- open --------------------------------------------------------------------------------
     case(OPEN_SALE, "receive", no("document_open"), "with_lines"),
     case(OPEN_SALE_EMPTY, "receive", ok("mode_set", P.idle, Cancel, SetMode), "empty_dropped"),
@@ -167,6 +194,21 @@ CASES = [
     case(OPEN_SALE, "known", ok("line_added", P.open, AddLine)),
     case(OPEN_SALE, "new", no("unknown_barcode"), "no_product_waits"),
     case(OPEN_SALE_ATTACH, "new", ok("serial_attached", P.open, AttachSerial), "recorded_on_unserialised_unit"),
+    case(OPEN_SALE, "replace", no("wrong_mode"), "sale"),
+    case(CHECK_IN, "known", ok("line_added", P.open, AddLine), "next_unit_in"),
+    case(CHECK_IN, "in-service", no("document_open"), "check_out_never_joins_a_check_in"),
+    case(CHECK_IN_EMPTY, "in-service", ok("line_added", P.open, SwitchDocument, AddLine), "empty_check_in_gives_way"),
+    case(CHECK_OUT, "known", no("document_open"), "check_in_never_joins_a_check_out"),
+    case(CHECK_OUT, "in-service", ok("line_added", P.open, AddLine), "next_unit_out"),
+    case(CHECK_OUT, "widget", no("serial_required"), "desk_takes_serials"),
+    case(CHECK_IN, "new", no("unknown_barcode"), "desk"),
+    case(CHECK_OUT, "replace", ok("replace_armed", P.replacing, ArmReplacement), "armed"),
+    case(CHECK_OUT_EMPTY, "replace", no("nothing_to_replace"), "nothing_checked_out"),
+    case(CHECK_IN, "replace", no("nothing_to_replace"), "on_a_check_in"),
+    case(CHECK_IN, "finish", ok("posted", P.idle, Post), "check_in"),
+    case(CHECK_IN, "cus", no("document_open"), "check_in_with_lines"),
+    case(CHECK_OUT_EMPTY, "cus", ok("document_opened", P.open, Cancel, OpenDocument), "empty_check_out_replaced"),
+    case(CHECK_OUT, "undo", ok("undone", P.open, Undo), "check_out"),
     # -- awaiting_serial ---------------------------------------------------------------------
     case(AWAIT_RECEIPT, "sell", ok("mode_set", P.idle, Cancel, SetMode), "empty_dropped"),
     case(AWAIT_SALE_WITH_LINES, "receive", no("document_open"), "with_lines"),
@@ -184,6 +226,7 @@ CASES = [
     case(AWAIT_RECEIPT, "known", ok("line_added", P.sticky, AddLine)),
     case(AWAIT_SALE_WITH_LINES, "known", ok("line_added", P.open, AddLine), "sale"),
     case(AWAIT_RECEIPT, "new", ok("line_added", P.sticky, AddLine), "first_serial_of_box"),
+    case(AWAIT_RECEIPT, "replace", no("wrong_mode")),
     # -- sticky ------------------------------------------------------------------------------
     case(STICKY, "sell", no("document_open")),
     case(STICKY, "finish", ok("posted", P.idle, Post)),
@@ -213,6 +256,24 @@ CASES = [
     case(STICKY, "usr", ok("signed_in", P.sticky, SignIn), "box_goes_on"),
     case(STICKY, "usr?", no("unknown_operator"), "unknown"),
     case(STICKY, "logout", ok("signed_out", P.sticky, SignOut), "box_goes_on"),
+    case(STICKY, "replace", no("wrong_mode")),
+    # -- replacing: armed until a serial is accepted or another command is scanned -------------
+    case(REPLACING, "service", no("document_open")),
+    case(REPLACING, "finish", ok("posted", P.idle, Post)),
+    case(REPLACING, "cancel", ok("cancelled", P.idle, Cancel)),
+    case(REPLACING, "undo", ok("replace_dropped", P.open), "no_replacement_after_all"),
+    case(REPLACING, "replace", ok("replace_armed", P.replacing), "armed_already"),
+    case(REPLACING, "sup", no("document_open")),
+    case(REPLACING, "cus", no("document_open")),
+    case(REPLACING, "po", no("document_open")),
+    case(REPLACING, "gs1+serial", ok("line_added", P.open, AddReplacement), "replacement_by_gs1"),
+    case(REPLACING, "gs1", no("serial_required"), "no_serial_in_scan_stays_armed"),
+    case(REPLACING, "widget", no("serial_required"), "product_barcode_stays_armed"),
+    case(REPLACING, "known", ok("line_added", P.open, AddReplacement), "replacement"),
+    case(REPLACING, "new", no("unknown_barcode"), "stays_armed"),
+    case(REPLACING, "usr", ok("signed_in", P.replacing, SignIn), "still_armed_for_the_next_operator"),
+    case(REPLACING, "usr?", no("unknown_operator"), "unknown"),
+    case(REPLACING, "logout", ok("signed_out", P.replacing, SignOut), "still_armed"),
 ]
 
 #: (phase, kind) pairs that have a case: filled from CASES as the parametrised test is collected.
@@ -357,14 +418,19 @@ products = st.sampled_from([WIDGET, GADGET, LOOSE, ProductInfo("X", "", False, T
 texts = st.text(max_size=80)
 
 
+MODES = ["receive", "sell", "return", "service"]
+
+
 @st.composite
 def states(draw) -> State:
-    mode = draw(st.sampled_from(["receive", "sell", "return"]))
-    kind = draw(st.sampled_from([None, "receipt", "sale", "customer_return", "supplier_return"]))
+    mode = draw(st.sampled_from(MODES))
+    kind = draw(st.sampled_from([None, "receipt", "sale", "customer_return", "supplier_return", "service_check_in",
+                                 "service_check_out"]))
     if kind is None:
         return State(mode)
     product = draw(st.none() | products)
     phases = [Phase.open] + ([Phase.awaiting_serial, Phase.sticky] if product is not None else [])
+    phases += [Phase.replacing] if kind == "service_check_out" else []
     return State(mode, kind, draw(st.sampled_from(phases)), lines=draw(st.integers(0, 1000)), product=product,
                  attach=draw(st.booleans()))
 
@@ -375,17 +441,18 @@ def readings(draw) -> Reading:
     kind = draw(st.sampled_from(list(Kind)))
     text = draw(texts)
     if kind is Kind.mode:
-        return Reading(kind, text, mode=draw(st.sampled_from(["receive", "sell", "return"])))
+        return Reading(kind, text, mode=draw(st.sampled_from(MODES)))
     if kind in (Kind.supplier, Kind.customer, Kind.order, Kind.operator):
         return Reading(kind, text, code=draw(texts), found=draw(st.booleans()))
     if kind is Kind.gs1:
         product = draw(st.none() | products)
         return Reading(kind, text, code=draw(texts), found=product is not None, product=product,
-                       serial=draw(st.none() | texts), batch=draw(st.none() | texts), expiry=draw(st.none() | texts))
+                       serial=draw(st.none() | texts), batch=draw(st.none() | texts), expiry=draw(st.none() | texts),
+                       in_service=draw(st.booleans()))
     if kind is Kind.product:
         return Reading(kind, text, product=draw(products))
     if kind is Kind.known_serial:
-        return Reading(kind, text, serial=draw(texts), product=draw(st.none() | products))
+        return Reading(kind, text, serial=draw(texts), product=draw(st.none() | products), in_service=draw(st.booleans()))
     if kind is Kind.unknown:
         return Reading(kind, text, serial=text)
     return Reading(kind, text)
@@ -402,7 +469,58 @@ def test_decide_never_raises_anything_but_a_refusal(state: State, reading: Readi
         assert refusal.message.strip()
         return
     assert isinstance(decision, machine.Decision)
-    assert decision.state.mode in ("receive", "sell", "return")
+    assert decision.state.mode in MODES
     assert decision.state.lines >= 0
     if decision.state.phase is Phase.awaiting_serial:
         assert decision.state.product is not None
+
+
+# -- the service desk ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("reading, kind", [
+    pytest.param("known", "service_check_in", id="not_in_service_goes_in"),
+    pytest.param("in-service", "service_check_out", id="in_service_goes_out"),
+    pytest.param("gs1+serial-in-service", "service_check_out", id="gs1_in_service_goes_out"),
+])
+def test_desk_opens_the_document_the_serial_asks_for(reading, kind):
+    """Guards SPEC 4's service flow: a serial not in service opens a check-in, one in service a check-out."""
+    d = decide(IDLE_SERVICE, R[reading])
+    assert d.actions == (OpenDocument(kind), AddLine("WID-1", R[reading].serial))
+    assert d.state.document_kind == kind and d.state.lines == 1
+
+
+def test_empty_check_in_gives_way_to_a_check_out_for_the_same_customer():
+    """Guards CUS: first at the desk: an empty check-in turns into the check-out the first serial needs, its
+    customer kept (the action copies it), while a check-in with lines never takes a check-out's unit."""
+    d = decide(CHECK_IN_EMPTY, R["in-service"])
+    assert d.actions == (SwitchDocument("service_check_out"), AddLine("WID-1", "SN-5"))
+    assert d.state.document_kind == "service_check_out"
+    with pytest.raises(Refusal) as exc:
+        decide(CHECK_IN, R["in-service"])
+    assert exc.value.code == "document_open" and "SN-5" in exc.value.message
+
+
+def test_replace_stays_armed_through_refused_serials_until_one_is_accepted():
+    """Guards SPEC 4: CMD:REPLACE then refused scans keep it armed; the accepted serial becomes the replacement."""
+    state = decide(CHECK_OUT, R["replace"]).state
+    assert state.phase is Phase.replacing
+    for refused in ("new", "widget", "gs1"):
+        with pytest.raises(Refusal):
+            decide(state, R[refused])
+    d = decide(state, R["known"])
+    assert d.actions == (AddReplacement("SN-1"),)
+    assert d.state.phase is Phase.open and d.state.lines == CHECK_OUT.lines + 1
+
+
+def test_another_command_disarms_the_replacement():
+    """Guards SPEC 4: a command other than CMD:REPLACE ends the armed replacement (undo gives none, no line lost)."""
+    assert decide(REPLACING, R["undo"]).state == dataclasses.replace(REPLACING, phase=Phase.open)
+    assert decide(REPLACING, R["finish"]).state.phase is Phase.idle
+    assert decide(REPLACING, R["cancel"]).state.phase is Phase.idle
+    assert decide(REPLACING, R["replace"]).state is REPLACING
+
+
+def test_a_replacing_station_has_a_check_out():
+    """Guards the State's promise the table relies on: only a check-out with a unit can be armed."""
+    with pytest.raises(ValueError):
+        State("service", "service_check_in", "replacing", lines=1)

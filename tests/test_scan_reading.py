@@ -40,6 +40,7 @@ class FakeLookups:
         self.serials = serials if serials is not None else {"SN-1": WIDGET, "HM-1": None}
         self.parties = parties if parties is not None else {("supplier", "ACME"), ("customer", "BOB")}
         self.orders = set(orders or {"PO-1042"})
+        self.in_service = {"SN-IN-SERVICE"}
         self.asked: list[str] = []
 
     def product_by_barcode(self, text):
@@ -48,6 +49,9 @@ class FakeLookups:
 
     def serial_product(self, text):
         return (text in self.serials), self.serials.get(text)
+
+    def serial_in_service(self, text):
+        return text in self.in_service
 
     def party_exists(self, kind, code):
         return (kind, code) in self.parties

@@ -10,6 +10,8 @@ import hashlib
 import os
 import re
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,7 @@ from station.domain import catalogue, tokens
 from station.domain.errors import ConfigError, Conflict, NotFound
 from station.domain.models import ApiToken, Movement, SerialNumber
 from web.app import create_app
-from web.security import CSP, host_is_loopback, is_loopback
+from web.security import CSP, host_is_loopback, is_loopback, load_secret_key
 
 LAN = {"REMOTE_ADDR": "192.0.2.10"}
 JSON = {"Content-Type": "application/json"}
@@ -330,6 +332,23 @@ def test_session_secret_permissions_are_repaired(db, state_dir):
     os.chmod(secret, 0o644)
     assert make_app(db).secret_key == "a" * 64
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+
+
+def test_servers_starting_at_once_agree_on_one_whole_secret(tmp_path):
+    """Guards against a second server reading the secret file while the first is still writing it (it refused to
+    start: "holds no usable session secret"), or each making its own."""
+    for round_ in range(20):
+        path = tmp_path / f"secret_key-{round_}"
+        start = threading.Barrier(8)
+
+        def load():
+            start.wait()
+            return load_secret_key(path)
+
+        with ThreadPoolExecutor(8) as pool:
+            got = set(pool.map(lambda _: load(), range(8)))
+        assert got == {path.read_text().strip()} and len(got.pop()) == 64
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
 
 
 def test_empty_session_secret_is_a_clear_error(db, state_dir):

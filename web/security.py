@@ -34,6 +34,7 @@ import ipaddress
 import logging
 import os
 import secrets
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -89,24 +90,42 @@ def is_loopback(addr: str | None) -> bool:
 
 
 def load_secret_key(path: Path) -> str:
-    """The session secret kept in ``path`` (mode 0600), made on first start; never in the repository."""
+    """The session secret kept in ``path`` (mode 0600), made on first start; never in the repository.
+
+    Made whole before it appears: written to a file of its own, then linked to ``path`` (which fails if another
+    process made it meanwhile), so two servers starting at once on one data directory agree on one secret and
+    neither reads a file still being written.
+    """
+    if not path.exists():
+        try:
+            _make_secret(path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        except OSError as exc:
+            raise ConfigError(f"cannot create the session secret {path}: {exc.strerror}") from None
+        else:
+            log.info("made a new session secret in %s", path)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
         text = path.read_text(encoding="ascii").strip()
-        if len(text) < 32:
-            raise ConfigError(f"{path} holds no usable session secret: delete it and restart to make a new one.")
-        if path.stat().st_mode & 0o077:
-            log.warning("%s was readable by others: made it 0600", path)
-            os.chmod(path, 0o600)
-        return text
-    except OSError as exc:
-        raise ConfigError(f"cannot create the session secret {path}: {exc.strerror}") from None
-    text = secrets.token_hex(32)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(text + "\n")
-    log.info("made a new session secret in %s", path)
+    except (OSError, UnicodeError) as exc:
+        raise ConfigError(f"cannot read the session secret {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    if len(text) < 32:
+        raise ConfigError(f"{path} holds no usable session secret: delete it and restart to make a new one.")
+    if path.stat().st_mode & 0o077:
+        log.warning("%s was readable by others: made it 0600", path)
+        os.chmod(path, 0o600)
     return text
+
+
+def _make_secret(path: Path) -> None:
+    """A new secret at ``path``, or FileExistsError when one is there already."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(secrets.token_hex(32) + "\n")
+        os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
 
 
 class _SessionInterface(SecureCookieSessionInterface):

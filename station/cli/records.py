@@ -69,7 +69,10 @@ ENCODING = click.option("--encoding", default=None, metavar="NAME",
 @ENCODING
 @pass_ctx
 def import_products(ctx: Context, file, encoding: str | None) -> None:
-    """FILE.csv: code,name,serial_required_for_purchase,serial_required_for_sales,barcodes (| between barcodes)."""
+    """FILE.csv: code,name,serial_required_for_purchase,serial_required_for_sales,warranty_months,barcodes.
+
+    Barcodes are separated by |; warranty_months is 0-600 (empty: 0).
+    """
     from station.interchange.imports import import_products as run
 
     text = _text(file, encoding)

@@ -109,6 +109,13 @@ class ScanningConfig:
 
 
 @dataclass(frozen=True)
+class ServiceConfig:
+    """``[service]``: the service desk (SPEC 3b)."""
+
+    overdue_days: int = 14  # a unit in service longer than this is listed on the overview
+
+
+@dataclass(frozen=True)
 class DaemonConfig:
     spool: Path | None = None  # None: spool.db in the data directory
     keep_done: int = 1000  # finished scans the spool keeps for /devices
@@ -134,6 +141,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     scanning: ScanningConfig = field(default_factory=ScanningConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    service: ServiceConfig = field(default_factory=ServiceConfig)
     stations: tuple[StationConfig, ...] = (StationConfig("default", Mode.sell),)
     source: Path | None = None  # the file it was read from
     webhooks: tuple[WebhookConfig, ...] = ()

@@ -30,12 +30,13 @@ from .model import (
     DatabaseConfig,
     ScannerConfig,
     ScanningConfig,
+    ServiceConfig,
     StationConfig,
     WebConfig,
     WebhookConfig,
 )
 
-SECTIONS = ("database", "web", "scanning", "daemon", "stations", "webhooks")
+SECTIONS = ("database", "web", "scanning", "daemon", "service", "stations", "webhooks")
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
@@ -238,6 +239,10 @@ def _daemon(t: Table, source: Path | None) -> DaemonConfig:
     return DaemonConfig(spool=path, keep_done=t.whole("keep_done", 1000, lo=0, hi=10_000_000))
 
 
+def _service(t: Table) -> ServiceConfig:
+    return ServiceConfig(overdue_days=t.whole("overdue_days", ServiceConfig.overdue_days, lo=1, hi=3650))
+
+
 def from_dict(data: dict[str, Any], source: Path | None = None) -> Config:
     """A Config from parsed TOML; ConfigError names the first key that is wrong."""
     top = Table(data, "the configuration", SECTIONS)
@@ -256,6 +261,7 @@ def from_dict(data: dict[str, Any], source: Path | None = None) -> Config:
         scanning=_scanning(Table(data.get("scanning", {}), "[scanning]",
                                  ("document_pattern", "gs_substitute", "walk_in_customer"))),
         daemon=_daemon(Table(data.get("daemon", {}), "[daemon]", ("spool", "keep_done")), source),
+        service=_service(Table(data.get("service", {}), "[service]", ("overdue_days",))),
         stations=stations or Config().stations,
         source=source,
         webhooks=webhooks,

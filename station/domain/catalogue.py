@@ -12,7 +12,7 @@ from . import events
 from .barcodes import lookup_forms, normalise_barcode, number_forms
 from .errors import Conflict, Invalid, NotFound
 from .models import CODE_MAX, SERIAL_MAX, Customer, Product, ProductBarcode, SerialNumber, Supplier
-from .validation import PARTY_PREFIXES, could_be_key, has_control, require_code, require_name
+from .validation import PARTY_PREFIXES, could_be_key, has_control, require_code, require_name, require_warranty_months
 from .vocabulary import EventType
 
 PARTY_MODELS = {"supplier": Supplier, "customer": Customer}
@@ -86,10 +86,14 @@ def remove_barcode(session: Session, product: Product, raw: str) -> None:
 
 def create_product(session: Session, code: str, name: str, *, serial_required_for_purchase: bool = True,
                    serial_required_for_sales: bool = True, barcodes: Sequence[str] = (),
-                   pattern: re.Pattern[str] | None = None) -> Product:
-    """A product with its barcodes; 409 ``duplicate`` for a taken code (SPEC 2: both flags true by default)."""
+                   pattern: re.Pattern[str] | None = None, warranty_months: int = 0) -> Product:
+    """A product with its barcodes; 409 ``duplicate`` for a taken code.
+
+    SPEC 2: both flags true and no warranty (0 months) unless given.
+    """
     code = require_code(code)
     name = require_name(name)
+    warranty_months = require_warranty_months(warranty_months)
     if session.scalar(select(Product.id).where(Product.code == code)):
         raise Conflict("duplicate", f"Product {code} exists already.")
     product = Product(
@@ -98,6 +102,7 @@ def create_product(session: Session, code: str, name: str, *, serial_required_fo
         serial_required_for_purchase=serial_required_for_purchase,
         serial_required_for_sales=serial_required_for_sales,
         unserialised_on_hand=0,
+        warranty_months=warranty_months,
     )
     session.add(product)
     session.flush()
@@ -115,11 +120,17 @@ def create_product(session: Session, code: str, name: str, *, serial_required_fo
 
 def update_product(session: Session, product: Product, *, name: str | None = None,
                    serial_required_for_purchase: bool | None = None, serial_required_for_sales: bool | None = None,
-                   barcodes: Sequence[str] | None = None, pattern: re.Pattern[str] | None = None) -> Product:
-    """Change what is given (None: unchanged); ``barcodes`` is the whole new list. A change is a ``product.changed``."""
+                   barcodes: Sequence[str] | None = None, pattern: re.Pattern[str] | None = None,
+                   warranty_months: int | None = None) -> Product:
+    """Change what is given (None: unchanged); ``barcodes`` is the whole new list. A change is a ``product.changed``.
+
+    A new ``warranty_months`` applies to sales from now on: a warranty given is not rewritten.
+    """
     before = _shape(product)
     if name is not None:
         product.name = require_name(name)
+    if warranty_months is not None:
+        product.warranty_months = require_warranty_months(warranty_months)
     if serial_required_for_purchase is not None:
         product.serial_required_for_purchase = serial_required_for_purchase
     if serial_required_for_sales is not None:

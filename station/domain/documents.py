@@ -41,8 +41,10 @@ from .rules import (
     check_order_quantity,
     check_serial_text,
     check_units,
+    line_check,
     out_of_stock,
     refuse_if_on_open_document,
+    refuse_other_customer,
 )
 from .validation import could_be_key, require_code, require_quantity
 from .vocabulary import POLICY
@@ -109,6 +111,7 @@ class Line:
     batch: str | None = None
     expiry: str | None = None
     takes_unit: bool = False
+    replaces: str | None = None  # a check-out's replacement line: the faulty serial
 
 
 def expire(session: Session, obj: object, *names: str) -> None:
@@ -126,8 +129,12 @@ def expire_rows(session: Session, model: type, ids, *names: str) -> None:
 
 
 def check_line(session: Session, doc: DocumentLike, *, product: ProductLike | None, serial: str | None,
-               quantity: int = 1, pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None) -> Resolved:
-    """Every rule for one new line of an open document (SPEC 3), or a Refusal; nothing is written."""
+               quantity: int = 1, pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None,
+               replaces: str | None = None) -> Resolved:
+    """Every rule for one new line of an open document (SPEC 3), or a Refusal; nothing is written.
+
+    ``replaces`` makes the line a check-out's replacement of that (faulty) serial (rule 13).
+    """
     lookups = lookups or Lookups(session)
     if serial is None:
         resolved = check_units(doc, product, quantity)
@@ -135,7 +142,10 @@ def check_line(session: Session, doc: DocumentLike, *, product: ProductLike | No
         text = check_serial_text(lookups, serial, pattern)
         facts = lookups.serial(text)
         refuse_if_on_open_document(facts, doc)
-        resolved = SERIAL_CHECKS[doc.kind](facts, product, quantity)
+        faulty = lookups.serial(replaces) if replaces is not None else None
+        resolved = line_check(doc.kind, faulty)(facts, product, quantity)
+        if faulty is None:
+            refuse_other_customer(facts, doc)
     _check_stock(session, doc, resolved, quantity)
     return resolved
 
@@ -159,7 +169,8 @@ def _order_reference(session: Session, doc: DocumentLike) -> str:
 
 def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None = None, serial: str | None = None,
              quantity: int = 1, batch: str | None = None, expiry: str | None = None,
-             pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None, user: str | None = None) -> Line:
+             pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None, user: str | None = None,
+             replaces: str | None = None) -> Line:
     """Add a checked line: a number, the line, its product's tally; rule 8's unique index refuses a raced serial.
 
     ``user`` is who scanned it (the signed-in operator); None: the document's user.
@@ -174,18 +185,18 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
         raise Invalid("invalid_quantity", "A serial is one unit.")
     lookups = lookups or Lookups(session)
     resolved = check_line(session, doc, product=product, serial=serial, quantity=quantity, pattern=pattern,
-                          lookups=lookups)
+                          lookups=lookups, replaces=replaces)
     product = resolved.product
     taken = (1 if resolved.serial is not None else POLICY[doc.kind].takes_units(quantity)) if resolved.takes_unit else 0
     line_no = session.connection().execute(_COUNT_UP, {"document_id": doc.id}).scalar_one()
     _insert_line(session, doc, dict(
         document_id=doc.id, line_no=line_no, product_id=product.id if product else None, serial=resolved.serial,
         quantity=quantity, batch=batch, expiry=expiry, is_open=True, takes_unit=resolved.takes_unit,
-        created_at=datetime.now(timezone.utc), user=user if user is not None else doc.user))
+        created_at=datetime.now(timezone.utc), user=user if user is not None else doc.user, replaces=replaces))
     if product is not None:
         tallies.add(session, doc.id, product.id, quantity, taken)
     expire(session, doc, "lines", "line_count")
-    line = Line(line_no, product, resolved.serial, quantity, batch, expiry, resolved.takes_unit)
+    line = Line(line_no, product, resolved.serial, quantity, batch, expiry, resolved.takes_unit, replaces)
     if resolved.serial is not None:
         _recheck(session, doc, line, resolved, lookups)
     return line
@@ -219,7 +230,9 @@ def _recheck(session: Session, doc: DocumentLike, line: Line, resolved: Resolved
         return
     facts = lookups.serial(line.serial, fresh=True)
     if facts.state != resolved.facts.state:
-        SERIAL_CHECKS[doc.kind](facts, resolved.product, line.quantity)
+        line_check(doc.kind, resolved.replaces)(facts, resolved.product, line.quantity)
+        if resolved.replaces is None:
+            refuse_other_customer(facts, doc)
 
 
 def last_line(session: Session, doc: DocumentLike):
@@ -264,7 +277,8 @@ def undo_last_line(session: Session, doc: DocumentLike) -> Line:
         taken = (1 if last.serial is not None else POLICY[doc.kind].takes_units(last.quantity)) if last.takes_unit else 0
         tallies.add(session, doc.id, product.id, -last.quantity, -taken)
     expire(session, doc, "lines", "line_count")
-    return Line(last.line_no, product, last.serial, last.quantity, last.batch, last.expiry, last.takes_unit)
+    return Line(last.line_no, product, last.serial, last.quantity, last.batch, last.expiry, last.takes_unit,
+                last.replaces)
 
 
 def cancel(session: Session, doc: DocumentLike) -> None:

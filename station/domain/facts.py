@@ -10,7 +10,7 @@ is asked for).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from sqlalchemy import bindparam, exists, func, select, true
@@ -63,6 +63,7 @@ class ProductFacts:
     serial_required_for_purchase: bool
     serial_required_for_sales: bool
     unserialised_on_hand: int = 0
+    warranty_months: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,9 @@ class SerialFacts:
     open_document_id: int | None = None  # the open document it stands on
     open_reference: str | None = None
     open_station: str | None = None
+    in_service: bool = False  # at our service desk (SPEC 3b)
+    faulty: bool = False  # replaced at a check-out: ours, out of stock, never sold again
+    warranty_until: date | None = None
 
     @property
     def exists(self) -> bool:
@@ -88,7 +92,8 @@ class SerialFacts:
     @property
     def state(self) -> tuple:
         """What a line is decided on; two reads with the same state decide the same."""
-        return (self.id, self.in_stock, self.customer_id, self.product.id if self.product else None)
+        return (self.id, self.in_stock, self.customer_id, self.product.id if self.product else None,
+                self.in_service, self.faulty)
 
 
 @dataclass(frozen=True)
@@ -144,12 +149,12 @@ def head_of(session: Session, document_id: int) -> DocumentHead:
 
 
 _PRODUCT_COLUMNS = (P.c.id, P.c.code, P.c.name, P.c.serial_required_for_purchase, P.c.serial_required_for_sales,
-                    P.c.unserialised_on_hand)
+                    P.c.unserialised_on_hand, P.c.warranty_months)
 
 
 def product_facts(row) -> ProductFacts:
     return ProductFacts(row.id, row.code, row.name, row.serial_required_for_purchase, row.serial_required_for_sales,
-                        row.unserialised_on_hand)
+                        row.unserialised_on_hand, row.warranty_months)
 
 
 # Statements of the scan path are built once: building one costs more than running it (SQLAlchemy
@@ -188,6 +193,7 @@ def _serial_query(where):
             P.c.id.label("p_id"), P.c.code.label("p_code"), P.c.name.label("p_name"),
             P.c.serial_required_for_purchase.label("p_purchase"), P.c.serial_required_for_sales.label("p_sales"),
             P.c.unserialised_on_hand.label("p_on_hand"),
+            S.c.in_service, S.c.faulty, S.c.warranty_until, P.c.warranty_months.label("p_months"),
         )
         .outerjoin(P, P.c.id == S.c.product_id)
         .outerjoin(C, C.c.id == S.c.customer_id)
@@ -201,10 +207,12 @@ def _facts(text: str, row, **opened) -> SerialFacts:
         return SerialFacts(text, **opened)
     product = None
     if row.p_id is not None:
-        product = ProductFacts(row.p_id, row.p_code, row.p_name, row.p_purchase, row.p_sales, row.p_on_hand)
+        product = ProductFacts(row.p_id, row.p_code, row.p_name, row.p_purchase, row.p_sales, row.p_on_hand,
+                               row.p_months)
     return SerialFacts(serial=text, id=row.id, product=product, in_stock=row.in_stock,
                        customer_id=row.customer_id, customer_name=row.customer_name, supplier_id=row.supplier_id,
-                       ever_moved=row.ever_moved, **opened)
+                       ever_moved=row.ever_moved, in_service=row.in_service, faulty=row.faulty,
+                       warranty_until=row.warranty_until, **opened)
 
 
 def _one_serial():
@@ -243,7 +251,7 @@ def probe(session: Session, text: str) -> tuple[ProductFacts | None, SerialFacts
     product = None
     if row.b_id is not None:
         product = ProductFacts(row.b_id, row.b_code, row.b_name, row.b_serial_required_for_purchase,
-                               row.b_serial_required_for_sales, row.b_unserialised_on_hand)
+                               row.b_serial_required_for_sales, row.b_unserialised_on_hand, row.b_warranty_months)
     facts = _facts(text, row, open_document_id=row.open_id, open_reference=row.open_reference,
                    open_station=row.open_station)
     return product, facts

@@ -3,17 +3,20 @@
 ``SerialNumber.in_stock`` and ``Product.unserialised_on_hand`` are
 materialised from the movements: only posting writes them, and
 ``station check`` recomputes both from the movements and reports any
-difference. Rule 8 (a serial on at most one open document) is the partial
+difference. So are the service desk's ``SerialNumber.in_service``,
+``faulty`` and ``warranty_until`` (SPEC 2, 3b); a serial's ``status`` is
+read off them (representation.status). Rule 8 (a serial on at most one open document) is the partial
 unique index ``uq_line_open_serial`` over ``DocumentLine.serial`` where the
 line's document is open (``is_open``, kept in step with the document).
 """
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -72,6 +75,8 @@ class Product(Base):
     # Units in stock that carry no serial; written only by posting.
     unserialised_on_hand: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Months of warranty a sale (or a replacement) of one of its serials gives: 0-600, 0 none.
+    warranty_months: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     barcodes: Mapped[list[ProductBarcode]] = relationship(
         back_populates="product", order_by="ProductBarcode.id", cascade="all, delete-orphan"
@@ -107,7 +112,13 @@ class Customer(Base):
 
 class SerialNumber(Base):
     __tablename__ = "serial_number"
-    __table_args__ = (Index("ix_serial_number_product_in_stock", "product_id", "in_stock"),)
+    __table_args__ = (
+        Index("ix_serial_number_product_in_stock", "product_id", "in_stock"),
+        # The few serials at the service desk, for the overview's overdue list (each planner proves the
+        # predicate from the query's own words: "in_service = 1" on SQLite, "in_service = true" on PostgreSQL).
+        Index("ix_serial_number_in_service", "in_service",
+              sqlite_where=text("in_service = 1"), postgresql_where=text("in_service")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     serial: Mapped[str] = mapped_column(String(SERIAL_MAX), unique=True)
@@ -117,6 +128,11 @@ class SerialNumber(Base):
     # Materialised from the movements: written only by posting (see module doc).
     in_stock: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Also materialised from the movements, by posting only: at our service desk (a check-in posted,
+    # its check-out not yet); replaced by another unit and ours until it leaves; the warranty's last day.
+    in_service: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    faulty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    warranty_until: Mapped[date | None] = mapped_column(Date)
 
     product: Mapped[Product | None] = relationship()
     customer: Mapped[Customer | None] = relationship()
@@ -181,6 +197,8 @@ class DocumentLine(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # Who scanned it: the operator signed in at the station, else the token's name off loopback (SPEC 2).
     user: Mapped[str | None] = mapped_column(String(CODE_MAX))
+    # On a service check-out: the faulty serial (on the line before) that this line's serial replaces.
+    replaces: Mapped[str | None] = mapped_column(String(SERIAL_MAX))
 
     document: Mapped[Document] = relationship(back_populates="lines")
     product: Mapped[Product | None] = relationship()
@@ -227,6 +245,8 @@ class Movement(Base):
     user: Mapped[str | None] = mapped_column(String(CODE_MAX))
     supplier_id: Mapped[int | None] = mapped_column(ForeignKey("supplier.id"))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    # A sale or replacement: the months of warranty it gave (its product's at the time); NULL on other kinds.
+    warranty_months: Mapped[int | None] = mapped_column(Integer)
 
     product: Mapped[Product | None] = relationship()
     serial: Mapped[SerialNumber | None] = relationship()

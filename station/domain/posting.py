@@ -13,7 +13,9 @@ like the others), the movements (INSERT ... SELECT from the lines), the
 serials' stock, customer and supplier (UPDATE ... FROM the lines), each
 product's unserialised count (one guarded UPDATE per product, in id order),
 the purchase order's received tallies, and the document closed. A receipt
-of 30,000 serials is a dozen statements, not 60,000 ORM objects.
+of 30,000 serials is a dozen statements, not 60,000 ORM objects. The
+service desk's check-ins and check-outs are checked and written by
+service_posting.py under the same locks.
 
 Why row locks at READ COMMITTED and not SERIALIZABLE: every invariant here
 is about rows we can name (a serial, a product's count, a purchase order),
@@ -24,8 +26,9 @@ would carry the retries in their p99. Rule 8 needs no lock: the unique index
 refuses a second open line. What still can deadlock is retried by
 ``station.storage.retry.run_in_transaction``, unseen by the operator.
 
-Only this module writes ``SerialNumber.in_stock`` and
-``Product.unserialised_on_hand``. Those are written by UPDATE, which the ORM
+Only this module (and service_posting, which it calls) writes
+``SerialNumber.in_stock``, ``in_service``, ``faulty``, ``warranty_until``
+and ``Product.unserialised_on_hand``. Those are written by UPDATE, which the ORM
 does not track: after rolling back a refused posting, expire before reading
 them (the scan service does).
 """
@@ -38,13 +41,14 @@ from sqlalchemy import and_, case, exists, func, insert, literal, null, select, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from . import events, tallies
+from . import events, service_posting, tallies
 from .documents import add_line, expire, expire_rows, open_document, require_open
 from .errors import Refusal
 from .facts import DocumentLike, ProductLike, SerialFacts, locked_serials, product_by_id
 from .models import Document, DocumentLine, Movement, Product, SerialNumber
 from .rules import SERIAL_CHECKS, check_units, order_exceeded, out_of_stock
-from .vocabulary import POLICY, DocumentKind, DocumentStatus, EventType, MovementKind, PartyKind
+from .sqldates import warranty_given
+from .vocabulary import POLICY, SERVICE_KINDS, DocumentKind, DocumentStatus, EventType, MovementKind, PartyKind
 
 D = Document.__table__
 L = DocumentLine.__table__
@@ -77,28 +81,33 @@ def post(session: Session, doc: DocumentLike) -> Posted:
         # Two receipts against one purchase order: the second waits here, then counts what the
         # first received (else both could pass "received + these <= expected" and over-receive).
         session.execute(select(D.c.id).where(D.c.id == head.order_id).with_for_update(key_share=True))
-    lines = session.execute(select(L.c.line_no, L.c.product_id, L.c.serial, L.c.quantity)
+    lines = session.execute(select(L.c.line_no, L.c.product_id, L.c.serial, L.c.quantity, L.c.replaces)
                             .where(L.c.document_id == doc.id).order_by(L.c.line_no)).all()
     facts = locked_serials(session, doc.id)
     products = _Products(session)
-    deltas, takes = _check(doc, lines, facts, products)
-    if head.order_id is not None:
-        _check_order(session, doc, head.order_id)
     at = datetime.now(timezone.utc)
-    new = [line.serial for line in lines if line.serial is not None and line.serial not in facts]
-    if new:
-        facts |= _bring_in(session, doc, lines, new, products)
-    _apply_units(session, doc, deltas, takes)
-    _write_movements(session, doc, head, at, takes)
-    _update_serials(session, doc, head)
+    if doc.kind in SERVICE_KINDS:
+        customer_id = service_posting.check(session, doc, head, lines, facts, products)
+        service_posting.write(session, doc, head, customer_id, at)
+        deltas: dict[int, int] = {}
+    else:
+        deltas, takes = _check(doc, lines, facts, products)
+        if head.order_id is not None:
+            _check_order(session, doc, head.order_id)
+        new = [line.serial for line in lines if line.serial is not None and line.serial not in facts]
+        if new:
+            facts |= _bring_in(session, doc, lines, new, products)
+        _apply_units(session, doc, deltas, takes)
+        _write_movements(session, doc, head, at, takes)
+        _update_serials(session, doc, head, at)
     if head.order_id is not None:
         tallies.receive_on_order(session, doc.id, head.order_id)
     session.execute(update(D).where(D.c.id == doc.id).values(status=DocumentStatus.posted, posted_at=at))
     session.execute(update(L).where(L.c.document_id == doc.id).values(is_open=False))
-    expire(session, doc, "status", "posted_at", "lines")
+    expire(session, doc, "status", "posted_at", "lines", "customer", "customer_id")
     expire_rows(session, Product, deltas, "unserialised_on_hand")
     expire_rows(session, SerialNumber, (f.id for f in facts.values()), "in_stock", "customer", "customer_id",
-                "supplier", "supplier_id", "product", "product_id")
+                "supplier", "supplier_id", "product", "product_id", "in_service", "faulty", "warranty_until")
     # Last: from here to the commit, other postings' events wait for this one's (events.py).
     events.record(session, EventType.document_posted, "document", doc.id, at=at)
     return Posted(doc.reference, len(lines), at)
@@ -204,13 +213,16 @@ def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, ta
                        user, literal(MovementKind.adjustment.value), product, serial_id,
                        literal(quantity)).select_from(serial_lines).where(*pair).order_by(L.c.line_no)))
     sign = (case((L.c.quantity > 0, 1), else_=-1) if policy.sign == 0 else literal(policy.sign))
+    if doc.kind in (DocumentKind.supplier_return, DocumentKind.adjustment):
+        sign = case((S.c.faulty.is_(True), 0), else_=sign)  # a faulty unit leaves our hands, not our stock (3b)
     supplier, customer = _party_columns(doc, head)
+    months = service_posting.line_warranty_months() if policy.movement is MovementKind.sale else null()
     session.execute(insert(M).from_select(
         ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity", "supplier_id",
-         "customer_id"],
+         "customer_id", "warranty_months"],
         select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
                user, literal(policy.movement.value), product, S.c.id, sign,
-               supplier, customer)
+               supplier, customer, months)
         .select_from(serial_lines).where(L.c.document_id == doc.id).order_by(L.c.line_no)))
     units = L.c.quantity if policy.sign == 0 else L.c.quantity * policy.sign
     unit_supplier = literal(head.supplier_id) if policy.party is PartyKind.supplier else null()
@@ -236,7 +248,7 @@ def _party_columns(doc: DocumentLike, head):
     return null(), null()
 
 
-def _update_serials(session: Session, doc: DocumentLike, head) -> None:
+def _update_serials(session: Session, doc: DocumentLike, head, at: datetime) -> None:
     """Stock, customer, supplier and product of every serial on the document, in one UPDATE ... FROM the lines."""
     kind = doc.kind
     values: dict = {"product_id": func.coalesce(S.c.product_id, L.c.product_id)}
@@ -245,11 +257,13 @@ def _update_serials(session: Session, doc: DocumentLike, head) -> None:
         if kind == DocumentKind.receipt and head.supplier_id is not None:
             values["supplier_id"] = head.supplier_id
     elif kind == DocumentKind.sale:
-        values |= {"in_stock": literal(False), "customer_id": head.customer_id}
+        sold_on = literal(at.date(), S.c.warranty_until.type)
+        values |= {"in_stock": literal(False), "customer_id": head.customer_id,
+                   "warranty_until": warranty_given(sold_on, service_posting.line_warranty_months())}
     elif kind == DocumentKind.supplier_return:
-        values["in_stock"] = literal(False)
+        values |= {"in_stock": literal(False), "faulty": literal(False)}
     else:  # adjustment: each line's own sign
-        values |= {"in_stock": L.c.quantity > 0,
+        values |= {"in_stock": L.c.quantity > 0, "faulty": literal(False),
                    "customer_id": case((L.c.quantity > 0, null()), else_=S.c.customer_id)}
     session.execute(update(S).where(S.c.serial == L.c.serial, L.c.document_id == doc.id).values(**values))
 

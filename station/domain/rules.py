@@ -22,7 +22,9 @@ from .errors import Invalid, Refusal
 from .facts import DocumentLike, ProductFacts, ProductLike, SerialFacts, probe, serial_facts
 from .models import Document, DocumentLine
 from .validation import serial_text
-from .vocabulary import POLICY, DocumentKind
+from .vocabulary import POLICY, SERVICE_KINDS, DocumentKind
+
+SerialCheck = Callable[[SerialFacts, ProductLike | None, int], "Resolved"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Resolved:
     serial: str | None
     facts: SerialFacts | None = None
     takes_unit: bool = False  # it takes (quantity) unserialised units out of stock when posted
+    replaces: SerialFacts | None = None  # a check-out's replacement line: the faulty serial it replaces
 
 
 class Lookups:
@@ -101,7 +104,23 @@ def product_for(facts: SerialFacts, product: ProductLike | None) -> ProductLike:
 
 # -- what each kind of document checks of a serial -------------------------------------------------
 
+def _refuse_in_service(f: SerialFacts) -> None:
+    """Rule 14: a serial at the service desk is not sold, returned, received or adjusted."""
+    if f.in_service:
+        raise Refusal("serial_in_service", f"Serial {f.serial} is at the service desk (checked in for repair): "
+                                           "check it out there first (CMD:SERVICE, then scan it), then scan it here.")
+
+
+def _refuse_faulty(f: SerialFacts, what: str) -> None:
+    """Rule 13: a replaced, faulty serial is ours until it leaves by a supplier return or an adjustment out."""
+    if f.faulty:
+        raise Refusal("serial_faulty", f"Serial {f.serial} is faulty (replaced at the service desk): it {what}. "
+                                       "Send it back to the supplier (CMD:RETURN, then SUP:...) or adjust it out.")
+
+
 def _receipt(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+    _refuse_in_service(f)
+    _refuse_faulty(f, "is with us already and cannot be received")
     if f.in_stock:
         raise Refusal("serial_in_stock", f"Serial {f.serial} is in stock already: it cannot be received twice. "
                                          "Check the label and scan this unit's own serial.")
@@ -109,6 +128,8 @@ def _receipt(f: SerialFacts, product: ProductLike | None, quantity: int) -> Reso
 
 
 def _sale(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+    _refuse_in_service(f)
+    _refuse_faulty(f, "is never sold again")
     product = product_for(f, product)
     if f.customer_id is not None:
         raise Refusal("serial_has_customer",
@@ -123,6 +144,7 @@ def _sale(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolve
 
 
 def _customer_return(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+    _refuse_in_service(f)
     if f.customer_id is None:
         raise Refusal("serial_no_customer", f"Serial {f.serial} was not sold to anyone, so it cannot come back as a return: "
                                             "scan a sold serial, or SUP:... first to send it back to the supplier.")
@@ -130,27 +152,94 @@ def _customer_return(f: SerialFacts, product: ProductLike | None, quantity: int)
 
 
 def _supplier_return(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
-    if not f.in_stock:
+    _refuse_in_service(f)
+    if not f.in_stock and not f.faulty:  # rule 6: in stock, or faulty (ours, out of stock)
         raise Refusal("serial_not_in_stock", f"Serial {f.serial} is not in stock, so it cannot go back to the supplier: "
                                              "receive it or adjust it into stock first, or scan another serial.")
     return Resolved(product_for(f, product), f.serial, f)
 
 
 def _adjustment(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+    _refuse_in_service(f)
+    if quantity > 0:
+        _refuse_faulty(f, "does not come back into stock")
     if quantity > 0 and f.in_stock:
         raise Refusal("serial_in_stock", f"Serial {f.serial} is in stock already.")
-    if quantity < 0 and not f.in_stock:
+    if quantity < 0 and not f.in_stock and not f.faulty:  # a faulty serial leaves our hands by it
         raise Refusal("serial_not_in_stock", f"Serial {f.serial} is not in stock, so it cannot be adjusted out.")
     return Resolved(product or f.product, f.serial, f)
 
 
-SERIAL_CHECKS: dict[DocumentKind, Callable[[SerialFacts, ProductLike | None, int], Resolved]] = {
+def _service_check_in(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+    """Rule 11: a unit its customer brought back; it stays theirs."""
+    if f.in_service:
+        raise Refusal("serial_in_service", f"Serial {f.serial} is checked in for repair already: "
+                                           "scan it on a check-out when it goes back.")
+    if f.customer_id is None:
+        why = "is faulty and ours (replaced at the service desk)" if f.faulty else "was not sold to anyone"
+        raise Refusal("serial_no_customer", f"Serial {f.serial} {why}, so it cannot be checked in for repair: "
+                                            "scan a unit a customer brought back.")
+    return Resolved(f.product or product, f.serial, f)
+
+
+def _service_check_out(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+    """Rule 12: a unit at the service desk goes back to its customer."""
+    if not f.in_service:
+        raise Refusal("serial_not_in_service", f"Serial {f.serial} is not at the service desk, so it cannot be "
+                                               "checked out: check it in first, or scan a unit in service.")
+    return Resolved(f.product or product, f.serial, f)
+
+
+SERIAL_CHECKS: dict[DocumentKind, SerialCheck] = {
     DocumentKind.receipt: _receipt,
     DocumentKind.sale: _sale,
     DocumentKind.customer_return: _customer_return,
     DocumentKind.supplier_return: _supplier_return,
     DocumentKind.adjustment: _adjustment,
+    DocumentKind.service_check_in: _service_check_in,
+    DocumentKind.service_check_out: _service_check_out,
 }
+
+
+def check_replacement(f: SerialFacts, faulty: SerialFacts) -> Resolved:
+    """Rule 13: the unit given in place of a faulty one: of its product, in stock, nobody's."""
+    _refuse_in_service(f)
+    _refuse_faulty(f, "cannot be given as a replacement")
+    if faulty.product is None:
+        raise Refusal("product_required", f"Serial {faulty.serial} has no product, so no replacement can be "
+                                          "matched to it: set its product first (on its record page).")
+    product = product_for(f, faulty.product)
+    if f.customer_id is not None:
+        raise Refusal("serial_has_customer", f"Serial {f.serial} was sold to {f.customer_name}: "
+                                             "scan a unit from stock as the replacement.")
+    if not f.in_stock:
+        raise Refusal("serial_not_in_stock", f"Serial {f.serial} is not in stock, so it cannot be given as a "
+                                             "replacement: scan a unit from stock.")
+    return Resolved(product, f.serial, f, replaces=faulty)
+
+
+def line_check(kind: DocumentKind, replaces: SerialFacts | None = None) -> SerialCheck:
+    """The check a serial line of this kind meets: the kind's own, or, for a replacement line, rule 13's."""
+    if replaces is None:
+        return SERIAL_CHECKS[kind]
+    return lambda f, product, quantity: check_replacement(f, replaces)
+
+
+def wrong_customer(f: SerialFacts, reference: str, ours: str | None) -> Refusal:
+    """The refusal for a unit of another customer than the service document's."""
+    theirs = f"{f.customer_name}'s" if f.customer_name else "nobody's"
+    ours = ours or "another customer"
+    return Refusal("serial_wrong_customer",
+                   f"Serial {f.serial} is {theirs}, not {ours}'s: {reference} holds {ours}'s units only. "
+                   f"Scan {ours}'s units, or finish it (CMD:FINISH) and then scan this one.")
+
+
+def refuse_other_customer(f: SerialFacts, doc: DocumentLike) -> None:
+    """Rules 11-12: a service document holds one customer's units (a line of another's: ``serial_wrong_customer``)."""
+    if doc.kind not in SERVICE_KINDS or doc.customer_id is None or f.customer_id == doc.customer_id:
+        return
+    ours = getattr(doc, "customer_name", None) or getattr(getattr(doc, "customer", None), "name", None)
+    raise wrong_customer(f, doc.reference, ours)
 
 
 # -- lines of units without a serial -------------------------------------------------------------
@@ -180,6 +269,8 @@ _WORDS = {
     DocumentKind.adjustment: _Words(
         "An adjustment needs a product or a serial.", "",
         "Only {on_hand} unit(s) of {name} without a serial are in stock."),
+    **{kind: _Words("Scan the unit's serial.", "The service desk takes each unit by its serial: scan the serial of "
+                                                "this {name}.") for kind in SERVICE_KINDS},
 }
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from . import events
@@ -16,6 +16,7 @@ from .errors import Conflict, Invalid, NotFound, Refusal
 from .models import (
     SERIAL_MAX,
     Document,
+    DocumentLine,
     Movement,
     ScanLog,
     SerialNumber,
@@ -23,7 +24,7 @@ from .models import (
 from .posting import post_adjustment
 from .rules import Lookups, check_serial_text, open_document_of
 from .validation import could_be_key, require_text
-from .vocabulary import EventType
+from .vocabulary import EventType, MovementKind
 
 
 def find_serial(session: Session, text: str) -> SerialNumber | None:
@@ -86,6 +87,12 @@ def update_serial(session: Session, record: SerialNumber, *, product: Ref = KEEP
     """Change product, customer or supplier (KEEP leaves one as it is); in_stock is never set (rule 1)."""
     if customer not in (KEEP, None) and record.in_stock:
         raise Refusal("serial_in_stock", f"Serial {record.serial} is in stock: a customer can be set only once it has left stock.")
+    if customer is not KEEP and record.in_service:
+        raise Refusal("serial_in_service", f"Serial {record.serial} is at the service desk: its customer can change "
+                                           "once it is checked out.")
+    if customer not in (KEEP, None) and record.faulty:
+        raise Refusal("serial_faulty", f"Serial {record.serial} is faulty and ours (replaced at the service desk): "
+                                       "it has no customer until it leaves.")
     other = open_document_of(session, record.serial)
     if other is not None and product is not KEEP:
         raise Refusal("serial_on_open_document",
@@ -150,6 +157,29 @@ def movements(session: Session, record: SerialNumber, *, page: int = 1, per_page
         .options(joinedload(Movement.document).joinedload(Document.order), joinedload(Movement.supplier),
                  joinedload(Movement.customer))
     ))
+
+
+def counterparts(session: Session, record: SerialNumber, moves) -> dict[int, str]:
+    """For the serial's ``replaced`` and ``replacement`` movements (by id): the other serial of the swap.
+
+    The check-out's replacement line holds both (its serial replaces ``replaces``): one read for all of them.
+    """
+    swaps = [m for m in moves if m.kind in (MovementKind.replaced, MovementKind.replacement)]
+    if not swaps:
+        return {}
+    lines = session.execute(select(DocumentLine.document_id, DocumentLine.serial, DocumentLine.replaces).where(
+        DocumentLine.document_id.in_({m.document_id for m in swaps}), DocumentLine.replaces.is_not(None),
+        or_(DocumentLine.serial == record.serial, DocumentLine.replaces == record.serial))).all()
+    out: dict[int, str] = {}
+    for m in swaps:
+        for document_id, serial, replaces in lines:
+            if document_id != m.document_id:
+                continue
+            if m.kind == MovementKind.replaced and replaces == record.serial:
+                out[m.id] = serial
+            elif m.kind == MovementKind.replacement and serial == record.serial:
+                out[m.id] = replaces
+    return out
 
 
 def refused_scans(session: Session, record: SerialNumber, *, page: int = 1, per_page: int = 100) -> list[ScanLog]:

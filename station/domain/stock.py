@@ -2,14 +2,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from .errors import Invalid
-from .models import Document, Movement, Product, SerialNumber
+from .models import Document, DocumentLine, Movement, Product, SerialNumber
 from .posting import post_adjustment
+from .sqldates import utc_date, warranty_given
 from .validation import require_quantity, require_text
+from .vocabulary import MovementKind
+
+M = Movement.__table__
+S = SerialNumber.__table__
+L = DocumentLine.__table__
 
 
 def adjust_product(session: Session, product: Product, quantity: int, reason: str, *,
@@ -24,19 +31,25 @@ def adjust_product(session: Session, product: Product, quantity: int, reason: st
 
 @dataclass(frozen=True)
 class Difference:
-    """A materialised figure that disagrees with what the movements say."""
+    """A materialised figure that disagrees with what the movements say.
+
+    ``field`` names which of a serial's figures, when it is not in_stock.
+    """
 
     what: str
     key: str
-    stored: int
-    derived: int
+    stored: int | str
+    derived: int | str
+    field: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.what} {self.key}: stored {self.stored}, movements say {self.derived}"
+        where = f"{self.what} {self.key}" + (f" {self.field}" if self.field else "")
+        return f"{where}: stored {self.stored}, movements say {self.derived}"
 
 
 def check(session: Session) -> list[Difference]:
-    """Recompute in_stock and unserialised on-hand from the movements; list every difference."""
+    """Recompute in_stock, unserialised on-hand, in_service, faulty and warranty_until from the movements;
+    list every difference."""
     diffs: list[Difference] = []
     per_serial = (
         select(Movement.serial_id, func.sum(Movement.quantity).label("qty"))
@@ -65,4 +78,78 @@ def check(session: Session) -> list[Difference]:
         .where(pderived != Product.unserialised_on_hand)
     ):
         diffs.append(Difference("product", code, stored, int(qty)))
+    diffs += service_differences(session)
+    diffs += warranty_differences(session)
+    return diffs
+
+
+_K = MovementKind
+# Rules 11-13, as steps of a sum like in_stock's: check-in +1, check-out or replaced -1: in service when 1.
+# A replaced unit is faulty (+1) until it leaves our hands, by a supplier return or an adjustment of quantity 0 (-1).
+_IN_SERVICE_STEP = case((M.c.kind == _K.service_in, 1), (M.c.kind.in_([_K.service_out, _K.replaced]), -1), else_=0)
+_FAULTY_STEP = case((M.c.kind == _K.replaced, 1), (M.c.kind.in_([_K.supplier_return, _K.adjustment]), -1), else_=0)
+
+
+def service_differences(session: Session) -> list[Difference]:
+    """in_service and faulty (so status) of every serial against its movements of quantity 0 (SPEC 3b)."""
+    steps = (select(M.c.serial_id, func.sum(_IN_SERVICE_STEP).label("in_service"),
+                    func.sum(_FAULTY_STEP).label("faulty"))
+             .where(M.c.quantity == 0, M.c.serial_id.is_not(None)).group_by(M.c.serial_id).subquery())
+    rows = session.execute(
+        select(S.c.serial, S.c.in_service, S.c.faulty, func.coalesce(steps.c.in_service, 0).label("d_in_service"),
+               func.coalesce(steps.c.faulty, 0).label("d_faulty"))
+        .outerjoin(steps, steps.c.serial_id == S.c.id)
+        .where(S.c.in_service.is_(True) | S.c.faulty.is_(True) | steps.c.serial_id.is_not(None))
+        .order_by(S.c.serial))
+    diffs = []
+    for row in rows:
+        for field, stored, derived in (("in_service", row.in_service, row.d_in_service),
+                                       ("faulty", row.faulty, row.d_faulty)):
+            if int(bool(stored)) != int(derived):
+                diffs.append(Difference("serial", row.serial, int(bool(stored)), int(derived), field))
+    return diffs
+
+
+def _shown(day: date | None) -> str:
+    return day.isoformat() if day is not None else "none"
+
+
+def warranty_differences(session: Session) -> list[Difference]:
+    """warranty_until of every serial against its last sale or replacement (SPEC 2).
+
+    A sale's end is its UTC day plus the months it gave (Movement.warranty_months). A replacement's is
+    the later of that and the faulty unit's end, itself derived the same way: those chains are
+    followed in Python, oldest replacement first, so each faulty unit's end is known when it is needed.
+    """
+    last = (select(M.c.serial_id, func.max(M.c.id).label("movement_id"))
+            .where(M.c.kind.in_([_K.sale, _K.replacement]), M.c.serial_id.is_not(None))
+            .group_by(M.c.serial_id).subquery("last_given"))
+    own = warranty_given(utc_date(M.c.at), M.c.warranty_months)
+    diffs = []
+    by_sale = (select(S.c.serial, S.c.warranty_until, own.label("derived"))
+               .select_from(S.outerjoin(last, last.c.serial_id == S.c.id).outerjoin(M, M.c.id == last.c.movement_id))
+               .where((M.c.kind.is_(None)) | (M.c.kind == _K.sale), S.c.warranty_until.is_distinct_from(own))
+               .order_by(S.c.serial))
+    for row in session.execute(by_sale):
+        diffs.append(Difference("serial", row.serial, _shown(row.warranty_until), _shown(row.derived),
+                                "warranty_until"))
+    faulty, faulty_last = S.alias("faulty"), last.alias("faulty_last")
+    faulty_move = M.alias("faulty_move")
+    faulty_own = warranty_given(utc_date(faulty_move.c.at), faulty_move.c.warranty_months)
+    by_replacement = (
+        select(S.c.id, S.c.serial, S.c.warranty_until, own.label("own"), faulty.c.id.label("faulty_id"),
+               faulty_move.c.kind.label("faulty_kind"), faulty_own.label("faulty_own"))
+        .select_from(last.join(M, M.c.id == last.c.movement_id).join(S, S.c.id == last.c.serial_id)
+                     .join(L, and_(L.c.document_id == M.c.document_id, L.c.serial == S.c.serial,
+                                   L.c.replaces.is_not(None)))
+                     .join(faulty, faulty.c.serial == L.c.replaces)
+                     .outerjoin(faulty_last, faulty_last.c.serial_id == faulty.c.id)
+                     .outerjoin(faulty_move, faulty_move.c.id == faulty_last.c.movement_id))
+        .where(M.c.kind == _K.replacement).order_by(M.c.id))
+    ends: dict[int, date | None] = {}
+    for row in session.execute(by_replacement):
+        keeps = ends.get(row.faulty_id) if row.faulty_kind == _K.replacement else row.faulty_own
+        ends[row.id] = end = max((d for d in (row.own, keeps) if d is not None), default=None)
+        if end != row.warranty_until:
+            diffs.append(Difference("serial", row.serial, _shown(row.warranty_until), _shown(end), "warranty_until"))
     return diffs

@@ -6,6 +6,7 @@ from typing import Any
 
 from .errors import Invalid
 from .vocabulary import CODE_MAX, SERIAL_MAX
+from .warranty import MAX_MONTHS
 
 PARTY_PREFIXES = ("CMD:", "SUP:", "CUS:", "USR:")  # commands, parties, operator badges (SPEC 2)
 # Quantities of one line or adjustment: far below what the integer columns hold.
@@ -71,3 +72,11 @@ def serial_text(value: str, *, document_pattern: re.Pattern[str] | None = None) 
     if document_pattern is not None and document_pattern.search(text):
         raise Invalid("invalid_serial", f"{text} looks like a purchase order reference, so it could never be scanned as a serial.")
     return text
+
+
+def require_warranty_months(value: int, field: str = "warranty_months") -> int:
+    """A product's warranty: whole months from 0 (none) to 600 (SPEC 2)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_MONTHS:
+        raise Invalid("invalid_field",
+                      f"{field} must be a whole number of months from 0 (no warranty) to {MAX_MONTHS}.")
+    return value

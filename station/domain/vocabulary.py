@@ -22,6 +22,7 @@ class Mode(enum.StrEnum):
     receive = "receive"
     sell = "sell"
     return_ = "return"
+    service = "service"  # the service desk: check-ins and check-outs of units for repair (SPEC 3b)
 
     @property
     def document_kind(self) -> DocumentKind:
@@ -36,6 +37,8 @@ class DocumentKind(enum.StrEnum):
     customer_return = "customer_return"
     supplier_return = "supplier_return"
     adjustment = "adjustment"
+    service_check_in = "service_check_in"  # units taken in for repair (SI-)
+    service_check_out = "service_check_out"  # units handed back, repaired or replaced (SO-)
 
 
 class DocumentStatus(enum.StrEnum):
@@ -52,6 +55,10 @@ class MovementKind(enum.StrEnum):
     customer_return = "customer_return"
     supplier_return = "supplier_return"
     adjustment = "adjustment"
+    service_in = "service_in"  # quantity 0: the customer's unit at our desk
+    service_out = "service_out"  # quantity 0: back with its customer
+    replaced = "replaced"  # quantity 0: the faulty unit, now ours, out of stock
+    replacement = "replacement"  # quantity -1: the unit given in its place
 
 
 class Phase(enum.StrEnum):
@@ -61,6 +68,7 @@ class Phase(enum.StrEnum):
     open = "open"  # a document is open and nothing waits
     awaiting_serial = "awaiting_serial"  # a product was scanned and waits for its serial
     sticky = "sticky"  # receiving: a product stays chosen while its serials come one after another
+    replacing = "replacing"  # service: CMD:REPLACE was scanned; the next serial replaces the last checked-out one
 
 
 class PartyKind(enum.StrEnum):
@@ -82,13 +90,14 @@ class KindPolicy:
     kind: DocumentKind
     prefix: str  # of the station's own references: R-000123
     movement: MovementKind
-    sign: int  # +1 into stock, -1 out of it, 0: each line carries its own sign (adjustments)
+    sign: int  # +1 into stock, -1 out of it, 0: each line carries its own sign (adjustments), or none (service)
     serial_flag: str | None  # the product flag that says whether a unit needs a serial
     party: PartyKind | None  # whose party the document names
+    serials_only: bool = False  # every line is a serial, whatever the product's flags (the service desk)
 
     def needs_serial(self, product: SerialFlags) -> bool:
         """True when each unit of ``product`` on this kind of document needs a serial."""
-        return self.serial_flag is not None and bool(getattr(product, self.serial_flag))
+        return self.serials_only or (self.serial_flag is not None and bool(getattr(product, self.serial_flag)))
 
     def takes_units(self, quantity: int) -> int:
         """Unserialised units a line of ``quantity`` takes out of stock (0 when it brings them in)."""
@@ -106,13 +115,19 @@ POLICY: dict[DocumentKind, KindPolicy] = {
         KindPolicy(DocumentKind.customer_return, "CR", MovementKind.customer_return, +1, _SALES, PartyKind.customer),
         KindPolicy(DocumentKind.supplier_return, "SR", MovementKind.supplier_return, -1, _PURCHASE, PartyKind.supplier),
         KindPolicy(DocumentKind.adjustment, "A", MovementKind.adjustment, 0, None, None),
+        KindPolicy(DocumentKind.service_check_in, "SI", MovementKind.service_in, 0, None, PartyKind.customer, True),
+        KindPolicy(DocumentKind.service_check_out, "SO", MovementKind.service_out, 0, None, PartyKind.customer, True),
     )
 }
+
+#: The service desk's documents (SPEC 3b): serials only, one customer's each, posted by service_posting.
+SERVICE_KINDS = frozenset({DocumentKind.service_check_in, DocumentKind.service_check_out})
 
 _MODE_DOCUMENT = {
     Mode.receive: DocumentKind.receipt,
     Mode.sell: DocumentKind.sale,
     Mode.return_: DocumentKind.customer_return,
+    Mode.service: DocumentKind.service_check_in,  # what CUS: opens there; a serial in service opens a check-out
 }
 
 

@@ -16,6 +16,7 @@ PRODUCTS = (
     ("DRILL-1", "Demo drill (serial only when received)", True, False, "9780201379624"),
     ("CABLE-1", "Demo cable (no serials)", False, False, "5901234123457"),
 )
+WARRANTY = {"PHONE-1": 24, "ROUTER-1": 12}  # months: the service desk says the warranty of each unit
 SUPPLIER = ("DEMO-SUP", "Demo Supplies Ltd")
 CUSTOMER = ("DEMO-CUS", "Demo Customer")
 ORDER = "PO-1001"
@@ -36,7 +37,8 @@ def create_demo(session: Session) -> DemoResult:
             existing.append(f"product {code}")
             continue
         catalogue.create_product(session, code, name, serial_required_for_purchase=purchase,
-                                 serial_required_for_sales=sales, barcodes=[barcode])
+                                 serial_required_for_sales=sales, barcodes=[barcode],
+                                 warranty_months=WARRANTY.get(code, 0))
         created.append(f"product {code} (barcode {barcode})")
     for kind, (code, name) in (("supplier", SUPPLIER), ("customer", CUSTOMER)):
         model = catalogue.PARTY_MODELS[kind]

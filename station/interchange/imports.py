@@ -6,11 +6,13 @@ domain functions inside one savepoint, and the first bad row raises
 caller owns the transaction: nothing here commits. Importing the same file
 twice changes nothing: an identical record is counted as unchanged.
 
-Products: ``code,name,serial_required_for_purchase,serial_required_for_sales,barcodes``.
+Products: ``code,name,serial_required_for_purchase,serial_required_for_sales,warranty_months,barcodes``.
 ``code`` and ``name`` are required columns; a missing flag column or an
-empty flag means true (SPEC 2); barcodes are separated by ``|`` and are only
-ever added (a barcode put on a product by hand is not taken away by a file
-that does not list it).
+empty flag means true (SPEC 2); ``warranty_months`` is 0-600, empty means 0,
+and a file without the column leaves an existing product's warranty as it is
+(a file from a system that knows no warranty must not take it away); barcodes
+are separated by ``|`` and are only ever added (a barcode put on a product by
+hand is not taken away by a file that does not list it).
 
 Purchase orders: ``reference,supplier,product,quantity``; rows with one
 reference are one order's lines. Suppliers and products must exist. An order
@@ -35,11 +37,12 @@ from station.domain.catalogue import check_barcode, create_product, get_party, g
 from station.domain.documents import create_purchase_order
 from station.domain.errors import Refusal, StationError
 from station.domain.models import Document, DocumentKind, Product
-from station.domain.validation import require_code, require_name
+from station.domain.validation import require_code, require_name, require_warranty_months
 
 Progress = Callable[[int, int], None]
 
-PRODUCT_COLUMNS = ("code", "name", "serial_required_for_purchase", "serial_required_for_sales", "barcodes")
+PRODUCT_COLUMNS = ("code", "name", "serial_required_for_purchase", "serial_required_for_sales", "warranty_months",
+                   "barcodes")
 PRODUCT_REQUIRED = ("code", "name")
 ORDER_COLUMNS = ("reference", "supplier", "product", "quantity")
 FLAGS = ("serial_required_for_purchase", "serial_required_for_sales")
@@ -221,6 +224,14 @@ def _quantity(value: str) -> int:
     return quantity
 
 
+def _months(value: str) -> int:
+    if value == "":
+        return 0
+    if not re.fullmatch(r"\+?[0-9]{1,4}", value):
+        raise Refusal("invalid_field", f"{value!r} is not a whole number of months (0-600)")
+    return require_warranty_months(int(value))
+
+
 def _barcodes(value: str) -> list[str]:
     return [part.strip() for part in value.split("|") if part.strip()]
 
@@ -254,7 +265,9 @@ def _import_product(session: Session, row: Row, seen: dict[str, int], pattern: r
         raise ImportFailed(row.line, "code", f"product {code} is on line {seen[code]} already")
     seen[code] = row.line
     name = _field(row, "name", lambda v: require_name(v, "name"))
-    flags = {flag: _field(row, flag, _flag) for flag in FLAGS}
+    settings: dict[str, Any] = {flag: _field(row, flag, _flag) for flag in FLAGS}
+    if "warranty_months" in row.values:
+        settings["warranty_months"] = _field(row, "warranty_months", _months)
     barcodes = _barcodes(row.values.get("barcodes", ""))
     wanted: dict[str, str] = {}
     for raw in barcodes:
@@ -266,13 +279,13 @@ def _import_product(session: Session, row: Row, seen: dict[str, int], pattern: r
     product = session.scalar(select(Product).where(Product.code == code))
     if product is None:
         _field(row, "barcodes", lambda _: [check_barcode(session, raw, pattern) for raw in wanted.values()])
-        _domain(row, lambda: create_product(session, code, name, **flags, barcodes=list(wanted.values()),
+        _domain(row, lambda: create_product(session, code, name, **settings, barcodes=list(wanted.values()),
                                             pattern=pattern))
         return "created"
 
     have = {b.barcode for b in product.barcodes}
     new = [raw for stored, raw in wanted.items() if stored not in have]
-    changes: dict[str, Any] = {k: v for k, v in {"name": name, **flags}.items() if getattr(product, k) != v}
+    changes: dict[str, Any] = {k: v for k, v in {"name": name, **settings}.items() if getattr(product, k) != v}
     if not changes and not new:
         return "unchanged"
     _field(row, "barcodes", lambda _: [check_barcode(session, raw, pattern) for raw in new])

@@ -53,6 +53,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("CMD:CANCEL", "Cancel"),
     ("CMD:UNDO", "Undo last line"),
     ("CMD:LOGOUT", "Sign out"),
+    ("CMD:SERVICE", "Service desk"),
+    ("CMD:REPLACE", "Replace (then the new serial)"),
 )
 
 MIN_MODULE_MM = 0.19

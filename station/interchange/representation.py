@@ -1,7 +1,7 @@
 """Records as the JSON of SPEC 5: one function per record, shared by the API, the scan answers and the pages."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -17,6 +17,7 @@ from station.domain.models import (
     DocumentKind,
     DocumentLine,
     Movement,
+    MovementKind,
     Operator,
     Product,
     ScanLog,
@@ -53,6 +54,7 @@ def product(session: Session, p: Product) -> dict[str, Any]:
         "name": p.name,
         "serial_required_for_purchase": p.serial_required_for_purchase,
         "serial_required_for_sales": p.serial_required_for_sales,
+        "warranty_months": p.warranty_months,
         "barcodes": [b.barcode for b in p.barcodes],
         "on_hand": on_hand(session, p),
         "serials_in_stock": serials_in_stock(session, p),
@@ -73,8 +75,9 @@ def movement_document(d: Document | None) -> str | None:
     return d.reference
 
 
-def movement(m: Movement) -> dict[str, Any]:
-    return {
+def movement(m: Movement, other: str | None = None) -> dict[str, Any]:
+    """SPEC 5's movement; a ``replaced`` one names its ``replacement``, a ``replacement`` what it ``replaces``."""
+    out = {
         "at": timestamp(m.at),
         "kind": m.kind.value,
         "quantity": m.quantity,
@@ -83,6 +86,11 @@ def movement(m: Movement) -> dict[str, Any]:
         "party": party(m.customer or m.supplier),
         "user": m.user,
     }
+    if m.kind == MovementKind.replaced:
+        out["replacement"] = other
+    elif m.kind == MovementKind.replacement:
+        out["replaces"] = other
+    return out
 
 
 def refused_scan(s: ScanLog) -> dict[str, Any]:
@@ -90,19 +98,31 @@ def refused_scan(s: ScanLog) -> dict[str, Any]:
             "user": s.user}
 
 
-def history_entry(e: HistoryEntry) -> dict[str, Any]:
+def history_entry(e: HistoryEntry, others: dict[int, str] | None = None) -> dict[str, Any]:
     """One row of the serial page's timeline: a movement, or a refused scan marked as one."""
     if e.movement is not None:
-        return movement(e.movement)
+        return movement(e.movement, (others or {}).get(e.movement.id))
     return {**refused_scan(e.scan), "kind": "refused_scan", "quantity": 0, "document": None, "party": None,
             "refused": True}
 
 
 def status(r: SerialNumber) -> str:
-    """SPEC 2's status, the first that holds: in_service, faulty, in_stock, with_customer, not_in_stock."""
+    """SPEC 2's status, the first that holds: in_service, faulty, in_stock, with_customer, not_in_stock.
+
+    Read off the columns posting keeps (in_service, faulty, in_stock) and the customer, so it is never stored
+    apart from them: a customer set by hand on a serial out of stock makes it ``with_customer`` at once.
+    """
+    if r.in_service:
+        return "in_service"
+    if r.faulty:
+        return "faulty"
     if r.in_stock:
         return "in_stock"
     return "with_customer" if r.customer_id is not None else "not_in_stock"
+
+
+def day(d: date | None) -> str | None:
+    return d.isoformat() if d is not None else None
 
 
 def serial_summary(r: SerialNumber) -> dict[str, Any]:
@@ -112,19 +132,21 @@ def serial_summary(r: SerialNumber) -> dict[str, Any]:
         "customer": party(r.customer),
         "supplier": party(r.supplier),
         "in_stock": bool(r.in_stock),
-        "in_service": False,
+        "in_service": bool(r.in_service),
         "status": status(r),
-        "warranty_until": None,
+        "warranty_until": day(r.warranty_until),
     }
 
 
 def serial(session: Session, r: SerialNumber, *, page: int = 1, per_page: int = 100) -> dict[str, Any]:
     """SPEC 5's serial: the record, then its movements and, apart, its refused scans (both paged alike)."""
     doc = open_document_of(session, r.serial)
+    moves = serials.movements(session, r, page=page, per_page=per_page)
+    others = serials.counterparts(session, r, moves)
     return {
         **serial_summary(r),
         "open_document": doc.reference if doc is not None else None,
-        "movements": [movement(m) for m in serials.movements(session, r, page=page, per_page=per_page)],
+        "movements": [movement(m, others.get(m.id)) for m in moves],
         "refused_scans": [refused_scan(s) for s in serials.refused_scans(session, r, page=page, per_page=per_page)],
     }
 
@@ -134,7 +156,7 @@ LINES_PER_PAGE = 500
 
 
 def _line(row) -> dict[str, Any]:
-    return {
+    out = {
         "line": row.line_no,
         "product": {"code": row.code, "name": row.name} if row.code is not None else None,
         "serial": row.serial,
@@ -143,9 +165,13 @@ def _line(row) -> dict[str, Any]:
         "expiry": row.expiry,
         "user": row.user,
     }
+    if row.replaces is not None:
+        out["replaces"] = row.replaces  # a check-out's replacement line: the faulty serial it replaces
+    return out
 
 
-_LINES = (select(L.c.line_no, L.c.serial, L.c.quantity, L.c.batch, L.c.expiry, L.c.user, P.c.code, P.c.name)
+_LINES = (select(L.c.line_no, L.c.serial, L.c.quantity, L.c.batch, L.c.expiry, L.c.user, P.c.code, P.c.name,
+                 L.c.replaces)
           .select_from(L).outerjoin(P, P.c.id == L.c.product_id).where(L.c.document_id == bindparam("document_id")))
 _LAST_LINES = _LINES.order_by(L.c.line_no.desc()).limit(bindparam("count"))
 _LINES_PAGE = _LINES.order_by(L.c.line_no).offset(bindparam("skip")).limit(bindparam("count"))

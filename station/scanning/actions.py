@@ -11,13 +11,13 @@ from dataclasses import replace
 
 from sqlalchemy import update
 
-from station.domain import asn, catalogue, documents, operators, posting, tallies
+from station.domain import asn, catalogue, documents, operators, posting, service_desk, tallies
 from station.domain.documents import Line
 from station.domain.errors import Refusal
 from station.domain.facts import head_of
 from station.domain.models import Document
 from station.domain.rules import order_exceeded
-from station.domain.vocabulary import DocumentKind, DocumentStatus
+from station.domain.vocabulary import SERVICE_KINDS, DocumentKind, DocumentStatus
 
 from . import machine, prompts
 from .context import ScanContext
@@ -47,11 +47,22 @@ def _open(ctx: ScanContext, action: machine.OpenDocument, done: dict) -> None:
     if action.walk_in:
         customer = catalogue.ensure_customer(session, ctx.config.scanning.walk_in_customer)
     order = documents.get_document(session, action.order) if action.order else None
-    doc = documents.open_document(session, action.kind, station=ctx.station.id, user=ctx.user,
-                                  supplier=supplier, customer=customer, order=order)
-    ctx.document = head_of(session, doc.id)
-    d = ctx.document
+    _opened(ctx, documents.open_document(session, action.kind, station=ctx.station.id, user=ctx.user,
+                                         supplier=supplier, customer=customer, order=order), done)
+
+
+def _opened(ctx: ScanContext, doc: Document, done: dict) -> None:
+    ctx.document = d = head_of(ctx.session, doc.id)
     done["opened"] = prompts.describe_document(d.kind, d.reference, d.party_name, d.order_reference)
+
+
+def _switch(ctx: ScanContext, action: machine.SwitchDocument, done: dict) -> None:
+    """The desk's empty document dropped, and one of the other kind opened for its customer (CUS: stays chosen)."""
+    old = ctx.document
+    customer = catalogue.get_party(ctx.session, "customer", old.customer_code) if old.customer_code else None
+    documents.cancel(ctx.session, old)
+    _opened(ctx, documents.open_document(ctx.session, action.kind, station=ctx.station.id, user=ctx.user,
+                                         customer=customer), done)
 
 
 def _choose(ctx: ScanContext, action: machine.ChooseProduct, done: dict) -> None:
@@ -70,6 +81,14 @@ def _add(ctx: ScanContext, action: machine.AddLine, done: dict) -> None:
     doc = ctx.document
     product = ctx.product(action.product) if action.product else None
     done["warning"] = _check_expected(ctx, action.serial)
+    if doc.kind in SERVICE_KINDS:
+        line = service_desk.add_unit(ctx.session, doc, serial=action.serial, product=product,
+                                     pattern=ctx.config.scanning.document_re, lookups=ctx.lookups)
+        if doc.customer_id is None:  # it took its first unit's customer
+            doc = head_of(ctx.session, doc.id)
+        ctx.document = replace(doc, line_count=line.line_no)
+        done["line"] = describe(line)
+        return
     line = documents.add_line(ctx.session, doc, product=product, serial=action.serial, batch=action.batch,
                               expiry=action.expiry, pattern=ctx.config.scanning.document_re, lookups=ctx.lookups,
                               user=ctx.user)
@@ -88,6 +107,18 @@ def _attach(ctx: ScanContext, action: machine.AttachSerial, done: dict) -> None:
                                    lookups=ctx.lookups)
     name = line.product.name if line.product else "it"
     done["line"] = f"serial {line.serial} on the last unit of {name}"
+
+
+def _arm(ctx: ScanContext, action: machine.ArmReplacement, done: dict) -> None:
+    done["line"] = service_desk.replaceable(ctx.session, ctx.document).serial
+
+
+def _add_replacement(ctx: ScanContext, action: machine.AddReplacement, done: dict) -> None:
+    line = service_desk.add_replacement(ctx.session, ctx.document, serial=action.serial,
+                                        pattern=ctx.config.scanning.document_re, lookups=ctx.lookups,
+                                        user=ctx.user)
+    ctx.document = replace(ctx.document, line_count=line.line_no)
+    done["line"] = describe(line)
 
 
 def _undo(ctx: ScanContext, action: machine.Undo, done: dict) -> None:
@@ -149,13 +180,17 @@ _ACTIONS = {
     machine.Post: _post,
     machine.SignIn: _sign_in,
     machine.SignOut: _sign_out,
+    machine.SwitchDocument: _switch,
+    machine.ArmReplacement: _arm,
+    machine.AddReplacement: _add_replacement,
 }
 
 
 def describe(line: Line) -> str:
-    """"Widget X, serial SN-1", "1 unit of Loose", "serial SN-1"."""
+    """"Widget X, serial SN-1", "1 unit of Loose", "serial SN-1", "Phone, serial SN-9, replacing SN-1"."""
     name = line.product.name if line.product is not None else None
     if line.serial is None:
         return f"{line.quantity} unit{'s' if line.quantity != 1 else ''} of {name}"
-    return f"{name}, serial {line.serial}" if name else f"serial {line.serial}"
+    text = f"{name}, serial {line.serial}" if name else f"serial {line.serial}"
+    return f"{text}, replacing {line.replaces}" if line.replaces else text
 

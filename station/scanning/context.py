@@ -72,6 +72,9 @@ class ReaderLookups:
         facts = self.ctx.lookups.serial(text)
         return facts.exists, self.ctx.known(facts.product)
 
+    def serial_in_service(self, text: str) -> bool:
+        return len(text) <= SERIAL_MAX and self.ctx.lookups.serial(text).in_service
+
     def party_exists(self, kind: str, code: str) -> bool:
         return catalogue.party_exists(self.ctx.session, kind, code)
 

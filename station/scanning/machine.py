@@ -2,12 +2,15 @@
 
 Theory of operation
 -------------------
-A station is in one of four phases (``Phase``, stored with the station):
+A station is in one of five phases (``Phase``, stored with the station):
 ``idle`` (no document open), ``open`` (a document is open and nothing
-waits), ``awaiting_serial`` (a product was scanned and waits for its serial)
-and ``sticky`` (receiving: a product stays chosen while its serials are
-scanned one after another, so a box of 50 is 51 scans). The mode (receive,
-sell, return) chooses which document a scan opens.
+waits), ``awaiting_serial`` (a product was scanned and waits for its serial),
+``sticky`` (receiving: a product stays chosen while its serials are
+scanned one after another, so a box of 50 is 51 scans) and ``replacing``
+(the service desk: CMD:REPLACE was scanned, and the next serial accepted
+replaces the last unit checked out). The mode (receive, sell, return,
+service) chooses which document a scan opens; at the service desk the
+serial does: one in service goes on a check-out, any other on a check-in.
 
 ``TABLE`` is the machine, after h11's ``_state.py``: for each phase, what
 each kind of scan does there. A legal pair maps to its handler, which
@@ -53,6 +56,8 @@ class Event(enum.StrEnum):
     posted = "posted"
     signed_in = "signed_in"
     signed_out = "signed_out"
+    replace_armed = "replace_armed"
+    replace_dropped = "replace_dropped"
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ class State:
             raise ValueError(f"a {self.phase} station has {'no' if self.phase is Phase.idle else 'a'} document")
         if self.phase in (Phase.awaiting_serial, Phase.sticky) and self.product is None:
             raise ValueError(f"a {self.phase} station has a chosen product")
+        if self.phase is Phase.replacing and self.document_kind is not DocumentKind.service_check_out:
+            raise ValueError("a replacing station has a check-out open")
 
 
 # Actions: what the service carries out, in order.
@@ -139,7 +146,27 @@ class SignOut:
     pass
 
 
-Action = SetMode | OpenDocument | ChooseProduct | AddLine | AttachSerial | Undo | Cancel | Post | SignIn | SignOut
+@dataclass(frozen=True)
+class SwitchDocument:
+    """The service desk's empty document gives way to one of the other kind, for the same customer."""
+
+    kind: DocumentKind
+
+
+@dataclass(frozen=True)
+class ArmReplacement:
+    """CMD:REPLACE: the check-out's last unit is one a replacement can be given for (else the rules refuse)."""
+
+
+@dataclass(frozen=True)
+class AddReplacement:
+    """A line of its own: ``serial`` replaces the check-out's last unit (rule 13)."""
+
+    serial: str
+
+
+Action = (SetMode | OpenDocument | ChooseProduct | AddLine | AttachSerial | Undo | Cancel | Post | SignIn | SignOut
+          | SwitchDocument | ArmReplacement | AddReplacement)
 
 
 @dataclass(frozen=True)
@@ -257,6 +284,8 @@ def _after_line(state: State, product: ProductInfo | None, *, attach: bool = Fal
 
 
 def on_product(state: State, r: Reading) -> Decision:
+    if state.mode is Mode.service:
+        return on_service_unit(state, r)
     if r.kind is Kind.gs1 and not r.found:
         raise Refusal("unknown_barcode", f"GTIN {r.code} is not the barcode of any product: add it to the product first.")
     if r.kind is Kind.gs1 and r.serial is not None:
@@ -277,6 +306,8 @@ def on_product(state: State, r: Reading) -> Decision:
 
 def on_serial(state: State, r: Reading) -> Decision:
     """A known serial, a new serial, or a GS1 scan carrying product and serial."""
+    if state.mode is Mode.service:
+        return on_service_unit(state, r)
     if r.kind is Kind.gs1:
         product = r.product
     elif state.phase in (Phase.awaiting_serial, Phase.sticky):
@@ -306,6 +337,77 @@ def on_operator(state: State, r: Reading) -> Decision:
 def on_logout(state: State, r: Reading) -> Decision:
     """CMD:LOGOUT signs the operator out, in any phase (nobody signed in: nothing to do, and it says so)."""
     return Decision((SignOut(),), state, Event.signed_out, r)
+
+
+# -- the service desk (SPEC 3b) ------------------------------------------------------------------
+
+_CHECK_IN, _CHECK_OUT = DocumentKind.service_check_in, DocumentKind.service_check_out
+_WORDS = {_CHECK_IN: "check-in", _CHECK_OUT: "check-out"}
+
+
+def _unit_serial(r: Reading, why: str) -> str:
+    """The serial a goods scan names at the desk: a unit is taken by its own label, never by its product's."""
+    if r.kind is Kind.gs1 and not r.found:
+        raise Refusal("unknown_barcode", f"GTIN {r.code} is not the barcode of any product: scan the unit's serial.")
+    if r.serial is None:
+        raise Refusal("serial_required", f"The service desk takes each unit by its own serial: scan the serial, "
+                                         f"not the product barcode{why}.")
+    return r.serial
+
+
+def on_service_unit(state: State, r: Reading) -> Decision:
+    """A unit at the desk: one in service goes on a check-out, any other on a check-in (never both on one)."""
+    serial = _unit_serial(r, "")
+    if r.kind is Kind.unknown:
+        raise Refusal("unknown_barcode", f"Unknown barcode {quote(r.text)}: not a serial sold here. "
+                                         "Scan the serial of a unit a customer brought back.")
+    kind = _CHECK_OUT if r.in_service else _CHECK_IN
+    actions: tuple[Action, ...] = ()
+    if state.document_kind is None:
+        actions, state = (OpenDocument(kind),), _opened(state.mode, kind)
+    elif state.document_kind is not kind:
+        if state.lines:
+            open_words = _WORDS.get(state.document_kind, "document")
+            raise Refusal("document_open", f"Serial {quote(serial)} {'is' if r.in_service else 'is not'} in service, "
+                                           f"so it goes on a {_WORDS[kind]}, and a {open_words} is open: "
+                                           "scan CMD:FINISH or CMD:CANCEL first.")
+        actions, state = (SwitchDocument(kind),), _opened(state.mode, kind)
+    actions += (AddLine(r.product.code if r.product else None, serial),)
+    return Decision(actions, _after_line(state, None), Event.line_added, r)
+
+
+def on_replace(state: State, r: Reading) -> Decision:
+    """CMD:REPLACE on a check-out: the next serial accepted replaces its last unit."""
+    if state.phase is Phase.replacing:
+        return Decision((), state, Event.replace_armed, r)
+    if state.document_kind is not _CHECK_OUT:
+        if state.mode is not Mode.service:
+            raise Refusal("wrong_mode", "CMD:REPLACE is for the service desk: scan CMD:SERVICE, the unit going back, "
+                                        "then CMD:REPLACE and its replacement.")
+        if state.document_kind is None:
+            raise Refusal("no_open_document", "No check-out is open: scan the unit going back, then CMD:REPLACE "
+                                              "and its replacement's serial.")
+        raise Refusal("nothing_to_replace", "A replacement is given when a unit goes back: finish this check-in "
+                                            "(CMD:FINISH), then scan the unit going back and CMD:REPLACE.")
+    if not state.lines:
+        raise Refusal("nothing_to_replace", "Nothing is checked out yet: scan the unit going back, "
+                                            "then CMD:REPLACE and its replacement's serial.")
+    return Decision((ArmReplacement(),), replace(state, phase=Phase.replacing), Event.replace_armed, r)
+
+
+def on_replacement(state: State, r: Reading) -> Decision:
+    """The serial after CMD:REPLACE; a refusal keeps the replacement armed (the state is unchanged)."""
+    serial = _unit_serial(r, " (or CMD:UNDO to give no replacement)")
+    if r.kind is Kind.unknown:
+        raise Refusal("unknown_barcode", f"Unknown barcode {quote(r.text)}: a replacement is a serial in stock. "
+                                         "Scan its serial, or CMD:UNDO to give no replacement.")
+    nxt = replace(state, phase=Phase.open, lines=state.lines + 1)
+    return Decision((AddReplacement(serial),), nxt, Event.line_added, r)
+
+
+def on_replace_dropped(state: State, r: Reading) -> Decision:
+    """CMD:UNDO while a replacement is armed: none is given (no line is removed)."""
+    return Decision((), replace(state, phase=Phase.open), Event.replace_dropped, r)
 
 
 @dataclass(frozen=True)
@@ -338,22 +440,34 @@ TABLE: dict[Phase, dict[Kind, Handler]] = {
         Kind.finish: Refuse("no_open_document", "There is no open document to finish: scan the goods first."),
         Kind.cancel: Refuse("no_open_document", "There is no open document to cancel: scan the goods to start one."),
         Kind.undo: Refuse("nothing_to_undo", "There is no line to undo: scan the goods, or CMD:CANCEL to drop the document."),
+        Kind.replace: on_replace,
         **_GOODS,
         **_OPERATORS,
     },
-    Phase.open: {**_PARTIES, Kind.finish: on_finish, Kind.cancel: on_cancel, Kind.undo: on_undo, **_GOODS,
-                 **_OPERATORS},
+    Phase.open: {**_PARTIES, Kind.finish: on_finish, Kind.cancel: on_cancel, Kind.undo: on_undo,
+                 Kind.replace: on_replace, **_GOODS, **_OPERATORS},
     Phase.awaiting_serial: {
         **_PARTIES,
         Kind.finish: Refuse("serial_required", "{product} still waits for its serial: scan the serial, "
                                                "or CMD:UNDO to drop the product."),
         Kind.cancel: on_cancel,
         Kind.undo: on_undo_choice,
+        Kind.replace: on_replace,
         **_GOODS,
         **_OPERATORS,
     },
-    Phase.sticky: {**_PARTIES, Kind.finish: on_finish, Kind.cancel: on_cancel, Kind.undo: on_undo, **_GOODS,
-                   **_OPERATORS},
+    Phase.sticky: {**_PARTIES, Kind.finish: on_finish, Kind.cancel: on_cancel, Kind.undo: on_undo,
+                   Kind.replace: on_replace, **_GOODS, **_OPERATORS},
+    # Armed until a serial is accepted or another command is scanned (a mode or party scan is refused: lines are open).
+    Phase.replacing: {
+        **_PARTIES,
+        Kind.finish: on_finish,
+        Kind.cancel: on_cancel,
+        Kind.undo: on_replace_dropped,
+        Kind.replace: on_replace,
+        **{kind: on_replacement for kind in _GOODS},
+        **_OPERATORS,
+    },
 }
 
 

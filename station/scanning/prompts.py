@@ -9,8 +9,11 @@ its prompt is the unchanged station's prompt.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
 
-from station.domain.vocabulary import POLICY, DocumentKind, Mode
+from station.domain import warranty
+from station.domain.vocabulary import POLICY, SERVICE_KINDS, DocumentKind, Mode
 
 from .machine import Event, Phase, State
 
@@ -20,15 +23,39 @@ DOCUMENT_WORDS = {
     _K.sale: "Sale",
     _K.customer_return: "Customer return",
     _K.supplier_return: "Return to supplier",
+    _K.service_check_in: "Check-in",
+    _K.service_check_out: "Check-out",
 }
-DONE_WORDS = {_K.receipt: "received", _K.sale: "sold", _K.customer_return: "returned", _K.supplier_return: "returned"}
-PARTY_WORDS = {_K.receipt: "from", _K.sale: "for", _K.customer_return: "from", _K.supplier_return: "to"}
-MODE_WORDS = {Mode.receive: "receiving", Mode.sell: "selling", Mode.return_: "returns"}
+DONE_WORDS = {_K.receipt: "received", _K.sale: "sold", _K.customer_return: "returned", _K.supplier_return: "returned",
+              _K.service_check_in: "checked in", _K.service_check_out: "checked out"}
+PARTY_WORDS = {_K.receipt: "from", _K.sale: "for", _K.customer_return: "from", _K.supplier_return: "to",
+               _K.service_check_in: "from", _K.service_check_out: "for"}
+MODE_WORDS = {Mode.receive: "receiving", Mode.sell: "selling", Mode.return_: "returns", Mode.service: "service desk"}
 IDLE_PROMPTS = {
     Mode.receive: "Receiving. Scan a supplier (SUP:...) or a purchase order.",
     Mode.sell: "Selling. Scan a product or a serial (CUS:... first to sell to a named customer).",
     Mode.return_: "Returns. Scan the sold serial (SUP:... first to send goods back to a supplier).",
+    Mode.service: "Service desk. Scan the serial of a unit brought in for repair, or of one going back "
+                  "(CUS:... first to name the customer).",
 }
+
+
+class Unit(Protocol):
+    """The service desk's last line (service_desk.Unit): the unit, whose it is, and its warranty's end."""
+
+    serial: str
+    product: str | None
+    customer: str | None
+    warranty_until: date | None  # a replacement's: the end it will be given
+    replaces: str | None
+
+
+def unit_name(unit: Unit) -> str:
+    """"Phone SN-1 of Jane Doe", "Phone SN-9 replaces SN-1 for Jane Doe"."""
+    name = f"{unit.product} {unit.serial}" if unit.product else f"Serial {unit.serial}"
+    if unit.replaces:
+        return f"{name} replaces {unit.replaces}" + (f" for {unit.customer}" if unit.customer else "")
+    return f"{name} of {unit.customer}" if unit.customer else name
 
 
 @dataclass(frozen=True)
@@ -42,6 +69,8 @@ class Facts:
     expected: int | None = None  # on the purchase order, for the chosen product
     received_before: int = 0  # posted against the order already
     offline_held: int = 0
+    unit: Unit | None = None  # at the service desk: the last line's unit, its warranty as of ``today``
+    today: date | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +114,8 @@ def prompt(state: State, facts: Facts) -> str:
     phase = state.phase
     if phase is Phase.idle:
         return IDLE_PROMPTS[state.mode]
+    if state.document_kind in SERVICE_KINDS and state.lines and facts.unit is not None:
+        return _desk(state, facts.unit, warranty.words(facts.unit.warranty_until, facts.today))
     if phase is Phase.awaiting_serial:
         if state.document_kind is DocumentKind.receipt:
             return _count(state, facts) + " Scan the serial."
@@ -110,6 +141,17 @@ def prompt(state: State, facts: Facts) -> str:
     else:
         nxt = "Scan the serial of the unit." if not state.lines else "Scan the next serial, or CMD:FINISH to post."
     return f"{head}. {nxt}"
+
+
+def _desk(state: State, unit: Unit, warranty_words: str) -> str:
+    """Every check-in and check-out prompt says the unit's warranty (rule 14)."""
+    if state.phase is Phase.replacing:
+        return (f"Replacing {unit_name(unit)} ({warranty_words}): scan the replacement's serial, "
+                "or CMD:UNDO to give none.")
+    said = f"{unit_name(unit)}: {warranty_words}."
+    if state.document_kind is DocumentKind.service_check_out and unit.replaces is None:
+        return f"{said} Scan the next serial, CMD:REPLACE to give a replacement for it, or CMD:FINISH."
+    return f"{said} Scan the next serial or CMD:FINISH."
 
 
 def message(event: Event, state: State, done: Done) -> str:
@@ -142,4 +184,7 @@ _MESSAGES = {
         f" (in place of {done.replaced})." if done.replaced else "."),
     Event.signed_out: lambda state, done: f"Signed out: {done.signed_out}." if done.signed_out
     else "Nobody was signed in.",
+    Event.replace_armed: lambda state, done: (f"A replacement for serial {done.line}: scan the new unit's serial."
+                                              if done.line else "A replacement is armed already: scan its serial."),
+    Event.replace_dropped: lambda state, done: "No replacement: the unit goes back as it is.",
 }

@@ -31,8 +31,8 @@ from station.domain.vocabulary import Mode
 MAX_SCAN = 512
 GS = "\x1d"
 GS1_AIM = ("]C1", "]d2", "]Q3", "]e0")
-COMMANDS = ("RECEIVE", "SELL", "RETURN", "FINISH", "CANCEL", "UNDO", "LOGOUT")
-MODES = {"RECEIVE": Mode.receive, "SELL": Mode.sell, "RETURN": Mode.return_}
+COMMANDS = ("RECEIVE", "SELL", "RETURN", "FINISH", "CANCEL", "UNDO", "LOGOUT", "SERVICE", "REPLACE")
+MODES = {"RECEIVE": Mode.receive, "SELL": Mode.sell, "RETURN": Mode.return_, "SERVICE": Mode.service}
 _AIM = re.compile(r"\][A-Za-z][0-9A-Za-z]")
 _GS1_CONFIG = ParseConfig(separator_chars=[GS])
 # A refused text is quoted in the message; past this length only its start.
@@ -42,12 +42,13 @@ _QUOTE = 64
 class Kind(str, enum.Enum):
     """What a scan is read as, in SPEC 4's order of precedence."""
 
-    mode = "mode"  # CMD:RECEIVE / CMD:SELL / CMD:RETURN
+    mode = "mode"  # CMD:RECEIVE / CMD:SELL / CMD:RETURN / CMD:SERVICE
     finish = "finish"
     cancel = "cancel"
     undo = "undo"
     logout = "logout"  # CMD:LOGOUT: the operator signs out
     operator = "operator"  # USR:<code>: an operator's badge
+    replace = "replace"  # CMD:REPLACE: the next serial replaces the last checked-out one (service desk)
     supplier = "supplier"
     customer = "customer"
     order = "order"
@@ -74,7 +75,9 @@ class Reading:
     ``mode`` is set for Kind.mode; ``product`` is set for Kind.product;
     ``code`` (the badge's code) and ``found`` (an active operator) for Kind.operator; for
     Kind.gs1, ``code`` is the GTIN-14 and ``found`` says whether ``product``
-    is set; ``serial`` is set for Kind.known_serial and Kind.unknown.
+    is set; ``serial`` is set for Kind.known_serial and Kind.unknown;
+    ``in_service`` says whether a known serial (or a GS1 scan's) is at the
+    service desk.
     """
 
     kind: Kind
@@ -86,6 +89,7 @@ class Reading:
     serial: str | None = None
     batch: str | None = None  # GS1 AI 10
     expiry: str | None = None  # GS1 AI 17, YYMMDD as scanned
+    in_service: bool = False  # the serial is checked in at the service desk (a serial in service opens a check-out)
 
 
 class Lookups(Protocol):
@@ -93,6 +97,7 @@ class Lookups(Protocol):
 
     def product_by_barcode(self, text: str) -> ProductInfo | None: ...
     def serial_product(self, text: str) -> tuple[bool, ProductInfo | None]: ...
+    def serial_in_service(self, text: str) -> bool: ...
     def party_exists(self, kind: str, code: str) -> bool: ...
     def order_exists(self, reference: str) -> bool: ...
     def operator_exists(self, code: str) -> bool: ...
@@ -145,8 +150,10 @@ def _gs1_values(text: str, gs_substitute: str | None) -> dict[str, str] | None:
 def _gs1_reading(text: str, values: dict[str, str], lookups: Lookups) -> Reading:
     gtin = values["01"]
     product = lookups.product_by_barcode(gtin)
+    serial = values.get("21")
     return Reading(Kind.gs1, text, code=gtin, found=product is not None, product=product,
-                   serial=values.get("21"), batch=values.get("10"), expiry=values.get("17"))
+                   serial=serial, batch=values.get("10"), expiry=values.get("17"),
+                   in_service=serial is not None and lookups.serial_in_service(serial))
 
 
 def _plain(text: str, lookups: Lookups, *, serial: str | None = None) -> Reading:
@@ -158,7 +165,8 @@ def _plain(text: str, lookups: Lookups, *, serial: str | None = None) -> Reading
     serial = text if serial is None else serial
     known, serial_product = lookups.serial_product(serial)
     if known:
-        return Reading(Kind.known_serial, text, serial=serial, product=serial_product)
+        return Reading(Kind.known_serial, text, serial=serial, product=serial_product,
+                       in_service=lookups.serial_in_service(serial))
     return Reading(Kind.unknown, text, serial=serial)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from station.domain.facts import DocumentHead, ProductFacts, head, head_columns, head_from
 from station.domain.models import Document, Operator, Product, StationState
-from station.domain.vocabulary import DocumentStatus, Mode, Phase
+from station.domain.vocabulary import DocumentKind, DocumentStatus, Mode, Phase
 
 from . import machine
 from .operators import SignedIn
@@ -86,6 +86,9 @@ def _row(station: str, row) -> StationRow:
     else:
         phase = row.st_phase if row.st_phase is not Phase.idle else Phase.open
         if phase in (Phase.awaiting_serial, Phase.sticky) and product is None:
+            phase = Phase.open
+        if phase is Phase.replacing and (document.kind is not DocumentKind.service_check_out
+                                         or not document.line_count):
             phase = Phase.open
         state = machine.State(mode=row.st_mode, document_kind=document.kind, phase=phase, lines=document.line_count,
                               product=info(product), attach=bool(row.st_attach) and product is not None)

@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from station.domain import tallies
+from station.domain import service_desk, tallies
 from station.domain.facts import DocumentHead
-from station.domain.vocabulary import Mode
+from station.domain.vocabulary import SERVICE_KINDS, Mode
+from station.domain.warranty import utc_today
 from station.interchange import representation
 
 from . import machine, operators, prompts, scan_log
@@ -31,10 +32,14 @@ class Answer:
     document: dict[str, Any] | None
 
 
-def _facts(doc: DocumentHead | None, state: machine.State, counts: list[tallies.ProductCount]) -> prompts.Facts:
+def _facts(session: Session, doc: DocumentHead | None, state: machine.State,
+           counts: list[tallies.ProductCount]) -> prompts.Facts:
     if doc is None:
         return prompts.Facts()
     facts = dict(reference=doc.reference, party=doc.party_name, order=doc.order_reference)
+    if doc.kind in SERVICE_KINDS and state.lines:  # the desk's prompt says the last unit's warranty: one read
+        facts["today"] = utc_today()
+        facts["unit"] = service_desk.last_unit(session, doc.id, facts["today"])
     if state.product is not None:
         mine = next((c for c in counts if c.code == state.product.code), None)
         if mine is not None:
@@ -49,7 +54,7 @@ def answer(ctx: ScanContext, state: machine.State) -> Answer:
     session = ctx.session
     doc = ctx.document if ctx.posted is None else ctx.posted[0]
     counts = tallies.summary(session, doc.id, doc.order_id) if doc is not None else []
-    prompt = prompts.prompt(state, _facts(ctx.document, state, counts if ctx.posted is None else []))
+    prompt = prompts.prompt(state, _facts(session, ctx.document, state, counts if ctx.posted is None else []))
     document = representation.document_summary(session, doc, counts) if doc is not None else None
     return Answer(prompt, document)
 

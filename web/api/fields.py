@@ -52,6 +52,11 @@ def whole(body: dict[str, Any], field: str) -> int:
     return value
 
 
+def optional_whole(body: dict[str, Any], field: str, default: int | None = None) -> int | None:
+    """A whole number, or ``default`` when the field is absent."""
+    return whole(body, field) if field in body else default
+
+
 def texts(body: dict[str, Any], field: str) -> list[str] | None:
     """A list of texts, or None when the field is absent."""
     if field not in body:

@@ -27,7 +27,7 @@ from .paths import tail_parts
 
 bp = Blueprint("products", __name__)
 
-FIELDS = ("code", "name", "serial_required_for_purchase", "serial_required_for_sales", "barcodes")
+FIELDS = ("code", "name", "serial_required_for_purchase", "serial_required_for_sales", "warranty_months", "barcodes")
 DERIVED = ("on_hand", "serials_in_stock")
 
 
@@ -74,7 +74,8 @@ def create():
             session, fields.text(body, "code"), fields.text(body, "name"),
             serial_required_for_purchase=fields.flag(body, "serial_required_for_purchase", True),
             serial_required_for_sales=fields.flag(body, "serial_required_for_sales", True),
-            barcodes=fields.texts(body, "barcodes") or (), pattern=_pattern())
+            barcodes=fields.texts(body, "barcodes") or (), pattern=_pattern(),
+            warranty_months=fields.optional_whole(body, "warranty_months", 0))
         out = representation.product(session, product)
     return out, 201, {"Location": url_for(".index") + "/" + quote(out["code"], safe="")}
 
@@ -104,14 +105,15 @@ def show(code: str):
 
 
 def update(code: str):
-    """Name, flags, or the whole barcode list; the code and the counts are read-only."""
+    """Name, flags, warranty months, or the whole barcode list; the code and the counts are read-only."""
     body = json_body()
     _refuse_derived(body)
     only(body, FIELDS)
     changes = dict(name=fields.optional_text(body, "name"),
                    serial_required_for_purchase=fields.flag(body, "serial_required_for_purchase"),
                    serial_required_for_sales=fields.flag(body, "serial_required_for_sales"),
-                   barcodes=fields.texts(body, "barcodes"))
+                   barcodes=fields.texts(body, "barcodes"),
+                   warranty_months=fields.optional_whole(body, "warranty_months"))
     with transaction() as session:
         product = catalogue.get_product(session, code)
         if "code" in body and body["code"] != product.code:

@@ -7,7 +7,9 @@ which zone in its column headings (:func:`zone_name`).
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+
+from station.domain import warranty as warranty_rules
 
 from ..db import station_app
 
@@ -22,6 +24,20 @@ WORDS = {
     "receive": "Receiving",
     "sell": "Selling",
     "return": "Returning",
+    "service": "Service desk",
+    "service_check_in": "Service check-in",
+    "service_check_out": "Service check-out",
+    "service_in": "Checked in for repair",
+    "service_out": "Checked out after repair",
+    "replaced": "Replaced (faulty)",
+    "replacement": "Given as a replacement",
+    "in_service": "In service",
+    "faulty": "Faulty",
+    "in_stock": "In stock",
+    "with_customer": "With customer",
+    "not_in_stock": "Not in stock",
+    "in_warranty": "In warranty",
+    "out_of_warranty": "Out of warranty",
 }
 
 
@@ -64,7 +80,14 @@ def cut(text: str | None, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def warranty(until: str | None) -> dict[str, str]:
+    """A serial's ``warranty_until`` (``2027-06-01`` or None) as the pages show it: its state (the colour), its words."""
+    end = date.fromisoformat(until) if until else None
+    today = warranty_rules.utc_today()
+    return {"state": warranty_rules.state(end, today).value, "words": warranty_rules.words(end, today)}
+
+
 def register(app) -> None:
-    for fn in (words, when, clock, cut):
+    for fn in (words, when, clock, cut, warranty):
         app.add_template_filter(fn)
     app.add_template_global(zone_name)

@@ -97,6 +97,16 @@ def _pattern():
     return station_app().config.scanning.document_re
 
 
+def months_field() -> int | None:
+    """The form's warranty in months: None when the form has no such field, Invalid when it is not 0-600."""
+    if "warranty_months" not in request.form:
+        return None
+    raw = (field("warranty_months") or "0").strip()
+    if not re.fullmatch(r"[0-9]{1,4}", raw):
+        raise Invalid("invalid_field", "warranty_months must be a whole number of months from 0 (no warranty) to 600.")
+    return int(raw)
+
+
 def create():
     barcodes = (request.form.get("barcodes") or "").split()
     flags = {flag: checked(flag) for flag in FLAGS}
@@ -104,7 +114,8 @@ def create():
     with attempt():
         with transaction() as session:
             created = catalogue.create_product(session, request.form.get("code", ""), request.form.get("name", ""),
-                                               barcodes=barcodes, **flags, pattern=_pattern()).code
+                                               barcodes=barcodes, warranty_months=months_field() or 0, **flags,
+                                               pattern=_pattern()).code
     if created is None:
         return back(url_for(".index") + "#new")
     done(f"Product {created} created.")
@@ -112,7 +123,7 @@ def create():
 
 
 def edit(session, product: Product) -> str:
-    catalogue.update_product(session, product, name=request.form.get("name", ""),
+    catalogue.update_product(session, product, name=request.form.get("name", ""), warranty_months=months_field(),
                              **{flag: checked(flag) for flag in FLAGS})
     return f"Product {product.code} saved."
 

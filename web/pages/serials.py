@@ -97,7 +97,8 @@ def record(rest: str):
 
 def movement_rows(session: Session, record: SerialNumber, page: int) -> tuple[list[dict[str, Any]], int]:
     entries, total = serials.history(session, record, page=page, per_page=PER_PAGE)
-    return [representation.history_entry(e) for e in entries], total
+    others = serials.counterparts(session, record, [e.movement for e in entries if e.movement is not None])
+    return [representation.history_entry(e, others) for e in entries], total
 
 
 def barcode_svg(serial: str) -> tuple[str | None, str | None]:

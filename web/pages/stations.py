@@ -11,6 +11,7 @@ the same scan for a browser without JavaScript.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import Blueprint, abort, flash, render_template, request
@@ -18,9 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from station.domain import documents
+from station.domain import documents, service_desk
 from station.domain.errors import Refusal
 from station.domain.models import Document
+from station.domain.vocabulary import SERVICE_KINDS
+from station.domain.warranty import utc_today
+from station.interchange import representation
 from station.interchange.demo import FIRST_RUN_HINT, is_empty
 from station.scanning.service import ScanService
 
@@ -71,6 +75,16 @@ def order_counts(session: Session, doc_json: dict[str, Any] | None) -> list[dict
     ]
 
 
+def desk_view(session: Session, doc_json: dict[str, Any]) -> dict[str, Any]:
+    """The service desk's screen: the customer, and each shown line's warranty (its state gives the colour)."""
+    shown = [line["serial"] for line in doc_json["lines"] if line["serial"]]
+    ends = service_desk.line_warranties(session, doc_json["reference"], shown, utc_today())
+    for line in doc_json["lines"]:
+        line["warranty_until"] = representation.day(ends.get(line["serial"]))
+    last = doc_json["lines"][-1] if doc_json["lines"] else None
+    return {"customer": doc_json["customer"], "last": last}
+
+
 def station_view(session: Session, station: str) -> dict[str, Any]:
     """What the screen shows: ScanService.view plus the order counts and the spool's backlog."""
     view = _service().view(session, station)
@@ -79,20 +93,37 @@ def station_view(session: Session, station: str) -> dict[str, Any]:
     view["offline"] = bool(status.offline) if status is not None else False
     view["order_counts"] = order_counts(session, view["document"])
     doc = view["document"]
+    view["desk"] = desk_view(session, doc) if doc is not None and doc["kind"] in SERVICE_KINDS else None
     if doc is not None and len(doc["lines"]) > MAX_SCREEN_LINES:
         view["hidden_lines"] = len(doc["lines"]) - MAX_SCREEN_LINES
         doc["lines"] = doc["lines"][-MAX_SCREEN_LINES:]
     return view
 
 
+OVERDUE_SHOWN = 50
+
+
+def overdue(session: Session) -> dict[str, Any]:
+    """The units at the service desk for longer than ``[service] overdue_days``, longest first."""
+    days = station_app().config.service.overdue_days
+    now = datetime.now(timezone.utc)
+    units, total = service_desk.overdue(session, now - timedelta(days=days), limit=OVERDUE_SHOWN)
+    rows = [{"serial": u.serial, "product": u.product, "customer": u.customer, "document": u.document,
+             "since": representation.timestamp(u.since),
+             "days": (now - (u.since if u.since.tzinfo else u.since.replace(tzinfo=timezone.utc))).days}
+            for u in units]
+    return {"days": days, "units": rows, "total": total}
+
+
 @bp.get("/")
 def overview():
-    """Every configured station: its mode, prompt and open document."""
+    """Every configured station: its mode, prompt and open document; the units overdue at the service desk."""
     config = station_app().config
     with transaction() as session:
         views = [station_view(session, s.id) for s in config.stations]
         first_run = FIRST_RUN_HINT if is_empty(session) else None
-    return render_template("overview.html", views=views, first_run=first_run)
+        late = overdue(session)
+    return render_template("overview.html", views=views, first_run=first_run, overdue=late)
 
 
 def offline_view(station: str) -> dict[str, Any]:

@@ -173,7 +173,7 @@
   }
 
   function words(mode) {
-    return { receive: "Receiving", sell: "Selling", return: "Returning" }[mode] || mode;
+    return { receive: "Receiving", sell: "Selling", return: "Returning", service: "Service desk" }[mode] || mode;
   }
 
   function connect() {

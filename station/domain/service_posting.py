@@ -1,0 +1,104 @@
+"""Posting a service check-in or check-out (SPEC 3b rules 11-13): its movements and serials, set-based.
+
+posting.post locks the document and its serials (the faulty units and their
+replacements alike: every one stands on a line of it) exactly as for any
+document, then hands over here. ``check`` decides every line again on the
+locked facts; ``write`` writes, each part one statement however many lines:
+
+- check-in: ``service_in`` (quantity 0) per unit; it is ``in_service``.
+- check-out: ``service_out`` (quantity 0) per unit going back as it is; for a
+  unit with a replacement line, ``replaced`` (quantity 0: now ours, faulty,
+  customer cleared, out of stock) and, for the replacement, ``replacement``
+  (quantity -1: out of stock to the customer, with the warranty its product
+  gives from today, or the faulty unit's end when that is later).
+
+The movements are written before the serials change, from the serials as
+they were; the replacements' warranty is read from the faulty units before
+they are marked.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import case, exists, func, insert, literal, null, select, true, update
+from sqlalchemy.orm import Session
+
+from .errors import Refusal
+from .facts import DocumentLike, SerialFacts
+from .models import Customer, Document, DocumentLine, Movement, Product, SerialNumber
+from .rules import SERIAL_CHECKS, check_replacement, check_units, wrong_customer
+from .sqldates import later_of, warranty_given
+from .vocabulary import DocumentKind, MovementKind
+
+D = Document.__table__
+L = DocumentLine.__table__
+S = SerialNumber.__table__
+M = Movement.__table__
+P = Product.__table__
+_L2 = L.alias("replacing_line")
+_F = S.alias("faulty")
+
+
+def check(session: Session, doc: DocumentLike, head, lines, facts: dict[str, SerialFacts], product) -> int | None:
+    """Every line against the locked facts; the document's customer: its own, else its first unit's."""
+    customer = head.customer_id
+    on_document = {line.serial for line in lines if line.replaces is None}
+    replaced: set[str] = set()
+    for line in lines:
+        if line.serial is None:
+            check_units(doc, product(line.product_id), line.quantity)  # refuses: the desk takes serials only
+        unit = facts.get(line.serial) or SerialFacts(line.serial)
+        if line.replaces is not None:
+            if line.replaces not in on_document or line.replaces in replaced:
+                raise Refusal("nothing_to_replace",
+                              f"Serial {line.serial} replaces {line.replaces}, which is not a unit of its own on "
+                              f"{doc.reference} (or has a replacement already).")
+            replaced.add(line.replaces)
+            check_replacement(unit, facts.get(line.replaces) or SerialFacts(line.replaces))
+            continue
+        SERIAL_CHECKS[doc.kind](unit, product(line.product_id), line.quantity)
+        if customer is None:
+            customer = unit.customer_id
+        elif unit.customer_id != customer:
+            name = session.scalar(select(Customer.name).where(Customer.id == customer))
+            raise wrong_customer(unit, doc.reference, name)
+    return customer
+
+
+def line_warranty_months():
+    """The months of warranty a serial line's product gives (the serial's own product, else the line's)."""
+    return (select(P.c.warranty_months).where(P.c.id == func.coalesce(S.c.product_id, L.c.product_id))
+            .correlate_except(P).scalar_subquery())
+
+
+def write(session: Session, doc: DocumentLike, head, customer_id: int | None, at: datetime) -> None:
+    """The movements of every line, then the serials and the document's customer."""
+    check_in = doc.kind == DocumentKind.service_check_in
+    replacing = L.c.replaces.is_not(None)
+    is_faulty = exists().where(_L2.c.document_id == doc.id, _L2.c.replaces == L.c.serial).correlate_except(_L2)
+    kind = (literal(MovementKind.service_in.value) if check_in else
+            case((replacing, MovementKind.replacement.value), (is_faulty, MovementKind.replaced.value),
+                 else_=MovementKind.service_out.value))
+    session.execute(insert(M).from_select(
+        ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity", "customer_id",
+         "warranty_months"],
+        select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
+               func.coalesce(L.c.user, literal(doc.user, M.c.user.type)), kind,
+               func.coalesce(S.c.product_id, L.c.product_id), S.c.id,
+               case((replacing, -1), else_=0), literal(customer_id, M.c.customer_id.type),
+               case((replacing, line_warranty_months()), else_=null()))
+        .select_from(L.join(S, S.c.serial == L.c.serial)).where(L.c.document_id == doc.id).order_by(L.c.line_no)))
+    this = L.c.document_id == doc.id
+    if not check_in:
+        keeps = select(_F.c.warranty_until).where(_F.c.serial == L.c.replaces).correlate_except(_F).scalar_subquery()
+        given = warranty_given(literal(at.date(), S.c.warranty_until.type), line_warranty_months())
+        session.execute(update(S).where(S.c.serial == L.c.serial, this, replacing).values(
+            in_stock=False, customer_id=customer_id, product_id=func.coalesce(S.c.product_id, L.c.product_id),
+            warranty_until=later_of(given, keeps)))
+    session.execute(update(S).where(S.c.serial == L.c.serial, this, L.c.replaces.is_(None))
+                    .values(in_service=check_in))
+    if not check_in:
+        session.execute(update(S).where(S.c.serial == L.c.replaces, this)
+                        .values(faulty=true(), customer_id=None, in_stock=False))
+    if head.customer_id is None and customer_id is not None:
+        session.execute(update(D).where(D.c.id == doc.id).values(customer_id=customer_id))

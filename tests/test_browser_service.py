@@ -1,0 +1,109 @@
+"""The service desk's screen in a real browser: the warranty's colour as Chromium paints it, live.
+
+Debian's Chromium through Playwright against the station's own server, on
+SQLite (the pages' database side is tests/test_pages_service.py on both).
+Scans arrive through the scan API, as a desk's scanner would send them; the
+screen, opened once, must change the banner's colour by itself: green for a
+unit in warranty, red for one out of it, grey for none.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.request
+
+import pytest
+from sqlalchemy import text
+
+pytestmark = pytest.mark.browser
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("uvicorn")
+
+from helpers.api import serve  # noqa: E402
+from helpers.database import create_database  # noqa: E402
+
+from station.config import Config, DatabaseConfig, StationConfig  # noqa: E402
+from station.domain import catalogue, documents, posting  # noqa: E402
+from station.domain.models import DocumentKind  # noqa: E402
+from web.app import create_app  # noqa: E402
+
+expect = playwright_api.expect
+CHROMIUM = os.environ.get("STATION_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# station.css: --ok-bg, --bad-bg, and the grey of no warranty.
+GREEN, RED, GREY = "rgb(227, 245, 232)", "rgb(253, 230, 231)", "rgb(236, 239, 243)"
+
+
+@pytest.fixture(scope="module")
+def desk_db(tmp_path_factory):
+    db = create_database("sqlite", tmp_path_factory.mktemp("desk"))
+    with db.Session.begin() as s:
+        phone = catalogue.create_product(s, "PHONE", "Phone", warranty_months=24)
+        cable = catalogue.create_product(s, "CABLE", "Cable")
+        acme = catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
+        jane = catalogue.create_party(s, "customer", "JANE", "Jane Doe")
+        receipt = documents.open_document(s, DocumentKind.receipt, supplier=acme)
+        for product, serial in ((phone, "SN-1"), (phone, "SN-OLD"), (cable, "CB-1")):
+            documents.add_line(s, receipt, product=product, serial=serial)
+        posting.post(s, receipt)
+        sale = documents.open_document(s, DocumentKind.sale, customer=jane)
+        for serial in ("SN-1", "SN-OLD", "CB-1"):
+            documents.add_line(s, sale, serial=serial)
+        posting.post(s, sale)
+        # SN-OLD's sale long ago: its warranty ended (the movement and the serial moved together, check stays clean).
+        s.execute(text("UPDATE movement SET at = '2020-01-15 10:00:00.000000' WHERE kind = 'sale' AND serial_id = "
+                       "(SELECT id FROM serial_number WHERE serial = 'SN-OLD')"))
+        s.execute(text("UPDATE serial_number SET warranty_until = '2022-01-15' WHERE serial = 'SN-OLD'"))
+    yield db
+    db.close()
+
+
+@pytest.fixture(scope="module")
+def server(desk_db, tmp_path_factory):
+    patch = pytest.MonkeyPatch()
+    patch.setenv("STATE_DIRECTORY", str(tmp_path_factory.mktemp("state")))
+    app = create_app(Config(database=DatabaseConfig(desk_db.url), stations=(StationConfig("desk", "service"),)),
+                     engine=desk_db.engine)
+    app.config["STATION_SSE_HEARTBEAT"] = 1.0
+    with serve(app, threads=8) as port:
+        yield f"http://127.0.0.1:{port}"
+    patch.undo()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with playwright_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = chromium.new_context(viewport={"width": 1280, "height": 800})
+        yield context.new_page()
+        context.close()
+        chromium.close()
+
+
+def post_scan(server: str, data: str) -> dict:
+    request = urllib.request.Request(f"{server}/api/stations/desk/scans", data=json.dumps({"data": data}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.load(response)
+
+
+def test_the_warranty_banner_changes_colour_live(page, server):
+    """Guards the desk's screen: the last unit's warranty in green, red or grey, updated without a reload."""
+    page.goto(f"{server}/stations/desk")
+    expect(page.locator("#live")).to_have_class(re.compile(r"\bconnected\b"))
+    page.evaluate("window.stillTheSamePage = true")
+    banner = page.locator("#desk-warranty")
+    for serial, state, colour, words in (("SN-1", "in_warranty", GREEN, "in warranty until"),
+                                         ("SN-OLD", "out_of_warranty", RED, "out of warranty since 2022-01-15"),
+                                         ("CB-1", "none", GREY, "no warranty")):
+        assert post_scan(server, serial)["accepted"]
+        expect(banner).to_have_attribute("data-warranty", state, timeout=2000)
+        expect(banner).to_contain_text(words)
+        expect(banner).to_have_css("background-color", colour)
+    expect(page.locator("#document")).to_contain_text("Jane Doe")
+    expect(page.locator("#mode")).to_have_text("Service desk")
+    assert page.evaluate("window.stillTheSamePage") is True
