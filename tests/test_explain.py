@@ -28,7 +28,7 @@ from station.domain.serials import get_serial
 from station.interchange import representation
 from station.scanning.service import ScanService
 
-GUARDED = {"serial_number", "movement", "document", "document_line", "scan_log", "document_tally"}
+GUARDED = {"serial_number", "movement", "document", "document_line", "scan_log", "document_tally", "print_job"}
 SHAPE = Shape.for_serials(4000, box=5)  # small boxes: thousands of documents too
 
 
@@ -42,10 +42,11 @@ class Captured:
 def _flows(db, capture: list[Captured]) -> None:
     """Run the scan flows and reads of SPEC 4 and 5, recording each statement issued."""
     sh = SHAPE
-    service = ScanService(from_dict({"stations": [{"id": "goods-in", "mode": "receive"},
+    service = ScanService(from_dict({"stations": [{"id": "goods-in", "mode": "receive", "print_on_receive": "zebra-1"},
                                                   {"id": "till", "mode": "sell"},
                                                   {"id": "desk", "mode": "return"},
-                                                  {"id": "service", "mode": "service"}]}))
+                                                  {"id": "service", "mode": "service"}],
+                                     "printers": [{"id": "zebra-1", "kind": "zpl", "address": "/dev/usb/lp0"}]}))
     with db.Session.begin() as s:
         documents.create_purchase_order(s, "PO-1", sh.supplier_code(1), [(sh.product_code(3), 5)])
     flow = {"name": ""}
@@ -86,6 +87,7 @@ def _flows(db, capture: list[Captured]) -> None:
             representation.serial(s, get_serial(s, repaired))
             service_desk.overdue(s, datetime.now(timezone.utc))
             service_desk.line_warranties(s, "SI-000001", [repaired], datetime.now(timezone.utc).date())
+        scans("print a label", "goods-in", sh.barcode(7), "CMD:PRINT")
         flow["name"] = "serial record and history"
         with db.Session() as s:
             for text in (in_stock[1], "NEW-1", sold):
@@ -96,6 +98,7 @@ def _flows(db, capture: list[Captured]) -> None:
             representation.document(s, documents.get_document(s, "PO-1"))
             flow["name"] = "station screen"
             service.view(s, "till")
+            service.view(s, "goods-in")  # with its printer's state and queue
     finally:
         event.remove(db.engine, "before_cursor_execute", listen)
 
@@ -184,6 +187,9 @@ EXPECTED = {
     "service: movements of a check-out": r"INSERT INTO movement .*replacing_line.*FROM document_line JOIN serial_number",
     "service: the replacements' warranty": r"UPDATE serial_number SET .*warranty_until=.*faulty",
     "service: units in service too long": r"FROM serial_number JOIN movement .*serial_number\.in_service = ",
+    "posting: labels from the lines (print_on_receive)": r"INSERT INTO print_job .*SELECT .*FROM document_line",
+    "CMD:PRINT: the station's last serial": r"FROM scan_log\s+WHERE scan_log\.station = .*serial_text IS NOT NULL",
+    "a station's printer queue": r"FROM print_job\s+WHERE print_job\.state IN .*print_job\.printer IN",
 }
 
 

@@ -2,6 +2,8 @@
 read from the daemon or the database, and a token needed off loopback."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from helpers.daemon import write_config
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -10,7 +12,7 @@ from station.cli.run import web_app
 from station.config import Config, DatabaseConfig, StationConfig, WebConfig, from_dict
 from station.daemon.daemon import Daemon
 from station.daemon.live import LiveStatus
-from station.domain import outbox, stock, tokens
+from station.domain import outbox, print_queue, stock, tokens
 from station.domain import catalogue
 from station.domain.models import DeviceStatus, WebhookDelivery
 from web import create_app
@@ -46,7 +48,7 @@ def test_scans_from_the_web_are_counted_by_outcome_once_each(db, world):
     assert after[count] - before.get(count, 0) == 3
     assert after[("station_spool_backlog", ())] == 0
     assert after[("station_scanners_connected", (("station", "till-m"),))] == 0
-    assert not any(name.startswith("station_print_jobs") for name, _ in after)  # no print queue to count yet
+    assert after[("station_print_jobs", (("state", "pending"),))] == 0  # no label asked for
 
 
 def test_under_station_run_the_daemon_path_counts_and_its_live_status_is_read(db, world, tmp_path):
@@ -93,6 +95,27 @@ def test_station_serve_reads_the_gauges_the_daemon_wrote_and_the_outbox(db, worl
     assert found[("station_scanners_connected", (("station", "till"),))] == 1
     assert found[("station_webhook_deliveries", (("state", "pending"),))] == 2
     assert found[("station_webhook_deliveries", (("state", "failed"),))] == 1
+    assert found[("station_print_jobs", (("state", "pending"),))] == 0
+
+
+def test_print_jobs_are_counted_pending_and_failed_from_the_queue(db, world):
+    """Guards station_print_jobs{state}: labels waiting and labels refused for good, as the queue holds them now
+    (a printed label is neither)."""
+    with db.Session.begin() as s:
+        print_queue.queue_labels(s, "zebra-1", ["SN-1", "SN-2", "SN-3"], station="till")
+        print_queue.queue_labels(s, "zebra-2", ["SN-4"], station="till")
+    for outcome in ("printed", "failed"):
+        with db.Session.begin() as s:
+            job = print_queue.claim(s, "zebra-1", "test", lease=timedelta(minutes=2))
+        with db.Session.begin() as s:
+            if outcome == "printed":
+                assert print_queue.mark_printed(s, job, "test")
+            else:
+                assert print_queue.mark_failed(s, job, "test", "label_too_long", "The serial does not fit.")
+    app = create_app(from_dict({"database": {"url": db.url}, "stations": [{"id": "till"}]}), engine=db.engine)
+    found = samples(app.test_client())
+    assert found[("station_print_jobs", (("state", "pending"),))] == 2
+    assert found[("station_print_jobs", (("state", "failed"),))] == 1
 
 
 def test_off_loopback_metrics_need_a_token(db, tmp_path, monkeypatch):

@@ -34,6 +34,7 @@ from station.scanning.machine import (
     OpenDocument,
     Phase,
     Post,
+    PrintLastSerial,
     SetMode,
     SignIn,
     SignOut,
@@ -81,6 +82,7 @@ R = {
     "finish": Reading(Kind.finish, "CMD:FINISH"),
     "cancel": Reading(Kind.cancel, "CMD:CANCEL"),
     "undo": Reading(Kind.undo, "CMD:UNDO"),
+    "print": Reading(Kind.print_, "CMD:PRINT"),
     "sup": Reading(Kind.supplier, "SUP:ACME", code="ACME"),
     "sup?": Reading(Kind.supplier, "SUP:NOPE", code="NOPE", found=False),
     "cus": Reading(Kind.customer, "CUS:BOB", code="BOB"),
@@ -173,6 +175,7 @@ CASES = [
     case(IDLE_SERVICE, "cus", ok("document_opened", P.open, OpenDocument), "check_in_for_a_customer"),
     case(IDLE_SERVICE, "sup", no("wrong_mode"), "desk"),
     case(IDLE_SERVICE, "replace", no("no_open_document"), "desk"),
+    case(IDLE_RECEIVE, "print", ok("label_queued", P.idle, PrintLastSerial)),
     # -- open --------------------------------------------------------------------------------
     case(OPEN_SALE, "receive", no("document_open"), "with_lines"),
     case(OPEN_SALE_EMPTY, "receive", ok("mode_set", P.idle, Cancel, SetMode), "empty_dropped"),
@@ -209,6 +212,7 @@ CASES = [
     case(CHECK_IN, "cus", no("document_open"), "check_in_with_lines"),
     case(CHECK_OUT_EMPTY, "cus", ok("document_opened", P.open, Cancel, OpenDocument), "empty_check_out_replaced"),
     case(CHECK_OUT, "undo", ok("undone", P.open, Undo), "check_out"),
+    case(OPEN_SALE, "print", ok("label_queued", P.open, PrintLastSerial)),
     # -- awaiting_serial ---------------------------------------------------------------------
     case(AWAIT_RECEIPT, "sell", ok("mode_set", P.idle, Cancel, SetMode), "empty_dropped"),
     case(AWAIT_SALE_WITH_LINES, "receive", no("document_open"), "with_lines"),
@@ -227,6 +231,7 @@ CASES = [
     case(AWAIT_SALE_WITH_LINES, "known", ok("line_added", P.open, AddLine), "sale"),
     case(AWAIT_RECEIPT, "new", ok("line_added", P.sticky, AddLine), "first_serial_of_box"),
     case(AWAIT_RECEIPT, "replace", no("wrong_mode")),
+    case(AWAIT_RECEIPT, "print", ok("label_queued", P.awaiting_serial, PrintLastSerial), "product_still_waits"),
     # -- sticky ------------------------------------------------------------------------------
     case(STICKY, "sell", no("document_open")),
     case(STICKY, "finish", ok("posted", P.idle, Post)),
@@ -274,6 +279,8 @@ CASES = [
     case(REPLACING, "usr", ok("signed_in", P.replacing, SignIn), "still_armed_for_the_next_operator"),
     case(REPLACING, "usr?", no("unknown_operator"), "unknown"),
     case(REPLACING, "logout", ok("signed_out", P.replacing, SignOut), "still_armed"),
+    case(REPLACING, "print", ok("label_queued", P.replacing, PrintLastSerial), "still_armed"),
+    case(STICKY, "print", ok("label_queued", P.sticky, PrintLastSerial), "box_stays_sticky"),
 ]
 
 #: (phase, kind) pairs that have a case: filled from CASES as the parametrised test is collected.
@@ -368,6 +375,14 @@ def test_sticky_product_survives_a_box_of_fifty():
         assert d.actions[0] == AddLine("WID-1", f"BOX-{n}")
         state = d.state
     assert state.lines == 50 and state.product == WIDGET and state.phase is Phase.sticky
+
+
+@pytest.mark.parametrize("state", STATES, ids=lambda state: f"{state.phase.value}-{state.mode.value}-{state.lines}")
+def test_print_leaves_every_state_as_it_was(state: State):
+    """Guards CMD:PRINT as a side errand: in any phase it queues a label and changes nothing else (a receipt's
+    chosen product, a unit waiting for its serial), so the next scan means what it would have meant without it."""
+    decision = decide(state, R["print"])
+    assert decision.state == state and decision.actions == (PrintLastSerial(),)
 
 
 def test_gs1_keeps_batch_and_expiry_on_the_line():

@@ -9,11 +9,8 @@
 - ``station_scanners_connected{station}``: the same two ways.
 - ``station_webhook_deliveries{state}``: pending and failed deliveries of
   the configured webhooks (read from the outbox at each scrape).
-
-``station_print_jobs{state}`` is not exported yet: this branch has no print
-queue to count (the label-printer drivers have landed, their durable queue
-has not), and a metric that always says 0 would tell an alert "all is well".
-It belongs beside the queue when it lands.
+- ``station_print_jobs{state}``: labels waiting in the print queue (pending)
+  and refused for good (failed), over every printer (read at each scrape).
 
 Who may read it: like a write, not like a page: the station's own
 loopback clients (web.security's trust) without a login, anyone else with
@@ -29,7 +26,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from station.domain import outbox
+from station.domain import outbox, print_queue
 from station.domain.models import DeviceStatus
 from station.scanning.metrics import SCAN_SECONDS, SCANS
 
@@ -78,6 +75,20 @@ class StationCollector:
             yield scanners
         if config.webhooks:
             yield from self._deliveries(config)
+        yield from self._print_jobs()
+
+    def _print_jobs(self):
+        try:
+            with self.app_state.Session() as session:
+                counts = print_queue.count_by_state(session)
+        except OperationalError as exc:
+            log.warning("metrics: the print queue cannot be read (%s): print jobs left out", exc.orig)
+            return
+        family = GaugeMetricFamily("station_print_jobs", "Labels in the print queue: waiting for their printer "
+                                   "(pending) or refused for good (failed).", labels=["state"])
+        for state, count in counts.items():
+            family.add_metric([state], count)
+        yield family
 
     def _deliveries(self, config):
         try:

@@ -49,13 +49,18 @@ def labels_commands(ctx: Context, out_dir: str, parties: bool, operators: bool) 
 @click.option("--prefix", default=None, help="Serial prefix (default: the product code and a dash).")
 @click.option("--size", default="50x25", show_default=True, help="Label stock, WIDTHxHEIGHT in mm.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="labels/serials", show_default=True)
+@click.option("--print", "printer_id", default=None, metavar="PRINTER",
+              help="Queue the labels for this [[printers]] printer (station run prints them) instead of a sheet.")
 @pass_ctx
-def labels_serials(ctx: Context, product_code: str, count: int, prefix: str | None, size: str, out_dir: str) -> None:
-    """Reserve COUNT new serials (never issued twice) and write their labels."""
+def labels_serials(ctx: Context, product_code: str, count: int, prefix: str | None, size: str, out_dir: str,
+                   printer_id: str | None) -> None:
+    """Reserve COUNT new serials (never issued twice) and write their labels, or queue them for a printer."""
     from station.domain.catalogue import get_product
     from station.domain.reservation import reserve
     from station.interchange.labels import Label, LabelSize, module_width_for, write_sheet
 
+    if printer_id is not None:
+        return _print_serials(ctx, product_code, count, prefix, printer_id)
     try:
         stock = LabelSize.parse(size)
     except ValueError as exc:
@@ -73,3 +78,41 @@ def labels_serials(ctx: Context, product_code: str, count: int, prefix: str | No
     except ValueError as exc:  # the label stock cannot hold the serials
         raise click.ClickException(str(exc)) from None
     click.echo(f"Reserved {serials[0]} .. {serials[-1]} ({len(serials)}); print {paths[0]}")
+
+
+def _print_serials(ctx: Context, product_code: str, count: int, prefix: str | None, printer_id: str) -> None:
+    """``--print``: reserve the serials and queue their labels in one transaction; the daemon prints them.
+
+    The labels are checked against the printer's label first (its driver's
+    ``prepare``, no I/O): serials that cannot fit are refused before any is
+    reserved, rather than queued to fail one by one.
+    """
+    from drivers.printers import PrinterConfigError, PrinterError, PrintJob
+    from station.daemon.printing import driver_for
+    from station.domain import print_queue
+    from station.domain.catalogue import get_product
+    from station.domain.reservation import reserve
+    from station.storage import print_bell
+
+    printer = ctx.config.printer(printer_id)
+    if printer is None:
+        known = ", ".join(p.id for p in ctx.config.printers) or "none is configured"
+        raise click.ClickException(f"There is no printer {printer_id!r} in the configuration (printers: {known}).")
+    try:
+        driver = driver_for(printer)
+    except PrinterConfigError as exc:
+        raise click.ClickException(exc.message) from None
+    ctx.migrated_engine()
+    with ctx.sessionmaker().begin() as session:
+        product = get_product(session, product_code)
+        serials = reserve(session, product, count, prefix=prefix)
+        for serial in {serials[0], max(serials, key=len)}:  # all alike but for their digits
+            try:
+                driver.prepare(PrintJob("check", serial))
+            except PrinterError as exc:  # LabelRefused: the serials do not fit; nothing is reserved
+                raise click.ClickException(exc.message) from None
+        print_queue.queue_labels(session, printer.id, serials)
+        print_bell.ring(session)
+    click.echo(f"Reserved {serials[0]} .. {serials[-1]} ({len(serials)}); {len(serials)} label"
+               f"{'s' if len(serials) != 1 else ''} queued for printer {printer.id} (station run prints them;"
+               " station printers shows the queue)")

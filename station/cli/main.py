@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, Operationa
 from station.domain.errors import StationError
 from station.storage.db import normalise_url
 
-from . import bench, database, devices, labels, operators, outbox, records, run, scan, token
+from . import bench, database, devices, labels, operators, outbox, printers, records, run, scan, token
 from .context import Context
 
 
@@ -87,6 +87,7 @@ COMMANDS: tuple[click.Command, ...] = (
     records.export_group,
     records.demo,
     labels.labels,
+    printers.printers,
     token.token,
     bench.bench,
     operators.operator,

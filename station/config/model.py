@@ -8,11 +8,15 @@ from __future__ import annotations
 import base64
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from drivers.printers.config import PrinterConfig as DriverPrinterConfig
 from station.domain.vocabulary import Mode
 
 DEFAULT_DOCUMENT_PATTERN = r"^PO-\d+$"
@@ -57,6 +61,10 @@ class StationConfig:
     unexpected_serials: str = "refuse"  # refuse | warn
     require_operator: bool = False  # True: nothing but USR: until an operator signs in
     operator_idle_minutes: int | None = None  # the operator is signed out after this long without a scan
+    # A [[printers]] id: a label for each serial a receipt posted at this station brings in.
+    print_on_receive: str | None = None
+    # A [[printers]] id for CMD:PRINT; None: the print_on_receive printer.
+    printer: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", Mode(self.mode))  # StationConfig("till", "sell") reads as Mode.sell
@@ -74,6 +82,34 @@ class StationConfig:
                 n += 1
             ids.append(name)
         return tuple(ids)
+
+    @property
+    def label_printer(self) -> str | None:
+        """The printer CMD:PRINT prints to: ``printer``, else ``print_on_receive``, else none (``unknown_printer``)."""
+        return self.printer if self.printer is not None else self.print_on_receive
+
+
+@dataclass(frozen=True)
+class LabelPrinterConfig:
+    """One ``[[printers]]`` entry (SPEC 5 Printing), checked by the drivers' own rules when it was read.
+
+    ``driver`` is the same entry as ``drivers.printers`` takes it
+    (``make_printer(driver, render=...)``); the fields beside it are what the
+    pages and ``station printers`` show.
+    """
+
+    id: str
+    kind: str  # zpl | brother_ql | cups
+    address: str  # tcp://host:9100, /dev/usb/lp0, or a CUPS queue name
+    label: str  # "50x25": width x height in mm
+    dpi: int
+    options: Mapping[str, Any]  # the kind's own: timeout, status_query, model, tape, server
+    driver: DriverPrinterConfig
+
+    @classmethod
+    def of(cls, driver: DriverPrinterConfig) -> LabelPrinterConfig:
+        return cls(driver.id, driver.kind, driver.address, driver.label, driver.dpi,
+                   MappingProxyType(dict(driver.options)), driver)
 
 
 @dataclass(frozen=True)
@@ -145,9 +181,13 @@ class Config:
     stations: tuple[StationConfig, ...] = (StationConfig("default", Mode.sell),)
     source: Path | None = None  # the file it was read from
     webhooks: tuple[WebhookConfig, ...] = ()
+    printers: tuple[LabelPrinterConfig, ...] = ()
 
     def station(self, station_id: str) -> StationConfig | None:
         return next((s for s in self.stations if s.id == station_id), None)
+
+    def printer(self, printer_id: str) -> LabelPrinterConfig | None:
+        return next((p for p in self.printers if p.id == printer_id), None)
 
     @property
     def data_dir(self) -> Path:

@@ -18,6 +18,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from drivers.printers.config import OPTIONS as PRINTER_OPTIONS
+from drivers.printers.config import PrinterConfig as DriverPrinterConfig
+from drivers.printers.errors import PrinterConfigError
 from station.domain.errors import ConfigError
 from station.domain.vocabulary import EventType, Mode
 
@@ -28,6 +31,7 @@ from .model import (
     Config,
     DaemonConfig,
     DatabaseConfig,
+    LabelPrinterConfig,
     ScannerConfig,
     ScanningConfig,
     ServiceConfig,
@@ -36,7 +40,7 @@ from .model import (
     WebhookConfig,
 )
 
-SECTIONS = ("database", "web", "scanning", "daemon", "service", "stations", "webhooks")
+SECTIONS = ("database", "web", "scanning", "daemon", "service", "stations", "webhooks", "printers")
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
@@ -147,7 +151,8 @@ def _parity(t: Table) -> str:
 
 def _station(raw: Any, index: int) -> StationConfig:
     where = f"[[stations]] #{index + 1}"
-    t = Table(raw, where, ("id", "mode", "scanners", "unexpected_serials", "require_operator", "operator_idle_minutes"))
+    t = Table(raw, where, ("id", "mode", "scanners", "unexpected_serials", "require_operator", "operator_idle_minutes",
+                           "print_on_receive", "printer"))
     sid = t.text("id", None)
     if sid is None or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", sid):
         raise ConfigError(f"{where}: id must be 1-64 letters, digits, '-', '_' or '.'")
@@ -157,7 +162,8 @@ def _station(raw: Any, index: int) -> StationConfig:
     scanners = tuple(_scanner(s, f"{where} scanner #{i + 1}") for i, s in enumerate(t.tables("scanners")))
     idle = t.whole("operator_idle_minutes", 0, lo=1, hi=7 * 24 * 60) if t.has("operator_idle_minutes") else None
     return StationConfig(id=sid, mode=mode, scanners=scanners, unexpected_serials=policy,
-                         require_operator=t.flag("require_operator", False), operator_idle_minutes=idle)
+                         require_operator=t.flag("require_operator", False), operator_idle_minutes=idle,
+                         print_on_receive=t.text("print_on_receive", None), printer=t.text("printer", None))
 
 
 def _webhook(raw: Any, index: int) -> WebhookConfig:
@@ -190,6 +196,43 @@ def _webhook(raw: Any, index: int) -> WebhookConfig:
     if not events:
         raise ConfigError(f"{where}: events is empty: name the event types to deliver, or leave it out for all")
     return WebhookConfig(url=url, secret=secret, events=tuple(dict.fromkeys(events)))
+
+
+PRINTER_KEYS = ("id", "kind", "address", "label", "dpi")
+
+
+def _printer(raw: Any, index: int) -> LabelPrinterConfig:
+    """One [[printers]] entry: its keys named here (the kind's options added), its values checked by the drivers."""
+    where = f"[[printers]] #{index + 1}"
+    kind = raw.get("kind") if isinstance(raw, dict) else None
+    options = PRINTER_OPTIONS.get(kind) if isinstance(kind, str) else None
+    if options is None:  # an unknown kind: the drivers say so below, once misspelt keys are ruled out
+        options = {key: None for kinds in PRINTER_OPTIONS.values() for key in kinds}
+    t = Table(raw, where, PRINTER_KEYS + tuple(options))
+    pid = t.text("id", None)
+    if pid is None or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", pid):
+        raise ConfigError(f"{where}: id must be 1-64 letters, digits, '-', '_' or '.'")
+    try:
+        return LabelPrinterConfig.of(DriverPrinterConfig.from_mapping(raw))
+    except PrinterConfigError as exc:
+        raise ConfigError(exc.message) from None
+
+
+def _printers(top: Table, stations: tuple[StationConfig, ...]) -> tuple[LabelPrinterConfig, ...]:
+    """Every [[printers]] entry, and every station's printer keys naming one of them."""
+    printers = tuple(_printer(p, i) for i, p in enumerate(top.tables("printers")))
+    ids = [p.id for p in printers]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("two [[printers]] share one id")
+    for station in stations:
+        for key in ("print_on_receive", "printer"):
+            named = getattr(station, key)
+            if named is not None and named not in ids:
+                near = difflib.get_close_matches(named, ids, n=1, cutoff=0.6)
+                hint = (f": did you mean {near[0]!r}?" if near else
+                        f" (printers: {', '.join(ids)})" if ids else ": add it as a [[printers]] entry")
+                raise ConfigError(f"station {station.id}: {key} = {named!r} names no printer{hint}")
+    return printers
 
 
 def _database_url(t: Table, source: Path | None) -> str:
@@ -265,6 +308,7 @@ def from_dict(data: dict[str, Any], source: Path | None = None) -> Config:
         stations=stations or Config().stations,
         source=source,
         webhooks=webhooks,
+        printers=_printers(top, stations),
     )
 
 

@@ -24,6 +24,8 @@ from station.storage.db import make_engine, make_sessionmaker, migrate, normalis
 
 from .deliverer import Deliverer
 from .live import LiveStatus
+from .print_worker import BACKOFF
+from .printing import PrintQueue
 from .processor import Processor, is_unreachable
 from .spool import Spool
 from .supervisor import Supervisor
@@ -78,7 +80,8 @@ class Daemon:
     """Every configured station's scanners feeding one spool and one processor."""
 
     def __init__(self, config: Config, engine: Engine, live: LiveStatus | None = None, *,
-                 migrated: bool = True, hotplug: bool = True, reconnect_interval: float = 0.5) -> None:
+                 migrated: bool = True, hotplug: bool = True, reconnect_interval: float = 0.5,
+                 print_backoff: tuple[float, float] | None = None) -> None:
         self.config = config
         self.live = LiveStatus() if live is None else live
         self._migrated = migrated
@@ -105,6 +108,9 @@ class Daemon:
                                          reconnect_interval=reconnect_interval, hotplug=hotplug)
             # Webhook deliveries: threads and sessions of their own, never on the scan path.
             self.deliverer = Deliverer(config, engine)
+            # Labels go out on threads of their own; a printer never holds up a scan (station.daemon.printing).
+            self.printing = PrintQueue(config, engine, make_sessionmaker(engine), changed=self.live.notify,
+                                       backoff=print_backoff or BACKOFF)
             self.live.accept_scans(self.processor.submit)
         except BaseException:
             self.spool.close()
@@ -118,6 +124,7 @@ class Daemon:
         self.deliverer.start(register=self._migrated)
         self.processor.start()
         self.supervisor.start()
+        self.printing.start()
 
     @property
     def alive(self) -> bool:
@@ -128,6 +135,7 @@ class Daemon:
         deadline = time.monotonic() + timeout
         self.deliverer.stop(0.0)
         readers_done = self.supervisor.stop(timeout * 0.6)
+        self.printing.stop(min(0.2, max(0.0, deadline - time.monotonic())))  # a label mid-send is not waited for
         self.processor.stop(max(0.0, deadline - time.monotonic()))
         if self.processor.is_alive():
             log.warning("scan processor still busy at exit; its scan stays pending in the spool")

@@ -39,6 +39,7 @@ from .vocabulary import (
     Mode,
     MovementKind,
     Phase,
+    PrintJobState,
 )
 
 
@@ -421,3 +422,56 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+# CMD:PRINT reads the station's last scan that named a serial (station.scanning.printing): an index of those
+# scans alone, so the read is one index probe however many product and command scans came since.
+Index("ix_scan_log_station_serial", ScanLog.station, ScanLog.id,
+      sqlite_where=text("serial_text IS NOT NULL"), postgresql_where=text("serial_text IS NOT NULL"))
+
+
+class PrintJob(Base):
+    """One label in the durable print queue: written with the scan or posting that asked for it, sent by the daemon.
+
+    The daemon takes the oldest pending job of a printer (``claimed_by`` and
+    ``claimed_until``: one daemon at a time, and an attempt whose end was never
+    recorded is seen as one), sends it, and only then marks it printed.
+    ``possibly_printed`` says an attempt may have printed it already (the
+    printer did not confirm, or the daemon stopped mid-send): its label may
+    exist twice. ``token`` (shared by the jobs queued together) and ``id`` name
+    the job on the printer: the ZPL comment, the CUPS document.
+    """
+
+    __tablename__ = "print_job"
+    __table_args__ = (
+        Index("ix_print_job_state_printer_id", "state", "printer", "id"),
+        Index("ix_print_job_printer_doubled", "printer", "possibly_printed", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    printer: Mapped[str] = mapped_column(String(CODE_MAX))
+    serial: Mapped[str] = mapped_column(String(SERIAL_MAX))
+    token: Mapped[str] = mapped_column(String(16))
+    state: Mapped[PrintJobState] = mapped_column(_enum(PrintJobState, length=16), default=PrintJobState.pending)
+    station: Mapped[str | None] = mapped_column(String(CODE_MAX))
+    # The receipt whose posting queued it (print_on_receive), else None.
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    possibly_printed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The last attempt's error: its stable code and the sentence for the operator.
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    printed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PrinterStatus(Base):
+    """What the daemon last saw of each configured printer (ready, offline, error), for /devices and the screen."""
+
+    __tablename__ = "printer_status"
+
+    printer: Mapped[str] = mapped_column(String(CODE_MAX), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # ready | offline | error
+    detail: Mapped[str] = mapped_column(String(200), default="")  # "paper out", "not reachable"
+    message: Mapped[str | None] = mapped_column(Text)  # the printer's or the driver's whole sentence
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

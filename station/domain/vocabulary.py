@@ -76,6 +76,14 @@ class PartyKind(enum.StrEnum):
     customer = "customer"
 
 
+class PrintJobState(enum.StrEnum):
+    """Where a label in the print queue stands (station.domain.print_queue)."""
+
+    pending = "pending"  # waiting for its printer, or being retried
+    printed = "printed"  # the printer (or CUPS) took it
+    failed = "failed"  # refused for good: it cannot print on that printer (a serial too long for the label)
+
+
 class SerialFlags(Protocol):
     """A product's two flags, as a model row or the scan core's ProductInfo carries them."""
 

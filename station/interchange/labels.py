@@ -55,6 +55,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("CMD:LOGOUT", "Sign out"),
     ("CMD:SERVICE", "Service desk"),
     ("CMD:REPLACE", "Replace (then the new serial)"),
+    ("CMD:PRINT", "Print label (last serial)"),
 )
 
 MIN_MODULE_MM = 0.19

@@ -19,7 +19,7 @@ from station.domain.models import Document
 from station.domain.rules import order_exceeded
 from station.domain.vocabulary import SERVICE_KINDS, DocumentKind, DocumentStatus
 
-from . import machine, prompts
+from . import machine, printing, prompts
 from .context import ScanContext
 from .operators import SignedIn
 
@@ -139,6 +139,15 @@ def _post(ctx: ScanContext, action: machine.Post, done: dict) -> None:
     ctx.posted = (replace(doc, status=DocumentStatus.posted, posted_at=posted.at), posted)
     done["posted"], done["posted_lines"] = posted.reference, posted.lines
     ctx.document = None
+    if doc.kind is DocumentKind.receipt:
+        done["labels_queued"] = printing.print_receipt(ctx, doc.id)  # print_on_receive, in this transaction
+        if done["labels_queued"]:
+            done["print_note"] = printing.printer_note(ctx, ctx.station.print_on_receive)
+
+
+def _print(ctx: ScanContext, action: machine.PrintLastSerial, done: dict) -> None:
+    done["label"] = printing.print_last_serial(ctx)
+    done["print_note"] = printing.printer_note(ctx, ctx.station.label_printer)
 
 
 def _sign_in(ctx: ScanContext, action: machine.SignIn, done: dict) -> None:
@@ -183,6 +192,7 @@ _ACTIONS = {
     machine.SwitchDocument: _switch,
     machine.ArmReplacement: _arm,
     machine.AddReplacement: _add_replacement,
+    machine.PrintLastSerial: _print,
 }
 
 

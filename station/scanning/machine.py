@@ -17,7 +17,9 @@ each kind of scan does there. A legal pair maps to its handler, which
 returns a Decision (the actions to carry out and the state that follows,
 its phase said explicitly) or refuses what the state does not allow (a mode
 change while lines are open); an illegal pair maps to its Refusal (finish in
-``idle``: nothing to finish). Every pair has an entry. Nothing here touches a
+``idle``: nothing to finish). Every pair has an entry. CMD:PRINT leaves
+every phase as it was: it only queues a label (its refusals, no serial to
+print or no printer, are facts the service reads). Nothing here touches a
 database or a device: the service carries the actions out, and the domain
 rules there may still refuse (a serial in stock...). State is immutable, so
 a refusal leaves the state as it was.
@@ -58,6 +60,7 @@ class Event(enum.StrEnum):
     signed_out = "signed_out"
     replace_armed = "replace_armed"
     replace_dropped = "replace_dropped"
+    label_queued = "label_queued"
 
 
 @dataclass(frozen=True)
@@ -165,8 +168,13 @@ class AddReplacement:
     serial: str
 
 
+@dataclass(frozen=True)
+class PrintLastSerial:
+    """Queue the label of the station's last scanned serial for its printer (the service knows both, or refuses)."""
+
+
 Action = (SetMode | OpenDocument | ChooseProduct | AddLine | AttachSerial | Undo | Cancel | Post | SignIn | SignOut
-          | SwitchDocument | ArmReplacement | AddReplacement)
+          | SwitchDocument | ArmReplacement | AddReplacement | PrintLastSerial)
 
 
 @dataclass(frozen=True)
@@ -228,6 +236,11 @@ def on_undo(state: State, r: Reading) -> Decision:
 def on_undo_choice(state: State, r: Reading) -> Decision:
     """The product was scanned but has no line yet: undo drops the choice."""
     return Decision((), replace(state, phase=Phase.open, product=None, attach=False), Event.product_dropped, r)
+
+
+def on_print(state: State, r: Reading) -> Decision:
+    """CMD:PRINT in any phase: a label is queued, and the station stays exactly where it was."""
+    return Decision((PrintLastSerial(),), state, Event.label_queued, r)
 
 
 def on_supplier(state: State, r: Reading) -> Decision:
@@ -432,6 +445,8 @@ _GOODS: dict[Kind, Handler] = {
 _PARTIES: dict[Kind, Handler] = {Kind.mode: on_mode, Kind.supplier: on_supplier, Kind.customer: on_customer,
                                  Kind.order: on_order}
 _OPERATORS: dict[Kind, Handler] = {Kind.operator: on_operator, Kind.logout: on_logout}
+# CMD:PRINT is the same in every phase; "nothing to print" and "no printer" are facts the service reads.
+_PRINT: dict[Kind, Handler] = {Kind.print_: on_print}
 
 #: The machine: for each phase, what each kind of scan does there (every pair has an entry).
 TABLE: dict[Phase, dict[Kind, Handler]] = {
@@ -443,9 +458,10 @@ TABLE: dict[Phase, dict[Kind, Handler]] = {
         Kind.replace: on_replace,
         **_GOODS,
         **_OPERATORS,
+        **_PRINT,
     },
     Phase.open: {**_PARTIES, Kind.finish: on_finish, Kind.cancel: on_cancel, Kind.undo: on_undo,
-                 Kind.replace: on_replace, **_GOODS, **_OPERATORS},
+                 Kind.replace: on_replace, **_GOODS, **_OPERATORS, **_PRINT},
     Phase.awaiting_serial: {
         **_PARTIES,
         Kind.finish: Refuse("serial_required", "{product} still waits for its serial: scan the serial, "
@@ -455,9 +471,10 @@ TABLE: dict[Phase, dict[Kind, Handler]] = {
         Kind.replace: on_replace,
         **_GOODS,
         **_OPERATORS,
+        **_PRINT,
     },
     Phase.sticky: {**_PARTIES, Kind.finish: on_finish, Kind.cancel: on_cancel, Kind.undo: on_undo,
-                   Kind.replace: on_replace, **_GOODS, **_OPERATORS},
+                   Kind.replace: on_replace, **_GOODS, **_OPERATORS, **_PRINT},
     # Armed until a serial is accepted or another command is scanned (a mode or party scan is refused: lines are open).
     Phase.replacing: {
         **_PARTIES,
@@ -467,6 +484,7 @@ TABLE: dict[Phase, dict[Kind, Handler]] = {
         Kind.replace: on_replace,
         **{kind: on_replacement for kind in _GOODS},
         **_OPERATORS,
+        **_PRINT,
     },
 }
 

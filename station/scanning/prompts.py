@@ -87,6 +87,9 @@ class Done:
     signed_in: str | None = None  # the operator's name a badge signed in
     replaced: str | None = None  # the operator's name it replaced
     signed_out: str | None = None  # the operator's name CMD:LOGOUT signed out (None: nobody was signed in)
+    label: str | None = None  # "SN-3 on printer zebra-1": the label CMD:PRINT queued
+    labels_queued: int = 0  # labels a posted receipt queued for the station's print_on_receive printer
+    print_note: str | None = None  # "Printer zebra-1: paper out; the labels wait for it."
 
 
 def describe_document(kind: DocumentKind, reference: str, party: str | None, order: str | None) -> str:
@@ -164,6 +167,15 @@ def _opened(done: Done) -> str:
     return f"Opened {done.opened}." if done.opened else ""
 
 
+def _labels_queued(done: Done) -> str:
+    n = done.labels_queued
+    return f" {n} label{'s' if n != 1 else ''} queued for printing.{_print_note(done)}" if n else ""
+
+
+def _print_note(done: Done) -> str:
+    return f" {done.print_note}" if done.print_note else ""
+
+
 def _mode_set(state: State, done: Done) -> str:
     text = f"Mode: {MODE_WORDS[state.mode]}."
     return f"Dropped the empty {done.cancelled}. {text}" if done.cancelled else text
@@ -172,7 +184,9 @@ def _mode_set(state: State, done: Done) -> str:
 _MESSAGES = {
     Event.mode_set: _mode_set,
     Event.mode_kept: lambda state, done: f"Mode: {MODE_WORDS[state.mode]} already.",
-    Event.posted: lambda state, done: f"Posted {done.posted}: {done.posted_lines} line{'s' if done.posted_lines != 1 else ''}.",
+    Event.posted: lambda state, done: (f"Posted {done.posted}: {done.posted_lines} line"
+                                       f"{'s' if done.posted_lines != 1 else ''}." + _labels_queued(done)),
+    Event.label_queued: lambda state, done: f"Printing the label of {done.label}." + _print_note(done),
     Event.cancelled: lambda state, done: f"Cancelled {done.cancelled}: its serials are free again.",
     Event.undone: lambda state, done: f"Removed the last line: {done.removed}." if done.removed else "Removed the last line.",
     Event.product_dropped: lambda state, done: f"Dropped {done.removed}: no line was added for it.",

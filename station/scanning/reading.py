@@ -31,7 +31,7 @@ from station.domain.vocabulary import Mode
 MAX_SCAN = 512
 GS = "\x1d"
 GS1_AIM = ("]C1", "]d2", "]Q3", "]e0")
-COMMANDS = ("RECEIVE", "SELL", "RETURN", "FINISH", "CANCEL", "UNDO", "LOGOUT", "SERVICE", "REPLACE")
+COMMANDS = ("RECEIVE", "SELL", "RETURN", "FINISH", "CANCEL", "UNDO", "LOGOUT", "SERVICE", "REPLACE", "PRINT")
 MODES = {"RECEIVE": Mode.receive, "SELL": Mode.sell, "RETURN": Mode.return_, "SERVICE": Mode.service}
 _AIM = re.compile(r"\][A-Za-z][0-9A-Za-z]")
 _GS1_CONFIG = ParseConfig(separator_chars=[GS])
@@ -49,6 +49,7 @@ class Kind(str, enum.Enum):
     logout = "logout"  # CMD:LOGOUT: the operator signs out
     operator = "operator"  # USR:<code>: an operator's badge
     replace = "replace"  # CMD:REPLACE: the next serial replaces the last checked-out one (service desk)
+    print_ = "print"  # CMD:PRINT: the label of the station's last serial (SPEC 5 Printing)
     supplier = "supplier"
     customer = "customer"
     order = "order"

@@ -135,7 +135,8 @@ class ScanService:
         return None if signed is None else replace(signed, seen_at=now)
 
     def view(self, session: Session, station: str) -> dict[str, Any]:
-        """GET /api/stations/<station>: mode, prompt, open document, recent scans."""
+        """GET /api/stations/<station>: mode, prompt, open document, recent scans, its printer."""
         cfg = self._station(station)
         return views.station(session, station, station_row.load(session, station, lock=False), cfg.mode,
-                             idle_minutes=cfg.operator_idle_minutes, require_operator=cfg.require_operator)
+                             idle_minutes=cfg.operator_idle_minutes, require_operator=cfg.require_operator,
+                             printer=cfg.label_printer)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from station.domain import service_desk, tallies
+from station.domain import print_queue, service_desk, tallies
 from station.domain.facts import DocumentHead
 from station.domain.vocabulary import SERVICE_KINDS, Mode
 from station.domain.warranty import utc_today
@@ -64,9 +64,16 @@ def _scan(row) -> dict[str, Any]:
             "accepted": row.accepted, "code": row.code, "message": row.message, "user": row.user}
 
 
+def _printer(session: Session, printer: str) -> dict[str, Any]:
+    """The station's label printer: its state and queue counts (a few indexed reads)."""
+    return print_queue.brief(print_queue.queues(session, [printer], labels=False)[printer])
+
+
 def station(session: Session, station_id: str, row: StationRow | None, default_mode: Mode, *,
-            idle_minutes: int | None = None, require_operator: bool = False) -> dict[str, Any]:
-    """GET /api/stations/<station>: the stored state and prompt, the open document, the recent scans, the operator.
+            idle_minutes: int | None = None, require_operator: bool = False,
+            printer: str | None = None) -> dict[str, Any]:
+    """GET /api/stations/<station>: the stored state and prompt, the open document, the recent scans, the operator,
+    and the station's label printer (its state and queue) when it has one.
 
     The operator is who is signed in as of now: one idle past ``idle_minutes`` is shown as nobody
     (the sign-out itself is written by the next scan).
@@ -88,4 +95,5 @@ def station(session: Session, station_id: str, row: StationRow | None, default_m
         "recent_scans": [_scan(r) for r in scan_log.recent(session, station_id, RECENT)],
         "version": version,
         "operator": operators.as_json(signed),
+        "printer": _printer(session, printer) if printer else None,
     }

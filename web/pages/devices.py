@@ -1,4 +1,5 @@
-"""``/devices``: each configured scanner, whether it is connected, its last scan, the spool's backlog.
+"""``/devices``: each configured scanner, whether it is connected, its last scan, the spool's backlog; each
+configured label printer, its state and its queue (web.pages.printers).
 
 Inside ``station run`` the daemon's in-process LiveStatus knows best (it is
 there even while the database is down); a separate ``station serve`` reads
@@ -23,6 +24,7 @@ from station.domain.models import DeviceStatus
 from station.interchange.representation import timestamp
 
 from ..db import station_app, transaction
+from .printers import printer_rows
 from .stations import live
 
 bp = Blueprint("devices", __name__)
@@ -58,8 +60,10 @@ def index():
                          "backlog": known["backlog"] if known and known["backlog"] is not None else held})
     for (station_id, device), known in sorted(seen.items()):
         rows.append({"station": station_id, "device": device, "configured": False, **known})
+    printers, printers_problem = printer_rows(config)
     return render_template("devices.html", rows=rows, live=status is not None,
-                           configured=any(s.scanners for s in config.stations), webhooks=_webhooks(config))
+                           configured=any(s.scanners for s in config.stations), webhooks=_webhooks(config),
+                           printers=printers, printers_problem=printers_problem)
 
 
 def _webhooks(config) -> list[dict[str, Any]] | None:

@@ -132,7 +132,7 @@ def offline_view(station: str) -> dict[str, Any]:
     held = status.held(station) if status is not None else 0
     return {"station": station, "mode": station_app().config.station(station).mode.value,
             "prompt": f"Offline: {held} scans held", "document": None, "recent_scans": [], "version": 0,
-            "held": held, "offline": True, "order_counts": [], "operator": None}
+            "held": held, "offline": True, "order_counts": [], "operator": None, "printer": None}
 
 
 @bp.get("/stations/<station>")
@@ -170,6 +170,7 @@ def panel(station: str):
         "held": view["held"],
         "offline": view["offline"],
         "latest": latest,
+        "printer": view.get("printer"),  # the station's label printer: its state and queue, or None
         "document_html": render_template("_screen_document.html", view=view),
         "scans_html": render_template("_screen_scans.html", view=view),
     }

@@ -266,7 +266,9 @@ class EventHub:
             offline = offline_body(self.app_state, station)
             return ("offline", offline["held"]), f"event: offline\ndata: {json.dumps(offline)}\n\n".encode()
         data = json.dumps(view, separators=(",", ":"))
-        return ("state", view.get("version", 0)), f"id: {view.get('version', 0)}\ndata: {data}\n\n".encode()
+        # The station's printer changes without a scan (paper out, labels printed): that is news too.
+        printer = (view.get("printer") or {}).get("sentence")
+        return ("state", view.get("version", 0), printer), f"id: {view.get('version', 0)}\ndata: {data}\n\n".encode()
 
     # -- the end -----------------------------------------------------------------
     def close(self) -> None:

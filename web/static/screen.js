@@ -23,6 +23,7 @@
   const bannerEl = document.getElementById("offline-banner");
   const liveEl = document.getElementById("live");
   const flashEl = document.getElementById("flash");
+  const printerEl = document.getElementById("printer");
   const csrfMeta = document.querySelector('meta[name="csrf-token"]');
   const csrf = csrfMeta ? csrfMeta.content : "";
   const urls = { scan: root.dataset.scanUrl, events: root.dataset.eventsUrl, panel: root.dataset.panelUrl };
@@ -148,6 +149,7 @@
     modeEl.className = "mode mode-" + panel.mode;
     document.getElementById("document").innerHTML = panel.document_html; // server-rendered, escaped
     document.getElementById("scans").innerHTML = panel.scans_html; // server-rendered, escaped
+    showPrinter(panel.printer);
     serverHeld = panel.held || 0;
     serverOffline = Boolean(panel.offline);
     showOffline();
@@ -172,6 +174,15 @@
     if (operator) el.title = "Operator " + operator.code; else el.removeAttribute("title");
   }
 
+  // The station's label printer: "Printer zebra-1: paper out, 3 labels waiting" (text only, never markup).
+  function showPrinter(printer) {
+    if (!printerEl || printer === undefined) return;
+    printerEl.hidden = !printer;
+    if (!printer) return;
+    printerEl.textContent = printer.sentence;
+    printerEl.className = "printer printer-" + (printer.state || "unknown") + (printer.pending ? " printer-waiting" : "");
+  }
+
   function words(mode) {
     return { receive: "Receiving", sell: "Selling", return: "Returning", service: "Service desk" }[mode] || mode;
   }
@@ -185,6 +196,9 @@
     events.addEventListener("message", function (event) {
       serverOffline = false;
       const seen = Number(event.lastEventId);
+      try {
+        showPrinter(JSON.parse(event.data).printer); // a printer changes without a scan
+      } catch (e) { /* not a state event */ }
       if (event.lastEventId === "" || seen !== version) refresh();
       else showOffline();
       if (queue.length) send();

@@ -1,0 +1,79 @@
+"""Labels a scan queues: CMD:PRINT (the station's last serial) and print_on_receive (every serial a receipt posts).
+
+Both only write ``print_job`` rows in the scan's own transaction and ring the
+print queue's bell (station.storage.print_bell); nothing on the scan path
+talks to a printer, so a printer that is off, out of paper or slow never
+slows or fails a scan. A refused scan rolls its rows back with the rest.
+
+Which serial CMD:PRINT prints: the station's latest scan that named a serial
+and was either accepted (a serial added to a document) or read as a serial
+the station knows even though refused (a unit already in stock scanned
+again to reprint its label). Scans that named nothing (commands, product
+barcodes) and refused unknown barcodes are passed over. Which printer: the
+station's ``printer``, else its ``print_on_receive``; with neither it is
+refused with ``unknown_printer``.
+"""
+from __future__ import annotations
+
+from sqlalchemy import bindparam, or_, select, true
+
+from station.domain import print_queue
+from station.domain.errors import Refusal
+from station.domain.models import PrinterStatus, ScanLog
+from station.storage import print_bell
+
+from .context import ScanContext
+from .reading import Kind
+
+LOG = ScanLog.__table__
+PS = PrinterStatus.__table__
+# A refused scan of these kinds still named a real serial: a known one, or a GS1 code's AI 21.
+_NAMING_KINDS = (Kind.known_serial.value, Kind.gs1.value)
+# Built once; one probe of ix_scan_log_station_serial (scans that named a serial), newest first.
+_LAST_SERIAL = (select(LOG.c.serial_text)
+                .where(LOG.c.station == bindparam("station"), LOG.c.serial_text.is_not(None),
+                       or_(LOG.c.accepted == true(), LOG.c.read_as.in_(_NAMING_KINDS)))
+                .order_by(LOG.c.id.desc()).limit(1))
+_PRINTER_STATE = select(PS.c.state, PS.c.detail).where(PS.c.printer == bindparam("printer"))
+
+
+def last_serial(ctx: ScanContext) -> str | None:
+    """The serial of the station's latest scan that named one (see the module's doc), or None."""
+    return ctx.session.execute(_LAST_SERIAL, {"station": ctx.station.id}).scalar()
+
+
+def print_last_serial(ctx: ScanContext) -> str:
+    """Queue the label of the station's last serial; "SN-3 on printer zebra-1". Refusal when it cannot be."""
+    printer = ctx.station.label_printer
+    if printer is None:
+        raise Refusal("unknown_printer", f"Station {ctx.station.id} has no label printer to print to: a supervisor"
+                                         " names one in its [[stations]] entry (printer = \"...\" or"
+                                         " print_on_receive), then scan CMD:PRINT again.")
+    serial = last_serial(ctx)
+    if serial is None:
+        raise Refusal("nothing_to_print", "No serial has been scanned at this station yet: scan the serial whose"
+                                          " label you want, then CMD:PRINT.")
+    print_queue.queue_labels(ctx.session, printer, [serial], station=ctx.station.id)
+    print_bell.ring(ctx.session)
+    return f"{serial} on printer {printer}"
+
+
+def print_receipt(ctx: ScanContext, document_id: int) -> int:
+    """A posted receipt at a station with ``print_on_receive``: one label per serial it brought in, one statement."""
+    printer = ctx.station.print_on_receive
+    if printer is None:
+        return 0
+    queued = print_queue.queue_document(ctx.session, document_id, printer, station=ctx.station.id)
+    if queued:
+        print_bell.ring(ctx.session)
+    return queued
+
+
+def printer_note(ctx: ScanContext, printer: str | None) -> str | None:
+    """"Printer zebra-1: paper out; the labels wait for it." when the daemon last saw it unable to print."""
+    if printer is None:
+        return None
+    seen = ctx.session.execute(_PRINTER_STATE, {"printer": printer}).first()
+    if seen is None or seen.state == "ready":
+        return None
+    return f"Printer {printer}: {seen.detail or seen.state}; the labels wait for it."
