@@ -35,8 +35,8 @@ from .fill import Shape, fill
 log = logging.getLogger(__name__)
 
 DEFAULT_POSTGRES = "postgresql+psycopg://127.0.0.1/test"
-DEFAULTS = {"serials": 20000, "stations": 4, "scans": 200, "pallet": 5000, "big_posting": 30000, "http": 1000,
-            "daemon": 100, "hook_stations": 20, "hook_postings": 10}
+DEFAULTS = {"serials": 20000, "stations": 4, "scans": 100, "pallet": 5000, "big_posting": 30000, "http": 400,
+            "daemon": 50, "hook_stations": 20, "hook_postings": 5}
 FIGURES = ("throughput_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms")  # the same in scan and floor runs
 
 

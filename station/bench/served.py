@@ -159,7 +159,7 @@ class _Events:
         self.sock.close()
 
 
-def through_daemon(url: str, *, scans: int = 100, pace: float = 0.1) -> dict:
+def through_daemon(url: str, *, scans: int = 100, pace: float = 0.05) -> dict:
     """From a serial scanner's last byte to the screen's live event showing the scan, through a real daemon."""
     _seed(url)
     with tempfile.TemporaryDirectory(prefix="station-bench-daemon-") as tmp:

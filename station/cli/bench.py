@@ -6,31 +6,33 @@ import sys
 
 import click
 
+from station.bench import DEFAULTS
+
 
 @click.command()
 @click.option("--database", "databases", multiple=True, metavar="URL",
               help="sqlite:///NEW_FILE or postgresql://HOST/DB (a scratch schema is made and dropped); "
                    "repeatable. Default: a temporary SQLite file, and the local PostgreSQL when it answers.")
-@click.option("--serials", default=20000, show_default=True, type=click.IntRange(100),
+@click.option("--serials", default=DEFAULTS["serials"], show_default=True, type=click.IntRange(100),
               help="Serials to fill the database with (about 5 movements each).")
-@click.option("--stations", default=4, show_default=True, type=click.IntRange(1, 64),
+@click.option("--stations", default=DEFAULTS["stations"], show_default=True, type=click.IntRange(1, 64),
               help="Stations scanning at once (a thread and a connection each).")
-@click.option("--scans", default=200, show_default=True, type=click.IntRange(1),
+@click.option("--scans", default=DEFAULTS["scans"], show_default=True, type=click.IntRange(1),
               help="Scans per station.")
 @click.option("--history-samples", default=200, show_default=True, type=click.IntRange(1),
               help="Serial records and histories served, for the history figure.")
 @click.option("--seed", default=1, show_default=True, help="Seed of the scan mix.")
-@click.option("--pallet", default=5000, show_default=True, type=click.IntRange(0),
+@click.option("--pallet", default=DEFAULTS["pallet"], show_default=True, type=click.IntRange(0),
               help="Serials of one large receipt, scanned then posted (0: leave it out).")
-@click.option("--big-posting", default=30000, show_default=True, type=click.IntRange(0),
+@click.option("--big-posting", default=DEFAULTS["big_posting"], show_default=True, type=click.IntRange(0),
               help="Lines of a receipt only posted (0: leave it out).")
-@click.option("--http", "http_scans", default=1000, show_default=True, type=click.IntRange(0),
+@click.option("--http", "http_scans", default=DEFAULTS["http"], show_default=True, type=click.IntRange(0),
               help="Scans over HTTP to a real station serve, SQLite (0: leave it out).")
-@click.option("--daemon", "daemon_scans", default=100, show_default=True, type=click.IntRange(0),
+@click.option("--daemon", "daemon_scans", default=DEFAULTS["daemon"], show_default=True, type=click.IntRange(0),
               help="Scans from a pseudo-terminal through a real station run to the screen, SQLite (0: leave it out).")
-@click.option("--hook-stations", default=20, show_default=True, type=click.IntRange(0, 64),
+@click.option("--hook-stations", default=DEFAULTS["hook_stations"], show_default=True, type=click.IntRange(0, 64),
               help="Stations posting at once for the webhook lag and event feed figures (0: none).")
-@click.option("--hook-postings", default=10, show_default=True, type=click.IntRange(1),
+@click.option("--hook-postings", default=DEFAULTS["hook_postings"], show_default=True, type=click.IntRange(1),
               help="Receipts each of those stations posts.")
 @click.option("--hotplug", is_flag=True, help="Instead: how soon a replugged scanner is read again (evdev under "
               "umockdev, serial on a pseudo-terminal), over --replugs replugs.")
