@@ -110,3 +110,21 @@ def test_scanning_against_the_list(db, order):
     with db.Session() as s:
         report = serial_report(s, documents.get_document(s, "PO-1"))
     assert report.received == ["A1", "ZZ-2"] and report.unexpected == ["ZZ-2"] and report.missing == ["A2", "A3"]
+
+
+def test_the_command_says_what_it_imported_in_a_sentence(db, order, tmp_path, monkeypatch):
+    """`station import asn` answers with counts an operator reads, not a Python repr; twice, nothing more is added."""
+    from click.testing import CliRunner
+
+    from station.cli.main import cli
+
+    monkeypatch.setenv("STATION_DATABASE_URL", db.url)
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "asn.csv"
+    path.write_text(ASN)
+    first = CliRunner().invoke(cli, ["import", "asn", str(path)])
+    second = CliRunner().invoke(cli, ["import", "asn", str(path)])
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    assert "3 serials: 3 added, 0 already on their orders" in first.output
+    assert "3 serials: 0 added, 3 already on their orders" in second.output
+    assert "AsnResult" not in first.output + second.output

@@ -33,6 +33,9 @@ class AsnResult:
     added: int
     unchanged: int
 
+    def __str__(self) -> str:
+        return f"{self.added + self.unchanged} serials: {self.added} added, {self.unchanged} already on their orders"
+
 
 def import_asn(session: Session, source: TextIO | str, progress: Callable[[int, int], None] | None = None) -> AsnResult:
     """Attach expected serials to purchase orders; the same file twice changes nothing. Never commits.
