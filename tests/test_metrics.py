@@ -49,6 +49,9 @@ def test_scans_from_the_web_are_counted_by_outcome_once_each(db, world):
     assert after[("station_spool_backlog", ())] == 0
     assert after[("station_scanners_connected", (("station", "till-m"),))] == 0
     assert after[("station_print_jobs", (("state", "pending"),))] == 0  # no label asked for
+    # No [[webhooks]]: the series are there all the same, at 0, so a dashboard's query never comes back empty.
+    assert after[("station_webhook_deliveries", (("state", "pending"),))] == 0
+    assert after[("station_webhook_deliveries", (("state", "failed"),))] == 0
 
 
 def test_under_station_run_the_daemon_path_counts_and_its_live_status_is_read(db, world, tmp_path):

@@ -73,8 +73,7 @@ class StationCollector:
             for station, count in sorted(connected.items()):
                 scanners.add_metric([station], count)
             yield scanners
-        if config.webhooks:
-            yield from self._deliveries(config)
+        yield from self._deliveries(config)
         yield from self._print_jobs()
 
     def _print_jobs(self):
@@ -91,10 +90,13 @@ class StationCollector:
         yield family
 
     def _deliveries(self, config):
+        """Pending and failed deliveries; both 0 where no webhook is configured (the series is always there)."""
+        counts = []
         try:
-            with self.app_state.Session() as session:
-                counts = outbox.counts(session, [w.url for w in config.webhooks],
-                                       {w.url: w.events for w in config.webhooks})
+            if config.webhooks:
+                with self.app_state.Session() as session:
+                    counts = outbox.counts(session, [w.url for w in config.webhooks],
+                                           {w.url: w.events for w in config.webhooks})
         except OperationalError as exc:
             log.warning("metrics: the outbox cannot be read (%s): webhook deliveries left out", exc.orig)
             return
