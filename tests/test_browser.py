@@ -10,7 +10,6 @@ path). SQLite only: the database side is covered on both in test_pages_*.
 from __future__ import annotations
 
 import json
-import os
 import re
 import urllib.request
 from urllib.parse import quote
@@ -24,6 +23,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("uvicorn")
 
 from helpers.api import serve  # noqa: E402
+from helpers.browser import chromium  # noqa: E402
 from helpers.database import create_database  # noqa: E402
 
 from station.config import Config, DatabaseConfig, StationConfig  # noqa: E402
@@ -33,8 +33,6 @@ from station.scanning.service import ScanService  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 expect = playwright_api.expect
-CHROMIUM = os.environ.get("STATION_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 STATIONS = (StationConfig("live", "receive"), StationConfig("typing", "sell"), StationConfig("shots", "receive"))
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -65,12 +63,8 @@ def server(browser_db, config, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as running:
+        yield running
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ Under ``station serve`` the page holds the scans and resends them; under
 """
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 from helpers.api import serve
+from helpers.browser import chromium
 from helpers.daemon import FlakyProxy, write_config
 from helpers.database import create_database
 from sqlalchemy import select
@@ -29,18 +29,11 @@ pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-CHROMIUM = os.environ.get("STATION_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as running:
+        yield running
 
 
 @pytest.fixture(params=["serve", "run"])

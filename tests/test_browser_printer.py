@@ -8,7 +8,6 @@ is covered on both in test_print_pages.py.
 """
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pytest
@@ -19,6 +18,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("uvicorn")
 
 from helpers.api import serve  # noqa: E402
+from helpers.browser import chromium, require_chromium  # noqa: E402
 from helpers.database import create_database  # noqa: E402
 
 from station.config import from_dict  # noqa: E402
@@ -27,15 +27,12 @@ from station.domain import print_queue  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 expect = playwright_api.expect
-CHROMIUM = os.environ.get("STATION_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture
 def rig(tmp_path, monkeypatch):
     """A station with a printer, the app on the station's own server with a daemon's live status beside it."""
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    require_chromium()
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path))
     db = create_database("sqlite", tmp_path)
     config = from_dict({"database": {"url": db.url},
@@ -43,12 +40,8 @@ def rig(tmp_path, monkeypatch):
                         "printers": [{"id": "zebra-1", "kind": "zpl", "address": "tcp://192.0.2.10:9100"}]})
     live = LiveStatus()
     app = create_app(config, engine=db.engine, live=live)
-    with serve(app, threads=4) as port, playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield db, live, f"http://127.0.0.1:{port}", browser
-        finally:
-            browser.close()
+    with serve(app, threads=4) as port, chromium() as browser:
+        yield db, live, f"http://127.0.0.1:{port}", browser
     db.close()
 
 

@@ -9,7 +9,6 @@ unit in warranty, red for one out of it, grey for none.
 from __future__ import annotations
 
 import json
-import os
 import re
 import urllib.request
 
@@ -22,6 +21,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("uvicorn")
 
 from helpers.api import serve  # noqa: E402
+from helpers.browser import chromium  # noqa: E402
 from helpers.database import create_database  # noqa: E402
 
 from station.config import Config, DatabaseConfig, StationConfig  # noqa: E402
@@ -30,8 +30,6 @@ from station.domain.models import DocumentKind  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 expect = playwright_api.expect
-CHROMIUM = os.environ.get("STATION_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # station.css: --ok-bg, --bad-bg, and the grey of no warranty.
 GREEN, RED, GREY = "rgb(227, 245, 232)", "rgb(253, 230, 231)", "rgb(236, 239, 243)"
 
@@ -74,14 +72,10 @@ def server(desk_db, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(server):
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
         yield context.new_page()
         context.close()
-        chromium.close()
 
 
 def post_scan(server: str, data: str) -> dict:

@@ -11,11 +11,11 @@ refusal with a code, never an error shown to the operator.
 """
 from __future__ import annotations
 
-import threading
 from collections import Counter, defaultdict
 
 import pytest
 from helpers.database import POSTGRES_ONLY
+from helpers.race import StationThreads
 from sqlalchemy import func, select
 
 from station.config import from_dict
@@ -31,7 +31,6 @@ from station.domain.models import (
     SerialNumber,
 )
 from station.scanning.service import ScanService
-from station.storage.retry import run_in_transaction
 
 pytestmark = [pytest.mark.slow, POSTGRES_ONLY]
 
@@ -59,40 +58,8 @@ def _service(prefix: str, mode: str, count: int = CONTENDERS) -> ScanService:
     return ScanService(from_dict({"stations": [{"id": f"{prefix}{k}", "mode": mode} for k in range(count)]}))
 
 
-class Race:
+class Race(StationThreads):
     """Stations as threads, lined up by a barrier before each round; every answer is kept."""
-
-    def __init__(self, db, service: ScanService, stations: list[str]):
-        self.db = db
-        self.service = service
-        self.stations = stations
-        self.barrier = threading.Barrier(len(stations))
-        self.answers: list[tuple[str, str, bool, str | None]] = []  # station, scan, accepted, code
-        self.errors: list[BaseException] = []
-        self.lock = threading.Lock()
-
-    def scan(self, station: str, raw: str):
-        result = run_in_transaction(self.db.Session, lambda s: self.service.process(s, station, raw, device="race"))
-        with self.lock:
-            self.answers.append((station, raw, result.accepted, result.code))
-        return result
-
-    def run(self, script) -> None:
-        """``script(race, k, station)`` runs on each station's thread; it calls ``race.line_up()`` per round."""
-        def body(k: int, station: str) -> None:
-            try:
-                script(self, k, station)
-            except BaseException as exc:  # the test fails on any, after every thread has stopped
-                self.errors.append(exc)
-                self.barrier.abort()
-
-        threads = [threading.Thread(target=body, args=(k, st)) for k, st in enumerate(self.stations)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=600)
-        assert not any(t.is_alive() for t in threads), "a station hung"
-        assert not self.errors, f"a scan raised: {self.errors[0]!r}"
 
     def finish(self, station: str, command: str = "CMD:FINISH"):
         """Post (or cancel) as an operator would: a product still waiting for its serial is dropped first."""
@@ -106,12 +73,6 @@ class Race:
             result = self.scan(station, "CMD:CANCEL")
         assert result.code in (None, "no_open_document"), result
         return result
-
-    def line_up(self) -> None:
-        self.barrier.wait(timeout=60)
-
-    def codes(self) -> Counter:
-        return Counter(code for _, _, accepted, code in self.answers if not accepted)
 
 
 def _movements_per_serial(session) -> dict[str, Counter]:

@@ -13,11 +13,11 @@ every race ``station check`` finds no difference.
 """
 from __future__ import annotations
 
-import threading
-from collections import Counter, defaultdict
+from collections import defaultdict
 
 import pytest
 from helpers.database import POSTGRES_ONLY
+from helpers.race import StationThreads
 from sqlalchemy import select
 
 from station.config import from_dict
@@ -26,7 +26,6 @@ from station.domain.errors import Refusal
 from station.domain.models import DocumentKind, Movement, MovementKind, SerialNumber
 from station.domain.rules import Lookups
 from station.scanning.service import ScanService
-from station.storage.retry import run_in_transaction
 
 pytestmark = [pytest.mark.slow, POSTGRES_ONLY]
 
@@ -35,23 +34,15 @@ UNITS = 90
 ROUNDS = 30
 
 
-class Desks:
+class Desks(StationThreads):
     """Desks as threads, lined up by a barrier before each round; every answer is kept."""
 
-    def __init__(self, db, count: int):
-        self.db = db
-        self.stations = [f"desk{k}" for k in range(count)]
-        self.service = ScanService(from_dict({"stations": [{"id": s, "mode": "service"} for s in self.stations]}))
-        self.barrier = threading.Barrier(count)
-        self.answers: list[tuple[str, str, bool, str | None]] = []
-        self.errors: list[BaseException] = []
-        self.lock = threading.Lock()
+    what = "a desk"
 
-    def scan(self, station: str, raw: str):
-        result = run_in_transaction(self.db.Session, lambda s: self.service.process(s, station, raw, device="race"))
-        with self.lock:
-            self.answers.append((station, raw, result.accepted, result.code))
-        return result
+    def __init__(self, db, count: int):
+        stations = [f"desk{k}" for k in range(count)]
+        super().__init__(db, ScanService(from_dict({"stations": [{"id": s, "mode": "service"} for s in stations]})),
+                         stations)
 
     def finish(self, station: str) -> None:
         """Post what the desk holds; a document a lost race left unpostable is dropped, as an operator would."""
@@ -59,28 +50,6 @@ class Desks:
         if result.code not in (None, "no_open_document"):
             result = self.scan(station, "CMD:CANCEL")
         assert result.code in (None, "no_open_document"), result
-
-    def run(self, script) -> None:
-        def body(k: int, station: str) -> None:
-            try:
-                script(self, k, station)
-            except BaseException as exc:  # the test fails on any, after every thread has stopped
-                self.errors.append(exc)
-                self.barrier.abort()
-
-        threads = [threading.Thread(target=body, args=(k, s)) for k, s in enumerate(self.stations)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=600)
-        assert not any(t.is_alive() for t in threads), "a desk hung"
-        assert not self.errors, f"a scan raised: {self.errors[0]!r}"
-
-    def line_up(self) -> None:
-        self.barrier.wait(timeout=60)
-
-    def codes(self) -> Counter:
-        return Counter(code for _, _, ok, code in self.answers if not ok)
 
 
 def _shop(db, *, customers: int, units_each: int, spares: int = 0) -> None:
