@@ -193,3 +193,23 @@ def test_a_head_that_keeps_failing_is_failed_after_three_days_and_holds_the_line
         assert outbox.retry(s, url="http://127.0.0.1:9/none") == 1
         again = outbox.head(s, webhook_id)
         assert again.id == head.id and again.state == DeliveryState.pending and again.due_in(outbox.utcnow()) == 0
+
+
+def test_outbox_retry_names_only_a_configured_webhook(db, tmp_path):
+    """`station outbox retry --url` for a webhook the configuration does not name says so in one sentence (station
+    run would never deliver there), rather than answering "0 failed deliveries"; a configured one is retried."""
+    from click.testing import CliRunner
+
+    from station.cli.main import cli
+
+    secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    path = tmp_path / "station.toml"
+    path.write_text(f'[database]\nurl = "{db.url}"\n\n[[webhooks]]\nurl = "http://127.0.0.1:9/hook"\n'
+                    f'secret = "{secret}"\n')
+    runner = CliRunner()
+    other = runner.invoke(cli, ["--config", str(path), "outbox", "retry", "--url", "http://127.0.0.1:9/other"])
+    assert other.exit_code == 1 and isinstance(other.exception, SystemExit), other.output
+    assert "There is no webhook http://127.0.0.1:9/other in the configuration (webhooks: http://127.0.0.1:9/hook)" \
+        in other.output
+    named = runner.invoke(cli, ["--config", str(path), "outbox", "retry", "--url", "http://127.0.0.1:9/hook"])
+    assert named.exit_code == 0 and "0 failed deliveries to be sent again" in named.output, named.output

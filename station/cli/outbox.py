@@ -50,6 +50,11 @@ def retry(ctx: Context, url: str | None, event_id: int | None) -> None:
     """Send failed deliveries again: pending and due now, with a fresh three days of retries, in event order."""
     from station.domain import outbox as box
 
+    configured = [w.url for w in ctx.config.webhooks]
+    if url is not None and url not in configured:
+        known = f"webhooks: {', '.join(configured)}" if configured else "it has no [[webhooks]]"
+        raise click.ClickException(f"There is no webhook {url} in the configuration ({known}): station run "
+                                   "delivers only to the webhooks it names.")
     ctx.migrated_engine()
     with ctx.sessionmaker().begin() as session:
         count = box.retry(session, url=url, event_id=event_id)
