@@ -8,6 +8,7 @@ of ``station run`` (here in-process, with its real print bell) prints.
 from __future__ import annotations
 
 import socket
+from datetime import timedelta
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from station.daemon.live import LiveStatus
 from station.domain import catalogue, print_queue
 from station.domain.errors import ConfigError
 from station.domain.models import SerialNumber
+
+WAIT_LEASE = timedelta(minutes=2)
 
 
 @pytest.fixture
@@ -77,6 +80,30 @@ def test_printers_says_which_printer_does_not_answer_and_fails(db, tmp_path, zeb
     [problem] = result.stderr.splitlines()
     assert problem.startswith(f"Printer zebra-2 does not answer: Printer at {dead} cannot be reached")
     assert problem.endswith(".") and not problem.endswith("..")
+
+
+def test_printers_says_labels_wait_for_a_printer_no_longer_configured(db, tmp_path, zebra):
+    """Guards labels left behind by a printer taken out of the configuration: no worker sends them, so
+    `station printers` says how many wait and how to print them, and fails the check; printed ones are history."""
+    with db.Session.begin() as s:
+        print_queue.queue_labels(s, "old-zebra", ["L-1", "L-2", "L-3"])
+        print_queue.queue_labels(s, "zebra-1", ["Q-1"])
+    with db.Session.begin() as s:
+        job = print_queue.claim(s, "old-zebra", "test", lease=WAIT_LEASE)
+        print_queue.mark_printed(s, job, "test")
+    result = station(write_config(tmp_path, db, [("zebra-1", zebra.address)]), "printers")
+    assert result.exit_code == 1
+    assert result.stdout.split()[0] == "zebra-1" and " ready " in result.stdout
+    assert result.stderr.splitlines() == [
+        "2 labels wait for printer old-zebra, which is no longer configured: add it back as a [[printers]] entry "
+        "(or one with its id) to print them."]
+
+    bare = tmp_path / "bare.toml"
+    bare.write_text(f'[database]\nurl = "{db.url}"\n', encoding="utf-8")
+    none = station(bare, "printers")
+    assert none.exit_code == 1 and "No label printers are configured" in none.stdout
+    assert "1 label waits for printer zebra-1, which is no longer configured" in none.stderr
+    assert "2 labels wait for printer old-zebra" in none.stderr
 
 
 def test_labels_serials_print_queues_and_the_daemon_prints(db, tmp_path, zebra):

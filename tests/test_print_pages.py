@@ -97,6 +97,16 @@ def test_operator_screen_and_panel_show_the_stations_printer(client, queue):
     assert line[:line.index("</p>")].rstrip().endswith("hidden>")  # there, for the live page, and empty
 
 
+def test_devices_says_labels_wait_for_a_printer_no_longer_configured(client, db):
+    """Guards /devices beside `station printers`: labels queued for a printer the configuration no longer names
+    are counted in a sentence that says how to print them (escaped like every serial and id)."""
+    with db.Session.begin() as s:
+        print_queue.queue_labels(s, "<i>gone</i>", ["G-1", "G-2"])
+    html = client.get("/devices").get_data(as_text=True)
+    assert "2 labels wait for printer &lt;i&gt;gone&lt;/i&gt;, which is no longer configured" in html
+    assert "<i>gone</i>" not in html
+
+
 def test_devices_without_printers_says_how_to_add_one(db, tmp_path, monkeypatch):
     """Guards the empty case: no [[printers]] is a sentence, not an empty table."""
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path))

@@ -52,20 +52,27 @@ def _queue(q: print_queue.PrinterQueue | None) -> str:
 def printers(ctx: Context) -> None:
     """Each configured label printer: kind, address, label, whether it answers, its queue (exit 1: one cannot print)."""
     config = ctx.config
-    if not config.printers:
-        click.echo("No label printers are configured: add a [[printers]] entry to the configuration"
-                   " (README, Printing).")
-        return
     problems: list[str] = []
     notes: list[str] = []
     try:
         ctx.migrated_engine()
         with ctx.sessionmaker()() as session:
             queues = print_queue.queues(session, [p.id for p in config.printers])
+            left = print_queue.unconfigured(session, [p.id for p in config.printers])
     except DBAPIError as exc:
-        queues = {}
+        queues, left = {}, {}
         first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         problems.append(f"The print queue cannot be read: the database cannot be reached ({first}).")
+    # Labels nobody will print until their printer is configured again: a problem, like a printer that is off.
+    problems += [print_queue.unconfigured_sentence(printer, count) for printer, count in left.items()]
+    if not config.printers:
+        click.echo("No label printers are configured: add a [[printers]] entry to the configuration"
+                   " (README, Printing).")
+        for sentence in problems:
+            click.echo(sentence, err=True)
+        if left:
+            raise SystemExit(1)
+        return
     with ThreadPoolExecutor(max_workers=len(config.printers)) as pool:
         answers = list(pool.map(_ask, config.printers))
     rows = []

@@ -185,6 +185,26 @@ def count_by_state(session: Session) -> dict[str, int]:
     return {state.value: counts.get(state, 0) for state in (_PENDING, _FAILED)}
 
 
+def unconfigured(session: Session, printers: Iterable[str]) -> dict[str, int]:
+    """Labels still waiting for printers the configuration no longer names: ``{printer: count}``, by printer.
+
+    No worker sends them (station run starts one per configured printer): they wait until the printer is
+    configured again. One read of the (state, printer) index.
+    """
+    ids = list(printers)
+    query = select(PJ.c.printer, func.count()).where(PJ.c.state == _PENDING)
+    if ids:
+        query = query.where(PJ.c.printer.not_in(ids))
+    return dict(session.execute(query.group_by(PJ.c.printer).order_by(PJ.c.printer)).all())
+
+
+def unconfigured_sentence(printer: str, count: int) -> str:
+    """What an operator reads of labels left behind by a printer taken out of the configuration."""
+    return (f"{count} label{'s' if count != 1 else ''} wait{'' if count != 1 else 's'} for printer {printer}, which "
+            f"is no longer configured: add it back as a [[printers]] entry (or one with its id) to print "
+            f"{'them' if count != 1 else 'it'}.")
+
+
 @dataclass(frozen=True)
 class Label:
     serial: str

@@ -60,10 +60,10 @@ def index():
                          "backlog": known["backlog"] if known and known["backlog"] is not None else held})
     for (station_id, device), known in sorted(seen.items()):
         rows.append({"station": station_id, "device": device, "configured": False, **known})
-    printers, printers_problem = printer_rows(config)
+    printers, printers_problems = printer_rows(config)
     return render_template("devices.html", rows=rows, live=status is not None,
                            configured=any(s.scanners for s in config.stations), webhooks=_webhooks(config),
-                           printers=printers, printers_problem=printers_problem)
+                           printers=printers, printers_problems=printers_problems)
 
 
 def _webhooks(config) -> list[dict[str, Any]] | None:

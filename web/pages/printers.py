@@ -20,19 +20,21 @@ from ..db import transaction
 log = logging.getLogger(__name__)
 
 
-def printer_rows(config: Config) -> tuple[list[dict[str, Any]], str | None]:
-    """One row per configured printer, and a sentence when the database cannot say how they are."""
-    if not config.printers:
-        return [], None
+def printer_rows(config: Config) -> tuple[list[dict[str, Any]], list[str]]:
+    """One row per configured printer, and the sentences of what needs doing: the database cannot say how they
+    are, or labels wait for a printer the configuration no longer names."""
+    ids = [p.id for p in config.printers]
     try:
         with transaction() as session:
-            queues = print_queue.queues(session, [p.id for p in config.printers])
+            queues = print_queue.queues(session, ids) if ids else {}
+            left = print_queue.unconfigured(session, ids)
     except OperationalError as exc:
         log.warning("/devices: printer queues unavailable: %s", exc.orig)
-        queues = {}
-        problem = "The database cannot be reached: the printers' states and queues cannot be shown."
+        queues, left = {}, {}
+        problems = ["The database cannot be reached: the printers' states and queues cannot be shown."]
     else:
-        problem = None
+        problems = []
+    problems += [print_queue.unconfigured_sentence(printer, count) for printer, count in left.items()]
     rows = []
     for printer in config.printers:
         q = queues.get(printer.id)
@@ -43,7 +45,7 @@ def printer_rows(config: Config) -> tuple[list[dict[str, Any]], str | None]:
             "state": (q.state or "unknown") if q else "unknown",
             "queue": _queue(q) if q else None,
         })
-    return rows, problem
+    return rows, problems
 
 
 def _label(label: print_queue.Label) -> dict[str, Any]:
