@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from . import events
@@ -15,11 +15,14 @@ from .catalogue import find_party, get_product
 from .errors import Conflict, Invalid, NotFound, Refusal
 from .models import (
     SERIAL_MAX,
+    Customer,
     Document,
     DocumentLine,
     Movement,
+    Product,
     ScanLog,
     SerialNumber,
+    Supplier,
 )
 from .posting import post_adjustment
 from .rules import Lookups, check_serial_text, open_document_of
@@ -149,14 +152,51 @@ class HistoryEntry:
     scan: ScanLog | None = None
 
 
-def movements(session: Session, record: SerialNumber, *, page: int = 1, per_page: int = 100) -> list[Movement]:
-    """Rule 10: the serial's movements, oldest first, one page of them (pages from 1)."""
-    return list(session.scalars(
-        select(Movement).where(Movement.serial_id == record.id).order_by(Movement.id)
-        .offset((max(page, 1) - 1) * per_page).limit(per_page)
-        .options(joinedload(Movement.document).joinedload(Document.order), joinedload(Movement.supplier),
-                 joinedload(Movement.customer))
-    ))
+# The serial's JSON is read in Core, a statement a part, each by an index: an ERP or a screen asks for it often.
+_SN, _P, _C, _S = SerialNumber.__table__, Product.__table__, Customer.__table__, Supplier.__table__
+_M, _D, _L, _LOG = Movement.__table__, Document.__table__, DocumentLine.__table__, ScanLog.__table__
+_ORDER = _D.alias("order_document")
+
+_REFS = (select(_P.c.code.label("product_code"), _P.c.name.label("product_name"),
+                _C.c.code.label("customer_code"), _C.c.name.label("customer_name"),
+                _S.c.code.label("supplier_code"), _S.c.name.label("supplier_name"))
+         .select_from(_SN).outerjoin(_P, _P.c.id == _SN.c.product_id).outerjoin(_C, _C.c.id == _SN.c.customer_id)
+         .outerjoin(_S, _S.c.id == _SN.c.supplier_id).where(_SN.c.id == bindparam("serial_id")))
+
+_OPEN_REFERENCE = (select(_D.c.reference).select_from(_L).join(_D, _D.c.id == _L.c.document_id)
+                   .where(_L.c.serial == bindparam("serial"), _L.c.is_open.is_(True)).limit(1))
+
+_MOVEMENTS = (select(_M.c.id, _M.c.at, _M.c.kind, _M.c.quantity, _M.c.station, _M.c.user, _M.c.document_id,
+                     _D.c.reference.label("document_reference"), _D.c.kind.label("document_kind"),
+                     _ORDER.c.reference.label("order_reference"),
+                     _C.c.code.label("customer_code"), _C.c.name.label("customer_name"),
+                     _S.c.code.label("supplier_code"), _S.c.name.label("supplier_name"))
+              .select_from(_M).outerjoin(_D, _D.c.id == _M.c.document_id)
+              .outerjoin(_ORDER, _ORDER.c.id == _D.c.order_id)
+              .outerjoin(_C, _C.c.id == _M.c.customer_id).outerjoin(_S, _S.c.id == _M.c.supplier_id)
+              .where(_M.c.serial_id == bindparam("serial_id")).order_by(_M.c.id)
+              .offset(bindparam("skip")).limit(bindparam("count")))
+
+_REFUSED = (select(_LOG.c.at, _LOG.c.station, _LOG.c.device, _LOG.c.code, _LOG.c.message, _LOG.c.user)
+            .where(_LOG.c.serial_text == bindparam("serial"), _LOG.c.accepted.is_(False)).order_by(_LOG.c.id)
+            .offset(bindparam("skip")).limit(bindparam("count")))
+
+
+def references(session: Session, record: SerialNumber):
+    """The serial's product, customer and supplier, codes and names (``product_code``... ``supplier_name``)."""
+    return session.connection().execute(_REFS, {"serial_id": record.id}).one()
+
+
+def open_reference(session: Session, text: str) -> str | None:
+    """The reference of the open document the serial stands on (rule 8: at most one), or None."""
+    return session.connection().execute(_OPEN_REFERENCE, {"serial": text}).scalar()
+
+
+def movements(session: Session, record: SerialNumber, *, page: int = 1, per_page: int = 100) -> list[Any]:
+    """Rule 10: the serial's movements, oldest first, one page of them (pages from 1), as rows: the movement's
+    columns, its document's reference and kind, the order's reference, its customer's and supplier's code and name."""
+    return list(session.connection().execute(_MOVEMENTS, {"serial_id": record.id, "skip": (max(page, 1) - 1) * per_page,
+                                                         "count": per_page}))
 
 
 def counterparts(session: Session, record: SerialNumber, moves) -> dict[int, str]:
@@ -182,12 +222,11 @@ def counterparts(session: Session, record: SerialNumber, moves) -> dict[int, str
     return out
 
 
-def refused_scans(session: Session, record: SerialNumber, *, page: int = 1, per_page: int = 100) -> list[ScanLog]:
-    """Rule 10: the refused scans of the serial, apart from its movements, oldest first, one page of them."""
-    return list(session.scalars(
-        select(ScanLog).where(ScanLog.serial_text == record.serial, ScanLog.accepted.is_(False)).order_by(ScanLog.id)
-        .offset((max(page, 1) - 1) * per_page).limit(per_page)
-    ))
+def refused_scans(session: Session, record: SerialNumber, *, page: int = 1, per_page: int = 100) -> list[Any]:
+    """Rule 10: the refused scans of the serial, apart from its movements, oldest first, one page of them, as rows
+    (``at``, ``station``, ``device``, ``code``, ``message``, ``user``)."""
+    return list(session.connection().execute(_REFUSED, {"serial": record.serial, "skip": (max(page, 1) - 1) * per_page,
+                                                       "count": per_page}))
 
 
 def history(session: Session, record: SerialNumber, *, page: int = 1, per_page: int = 50) -> tuple[list[HistoryEntry], int]:

@@ -24,7 +24,6 @@ from station.domain.models import (
     SerialNumber,
     Supplier,
 )
-from station.domain.rules import open_document_of
 from station.domain.serials import HistoryEntry
 
 L = DocumentLine.__table__
@@ -66,31 +65,42 @@ def operator(o: Operator) -> dict[str, Any]:
     return {"code": o.code, "name": o.name, "active": o.active}
 
 
-def movement_document(d: Document | None) -> str | None:
+def _known_by(kind: DocumentKind | None, reference: str | None, order_reference: str | None) -> str | None:
     """The reference a movement is known by: a receipt against a purchase order goes by the order's (SPEC 5's example)."""
+    if kind == DocumentKind.receipt and order_reference is not None:
+        return order_reference
+    return reference
+
+
+def movement_document(d: Document | None) -> str | None:
     if d is None:
         return None
-    if d.kind == DocumentKind.receipt and d.order is not None:
-        return d.order.reference
-    return d.reference
+    return _known_by(d.kind, d.reference, d.order.reference if d.order is not None else None)
+
+
+def _movement(at: datetime, kind: MovementKind, quantity: int, document: str | None, station: str | None,
+              by: dict[str, str] | None, user: str | None, other: str | None) -> dict[str, Any]:
+    """SPEC 5's movement; a ``replaced`` one names its ``replacement``, a ``replacement`` what it ``replaces``."""
+    out = {"at": timestamp(at), "kind": kind.value, "quantity": quantity, "document": document, "station": station,
+           "party": by, "user": user}
+    if kind == MovementKind.replaced:
+        out["replacement"] = other
+    elif kind == MovementKind.replacement:
+        out["replaces"] = other
+    return out
 
 
 def movement(m: Movement, other: str | None = None) -> dict[str, Any]:
-    """SPEC 5's movement; a ``replaced`` one names its ``replacement``, a ``replacement`` what it ``replaces``."""
-    out = {
-        "at": timestamp(m.at),
-        "kind": m.kind.value,
-        "quantity": m.quantity,
-        "document": movement_document(m.document),
-        "station": m.station,
-        "party": party(m.customer or m.supplier),
-        "user": m.user,
-    }
-    if m.kind == MovementKind.replaced:
-        out["replacement"] = other
-    elif m.kind == MovementKind.replacement:
-        out["replaces"] = other
-    return out
+    """A movement record (the serial page's timeline) as SPEC 5 gives it."""
+    return _movement(m.at, m.kind, m.quantity, movement_document(m.document), m.station,
+                     party(m.customer or m.supplier), m.user, other)
+
+
+def movement_row(row, other: str | None = None) -> dict[str, Any]:
+    """A movement read as a row by ``serials.movements`` (the API's serial) as SPEC 5 gives it."""
+    by = _named(row.customer_code, row.customer_name) or _named(row.supplier_code, row.supplier_name)
+    return _movement(row.at, row.kind, row.quantity, _known_by(row.document_kind, row.document_reference,
+                                                               row.order_reference), row.station, by, row.user, other)
 
 
 def refused_scan(s: ScanLog) -> dict[str, Any]:
@@ -125,12 +135,18 @@ def day(d: date | None) -> str | None:
     return d.isoformat() if d is not None else None
 
 
-def serial_summary(r: SerialNumber) -> dict[str, Any]:
+def serial_summary(r: SerialNumber, refs=None) -> dict[str, Any]:
+    """The record as lists give it; ``refs`` (``serials.references``) names its product and parties without the ORM."""
+    if refs is None:
+        product, customer, supplier = product_ref(r.product), party(r.customer), party(r.supplier)
+    else:
+        product = _named(refs.product_code, refs.product_name)
+        customer, supplier = _named(refs.customer_code, refs.customer_name), _named(refs.supplier_code, refs.supplier_name)
     return {
         "serial": r.serial,
-        "product": product_ref(r.product),
-        "customer": party(r.customer),
-        "supplier": party(r.supplier),
+        "product": product,
+        "customer": customer,
+        "supplier": supplier,
         "in_stock": bool(r.in_stock),
         "in_service": bool(r.in_service),
         "status": status(r),
@@ -139,14 +155,17 @@ def serial_summary(r: SerialNumber) -> dict[str, Any]:
 
 
 def serial(session: Session, r: SerialNumber, *, page: int = 1, per_page: int = 100) -> dict[str, Any]:
-    """SPEC 5's serial: the record, then its movements and, apart, its refused scans (both paged alike)."""
-    doc = open_document_of(session, r.serial)
+    """SPEC 5's serial: the record, then its movements and, apart, its refused scans (both paged alike).
+
+    Four Core reads by index (its references, its open document, a page of movements, a page of refused scans),
+    a fifth only for a serial with replacements: a serial's JSON is what an ERP and every screen ask for.
+    """
     moves = serials.movements(session, r, page=page, per_page=per_page)
     others = serials.counterparts(session, r, moves)
     return {
-        **serial_summary(r),
-        "open_document": doc.reference if doc is not None else None,
-        "movements": [movement(m, others.get(m.id)) for m in moves],
+        **serial_summary(r, serials.references(session, r)),
+        "open_document": serials.open_reference(session, r.serial),
+        "movements": [movement_row(m, others.get(m.id)) for m in moves],
         "refused_scans": [refused_scan(s) for s in serials.refused_scans(session, r, page=page, per_page=per_page)],
     }
 
