@@ -56,17 +56,39 @@ def _unread(fd: int) -> int:
     return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
 
 
-def _waiting_lines(sent: list[str], unread: int) -> list[str]:
-    """The last lines sent, which make up the ``unread`` bytes still in the port (lines are written whole, and the
-    reader takes all that waits at once, so the port holds whole lines)."""
+def _waiting_lines(sent: list[str], unread: int) -> tuple[list[str], str | None]:
+    """The last lines sent, which make up the ``unread`` bytes still in the port, and the tail of the line before
+    them when the killed daemon had read only its head (None when the port holds whole lines).
+
+    Lines are written whole and the reader takes all that waits, but a pty hands a write to its reader in two
+    pieces where it crosses one of the kernel's tty buffers (a real serial port hands it over byte by byte): a
+    daemon killed then had read the head, which is gone with its memory, and the tail waits in the port, to reach
+    the next daemon as a scan of its own (refused: no such barcode)."""
     waiting, size = [], 0
     for text in reversed(sent):
         if size + len(text) + 2 > unread:
             break
         size += len(text) + 2
         waiting.insert(0, text)
-    assert unread == size, f"{unread} bytes unread is not a whole number of lines: {sent}"
-    return waiting
+    rest = unread - size
+    if not rest:
+        return waiting, None
+    before = len(sent) - len(waiting) - 1
+    assert before >= 0, f"{unread} bytes unread are more than the lines sent: {sent}"
+    cut = sent[before] + "\r\n"
+    return waiting, cut[-rest:].strip("\r\n")
+
+
+def test_the_ports_leftovers_are_whole_lines_or_a_tail_and_whole_lines():
+    """Guards the kill test's accounting: the bytes a killed daemon left in the port are the last whole lines, or
+    the tail of the line before them (its head read by the daemon killed) and then those lines."""
+    sent = ["CUS:K0-0", "KILL-0-1", "CUS:K0-2"]
+    assert _waiting_lines(sent, 0) == ([], None)
+    assert _waiting_lines(sent, len("CUS:K0-2\r\n")) == (["CUS:K0-2"], None)
+    assert _waiting_lines(sent, len("0-1\r\nCUS:K0-2\r\n")) == (["CUS:K0-2"], "0-1")
+    assert _waiting_lines(sent, len("\nCUS:K0-2\r\n")) == (["CUS:K0-2"], "")
+    with pytest.raises(AssertionError):
+        _waiting_lines(sent[:1], len("XCUS:K0-0\r\n"))
 
 
 def _start(config, tmp_path) -> DaemonProcess:
@@ -83,6 +105,7 @@ def test_kill_9_at_random_points_processes_every_scan_once(rig, tmp_path):
     written: dict[int, list[str]] = {}
     waiting: dict[int, list[str]] = {}  # per round: the lines still in the port, unread, after its kill
     held_at_kill = 0
+    tails: set[str] = set()  # of lines a killed daemon had read the head of: they reach the next one on their own
     for round_no in range(ROUNDS):
         daemon = _start(config, tmp_path)
         try:
@@ -110,7 +133,10 @@ def test_kill_9_at_random_points_processes_every_scan_once(rig, tmp_path):
             daemon.close()
         written[round_no] = sent
         # Unread lines may go back past this round's: a daemon killed before it read what the one before left.
-        waiting[round_no] = _waiting_lines([t for r in sorted(written) for t in written[r]], _unread(scanner.slave))
+        waiting[round_no], tail = _waiting_lines([t for r in sorted(written) for t in written[r]],
+                                                 _unread(scanner.slave))
+        if tail and round_no != ROUNDS - 1:  # the last round's leftovers are discarded below
+            tails.add(tail)
         held_at_kill += sum(1 for _, state in _spooled(spool_file) if state == "pending")
 
     # Lines the last kill left in the terminal would reach the spool at any moment after the restart, even
@@ -128,7 +154,9 @@ def test_kill_9_at_random_points_processes_every_scan_once(rig, tmp_path):
             daemon.close()
 
     spooled = _spooled(spool_file)
-    spooled_texts = [text for text, _ in spooled]
+    # A tail is a scan of its own (its line counts below as read by a killed daemon and not spooled whole).
+    spooled_all = [text for text, _ in spooled]
+    spooled_texts = [text for text in spooled_all if text not in tails]
     assert len(spooled_texts) == len(set(spooled_texts)), "a line was spooled twice"
     # Every daemon reads the port in order from where the one before it stopped. At each kill the test
     # counted the bytes still waiting, unread, in the port (FIONREAD): the next daemon must read every one
@@ -160,8 +188,8 @@ def test_kill_9_at_random_points_processes_every_scan_once(rig, tmp_path):
         accepted = session.scalar(select(func.count()).select_from(ScanLog).where(ScanLog.accepted))
         sales = session.scalar(select(func.count()).select_from(Document).where(Document.kind == "sale"))
     assert [t for t, n in logged.items() if n > 1] == [], "a scan was processed twice"
-    assert [t for t in spooled_texts if logged[t] != 1] == [], "a spooled scan was never processed"
-    assert set(logged) == set(spooled_texts)
+    assert [t for t in spooled_all if logged[t] != 1] == [], "a spooled scan was never processed"
+    assert set(logged) == set(spooled_all)
     assert max(keys.values()) == 1
     assert accepted == sales == sum(1 for t in spooled_texts if t.startswith("CUS:")), "an effect happened twice"
     assert 0 < accepted < len(spooled_texts)
