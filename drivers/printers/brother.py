@@ -26,7 +26,7 @@ import logging
 from drivers.printers.base import READY, LabelPrinter, PrinterState, PrintJob, Renderer, check_serial, offline
 from drivers.printers.config import PrinterConfig
 from drivers.printers.errors import LabelRefused, PrinterConfigError, PrinterNotReady
-from drivers.printers.transport import Link, parse_address, uncertain
+from drivers.printers.transport import Link, parse_address
 
 try:
     from brother_ql.conversion import convert
@@ -155,18 +155,11 @@ class BrotherQlPrinter(LabelPrinter):
         instructions = self.prepare(job)
         requests = sum(1 for op in chunker(instructions) if op == STATUS_REQUEST) + 1
         with Link.open(self.address, self.config.timeout) as link:
-            if self.asks_status:
-                self._require_ready(link)
-            link.write_job(instructions)
-            if not self.asks_status:
-                link.finish()
-                return
-            try:
-                answer = link.ask(STATUS_REQUEST, lambda buffer: _job_answer(buffer, requests))
-            except OSError as exc:
-                raise uncertain(self.address, exc) from exc
-            if answer is None:
-                raise uncertain(self.address, f"no status answer within {self.config.timeout:g} s")
+            answer = link.deliver(instructions,
+                                  (STATUS_REQUEST, lambda buffer: _job_answer(buffer, requests))
+                                  if self.asks_status else None, self._require_ready, "no status answer")
+        if answer is None:
+            return
         errors = next((state["errors"] for state in map(read_frame, frames(answer)) if state["errors"]), None)
         if errors:
             raise PrinterNotReady(_CODES.get(errors[0], "printer_error"),

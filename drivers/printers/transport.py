@@ -114,6 +114,29 @@ class Link:
                 " it printed nothing of it and the label will be sent again.",
             ) from exc
 
+    def deliver(self, job: bytes, confirm: tuple[bytes, Callable[[bytes], int | None]] | None,
+                require_ready: Callable[[Link], None], silence: str) -> bytes | None:
+        """Send one whole job and make sure the printer has it; the confirming answer, or None without one.
+
+        With ``confirm`` (a request and its ``answer_length``, as ``ask`` takes them) the printer is asked
+        before the job (``require_ready`` raises when it cannot print) and after it: a printer reads its input
+        in order, so that answer proves it has the whole job. A job that left whole without that answer is
+        ``uncertain`` (``silence`` says what did not come). Without ``confirm`` the orderly close is the proof.
+        """
+        if confirm is None:
+            self.write_job(job)
+            self.finish()
+            return None
+        require_ready(self)
+        self.write_job(job)
+        try:
+            answer = self.ask(*confirm)
+        except OSError as exc:
+            raise uncertain(self.address, exc) from exc
+        if answer is None:
+            raise uncertain(self.address, f"{silence} within {self.timeout:g} s")
+        return answer
+
     def ask(self, request: bytes, answer_length: Callable[[bytes], int | None]) -> bytes | None:
         """Send `request` and read the answer; None when the printer stays silent until the timeout.
 

@@ -23,7 +23,7 @@ from drivers.printers import code128
 from drivers.printers.base import READY, LabelPrinter, PrinterState, PrintJob, check_serial, offline
 from drivers.printers.config import PrinterConfig
 from drivers.printers.errors import LabelRefused, PrinterNotReady
-from drivers.printers.transport import Link, parse_address, uncertain
+from drivers.printers.transport import Link, parse_address
 
 log = logging.getLogger(__name__)
 
@@ -123,18 +123,10 @@ class ZplPrinter(LabelPrinter):
     def send(self, job: PrintJob) -> None:
         label = self.prepare(job)
         with Link.open(self.address, self.config.timeout) as link:
-            if self.asks_status:
-                self._require_ready(link)
-            link.write_job(label)
-            if not self.asks_status:
-                link.finish()
-                return
-            try:
-                answer = link.ask(HOST_STATUS, host_status_length)
-            except OSError as exc:
-                raise uncertain(self.address, exc) from exc
-            if answer is None:
-                raise uncertain(self.address, f"no answer to ~HS within {self.config.timeout:g} s")
+            answer = link.deliver(label, (HOST_STATUS, host_status_length) if self.asks_status else None,
+                                  self._require_ready, "no answer to ~HS")
+        if answer is None:
+            return
         log.info("printer %s has job %s (%s)", self.id, job.job_id, job.serial)
 
     def _require_ready(self, link: Link) -> None:
