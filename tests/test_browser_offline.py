@@ -17,7 +17,6 @@ from helpers.browser import chromium
 from helpers.daemon import FlakyProxy, write_config
 from helpers.database import create_database
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from station import config as config_mod
 from station.cli.run import web_app
@@ -40,9 +39,7 @@ def browser():
 def station(request, tmp_path):
     """A station on PostgreSQL behind a proxy, served by the station's own server: (url, proxy, db)."""
     db = create_database("postgresql", tmp_path)
-    url = make_url(db.url)
-    proxy = FlakyProxy((url.host or "127.0.0.1", url.port or 5432))
-    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    proxy, proxied = FlakyProxy.before(db.url)
     config = config_mod.load(write_config(tmp_path / "station.toml", database_url=proxied, scanner_link=None))
     engine = daemon_engine(proxied)
     live = daemon = None

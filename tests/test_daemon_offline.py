@@ -7,7 +7,6 @@ import pytest
 from helpers.daemon import FlakyProxy, PtyScanner, device_state, wait_live, write_config
 from helpers.database import create_database
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from station import config as config_mod
 from station.cli.run import web_app
@@ -20,9 +19,8 @@ from station.domain.models import Customer, Document, ScanLog
 def pg(tmp_path):
     """A fresh PostgreSQL schema and a proxy in front of the server."""
     db = create_database("postgresql", tmp_path)
-    url = make_url(db.url)
-    proxy = FlakyProxy((url.host or "127.0.0.1", url.port or 5432))
-    yield db, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False), proxy
+    proxy, proxied = FlakyProxy.before(db.url)
+    yield db, proxied, proxy
     proxy.close()
     db.close()
 

@@ -7,7 +7,6 @@ import pytest
 from helpers.daemon import FlakyProxy, PtyScanner, device_state, wait_live, write_config
 from helpers.database import create_database
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from station import config as config_mod
 from station.cli.run import web_app
@@ -20,9 +19,7 @@ from station.domain.models import ScanLog
 def rig(tmp_path):
     """PostgreSQL behind a proxy, a daemon with one pty scanner on it, and the web app of the same process."""
     db = create_database("postgresql", tmp_path)
-    url = make_url(db.url)
-    proxy = FlakyProxy((url.host or "127.0.0.1", url.port or 5432))
-    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    proxy, proxied = FlakyProxy.before(db.url)
     scanner = PtyScanner(tmp_path / "scanner")
     config = config_mod.load(write_config(tmp_path / "station.toml", database_url=proxied, scanner_link=scanner.link))
     engine = daemon_engine(proxied)

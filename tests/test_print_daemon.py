@@ -24,7 +24,6 @@ from helpers.database import POSTGRES_ONLY
 from helpers.printers.queue import WAIT, job_names, nothing_more, rows, status, take, wait_rows, wait_status
 from helpers.printers.standin_brother import BrotherStandIn
 from helpers.printers.standin_zebra import Fault, ZebraStandIn
-from sqlalchemy.engine import make_url
 
 from drivers.printers import LabelPrinter
 from station.config import from_dict
@@ -249,9 +248,8 @@ class _DatabaseAwayAfterSend(LabelPrinter):
 def test_label_printed_while_the_database_went_away_is_recorded_later_not_sent_again(db, config, zebra):
     """Guards the window between a send and its record: the database goes away just after the printer took the
     label; the daemon keeps the outcome, records it when the database is back, and never sends the label again."""
-    url = make_url(db.url)
-    proxy = FlakyProxy((url.host or "127.0.0.1", url.port or 5432))
-    engine = daemon_engine(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+    proxy, proxied = FlakyProxy.before(db.url)
+    engine = daemon_engine(proxied)
     Session = make_sessionmaker(engine)
     driver = _DatabaseAwayAfterSend(driver_for(config.printers[0]), proxy)
     printing = PrintQueue(config, engine, Session, backoff=FAST, drivers={"zebra-1": driver})

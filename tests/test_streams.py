@@ -25,48 +25,28 @@ STREAMS = 500
 SCANS = 40
 
 
-def _first_events(streams: list[RawStream], timeout: float) -> dict[RawStream, list]:
-    """Read every stream until each has its first event; the events by stream."""
-    events: dict[RawStream, list] = {s: [] for s in streams}
-    waiting = set(streams)
+def _until_all(streams: list[RawStream], predicate, timeout: float, missed: str) -> dict[RawStream, tuple]:
+    """Read every stream until each has had an event for which ``predicate(kind, data)`` holds; that first event
+    of each. A stream that ends first, or ``timeout`` passing, fails the test (``missed`` says what was awaited)."""
+    found: dict[RawStream, tuple] = {}
     deadline = time.monotonic() + timeout
     with selectors.DefaultSelector() as selector:
         for stream in streams:
             selector.register(stream, selectors.EVENT_READ)
-        while waiting:
+        while len(found) < len(streams):
             remaining = deadline - time.monotonic()
             ready = selector.select(remaining) if remaining > 0 else []
             if not ready:
-                raise AssertionError(f"{len(waiting)} of {len(streams)} streams had no event in {timeout} s")
+                raise AssertionError(f"{len(streams) - len(found)} of {len(streams)} streams {missed} in {timeout} s")
             for key, _ in ready:
                 stream = key.fileobj
                 for block in stream.read_ready():
-                    if (event := parse(block)) is not None:
-                        events[stream].append(event)
-                if stream.closed:
-                    raise AssertionError(f"a stream ended (status {stream.status})")
-                if events[stream]:
-                    waiting.discard(stream)
-    return events
-
-
-def _until_all(streams: list[RawStream], predicate, timeout: float) -> None:
-    """Read every stream until each has had an event for which ``predicate(kind, data)`` holds."""
-    waiting = set(streams)
-    deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as selector:
-        for stream in streams:
-            selector.register(stream, selectors.EVENT_READ)
-        while waiting:
-            remaining = deadline - time.monotonic()
-            ready = selector.select(remaining) if remaining > 0 else []
-            if not ready:
-                raise AssertionError(f"{len(waiting)} of {len(streams)} streams missed the event in {timeout} s")
-            for key, _ in ready:
-                for block in key.fileobj.read_ready():
                     event = parse(block)
-                    if event is not None and predicate(*event):
-                        waiting.discard(key.fileobj)
+                    if event is not None and stream not in found and predicate(*event):
+                        found[stream] = event
+                if stream.closed and stream not in found:
+                    raise AssertionError(f"a stream ended (status {stream.status})")
+    return found
 
 
 def test_500_open_streams_and_scans_still_answer(tmp_path, record_property):
@@ -82,10 +62,10 @@ def test_500_open_streams_and_scans_still_answer(tmp_path, record_property):
         port = int(server.expect(r"Serving on http://127\.0\.0\.1:(\d+)/").group(1))
         opened = time.perf_counter()
         streams = [RawStream(port, "till") for _ in range(STREAMS)]
-        first = _first_events(streams, timeout=120)
+        first = _until_all(streams, lambda kind, data: True, 120, "had no event")
         open_s = time.perf_counter() - opened
         assert all(s.status == 200 for s in streams)
-        version = first[streams[0]][0][1]["version"]
+        version = first[streams[0]][1]["version"]
 
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         latencies = []
@@ -100,7 +80,8 @@ def test_500_open_streams_and_scans_still_answer(tmp_path, record_property):
         conn.close()
         # Every screen hears of the last scan.
         _until_all(streams, lambda kind, data: kind == "message" and data["recent_scans"]
-                   and data["recent_scans"][0]["raw"] == f"NOPE-{SCANS - 1}" and data["version"] > version, 60)
+                   and data["recent_scans"][0]["raw"] == f"NOPE-{SCANS - 1}" and data["version"] > version, 60,
+                   "missed the event")
 
         extra = RawStream(port, "till")
         try:

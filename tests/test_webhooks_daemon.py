@@ -11,7 +11,6 @@ from helpers.daemon import DaemonProcess, FlakyProxy, write_config
 from helpers.database import create_database
 from helpers.receiver import Receiver, verify
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from station.domain import catalogue, stock
 from station.domain.models import FeedEvent
@@ -24,9 +23,8 @@ SECRET = "whsec_" + base64.b64encode(b"daemon-test-key-of-32-bytes.....").decode
 @pytest.fixture
 def pg(tmp_path):
     db = create_database("postgresql", tmp_path)
-    url = make_url(db.url)
-    proxy = FlakyProxy((url.host or "127.0.0.1", url.port or 5432))
-    yield db, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False), proxy
+    proxy, proxied = FlakyProxy.before(db.url)
+    yield db, proxied, proxy
     proxy.close()
     db.close()
 

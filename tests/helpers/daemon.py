@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from station.daemon.live import LiveStatus
@@ -330,6 +331,13 @@ class FlakyProxy:
     proxied connection and a wake-up socket; ``down``, ``up`` and ``close``
     are orders that thread carries out, and each returns once it is done.
     """
+
+    @classmethod
+    def before(cls, database_url: str) -> tuple[FlakyProxy, str]:
+        """A proxy in front of the PostgreSQL server of ``database_url``, and the URL that goes through it."""
+        url = make_url(database_url)
+        proxy = cls((url.host or "127.0.0.1", url.port or 5432))
+        return proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
 
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream

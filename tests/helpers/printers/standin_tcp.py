@@ -8,6 +8,7 @@ and back on at the same address.
 
 from __future__ import annotations
 
+import abc
 import queue
 import socket
 import socketserver
@@ -27,7 +28,7 @@ class Fault:
 
 
 @dataclass
-class LoopbackPrinter:
+class LoopbackPrinter(abc.ABC):
     """Base of the stand-ins: ``printed`` holds what was printed, ``discarded`` jobs cut off before their end."""
 
     printed: queue.Queue = field(default_factory=queue.Queue)
@@ -62,8 +63,9 @@ class LoopbackPrinter:
     def address(self) -> str:
         return f"tcp://127.0.0.1:{self.port}"
 
+    @abc.abstractmethod
     def serve(self, sock: socket.socket, fault: Fault) -> None:
-        raise NotImplementedError
+        """Answer one connection as this kind of printer does, doing what ``fault`` says wrong."""
 
 
 class _Server(socketserver.ThreadingTCPServer):
