@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from station.domain import serials
 from station.domain.models import Customer, Product, SerialNumber, Supplier
-from station.domain.rules import open_document_of
 from station.domain.serials import find_serial
 from station.domain.validation import is_printable
 from station.interchange import labels, representation
@@ -116,9 +115,8 @@ def record_page(serial: str):
         if record is None:
             return render_template("serial_missing.html", serial=serial), 404
         moves, total = movement_rows(session, record, page)
-        open_doc = open_document_of(session, record.serial)
-        data = representation.serial_summary(record)
-        data["open_document"] = open_doc.reference if open_doc is not None else None
+        data = representation.serial_summary(record, serials.references(session, record))
+        data["open_document"] = serials.open_reference(session, record.serial)
         picks = choices(session)
     svg, svg_problem = barcode_svg(record.serial)
     pager = Pager(page, total, arg="mpage", base=serial_url(data["serial"]))
