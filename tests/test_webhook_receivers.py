@@ -7,8 +7,8 @@ a connection closed without an answer or reset after the request was read, an ht
 verify. The real deliverer (station.daemon.deliverer, its threads, its sessions, its sender) delivers a few
 events to it on the test's database; then every event must have been answered 2xx exactly once, first sent in
 event order, and the real ``station outbox list`` must print what happened: attempts, the last answer or
-error, the next attempt. A failing receiver's head is failed after two attempts (a schedule with two days
-squeezed into 0.08 s), holds the line, and is sent again by the real ``station outbox retry``.
+error, the next attempt. A failing receiver's head is failed after two attempts (a schedule whose three days
+are 0.08 s), holds the line, and is sent again by the real ``station outbox retry``.
 """
 from __future__ import annotations
 
