@@ -30,8 +30,13 @@ of another's commits: there a thread also looks again every
 ``station scan`` or an import beside the daemon).
 
 While the database is away every thread backs off (0.5 s doubling to 5 s)
-and tries again; a delivery it could not record as delivered is sent again
-later with the same event id, which a receiver drops as a repeat.
+and tries again ("cannot reach the outbox"); a delivery it could not record
+as delivered is sent again later with the same event id, which a receiver
+drops as a repeat. Only the database's errors are taken that way: whatever
+else goes wrong with an attempt (the receiver's answer, the connection, the
+certificate, even a bug in rendering or sending the event) is that
+delivery's failed attempt, recorded on it with its error and its next
+attempt, and logged as such.
 """
 from __future__ import annotations
 
@@ -42,6 +47,8 @@ import time
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from station.config import Config, WebhookConfig
@@ -60,6 +67,8 @@ LINE = 50  # undelivered deliveries read at a time
 RECORD_EVERY = 20
 RECORD_WITHIN = 0.25  # seconds
 RENEW_BEFORE = outbox.LEASE / 2  # the lease is renewed once less than this is left
+#: The database's errors (the driver's, and no connection free in the pool): "cannot reach the outbox".
+DATABASE_ERRORS = (DBAPIError, PoolTimeout)
 
 
 def holder_name(config: Config) -> str:
@@ -121,17 +130,20 @@ class WebhookThread(threading.Thread):
         self._failing = False
         self._leased_until = None  # our lease, as last taken
         self._enqueued_at = -1  # the wakeup version the last enqueue ran after (-1: never)
-        # Delivered (2xx) and not yet recorded: the next write records them; kept through a failed write.
-        self._carried: list[outbox.Delivery] = []
-        self._carried_status = 200
+        # Delivered (2xx) and not yet recorded, each with its status: the next write records them; kept through a
+        # failed write.
+        self._carried: list[tuple[outbox.Delivery, int]] = []
 
     def run(self) -> None:
         while not self.wakeup.stopping:
             seen = self.wakeup.version
             try:
                 wait = self._step()
-            except Exception as exc:  # the database is away, or a bug: back off, never end the thread
+            except DATABASE_ERRORS as exc:  # the database is away: back off, never end the thread
                 wait = self._trouble(exc)
+            except Exception:  # a bug of ours outside an attempt: said as one, backed off the same way
+                log.exception("webhook %s: unexpected error; trying again", self.hook.url)
+                wait = self._pause()
             else:
                 self._back()
             if wait != 0 and not self.wakeup.stopping:
@@ -165,7 +177,7 @@ class WebhookThread(threading.Thread):
         renew = self._leased_until is None or self._leased_until - now < RENEW_BEFORE
         version = self.wakeup.version
         enqueue = failure is None and (version != self._enqueued_at or self.look_again is not None)
-        done, status = list(self._carried), self._carried_status
+        done = list(self._carried)
         if enqueue and not (renew or done or failure) and not self._new_events():
             self._enqueued_at = version
             return True  # nothing to write: no write lock taken (SQLite looks again every few seconds)
@@ -175,7 +187,8 @@ class WebhookThread(threading.Thread):
         def work(s) -> tuple[bool, outbox.Delivery | None]:
             if renew and not outbox.claim(s, webhook_id, self.holder, now):
                 return False, None
-            outbox.delivered(s, [d.id for d in done], status=status)
+            for status in sorted({status for _, status in done}):
+                outbox.delivered(s, [d.id for d, st in done if st == status], status=status)
             after = None
             if failure is not None:
                 after = outbox.record(s, failure[0].id, delivered=False, status=failure[1].status,
@@ -193,7 +206,7 @@ class WebhookThread(threading.Thread):
         if enqueue:
             self._enqueued_at = version
         self._carried = []
-        for d in done:
+        for d, status in done:
             log.info("webhook %s: event %d delivered (%s)", self.hook.url, d.event_id, status)
         if failure is not None:
             self._say_failed(failure[0], failure[1], after)
@@ -217,8 +230,7 @@ class WebhookThread(threading.Thread):
             if not outcome.delivered:
                 self._write(failure=(head, outcome))
                 return 0
-            self._carried.append(head)
-            self._carried_status = outcome.status or 200
+            self._carried.append((head, outcome.status or 200))
             if len(self._carried) >= RECORD_EVERY or time.monotonic() - started > RECORD_WITHIN:
                 return 0  # the next turn's write records them
         return 0 if len(waiting) == LINE else self._settle(self.look_again)
@@ -230,11 +242,20 @@ class WebhookThread(threading.Thread):
         return wait
 
     def _attempt(self, head: outbox.Delivery) -> sender.Outcome:
-        with self.Reader.begin() as session:
-            rows = events.after(session, head.event_id - 1, 1)
-            payload = feed.event(session, rows[0])
-        body = feed.body(payload)
-        headers = webhooks.signed_headers(self.hook.secret, head.event_id, body)
+        """One attempt at the head: the event rendered, signed and sent. A database error propagates (the
+        outbox cannot be read); anything else is this attempt's failure."""
+        try:
+            with self.Reader.begin() as session:
+                rows = events.after(session, head.event_id - 1, 1)
+                payload = feed.event(session, rows[0])
+            body = feed.body(payload)
+            headers = webhooks.signed_headers(self.hook.secret, head.event_id, body)
+        except DATABASE_ERRORS:
+            raise
+        except Exception as exc:  # a bug in rendering or signing this event: its attempt fails, the thread goes on
+            log.exception("webhook %s: event %d could not be made ready to send", self.hook.url, head.event_id)
+            why = f"the event could not be made ready to send: {type(exc).__name__}: {exc}"
+            return sender.Outcome(False, error=why[:sender.MAX_ERROR])
         return sender.post(self.hook.url, body, headers, timeout=self.timeout)
 
     def _say_failed(self, head: outbox.Delivery, outcome: sender.Outcome, after: outbox.Delivery) -> None:
@@ -247,10 +268,14 @@ class WebhookThread(threading.Thread):
                         head.event_id, outcome.error, after.attempts, after.due_in(outbox.utcnow()))
 
     def _trouble(self, exc: Exception) -> float:
+        """The database could not be read or written: said once, then backed off until it answers."""
         if not self._failing:
             log.warning("webhook %s: cannot reach the outbox (%s); trying again", self.hook.url,
                         str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             self._failing = True
+        return self._pause()
+
+    def _pause(self) -> float:
         wait, self._delay = self._delay, min(self._delay * 2, BACKOFF[1])
         return wait
 
