@@ -23,16 +23,20 @@ from helpers.database import create_database  # noqa: E402
 from station.config import Config, DatabaseConfig, StationConfig  # noqa: E402
 from station.domain import catalogue, documents, operators, posting  # noqa: E402
 from station.domain.models import DocumentKind  # noqa: E402
+from station.scanning.service import ScanService  # noqa: E402
 from web.app import create_app  # noqa: E402
 
-PAGES = ["/", "/stations/goods-in", "/serials", "/serials/SN-1", "/serials/NO-SUCH-SERIAL", "/products",
-         "/products/WID-1", "/documents", "/documents/R-000001", "/devices", "/labels", "/labels/commands",
+expect = playwright_api.expect
+
+PAGES = ["/", "/stations/goods-in", "/serials", "/serials/SN-1", "/serials/SN-NEW", "/serials/NO-SUCH-SERIAL",
+         "/products", "/products/WID-1", "/documents", "/documents/R-000001", "/devices", "/labels", "/labels/commands",
          "/labels/serials?serials=SN-1", "/operators", "/login"]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """A station with a product, a received serial, its posted receipt and an operator, on the station's server."""
+    """A product, a received serial (SN-1, R-000001 posted), a new one on the station's open receipt (SN-NEW,
+    R-000002) and an operator, on the station's own server."""
     tmp = tmp_path_factory.mktemp("pages")
     patch = pytest.MonkeyPatch()
     patch.setenv("STATE_DIRECTORY", str(tmp))
@@ -45,8 +49,12 @@ def server(tmp_path_factory):
         posting.post(s, receipt)
         operators.create_operator(s, "B-U17", "Jane Doe")
         assert receipt.reference == "R-000001"
-    app = create_app(Config(database=DatabaseConfig(db.url), stations=(StationConfig("goods-in", "receive"),)),
-                     engine=db.engine)
+    config = Config(database=DatabaseConfig(db.url), stations=(StationConfig("goods-in", "receive"),))
+    service = ScanService(config)
+    with db.Session.begin() as s:
+        for raw in ("SUP:ACME", "036000291452", "SN-NEW"):  # as the station's scanner would
+            assert service.process(s, "goods-in", raw, device="kbd").accepted, raw
+    app = create_app(config, engine=db.engine)
     try:
         with serve(app, threads=4) as port:
             yield f"http://127.0.0.1:{port}"
@@ -98,3 +106,22 @@ def test_favicon_ico_is_an_icon(server):
         body = answer.read()
         assert answer.headers["Content-Type"] in ("image/vnd.microsoft.icon", "image/x-icon")
     assert body[:4] == b"\x00\x00\x01\x00"  # the ICO header: reserved 0, type 1 (icon)
+
+
+@pytest.mark.parametrize("start", [pytest.param("/stations/goods-in", id="screen"),
+                                   pytest.param("/documents/R-000002", id="document-page")])
+def test_a_serial_on_an_open_receipt_links_to_a_page_that_says_so(browser, server, start):
+    """Guards against the link to a serial just scanned onto a receipt (the screen's lines, the document's page)
+    ending on a 404 "There is no serial" until the receipt posts: its page says where it waits, and links there."""
+    page = browser.new_page()
+    try:
+        page.goto(f"{server}{start}")
+        page.locator("a", has_text="SN-NEW").click()
+        expect(page.locator("h1")).to_have_text("Serial SN-NEW")
+        expect(page.locator("#pending")).to_have_text("On open receipt R-000002, not yet received.")
+        expect(page.locator("#product")).to_have_text("WID-1 Widget")
+        expect(page.locator("body")).not_to_contain_text("There is no serial")
+        page.locator("#pending a").click()
+        expect(page.locator("h1")).to_contain_text("Receipt R-000002")
+    finally:
+        page.close()
