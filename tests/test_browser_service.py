@@ -4,7 +4,9 @@ Debian's Chromium through Playwright against the station's own server, on
 SQLite (the pages' database side is tests/test_pages_service.py on both).
 Scans arrive through the scan API, as a desk's scanner would send them; the
 screen, opened once, must change the banner's colour by itself: green for a
-unit in warranty, red for one out of it, grey for none.
+unit in warranty, red for one out of it, grey for none; a faulty unit's
+warranty, on the check-out replacing it and on its serial page once it is
+ours, in no colour at all.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from web.app import create_app  # noqa: E402
 expect = playwright_api.expect
 # station.css: --ok-bg, --bad-bg, and the grey of no warranty.
 GREEN, RED, GREY = "rgb(227, 245, 232)", "rgb(253, 230, 231)", "rgb(236, 239, 243)"
+INK, NO_BACKGROUND = "rgb(27, 31, 35)", "rgba(0, 0, 0, 0)"  # --ink, and no colour behind
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +46,12 @@ def desk_db(tmp_path_factory):
         acme = catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
         jane = catalogue.create_party(s, "customer", "JANE", "Jane Doe")
         receipt = documents.open_document(s, DocumentKind.receipt, supplier=acme)
-        for product, serial in ((phone, "SN-1"), (phone, "SN-OLD"), (cable, "CB-1")):
+        for product, serial in ((phone, "SN-1"), (phone, "SN-OLD"), (cable, "CB-1"), (phone, "SN-BROKEN"),
+                                (phone, "SN-SWAP")):
             documents.add_line(s, receipt, product=product, serial=serial)
         posting.post(s, receipt)
         sale = documents.open_document(s, DocumentKind.sale, customer=jane)
-        for serial in ("SN-1", "SN-OLD", "CB-1"):
+        for serial in ("SN-1", "SN-OLD", "CB-1", "SN-BROKEN"):
             documents.add_line(s, sale, serial=serial)
         posting.post(s, sale)
         # SN-OLD's sale long ago: its warranty ended (the movement and the serial moved together, check stays clean).
@@ -62,7 +66,8 @@ def desk_db(tmp_path_factory):
 def server(desk_db, tmp_path_factory):
     patch = pytest.MonkeyPatch()
     patch.setenv("STATE_DIRECTORY", str(tmp_path_factory.mktemp("state")))
-    app = create_app(Config(database=DatabaseConfig(desk_db.url), stations=(StationConfig("desk", "service"),)),
+    app = create_app(Config(database=DatabaseConfig(desk_db.url), stations=(StationConfig("desk", "service"),
+                                                                                  StationConfig("swap", "service"))),
                      engine=desk_db.engine)
     app.config["STATION_SSE_HEARTBEAT"] = 1.0
     with serve(app, threads=8) as port:
@@ -78,8 +83,8 @@ def page(server):
         context.close()
 
 
-def post_scan(server: str, data: str) -> dict:
-    request = urllib.request.Request(f"{server}/api/stations/desk/scans", data=json.dumps({"data": data}).encode(),
+def post_scan(server: str, data: str, station: str = "desk") -> dict:
+    request = urllib.request.Request(f"{server}/api/stations/{station}/scans", data=json.dumps({"data": data}).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.load(response)
@@ -101,3 +106,28 @@ def test_the_warranty_banner_changes_colour_live(page, server):
     expect(page.locator("#document")).to_contain_text("Jane Doe")
     expect(page.locator("#mode")).to_have_text("Service desk")
     assert page.evaluate("window.stillTheSamePage") is True
+
+
+def test_a_faulty_units_warranty_shows_plain_not_green(page, server):
+    """Guards against a faulty unit (being replaced at the desk, then ours) showing its warranty in green as if all
+    were well: on the check-out's line and on its serial page the date shows in plain ink, with no colour."""
+    for scan in ("SN-BROKEN", "CMD:FINISH", "SN-BROKEN", "CMD:REPLACE", "SN-SWAP"):
+        assert post_scan(server, scan, station="swap")["accepted"], scan
+    page.goto(f"{server}/stations/swap")
+    rows = page.locator("#document table.lines tbody tr")
+    broken, swap = rows.filter(has_not_text="SN-SWAP"), rows.filter(has_text="SN-SWAP")
+    expect(swap).to_contain_text("replaces SN-BROKEN")
+    expect(swap.locator(".warranty")).to_have_css("background-color", GREEN)  # the replacement's own cover
+    expect(page.locator("#desk-warranty")).to_have_css("background-color", GREEN)
+    warranty = broken.locator(".warranty")
+    expect(warranty).to_contain_text("in warranty until")
+    expect(warranty).to_have_css("background-color", NO_BACKGROUND)
+    expect(warranty).to_have_css("color", INK)
+    assert post_scan(server, "CMD:FINISH", station="swap")["accepted"]
+    page.goto(f"{server}/serials/SN-BROKEN")
+    expect(page.locator("#status")).to_have_text("Faulty")
+    warranty = page.locator("#warranty .warranty")
+    expect(warranty).to_contain_text("In warranty until")
+    expect(warranty).to_have_css("background-color", NO_BACKGROUND)
+    expect(warranty).to_have_css("color", INK)
+    expect(page.locator("#warranty")).to_contain_text("the customer's warranty is on its replacement")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from station.config import Config, DatabaseConfig, StationConfig
 from station.domain import catalogue, documents, posting
-from station.domain.models import DocumentKind, Movement, ScanLog, SerialNumber
+from station.domain.models import Document, DocumentKind, Movement, ScanLog, SerialNumber
 from station.scanning.service import ScanService
 from web.app import create_app
 
@@ -184,6 +184,44 @@ def test_unknown_serial_is_404_with_a_create_button(client, db, world):
     assert page.status_code == 404
     assert "There is no serial NOPE-1" in text_of(page)
     assert 'name="action" value="create"' in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("kind, station, scans, product, sentence", [
+    pytest.param(DocumentKind.receipt, "goods-in", ["SUP:ACME", "036000291452"], "WID-1 Widget",
+                 "On open receipt {ref}, not yet received.", id="receipt"),
+    # A unit received without its serial (LOOSE needs none at purchase), sold with one: no record until then.
+    pytest.param(DocumentKind.sale, "till", ["4006381333931"], "LOOSE Loose", "On open sale {ref}, not yet sold.",
+                 id="sale"),
+])
+def test_serial_on_an_open_document_is_shown_until_it_posts(client, db, world, kind, station, scans, product,
+                                                            sentence):
+    """Guards against a serial linked from an open document (the screen's lines, /documents/<ref>) answering 404
+    "There is no serial" until its document posts: its page names the document it waits on, and links to it.
+    The API keeps answering 404 for it: a serial with no record has no record to give."""
+    with db.Session.begin() as s:
+        loose = catalogue.create_product(s, "LOOSE", "Loose", barcodes=["4006381333931"],
+                                         serial_required_for_purchase=False)
+        receipt = documents.open_document(s, DocumentKind.receipt, supplier=catalogue.get_party(s, "supplier", "ACME"))
+        documents.add_line(s, receipt, product=loose, quantity=1)
+        posting.post(s, receipt)
+    service = ScanService(client.application.extensions["station"].config)
+    with db.Session.begin() as s:
+        for raw in (*scans, "SN-PENDING/1"):
+            assert service.process(s, station, raw, device="test").accepted, raw
+        reference = s.scalar(select(Document.reference).where(Document.kind == kind, Document.status == "open"))
+    assert f'href="{serial_path("SN-PENDING/1")}"' in client.get("/documents/" + reference).get_data(as_text=True)
+    page = client.get(serial_path("SN-PENDING/1"))
+    html, said = page.get_data(as_text=True), text_of(page).replace(" ,", ",")  # the reference is a link
+    assert page.status_code == 200
+    assert "Serial SN-PENDING/1" in said and sentence.format(ref=reference) in said
+    assert f'href="/documents/{reference}"' in html and product in said
+    assert "There is no serial" not in said and 'value="create"' not in html  # the posting makes its record
+    api = client.get("/api/serials/" + quote("SN-PENDING/1", safe=""))
+    assert api.status_code == 404 and api.get_json()["error"]["code"] == "unknown_serial"
+    with db.Session.begin() as s:
+        posting.post(s, s.scalar(select(Document).where(Document.reference == reference)))
+    assert "On open" not in text_of(client.get(serial_path("SN-PENDING/1")))  # posted: the record itself
+    assert client.get("/api/serials/" + quote("SN-PENDING/1", safe="")).status_code == 200
 
 
 # --- the record ----------------------------------------------------------------------------

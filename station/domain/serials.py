@@ -17,6 +17,7 @@ from .models import (
     SERIAL_MAX,
     Customer,
     Document,
+    DocumentKind,
     DocumentLine,
     Movement,
     Product,
@@ -166,6 +167,11 @@ _REFS = (select(_P.c.code.label("product_code"), _P.c.name.label("product_name")
 _OPEN_REFERENCE = (select(_D.c.reference).select_from(_L).join(_D, _D.c.id == _L.c.document_id)
                    .where(_L.c.serial == bindparam("serial"), _L.c.is_open.is_(True)).limit(1))
 
+_ON_OPEN_DOCUMENT = (select(_D.c.reference, _D.c.kind, _P.c.code.label("product_code"),
+                            _P.c.name.label("product_name"))
+                     .select_from(_L).join(_D, _D.c.id == _L.c.document_id).outerjoin(_P, _P.c.id == _L.c.product_id)
+                     .where(_L.c.serial == bindparam("serial"), _L.c.is_open.is_(True)).limit(1))
+
 _MOVEMENTS = (select(_M.c.id, _M.c.at, _M.c.kind, _M.c.quantity, _M.c.station, _M.c.user, _M.c.document_id,
                      _D.c.reference.label("document_reference"), _D.c.kind.label("document_kind"),
                      _ORDER.c.reference.label("order_reference"),
@@ -190,6 +196,28 @@ def references(session: Session, record: SerialNumber):
 def open_reference(session: Session, text: str) -> str | None:
     """The reference of the open document the serial stands on (rule 8: at most one), or None."""
     return session.connection().execute(_OPEN_REFERENCE, {"serial": text}).scalar()
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A serial with no record yet, on an open document: a receipt's new unit, or a unit sold with a serial it was
+    never received with. Posting the document makes its record; until then only the document knows it."""
+
+    serial: str
+    reference: str
+    kind: DocumentKind  # the document's: a receipt, a sale
+    product_code: str | None
+    product_name: str | None
+
+
+def pending(session: Session, text: str) -> Pending | None:
+    """The open document line a serial with no record stands on (rule 8: at most one), or None."""
+    if not could_be_key(text, SERIAL_MAX):
+        return None
+    row = session.connection().execute(_ON_OPEN_DOCUMENT, {"serial": text}).one_or_none()
+    if row is None:
+        return None
+    return Pending(text, row.reference, DocumentKind(row.kind), row.product_code, row.product_name)
 
 
 def movements(session: Session, record: SerialNumber, *, page: int = 1, per_page: int = 100) -> list[Any]:

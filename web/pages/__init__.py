@@ -8,7 +8,7 @@ links.py says.
 """
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template, send_from_directory
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -34,8 +34,15 @@ for _bp in BLUEPRINTS:
     _bp.register_error_handler(OperationalError, _database_down)
 
 
+def favicon():
+    """``/favicon.ico``, which browsers and tools ask for by habit (the pages name favicon.svg): the same drawing."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=86400)
+
+
 def register_pages(app: Flask) -> None:
     """Add the page blueprints and their template helpers to ``app``."""
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
     # Record pages route keys as the API does; the converter must exist before their rules.
     app.url_map.converters.setdefault("tail", TailConverter)
     for bp in BLUEPRINTS:

@@ -80,11 +80,17 @@ def cut(text: str | None, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def warranty(until: str | None) -> dict[str, str]:
-    """A serial's ``warranty_until`` (``2027-06-01`` or None) as the pages show it: its state (the colour), its words."""
+def warranty(until: str | None, faulty: bool = False) -> dict[str, str]:
+    """A serial's ``warranty_until`` (``2027-06-01`` or None) as the pages show it: its state, its words, its tone.
+
+    The tone is the colour: the state's, except for a faulty unit (replaced at the service desk, or being
+    replaced on the open check-out), whose warranty is only a date now: the customer's cover went with the
+    replacement, so green would say all is well with a unit that is broken and ours.
+    """
     end = date.fromisoformat(until) if until else None
     today = warranty_rules.utc_today()
-    return {"state": warranty_rules.state(end, today).value, "words": warranty_rules.words(end, today)}
+    state = warranty_rules.state(end, today).value
+    return {"state": state, "words": warranty_rules.words(end, today), "tone": "plain" if faulty else state}
 
 
 def register(app) -> None:

@@ -113,6 +113,9 @@ def record_page(serial: str):
     with transaction() as session:
         record = find_serial(session, serial)
         if record is None:
+            waiting = serials.pending(session, serial)
+            if waiting is not None:  # a new unit on an open receipt: its record comes with the posting
+                return render_template("serial_pending.html", pending=waiting, svg=barcode_svg(serial)[0])
             return render_template("serial_missing.html", serial=serial), 404
         moves, total = movement_rows(session, record, page)
         data = representation.serial_summary(record, serials.references(session, record))

@@ -76,13 +76,15 @@ def order_counts(session: Session, doc_json: dict[str, Any] | None) -> list[dict
 
 
 def desk_view(session: Session, doc_json: dict[str, Any]) -> dict[str, Any]:
-    """The service desk's screen: the customer, and each shown line's warranty (its state gives the colour)."""
+    """The service desk's screen: the customer, each shown line's warranty (its state gives the colour), and
+    the units being replaced on it (faulty: their warranty shows plain)."""
     shown = [line["serial"] for line in doc_json["lines"] if line["serial"]]
     ends = service_desk.line_warranties(session, doc_json["reference"], shown, utc_today())
     for line in doc_json["lines"]:
         line["warranty_until"] = representation.day(ends.get(line["serial"]))
     last = doc_json["lines"][-1] if doc_json["lines"] else None
-    return {"customer": doc_json["customer"], "last": last}
+    replaced = {line["replaces"] for line in doc_json["lines"] if line.get("replaces")}
+    return {"customer": doc_json["customer"], "last": last, "replaced": replaced}
 
 
 def station_view(session: Session, station: str) -> dict[str, Any]:
