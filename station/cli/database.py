@@ -14,15 +14,14 @@ from .context import Context, pass_ctx
 @pass_ctx
 def init(ctx: Context) -> None:
     """Create or migrate the database."""
-    ctx.migrated_engine()
-    click.echo(f"Database ready: {ctx.engine.url.render_as_string(hide_password=True)}")
+    engine = ctx.create_database()
+    click.echo(f"Database ready: {engine.url.render_as_string(hide_password=True)}")
 
 
 @click.command()
 @pass_ctx
 def check(ctx: Context) -> None:
     """Recompute stock from the movements; print every difference and exit 1 when there is one."""
-    ctx.migrated_engine()
     with ctx.sessionmaker()() as session:
         diffs = run_check(session)
     for d in diffs:

@@ -27,12 +27,10 @@ def labels_commands(ctx: Context, out_dir: str, parties: bool, operators: bool) 
 
     items = [Label(text, caption) for text, caption in COMMANDS]
     if operators:
-        ctx.migrated_engine()
         with ctx.sessionmaker()() as session:
             items += [Label(f"USR:{o.code}", f"Operator: {o.name}") for o in
                       session.scalars(select(Operator).where(Operator.active.is_(True)).order_by(Operator.code))]
     if parties:
-        ctx.migrated_engine()
         with ctx.sessionmaker()() as session:
             items += [Label(f"SUP:{s.code}", f"Supplier: {s.name}") for s in session.scalars(select(Supplier).order_by(Supplier.code))]
             items += [Label(f"CUS:{c.code}", f"Customer: {c.name}") for c in session.scalars(select(Customer).order_by(Customer.code))]
@@ -65,7 +63,6 @@ def labels_serials(ctx: Context, product_code: str, count: int, prefix: str | No
         stock = LabelSize.parse(size)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--size") from None
-    ctx.migrated_engine()
     try:
         with ctx.sessionmaker().begin() as session:
             product = get_product(session, product_code)
@@ -102,7 +99,6 @@ def _print_serials(ctx: Context, product_code: str, count: int, prefix: str | No
         driver = driver_for(printer)
     except PrinterConfigError as exc:
         raise click.ClickException(exc.message) from None
-    ctx.migrated_engine()
     with ctx.sessionmaker().begin() as session:
         product = get_product(session, product_code)
         serials = reserve(session, product, count, prefix=prefix)

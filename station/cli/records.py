@@ -49,7 +49,6 @@ def _text(file, encoding: str | None) -> str:
 
 
 def _run_import(ctx: Context, label: str, fn) -> None:
-    ctx.migrated_engine()
     try:
         with ctx.sessionmaker().begin() as session:
             result = fn(session, _progress_bar(label))
@@ -120,7 +119,6 @@ def export_movements(ctx: Context, since: datetime | None, fmt: str, out) -> Non
     """Stream every movement, oldest first: a million rows need no more memory than a thousand."""
     from station.interchange.export import movement_rows, write_csv, write_json
 
-    ctx.migrated_engine()
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)
     with ctx.sessionmaker()() as session:
@@ -138,7 +136,7 @@ def demo(ctx: Context, labels_dir: str) -> None:
     from station.interchange.demo import create_demo
     from station.interchange.labels import COMMANDS, Label, write_sheet
 
-    ctx.migrated_engine()
+    ctx.create_database()
     with ctx.sessionmaker().begin() as session:
         result = create_demo(session)
     for line in result.created:
