@@ -6,6 +6,7 @@ import sys
 import click
 
 from station.domain.stock import check as run_check
+from station.domain.wording import plural
 
 from .context import Context, pass_ctx
 
@@ -27,6 +28,6 @@ def check(ctx: Context) -> None:
     for d in diffs:
         click.echo(str(d))
     if diffs:
-        click.echo(f"{len(diffs)} difference(s) between stored stock and the movements.", err=True)
+        click.echo(f"{plural(len(diffs), 'difference')} between stored stock and the movements.", err=True)
         sys.exit(1)
     click.echo("Stock agrees with the movements.")

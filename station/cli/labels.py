@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from station.domain.wording import plural
+
 from .context import Context, pass_ctx
 
 
@@ -38,7 +40,7 @@ def labels_commands(ctx: Context, out_dir: str, parties: bool, operators: bool) 
         paths = write_sheet(items, Path(out_dir), title="Barcode station: commands")
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{len(items)} barcode(s); print {paths[0]}")
+    click.echo(f"{plural(len(items), 'barcode')}; print {paths[0]}")
 
 
 @labels.command("serials")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from station.domain.wording import plural
+
 from .context import Context, pass_ctx
 
 
@@ -37,7 +39,7 @@ def list_(ctx: Context, state: str | None, limit: int) -> None:
     for r in rows:
         note = "" if r.url in configured else " (webhook no longer configured)"
         answer = r.last_error or (str(r.last_status) if r.last_status else "-")
-        click.echo(f"{r.event_id}\t{r.type}\t{r.state.value}\t{r.attempts} attempt(s)\tlast {_when(r.last_attempt_at)}"
+        click.echo(f"{r.event_id}\t{r.type}\t{r.state.value}\t{plural(r.attempts, 'attempt')}\tlast {_when(r.last_attempt_at)}"
                    f" {answer}\tnext {_when(r.next_attempt_at)}\t{r.url}{note}")
 
 
@@ -56,4 +58,4 @@ def retry(ctx: Context, url: str | None, event_id: int | None) -> None:
                                    "delivers only to the webhooks it names.")
     with ctx.sessionmaker().begin() as session:
         count = box.retry(session, url=url, event_id=event_id)
-    click.echo(f"{count} failed deliver{'y' if count == 1 else 'ies'} to be sent again by station run.")
+    click.echo(f"{plural(count, 'failed delivery', 'failed deliveries')} to be sent again by station run.")

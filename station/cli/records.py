@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from station.domain.errors import StationError
+from station.domain.wording import plural
 
 from .context import Context, pass_ctx
 
@@ -124,7 +125,7 @@ def export_movements(ctx: Context, since: datetime | None, fmt: str, out) -> Non
     with ctx.sessionmaker()() as session:
         rows = movement_rows(session, since)
         n = (write_csv if fmt == "csv" else write_json)(rows, out)
-    click.echo(f"{n} movement(s) exported.", err=True)
+    click.echo(f"{plural(n, 'movement')} exported.", err=True)
 
 
 @click.command()
