@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import io
+import shlex
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import click
 
@@ -149,6 +151,16 @@ def demo(ctx: Context, labels_dir: str) -> None:
                            Label("PO-1001", "Purchase order PO-1001")],
                         Path(labels_dir), title="Barcode station: commands")
     click.echo(f"Command sheet: {paths[0].resolve()} (also on the web page /labels)")
-    click.echo("Try it: station scan default CMD:RECEIVE, then PO-1001, 4006381333931 and a few serials, "
-               "then CMD:FINISH; or type them into the scan box of http://%s:%s/stations/default"
-               % (ctx.config.web.host, ctx.config.web.port))
+    click.echo(_try_it(ctx.config))
+
+
+def _try_it(config) -> str:
+    """How to receive the demo order at a station the configuration has: its first receiving one, else its first
+    (switched to receiving by CMD:RECEIVE)."""
+    from station.domain.vocabulary import Mode
+
+    station = next((s for s in config.stations if s.mode is Mode.receive), config.stations[0])
+    first = "PO-1001" if station.mode is Mode.receive else "CMD:RECEIVE, then PO-1001"
+    url = f"http://{config.web.host}:{config.web.port}/stations/{quote(station.id, safe='')}"
+    return (f"Try it: station scan {shlex.quote(station.id)} {first}, 4006381333931 and a few serials, then "
+            f"CMD:FINISH; or type them into the scan box of {url}")
