@@ -70,10 +70,23 @@ def decode_capture(
     the events' own times) end one only as SPEC 4 says: ``idle_gap`` without
     terminators, ``lost_terminator`` with them.
     """
+    return decode_events(parse_capture(text.splitlines()), layout, idle_gap, terminators=terminators,
+                         lost_terminator=lost_terminator)
+
+
+def decode_events(
+    events: Iterable[InputEvent],
+    layout: str = "us",
+    idle_gap: float | None = 0.05,
+    *,
+    terminators: frozenset[str] = DEFAULT_TERMINATORS,
+    lost_terminator: float | None = 1.0,
+) -> list[str]:
+    """``decode_capture`` of events already parsed (a caller that also looks at the events themselves)."""
     decoder = KeyDecoder(layout=layout, terminators=terminators, idle_gap=idle_gap,
                          lost_terminator=lost_terminator)
     scans: list[str] = []
-    for event in parse_capture(text.splitlines()):
+    for event in events:
         scans += decoder.feed(event)
     return scans + decoder.flush()
 

@@ -126,7 +126,8 @@ class KeyDecoder:
     def reset(self) -> None:
         """Start afresh, as for a newly plugged keyboard: nothing pending, held or locked."""
         if self._text:
-            logger.warning("discarding %d characters of an unfinished scan", len(self._text))
+            n = len(self._text)
+            logger.warning("discarding %d character%s of an unfinished scan", n, "" if n == 1 else "s")
         self._text.clear()
         self._damaged = self._dropping = False
         self._release_modifiers()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from station.cli.main import cli
@@ -68,3 +69,42 @@ def test_decode_evtest_without_terminators_ends_scans_by_the_idle_gap():
     assert result.output.splitlines() == ["123456789", "4711", "0815"]
     bad = CliRunner().invoke(cli, ["decode-evtest", capture, "--terminators", "entr"])
     assert bad.exit_code == 2 and "KEY_ENTR" in bad.output
+
+
+def _capture(tmp_path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda tmp: Path("/etc/passwd"), id="not_a_capture"),
+    pytest.param(lambda tmp: _capture(tmp, "empty.txt", ""), id="empty_file"),
+    pytest.param(lambda tmp: _capture(tmp, "header.txt", "Input driver version is 1.0.1\n"
+                                      "Input device name: \"Honeywell 1900\"\nTesting ... (interrupt to exit)\n"),
+                 id="header_only"),
+])
+def test_decode_evtest_of_a_file_without_key_events_says_so(tmp_path, make):
+    """Issue 20: `station decode-evtest /etc/passwd` exited 0 and printed nothing, as if the scanner had sent
+    nothing; a file without key events is one sentence naming it, exit 1."""
+    path = make(tmp_path)
+    result = CliRunner().invoke(cli, ["decode-evtest", str(path)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"Error: No key events were found in {path}: an evtest capture holds lines")
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("events, words", [
+    pytest.param(["key event at 1700000000.000100, 42 (KEY_LEFTSHIFT), down"], "holds 1 key event but",
+                 id="one_key_event"),
+    pytest.param(["key event at 1700000000.000100, 42 (KEY_LEFTSHIFT), down",
+                  "key event at 1700000000.000200, 42 (KEY_LEFTSHIFT), up"], "holds 2 key events but",
+                 id="two_key_events"),
+])
+def test_decode_evtest_of_keys_that_type_nothing_says_so(tmp_path, events, words):
+    """Guards a silent exit 0 for a capture whose keys (a Shift alone) type no characters: there is no scan."""
+    path = _capture(tmp_path, "shift.txt", "\n".join(events) + "\n")
+    result = CliRunner().invoke(cli, ["decode-evtest", str(path)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == f"Error: {path} {words} no characters, so no scan.\n"

@@ -74,7 +74,7 @@ def test_database_away_holds_scans_then_processes_them_in_order(pg, tmp_path):
         # The operator's screen, from the web app of the same process.
         answer = web_app(config, engine, live).test_client().get("/api/stations/counter")
         assert answer.status_code == 503
-        assert f"Offline: {held} scans held" in answer.get_json()["error"]["message"]
+        assert f"Offline: {held} scan{'' if held == 1 else 's'} held" in answer.get_json()["error"]["message"]
         assert held_while_offline == sorted(held_while_offline), "the held count went down while offline"
 
         proxy.up()

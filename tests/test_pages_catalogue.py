@@ -176,12 +176,20 @@ def test_product_forms_refused_with_their_code(client, db, world, form, code):
 
 
 def test_adjust_unserialised_units(client, db, world):
-    """Guards against the adjust form not changing a product's unserialised stock (SPEC 3 rule 7)."""
+    """Guards against the adjust form not changing a product's unserialised stock (SPEC 3 rule 7), and against
+    "unit(s)" in what it says (issue 20)."""
     page = post_product(client, {"action": "adjust", "code": "BOLT/M4", "quantity": "+5", "reason": "count"})
-    assert "BOLT/M4: +5 unserialised unit(s)" in text_of(page)
-    post_product(client, {"action": "adjust", "code": "BOLT/M4", "quantity": "-2", "reason": "lost"})
+    assert "BOLT/M4: +5 unserialised units (" in text_of(page)
+    page = post_product(client, {"action": "adjust", "code": "BOLT/M4", "quantity": "-1", "reason": "lost"})
+    assert "BOLT/M4: -1 unserialised unit (" in text_of(page)
+    post_product(client, {"action": "adjust", "code": "BOLT/M4", "quantity": "-1", "reason": "lost"})
     assert product(db, "BOLT/M4").unserialised_on_hand == 3
-    assert re.search(r'id="on-hand">3<', client.get("/products/" + quote("BOLT/M4", safe="")).get_data(as_text=True))
+    page = post_product(client, {"action": "adjust", "code": "BOLT/M4", "quantity": "-4", "reason": "lost"})
+    assert "Only 3 units of Bolt M4 without a serial are in stock." in text_of(page)
+    post_product(client, {"action": "adjust", "code": "BOLT/M4", "quantity": "-2", "reason": "lost"})
+    page = post_product(client, {"action": "adjust", "code": "BOLT/M4", "quantity": "-2", "reason": "lost"})
+    assert "Only 1 unit of Bolt M4 without a serial is in stock." in text_of(page)
+    assert re.search(r'id="on-hand">1<', client.get("/products/" + quote("BOLT/M4", safe="")).get_data(as_text=True))
 
 
 # --- documents ----------------------------------------------------------------------------

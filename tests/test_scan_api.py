@@ -170,6 +170,7 @@ def test_idle_station_state(client):
 @pytest.mark.parametrize("held, message", [
     pytest.param(None, "Offline: 0 scans held", id="web_only_process"),
     pytest.param(3, "Offline: 3 scans held", id="daemon_holding_scans"),
+    pytest.param(1, "Offline: 1 scan held", id="daemon_holding_one_scan"),  # issue 20: not "1 scans"
 ])
 def test_offline_station_state_is_503(tmp_path, held, message):
     """Guards the screen while the database is away: 503 ``offline`` with the daemon's count of held scans."""

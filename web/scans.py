@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from station.domain.wording import plural
+from station.scanning.prompts import offline
 from station.scanning.service import ScanResult, ScanService
 from station.storage.retry import run_in_transaction
 
@@ -40,9 +42,9 @@ class Held:
     def answer(self) -> dict:
         """The JSON of the 503 that says so; ``queued``: the server keeps it, the client need not."""
         if self.offline:
-            code, message = "offline", f"Offline: {self.held} scans held"
+            code, message = "offline", offline(self.held)
         else:
-            code, message = "held", (f"{self.held} scans are being processed before this one; it is held in "
+            code, message = "held", (f"{plural(self.held, 'scan is', 'scans are')} being processed before this one; it is held in "
                                      "order and its result shows on the station's screen")
         return {"error": {"code": code, "message": message}, "held": self.held, "queued": True}
 

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from station.domain.wording import plural
+
 from .context import Context, pass_ctx
 
 
@@ -53,19 +55,30 @@ def devices(ctx: Context) -> None:
 @click.option("--lost-terminator-ms", type=click.IntRange(0), default=1000, show_default=True,
               help="Pause that ends a scan whose terminator was lost (0: none).")
 def decode_evtest(file: Path, layout: str, terminators: str, idle_gap_ms: int, lost_terminator_ms: int) -> None:
-    """Decode an evtest (or python-evdev categorize) capture into the scans it holds, one a line."""
+    """Decode an evtest (or python-evdev categorize) capture into the scans it holds, one a line.
+
+    Exit 1, with a sentence naming the file, when it holds no key events (not a capture, or an empty one) or
+    its keys type nothing: a silent exit 0 looked like a capture of a scanner that sent nothing.
+    """
     from drivers.errors import DriverError
-    from drivers.evtest import decode_capture
+    from drivers.evtest import decode_events, parse_capture
+    from drivers.keymap_us import EV_KEY
 
     keys = frozenset(t if t.startswith("KEY_") else "KEY_" + t.strip().upper()
                      for t in terminators.split(",") if t.strip())
+    events = list(parse_capture(file.read_text(encoding="utf-8", errors="replace").splitlines()))
+    pressed = sum(1 for event in events if event.type == EV_KEY)
+    if not pressed:
+        raise click.ClickException(f"No key events were found in {file}: an evtest capture holds lines such as "
+                                   "'Event: time 1700000000.000100, type 1 (EV_KEY), code 30 (KEY_A), value 1'.")
     try:
-        scans = decode_capture(file.read_text(encoding="utf-8", errors="replace"), layout=layout,
-                               idle_gap=idle_gap_ms / 1000 if idle_gap_ms else None, terminators=keys,
-                               lost_terminator=lost_terminator_ms / 1000 if lost_terminator_ms else None)
+        scans = decode_events(events, layout=layout, idle_gap=idle_gap_ms / 1000 if idle_gap_ms else None,
+                              terminators=keys, lost_terminator=lost_terminator_ms / 1000 if lost_terminator_ms else None)
     except ValueError as exc:  # an unknown terminator key name
         raise click.BadParameter(str(exc), param_hint="--terminators") from None
     except DriverError as exc:
         raise click.ClickException(str(exc)) from None
+    if not scans:
+        raise click.ClickException(f"{file} holds {plural(pressed, 'key event')} but no characters, so no scan.")
     for scan in scans:
         click.echo(scan)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from station.domain.wording import plural
+
 from .context import Context, pass_ctx
 
 
@@ -27,12 +29,10 @@ def labels_commands(ctx: Context, out_dir: str, parties: bool, operators: bool) 
 
     items = [Label(text, caption) for text, caption in COMMANDS]
     if operators:
-        ctx.migrated_engine()
         with ctx.sessionmaker()() as session:
             items += [Label(f"USR:{o.code}", f"Operator: {o.name}") for o in
                       session.scalars(select(Operator).where(Operator.active.is_(True)).order_by(Operator.code))]
     if parties:
-        ctx.migrated_engine()
         with ctx.sessionmaker()() as session:
             items += [Label(f"SUP:{s.code}", f"Supplier: {s.name}") for s in session.scalars(select(Supplier).order_by(Supplier.code))]
             items += [Label(f"CUS:{c.code}", f"Customer: {c.name}") for c in session.scalars(select(Customer).order_by(Customer.code))]
@@ -40,7 +40,7 @@ def labels_commands(ctx: Context, out_dir: str, parties: bool, operators: bool) 
         paths = write_sheet(items, Path(out_dir), title="Barcode station: commands")
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{len(items)} barcode(s); print {paths[0]}")
+    click.echo(f"{plural(len(items), 'barcode')}; print {paths[0]}")
 
 
 @labels.command("serials")
@@ -65,7 +65,6 @@ def labels_serials(ctx: Context, product_code: str, count: int, prefix: str | No
         stock = LabelSize.parse(size)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--size") from None
-    ctx.migrated_engine()
     try:
         with ctx.sessionmaker().begin() as session:
             product = get_product(session, product_code)
@@ -102,7 +101,6 @@ def _print_serials(ctx: Context, product_code: str, count: int, prefix: str | No
         driver = driver_for(printer)
     except PrinterConfigError as exc:
         raise click.ClickException(exc.message) from None
-    ctx.migrated_engine()
     with ctx.sessionmaker().begin() as session:
         product = get_product(session, product_code)
         serials = reserve(session, product, count, prefix=prefix)

@@ -19,7 +19,6 @@ def add(ctx: Context, code: str, name: str) -> None:
     """Add an operator: CODE is what their badge holds after USR:, NAME what the screen shows."""
     from station.domain.operators import create_operator
 
-    ctx.migrated_engine()
     with ctx.sessionmaker().begin() as session:
         made = create_operator(session, code, name)
         code, name = made.code, made.name
@@ -33,7 +32,6 @@ def list_(ctx: Context, everyone: bool) -> None:
     """Operators by code: code, name, and whether their badge works."""
     from station.domain.operators import list_operators
 
-    ctx.migrated_engine()
     with ctx.sessionmaker()() as session:
         rows, total = list_operators(session, per_page=1_000_000, active=None if everyone else True)
         lines = [f"{o.code}\t{o.name}\t{'active' if o.active else 'deactivated'}" for o in rows]
@@ -50,7 +48,6 @@ def deactivate(ctx: Context, code: str) -> None:
     """Stop CODE's badge from signing in (signed in somewhere, they are signed out at that station's next scan)."""
     from station.domain.operators import get_operator, update_operator
 
-    ctx.migrated_engine()
     with ctx.sessionmaker().begin() as session:
         update_operator(session, get_operator(session, code), active=False)
     click.echo(f"Operator {code} deactivated: their badge no longer signs in.")

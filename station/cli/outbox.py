@@ -5,6 +5,8 @@ from datetime import datetime
 
 import click
 
+from station.domain.wording import plural
+
 from .context import Context, pass_ctx
 
 COLUMNS = ("event", "type", "state", "attempts", "last attempt", "last answer", "next attempt", "webhook")
@@ -29,7 +31,6 @@ def list_(ctx: Context, state: str | None, limit: int) -> None:
     from station.domain.vocabulary import DeliveryState
 
     config = ctx.config
-    ctx.migrated_engine()
     with ctx.sessionmaker()() as session:
         counts = box.counts(session, [w.url for w in config.webhooks], {w.url: w.events for w in config.webhooks})
         rows = box.deliveries(session, state=DeliveryState(state) if state else None, limit=limit)
@@ -83,7 +84,6 @@ def retry(ctx: Context, url: str | None, event_id: int | None) -> None:
         known = f"webhooks: {', '.join(configured)}" if configured else "it has no [[webhooks]]"
         raise click.ClickException(f"There is no webhook {url} in the configuration ({known}): station run "
                                    "delivers only to the webhooks it names.")
-    ctx.migrated_engine()
     with ctx.sessionmaker().begin() as session:
         count = box.retry(session, url=url, event_id=event_id)
-    click.echo(f"{count} failed deliver{'y' if count == 1 else 'ies'} to be sent again by station run.")
+    click.echo(f"{plural(count, 'failed delivery', 'failed deliveries')} to be sent again by station run.")

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import io
+import shlex
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import click
 
 from station.domain.errors import StationError
+from station.domain.wording import plural
 
 from .context import Context, pass_ctx
 
@@ -49,7 +52,6 @@ def _text(file, encoding: str | None) -> str:
 
 
 def _run_import(ctx: Context, label: str, fn) -> None:
-    ctx.migrated_engine()
     try:
         with ctx.sessionmaker().begin() as session:
             result = fn(session, _progress_bar(label))
@@ -120,13 +122,12 @@ def export_movements(ctx: Context, since: datetime | None, fmt: str, out) -> Non
     """Stream every movement, oldest first: a million rows need no more memory than a thousand."""
     from station.interchange.export import movement_rows, write_csv, write_json
 
-    ctx.migrated_engine()
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)
     with ctx.sessionmaker()() as session:
         rows = movement_rows(session, since)
         n = (write_csv if fmt == "csv" else write_json)(rows, out)
-    click.echo(f"{n} movement(s) exported.", err=True)
+    click.echo(f"{plural(n, 'movement')} exported.", err=True)
 
 
 @click.command()
@@ -138,7 +139,7 @@ def demo(ctx: Context, labels_dir: str) -> None:
     from station.interchange.demo import create_demo
     from station.interchange.labels import COMMANDS, Label, write_sheet
 
-    ctx.migrated_engine()
+    ctx.create_database()
     with ctx.sessionmaker().begin() as session:
         result = create_demo(session)
     for line in result.created:
@@ -150,6 +151,16 @@ def demo(ctx: Context, labels_dir: str) -> None:
                            Label("PO-1001", "Purchase order PO-1001")],
                         Path(labels_dir), title="Barcode station: commands")
     click.echo(f"Command sheet: {paths[0].resolve()} (also on the web page /labels)")
-    click.echo("Try it: station scan default CMD:RECEIVE, then PO-1001, 4006381333931 and a few serials, "
-               "then CMD:FINISH; or type them into the scan box of http://%s:%s/stations/default"
-               % (ctx.config.web.host, ctx.config.web.port))
+    click.echo(_try_it(ctx.config))
+
+
+def _try_it(config) -> str:
+    """How to receive the demo order at a station the configuration has: its first receiving one, else its first
+    (switched to receiving by CMD:RECEIVE)."""
+    from station.domain.vocabulary import Mode
+
+    station = next((s for s in config.stations if s.mode is Mode.receive), config.stations[0])
+    first = "PO-1001" if station.mode is Mode.receive else "CMD:RECEIVE, then PO-1001"
+    url = f"http://{config.web.host}:{config.web.port}/stations/{quote(station.id, safe='')}"
+    return (f"Try it: station scan {shlex.quote(station.id)} {first}, 4006381333931 and a few serials, then "
+            f"CMD:FINISH; or type them into the scan box of {url}")

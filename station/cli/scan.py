@@ -17,7 +17,6 @@ from .context import Context, pass_ctx
 @pass_ctx
 def scan(ctx: Context, station: str, text: str, device: str) -> None:
     """Process one scan, as a scanner would send it; exit 1 when refused."""
-    ctx.migrated_engine()
     service = ScanService(ctx.config)
     with ctx.sessionmaker().begin() as session:
         result = service.process(session, station, text, device=device)

@@ -18,7 +18,6 @@ def create(ctx: Context, name: str) -> None:
     """Make a token called NAME and print it once: only its hash is kept."""
     from station.domain.tokens import create_token
 
-    ctx.migrated_engine()
     with ctx.sessionmaker().begin() as session:
         text = create_token(session, name)
     click.echo(text)
@@ -35,7 +34,6 @@ def list_(ctx: Context) -> None:
     """The names of the tokens and when each was made (never the tokens themselves)."""
     from station.domain.tokens import list_tokens
 
-    ctx.migrated_engine()
     with ctx.sessionmaker()() as session:
         rows = list_tokens(session)
     for row in rows:
@@ -51,7 +49,6 @@ def revoke(ctx: Context, name: str) -> None:
     """Delete the token called NAME: it stops working at once."""
     from station.domain.tokens import revoke_token
 
-    ctx.migrated_engine()
     with ctx.sessionmaker().begin() as session:
         revoke_token(session, name)
     click.echo(f"Token {name} revoked.")

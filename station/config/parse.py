@@ -23,6 +23,7 @@ from drivers.printers.config import PrinterConfig as DriverPrinterConfig
 from drivers.printers.errors import PrinterConfigError
 from station.domain.errors import ConfigError
 from station.domain.vocabulary import EventType, Mode
+from station.domain.wording import plural
 
 from .model import (
     DEFAULT_DOCUMENT_PATTERN,
@@ -185,7 +186,7 @@ def _webhook(raw: Any, index: int) -> WebhookConfig:
     except (binascii.Error, ValueError):
         raise ConfigError(f"{where}: secret after \"whsec_\" is not base64") from None
     if not 24 <= len(key) <= 64:
-        raise ConfigError(f"{where}: secret's key is {len(key)} bytes; a Standard Webhooks key is 24 to 64 bytes")
+        raise ConfigError(f"{where}: secret's key is {plural(len(key), 'byte')}; a Standard Webhooks key is 24 to 64 bytes")
     known = tuple(e.value for e in EventType)
     events = t.texts("events", known)
     for name in events:

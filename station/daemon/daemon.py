@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from station.config import Config
 from station.domain.errors import ConfigError
+from station.domain.wording import plural
 from station.scanning.results import escape_raw
 from station.scanning.service import ScanService
 from station.storage.db import make_engine, make_sessionmaker, migrate, normalise_url
@@ -119,7 +120,7 @@ class Daemon:
 
     def start(self) -> None:
         """Process what the spool still holds from before, then open the scanners."""
-        log.info("spool %s: %d scan(s) held from before", self.spool.path, sum(self.spool.held().values()))
+        log.info("spool %s: %s held from before", self.spool.path, plural(sum(self.spool.held().values()), "scan"))
         # First: a webhook is owed the scans this start processes (unless the database is away at start).
         self.deliverer.start(register=self._migrated)
         self.processor.start()
@@ -151,7 +152,7 @@ class Daemon:
             self.spool.append_all(station, device, lines)
         except Exception:
             # Disk full or the spool file gone: say what was scanned, so it can be redone.
-            log.exception("could not spool %d scan(s) of station %s device %s (%s): they are lost", len(lines),
+            log.exception("could not spool %s of station %s device %s (%s): they are lost", plural(len(lines), "scan"),
                           station, device, ", ".join(escape_raw(data) for data in lines))
             return
         for data in lines:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from station.domain.errors import StationError
 from station.domain.models import DeviceStatus
+from station.domain.wording import plural
 from station.scanning.service import ScanResult, ScanService
 from station.storage.retry import is_retryable, run_in_transaction
 
@@ -253,8 +254,8 @@ class Processor(threading.Thread):
             return False
         attempts = self.spool.record_attempt(scan.seq)
         if isinstance(exc, StationError) or attempts >= self.max_attempts:
-            log.error("scan station=%s device=%s outcome=failed seq=%d after %d attempt(s): %r",
-                      scan.station, scan.device, scan.seq, attempts, exc)
+            log.error("scan station=%s device=%s outcome=failed seq=%d after %s: %r",
+                      scan.station, scan.device, scan.seq, plural(attempts, "attempt"), exc)
             self.spool.mark_failed(scan.seq, f"failed: {exc!r}"[:500])
             self._finished_since_prune += 1
             self._answers.give(scan.seq, None)

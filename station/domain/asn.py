@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from .errors import Refusal, StationError
 from .models import Document, DocumentKind, DocumentLine, DocumentStatus, ExpectedSerial, Product
 from .validation import serial_text
+from .wording import plural
 
 COLUMNS = ("reference", "product", "serial")
 
@@ -34,7 +35,7 @@ class AsnResult:
     unchanged: int
 
     def __str__(self) -> str:
-        return f"{self.added + self.unchanged} serials: {self.added} added, {self.unchanged} already on their orders"
+        return f"{plural(self.added + self.unchanged, 'serial')}: {self.added} added, {self.unchanged} already on their orders"
 
 
 def import_asn(session: Session, source: TextIO | str, progress: Callable[[int, int], None] | None = None) -> AsnResult:

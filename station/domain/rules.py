@@ -23,6 +23,7 @@ from .facts import DocumentLike, ProductFacts, ProductLike, SerialFacts, probe, 
 from .models import Document, DocumentLine
 from .validation import serial_text
 from .vocabulary import POLICY, SERVICE_KINDS, DocumentKind
+from .wording import plural
 
 SerialCheck = Callable[[SerialFacts, ProductLike | None, int], "Resolved"]
 
@@ -268,7 +269,7 @@ _WORDS = {
         "No unit of {name} without a serial is in stock to send back."),
     DocumentKind.adjustment: _Words(
         "An adjustment needs a product or a serial.", "",
-        "Only {on_hand} unit(s) of {name} without a serial are in stock."),
+        "Only {units} of {name} without a serial {are} in stock."),
     **{kind: _Words("Scan the unit's serial.", "The service desk takes each unit by its serial: scan the serial of "
                                                 "this {name}.") for kind in SERVICE_KINDS},
 }
@@ -290,7 +291,8 @@ def out_of_stock(doc: DocumentLike, product: ProductLike, on_hand: int, serial: 
         return Refusal("serial_not_in_stock",
                        f"Serial {serial} is not in stock and no unit of {product.name} without a serial is left to take: "
                        "receive it, or adjust it into stock, then sell it.")
-    return Refusal("out_of_stock", _WORDS[doc.kind].out_of_stock.format(name=product.name, on_hand=on_hand))
+    return Refusal("out_of_stock", _WORDS[doc.kind].out_of_stock.format(
+        name=product.name, units=plural(on_hand, "unit"), are="is" if on_hand == 1 else "are"))
 
 
 def order_exceeded(order_reference: str, product: ProductLike, expected: int, received: int) -> Refusal:

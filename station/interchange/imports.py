@@ -38,6 +38,7 @@ from station.domain.documents import create_purchase_order
 from station.domain.errors import Refusal, StationError
 from station.domain.models import Document, DocumentKind, Product
 from station.domain.validation import require_code, require_name, require_warranty_months
+from station.domain.wording import plural
 
 Progress = Callable[[int, int], None]
 
@@ -75,7 +76,7 @@ class ImportResult:
     rows: int = 0
 
     def __str__(self) -> str:
-        return f"{self.rows} rows: {self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+        return f"{plural(self.rows, 'row')}: {self.created} created, {self.updated} updated, {self.unchanged} unchanged"
 
 
 @dataclass(frozen=True)
@@ -204,23 +205,28 @@ def _sentence(message: str) -> str:
     return message[:1].lower() + message[1:].rstrip(".") if message else message
 
 
+def _cell(value: str) -> str:
+    """A cell's value as a sentence shows it: as it is, without quotes ("-5 is not a whole number")."""
+    return value if value else "an empty cell"
+
+
 def _flag(value: str) -> bool:
     word = value.strip().lower()
     if word in TRUE_WORDS:
         return True
     if word in FALSE_WORDS:
         return False
-    raise Refusal("invalid_field", f"{value!r} is not one of true/false/yes/no/1/0")
+    raise Refusal("invalid_field", f"{_cell(value)} is not one of true/false/yes/no/1/0")
 
 
 def _quantity(value: str) -> int:
     if not re.fullmatch(r"\+?[0-9]+", value):
-        raise Refusal("invalid_field", f"{value!r} is not a whole number")
+        raise Refusal("invalid_field", f"{_cell(value)} is not a whole number")
     quantity = int(value)
     if quantity < 1:
-        raise Refusal("invalid_quantity", f"{value!r} is not a positive quantity")
+        raise Refusal("invalid_quantity", f"{value} is not a positive quantity")
     if quantity > QUANTITY_MAX:
-        raise Refusal("invalid_quantity", f"{value!r} is too large")
+        raise Refusal("invalid_quantity", f"{value} is too large")
     return quantity
 
 
@@ -228,7 +234,7 @@ def _months(value: str) -> int:
     if value == "":
         return 0
     if not re.fullmatch(r"\+?[0-9]{1,4}", value):
-        raise Refusal("invalid_field", f"{value!r} is not a whole number of months (0-600)")
+        raise Refusal("invalid_field", f"{value} is not a whole number of months (0-600)")
     return require_warranty_months(int(value))
 
 

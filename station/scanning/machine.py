@@ -39,6 +39,7 @@ from typing import Callable
 
 from station.domain.errors import Refusal
 from station.domain.vocabulary import POLICY, DocumentKind, Mode, Phase
+from station.domain.wording import plural
 
 from .reading import Kind, ProductInfo, Reading, quote
 
@@ -197,7 +198,7 @@ def _opened(mode: Mode, kind: DocumentKind) -> State:
 
 def _refuse_if_lines(state: State, what: str) -> None:
     if state.lines:
-        raise Refusal("document_open", f"A document with {state.lines} line(s) is open: scan CMD:FINISH or CMD:CANCEL before {what}.")
+        raise Refusal("document_open", f"A document with {plural(state.lines, 'line')} is open: scan CMD:FINISH or CMD:CANCEL before {what}.")
 
 
 def _drop_empty(state: State) -> tuple[Action, ...]:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from station.domain import warranty
 from station.domain.vocabulary import POLICY, SERVICE_KINDS, DocumentKind, Mode
+from station.domain.wording import plural
 
 from .machine import Event, Phase, State
 
@@ -110,10 +111,15 @@ def _count(state: State, facts: Facts) -> str:
     return f"{state.product.name}: {units} {done}."
 
 
+def offline(held: int) -> str:
+    """What the screens and the API say while the database is away: "Offline: 3 scans held"."""
+    return f"Offline: {plural(held, 'scan')} held"
+
+
 def prompt(state: State, facts: Facts) -> str:
     """What to scan next, in the station's present state."""
     if facts.offline_held:
-        return f"Offline: {facts.offline_held} scans held. They will be processed when the database is back."
+        return f"{offline(facts.offline_held)}. They will be processed when the database is back."
     phase = state.phase
     if phase is Phase.idle:
         return IDLE_PROMPTS[state.mode]

@@ -88,7 +88,7 @@ def only(body: dict[str, Any], allowed: Iterable[str]) -> dict[str, Any]:
     """``body``, refused with ``unknown_field`` when it holds a key not in ``allowed``."""
     unknown = set(body) - set(allowed)
     if unknown:
-        raise Invalid("unknown_field", f"Unknown field(s): {', '.join(sorted(unknown))}.")
+        raise Invalid("unknown_field", f"Unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(sorted(unknown))}.")
     return body
 
 

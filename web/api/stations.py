@@ -29,6 +29,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.exc import OperationalError
 
 from station.domain.errors import Invalid, NotFound
+from station.scanning.prompts import offline
 from station.scanning.service import ScanService, check_key
 
 from ..db import StationApp, station_app, transaction
@@ -57,7 +58,7 @@ def offline_body(app_state: StationApp, station: str) -> dict[str, Any]:
     """The answer while the database is away: "Offline: N scans held", N from the daemon's spool."""
     live = app_state.live
     held = live.held(station) if live is not None else 0
-    return {"error": {"code": "offline", "message": f"Offline: {held} scans held"}, "held": held}
+    return {"error": {"code": "offline", "message": offline(held)}, "held": held}
 
 
 @bp.post("/stations/<station>/scans")

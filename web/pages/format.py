@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from station.domain import warranty as warranty_rules
+from station.domain.wording import plural
 
 from ..db import station_app
 
@@ -94,6 +95,6 @@ def warranty(until: str | None, faulty: bool = False) -> dict[str, str]:
 
 
 def register(app) -> None:
-    for fn in (words, when, clock, cut, warranty):
+    for fn in (words, when, clock, cut, warranty, plural):
         app.add_template_filter(fn)
     app.add_template_global(zone_name)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from station.domain import catalogue, stock
 from station.domain.errors import Invalid
 from station.domain.models import Product, SerialNumber
+from station.domain.wording import plural
 from station.interchange import representation
 
 from ..api.paths import tail_key
@@ -147,4 +148,4 @@ def adjust(session, product: Product) -> str:
     if quantity is None or abs(quantity) > MAX_ADJUST:
         raise Invalid("invalid_field", f"quantity must be a whole number from -{MAX_ADJUST} to {MAX_ADJUST}, like 3 or -2.")
     doc = stock.adjust_product(session, product, quantity, request.form.get("reason", ""), user=user())
-    return f"{product.code}: {quantity:+d} unserialised unit(s) ({doc.reference})."
+    return f"{product.code}: {'+' if quantity > 0 else ''}{plural(quantity, 'unserialised unit')} ({doc.reference})."

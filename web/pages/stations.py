@@ -26,6 +26,7 @@ from station.domain.vocabulary import SERVICE_KINDS
 from station.domain.warranty import utc_today
 from station.interchange import representation
 from station.interchange.demo import FIRST_RUN_HINT, is_empty
+from station.scanning.prompts import offline
 from station.scanning.service import ScanService
 
 from ..db import station_app, transaction
@@ -133,7 +134,7 @@ def offline_view(station: str) -> dict[str, Any]:
     status = live()
     held = status.held(station) if status is not None else 0
     return {"station": station, "mode": station_app().config.station(station).mode.value,
-            "prompt": f"Offline: {held} scans held", "document": None, "recent_scans": [], "version": 0,
+            "prompt": offline(held), "document": None, "recent_scans": [], "version": 0,
             "held": held, "offline": True, "order_counts": [], "operator": None, "printer": None}
 
 
@@ -160,7 +161,7 @@ def panel(station: str):
             view = station_view(session, station)
     except OperationalError:
         held = offline_view(station)["held"]
-        return {"error": {"code": "offline", "message": f"Offline: {held} scans held"}, "held": held,
+        return {"error": {"code": "offline", "message": offline(held)}, "held": held,
                 "offline": True}, 503
     latest = view["recent_scans"][0] if view["recent_scans"] else None
     return {

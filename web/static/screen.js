@@ -31,7 +31,7 @@
   const RECONNECT_MS = 10000;
 
   let version = Number(root.dataset.version || 0);
-  let serverHeld = offlineEl && !offlineEl.hidden ? Number(heldEls[0].textContent || 0) : 0;
+  let serverHeld = offlineEl && !offlineEl.hidden ? (parseInt(heldEls[0].textContent, 10) || 0) : 0;
   let serverOffline = document.body.classList.contains("is-offline");
   const queue = []; // scans typed here, not yet answered: {text, id}
   let sending = false;
@@ -105,7 +105,7 @@
     const held = serverHeld + queue.length;
     offlineEl.hidden = !(serverOffline || held > 0);
     offlineEl.firstChild.textContent = serverOffline ? "Offline: " : "Held: ";
-    heldEls.forEach(function (el) { el.textContent = String(held); });
+    heldEls.forEach(function (el) { el.textContent = held + (held === 1 ? " scan" : " scans"); });
     bannerEl.hidden = !serverOffline;
     document.body.classList.toggle("is-offline", serverOffline);
     liveEl.textContent = serverOffline ? "offline" : "live";
