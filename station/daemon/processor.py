@@ -223,6 +223,7 @@ class Processor(threading.Thread):
                          scan.device, refusal.code, scan.seq, refusal.message)
                 self._answers.give(scan.seq, refusal)
                 self._finished_since_prune += 1
+                self._back_online()  # the database answered
                 return True
             except Exception as exc:
                 failed = exc
