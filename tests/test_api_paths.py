@@ -1,7 +1,9 @@
 """Serials (and codes) in URL paths: percent-encoded '/', '//', '%', Unicode and spaces survive, through Werkzeug and the station's server."""
 from __future__ import annotations
 
-from urllib.parse import quote
+import http.client
+import json
+from urllib.parse import quote, unquote
 
 import pytest
 from helpers.api import raw_request, serve
@@ -96,3 +98,50 @@ def test_codes_with_slashes(client):
     assert resp.get_json()["on_hand"] == 2
     client.post("/api/suppliers", json={"code": "A/B", "name": "Slash Ltd"})
     assert client.get("/api/suppliers/A%2FB").get_json() == {"code": "A/B", "name": "Slash Ltd"}
+
+
+LEADING_SLASHES = [
+    pytest.param("//api/serials", True, id="api_collection"),
+    pytest.param("///api/serials", True, id="three_slashes"),
+    pytest.param("//api//serials", True, id="doubled_twice"),
+    pytest.param("//api/serials/SN%2F1", True, id="api_record"),
+    pytest.param("//api/stations/goods-in", True, id="api_station"),
+    pytest.param("//serials", False, id="page"),
+    pytest.param("//", False, id="root"),
+]
+
+
+@pytest.mark.parametrize(("path", "api"), LEADING_SLASHES)
+def test_a_path_that_starts_with_two_slashes_is_404(app, client, world, path, api):
+    """Guards the README's promise (issue 20): a '//' in a path is a 404, not the page or record without it.
+    Werkzeug strips a path's leading slashes before routing, so ``//api/serials`` was answered as
+    ``/api/serials``: 200. Now 404, in JSON naming the path as sent under the API, through the station's own
+    server (a test client would read ``//api`` as a host name)."""
+    client.post("/api/serials", json={"serial": "SN/1", "product": "WID-1"})
+    with serve(app) as port:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            body = response.read()
+        finally:
+            conn.close()
+    assert response.status == 404
+    if api:
+        error = json.loads(body)["error"]
+        assert error["code"] == "not_found" and error["message"] == f"No API endpoint GET {unquote(path)}."
+    else:
+        assert response.getheader("Content-Type").startswith("text/html")
+
+
+def test_slashes_inside_a_serial_still_route(app, client, world):
+    """Guards the other side of the rule above: '/' and '//' inside a serial, percent-encoded or typed, still
+    reach it (SPEC 5), through the station's own server."""
+    for serial in ("SN/1", "SN//2", "/lead"):
+        assert client.post("/api/serials", json={"serial": serial}).status_code == 201
+    with serve(app) as port:
+        for path, serial in (("/api/serials/SN%2F%2F2", "SN//2"), ("/api/serials/SN//2", "SN//2"),
+                             ("/api/serials//lead", "/lead"), ("/api/serials/%2Flead", "/lead"),
+                             ("/api/serials/SN/1", "SN/1")):
+            status, _, body = raw_request(port, "GET", path)
+            assert (status, body["serial"]) == (200, serial), path

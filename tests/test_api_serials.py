@@ -19,8 +19,9 @@ SPEC_SERIAL = {
     "status": "in_stock",
     "warranty_until": None,
     "open_document": None,
-    "movements": [{"kind": "receipt", "quantity": 1, "document": "PO-1042", "station": "goods-in",
-                   "party": {"code": "ACME", "name": "Acme Ltd"}, "user": None}],
+    "movements": [{"kind": "receipt", "quantity": 1, "document": "R-000002", "order": "PO-1042",
+                   "station": "goods-in", "party": {"code": "ACME", "name": "Acme Ltd"}, "user": None,
+                   "reason": None}],
     "refused_scans": [],
 }
 
@@ -38,6 +39,7 @@ def test_spec_serial_example(client, db):
         receipt = documents.open_document(s, DocumentKind.receipt, station="goods-in", order=order)
         documents.add_line(s, receipt, product=s.merge(widget), serial="SN-1")
         posting.post(s, receipt)
+        assert receipt.reference == "R-000002"  # the receipt posted it; it filled the order (issue 20, item 4)
     resp = client.get("/api/serials/SN-1")
     assert resp.status_code == 200 and resp.mimetype == "application/json"
     body = resp.get_json()

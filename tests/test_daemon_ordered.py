@@ -94,3 +94,38 @@ def test_a_page_scan_with_nothing_held_answers_at_once(rig):
     assert answer.status_code == 200 and answer.get_json()["accepted"] is True
     assert _logged(db) == ["CMD:RECEIVE"]
     assert daemon.spool.held() == {}
+
+
+def test_an_id_sent_again_with_other_data_is_409_on_the_ordered_path(rig):
+    """Guards issue 20 item 8 under ``station run``: an id held in the spool, or already processed, sent again
+    with other data answers 409 ``id_reused`` (never the first scan's answer, never a second held scan); with the
+    same data it answers as before. A held scan whose id turns out taken when its turn comes is refused, and the
+    held scans behind it go on."""
+    db, proxy, scanner, live, daemon, client = rig
+    assert _web_scan(client, "OFG-B0", "web-0").status_code == 200  # carried out at once
+
+    proxy.down()
+    scanner.send("OFG-B1")
+    wait_live(live, lambda: live.offline and live.held("counter") == 1, 20, "offline with the scanner's scan held")
+    assert _web_scan(client, "OFG-B2", "web-2").status_code == 503
+    reused = _web_scan(client, "OFG-OTHER", "web-2")
+    assert reused.status_code == 409 and reused.get_json()["error"]["code"] == "id_reused"
+    assert daemon.spool.held() == {"counter": 2}
+    same = _web_scan(client, "OFG-B2", "web-2")
+    assert same.status_code == 503 and same.get_json()["held"] == 2
+    # Taken by a scan processed before the outage: nobody can tell until the database is back.
+    assert _web_scan(client, "OFG-OTHER", "web-0").status_code == 503
+    scanner.send("OFG-B3")
+    wait_live(live, lambda: live.held("counter") == 4, 10, "the scanner's second scan held")
+
+    proxy.up()
+    wait_live(live, lambda: not live.offline and live.held("counter") == 0 and len(_logged(db)) == 4, 30,
+              "the held scans processed")
+    assert _logged(db) == ["OFG-B0", "OFG-B1", "OFG-B2", "OFG-B3"]
+    for key in ("web-0", "web-2"):
+        again = _web_scan(client, "OFG-OTHER", key)
+        assert again.status_code == 409 and again.get_json()["error"]["code"] == "id_reused"
+    for text, key in (("OFG-B2", "web-2"), ("OFG-B0", "web-0")):
+        replay = _web_scan(client, text, key)
+        assert replay.status_code == 200 and replay.get_json()["code"] == "unknown_barcode"
+    assert _logged(db) == ["OFG-B0", "OFG-B1", "OFG-B2", "OFG-B3"]

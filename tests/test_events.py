@@ -43,8 +43,8 @@ def test_a_posted_receipt_is_one_event_with_the_document_as_the_api_gives_it_and
     assert set(event) == {"id", "type", "at", "document"} and event["type"] == "document.posted"
     document = event["document"]
     shown = client.get(f"/api/documents/{document['reference']}").get_json()
-    movements = document.pop("movements")
     assert document == {k: v for k, v in shown.items() if k not in ("page", "per_page")}
+    movements = document.pop("movements")
     assert [(m["kind"], m["quantity"], m["serial"], m["product"]["code"], m["party"]["code"]) for m in movements] == [
         ("receipt", 1, "SN-1", "WID-1", "ACME"), ("receipt", 1, "SN-2", "WID-1", "ACME")]
 

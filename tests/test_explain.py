@@ -188,7 +188,7 @@ EXPECTED = {
     "service: the replacements' warranty": r"UPDATE serial_number SET .*warranty_until=.*faulty",
     "service: units in service too long": r"FROM serial_number JOIN movement .*serial_number\.in_service = ",
     "posting: labels from the lines (print_on_receive)": r"INSERT INTO print_job .*SELECT .*FROM document_line",
-    "CMD:PRINT: the station's last serial": r"FROM scan_log\s+WHERE scan_log\.station = .*serial_text IS NOT NULL",
+    "CMD:PRINT: the station's last serial": r"FROM scan_log\s+WHERE scan_log\.station = .*scan_log\.names_serial = ",
     "a station's printer queue": r"FROM print_job\s+WHERE print_job\.state IN .*print_job\.printer IN",
 }
 

@@ -168,6 +168,35 @@ def test_cmd_print_reprints_a_known_serial_scanned_and_refused(db, service, worl
 
 
 @pytest.mark.parametrize(
+    ("setup", "texts", "refusals", "printed"),
+    [
+        pytest.param((), (WIDGET, "RP-1", "RP-2", "RP-1"), ["serial_on_open_document"], "RP-1",
+                     id="rescanned_on_its_own_open_receipt"),
+        pytest.param(("SUP:ACME", WIDGET, "RP-9"), (WIDGET, "RP-1", "RP-9"), ["serial_on_open_document"], "RP-9",
+                     id="on_another_stations_open_receipt"),
+        pytest.param(("SUP:ACME", WIDGET, "RP-9"), ("RP-9",), ["unknown_barcode"], "RP-9",
+                     id="refused_as_unknown_yet_on_another_open_receipt"),
+        pytest.param((), (WIDGET, "RP-1", "RP-2", "CMD:FINISH", "NOT-A-THING", "CMD:NOPE", "X" * 80, "RP-2\x07", WIDGET),
+                     ["unknown_barcode", "invalid_scan", "no_open_document"], "RP-2",
+                     id="unknown_and_invalid_scans_name_nothing"),
+    ],
+)
+def test_cmd_print_prints_the_last_serial_read_accepted_or_refused(db, service, world, setup, texts, refusals,
+                                                                  printed):
+    """Guards issue 20 item 3: the last serial scanned is the last text read as a known serial, accepted or refused.
+    A unit scanned again (refused: it is on a receipt still open, here or at another station) is the label the
+    operator wants; new serials accepted on a receipt count; unknown and invalid texts between name nothing."""
+    scans(db, service, "goods-in-2", *setup)
+    scans(db, service, "goods-in", "SUP:ACME")
+    results = scans(db, service, "goods-in", *texts)
+    assert sorted({r.code for r in results if not r.accepted}) == sorted(refusals)
+    before = jobs(db)  # a posting here queued its receipt's labels (print_on_receive)
+    answer = scan(db, service, "goods-in", "CMD:PRINT")
+    assert answer.message == f"Printing the label of {printed} on printer zebra-1."
+    assert jobs(db) == before + [("zebra-1", printed, "goods-in", PrintJobState.pending)]
+
+
+@pytest.mark.parametrize(
     ("station", "first", "code"),
     [
         pytest.param("till", (), "nothing_to_print", id="nothing_scanned_yet"),

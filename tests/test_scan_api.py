@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers.api import raw_request, serve
+from helpers.api import assert_error, raw_request, serve, snapshot
 from helpers.events import EventStream
 from sqlalchemy import func, select
 
@@ -81,6 +81,23 @@ def test_idempotent_retry_through_http(client, world):
     assert first.get_json() == again.get_json()
     with world.Session() as s:
         assert s.scalar(select(func.count()).select_from(ScanLog)) == 1
+
+
+def test_same_id_with_other_data_is_409_id_reused(client, world):
+    """Guards issue 20 item 8 on the direct path (``station serve``): an id sent again with other data answers
+    409 ``id_reused`` with a sentence and writes nothing, instead of the first scan's answer; the same id with the
+    same data still answers the same; another station's id of the same text is another scan."""
+    first = post_scan(client, "goods-in", "SUP:ACME", id="k-1")
+    assert first.status_code == 200 and first.get_json()["accepted"]
+    before = snapshot(world)
+    reused = post_scan(client, "goods-in", "CMD:RECEIVE", id="k-1")
+    error = assert_error(reused, 409, "id_reused")
+    assert error["message"].startswith("Id k-1 was sent to station goods-in before with other data")
+    assert snapshot(world) == before
+    again = post_scan(client, "goods-in", "SUP:ACME", id="k-1")
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+    elsewhere = post_scan(client, "till", "CMD:RECEIVE", id="k-1")
+    assert elsewhere.status_code == 200 and elsewhere.get_json()["accepted"]
 
 
 @pytest.mark.parametrize("extra, device", [

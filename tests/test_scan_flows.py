@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from station.config import from_dict
 from station.domain import catalogue, documents, posting, serials, stock
+from station.domain.errors import Conflict
 from station.domain.models import (
     Document,
     DocumentKind,
@@ -304,14 +305,42 @@ def test_idempotency_key_processes_a_scan_once(db, service, world):
     first = scan(db, service, "till", "SN-1", key="k-1")
     again = scan(db, service, "till", "SN-1", key="k-1")
     assert first == again and again.replayed and first.accepted
-    other = scan(db, service, "till", "SN-2", key="k-1")  # same key, different text: still the first answer
-    assert other == first
     elsewhere = scan(db, service, "till-2", "SN-2", key="k-1")  # keys are per station
     assert elsewhere.accepted and elsewhere.document["lines"][0]["serial"] == "SN-2"
     with db.Session() as s:
         assert s.scalar(select(func.count()).select_from(ScanLog).where(ScanLog.idempotency_key == "k-1")) == 2
         doc = documents.get_document(s, first.document["reference"])
         assert [l.serial for l in doc.lines] == ["SN-1"]
+
+
+@pytest.mark.parametrize("other", [
+    pytest.param("SN-2", id="another_serial"),
+    pytest.param("SN-1 ", id="trailing_space"),
+    pytest.param(b"SN-1", id="same_text_as_bytes_is_the_same_data"),
+    pytest.param("\\x07", id="the_escaped_form_of_a_control"),
+])
+def test_idempotency_key_with_other_data_is_refused(db, service, world, other):
+    """Guards issue 20 item 8: the same key with other data is refused as ``id_reused`` (a Conflict: 409 in the
+    API), never answered with the first scan's result; nothing is written, and the first scan still replays."""
+    receive_directly(db, "SN-1", "SN-2")
+    first = scan(db, service, "till", "\x07", key="k-ctl")
+    assert first.code == "invalid_scan"
+    first = scan(db, service, "till", "SN-1", key="k-1")
+    if other == b"SN-1":  # a spooled scan comes back as bytes: the same data, the same answer
+        assert scan(db, service, "till", other, key="k-1") == first
+        return
+    key = "k-ctl" if other == "\\x07" else "k-1"
+    with db.Session() as s:
+        logged = s.scalar(select(func.count()).select_from(ScanLog))
+    with pytest.raises(Conflict) as refused:
+        scan(db, service, "till", other, key=key)
+    assert refused.value.code == "id_reused"
+    assert refused.value.message.startswith(f"Id {key} was sent to station till before with other data")
+    with db.Session() as s:
+        assert s.scalar(select(func.count()).select_from(ScanLog)) == logged
+        doc = documents.get_document(s, first.document["reference"])
+        assert [l.serial for l in doc.lines] == ["SN-1"]
+    assert scan(db, service, "till", "SN-1", key="k-1") == first
 
 
 def test_idempotency_key_is_unique_in_the_database(db, world):

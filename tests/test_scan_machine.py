@@ -508,7 +508,7 @@ def test_empty_check_in_gives_way_to_a_check_out_for_the_same_customer():
     """Guards CUS: first at the desk: an empty check-in turns into the check-out the first serial needs, its
     customer kept (the action copies it), while a check-in with lines never takes a check-out's unit."""
     d = decide(CHECK_IN_EMPTY, R["in-service"])
-    assert d.actions == (SwitchDocument("service_check_out"), AddLine("WID-1", "SN-5"))
+    assert d.actions == (SwitchDocument("service_check_out", "SN-5"), AddLine("WID-1", "SN-5"))
     assert d.state.document_kind == "service_check_out"
     with pytest.raises(Refusal) as exc:
         decide(CHECK_IN, R["in-service"])

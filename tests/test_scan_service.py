@@ -229,6 +229,28 @@ def test_a_named_customer_carries_over_to_the_check_out(world, service):
     check(db)
 
 
+@pytest.mark.parametrize(("first", "unit", "named", "advice"), [
+    pytest.param(("CUS:BOB",), "SN-1", "SI-", "cancel it (CMD:CANCEL)", id="in_service_at_an_empty_check_in"),
+    pytest.param(("CUS:BOB",), "SN-2", "SI-", "cancel it (CMD:CANCEL)", id="not_in_service_at_an_empty_check_in"),
+    pytest.param(("SN-B",), "SN-1", "SO-", "finish it (CMD:FINISH)", id="at_a_check_out_with_a_unit"),
+])
+def test_serial_wrong_customer_names_the_document_that_is_open(world, service, first, unit, named, advice):
+    """Guards issue 20 item 5: the refusal names the document open at the desk (and it exists, open), never one
+    the scan would have opened in its place and rolled back ("SO-000010 holds ..." while SI-000009 was open),
+    and says what to do with it: an empty one is cancelled, not finished."""
+    db = world
+    accepted(db, service, "desk", "SN-1", "CMD:FINISH")  # Jane's SN-1 in service
+    accepted(db, service, "desk-2", "SN-B", "CMD:FINISH")  # Bob's SN-B in service
+    opened = accepted(db, service, "desk", *first).document["reference"]
+    assert opened.startswith(named)
+    result = refused(db, service, "desk", unit, "serial_wrong_customer")
+    assert result.message == (f"Serial {unit} is Jane Doe's, not Bob's: {opened} holds Bob's units only. "
+                              f"Scan Bob's units, or {advice} and then scan this one.")
+    with db.Session() as s:
+        assert documents.get_document(s, opened).status == DocumentStatus.open
+    check(db)
+
+
 def test_replace_stays_armed_through_refusals_and_a_restart(world, service):
     """Guards SPEC 4: CMD:REPLACE holds until a serial is accepted, across refused scans and a new service."""
     db = world

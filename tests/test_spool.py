@@ -157,3 +157,15 @@ def test_spool_goes_to_systemd_state_directory(monkeypatch):
     monkeypatch.setenv("STATE_DIRECTORY", "/var/lib/barcode-station")
     config = from_dict({"database": {"url": "postgresql+psycopg://db/station"}}, source=Path("/etc/st/station.toml"))
     assert config.spool_path == Path("/var/lib/barcode-station/spool.db")
+
+
+def test_a_clients_key_is_one_scan_per_station(path):
+    """Guards idempotency keys under ``station run``: a key names one scan of one station (as in the scan log),
+    so the same key at another station is another scan, and at the same station gives its first row back."""
+    spool = Spool(path)
+    first = spool.append("till-1", "web", b"SN-1", key="k-1")
+    other = spool.append("till-2", "web", b"SN-2", key="k-1")
+    assert other.seq != first.seq and (other.station, other.raw) == ("till-2", b"SN-2")
+    again = spool.append("till-1", "web", b"SN-1", key="k-1")
+    assert (again.seq, again.raw) == (first.seq, b"SN-1")
+    assert [(s.station, s.key) for s in spool.pending()] == [("till-1", "k-1"), ("till-2", "k-1")]

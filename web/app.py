@@ -13,6 +13,7 @@ from station.storage.db import make_engine, make_sessionmaker, read_only
 
 from .api import API_PREFIX, MAX_BODY
 from .api import bp as api_bp
+from .api.paths import refuse_leading_slashes
 from .db import EXTENSION, StationApp
 from .live import Live
 from .metrics import bp as metrics_bp
@@ -50,6 +51,8 @@ def create_app(config: Config | None = None, *, engine: Engine | None = None,
     app.url_map.merge_slashes = False
     app.extensions[EXTENSION] = StationApp(config=config, engine=engine, Session=make_sessionmaker(engine),
                                              live=live, ReadSession=make_sessionmaker(read_only(engine)))
+    # First of all: a path that starts with '//' routes nowhere (Werkzeug would strip the slashes).
+    app.before_request(refuse_leading_slashes)
     # Security: one before_request hook; every API write is a POST, PATCH or
     # DELETE under API_PREFIX (web.api.is_api_write), and no GET writes anything.
     init_security(app)

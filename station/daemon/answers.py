@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from station.domain.errors import Refusal
 from station.scanning.service import ScanResult
 
 KEEP = 1000  # answers kept for clients that ask again
@@ -32,15 +33,16 @@ class Answers:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._results: OrderedDict[int, ScanResult | None] = OrderedDict()  # None: it failed
+        # None: it failed; a Refusal: the request was refused (an id another scan had), and raises it
+        self._results: OrderedDict[int, ScanResult | Refusal | None] = OrderedDict()
         self._awaited: set[int] = set()
 
     def expect(self, seq: int) -> None:
         with self._cond:
             self._awaited.add(seq)
 
-    def give(self, seq: int, result: ScanResult | None) -> None:
-        """The processor carried ``seq`` out (None: it failed for good)."""
+    def give(self, seq: int, result: ScanResult | Refusal | None) -> None:
+        """The processor carried ``seq`` out (None: it failed for good; a Refusal: the request is refused)."""
         with self._cond:
             if seq in self._awaited:
                 self._results[seq] = result
@@ -67,4 +69,6 @@ class Answers:
             self._awaited.discard(seq)
         if result is None:
             raise RuntimeError(f"the held scan {seq} could not be processed (see the log)")
+        if isinstance(result, Refusal):
+            raise result
         return Submitted(result)

@@ -29,9 +29,10 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from station.domain.errors import StationError
+from station.domain.errors import Conflict, StationError
 from station.domain.models import DeviceStatus
 from station.domain.wording import plural
+from station.scanning import scan_log
 from station.scanning.service import ScanResult, ScanService
 from station.storage.retry import is_retryable, run_in_transaction
 
@@ -119,7 +120,9 @@ class Processor(threading.Thread):
         At once when nothing is held and the database answers; else spooled
         (with ``key``, so a client sending it again finds it) and waited for
         until ``timeout``. Raises what processing raises for a scan that can
-        never succeed; an outage is an answer (held), not an error.
+        never succeed, and Conflict ``id_reused`` for a key the station has
+        (held or processed) with other data; an outage is an answer (held),
+        not an error.
         """
         with self._order:
             if not self.offline and not self.spool.has_pending():
@@ -132,10 +135,13 @@ class Processor(threading.Thread):
                 else:
                     self.live.notify()
                     return Submitted(result)
-            scan = self.spool.append(station, device, raw.encode("utf-8"), key=key, user=user)
-        if scan.state != "pending":  # sent again after it was done: the scan log answers as it did
+            data = raw.encode("utf-8")
+            scan = self.spool.append(station, device, data, key=key, user=user)
+        if scan.state != "pending":  # sent again after it was done: the scan log answers as it did (or id_reused)
             with self._order:
                 return Submitted(self._run(station, device, raw, key=self.spool.key_of(scan), user=user))
+        if scan.raw != data:  # the key is held here for another scan
+            raise scan_log.id_reused(station, key)
         self._answers.expect(scan.seq)
         self._publish_held()
         self.wake()
@@ -212,6 +218,14 @@ class Processor(threading.Thread):
         with self._order:
             try:
                 result = self._run(scan.station, scan.device, scan.raw, key=self.spool.key_of(scan), user=scan.user)
+            except Conflict as refusal:  # its client's key was another scan's (id_reused): its answer, not a failure
+                self.spool.mark_done(scan.seq, f"refused {refusal.code}")
+                log.info("scan station=%s device=%s outcome=refused code=%s seq=%d message=%r", scan.station,
+                         scan.device, refusal.code, scan.seq, refusal.message)
+                self._answers.give(scan.seq, refusal)
+                self._finished_since_prune += 1
+                self._back_online()  # the database answered
+                return True
             except Exception as exc:
                 failed = exc
             else:

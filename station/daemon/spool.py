@@ -17,6 +17,7 @@ A scan from the web page or the API (``station run``'s ordered path,
 Processor.submit) is spooled with the idempotency key its client sent, and
 its user: that key is then its key in the scan log, and appending it again
 (the page resending it) finds the row already there instead of adding one.
+As in the scan log, a key names one scan of one station.
 Done rows are kept for a while (the last ``keep_done``) for ``/devices``.
 """
 from __future__ import annotations
@@ -50,7 +51,9 @@ CREATE INDEX IF NOT EXISTS scan_pending ON scan (seq) WHERE state = 'pending';
 """
 # Added for scans sent with a client's idempotency key (a spool file from before gains them on open).
 _ADDED = {"key": "TEXT", "user": "TEXT"}
-_KEY_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS scan_key ON scan (key) WHERE key IS NOT NULL"
+# A key is one scan of one station (a spool file from before had it unique alone: that index goes).
+_KEY_INDEX = ("DROP INDEX IF EXISTS scan_key",
+              "CREATE UNIQUE INDEX IF NOT EXISTS scan_station_key ON scan (station, key) WHERE key IS NOT NULL")
 _COLUMNS = "seq, station, device, raw, received_at, state, attempts, outcome, done_at, key, user"
 
 
@@ -106,7 +109,8 @@ class Spool:
             for column, kind in _ADDED.items():
                 if column not in have:
                     db.execute(f"ALTER TABLE scan ADD COLUMN {column} {kind}")
-            db.execute(_KEY_INDEX)
+            for statement in _KEY_INDEX:
+                db.execute(statement)
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('id', ?)", (secrets.token_hex(6),))
             self.id = db.execute("SELECT value FROM meta WHERE key = 'id'").fetchone()[0]
 
@@ -131,11 +135,13 @@ class Spool:
     # -- writing ---------------------------------------------------------
     def append(self, station: str, device: str, raw: bytes, received_at: datetime | None = None, *,
                key: str | None = None, user: str | None = None) -> SpooledScan:
-        """Store one scan, durably, before anything else is done with it; a known ``key`` gives its row back."""
+        """Store one scan, durably, before anything else is done with it; a ``key`` the station has gives its row
+        back (whatever its data: the caller compares)."""
         at = _now() if received_at is None else received_at
         with self._transaction() as db:
             if key is not None:
-                found = db.execute(f"SELECT {_COLUMNS} FROM scan WHERE key = ?", (key,)).fetchone()
+                found = db.execute(f"SELECT {_COLUMNS} FROM scan WHERE station = ? AND key = ?",
+                                   (station, key)).fetchone()
                 if found is not None:
                     return _row(found)
             seq = db.execute(

@@ -273,13 +273,16 @@ class ScanLog(Base):
     read_as: Mapped[str | None] = mapped_column(String(32))
     # The serial this scan names, when it names one (a serial's history shows it).
     serial_text: Mapped[str | None] = mapped_column(String(SERIAL_MAX))
+    # It named a serial CMD:PRINT can print: one it added to a document, or one the database knew, even refused.
+    names_serial: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     accepted: Mapped[bool] = mapped_column(Boolean)
     code: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
     prompt: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
-    # The answer given, replayed when the same idempotency key comes again.
+    # The answer given, replayed when the same idempotency key comes again with the same data (its SHA-256).
     response: Mapped[str | None] = mapped_column(Text)
+    data_digest: Mapped[str | None] = mapped_column(String(64))
     # Who was signed in at the station (else the token's name off loopback), as on the lines and movements.
     user: Mapped[str | None] = mapped_column(String(CODE_MAX))
 
@@ -423,9 +426,10 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 # CMD:PRINT reads the station's last scan that named a serial (station.scanning.printing): an index of those
-# scans alone, so the read is one index probe however many product and command scans came since.
+# scans alone, so the read is one index probe however many product and command scans came since. The
+# predicate is written as the query's own (SQLite uses a partial index only for a term it finds verbatim).
 Index("ix_scan_log_station_serial", ScanLog.station, ScanLog.id,
-      sqlite_where=text("serial_text IS NOT NULL"), postgresql_where=text("serial_text IS NOT NULL"))
+      sqlite_where=text("names_serial = 1"), postgresql_where=text("names_serial"))
 
 
 class PrintJob(Base):

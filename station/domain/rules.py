@@ -226,13 +226,15 @@ def line_check(kind: DocumentKind, replaces: SerialFacts | None = None) -> Seria
     return lambda f, product, quantity: check_replacement(f, replaces)
 
 
-def wrong_customer(f: SerialFacts, reference: str, ours: str | None) -> Refusal:
-    """The refusal for a unit of another customer than the service document's."""
+def wrong_customer(f: SerialFacts, reference: str, ours: str | None, *, empty: bool = False) -> Refusal:
+    """The refusal for a unit of another customer than the service document's (``empty``: it has no line yet,
+    so it is cancelled, not finished, to make way for this unit)."""
     theirs = f"{f.customer_name}'s" if f.customer_name else "nobody's"
     ours = ours or "another customer"
+    way = "cancel it (CMD:CANCEL)" if empty else "finish it (CMD:FINISH)"
     return Refusal("serial_wrong_customer",
                    f"Serial {f.serial} is {theirs}, not {ours}'s: {reference} holds {ours}'s units only. "
-                   f"Scan {ours}'s units, or finish it (CMD:FINISH) and then scan this one.")
+                   f"Scan {ours}'s units, or {way} and then scan this one.")
 
 
 def refuse_other_customer(f: SerialFacts, doc: DocumentLike) -> None:
@@ -240,7 +242,7 @@ def refuse_other_customer(f: SerialFacts, doc: DocumentLike) -> None:
     if doc.kind not in SERVICE_KINDS or doc.customer_id is None or f.customer_id == doc.customer_id:
         return
     ours = getattr(doc, "customer_name", None) or getattr(getattr(doc, "customer", None), "name", None)
-    raise wrong_customer(f, doc.reference, ours)
+    raise wrong_customer(f, doc.reference, ours, empty=getattr(doc, "line_count", None) == 0)
 
 
 # -- lines of units without a serial -------------------------------------------------------------

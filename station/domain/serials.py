@@ -174,7 +174,7 @@ _ON_OPEN_DOCUMENT = (select(_D.c.reference, _D.c.kind, _P.c.code.label("product_
 
 _MOVEMENTS = (select(_M.c.id, _M.c.at, _M.c.kind, _M.c.quantity, _M.c.station, _M.c.user, _M.c.document_id,
                      _D.c.reference.label("document_reference"), _D.c.kind.label("document_kind"),
-                     _ORDER.c.reference.label("order_reference"),
+                     _D.c.reason.label("document_reason"), _ORDER.c.reference.label("order_reference"),
                      _C.c.code.label("customer_code"), _C.c.name.label("customer_name"),
                      _S.c.code.label("supplier_code"), _S.c.name.label("supplier_name"))
               .select_from(_M).outerjoin(_D, _D.c.id == _M.c.document_id)
@@ -222,7 +222,8 @@ def pending(session: Session, text: str) -> Pending | None:
 
 def movements(session: Session, record: SerialNumber, *, page: int = 1, per_page: int = 100) -> list[Any]:
     """Rule 10: the serial's movements, oldest first, one page of them (pages from 1), as rows: the movement's
-    columns, its document's reference and kind, the order's reference, its customer's and supplier's code and name."""
+    columns, its document's reference, kind and reason, the order's reference, its customer's and supplier's code
+    and name."""
     return list(session.connection().execute(_MOVEMENTS, {"serial_id": record.id, "skip": (max(page, 1) - 1) * per_page,
                                                          "count": per_page}))
 

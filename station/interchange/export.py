@@ -6,25 +6,31 @@ import json
 from datetime import datetime
 from typing import Iterator, TextIO
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session, aliased
 
-from station.domain.models import Customer, Document, Movement, Product, SerialNumber, Supplier
+from station.domain.models import Customer, Document, Movement, MovementKind, Product, SerialNumber, Supplier
 
 from .representation import timestamp
 
-FIELDS = ("id", "at", "kind", "quantity", "product", "serial", "document", "station", "user", "supplier", "customer")
+#: The columns, as SPEC 5's movement names them: ``document`` is the one whose posting wrote the movement,
+#: ``order`` the purchase order it filled (empty when none), ``reason`` an adjustment's.
+FIELDS = ("id", "at", "kind", "quantity", "product", "serial", "document", "order", "station", "user", "supplier",
+          "customer", "reason")
 BATCH = 1000
 
 
 def movement_rows(session: Session, since: datetime | None = None) -> Iterator[dict]:
     """Every movement (oldest first) as a flat dict, read in batches through a server-side cursor."""
+    order = aliased(Document)
     query = (
         select(Movement.id, Movement.at, Movement.kind, Movement.quantity, Product.code, SerialNumber.serial,
-               Document.reference, Movement.station, Movement.user, Supplier.code, Customer.code)
+               Document.reference, order.reference, Movement.station, Movement.user, Supplier.code, Customer.code,
+               case((Movement.kind == MovementKind.adjustment, Document.reason), else_=None))
         .outerjoin(Product, Product.id == Movement.product_id)
         .outerjoin(SerialNumber, SerialNumber.id == Movement.serial_id)
         .outerjoin(Document, Document.id == Movement.document_id)
+        .outerjoin(order, order.id == Document.order_id)
         .outerjoin(Supplier, Supplier.id == Movement.supplier_id)
         .outerjoin(Customer, Customer.id == Movement.customer_id)
         .order_by(Movement.id)

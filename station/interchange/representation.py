@@ -65,24 +65,21 @@ def operator(o: Operator) -> dict[str, Any]:
     return {"code": o.code, "name": o.name, "active": o.active}
 
 
-def _known_by(kind: DocumentKind | None, reference: str | None, order_reference: str | None) -> str | None:
-    """The reference a movement is known by: a receipt against a purchase order goes by the order's (SPEC 5's example)."""
-    if kind == DocumentKind.receipt and order_reference is not None:
-        return order_reference
-    return reference
+def _reason(kind: MovementKind, reason: str | None) -> str | None:
+    """An adjustment's reason (its document's); no other kind of movement has one."""
+    return reason if kind == MovementKind.adjustment else None
 
 
-def movement_document(d: Document | None) -> str | None:
-    if d is None:
-        return None
-    return _known_by(d.kind, d.reference, d.order.reference if d.order is not None else None)
+def _movement(at: datetime, kind: MovementKind, quantity: int, document: str | None, order: str | None,
+              station: str | None, by: dict[str, str] | None, user: str | None, reason: str | None) -> dict[str, Any]:
+    """SPEC 5's movement: ``document`` is the document whose posting wrote it (the receipt), ``order`` the purchase
+    order that document filled, ``reason`` an adjustment's."""
+    return {"at": timestamp(at), "kind": kind.value, "quantity": quantity, "document": document, "order": order,
+            "station": station, "party": by, "user": user, "reason": _reason(kind, reason)}
 
 
-def _movement(at: datetime, kind: MovementKind, quantity: int, document: str | None, station: str | None,
-              by: dict[str, str] | None, user: str | None, other: str | None) -> dict[str, Any]:
-    """SPEC 5's movement; a ``replaced`` one names its ``replacement``, a ``replacement`` what it ``replaces``."""
-    out = {"at": timestamp(at), "kind": kind.value, "quantity": quantity, "document": document, "station": station,
-           "party": by, "user": user}
+def _swap(out: dict[str, Any], kind: MovementKind, other: str | None) -> dict[str, Any]:
+    """A serial's ``replaced`` movement names its ``replacement``, a ``replacement`` what it ``replaces``."""
     if kind == MovementKind.replaced:
         out["replacement"] = other
     elif kind == MovementKind.replacement:
@@ -92,15 +89,44 @@ def _movement(at: datetime, kind: MovementKind, quantity: int, document: str | N
 
 def movement(m: Movement, other: str | None = None) -> dict[str, Any]:
     """A movement record (the serial page's timeline) as SPEC 5 gives it."""
-    return _movement(m.at, m.kind, m.quantity, movement_document(m.document), m.station,
-                     party(m.customer or m.supplier), m.user, other)
+    d = m.document
+    return _swap(_movement(m.at, m.kind, m.quantity, d.reference if d else None,
+                           d.order.reference if d and d.order else None, m.station, party(m.customer or m.supplier),
+                           m.user, d.reason if d else None), m.kind, other)
 
 
 def movement_row(row, other: str | None = None) -> dict[str, Any]:
     """A movement read as a row by ``serials.movements`` (the API's serial) as SPEC 5 gives it."""
     by = _named(row.customer_code, row.customer_name) or _named(row.supplier_code, row.supplier_name)
-    return _movement(row.at, row.kind, row.quantity, _known_by(row.document_kind, row.document_reference,
-                                                               row.order_reference), row.station, by, row.user, other)
+    return _swap(_movement(row.at, row.kind, row.quantity, row.document_reference, row.order_reference, row.station,
+                           by, row.user, row.document_reason), row.kind, other)
+
+
+_M = Movement.__table__
+_S = SerialNumber.__table__
+_SUP, _CUS = Supplier.__table__, Customer.__table__
+_DOCUMENT_MOVEMENTS = (
+    select(_M.c.at, _M.c.kind, _M.c.quantity, _M.c.station, _M.c.user, P.c.code.label("p_code"),
+           P.c.name.label("p_name"), _S.c.serial, _SUP.c.code.label("s_code"), _SUP.c.name.label("s_name"),
+           _CUS.c.code.label("c_code"), _CUS.c.name.label("c_name"))
+    .select_from(_M.outerjoin(P, P.c.id == _M.c.product_id).outerjoin(_S, _S.c.id == _M.c.serial_id)
+                 .outerjoin(_SUP, _SUP.c.id == _M.c.supplier_id).outerjoin(_CUS, _CUS.c.id == _M.c.customer_id))
+    .where(_M.c.document_id == bindparam("document_id")).order_by(_M.c.id))
+
+
+def document_movements(session: Session, d: Document, *, page: int | None = None,
+                       per_page: int = 500) -> list[dict[str, Any]]:
+    """The movements ``d``'s posting wrote, oldest first, each as SPEC 5's movement with its product and serial:
+    all of them, or one page (pages from 1)."""
+    query = _DOCUMENT_MOVEMENTS
+    if page is not None:
+        query = query.offset((max(page, 1) - 1) * per_page).limit(per_page)
+    order = d.order.reference if d.order is not None else None
+    # Who replaced whom on a check-out its lines say (``replaces``).
+    return [{**_movement(r.at, r.kind, r.quantity, d.reference, order, r.station,
+                         _named(r.c_code, r.c_name) or _named(r.s_code, r.s_name), r.user, d.reason),
+             "product": _named(r.p_code, r.p_name), "serial": r.serial}
+            for r in session.execute(query, {"document_id": d.id})]
 
 
 def refused_scan(s: ScanLog) -> dict[str, Any]:
@@ -112,8 +138,8 @@ def history_entry(e: HistoryEntry, others: dict[int, str] | None = None) -> dict
     """One row of the serial page's timeline: a movement, or a refused scan marked as one."""
     if e.movement is not None:
         return movement(e.movement, (others or {}).get(e.movement.id))
-    return {**refused_scan(e.scan), "kind": "refused_scan", "quantity": 0, "document": None, "party": None,
-            "refused": True}
+    return {**refused_scan(e.scan), "kind": "refused_scan", "quantity": 0, "document": None, "order": None,
+            "party": None, "reason": None, "refused": True}
 
 
 def status(r: SerialNumber) -> str:
@@ -237,8 +263,12 @@ def document_summary(session: Session, d: DocumentHead, counts: list[tallies.Pro
     }
 
 
-def document(session: Session, d: Document, *, page: int = 1, per_page: int = LINES_PER_PAGE) -> dict[str, Any]:
-    """GET /api/documents/<ref>: the document and one page of its lines (all of them, page by page)."""
+def document(session: Session, d: Document, *, page: int = 1, per_page: int = LINES_PER_PAGE,
+             whole: bool = False) -> dict[str, Any]:
+    """GET /api/documents/<ref>: the document, one page of its lines and of the movements its posting wrote (all
+    of them, page by page); ``whole``: every line and every movement, without page keys (a document.posted
+    event's document)."""
+    lines = lines_page(session, d.id, 1, max(d.line_count, 1)) if whole else lines_page(session, d.id, page, per_page)
     out: dict[str, Any] = {
         "reference": d.reference,
         "kind": d.kind.value,
@@ -253,10 +283,12 @@ def document(session: Session, d: Document, *, page: int = 1, per_page: int = LI
         "posted_at": timestamp(d.posted_at),
         "line_count": d.line_count,
         "products": product_counts(tallies.summary(session, d.id, d.order_id), d.order_id is not None),
-        "lines": lines_page(session, d.id, page, per_page),
-        "page": page,
-        "per_page": per_page,
+        "lines": lines,
+        # What its posting wrote (none while open), paged like the lines.
+        "movements": document_movements(session, d, page=None if whole else page, per_page=per_page),
     }
+    if not whole:
+        out.update(page=page, per_page=per_page)
     if d.kind == DocumentKind.purchase_order:
         out["progress"] = order_progress(session, d)
         received = {p["product"]: p["received"] for p in out["progress"]}

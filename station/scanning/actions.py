@@ -57,8 +57,17 @@ def _opened(ctx: ScanContext, doc: Document, done: dict) -> None:
 
 
 def _switch(ctx: ScanContext, action: machine.SwitchDocument, done: dict) -> None:
-    """The desk's empty document dropped, and one of the other kind opened for its customer (CUS: stays chosen)."""
+    """The desk's empty document dropped, and one of the other kind opened for its customer (CUS: stays chosen).
+
+    Only for a unit that document would take: it is checked first as a line of the new kind on the document
+    open now, so a refusal (a unit of another customer) names the document the operator sees, not the one
+    that would have replaced it and is rolled back with the refusal. The line's own checks after the switch
+    ask the same look-ups again: no statement more.
+    """
     old = ctx.document
+    if action.serial is not None:
+        documents.check_line(ctx.session, replace(old, kind=action.kind), product=None, serial=action.serial,
+                             pattern=ctx.config.scanning.document_re, lookups=ctx.lookups)
     customer = catalogue.get_party(ctx.session, "customer", old.customer_code) if old.customer_code else None
     documents.cancel(ctx.session, old)
     _opened(ctx, documents.open_document(ctx.session, action.kind, station=ctx.station.id, user=ctx.user,

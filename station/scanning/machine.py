@@ -152,9 +152,11 @@ class SignOut:
 
 @dataclass(frozen=True)
 class SwitchDocument:
-    """The service desk's empty document gives way to one of the other kind, for the same customer."""
+    """The service desk's empty document gives way to one of the other kind, for the same customer, if that
+    document would take the unit ``serial`` (else the refusal names the document open now)."""
 
     kind: DocumentKind
+    serial: str | None = None
 
 
 @dataclass(frozen=True)
@@ -385,7 +387,7 @@ def on_service_unit(state: State, r: Reading) -> Decision:
             raise Refusal("document_open", f"Serial {quote(serial)} {'is' if r.in_service else 'is not'} in service, "
                                            f"so it goes on a {_WORDS[kind]}, and a {open_words} is open: "
                                            "scan CMD:FINISH or CMD:CANCEL first.")
-        actions, state = (SwitchDocument(kind),), _opened(state.mode, kind)
+        actions, state = (SwitchDocument(kind, serial),), _opened(state.mode, kind)
     actions += (AddLine(r.product.code if r.product else None, serial),)
     return Decision(actions, _after_line(state, None), Event.line_added, r)
 

@@ -6,35 +6,52 @@ talks to a printer, so a printer that is off, out of paper or slow never
 slows or fails a scan. A refused scan rolls its rows back with the rest.
 
 Which serial CMD:PRINT prints: the station's latest scan that named a serial
-and was either accepted (a serial added to a document) or read as a serial
-the station knows even though refused (a unit already in stock scanned
-again to reprint its label). Scans that named nothing (commands, product
-barcodes) and refused unknown barcodes are passed over. Which printer: the
-station's ``printer``, else its ``print_on_receive``; with neither it is
-refused with ``unknown_printer``.
+(``names_serial``, decided as the scan is logged) and was either accepted (a
+serial added to a document, a new one on a receipt among them) or, though
+refused, named a serial the database knows: one with a record, one standing
+on an open document (a unit scanned again on the receipt still open, or on
+another station's), or a GS1 code's AI 21. So the unit scanned last is the
+label printed, whatever the scan was refused for. Scans that named nothing
+(commands, product barcodes), texts refused as invalid and unknown barcodes
+that are no serial anywhere are passed over. Which printer: the station's
+``printer``, else its ``print_on_receive``; with neither it is refused with
+``unknown_printer``.
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, or_, select, true
+from sqlalchemy import bindparam, select, true
 
 from station.domain import print_queue
 from station.domain.errors import Refusal
 from station.domain.models import PrinterStatus, ScanLog
+from station.domain.rules import Lookups
 from station.storage import print_bell
 
 from .context import ScanContext
-from .reading import Kind
+from .reading import Kind, Reading
 
 LOG = ScanLog.__table__
 PS = PrinterStatus.__table__
-# A refused scan of these kinds still named a real serial: a known one, or a GS1 code's AI 21.
-_NAMING_KINDS = (Kind.known_serial.value, Kind.gs1.value)
-# Built once; one probe of ix_scan_log_station_serial (scans that named a serial), newest first.
+# Built once; one probe of ix_scan_log_station_serial (scans that named a serial), newest first. The
+# predicate is the index's own (names_serial = 1 on SQLite, which matches partial indexes word for word).
 _LAST_SERIAL = (select(LOG.c.serial_text)
-                .where(LOG.c.station == bindparam("station"), LOG.c.serial_text.is_not(None),
-                       or_(LOG.c.accepted == true(), LOG.c.read_as.in_(_NAMING_KINDS)))
+                .where(LOG.c.station == bindparam("station"), LOG.c.names_serial == true())
                 .order_by(LOG.c.id.desc()).limit(1))
 _PRINTER_STATE = select(PS.c.state, PS.c.detail).where(PS.c.printer == bindparam("printer"))
+
+
+def names_serial(reading: Reading | None, serial: str | None, accepted: bool, lookups: Lookups) -> bool:
+    """Whether a scan named a serial CMD:PRINT may print (the module's doc), from what the scan looked up.
+
+    ``serial`` is the text the scan log keeps for it (None: it named none, or one too long to be a serial);
+    ``lookups`` are the scan's own, so a refused scan's serial is already known to them: no extra statement.
+    """
+    if reading is None or serial is None:
+        return False
+    if accepted or reading.kind in (Kind.known_serial, Kind.gs1):
+        return True
+    facts = lookups.serial(serial)
+    return facts.exists or facts.open_document_id is not None
 
 
 def last_serial(ctx: ScanContext) -> str | None:

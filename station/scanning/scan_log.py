@@ -4,27 +4,35 @@ A Core insert: the log is only ever written, so it needs none of the unit of
 work's bookkeeping. On PostgreSQL the same statement tells other processes
 (screens) that the station changed: the NOTIFY rides on it (one round trip
 fewer) and, like any NOTIFY, is delivered at commit.
+
+An idempotency key names one scan of one station: sent again with the same
+data it is answered as it was (``replay``), with other data it is refused
+with ``id_reused`` (a Conflict, 409 in the API), never answered with another
+scan's result. The data is compared by its SHA-256 (``digest``), kept beside
+the answer: the raw text kept for people escapes controls, so it cannot tell
+a BEL from the four characters ``\x07``.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from station.domain.errors import Refusal
+from station.domain.errors import Conflict, Refusal
 from station.domain.models import SERIAL_MAX, ScanLog
 from station.storage.channels import STATION_CHANGES
 
-from .reading import Reading, normalise
-from .results import ScanResult
+from .reading import Reading, normalise, quote
+from .results import ScanResult, escape_raw
 
 LOG = ScanLog.__table__
 _INSERT = insert(LOG)
 _INSERT_AND_NOTIFY = _INSERT.returning(func.pg_notify(STATION_CHANGES, LOG.c.station))
-_REPLAY = select(LOG.c.read_as, LOG.c.response).where(LOG.c.station == bindparam("station"),
-                                                      LOG.c.idempotency_key == bindparam("key"))
+_REPLAY = select(LOG.c.read_as, LOG.c.response, LOG.c.raw, LOG.c.data_digest).where(
+    LOG.c.station == bindparam("station"), LOG.c.idempotency_key == bindparam("key"))
 _RECENT = (select(LOG.c.at, LOG.c.device, LOG.c.raw, LOG.c.read_as, LOG.c.accepted, LOG.c.code, LOG.c.message,
                   LOG.c.user)
            .where(LOG.c.station == bindparam("station")).order_by(LOG.c.id.desc()).limit(bindparam("count")))
@@ -36,10 +44,31 @@ def write(session: Session, values: dict[str, Any]) -> None:
     session.connection().execute(_INSERT_AND_NOTIFY if postgres else _INSERT, values)
 
 
-def replay(session: Session, station: str, key: str) -> ScanResult | None:
-    """The answer given before to this station's scan with this idempotency key, if there was one."""
+def digest(raw: bytes | str) -> str:
+    """The SHA-256 of a scan's data as sent: its bytes, or its text as UTF-8 (a spooled scan is the same data)."""
+    data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()
+
+
+def id_reused(station: str, key: str) -> Conflict:
+    """The refusal of a key this station had with other data."""
+    return Conflict("id_reused", f"Id {quote(key)} was sent to station {station} before with other data: an id "
+                                 "stands for one scan. Send a new scan with an id of its own.")
+
+
+def replay(session: Session, station: str, key: str, raw: bytes | str) -> ScanResult | None:
+    """The answer given before to this station's scan with this idempotency key, if there was one.
+
+    Raises ``id_reused`` when that scan's data was other than ``raw``.
+    """
     seen = session.connection().execute(_REPLAY, {"station": station, "key": key}).first()
-    if seen is None or not seen.response:
+    if seen is None:
+        return None
+    # Rows logged before the digest was kept are compared by their stored text.
+    same = seen.data_digest == digest(raw) if seen.data_digest is not None else seen.raw == escape_raw(raw)
+    if not same:
+        raise id_reused(station, key)
+    if not seen.response:
         return None
     return ScanResult(station=station, read_as=seen.read_as, replayed=True, **json.loads(seen.response))
 

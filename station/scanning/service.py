@@ -31,7 +31,7 @@ from station.config import Config
 from station.domain.errors import Invalid, NotFound, Refusal
 from station.domain.validation import is_printable
 
-from . import actions, machine, metrics, operators, prompts, scan_log, station_row, views
+from . import actions, machine, metrics, operators, printing, prompts, scan_log, station_row, views
 from .context import ReaderLookups, ScanContext
 from .reading import Reading, read
 from .results import ScanResult, escape_raw
@@ -64,8 +64,9 @@ class ScanService:
                 key: str | None = None, user: str | None = None) -> ScanResult:
         """Process one scan in the caller's transaction; never raises for bad scan input.
 
-        Raises NotFound for a station that is not in the configuration and
-        Invalid for a malformed idempotency key: both are the caller's
+        Raises NotFound for a station that is not in the configuration,
+        Invalid for a malformed idempotency key and Conflict ``id_reused``
+        for a key this station had with other data: all the caller's
         mistakes, not the scanner's.
         """
         started = time.perf_counter()
@@ -74,13 +75,14 @@ class ScanService:
         row = station_row.load_or_make(session, station, cfg.mode,
                                        prompts.prompt(machine.State(mode=cfg.mode), prompts.Facts()))
         if key is not None:
-            replayed = scan_log.replay(session, station, key)
+            replayed = scan_log.replay(session, station, key, raw)  # Conflict id_reused for other data
             if replayed is not None:
                 return replayed
         now = datetime.now(timezone.utc)
         # A sign-in idle for operator_idle_minutes ends now, whatever this scan turns out to be.
         signed, lapsed = operators.current(row.operator, cfg.operator_idle_minutes, now)
         ctx = self._context(session, cfg, row, user, signed, now)
+        lookups = ctx.lookups  # what the reading looked up, still known after a refusal
         before = row.state
         reading: Reading | None = None
         try:
@@ -107,13 +109,14 @@ class ScanService:
                              operator=self._seen(signed, now))
         result = ScanResult(accepted, code, message, answer.prompt, answer.document,
                             reading.kind.value if reading else "invalid", station)
+        serial = scan_log.serial_of(reading, raw)
         scan_log.write(session, dict(
             station=station, device=device[:200], raw=escape_raw(raw), read_as=result.read_as,
-            serial_text=scan_log.serial_of(reading, raw), accepted=accepted, code=code, message=message,
+            serial_text=serial, names_serial=printing.names_serial(reading, serial, accepted, lookups),
+            accepted=accepted, code=code, message=message, prompt=answer.prompt, idempotency_key=key,
             # The answer is kept for a scan that can be sent again (it has a key) and answered the same.
-            prompt=answer.prompt, idempotency_key=key,
             response=json.dumps(result.as_json(), separators=(",", ":")) if key is not None else None,
-            user=ctx.user,
+            data_digest=scan_log.digest(raw) if key is not None else None, user=ctx.user,
         ))
         metrics.note(session, station, accepted, started)
         log.info("scan station=%s device=%s outcome=%s code=%s text=%s message=%r", station, device,

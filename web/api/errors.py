@@ -9,8 +9,9 @@ Status codes, one rule each, by the class of the refusal (``STATUS``):
   ``unknown_document``, ``unknown_barcode``); ``not_found`` for an unknown URL.
 - 405 ``method_not_allowed``, with an ``Allow`` header.
 - 409 ``Conflict``: the key exists already (``duplicate``,
-  ``duplicate_barcode``, ``barcode_is_serial``), and ``conflict`` when the
-  database's own unique index stops a request that raced another.
+  ``duplicate_barcode``, ``barcode_is_serial``, ``id_reused``: a scan's id
+  the station had with other data), and ``conflict`` when the database's
+  own unique index stops a request that raced another.
 - 413 ``too_large`` (body over 4 KiB), 415 ``unsupported_media_type``.
 - 422 every other ``Refusal``: well-formed, but the stock rules say no in the
   present state (``serial_in_stock``, ``serial_not_in_stock``,
@@ -31,6 +32,7 @@ from werkzeug.exceptions import HTTPException
 from station.domain.errors import Conflict, Invalid, NotFound, Refusal
 
 from .inputs import MAX_BODY, RequestRefused
+from .paths import sent_path
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +102,7 @@ def register(bp: Blueprint, prefix: str) -> None:
         status = exc.code or 500
         code = HTTP_CODES.get(status, "http_error")
         if status == 404:
-            message = f"No API endpoint {request.method} {request.path}."
+            message = f"No API endpoint {request.method} {sent_path()}."
         elif status == 405:
             message = f"{request.method} is not allowed here; use {', '.join(getattr(exc, 'valid_methods', None) or [])}."
         elif status == 413:

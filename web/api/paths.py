@@ -21,6 +21,11 @@ after its collection (``<tail:rest>``) and the view splits that tail with
 Without a raw URI, step 1 falls back to the decoded tail: everything works
 except that a key ending in an action's own text (a serial ``X/adjust``
 POSTed to ``.../X%2Fadjust``) is read as that action.
+
+A path that starts with '//' is no URL of this server: 404 (in JSON under
+the API), as a '//' anywhere else outside a key is. Werkzeug strips a path's
+leading slashes before routing (``//api/serials`` would be ``/api/serials``),
+so :func:`refuse_leading_slashes` looks at the path as it came.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ import re
 from urllib.parse import unquote, unquote_to_bytes
 
 from flask import request
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter
 
 # A decoded character comes from at most 4 UTF-8 bytes of 3 characters each.
@@ -101,3 +107,17 @@ def tail_parts(rest: str) -> list[str]:
 def tail_key(rest: str) -> str:
     """The whole tail as one key (for routes without actions under the key)."""
     return "/".join(tail_parts(rest))
+
+
+def refuse_leading_slashes() -> None:
+    """Before any view (the app's first ``before_request``): a path that starts with '//' is a 404."""
+    if request.environ.get("PATH_INFO", "").startswith("//"):
+        raise NotFound()
+
+
+def sent_path() -> str:
+    """The request's path as it came, its leading slashes included (``request.path`` keeps one of them)."""
+    raw = request.environ.get("PATH_INFO", "")
+    if not raw.startswith("//"):
+        return request.path
+    return "/" * (len(raw) - len(raw.lstrip("/")) - 1) + request.path

@@ -5,7 +5,8 @@ threaded WSGI server (waitress) each one held a worker thread, and 64 screens
 starved every scan and page. Here a waiting screen costs a socket and a
 coroutine (web.server.events), requests still run in Flask unchanged
 (web.server.bridge), and the listening socket, start and stop live in
-web.server.serve.
+web.server.serve. An HTTP/1.1 request without one valid Host header is
+refused before any of them (web.server.host).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from flask import Flask
 
 from ..api import MAX_BODY
 from ..api.stations import ASGI_ENVIRON
+from . import host
 from .bridge import WSGIBridge
 from .events import EventHub
 
@@ -37,6 +39,10 @@ class StationASGI:
             return
         if scope["type"] != "http":  # websockets: none here
             await send({"type": "websocket.close", "code": 1000})
+            return
+        wrong_host = host.problem(scope)
+        if wrong_host is not None:  # before anything is carried out, the live events included
+            await host.refuse(scope, send, wrong_host)
             return
         path = scope["path"]
         if scope["method"] in ("GET", "HEAD") and path.startswith(EVENTS_PREFIX) and path.endswith(EVENTS_SUFFIX):
