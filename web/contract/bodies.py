@@ -65,11 +65,10 @@ def text_schemas(pattern: re.Pattern[str] | None) -> dict[str, Schema]:
 
 def bodies() -> dict[str, Schema]:
     """Request bodies by name (``components/schemas``)."""
-    code_ref = {"type": ["string", "null"], "pattern": text.any_text(),
-                "description": "A code (404 when none has it); null clears."}
+    code_ref = {"type": ["string", "null"], "description": "A code (404 when none has it); null clears."}
     return {
         "ScanRequest": closed({
-            "data": {"type": "string", "pattern": text.any_text(), "description": "The scanned text, as the scanner sent it (refusals of "
+            "data": {"type": "string", "description": "The scanned text, as the scanner sent it (refusals of "
                                                       "its content are answers, not errors)."},
             "id": nullable({"type": "string", "pattern": f"^{text.printable()}{{1,{KEY_MAX}}}{text.END}",
                             "description": "Idempotency key: the same id twice is processed once."}),

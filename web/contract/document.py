@@ -40,7 +40,7 @@ def build(config: Config) -> dict[str, Any]:
                  "license": {"name": "MIT", "identifier": "MIT"}},
         "tags": [{"name": n} for n in ("stations", "serials", "products", "parties", "documents", "operators",
                                        "integration", "documentation")],
-        "paths": routes.paths(),
+        "paths": routes.paths([s.id for s in config.stations]),
         "components": {
             "schemas": {**records.schemas(), **bodies.text_schemas(pattern), **bodies.bodies()},
             "responses": routes.responses_component(),

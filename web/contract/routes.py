@@ -52,7 +52,12 @@ def _path(name: str, description: str) -> dict[str, Any]:
 
 SERIAL = _path("serial", "The serial, percent-encoded ('/' as %2F).")
 CODE = _path("code", "The code, percent-encoded ('/' as %2F).")
-STATION = _path("station", "A station of the configuration's [[stations]].")
+
+
+def _station(stations: list[str]) -> dict[str, Any]:
+    """The configured stations, by name: any other answers 404 unknown_station."""
+    schema = {"type": "string", "enum": stations} if stations else {"type": "string"}
+    return {**_path("station", "A station of this server's configuration ([[stations]])."), "schema": schema}
 
 
 def op(summary: str, tag: str, ok: dict[int, dict[str, Any]], errors: tuple[int, ...], *, body: str | None = None,
@@ -97,20 +102,23 @@ def _record_links(kind: str, key: str, *op_ids: str) -> dict[str, Any]:
             for op_id in op_ids}
 
 
-def paths() -> dict[str, Any]:
-    """Every route of the API (web.api), /metrics and the document's own two."""
+def paths(stations: list[str]) -> dict[str, Any]:
+    """Every route of the API (web.api), /metrics and the document's own two; ``stations``: the configured ids."""
     page = bodies.paging()
+    station = _station(stations)
     created_serial = _record_links("serial", "serial", "getSerial", "patchSerial", "adjustSerial")
-    created_serial["scanSerial"] = _link("scan", {"station": "default"}, {"data": "$response.body#/serial"})
+    scan_at = {"station": stations[0] if stations else "default"}
+    created_serial["scanSerial"] = _link("scan", scan_at, {"data": "$response.body#/serial"})
     created_product = _record_links("product", "code", "getProduct", "patchProduct", "addBarcode", "adjustProduct")
-    with_barcode = {"scanBarcode": _link("scan", {"station": "default"}, {"data": "$response.body#/barcodes/0"}),
+    with_barcode = {"scanBarcode": _link("scan", scan_at, {"data": "$response.body#/barcodes/0"}),
                     "removeBarcode": _link("removeBarcode", {"code": "$response.body#/code",
                                                              "barcode": "$response.body#/barcodes/0"})}
     return {
-        "/api/stations/{station}/scans": {"parameters": [STATION], "post": op(
+        "/api/stations/{station}/scans": {"parameters": [station], "post": op(
             "One scan, as a scanner's", "stations", {200: answer("The scan's answer: accepted or refused.",
                                                                   "ScanAnswer")},
             (404, 409), body="ScanRequest", op_id="scan",
+            links={"station": _link("getStation", {"station": "$request.path.station"})},
             description="Processed exactly as a scanner's, in order with them. A refused scan is an answer "
                         "(200, accepted false, its code), not an error. The same id twice is processed once and "
                         "answers the same; the same id with other data is 409 id_reused. Under station run with "
@@ -118,10 +126,10 @@ def paths() -> dict[str, Any]:
             overrides={503: {"description": "The database cannot be reached; under station run the scan is held "
                                             "in the daemon's spool (queued true) and processed in its turn.",
                              **_json({"anyOf": [ref("Held"), ref("Error503")]})}})},
-        "/api/stations/{station}": {"parameters": [STATION], "get": op(
+        "/api/stations/{station}": {"parameters": [station], "get": op(
             "A station's state", "stations", {200: answer("Mode, prompt, open document, recent scans, operator, "
                                                           "printer.", "StationView")}, (404,), op_id="getStation")},
-        "/api/stations/{station}/events": {"parameters": [STATION], "get": op(
+        "/api/stations/{station}/events": {"parameters": [station], "get": op(
             "A station's state, live (server-sent events)", "stations",
             {200: {"description": "text/event-stream: the state now, then one event each time it changes "
                                   "(id: its version); event: offline while the database is away; a comment as a "
