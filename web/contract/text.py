@@ -24,18 +24,35 @@ END = r"(?![\s\S])"
 _SURROGATES = range(0xD800, 0xE000)
 
 
-def _ranges(predicate) -> list[tuple[int, int]]:
-    """The code points for which ``predicate`` holds, as (first, last) ranges; surrogates left out."""
-    found: list[tuple[int, int]] = []
-    start = None
-    for cp in range(0x110000 + 1):
-        hit = cp < 0x110000 and cp not in _SURROGATES and predicate(chr(cp))
-        if hit and start is None:
-            start = cp
-        elif not hit and start is not None:
-            found.append((start, cp - 1))
-            start = None
-    return found
+@lru_cache(maxsize=1)
+def _tables() -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[tuple[int, int]], dict[str, str]]:
+    """One pass over Unicode: the printable ranges, the printable-but-not-space ones, the whitespace ones, and each
+    ASCII capital with the characters that upper-case to it (``ſ`` is an S)."""
+    printable: list[tuple[int, int]] = []
+    solid: list[tuple[int, int]] = []
+    space: list[tuple[int, int]] = []
+    upper: dict[str, str] = {}
+    for cp in range(0x110000):
+        if cp in _SURROGATES:
+            continue
+        c = chr(cp)
+        if c.isprintable():
+            _add(printable, cp)
+            if cp != 0x20:
+                _add(solid, cp)
+        if c.isspace():
+            _add(space, cp)
+        up = c.upper()
+        if len(up) == 1 and "A" <= up <= "Z":
+            upper[up] = upper.get(up, "") + c
+    return printable, solid, space, upper
+
+
+def _add(ranges: list[tuple[int, int]], cp: int) -> None:
+    if ranges and ranges[-1][1] == cp - 1:
+        ranges[-1] = (ranges[-1][0], cp)
+    else:
+        ranges.append((cp, cp))
 
 
 def _char(cp: int) -> str:
@@ -49,18 +66,18 @@ def _class(ranges: list[tuple[int, int]]) -> str:
 
 @lru_cache(maxsize=1)
 def _printable() -> str:
-    return _class(_ranges(str.isprintable))
+    return _class(_tables()[0])
 
 
 @lru_cache(maxsize=1)
 def _solid() -> str:
-    return _class(_ranges(lambda c: c.isprintable() and c != " "))
+    return _class(_tables()[1])
 
 
 @lru_cache(maxsize=1)
 def _space() -> str:
     """What ``str.strip()`` takes away (Python's whitespace)."""
-    return _class(_ranges(str.isspace))
+    return _class(_tables()[2])
 
 
 # The classes name the characters allowed, not those refused: a generator (Hypothesis, under schemathesis) builds a
@@ -100,11 +117,18 @@ def badge(max_len: int) -> str:
     return f"^{ws}*[!-~]{{1,{max_len}}}{ws}*{END}"
 
 
+@lru_cache(maxsize=1)
 def scannable_prefix() -> str:
-    """What a serial or barcode may not start with (after stripping, any case): it would scan as a command or party."""
-    words = "|".join("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in p)
-                     for p in PARTY_PREFIXES)
+    """What a serial or barcode may not start with once stripped, in any case (``text.upper().startswith``): it would
+    scan as a command, a party or a badge. Each letter's class holds every character that upper-cases to it."""
+    words = "|".join("".join(_upper_class(c) for c in p) for p in PARTY_PREFIXES)
     return f"^{space()}*(?:{words})"
+
+
+def _upper_class(letter: str) -> str:
+    if not letter.isalpha():
+        return re.escape(letter)
+    return "[" + _tables()[3].get(letter, letter) + "]"
 
 
 def flag() -> str:
