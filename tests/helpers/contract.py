@@ -38,6 +38,7 @@ from web.contract import document
 from web.contract.codes import BEYOND_SCHEMA
 
 BODY = "contract.body"
+OPENAPI = "contract.openapi"
 MALFORMED = 400
 INTEGER_ARGS = ("page", "per_page", "after", "limit")
 KEYED = ("serials", "products", "operators", "documents", "suppliers", "customers")
@@ -57,8 +58,11 @@ def _openapi(text: str) -> OpenAPI:
 
 
 def openapi_of(app: Flask) -> OpenAPI:
-    """The app's document as openapi-core reads it (made once per distinct document)."""
-    return _openapi(json.dumps(document(app), sort_keys=True))
+    """The app's document as openapi-core reads it: kept on the app, made once per distinct document."""
+    found = app.extensions.get(OPENAPI)
+    if found is None:
+        found = app.extensions[OPENAPI] = _openapi(json.dumps(document(app), sort_keys=True))
+    return found
 
 
 class _Request(WerkzeugOpenAPIRequest):
