@@ -20,6 +20,7 @@ from station.domain.errors import Conflict, Invalid, NotFound
 from station.interchange import representation
 from web import create_app
 from web.api.errors import STATUS
+from web.api.paths import ANY_METHOD
 from web.contract import codes
 from web.contract.document import build
 
@@ -61,19 +62,26 @@ def test_an_invalid_document_is_refused(doc):
 
 def test_every_route_is_described_and_every_operation_routed(doc_app, doc):
     """Each operation of the document reaches a view of the app, and each API view is reached by one: a route added
-    without its entry in web.contract.routes (or the other way round) fails here."""
+    without its entry in web.contract.routes (or the other way round) fails here. A keyed route takes every method
+    from routing and its view says which (web.api.paths.allowed): there OPTIONS must name the document's methods."""
     adapter = doc_app.url_map.bind("localhost")
+    client = doc_app.test_client()
     reached = set()
     for path, item in doc["paths"].items():
-        for method in METHODS:
-            if method in item:
-                url = re.sub(r"\{[^}]+\}", "X", path)
-                endpoint, _ = adapter.match(url, method=method.upper())
-                reached.add((endpoint, method.upper()))
+        url = re.sub(r"\{[^}]+\}", "X", path)
+        methods = {m.upper() for m in METHODS if m in item}
+        for method in methods:
+            endpoint, _ = adapter.match(url, method=method)
+            reached.add((endpoint, method))
+            if adapter.map._rules_by_endpoint[endpoint][0].methods >= set(ANY_METHOD):
+                allow = set(client.options(url).headers["Allow"].split(", ")) - {"HEAD", "OPTIONS"}
+                assert allow == methods, (path, allow)
     served = {(rule.endpoint, method) for rule in doc_app.url_map.iter_rules()
               if DESCRIBED.match(rule.rule) and rule.endpoint not in NOT_OPERATIONS
               for method in rule.methods - {"HEAD", "OPTIONS"}}
-    assert served == reached
+    keyed = {endpoint for endpoint, _ in served if (endpoint, "TRACE") in served}
+    assert {s for s in served if s[0] not in keyed} == {r for r in reached if r[0] not in keyed}
+    assert keyed <= {endpoint for endpoint, _ in reached}
 
 
 def test_security_scheme_and_writes(doc):
