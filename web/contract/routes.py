@@ -174,7 +174,7 @@ def paths(stations: list[str]) -> dict[str, Any]:
         "/api/products/{code}/barcodes/{barcode}": {
             "parameters": [CODE, _path("barcode", "The barcode, in any GTIN form.")],
             "delete": op("Remove a barcode from a product", "products", {200: answer("The product.", "Product")},
-                         (404,), op_id="removeBarcode") | {"security": WRITE_SECURITY}},
+                         (401, 404), op_id="removeBarcode") | {"security": WRITE_SECURITY}},
         "/api/products/{code}/adjust": {"parameters": [CODE], "post": op(
             "Unserialised units of a product in or out, with a reason (rule 7)", "products",
             {200: answer("The product.", "Product")}, (404, 422), body="ProductAdjust", op_id="adjustProduct")},
