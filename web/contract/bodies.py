@@ -38,25 +38,26 @@ def _not_pattern(pattern: re.Pattern[str] | None) -> list[Schema]:
 def text_schemas(pattern: re.Pattern[str] | None) -> dict[str, Schema]:
     """The kinds of text a body holds; ``pattern`` is the configured purchase order pattern."""
     scannable = [{"not": {"pattern": text.scannable_prefix()}}, *_not_pattern(pattern)]
+    serial_text = [*text.trimmed(SERIAL_MAX), *scannable]
     return {
-        "Code": {"type": "string", "pattern": text.trimmed(CODE_MAX),
+        "Code": {"type": "string", "allOf": text.trimmed(CODE_MAX),
                  "description": f"1-{CODE_MAX} printable characters once surrounding whitespace is stripped."},
-        "Name": {"type": "string", "pattern": text.trimmed(NAME_MAX),
+        "Name": {"type": "string", "allOf": text.trimmed(NAME_MAX),
                  "description": f"1-{NAME_MAX} printable characters once surrounding whitespace is stripped."},
-        "Reason": {"type": "string", "pattern": text.trimmed(REASON_MAX),
+        "Reason": {"type": "string", "allOf": text.trimmed(REASON_MAX),
                    "description": f"Why (1-{REASON_MAX} printable characters once stripped)."},
         "Badge": {"type": "string", "pattern": text.badge(CODE_MAX),
                   "description": f"An operator's code: 1-{CODE_MAX} ASCII characters without spaces (a Code 128 "
                                  "badge holds USR:<code>)."},
-        "NewSerial": {"type": "string", "allOf": [{"pattern": text.trimmed(SERIAL_MAX)}, *scannable],
+        "NewSerial": {"type": "string", "allOf": serial_text,
                       "description": f"1-{SERIAL_MAX} printable characters once stripped; not starting with CMD:, "
                                      "SUP:, CUS: or USR:, not a purchase order reference, and not a product "
                                      "barcode (400 invalid_serial: that one depends on the products)."},
-        "NewBarcode": {"type": "string", "allOf": [{"pattern": text.trimmed(SERIAL_MAX)}, *scannable],
+        "NewBarcode": {"type": "string", "allOf": serial_text,
                        "description": f"1-{SERIAL_MAX} printable characters once stripped; not starting with CMD:, "
                                       "SUP:, CUS: or USR:, and not a purchase order reference. EAN-8, UPC-A, "
                                       "EAN-13 and GTIN-14 forms of one number are one barcode."},
-        "OrderReference": {"type": "string", "allOf": [{"pattern": text.trimmed(CODE_MAX)},
+        "OrderReference": {"type": "string", "allOf": [*text.trimmed(CODE_MAX),
                                                        *([] if pattern is None else [{"pattern": pattern.pattern}])],
                            "description": "The purchase order's reference: it must match the configured document "
                                           f"pattern{'' if pattern is None else ' ' + pattern.pattern}."},
@@ -70,7 +71,7 @@ def bodies() -> dict[str, Schema]:
         "ScanRequest": closed({
             "data": {"type": "string", "description": "The scanned text, as the scanner sent it (refusals of "
                                                       "its content are answers, not errors)."},
-            "id": nullable({"type": "string", "pattern": f"^{text.printable()}{{1,{KEY_MAX}}}{text.END}",
+            "id": nullable({"type": "string", "pattern": text.plain(), "minLength": 1, "maxLength": KEY_MAX,
                             "description": "Idempotency key: the same id twice is processed once."}),
             "source": {"type": "string", "enum": list(SOURCES), "default": "api"},
         }, optional=("id", "source")),
@@ -131,7 +132,7 @@ def paging(per_page: int = PER_PAGE) -> list[dict[str, Any]]:
 
 
 def search(name: str, max_len: int, description: str) -> dict[str, Any]:
-    return _query(name, {"type": "string", "pattern": text.plain(max_len)}, description)
+    return _query(name, {"type": "string", "pattern": text.plain(), "maxLength": max_len}, description)
 
 
 def flag(name: str, description: str) -> dict[str, Any]:

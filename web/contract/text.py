@@ -96,19 +96,32 @@ def space() -> str:
     return f"[{_space()}]"
 
 
-def trimmed(max_len: int) -> str:
+def trimmed(max_len: int) -> list[dict[str, str]]:
     """1 to ``max_len`` printable characters once the surrounding whitespace is stripped (``require_text``).
 
-    The first kept character is not a space; what follows it, up to ``max_len`` in all, is printable; the rest is
-    whitespace (a space kept inside, or trailing before more whitespace, is printable, so both readings agree).
+    Two patterns, both to hold: what the text is made of (the same pattern for every field, so a generator builds
+    its large classes once), and how long it is once stripped (small classes only).
     """
+    return [{"pattern": stripped_printable()}, {"pattern": stripped_length(max_len)}]
+
+
+def stripped_printable() -> str:
+    """Whitespace, a printable character that is not a space, printable ones, whitespace. A space kept inside, or
+    trailing before more whitespace, is printable, so the stripped text is the part from the first class on."""
     ws = space()
-    return f"^{ws}*{solid()}{printable()}{{0,{max_len - 1}}}{ws}*{END}"
+    return f"^{ws}*{solid()}{printable()}*{ws}*{END}"
 
 
-def plain(max_len: int) -> str:
-    """0 to ``max_len`` printable characters, taken as they are (a query argument: web.api.inputs.text_arg)."""
-    return f"^{printable()}{{0,{max_len}}}{END}"
+def stripped_length(max_len: int) -> str:
+    """At most ``max_len`` characters from the first that is not whitespace to the last."""
+    ws, other = space(), f"[^{_space()}]"
+    return f"^{ws}*(?:[\\s\\S]{{0,{max_len - 1}}}{other})?{ws}*{END}"
+
+
+def plain() -> str:
+    """Printable characters, taken as they are (a query argument: web.api.inputs.text_arg); the length is the
+    schema's maxLength."""
+    return f"^{printable()}*{END}"
 
 
 def badge(max_len: int) -> str:
