@@ -15,6 +15,9 @@ the contract as it goes, with no opt-in. For a request under ``/api`` or to
 
 A violation raises :class:`ContractViolation` from the request itself, so
 the test that made it fails, naming the request and what broke.
+
+OPTIONS is left to tests/test_contract_document.py, which asks every path
+for its ``Allow``.
 """
 from __future__ import annotations
 
