@@ -15,11 +15,23 @@ classes and functions the tests share are in the ``helpers`` package.
 from __future__ import annotations
 
 import pytest
+from flask import Flask
+from helpers.contract import ContractClient
 from helpers.database import BACKENDS, create_database
 
 from station.config import from_dict
 from station.domain import catalogue
 from web import create_app
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _contract_client():
+    """Every Flask test client, of any app a test makes, checks each API answer against the OpenAPI document
+    (helpers.contract): a response that breaks it fails the test that caused it."""
+    before = Flask.test_client_class
+    Flask.test_client_class = ContractClient
+    yield
+    Flask.test_client_class = before
 
 
 @pytest.fixture(autouse=True)

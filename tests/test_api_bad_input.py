@@ -150,6 +150,9 @@ OTHER = [
     ("GET", "/api/products?barcode=%00", 400, "invalid_field"),
     ("GET", "/api/products?q=%1b", 400, "invalid_field"),
     ("GET", "/api/products?page=1e3", 400, "invalid_field"),
+    ("GET", "/api/serials?page=", 400, "invalid_field"),  # no number is not page 1 (issue 25: as the document says)
+    ("GET", "/api/operators?per_page=", 400, "invalid_field"),
+    ("GET", "/api/documents/PO-1?page=0", 400, "invalid_field"),
     ("GET", "/api/suppliers?per_page=-5", 400, "invalid_field"),
     ("GET", "/api/customers?q=%00", 400, "invalid_field"),
     ("GET", "/api/nothing", 404, "not_found"),

@@ -67,7 +67,8 @@ def test_server_round_trip(app, client, world):
 
 
 def test_action_suffix_is_literal(client, world):
-    """A literal /adjust is the action; an encoded %2Fadjust belongs to the serial; GET never takes the action."""
+    """A literal /adjust is the action, whatever the method (GET of it is 405, as the OpenAPI document says: issue
+    25); an encoded %2Fadjust belongs to the serial."""
     client.post("/api/serials", json={"serial": "SN", "product": "WID-1"})
     client.post("/api/serials", json={"serial": "SN/adjust", "product": "WID-1"})
     assert client.get("/api/serials/SN%2Fadjust").get_json()["serial"] == "SN/adjust"
@@ -75,7 +76,28 @@ def test_action_suffix_is_literal(client, world):
     body = client.post("/api/serials/SN%2Fadjust/adjust", json={"direction": "in", "reason": "x"}).get_json()
     assert body["serial"] == "SN/adjust"
     resp = client.post("/api/serials/SN%2Fadjust", json={"direction": "in", "reason": "x"})
-    assert resp.status_code == 405 and "PATCH" in resp.headers["Allow"]
+    assert resp.status_code == 405 and resp.headers["Allow"] == "GET, HEAD, OPTIONS, PATCH"
+    for method in ("GET", "PATCH", "PUT"):
+        resp = client.open("/api/serials/SN/adjust", method=method, json={"direction": "in", "reason": "x"})
+        assert resp.status_code == 405 and resp.headers["Allow"] == "OPTIONS, POST", method
+    assert client.options("/api/serials/SN/adjust").headers["Allow"] == "OPTIONS, POST"
+    assert client.options("/api/serials/SN%2Fadjust").headers["Allow"] == "GET, HEAD, OPTIONS, PATCH"
+
+
+@pytest.mark.parametrize("method,path,allow", [
+    pytest.param("OPTIONS", "/api/products/WID-1", "GET, HEAD, OPTIONS, PATCH", id="product"),
+    pytest.param("DELETE", "/api/products/WID-1", "GET, HEAD, OPTIONS, PATCH", id="product_delete"),
+    pytest.param("GET", "/api/products/WID-1/adjust", "OPTIONS, POST", id="adjust"),
+    pytest.param("PATCH", "/api/products/WID-1/barcodes", "OPTIONS, POST", id="barcodes"),
+    pytest.param("GET", "/api/products/WID-1/barcodes/036000291452", "DELETE, OPTIONS", id="barcode"),
+    pytest.param("TRACE", "/api/products/WID-1/barcodes/adjust", "DELETE, OPTIONS, POST", id="both_shapes"),
+])
+def test_allow_names_the_methods_of_the_path(client, world, method, path, allow):
+    """OPTIONS and 405 name exactly the methods the OpenAPI document gives that path (issue 25: schemathesis found
+    POST and DELETE advertised on a product, and PATCH .../adjust taken as a product named 'WID-1/adjust')."""
+    resp = client.open(path, method=method)
+    assert resp.headers["Allow"] == allow
+    assert resp.status_code == (200 if method == "OPTIONS" else 405)
 
 
 def test_hand_typed_slash_is_tolerated(client, world):

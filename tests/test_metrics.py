@@ -135,3 +135,10 @@ def test_off_loopback_metrics_need_a_token(db, tmp_path, monkeypatch):
     assert client.get("/metrics", environ_base=lan, headers={"Authorization": "Bearer stn_wrong"}).status_code == 401
     samples(client, environ_base=lan, headers={"Authorization": f"Bearer {token}"})
     samples(client)  # the station's own screen: loopback, a local Host
+
+
+def test_a_method_metrics_does_not_take_is_405(db):
+    """TRACE /metrics is routing's 405, not the pages' CSRF refusal (400): schemathesis found it (issue 25)."""
+    app = create_app(from_dict({"database": {"url": db.url}}), engine=db.engine)
+    resp = app.test_client().open("/metrics", method="TRACE")
+    assert resp.status_code == 405 and "GET" in resp.headers["Allow"]

@@ -14,6 +14,7 @@ from station.storage.db import make_engine, make_sessionmaker, read_only
 from .api import API_PREFIX, MAX_BODY
 from .api import bp as api_bp
 from .api.paths import refuse_leading_slashes
+from .contract import bp as contract_bp
 from .db import EXTENSION, StationApp
 from .live import Live
 from .metrics import bp as metrics_bp
@@ -25,6 +26,7 @@ def blueprints() -> list[tuple[Blueprint, str | None]]:
     """The API's blueprint with its URL prefix (the pages add theirs in web.pages.register_pages)."""
     return [
         (api_bp, API_PREFIX),
+        (contract_bp, API_PREFIX),  # /api/openapi.json and /api/docs
         (metrics_bp, None),
     ]
 

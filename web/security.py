@@ -269,6 +269,8 @@ def _guard():
     """Before every request: who is asking, and may they write?"""
     g.trusted = is_trusted(request.remote_addr, request.host, station_app().config.web.host)
     g.user = None
+    if request.routing_exception is not None:
+        return None  # no view takes it (404, 405): routing answers, and nothing is written
     if request.method in SAFE_METHODS:
         if session.get("user"):
             g.user = _session_user()

@@ -110,7 +110,7 @@ def create_product(session: Session, code: str, name: str, *, serial_required_fo
     for raw in barcodes:
         barcode = check_barcode(session, raw, pattern)
         if barcode in seen:
-            raise Invalid("duplicate_barcode", f"Barcode {barcode} is listed twice.")
+            raise Conflict("duplicate_barcode", f"Barcode {barcode} is listed twice.")
         seen.add(barcode)
         session.add(ProductBarcode(product=product, barcode=barcode))
     session.flush()

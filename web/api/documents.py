@@ -12,7 +12,7 @@ from station.interchange import representation
 
 from ..db import station_app, transaction
 from . import fields
-from .inputs import json_body
+from .inputs import MAX_PAGE, int_arg, json_body
 from .paths import tail_key
 
 bp = Blueprint("documents", __name__)
@@ -52,7 +52,8 @@ def _order_lines(raw: Any) -> list[tuple[str, int]]:
 
 @bp.get("/documents/<tail:rest>", merge_slashes=False)
 def show(rest: str):
-    """Status and lines; a purchase order also shows expected and received per line."""
+    """Status and lines, 500 a page (``?page=``, SPEC 5); a purchase order also shows expected and received."""
+    page = int_arg("page", 1, lo=1, hi=MAX_PAGE)
     with transaction() as session:
-        out = representation.document(session, documents.get_document(session, tail_key(rest)))
+        out = representation.document(session, documents.get_document(session, tail_key(rest)), page=page)
     return out

@@ -45,8 +45,11 @@ def flag(body: dict[str, Any], field: str, default: bool | None = None) -> bool 
 
 
 def whole(body: dict[str, Any], field: str) -> int:
-    """A required whole number (not true/false, not 1.5)."""
+    """A required whole number (not true/false, not 1.5). ``5.0`` is one: JSON has one kind of number, and JSON
+    Schema's ``integer`` (the OpenAPI document's) is any number without a fraction."""
     value = body.get(field)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if not isinstance(value, int) or isinstance(value, bool):
         raise Invalid("invalid_field", f"{field} must be a whole number.")
     return value

@@ -12,11 +12,16 @@ after its collection (``<tail:rest>``) and the view splits that tail with
    routed tail (equal up to runs of '/', in case something merged PATH_INFO's).
 2. It is split at its literal slashes, and each part percent-decoded once
    (UTF-8; undecodable bytes become U+FFFD, as Werkzeug does).
-3. The view peels off the action parts its method expects, from the right
-   (POST ``.../adjust``; DELETE ``.../barcodes/<barcode>``), and joins what is
-   left with '/' into the key. So a %2F stays inside the key, and a literal
-   '/' the method does not claim stays in the key too: a hand-typed
-   ``/api/serials/SN/1`` still finds ``SN/1``.
+3. The view peels off the action parts from the right (``.../adjust``,
+   ``.../barcodes``, ``.../barcodes/<barcode>``) and joins what is left with
+   '/' into the key. So a %2F stays inside the key, and a literal '/' no
+   action claims stays in the key too: a hand-typed ``/api/serials/SN/1``
+   still finds ``SN/1``.
+4. A literal action word is the action whatever the method: ``GET
+   .../SN/adjust`` is 405 (Allow: POST), as the OpenAPI document says, not
+   the serial ``SN/adjust`` (which is ``.../SN%2Fadjust``). So the routes
+   take every method (:data:`ANY_METHOD`) and the view answers 405, and
+   OPTIONS, with the methods of the shape the tail has (:func:`allowed`).
 
 Without a raw URI, step 1 falls back to the decoded tail: everything works
 except that a key ending in an action's own text (a serial ``X/adjust``
@@ -30,10 +35,11 @@ so :func:`refuse_leading_slashes` looks at the path as it came.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import unquote, unquote_to_bytes
 
-from flask import request
-from werkzeug.exceptions import NotFound
+from flask import Response, request
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import BaseConverter
 
 # A decoded character comes from at most 4 UTF-8 bytes of 3 characters each.
@@ -41,6 +47,20 @@ _MAX_EXPANSION = 12
 # Keys are at most 64 characters; a longer tail is refused later anyway.
 _MAX_TAIL = 512
 _SLASHES = re.compile(r"/{2,}")
+
+
+#: What a keyed route takes from routing: the view says which of them the tail's shape allows.
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+
+
+def allowed(methods: Iterable[str]) -> Response | None:
+    """None when the request's method is one of ``methods``; the answer to OPTIONS; else 405 with ``Allow``."""
+    allow = set(methods) | {"OPTIONS"} | ({"HEAD"} if "GET" in methods else set())
+    if request.method == "OPTIONS":
+        return Response(status=200, headers={"Allow": ", ".join(sorted(allow))})
+    if request.method not in allow:
+        raise MethodNotAllowed(valid_methods=sorted(allow))
+    return None
 
 
 class TailConverter(BaseConverter):

@@ -12,7 +12,6 @@ from urllib.parse import quote
 from flask import Blueprint, g, request, url_for
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
-from werkzeug.exceptions import MethodNotAllowed
 
 from station.domain import catalogue, stock
 from station.domain.barcodes import lookup_forms
@@ -23,7 +22,7 @@ from station.interchange import representation
 from ..db import station_app, transaction
 from . import fields
 from .inputs import json_body, only, page_args, paged, text_arg
-from .paths import tail_parts
+from .paths import ANY_METHOD, allowed, tail_parts
 
 bp = Blueprint("products", __name__)
 
@@ -80,22 +79,21 @@ def create():
     return out, 201, {"Location": url_for(".index") + "/" + quote(out["code"], safe="")}
 
 
-@bp.route("/products/<tail:rest>", methods=["GET", "PATCH", "POST", "DELETE"], merge_slashes=False)
+@bp.route("/products/<tail:rest>", methods=ANY_METHOD, merge_slashes=False)
 def item(rest: str):
+    """The view the tail's shape and the method name (paths.py): an action, else the product itself."""
     parts = tail_parts(rest)
-    method = request.method
-    if method == "POST":
-        if len(parts) >= 2 and parts[-1] == "adjust":
-            return adjust("/".join(parts[:-1]))
-        if len(parts) >= 2 and parts[-1] == "barcodes":
-            return add_barcode("/".join(parts[:-1]))
-        raise MethodNotAllowed(valid_methods=["GET", "HEAD", "PATCH"])
-    if method == "DELETE":
-        if len(parts) >= 3 and parts[-2] == "barcodes":
-            return remove_barcode("/".join(parts[:-2]), parts[-1])
-        raise MethodNotAllowed(valid_methods=["GET", "HEAD", "PATCH"])
-    code = "/".join(parts)
-    return update(code) if method == "PATCH" else show(code)
+    views = {}
+    if len(parts) >= 2 and parts[-1] == "adjust":
+        views["POST"] = lambda: adjust("/".join(parts[:-1]))
+    elif len(parts) >= 2 and parts[-1] == "barcodes":
+        views["POST"] = lambda: add_barcode("/".join(parts[:-1]))
+    if len(parts) >= 3 and parts[-2] == "barcodes":
+        views["DELETE"] = lambda: remove_barcode("/".join(parts[:-2]), parts[-1])
+    if not views:
+        code = "/".join(parts)
+        views = {"GET": lambda: show(code), "HEAD": lambda: show(code), "PATCH": lambda: update(code)}
+    return allowed(views) or views[request.method]()
 
 
 def show(code: str):

@@ -14,7 +14,6 @@ from urllib.parse import quote
 from flask import Blueprint, g, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
-from werkzeug.exceptions import MethodNotAllowed
 
 from station.domain import catalogue, serials
 from station.domain.errors import Invalid
@@ -25,7 +24,7 @@ from station.interchange import representation
 from ..db import station_app, transaction
 from . import fields
 from .inputs import bool_arg, json_body, only, page_args, paged, text_arg
-from .paths import tail_parts
+from .paths import ANY_METHOD, allowed, tail_parts
 
 bp = Blueprint("serials", __name__)
 
@@ -77,15 +76,13 @@ def create():
     return out, 201, {"Location": _location(out["serial"])}
 
 
-@bp.route("/serials/<tail:rest>", methods=["GET", "PATCH", "POST"], merge_slashes=False)
+@bp.route("/serials/<tail:rest>", methods=ANY_METHOD, merge_slashes=False)
 def item(rest: str):
     parts = tail_parts(rest)
-    if request.method == "POST":
-        if len(parts) < 2 or parts[-1] != "adjust":
-            raise MethodNotAllowed(valid_methods=["GET", "HEAD", "PATCH"])
-        return adjust("/".join(parts[:-1]))
+    if len(parts) >= 2 and parts[-1] == "adjust":
+        return allowed(["POST"]) or adjust("/".join(parts[:-1]))
     serial = "/".join(parts)
-    return update(serial) if request.method == "PATCH" else show(serial)
+    return allowed(["GET", "PATCH"]) or (update(serial) if request.method == "PATCH" else show(serial))
 
 
 def show(serial: str):
