@@ -104,7 +104,7 @@ SOURCES = ("station/domain", "station/scanning", "web/api", "web/scans.py", "web
 #: Raised where no API request reaches: `station token` (the command line) revokes tokens by name.
 NOT_IN_THE_API = {("station/domain/tokens.py", "unknown_token")}
 #: Checked by the API before a scan starts: a scan's answer never carries them.
-NOT_IN_A_SCAN = {"unknown_station", "invalid_key"}
+NOT_IN_A_SCAN = {"unknown_station", "invalid_key", "id_reused"}
 CLASS_STATUS = {name: status for cls, status in STATUS.items() for name in (cls.__name__,)} | {"Refuse": 422}
 
 

@@ -71,7 +71,7 @@ def _document_head() -> dict[str, Schema]:
             "order": TEXT_OR_NULL}
 
 
-def _document(*, paged: bool, movements: bool) -> Schema:
+def _document(*, paged: bool) -> Schema:
     props = {**_document_head(), "reason": TEXT_OR_NULL, "created_at": TIME_OR_NULL, "posted_at": TIME_OR_NULL,
              "line_count": COUNT, "products": {"type": "array", "items": ref("ProductCount")},
              "lines": {"type": "array", "items": {"anyOf": [ref("Line"), ref("OrderLine")]}}}
@@ -79,14 +79,22 @@ def _document(*, paged: bool, movements: bool) -> Schema:
         props |= {"page": WHOLE, "per_page": WHOLE}
     props["progress"] = {"type": "array", "items": ref("OrderProgress"),
                          "description": "A purchase order's products: expected, and received by posted receipts."}
-    if movements:
-        props["movements"] = {"type": "array", "items": ref("DocumentMovement")}
+    props["movements"] = {"type": "array", "items": ref("DocumentMovement"),
+                          "description": "What its posting wrote, oldest first (none while open); paged like "
+                                         "the lines, all of them in a document.posted event."}
     return closed(props, optional=("progress",))
 
 
+def _movement_head() -> dict[str, Schema]:
+    """SPEC 5's movement: ``document`` the document whose posting wrote it, ``order`` the purchase order that
+    document filled, ``reason`` an adjustment's."""
+    return {"at": TIME, "kind": ref("MovementKind"), "quantity": WHOLE, "document": TEXT_OR_NULL,
+            "order": TEXT_OR_NULL, "station": TEXT_OR_NULL, "party": NAMED_OR_NULL, "user": TEXT_OR_NULL,
+            "reason": TEXT_OR_NULL}
+
+
 def _movement() -> Schema:
-    props = {"at": TIME, "kind": ref("MovementKind"), "quantity": WHOLE, "document": TEXT_OR_NULL,
-             "station": TEXT_OR_NULL, "party": NAMED_OR_NULL, "user": TEXT_OR_NULL,
+    props = {**_movement_head(),
              "replacement": {"type": ["string", "null"], "description": "A replaced unit's replacement serial."},
              "replaces": {"type": ["string", "null"], "description": "A replacement's faulty serial."}}
     return closed(props, optional=("replacement", "replaces"))
@@ -142,11 +150,9 @@ def schemas() -> dict[str, Schema]:
                                    "lines": {"type": "array", "items": ref("Line"), "maxItems": 50}},
                                   description="A document in a scan's answer and a station's view: its last 50 "
                                               "lines, oldest first; GET /api/documents/{reference} gives all."),
-        "Document": _document(paged=True, movements=False),
-        "PostedDocument": _document(paged=False, movements=True),
-        "DocumentMovement": closed({"at": TIME, "kind": ref("MovementKind"), "quantity": WHOLE,
-                                    "product": NAMED_OR_NULL, "serial": TEXT_OR_NULL, "station": TEXT_OR_NULL,
-                                    "party": NAMED_OR_NULL, "user": TEXT_OR_NULL}),
+        "Document": _document(paged=True),
+        "PostedDocument": _document(paged=False),
+        "DocumentMovement": closed({**_movement_head(), "product": NAMED_OR_NULL, "serial": TEXT_OR_NULL}),
         "ScanAnswer": closed({"accepted": FLAG, "code": nullable(ref("ScanRefusal")), "message": TEXT,
                               "prompt": TEXT, "document": nullable(ref("DocumentSummary"))}),
         "StationView": closed({"station": TEXT, "mode": ref("Mode"), "prompt": TEXT,
