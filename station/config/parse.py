@@ -41,7 +41,7 @@ def read(section: type, raw: Any, place: Place) -> Any:
     """One table as its section: every declared key read or defaulted, checked, then the section settled."""
     if section is LabelPrinterConfig:
         return _printer(raw, place)
-    table = _table(raw, place.where, keys(section))
+    table = _table(raw, place.where, [k.name for k in keys(section)])
     values: dict[str, Any] = {}
     where = place.where
     for k in keys(section):
@@ -53,8 +53,7 @@ def read(section: type, raw: Any, place: Place) -> Any:
     return section(**values)
 
 
-def _table(raw: Any, where: str, declared: tuple[Key, ...] | list[str]) -> dict[str, Any]:
-    known = [k if isinstance(k, str) else k.name for k in declared]
+def _table(raw: Any, where: str, known: list[str]) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a table of settings, not {shown(raw)}")
     for name in raw:
