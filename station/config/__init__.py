@@ -6,7 +6,6 @@ Lookup order: ``station --config FILE``, else ``$STATION_CONFIG``, else
 ``$STATION_DATABASE_URL`` overrides the database in every case.
 """
 from .model import (
-    DEFAULT_DOCUMENT_PATTERN,
     Config,
     DaemonConfig,
     DatabaseConfig,
@@ -21,7 +20,6 @@ from .model import (
 from .parse import from_dict, load
 
 __all__ = [
-    "DEFAULT_DOCUMENT_PATTERN",
     "Config",
     "DaemonConfig",
     "DatabaseConfig",
