@@ -25,8 +25,8 @@ from station.scanning.results import escape_raw
 from station.scanning.service import ScanService
 from station.storage.db import make_engine, make_sessionmaker, migrate, normalise_url
 from station.storage.retry import is_unreachable
+from station.webhooks.deliverer import Deliverer
 
-from .deliverer import Deliverer
 from .live import LiveStatus
 from .processor import Processor
 from .spool import Spool

@@ -391,7 +391,7 @@ class Webhook(Base):
     ``cursor`` is the last event id turned into its deliveries (or passed over:
     a type it does not take). ``holder`` and ``lease_until``: the daemon that
     sends its deliveries, so that two boxes configured with one webhook never
-    send it in parallel (station.domain.outbox).
+    send it in parallel (station.webhooks.outbox).
     """
 
     __tablename__ = "webhook"
