@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from station.config import Config, DatabaseConfig, ScannerConfig, StationConfig
-from station.daemon.live import LiveStatus
 from station.domain import catalogue, documents
 from station.domain.models import DeviceStatus, ScanLog
+from station.live.status import LiveStatus
 from station.scanning.service import ScanService
 from web.app import create_app
 from web.db import EXTENSION

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from station.config import Config
 from station.domain.errors import ConfigError
 from station.domain.wording import plural
+from station.live.status import LiveStatus
 from station.printing.dispatch import PrintQueue
 from station.printing.worker import BACKOFF
 from station.scanning.results import escape_raw
@@ -27,7 +28,6 @@ from station.storage.db import make_engine, make_sessionmaker, migrate, normalis
 from station.storage.retry import is_unreachable
 from station.webhooks.deliverer import Deliverer
 
-from .live import LiveStatus
 from .processor import Processor
 from .spool import Spool
 from .supervisor import Supervisor

@@ -31,12 +31,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from station.domain.errors import Conflict, StationError
 from station.domain.models import DeviceStatus
 from station.domain.wording import plural
+from station.live.status import LiveStatus
 from station.scanning import scan_log
 from station.scanning.service import ScanResult, ScanService
 from station.storage.retry import is_retryable, is_unreachable, run_in_transaction
 
 from .answers import Answers, Submitted
-from .live import LiveStatus
 from .spool import Spool, SpooledScan
 
 log = logging.getLogger(__name__)

@@ -24,10 +24,12 @@ from sqlalchemy.orm import Session
 from station.domain.errors import Conflict, Refusal
 from station.domain.models import SERIAL_MAX, ScanLog
 from station.domain.rules import Lookups
-from station.storage.channels import STATION_CHANGES
 
 from .reading import Kind, Reading, normalise, quote
 from .results import ScanResult, escape_raw
+
+#: The PostgreSQL channel a logged scan notifies (payload: the station's id); screens listen (station.live.changes).
+STATION_CHANGES = "station_changes"
 
 LOG = ScanLog.__table__
 _INSERT = insert(LOG)
@@ -46,7 +48,7 @@ def write(session: Session, values: dict[str, Any]) -> None:
 
 
 def names_serial(reading: Reading | None, serial: str | None, accepted: bool, lookups: Lookups) -> bool:
-    """Whether a scan named a serial CMD:PRINT may print (station.printing.scan_labels' doc), from what the scan looked up.
+    """Whether a scan named a serial CMD:PRINT may print (see station.printing.scan_labels), from its own look-ups.
 
     ``serial`` is the text the scan log keeps for it (None: it named none, or one too long to be a serial);
     ``lookups`` are the scan's own, so a refused scan's serial is already known to them: no extra statement.
