@@ -213,7 +213,7 @@ def test_device_ids_follow_the_daemon_naming():
 def test_first_run_says_how_to_begin(db, tmp_path):
     """An empty database: the overview and the operator screen say how to begin; after station demo they don't."""
     from station.config import from_dict
-    from station.interchange.demo import create_demo
+    from station.domain.demo import create_demo
     from web.app import create_app
 
     app = create_app(from_dict({"stations": [{"id": "default", "mode": "sell"}]}), engine=db.engine)

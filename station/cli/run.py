@@ -90,7 +90,7 @@ def _first_run_hint(engine) -> None:
     """On an empty database, say how to begin (the web page says it too)."""
     from sqlalchemy.orm import Session
 
-    from station.interchange.demo import FIRST_RUN_HINT, is_empty
+    from station.domain.demo import FIRST_RUN_HINT, is_empty
 
     try:
         with Session(engine) as session:
