@@ -4,7 +4,7 @@
 Each figure is one keep-alive client (http.client) sending N requests one after
 another to a server in a separate process, as the operator page's scan box
 does. The servers: ``waitress`` (the production server before), ``station``
-(web.server: uvicorn, Flask through web.server.bridge) and ``a2wsgi`` (uvicorn
+(station.live: uvicorn, Flask through station.live.bridge) and ``a2wsgi`` (uvicorn
 with Flask through a2wsgi's WSGIMiddleware, for comparison; ``pip install
 a2wsgi`` first; waitress likewise). The layers:
 
@@ -96,10 +96,11 @@ def serve(server: str, layer: str, workdir: Path) -> None:
         return
     import uvicorn
 
-    from web.server.bridge import WSGIBridge
-    from web.server.serve import WebServer, listen
+    from station.live.bridge import WSGIBridge
+    from station.live.serve import WebServer, listen
+    from web.app import asgi_app
     if server == "station" and layer not in ("bare", "flask"):
-        web = WebServer(app, "127.0.0.1", 0, threads=8, max_streams=500, max_streams_per_client=10)
+        web = WebServer(asgi_app(app, threads=8, max_streams=500, max_streams_per_client=10), "127.0.0.1", 0)
         print(web.port, flush=True)
         web.server.run(sockets=web.sockets)
         return

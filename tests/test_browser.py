@@ -51,7 +51,7 @@ def config(browser_db):
 
 @pytest.fixture(scope="module")
 def server(browser_db, config, tmp_path_factory):
-    """The app on the station's own server (web.server) on 127.0.0.1 and a free port, closed at the end."""
+    """The app on the station's own server (station.live) on 127.0.0.1 and a free port, closed at the end."""
     patch = pytest.MonkeyPatch()
     patch.setenv("STATE_DIRECTORY", str(tmp_path_factory.mktemp("state")))
     app = create_app(config, engine=browser_db.engine)

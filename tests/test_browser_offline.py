@@ -21,8 +21,8 @@ from sqlalchemy import select
 from station import config as config_mod
 from station.cli.run import web_app
 from station.daemon.daemon import Daemon, daemon_engine
-from station.daemon.live import LiveStatus
 from station.domain.models import ScanLog
+from station.live.status import LiveStatus
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")

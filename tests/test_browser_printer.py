@@ -22,8 +22,8 @@ from helpers.browser import chromium, require_chromium  # noqa: E402
 from helpers.database import create_database  # noqa: E402
 
 from station.config import from_dict  # noqa: E402
-from station.daemon.live import LiveStatus  # noqa: E402
-from station.domain import print_queue  # noqa: E402
+from station.live.status import LiveStatus  # noqa: E402
+from station.printing import queue as print_queue  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 expect = playwright_api.expect

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 
 from station import config as config_mod
 from station.daemon.daemon import Daemon
-from station.daemon.live import LiveStatus
 from station.daemon.spool import Spool
 from station.domain.errors import ConfigError
 from station.domain.models import Customer, DeviceStatus, Document, ScanLog
+from station.live.status import LiveStatus
 from station.scanning.service import ScanService
 
 

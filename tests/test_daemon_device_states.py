@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 import serial
+from helpers.daemon import DaemonProcess, PtyScanner, device_state, wait_live, write_config
 from sqlalchemy import select
 
 from station import config as config_mod
 from station.daemon.daemon import Daemon
-from station.daemon.live import LiveStatus
 from station.domain.models import DeviceStatus
-from helpers.daemon import DaemonProcess, PtyScanner, device_state, wait_live, write_config
+from station.live.status import LiveStatus
 
 
 def _row_state(db, device: str) -> str | None:

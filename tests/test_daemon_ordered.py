@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from station import config as config_mod
 from station.cli.run import web_app
 from station.daemon.daemon import Daemon, daemon_engine
-from station.daemon.live import LiveStatus
 from station.domain.models import ScanLog
+from station.live.status import LiveStatus
 
 
 @pytest.fixture

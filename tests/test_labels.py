@@ -15,7 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from station.interchange.labels import (
+from station.printing.labels import (
     COMMANDS,
     DEFAULT_SIZE,
     MIN_MODULE_MM,

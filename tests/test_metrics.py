@@ -11,10 +11,11 @@ from station import config as config_mod
 from station.cli.run import web_app
 from station.config import Config, DatabaseConfig, StationConfig, WebConfig, from_dict
 from station.daemon.daemon import Daemon
-from station.daemon.live import LiveStatus
-from station.domain import outbox, print_queue, stock, tokens
-from station.domain import catalogue
+from station.domain import catalogue, stock, tokens
 from station.domain.models import DeviceStatus, WebhookDelivery
+from station.live.status import LiveStatus
+from station.printing import queue as print_queue
+from station.webhooks import outbox
 from web import create_app
 
 HOOK = {"url": "http://127.0.0.1:9/hook", "secret": "whsec_" + "A" * 44, "events": ["document.posted"]}

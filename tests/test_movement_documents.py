@@ -19,8 +19,8 @@ import pytest
 
 from station.domain import catalogue, documents, events, posting, serials
 from station.domain.models import DocumentKind
-from station.interchange import feed
 from station.interchange.export import movement_rows, write_csv, write_json
+from station.webhooks import payload
 
 REASON = "dropped in the store, screen cracked"
 
@@ -71,7 +71,7 @@ def test_the_api_names_the_posting_document_and_its_order(client, db, moved):
 
 def test_the_events_and_the_webhooks_name_the_same(client, db, moved):
     """Guards document.posted: each movement of the posted document names it, its order and its reason, in the
-    feed and in the body a webhook is sent (the same JSON, made by feed.event)."""
+    feed and in the body a webhook is sent (the same JSON, made by payload.event)."""
     want = {d: (o, r) for moves in expected(moved).values() for _, d, o, r in moves}
     answer = client.get("/api/events?after=0&limit=1000").get_json()
     posted = [e for e in answer["events"] if e["type"] == "document.posted"]
@@ -79,7 +79,7 @@ def test_the_events_and_the_webhooks_name_the_same(client, db, moved):
     with db.Session() as s:
         rows = {row.id: row for row in events.after(s, 0, 1000)}
         for event in posted:
-            sent = json.loads(feed.body(feed.event(s, rows[event["id"]])))
+            sent = json.loads(payload.body(payload.event(s, rows[event["id"]])))
             assert sent == event
             for m in event["document"]["movements"]:
                 assert (m["document"], (m["order"], m["reason"])) == (event["document"]["reference"],

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from station.config import Config, DatabaseConfig, ScannerConfig, StationConfig
-from station.daemon.live import LiveStatus
 from station.domain import catalogue, documents
 from station.domain.models import DeviceStatus, ScanLog
+from station.live.status import LiveStatus
 from station.scanning.service import ScanService
 from web.app import create_app
 from web.db import EXTENSION
@@ -213,7 +213,7 @@ def test_device_ids_follow_the_daemon_naming():
 def test_first_run_says_how_to_begin(db, tmp_path):
     """An empty database: the overview and the operator screen say how to begin; after station demo they don't."""
     from station.config import from_dict
-    from station.interchange.demo import create_demo
+    from station.domain.demo import create_demo
     from web.app import create_app
 
     app = create_app(from_dict({"stations": [{"id": "default", "mode": "sell"}]}), engine=db.engine)

@@ -8,8 +8,8 @@ of ``station run`` (here in-process, with its real print bell) prints.
 from __future__ import annotations
 
 import socket
-from datetime import timedelta
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,10 +21,11 @@ from helpers.printers.standin_zebra import ZebraStandIn
 from station import config as config_mod
 from station.cli.main import cli
 from station.daemon.daemon import Daemon
-from station.daemon.live import LiveStatus
-from station.domain import catalogue, print_queue
+from station.domain import catalogue
 from station.domain.errors import ConfigError
 from station.domain.models import SerialNumber
+from station.live.status import LiveStatus
+from station.printing import queue as print_queue
 
 WAIT_LEASE = timedelta(minutes=2)
 

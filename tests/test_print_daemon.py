@@ -28,8 +28,9 @@ from helpers.printers.standin_zebra import Fault, ZebraStandIn
 from drivers.printers import LabelPrinter
 from station.config import from_dict
 from station.daemon.daemon import daemon_engine
-from station.daemon.printing import PrintQueue, driver_for, owner_of
-from station.domain import catalogue, print_queue
+from station.domain import catalogue
+from station.printing import queue as print_queue
+from station.printing.dispatch import PrintQueue, driver_for, owner_of
 from station.scanning.service import ScanService
 from station.storage.db import make_sessionmaker
 
@@ -80,7 +81,7 @@ def world(db):
 
 def queue_labels(db, *serials: str) -> None:
     """Labels queued as ``station labels serials --print`` does: in a transaction of their own, bell rung."""
-    from station.storage import print_bell
+    from station.printing import bell as print_bell
 
     with db.Session.begin() as s:
         print_queue.queue_labels(s, "zebra-1", list(serials))

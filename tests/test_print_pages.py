@@ -12,7 +12,7 @@ from html import unescape
 import pytest
 
 from station.config import from_dict
-from station.domain import print_queue
+from station.printing import queue as print_queue
 from web.app import create_app
 
 OWNER = "test-box"

@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import event, func, select
 
 from station.config import from_dict
-from station.domain import catalogue, documents, print_queue
+from station.domain import catalogue, documents
 from station.domain.models import Document, DocumentStatus, PrintJob
 from station.domain.vocabulary import PrintJobState
+from station.printing import queue as print_queue
 from station.scanning.service import ScanService
 
 WIDGET = "09501101020917"

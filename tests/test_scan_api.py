@@ -12,9 +12,9 @@ from helpers.events import EventStream
 from sqlalchemy import func, select
 
 from station.config import from_dict
-from station.daemon.live import LiveStatus
 from station.domain import catalogue
 from station.domain.models import ScanLog
+from station.live.status import LiveStatus
 from station.scanning.service import ScanService
 from station.storage.db import make_engine
 from web.app import create_app

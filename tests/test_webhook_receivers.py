@@ -4,7 +4,7 @@ Each receiver is Python's own ``http.server`` on loopback (tests/helpers/receive
 real server does: HTTP/1.0 that closes, HTTP/1.1 keep-alive, ``Connection: close``, a chunked 200, a 204, a
 2xx after 9 s (under the real 10 s deadline); or failing as one does: a 302 or 307 redirect (never followed),
 a connection closed without an answer or reset after the request was read, an https certificate that does not
-verify. The real deliverer (station.daemon.deliverer, its threads, its sessions, its sender) delivers a few
+verify. The real deliverer (station.webhooks.deliverer, its threads, its sessions, its sender) delivers a few
 events to it on the test's database; then every event must have been answered 2xx exactly once, first sent in
 event order, and the real ``station outbox list`` must print what happened: attempts, the last answer or
 error, the next attempt. A failing receiver's head is failed after two attempts (a schedule whose three days
@@ -28,12 +28,12 @@ from sqlalchemy.orm import Session
 
 from station.cli.main import cli
 from station.config import load
-from station.daemon import sender
-from station.daemon.deliverer import Deliverer
 from station.domain import catalogue, events, stock
 from station.domain.models import FeedEvent, WebhookDelivery
-from station.domain.outbox import Schedule, aware
 from station.domain.vocabulary import DeliveryState
+from station.webhooks import sender
+from station.webhooks.deliverer import Deliverer
+from station.webhooks.outbox import Schedule, aware
 
 SECRET = "whsec_" + base64.b64encode(b"receiver-test-key-of-32-bytes...").decode()
 ZONE = "America/Sao_Paulo"  # a zone other than UTC: the listing's times must be converted, and say in which zone

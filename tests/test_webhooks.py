@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
 from station.config import from_dict
-from station.daemon.deliverer import Deliverer
-from station.domain import catalogue, outbox, stock
+from station.domain import catalogue, stock
 from station.domain.models import FeedEvent, WebhookDelivery
 from station.domain.vocabulary import DeliveryState
+from station.webhooks import outbox
+from station.webhooks.deliverer import Deliverer
 
 SECRET = "whsec_" + base64.b64encode(b"station-test-key-of-32-bytes....").decode()
 FAST = outbox.Schedule(delays=(0.05, 0.05, 0.05, 0.05, 0.05), then=0.05)

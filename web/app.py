@@ -1,22 +1,30 @@
-"""The Flask app factory (as Flask's tutorial, flaskr): no module globals, one app per call.
+"""The Flask app factory (as Flask's tutorial, flaskr): no module globals, one app per call; and the app as served.
 
 ``create_app`` does not migrate the database: ``station init``, ``run`` and
-``serve`` do that before they serve.
+``serve`` do that before they serve. ``asgi_app`` hands the app to the
+station's own server (station.live), with what that server cannot know of it.
 """
 from __future__ import annotations
+
+from functools import partial
+from typing import Any
 
 from flask import Blueprint, Flask
 from sqlalchemy.engine import Engine
 
 from station.config import Config, load
+from station.live.asgi import StationASGI
+from station.live.status import Live
+from station.live.streams import HEARTBEAT, EventHub
+from station.scanning.service import ScanService
 from station.storage.db import make_engine, make_sessionmaker, read_only
 
 from .api import API_PREFIX, MAX_BODY
 from .api import bp as api_bp
 from .api.paths import refuse_leading_slashes
+from .api.stations import ASGI_ENVIRON, offline_body
 from .contract import bp as contract_bp
-from .db import EXTENSION, StationApp
-from .live import Live
+from .db import EXTENSION, StationApp, change_feed
 from .metrics import bp as metrics_bp
 from .pages import register_pages
 from .security import init_security
@@ -62,3 +70,20 @@ def create_app(config: Config | None = None, *, engine: Engine | None = None,
         app.register_blueprint(bp, url_prefix=prefix)
     register_pages(app)
     return app
+
+
+def asgi_app(app: Flask, *, threads: int, max_streams: int, max_streams_per_client: int) -> StationASGI:
+    """The app as the station's server runs it (station.live.serve.WebServer): Flask behind the bridge, live events
+    from the event loop, each station's state read for them as the API reads it."""
+    state: StationApp = app.extensions[EXTENSION]
+    service = ScanService(state.config)
+
+    def fetch(station: str) -> dict[str, Any]:
+        # Only a read: a deferred transaction that never waits for a scan's write lock (storage.db.reading).
+        with state.readers.begin() as session:
+            return service.view(session, station)
+
+    events = EventHub(change_feed(app), fetch, partial(offline_body, state), max_streams=max_streams,
+                      max_per_client=max_streams_per_client,
+                      heartbeat=float(app.config.get("STATION_SSE_HEARTBEAT", HEARTBEAT)))
+    return StationASGI(app, events, threads=threads, max_body=MAX_BODY, environ={ASGI_ENVIRON: True})

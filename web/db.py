@@ -1,10 +1,11 @@
-"""The station's engine and sessions inside the web app, and the request's one transaction.
+"""The station's engine and sessions inside the web app, the request's one transaction, and the app's change feed.
 
 ``create_app`` keeps a :class:`StationApp` in ``app.extensions["station"]``;
 views reach it through :func:`station_app` and open their transaction with
 :func:`transaction` (SQLAlchemy's session_basics "better" example): the block
 commits when it ends and rolls everything back when anything is raised, so a
-refused request leaves nothing half-written.
+refused request leaves nothing half-written. :func:`change_feed` is the app's
+one feed of station changes (station.live.changes), made on first use.
 """
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from flask import current_app, request
+from flask import Flask, current_app, request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from station.config import Config
-
-from .live import Live
+from station.live.changes import ChangeFeed
+from station.live.status import Live
 
 EXTENSION = "station"
+FEED = "station.events"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,15 @@ class StationApp:
 
 def station_app() -> StationApp:
     return current_app.extensions[EXTENSION]
+
+
+def change_feed(app: Flask) -> ChangeFeed:
+    """The app's one ChangeFeed, made on first use from its engine, its reading sessions and the daemon's status."""
+    found = app.extensions.get(FEED)
+    if found is None:
+        state: StationApp = app.extensions[EXTENSION]
+        found = app.extensions.setdefault(FEED, ChangeFeed(state.engine, state.readers, state.live))
+    return found
 
 
 @contextmanager

@@ -26,9 +26,10 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from station.domain import outbox, print_queue
 from station.domain.models import DeviceStatus
+from station.printing import queue as print_queue
 from station.scanning.metrics import SCAN_SECONDS, SCANS
+from station.webhooks import outbox
 
 from .db import EXTENSION, StationApp
 from .security import bearer_user, unauthorized

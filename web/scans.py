@@ -1,7 +1,7 @@
 """How the web carries out a scan (the API's and the operator page's alike): in order with the scanners'.
 
 Under ``station run`` a scan from the page or the API goes through the
-daemon's ordered path (web.live's ``submit``): at once when nothing is held,
+daemon's ordered path (the live status's ``submit``, station.live.status): at once when nothing is held,
 else behind the scanner's held scans, so none overtakes them after an outage
 (issue 10, defect 5). While the database is away it is held in the daemon's
 durable spool with its idempotency key, and the answer is :class:`Held`.
@@ -23,8 +23,7 @@ from station.scanning.prompts import offline
 from station.scanning.service import ScanResult, ScanService
 from station.storage.retry import run_in_transaction
 
-from .changes import feed
-from .db import station_app
+from .db import change_feed, station_app
 
 log = logging.getLogger(__name__)
 
@@ -75,5 +74,5 @@ def carry_out(station: str, raw: str, *, device: str, key: str | None, user: str
     if live is not None:
         live.notify()
     else:
-        feed(current_app).bump([station])  # this app's own screens hear of it at once
+        change_feed(current_app).bump([station])  # this app's own screens hear of it at once
     return result

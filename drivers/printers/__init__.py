@@ -1,8 +1,9 @@
 """Label printers: the device layer that puts a serial's label on paper.
 
-- ``base``: the ``LabelPrinter`` interface, ``PrintJob``, ``PrinterState``,
-  ``LabelGeometry`` and the ``Renderer`` a raster printer draws with.
-- ``config``: a ``[[printers]]`` entry, checked; ``factory.make_printer``.
+- ``base``: the ``LabelPrinter`` interface, ``PrintJob``, ``PrinterState``
+  and the ``Renderer`` a raster printer draws with.
+- ``config``: a ``[[printers]]`` entry, checked, and its ``LabelGeometry``;
+  ``factory.make_printer``.
 - ``errors``: ``PrinterError`` and its subclasses, each with a stable code,
   ``retryable`` and ``possibly_printed``.
 - ``zpl`` (Zebra ZPL II), ``brother`` (Brother QL raster, via brother_ql),
@@ -13,8 +14,8 @@ Nothing here imports the station or the web app: the station hands its
 renderer in.  Driver modules are imported only by ``make_printer``.
 """
 
-from drivers.printers.base import LabelGeometry, LabelPrinter, PrinterState, PrintJob, Renderer
-from drivers.printers.config import PrinterConfig
+from drivers.printers.base import LabelPrinter, PrinterState, PrintJob, Renderer
+from drivers.printers.config import LabelGeometry, PrinterConfig
 from drivers.printers.errors import (
     DeliveryUncertain,
     JobNotDelivered,

@@ -16,44 +16,19 @@ caller, so the device layer imports nothing from the station.
 from __future__ import annotations
 
 import abc
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from drivers.printers.config import PrinterConfig
 from drivers.printers.errors import LabelRefused
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from drivers.printers.config import PrinterConfig
-
-MM_PER_INCH = 25.4
-
 # Renderer(text, width_dots, height_dots, dpi) -> a greyscale image of exactly
 # that many dots, the Code 128 of `text` on it; ValueError when it cannot fit.
 Renderer = Callable[[str, int, int, int], "Image.Image"]
-
-
-@dataclass(frozen=True)
-class LabelGeometry:
-    """A label's printable size in mm and the printer's resolution in dots per inch."""
-
-    width_mm: float
-    height_mm: float
-    dpi: int
-
-    @property
-    def width_dots(self) -> int:
-        return math.floor(self.width_mm * self.dpi / MM_PER_INCH + 1e-9)
-
-    @property
-    def height_dots(self) -> int:
-        return math.floor(self.height_mm * self.dpi / MM_PER_INCH + 1e-9)
-
-    def dots(self, mm: float) -> int:
-        """`mm` in whole dots, rounded up (for margins and minimum widths)."""
-        return math.ceil(mm * self.dpi / MM_PER_INCH - 1e-9)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ than at the first print job.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.printers.base import LabelGeometry
 from drivers.printers.errors import PrinterConfigError
 from drivers.printers.transport import parse_address
 
@@ -35,6 +35,28 @@ OPTIONS = {
 _LABEL = re.compile(r"\s*(\d+(?:\.\d+)?)\s*[xX×]\s*(\d+(?:\.\d+)?)\s*(?:mm)?\s*")
 # CUPS queue names: printable, and none of space, tab, / \ # ' " (lpadmin's rule).
 _CUPS_QUEUE = re.compile(r"[!$-&(-.0-\[\]-~]{1,127}")
+MM_PER_INCH = 25.4
+
+
+@dataclass(frozen=True)
+class LabelGeometry:
+    """A label's printable size in mm and the printer's resolution in dots per inch."""
+
+    width_mm: float
+    height_mm: float
+    dpi: int
+
+    @property
+    def width_dots(self) -> int:
+        return math.floor(self.width_mm * self.dpi / MM_PER_INCH + 1e-9)
+
+    @property
+    def height_dots(self) -> int:
+        return math.floor(self.height_mm * self.dpi / MM_PER_INCH + 1e-9)
+
+    def dots(self, mm: float) -> int:
+        """`mm` in whole dots, rounded up (for margins and minimum widths)."""
+        return math.ceil(mm * self.dpi / MM_PER_INCH - 1e-9)
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,7 @@ def run(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serials"], stati
     quiet = logging.getLogger("station.scanning.service")
     level = quiet.level
     quiet.setLevel(logging.WARNING)
-    hooks_log = logging.getLogger("station.daemon.deliverer")  # and one per delivery
+    hooks_log = logging.getLogger("station.webhooks.deliverer")  # and one per delivery
     hooks_level = hooks_log.level
     hooks_log.setLevel(logging.WARNING)
     try:

@@ -4,7 +4,7 @@ Theory of operation. On the bench's scratch database (filled, then scanned
 through by ``drive``): K stations (20 by default) post receipts at once,
 each a thread with its own connection on the daemon's path (supplier, one
 unserialised unit, CMD:FINISH, in ``run_in_transaction``), while the
-daemon's webhook deliverer (station.daemon.deliverer, its own threads and
+daemon's webhook deliverer (station.webhooks.deliverer, its own threads and
 sessions, as under ``station run``) sends every ``document.posted`` to a
 receiver on loopback (a threading ``http.server`` answering 200). The lag of
 an event is from the moment its posting committed (taken in the station's
@@ -26,13 +26,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from station.config import from_dict
-from station.daemon.deliverer import Deliverer
-from station.domain import catalogue, events, outbox
+from station.domain import catalogue, events
 from station.domain.models import Document, FeedEvent
-from station.interchange import feed
 from station.scanning.service import ScanService
 from station.storage.db import make_sessionmaker, read_only
 from station.storage.retry import run_in_transaction
+from station.webhooks import outbox, payload
+from station.webhooks.deliverer import Deliverer
 
 from .drive import percentiles
 
@@ -154,7 +154,7 @@ def feed_rate(engine: Engine) -> dict:
             t0 = time.perf_counter()
             with Reader.begin() as session:
                 rows = events.after(session, after, limit)
-                text = json.dumps({"events": feed.events(session, rows), "last_id": rows[-1].id if rows else after})
+                text = json.dumps({"events": payload.events(session, rows), "last_id": rows[-1].id if rows else after})
             pages.append(time.perf_counter() - t0)
             if not rows or not text:
                 break

@@ -25,7 +25,7 @@ def labels_commands(ctx: Context, out_dir: str, parties: bool, operators: bool) 
     from sqlalchemy import select
 
     from station.domain.models import Customer, Operator, Supplier
-    from station.interchange.labels import COMMANDS, Label, write_sheet
+    from station.printing.labels import COMMANDS, Label, write_sheet
 
     items = [Label(text, caption) for text, caption in COMMANDS]
     if operators:
@@ -57,7 +57,7 @@ def labels_serials(ctx: Context, product_code: str, count: int, prefix: str | No
     """Reserve COUNT new serials (never issued twice) and write their labels, or queue them for a printer."""
     from station.domain.catalogue import get_product
     from station.domain.reservation import reserve
-    from station.interchange.labels import Label, LabelSize, module_width_for, write_sheet
+    from station.printing.labels import Label, LabelSize, module_width_for, write_sheet
 
     if printer_id is not None:
         return _print_serials(ctx, product_code, count, prefix, printer_id)
@@ -87,11 +87,11 @@ def _print_serials(ctx: Context, product_code: str, count: int, prefix: str | No
     reserved, rather than queued to fail one by one.
     """
     from drivers.printers import PrinterConfigError, PrinterError, PrintJob
-    from station.daemon.printing import driver_for
-    from station.domain import print_queue
     from station.domain.catalogue import get_product
     from station.domain.reservation import reserve
-    from station.storage import print_bell
+    from station.printing import bell as print_bell
+    from station.printing import queue as print_queue
+    from station.printing.dispatch import driver_for
 
     printer = ctx.config.printer(printer_id)
     if printer is None:

@@ -27,8 +27,8 @@ def list_(ctx: Context, state: str | None, limit: int) -> None:
     answer (its status, or why it failed) and when the next attempt is due.
 
     Times are in the station's zone ([web] timezone, else the system's), named in the heading."""
-    from station.domain import outbox as box
     from station.domain.vocabulary import DeliveryState
+    from station.webhooks import outbox as box
 
     config = ctx.config
     with ctx.sessionmaker()() as session:
@@ -77,7 +77,7 @@ def _next(row, head, when) -> str:
 @pass_ctx
 def retry(ctx: Context, url: str | None, event_id: int | None) -> None:
     """Send failed deliveries again: pending and due now, with a fresh three days of retries, in event order."""
-    from station.domain import outbox as box
+    from station.webhooks import outbox as box
 
     configured = [w.url for w in ctx.config.webhooks]
     if url is not None and url not in configured:

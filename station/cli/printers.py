@@ -18,8 +18,8 @@ from sqlalchemy.exc import DBAPIError
 
 from drivers.printers import PrinterConfigError, PrinterState
 from station.config import LabelPrinterConfig
-from station.daemon.printing import driver_for
-from station.domain import print_queue
+from station.printing import queue as print_queue
+from station.printing.dispatch import driver_for
 
 from .context import Context, NoStationDatabase, pass_ctx
 

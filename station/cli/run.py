@@ -1,7 +1,7 @@
 """``station run`` (scanners, processing and the web page in one process) and ``station serve`` (the page only).
 
 Both create or migrate the database, serve the Flask app on ``[web]
-host``/``port`` through the station's own web server (web.server: uvicorn,
+host``/``port`` through the station's own web server (station.live: uvicorn,
 live events in its event loop) and print its URL. SIGTERM and SIGINT are blocked in
 every thread and taken by the main thread alone (``sigtimedwait``), so the
 shutdown runs in plain code rather than in a signal handler: the readers
@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from station.config import Config
 from station.daemon.daemon import Daemon, daemon_engine, migrate_or_defer
-from station.daemon.live import LiveStatus
+from station.live.status import LiveStatus
 from station.storage.db import migrate
 
 from .context import Context, pass_ctx
@@ -54,13 +54,14 @@ def _wait_for_signal(healthy: Callable[[], bool]) -> int | None:
 
 def _web_server(config: Config, engine, live: LiveStatus | None):
     """The app and its listening server, not yet serving: a bad setting fails before anything starts."""
-    from web.server.serve import WebServer
+    from station.live.serve import WebServer
+    from web.app import asgi_app
 
     web = config.web
     try:
         app = web_app(config, engine, live)
-        return WebServer(app, web.host, web.port, threads=web.threads, max_streams=web.max_streams,
-                         max_streams_per_client=web.max_streams_per_client)
+        return WebServer(asgi_app(app, threads=web.threads, max_streams=web.max_streams,
+                                  max_streams_per_client=web.max_streams_per_client), web.host, web.port)
     except OSError as exc:  # the port is taken, the address is not ours
         raise click.ClickException(f"cannot listen on {config.web.host}:{config.web.port}: {exc}") from None
 
@@ -89,7 +90,7 @@ def _first_run_hint(engine) -> None:
     """On an empty database, say how to begin (the web page says it too)."""
     from sqlalchemy.orm import Session
 
-    from station.interchange.demo import FIRST_RUN_HINT, is_empty
+    from station.domain.demo import FIRST_RUN_HINT, is_empty
 
     try:
         with Session(engine) as session:

@@ -19,15 +19,16 @@ from sqlalchemy.engine import Engine
 from station.config import Config
 from station.domain.errors import ConfigError
 from station.domain.wording import plural
+from station.live.status import LiveStatus
+from station.printing.dispatch import PrintQueue
+from station.printing.worker import BACKOFF
 from station.scanning.results import escape_raw
 from station.scanning.service import ScanService
 from station.storage.db import make_engine, make_sessionmaker, migrate, normalise_url
+from station.storage.retry import is_unreachable
+from station.webhooks.deliverer import Deliverer
 
-from .deliverer import Deliverer
-from .live import LiveStatus
-from .print_worker import BACKOFF
-from .printing import PrintQueue
-from .processor import Processor, is_unreachable
+from .processor import Processor
 from .spool import Spool
 from .supervisor import Supervisor
 
@@ -109,7 +110,7 @@ class Daemon:
                                          reconnect_interval=reconnect_interval, hotplug=hotplug)
             # Webhook deliveries: threads and sessions of their own, never on the scan path.
             self.deliverer = Deliverer(config, engine)
-            # Labels go out on threads of their own; a printer never holds up a scan (station.daemon.printing).
+            # Labels go out on threads of their own; a printer never holds up a scan (station.printing.dispatch).
             self.printing = PrintQueue(config, engine, make_sessionmaker(engine), changed=self.live.notify,
                                        backoff=print_backoff or BACKOFF)
             self.live.accept_scans(self.processor.submit)

@@ -26,31 +26,22 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from station.domain.errors import Conflict, StationError
 from station.domain.models import DeviceStatus
 from station.domain.wording import plural
+from station.live.status import LiveStatus
 from station.scanning import scan_log
 from station.scanning.service import ScanResult, ScanService
-from station.storage.retry import is_retryable, run_in_transaction
+from station.storage.retry import is_retryable, is_unreachable, run_in_transaction
 
 from .answers import Answers, Submitted
-from .live import LiveStatus
 from .spool import Spool, SpooledScan
 
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY = 200  # finished scans between two prunes of the spool
-
-
-def is_unreachable(exc: BaseException) -> bool:
-    """True when ``exc`` says the database is away (worth waiting for), not that the scan is bad."""
-    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
-                        sa_exc.TimeoutError, ConnectionError)):
-        return True
-    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
 
 
 def outcome_of(result) -> str:

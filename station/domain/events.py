@@ -35,7 +35,7 @@ Payloads: the subject named, its JSON rendered when read
 The domain may not render JSON (that is station.interchange, a layer
 above), so an event row names its subject (``document`` and its id, a
 ``serial``, a ``product``, a ``supplier`` or ``customer``) and
-station.interchange.feed renders it when the event is read, as the API
+station.webhooks.payload renders it when the event is read, as the API
 gives the record. For ``document.posted`` that is the posting itself:
 a posted document never changes (its lines, movements, quantities and codes
 are final; nothing un-posts), so rendering it later gives what rendering it

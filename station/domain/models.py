@@ -391,7 +391,7 @@ class Webhook(Base):
     ``cursor`` is the last event id turned into its deliveries (or passed over:
     a type it does not take). ``holder`` and ``lease_until``: the daemon that
     sends its deliveries, so that two boxes configured with one webhook never
-    send it in parallel (station.domain.outbox).
+    send it in parallel (station.webhooks.outbox).
     """
 
     __tablename__ = "webhook"
@@ -425,7 +425,7 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-# CMD:PRINT reads the station's last scan that named a serial (station.scanning.printing): an index of those
+# CMD:PRINT reads the station's last scan that named a serial (station.printing.scan_labels): an index of those
 # scans alone, so the read is one index probe however many product and command scans came since. The
 # predicate is written as the query's own (SQLite uses a partial index only for a term it finds verbatim).
 Index("ix_scan_log_station_serial", ScanLog.station, ScanLog.id,

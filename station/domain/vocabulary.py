@@ -77,7 +77,7 @@ class PartyKind(enum.StrEnum):
 
 
 class PrintJobState(enum.StrEnum):
-    """Where a label in the print queue stands (station.domain.print_queue)."""
+    """Where a label in the print queue stands (station.printing.queue)."""
 
     pending = "pending"  # waiting for its printer, or being retried
     printed = "printed"  # the printer (or CUPS) took it

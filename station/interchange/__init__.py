@@ -1,1 +1,1 @@
-"""Records in and out: the JSON of SPEC 5, CSV imports, movement export, labels and demo data."""
+"""Files in and out: CSV imports of products and purchase orders, the movement export, and the JSON of SPEC 5."""

@@ -18,8 +18,9 @@ from station.domain.facts import head_of
 from station.domain.models import Document
 from station.domain.rules import order_exceeded
 from station.domain.vocabulary import SERVICE_KINDS, DocumentKind, DocumentStatus
+from station.printing import scan_labels as printing
 
-from . import machine, printing, prompts
+from . import machine, prompts
 from .context import ScanContext
 from .operators import SignedIn
 

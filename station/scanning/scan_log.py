@@ -23,10 +23,13 @@ from sqlalchemy.orm import Session
 
 from station.domain.errors import Conflict, Refusal
 from station.domain.models import SERIAL_MAX, ScanLog
-from station.storage.channels import STATION_CHANGES
+from station.domain.rules import Lookups
 
-from .reading import Reading, normalise, quote
+from .reading import Kind, Reading, normalise, quote
 from .results import ScanResult, escape_raw
+
+#: The PostgreSQL channel a logged scan notifies (payload: the station's id); screens listen (station.live.changes).
+STATION_CHANGES = "station_changes"
 
 LOG = ScanLog.__table__
 _INSERT = insert(LOG)
@@ -42,6 +45,20 @@ def write(session: Session, values: dict[str, Any]) -> None:
     """Log one scan (and, on PostgreSQL, notify the screens of other processes)."""
     postgres = session.get_bind().dialect.name == "postgresql"
     session.connection().execute(_INSERT_AND_NOTIFY if postgres else _INSERT, values)
+
+
+def names_serial(reading: Reading | None, serial: str | None, accepted: bool, lookups: Lookups) -> bool:
+    """Whether a scan named a serial CMD:PRINT may print (see station.printing.scan_labels), from its own look-ups.
+
+    ``serial`` is the text the scan log keeps for it (None: it named none, or one too long to be a serial);
+    ``lookups`` are the scan's own, so a refused scan's serial is already known to them: no extra statement.
+    """
+    if reading is None or serial is None:
+        return False
+    if accepted or reading.kind in (Kind.known_serial, Kind.gs1):
+        return True
+    facts = lookups.serial(serial)
+    return facts.exists or facts.open_document_id is not None
 
 
 def digest(raw: bytes | str) -> str:

@@ -31,7 +31,7 @@ from station.config import Config
 from station.domain.errors import Invalid, NotFound, Refusal
 from station.domain.validation import is_printable
 
-from . import actions, machine, metrics, operators, printing, prompts, scan_log, station_row, views
+from . import actions, machine, metrics, operators, prompts, scan_log, station_row, views
 from .context import ReaderLookups, ScanContext
 from .reading import Reading, read
 from .results import ScanResult, escape_raw
@@ -112,7 +112,7 @@ class ScanService:
         serial = scan_log.serial_of(reading, raw)
         scan_log.write(session, dict(
             station=station, device=device[:200], raw=escape_raw(raw), read_as=result.read_as,
-            serial_text=serial, names_serial=printing.names_serial(reading, serial, accepted, lookups),
+            serial_text=serial, names_serial=scan_log.names_serial(reading, serial, accepted, lookups),
             accepted=accepted, code=code, message=message, prompt=answer.prompt, idempotency_key=key,
             # The answer is kept for a scan that can be sent again (it has a key) and answered the same.
             response=json.dumps(result.as_json(), separators=(",", ":")) if key is not None else None,

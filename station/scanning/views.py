@@ -13,11 +13,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from station.domain import print_queue, service_desk, tallies
+from station.domain import service_desk, tallies
 from station.domain.facts import DocumentHead
 from station.domain.vocabulary import SERVICE_KINDS, Mode
 from station.domain.warranty import utc_today
 from station.interchange import representation
+from station.printing import queue as print_queue
 
 from . import machine, operators, prompts, scan_log
 from .context import ScanContext

@@ -27,6 +27,7 @@ import time
 import weakref
 from typing import Callable, ContextManager, Iterator, TypeVar
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,6 +51,14 @@ def is_retryable(exc: BaseException) -> bool:
     if sqlstate in RETRYABLE_SQLSTATES:
         return True
     return getattr(orig, "sqlite_errorname", None) in RETRYABLE_SQLITE
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database is away (worth waiting for), not that the work is bad."""
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
+                        sa_exc.TimeoutError, ConnectionError)):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
 
 
 def writer_turn(Session: sessionmaker[Session], timeout: float = 10.0) -> ContextManager[object]:

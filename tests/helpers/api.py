@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import select
 
 from station.domain.models import Base
-from web.server.serve import WebServer
+from station.live.serve import WebServer
+from web.app import asgi_app
 
 JSON = "application/json"
 
@@ -41,9 +42,9 @@ def snapshot(db) -> dict[str, list[tuple]]:
 
 @contextmanager
 def serve(app, *, threads: int = 2, max_streams: int = 500, max_streams_per_client: int = 10):
-    """The app on the station's own server (web.server: uvicorn) on a free loopback port; yields the port."""
-    server = WebServer(app, "127.0.0.1", 0, threads=threads, max_streams=max_streams,
-                       max_streams_per_client=max_streams_per_client)
+    """The app on the station's own server (station.live: uvicorn) on a free loopback port; yields the port."""
+    server = WebServer(asgi_app(app, threads=threads, max_streams=max_streams,
+                                max_streams_per_client=max_streams_per_client), "127.0.0.1", 0)
     server.start()
     try:
         yield server.port

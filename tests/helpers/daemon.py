@@ -31,7 +31,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from station.daemon.live import LiveStatus
+from station.live.status import LiveStatus
 
 # The command line as the `station` script starts it.
 BOOT = "from station.cli.main import main; main()"

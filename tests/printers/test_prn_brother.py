@@ -17,7 +17,7 @@ from drivers.printers import (
     PrintJob,
     make_printer,
 )
-from station.interchange.labels import label_image
+from station.printing.labels import label_image
 
 WAIT = 5.0
 

@@ -12,7 +12,7 @@ from PIL import Image
 
 from drivers.printers import LabelRefused, PrinterNotReady, PrintJob, make_printer
 from drivers.printers.cups_queue import job_name
-from station.interchange.labels import label_image
+from station.printing.labels import label_image
 
 try:
     import cups

@@ -1,4 +1,4 @@
-"""station.interchange.labels.label_image, the renderer raster printers draw with: exact size, whole-dot modules, scans."""
+"""station.printing.labels.label_image, the renderer raster printers draw with: exact size, whole-dot modules, scans."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import zxingcpp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from station.interchange.labels import MIN_MODULE_MM, label_image
+from station.printing.labels import MIN_MODULE_MM, label_image
 
 
 def bar_widths(image) -> list[int]:

@@ -4,7 +4,7 @@
 "last_id": <the last event's id, or the given after>}``: the events after
 that id, oldest first, at most ``limit`` (1-1000, default 100; anything else
 is 400 ``invalid_field``). Each is ``{"id", "type", "at", ...}`` with its
-subject (station.interchange.feed). Ids are handed out in commit order
+subject (station.webhooks.payload). Ids are handed out in commit order
 (station.domain.events), so a reader that always asks for what follows the
 last id it saw never misses an event and never sees one twice. Reading is
 open like every other read of the API (SPEC 1: anyone on the LAN reads).
@@ -15,7 +15,7 @@ from flask import Blueprint, request
 
 from station.domain import events
 from station.domain.errors import Invalid
-from station.interchange import feed
+from station.webhooks import payload
 
 from ..db import transaction
 
@@ -41,5 +41,5 @@ def index():
     limit = _whole("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     with transaction() as session:
         rows = events.after(session, after, limit)
-        out = feed.events(session, rows)
+        out = payload.events(session, rows)
     return {"events": out, "last_id": rows[-1].id if rows else after}

@@ -17,7 +17,7 @@
   changes (``id:`` is the station's version), ``event: offline`` while the
   database is away, and a comment line as a heartbeat every 15 seconds.
   This view only admits the request (the guard has run, the station exists)
-  and answers a marker; web.server.events streams from the event loop, so
+  and answers a marker; station.live.streams streams from the event loop, so
   a waiting screen holds neither a thread nor a database connection.
 """
 from __future__ import annotations
@@ -29,6 +29,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.exc import OperationalError
 
 from station.domain.errors import Invalid, NotFound
+from station.live.streams import EVENTS_MARKER, TRUST_MARKER
 from station.scanning.prompts import offline
 from station.scanning.service import ScanService, check_key
 
@@ -43,10 +44,8 @@ bp = Blueprint("stations", __name__)
 
 SCAN_FIELDS = ("data", "id", "source")
 SOURCES = ("api", "web")
-# What the events view tells the event loop's server (web.server), which takes them off the answer.
-EVENTS_MARKER = "X-Station-Events"  # the admitted station
-TRUST_MARKER = "X-Station-Trusted"  # 1: the station's own screen (web.security), not capped per client
-ASGI_ENVIRON = "station.asgi"  # set in the environ by that server
+# Set in the environ by the station's own server (web.app.asgi_app), which serves the events themselves.
+ASGI_ENVIRON = "station.asgi"
 
 
 def _known(station: str) -> None:
@@ -96,7 +95,7 @@ def show(station: str):
 
 @bp.get("/stations/<station>/events")
 def events(station: str):
-    """Server-sent events: admitted here (guard, station, headers), streamed by web.server.events."""
+    """Server-sent events: admitted here (guard, station, headers), streamed by station.live.streams."""
     _known(station)
     if not request.environ.get(ASGI_ENVIRON):
         # A plain WSGI server would hold a thread per screen for as long as it stays open.

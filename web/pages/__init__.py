@@ -1,7 +1,7 @@
 """The pages of SPEC 5: one blueprint per page group, registered by :func:`register_pages`.
 
 Every page is rendered by an autoescaped Jinja template (nothing from a
-barcode is ever marked safe; the serial's SVG is built by station.interchange.labels with
+barcode is ever marked safe; the serial's SVG is built by station.printing.labels with
 its text escaped); every form carries the CSRF token and answers with
 Post/Redirect/Get (forms.py); records whose keys may hold '/' are linked as
 links.py says.

@@ -19,9 +19,9 @@ from flask import Blueprint, render_template
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from station.domain import outbox
 from station.domain.models import DeviceStatus
 from station.interchange.representation import timestamp
+from station.webhooks import outbox
 
 from ..db import station_app, transaction
 from .printers import printer_rows

@@ -1,6 +1,6 @@
 """``/labels``: sheets to print: the scan commands, and labels for serials typed in.
 
-The sheets are station.interchange.labels' own printable pages (inline Code 128 SVG, every
+The sheets are station.printing.labels' own printable pages (inline Code 128 SVG, every
 text escaped), served as they are. Making a sheet changes nothing, so its
 form is a GET.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from station.interchange import labels
+from station.printing import labels
 
 from .serials import SEARCH_MAX
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request, url_for
 
 from station.domain import operators
-from station.interchange import labels
+from station.printing import labels
 
 from ..db import transaction
 from .forms import PER_PAGE, Pager, attempt, back, done, field, page_arg

@@ -1,6 +1,6 @@
 """The label printers on ``/devices``: each configured printer, what the daemon last saw of it, and its queue.
 
-Read from the database (``printer_status``, ``print_job``: station.domain.print_queue), which the daemon of
+Read from the database (``printer_status``, ``print_job``: station.printing.queue), which the daemon of
 ``station run`` writes, so ``station serve`` shows the same. Which stations print where comes from the
 configuration.
 """
@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from station.config import Config
-from station.domain import print_queue
 from station.interchange.representation import timestamp
+from station.printing import queue as print_queue
 
 from ..db import transaction
 

@@ -19,7 +19,8 @@ from station.domain import serials
 from station.domain.models import Customer, Product, SerialNumber, Supplier
 from station.domain.serials import find_serial
 from station.domain.validation import is_printable
-from station.interchange import labels, representation
+from station.interchange import representation
+from station.printing import labels
 
 from ..api.paths import tail_key
 from ..db import station_app, transaction

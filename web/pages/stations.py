@@ -20,12 +20,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from station.domain import documents, service_desk
+from station.domain.demo import FIRST_RUN_HINT, is_empty
 from station.domain.errors import Refusal
 from station.domain.models import Document
 from station.domain.vocabulary import SERVICE_KINDS
 from station.domain.warranty import utc_today
 from station.interchange import representation
-from station.interchange.demo import FIRST_RUN_HINT, is_empty
 from station.scanning.prompts import offline
 from station.scanning.service import ScanService
 

@@ -1,6 +1,6 @@
 """The webhook outbox: one delivery row per event and webhook, sent in event order, retried, then given up on.
 
-Theory of operation. The events are the outbox (events.py: written in the
+Theory of operation. The events are the outbox (station.domain.events: written in the
 change's own transaction, ids in commit order). A webhook's deliveries are
 made from the feed by the daemon's deliverer (``enqueue``), not by the
 posting: the posting stays one event row however many webhooks there are
@@ -42,9 +42,9 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from . import events
-from .models import FeedEvent, Webhook, WebhookDelivery
-from .vocabulary import DeliveryState
+from station.domain import events
+from station.domain.models import FeedEvent, Webhook, WebhookDelivery
+from station.domain.vocabulary import DeliveryState
 
 W = Webhook.__table__
 WD = WebhookDelivery.__table__

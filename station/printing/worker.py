@@ -35,11 +35,10 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.orm import Session, sessionmaker
 
 from drivers.printers import LabelPrinter, LabelRefused, PrinterError, PrinterNotReady, PrintJob
-from station.domain import print_queue
-from station.domain.print_queue import Busy, Job
-from station.storage.retry import is_retryable, run_in_transaction
+from station.storage.retry import is_retryable, is_unreachable, run_in_transaction
 
-from .processor import is_unreachable
+from . import queue as print_queue
+from .queue import Busy, Job
 
 log = logging.getLogger(__name__)
 

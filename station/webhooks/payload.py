@@ -18,8 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from station.domain.models import Customer, Document, Product, SerialNumber, Supplier
-
-from . import representation
+from station.interchange import representation
 
 #: The key each subject travels under in an event.
 KEYS = {"document": "document", "serial": "serial", "product": "product", "supplier": "party", "customer": "party"}

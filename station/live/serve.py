@@ -21,10 +21,9 @@ import logging
 import socket
 import threading
 
-from flask import Flask
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from . import StationASGI
+from .asgi import StationASGI
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +75,12 @@ def listen(host: str, port: int, backlog: int = 1024) -> list[socket.socket]:
 
 
 class WebServer:
-    """The station's app behind uvicorn, served from a thread; ``stop`` ends streams, then the server."""
+    """The station's ASGI app (web.app.asgi_app) behind uvicorn, on a thread; ``stop`` ends streams, then the server."""
 
-    def __init__(self, app: Flask, host: str, port: int, *, threads: int, max_streams: int,
-                 max_streams_per_client: int) -> None:
+    def __init__(self, asgi: StationASGI, host: str, port: int) -> None:
         import uvicorn
 
-        self.asgi = StationASGI(app, threads=threads, max_streams=max_streams,
-                                max_streams_per_client=max_streams_per_client)
+        self.asgi = asgi
         self.sockets = listen(host, port)
         config = uvicorn.Config(
             self.asgi, http=_Protocol, lifespan="off", log_config=None, access_log=False, proxy_headers=False,

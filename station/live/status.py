@@ -1,19 +1,64 @@
-"""In-process live status shared by the daemon and the web page of one ``station run``.
+"""The daemon's in-process live status, and the interface the web app reads it through.
 
 The daemon knows things the database cannot tell while it is unreachable:
 how many scans each station holds in its spool, and which scanners are
-plugged in. It writes them here; the web page reads them, and waits on
-``wait_for_change`` to push server-sent events without polling the database.
-The page and the API hand their scans to ``submit``, the daemon's ordered
-path, so none overtakes a scanner's held scan.
+plugged in. It writes them into a ``LiveStatus``; the web page reads them,
+and the change feed (changes.py) waits on ``wait_for_change`` to push
+server-sent events without polling the database. The page and the API hand
+their scans to ``submit``, the daemon's ordered path, so none overtakes a
+scanner's held scan.
+
+The web app does not import the daemon: under ``station run`` the command
+line hands it the daemon's ``LiveStatus``, under ``station serve`` nothing,
+and it relies only on the ``Live`` interface below.
 """
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
+
+
+class DeviceView(Protocol):
+    station: str
+    device: str
+    kind: str
+    state: str
+    last_scan_at: datetime | None
+    last_scan: str | None
+
+
+class Submitted(Protocol):
+    """What the daemon did with a scan from the web: its answer (``result.as_json()``), or held."""
+
+    result: Any  # a ScanResult, or None: held in the spool, in order
+    held: int  # scans held in all
+    offline: bool  # held because the database is away (else: waiting behind others)
+
+
+class Live(Protocol):
+    """Held scans, device states and a change counter to wait on, kept by the daemon; its ordered scan path."""
+
+    version: int
+
+    def held(self, station: str) -> int: ...
+
+    @property
+    def offline(self) -> bool: ...
+
+    def devices(self) -> Sequence[DeviceView]: ...
+
+    def record_scan(self, station: str, device: str, text: str) -> None: ...
+
+    def notify(self) -> None: ...
+
+    def wait_for_change(self, seen: int, timeout: float) -> int: ...
+
+    def submit(self, station: str, device: str, raw: str, *, key: str | None, user: str | None,
+               timeout: float) -> Submitted | None:
+        """Carry the scan out in order with the scanners' (None: no daemon takes scans here)."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +72,7 @@ class DeviceState:
 
 
 class LiveStatus:
-    """Thread-safe: held scans per station, device states, and a change counter to wait on."""
+    """The daemon's ``Live``, thread-safe: held scans per station, device states, and a change counter to wait on."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()

@@ -3,33 +3,35 @@
 Why (README "The web server"): a live screen waits for minutes; under a
 threaded WSGI server (waitress) each one held a worker thread, and 64 screens
 starved every scan and page. Here a waiting screen costs a socket and a
-coroutine (web.server.events), requests still run in Flask unchanged
-(web.server.bridge), and the listening socket, start and stop live in
-web.server.serve. An HTTP/1.1 request without one valid Host header is
-refused before any of them (web.server.host).
+coroutine (streams.py), requests still run in Flask unchanged (bridge.py),
+and the listening socket, start and stop live in serve.py. An HTTP/1.1
+request without one valid Host header is refused before any of them
+(host.py).
+
+The web app builds this (web.app.asgi_app): it hands in itself, the largest
+body it takes, what to add to each request's environ, and the event hub.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask
-
-from ..api import MAX_BODY
-from ..api.stations import ASGI_ENVIRON
 from . import host
 from .bridge import WSGIBridge
-from .events import EventHub
+from .streams import EventHub
 
+# The live events' URL (GET /api/stations/<station>/events, web.api.stations).
 EVENTS_PREFIX, EVENTS_SUFFIX = "/api/stations/", "/events"
 
 
 class StationASGI:
-    """The ASGI app: live event requests to the hub (after Flask admits them), everything else to Flask."""
+    """The ASGI app: live event requests to the hub (after the app admits them), everything else to the app."""
 
-    def __init__(self, app: Flask, *, threads: int, max_streams: int, max_streams_per_client: int) -> None:
-        self.flask = app
-        self.bridge = WSGIBridge(app, threads=threads, max_body=MAX_BODY, extra_environ={ASGI_ENVIRON: True})
-        self.events = EventHub(app, max_streams=max_streams, max_per_client=max_streams_per_client)
+    def __init__(self, app: Callable, events: EventHub, *, threads: int, max_body: int,
+                 environ: dict[str, Any] | None = None) -> None:
+        self.app = app
+        self.bridge = WSGIBridge(app, threads=threads, max_body=max_body, extra_environ=environ)
+        self.events = events
 
     async def __call__(self, scope: dict[str, Any], receive, send) -> None:
         if scope["type"] == "lifespan":

@@ -1,12 +1,12 @@
 """Labels a scan queues: CMD:PRINT (the station's last serial) and print_on_receive (every serial a receipt posts).
 
 Both only write ``print_job`` rows in the scan's own transaction and ring the
-print queue's bell (station.storage.print_bell); nothing on the scan path
+print queue's bell (station.printing.bell); nothing on the scan path
 talks to a printer, so a printer that is off, out of paper or slow never
 slows or fails a scan. A refused scan rolls its rows back with the rest.
 
 Which serial CMD:PRINT prints: the station's latest scan that named a serial
-(``names_serial``, decided as the scan is logged) and was either accepted (a
+(``names_serial``, decided as the scan is logged: station.scanning.scan_log) and was either accepted (a
 serial added to a document, a new one on a receipt among them) or, though
 refused, named a serial the database knows: one with a record, one standing
 on an open document (a unit scanned again on the receipt still open, or on
@@ -16,19 +16,24 @@ label printed, whatever the scan was refused for. Scans that named nothing
 that are no serial anywhere are passed over. Which printer: the station's
 ``printer``, else its ``print_on_receive``; with neither it is refused with
 ``unknown_printer``.
+
+The scan service calls these with its scan's context; all they read of it is
+the session and the station (``AtStation``), so this room knows nothing of
+the scan service.
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select, true
+from typing import Protocol
 
-from station.domain import print_queue
+from sqlalchemy import bindparam, select, true
+from sqlalchemy.orm import Session
+
+from station.config import StationConfig
 from station.domain.errors import Refusal
 from station.domain.models import PrinterStatus, ScanLog
-from station.domain.rules import Lookups
-from station.storage import print_bell
 
-from .context import ScanContext
-from .reading import Kind, Reading
+from . import bell as print_bell
+from . import queue as print_queue
 
 LOG = ScanLog.__table__
 PS = PrinterStatus.__table__
@@ -40,26 +45,19 @@ _LAST_SERIAL = (select(LOG.c.serial_text)
 _PRINTER_STATE = select(PS.c.state, PS.c.detail).where(PS.c.printer == bindparam("printer"))
 
 
-def names_serial(reading: Reading | None, serial: str | None, accepted: bool, lookups: Lookups) -> bool:
-    """Whether a scan named a serial CMD:PRINT may print (the module's doc), from what the scan looked up.
+class AtStation(Protocol):
+    """What a scan hands in (its ScanContext): the scan's session and its station's configuration."""
 
-    ``serial`` is the text the scan log keeps for it (None: it named none, or one too long to be a serial);
-    ``lookups`` are the scan's own, so a refused scan's serial is already known to them: no extra statement.
-    """
-    if reading is None or serial is None:
-        return False
-    if accepted or reading.kind in (Kind.known_serial, Kind.gs1):
-        return True
-    facts = lookups.serial(serial)
-    return facts.exists or facts.open_document_id is not None
+    session: Session
+    station: StationConfig
 
 
-def last_serial(ctx: ScanContext) -> str | None:
+def last_serial(ctx: AtStation) -> str | None:
     """The serial of the station's latest scan that named one (see the module's doc), or None."""
     return ctx.session.execute(_LAST_SERIAL, {"station": ctx.station.id}).scalar()
 
 
-def print_last_serial(ctx: ScanContext) -> str:
+def print_last_serial(ctx: AtStation) -> str:
     """Queue the label of the station's last serial; "SN-3 on printer zebra-1". Refusal when it cannot be."""
     printer = ctx.station.label_printer
     if printer is None:
@@ -75,7 +73,7 @@ def print_last_serial(ctx: ScanContext) -> str:
     return f"{serial} on printer {printer}"
 
 
-def print_receipt(ctx: ScanContext, document_id: int) -> int:
+def print_receipt(ctx: AtStation, document_id: int) -> int:
     """A posted receipt at a station with ``print_on_receive``: one label per serial it brought in, one statement."""
     printer = ctx.station.print_on_receive
     if printer is None:
@@ -86,7 +84,7 @@ def print_receipt(ctx: ScanContext, document_id: int) -> int:
     return queued
 
 
-def printer_note(ctx: ScanContext, printer: str | None) -> str | None:
+def printer_note(ctx: AtStation, printer: str | None) -> str | None:
     """"Printer zebra-1: paper out; the labels wait for it." when the daemon last saw it unable to print."""
     if printer is None:
         return None

@@ -1,9 +1,9 @@
 """Live events served from the event loop: a waiting screen costs a socket and a small coroutine.
 
 Theory of operation. ``GET /api/stations/<station>/events`` first goes
-through the Flask app like any request (web.server.bridge): its guard, the
+through the Flask app like any request (bridge.py): its guard, the
 unknown-station 404, the security headers, JSON errors, all exactly as for
-every other URL. The view answers a short marker (``X-Station-Events``)
+every other URL. The view answers a short marker (``EVENTS_MARKER``)
 instead of a body; this module takes it from there:
 
 - Admission: at most ``max_streams`` streams in all (503 ``too_many_streams``
@@ -12,10 +12,11 @@ instead of a body; this module takes it from there:
   Host header, as web.security decides: the station's own screen) is counted
   in the total only.
 - One channel per station with open streams. It fetches the station's state
-  once per change, in a small thread pool with a short session of its own,
-  whatever the number of screens, and hands the same event to all of them;
-  a burst of changes within ``MIN_INTERVAL`` becomes one event.
-  It learns of changes from the app's ChangeFeed (web.changes), whose thread
+  once per change (``fetch``, handed in by the web app: a short session of
+  its own), in a small thread pool, whatever the number of screens, and
+  hands the same event to all of them; a burst of changes within
+  ``MIN_INTERVAL`` becomes one event.
+  It learns of changes from the app's ChangeFeed (changes.py), whose thread
   calls back into the loop with ``call_soon_threadsafe``; it also looks again
   every heartbeat, so a database that went away quietly is still noticed.
 - Each stream sends the current state first, then every new one (``id:`` is
@@ -34,19 +35,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask
 from sqlalchemy.exc import OperationalError
 
-from station.scanning.service import ScanService
-
-from ..api.stations import EVENTS_MARKER, TRUST_MARKER, offline_body
-from ..changes import feed
-from ..db import EXTENSION
 from .bridge import Headers, send_response
+from .changes import ChangeFeed
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT = 15.0  # seconds; app.config["STATION_SSE_HEARTBEAT"] overrides (tests)
+# What the events view answers instead of a body (the hub takes them off the answer it passes on).
+EVENTS_MARKER = "X-Station-Events"  # the admitted station
+TRUST_MARKER = "X-Station-Trusted"  # 1: the station's own screen (web.security), not capped per client
+
+HEARTBEAT = 15.0  # seconds; the web app's STATION_SSE_HEARTBEAT overrides it (tests)
 # At most one event per station this often (the first of a burst at once): screens cannot show more, and
 # a burst of scans must not make the loop write to every screen for every scan (500 screens: 10 ms each).
 MIN_INTERVAL = 0.05
@@ -101,15 +101,21 @@ def _json_error(code: str, message: str) -> bytes:
 
 
 class EventHub:
-    """Every open event stream of one app, their limits, and one channel per watched station."""
+    """Every open event stream of one app, their limits, and one channel per watched station.
 
-    def __init__(self, app: Flask, *, max_streams: int, max_per_client: int) -> None:
-        self.app_state = app.extensions[EXTENSION]
-        self.feed = feed(app)
-        self.heartbeat = float(app.config.get("STATION_SSE_HEARTBEAT", HEARTBEAT))
+    ``fetch(station)`` reads a station's state as the API gives it (raising OperationalError while the
+    database is away); ``offline(station)`` is the answer while it is away ("Offline: N scans held").
+    """
+
+    def __init__(self, feed: ChangeFeed, fetch: Callable[[str], dict[str, Any]],
+                 offline: Callable[[str], dict[str, Any]], *, max_streams: int, max_per_client: int,
+                 heartbeat: float = HEARTBEAT) -> None:
+        self.feed = feed
+        self.fetch = fetch
+        self.offline = offline
+        self.heartbeat = heartbeat
         self.max_streams = max_streams
         self.max_per_client = max_per_client
-        self.service = ScanService(self.app_state.config)
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="events")
         self.channels: dict[str, Channel] = {}
         self._streams: set[Stream] = set()
@@ -235,7 +241,7 @@ class EventHub:
                 if early > 0:
                     await asyncio.sleep(early)  # a rate limit: news within the interval comes in one event
                 channel.wake.clear()
-                key, text = await loop.run_in_executor(self.pool, self._fetch, channel.station)
+                key, text = await loop.run_in_executor(self.pool, self._event, channel.station)
                 if key != channel.key:
                     channel.publish(key, text)
                     published = loop.time()
@@ -256,14 +262,12 @@ class EventHub:
                 del self.channels[channel.station]
             channel.tell(END)  # streams still on it (the server is stopping) end
 
-    def _fetch(self, station: str) -> tuple[tuple, bytes]:
-        """The station's state as one event (in a pool thread, with a short session of its own)."""
+    def _event(self, station: str) -> tuple[tuple, bytes]:
+        """The station's state as one event (in a pool thread)."""
         try:
-            # Only a read: a deferred transaction that never waits for a scan's write lock (storage.db.reading).
-            with self.app_state.readers.begin() as session:
-                view = self.service.view(session, station)
+            view = self.fetch(station)
         except OperationalError:
-            offline = offline_body(self.app_state, station)
+            offline = self.offline(station)
             return ("offline", offline["held"]), f"event: offline\ndata: {json.dumps(offline)}\n\n".encode()
         data = json.dumps(view, separators=(",", ":"))
         # The station's printer changes without a scan (paper out, labels printed): that is news too.

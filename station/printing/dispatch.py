@@ -1,10 +1,10 @@
 """The daemon's print queue (SPEC 5 Printing): one worker per configured printer, woken by the print bell.
 
 Jobs are queued by scans, postings and ``station labels serials --print`` in
-their own transactions (station.domain.print_queue); this sends them. Each
+their own transactions (station.printing.queue); this sends them. Each
 ``[[printers]]`` entry becomes its driver here (``drivers.printers``, raster
 kinds drawing with the station's own Code 128 renderer,
-``station.interchange.labels.label_image``) and a ``PrinterWorker`` thread;
+``station.printing.labels.label_image``) and a ``PrinterWorker`` thread;
 one ``print_bell.Listener`` wakes them all when labels are queued, by this
 process or any other. A printer whose driver cannot be made (an extra not
 installed, an unknown Brother model) stops ``station run`` at start with its
@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from drivers.printers import LabelPrinter, PrinterConfigError, make_printer
 from station.config import Config, LabelPrinterConfig
 from station.domain.errors import ConfigError
-from station.interchange.labels import label_image
-from station.storage import print_bell
 
-from .print_worker import BACKOFF, PrinterWorker
+from . import bell as print_bell
+from .labels import label_image
+from .worker import BACKOFF, PrinterWorker
 
 log = logging.getLogger(__name__)
 

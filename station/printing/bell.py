@@ -27,9 +27,10 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from .channels import PRINT_JOBS
-
 log = logging.getLogger(__name__)
+
+#: The PostgreSQL channel of the bell; the payload is empty: every daemon looks at its printers.
+PRINT_JOBS = "print_jobs"
 
 _RANG = "print_bell"  # session.info: this transaction queued labels
 _NOTIFY = select(func.pg_notify(PRINT_JOBS, ""))

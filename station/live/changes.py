@@ -1,7 +1,7 @@
 """The change feed live events follow: one per app, fed from one source, told to whoever listens.
 
 A live screen must not hold a database connection or a thread while it
-waits, so the screens' event loop (web.server.events) registers one listener
+waits, so the screens' event loop (streams.py) registers one listener
 here and hears, from a thread of this feed, which stations changed. The feed
 learns of changes from the daemon's live status when the daemon runs in this
 process (``station run``: its change counter, followed by one thread), else
@@ -13,6 +13,10 @@ processes may scan). A scan this app processes itself is told at once
 A listener is called with the stations that changed, or None for "any of
 them" (the source was lost and found again, or the daemon's status moved:
 held scans, a scanner, the database going away).
+
+The feed is handed its source (the engine, the sessions that only read, the
+daemon's live status or None) and knows nothing of the web app, which keeps
+its one feed (web.db.change_feed).
 """
 from __future__ import annotations
 
@@ -20,37 +24,31 @@ import logging
 import threading
 from collections.abc import Callable
 
-from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from station.domain.models import StationState
-from station.storage.channels import STATION_CHANGES
+from station.scanning.scan_log import STATION_CHANGES
 
-from .db import EXTENSION, StationApp
+from .status import Live
 
 log = logging.getLogger(__name__)
 
 POLL = 0.25  # seconds between version polls on SQLite
 READY_WAIT = 5.0  # how long a new listener waits for the feed to start listening
-FEED = "station.events"
 
 Listener = Callable[[list[str] | None], None]
-
-
-def feed(app: Flask) -> ChangeFeed:
-    """The app's one ChangeFeed, made on first use."""
-    found = app.extensions.get(FEED)
-    if found is None:
-        found = app.extensions.setdefault(FEED, ChangeFeed(app.extensions[EXTENSION]))
-    return found
 
 
 class ChangeFeed:
     """Tells its listeners which stations changed, from one source thread per app."""
 
-    def __init__(self, app_state: StationApp):
-        self.app_state = app_state
+    def __init__(self, engine: Engine, readers: sessionmaker[Session], live: Live | None = None):
+        self.engine = engine
+        self.readers = readers
+        self.live = live
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._thread: threading.Thread | None = None
@@ -58,9 +56,9 @@ class ChangeFeed:
 
     @property
     def source(self) -> str:
-        if self.app_state.live is not None:
+        if self.live is not None:
             return "live"
-        return "listen" if self.app_state.engine.dialect.name == "postgresql" else "poll"
+        return "listen" if self.engine.dialect.name == "postgresql" else "poll"
 
     # -- what listeners call -------------------------------------------------
     def subscribe(self, listener: Listener, *, wait: bool = True) -> None:
@@ -103,7 +101,7 @@ class ChangeFeed:
 
     def _follow(self, ready: threading.Event) -> None:
         """``station run``: the daemon's change counter moves on every scan, held count and scanner state."""
-        live = self.app_state.live
+        live = self.live
         seen = live.version
         ready.set()
         while self._keep_going():
@@ -116,7 +114,7 @@ class ChangeFeed:
         """PostgreSQL: LISTEN on one connection of its own, outside the pool."""
         import psycopg
 
-        url = self.app_state.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         pause = threading.Event()
         while self._keep_going():
             try:
@@ -141,7 +139,7 @@ class ChangeFeed:
         pause = threading.Event()
         while self._keep_going():
             try:
-                with self.app_state.readers() as session:
+                with self.readers() as session:
                     rows = session.execute(select(StationState.station, StationState.version)).all()
             except OperationalError as exc:
                 if not failing:

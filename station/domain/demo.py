@@ -1,4 +1,4 @@
-"""A few records to try the station with: ``station demo``."""
+"""A few records to try the station with (``station demo``), and whether the database has any products yet."""
 from __future__ import annotations
 
 from dataclasses import dataclass

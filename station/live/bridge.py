@@ -10,7 +10,7 @@ read in the loop, at most ``max_body`` + 1 bytes and within ``body_timeout``
 seconds, before a thread is involved, as waitress buffers it; the WSGI call
 then runs in the pool and its whole answer comes back in one piece. Every
 response of the app is small and made at once (the one stream, the live
-events, is served by web.server.events without a thread), so nothing needs
+events, is served by streams.py without a thread), so nothing needs
 streaming back.
 
 The environ is PEP 3333's, plus ``REQUEST_URI``/``RAW_URI`` from the ASGI

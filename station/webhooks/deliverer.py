@@ -2,10 +2,10 @@
 
 Theory of operation. Each webhook's thread loops: take (or renew) the lease
 on sending it, turn the new events of the feed into its delivery rows
-(station.domain.outbox.enqueue), read the first of its undelivered ones in
+(outbox.enqueue), read the first of its undelivered ones in
 event order (``line``), and send them one after the other while each is
-due: render the event (station.interchange.feed), sign it
-(station.interchange.webhooks), POST it (sender.py, 10 s at most). A
+due: render the event (payload.py), sign it
+(signing.py), POST it (sender.py, 10 s at most). A
 failure is recorded at once (with its next attempt) and ends the turn: the
 later ones wait behind it. Successes are recorded together, by the next
 turn's one write (which also renews the lease and turns new events into
@@ -52,12 +52,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from station.config import Config, WebhookConfig
-from station.domain import events, outbox
-from station.interchange import feed, webhooks
+from station.domain import events
 from station.storage.db import make_sessionmaker, read_only
 from station.storage.retry import run_in_transaction
 
-from . import sender
+from . import outbox, payload, sender, signing
 
 log = logging.getLogger(__name__)
 
@@ -247,9 +246,9 @@ class WebhookThread(threading.Thread):
         try:
             with self.Reader.begin() as session:
                 rows = events.after(session, head.event_id - 1, 1)
-                payload = feed.event(session, rows[0])
-            body = feed.body(payload)
-            headers = webhooks.signed_headers(self.hook.secret, head.event_id, body)
+                rendered = payload.event(session, rows[0])
+            body = payload.body(rendered)
+            headers = signing.signed_headers(self.hook.secret, head.event_id, body)
         except DATABASE_ERRORS:
             raise
         except Exception as exc:  # a bug in rendering or signing this event: its attempt fails, the thread goes on

@@ -4,7 +4,7 @@ Theory of operation. A label is a ``print_job`` row, written in the same
 transaction as what asked for it: a receipt's posting (one row per serial
 line, INSERT ... SELECT from the lines, so 5,000 serials are one statement),
 a CMD:PRINT scan, or ``station labels serials --print``. Nothing here talks
-to a printer. The daemon (station.daemon.printing) takes the oldest pending
+to a printer. The daemon (station.printing.dispatch, .worker) takes the oldest pending
 job of a printer: ``claim`` marks it as its own for a lease and counts the
 attempt, committed *before* the label is sent; ``mark_printed`` only after the
 driver's ``send`` returned. So every attempt leaves a trace: a job found
@@ -29,8 +29,8 @@ from sqlalchemy import bindparam, func, insert, literal, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from .models import DocumentLine, PrinterStatus, PrintJob
-from .vocabulary import PrintJobState
+from station.domain.models import DocumentLine, PrinterStatus, PrintJob
+from station.domain.vocabulary import PrintJobState
 
 PJ = PrintJob.__table__
 PS = PrinterStatus.__table__
