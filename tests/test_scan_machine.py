@@ -23,8 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from station.domain.errors import Refusal
-from station.scanning import machine
-from station.scanning.machine import (
+from station.scan_core import machine
+from station.scan_core.machine import (
     AddLine,
     AddReplacement,
     ArmReplacement,
@@ -43,7 +43,7 @@ from station.scanning.machine import (
     Undo,
     decide,
 )
-from station.scanning.reading import Kind, ProductInfo, Reading
+from station.scan_core.reading import Kind, ProductInfo, Reading
 
 WIDGET = ProductInfo("WID-1", "Widget X", True, True)
 GADGET = ProductInfo("GAD-1", "Gadget", True, True)

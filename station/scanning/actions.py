@@ -18,10 +18,11 @@ from station.domain.facts import head_of
 from station.domain.models import Document
 from station.domain.rules import order_exceeded
 from station.domain.vocabulary import SERVICE_KINDS, DocumentKind, DocumentStatus
+from station.scan_core import machine, prompts
 
-from . import machine, printing, prompts
+from . import printing
 from .context import ScanContext
-from .operators import SignedIn
+from .sign_in import SignedIn
 
 D = Document.__table__
 

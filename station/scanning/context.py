@@ -17,9 +17,9 @@ from station.domain.facts import DocumentHead, ProductFacts, product_by_code
 from station.domain.posting import Posted
 from station.domain.rules import Lookups
 from station.domain.vocabulary import SERIAL_MAX
+from station.scan_core.reading import ProductInfo
 
-from .operators import SignedIn
-from .reading import ProductInfo
+from .sign_in import SignedIn
 from .station_row import StationRow, info
 
 

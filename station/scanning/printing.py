@@ -28,7 +28,7 @@ from station.domain.rules import Lookups
 from station.storage import print_bell
 
 from .context import ScanContext
-from .reading import Kind, Reading
+from station.scan_core.reading import Kind, Reading
 
 LOG = ScanLog.__table__
 PS = PrinterStatus.__table__

@@ -25,7 +25,7 @@ from station.domain.errors import Conflict, Refusal
 from station.domain.models import SERIAL_MAX, ScanLog
 from station.storage.channels import STATION_CHANGES
 
-from .reading import Reading, normalise, quote
+from station.scan_core.reading import Reading, normalise, quote
 from .results import ScanResult, escape_raw
 
 LOG = ScanLog.__table__

@@ -13,7 +13,7 @@ and the screens.
 Who is signed in comes with the station's row; a lapsed sign-in
 (``operator_idle_minutes``) ends as the scan starts, and a station that
 requires an operator refuses anything but a badge until one signs in
-(operators.py). Every line, movement and log entry records the operator's
+(sign_in.py). Every line, movement and log entry records the operator's
 code, else the caller's ``user`` (a token's name off loopback).
 """
 from __future__ import annotations
@@ -30,10 +30,11 @@ from sqlalchemy.orm import Session
 from station.config import Config
 from station.domain.errors import Invalid, NotFound, Refusal
 from station.domain.validation import is_printable
+from station.scan_core import machine, prompts
+from station.scan_core.reading import Reading, read
 
-from . import actions, machine, metrics, operators, printing, prompts, scan_log, station_row, views
+from . import actions, metrics, printing, scan_log, sign_in, station_row, views
 from .context import ReaderLookups, ScanContext
-from .reading import Reading, read
 from .results import ScanResult, escape_raw
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class ScanService:
                 return replayed
         now = datetime.now(timezone.utc)
         # A sign-in idle for operator_idle_minutes ends now, whatever this scan turns out to be.
-        signed, lapsed = operators.current(row.operator, cfg.operator_idle_minutes, now)
+        signed, lapsed = sign_in.current(row.operator, cfg.operator_idle_minutes, now)
         ctx = self._context(session, cfg, row, user, signed, now)
         lookups = ctx.lookups  # what the reading looked up, still known after a refusal
         before = row.state
@@ -89,7 +90,7 @@ class ScanService:
             with session.begin_nested():
                 reading = read(raw, ReaderLookups(ctx), document_re=self.config.scanning.document_re,
                                gs_substitute=self.config.scanning.gs_substitute)
-                operators.gate(reading, signed, cfg.require_operator, lapsed, cfg.operator_idle_minutes)
+                sign_in.gate(reading, signed, cfg.require_operator, lapsed, cfg.operator_idle_minutes)
                 decision = machine.decide(before, reading)
                 done = actions.carry_out(ctx, decision, before)
                 state = decision.state
@@ -124,16 +125,16 @@ class ScanService:
         return result
 
     def _context(self, session: Session, cfg, row, user: str | None, signed, now: datetime) -> ScanContext:
-        return ScanContext(session, self.config, cfg, row, operators.user_of(signed, user), operator=signed,
+        return ScanContext(session, self.config, cfg, row, sign_in.user_of(signed, user), operator=signed,
                            token_user=user, now=now)
 
     @staticmethod
     def _answer(ctx: ScanContext, state: machine.State, cfg) -> views.Answer:
         answer = views.answer(ctx, state)
-        return replace(answer, prompt=operators.prompt(answer.prompt, ctx.operator, cfg.require_operator))
+        return replace(answer, prompt=sign_in.prompt(answer.prompt, ctx.operator, cfg.require_operator))
 
     @staticmethod
-    def _seen(signed: operators.SignedIn | None, now: datetime) -> operators.SignedIn | None:
+    def _seen(signed: sign_in.SignedIn | None, now: datetime) -> sign_in.SignedIn | None:
         """Who stays signed in, with this scan as their last (operator_idle_minutes counts from it)."""
         return None if signed is None else replace(signed, seen_at=now)
 

@@ -6,7 +6,7 @@ station's first scan. What it stores is the machine's State: the mode, the
 phase, the open document, the chosen product, whether the last line waits
 for a serial to be recorded on it, the prompt last shown with a change
 counter the live page watches, and the operator signed in with their last
-scan (operators.py), read with the rest in the same statement.
+scan (sign_in.py), read with the rest in the same statement.
 """
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from station.domain.facts import DocumentHead, ProductFacts, head, head_columns, head_from
 from station.domain.models import Document, Operator, Product, StationState
 from station.domain.vocabulary import DocumentKind, DocumentStatus, Mode, Phase
+from station.scan_core import machine
+from station.scan_core.reading import ProductInfo
 
-from . import machine
-from .operators import SignedIn
-from .reading import ProductInfo
+from .sign_in import SignedIn
 
 SS = StationState.__table__
 D = Document.__table__
@@ -49,7 +49,7 @@ class StationRow:
     product: ProductFacts | None
     prompt: str
     version: int
-    operator: SignedIn | None = None  # as stored: whether they have lapsed since is operators.current's to say
+    operator: SignedIn | None = None  # as stored: whether they have lapsed since is sign_in.current's to say
 
 
 def info(p: ProductFacts | None) -> ProductInfo | None:

@@ -18,12 +18,15 @@ from station.domain.facts import DocumentHead
 from station.domain.vocabulary import SERVICE_KINDS, Mode
 from station.domain.warranty import utc_today
 from station.interchange import representation
+from station.scan_core import machine, prompts
 
-from . import machine, operators, prompts, scan_log
+from . import scan_log, sign_in
 from .context import ScanContext
 from .station_row import StationRow
 
 RECENT = 10
+#: What the screens and the API say while the database is away (the core's words: web reaches the core through here).
+offline = prompts.offline
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,8 @@ def station(session: Session, station_id: str, row: StationRow | None, default_m
     else:
         state, prompt, version = row.state, row.prompt, row.version
         document = representation.document_summary(session, row.document) if row.document is not None else None
-        signed, _ = operators.current(row.operator, idle_minutes, datetime.now(timezone.utc))
-    prompt = operators.prompt(prompt, signed, require_operator)
+        signed, _ = sign_in.current(row.operator, idle_minutes, datetime.now(timezone.utc))
+    prompt = sign_in.prompt(prompt, signed, require_operator)
     return {
         "station": station_id,
         "mode": state.mode.value,
@@ -94,6 +97,6 @@ def station(session: Session, station_id: str, row: StationRow | None, default_m
         "document": document,
         "recent_scans": [_scan(r) for r in scan_log.recent(session, station_id, RECENT)],
         "version": version,
-        "operator": operators.as_json(signed),
+        "operator": sign_in.as_json(signed),
         "printer": _printer(session, printer) if printer else None,
     }

@@ -29,7 +29,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.exc import OperationalError
 
 from station.domain.errors import Invalid, NotFound
-from station.scanning.prompts import offline
+from station.scanning.views import offline
 from station.scanning.service import ScanService, check_key
 
 from ..db import StationApp, station_app, transaction

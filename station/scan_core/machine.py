@@ -29,7 +29,7 @@ Who is signed in is not the machine's state: an operator's badge
 document stands, so in every phase they answer ``SignIn``/``SignOut`` and
 leave the state as it is. Whether a station lets anything but a badge
 through while nobody is signed in (``require_operator``) is decided before
-the machine, by station.scanning.operators.
+the machine, by station.scanning.sign_in.
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from typing import Any
 from station.domain.errors import Refusal
 from station.domain.wording import plural
 
-from .reading import Kind, Reading
+from station.scan_core.reading import Kind, Reading
 
 SIGN_IN_PROMPT = "Scan your operator badge (USR:...) to sign in."
 
