@@ -13,10 +13,10 @@ from datetime import date
 from typing import Protocol
 
 from station.domain import warranty
-from station.domain.vocabulary import POLICY, SERVICE_KINDS, DocumentKind, Mode
+from station.domain.vocabulary import POLICY, SERVICE_KINDS, DocumentKind, Mode, Phase
 from station.domain.wording import plural
 
-from .machine import Event, Phase, State
+from .decisions import Outcome, State
 
 _K = DocumentKind
 DOCUMENT_WORDS = {
@@ -163,9 +163,9 @@ def _desk(state: State, unit: Unit, warranty_words: str) -> str:
     return f"{said} Scan the next serial or CMD:FINISH."
 
 
-def message(event: Event, state: State, done: Done) -> str:
+def message(outcome: Outcome, state: State, done: Done) -> str:
     """What a scan just did, in a sentence or two (and a warning, when there is one)."""
-    text = _MESSAGES[event](state, done)
+    text = _MESSAGES[outcome](state, done)
     return f"{text} {done.warning}" if done.warning else text
 
 
@@ -188,23 +188,23 @@ def _mode_set(state: State, done: Done) -> str:
 
 
 _MESSAGES = {
-    Event.mode_set: _mode_set,
-    Event.mode_kept: lambda state, done: f"Mode: {MODE_WORDS[state.mode]} already.",
-    Event.posted: lambda state, done: (f"Posted {done.posted}: {done.posted_lines} line"
+    Outcome.mode_set: _mode_set,
+    Outcome.mode_kept: lambda state, done: f"Mode: {MODE_WORDS[state.mode]} already.",
+    Outcome.posted: lambda state, done: (f"Posted {done.posted}: {done.posted_lines} line"
                                        f"{'s' if done.posted_lines != 1 else ''}." + _labels_queued(done)),
-    Event.label_queued: lambda state, done: f"Printing the label of {done.label}." + _print_note(done),
-    Event.cancelled: lambda state, done: f"Cancelled {done.cancelled}: its serials are free again.",
-    Event.undone: lambda state, done: f"Removed the last line: {done.removed}." if done.removed else "Removed the last line.",
-    Event.product_dropped: lambda state, done: f"Dropped {done.removed}: no line was added for it.",
-    Event.document_opened: lambda state, done: _opened(done) or "Opened a document.",
-    Event.product_chosen: lambda state, done: " ".join(filter(None, (_opened(done), f"{state.product.name} chosen."))),
-    Event.line_added: lambda state, done: " ".join(filter(None, (_opened(done), f"Added {done.line}."))),
-    Event.serial_attached: lambda state, done: f"Recorded {done.line}.",
-    Event.signed_in: lambda state, done: f"Signed in: {done.signed_in}" + (
+    Outcome.label_queued: lambda state, done: f"Printing the label of {done.label}." + _print_note(done),
+    Outcome.cancelled: lambda state, done: f"Cancelled {done.cancelled}: its serials are free again.",
+    Outcome.undone: lambda state, done: f"Removed the last line: {done.removed}." if done.removed else "Removed the last line.",
+    Outcome.product_dropped: lambda state, done: f"Dropped {done.removed}: no line was added for it.",
+    Outcome.document_opened: lambda state, done: _opened(done) or "Opened a document.",
+    Outcome.product_chosen: lambda state, done: " ".join(filter(None, (_opened(done), f"{state.product.name} chosen."))),
+    Outcome.line_added: lambda state, done: " ".join(filter(None, (_opened(done), f"Added {done.line}."))),
+    Outcome.serial_attached: lambda state, done: f"Recorded {done.line}.",
+    Outcome.signed_in: lambda state, done: f"Signed in: {done.signed_in}" + (
         f" (in place of {done.replaced})." if done.replaced else "."),
-    Event.signed_out: lambda state, done: f"Signed out: {done.signed_out}." if done.signed_out
+    Outcome.signed_out: lambda state, done: f"Signed out: {done.signed_out}." if done.signed_out
     else "Nobody was signed in.",
-    Event.replace_armed: lambda state, done: (f"A replacement for serial {done.line}: scan the new unit's serial."
+    Outcome.replace_armed: lambda state, done: (f"A replacement for serial {done.line}: scan the new unit's serial."
                                               if done.line else "A replacement is armed already: scan its serial."),
-    Event.replace_dropped: lambda state, done: "No replacement: the unit goes back as it is.",
+    Outcome.replace_dropped: lambda state, done: "No replacement: the unit goes back as it is.",
 }

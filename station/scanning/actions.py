@@ -18,7 +18,7 @@ from station.domain.facts import head_of
 from station.domain.models import Document
 from station.domain.rules import order_exceeded
 from station.domain.vocabulary import SERVICE_KINDS, DocumentKind, DocumentStatus
-from station.scan_core import machine, prompts
+from station.scan_core import decisions, prompts
 
 from . import printing
 from .context import ScanContext
@@ -27,21 +27,21 @@ from .sign_in import SignedIn
 D = Document.__table__
 
 
-def carry_out(ctx: ScanContext, decision: machine.Decision, before: machine.State) -> prompts.Done:
+def carry_out(ctx: ScanContext, decision: decisions.Decision, before: decisions.State) -> prompts.Done:
     """Every action of the decision; what they did, for the operator's message."""
     done: dict = {}
     for action in decision.actions:
         _ACTIONS[type(action)](ctx, action, done)
-    if decision.event is machine.Event.product_dropped and before.product is not None:
+    if decision.outcome is decisions.Outcome.product_dropped and before.product is not None:
         done["removed"] = before.product.name
     return prompts.Done(**done)
 
 
-def _set_mode(ctx: ScanContext, action: machine.SetMode, done: dict) -> None:
+def _set_mode(ctx: ScanContext, action: decisions.SetMode, done: dict) -> None:
     pass  # the mode is the decision's state, saved with the station's row
 
 
-def _open(ctx: ScanContext, action: machine.OpenDocument, done: dict) -> None:
+def _open(ctx: ScanContext, action: decisions.OpenDocument, done: dict) -> None:
     session = ctx.session
     supplier = catalogue.get_party(session, "supplier", action.supplier) if action.supplier else None
     customer = catalogue.get_party(session, "customer", action.customer) if action.customer else None
@@ -57,7 +57,7 @@ def _opened(ctx: ScanContext, doc: Document, done: dict) -> None:
     done["opened"] = prompts.describe_document(d.kind, d.reference, d.party_name, d.order_reference)
 
 
-def _switch(ctx: ScanContext, action: machine.SwitchDocument, done: dict) -> None:
+def _switch(ctx: ScanContext, action: decisions.SwitchDocument, done: dict) -> None:
     """The desk's empty document dropped, and one of the other kind opened for its customer (CUS: stays chosen).
 
     Only for a unit that document would take: it is checked first as a line of the new kind on the document
@@ -75,7 +75,7 @@ def _switch(ctx: ScanContext, action: machine.SwitchDocument, done: dict) -> Non
                                          customer=customer), done)
 
 
-def _choose(ctx: ScanContext, action: machine.ChooseProduct, done: dict) -> None:
+def _choose(ctx: ScanContext, action: decisions.ChooseProduct, done: dict) -> None:
     """Against a purchase order, a product the order has nothing left of is refused now, not at each serial."""
     doc = ctx.document
     if doc.kind is not DocumentKind.receipt or doc.order_id is None:
@@ -87,7 +87,7 @@ def _choose(ctx: ScanContext, action: machine.ChooseProduct, done: dict) -> None
         raise order_exceeded(doc.order_reference, product, expected, received + here)
 
 
-def _add(ctx: ScanContext, action: machine.AddLine, done: dict) -> None:
+def _add(ctx: ScanContext, action: decisions.AddLine, done: dict) -> None:
     doc = ctx.document
     product = ctx.product(action.product) if action.product else None
     done["warning"] = _check_expected(ctx, action.serial)
@@ -111,7 +111,7 @@ def _add(ctx: ScanContext, action: machine.AddLine, done: dict) -> None:
     done["line"] = describe(line)
 
 
-def _attach(ctx: ScanContext, action: machine.AttachSerial, done: dict) -> None:
+def _attach(ctx: ScanContext, action: decisions.AttachSerial, done: dict) -> None:
     done["warning"] = _check_expected(ctx, action.serial)
     line = documents.attach_serial(ctx.session, ctx.document, action.serial, pattern=ctx.config.scanning.document_re,
                                    lookups=ctx.lookups)
@@ -119,11 +119,11 @@ def _attach(ctx: ScanContext, action: machine.AttachSerial, done: dict) -> None:
     done["line"] = f"serial {line.serial} on the last unit of {name}"
 
 
-def _arm(ctx: ScanContext, action: machine.ArmReplacement, done: dict) -> None:
+def _arm(ctx: ScanContext, action: decisions.ArmReplacement, done: dict) -> None:
     done["line"] = service_desk.replaceable(ctx.session, ctx.document).serial
 
 
-def _add_replacement(ctx: ScanContext, action: machine.AddReplacement, done: dict) -> None:
+def _add_replacement(ctx: ScanContext, action: decisions.AddReplacement, done: dict) -> None:
     line = service_desk.add_replacement(ctx.session, ctx.document, serial=action.serial,
                                         pattern=ctx.config.scanning.document_re, lookups=ctx.lookups,
                                         user=ctx.user)
@@ -131,19 +131,19 @@ def _add_replacement(ctx: ScanContext, action: machine.AddReplacement, done: dic
     done["line"] = describe(line)
 
 
-def _undo(ctx: ScanContext, action: machine.Undo, done: dict) -> None:
+def _undo(ctx: ScanContext, action: decisions.Undo, done: dict) -> None:
     line = documents.undo_last_line(ctx.session, ctx.document)
     ctx.document = replace(ctx.document, line_count=line.line_no - 1)
     done["removed"] = describe(line)
 
 
-def _cancel(ctx: ScanContext, action: machine.Cancel, done: dict) -> None:
+def _cancel(ctx: ScanContext, action: decisions.Cancel, done: dict) -> None:
     done["cancelled"] = ctx.document.reference
     documents.cancel(ctx.session, ctx.document)
     ctx.document = None
 
 
-def _post(ctx: ScanContext, action: machine.Post, done: dict) -> None:
+def _post(ctx: ScanContext, action: decisions.Post, done: dict) -> None:
     doc = ctx.document
     posted = posting.post(ctx.session, doc)
     ctx.posted = (replace(doc, status=DocumentStatus.posted, posted_at=posted.at), posted)
@@ -155,12 +155,12 @@ def _post(ctx: ScanContext, action: machine.Post, done: dict) -> None:
             done["print_note"] = printing.printer_note(ctx, ctx.station.print_on_receive)
 
 
-def _print(ctx: ScanContext, action: machine.PrintLastSerial, done: dict) -> None:
+def _print(ctx: ScanContext, action: decisions.PrintLastSerial, done: dict) -> None:
     done["label"] = printing.print_last_serial(ctx)
     done["print_note"] = printing.printer_note(ctx, ctx.station.label_printer)
 
 
-def _sign_in(ctx: ScanContext, action: machine.SignIn, done: dict) -> None:
+def _sign_in(ctx: ScanContext, action: decisions.SignIn, done: dict) -> None:
     """The badge's operator is the one at the station now, in place of whoever was; the scan's lines are theirs."""
     found = operators.active_by_code(ctx.session, action.code)
     if found is None:  # deactivated between the reading and now
@@ -173,7 +173,7 @@ def _sign_in(ctx: ScanContext, action: machine.SignIn, done: dict) -> None:
         done["replaced"] = before.name
 
 
-def _sign_out(ctx: ScanContext, action: machine.SignOut, done: dict) -> None:
+def _sign_out(ctx: ScanContext, action: decisions.SignOut, done: dict) -> None:
     done["signed_out"] = ctx.operator.name if ctx.operator is not None else None
     ctx.operator = None
     ctx.user = ctx.token_user
@@ -189,20 +189,20 @@ def _check_expected(ctx: ScanContext, serial: str | None) -> str | None:
 
 
 _ACTIONS = {
-    machine.SetMode: _set_mode,
-    machine.OpenDocument: _open,
-    machine.ChooseProduct: _choose,
-    machine.AddLine: _add,
-    machine.AttachSerial: _attach,
-    machine.Undo: _undo,
-    machine.Cancel: _cancel,
-    machine.Post: _post,
-    machine.SignIn: _sign_in,
-    machine.SignOut: _sign_out,
-    machine.SwitchDocument: _switch,
-    machine.ArmReplacement: _arm,
-    machine.AddReplacement: _add_replacement,
-    machine.PrintLastSerial: _print,
+    decisions.SetMode: _set_mode,
+    decisions.OpenDocument: _open,
+    decisions.ChooseProduct: _choose,
+    decisions.AddLine: _add,
+    decisions.AttachSerial: _attach,
+    decisions.Undo: _undo,
+    decisions.Cancel: _cancel,
+    decisions.Post: _post,
+    decisions.SignIn: _sign_in,
+    decisions.SignOut: _sign_out,
+    decisions.SwitchDocument: _switch,
+    decisions.ArmReplacement: _arm,
+    decisions.AddReplacement: _add_replacement,
+    decisions.PrintLastSerial: _print,
 }
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from station.config import Config
 from station.domain.errors import Invalid, NotFound, Refusal
 from station.domain.validation import is_printable
-from station.scan_core import machine, prompts
+from station.scan_core import decisions, machine, prompts
 from station.scan_core.reading import Reading, read
 
 from . import actions, metrics, printing, scan_log, sign_in, station_row, views
@@ -74,7 +74,7 @@ class ScanService:
         key = check_key(key)
         cfg = self._station(station)
         row = station_row.load_or_make(session, station, cfg.mode,
-                                       prompts.prompt(machine.State(mode=cfg.mode), prompts.Facts()))
+                                       prompts.prompt(decisions.State(mode=cfg.mode), prompts.Facts()))
         if key is not None:
             replayed = scan_log.replay(session, station, key, raw)  # Conflict id_reused for other data
             if replayed is not None:
@@ -98,7 +98,7 @@ class ScanService:
                 station_row.save(session, station, state, ctx.document.id if ctx.document else None,
                                  state.product.id if state.product else None, answer.prompt,
                                  operator=self._seen(ctx.operator, now))
-            accepted, code, message = True, None, prompts.message(decision.event, state, done)
+            accepted, code, message = True, None, prompts.message(decision.outcome, state, done)
         except Refusal as refusal:
             # The savepoint is gone, and with it whatever it wrote; the station is as it was.
             session.expire_all()
@@ -129,7 +129,7 @@ class ScanService:
                            token_user=user, now=now)
 
     @staticmethod
-    def _answer(ctx: ScanContext, state: machine.State, cfg) -> views.Answer:
+    def _answer(ctx: ScanContext, state: decisions.State, cfg) -> views.Answer:
         answer = views.answer(ctx, state)
         return replace(answer, prompt=sign_in.prompt(answer.prompt, ctx.operator, cfg.require_operator))
 

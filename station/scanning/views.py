@@ -18,7 +18,7 @@ from station.domain.facts import DocumentHead
 from station.domain.vocabulary import SERVICE_KINDS, Mode
 from station.domain.warranty import utc_today
 from station.interchange import representation
-from station.scan_core import machine, prompts
+from station.scan_core import decisions, prompts
 
 from . import scan_log, sign_in
 from .context import ScanContext
@@ -35,7 +35,7 @@ class Answer:
     document: dict[str, Any] | None
 
 
-def _facts(session: Session, doc: DocumentHead | None, state: machine.State,
+def _facts(session: Session, doc: DocumentHead | None, state: decisions.State,
            counts: list[tallies.ProductCount]) -> prompts.Facts:
     if doc is None:
         return prompts.Facts()
@@ -52,7 +52,7 @@ def _facts(session: Session, doc: DocumentHead | None, state: machine.State,
     return prompts.Facts(**facts)
 
 
-def answer(ctx: ScanContext, state: machine.State) -> Answer:
+def answer(ctx: ScanContext, state: decisions.State) -> Answer:
     """The prompt for ``state``, and the document to answer with: the one just posted, else the open one."""
     session = ctx.session
     doc = ctx.document if ctx.posted is None else ctx.posted[0]
@@ -82,7 +82,7 @@ def station(session: Session, station_id: str, row: StationRow | None, default_m
     (the sign-out itself is written by the next scan).
     """
     if row is None:
-        state = machine.State(mode=default_mode)
+        state = decisions.State(mode=default_mode)
         prompt, document, version = prompts.prompt(state, prompts.Facts()), None, 0
         signed = None
     else:
