@@ -120,36 +120,48 @@ def prompt(state: State, facts: Facts) -> str:
     """What to scan next, in the station's present state."""
     if facts.offline_held:
         return f"{offline(facts.offline_held)}. They will be processed when the database is back."
-    phase = state.phase
-    if phase is Phase.idle:
+    if state.phase is Phase.idle:
         return IDLE_PROMPTS[state.mode]
     if state.document_kind in SERVICE_KINDS and state.lines and facts.unit is not None:
         return _desk(state, facts.unit, warranty.words(facts.unit.warranty_until, facts.today))
-    if phase is Phase.awaiting_serial:
+    if state.phase is Phase.awaiting_serial:
         if state.document_kind is DocumentKind.receipt:
             return _count(state, facts) + " Scan the serial."
         return f"{state.product.name}: scan the serial of this unit."
-    if phase is Phase.sticky:
-        count = _count(state, facts)
-        if facts.expected is not None and facts.product_units + facts.received_before >= facts.expected:
-            return count + " All expected units are in: scan another product or CMD:FINISH."
-        if POLICY[state.document_kind].needs_serial(state.product):
-            return count + " Scan the next serial, another product, or CMD:FINISH."
-        return count + " Scan the product again for the next unit (its serial if it has one), another product, or CMD:FINISH."
+    if state.phase is Phase.sticky:
+        return _sticky(state, facts)
+    return _document(state, facts)
+
+
+def _sticky(state: State, facts: Facts) -> str:
+    """Receiving a product's units: how many are in, and whether its serials or the product again come next."""
+    count = _count(state, facts)
+    if facts.expected is not None and facts.product_units + facts.received_before >= facts.expected:
+        return count + " All expected units are in: scan another product or CMD:FINISH."
+    if POLICY[state.document_kind].needs_serial(state.product):
+        return count + " Scan the next serial, another product, or CMD:FINISH."
+    return count + (" Scan the product again for the next unit (its serial if it has one), another product, "
+                    "or CMD:FINISH.")
+
+
+#: What to scan next on an open document: (while it has no lines, once it has some); others take serials.
+NEXT_WORDS = {
+    _K.receipt: ("Scan a product.", "Scan a product, or CMD:FINISH to post."),
+    _K.sale: ("Scan a product or a serial.", "Scan the next product or serial, or CMD:FINISH to post."),
+}
+_NEXT_SERIAL = ("Scan the serial of the unit.", "Scan the next serial, or CMD:FINISH to post.")
+
+
+def _document(state: State, facts: Facts) -> str:
+    """"Sale S-000002 for Walk-in customer, 2 lines. Scan the next product or serial, or CMD:FINISH to post."."""
     head = DOCUMENT_WORDS.get(state.document_kind, "Document") + " " + (facts.reference or "")
     if facts.party:
         head += f" {PARTY_WORDS.get(state.document_kind, 'for')} {facts.party}"
     if facts.order:
         head += f" against {facts.order}"
     if state.lines:
-        head += f", {state.lines} line{'s' if state.lines != 1 else ''}"
-    if state.document_kind is DocumentKind.receipt:
-        nxt = "Scan a product." if not state.lines else "Scan a product, or CMD:FINISH to post."
-    elif state.document_kind is DocumentKind.sale:
-        nxt = "Scan a product or a serial." if not state.lines else "Scan the next product or serial, or CMD:FINISH to post."
-    else:
-        nxt = "Scan the serial of the unit." if not state.lines else "Scan the next serial, or CMD:FINISH to post."
-    return f"{head}. {nxt}"
+        head += f", {plural(state.lines, 'line')}"
+    return f"{head}. {NEXT_WORDS.get(state.document_kind, _NEXT_SERIAL)[bool(state.lines)]}"
 
 
 def _desk(state: State, unit: Unit, warranty_words: str) -> str:
@@ -175,7 +187,7 @@ def _opened(done: Done) -> str:
 
 def _labels_queued(done: Done) -> str:
     n = done.labels_queued
-    return f" {n} label{'s' if n != 1 else ''} queued for printing.{_print_note(done)}" if n else ""
+    return f" {plural(n, 'label')} queued for printing.{_print_note(done)}" if n else ""
 
 
 def _print_note(done: Done) -> str:
@@ -190,14 +202,16 @@ def _mode_set(state: State, done: Done) -> str:
 _MESSAGES = {
     Outcome.mode_set: _mode_set,
     Outcome.mode_kept: lambda state, done: f"Mode: {MODE_WORDS[state.mode]} already.",
-    Outcome.posted: lambda state, done: (f"Posted {done.posted}: {done.posted_lines} line"
-                                       f"{'s' if done.posted_lines != 1 else ''}." + _labels_queued(done)),
+    Outcome.posted: lambda state, done: (f"Posted {done.posted}: {plural(done.posted_lines, 'line')}."
+                                         + _labels_queued(done)),
     Outcome.label_queued: lambda state, done: f"Printing the label of {done.label}." + _print_note(done),
     Outcome.cancelled: lambda state, done: f"Cancelled {done.cancelled}: its serials are free again.",
-    Outcome.undone: lambda state, done: f"Removed the last line: {done.removed}." if done.removed else "Removed the last line.",
+    Outcome.undone: lambda state, done: (f"Removed the last line: {done.removed}." if done.removed
+                                         else "Removed the last line."),
     Outcome.product_dropped: lambda state, done: f"Dropped {done.removed}: no line was added for it.",
     Outcome.document_opened: lambda state, done: _opened(done) or "Opened a document.",
-    Outcome.product_chosen: lambda state, done: " ".join(filter(None, (_opened(done), f"{state.product.name} chosen."))),
+    Outcome.product_chosen: lambda state, done: " ".join(filter(None, (_opened(done),
+                                                                       f"{state.product.name} chosen."))),
     Outcome.line_added: lambda state, done: " ".join(filter(None, (_opened(done), f"Added {done.line}."))),
     Outcome.serial_attached: lambda state, done: f"Recorded {done.line}.",
     Outcome.signed_in: lambda state, done: f"Signed in: {done.signed_in}" + (
