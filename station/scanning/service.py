@@ -34,7 +34,7 @@ from station.scan_core import decisions, machine, prompts
 from station.scan_core.reading import Reading, read
 
 from . import actions, metrics, printing, scan_log, sign_in, station_row, views
-from .context import ReaderLookups, ScanContext
+from .context import ReaderLookups, ScanContext, Stand
 from .results import ScanResult, escape_raw
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,8 @@ class ScanService:
         now = datetime.now(timezone.utc)
         # A sign-in idle for operator_idle_minutes ends now, whatever this scan turns out to be.
         signed, lapsed = sign_in.current(row.operator, cfg.operator_idle_minutes, now)
-        ctx = self._context(session, cfg, row, user, signed, now)
+        ctx = ScanContext(session, self.config, cfg, row, token_user=user, now=now)
+        stand = ctx.start(signed)
         lookups = ctx.lookups  # what the reading looked up, still known after a refusal
         before = row.state
         reading: Reading | None = None
@@ -92,19 +93,20 @@ class ScanService:
                                gs_substitute=self.config.scanning.gs_substitute)
                 sign_in.gate(reading, signed, cfg.require_operator, lapsed, cfg.operator_idle_minutes)
                 decision = machine.decide(before, reading)
-                done = actions.carry_out(ctx, decision, before)
+                stand, done = actions.carry_out(ctx, stand, decision, before)
                 state = decision.state
-                answer = self._answer(ctx, state, cfg)
-                station_row.save(session, station, state, ctx.document.id if ctx.document else None,
+                answer = self._answer(ctx, stand, state, cfg)
+                station_row.save(session, station, state, stand.document.id if stand.document else None,
                                  state.product.id if state.product else None, answer.prompt,
-                                 operator=self._seen(ctx.operator, now))
+                                 operator=self._seen(stand.operator, now))
             accepted, code, message = True, None, prompts.message(decision.outcome, state, done)
         except Refusal as refusal:
             # The savepoint is gone, and with it whatever it wrote; the station is as it was.
             session.expire_all()
-            ctx = self._context(session, cfg, row, user, signed, now)
+            ctx = ScanContext(session, self.config, cfg, row, token_user=user, now=now)
+            stand = ctx.start(signed)
             accepted, code, message = False, refusal.code, refusal.message
-            answer = self._answer(ctx, before, cfg)
+            answer = self._answer(ctx, stand, before, cfg)
             station_row.save(session, station, before, row.document.id if row.document else None,
                              before.product.id if before.product else None, answer.prompt,
                              operator=self._seen(signed, now))
@@ -117,21 +119,17 @@ class ScanService:
             accepted=accepted, code=code, message=message, prompt=answer.prompt, idempotency_key=key,
             # The answer is kept for a scan that can be sent again (it has a key) and answered the same.
             response=json.dumps(result.as_json(), separators=(",", ":")) if key is not None else None,
-            data_digest=scan_log.digest(raw) if key is not None else None, user=ctx.user,
+            data_digest=scan_log.digest(raw) if key is not None else None, user=ctx.user(stand),
         ))
         metrics.note(session, station, accepted, started)
         log.info("scan station=%s device=%s outcome=%s code=%s text=%s message=%r", station, device,
                  "accepted" if accepted else "refused", code or "-", escape_raw(raw, 80), message)
         return result
 
-    def _context(self, session: Session, cfg, row, user: str | None, signed, now: datetime) -> ScanContext:
-        return ScanContext(session, self.config, cfg, row, sign_in.user_of(signed, user), operator=signed,
-                           token_user=user, now=now)
-
     @staticmethod
-    def _answer(ctx: ScanContext, state: decisions.State, cfg) -> views.Answer:
-        answer = views.answer(ctx, state)
-        return replace(answer, prompt=sign_in.prompt(answer.prompt, ctx.operator, cfg.require_operator))
+    def _answer(ctx: ScanContext, stand: Stand, state: decisions.State, cfg) -> views.Answer:
+        answer = views.answer(ctx, stand, state)
+        return replace(answer, prompt=sign_in.prompt(answer.prompt, stand.operator, cfg.require_operator))
 
     @staticmethod
     def _seen(signed: sign_in.SignedIn | None, now: datetime) -> sign_in.SignedIn | None:

@@ -21,7 +21,7 @@ from station.interchange import representation
 from station.scan_core import decisions, prompts
 
 from . import scan_log, sign_in
-from .context import ScanContext
+from .context import ScanContext, Stand
 from .station_row import StationRow
 
 RECENT = 10
@@ -52,12 +52,12 @@ def _facts(session: Session, doc: DocumentHead | None, state: decisions.State,
     return prompts.Facts(**facts)
 
 
-def answer(ctx: ScanContext, state: decisions.State) -> Answer:
+def answer(ctx: ScanContext, stand: Stand, state: decisions.State) -> Answer:
     """The prompt for ``state``, and the document to answer with: the one just posted, else the open one."""
     session = ctx.session
-    doc = ctx.document if ctx.posted is None else ctx.posted[0]
+    doc = stand.document if stand.posted is None else stand.posted[0]
     counts = tallies.summary(session, doc.id, doc.order_id) if doc is not None else []
-    prompt = prompts.prompt(state, _facts(session, ctx.document, state, counts if ctx.posted is None else []))
+    prompt = prompts.prompt(state, _facts(session, stand.document, state, counts if stand.posted is None else []))
     document = representation.document_summary(session, doc, counts) if doc is not None else None
     return Answer(prompt, document)
 
