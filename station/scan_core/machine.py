@@ -33,19 +33,30 @@ phase they answer SignIn/SignOut and stay. Whether a station lets anything
 but a badge through while nobody is signed in (``require_operator``) is
 decided before the machine, by station.scanning.sign_in.
 
-Adding a mode (issue 23's ``move`` and ``count``, say): add it to
-vocabulary.Mode and its phases to decisions.PHASES; add a row builder
-below giving each of its phases an entry for every kind (most rows are the
-shared ones: ``_signs``, ``_commands``, ``_openings``; a party it does not
-take is refused with ``wrong_mode``); add a branch to the rows of the
-modes that already exist for any new kind (a ``LOC:`` scan, Kind.location,
-is an entry in every mode and phase: a transition where it means
-something, a refusal elsewhere); and name any new question or action in
-steps.GUARDS / steps.ACTIONS (an action that opens a move document is one
-Step: its OpenDocument and its effect). Then regenerate the diagram
-(``python -m station.scan_core.diagram``); tests/test_scan_table.py walks
-the new triples and tests/test_scan_machine.py wants a case for each
-(phase, kind) pair.
+Adding a mode is rows and names, no handler. Issue 23's ``move`` (scan
+``LOC:`` the destination, then the units; another site's location makes
+the document a transfer), for instance:
+
+1. vocabulary.Mode gains ``move``, and decisions.PHASES its phases
+   (``idle``, ``open``); reading gains Kind.location, read from ``LOC:``
+   by one more reader in reading.READERS.
+2. steps.GUARDS gains the questions the rows ask ("other_site": the
+   location scanned is at another site; "destination": a ``LOC:`` was
+   scanned on this document), and steps.ACTIONS the actions, each an
+   Action for the service and its effect on the State ("open_move",
+   "open_transfer", "set_destination", "add_moved_unit").
+3. A row builder here, ``_moving(phase)``, gives the goods kinds and
+   Kind.location their branches in each phase (a unit before any
+   ``LOC:``: ``no("no_location", ...)``), and joins ``_GOODS``; the rows
+   of the other modes gain Kind.location (receiving: put-away, elsewhere a
+   refusal). The shared rows (``_signs``, ``_commands``, ``_openings``)
+   serve the new mode as they are: it is in neither ``_TAKE_SUPPLIERS``
+   nor ``_TAKE_CUSTOMERS``, so a party scan is refused with ``wrong_mode``.
+4. Regenerate the diagram (``python -m station.scan_core.diagram >
+   docs/scan-machine.md``). tests/test_scan_table.py fails until every
+   new triple has its entry, every name is used and every code is
+   documented; tests/test_scan_machine.py wants a case for each new
+   (phase, kind) pair.
 """
 from __future__ import annotations
 
@@ -135,14 +146,18 @@ def _opening(phase: Phase, before: str, unknown: Refuse, opened: Branch) -> Entr
     return unknown, refused, opened
 
 
+#: The modes whose documents name a supplier, and a customer (the service desk's check-in names its customer).
+_TAKE_SUPPLIERS = frozenset({Mode.receive, Mode.return_})
+_TAKE_CUSTOMERS = frozenset({Mode.sell, Mode.return_, Mode.service})
+
+
 def _openings(mode: Mode, phase: Phase) -> dict[Kind, Entry]:
     """A mode command, a supplier, a customer or a purchase order: what changes the mode or opens a document."""
     kept = () if phase is _P.idle else (no("document_open", _DOCUMENT_OPEN + "changing mode.", when=("lines",)),)
     drop = () if phase is _P.idle else ("cancel",)
-    opened = go(_O.document_opened, _P.open, "open_for_supplier")
-    supplier = opened if mode in (Mode.receive, Mode.return_) else no(
+    supplier = go(_O.document_opened, _P.open, "open_for_supplier") if mode in _TAKE_SUPPLIERS else no(
         "wrong_mode", "A supplier is scanned when receiving or returning goods: scan CMD:RECEIVE or CMD:RETURN first.")
-    customer = go(_O.document_opened, _P.open, "open_for_customer") if mode is not Mode.receive else no(
+    customer = go(_O.document_opened, _P.open, "open_for_customer") if mode in _TAKE_CUSTOMERS else no(
         "wrong_mode", "A customer is scanned when selling or taking returns: scan CMD:SELL or CMD:RETURN first.")
     # A purchase order opens its receipt from any mode, switching the station to receiving.
     order = go(_O.document_opened, _P.open, *(() if mode is Mode.receive else ("set_receive",)), "open_against_order")
