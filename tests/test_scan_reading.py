@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from station.domain.barcodes import lookup_forms, normalise_barcode
 from station.domain.errors import Refusal
-from station.scanning.reading import MAX_SCAN, Kind, ProductInfo, Reading, normalise, read
+from station.scan_core.reading import MAX_SCAN, Kind, ProductInfo, Reading, normalise, read
 
 WIDGET = ProductInfo("WID-1", "Widget X", True, True)
 POLAND = ProductInfo("PL-1", "Polish thing", True, True)

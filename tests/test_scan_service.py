@@ -23,7 +23,8 @@ from station.domain.models import Document, DocumentKind, DocumentLine, Document
 from station.domain.warranty import add_months, utc_today
 from station.interchange import representation
 from station.interchange.export import movement_rows, write_csv
-from station.scanning import machine, prompts, station_row
+from station.scan_core import machine, prompts
+from station.scanning import station_row
 from station.scanning.service import ScanService
 
 PHONE_EAN = "4006381333931"

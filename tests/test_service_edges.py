@@ -20,7 +20,7 @@ from station.domain.barcodes import normalise_barcode
 from station.domain.errors import ConfigError
 from station.domain.models import Product
 from station.interchange.imports import ImportFailed, import_products
-from station.scanning.reading import Kind, ProductInfo, read
+from station.scan_core.reading import Kind, ProductInfo, read
 
 WIDGET = ProductInfo("WID-1", "Widget", True, True)
 

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from station.domain.wording import plural
-from station.scanning.prompts import offline
+from station.scanning.views import offline
 from station.scanning.service import ScanResult, ScanService
 from station.storage.retry import run_in_transaction
 

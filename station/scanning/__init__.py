@@ -1,7 +1,9 @@
-"""Scanning: a line of text from any scanner becomes the right line on the right document.
+"""Scanning, the database side: a line of text from any scanner becomes the right line on the right document.
 
-``reading`` turns raw bytes or text into a Reading (what the scan is),
-``machine`` decides what a Reading means in the station's state (pure code,
-no database, no devices), ``prompts`` words the answer, and ``service``
-carries a decision out against the database in the caller's transaction.
+``service`` runs one scan in the caller's transaction: it loads the
+station's row (``station_row``), asks the pure scan core (station.scan_core)
+what the scan is and what it means, carries the decision's actions out
+(``actions``, on the scan's ``context``), and logs it (``scan_log``).
+``sign_in`` says who is signed in at a station, ``views`` what a scan answers
+and the station shows.
 """

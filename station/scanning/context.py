@@ -1,8 +1,16 @@
-"""One scan's context: the session, the station, what the scan has looked up, and the document as it changes.
+"""One scan's context: what stays put while it is carried out, and the Stand each action moves on.
 
-Passed explicitly to the reader's look-ups, the rules and the actions, so
-that one scan asks about a barcode or a serial once and every part works
-on the same facts, without objects pinned in the session or memo caches.
+``ScanContext`` is passed explicitly to the reader's look-ups, the rules and
+the actions: the session, the station, its row as the scan found it, and
+what the scan has looked up, so that one scan asks about a barcode or a
+serial once and every part works on the same facts, without objects pinned
+in the session or memo caches. It does not change during the scan (its
+look-ups and products remembered aside).
+
+``Stand`` is what does change: the open document as it stands after each
+action, who is signed in, and the document CMD:FINISH posted. It is frozen:
+each action takes the one before it and returns the next with what it did
+(actions.carry_out), and the service saves the last.
 """
 from __future__ import annotations
 
@@ -17,32 +25,44 @@ from station.domain.facts import DocumentHead, ProductFacts, product_by_code
 from station.domain.posting import Posted
 from station.domain.rules import Lookups
 from station.domain.vocabulary import SERIAL_MAX
+from station.scan_core.reading import ProductInfo
 
-from .operators import SignedIn
-from .reading import ProductInfo
+from .sign_in import SignedIn, user_of
 from .station_row import StationRow, info
 
 
-@dataclass
+@dataclass(frozen=True)
+class Stand:
+    """Where a scan stands: the open document as it is now, who is signed in, and what CMD:FINISH posted."""
+
+    document: DocumentHead | None
+    operator: SignedIn | None  # a badge or CMD:LOGOUT of this scan changes it
+    posted: tuple[DocumentHead, Posted] | None = None  # the document CMD:FINISH posted, and how
+
+
+@dataclass(frozen=True)
 class ScanContext:
     session: Session
     config: Config
     station: StationConfig
     row: StationRow
-    user: str | None = None  # who the scan's lines record: the operator's code, else ``token_user``
-    operator: SignedIn | None = None  # signed in now (a badge or CMD:LOGOUT of this scan changes it)
     token_user: str | None = None  # the caller's user (a token's name off loopback), for nobody signed in
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     lookups: Lookups = field(init=False)
-    document: DocumentHead | None = field(init=False)
-    posted: tuple[DocumentHead, Posted] | None = None  # the document CMD:FINISH posted, and how
     _products: dict[str, ProductFacts] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.lookups = Lookups(self.session)
-        self.document = self.row.document
+        object.__setattr__(self, "lookups", Lookups(self.session))
         if self.row.product is not None:
             self._products[self.row.product.code] = self.row.product
+
+    def start(self, signed: SignedIn | None) -> Stand:
+        """Where the scan starts: the station's document as its row has it, and who is signed in now."""
+        return Stand(self.row.document, signed)
+
+    def user(self, stand: Stand) -> str | None:
+        """Who the scan's lines record: the operator signed in, else the caller's user (SPEC 2)."""
+        return user_of(stand.operator, self.token_user)
 
     def product(self, code: str) -> ProductFacts:
         """A product by code: the one this scan already read, else from the database."""

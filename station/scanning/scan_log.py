@@ -25,7 +25,8 @@ from station.domain.errors import Conflict, Refusal
 from station.domain.models import SERIAL_MAX, ScanLog
 from station.domain.rules import Lookups
 
-from .reading import Kind, Reading, normalise, quote
+from station.scan_core.reading import Kind, Reading, normalise, quote
+
 from .results import ScanResult, escape_raw
 
 #: The PostgreSQL channel a logged scan notifies (payload: the station's id); screens listen (station.live.changes).

@@ -13,7 +13,7 @@ and the screens.
 Who is signed in comes with the station's row; a lapsed sign-in
 (``operator_idle_minutes``) ends as the scan starts, and a station that
 requires an operator refuses anything but a badge until one signs in
-(operators.py). Every line, movement and log entry records the operator's
+(sign_in.py). Every line, movement and log entry records the operator's
 code, else the caller's ``user`` (a token's name off loopback).
 """
 from __future__ import annotations
@@ -30,10 +30,11 @@ from sqlalchemy.orm import Session
 from station.config import Config
 from station.domain.errors import Invalid, NotFound, Refusal
 from station.domain.validation import is_printable
+from station.scan_core import decisions, machine, prompts
+from station.scan_core.reading import Reading, read
 
-from . import actions, machine, metrics, operators, prompts, scan_log, station_row, views
-from .context import ReaderLookups, ScanContext
-from .reading import Reading, read
+from . import actions, metrics, scan_log, sign_in, station_row, views
+from .context import ReaderLookups, ScanContext, Stand
 from .results import ScanResult, escape_raw
 
 log = logging.getLogger(__name__)
@@ -73,15 +74,16 @@ class ScanService:
         key = check_key(key)
         cfg = self._station(station)
         row = station_row.load_or_make(session, station, cfg.mode,
-                                       prompts.prompt(machine.State(mode=cfg.mode), prompts.Facts()))
+                                       prompts.prompt(decisions.State(mode=cfg.mode), prompts.Facts()))
         if key is not None:
             replayed = scan_log.replay(session, station, key, raw)  # Conflict id_reused for other data
             if replayed is not None:
                 return replayed
         now = datetime.now(timezone.utc)
         # A sign-in idle for operator_idle_minutes ends now, whatever this scan turns out to be.
-        signed, lapsed = operators.current(row.operator, cfg.operator_idle_minutes, now)
-        ctx = self._context(session, cfg, row, user, signed, now)
+        signed, lapsed = sign_in.current(row.operator, cfg.operator_idle_minutes, now)
+        ctx = ScanContext(session, self.config, cfg, row, token_user=user, now=now)
+        stand = ctx.start(signed)
         lookups = ctx.lookups  # what the reading looked up, still known after a refusal
         before = row.state
         reading: Reading | None = None
@@ -89,21 +91,22 @@ class ScanService:
             with session.begin_nested():
                 reading = read(raw, ReaderLookups(ctx), document_re=self.config.scanning.document_re,
                                gs_substitute=self.config.scanning.gs_substitute)
-                operators.gate(reading, signed, cfg.require_operator, lapsed, cfg.operator_idle_minutes)
+                sign_in.gate(reading, signed, cfg.require_operator, lapsed, cfg.operator_idle_minutes)
                 decision = machine.decide(before, reading)
-                done = actions.carry_out(ctx, decision, before)
+                stand, done = actions.carry_out(ctx, stand, decision, before)
                 state = decision.state
-                answer = self._answer(ctx, state, cfg)
-                station_row.save(session, station, state, ctx.document.id if ctx.document else None,
+                answer = self._answer(ctx, stand, state, cfg)
+                station_row.save(session, station, state, stand.document.id if stand.document else None,
                                  state.product.id if state.product else None, answer.prompt,
-                                 operator=self._seen(ctx.operator, now))
-            accepted, code, message = True, None, prompts.message(decision.event, state, done)
+                                 operator=self._seen(stand.operator, now))
+            accepted, code, message = True, None, prompts.message(decision.outcome, state, done)
         except Refusal as refusal:
             # The savepoint is gone, and with it whatever it wrote; the station is as it was.
             session.expire_all()
-            ctx = self._context(session, cfg, row, user, signed, now)
+            ctx = ScanContext(session, self.config, cfg, row, token_user=user, now=now)
+            stand = ctx.start(signed)
             accepted, code, message = False, refusal.code, refusal.message
-            answer = self._answer(ctx, before, cfg)
+            answer = self._answer(ctx, stand, before, cfg)
             station_row.save(session, station, before, row.document.id if row.document else None,
                              before.product.id if before.product else None, answer.prompt,
                              operator=self._seen(signed, now))
@@ -116,24 +119,20 @@ class ScanService:
             accepted=accepted, code=code, message=message, prompt=answer.prompt, idempotency_key=key,
             # The answer is kept for a scan that can be sent again (it has a key) and answered the same.
             response=json.dumps(result.as_json(), separators=(",", ":")) if key is not None else None,
-            data_digest=scan_log.digest(raw) if key is not None else None, user=ctx.user,
+            data_digest=scan_log.digest(raw) if key is not None else None, user=ctx.user(stand),
         ))
         metrics.note(session, station, accepted, started)
         log.info("scan station=%s device=%s outcome=%s code=%s text=%s message=%r", station, device,
                  "accepted" if accepted else "refused", code or "-", escape_raw(raw, 80), message)
         return result
 
-    def _context(self, session: Session, cfg, row, user: str | None, signed, now: datetime) -> ScanContext:
-        return ScanContext(session, self.config, cfg, row, operators.user_of(signed, user), operator=signed,
-                           token_user=user, now=now)
+    @staticmethod
+    def _answer(ctx: ScanContext, stand: Stand, state: decisions.State, cfg) -> views.Answer:
+        answer = views.answer(ctx, stand, state)
+        return replace(answer, prompt=sign_in.prompt(answer.prompt, stand.operator, cfg.require_operator))
 
     @staticmethod
-    def _answer(ctx: ScanContext, state: machine.State, cfg) -> views.Answer:
-        answer = views.answer(ctx, state)
-        return replace(answer, prompt=operators.prompt(answer.prompt, ctx.operator, cfg.require_operator))
-
-    @staticmethod
-    def _seen(signed: operators.SignedIn | None, now: datetime) -> operators.SignedIn | None:
+    def _seen(signed: sign_in.SignedIn | None, now: datetime) -> sign_in.SignedIn | None:
         """Who stays signed in, with this scan as their last (operator_idle_minutes counts from it)."""
         return None if signed is None else replace(signed, seen_at=now)
 

@@ -6,7 +6,7 @@ station's first scan. What it stores is the machine's State: the mode, the
 phase, the open document, the chosen product, whether the last line waits
 for a serial to be recorded on it, the prompt last shown with a change
 counter the live page watches, and the operator signed in with their last
-scan (operators.py), read with the rest in the same statement.
+scan (sign_in.py), read with the rest in the same statement.
 """
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from station.domain.facts import DocumentHead, ProductFacts, head, head_columns, head_from
 from station.domain.models import Document, Operator, Product, StationState
 from station.domain.vocabulary import DocumentKind, DocumentStatus, Mode, Phase
+from station.scan_core import decisions
+from station.scan_core.reading import ProductInfo
 
-from . import machine
-from .operators import SignedIn
-from .reading import ProductInfo
+from .sign_in import SignedIn
 
 SS = StationState.__table__
 D = Document.__table__
@@ -44,12 +44,12 @@ class StationRow:
     """The stored state as one scan starts: the machine's State and what it names."""
 
     station: str
-    state: machine.State
+    state: decisions.State
     document: DocumentHead | None
     product: ProductFacts | None
     prompt: str
     version: int
-    operator: SignedIn | None = None  # as stored: whether they have lapsed since is operators.current's to say
+    operator: SignedIn | None = None  # as stored: whether they have lapsed since is sign_in.current's to say
 
 
 def info(p: ProductFacts | None) -> ProductInfo | None:
@@ -82,7 +82,7 @@ def _row(station: str, row) -> StationRow:
         product = ProductFacts(row.p_id, row.p_code, row.p_name, row.p_purchase, row.p_sales, row.p_on_hand)
     document = head(row) if row.st_document_id is not None and row.status == DocumentStatus.open else None
     if document is None:
-        state = machine.State(mode=row.st_mode)
+        state = decisions.State(mode=row.st_mode)
     else:
         phase = row.st_phase if row.st_phase is not Phase.idle else Phase.open
         if phase in (Phase.awaiting_serial, Phase.sticky) and product is None:
@@ -90,7 +90,9 @@ def _row(station: str, row) -> StationRow:
         if phase is Phase.replacing and (document.kind is not DocumentKind.service_check_out
                                          or not document.line_count):
             phase = Phase.open
-        state = machine.State(mode=row.st_mode, document_kind=document.kind, phase=phase, lines=document.line_count,
+        if phase not in decisions.PHASES[Mode(row.st_mode)]:  # a phase its mode never has (stored by hand?)
+            phase = Phase.open
+        state = decisions.State(mode=row.st_mode, document_kind=document.kind, phase=phase, lines=document.line_count,
                               product=info(product), attach=bool(row.st_attach) and product is not None)
     operator = None
     if row.st_operator_id is not None and row.o_active:  # a deactivated operator is no longer signed in
@@ -118,7 +120,7 @@ def load_or_make(session: Session, station: str, mode: Mode, idle_prompt: str) -
     return load(session, station, lock=True)
 
 
-def save(session: Session, station: str, state: machine.State, document_id: int | None, product_id: int | None,
+def save(session: Session, station: str, state: decisions.State, document_id: int | None, product_id: int | None,
          prompt: str, *, operator: SignedIn | None | object = KEEP) -> None:
     """The state after a scan, with the prompt shown and the change counter bumped (the live page watches it).
 

@@ -19,12 +19,15 @@ from station.domain.vocabulary import SERVICE_KINDS, Mode
 from station.domain.warranty import utc_today
 from station.interchange import representation
 from station.printing import queue as print_queue
+from station.scan_core import decisions, prompts
 
-from . import machine, operators, prompts, scan_log
-from .context import ScanContext
+from . import scan_log, sign_in
+from .context import ScanContext, Stand
 from .station_row import StationRow
 
 RECENT = 10
+#: What the screens and the API say while the database is away (the core's words: web reaches the core through here).
+offline = prompts.offline
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class Answer:
     document: dict[str, Any] | None
 
 
-def _facts(session: Session, doc: DocumentHead | None, state: machine.State,
+def _facts(session: Session, doc: DocumentHead | None, state: decisions.State,
            counts: list[tallies.ProductCount]) -> prompts.Facts:
     if doc is None:
         return prompts.Facts()
@@ -50,12 +53,12 @@ def _facts(session: Session, doc: DocumentHead | None, state: machine.State,
     return prompts.Facts(**facts)
 
 
-def answer(ctx: ScanContext, state: machine.State) -> Answer:
+def answer(ctx: ScanContext, stand: Stand, state: decisions.State) -> Answer:
     """The prompt for ``state``, and the document to answer with: the one just posted, else the open one."""
     session = ctx.session
-    doc = ctx.document if ctx.posted is None else ctx.posted[0]
+    doc = stand.document if stand.posted is None else stand.posted[0]
     counts = tallies.summary(session, doc.id, doc.order_id) if doc is not None else []
-    prompt = prompts.prompt(state, _facts(session, ctx.document, state, counts if ctx.posted is None else []))
+    prompt = prompts.prompt(state, _facts(session, stand.document, state, counts if stand.posted is None else []))
     document = representation.document_summary(session, doc, counts) if doc is not None else None
     return Answer(prompt, document)
 
@@ -80,14 +83,14 @@ def station(session: Session, station_id: str, row: StationRow | None, default_m
     (the sign-out itself is written by the next scan).
     """
     if row is None:
-        state = machine.State(mode=default_mode)
+        state = decisions.State(mode=default_mode)
         prompt, document, version = prompts.prompt(state, prompts.Facts()), None, 0
         signed = None
     else:
         state, prompt, version = row.state, row.prompt, row.version
         document = representation.document_summary(session, row.document) if row.document is not None else None
-        signed, _ = operators.current(row.operator, idle_minutes, datetime.now(timezone.utc))
-    prompt = operators.prompt(prompt, signed, require_operator)
+        signed, _ = sign_in.current(row.operator, idle_minutes, datetime.now(timezone.utc))
+    prompt = sign_in.prompt(prompt, signed, require_operator)
     return {
         "station": station_id,
         "mode": state.mode.value,
@@ -95,6 +98,6 @@ def station(session: Session, station_id: str, row: StationRow | None, default_m
         "document": document,
         "recent_scans": [_scan(r) for r in scan_log.recent(session, station_id, RECENT)],
         "version": version,
-        "operator": operators.as_json(signed),
+        "operator": sign_in.as_json(signed),
         "printer": _printer(session, printer) if printer else None,
     }

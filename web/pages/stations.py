@@ -26,7 +26,7 @@ from station.domain.models import Document
 from station.domain.vocabulary import SERVICE_KINDS
 from station.domain.warranty import utc_today
 from station.interchange import representation
-from station.scanning.prompts import offline
+from station.scanning.views import offline
 from station.scanning.service import ScanService
 
 from ..db import station_app, transaction

@@ -13,10 +13,10 @@ from datetime import date
 from typing import Protocol
 
 from station.domain import warranty
-from station.domain.vocabulary import POLICY, SERVICE_KINDS, DocumentKind, Mode
+from station.domain.vocabulary import POLICY, SERVICE_KINDS, DocumentKind, Mode, Phase
 from station.domain.wording import plural
 
-from .machine import Event, Phase, State
+from .decisions import Outcome, State
 
 _K = DocumentKind
 DOCUMENT_WORDS = {
@@ -120,36 +120,48 @@ def prompt(state: State, facts: Facts) -> str:
     """What to scan next, in the station's present state."""
     if facts.offline_held:
         return f"{offline(facts.offline_held)}. They will be processed when the database is back."
-    phase = state.phase
-    if phase is Phase.idle:
+    if state.phase is Phase.idle:
         return IDLE_PROMPTS[state.mode]
     if state.document_kind in SERVICE_KINDS and state.lines and facts.unit is not None:
         return _desk(state, facts.unit, warranty.words(facts.unit.warranty_until, facts.today))
-    if phase is Phase.awaiting_serial:
+    if state.phase is Phase.awaiting_serial:
         if state.document_kind is DocumentKind.receipt:
             return _count(state, facts) + " Scan the serial."
         return f"{state.product.name}: scan the serial of this unit."
-    if phase is Phase.sticky:
-        count = _count(state, facts)
-        if facts.expected is not None and facts.product_units + facts.received_before >= facts.expected:
-            return count + " All expected units are in: scan another product or CMD:FINISH."
-        if POLICY[state.document_kind].needs_serial(state.product):
-            return count + " Scan the next serial, another product, or CMD:FINISH."
-        return count + " Scan the product again for the next unit (its serial if it has one), another product, or CMD:FINISH."
+    if state.phase is Phase.sticky:
+        return _sticky(state, facts)
+    return _document(state, facts)
+
+
+def _sticky(state: State, facts: Facts) -> str:
+    """Receiving a product's units: how many are in, and whether its serials or the product again come next."""
+    count = _count(state, facts)
+    if facts.expected is not None and facts.product_units + facts.received_before >= facts.expected:
+        return count + " All expected units are in: scan another product or CMD:FINISH."
+    if POLICY[state.document_kind].needs_serial(state.product):
+        return count + " Scan the next serial, another product, or CMD:FINISH."
+    return count + (" Scan the product again for the next unit (its serial if it has one), another product, "
+                    "or CMD:FINISH.")
+
+
+#: What to scan next on an open document: (while it has no lines, once it has some); others take serials.
+NEXT_WORDS = {
+    _K.receipt: ("Scan a product.", "Scan a product, or CMD:FINISH to post."),
+    _K.sale: ("Scan a product or a serial.", "Scan the next product or serial, or CMD:FINISH to post."),
+}
+_NEXT_SERIAL = ("Scan the serial of the unit.", "Scan the next serial, or CMD:FINISH to post.")
+
+
+def _document(state: State, facts: Facts) -> str:
+    """"Sale S-000002 for Walk-in customer, 2 lines. Scan the next product or serial, or CMD:FINISH to post."."""
     head = DOCUMENT_WORDS.get(state.document_kind, "Document") + " " + (facts.reference or "")
     if facts.party:
         head += f" {PARTY_WORDS.get(state.document_kind, 'for')} {facts.party}"
     if facts.order:
         head += f" against {facts.order}"
     if state.lines:
-        head += f", {state.lines} line{'s' if state.lines != 1 else ''}"
-    if state.document_kind is DocumentKind.receipt:
-        nxt = "Scan a product." if not state.lines else "Scan a product, or CMD:FINISH to post."
-    elif state.document_kind is DocumentKind.sale:
-        nxt = "Scan a product or a serial." if not state.lines else "Scan the next product or serial, or CMD:FINISH to post."
-    else:
-        nxt = "Scan the serial of the unit." if not state.lines else "Scan the next serial, or CMD:FINISH to post."
-    return f"{head}. {nxt}"
+        head += f", {plural(state.lines, 'line')}"
+    return f"{head}. {NEXT_WORDS.get(state.document_kind, _NEXT_SERIAL)[bool(state.lines)]}"
 
 
 def _desk(state: State, unit: Unit, warranty_words: str) -> str:
@@ -163,9 +175,9 @@ def _desk(state: State, unit: Unit, warranty_words: str) -> str:
     return f"{said} Scan the next serial or CMD:FINISH."
 
 
-def message(event: Event, state: State, done: Done) -> str:
+def message(outcome: Outcome, state: State, done: Done) -> str:
     """What a scan just did, in a sentence or two (and a warning, when there is one)."""
-    text = _MESSAGES[event](state, done)
+    text = _MESSAGES[outcome](state, done)
     return f"{text} {done.warning}" if done.warning else text
 
 
@@ -175,7 +187,7 @@ def _opened(done: Done) -> str:
 
 def _labels_queued(done: Done) -> str:
     n = done.labels_queued
-    return f" {n} label{'s' if n != 1 else ''} queued for printing.{_print_note(done)}" if n else ""
+    return f" {plural(n, 'label')} queued for printing.{_print_note(done)}" if n else ""
 
 
 def _print_note(done: Done) -> str:
@@ -188,23 +200,25 @@ def _mode_set(state: State, done: Done) -> str:
 
 
 _MESSAGES = {
-    Event.mode_set: _mode_set,
-    Event.mode_kept: lambda state, done: f"Mode: {MODE_WORDS[state.mode]} already.",
-    Event.posted: lambda state, done: (f"Posted {done.posted}: {done.posted_lines} line"
-                                       f"{'s' if done.posted_lines != 1 else ''}." + _labels_queued(done)),
-    Event.label_queued: lambda state, done: f"Printing the label of {done.label}." + _print_note(done),
-    Event.cancelled: lambda state, done: f"Cancelled {done.cancelled}: its serials are free again.",
-    Event.undone: lambda state, done: f"Removed the last line: {done.removed}." if done.removed else "Removed the last line.",
-    Event.product_dropped: lambda state, done: f"Dropped {done.removed}: no line was added for it.",
-    Event.document_opened: lambda state, done: _opened(done) or "Opened a document.",
-    Event.product_chosen: lambda state, done: " ".join(filter(None, (_opened(done), f"{state.product.name} chosen."))),
-    Event.line_added: lambda state, done: " ".join(filter(None, (_opened(done), f"Added {done.line}."))),
-    Event.serial_attached: lambda state, done: f"Recorded {done.line}.",
-    Event.signed_in: lambda state, done: f"Signed in: {done.signed_in}" + (
+    Outcome.mode_set: _mode_set,
+    Outcome.mode_kept: lambda state, done: f"Mode: {MODE_WORDS[state.mode]} already.",
+    Outcome.posted: lambda state, done: (f"Posted {done.posted}: {plural(done.posted_lines, 'line')}."
+                                         + _labels_queued(done)),
+    Outcome.label_queued: lambda state, done: f"Printing the label of {done.label}." + _print_note(done),
+    Outcome.cancelled: lambda state, done: f"Cancelled {done.cancelled}: its serials are free again.",
+    Outcome.undone: lambda state, done: (f"Removed the last line: {done.removed}." if done.removed
+                                         else "Removed the last line."),
+    Outcome.product_dropped: lambda state, done: f"Dropped {done.removed}: no line was added for it.",
+    Outcome.document_opened: lambda state, done: _opened(done) or "Opened a document.",
+    Outcome.product_chosen: lambda state, done: " ".join(filter(None, (_opened(done),
+                                                                       f"{state.product.name} chosen."))),
+    Outcome.line_added: lambda state, done: " ".join(filter(None, (_opened(done), f"Added {done.line}."))),
+    Outcome.serial_attached: lambda state, done: f"Recorded {done.line}.",
+    Outcome.signed_in: lambda state, done: f"Signed in: {done.signed_in}" + (
         f" (in place of {done.replaced})." if done.replaced else "."),
-    Event.signed_out: lambda state, done: f"Signed out: {done.signed_out}." if done.signed_out
+    Outcome.signed_out: lambda state, done: f"Signed out: {done.signed_out}." if done.signed_out
     else "Nobody was signed in.",
-    Event.replace_armed: lambda state, done: (f"A replacement for serial {done.line}: scan the new unit's serial."
+    Outcome.replace_armed: lambda state, done: (f"A replacement for serial {done.line}: scan the new unit's serial."
                                               if done.line else "A replacement is armed already: scan its serial."),
-    Event.replace_dropped: lambda state, done: "No replacement: the unit goes back as it is.",
+    Outcome.replace_dropped: lambda state, done: "No replacement: the unit goes back as it is.",
 }

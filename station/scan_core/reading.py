@@ -12,6 +12,9 @@ symbology identifier (``]E0``, ``]C0``...):
    whose check digit is right and that is not itself a known serial;
 4. product barcodes; 5. known serials; 6. anything else (a new serial, if the
    station waits for one).
+
+``READERS`` is that order, one small reader a step: each answers a Reading,
+refuses, or passes the scan on (None) to the next.
 """
 from __future__ import annotations
 
@@ -171,6 +174,117 @@ def _plain(text: str, lookups: Lookups, *, serial: str | None = None) -> Reading
     return Reading(Kind.unknown, text, serial=serial)
 
 
+@dataclass(frozen=True)
+class _Scan:
+    """A normalised scan on its way through the readers, with what they may ask."""
+
+    text: str
+    aim: str | None  # the AIM symbology identifier removed from its start, if any
+    lookups: Lookups
+    document_re: re.Pattern[str]
+    gs_substitute: str | None
+
+    @property
+    def head(self) -> str:
+        """Its first four characters, upper-cased: ``CMD:``, ``USR:``, ``SUP:``, ``CUS:``..."""
+        return self.text[:4].upper() if self.text[:4].isascii() else ""
+
+
+def _without_aim(text: str) -> tuple[str, str | None]:
+    """The text without its AIM symbology identifier, and the identifier (None: it had none).
+
+    Removed before anything else is read: a Code 128 command sheet read by a
+    scanner that sends identifiers still says CMD:FINISH.
+    """
+    aim = text[:3] if _AIM.match(text) else None
+    if aim is None:
+        return text, None
+    text = text[3:].lstrip(GS) if aim in GS1_AIM else text[3:]
+    if not text.strip():
+        raise Refusal("invalid_scan", f"The scan held only the symbology identifier {aim}: scan again.")
+    return text, aim
+
+
+def _command(scan: _Scan) -> Reading | None:
+    """1. ``CMD:`` commands (a mode, or one of the others); an unknown one is refused."""
+    if scan.head != "CMD:":
+        return None
+    command = scan.text[4:].upper()
+    if command not in COMMANDS:
+        raise Refusal("unknown_barcode", f"Unknown command {quote(scan.text)}: print a fresh command sheet "
+                                         "(station labels commands) and scan from it.")
+    if command in MODES:
+        return Reading(Kind.mode, scan.text, mode=MODES[command])
+    return Reading(Kind(command.lower()), scan.text)
+
+
+def _badge(scan: _Scan) -> Reading | None:
+    """2. ``USR:`` an operator's badge."""
+    if scan.head != "USR:":
+        return None
+    code = scan.text[4:].strip()
+    return Reading(Kind.operator, scan.text, code=code, found=bool(code) and scan.lookups.operator_exists(code))
+
+
+_PARTIES = {"SUP:": Kind.supplier, "CUS:": Kind.customer}
+
+
+def _party(scan: _Scan) -> Reading | None:
+    """2. ``SUP:`` and ``CUS:`` parties."""
+    kind = _PARTIES.get(scan.head)
+    if kind is None:
+        return None
+    code = scan.text[4:].strip()
+    return Reading(kind, scan.text, code=code, found=bool(code) and scan.lookups.party_exists(kind.value, code))
+
+
+def _order(scan: _Scan) -> Reading | None:
+    """2. A purchase order's reference (the configured document pattern)."""
+    if not scan.document_re.search(scan.text):
+        return None
+    return Reading(Kind.order, scan.text, code=scan.text, found=scan.lookups.order_exists(scan.text))
+
+
+def _gs1_marked(scan: _Scan) -> Reading | None:
+    """3. A GS1 element string marked by its identifier: a product and serial, a serial alone, or refused."""
+    if scan.aim not in GS1_AIM:
+        return None
+    text, lookups = scan.text, scan.lookups
+    values = _gs1_values(text, scan.gs_substitute)
+    if values is None or ("01" in values and as_gtin14(values["01"]) is None):
+        raise Refusal("invalid_scan", f"{quote(text)} is marked as GS1 but is not a valid GS1 element string "
+                                      "(a wrong check digit?): scan again, or key the product in by hand.")
+    if "01" in values:
+        return _gs1_reading(text, values, lookups)
+    if "21" in values:
+        return _plain(text, lookups, serial=values["21"])
+    product = lookups.product_by_barcode(text)
+    if product is not None:
+        return Reading(Kind.product, text, product=product)
+    raise Refusal("unknown_barcode", f"GS1 barcode {quote(text)} names no product (AI 01) and no serial (AI 21): "
+                                     "scan the product's or the unit's own barcode.")
+
+
+def _gs1_unmarked(scan: _Scan) -> Reading | None:
+    """3. Unmarked text that starts with AI 01 and a GTIN-14 whose check digit is right, and is no known serial."""
+    text = scan.text
+    if scan.aim is not None or not text.startswith("01") or len(text) < 16 or as_gtin14(text[2:16]) is None:
+        return None
+    values = _gs1_values(text, scan.gs_substitute)
+    if values is None or "01" not in values or scan.lookups.serial_product(text)[0]:
+        return None
+    return _gs1_reading(text, values, scan.lookups)
+
+
+def _goods(scan: _Scan) -> Reading:
+    """4-6. A product barcode, a known serial, or anything else."""
+    return _plain(scan.text, scan.lookups)
+
+
+#: SPEC 4's order of precedence: the first reader that knows the scan reads it (the last knows every scan).
+READERS = (_command, _badge, _party, _order, _gs1_marked, _gs1_unmarked, _goods)
+
+
 def read(raw: bytes | str, lookups: Lookups, *, document_re: re.Pattern[str],
          gs_substitute: str | None = None) -> Reading:
     """Read a scan as the first of: command, party or order, GS1, product, known serial, unknown.
@@ -179,48 +293,6 @@ def read(raw: bytes | str, lookups: Lookups, *, document_re: re.Pattern[str],
     command, or a GS1 barcode that names neither a product nor a serial
     (``unknown_barcode``).
     """
-    text = normalise(raw)
-    aim = text[:3] if _AIM.match(text) else None
-    if aim is not None:
-        # Removed before anything else is read: a Code 128 command sheet read
-        # by a scanner that sends identifiers still says CMD:FINISH.
-        text = text[3:].lstrip(GS) if aim in GS1_AIM else text[3:]
-        if not text.strip():
-            raise Refusal("invalid_scan", f"The scan held only the symbology identifier {aim}: scan again.")
-    head = text[:4].upper() if text[:4].isascii() else ""
-    if head == "CMD:":
-        command = text[4:].upper()
-        if command not in COMMANDS:
-            raise Refusal("unknown_barcode", f"Unknown command {quote(text)}: print a fresh command sheet "
-                                             "(station labels commands) and scan from it.")
-        if command in MODES:
-            return Reading(Kind.mode, text, mode=MODES[command])
-        return Reading(Kind(command.lower()), text)
-    if head == "USR:":
-        code = text[4:].strip()
-        return Reading(Kind.operator, text, code=code, found=bool(code) and lookups.operator_exists(code))
-    for prefix, kind in (("SUP:", Kind.supplier), ("CUS:", Kind.customer)):
-        if head == prefix:
-            code = text[4:].strip()
-            return Reading(kind, text, code=code, found=bool(code) and lookups.party_exists(kind.value, code))
-    if document_re.search(text):
-        return Reading(Kind.order, text, code=text, found=lookups.order_exists(text))
-    if aim in GS1_AIM:
-        values = _gs1_values(text, gs_substitute)
-        if values is None or ("01" in values and as_gtin14(values["01"]) is None):
-            raise Refusal("invalid_scan", f"{quote(text)} is marked as GS1 but is not a valid GS1 element string "
-                                          "(a wrong check digit?): scan again, or key the product in by hand.")
-        if "01" in values:
-            return _gs1_reading(text, values, lookups)
-        if "21" in values:
-            return _plain(text, lookups, serial=values["21"])
-        product = lookups.product_by_barcode(text)
-        if product is not None:
-            return Reading(Kind.product, text, product=product)
-        raise Refusal("unknown_barcode", f"GS1 barcode {quote(text)} names no product (AI 01) and no serial (AI 21): "
-                                         "scan the product's or the unit's own barcode.")
-    if aim is None and text.startswith("01") and len(text) >= 16 and as_gtin14(text[2:16]) is not None:
-        values = _gs1_values(text, gs_substitute)
-        if values is not None and "01" in values and not lookups.serial_product(text)[0]:
-            return _gs1_reading(text, values, lookups)
-    return _plain(text, lookups)
+    text, aim = _without_aim(normalise(raw))
+    scan = _Scan(text, aim, lookups, document_re, gs_substitute)
+    return next(reading for reader in READERS if (reading := reader(scan)) is not None)

@@ -23,7 +23,7 @@ from typing import Any
 from station.domain.errors import Refusal
 from station.domain.wording import plural
 
-from .reading import Kind, Reading
+from station.scan_core.reading import Kind, Reading
 
 SIGN_IN_PROMPT = "Scan your operator badge (USR:...) to sign in."
 
@@ -58,8 +58,8 @@ def gate(reading: Reading, signed: SignedIn | None, required: bool, lapsed: Sign
     if not required or signed is not None or reading.kind is Kind.operator:
         return
     if lapsed is not None:
-        raise Refusal("operator_required", f"{lapsed.name} was signed out after {plural(idle_minutes, 'minute')} without a scan: "
-                                           f"scan your operator badge (USR:...) to sign in again.")
+        raise Refusal("operator_required", f"{lapsed.name} was signed out after {plural(idle_minutes, 'minute')} "
+                                           "without a scan: scan your operator badge (USR:...) to sign in again.")
     raise Refusal("operator_required", "Nobody is signed in at this station: scan your operator badge (USR:...) first.")
 
 
