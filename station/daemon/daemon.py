@@ -1,7 +1,8 @@
 """The scanning daemon of ``station run``: readers, the durable spool and the processor, wired.
 
-A reader's completed scan is appended to the spool (committed to disk) and
-only then handed to the processor, which carries it out against the main
+A reader's completed scans are appended to the spool (committed to disk,
+with the line the read left unfinished: station.daemon.intake) and only then
+handed to the processor, which carries it out against the main
 database; scanner states and held scans go to the ``LiveStatus`` the web page
 of the same process reads. The web server itself belongs to the command.
 """
@@ -18,11 +19,11 @@ from sqlalchemy.engine import Engine
 
 from station.config import Config
 from station.domain.errors import ConfigError
-from station.scanning.results import escape_raw
 from station.scanning.service import ScanService
 from station.storage.db import make_engine, make_sessionmaker, migrate, normalise_url
 
 from .deliverer import Deliverer
+from .intake import Intake
 from .live import LiveStatus
 from .print_worker import BACKOFF
 from .printing import PrintQueue
@@ -104,7 +105,7 @@ class Daemon:
                 stations=[s.id for s in config.stations],
                 prepare=None if migrated else (lambda: migrate(engine)),
             )
-            self.supervisor = Supervisor(config.stations, self._scan, self._device,
+            self.supervisor = Supervisor(config.stations, Intake(self.spool, self.live, self.processor), self._device,
                                          reconnect_interval=reconnect_interval, hotplug=hotplug)
             # Webhook deliveries: threads and sessions of their own, never on the scan path.
             self.deliverer = Deliverer(config, engine)
@@ -145,19 +146,6 @@ class Daemon:
         return readers_done
 
     # -- callbacks from reader threads -------------------------------------------
-    def _scan(self, station: str, device: str, lines: list[bytes]) -> None:
-        """The scans of one read: spooled together (one commit, so a kill keeps all or none), then processed."""
-        try:
-            self.spool.append_all(station, device, lines)
-        except Exception:
-            # Disk full or the spool file gone: say what was scanned, so it can be redone.
-            log.exception("could not spool %d scan(s) of station %s device %s (%s): they are lost", len(lines),
-                          station, device, ", ".join(escape_raw(data) for data in lines))
-            return
-        for data in lines:
-            self.live.record_scan(station, device, escape_raw(data, 200))
-        self.processor.wake()
-
     def _device(self, station: str, device: str, kind: str, state: str) -> None:
         self.live.set_device(station, device, kind, state)
         self.processor.device_changed(station, device)
