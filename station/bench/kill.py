@@ -13,8 +13,10 @@ daemon is stopped (SIGTERM). Then the spool and the scan log are held up to
 what was sent:
 
 - lost: lines sent and never spooled, with their bytes (terminators
-  included); the lines one kill lost lie together, so the longest run of
-  consecutive lost lines is the most one kill cost;
+  included); a kill's are those between the last line spooled before it
+  and the first spooled after it (kills with nothing spooled between them
+  share theirs), and any other lost line is counted apart: it was lost
+  without a kill;
 - doubled: a line spooled, or processed, more than once;
 - reordered: a spooled line that comes after one sent later than it;
 - fragments: spooled text that is no line sent (the tail of a cut line, a
@@ -39,7 +41,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
@@ -62,13 +64,13 @@ class Outcome:
     sent: list[str]
     spooled: list[str]
     processed: Counter
-    kills: int
+    kill_rows: list[int]  # the spool's row count at each kill
     end: str
     read_size: int | None = None
-    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0  # how long the scanner sent
 
 
-def measure(rate: float = 250, runs: int = 10, kills: int = 8, *, seed: int = 1, max_delay: float = 0.5,
+def measure(rate: float = 250, runs: int = 10, kills: int = 8, *, seed: int = 1, max_delay: float = 2.0,
             say: Callable[[str], None] = lambda _: None) -> dict:
     """The kill figures over ``runs`` series of ``kills`` kills each, each series on a new SQLite database."""
     rng = random.Random(seed)
@@ -99,6 +101,7 @@ def run_kills(database_url: str, workdir: Path, *, rate: float, kills: int, rng:
     config = _config(workdir, database_url, spool_file, station)
     port = PtyPort(workdir / "scanner")
     writer = _Writer(port.master, prefix, rate)
+    boundaries = []
     try:
         writer.start()
         for _ in range(kills):
@@ -107,6 +110,8 @@ def run_kills(database_url: str, workdir: Path, *, rate: float, kills: int, rng:
                 # A deliberate pause: the random kill moment is the bench's input, not a wait for something.
                 time.sleep(rng.uniform(0.0, BACKLOG_S if rng.random() < 0.5 else max_delay))
                 daemon.kill()
+            with Spool(spool_file) as spool:
+                boundaries.append(len(spool.recent(10_000_000)))
         with _Daemon(config, workdir) as daemon:
             daemon.expect(r"scanner \S+: connected")
             time.sleep(rng.uniform(0.0, max_delay))  # the scanner goes on a while under the last daemon too
@@ -127,35 +132,50 @@ def run_kills(database_url: str, workdir: Path, *, rate: float, kills: int, rng:
         engine.dispose()
     from drivers import serial_reader
 
-    return Outcome(writer.sent, spooled, Counter(logged), kills, end, getattr(serial_reader, "READ_SIZE", None))
+    return Outcome(writer.sent, spooled, Counter(logged), boundaries, end, getattr(serial_reader, "READ_SIZE", None),
+                   writer.seconds)
+
+
+def most_lost_per_kill(read_size: int, line_bytes: int) -> int:
+    """The most lines of ``line_bytes`` (terminator included) one kill may lose by design: those one read in flight
+    of up to ``read_size`` bytes touched (it may begin and end inside a line), and the line after it, whose rest
+    the next reader cannot tell from a line's when that read ended exactly where the line began."""
+    return (read_size - 1) // line_bytes + 3
 
 
 def tally(outcome: Outcome) -> dict:
     """The figures of one series (see the module's docstring)."""
-    sent = outcome.sent
+    sent, end = outcome.sent, len(outcome.sent)
     index = {text: n for n, text in enumerate(sent)}
-    spooled = [text for text in outcome.spooled if text != outcome.end]
-    fragments = [text for text in spooled if text not in index]
-    seen = Counter(text for text in spooled if text in index)
-    order = [index[text] for text in spooled if text in index]
-    lost = [n for n, text in enumerate(sent) if text not in seen]
-    runs: list[list[int]] = []
-    for n in lost:
-        if runs and runs[-1][-1] == n - 1:
-            runs[-1].append(n)
-        else:
-            runs.append([n])
-    size = [sum(len(sent[n]) + len(_END) for n in group) for group in runs]
+    fragments = [text for text in outcome.spooled if text not in index and text != outcome.end]
+    seen = Counter(text for text in outcome.spooled if text in index)
+    order = [index[text] for text in outcome.spooled if text in index]
+    lost = {n for n, text in enumerate(sent) if text not in seen}
+    gaps: dict[tuple[int, int], int] = Counter()  # (last spooled before, first spooled after) -> kills in it
+    for boundary in outcome.kill_rows:
+        before = [index[t] for t in outcome.spooled[:boundary] if t in index]
+        after = [index[t] for t in outcome.spooled[boundary:] if t in index]
+        gaps[(max(before, default=-1), min(after, default=end))] += 1
+    per_kill = []  # (lines, bytes) one kill lost
+    at_kills: set[int] = set()
+    for (first, last), kills in gaps.items():
+        mine = [n for n in range(first + 1, last) if n in lost]
+        at_kills.update(mine)
+        per_kill += [(len(mine) / kills, sum(len(sent[n]) + len(_END) for n in mine) / kills)] * kills
     return {
         "lines_sent": len(sent),
         "bytes_sent": sum(len(text) + len(_END) for text in sent),
-        "kills": outcome.kills,
+        "seconds": round(outcome.seconds, 1),
+        "kills": len(outcome.kill_rows),
         "read_size_bytes": outcome.read_size,
         "lost_lines": len(lost),
-        "lost_bytes": sum(size),
-        "kills_that_lost": len(runs),
-        "max_lost_lines_per_kill": max(map(len, runs), default=0),
-        "max_lost_bytes_per_kill": max(size, default=0),
+        "lost_bytes": sum(len(sent[n]) + len(_END) for n in lost),
+        "kills_that_lost": sum(1 for lines, _ in per_kill if lines),
+        "max_lost_lines_per_kill": max((lines for lines, _ in per_kill), default=0),
+        "max_lost_bytes_per_kill": max((size for _, size in per_kill), default=0),
+        "bound_lines_per_kill": (most_lost_per_kill(outcome.read_size, len(sent[0]) + len(_END))
+                                 if outcome.read_size and sent else None),
+        "lost_not_at_a_kill": len(lost - at_kills),
         "doubled": sum(n - 1 for n in seen.values()) + sum(n - 1 for n in outcome.processed.values()),
         "reordered": sum(1 for a, b in zip(order, order[1:]) if b < a),
         "fragments": len(fragments),
@@ -167,11 +187,14 @@ def tally(outcome: Outcome) -> dict:
 def combine(figures: list[dict]) -> dict:
     """Several series' figures as one: sums, and the worst of each maximum."""
     total = {key: sum(f[key] for f in figures) for key in
-             ("lines_sent", "bytes_sent", "kills", "lost_lines", "lost_bytes", "kills_that_lost", "doubled",
-              "reordered", "fragments", "unprocessed")}
+             ("lines_sent", "bytes_sent", "seconds", "kills", "lost_lines", "lost_bytes", "kills_that_lost",
+              "lost_not_at_a_kill", "doubled", "reordered", "fragments", "unprocessed")}
     for key in ("max_lost_lines_per_kill", "max_lost_bytes_per_kill"):
         total[key] = max((f[key] for f in figures), default=0)
+    total["seconds"] = round(total["seconds"], 1)
+    total["sent_per_s"] = round(total["lines_sent"] / total["seconds"], 1) if total["seconds"] else None
     total["read_size_bytes"] = figures[0]["read_size_bytes"] if figures else None
+    total["bound_lines_per_kill"] = max((f["bound_lines_per_kill"] or 0 for f in figures), default=0) or None
     total["fragment_examples"] = [text for f in figures for text in f["fragment_examples"]][:5]
     total["lost_lines_per_run"] = [f["lost_lines"] for f in figures]
     return total
@@ -198,17 +221,20 @@ class _Writer(threading.Thread):
         super().__init__(name="kill-bench-scanner", daemon=True)
         self.master, self.prefix, self.rate = master, prefix, rate
         self.sent: list[str] = []
+        self.seconds = 0.0
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         start = time.monotonic()
         for n in range(10**6):
-            # The scanner's pace: the bench's input (a write blocked by a full port catches up after).
+            # The scanner's pace: the bench's input. A write the full port holds back (no daemon reading) is
+            # the port's flow control; the lines due meanwhile go out after it, one by one, as soon as they can.
             if self._stop_event.wait(max(0.0, start + n / self.rate - time.monotonic())):
-                return
+                break
             text = f"{self.prefix}{n:06d}"
             _write_all(self.master, text.encode() + _END)
             self.sent.append(text)
+        self.seconds = time.monotonic() - start
 
     def stop(self) -> None:
         self._stop_event.set()
