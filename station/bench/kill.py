@@ -53,7 +53,7 @@ from station.storage.db import make_engine, migrate
 from .hotplug import PtyPort
 
 BACKLOG_S = 0.05  # half the kills come this soon after the scanner connected
-_WAIT = 60.0  # seconds any one step may take before the bench gives up on it
+_WAIT = 60.0  # seconds without a word from station run (or the scanner blocked) before the bench gives up
 _END = b"\r\n"
 
 
@@ -261,13 +261,13 @@ class _Daemon:
         self.lines.put(None)
 
     def expect(self, pattern: str) -> None:
+        """Wait for an output line matching ``pattern``; give up after ``_WAIT`` seconds without a line."""
         regex = re.compile(pattern)
-        deadline = time.monotonic() + _WAIT
         while True:
             try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+                line = self.lines.get(timeout=_WAIT)
             except queue.Empty:
-                raise TimeoutError(f"station run did not log {pattern!r} in {_WAIT} s") from None
+                raise TimeoutError(f"station run logged nothing for {_WAIT} s, waiting for {pattern!r}") from None
             if line is None:
                 raise RuntimeError(f"station run exited ({self.proc.wait()}) before {pattern!r}:\n"
                                    + "".join(self.seen[-20:]))
