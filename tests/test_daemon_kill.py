@@ -177,8 +177,10 @@ def test_sigterm_exits_within_two_seconds(db, tmp_path):
         parts = urlsplit(url)
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
         conn.connect()
-        assert daemon.terminate(timeout=2.0) == 0
-        conn.close()
+        try:
+            assert daemon.terminate(timeout=2.0) == 0
+        finally:
+            conn.close()  # also when the exit is late: an open socket would fail the next test (ResourceWarning)
     finally:
         daemon.close()
         spool_changes.close()
