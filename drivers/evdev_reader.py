@@ -8,11 +8,17 @@ ungrabbed in ``try/finally`` (python-evdev's ``grab_context`` has no finally).
 When a scan ends never depends on the wall clock. The device is asked to
 stamp its events with CLOCK_MONOTONIC (EVIOCSCLOCKID), so the gaps between
 keys the decoder measures cannot jump with the system clock. Whatever is
-waiting in the kernel is read in one go (the device is *drained*) before a
-pause may end a scan: keys typed long ago but read only now belong to the
-scan in progress. "Nothing more came" is measured on the monotonic clock
-from the read that brought the last event, and only once a zero-timeout
-``select()`` taken after that measurement says nothing is waiting.
+waiting in the kernel is read (the device is *drained*) before a pause may
+end a scan: keys typed long ago but read only now belong to the scan in
+progress. "Nothing more came" is measured on the monotonic clock from the
+read that brought the last event, and only once a zero-timeout ``select()``
+taken after that measurement says nothing is waiting.
+
+As with serial scanners, nothing read is held beyond the one read in flight:
+one read of the device (at most 64 events, python-evdev's), its scans handed
+over and kept before the next. Unlike a serial port's, an input device's
+buffer is its reader's own and goes when the reader does, so a scan begun
+before a kill has no rest to join after it, and none is kept.
 """
 
 from __future__ import annotations
@@ -30,24 +36,23 @@ from typing import Any
 import evdev
 
 from .keydecoder import KeyDecoder
-from .reader import LineCallback, ReconnectingReader, StatusCallback, quietly
+from .reader import Journal, LineCallback, ReconnectingReader, StatusCallback, quietly
 
 logger = logging.getLogger(__name__)
 
 _MAX_SELECT_TIMEOUT = 0.1  # bounds how long stop() takes to be noticed
-_MAX_DRAIN = 4096  # events handed to the decoder before looking at stop() again
 EVIOCSCLOCKID = 0x400445A0  # _IOW('E', 0xa0, int): the clock that stamps this client's events
 
 
 class EvdevScanner(ReconnectingReader):
-    """Reads scans from an input device and calls ``on_lines(device_id, [bytes, ...])`` with each read's scans."""
+    """Reads scans from an input device into a journal, or calls ``on_line(device_id, [bytes, ...])`` with each read's scans."""
 
     def __init__(
         self,
         device_id: str,
         path: str,
         decoder: KeyDecoder,
-        on_line: LineCallback,
+        on_line: LineCallback | Journal,
         *,
         grab: bool = True,
         reconnect_interval: float = 0.5,
@@ -91,7 +96,7 @@ class EvdevScanner(ReconnectingReader):
             ready, _, _ = select.select([device.fd], [], [], self._wait(last_read_at))
             lost: OSError | None = None
             if ready:
-                events, lost = _drain(device)  # ENODEV/EIO: unplugged, once what came before is decoded
+                events, lost = _read(device)  # ENODEV/EIO: unplugged, once what came before is decoded
                 if events:
                     last_read_at = time.monotonic()
                 scans = [scan for event in events for scan in self.decoder.feed(event)]
@@ -113,20 +118,14 @@ class EvdevScanner(ReconnectingReader):
         return min(_MAX_SELECT_TIMEOUT, max(remaining, 0.0) + 0.001)
 
 
-def _drain(device: Any) -> tuple[list[Any], OSError | None]:
-    """Every event waiting in the kernel now (up to ``_MAX_DRAIN``), and the OSError that lost the device, if one did."""
-    events: list[Any] = []
-    while len(events) < _MAX_DRAIN:
-        try:
-            batch = list(device.read())
-        except BlockingIOError:
-            break
-        except OSError as exc:
-            return events, exc
-        if not batch:
-            break
-        events += batch
-    return events, None
+def _read(device: Any) -> tuple[list[Any], OSError | None]:
+    """The events of one read of the device (what waits, up to 64), or the OSError that lost the device."""
+    try:
+        return list(device.read()), None
+    except BlockingIOError:
+        return [], None
+    except OSError as exc:
+        return [], exc
 
 
 def _monotonic_event_times(device: Any) -> None:

@@ -13,16 +13,33 @@ line in progress.
 
 Lines stay bytes: decoding (and refusing invalid UTF-8 with ``invalid_scan``)
 is the station's job, so nothing a scanner sends is lost or altered here.
+
+What is not a line yet is the framer's ``unfinished`` state, which a reader
+hands over with each read's lines to be kept, and a framer resumes when a
+new reader (after a kill) takes the port over: the head of a line begun, to
+be joined by its rest, or ``cut``: the bytes that come next, up to the first
+terminator, are the rest of a line whose middle was lost, and are dropped
+rather than taken as a line of their own.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
 
 _TERMINATOR = re.compile(rb"\r\n|\r|\n")
+_START = re.compile(rb"[\r\n]")  # where the rest of a cut line ends
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """What a framer holds that is not a line yet: ``head``, a line begun, or ``cut``, the rest of a lost one to drop."""
+
+    head: bytes = b""
+    cut: bool = False
 
 
 class LineFramer:
@@ -37,9 +54,26 @@ class LineFramer:
         self.max_length = max_length
         self._pending = bytearray()
         self._after_cr = False  # the last byte seen was a CR: an LF now is its pair
+        self._cut = False  # dropping the rest of a cut line, up to its terminator
+        self._dropped = 0
+
+    @property
+    def unfinished(self) -> Unfinished:
+        """The state to keep beside this read's lines, for a framer after this one to resume."""
+        return Unfinished(bytes(self._pending), self._cut)
+
+    def resume(self, unfinished: Unfinished) -> None:
+        """Go on from where another framer was left (its ``unfinished``): join its head, or drop a cut line's rest."""
+        if unfinished.head and unfinished.cut:
+            raise ValueError("a cut line has no head")
+        self._pending = bytearray(unfinished.head)
+        self._after_cr = False
+        self._cut, self._dropped = unfinished.cut, 0
 
     def feed(self, data: bytes) -> list[bytes]:
         """Take the bytes of one read; return completed lines."""
+        if self._cut:
+            data = self._drop_rest(data)
         if not data:
             return []
         lines: list[bytes] = []
@@ -55,18 +89,40 @@ class LineFramer:
 
     @property
     def pause_limit(self) -> float | None:
-        """Seconds of silence that would end the pending line; None when nothing would."""
-        return self.idle_gap if self._pending else None
+        """Seconds of silence that would end the pending line (or a cut line's rest); None when nothing would."""
+        return self.idle_gap if self._pending or self._cut else None
 
     def pause(self, seconds: float) -> list[bytes]:
         """The port is drained and silent for ``seconds`` since the last bytes were read."""
         limit = self.pause_limit
-        return self._take_pending() if limit is not None and seconds >= limit else []
+        if limit is None or seconds < limit:
+            return []
+        if self._cut:  # the pause ended the cut line's rest: dropped, like any rest
+            self._end_cut()
+            return []
+        return self._take_pending()
 
     def flush(self) -> list[bytes]:
         """Return what is pending as a line (the port is closing)."""
         self._after_cr = False
+        if self._cut:
+            self._end_cut()
         return self._take_pending()
+
+    def _drop_rest(self, data: bytes) -> bytes:
+        """Drop the cut line's rest from ``data``, up to its terminator; return what follows (from the terminator)."""
+        end = _START.search(data)
+        if end is None:
+            self._dropped += len(data)
+            return b""
+        self._dropped += end.start()
+        self._end_cut()
+        return data[end.start():]
+
+    def _end_cut(self) -> None:
+        logger.warning("dropped %d byte(s): the rest of a line whose middle a stopped reader had read and lost",
+                       self._dropped)
+        self._cut, self._dropped = False, 0
 
     def _append(self, data: bytes) -> list[bytes]:
         """Buffer ``data``; pass on full ``max_length`` pieces rather than grow."""

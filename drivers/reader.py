@@ -15,6 +15,15 @@ screen shows a state that is over:
 - ``busy``: it is there but another program holds it (EBUSY: a grab taken,
   a serial port locked);
 - ``stopped``: the reader ended (SIGTERM); it has let go of the device.
+
+What a reader reads goes to a ``Journal`` (the daemon's spool), or simply to
+a callback taking each read's lines. A journal keeps each read's lines, with
+what the read left unfinished (framing.Unfinished), before the reader reads
+again: while it cannot (a full disk), the reader holds that one read and
+tries again, reading nothing more, so what waits beyond it waits in the
+device. The journal is told before each read (``reading``), so the reader
+after a kill knows whether a read was lost with the one before it
+(``resume``).
 """
 
 from __future__ import annotations
@@ -25,7 +34,9 @@ import threading
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
+
+from .framing import Unfinished
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +52,49 @@ LineCallback = Callable[[str, list[bytes]], None]
 StatusCallback = Callable[[str, str], None]
 
 
+@runtime_checkable
+class Journal(Protocol):
+    """Where one reader's reads are kept (the daemon's spool, for one port)."""
+
+    def resume(self) -> Unfinished:
+        """What the reader before this one left unfinished; ``cut`` when its last read was taken and not kept."""
+
+    def reading(self) -> None:
+        """A read is about to be taken: until ``taken`` returns it is in flight, and lost if the process dies."""
+
+    def taken(self, lines: list[bytes], unfinished: Unfinished) -> None:
+        """Keep one read's lines and what it left unfinished, together; raise if they cannot be kept."""
+
+
+class Lines:
+    """A journal that keeps nothing: each read's lines go to ``on_line(device_id, lines)``, whose errors are logged."""
+
+    def __init__(self, device_id: str, on_line: LineCallback) -> None:
+        self.device_id = device_id
+        self.on_line = on_line
+
+    def resume(self) -> Unfinished:
+        return Unfinished()
+
+    def reading(self) -> None:
+        pass
+
+    def taken(self, lines: list[bytes], unfinished: Unfinished) -> None:
+        if not lines:
+            return
+        try:
+            self.on_line(self.device_id, lines)
+        except Exception:  # a bug downstream must not stop the reader, nor make it read the lines again
+            logger.exception("on_line callback failed for %s; reading goes on", self.device_id)
+
+
 class ReconnectingReader(threading.Thread, metaclass=ABCMeta):
     """Base class: subclasses say how to connect and how to serve a connection."""
 
     def __init__(
         self,
         device_id: str,
-        on_line: LineCallback,
+        on_line: LineCallback | Journal,
         *,
         reconnect_interval: float,
         on_status: StatusCallback | None,
@@ -59,7 +106,7 @@ class ReconnectingReader(threading.Thread, metaclass=ABCMeta):
         self.reconnect_interval = reconnect_interval
         self.status: str | None = None
         self.seen = False  # connected at least once: a later loss is "unplugged", not "missing"
-        self._on_line = on_line
+        self.journal = on_line if isinstance(on_line, Journal) else Lines(device_id, on_line)
         self._on_status = on_status
         self._stop_event = stop_event if stop_event is not None else threading.Event()
         self._retry = threading.Event()
@@ -133,13 +180,28 @@ class ReconnectingReader(threading.Thread, metaclass=ABCMeta):
             except Exception:
                 logger.exception("on_status callback failed for %s", self.device_id)
 
-    def _deliver(self, lines: list[bytes]) -> None:
-        if not lines:
+    def _deliver(self, lines: list[bytes], unfinished: Unfinished | None = None) -> None:
+        """Hand one read's lines (and what it left unfinished) to the journal; return once they are kept."""
+        if unfinished is None and not lines:
             return
-        try:
-            self._on_line(self.device_id, lines)
-        except Exception:
-            logger.exception("on_line callback failed for %s; reading goes on", self.device_id)
+        self._until_kept(lambda: self.journal.taken(lines, unfinished or Unfinished()),
+                         f"{len(lines)} line(s) read from {self.device_id}")
+
+    def _until_kept(self, keep: Callable[[], None], what: str) -> bool:
+        """Call ``keep`` until it succeeds (True), reading nothing meanwhile: what comes waits in the device.
+        False when the reader is stopped first."""
+        failures = 0
+        while True:
+            try:
+                keep()
+                return True
+            except Exception:
+                if not failures:
+                    logger.exception("cannot keep %s; trying again, reading nothing more meanwhile", what)
+                failures += 1
+            if self._stop_event.wait(self.reconnect_interval):
+                logger.error("stopping: %s never kept (%d attempt(s))", what, failures)
+                return False
 
 
 def quietly(close: Callable[[], object]) -> None:

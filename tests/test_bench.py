@@ -96,6 +96,16 @@ def test_small_run_prints_the_json(tmp_path):
     assert isinstance(out["machine"]["cpus"], int)
 
 
+def test_kill_run_prints_the_json():
+    """Guards `station bench --kill` (issue 20): one small series of kills through a real station run, its figures
+    in one JSON document, the read size beside them, no fragment, double or reordering."""
+    out = _bench("--kill", "--rate", "100", "--runs", "1", "--kills", "2")["kill"]
+    assert (out["runs"], out["kills_per_run"], out["kills"], out["rate_per_s"]) == (1, 2, 2, 100)
+    assert out["lines_sent"] > 0 and out["read_size_bytes"] == 64
+    assert (out["fragments"], out["doubled"], out["reordered"], out["unprocessed"]) == (0, 0, 0, 0)
+    assert out["lost_lines_per_run"] == [out["lost_lines"]] and out["lost_not_at_a_kill"] == 0
+
+
 def test_unreachable_postgres_is_skipped_with_a_reason(tmp_path):
     """A PostgreSQL that does not answer is reported as skipped, with why, and the SQLite run still happens."""
     out = _bench("--database", f"sqlite:///{tmp_path}/b.db", "--database", "postgresql+psycopg://127.0.0.1:1/none",

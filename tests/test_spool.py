@@ -135,6 +135,49 @@ def test_concurrent_appends_lose_nothing(path):
         assert mine == [f"{n}-{i}".encode() for i in range(50)]
 
 
+def test_a_reads_lines_and_its_unfinished_line_are_kept_together(path):
+    """Guards issue 20: a read's scans and the head of the line it left unfinished on its port are one commit, seen
+    by a restarted daemon (another connection) together; the port's next take replaces the head."""
+    with Spool(path) as spool:
+        spool.take("c", "d", [b"ONE", b"TWO"], port="/dev/scanner", head=b"THR")
+        with Spool(path) as restarted:
+            assert [s.raw for s in restarted.pending()] == [b"ONE", b"TWO"]
+            assert restarted.unfinished("/dev/scanner") == (b"THR", False)
+            assert restarted.unfinished("/dev/other") == (b"", False)
+        spool.take("c", "d", [b"THREE"], port="/dev/scanner")
+        assert spool.unfinished("/dev/scanner") == (b"", False)
+        spool.take("c", "evdev", [b"KEYS"])  # an input device keeps no port state
+        assert [s.raw for s in spool.pending()] == [b"ONE", b"TWO", b"THREE", b"KEYS"]
+
+
+@pytest.mark.parametrize("head", [pytest.param(b"", id="between_lines"), pytest.param(b"HEA", id="inside_a_line")])
+def test_a_read_marked_and_never_taken_comes_back_as_a_cut_line(path, head):
+    """Guards issue 20: a daemon killed with a read in flight leaves the port marked reading; the next one learns
+    the rest of the line that read cut comes first (to drop), and the head it had kept is no line's any more."""
+    with Spool(path) as spool:
+        spool.take("c", "d", [b"ONE"], port="/dev/scanner", head=head)
+        spool.reading("/dev/scanner")
+        assert spool._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again after the quick commit
+    with Spool(path) as restarted:
+        assert restarted.unfinished("/dev/scanner") == (b"", True)
+        restarted.take("c", "d", [], port="/dev/scanner", cut=True)
+        assert restarted.unfinished("/dev/scanner") == (b"", True)
+        restarted.take("c", "d", [b"NEXT"], port="/dev/scanner", head=b"N")
+        assert restarted.unfinished("/dev/scanner") == (b"N", False)
+        assert [s.raw for s in restarted.pending()] == [b"ONE", b"NEXT"]
+
+
+def test_a_take_that_fails_keeps_neither_its_lines_nor_its_unfinished_line(path):
+    """Guards the one commit: a hand-over that fails half-way leaves the spool as it was, for the reader to hand
+    the same read over again (a line both spooled and still a head would be doubled)."""
+    with Spool(path) as spool:
+        spool.take("c", "d", [], port="/dev/scanner", head=b"HEAD")
+        with pytest.raises(TypeError):
+            spool.take("c", "d", [b"HEADLINE", None], port="/dev/scanner", head=b"")
+        assert spool.pending() == []
+        assert spool.unfinished("/dev/scanner") == (b"HEAD", False)
+
+
 @pytest.mark.parametrize(
     ("toml", "expected"),
     [

@@ -75,7 +75,7 @@ def _evdev(replugs: int) -> dict:
 def _serial(replugs: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         link = Path(tmp) / "barcode-tty"
-        port = _Pty(link)
+        port = PtyPort(link)
         try:
             with _Child(_config(tmp, "serial", str(link)), {}) as child:
                 child.expect("state", "connected")
@@ -99,7 +99,7 @@ def _config(tmp: str, kind: str, path: str) -> str:
     return str(config)
 
 
-class _Pty:
+class PtyPort:
     """A serial scanner: a pseudo-terminal reached through a symlink that goes and comes back, as udev's does."""
 
     def __init__(self, link: Path) -> None:

@@ -37,9 +37,15 @@ from station.bench import DEFAULTS
 @click.option("--hotplug", is_flag=True, help="Instead: how soon a replugged scanner is read again (evdev under "
               "umockdev, serial on a pseudo-terminal), over --replugs replugs.")
 @click.option("--replugs", default=10, show_default=True, type=click.IntRange(1), help="Replugs for --hotplug.")
+@click.option("--kill", is_flag=True, help="Instead: a serial scanner sending --rate lines a second while station run "
+              "is killed (kill -9) --kills times in each of --runs runs: lines lost, doubled, reordered, fragments.")
+@click.option("--rate", default=250.0, show_default=True, type=click.FloatRange(1, 5000),
+              help="Lines a second for --kill.")
+@click.option("--runs", default=10, show_default=True, type=click.IntRange(1), help="Runs for --kill.")
+@click.option("--kills", default=8, show_default=True, type=click.IntRange(1), help="Kills per run for --kill.")
 def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, history_samples: int,
           seed: int, pallet: int, big_posting: int, http_scans: int, daemon_scans: int, hook_stations: int,
-          hook_postings: int, hotplug: bool, replugs: int) -> None:
+          hook_postings: int, hotplug: bool, replugs: int, kill: bool, rate: float, runs: int, kills: int) -> None:
     """Fill a scratch database, scan through it, and print the figures as JSON (last line).
 
     Progress and a human summary go to stderr; stdout holds only the JSON.
@@ -48,6 +54,12 @@ def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, h
         from station.bench.hotplug import measure
 
         click.echo(json.dumps(measure(replugs)))
+        return
+    if kill:
+        from station.bench import kill as kills_bench
+
+        click.echo(json.dumps(kills_bench.measure(rate, runs, kills, seed=seed,
+                                                  say=lambda s: click.echo(s, err=True))))
         return
     from station.bench import Extras, run
 

@@ -1,7 +1,8 @@
 """The scanning daemon of ``station run``: readers, the durable spool and the processor, wired.
 
-A reader's completed scan is appended to the spool (committed to disk) and
-only then handed to the processor, which carries it out against the main
+A reader's completed scans are appended to the spool (committed to disk,
+with the line the read left unfinished: station.daemon.intake) and only then
+handed to the processor, which carries it out against the main
 database; scanner states and held scans go to the ``LiveStatus`` the web page
 of the same process reads. The web server itself belongs to the command.
 """
@@ -22,12 +23,12 @@ from station.domain.wording import plural
 from station.live.status import LiveStatus
 from station.printing.dispatch import PrintQueue
 from station.printing.worker import BACKOFF
-from station.scanning.results import escape_raw
 from station.scanning.service import ScanService
 from station.storage.db import make_engine, make_sessionmaker, migrate, normalise_url
 from station.storage.retry import is_unreachable
 from station.webhooks.deliverer import Deliverer
 
+from .intake import Intake
 from .processor import Processor
 from .spool import Spool
 from .supervisor import Supervisor
@@ -106,7 +107,7 @@ class Daemon:
                 stations=[s.id for s in config.stations],
                 prepare=None if migrated else (lambda: migrate(engine)),
             )
-            self.supervisor = Supervisor(config.stations, self._scan, self._device,
+            self.supervisor = Supervisor(config.stations, Intake(self.spool, self.live, self.processor), self._device,
                                          reconnect_interval=reconnect_interval, hotplug=hotplug)
             # Webhook deliveries: threads and sessions of their own, never on the scan path.
             self.deliverer = Deliverer(config, engine)
@@ -147,19 +148,6 @@ class Daemon:
         return readers_done
 
     # -- callbacks from reader threads -------------------------------------------
-    def _scan(self, station: str, device: str, lines: list[bytes]) -> None:
-        """The scans of one read: spooled together (one commit, so a kill keeps all or none), then processed."""
-        try:
-            self.spool.append_all(station, device, lines)
-        except Exception:
-            # Disk full or the spool file gone: say what was scanned, so it can be redone.
-            log.exception("could not spool %s of station %s device %s (%s): they are lost", plural(len(lines), "scan"),
-                          station, device, ", ".join(escape_raw(data) for data in lines))
-            return
-        for data in lines:
-            self.live.record_scan(station, device, escape_raw(data, 200))
-        self.processor.wake()
-
     def _device(self, station: str, device: str, kind: str, state: str) -> None:
         self.live.set_device(station, device, kind, state)
         self.processor.device_changed(station, device)

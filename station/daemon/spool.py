@@ -19,6 +19,18 @@ its user: that key is then its key in the scan log, and appending it again
 (the page resending it) finds the row already there instead of adding one.
 As in the scan log, a key names one scan of one station.
 Done rows are kept for a while (the last ``keep_done``) for ``/devices``.
+
+A serial port's reader hands over each read (``take``): the lines it
+completed and what it left unfinished on that port (the head of a line, or
+the rest of a cut line still to drop) in one commit, so that after a kill
+the next reader resumes exactly where what was kept ends: a head is never
+both in a scan and in the port's row. Before each read the reader marks the
+port ``reading``; a row still marked at start says that read was lost with
+the process, and the next reader drops the rest of the line it cut. Only
+lines must survive a power cut (fsync, ``synchronous=FULL``); a port's own
+state only a killed process (its buffer does not outlive the machine), so
+those commits, one or two per read, skip the fsync (``synchronous=NORMAL``,
+written to the WAL all the same).
 """
 from __future__ import annotations
 
@@ -48,6 +60,12 @@ CREATE TABLE IF NOT EXISTS scan (
     done_at TEXT
 );
 CREATE INDEX IF NOT EXISTS scan_pending ON scan (seq) WHERE state = 'pending';
+CREATE TABLE IF NOT EXISTS port (
+    port TEXT PRIMARY KEY,
+    head BLOB NOT NULL DEFAULT x'',
+    cut INTEGER NOT NULL DEFAULT 0,
+    reading INTEGER NOT NULL DEFAULT 0
+);
 """
 # Added for scans sent with a client's idempotency key (a spool file from before gains them on open).
 _ADDED = {"key": "TEXT", "user": "TEXT"}
@@ -116,17 +134,24 @@ class Spool:
 
     # -- transactions ----------------------------------------------------
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken at once (BEGIN IMMEDIATE) and serialised between threads."""
+    def _transaction(self, *, fsync: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE) and serialised between threads; on disk
+        when it returns, or without ``fsync`` only in the operating system's hands (it survives a kill)."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            if not fsync:
+                self._db.execute("PRAGMA synchronous=NORMAL")  # in WAL mode: no fsync at commit
             try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:  # a failed COMMIT (disk full) leaves it open
-                    self._db.execute("ROLLBACK")
-                raise
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:  # a failed COMMIT (disk full) leaves it open
+                        self._db.execute("ROLLBACK")
+                    raise
+            finally:
+                if not fsync:
+                    self._db.execute("PRAGMA synchronous=FULL")
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._lock:
@@ -150,13 +175,34 @@ class Spool:
             ).lastrowid
         return SpooledScan(seq, station, device, bytes(raw), at, key=key, user=user)
 
-    def append_all(self, station: str, device: str, raws: list[bytes]) -> list[SpooledScan]:
-        """Store the scans of one read together, in one durable commit: a kill loses all of them or none."""
+    def take(self, station: str, device: str, raws: list[bytes], *, port: str | None = None, head: bytes = b"",
+             cut: bool = False) -> list[SpooledScan]:
+        """Store the scans of one read, and what it left unfinished on ``port``, in one commit: a kill keeps both or
+        neither. On disk (fsync) when it returns if there are scans; else the port's state survives a kill."""
         at = _now()
-        with self._transaction() as db:
+        with self._transaction(fsync=bool(raws)) as db:
             seqs = [db.execute("INSERT INTO scan (station, device, raw, received_at) VALUES (?, ?, ?, ?)",
                                (station, device, bytes(raw), at.isoformat())).lastrowid for raw in raws]
+            if port is not None:
+                db.execute("INSERT INTO port (port, head, cut, reading) VALUES (?, ?, ?, 0) ON CONFLICT (port) "
+                           "DO UPDATE SET head = excluded.head, cut = excluded.cut, reading = 0",
+                           (port, bytes(head), int(cut)))
         return [SpooledScan(seq, station, device, bytes(raw), at) for seq, raw in zip(seqs, raws)]
+
+    def reading(self, port: str) -> None:
+        """A read of ``port`` is about to be taken: if no ``take`` follows, it was lost (see ``unfinished``)."""
+        with self._transaction(fsync=False) as db:
+            db.execute("INSERT INTO port (port, reading) VALUES (?, 1) ON CONFLICT (port) DO UPDATE SET reading = 1",
+                       (port,))
+
+    def unfinished(self, port: str) -> tuple[bytes, bool]:
+        """What the last reader of ``port`` left unfinished: (head, False), or (b"", True) when the rest of a cut
+        line comes first (a read was lost, or the rest was being dropped)."""
+        rows = self._query("SELECT head, cut, reading FROM port WHERE port = ?", (port,))
+        if not rows:
+            return b"", False
+        head, cut, reading = rows[0]
+        return (b"", True) if reading or cut else (bytes(head), False)
 
     def mark_done(self, seq: int, outcome: str) -> None:
         """The scan's effect is committed in the main database: never process it again."""

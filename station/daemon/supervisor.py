@@ -11,7 +11,10 @@ Hotplug events (or a rescan once a second without libudev) nudge every slot
 at once, so a replugged scanner is read again well inside two seconds.
 A device that no slot names is never opened, let alone grabbed.
 
-A slot's state goes to ``on_device``, each completed scan to ``on_scan``:
+Each reader's reads go to the journal (the daemon's Intake: the spool),
+through an adapter that names the station, the slot's device and the port
+(a serial port's unfinished line is kept per port path); or simply to a
+callback taking each read's lines. A slot's state goes to ``on_device``:
 "connected" when one of its readers has its device; else "busy" when another
 program holds it; else "unplugged" once it had been read before (a matched
 scanner whose device left the listing, or a path whose reader lost it);
@@ -27,10 +30,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from drivers import discovery
 from drivers.errors import DriverError
+from drivers.framing import Unfinished
 from drivers.reader import BUSY, CONNECTED, MISSING, STOPPED, UNPLUGGED, ReconnectingReader
 from station.config import ScannerConfig, StationConfig
 from station.domain.errors import ConfigError
@@ -39,6 +43,56 @@ log = logging.getLogger(__name__)
 
 ScanCallback = Callable[[str, str, list[bytes]], None]  # station, device, the raw lines of one read
 DeviceCallback = Callable[[str, str, str, str], None]  # station, device, kind, state
+
+
+@runtime_checkable
+class ScanJournal(Protocol):
+    """Where every reader's reads are kept (the daemon's Intake); see drivers.reader.Journal."""
+
+    def resume(self, port: str) -> Unfinished: ...
+
+    def reading(self, port: str) -> None: ...
+
+    def taken(self, station: str, device: str, port: str | None, lines: list[bytes],
+              unfinished: Unfinished) -> None: ...
+
+
+@dataclass(frozen=True)
+class ScanLines:
+    """A journal that keeps nothing: each read's lines go to ``on_scan(station, device, lines)``."""
+
+    on_scan: ScanCallback
+
+    def resume(self, port: str) -> Unfinished:
+        return Unfinished()
+
+    def reading(self, port: str) -> None:
+        pass
+
+    def taken(self, station: str, device: str, port: str | None, lines: list[bytes],
+              unfinished: Unfinished) -> None:
+        if lines:
+            self.on_scan(station, device, lines)
+
+
+@dataclass(frozen=True)
+class _ReaderJournal:
+    """One reader's drivers.reader.Journal: the journal's calls with its station, device and port filled in."""
+
+    journal: ScanJournal
+    station: str
+    device: str
+    port: str | None  # None: nothing unfinished is kept (an input device)
+
+    def resume(self) -> Unfinished:
+        return self.journal.resume(self.port) if self.port is not None else Unfinished()
+
+    def reading(self) -> None:
+        if self.port is not None:
+            self.journal.reading(self.port)
+
+    def taken(self, lines: list[bytes], unfinished: Unfinished) -> None:
+        self.journal.taken(self.station, self.device, self.port, lines, unfinished)
 
 
 @dataclass(eq=False)
@@ -76,13 +130,13 @@ class Supervisor:
     def __init__(
         self,
         stations: Iterable[StationConfig],
-        on_scan: ScanCallback,
+        scans: ScanJournal | ScanCallback,
         on_device: DeviceCallback,
         *,
         reconnect_interval: float = 0.5,
         hotplug: bool = True,
     ) -> None:
-        self.on_scan = on_scan
+        self.journal = scans if isinstance(scans, ScanJournal) else ScanLines(scans)
         self.on_device = on_device
         self.reconnect_interval = reconnect_interval
         self.hotplug = hotplug
@@ -198,14 +252,14 @@ class Supervisor:
 
     def _reader(self, slot: _Slot, path: str, token: object) -> ReconnectingReader:
         cfg = slot.scanner
-        on_line = partial(self._line, slot)
         on_status = partial(self._status, slot, path, token)
         gap = cfg.end_gap  # SPEC 4: the idle gap without terminators, else the long lost-terminator pause
         if cfg.kind == "serial":
             from drivers.serial_reader import SerialScanner
 
+            journal = _ReaderJournal(self.journal, slot.station, slot.device_id, path)
             return SerialScanner(
-                slot.device_id, path, on_line, baudrate=cfg.baudrate, bytesize=cfg.bytesize, parity=cfg.parity,
+                slot.device_id, path, journal, baudrate=cfg.baudrate, bytesize=cfg.bytesize, parity=cfg.parity,
                 stopbits=cfg.stopbits, idle_gap=gap, reconnect_interval=self.reconnect_interval,
                 on_status=on_status,
             )
@@ -218,13 +272,11 @@ class Supervisor:
                              idle_gap=cfg.idle_gap_ms / 1000 if cfg.idle_gap_ms else None,
                              lost_terminator=cfg.lost_terminator_ms / 1000 if cfg.lost_terminator_ms else None)
         opener = evdev.InputDevice if slot.match is None else partial(_open_matching, slot.match)
+        journal = _ReaderJournal(self.journal, slot.station, slot.device_id, None)
         return EvdevScanner(
-            slot.device_id, path, decoder, on_line, grab=True, reconnect_interval=self.reconnect_interval,
+            slot.device_id, path, decoder, journal, grab=True, reconnect_interval=self.reconnect_interval,
             on_status=on_status, open_device=opener,
         )
-
-    def _line(self, slot: _Slot, _device_id: str, lines: list[bytes]) -> None:
-        self.on_scan(slot.station, slot.device_id, lines)
 
     def _status(self, slot: _Slot, path: str, token: object, _device_id: str, status: str) -> None:
         with self._lock:

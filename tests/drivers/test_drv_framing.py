@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.framing import LineFramer
+from drivers.framing import LineFramer, Unfinished
 
 TERMINATORS = [
     pytest.param(b"\r", id="CR"),
@@ -103,6 +103,99 @@ def test_without_idle_gap_a_pause_never_completes() -> None:
     framer.feed(b"SLOW")
     assert framer.pause(3600.0) == []
     assert framer.feed(b"LINE\r\n") == [b"SLOWLINE"]
+
+
+def _stream(lines: list[bytes], terminators: list[bytes]) -> tuple[bytes, list[tuple[int, int]]]:
+    """The bytes of ``lines`` with their terminators, and each line's span up to its first terminator byte (a line
+    is complete once that byte is read)."""
+    stream, spans = b"", []
+    for i, line in enumerate(lines):
+        spans.append((len(stream), len(stream) + len(line) + 1))
+        stream += line + terminators[i % len(terminators)]
+    return stream, spans
+
+
+def _chunks(stream: bytes, cuts: list[int]) -> list[tuple[int, int]]:
+    points = sorted({0, len(stream), *(c % (len(stream) + 1) for c in cuts)})
+    return list(zip(points, points[1:]))
+
+
+@settings(deadline=None)
+@given(
+    lines=st.lists(LINE, min_size=1),
+    terminators=st.lists(st.sampled_from([b"\r", b"\n", b"\r\n"]), min_size=1),
+    cuts=st.lists(st.integers(min_value=0, max_value=2_000)),
+    kill=st.integers(min_value=0),
+)
+def test_a_line_cut_by_a_kill_is_joined_by_the_next_framer(
+    lines: list[bytes], terminators: list[bytes], cuts: list[int], kill: int
+) -> None:
+    """Guards issue 20: a reader killed after its read was kept leaves a line's head; the next reader, resuming the
+    kept ``unfinished``, joins it to its rest: every line once, whole, in order, wherever the kill fell."""
+    stream, _ = _stream(lines, terminators)
+    chunks = _chunks(stream, cuts)
+    kill %= len(chunks) + 1
+    before, after = LineFramer(max_length=10_000), LineFramer(max_length=10_000)
+    out = feed_chunks(before, [stream[a:b] for a, b in chunks[:kill]])
+    after.resume(before.unfinished)
+    out += feed_chunks(after, [stream[a:b] for a, b in chunks[kill:]])
+    assert out == lines
+
+
+@settings(deadline=None)
+@given(
+    lines=st.lists(LINE, min_size=1),
+    terminators=st.lists(st.sampled_from([b"\r", b"\n", b"\r\n"]), min_size=1),
+    cuts=st.lists(st.integers(min_value=0, max_value=2_000)),
+    lost=st.integers(min_value=0),
+)
+def test_a_read_lost_by_a_kill_costs_the_lines_it_touched_and_no_fragment(
+    lines: list[bytes], terminators: list[bytes], cuts: list[int], lost: int
+) -> None:
+    """Guards issue 20: a read taken and not kept when the reader was killed is gone; the next reader (resuming
+    ``cut``) drops the rest of the line it cut. Out come exactly the other lines, whole and in order: none glued
+    to a lost head, no tail as a line of its own; lost are the lines the read touched, and the line right after
+    it when it ended exactly where that line began (its rest cannot be told from a line's)."""
+    stream, spans = _stream(lines, terminators)
+    chunks = _chunks(stream, cuts)
+    lost %= len(chunks)
+    a, b = chunks[lost]
+    before, after = LineFramer(max_length=10_000), LineFramer(max_length=10_000)
+    out = feed_chunks(before, [stream[x:y] for x, y in chunks[:lost]])
+    after.resume(Unfinished(cut=True))  # what the spool says of a port whose read was in flight
+    out += feed_chunks(after, [stream[x:y] for x, y in chunks[lost + 1:]])
+    out += after.flush()
+    kept = [line for line, (start, done) in zip(lines, spans) if not (start < b and a < done) and start != b]
+    assert out == kept
+
+
+def test_the_unfinished_state_is_the_head_or_the_cut_rest() -> None:
+    """Guards what a reader hands over to be kept: the head of the line in progress, nothing once it ends, and
+    the cut state until the rest of a cut line has gone by (a kill then must not make the rest a line)."""
+    framer = LineFramer()
+    framer.feed(b"A\rHE")
+    assert framer.unfinished == Unfinished(b"HE")
+    framer.feed(b"AD\r")
+    assert framer.unfinished == Unfinished()
+    framer.resume(Unfinished(cut=True))
+    assert framer.feed(b"RE") == [] and framer.unfinished == Unfinished(cut=True)
+    assert framer.feed(b"ST\r\nNEXT\r\n") == [b"NEXT"]
+    assert framer.unfinished == Unfinished()
+    with pytest.raises(ValueError):
+        framer.resume(Unfinished(b"HEAD", cut=True))
+
+
+def test_a_pause_ends_a_cut_lines_rest_for_a_scanner_without_suffix(caplog: pytest.LogCaptureFixture) -> None:
+    """Guards scanners ended by a pause: the rest of a cut line is dropped up to the pause, not up to a terminator
+    that never comes (which would drop the next scan too)."""
+    framer = LineFramer(idle_gap=0.05)
+    framer.resume(Unfinished(cut=True))
+    assert framer.pause_limit == 0.05
+    assert framer.feed(b"REST") == []
+    assert framer.pause(0.06) == []
+    assert "dropped 4 byte(s)" in caplog.text
+    assert framer.feed(b"NEXT") == []
+    assert framer.pause(0.06) == [b"NEXT"]
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import serial
 
+from drivers.framing import Unfinished
 from drivers.reader import BUSY, CONNECTED, MISSING, STOPPED, UNPLUGGED
-from drivers.serial_reader import SerialScanner
+from drivers.serial_reader import READ_SIZE, SerialScanner
 
 WAIT = 2.0  # the spec's replug target; every wait below is bounded by it
 
@@ -285,3 +286,143 @@ def test_bad_settings_fail_at_construction(kwargs: dict) -> None:
     """Guards configuration errors: they surface at start-up, not as a reader retrying forever."""
     with pytest.raises(ValueError):
         SerialScanner("bench-1", "/dev/ttyUSB9", lambda *_: None, **kwargs)
+
+
+class Journal:
+    """What the daemon's spool is to a reader, kept in memory: the unfinished line it resumes, and every call in
+    order (``reading``, then the ``taken`` lines and state); ``failures`` hand-overs are refused first."""
+
+    def __init__(self, left: Unfinished = Unfinished(), failures: int = 0) -> None:
+        self.left = left
+        self.failures = failures
+        self.calls: list[tuple] = []
+        self.lines: queue.Queue[bytes] = queue.Queue()
+        self.taken_states: queue.Queue[Unfinished] = queue.Queue()
+        self.resumed = 0
+
+    def resume(self) -> Unfinished:
+        self.resumed += 1
+        return self.left
+
+    def reading(self) -> None:
+        self.calls.append(("reading",))
+
+    def taken(self, lines: list[bytes], unfinished: Unfinished) -> None:
+        if lines and self.failures:
+            self.failures -= 1
+            self.calls.append(("refused", tuple(lines)))
+            raise OSError(28, "No space left on device")
+        self.calls.append(("taken", tuple(lines), unfinished))
+        self.taken_states.put(unfinished)
+        for line in lines:
+            self.lines.put(line)
+
+    def line(self) -> bytes:
+        return self.lines.get(timeout=WAIT)
+
+
+@pytest.fixture
+def start_journal() -> Iterator:
+    readers: list[SerialScanner] = []
+
+    def start_journal(port: str, journal: Journal, **kwargs) -> SerialScanner:
+        rec = Recorder()
+        reader = SerialScanner("bench-1", port, journal, on_status=rec.on_status, **kwargs)
+        reader.start()
+        readers.append(reader)
+        rec.expect_status(CONNECTED)
+        return reader
+
+    yield start_journal
+    for reader in readers:
+        reader.stop()
+        assert not reader.is_alive()
+
+
+def test_no_read_is_taken_before_the_last_one_is_kept_and_none_exceeds_read_size(make_pty, start_journal) -> None:
+    """Guards issue 20: a reader that took all that waited (a whole terminal buffer) lost it all to a kill. Each
+    read is now announced, at most READ_SIZE bytes, and handed over before the next is taken."""
+    pty, journal = make_pty(), Journal()
+    sent = [f"SN-{n:06d}".encode() for n in range(200)]
+    pty.write(b"".join(line + b"\r\n" for line in sent))
+    start_journal(pty.path, journal)
+    assert [journal.line() for _ in sent] == sent
+    reads = journal.calls[1:]  # after the resumed state's hand-over
+    assert [call[0] for call in reads[::2]] == ["reading"] * (len(reads) // 2)
+    assert [call[0] for call in reads[1::2]] == ["taken"] * (len(reads) // 2)
+    assert len(reads) // 2 >= len(sent) * len(b"SN-000000\r\n") // READ_SIZE
+    # Where in the stream each hand-over leaves the reader (one byte over when a CR's LF is still unread).
+    done, positions = 0, [0]
+    for _, lines, unfinished in reads[1::2]:
+        done += sum(len(line) + 2 for line in lines)
+        positions.append(done + len(unfinished.head))
+    assert max(b - a for a, b in zip(positions, positions[1:])) <= READ_SIZE + 1
+
+
+@pytest.mark.parametrize(
+    ("left", "waiting", "expected"),
+    [
+        pytest.param(Unfinished(b"HEAD-"), b"TAIL\r\nNEXT\r\n", [b"HEAD-TAIL", b"NEXT"], id="head_joins_its_rest"),
+        pytest.param(Unfinished(cut=True), b"REST\r\nNEXT\r\n", [b"NEXT"], id="lost_read_rest_dropped"),
+        pytest.param(Unfinished(cut=True), b"\nNEXT\r\n", [b"NEXT"], id="lost_read_ended_at_a_cr"),
+        pytest.param(Unfinished(), b"WAITED\r\n", [b"WAITED"], id="nothing_unfinished"),
+    ],
+)
+def test_the_next_reader_resumes_the_kept_line_with_what_waits_in_the_port(
+    make_pty, start_journal, left: Unfinished, waiting: bytes, expected: list[bytes]
+) -> None:
+    """Guards issue 20: the head of a line kept before a kill is joined by its rest, which waited in the port
+    (before: the head went with the killed reader and the rest became a scan, "serial 81"); after a read lost
+    with the killed reader, the rest of the line it cut is dropped, never a scan."""
+    pty, journal = make_pty(), Journal(left)
+    pty.write(waiting)
+    start_journal(pty.path, journal)
+    assert [journal.line() for _ in expected] == expected
+    pty.write(b"END\r\n")
+    assert journal.line() == b"END"
+
+
+@pytest.mark.parametrize("left", [pytest.param(Unfinished(b"OLD-"), id="head"), pytest.param(Unfinished(cut=True),
+                                                                                              id="cut")])
+def test_a_kept_line_whose_rest_is_not_in_the_port_is_dropped(make_pty, start_journal, left: Unfinished) -> None:
+    """Guards a port whose buffer went with its last holder (a USB port the daemon alone held): nothing waits
+    when it is opened, so the kept head is dropped, and kept as dropped, not glued to the next scan."""
+    pty, journal = make_pty(), Journal(left)
+    start_journal(pty.path, journal)
+    assert journal.taken_states.get(timeout=WAIT) == Unfinished()
+    pty.write(b"NEW\r\n")
+    assert journal.line() == b"NEW"
+
+
+def test_a_port_that_came_back_never_resumes_the_old_ports_line(make_pty, start_journal, tmp_path: Path) -> None:
+    """Guards replug: a line begun on a port that was then pulled has no rest in the new port."""
+    link = tmp_path / "scanner"
+    first = make_pty()
+    link.symlink_to(first.path)
+    journal = Journal(Unfinished(b"HEAD-"))
+    first.write(b"TAIL\r\n")
+    start_journal(str(link), journal, reconnect_interval=0.05)
+    assert journal.line() == b"HEAD-TAIL"
+    first.write(b"PART")
+    while journal.taken_states.get(timeout=WAIT) != Unfinished(b"PART"):
+        pass
+    first.hang_up()
+    second = make_pty()
+    second.write(b"NEW\r\n")
+    link.unlink()
+    link.symlink_to(second.path)
+    assert journal.line() == b"NEW"
+    assert journal.resumed == 1
+
+
+def test_a_read_the_journal_cannot_keep_is_held_and_nothing_more_is_read(make_pty, start_journal) -> None:
+    """Guards a spool that refuses a commit (disk full): the reader keeps the one read in hand and tries again,
+    reading nothing meanwhile; every line arrives once, in order (before: logged as lost, reading went on)."""
+    pty, journal = make_pty(), Journal(failures=3)
+    start_journal(pty.path, journal, reconnect_interval=0.02)
+    pty.write(b"ONE\r\nTWO\r\n")
+    assert [journal.line(), journal.line()] == [b"ONE", b"TWO"]
+    kinds = [call[0] for call in journal.calls[1:]]
+    first_refusal = kinds.index("refused")
+    assert kinds[first_refusal:first_refusal + 4] == ["refused", "refused", "refused", "taken"]
+    assert kinds[first_refusal - 1] == "reading"

@@ -186,13 +186,14 @@ class PtyScanner:
 
 
 def write_config(path: Path, *, database_url: str, scanner_link: Path | None, station: str = "counter",
-                 mode: str = "sell", daemon: str = "") -> Path:
-    """A station.toml with one station, (optionally) one serial scanner on ``scanner_link``, and its
-    spool as ``spool.db`` beside the file (the tests' databases are shared by a module's tests)."""
+                 mode: str = "sell", daemon: str = "", scanner: str = "") -> Path:
+    """A station.toml with one station, (optionally) one serial scanner on ``scanner_link`` (with the
+    ``scanner`` settings too), and its spool as ``spool.db`` beside the file (the tests' databases are
+    shared by a module's tests)."""
     scanners = ""
     if scanner_link is not None:
         scanners = (f'[[stations.scanners]]\nkind = "serial"\npath = "{scanner_link}"\n'
-                    "baudrate = 9600\nidle_gap_ms = 0\n")
+                    f"baudrate = 9600\nidle_gap_ms = 0\n{scanner}")
     path.write_text(
         f'[database]\nurl = "{database_url}"\n\n[web]\nhost = "127.0.0.1"\nport = 0\n\n'
         f'[daemon]\nspool = "{path.parent / "spool.db"}"\n{daemon}\n'
