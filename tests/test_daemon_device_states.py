@@ -65,7 +65,7 @@ def test_sigterm_leaves_the_row_stopped(db, tmp_path, scanner):
     daemon = DaemonProcess(config, tmp_path)
     try:
         daemon.expect(r"station counter scanner .*: connected")
-        assert daemon.terminate(timeout=2.0) == 0
+        assert daemon.terminate() == 0
     finally:
         daemon.close()
     assert "station counter scanner %s: stopped" % scanner.link in daemon.output

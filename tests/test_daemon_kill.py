@@ -85,7 +85,7 @@ def test_a_line_cut_by_a_kill_is_joined_by_the_next_daemon(rig, tmp_path):
         try:
             spool_changes.wait_for(lambda: [text for text, _ in _spooled(spool_file)] == ["CUS:K0", "CUS:K1"]
                                    and _all_done(spool_file), 30, "the joined line processed")
-            assert daemon.terminate(timeout=2.0) == 0
+            assert daemon.terminate() == 0
         finally:
             daemon.close()
     assert _logged(rig[0]) == [("CUS:K0", True), ("CUS:K1", True)]
@@ -113,7 +113,7 @@ def test_the_rest_of_a_line_cut_by_a_lost_read_is_no_scan(rig, tmp_path):
         try:
             spool_changes.wait_for(lambda: [text for text, _ in _spooled(spool_file)] == ["CUS:K0", "CUS:K3"]
                                    and _all_done(spool_file), 30, "the next line processed")
-            assert daemon.terminate(timeout=2.0) == 0
+            assert daemon.terminate() == 0
         finally:
             daemon.close()
     assert _logged(rig[0]) == [("CUS:K0", True), ("CUS:K3", True)]
@@ -178,7 +178,7 @@ def test_sigterm_exits_within_two_seconds(db, tmp_path):
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
         conn.connect()
         try:
-            assert daemon.terminate(timeout=2.0) == 0
+            assert daemon.terminate() == 0
         finally:
             conn.close()  # also when the exit is late: an open socket would fail the next test (ResourceWarning)
     finally:

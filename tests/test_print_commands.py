@@ -195,7 +195,7 @@ def test_station_run_prints_what_another_process_queued_and_stops_in_time(db, tm
             assert result.exit_code == 0, result.output
         assert [label.serial for label in take(zebra, 2)] == ["RUN-1", "RUN-2"]
         daemon.expect_count(r"printer zebra-1 printed RUN-\d", 2)
-        assert daemon.terminate(timeout=2.0) == 0
+        assert daemon.terminate() == 0
         assert nothing_more(zebra)
     finally:
         daemon.close()

@@ -58,7 +58,7 @@ def test_discovery_reads_the_scanner_and_never_grabs_the_plain_keyboard(testbed,
         scanner.type("SN-FOUND\n")
         keyboard.type("typed on the desk keyboard\n")
         daemon.expect_scans(1)
-        assert daemon.terminate(timeout=2.0) == 0
+        assert daemon.terminate() == 0
     finally:
         daemon.close()
     assert [raw for _, raw, _ in scan_log(tmp_path)] == ["SN-FOUND"]

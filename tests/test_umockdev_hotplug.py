@@ -54,7 +54,7 @@ def test_unplugged_scanner_is_shown_unplugged_and_read_again_after_the_add(testb
 
         scanner.unplug()  # and gone for good
         daemon.expect_state("unplugged", count=2)
-        assert daemon.terminate(timeout=2.0) == 0
+        assert daemon.terminate() == 0
     finally:
         daemon.close()
     assert [raw for _, raw, _ in scan_log(tmp_path)] == ["SN-BEFORE", "SN-AFTER"]

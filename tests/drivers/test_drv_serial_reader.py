@@ -32,6 +32,13 @@ class Pty:
     def write(self, data: bytes) -> None:
         os.write(self.master, data)
 
+    def write_waiting(self, data: bytes) -> None:
+        """Write, then wait until the bytes wait in the port: the kernel hands a pty's input to the reader's side
+        from a work queue, so a reader opened at once may find nothing waiting yet on a loaded machine."""
+        self.write(data)
+        readable, _, _ = select.select([self._slave], [], [], WAIT)
+        assert readable, "the bytes never reached the port"
+
     def hang_up(self) -> None:
         """The USB adapter is pulled: reads on the port now fail."""
         for fd in (self.master, self._slave):
@@ -375,7 +382,7 @@ def test_the_next_reader_resumes_the_kept_line_with_what_waits_in_the_port(
     (before: the head went with the killed reader and the rest became a scan, "serial 81"); after a read lost
     with the killed reader, the rest of the line it cut is dropped, never a scan."""
     pty, journal = make_pty(), Journal(left)
-    pty.write(waiting)
+    pty.write_waiting(waiting)
     start_journal(pty.path, journal)
     assert [journal.line() for _ in expected] == expected
     pty.write(b"END\r\n")
@@ -400,7 +407,7 @@ def test_a_port_that_came_back_never_resumes_the_old_ports_line(make_pty, start_
     first = make_pty()
     link.symlink_to(first.path)
     journal = Journal(Unfinished(b"HEAD-"))
-    first.write(b"TAIL\r\n")
+    first.write_waiting(b"TAIL\r\n")
     start_journal(str(link), journal, reconnect_interval=0.05)
     assert journal.line() == b"HEAD-TAIL"
     first.write(b"PART")

@@ -36,6 +36,9 @@ from station.live.status import LiveStatus
 # The command line as the `station` script starts it.
 BOOT = "from station.cli.main import main; main()"
 
+#: How long a test waits for station run to exit after SIGTERM before calling it hung.
+STOP_WAIT = 15.0
+
 T = TypeVar("T")
 
 
@@ -301,8 +304,10 @@ class DaemonProcess:
         self.proc.wait(timeout=10)
         self._drain()
 
-    def terminate(self, timeout: float) -> int:
-        """SIGTERM; the exit status, or AssertionError if still running after ``timeout`` seconds."""
+    def terminate(self, timeout: float | None = None) -> int:
+        """SIGTERM; the exit status, or AssertionError if still running after ``timeout`` seconds (a hang guard:
+        how soon it exits is measured by tests/test_daemon_shutdown.py, never asserted as a time)."""
+        timeout = STOP_WAIT if timeout is None else timeout
         self.proc.send_signal(signal.SIGTERM)
         try:
             code = self.proc.wait(timeout=timeout)
