@@ -354,7 +354,9 @@ def test_no_read_is_taken_before_the_last_one_is_kept_and_none_exceeds_read_size
     pty.write(b"".join(line + b"\r\n" for line in sent))
     start_journal(pty.path, journal)
     assert [journal.line() for _ in sent] == sent
-    reads = journal.calls[1:]  # after the resumed state's hand-over
+    reads = list(journal.calls[1:])  # after the resumed state's hand-over
+    if len(reads) % 2:  # the reader announced its next read already, which nothing has answered yet
+        assert reads.pop()[0] == "reading"
     assert [call[0] for call in reads[::2]] == ["reading"] * (len(reads) // 2)
     assert [call[0] for call in reads[1::2]] == ["taken"] * (len(reads) // 2)
     assert len(reads) // 2 >= len(sent) * len(b"SN-000000\r\n") // READ_SIZE
