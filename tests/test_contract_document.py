@@ -18,6 +18,8 @@ from station.config import from_dict
 from station.domain import operators
 from station.domain.errors import Conflict, Invalid, NotFound
 from station.interchange import representation
+from station.scan_core.machine import TABLE
+from station.scan_core.steps import Refuse
 from web import create_app
 from web.api.errors import STATUS
 from web.api.paths import ANY_METHOD
@@ -100,7 +102,8 @@ def test_security_scheme_and_writes(doc):
 RAISED = re.compile(r"\b(Refusal|Refuse|Invalid|NotFound|Conflict)\(\s*\"([a-z_]+)\"")
 ERROR_CALL = re.compile(r"\berror\(\s*\"([a-z_]+)\",.*?,\s*(\d{3})\)", re.S)
 #: Where API answers and scan refusals come from (the pages and the command line answer in their own ways).
-SOURCES = ("station/domain", "station/scanning", "web/api", "web/scans.py", "web/security.py", "web/metrics.py")
+SOURCES = ("station/domain", "station/scanning", "station/scan_core", "web/api", "web/scans.py", "web/security.py",
+           "web/metrics.py")
 #: Raised where no API request reaches: `station token` (the command line) revokes tokens by name.
 NOT_IN_THE_API = {("station/domain/tokens.py", "unknown_token")}
 #: Checked by the API before a scan starts: a scan's answer never carries them.
@@ -117,6 +120,9 @@ def raised() -> list[tuple[str, str, int]]:
             text, rel = path.read_text(encoding="utf-8"), str(path.relative_to(ROOT))
             found += [(rel, code, CLASS_STATUS[cls]) for cls, code in RAISED.findall(text)]
             found += [(rel, code, int(status)) for code, status in ERROR_CALL.findall(text)]
+    # The scan machine's refusals are data: every Refuse branch of its table.
+    found += [("station/scan_core/machine.py", branch.code, CLASS_STATUS["Refuse"])
+              for entry in TABLE.values() for branch in entry if isinstance(branch, Refuse)]
     return [f for f in found if (f[0], f[1]) not in NOT_IN_THE_API]
 
 
@@ -135,7 +141,7 @@ def test_every_code_the_code_raises_is_in_the_documents_enums(doc):
     for path, code, status in raised():
         if code not in schemas[f"Error{status}"]["properties"]["error"]["properties"]["code"]["enum"]:
             missing.append((path, code, status))
-        if path.startswith(("station/domain", "station/scanning")) and code not in NOT_IN_A_SCAN \
+        if path.startswith(("station/domain", "station/scanning", "station/scan_core")) and code not in NOT_IN_A_SCAN \
                 and code not in schemas["ScanRefusal"]["enum"]:
             missing.append((path, code, "scan"))
     assert missing == []
