@@ -76,6 +76,11 @@ def svg(symbol: Symbol, max_side_mm: float = SHEET_SIDE_MM) -> str:
     return root.toxml()
 
 
+def qr_svg(text: str, max_side_mm: float = SHEET_SIDE_MM) -> str:
+    """A QR code of ``text`` (a serial's URI, for its page) as inline SVG; ValueError when it cannot fit."""
+    return svg(Symbol("qr", text), max_side_mm)
+
+
 def _dots(symbol: Symbol, max_side_dots: int, dpi: int) -> int:
     """Whole dots a module: the most that fit ``max_side_dots`` up to 0.5 mm, at least 0.25 mm; ValueError if not."""
     modules = side(symbol)
