@@ -91,3 +91,28 @@ def test_a_url_that_is_no_digital_link_is_refused_and_changes_nothing(db):
     assert scan("SN-2").accepted
     posted = scan("CMD:FINISH")
     assert [line["serial"] for line in posted.document["lines"]] == ["SN-2"]
+
+
+def test_a_digital_link_through_the_http_api(db):
+    """Guards the scan API with Digital Links (every exchange checked against the OpenAPI document by the
+    contract client): a QR code's URI receives its serial, and a URL that is none answers unknown_barcode."""
+    from web.app import create_app
+
+    with db.Session.begin() as s:
+        catalogue.create_product(s, "WID-1", "Widget X", barcodes=[GTIN])
+        catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
+    app = create_app(from_dict({"database": {"url": db.url}, "stations": STATIONS}), engine=db.engine)
+    client = app.test_client()
+
+    def scan(text):
+        answer = client.post("/api/stations/goods-in/scans", json={"data": text})
+        assert answer.status_code == 200
+        return answer.get_json()
+
+    assert scan("SUP:ACME")["accepted"]
+    added = scan(f"]Q1https://id.gs1.org/01/{GTIN}/21/SN%2F1?17=261231&utm_source=label")
+    assert added["accepted"] and added["message"] == "Added Widget X, serial SN/1."
+    assert [(l["serial"], l["expiry"]) for l in added["document"]["lines"]] == [("SN/1", "261231")]
+    refused = scan("https://www.example.com/")
+    assert (refused["accepted"], refused["code"]) == (False, "unknown_barcode")
+    assert scan("CMD:FINISH")["accepted"]

@@ -40,7 +40,7 @@ def file_stem(text: str) -> str:
 
 
 def matrix_side_for(size: LabelSize | None) -> float:
-    """The largest square (mm) a 2D symbol may take on `size` stock (None: the sheet), caption and text beside."""
+    """The largest square (mm) a 2D symbol may take on `size` stock (None: the sheet), caption above, text under."""
     if size is None:
         return matrix.SHEET_SIDE_MM
     room = min(size.width_mm - 2 * EDGE_MM, size.height_mm - 2 * EDGE_MM - 2 * TEXT_LINE_MM - 1.0)
