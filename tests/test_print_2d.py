@@ -150,10 +150,11 @@ def test_the_daemon_prints_a_receipt_in_gs1_datamatrix(db, zebra, products, prin
 
 def test_cmd_print_of_a_unit_not_yet_posted_prints_its_digital_link(db, zebra, products, printing):
     """Guards the GTIN of a unit still on an open receipt (no record yet): CMD:PRINT's QR label carries its
-    Digital Link all the same, read from the document line's product."""
+    Digital Link all the same, read from the document line's product; the unit was scanned by its own Digital
+    Link on another resolver, and the label names it on GS1's (the configured base)."""
     config = printing("qr", printer="zebra-1")
     service = ScanService(config)
-    for text in ["SUP:ACME", GTIN, "NEW/1", "CMD:PRINT"]:
+    for text in ["SUP:ACME", f"]Q1https://brand.example.com/01/{GTIN}/21/NEW%2F1", "CMD:PRINT"]:
         with db.Session.begin() as s:
             assert service.process(s, "goods-in", text).accepted, text
     [label] = take(zebra, 1)
