@@ -173,7 +173,9 @@ def test_markup_in_a_serial_is_text_and_runs_nothing(page, server, browser_db, w
     page.goto(f"{server}/serials/{quote(XSS, safe='')}")
     expect(page.locator("#serial-text")).to_have_text(XSS)
     expect(page.locator("img")).to_have_count(0)
-    expect(page.locator('svg[role="img"]')).to_have_attribute("aria-label", XSS)
+    expect(page.locator('.barcode > svg[role="img"]')).to_have_attribute("aria-label", XSS)
+    expect(page.locator('#serial-qr svg[role="img"]')).to_have_attribute(
+        "aria-label", re.compile(r"/serial/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E$"))  # its URI, encoded
     open_screen(page, server, "typing")
     page.keyboard.type(XSS)
     page.keyboard.press("Enter")

@@ -43,6 +43,7 @@ ENTRIES: dict[str, tuple[Any, str]] = {
     "stations.scanners": (lambda kv: {"stations": [{"id": "a", "scanners": [{"path": "/dev/x", **kv}]}]},
                           "station a scanner #1"),
     "webhooks": (lambda kv: {"webhooks": [{**HOOK, **kv}]}, "[[webhooks]] #1"),
+    "traceability": (lambda kv: {"traceability": kv}, "[traceability]"),
 }
 
 

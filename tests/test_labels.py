@@ -15,19 +15,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from station.printing.labels import (
-    COMMANDS,
-    DEFAULT_SIZE,
-    MIN_MODULE_MM,
-    Label,
-    LabelSize,
-    file_stem,
-    module_width_for,
-    png,
-    sheet_html,
-    svg,
-    write_sheet,
-)
+from station.printing.labels import COMMANDS, DEFAULT_SIZE, MIN_MODULE_MM, Label, LabelSize, module_width_for, png, svg
+from station.printing.sheets import file_stem, sheet_html, write_sheet
 
 XSS = "<img src=x onerror=alert(1)>"
 FORTY = "SN-2024-ACME-WIDGET-X-0000000123-LOT-B07"

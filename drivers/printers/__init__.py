@@ -8,7 +8,9 @@
   ``retryable`` and ``possibly_printed``.
 - ``zpl`` (Zebra ZPL II), ``brother`` (Brother QL raster, via brother_ql),
   ``cups_queue`` (a CUPS queue, via pycups); ``transport`` (TCP 9100 and
-  device files) and ``code128`` (symbol packing, ZPL field data) under them.
+  device files), ``code128`` (symbol packing, ZPL field data) and ``symbols``
+  (a label's ``Symbol``: Code 128, DataMatrix or QR code, the 2D ones' grid
+  from zxing-cpp) under them.
 
 Nothing here imports the station or the web app: the station hands its
 renderer in.  Driver modules are imported only by ``make_printer``.
@@ -25,6 +27,7 @@ from drivers.printers.errors import (
     PrinterNotReady,
 )
 from drivers.printers.factory import make_printer
+from drivers.printers.symbols import SYMBOLOGIES, Symbol
 
 __all__ = [
     "DeliveryUncertain",
@@ -39,5 +42,7 @@ __all__ = [
     "PrinterNotReady",
     "PrinterState",
     "Renderer",
+    "SYMBOLOGIES",
+    "Symbol",
     "make_printer",
 ]

@@ -9,38 +9,50 @@ serial that cannot fit when the job is made, not after a retry loop.
 ``status`` asks the printer whether it answers, for ``station printers``.
 
 Drivers draw nothing themselves except what the printer draws (ZPL's own
-Code 128): raster printers get their image from a ``Renderer`` passed in by the
-caller, so the device layer imports nothing from the station.
+Code 128, DataMatrix and QR code): raster printers get their image from a
+``Renderer`` passed in by the caller, so the device layer imports nothing from
+the station. A job names its barcode (a ``Symbol``: Code 128 of the serial
+unless it says otherwise) and the serial printed as text beside it.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from drivers.printers.config import PrinterConfig
 from drivers.printers.errors import LabelRefused
+from drivers.printers.symbols import Symbol, code128
 
 if TYPE_CHECKING:
     from PIL import Image
 
-# Renderer(text, width_dots, height_dots, dpi) -> a greyscale image of exactly
-# that many dots, the Code 128 of `text` on it; ValueError when it cannot fit.
-Renderer = Callable[[str, int, int, int], "Image.Image"]
+
+class Renderer(Protocol):
+    """``render(text, width_dots, height_dots, dpi, symbol=None)``: a greyscale image of exactly that many dots,
+    ``symbol`` on it (None: the Code 128 of ``text``) with ``text`` under it; ValueError when it cannot fit."""
+
+    def __call__(self, text: str, width_dots: int, height_dots: int, dpi: int, *,
+                 symbol: Symbol | None = None) -> Image.Image: ...
 
 
 @dataclass(frozen=True)
 class PrintJob:
-    """One label to print: the serial it encodes and an id that names this job everywhere.
+    """One label to print: the serial, the barcode it carries, and an id that names this job everywhere.
 
     The id travels with the job into the printer's stream (a ZPL comment, the
     CUPS job name) so that a retried job can be recognised as the same one.
+    ``symbol`` is the label's barcode; None is the Code 128 of the serial.
     """
 
     job_id: str
     serial: str
+    symbol: Symbol | None = None
+
+    @property
+    def barcode(self) -> Symbol:
+        return self.symbol if self.symbol is not None else code128(self.serial)
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,7 @@ def offline(detail: str = "") -> PrinterState:
 
 
 def check_serial(serial: str) -> None:
-    """Refuse what no Code 128 label can hold: empty text, or anything but printable ASCII."""
+    """Refuse what no label prints: empty text, or anything but printable ASCII (Code 128 and the text line)."""
     if not serial:
         raise LabelRefused("serial_empty", "There is no serial to print.")
     for position, char in enumerate(serial):

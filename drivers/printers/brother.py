@@ -2,8 +2,10 @@
 
 The library (the maintained fork ``brother_ql_next``, GPL-3.0-only, imported
 as ``brother_ql``; pklaus's original has had no release since 2019) knows
-each model and tape and turns an image into the printer's raster language; the station's own Code 128 renderer draws the image at
-exactly the tape's printable dots (300 dpi), so no step resizes the bars.
+each model and tape and turns an image into the printer's raster language;
+the station's own renderer (Code 128, or a DataMatrix or QR code) draws the
+image at exactly the tape's printable dots (300 dpi), so no step resizes the
+bars or modules.
 The transport is ours (``transport``): the library's network backend reads
 nothing back, and we want the printer's answers.
 
@@ -138,7 +140,7 @@ class BrotherQlPrinter(LabelPrinter):
         check_serial(job.serial)
         width, height = self.image_size
         try:
-            image = self.render(job.serial, width, height, DPI)
+            image = self.render(job.serial, width, height, DPI, symbol=job.symbol)
         except ValueError as exc:
             raise LabelRefused(
                 "serial_does_not_fit",

@@ -75,7 +75,7 @@ class CupsPrinter(LabelPrinter):
         check_serial(job.serial)
         g = self.config.geometry
         try:
-            image = self.render(job.serial, g.width_dots, g.height_dots, g.dpi)
+            image = self.render(job.serial, g.width_dots, g.height_dots, g.dpi, symbol=job.symbol)
         except ValueError as exc:
             raise LabelRefused(
                 "serial_does_not_fit",

@@ -2,7 +2,7 @@
 
 Driver modules are imported only for the kinds in use, so a station with
 only Zebras needs neither pycups nor brother_ql installed.  Raster kinds
-(brother_ql, cups) need a ``Renderer``: the station passes its Code 128
+(brother_ql, cups) need a ``Renderer``: the station passes its label
 renderer, the device layer has none of its own.
 """
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from drivers.printers.symbols import SYMBOLOGIES
 from station.domain.wording import plural
 
 from .context import Context, pass_ctx
@@ -25,7 +26,8 @@ def labels_commands(ctx: Context, out_dir: str, parties: bool, operators: bool) 
     from sqlalchemy import select
 
     from station.domain.models import Customer, Operator, Supplier
-    from station.printing.labels import COMMANDS, Label, write_sheet
+    from station.printing.labels import COMMANDS, Label
+    from station.printing.sheets import write_sheet
 
     items = [Label(text, caption) for text, caption in COMMANDS]
     if operators:
@@ -51,40 +53,55 @@ def labels_commands(ctx: Context, out_dir: str, parties: bool, operators: bool) 
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="labels/serials", show_default=True)
 @click.option("--print", "printer_id", default=None, metavar="PRINTER",
               help="Queue the labels for this [[printers]] printer (station run prints them) instead of a sheet.")
+@click.option("--symbology", type=click.Choice(SYMBOLOGIES), default=None,
+              help="The barcode: Code 128 of the serial (default), a GS1 DataMatrix or a Digital Link QR code;"
+                   " with --print, the printer's symbology.")
 @pass_ctx
 def labels_serials(ctx: Context, product_code: str, count: int, prefix: str | None, size: str, out_dir: str,
-                   printer_id: str | None) -> None:
+                   printer_id: str | None, symbology: str | None) -> None:
     """Reserve COUNT new serials (never issued twice) and write their labels, or queue them for a printer."""
     from station.domain.catalogue import get_product
     from station.domain.reservation import reserve
-    from station.printing.labels import Label, LabelSize, module_width_for, write_sheet
+    from station.printing.labels import Label, LabelSize
+    from station.printing.sheets import check_fits, write_sheet
+    from station.printing.symbols import label_symbol
+    from station.traceability.gtins import product_gtins
 
     if printer_id is not None:
-        return _print_serials(ctx, product_code, count, prefix, printer_id)
+        return _print_serials(ctx, product_code, count, prefix, printer_id, symbology)
     try:
         stock = LabelSize.parse(size)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--size") from None
+    symbology = symbology or "code128"
     try:
         with ctx.sessionmaker().begin() as session:
             product = get_product(session, product_code)
-            sample = f"{prefix if prefix is not None else product.code + '-'}{0:06d}"
-            module_width_for(sample, stock)  # refuse before reserving when the label cannot hold it
-            serials = reserve(session, product, count, prefix=prefix)
+            gtin = product_gtins(session, [product.id])[product.id]
             name = product.name
-            paths = write_sheet([Label(s, name) for s in serials], Path(out_dir),
+
+            def label(serial: str) -> Label:
+                return Label(serial, name, label_symbol(symbology, serial, gtin, ctx.config))
+
+            sample = f"{prefix if prefix is not None else product.code + '-'}{0:06d}"
+            check_fits(label(sample), stock)  # refuse before reserving when the label cannot hold it
+            serials = reserve(session, product, count, prefix=prefix)
+            paths = write_sheet([label(s) for s in serials], Path(out_dir),
                                 title=f"Serial labels: {name}", size=stock)
     except ValueError as exc:  # the label stock cannot hold the serials
         raise click.ClickException(str(exc)) from None
     click.echo(f"Reserved {serials[0]} .. {serials[-1]} ({len(serials)}); print {paths[0]}")
 
 
-def _print_serials(ctx: Context, product_code: str, count: int, prefix: str | None, printer_id: str) -> None:
+def _print_serials(ctx: Context, product_code: str, count: int, prefix: str | None, printer_id: str,
+                   symbology: str | None) -> None:
     """``--print``: reserve the serials and queue their labels in one transaction; the daemon prints them.
 
     The labels are checked against the printer's label first (its driver's
-    ``prepare``, no I/O): serials that cannot fit are refused before any is
-    reserved, rather than queued to fail one by one.
+    ``prepare``, no I/O, with the barcode the printer's ``symbology`` gives):
+    serials that cannot fit are refused before any is reserved, rather than
+    queued to fail one by one. The queue holds serials and the daemon draws
+    each in the printer's symbology, so ``--symbology`` may only say the same.
     """
     from drivers.printers import PrinterConfigError, PrinterError, PrintJob
     from station.domain.catalogue import get_product
@@ -92,21 +109,28 @@ def _print_serials(ctx: Context, product_code: str, count: int, prefix: str | No
     from station.printing import bell as print_bell
     from station.printing import queue as print_queue
     from station.printing.dispatch import driver_for
+    from station.printing.symbols import label_symbol
+    from station.traceability.gtins import product_gtins
 
     printer = ctx.config.printer(printer_id)
     if printer is None:
         known = ", ".join(p.id for p in ctx.config.printers) or "none is configured"
         raise click.ClickException(f"There is no printer {printer_id!r} in the configuration (printers: {known}).")
+    if symbology is not None and symbology != printer.symbology:
+        raise click.ClickException(
+            f"Printer {printer.id} prints {printer.symbology} labels (the symbology of its [[printers]] entry):"
+            f" leave out --symbology, or set symbology = \"{symbology}\" in that entry.")
     try:
         driver = driver_for(printer)
     except PrinterConfigError as exc:
         raise click.ClickException(exc.message) from None
     with ctx.sessionmaker().begin() as session:
         product = get_product(session, product_code)
+        gtin = product_gtins(session, [product.id])[product.id]
         serials = reserve(session, product, count, prefix=prefix)
         for serial in {serials[0], max(serials, key=len)}:  # all alike but for their digits
             try:
-                driver.prepare(PrintJob("check", serial))
+                driver.prepare(PrintJob("check", serial, label_symbol(printer.symbology, serial, gtin, ctx.config)))
             except PrinterError as exc:  # LabelRefused: the serials do not fit; nothing is reserved
                 raise click.ClickException(exc.message) from None
         print_queue.queue_labels(session, printer.id, serials)

@@ -137,7 +137,8 @@ def export_movements(ctx: Context, since: datetime | None, fmt: str, out) -> Non
 def demo(ctx: Context, labels_dir: str) -> None:
     """Create demo products, a supplier, a customer and a purchase order, and print the command sheet."""
     from station.domain.demo import create_demo
-    from station.printing.labels import COMMANDS, Label, write_sheet
+    from station.printing.labels import COMMANDS, Label
+    from station.printing.sheets import write_sheet
 
     ctx.create_database()
     with ctx.sessionmaker().begin() as session:

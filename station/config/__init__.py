@@ -14,6 +14,7 @@ from .model import (
     ScanningConfig,
     ServiceConfig,
     StationConfig,
+    TraceabilityConfig,
     WebConfig,
     WebhookConfig,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "ScanningConfig",
     "ServiceConfig",
     "StationConfig",
+    "TraceabilityConfig",
     "WebConfig",
     "WebhookConfig",
     "from_dict",

@@ -11,6 +11,7 @@ import binascii
 import difflib
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -122,3 +123,19 @@ def event_types(value: tuple[str, ...], place: Place) -> tuple[str, ...]:
     if not value:
         raise ConfigError(f"{place.where}: events is empty: name the event types to deliver, or leave it out for all")
     return tuple(dict.fromkeys(value))
+
+
+
+def uri_base(name: str) -> Callable[[str | None, Place], str | None]:
+    """The check of a key that starts the URIs the station writes: http(s)://host[:port][/path], kept without its
+    last slash; no query, fragment, space or non-ASCII character."""
+    def check(value: str | None, place: Place) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if (parts.scheme not in ("http", "https") or not parts.hostname or "?" in value or "#" in value
+                or not value.isascii() or not value.isprintable() or " " in value or len(value) > 200):
+            raise ConfigError(f"{place.where}: {name} must be the start of a URI, http:// or https://, a host and, "
+                              f"if you like, a path (such as \"https://id.example.com/resolver\"), not {shown(value)}")
+        return value.rstrip("/")
+    return check

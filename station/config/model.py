@@ -147,12 +147,16 @@ class LabelPrinterConfig:
     dpi: int = key(REQUIRED, "default " + ", ".join(
         f"{dpi} for {' and '.join(k for k in KINDS if DEFAULT_DPI[k] == dpi)}" for dpi in dict.fromkeys(
             DEFAULT_DPI.values())), example=203)
+    symbology: Literal["code128", "datamatrix", "qr"] = key(
+        "code128", "what a label carries: the serial; a GS1 DataMatrix of (01)GTIN(21)serial; a QR code of "
+        "its Digital Link URI (both: the serial itself without a GTIN; see Traceability)",
+        example="datamatrix")
     options: Mapping[str, Any] = field(kw_only=True)  # the kind's own: timeout, status_query, model, tape, server
     driver: DriverPrinterConfig = field(kw_only=True)
 
     @classmethod
     def of(cls, driver: DriverPrinterConfig, **own: Any) -> LabelPrinterConfig:
-        """The entry the drivers read, and the station's own keys of it (none yet) beside."""
+        """The entry the drivers read, and the station's own keys of it (symbology) beside."""
         return cls(driver.id, driver.kind, driver.address, driver.label, driver.dpi,
                    options=MappingProxyType(dict(driver.options)), driver=driver, **own)
 
@@ -227,6 +231,18 @@ class WebhookConfig:
 
 
 @dataclass(frozen=True)
+class TraceabilityConfig:
+    """``[traceability]``: the URIs a serial and a location are known by (SPEC 5 Traceability)."""
+
+    digital_link_base: str = key("https://id.gs1.org", "a serial of a product with a GTIN is "
+                                 "<this>/01/<GTIN-14>/21/<serial>: GS1's resolver, or your own (a path allowed)",
+                                 check=checks.uri_base("digital_link_base"))
+    base_uri: str | None = key(None, "any other serial is <this>/serial/<serial>, a location <this>/location/<code> "
+                               "(default: http://<web host>:<port>)", check=checks.uri_base("base_uri"),
+                               example="https://station.example.com")
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseConfig = key(DatabaseConfig, "SQLite or PostgreSQL")
     web: WebConfig = key(WebConfig, "the pages and the HTTP API")
@@ -238,6 +254,8 @@ class Config:
     webhooks: tuple[WebhookConfig, ...] = key((), "station run POSTs each event of these types here "
                                               "(see Integration)")
     printers: tuple[LabelPrinterConfig, ...] = key((), "label printers; each kind's own keys: see Printing")
+    traceability: TraceabilityConfig = key(TraceabilityConfig, "a serial's and a location's URIs (GS1 Digital "
+                                           "Link, EPCIS)")
     source: Path | None = None  # the file it was read from
 
     @classmethod

@@ -6,6 +6,8 @@ the same product. biip checks the length and the check digit.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from biip import ParseError
 from biip.gtin import Gtin
 
@@ -46,3 +48,8 @@ def lookup_forms(text: str) -> tuple[str, ...]:
     if gtin is None or gtin == text:
         return (text,)
     return (gtin, text)
+
+
+def gtin_of(barcodes: Iterable[str]) -> str | None:
+    """A product's GTIN: the first of its stored barcodes that is a GTIN-14 (stored forms, in the order given)."""
+    return next((barcode for barcode in barcodes if as_gtin14(barcode) == barcode), None)

@@ -3,8 +3,10 @@
 Jobs are queued by scans, postings and ``station labels serials --print`` in
 their own transactions (station.printing.queue); this sends them. Each
 ``[[printers]]`` entry becomes its driver here (``drivers.printers``, raster
-kinds drawing with the station's own Code 128 renderer,
-``station.printing.labels.label_image``) and a ``PrinterWorker`` thread;
+kinds drawing with the station's own renderer,
+``station.printing.labels.label_image``) and a ``PrinterWorker`` thread,
+which reads each label's barcode by the printer's ``symbology``
+(``station.printing.symbols``);
 one ``print_bell.Listener`` wakes them all when labels are queued, by this
 process or any other. A printer whose driver cannot be made (an extra not
 installed, an unknown Brother model) stops ``station run`` at start with its
@@ -20,12 +22,13 @@ from collections.abc import Callable, Mapping
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from drivers.printers import LabelPrinter, PrinterConfigError, make_printer
+from drivers.printers import LabelPrinter, PrinterConfigError, Symbol, make_printer
 from station.config import Config, LabelPrinterConfig
 from station.domain.errors import ConfigError
 
 from . import bell as print_bell
 from .labels import label_image
+from .symbols import label_symbols
 from .worker import BACKOFF, PrinterWorker
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,13 @@ def drivers_for(config: Config) -> dict[str, LabelPrinter]:
         raise ConfigError(exc.message) from None
 
 
+def symbol_reader(config: Config, printer: str) -> Callable[[Session, str], Symbol | None]:
+    """What a printer's worker asks of each label: its barcode, by the printer's ``symbology``."""
+    entry = config.printer(printer)
+    symbology = entry.symbology if entry is not None else "code128"
+    return lambda session, serial: label_symbols(session, symbology, [serial], config)[serial]
+
+
 def owner_of(config: Config) -> str:
     """Who claims jobs: this machine and its spool (one daemon per spool, so one per name)."""
     return f"{socket.gethostname()}:{config.spool_path}"[:200]
@@ -58,7 +68,8 @@ class PrintQueue:
         self.Session = Session
         drivers = drivers_for(config) if drivers is None else drivers
         owner = owner_of(config)
-        self.workers = {printer: PrinterWorker(driver, Session, owner, backoff=backoff, changed=changed)
+        self.workers = {printer: PrinterWorker(driver, Session, owner, backoff=backoff, changed=changed,
+                                               symbol_for=symbol_reader(config, printer))
                         for printer, driver in drivers.items()}
         self.bell = print_bell.Listener(engine, self.wake) if self.workers else None
 

@@ -1,4 +1,7 @@
-"""Code 128 labels and command sheets: SVG and PNG drawn by python-barcode, and a printable HTML page.
+"""Code 128 labels: SVG and PNG drawn by python-barcode, and a raster printer's whole label.
+
+A label may carry a DataMatrix or QR code instead (its ``symbol``): those are
+drawn by ``matrix`` (zxing-cpp); ``sheets`` puts either kind on a printable page.
 
 Theory of operation: every label is one Code 128 symbol whose module (narrowest
 bar) width is chosen to fit the space it is printed in: at most 0.33 mm (easy
@@ -32,18 +35,18 @@ each module a whole number of dots at its dpi (at 300 dpi a multiple of
 
 from __future__ import annotations
 
-import hashlib
-import html
 import math
 import re
-import unicodedata
 import xml.dom.minidom
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import barcode
 from barcode.writer import ImageWriter, SVGWriter, mm2px
+
+from drivers.printers.symbols import Symbol
+
+from . import matrix
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("CMD:RECEIVE", "Receive"),
@@ -91,10 +94,19 @@ _CODE128 = _Code128
 
 @dataclass(frozen=True)
 class Label:
-    """One barcode: the text it encodes and a human caption (product name, command)."""
+    """One barcode: the text it encodes (and shows), a human caption (product name, command), and its symbol.
+
+    ``symbol`` None is the Code 128 of ``text``; a 2D symbol (a serial's
+    DataMatrix or QR code) is drawn instead, ``text`` under it.
+    """
 
     text: str
     caption: str = ""
+    symbol: Symbol | None = None
+
+    @property
+    def two_d(self) -> bool:
+        return self.symbol is not None and self.symbol.two_d
 
 
 @dataclass(frozen=True)
@@ -126,7 +138,7 @@ class LabelSize:
 DEFAULT_SIZE = LabelSize(50, 25)
 
 
-def _modules(text: str) -> int:
+def module_count(text: str) -> int:
     """Module count of the symbol with its quiet zones; refuses what Code 128 cannot hold."""
     if not text:
         raise ValueError("a label needs a text to encode")
@@ -139,8 +151,8 @@ def _modules(text: str) -> int:
     return len(_CODE128(text).build()[0]) + 2 * QUIET_ZONE_MODULES
 
 
-def _fit(text: str, max_width_mm: float) -> float:
-    modules = _modules(text)
+def fit_module(text: str, max_width_mm: float) -> float:
+    modules = module_count(text)
     module = min(MAX_MODULE_MM, max_width_mm / modules)
     if module < MIN_MODULE_MM:
         raise ValueError(
@@ -151,7 +163,7 @@ def _fit(text: str, max_width_mm: float) -> float:
     return module
 
 
-def _layout(size: LabelSize | None) -> tuple[float, float]:
+def layout(size: LabelSize | None) -> tuple[float, float]:
     """The width a symbol may take and its bar height, on the sheet or on `size` stock."""
     if size is None:
         return SHEET_WIDTH_MM, SHEET_BAR_MM
@@ -163,7 +175,7 @@ def _layout(size: LabelSize | None) -> tuple[float, float]:
 
 def module_width_for(text: str, size: LabelSize | None = None) -> float:
     """Module width in mm that `text` gets on `size` stock (None: the sheet); ValueError if it cannot fit."""
-    return _fit(text, _layout(size)[0])
+    return fit_module(text, layout(size)[0])
 
 
 def _options(module_mm: float, module_height_mm: float, show_text: bool) -> dict:
@@ -187,7 +199,7 @@ def svg(
     max_width_mm: float = SHEET_WIDTH_MM,
 ) -> str:
     """An inline ``<svg>`` element of physical size (mm), without XML declaration, safe inside HTML."""
-    module = _fit(text, max_width_mm)
+    module = fit_module(text, max_width_mm)
     writer = SVGWriter()
     writer.set_options({"compress": True, "with_doctype": False})
     rendered = _CODE128(text, writer=writer).render(_options(module, module_height_mm, show_text))
@@ -220,8 +232,8 @@ def png(
     max_width_mm: float = SHEET_WIDTH_MM,
 ) -> Path:
     """Write the barcode as a PNG at `dpi`, each module a whole number of dots; returns `path`."""
-    modules = _modules(text)
-    dots = round(_fit(text, max_width_mm) * dpi / 25.4)
+    modules = module_count(text)
+    dots = round(fit_module(text, max_width_mm) * dpi / 25.4)
     if dots * modules > max_width_mm * dpi / 25.4:
         dots = math.floor(max_width_mm * dpi / 25.4 / modules)
     if dots < 1:
@@ -234,139 +246,24 @@ def png(
     return path
 
 
-def file_stem(text: str) -> str:
-    """A safe file name stem for `text`: lower-case ASCII letters, digits, dashes and a hash of the exact text."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40].strip("-")
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-    return f"{slug or 'label'}-{digest}"
-
-
-_CSS_SHEET = """\
-@page { margin: 12mm }
-body { font-family: sans-serif; margin: 0 }
-.labels { display: grid; grid-template-columns: repeat(2, 1fr); gap: 6mm }
-.label { border: 0.3mm dashed #999; padding: 4mm; break-inside: avoid;
-  display: flex; flex-direction: column; align-items: center; gap: 2mm }
-.label.wide { grid-column: 1 / -1 }
-.caption { font-weight: bold; font-size: 14pt }
-.text { font: 10pt monospace; overflow-wrap: anywhere; text-align: center }
-@media screen { body { margin: 8mm } }
-"""
-
-_CSS_STOCK = """\
-@page {{ size: {w}mm {h}mm; margin: 0 }}
-html, body {{ margin: 0; padding: 0 }}
-.label {{ width: {w}mm; height: {h}mm; box-sizing: border-box; padding: {edge}mm;
-  overflow: hidden; display: flex; flex-direction: column; align-items: center;
-  justify-content: center; break-after: page; page-break-after: always }}
-.label:last-child {{ break-after: auto; page-break-after: auto }}
-.label > svg, .label > img {{ display: block; flex: none }}
-.caption, .text {{ max-width: 100%; white-space: nowrap; overflow: hidden;
-  text-overflow: ellipsis; line-height: {line}mm; font-size: 7pt }}
-.caption {{ font-family: sans-serif; font-weight: bold }}
-.text {{ font-family: monospace }}
-@media screen {{
-  body {{ background: #ddd; padding: 5mm }}
-  .label {{ background: #fff; margin-bottom: 3mm; outline: 1px solid #999 }}
-  .screen-only {{ display: block }}
-}}
-@media print {{ .screen-only {{ display: none }} }}
-"""
-
-
-def sheet_html(
-    labels: Sequence[Label],
-    *,
-    title: str,
-    size: LabelSize | None = None,
-    image_src: Callable[[Label], str] | None = None,
-) -> str:
-    """A printable page: a grid on A4/Letter (size None), else one label per page of `size`.
-
-    Each barcode is inline SVG, or an ``<img>`` of ``image_src(label)``; every text is escaped.
-    """
-    max_width, bar = _layout(size)
-    parts = []
-    for label in labels:
-        module = _fit(label.text, max_width)
-        width = module * _modules(label.text)
-        if image_src is None:
-            image = svg(label.text, module_height_mm=bar, max_width_mm=max_width)
-        else:
-            image = (
-                f'<img src="{html.escape(image_src(label))}" alt="{html.escape(label.text)}"'
-                f' style="width:{width:.3f}mm;height:{bar:.3f}mm">'
-            )
-        wide = " wide" if size is None and width > SHEET_CELL_MM else ""
-        caption = f'<div class="caption">{html.escape(label.caption)}</div>' if label.caption else ""
-        parts.append(
-            f'<div class="label{wide}">{caption}{image}'
-            f'<div class="text">{html.escape(label.text)}</div></div>'
-        )
-    if size is None:
-        css, heading = _CSS_SHEET, f"<h1>{html.escape(title)}</h1>"
-    else:
-        css = _CSS_STOCK.format(
-            w=f"{size.width_mm:g}", h=f"{size.height_mm:g}", edge=f"{EDGE_MM:g}", line=f"{TEXT_LINE_MM:g}"
-        )
-        heading = f'<h1 class="screen-only">{html.escape(title)} ({size} mm)</h1>'
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(title)}</title>\n<style>\n{css}</style>\n</head>\n<body>\n"
-        f'{heading}\n<main class="labels">\n' + "\n".join(parts) + "\n</main>\n</body>\n</html>\n"
-    )
-
-
-def write_sheet(
-    labels: Sequence[Label],
-    out_dir: Path,
-    *,
-    title: str,
-    size: LabelSize | None = None,
-) -> list[Path]:
-    """Write a PNG and an SVG per label and `index.html` into `out_dir`; returns the paths, HTML first.
-
-    Everything is checked before the first file is written, so a label that
-    cannot fit leaves `out_dir` as it was.
-    """
-    page = sheet_html(
-        labels, title=title, size=size, image_src=lambda label: f"{file_stem(label.text)}.svg"
-    )
-    max_width, bar = _layout(size)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    for text in dict.fromkeys(label.text for label in labels):
-        stem = file_stem(text)
-        written.append(png(text, out_dir / f"{stem}.png", module_height_mm=bar, max_width_mm=max_width))
-        svg_path = out_dir / f"{stem}.svg"
-        svg_path.write_text(
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            + svg(text, module_height_mm=bar, max_width_mm=max_width)
-            + "\n",
-            encoding="utf-8",
-        )
-        written.append(svg_path)
-    index = out_dir / "index.html"
-    index.write_text(page, encoding="utf-8")
-    return [index, *written]
-
-
-def label_image(text: str, width_dots: int, height_dots: int, dpi: int):
+def label_image(text: str, width_dots: int, height_dots: int, dpi: int, *, symbol: Symbol | None = None):
     """One whole label for a raster printer: a greyscale image of exactly width x height dots.
 
     The Code 128 is centred with its quiet zones and its text under it, every
     module the same whole number of dots, at least ``MIN_MODULE_MM`` and at
     most ``MAX_MODULE_MM`` where the dots allow; ``ValueError`` when the text
-    cannot fit.  The printer drivers take this as their renderer (they import
-    nothing from the station).
+    cannot fit.  A 2D ``symbol`` is drawn instead of the Code 128 (``matrix``).
+    The printer drivers take this as their renderer (they import nothing from
+    the station).
     """
     from PIL import Image
 
+    if symbol is not None and symbol.two_d:
+        return matrix.label_image(symbol, text, width_dots, height_dots, dpi)
+
     size = LabelSize(width_dots * 25.4 / dpi, height_dots * 25.4 / dpi)
-    max_width, bar = _layout(size)
-    modules = _modules(text)
+    max_width, bar = layout(size)
+    modules = module_count(text)
     smallest = math.ceil(MIN_MODULE_MM * dpi / 25.4 - 1e-9)
     dots = min(max(smallest, math.floor(MAX_MODULE_MM * dpi / 25.4)), math.floor(max_width * dpi / 25.4 / modules))
     if dots < smallest:

@@ -7,7 +7,9 @@ queued, and otherwise only for the retry that is due next; it never polls.
 For each label it
 
 1. claims the printer's oldest pending job (``print_queue.claim``: committed
-   before anything is sent, so a kill mid-send is seen afterwards);
+   before anything is sent, so a kill mid-send is seen afterwards), and, in
+   the same transaction, reads what its label carries (``symbol_for``: a 2D
+   label needs the serial's GTIN);
 2. sends it (``LabelPrinter.send``; nothing else here talks to the printer);
 3. records the outcome: printed only once ``send`` returned; a refused label
    (``LabelRefused``: a serial too long for the label) failed with its
@@ -34,7 +36,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from drivers.printers import LabelPrinter, LabelRefused, PrinterError, PrinterNotReady, PrintJob
+from drivers.printers import LabelPrinter, LabelRefused, PrinterError, PrinterNotReady, PrintJob, Symbol
 from station.storage.retry import is_retryable, is_unreachable, run_in_transaction
 
 from . import queue as print_queue
@@ -81,9 +83,11 @@ class PrinterWorker(threading.Thread):
     """Sends one printer's labels; ``wake()`` when labels were queued, ``stop()`` to end."""
 
     def __init__(self, driver: LabelPrinter, Session: sessionmaker[Session], owner: str, *,
-                 backoff: tuple[float, float] = BACKOFF, changed: Callable[[], None] = lambda: None) -> None:
+                 backoff: tuple[float, float] = BACKOFF, changed: Callable[[], None] = lambda: None,
+                 symbol_for: Callable[[Session, str], Symbol | None] = lambda session, serial: None) -> None:
         super().__init__(name=f"printer-{driver.id}", daemon=True)
         self.driver = driver
+        self.symbol_for = symbol_for  # a serial's label barcode (None: its Code 128)
         self.printer = driver.id
         self.Session = Session
         self.owner = owner
@@ -124,14 +128,13 @@ class PrinterWorker(threading.Thread):
         wait = self._retry_at - time.monotonic()
         if wait > 0:
             return wait
-        claimed = run_in_transaction(self.Session, lambda session: print_queue.claim(
-            session, self.printer, self.owner, lease=self.lease))
+        claimed, symbol = run_in_transaction(self.Session, self._claim)
         if claimed is None:
             return None
         if isinstance(claimed, Busy):
             log.info("printer %s: its next label is %s's until %s", self.printer, claimed.owner, claimed.until)
             return max(1.0, (claimed.until - datetime.now(timezone.utc)).total_seconds())
-        error = self._send(claimed)
+        error = self._send(claimed, symbol)
         self._unrecorded = (claimed, error)
         pause = 0.0
         if error is not None and error.retryable:
@@ -142,9 +145,14 @@ class PrinterWorker(threading.Thread):
         self._record(claimed, error)
         return pause
 
-    def _send(self, job: Job) -> PrinterError | None:
+    def _claim(self, session: Session) -> tuple[Job | Busy | None, Symbol | None]:
+        """The next job, claimed, and the barcode its label carries."""
+        claimed = print_queue.claim(session, self.printer, self.owner, lease=self.lease)
+        return claimed, self.symbol_for(session, claimed.serial) if isinstance(claimed, Job) else None
+
+    def _send(self, job: Job, symbol: Symbol | None) -> PrinterError | None:
         try:
-            self.driver.send(PrintJob(job.job_id, job.serial))
+            self.driver.send(PrintJob(job.job_id, job.serial, symbol))
         except PrinterError as exc:
             return exc
         except Exception as exc:  # a driver's bug: retried like a printer error, and shown

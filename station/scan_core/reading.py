@@ -7,7 +7,9 @@ symbology identifier (``]E0``, ``]C0``...):
 
 1. ``CMD:`` commands;
 2. ``USR:`` operator badges, ``SUP:``/``CUS:`` parties and purchase-order references;
-3. GS1 element strings: marked by a GS1 identifier (``]C1``, ``]d2``,
+3. GS1: a GS1 Digital Link URI, read as the element strings it encodes
+   (any other URL is refused, ``unknown_barcode``: station.scan_core.digital_link);
+   element strings marked by a GS1 identifier (``]C1``, ``]d2``,
    ``]Q3``, ``]e0``), or unmarked text that starts with AI 01 and a GTIN-14
    whose check digit is right and that is not itself a known serial;
 4. product barcodes; 5. known serials; 6. anything else (a new serial, if the
@@ -30,6 +32,8 @@ from station.domain.barcodes import as_gtin14
 from station.domain.errors import Refusal
 from station.domain.validation import has_control
 from station.domain.vocabulary import Mode
+
+from .digital_link import element_values, is_url
 
 MAX_SCAN = 512
 GS = "\x1d"
@@ -245,6 +249,34 @@ def _order(scan: _Scan) -> Reading | None:
     return Reading(Kind.order, scan.text, code=scan.text, found=scan.lookups.order_exists(scan.text))
 
 
+def _gs1_named(text: str, values: dict[str, str], lookups: Lookups) -> Reading | None:
+    """GS1 values read: a product and serial (AI 01), a serial alone (AI 21), else None (they name neither)."""
+    if "01" in values:
+        return _gs1_reading(text, values, lookups)
+    if "21" in values:
+        return _plain(text, lookups, serial=values["21"])
+    return None
+
+
+def _digital_link(scan: _Scan) -> Reading | None:
+    """3. A web address: a GS1 Digital Link read as the element strings it encodes; any other URL is refused."""
+    if not is_url(scan.text):
+        return None
+    text = scan.text
+    values = element_values(text)
+    if values is None:
+        raise Refusal("unknown_barcode", f"{quote(text)} is a web address, not the GS1 Digital Link of a product: "
+                                         "scan the product's or the unit's own barcode.")
+    if "01" in values and as_gtin14(values["01"]) is None:
+        raise Refusal("unknown_barcode", f"The GS1 Digital Link {quote(text)} holds GTIN {values['01']}, whose check "
+                                         "digit is wrong: scan the product's or the unit's own barcode.")
+    reading = _gs1_named(text, values, scan.lookups)
+    if reading is None:
+        raise Refusal("unknown_barcode", f"The GS1 Digital Link {quote(text)} names no product (AI 01) and no "
+                                         "serial (AI 21): scan the product's or the unit's own barcode.")
+    return reading
+
+
 def _gs1_marked(scan: _Scan) -> Reading | None:
     """3. A GS1 element string marked by its identifier: a product and serial, a serial alone, or refused."""
     if scan.aim not in GS1_AIM:
@@ -254,10 +286,9 @@ def _gs1_marked(scan: _Scan) -> Reading | None:
     if values is None or ("01" in values and as_gtin14(values["01"]) is None):
         raise Refusal("invalid_scan", f"{quote(text)} is marked as GS1 but is not a valid GS1 element string "
                                       "(a wrong check digit?): scan again, or key the product in by hand.")
-    if "01" in values:
-        return _gs1_reading(text, values, lookups)
-    if "21" in values:
-        return _plain(text, lookups, serial=values["21"])
+    reading = _gs1_named(text, values, lookups)
+    if reading is not None:
+        return reading
     product = lookups.product_by_barcode(text)
     if product is not None:
         return Reading(Kind.product, text, product=product)
@@ -282,7 +313,7 @@ def _goods(scan: _Scan) -> Reading:
 
 
 #: SPEC 4's order of precedence: the first reader that knows the scan reads it (the last knows every scan).
-READERS = (_command, _badge, _party, _order, _gs1_marked, _gs1_unmarked, _goods)
+READERS = (_command, _badge, _party, _order, _digital_link, _gs1_marked, _gs1_unmarked, _goods)
 
 
 def read(raw: bytes | str, lookups: Lookups, *, document_re: re.Pattern[str],
@@ -290,8 +321,8 @@ def read(raw: bytes | str, lookups: Lookups, *, document_re: re.Pattern[str],
     """Read a scan as the first of: command, party or order, GS1, product, known serial, unknown.
 
     Raises Refusal for text that is not a scan (``invalid_scan``), an unknown
-    command, or a GS1 barcode that names neither a product nor a serial
-    (``unknown_barcode``).
+    command, a GS1 barcode that names neither a product nor a serial, or a URL
+    that is no GS1 Digital Link (``unknown_barcode``).
     """
     text, aim = _without_aim(normalise(raw))
     scan = _Scan(text, aim, lookups, document_re, gs_substitute)

@@ -15,6 +15,7 @@ from drivers.printers import (
     PrinterConfigError,
     PrinterNotReady,
     PrintJob,
+    Symbol,
     make_printer,
 )
 from station.printing.labels import label_image
@@ -55,6 +56,33 @@ def test_raster_reaches_printer_and_scans(brother, tape, label, serial, rows):
     page = brother.printed.get(timeout=WAIT)
     assert page.size == (720, rows)  # 90 bytes a row on the QL-8xx head; one row a dot along the feed
     assert scan(page) == [serial]
+    assert brother.printed.empty() and brother.discarded == []
+
+
+def read_2d(image) -> list[tuple[str, str]]:
+    """(symbology identifier, text as a scanner sends it, GS included) of each DataMatrix or QR code read."""
+    return [(r.symbology_identifier, r.text) for r in zxingcpp.read_barcodes(
+        image, formats=(zxingcpp.BarcodeFormat.DataMatrix, zxingcpp.BarcodeFormat.QRCode),
+        text_mode=zxingcpp.TextMode.Plain)]
+
+
+@pytest.mark.parametrize(
+    ("tape", "label", "symbol", "aim"),
+    [
+        pytest.param("62", "62x29", Symbol("datamatrix", elements=(("01", "09506000134352"), ("21", "SN/1"))),
+                     "]d2", id="gs1_datamatrix_endless_62"),
+        pytest.param("62", "40x62", Symbol("qr", "https://id.gs1.org/01/09506000134352/21/SN%2F1"), "]Q1",
+                     id="digital_link_qr_turned"),
+        pytest.param("29x90", "90x29", Symbol("datamatrix", "SN-2024-ACME-WIDGET-77"), "]d1",
+                     id="plain_datamatrix_die_cut"),
+    ],
+)
+def test_2d_raster_reaches_printer_and_reads_back(brother, tape, label, symbol, aim):
+    """Guards the raster path of 2D labels: the rows brother_ql's own reader turns back into a page read as
+    exactly what the symbol holds (the element string with its GS1 identifier, the URI, the serial)."""
+    ql(brother.address, tape, label).send(PrintJob("job-2d", "SN/1", symbol))
+    page = brother.printed.get(timeout=WAIT)
+    assert read_2d(page) == [(aim, symbol.data)]
     assert brother.printed.empty() and brother.discarded == []
 
 

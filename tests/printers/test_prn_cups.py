@@ -10,7 +10,7 @@ import zxingcpp
 from helpers.printers.private_cupsd import PrivateCupsd, unavailable
 from PIL import Image
 
-from drivers.printers import LabelRefused, PrinterNotReady, PrintJob, make_printer
+from drivers.printers import LabelRefused, PrinterNotReady, PrintJob, Symbol, make_printer
 from drivers.printers.cups_queue import job_name
 from station.printing.labels import label_image
 
@@ -85,6 +85,30 @@ def test_png_reaches_the_queue_and_scans(cupsd, queue_name, serial, label, dpi):
     with Image.open(output) as image:
         assert image.size == (printer.config.geometry.width_dots, printer.config.geometry.height_dots)
     assert scan(output) == [serial]
+
+
+@pytest.mark.parametrize(
+    ("symbol", "aim", "label", "dpi"),
+    [
+        pytest.param(Symbol("datamatrix", elements=(("01", "09506000134352"), ("21", "SN/7"))), "]d2", "50x25", 203,
+                     id="gs1_datamatrix_50x25_at_203"),
+        pytest.param(Symbol("qr", "https://id.gs1.org/01/09506000134352/21/SN%2F7"), "]Q1", "38x25", 300,
+                     id="digital_link_qr_38x25_at_300"),
+    ],
+)
+def test_2d_png_reaches_the_queue_and_reads_back(cupsd, queue_name, symbol, aim, label, dpi):
+    """Guards 2D labels through CUPS: the PNG at the queue's device is the label's size and reads back as exactly
+    what the symbol holds."""
+    printer = cups_printer(cupsd, queue_name, label, dpi)
+    job = PrintJob("job-2d", "SN/7", symbol)
+    printer.send(job)
+    assert cupsd.wait_for(printer.submitted(job), timeout=WAIT) == COMPLETED
+    with Image.open(cupsd.outputs[queue_name]) as image:
+        assert image.size == (printer.config.geometry.width_dots, printer.config.geometry.height_dots)
+        found = zxingcpp.read_barcodes(image, formats=(zxingcpp.BarcodeFormat.DataMatrix,
+                                                       zxingcpp.BarcodeFormat.QRCode),
+                                       text_mode=zxingcpp.TextMode.Plain)
+    assert [(r.symbology_identifier, r.text) for r in found] == [(aim, symbol.data)]
 
 
 def test_retried_job_is_not_submitted_twice(cupsd, queue_name):

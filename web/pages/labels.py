@@ -1,6 +1,6 @@
 """``/labels``: sheets to print: the scan commands, and labels for serials typed in.
 
-The sheets are station.printing.labels' own printable pages (inline Code 128 SVG, every
+The sheets are station.printing.sheets' own printable pages (inline Code 128 SVG, every
 text escaped), served as they are. Making a sheet changes nothing, so its
 form is a GET.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from station.printing import labels
+from station.printing import labels, sheets
 
 from .serials import SEARCH_MAX
 
@@ -25,7 +25,7 @@ def index():
 
 @bp.get("/labels/commands")
 def commands():
-    sheet = labels.sheet_html([labels.Label(text, caption) for text, caption in labels.COMMANDS],
+    sheet = sheets.sheet_html([labels.Label(text, caption) for text, caption in labels.COMMANDS],
                               title="Station commands")
     return sheet, 200, {"Content-Type": "text/html; charset=utf-8"}
 
@@ -44,7 +44,7 @@ def serials():
     else:
         size = None if size_name == "sheet" else labels.LabelSize.parse(size_name)
         try:
-            sheet = labels.sheet_html([labels.Label(t) for t in texts], title="Serial labels", size=size)
+            sheet = sheets.sheet_html([labels.Label(t) for t in texts], title="Serial labels", size=size)
         except ValueError as exc:
             problem = str(exc)
         else:

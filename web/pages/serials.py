@@ -3,7 +3,10 @@
 The record is the ERP page's: serial, product code and name, In Stock (a
 read-only checkbox: SPEC 3 rule 1), customer, supplier, and a Movements tab
 (rule 10, refused scans marked), with the serial drawn as an inline Code 128
-SVG. Every form posts to ``/serials`` with the serial in a hidden field and an
+SVG, and its URI (its GS1 Digital Link when its product has a GTIN: SPEC 5
+Traceability) with a QR code of it, an inline SVG drawn by zxing-cpp.
+``/serial/<serial>``, the path of the station's own serial URIs, answers 303
+See Other to the record. Every form posts to ``/serials`` with the serial in a hidden field and an
 ``action``, so no serial text (a '/', '//', '%', "..") ever has to survive a
 form's action URL; the answer redirects to the record (Post/Redirect/Get).
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -20,7 +23,9 @@ from station.domain.models import Customer, Product, SerialNumber, Supplier
 from station.domain.serials import find_serial
 from station.domain.validation import is_printable
 from station.interchange import representation
-from station.printing import labels
+from station.printing import labels, matrix
+from station.traceability import uris
+from station.traceability.gtins import product_gtins
 
 from ..api.paths import tail_key
 from ..db import station_app, transaction
@@ -33,6 +38,7 @@ IN_STOCK_CHOICES = {"": None, "yes": True, "no": False}
 # Datalists offer codes to pick from; a site with more than this types them.
 CHOICES = 500
 SEARCH_MAX = 200
+QR_SIDE_MM = 30.0  # the serial's QR code on its page, quiet zone included
 
 
 def search_arg(name: str) -> str | None:
@@ -109,6 +115,24 @@ def barcode_svg(serial: str) -> tuple[str | None, str | None]:
         return None, str(exc)
 
 
+@bp.get("/serial/<tail:rest>", merge_slashes=False)
+def uri(rest: str):
+    """A station URI of a serial (``<base_uri>/serial/<serial>``) is its record page: 303 See Other."""
+    return redirect(serial_url(tail_key(rest)), 303)
+
+
+def serial_uri(session: Session, record: SerialNumber) -> dict[str, Any]:
+    """The serial's URI, whether it is a GS1 Digital Link, and a QR code of it (inline SVG), or why none."""
+    gtin = product_gtins(session, [record.product_id])[record.product_id] if record.product_id is not None else None
+    uri = uris.serial_uri(station_app().config, record.serial, gtin)
+    try:
+        qr, problem = matrix.qr_svg(uri, max_side_mm=QR_SIDE_MM), None
+    except ValueError as exc:
+        qr, problem = None, str(exc)
+    return {"uri": uri, "digital_link": uris.gs1_form(gtin, record.serial) is not None, "qr": qr,
+            "qr_problem": problem}
+
+
 def record_page(serial: str):
     page = page_arg("mpage")
     with transaction() as session:
@@ -122,10 +146,11 @@ def record_page(serial: str):
         data = representation.serial_summary(record, serials.references(session, record))
         data["open_document"] = serials.open_reference(session, record.serial)
         picks = choices(session)
+        link = serial_uri(session, record)
     svg, svg_problem = barcode_svg(record.serial)
     pager = Pager(page, total, arg="mpage", base=serial_url(data["serial"]))
     return render_template("serial.html", s=data, movements=moves, pager=pager, choices=picks,
-                           svg=svg, svg_problem=svg_problem)
+                           svg=svg, svg_problem=svg_problem, link=link)
 
 
 @bp.post("/serials")

@@ -1,8 +1,9 @@
 """What the print queue's tests share: labels read back from the Zebra stand-in, the queue's rows, and waits.
 
-A label is read back the way a scanner would read it: its ``^BC`` field drawn
-by the ZPL reader (``zpl_render``) and decoded by zxing-cpp, so "printed
-SN-1" means "a label that scans as SN-1 came out". Waits block on the
+A label is read back the way a scanner would read it: its ``^BC`` field (or
+its ``^BX`` / ``^BQ`` 2D field) drawn by the ZPL reader (``zpl_render``) and
+decoded by zxing-cpp, so "printed SN-1" means "a label that scans as SN-1
+came out". Waits block on the
 stand-in's queue of printed labels or on the daemon's commits, never sleep.
 """
 from __future__ import annotations
@@ -23,18 +24,24 @@ WAIT = 10.0  # every wait's deadline, never its pace
 
 @dataclass(frozen=True)
 class Printed:
-    serial: str  # what the label's barcode scans as
+    serial: str  # what the label's barcode scans as (a 2D code's text as a scanner sends it, GS included)
     job: str  # the ^FX comment's job id
+    aim: str = "]C0"  # the symbology identifier a scanner would put before it: ]C0, ]d1, ]d2, ]Q1
 
 
 def read_back(zpl: str) -> Printed:
     """One label as it came out: its barcode decoded, and the station job it says it is."""
     label = zpl_render.parse(zpl)
-    found = zxingcpp.read_barcodes(zpl_render.draw(label), formats=zxingcpp.BarcodeFormat.Code128)
+    if any(name in ("BX", "BQ") for name, _ in label.commands):
+        image, _ = zpl_render.draw_matrix(label)
+        formats = (zxingcpp.BarcodeFormat.DataMatrix, zxingcpp.BarcodeFormat.QRCode)
+    else:
+        image, formats = zpl_render.draw(label), zxingcpp.BarcodeFormat.Code128
+    found = zxingcpp.read_barcodes(image, formats=formats, text_mode=zxingcpp.TextMode.Plain)
     assert len(found) == 1, f"{len(found)} barcodes on the label {zpl!r}"
     comment = label.one("FX")
     assert comment.startswith("station job "), comment
-    return Printed(found[0].text, comment.removeprefix("station job "))
+    return Printed(found[0].text, comment.removeprefix("station job "), found[0].symbology_identifier)
 
 
 def take(standin, count: int, timeout: float = WAIT) -> list[Printed]:
