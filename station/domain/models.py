@@ -8,6 +8,14 @@ difference. So are the service desk's ``SerialNumber.in_service``,
 read off them (representation.status). Rule 8 (a serial on at most one open document) is the partial
 unique index ``uq_line_open_serial`` over ``DocumentLine.serial`` where the
 line's document is open (``is_open``, kept in step with the document).
+
+Locations (SPEC 3c) are materialised the same way: ``SerialNumber.location_id``
+(where an in-stock serial is), ``SerialNumber.transfer_id`` (the transfer a
+serial is on while in transit) and ``StockLevel`` (unserialised units per
+product per location) are written by posting only, from the movements'
+``from_location_id`` and ``to_location_id``; ``station check`` recomputes
+them. ``Location.site_id`` is the site a location is under (a site's is its
+own id), kept by the location commands when a parent changes.
 """
 from __future__ import annotations
 
@@ -32,6 +40,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .vocabulary import (
     CODE_MAX,
+    LOCATION_CODE_MAX,
     SERIAL_MAX,
     DeliveryState,
     DocumentKind,
@@ -111,6 +120,35 @@ class Customer(Base):
     name: Mapped[str] = mapped_column(String(200))
 
 
+class Location(Base):
+    """A site (no parent) or a place under one, at any depth (SPEC 3c); scanned as ``LOC:<code>``."""
+
+    __tablename__ = "location"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(LOCATION_CODE_MAX), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
+    # The site it is under (its own id for a site): "within the station's site" is one comparison.
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    parent: Mapped[Location | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+    site: Mapped[Location | None] = relationship(remote_side=[id], foreign_keys=[site_id])
+
+
+class StockLevel(Base):
+    """Unserialised units of a product at a location: materialised from the movements, by posting only."""
+
+    __tablename__ = "stock_level"
+    __table_args__ = (Index("ix_stock_level_location_id", "location_id"),)
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 class SerialNumber(Base):
     __tablename__ = "serial_number"
     __table_args__ = (
@@ -134,10 +172,14 @@ class SerialNumber(Base):
     in_service: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     faulty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     warranty_until: Mapped[date | None] = mapped_column(Date)
+    # Where it is while in stock (NULL otherwise); the transfer it is on while in transit (NULL otherwise).
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
+    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"), index=True)
 
     product: Mapped[Product | None] = relationship()
     customer: Mapped[Customer | None] = relationship()
     supplier: Mapped[Supplier | None] = relationship()
+    location: Mapped[Location | None] = relationship()
 
 
 class Document(Base):
@@ -152,13 +194,15 @@ class Document(Base):
     user: Mapped[str | None] = mapped_column(String(CODE_MAX))
     supplier_id: Mapped[int | None] = mapped_column(ForeignKey("supplier.id"))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
-    # A receipt made against a purchase order points at it.
+    # A receipt made against a purchase order points at it; an arrival (TI-) at its transfer (T-).
     order_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"), index=True)
     reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # How many lines it has: a line's number is the count after it was added (undo takes the last).
     line_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A count: the location counted (and all under it); a transfer or an arrival: where its units go.
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
 
     supplier: Mapped[Supplier | None] = relationship()
     customer: Mapped[Customer | None] = relationship()
@@ -200,6 +244,9 @@ class DocumentLine(Base):
     user: Mapped[str | None] = mapped_column(String(CODE_MAX))
     # On a service check-out: the faulty serial (on the line before) that this line's serial replaces.
     replaces: Mapped[str | None] = mapped_column(String(SERIAL_MAX))
+    # Where the unit goes (a move's or transfer's destination, a receipt's put-away, an arrival's place),
+    # or, on a count, the location counted: the LOC: scanned before it, else the station's location.
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
 
     document: Mapped[Document] = relationship(back_populates="lines")
     product: Mapped[Product | None] = relationship()
@@ -248,6 +295,10 @@ class Movement(Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
     # A sale or replacement: the months of warranty it gave (its product's at the time); NULL on other kinds.
     warranty_months: Mapped[int | None] = mapped_column(Integer)
+    # Where the unit left and where it went (SPEC 3c): a unit going out names the first, coming in the second,
+    # a move both; NULL where it was at no location (a customer's, or in transit).
+    from_location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
+    to_location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
 
     product: Mapped[Product | None] = relationship()
     serial: Mapped[SerialNumber | None] = relationship()
@@ -307,6 +358,8 @@ class StationState(Base):
     # Who is signed in (USR:<code>), and their last scan here: operator_idle_minutes counts from it.
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("operator.id"))
     operator_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The last LOC: scanned on the open document (a move's destination, a receipt's put-away, a count's place).
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
 
 
 class ApiToken(Base):

@@ -14,6 +14,10 @@ from typing import Protocol
 
 SERIAL_MAX = 64
 CODE_MAX = 64
+#: A location's code: 1-32 of A-Z a-z 0-9 . _ - (SPEC 3c).
+LOCATION_CODE_MAX = 32
+#: The site every new or migrated database has, and a station's location when its config names none.
+MAIN_SITE, MAIN_SITE_NAME = "MAIN", "Main site"
 
 
 class Mode(enum.StrEnum):
