@@ -8,7 +8,11 @@ each device that matches now, stopped when the device goes, started when one
 appears; an evdev node is checked to still be that device each time it is
 opened, because a replug can hand its old node to a real keyboard.
 Hotplug events (or a rescan once a second without libudev) nudge every slot
-at once, so a replugged scanner is read again well inside two seconds.
+at once, so a replugged scanner is read again well inside two seconds. An
+add event can come before the new node answers who it is (its identity is
+read from the node, or from sysfs, as the kernel fills them in), so while a
+matched slot that was read before has no device, it is resolved again every
+``reconnect_interval`` as well, as a reader retries its missing path.
 A device that no slot names is never opened, let alone grabbed.
 
 Each reader's reads go to the journal (the daemon's Intake: the spool),
@@ -143,6 +147,7 @@ class Supervisor:
         self._lock = threading.Lock()
         self._stop_event = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._retry: threading.Timer | None = None  # re-resolves matched slots that lost their device
         self.slots: list[_Slot] = []
         for station in stations:
             for scanner, device_id in zip(station.scanners, station.device_ids):
@@ -187,6 +192,8 @@ class Supervisor:
         deadline = time.monotonic() + timeout
         self._stop_event.set()
         with self._lock:
+            if self._retry is not None:
+                self._retry.cancel()
             readers = [reader for slot in self.slots for _, reader in slot.readers.values()]
         for reader in readers:
             reader.stop(0)  # ask them all at once, then wait
@@ -217,6 +224,15 @@ class Supervisor:
                 if kind not in listed:
                     listed[kind] = self._list(kind)
                 self._resolve(slot, listed[kind])
+            self._retry_lost()
+
+    def _retry_lost(self) -> None:
+        """While a matched slot that was read before has no device, resolve again after ``reconnect_interval``."""
+        lost = any(slot.match is not None and slot.seen and not slot.readers for slot in self.slots)
+        if lost and (self._retry is None or not self._retry.is_alive()) and not self._stop_event.is_set():
+            self._retry = threading.Timer(self.reconnect_interval, self.refresh)
+            self._retry.daemon = True
+            self._retry.start()
 
     # -- internals ---------------------------------------------------------
     def _list(self, kind: str) -> list[discovery.DeviceInfo]:
