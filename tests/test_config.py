@@ -28,7 +28,7 @@ from station.domain.vocabulary import Mode
         pytest.param({"stations": [{"id": "a", "scanners": [{"kind": "serial", "path": "/dev/x", "baudrate": "fast"}]}]},
                      "baudrate must be a whole number, not 'fast'", id="baudrate_text"),
         pytest.param({"database": {"url": "mysql://x"}}, "database url mysql://... is not supported", id="mysql_url"),
-        pytest.param({"stations": [{"id": "a", "mode": "lend"}]}, "mode must be one of receive, sell, return, service, not 'lend'",
+        pytest.param({"stations": [{"id": "a", "mode": "lend"}]}, "mode must be one of receive, sell, return, service, move, count, not 'lend'",
                      id="unknown_mode"),
         pytest.param({"web": {"timezone": "Mars/Olympus"}}, "[web] timezone 'Mars/Olympus' is not a time zone",
                      id="unknown_zone"),

@@ -27,6 +27,8 @@ class Mode(enum.StrEnum):
     sell = "sell"
     return_ = "return"
     service = "service"  # the service desk: check-ins and check-outs of units for repair (SPEC 3b)
+    move = "move"  # units put somewhere else: a move within the site, or a transfer to another (SPEC 3c)
+    count = "count"  # a stocktake: what is really at a location and under it (SPEC 3c)
 
     @property
     def document_kind(self) -> DocumentKind:
@@ -43,6 +45,10 @@ class DocumentKind(enum.StrEnum):
     adjustment = "adjustment"
     service_check_in = "service_check_in"  # units taken in for repair (SI-)
     service_check_out = "service_check_out"  # units handed back, repaired or replaced (SO-)
+    move = "move"  # units moved within the station's site (M-)
+    transfer = "transfer"  # units sent to another site, in transit until they arrive (T-)
+    arrival = "arrival"  # a transfer's units as they come out of the box at its destination (TI-)
+    count = "count"  # a stocktake of a location and everything under it (C-)
 
 
 class DocumentStatus(enum.StrEnum):
@@ -63,6 +69,9 @@ class MovementKind(enum.StrEnum):
     service_out = "service_out"  # quantity 0: back with its customer
     replaced = "replaced"  # quantity 0: the faulty unit, now ours, out of stock
     replacement = "replacement"  # quantity -1: the unit given in its place
+    move = "move"  # quantity 0: from one location to another of the same site, or found elsewhere by a count
+    transfer_out = "transfer_out"  # quantity -1: left its site for another, in transit
+    transfer_in = "transfer_in"  # quantity +1: arrived at the transfer's destination
 
 
 class Phase(enum.StrEnum):
@@ -129,6 +138,10 @@ POLICY: dict[DocumentKind, KindPolicy] = {
         KindPolicy(DocumentKind.adjustment, "A", MovementKind.adjustment, 0, None, None),
         KindPolicy(DocumentKind.service_check_in, "SI", MovementKind.service_in, 0, None, PartyKind.customer, True),
         KindPolicy(DocumentKind.service_check_out, "SO", MovementKind.service_out, 0, None, PartyKind.customer, True),
+        KindPolicy(DocumentKind.move, "M", MovementKind.move, 0, None, None),
+        KindPolicy(DocumentKind.transfer, "T", MovementKind.transfer_out, -1, None, None),
+        KindPolicy(DocumentKind.arrival, "TI", MovementKind.transfer_in, +1, None, None),
+        KindPolicy(DocumentKind.count, "C", MovementKind.adjustment, 0, None, None),
     )
 }
 
@@ -140,6 +153,8 @@ _MODE_DOCUMENT = {
     Mode.sell: DocumentKind.sale,
     Mode.return_: DocumentKind.customer_return,
     Mode.service: DocumentKind.service_check_in,  # what CUS: opens there; a serial in service opens a check-out
+    Mode.move: DocumentKind.move,  # a LOC: of another site makes it a transfer
+    Mode.count: DocumentKind.count,
 }
 
 
