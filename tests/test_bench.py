@@ -96,6 +96,29 @@ def test_small_run_prints_the_json(tmp_path):
     assert isinstance(out["machine"]["cpus"], int)
 
 
+def test_processes_run_prints_the_json(tmp_path):
+    """Guards `station bench --processes N` (issue 22): stations as separate processes, each its own connection;
+    throughput at saturation and latency at the paced load reported per database, and station check clean after
+    (no double, no difference). Figures are reported, never judged."""
+    databases = ["--database", f"sqlite:///{tmp_path}/procs.db"]
+    if pg_available() is None:
+        databases += ["--database", PG_URL]
+    out = _bench("--processes", "2", *databases, "--serials", "400", "--scans", "15", "--paced-seconds", "1")
+    expected = {"sqlite"} | ({"postgresql"} if pg_available() is None else set())
+    assert {r["database"] for r in out["runs"]} == expected
+    for run in out["runs"]:
+        assert (run["kind"], run["processes"], run["scans"], run["rate_per_station"]) == ("processes", 2, 15, 2.0)
+        assert run["errors"] == 0, run.get("first_errors")
+        sat, paced = run["saturation"], run["paced"]
+        assert sat["scans"] == 30 and sat["throughput_per_s"] > 0 and sat["cpu_ms_per_scan"] > 0
+        assert paced["scans"] == 4 and "late_p99_ms" in paced
+        for figures in (sat, paced):
+            assert figures["p50_ms"] <= figures["p90_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+        check = run["check"]
+        assert (check["doubles"], check["differences"], check["open_twice"], check["station_check_differences"]) \
+            == (0, 0, 0, 0)
+
+
 def test_kill_run_prints_the_json():
     """Guards `station bench --kill` (issue 20): one small series of kills through a real station run, its figures
     in one JSON document, the read size beside them, no fragment, double or reordering."""
