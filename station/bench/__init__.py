@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_POSTGRES = "postgresql+psycopg://127.0.0.1/test"
 DEFAULTS = {"serials": 20000, "stations": 4, "scans": 100, "pallet": 5000, "big_posting": 30000, "http": 400,
-            "daemon": 50, "hook_stations": 20, "hook_postings": 5}
+            "daemon": 50, "hook_stations": 20, "hook_postings": 5, "drain": 1000}
 FIGURES = ("throughput_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms")  # the same in scan and floor runs
 
 
@@ -136,6 +136,7 @@ class Extras:
     daemon: int = DEFAULTS["daemon"]  # scans through a real station run, scanner to screen (SQLite only)
     hook_stations: int = DEFAULTS["hook_stations"]  # stations posting at once while a webhook receives
     hook_postings: int = DEFAULTS["hook_postings"]  # receipts each of them posts
+    drain: int = DEFAULTS["drain"]  # scans held in the spool, then drained by the daemon's processor
 
 
 def run(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serials"], stations: int = DEFAULTS["stations"],
@@ -234,6 +235,18 @@ def _extras(target: Target, shape: Shape, extras: Extras, say) -> list[dict]:
                 runs.append({"kind": "pallet", **common, "big_posting": document.big_posting(engine, extras.big_posting)})
         finally:
             engine.dispose()
+    if extras.drain:
+        from . import drain
+
+        say(f"{target.database}: {extras.drain} held scans drained from the spool")
+        engine = make_engine(target.url)
+        try:
+            drained = drain.measure(engine, shape, scans=extras.drain)
+        finally:
+            engine.dispose()
+        runs.append({"kind": "drain", **common, **drained})
+        say(f"{target.database}: drained {drained['drain_per_s']} scans/s in batches"
+            + (f", {drained['one_by_one']['scans_per_s']}/s one by one" if "one_by_one" in drained else ""))
     if target.database == "sqlite" and extras.http:
         say(f"{target.database}: {extras.http} scans over HTTP to station serve")
         runs.append({"kind": "http", **common, **served.over_http(target.url, scans=extras.http)})
