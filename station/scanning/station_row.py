@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import bindparam, select, true, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -70,14 +70,18 @@ def _query():
 
 
 def _keyed():
-    """The locked read, with the scan log's row under the scan's key (unique per station: one row or none)."""
-    logged = (select(LOG.c.read_as.label("lg_read_as"), LOG.c.response.label("lg_response"),
-                     LOG.c.raw.label("lg_raw"), LOG.c.data_digest.label("lg_digest"), LOG.c.id.label("lg_id"))
-              .where(LOG.c.station == bindparam("station"), LOG.c.idempotency_key == bindparam("key"))
-              .subquery("logged"))
-    read = _query()
-    return (read.add_columns(*logged.c).select_from(read.get_final_froms()[0].outerjoin(logged, true()))
-            .with_for_update(of=SS))
+    """The locked read, with the scan log's row under the scan's key (unique per station: one row or none).
+
+    Scalar subqueries, each a lookup in the key's unique index (a join to the log let SQLite's planner pick a
+    scan of it once its statistics said the log was small)."""
+    def logged(column):
+        return (select(column).where(LOG.c.station == bindparam("station"), LOG.c.idempotency_key == bindparam("key"))
+                .scalar_subquery())
+
+    return _query().add_columns(
+        logged(LOG.c.read_as).label("lg_read_as"), logged(LOG.c.response).label("lg_response"),
+        logged(LOG.c.raw).label("lg_raw"), logged(LOG.c.data_digest).label("lg_digest"),
+        logged(LOG.c.id).label("lg_id")).with_for_update(of=SS)
 
 
 # Built once (see station.domain.facts).
