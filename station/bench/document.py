@@ -35,9 +35,7 @@ PRODUCT, GTIN, SUPPLIER = "BENCH-PALLET", "04012345678901", "BENCH-SUPPLIER"
 def pallet(engine: Engine, *, serials: int = 5000, window: int = 500, posting_lines: int = 30000) -> dict:
     """Scan one receipt of ``serials`` serials and post it; post one of ``posting_lines`` apart."""
     Session = make_sessionmaker(engine)
-    with Session.begin() as s:
-        catalogue.create_product(s, PRODUCT, "Bench pallet unit", barcodes=[GTIN])
-        catalogue.create_party(s, "supplier", SUPPLIER, "Bench supplier")
+    _catalogue(Session)
     service = ScanService(from_dict({"stations": [{"id": STATION, "mode": "receive"}]}))
     counter = Counter(engine).start()
 
@@ -76,6 +74,14 @@ def pallet(engine: Engine, *, serials: int = 5000, window: int = 500, posting_li
     }
 
 
+def _catalogue(Session) -> None:
+    """The bench's product and supplier, made once (the pallet run or a big posting alone, whichever comes first)."""
+    with Session.begin() as s:
+        if catalogue.product_by_barcode(s, GTIN) is None:
+            catalogue.create_product(s, PRODUCT, "Bench pallet unit", barcodes=[GTIN])
+            catalogue.create_party(s, "supplier", SUPPLIER, "Bench supplier")
+
+
 def _write_lines(Session, station: str, numbers: range, *, prefix: str) -> int:
     """Append a line a serial to the station's open receipt (opened if it has none), as scans would."""
     L, D = DocumentLine.__table__, Document.__table__
@@ -101,6 +107,7 @@ def _write_lines(Session, station: str, numbers: range, *, prefix: str) -> int:
 def big_posting(engine: Engine, lines: int) -> dict:
     """The posting time of an open receipt of ``lines`` new serials, written directly."""
     Session = make_sessionmaker(engine)
+    _catalogue(Session)
     doc_id = _write_lines(Session, "bench-big", range(lines), prefix="BIG-")
     counter = Counter(engine).start()
     try:
