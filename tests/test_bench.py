@@ -60,12 +60,15 @@ def test_small_run_prints_the_json(tmp_path):
         databases += ["--database", PG_URL]
     out = _bench(*databases, "--serials", "400", "--stations", "2", "--scans", "25", "--history-samples", "10",
                  "--pallet", "60", "--big-posting", "200", "--http", "40", "--daemon", "3",
-                 "--hook-stations", "3", "--hook-postings", "2")
+                 "--hook-stations", "3", "--hook-postings", "2", "--drain", "20")
     assert set(out) >= {"runs", "skipped", "machine"}
     expected = {"sqlite"} | ({"postgresql"} if pg_available() is None else set())
     assert {(r["database"], r["kind"]) for r in out["runs"]} == (
         {(d, k) for d in expected for k in ("scan", "floor", "integration", "pallet")}
-        | {("sqlite", "http"), ("sqlite", "daemon")})
+        | {("sqlite", "http"), ("sqlite", "daemon")} | {(d, "drain") for d in expected})
+    for drained in (r for r in out["runs"] if r["kind"] == "drain"):
+        assert drained["drain"]["scans"] == 20 and drained["drain"]["failed"] == 0 and drained["drain_per_s"] > 0
+        assert drained["drain"]["accepted"] + drained["drain"]["refused"] == 20
     for hooks in (r for r in out["runs"] if r["kind"] == "integration"):
         assert (hooks["stations"], hooks["postings"], hooks["errors"]) == (3, 6, [])
         assert (hooks["webhook"]["delivered"], hooks["webhook"]["missing"]) == (6, 0)
@@ -77,6 +80,11 @@ def test_small_run_prints_the_json(tmp_path):
         # The last scan of the receipt issues as many statements as the first (issue 12, item 1).
         assert pallet["statements_per_scan"]["first"] == pallet["statements_per_scan"]["last"]
         assert pallet["big_posting"]["lines"] == 200 and pallet["posting_ms"] > 0
+        trips = pallet["round_trips_per_scan"]
+        if pallet["database"] == "postgresql":  # its statements, its BEGIN and its COMMIT
+            assert trips["first"] == trips["last"] == pallet["statements_per_scan"]["last"] + 2
+        else:
+            assert trips == {"first": None, "last": None}
     served = [r for r in out["runs"] if r["kind"] in ("http", "daemon")]
     assert {r["scans"] for r in served} == {40, 3}
     assert all(r["p50_ms"] <= r["p99_ms"] for r in served)
@@ -93,7 +101,33 @@ def test_small_run_prints_the_json(tmp_path):
         assert scan["errors"] == 0, scan.get("first_errors")
         assert (scan["doubles"], scan["differences"], scan["open_twice"]) == (0, 0, 0)
         assert scan["movements"] == 2000
+        # The statements a scan issues over the mix, and on PostgreSQL its round trips (issue 22).
+        assert scan["statements_per_scan"] > 0
+        assert (scan["round_trips_per_scan"] is None) == (scan["database"] == "sqlite")
     assert isinstance(out["machine"]["cpus"], int)
+
+
+def test_processes_run_prints_the_json(tmp_path):
+    """Guards `station bench --processes N` (issue 22): stations as separate processes, each its own connection;
+    throughput at saturation and latency at the paced load reported per database, and station check clean after
+    (no double, no difference). Figures are reported, never judged."""
+    databases = ["--database", f"sqlite:///{tmp_path}/procs.db"]
+    if pg_available() is None:
+        databases += ["--database", PG_URL]
+    out = _bench("--processes", "2", *databases, "--serials", "400", "--scans", "15", "--paced-seconds", "1")
+    expected = {"sqlite"} | ({"postgresql"} if pg_available() is None else set())
+    assert {r["database"] for r in out["runs"]} == expected
+    for run in out["runs"]:
+        assert (run["kind"], run["processes"], run["scans"], run["rate_per_station"]) == ("processes", 2, 15, 2.0)
+        assert run["errors"] == 0, run.get("first_errors")
+        sat, paced = run["saturation"], run["paced"]
+        assert sat["scans"] == 30 and sat["throughput_per_s"] > 0 and sat["cpu_ms_per_scan"] > 0
+        assert paced["scans"] == 4 and "late_p99_ms" in paced
+        for figures in (sat, paced):
+            assert figures["p50_ms"] <= figures["p90_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+        check = run["check"]
+        assert (check["doubles"], check["differences"], check["open_twice"], check["station_check_differences"]) \
+            == (0, 0, 0, 0)
 
 
 def test_kill_run_prints_the_json():
@@ -110,7 +144,8 @@ def test_unreachable_postgres_is_skipped_with_a_reason(tmp_path):
     """A PostgreSQL that does not answer is reported as skipped, with why, and the SQLite run still happens."""
     out = _bench("--database", f"sqlite:///{tmp_path}/b.db", "--database", "postgresql+psycopg://127.0.0.1:1/none",
                  "--serials", "200", "--stations", "1", "--scans", "5", "--history-samples", "5",
-                 "--pallet", "0", "--big-posting", "0", "--http", "0", "--daemon", "0", "--hook-stations", "0")
+                 "--pallet", "0", "--big-posting", "0", "--http", "0", "--daemon", "0", "--hook-stations", "0",
+                 "--drain", "0")
     assert [r["database"] for r in out["runs"]] == ["sqlite", "sqlite"]
     assert out["skipped"] and out["skipped"][0]["database"] == "postgresql"
     assert "not reachable" in out["skipped"][0]["reason"]

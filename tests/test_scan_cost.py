@@ -14,8 +14,10 @@ from station.domain import catalogue
 from station.scanning.service import ScanService
 
 GTIN = "036000291452"
-#: What one serial scan of a receipt may cost (the figure the bench reports: 12 on both databases today).
-MOST_PER_SCAN = 14
+#: What one serial scan of a receipt may cost: the figure the bench reports (``statements_per_scan``: 11 on both
+#: databases since the key's replay rides on the station's locked read and the answer's counts and lines are one
+#: read, issue 22), and one statement of headroom for the locations work (issue 23), which adds at most one.
+MOST_PER_SCAN = 12
 
 
 @pytest.fixture

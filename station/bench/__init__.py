@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_POSTGRES = "postgresql+psycopg://127.0.0.1/test"
 DEFAULTS = {"serials": 20000, "stations": 4, "scans": 100, "pallet": 5000, "big_posting": 30000, "http": 400,
-            "daemon": 50, "hook_stations": 20, "hook_postings": 5}
+            "daemon": 50, "hook_stations": 20, "hook_postings": 5, "drain": 1000}
 FIGURES = ("throughput_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms")  # the same in scan and floor runs
 
 
@@ -136,6 +136,7 @@ class Extras:
     daemon: int = DEFAULTS["daemon"]  # scans through a real station run, scanner to screen (SQLite only)
     hook_stations: int = DEFAULTS["hook_stations"]  # stations posting at once while a webhook receives
     hook_postings: int = DEFAULTS["hook_postings"]  # receipts each of them posts
+    drain: int = DEFAULTS["drain"]  # scans held in the spool, then drained by the daemon's processor
 
 
 def run(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serials"], stations: int = DEFAULTS["stations"],
@@ -234,6 +235,18 @@ def _extras(target: Target, shape: Shape, extras: Extras, say) -> list[dict]:
                 runs.append({"kind": "pallet", **common, "big_posting": document.big_posting(engine, extras.big_posting)})
         finally:
             engine.dispose()
+    if extras.drain:
+        from . import drain
+
+        say(f"{target.database}: {extras.drain} held scans drained from the spool")
+        engine = make_engine(target.url)
+        try:
+            drained = drain.measure(engine, shape, scans=extras.drain)
+        finally:
+            engine.dispose()
+        runs.append({"kind": "drain", **common, **drained})
+        say(f"{target.database}: drained {drained['drain_per_s']} scans/s in batches"
+            + (f", {drained['one_by_one']['scans_per_s']}/s one by one" if "one_by_one" in drained else ""))
     if target.database == "sqlite" and extras.http:
         say(f"{target.database}: {extras.http} scans over HTTP to station serve")
         runs.append({"kind": "http", **common, **served.over_http(target.url, scans=extras.http)})
@@ -241,3 +254,49 @@ def _extras(target: Target, shape: Shape, extras: Extras, say) -> list[dict]:
         say(f"{target.database}: {extras.daemon} scans from a pseudo-terminal through station run to the screen")
         runs.append({"kind": "daemon", **common, **served.through_daemon(target.url, scans=extras.daemon)})
     return runs
+
+
+def run_processes(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serials"], processes: int = 4,
+                  scans: int = DEFAULTS["scans"], seconds: float = 10.0, rate: float = 2.0, seed: int = 1,
+                  progress: Callable[[str, int], Callable[[int], None]] | None = None,
+                  say: Callable[[str], None] = lambda s: None) -> dict:
+    """``--processes N``: every target filled, then N station processes on it (processes.py); the JSON document."""
+    from . import processes as procs
+
+    makers, skipped = targets_for(urls)
+    shape = Shape.for_serials(serials)
+    runs: list[dict] = []
+    for database, make in makers:
+        try:
+            target = make()
+        except ValueError:
+            raise
+        except Exception as exc:  # a given PostgreSQL URL that does not answer
+            skipped.append({"database": database, "reason": f"not reachable: {_first_line(exc)}"})
+            continue
+        try:
+            engine = make_engine(target.url, **({"pool_size": 2, "max_overflow": 2}
+                                                if target.database == "postgresql" else {}))
+            try:
+                migrate(engine)
+                say(f"{target.database}: filling {target.where} with {shape.serials} serials")
+                tick = progress(f"Filling {target.database}", shape.serials) if progress else None
+                counts = fill(engine, shape, progress=tick)
+                say(f"{target.database}: {processes} station processes, {scans} scans each at saturation, "
+                    f"then {rate:g} scans/s each for {seconds:g} s")
+                figures = procs.measure(engine, target.url, shape, processes=processes, scans=scans,
+                                        seconds=seconds, rate=rate, seed=seed)
+            finally:
+                engine.dispose()
+        finally:
+            target.cleanup()
+        run = {"database": target.database, "serials": shape.serials, "movements": counts["movement"], **figures}
+        runs.append(run)
+        if "saturation" in run:
+            sat, paced, check = run["saturation"], run["paced"], run["check"]
+            say(f"{target.database}: saturation {sat['throughput_per_s']} scans/s (p99 {sat['p99_ms']} ms); paced "
+                f"p50 {paced['p50_ms']} ms p99 {paced['p99_ms']} ms; doubles {check['doubles']}, differences "
+                f"{check['differences']}, station check {check['station_check_differences']}")
+        else:
+            say(f"{target.database}: a station process failed: {run.get('first_errors')}")
+    return {"runs": runs, "skipped": skipped, "machine": machine()}

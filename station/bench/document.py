@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
 from station.config import from_dict
@@ -25,39 +25,29 @@ from station.domain.models import Document, DocumentKind, DocumentLine, Document
 from station.scanning.service import ScanService
 from station.storage.db import make_sessionmaker
 
+from .counting import Counter
 from .drive import percentiles
 
 STATION = "bench-pallet"
 PRODUCT, GTIN, SUPPLIER = "BENCH-PALLET", "04012345678901", "BENCH-SUPPLIER"
 
 
-def _statements(engine: Engine):
-    count = [0]
-
-    def tick(*_):
-        count[0] += 1
-
-    event.listen(engine, "before_cursor_execute", tick)
-    return count, lambda: event.remove(engine, "before_cursor_execute", tick)
-
-
 def pallet(engine: Engine, *, serials: int = 5000, window: int = 500, posting_lines: int = 30000) -> dict:
     """Scan one receipt of ``serials`` serials and post it; post one of ``posting_lines`` apart."""
     Session = make_sessionmaker(engine)
-    with Session.begin() as s:
-        catalogue.create_product(s, PRODUCT, "Bench pallet unit", barcodes=[GTIN])
-        catalogue.create_party(s, "supplier", SUPPLIER, "Bench supplier")
+    _catalogue(Session)
     service = ScanService(from_dict({"stations": [{"id": STATION, "mode": "receive"}]}))
-    count, stop_counting = _statements(engine)
+    counter = Counter(engine).start()
 
-    def scan(text: str, key: str) -> tuple[float, int]:
-        before, t0 = count[0], time.perf_counter()
+    def scan(text: str, key: str) -> tuple[float, int, int | None]:
+        (statements, trips), t0 = counter.snapshot(), time.perf_counter()
         with Session.begin() as s:
             result = service.process(s, STATION, text, device="bench", key=key)
         elapsed = time.perf_counter() - t0
         if not result.accepted:
             raise RuntimeError(f"the bench's own scan {text} was refused: {result.message}")
-        return elapsed, count[0] - before
+        after = counter.snapshot()
+        return elapsed, after[0] - statements, None if trips is None else after[1] - trips
 
     try:
         scan(f"SUP:{SUPPLIER}", "pallet-sup")
@@ -66,20 +56,30 @@ def pallet(engine: Engine, *, serials: int = 5000, window: int = 500, posting_li
         timed = [scan(f"PAL-{n:07d}", f"pallet-{n}") for n in range(window)]
         _write_lines(Session, STATION, range(window, serials - window), prefix="PAL-")
         timed += [scan(f"PAL-{n:07d}", f"pallet-{n}") for n in range(max(window, serials - window), serials)]
-        posting_s, posting_statements = scan("CMD:FINISH", "pallet-finish")
+        posting_s, posting_statements, _ = scan("CMD:FINISH", "pallet-finish")
     finally:
-        stop_counting()
-    first, last = [t for t, _ in timed[:window]], [t for t, _ in timed[-window:]]
+        counter.stop()
+    first, last = [t for t, *_ in timed[:window]], [t for t, *_ in timed[-window:]]
     return {
         "serials": serials,
         "first_scans": {"count": window, **percentiles(first)},
         "last_scans": {"count": window, **percentiles(last)},
         "last_vs_first_p50": round(percentiles(last)["p50_ms"] / percentiles(first)["p50_ms"], 2),
         "statements_per_scan": {"first": timed[0][1], "last": timed[-1][1]},
+        # A serial of a receipt, on PostgreSQL: its statements, its BEGIN and its COMMIT (None on SQLite).
+        "round_trips_per_scan": {"first": timed[0][2], "last": timed[-1][2]},
         "posting_ms": round(posting_s * 1000, 1),
         "posting_statements": posting_statements,
         "big_posting": big_posting(engine, posting_lines) if posting_lines else None,
     }
+
+
+def _catalogue(Session) -> None:
+    """The bench's product and supplier, made once (the pallet run or a big posting alone, whichever comes first)."""
+    with Session.begin() as s:
+        if catalogue.product_by_barcode(s, GTIN) is None:
+            catalogue.create_product(s, PRODUCT, "Bench pallet unit", barcodes=[GTIN])
+            catalogue.create_party(s, "supplier", SUPPLIER, "Bench supplier")
 
 
 def _write_lines(Session, station: str, numbers: range, *, prefix: str) -> int:
@@ -107,13 +107,14 @@ def _write_lines(Session, station: str, numbers: range, *, prefix: str) -> int:
 def big_posting(engine: Engine, lines: int) -> dict:
     """The posting time of an open receipt of ``lines`` new serials, written directly."""
     Session = make_sessionmaker(engine)
+    _catalogue(Session)
     doc_id = _write_lines(Session, "bench-big", range(lines), prefix="BIG-")
-    count, stop_counting = _statements(engine)
+    counter = Counter(engine).start()
     try:
         t0 = time.perf_counter()
         with Session.begin() as s:
             posted = posting.post(s, s.get(Document, doc_id))
         elapsed = (time.perf_counter() - t0) * 1000
     finally:
-        stop_counting()
-    return {"lines": posted.lines, "posting_ms": round(elapsed, 1), "statements": count[0]}
+        counter.stop()
+    return {"lines": posted.lines, "posting_ms": round(elapsed, 1), "statements": counter.statements}

@@ -22,6 +22,7 @@ from station.config import from_dict
 from station.scanning.service import ScanService
 from station.storage.retry import run_in_transaction
 
+from .counting import Counter, per
 from .rows import Shape
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ def drive(engine: Engine, shape: Shape, stations: int, scans: int, *, seed: int 
     for raw in warm:  # compile statements, fill caches and the pool: not measured
         run_in_transaction(factory, lambda s, raw=raw: service.process(s, WARMUP_STATION, raw, device="bench"))
     movement_before = _max_movement(engine)
+    counter = Counter(engine)
     barrier = threading.Barrier(stations + 1)
     runs = [StationRun() for _ in range(stations)]
 
@@ -185,11 +187,13 @@ def drive(engine: Engine, shape: Shape, stations: int, scans: int, *, seed: int 
     threads = [threading.Thread(target=station, args=(n,), name=station_id(n)) for n in range(stations)]
     for t in threads:
         t.start()
+    counter.start()
     barrier.wait()
     start = time.perf_counter()
     for t in threads:
         t.join()
     wall = time.perf_counter() - start
+    counter.stop()
     latencies = [x for r in runs for x in r.latencies]
     by_kind: dict[str, list[float]] = {}
     for r in runs:
@@ -205,6 +209,9 @@ def drive(engine: Engine, shape: Shape, stations: int, scans: int, *, seed: int 
         "refused_by_code": {c: sum(r.codes.get(c, 0) for r in runs) for c in sorted({c for r in runs for c in r.codes})},
         "retries": sum(r.attempts for r in runs) - (total - sum(len(r.errors) for r in runs)),
         "errors": sum(len(r.errors) for r in runs),
+        # Over the whole mix (commands, parties, products, serials, postings), retries included.
+        "statements_per_scan": per(counter.statements, len(latencies)),
+        "round_trips_per_scan": per(counter.round_trips, len(latencies)),
         "by_kind": {k: {"scans": len(v), **{q: p for q, p in percentiles(v).items() if q in ("p50_ms", "p99_ms")}}
                     for k, v in sorted(by_kind.items())},
     }

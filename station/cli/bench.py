@@ -34,6 +34,9 @@ from station.bench import DEFAULTS
               help="Stations posting at once for the webhook lag and event feed figures (0: none).")
 @click.option("--hook-postings", default=DEFAULTS["hook_postings"], show_default=True, type=click.IntRange(1),
               help="Receipts each of those stations posts.")
+@click.option("--drain", "drain_scans", default=DEFAULTS["drain"], show_default=True, type=click.IntRange(0),
+              help="Scans held in a spool as an outage leaves them, then drained by the daemon's processor "
+                   "(0: leave it out).")
 @click.option("--hotplug", is_flag=True, help="Instead: how soon a replugged scanner is read again (evdev under "
               "umockdev, serial on a pseudo-terminal), over --replugs replugs.")
 @click.option("--replugs", default=10, show_default=True, type=click.IntRange(1), help="Replugs for --hotplug.")
@@ -43,9 +46,17 @@ from station.bench import DEFAULTS
               help="Lines a second for --kill.")
 @click.option("--runs", default=10, show_default=True, type=click.IntRange(1), help="Runs for --kill.")
 @click.option("--kills", default=8, show_default=True, type=click.IntRange(1), help="Kills per run for --kill.")
+@click.option("--processes", default=0, type=click.IntRange(0, 64), metavar="N",
+              help="Instead: N stations, each its own process and connection, on each database: throughput at "
+                   "saturation (--scans each), latency at --paced-rate scans/s each, then station check.")
+@click.option("--paced-rate", default=2.0, show_default=True, type=click.FloatRange(0.1, 100),
+              help="Scans a second per station in the paced phase of --processes.")
+@click.option("--paced-seconds", default=10.0, show_default=True, type=click.FloatRange(0.5, 3600),
+              help="How long the paced phase of --processes lasts.")
 def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, history_samples: int,
           seed: int, pallet: int, big_posting: int, http_scans: int, daemon_scans: int, hook_stations: int,
-          hook_postings: int, hotplug: bool, replugs: int, kill: bool, rate: float, runs: int, kills: int) -> None:
+          hook_postings: int, hotplug: bool, replugs: int, kill: bool, rate: float, runs: int, kills: int,
+          processes: int, paced_rate: float, paced_seconds: float, drain_scans: int) -> None:
     """Fill a scratch database, scan through it, and print the figures as JSON (last line).
 
     Progress and a human summary go to stderr; stdout holds only the JSON.
@@ -61,7 +72,7 @@ def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, h
         click.echo(json.dumps(kills_bench.measure(rate, runs, kills, seed=seed,
                                                   say=lambda s: click.echo(s, err=True))))
         return
-    from station.bench import Extras, run
+    from station.bench import Extras, run, run_processes
 
     bars = []
 
@@ -77,9 +88,14 @@ def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, h
         return tick
 
     try:
+        if processes:
+            click.echo(json.dumps(run_processes(databases, serials=serials, processes=processes, scans=scans,
+                                                seconds=paced_seconds, rate=paced_rate, seed=seed,
+                                                progress=progress, say=lambda s: click.echo(s, err=True))))
+            return
         result = run(databases, serials=serials, stations=stations, scans=scans, history_samples=history_samples,
                      seed=seed, extras=Extras(pallet, big_posting, http_scans, daemon_scans, hook_stations,
-                                              hook_postings), progress=progress,
+                                              hook_postings, drain_scans), progress=progress,
                      say=lambda s: click.echo(s, err=True))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None

@@ -3,6 +3,15 @@
 Theory of operation: one thread takes the oldest pending scans from the
 spool and processes each with ``ScanService.process`` in a transaction of
 its own, under the scan's idempotency key, then marks it done in the spool.
+A backlog (more than one scan pending: held through an outage, or arrived
+while one was in hand) is drained in batches: up to ``batch`` scans, in
+spool order, each processed as on its own (its savepoint, its answer, its
+scan-log row under its own key) but all in one transaction, one commit and
+one spool write for all of them, so that a backlog drains at many times
+the speed it was scanned. A refusal is an answer like any other and stays
+in the batch; anything a scan raises instead (a station no longer
+configured, a key reused) rolls the whole batch back, and its scans are
+then processed one by one as below, in the same order.
 Deadlocks and serialization failures are retried at once (``station.storage.retry``).
 When the database cannot be reached (connect or commit fails), the scan stays
 pending and so does everything after it: the thread backs off (0.5 s, doubling
@@ -184,9 +193,11 @@ class Processor(threading.Thread):
             self._back_online()
         scans = self.spool.pending(self.batch)
         if scans:
-            for scan in scans:
-                if self.stopping or not self._process(scan):
-                    break
+            batched = self._process_batch(scans) if len(scans) > 1 else False
+            if batched is False:
+                for scan in scans:
+                    if self.stopping or not self._process(scan):
+                        break
             self._publish_held()
             return
         self._publish_held()
@@ -203,6 +214,36 @@ class Processor(threading.Thread):
             self._wake.clear()
             if self.offline:
                 self._publish_held()
+
+    def _process_batch(self, scans: list[SpooledScan]) -> bool | None:
+        """A backlog's scans in one transaction, in order, each with its own answer; then all marked done at once.
+
+        True when all were processed; None when the database is away or busy (all stay pending, after a back-off);
+        False, having committed nothing, when one of them raised: the caller then processes them one by one.
+        """
+        with self._order:
+            try:
+                results = run_in_transaction(self.Session, lambda session: [
+                    self.service.process(session, scan.station, scan.raw, device=scan.device,
+                                         key=self.spool.key_of(scan), user=scan.user) for scan in scans])
+            except Exception as exc:
+                if self._must_wait(exc):
+                    return None
+                log.debug("a batch of %d held scans raised (%r): processing them one by one", len(scans), exc)
+                return False
+            self.spool.mark_done_many([(scan.seq, outcome_of(result))
+                                       for scan, result in zip(scans, results, strict=True)])
+        self._back_online()
+        for scan, result in zip(scans, results, strict=True):
+            self._answers.give(scan.seq, result)
+            if (scan.station, scan.device) in self._devices:
+                self._devices_dirty = True
+            if result.replayed:
+                log.info("scan station=%s device=%s outcome=%s (processed before a restart; not again)",
+                         scan.station, scan.device, outcome_of(result))
+        self._finished_since_prune += len(scans)
+        self.live.notify()
+        return True
 
     def _process(self, scan: SpooledScan) -> bool:
         """Process one scan; False when it stays pending (the database is away, or an error)."""

@@ -208,6 +208,13 @@ class Spool:
         """The scan's effect is committed in the main database: never process it again."""
         self._finish(seq, DONE, outcome)
 
+    def mark_done_many(self, outcomes: list[tuple[int, str]]) -> None:
+        """A batch's scans (seq, outcome) committed in the main database in one transaction: all done, one commit."""
+        at = _now().isoformat()
+        with self._transaction() as db:
+            db.executemany("UPDATE scan SET state = ?, outcome = ?, done_at = ? WHERE seq = ?",
+                           [(DONE, outcome, at, seq) for seq, outcome in outcomes])
+
     def mark_failed(self, seq: int, outcome: str) -> None:
         """Processing cannot succeed (an error, not an outage): keep the row, stop retrying it."""
         self._finish(seq, FAILED, outcome)

@@ -111,3 +111,9 @@ def summary(session: Session, document_id: int, order_id: int | None = None) -> 
 def receive_on_order(session: Session, receipt_id: int, order_id: int) -> None:
     """A posted receipt's units join its purchase order's received counts (one statement)."""
     session.connection().execute(_RECEIVE, {"order_id": order_id, "receipt_id": receipt_id})
+
+
+def summary_statement(against_order: bool):
+    """The statement ``summary`` runs (bind parameters ``document_id``, and ``order_id`` against an order), for a
+    caller that reads it beside other things in one statement (the scan's answer: station.scanning.answer_read)."""
+    return _SUMMARY_AGAINST_ORDER if against_order else _SUMMARY

@@ -244,8 +244,10 @@ def _named(code: str | None, name: str | None) -> dict[str, str] | None:
     return {"code": code, "name": name} if code is not None else None
 
 
-def document_summary(session: Session, d: DocumentHead, counts: list[tallies.ProductCount] | None = None) -> dict[str, Any]:
-    """The document in a scan's answer and the station's view (SPEC 5): its line count, its products, its last lines."""
+def document_summary(session: Session, d: DocumentHead, counts: list[tallies.ProductCount] | None = None,
+                     line_rows: list | None = None) -> dict[str, Any]:
+    """The document in a scan's answer and the station's view (SPEC 5): its line count, its products, its last lines
+    (``line_rows``: those lines' rows, oldest first, already read with the counts)."""
     if counts is None:
         counts = tallies.summary(session, d.id, d.order_id)
     return {
@@ -259,7 +261,7 @@ def document_summary(session: Session, d: DocumentHead, counts: list[tallies.Pro
         "order": d.order_reference,
         "line_count": d.line_count,
         "products": product_counts(counts, d.order_id is not None),
-        "lines": last_lines(session, d.id),
+        "lines": last_lines(session, d.id) if line_rows is None else [_line(r) for r in line_rows],
     }
 
 

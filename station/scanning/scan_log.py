@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
@@ -79,9 +79,17 @@ def replay(session: Session, station: str, key: str, raw: bytes | str) -> ScanRe
 
     Raises ``id_reused`` when that scan's data was other than ``raw``.
     """
-    seen = session.connection().execute(_REPLAY, {"station": station, "key": key}).first()
+    return answer_again(session.connection().execute(_REPLAY, {"station": station, "key": key}).first(),
+                        station, key, raw)
+
+
+def answer_again(seen, station: str, key: str, raw: bytes | str) -> ScanResult | None:
+    """``replay`` from the row already read (the station's locked read carries it: station_row.load's ``logged``,
+    its columns prefixed ``lg_``; None: the key is new). Raises ``id_reused`` for other data."""
     if seen is None:
         return None
+    if hasattr(seen, "lg_id"):
+        seen = _Seen(seen.lg_read_as, seen.lg_response, seen.lg_raw, seen.lg_digest)
     # Rows logged before the digest was kept are compared by their stored text.
     same = seen.data_digest == digest(raw) if seen.data_digest is not None else seen.raw == escape_raw(raw)
     if not same:
@@ -89,6 +97,13 @@ def replay(session: Session, station: str, key: str, raw: bytes | str) -> ScanRe
     if not seen.response:
         return None
     return ScanResult(station=station, read_as=seen.read_as, replayed=True, **json.loads(seen.response))
+
+
+class _Seen(NamedTuple):
+    read_as: str | None
+    response: str | None
+    raw: str
+    data_digest: str | None
 
 
 def serial_of(reading: Reading | None, raw: bytes | str) -> str | None:

@@ -1,7 +1,8 @@
 """Carrying a scan out against the database, in the caller's transaction.
 
 One call of ``process`` is one scan: lock the station's row (its state,
-document and product in one statement), answer again what a known
+document and product, and what the scan log holds under the scan's
+idempotency key, in one statement), answer again what a known
 idempotency key was answered, read the scan, decide, carry the actions out
 inside a savepoint (a refusal rolls them back and leaves the station as it
 was), save the station's state and log the scan, accepted or refused. Its
@@ -74,9 +75,9 @@ class ScanService:
         key = check_key(key)
         cfg = self._station(station)
         row = station_row.load_or_make(session, station, cfg.mode,
-                                       prompts.prompt(decisions.State(mode=cfg.mode), prompts.Facts()))
+                                       prompts.prompt(decisions.State(mode=cfg.mode), prompts.Facts()), key=key)
         if key is not None:
-            replayed = scan_log.replay(session, station, key, raw)  # Conflict id_reused for other data
+            replayed = scan_log.answer_again(row.logged, station, key, raw)  # Conflict id_reused for other data
             if replayed is not None:
                 return replayed
         now = datetime.now(timezone.utc)

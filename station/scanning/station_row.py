@@ -6,7 +6,10 @@ station's first scan. What it stores is the machine's State: the mode, the
 phase, the open document, the chosen product, whether the last line waits
 for a serial to be recorded on it, the prompt last shown with a change
 counter the live page watches, and the operator signed in with their last
-scan (sign_in.py), read with the rest in the same statement.
+scan (sign_in.py), read with the rest in the same statement. A scan sent
+with an idempotency key reads, in that statement too, what the scan log
+holds under that key (``logged``): a key seen before is answered again
+(scan_log.answer_again) without a statement of its own.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from station.domain.facts import DocumentHead, ProductFacts, head, head_columns, head_from
-from station.domain.models import Document, Operator, Product, StationState
+from station.domain.models import Document, Operator, Product, ScanLog, StationState
 from station.domain.vocabulary import DocumentKind, DocumentStatus, Mode, Phase
 from station.scan_core import decisions
 from station.scan_core.reading import ProductInfo
@@ -29,6 +32,7 @@ SS = StationState.__table__
 D = Document.__table__
 P = Product.__table__
 O = Operator.__table__
+LOG = ScanLog.__table__
 
 _STATE = (SS.c.mode.label("st_mode"), SS.c.phase.label("st_phase"), SS.c.document_id.label("st_document_id"),
           SS.c.attach_line.label("st_attach"), SS.c.prompt.label("st_prompt"), SS.c.version.label("st_version"),
@@ -50,6 +54,7 @@ class StationRow:
     prompt: str
     version: int
     operator: SignedIn | None = None  # as stored: whether they have lapsed since is sign_in.current's to say
+    logged: object | None = None  # the scan log's row under the scan's key (read_as, response, raw, data_digest)
 
 
 def info(p: ProductFacts | None) -> ProductInfo | None:
@@ -64,9 +69,25 @@ def _query():
     return select(*_STATE, *head_columns()).select_from(base).where(SS.c.station == bindparam("station"))
 
 
+def _keyed():
+    """The locked read, with the scan log's row under the scan's key (unique per station: one row or none).
+
+    Scalar subqueries, each a lookup in the key's unique index (a join to the log let SQLite's planner pick a
+    scan of it once its statistics said the log was small)."""
+    def logged(column):
+        return (select(column).where(LOG.c.station == bindparam("station"), LOG.c.idempotency_key == bindparam("key"))
+                .scalar_subquery())
+
+    return _query().add_columns(
+        logged(LOG.c.read_as).label("lg_read_as"), logged(LOG.c.response).label("lg_response"),
+        logged(LOG.c.raw).label("lg_raw"), logged(LOG.c.data_digest).label("lg_digest"),
+        logged(LOG.c.id).label("lg_id")).with_for_update(of=SS)
+
+
 # Built once (see station.domain.facts).
 _READ = _query()
 _LOCK = _READ.with_for_update(of=SS)
+_LOCK_KEYED = _keyed()
 _SAVE = update(SS).where(SS.c.station == bindparam("st_station")).values(
     mode=bindparam("mode"), phase=bindparam("phase"), document_id=bindparam("document_id"),
     product_id=bindparam("product_id"), attach_line=bindparam("attach_line"), prompt=bindparam("prompt"),
@@ -76,7 +97,7 @@ _SAVE_OPERATOR = _SAVE.values(operator_id=bindparam("operator_id"), operator_see
 KEEP = object()
 
 
-def _row(station: str, row) -> StationRow:
+def _row(station: str, row, keyed: bool = False) -> StationRow:
     product = None
     if row.p_id is not None:
         product = ProductFacts(row.p_id, row.p_code, row.p_name, row.p_purchase, row.p_sales, row.p_on_hand)
@@ -98,26 +119,32 @@ def _row(station: str, row) -> StationRow:
     if row.st_operator_id is not None and row.o_active:  # a deactivated operator is no longer signed in
         seen = row.st_operator_seen_at or datetime.now(timezone.utc)
         operator = SignedIn(row.st_operator_id, row.o_code, row.o_name, seen)
+    logged = row if keyed and row.lg_id is not None else None
     return StationRow(station, state, document, product if document is not None else None, row.st_prompt,
-                      row.st_version, operator)
+                      row.st_version, operator, logged)
 
 
-def load(session: Session, station: str, *, lock: bool) -> StationRow | None:
-    """The station's row (locked for this scan when ``lock``), or None when it has none yet."""
+def load(session: Session, station: str, *, lock: bool, key: str | None = None) -> StationRow | None:
+    """The station's row (locked for this scan when ``lock``), or None when it has none yet; with ``key`` (locked
+    only), what the scan log holds under it too (``logged``)."""
+    if key is not None and lock:
+        row = session.connection().execute(_LOCK_KEYED, {"station": station, "key": key}).first()
+        return _row(station, row, keyed=True) if row is not None else None
     row = session.connection().execute(_LOCK if lock else _READ, {"station": station}).first()
     return _row(station, row) if row is not None else None
 
 
-def load_or_make(session: Session, station: str, mode: Mode, idle_prompt: str) -> StationRow:
+def load_or_make(session: Session, station: str, mode: Mode, idle_prompt: str, *, key: str | None = None
+                 ) -> StationRow:
     """The station's row, locked; made on its first scan (two processes may race to make it: one does)."""
-    found = load(session, station, lock=True)
+    found = load(session, station, lock=True, key=key)
     if found is not None:
         return found
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(dialect.insert(SS).values(station=station, mode=mode, phase=Phase.idle, attach_line=False,
                                               prompt=idle_prompt, version=0, updated_at=datetime.now(timezone.utc))
                     .on_conflict_do_nothing(index_elements=[SS.c.station]))
-    return load(session, station, lock=True)
+    return load(session, station, lock=True, key=key)
 
 
 def save(session: Session, station: str, state: decisions.State, document_id: int | None, product_id: int | None,

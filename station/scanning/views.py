@@ -2,7 +2,7 @@
 
 The document in an answer carries its line count, its products (units here,
 expected and received before, from the tallies) and its last 50 lines: two
-indexed reads whatever its size. The prompt is worded from the same
+indexed reads whatever its size, asked in one statement (answer_read.py). The prompt is worded from the same
 per-product counts, so they are read once per scan.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from station.interchange import representation
 from station.printing import queue as print_queue
 from station.scan_core import decisions, prompts
 
-from . import scan_log, sign_in
+from . import answer_read, scan_log, sign_in
 from .context import ScanContext, Stand
 from .station_row import StationRow
 
@@ -57,9 +57,9 @@ def answer(ctx: ScanContext, stand: Stand, state: decisions.State) -> Answer:
     """The prompt for ``state``, and the document to answer with: the one just posted, else the open one."""
     session = ctx.session
     doc = stand.document if stand.posted is None else stand.posted[0]
-    counts = tallies.summary(session, doc.id, doc.order_id) if doc is not None else []
+    counts, rows = answer_read.read(session, doc.id, doc.order_id) if doc is not None else ([], None)
     prompt = prompts.prompt(state, _facts(session, stand.document, state, counts if stand.posted is None else []))
-    document = representation.document_summary(session, doc, counts) if doc is not None else None
+    document = representation.document_summary(session, doc, counts, rows) if doc is not None else None
     return Answer(prompt, document)
 
 

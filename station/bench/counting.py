@@ -1,0 +1,57 @@
+"""Statements and round trips counted on an engine, for the bench's ``statements_per_scan`` (SPEC 6, issue 22).
+
+Statements are SQLAlchemy's cursor executions (``before_cursor_execute``):
+every SQL statement sent, SQLite's ``BEGIN IMMEDIATE`` among them (the
+engine emits it). Round trips are what a statement costs over a network:
+on PostgreSQL each statement is one, and so are the transaction's BEGIN
+(psycopg 3 sends it before the first statement) and its COMMIT or ROLLBACK,
+counted from the engine's transaction events. SQLite has none (it runs in
+the process): its ``round_trips`` is None.
+"""
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+class Counter:
+    """Counts on ``engine`` from ``start()`` to ``stop()``, from any number of threads."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.network = engine.dialect.name != "sqlite"
+        self._lock = threading.Lock()
+        self._counts = [0, 0]  # statements; BEGIN, COMMIT and ROLLBACK
+        self._hooks = [("before_cursor_execute", lambda *_: self._tick(0))]
+        if self.network:
+            self._hooks += [(name, lambda *_: self._tick(1)) for name in ("begin", "commit", "rollback")]
+
+    def _tick(self, which: int) -> None:
+        with self._lock:
+            self._counts[which] += 1
+
+    def start(self) -> Counter:
+        for name, fn in self._hooks:
+            event.listen(self.engine, name, fn)
+        return self
+
+    def stop(self) -> None:
+        for name, fn in self._hooks:
+            event.remove(self.engine, name, fn)
+
+    @property
+    def statements(self) -> int:
+        return self._counts[0]
+
+    @property
+    def round_trips(self) -> int | None:
+        return sum(self._counts) if self.network else None
+
+    def snapshot(self) -> tuple[int, int | None]:
+        return self.statements, self.round_trips
+
+
+def per(total: int | None, scans: int) -> float | None:
+    return None if total is None or not scans else round(total / scans, 2)
