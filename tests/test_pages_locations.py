@@ -65,6 +65,24 @@ def test_a_location_page_shows_what_is_there_by_product_and_serial(client, shop)
     assert client.get("/locations/NOPE").status_code == 404
 
 
+@pytest.mark.parametrize("code", ["BIN.1", ".", ".."])
+def test_a_location_uri_and_every_code_reach_its_page(client, db, shop, code):
+    """Guards the links: a code of dots only travels in the query string (links.py); the station's URI of a
+    location, <base_uri>/location/<code>, answers 303 to its page, which shows that URI."""
+    with db.Session.begin() as s:
+        if locations.find(s, code) is None:
+            locations.add(s, code, f"Dots {code}", "NORTH")
+    tree = client.get("/locations").get_data(as_text=True)
+    link = re.search(r'<a class="code" href="([^"]+)">' + re.escape(code) + "</a>", tree).group(1)
+    page = client.get(unescape(link))
+    assert page.status_code == 200 and f"LOC:{code}" in page.get_data(as_text=True)
+    uri = re.search(r'id="location-uri"><a href="([^"]+)"', page.get_data(as_text=True)).group(1)
+    assert "/location/" in uri
+    if code == "BIN.1":
+        moved = client.get("/location/BIN.1")
+        assert moved.status_code == 303 and moved.headers["Location"].endswith("/locations/BIN.1")
+
+
 def test_the_forms_add_rename_move_and_refuse_with_the_code(client, shop):
     """Guards the forms: a location added under another, renamed and moved; a refusal flashed with its code."""
     token = csrf(client)

@@ -3,19 +3,21 @@
 The tree shows every location under its site, indented, with the units
 directly at it and here-and-below; ``/locations/<code>`` shows its site and
 path, the locations right under it, the units per product and the serials
-(where each is, 50 a page) here and below. Forms add a location and rename,
+(where each is, 50 a page) here and below, and its URI (``/location/<code>``,
+the station's URI of a location, answers 303 to the page). Forms add a location and rename,
 move or (de)activate one; each posts to ``/locations`` with an ``action``
 and redirects back (Post/Redirect/Get, web.pages.forms).
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from station.domain import location_stock, locations
 from station.domain.models import Location
+from station.traceability import uris
 
 from ..api.paths import tail_key
-from ..db import transaction
+from ..db import station_app, transaction
 from .forms import PER_PAGE, Pager, attempt, back, done, field, page_arg
 from .links import location_url
 
@@ -37,6 +39,12 @@ def index():
 @bp.get("/locations/<tail:rest>", merge_slashes=False)
 def record(rest: str):
     return record_page(tail_key(rest))
+
+
+@bp.get("/location/<tail:rest>", merge_slashes=False)
+def uri(rest: str):
+    """A station URI of a location (``<base_uri>/location/<code>``, SPEC 5 Traceability) is its page: 303."""
+    return redirect(location_url(tail_key(rest)), 303)
 
 
 def _path(session, location: Location) -> list[dict[str, str]]:
@@ -65,7 +73,8 @@ def record_page(code: str):
         units = nodes[0].total if nodes else 0
         data = {"code": location.code, "name": location.name, "active": location.active,
                 "parent": location.parent.code if location.parent_id is not None else None,
-                "path": _path(session, location), "site": locations.site_of(session, location).code}
+                "path": _path(session, location), "site": locations.site_of(session, location).code,
+                "uri": uris.location_uri(station_app().config, location.code)}
     pager = Pager(page, total, arg="spage", base=location_url(data["code"]))
     return render_template("location.html", loc=data, children=children, products=products, serials=serials,
                            units=units, pager=pager)
