@@ -19,6 +19,13 @@ The rules, each refused before anything is written:
   deactivates everything under it, so that no active location stands under
   an inactive one; reactivating needs an active parent.
 
+Every change of the tree takes one lock to the end of its transaction
+(PostgreSQL's ``pg_advisory_xact_lock``; SQLite has one writer anyway), and
+reads the location again under it, so two moves racing cannot make a cycle
+that neither saw. (A posting that brings stock to a location being
+deactivated at the same moment is not serialised here: posting would have to
+lock the location it writes to.)
+
 The refusals that depend on the records (a cycle, stock, an inactive
 parent) are plain ``Refusal``s (422: well formed, but the records say no
 now); a code that can never be one is ``Invalid`` (400). Every location made
@@ -29,7 +36,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
 from . import events
@@ -40,6 +47,10 @@ from .serials import KEEP, Keep
 from .validation import require_name
 from .vocabulary import LOCATION_CODE_MAX, EventType
 from .wording import plural
+
+# Names the location tree's lock among the database's advisory locks (any constant; 'LOCT').
+TREE_LOCK = 0x4C4F4354
+_LOCK = select(func.pg_advisory_xact_lock(literal(TREE_LOCK)))
 
 CODE = re.compile(rf"[A-Za-z0-9._-]{{1,{LOCATION_CODE_MAX}}}")
 #: What a location's badge holds before its code.
@@ -80,6 +91,13 @@ def _parent(session: Session, code: str) -> Location:
     return parent
 
 
+def lock_tree(session: Session) -> None:
+    """Changes of the tree one at a time, to the end of the transaction: two moves racing (A under B, B under A)
+    would each see no cycle in the tree as it was. SQLite has one writer at a time already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK)
+
+
 def changed(session: Session, ids) -> None:
     """The feed's ``location.changed``, one per location id, in the caller's transaction (call it last)."""
     for location_id in sorted(ids):
@@ -90,6 +108,7 @@ def add(session: Session, code: str, name: str, parent: str | None = None) -> Lo
     """A new active location: a site when ``parent`` is None, else under that (active) location."""
     code = check_code(code)
     name = require_name(name)
+    lock_tree(session)
     if session.scalar(select(Location.id).where(Location.code == code)) is not None:
         raise Conflict("duplicate", f"Location {code} exists already.")
     above = _parent(session, parent) if parent is not None else None
@@ -135,6 +154,9 @@ def move(session: Session, location: Location, parent: str | None) -> list[int]:
 
 
 def _move(session: Session, location: Location, parent: str | None) -> list[int]:
+    lock_tree(session)
+    session.flush()
+    session.refresh(location)  # as it is now that no other change of the tree is under way
     if parent is None:
         if location.parent_id is None:
             return []
@@ -170,6 +192,9 @@ def set_active(session: Session, location: Location, active: bool) -> list[int]:
 
 
 def _set_active(session: Session, location: Location, active: bool) -> list[int]:
+    lock_tree(session)
+    session.flush()
+    session.refresh(location)
     if active:
         if location.active:
             return []
