@@ -30,7 +30,7 @@ expect = playwright_api.expect
 
 PAGES = ["/", "/stations/goods-in", "/serials", "/serials/SN-1", "/serials/SN-NEW", "/serials/NO-SUCH-SERIAL",
          "/products", "/products/WID-1", "/documents", "/documents/R-000001", "/devices", "/labels", "/labels/commands",
-         "/labels/serials?serials=SN-1", "/operators", "/login"]
+         "/labels/serials?serials=SN-1", "/operators", "/login", "/locations", "/locations/MAIN"]
 
 
 @pytest.fixture(scope="module")

@@ -107,7 +107,7 @@ SOURCES = ("station/domain", "station/scanning", "station/scan_core", "web/api",
 #: Raised where no API request reaches: `station token` (the command line) revokes tokens by name.
 NOT_IN_THE_API = {("station/domain/tokens.py", "unknown_token")}
 #: Checked by the API before a scan starts: a scan's answer never carries them.
-NOT_IN_A_SCAN = {"unknown_station", "invalid_key", "id_reused"}
+NOT_IN_A_SCAN = {"unknown_station", "invalid_key", "id_reused", "location_not_empty"}
 CLASS_STATUS = {name: status for cls, status in STATUS.items() for name in (cls.__name__,)} | {"Refuse": 422}
 
 

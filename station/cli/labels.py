@@ -1,4 +1,4 @@
-"""``station labels``: printable barcode sheets of the commands, the parties and new serials."""
+"""``station labels``: printable barcode sheets of the commands, the parties, the locations and new serials."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +13,7 @@ from .context import Context, pass_ctx
 
 @click.group()
 def labels() -> None:
-    """Printable barcode sheets: commands, parties and serial labels."""
+    """Printable barcode sheets: commands, parties, locations and serial labels."""
 
 
 @labels.command("commands")
@@ -43,6 +43,34 @@ def labels_commands(ctx: Context, out_dir: str, parties: bool, operators: bool) 
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{plural(len(items), 'barcode')}; print {paths[0]}")
+
+
+@labels.command("locations")
+@click.option("--under", "under", default=None, metavar="CODE", help="Only this location and those under it.")
+@click.option("--size", default=None, help="Label stock, WIDTHxHEIGHT in mm (default: A4 sheets).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="labels/locations", show_default=True)
+@pass_ctx
+def labels_locations(ctx: Context, under: str | None, size: str | None, out_dir: str) -> None:
+    """A LOC:<code> label for every active location (Code 128, its name above), as PNG, SVG and an HTML sheet."""
+    from station.domain import location_stock, locations
+    from station.printing.labels import Label, LabelSize
+    from station.printing.sheets import write_sheet
+
+    try:
+        stock = LabelSize.parse(size) if size is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--size") from None
+    with ctx.sessionmaker()() as session:
+        root = locations.get(session, under).id if under is not None else None
+        nodes = location_stock.tree(session, root_id=root, active_only=True)
+        items = [Label(f"{locations.PREFIX}{n.location.code}", n.location.name) for n in nodes]
+    if not items:
+        raise click.ClickException("No active locations to label: add one with 'station location add CODE NAME'.")
+    try:
+        paths = write_sheet(items, Path(out_dir), title="Barcode station: locations", size=stock)
+    except ValueError as exc:  # the label stock cannot hold a code
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{plural(len(items), 'location label')}; print {paths[0]}")
 
 
 @labels.command("serials")

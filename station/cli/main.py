@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, Operationa
 from station.domain.errors import StationError
 from station.storage.db import normalise_url
 
-from . import bench, database, devices, labels, operators, outbox, printers, records, run, scan, token
+from . import bench, database, devices, labels, locations, operators, outbox, printers, records, run, scan, token
 from .context import Context
 
 
@@ -91,6 +91,7 @@ COMMANDS: tuple[click.Command, ...] = (
     token.token,
     bench.bench,
     operators.operator,
+    locations.location,
     outbox.outbox,
 )
 for _command in COMMANDS:

@@ -3,8 +3,8 @@
 An event is written by the function that makes the change, in the caller's
 transaction (the transactional outbox: the event commits with the change or
 not at all): ``posting.post`` writes ``document.posted``; the serial,
-product and party functions write ``serial.changed``, ``product.changed``
-and ``party.changed``. Readers follow it with ``after(session, id, limit)``
+product, party and location functions write ``serial.changed``, ``product.changed``,
+``party.changed`` and ``location.changed``. Readers follow it with ``after(session, id, limit)``
 (``GET /api/events``, and the daemon's webhook deliverer).
 
 Ordering: ids in commit order
@@ -71,7 +71,7 @@ WROTE_EVENTS = "station.wrote_events"
 # Names the feed's id lock among the database's advisory locks (any constant; 'EVNT').
 LOCK_KEY = 0x45564E54
 
-SUBJECTS = ("document", "serial", "product", "supplier", "customer")
+SUBJECTS = ("document", "serial", "product", "supplier", "customer", "location")
 
 _LOCK = select(func.pg_advisory_xact_lock(literal(LOCK_KEY)))
 _NEXT = select(func.coalesce(func.max(E.c.id), 0) + 1, bindparam("type", type_=E.c.type.type),

@@ -434,7 +434,7 @@ class FeedEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    subject: Mapped[str] = mapped_column(String(16))  # document | serial | product | supplier | customer
+    subject: Mapped[str] = mapped_column(String(16))  # document | serial | product | supplier | customer | location
     subject_id: Mapped[int] = mapped_column(Integer)
 
 

@@ -165,6 +165,7 @@ class EventType(enum.StrEnum):
     serial_changed = "serial.changed"
     product_changed = "product.changed"
     party_changed = "party.changed"
+    location_changed = "location.changed"
 
 
 class DeliveryState(enum.StrEnum):

@@ -4,9 +4,10 @@ An event row names its subject (station.domain.events, whose docstring says
 why the JSON is rendered here, when the event is read, and not stored at
 posting). ``document.posted`` carries the document as
 ``GET /api/documents/<ref>`` gives it, all its lines and all its movements
-(not one page of each); ``serial.changed``, ``product.changed`` and ``party.changed``
-carry the record under ``serial``, ``product`` or ``party`` (a party says
-whether it is a ``supplier`` or a ``customer``). A subject that no longer
+(not one page of each); ``serial.changed``, ``product.changed``, ``party.changed`` and
+``location.changed`` carry the record under ``serial``, ``product``, ``party`` or ``location``
+(a party says whether it is a ``supplier`` or a ``customer``; a location is as
+GET /api/locations/<code> gives it, with the first page of its serials). A subject that no longer
 exists reads as null.
 """
 from __future__ import annotations
@@ -17,11 +18,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from station.domain.models import Customer, Document, Product, SerialNumber, Supplier
-from station.interchange import representation
+from station.domain.models import Customer, Document, Location, Product, SerialNumber, Supplier
+from station.interchange import locations, representation
 
 #: The key each subject travels under in an event.
-KEYS = {"document": "document", "serial": "serial", "product": "product", "supplier": "party", "customer": "party"}
+KEYS = {"document": "document", "serial": "serial", "product": "product", "supplier": "party", "customer": "party",
+        "location": "location"}
 
 
 def document(session: Session, document_id: int) -> dict[str, Any] | None:
@@ -38,6 +40,9 @@ def _subject(session: Session, subject: str, subject_id: int) -> dict[str, Any] 
     if subject == "serial":
         record = session.get(SerialNumber, subject_id)
         return representation.serial(session, record) if record is not None else None
+    if subject == "location":
+        location = session.get(Location, subject_id)
+        return locations.record(session, location) if location is not None else None
     if subject == "product":
         product = session.get(Product, subject_id)
         return representation.product(session, product) if product is not None else None

@@ -44,7 +44,7 @@ BODY = "contract.body"
 OPENAPI = "contract.openapi"
 MALFORMED = 400
 INTEGER_ARGS = ("page", "per_page", "after", "limit")
-KEYED = ("serials", "products", "operators", "documents", "suppliers", "customers")
+KEYED = ("serials", "products", "operators", "documents", "suppliers", "customers", "locations")
 
 
 class ContractViolation(AssertionError):

@@ -18,6 +18,10 @@ RULES = (
     "serial_not_expected", "product_required", "out_of_stock", "empty_document", "wrong_mode", "document_not_open",
 )
 
+#: 422 too: an edit of a record that the other records refuse now (a location's parent making a cycle, stock made
+#: a site; a location holding stock deactivated: SPEC 3c). No scan answers with these.
+RECORD_RULES = ("invalid_field", "location_not_empty")
+
 #: 400: malformed input (web.api.errors: ``Invalid``).
 MALFORMED = (
     "bad_request", "invalid_json", "invalid_field", "unknown_field", "invalid_serial", "invalid_barcode",
@@ -27,7 +31,7 @@ MALFORMED = (
 #: 404: a record named in the path or the body does not exist (``NotFound``); ``not_found``: no such URL.
 UNKNOWN = (
     "not_found", "unknown_serial", "unknown_product", "unknown_party", "unknown_document", "unknown_barcode",
-    "unknown_station", "unknown_operator",
+    "unknown_station", "unknown_operator", "unknown_location",
 )
 
 #: 409: the key exists already (``Conflict``); ``conflict``: the database's unique index stopped a race;
@@ -44,7 +48,7 @@ BY_STATUS: dict[int, tuple[str, ...]] = {
     409: TAKEN,
     413: ("too_large",),
     415: ("unsupported_media_type",),
-    422: RULES,
+    422: RULES + RECORD_RULES,
     429: ("too_many_streams_from_client",),
     500: ("internal_error",),
     501: ("events_unavailable",),
@@ -55,7 +59,7 @@ BY_STATUS: dict[int, tuple[str, ...]] = {
 SCAN_REFUSALS = tuple(sorted(set(RULES) | {"invalid_serial", "invalid_quantity", "invalid_barcode",
                                             "invalid_field", "unknown_product", "unknown_serial", "unknown_document",
                                             "unknown_operator", "duplicate", "barcode_is_serial",
-                                            "duplicate_barcode"}))
+                                            "duplicate_barcode", "unknown_location"}))
 
 #: 400s that no schema can foresee, because they depend on the records: a serial equal to a product barcode
 #: (SPEC 2: it could never be scanned). Every other 400 means the request broke the document.

@@ -15,7 +15,7 @@ from flask import Flask
 from station.config import Config
 
 from ..db import EXTENSION
-from . import bodies, records, routes
+from . import bodies, locations, records, routes
 
 VERSION = "3.1.0"
 _CACHE = "station.openapi"
@@ -39,10 +39,11 @@ def build(config: Config) -> dict[str, Any]:
         "info": {"title": "Barcode station", "version": "1", "description": DESCRIPTION,
                  "license": {"name": "MIT", "identifier": "MIT"}},
         "tags": [{"name": n} for n in ("stations", "serials", "products", "parties", "documents", "operators",
-                                       "integration", "documentation")],
-        "paths": routes.paths([s.id for s in config.stations]),
+                                       "locations", "integration", "documentation")],
+        "paths": {**routes.paths([s.id for s in config.stations]), **locations.paths()},
         "components": {
-            "schemas": {**records.schemas(), **bodies.text_schemas(pattern), **bodies.bodies()},
+            "schemas": {**records.schemas(), **bodies.text_schemas(pattern), **bodies.bodies(),
+                        **locations.schemas()},
             "responses": routes.responses_component(),
             "securitySchemes": {"bearer": {
                 "type": "http", "scheme": "bearer",

@@ -20,7 +20,7 @@ Schema = dict[str, Any]
 
 STATUSES = ("in_service", "faulty", "in_stock", "with_customer", "not_in_stock")  # SPEC 2, the first that holds
 EVENT_TYPES = {"document.posted": "document", "serial.changed": "serial", "product.changed": "product",
-               "party.changed": "party"}
+               "party.changed": "party", "location.changed": "location"}
 
 
 def ref(name: str) -> Schema:
@@ -117,7 +117,7 @@ def _page(plural: str, item: str) -> Schema:
 
 
 PAGES = {"serials": "SerialSummary", "products": "Product", "suppliers": "Party", "customers": "Party",
-         "operators": "Operator"}
+         "operators": "Operator", "locations": "LocationSummary"}
 
 
 def schemas() -> dict[str, Schema]:
@@ -179,7 +179,8 @@ def schemas() -> dict[str, Schema]:
     return out
 
 
-_SUBJECTS = {"document": "PostedDocument", "serial": "Serial", "product": "Product", "party": "EventParty"}
+_SUBJECTS = {"document": "PostedDocument", "serial": "Serial", "product": "Product", "party": "EventParty",
+             "location": "Location"}
 
 
 def _serial_summary() -> dict[str, Schema]:

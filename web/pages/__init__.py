@@ -13,10 +13,11 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..api.paths import TailConverter
-from . import auth, devices, documents, labels, links, operators, products, serials, stations
+from . import auth, devices, documents, labels, links, locations, operators, products, serials, stations
 from .format import register as register_filters
 
-BLUEPRINTS = (stations.bp, serials.bp, products.bp, documents.bp, devices.bp, labels.bp, auth.bp, operators.bp)
+BLUEPRINTS = (stations.bp, serials.bp, products.bp, documents.bp, devices.bp, labels.bp, auth.bp, operators.bp,
+              locations.bp)
 
 
 def _http_error(exc: HTTPException):

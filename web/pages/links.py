@@ -34,11 +34,15 @@ def document_url(reference: str) -> str:
     return _record_url("documents.index", reference)
 
 
+def location_url(code: str) -> str:
+    return _record_url("locations.index", code)
+
+
 def station_url(station: str) -> str:
     return url_for("stations.screen", station=station)
 
 
 def register(app) -> None:
     """Make the link builders available in every template."""
-    for fn in (serial_url, product_url, document_url, station_url):
+    for fn in (serial_url, product_url, document_url, location_url, station_url):
         app.add_template_global(fn)

@@ -18,8 +18,8 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from station.domain import serials
-from station.domain.models import Customer, Product, SerialNumber, Supplier
+from station.domain import locations, serials
+from station.domain.models import Customer, Document, Location, Product, SerialNumber, Supplier
 from station.domain.serials import find_serial
 from station.domain.validation import is_printable
 from station.interchange import representation
@@ -133,6 +133,19 @@ def serial_uri(session: Session, record: SerialNumber) -> dict[str, Any]:
             "qr_problem": problem}
 
 
+def where_now(session: Session, record: SerialNumber) -> dict[str, Any] | None:
+    """Where the unit is now (SPEC 3c): its location and that location's site, or the transfer it is on."""
+    if record.location_id is not None:
+        at = session.get(Location, record.location_id)
+        site = locations.site_of(session, at)
+        return {"code": at.code, "name": at.name, "site": {"code": site.code, "name": site.name}}
+    if record.transfer_id is not None:
+        transfer = session.get(Document, record.transfer_id)
+        to = session.get(Location, transfer.location_id) if transfer.location_id is not None else None
+        return {"transfer": transfer.reference, "to": {"code": to.code, "name": to.name} if to else None}
+    return None
+
+
 def record_page(serial: str):
     page = page_arg("mpage")
     with transaction() as session:
@@ -147,10 +160,11 @@ def record_page(serial: str):
         data["open_document"] = serials.open_reference(session, record.serial)
         picks = choices(session)
         link = serial_uri(session, record)
+        where = where_now(session, record)
     svg, svg_problem = barcode_svg(record.serial)
     pager = Pager(page, total, arg="mpage", base=serial_url(data["serial"]))
     return render_template("serial.html", s=data, movements=moves, pager=pager, choices=picks,
-                           svg=svg, svg_problem=svg_problem, link=link)
+                           svg=svg, svg_problem=svg_problem, link=link, where=where)
 
 
 @bp.post("/serials")

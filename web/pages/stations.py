@@ -97,6 +97,8 @@ def station_view(session: Session, station: str) -> dict[str, Any]:
     view["order_counts"] = order_counts(session, view["document"])
     doc = view["document"]
     view["desk"] = desk_view(session, doc) if doc is not None and doc["kind"] in SERVICE_KINDS else None
+    # A count's progress (counted, expected, missing, the last scan), as the scan service puts it on the document.
+    view["count"] = doc.get("count") if doc is not None else None
     if doc is not None and len(doc["lines"]) > MAX_SCREEN_LINES:
         view["hidden_lines"] = len(doc["lines"]) - MAX_SCREEN_LINES
         doc["lines"] = doc["lines"][-MAX_SCREEN_LINES:]
@@ -135,7 +137,7 @@ def offline_view(station: str) -> dict[str, Any]:
     held = status.held(station) if status is not None else 0
     return {"station": station, "mode": station_app().config.station(station).mode.value,
             "prompt": offline(held), "document": None, "recent_scans": [], "version": 0,
-            "held": held, "offline": True, "order_counts": [], "operator": None, "printer": None}
+            "held": held, "offline": True, "order_counts": [], "operator": None, "printer": None, "count": None}
 
 
 @bp.get("/stations/<station>")
@@ -175,6 +177,7 @@ def panel(station: str):
         "latest": latest,
         "printer": view.get("printer"),  # the station's label printer: its state and queue, or None
         "document_html": render_template("_screen_document.html", view=view),
+        "count_html": render_template("_screen_count.html", view=view) if view["count"] else None,
         "scans_html": render_template("_screen_scans.html", view=view),
     }
 

@@ -148,6 +148,7 @@
     modeEl.textContent = words(panel.mode);
     modeEl.className = "mode mode-" + panel.mode;
     document.getElementById("document").innerHTML = panel.document_html; // server-rendered, escaped
+    showCount(panel.count_html);
     document.getElementById("scans").innerHTML = panel.scans_html; // server-rendered, escaped
     showPrinter(panel.printer);
     serverHeld = panel.held || 0;
@@ -163,6 +164,15 @@
         feedback(latest.accepted);
       }
     }
+  }
+
+  // A count's figures and its last scan (server-rendered, escaped); hidden when no count is open. A repeat scan's
+  // "already counted" is a new element each time, so its flash animation runs again.
+  function showCount(html) {
+    const el = document.getElementById("count");
+    if (!el) return;
+    el.hidden = !html;
+    el.innerHTML = html || "";
   }
 
   // Who is signed in, large: their name, or that nobody is (a badge, USR:<code>, signs in).

@@ -1,0 +1,250 @@
+"""Locations (SPEC 3c): sites and the places under them, as records: add, rename, move, deactivate, look up.
+
+A location without a parent is a site; below it any depth. Every location
+keeps ``site_id``, the site it is under (a site's own id), so that "within
+the station's site" is one comparison on the scan path; it is written here
+only, for the whole subtree, whenever a parent changes.
+
+The rules, each refused before anything is written:
+
+- a code is 1-32 of ``A-Z a-z 0-9 . _ -`` (scanned as ``LOC:<code>``), unique
+  (409 ``duplicate``); a parent must exist (404 ``unknown_location``) and be
+  active;
+- a parent change that would make a cycle (the location itself or one under
+  it as its parent) is refused, and so is one that makes a location holding
+  stock (itself or below) a site, or puts it under another site: units
+  change site only by a transfer, whose movements say so (``invalid_field``);
+- a location holding stock (itself or below, or units in transit to it)
+  cannot be deactivated (``location_not_empty``); deactivating an empty one
+  deactivates everything under it, so that no active location stands under
+  an inactive one; reactivating needs an active parent.
+
+Every change of the tree takes one lock to the end of its transaction
+(PostgreSQL's ``pg_advisory_xact_lock``; SQLite has one writer anyway), and
+reads the location again under it, so two moves racing cannot make a cycle
+that neither saw. (A posting that brings stock to a location being
+deactivated at the same moment is not serialised here: posting would have to
+lock the location it writes to.)
+
+The refusals that depend on the records (a cycle, stock, an inactive
+parent) are plain ``Refusal``s (422: well formed, but the records say no
+now); a code that can never be one is ``Invalid`` (400). Every location made
+or changed is a ``location.changed`` event (events.py), in the caller's
+transaction, one per location whose record changed.
+"""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, literal, select, update
+from sqlalchemy.orm import Session
+
+from . import events
+from .errors import Conflict, Invalid, NotFound, Refusal
+from .location_stock import holds_stock, subtree, subtree_ids
+from .models import Location
+from .serials import KEEP, Keep
+from .validation import require_name
+from .vocabulary import LOCATION_CODE_MAX, EventType
+from .wording import plural
+
+# Names the location tree's lock among the database's advisory locks (any constant; 'LOCT').
+TREE_LOCK = 0x4C4F4354
+_LOCK = select(func.pg_advisory_xact_lock(literal(TREE_LOCK)))
+
+CODE = re.compile(rf"[A-Za-z0-9._-]{{1,{LOCATION_CODE_MAX}}}")
+#: What a location's badge holds before its code.
+PREFIX = "LOC:"
+
+
+def check_code(code: str) -> str:
+    """A location's code exactly as given: 1-32 of A-Z a-z 0-9 . _ - (it is printed and scanned as LOC:<code>)."""
+    if not isinstance(code, str) or not CODE.fullmatch(code):
+        raise Invalid("invalid_field", f"A location's code is 1-{LOCATION_CODE_MAX} of the characters A-Z a-z 0-9 "
+                                       ". _ - (it is scanned as LOC:<code>).")
+    return code
+
+
+def find(session: Session, code: str) -> Location | None:
+    if not isinstance(code, str) or not CODE.fullmatch(code):
+        return None
+    return session.scalar(select(Location).where(Location.code == code))
+
+
+def get(session: Session, code: str) -> Location:
+    location = find(session, code)
+    if location is None:
+        raise NotFound("unknown_location", f"There is no location {code}: add it with station location add.")
+    return location
+
+
+def site_of(session: Session, location: Location) -> Location:
+    """The site the location is under (itself for a site)."""
+    return session.get(Location, location.site_id) if location.site_id != location.id else location
+
+
+def _parent(session: Session, code: str) -> Location:
+    parent = get(session, code)
+    if not parent.active:
+        raise Refusal("invalid_field", f"Location {parent.code} is deactivated: reactivate it, or choose another "
+                                       "parent.")
+    return parent
+
+
+def lock_tree(session: Session) -> None:
+    """Changes of the tree one at a time, to the end of the transaction: two moves racing (A under B, B under A)
+    would each see no cycle in the tree as it was. SQLite has one writer at a time already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK)
+
+
+def changed(session: Session, ids) -> None:
+    """The feed's ``location.changed``, one per location id, in the caller's transaction (call it last)."""
+    for location_id in sorted(ids):
+        events.record(session, EventType.location_changed, "location", location_id)
+
+
+def add(session: Session, code: str, name: str, parent: str | None = None) -> Location:
+    """A new active location: a site when ``parent`` is None, else under that (active) location."""
+    code = check_code(code)
+    name = require_name(name)
+    lock_tree(session)
+    if session.scalar(select(Location.id).where(Location.code == code)) is not None:
+        raise Conflict("duplicate", f"Location {code} exists already.")
+    above = _parent(session, parent) if parent is not None else None
+    location = Location(code=code, name=name, parent_id=above.id if above else None, active=True)
+    session.add(location)
+    session.flush()
+    location.site_id = above.site_id if above is not None else location.id
+    session.flush()
+    changed(session, [location.id])
+    return location
+
+
+def rename(session: Session, location: Location, name: str) -> list[int]:
+    """A new name; the ids whose record changed (events written)."""
+    return _emit(session, _rename(location, name))
+
+
+def _emit(session: Session, ids: list[int]) -> list[int]:
+    session.flush()
+    changed(session, ids)
+    return ids
+
+
+def _rename(location: Location, name: str) -> list[int]:
+    name = require_name(name)
+    if name == location.name:
+        return []
+    location.name = name
+    return [location.id]
+
+
+def _refuse_stock_leaving_site(session: Session, location: Location, where: str) -> None:
+    held = holds_stock(session, location.id)
+    if held.total:
+        what = plural(held.serials + held.units, "unit") + (f" and {held.arriving} arriving" if held.arriving else "")
+        raise Refusal("invalid_field", f"{location.code} holds stock ({what}, here or below): it cannot {where}; "
+                                       "units change site only by a transfer.")
+
+
+def move(session: Session, location: Location, parent: str | None) -> list[int]:
+    """Put the location under ``parent`` (None: make it a site); the ids whose record changed (events written)."""
+    return _emit(session, _move(session, location, parent))
+
+
+def _move(session: Session, location: Location, parent: str | None) -> list[int]:
+    lock_tree(session)
+    session.flush()
+    session.refresh(location)  # as it is now that no other change of the tree is under way
+    if parent is None:
+        if location.parent_id is None:
+            return []
+        _refuse_stock_leaving_site(session, location, "become a site")
+        location.parent_id = None
+        return _set_site(session, location, location.id)
+    above = _parent(session, parent)
+    if above.id == location.parent_id:
+        return []
+    if above.id in set(subtree_ids(session, location.id)):
+        where = "itself" if above.id == location.id else f"under {location.code}"
+        raise Refusal("invalid_field", f"{above.code} is {where}: {location.code} cannot go under it (a location "
+                                       "cannot be inside itself).")
+    if above.site_id != location.site_id:
+        _refuse_stock_leaving_site(session, location, f"move to another site ({site_of(session, above).code})")
+    location.parent_id = above.id
+    return _set_site(session, location, above.site_id)
+
+
+def _set_site(session: Session, location: Location, site_id: int) -> list[int]:
+    """The whole subtree's ``site_id``; the moved location and every one whose site changed get an event."""
+    ids = subtree(location.id)
+    moved = set(session.scalars(select(Location.id).where(Location.id.in_(ids), Location.site_id != site_id)))
+    session.execute(update(Location).where(Location.id.in_(subtree(location.id))).values(site_id=site_id)
+                    .execution_options(synchronize_session="fetch"))
+    session.flush()
+    return sorted(moved | {location.id})
+
+
+def set_active(session: Session, location: Location, active: bool) -> list[int]:
+    """Deactivate (with everything under it) or reactivate (itself); the ids whose record changed (events written)."""
+    return _emit(session, _set_active(session, location, active))
+
+
+def _set_active(session: Session, location: Location, active: bool) -> list[int]:
+    lock_tree(session)
+    session.flush()
+    session.refresh(location)
+    if active:
+        if location.active:
+            return []
+        parent = session.get(Location, location.parent_id) if location.parent_id is not None else None
+        if parent is not None and not parent.active:
+            raise Refusal("invalid_field", f"{location.code} is under {parent.code}, which is deactivated: "
+                                           f"reactivate {parent.code} first.")
+        location.active = True
+        session.flush()
+        return [location.id]
+    held = holds_stock(session, location.id)
+    if held.total:
+        parts = [plural(held.serials + held.units, "unit") + " here or below"] if held.serials + held.units else []
+        parts += [f"{plural(held.arriving, 'unit')} on their way to it"] if held.arriving else []
+        raise Refusal("location_not_empty", f"{location.code} is not empty ({', '.join(parts)}): move or sell them "
+                                            "first.")
+    touched = set(session.scalars(select(Location.id).where(Location.id.in_(subtree(location.id)),
+                                                            Location.active.is_(True))))
+    if not touched:
+        return []
+    session.execute(update(Location).where(Location.id.in_(touched)).values(active=False)
+                    .execution_options(synchronize_session="fetch"))
+    session.flush()
+    return sorted(touched)
+
+
+def edit(session: Session, location: Location, *, name: str | None = None, parent: str | None | Keep = KEEP,
+         active: bool | None = None) -> Location:
+    """PATCH: rename, move (None: make it a site) and (de)activate, in that order; None or KEEP leaves a field.
+
+    One event per location whose record changed, however many of its fields did.
+    """
+    touched: set[int] = set()
+    if name is not None:
+        touched.update(_rename(location, name))
+    if parent is not KEEP:
+        touched.update(_move(session, location, parent))
+    if active is not None:
+        touched.update(_set_active(session, location, active))
+    session.flush()
+    changed(session, touched)
+    return location
+
+
+def list_locations(session: Session, *, page: int = 1, per_page: int = 50,
+                   active: bool | None = None) -> tuple[list[Location], int]:
+    """One page of locations by code, and how many there are in all."""
+    query = select(Location)
+    if active is not None:
+        query = query.where(Location.active.is_(active))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Location.code).offset((max(page, 1) - 1) * per_page).limit(per_page))
+    return list(rows), total

@@ -1,0 +1,75 @@
+"""/api/locations: sites and the places under them (SPEC 5; SPEC 3c).
+
+- ``GET /api/locations`` (``?active=true|false``, paged): ``{"locations": [...], "page", "per_page", "total"}``,
+  by code, each ``{"code", "name", "parent", "site", "active"}``.
+- ``POST /api/locations`` ``{"code", "name", "parent"}`` (parent: a code, or null or absent for a site): 201 with
+  the record; 409 ``duplicate`` for a taken code; 404 ``unknown_location`` for a parent that is not there.
+- ``GET /api/locations/<code>`` (``?page=`` of its serials, 100 a page): the record with ``children``,
+  ``products`` and ``serials`` here and below.
+- ``PATCH /api/locations/<code>`` ``{"name", "parent", "active"}`` (any of them): parent null makes it a site.
+  What the records refuse (a cycle, stock made a site, an inactive parent) is 422 ``invalid_field``; a location
+  holding stock deactivated is 422 ``location_not_empty``. The code is what its label holds: 400 ``read_only``.
+"""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Blueprint, request, url_for
+
+from station.domain import locations
+from station.domain.errors import Invalid
+from station.interchange import locations as location_json
+
+from ..db import transaction
+from . import fields
+from .inputs import MAX_PAGE, bool_arg, int_arg, json_body, page_args, paged
+from .paths import tail_key
+
+bp = Blueprint("locations", __name__)
+
+
+@bp.get("/locations")
+def index():
+    page, per_page = page_args()
+    active = bool_arg("active")
+    with transaction() as session:
+        rows, total = locations.list_locations(session, page=page, per_page=per_page, active=active)
+        items = location_json.summaries(session, rows)
+    return paged("locations", items, page, per_page, total)
+
+
+@bp.post("/locations")
+def create():
+    body = json_body(allowed=("code", "name", "parent"))
+    parent = fields.ref(body, "parent")
+    with transaction() as session:
+        made = locations.add(session, fields.text(body, "code"), fields.text(body, "name"),
+                             parent if isinstance(parent, str) else None)
+        out = location_json.record(session, made)
+    return out, 201, {"Location": url_for(".index") + "/" + quote(out["code"], safe="")}
+
+
+@bp.route("/locations/<tail:rest>", methods=["GET", "PATCH"], merge_slashes=False)
+def item(rest: str):
+    code = tail_key(rest)
+    if request.method == "PATCH":
+        return update(code)
+    page = int_arg("page", 1, lo=1, hi=MAX_PAGE)
+    with transaction() as session:
+        return location_json.record(session, locations.get(session, code), page=page)
+
+
+def update(code: str):
+    body = json_body(allowed=("code", "name", "parent", "active"))
+    if not body:
+        raise Invalid("invalid_field", 'Send {"name": "..."} to rename, {"parent": "CODE"} (or null: a site) to '
+                                       'move, or {"active": false} to deactivate.')
+    name = fields.optional_text(body, "name")
+    parent = fields.ref(body, "parent")
+    active = fields.flag(body, "active")
+    with transaction() as session:
+        location = locations.get(session, code)
+        if "code" in body and body["code"] != location.code:
+            raise Invalid("read_only", "A location's code is what its LOC: label holds: it cannot be changed.")
+        locations.edit(session, location, name=name, parent=parent, active=active)
+        return location_json.record(session, location)
