@@ -15,7 +15,7 @@ from flask import Flask
 from station.config import Config
 
 from ..db import EXTENSION
-from . import bodies, records, routes
+from . import bodies, epcis, records, routes
 
 VERSION = "3.1.0"
 _CACHE = "station.openapi"
@@ -42,7 +42,7 @@ def build(config: Config) -> dict[str, Any]:
                                        "integration", "documentation")],
         "paths": routes.paths([s.id for s in config.stations]),
         "components": {
-            "schemas": {**records.schemas(), **bodies.text_schemas(pattern), **bodies.bodies()},
+            "schemas": {**records.schemas(), **epcis.schemas(), **bodies.text_schemas(pattern), **bodies.bodies()},
             "responses": routes.responses_component(),
             "securitySchemes": {"bearer": {
                 "type": "http", "scheme": "bearer",
