@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -175,9 +176,10 @@ def zone_offset(config: Config, at: datetime) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def event_id(config: Config, movement_id: int) -> str:
+def event_id(config: Config, movement_id: int, base: str | None = None) -> str:
     """The movement's stable event id: ``urn:uuid:`` + UUID5 of ``<base_uri>/movement/<id>`` (see the module's doc)."""
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{uris.base_uri(config)}/movement/{movement_id}')}"
+    base = uris.base_uri(config) if base is None else base
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{base}/movement/{movement_id}')}"
 
 
 def station_location(config: Config, station: str | None) -> str:
@@ -192,6 +194,7 @@ class Events:
     def __init__(self, session: Session, config: Config) -> None:
         self.session = session
         self.config = config
+        self.names = Names(config)
         self._gtins: dict[int, str | None] = {}
 
     def __call__(self, rows: Iterable[Any]) -> Iterator[dict[str, Any]]:
@@ -208,11 +211,24 @@ class Events:
         if unseen:
             self._gtins.update(product_gtins(self.session, unseen))
         for row in rows:
-            yield object_event(self.config, row, self._gtins.get(row.product_id))
+            yield object_event(self.config, row, self._gtins.get(row.product_id), self.names)
 
 
-def object_event(config: Config, row: Any, gtin: str | None) -> dict[str, Any]:
+class Names:
+    """The URIs of locations, products, documents and parties, each made once while it recurs (a bounded cache:
+    an export names the same few places and the same document hundreds of times in a row)."""
+
+    def __init__(self, config: Config) -> None:
+        self.base = uris.base_uri(config)
+        self.location = lru_cache(maxsize=1024)(partial(uris.location_uri, config))
+        self.product = lru_cache(maxsize=1024)(partial(uris.product_uri, config))
+        self.document = lru_cache(maxsize=64)(partial(uris.document_uri, config))
+        self.party = lru_cache(maxsize=1024)(partial(uris.party_uri, config))
+
+
+def object_event(config: Config, row: Any, gtin: str | None, names: Names | None = None) -> dict[str, Any]:
     """One movement (a row of ``movement_rows``) as one EPCIS 2.0 ObjectEvent; ``gtin``: its product's."""
+    names = names or Names(config)
     kind = MovementKind(row.kind)
     step = VOCABULARY[kind]
     doc_kind = DocumentKind(row.doc_kind) if row.doc_kind is not None else None
@@ -220,12 +236,12 @@ def object_event(config: Config, row: Any, gtin: str | None) -> dict[str, Any]:
         "type": "ObjectEvent",
         "eventTime": event_time(row.at),
         "eventTimeZoneOffset": zone_offset(config, row.at),
-        "eventID": event_id(config, row.id),
+        "eventID": event_id(config, row.id, names.base),
     }
     if row.serial is not None:
         event["epcList"] = [uris.serial_uri(config, row.serial, gtin)]
     else:  # unserialised units: a move writes one unit with quantity 0
-        event["quantityList"] = [{"epcClass": uris.product_uri(config, row.product or "", gtin),
+        event["quantityList"] = [{"epcClass": names.product(row.product or "", gtin),
                                   "quantity": abs(row.quantity) or 1}]
     event["action"] = "ADD" if row.quantity > 0 else "DELETE" if row.quantity < 0 else "OBSERVE"
     biz_step, disposition = step.biz_step, step.disposition
@@ -239,27 +255,27 @@ def object_event(config: Config, row: Any, gtin: str | None) -> dict[str, Any]:
     if disposition is not None:
         event["disposition"] = disposition
     here = row.to_location or row.from_location or station_location(config, row.station)
-    event["readPoint"] = {"id": uris.location_uri(config, here)}
+    event["readPoint"] = {"id": names.location(here)}
     if row.to_location is not None:
-        event["bizLocation"] = {"id": uris.location_uri(config, row.to_location)}
+        event["bizLocation"] = {"id": names.location(row.to_location)}
     transactions = []
     if row.order_reference is not None:
-        transactions.append(_transaction(config, row.order_reference, DocumentKind(row.order_kind)))
+        transactions.append(_transaction(names, row.order_reference, DocumentKind(row.order_kind)))
     if row.reference is not None:
-        transactions.append(_transaction(config, row.reference, doc_kind))
+        transactions.append(_transaction(names, row.reference, doc_kind))
     if transactions:
         event["bizTransactionList"] = transactions
     party = ("supplier", row.supplier) if row.supplier is not None else ("customer", row.customer)
     if step.party is not None and party[1] is not None:
         event[f"{step.party}List"] = [{"type": step.party_type,
-                                       step.party: uris.party_uri(config, party[0], party[1])}]
+                                       step.party: names.party(party[0], party[1])}]
     return event
 
 
-def _transaction(config: Config, reference: str, kind: DocumentKind | None) -> dict[str, str]:
+def _transaction(names: Names, reference: str, kind: DocumentKind | None) -> dict[str, str]:
     btt = TRANSACTION_TYPES.get(kind) if kind is not None else None
     out = {"type": btt} if btt is not None else {}
-    return out | {"bizTransaction": uris.document_uri(config, reference)}
+    return out | {"bizTransaction": names.document(reference)}
 
 
 def document_chunks(events: Iterable[dict[str, Any]], created: datetime | None = None) -> Iterator[str]:
