@@ -290,6 +290,7 @@ def document_chunks(events: Iterable[dict[str, Any]], created: datetime | None =
     yield "]}}\n"
 
 
-def document_text(session: Session, config: Config, rows: Iterable[Any]) -> Iterator[str]:
-    """The EPCISDocument of these movement rows, as text chunks."""
-    return document_chunks(Events(session, config)(rows))
+def document_text(session: Session, config: Config, rows: Iterable[Any],
+                  created: datetime | None = None) -> Iterator[str]:
+    """The EPCISDocument of these movement rows, as text chunks; ``created``: its creationDate (default now)."""
+    return document_chunks(Events(session, config)(rows), created)
