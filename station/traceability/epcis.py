@@ -137,7 +137,10 @@ def movement_rows(session: Session, *, since: datetime | None = None,
     """
     query = _ROWS.order_by(_posted.id.asc().nulls_first(), Movement.id)
     if event_ids is not None:
-        query = query.where(_posted.id.in_(list(event_ids)))
+        # By the documents' ids too, so that the movements are found through their document's index rather
+        # than by reading every movement for the few documents of a page.
+        documents = session.scalars(select(FeedEvent.subject_id).where(FeedEvent.id.in_(list(event_ids)))).all()
+        query = query.where(_posted.id.in_(list(event_ids)), Movement.document_id.in_(documents))
     if since is not None:
         query = query.where(Movement.at >= since)
     yield from session.execute(query.execution_options(yield_per=BATCH, stream_results=True))
