@@ -61,13 +61,15 @@ def _location(s, code: str, parent: Location | None = None) -> Location:
 
 @pytest.fixture
 def places(db, world):
-    """Sites MAIN (with A-01 under it) and NORTH; a purchase order PO-1 of ACME; serial SN/1 of WID-1 (GTIN)."""
+    """Sites MAIN (with A-01 under it) and NORTH; a purchase order PO-1 of ACME, a transfer T-1; serial SN/1 of
+    WID-1 (which has a GTIN)."""
     with db.Session.begin() as s:
         main = _location(s, "MAIN")
         _location(s, "A-01", main)
         _location(s, "NORTH")
         s.add(Document(reference="PO-1", kind=DocumentKind.purchase_order, status=DocumentStatus.open,
                        supplier_id=catalogue.get_party(s, "supplier", "ACME").id))
+        s.add(Document(reference="T-1", kind=DocumentKind.transfer, status=DocumentStatus.posted))
         s.add(SerialNumber(serial="SN/1", product_id=catalogue.get_product(s, "WID-1").id))
     return db
 
@@ -155,11 +157,11 @@ def test_what_each_event_names(places):
     assert receipt["epcList"] == ["https://id.gs1.org/01/00036000291452/21/SN%2F1"]
     assert receipt["readPoint"] == receipt["bizLocation"] == {"id": f"{base}/location/A-01"}
     assert receipt["bizTransactionList"] == [{"type": "po", "bizTransaction": f"{base}/documents/PO-1"},
-                                             {"type": "recadv", "bizTransaction": f"{base}/documents/D-2"}]
+                                             {"type": "recadv", "bizTransaction": f"{base}/documents/D-3"}]
     assert receipt["sourceList"] == [{"type": "owning_party", "source": f"{base}/suppliers/ACME"}]
     assert sale["readPoint"] == {"id": f"{base}/location/A-01"} and "bizLocation" not in sale
     assert sale["destinationList"] == [{"type": "owning_party", "destination": f"{base}/customers/BOB"}]
-    assert sale["bizTransactionList"] == [{"type": "inv", "bizTransaction": f"{base}/documents/D-3"}]
+    assert sale["bizTransactionList"] == [{"type": "inv", "bizTransaction": f"{base}/documents/D-4"}]
     assert "epcList" not in adjustment
     assert adjustment["quantityList"] == [{"epcClass": f"{base}/products/LOOSE", "quantity": 3}]
     assert adjustment["action"] == "DELETE" and "sourceList" not in adjustment
@@ -218,3 +220,20 @@ def test_posted_documents_validate(db, world):
     serials = [e["epcList"][0] for e in document["epcisBody"]["eventList"][:2]]
     assert serials[0].startswith("http://127.0.0.1:8700/serial/A1") or serials[0].endswith("/21/A1")
     assert serials[1].endswith("/serial/A%202")
+
+
+def test_a_transfer_is_shipped_and_received(places):
+    """A transfer's unit leaves (shipping, in_transit, no bizLocation) and arrives (receiving at the other site),
+    the arrival naming its transfer as the despatch advice and itself as the receiving advice."""
+    _movement(places, MovementKind.transfer_out)
+    _movement(places, MovementKind.transfer_in, order="T-1")
+    document = _document(places)
+    assert errors(document) == []
+    out, arrived = document["epcisBody"]["eventList"]
+    base = "https://station.example.com"
+    assert (out["bizStep"], out["disposition"], out["action"]) == ("shipping", "in_transit", "DELETE")
+    assert out["readPoint"] == {"id": f"{base}/location/A-01"} and "bizLocation" not in out
+    assert (arrived["bizStep"], arrived["action"]) == ("receiving", "ADD")
+    assert arrived["bizLocation"] == {"id": f"{base}/location/NORTH"}
+    assert arrived["bizTransactionList"] == [{"type": "desadv", "bizTransaction": f"{base}/documents/T-1"},
+                                             {"type": "recadv", "bizTransaction": f"{base}/documents/D-4"}]
