@@ -30,6 +30,7 @@ NEEDS_THE_DATABASE = [
     pytest.param(["import", "purchase-orders", "orders.csv"], id="import_purchase_orders"),
     pytest.param(["import", "asn", "asn.csv"], id="import_asn"),
     pytest.param(["export", "movements"], id="export"),
+    pytest.param(["export", "epcis"], id="export_epcis"),
     pytest.param(["check"], id="check"),
     pytest.param(["scan", "default", "CMD:SELL"], id="scan"),
     pytest.param(["labels", "serials", "--product", "WID-1", "--count", "2"], id="labels_serials"),

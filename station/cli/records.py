@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 import shlex
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -123,11 +123,30 @@ def export_movements(ctx: Context, since: datetime | None, fmt: str, out) -> Non
     from station.interchange.export import movement_rows, write_csv, write_json
 
     if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=timezone.utc)
+        since = since.replace(tzinfo=UTC)
     with ctx.sessionmaker()() as session:
         rows = movement_rows(session, since)
         n = (write_csv if fmt == "csv" else write_json)(rows, out)
     click.echo(f"{plural(n, 'movement')} exported.", err=True)
+
+
+@export_group.command("epcis")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), default=None,
+              help="Only movements at or after this date (UTC).")
+@click.option("--out", type=click.File("w", encoding="utf-8"), default="-", help="File to write (default: stdout).")
+@pass_ctx
+def export_epcis(ctx: Context, since: datetime | None, out) -> None:
+    """Stream the posted movements as one EPCIS 2.0 document (JSON-LD), one ObjectEvent each, in document order."""
+    from station.traceability.epcis import document_text, movement_rows
+
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    n = 0
+    with ctx.sessionmaker()() as session:
+        for chunk in document_text(session, ctx.config, movement_rows(session, since=since)):
+            out.write(chunk)
+            n += 1
+    click.echo(f"{plural(max(n - 2, 0), 'event')} exported.", err=True)
 
 
 @click.command()

@@ -221,8 +221,23 @@ class WebhookConfig:
                    example="https://erp.example/hooks/station")
     secret: str = key(REQUIRED, "\"whsec_\" + the base64 of a 24-64 byte key; signs every delivery",
                       check=checks.webhook_secret, example="whsec_...")
-    events: tuple[str, ...] = key(tuple(e.value for e in EventType), f"of {', '.join(EventType)} (default: all)",
-                                  check=checks.event_types, example=(EventType.document_posted.value,))
+    events: tuple[str, ...] = key(tuple(e.value for e in EventType), f"of {', '.join(EventType)} (default: all; "
+                                  "epcis: document.posted)", check=checks.event_types,
+                                  example=(EventType.document_posted.value,))
+    format: Literal["json", "epcis"] = key("json", "each event as GET /api/events gives it, or (epcis) each "
+                                           "posted document's movements as one EPCIS 2.0 document (see "
+                                           "Traceability)", example="epcis", commented=True)
+
+    @classmethod
+    def settle(cls, values: dict[str, Any], given: Collection[str], where: str) -> None:
+        """An epcis webhook takes the posted documents: its events are document.posted, and only that."""
+        if values["format"] != "epcis":
+            return
+        posted = (EventType.document_posted.value,)
+        if "events" in given and tuple(values["events"]) != posted:
+            raise ConfigError(f"{where}: a webhook of format \"epcis\" takes document.posted events only: "
+                              "leave events out, or give [\"document.posted\"]")
+        values["events"] = posted
 
     @property
     def key(self) -> bytes:

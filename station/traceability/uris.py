@@ -91,3 +91,21 @@ def location_uri(config: Config, code: str, gln: str | None = None) -> str:
     if not valid_gln(gln):
         raise ValueError(f"GLN {gln!r} of location {code!r} is not 13 digits with a right check digit")
     return f"{GS1_RESOLVER}/414/{gln}"
+
+
+def product_uri(config: Config, code: str, gtin: str | None) -> str:
+    """A product as a class of units (EPCIS ``epcClass``): ``<digital_link_base>/01/<GTIN-14>`` when it has a GTIN,
+    else ``<base_uri>/products/<code>`` (its page)."""
+    if gtin is not None:
+        return f"{config.traceability.digital_link_base}/01/{gtin}"
+    return f"{base_uri(config)}/products/{_encoded(code)}"
+
+
+def document_uri(config: Config, reference: str) -> str:
+    """A document (a receipt, a purchase order, a sale ...): ``<base_uri>/documents/<reference>``, its page."""
+    return f"{base_uri(config)}/documents/{_encoded(reference)}"
+
+
+def party_uri(config: Config, kind: str, code: str) -> str:
+    """A supplier or a customer: ``<base_uri>/suppliers/<code>`` or ``<base_uri>/customers/<code>``."""
+    return f"{base_uri(config)}/{kind}s/{_encoded(code)}"

@@ -4,7 +4,7 @@ Theory of operation. Each webhook's thread loops: take (or renew) the lease
 on sending it, turn the new events of the feed into its delivery rows
 (outbox.enqueue), read the first of its undelivered ones in
 event order (``line``), and send them one after the other while each is
-due: render the event (payload.py), sign it
+due: render the event (payload.py, as its webhook's format says), sign it
 (signing.py), POST it (sender.py, 10 s at most). A
 failure is recorded at once (with its next attempt) and ends the turn: the
 later ones wait behind it. Successes are recorded together, by the next
@@ -44,6 +44,8 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
@@ -114,7 +116,7 @@ class WebhookThread(threading.Thread):
 
     def __init__(self, hook: WebhookConfig, Session: sessionmaker[Session], Reader: sessionmaker[Session],
                  holder: str, wakeup: Wakeup, *, look_again: float | None, timeout: float,
-                 schedule: outbox.Schedule = outbox.SCHEDULE) -> None:
+                 render: Callable[[Session, Any], bytes], schedule: outbox.Schedule = outbox.SCHEDULE) -> None:
         super().__init__(name=f"webhook {hook.url}"[:60], daemon=True)
         self.hook = hook
         self.Session = Session
@@ -124,6 +126,7 @@ class WebhookThread(threading.Thread):
         self.look_again = look_again
         self.timeout = timeout
         self.schedule = schedule
+        self.render = render  # an event row as the bytes of its POST (payload.renderer: by the webhook's format)
         self._webhook_id: int | None = None
         self._delay = BACKOFF[0]
         self._failing = False
@@ -246,8 +249,7 @@ class WebhookThread(threading.Thread):
         try:
             with self.Reader.begin() as session:
                 rows = events.after(session, head.event_id - 1, 1)
-                rendered = payload.event(session, rows[0])
-            body = payload.body(rendered)
+                body = self.render(session, rows[0])
             headers = signing.signed_headers(self.hook.secret, head.event_id, body)
         except DATABASE_ERRORS:
             raise
@@ -298,7 +300,7 @@ class Deliverer:
         postgres = engine.dialect.name == "postgresql"
         self.threads = [WebhookThread(hook, Session, Reader, holder or holder_name(config), self.wakeup,
                                       look_again=None if postgres else look_again, timeout=timeout,
-                                      schedule=schedule)
+                                      schedule=schedule, render=payload.renderer(config, hook))
                         for hook in config.webhooks]
         self._listener: threading.Thread | None = None
         if postgres and self.threads:

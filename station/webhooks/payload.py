@@ -9,17 +9,24 @@ posting). ``document.posted`` carries the document as
 (a party says whether it is a ``supplier`` or a ``customer``; a location is as
 GET /api/locations/<code> gives it, with the first page of its serials). A subject that no longer
 exists reads as null.
+
+A webhook of ``format = "epcis"`` takes ``document.posted`` events only, each
+as that document's EPCIS 2.0 events in one ``EPCISDocument``
+(station.traceability.epcis), created at the event's time, so that every
+attempt of a delivery sends the same bytes.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from station.config import Config, WebhookConfig
 from station.domain.models import Customer, Document, Location, Product, SerialNumber, Supplier
 from station.interchange import locations, representation
+from station.traceability import epcis
 
 #: The key each subject travels under in an event.
 KEYS = {"document": "document", "serial": "serial", "product": "product", "supplier": "party", "customer": "party",
@@ -63,3 +70,16 @@ def events(session: Session, rows: Iterable) -> list[dict[str, Any]]:
 def body(payload: dict[str, Any]) -> bytes:
     """An event as the bytes of a webhook's POST (compact UTF-8 JSON, keys in SPEC 5's order)."""
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def epcis_body(session: Session, config: Config, row) -> bytes:
+    """A ``document.posted`` event as the bytes of an epcis webhook's POST: its document's EPCISDocument."""
+    rows = epcis.movement_rows(session, event_ids=epcis.event_of(session, row.id))
+    return "".join(epcis.document_text(session, config, rows, created=row.at)).encode("utf-8")
+
+
+def renderer(config: Config, hook: WebhookConfig) -> Callable[[Session, Any], bytes]:
+    """How a webhook's POST body is made from an event row: by its ``format``."""
+    if hook.format == "epcis":
+        return lambda session, row: epcis_body(session, config, row)
+    return lambda session, row: body(event(session, row))

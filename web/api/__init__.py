@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Request
 
-from . import documents, errors, events, locations, operators, parties, products, serials, stations
+from . import documents, epcis, errors, events, locations, operators, parties, products, serials, stations
 from .inputs import MAX_BODY
 from .paths import TailConverter
 
@@ -19,7 +19,7 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 bp = Blueprint("api", __name__)
 # The converter must exist before the child blueprints' rules are added.
 bp.record_once(lambda state: state.app.url_map.converters.setdefault("tail", TailConverter))
-for child in (serials.bp, products.bp, parties.bp, documents.bp, operators.bp, locations.bp, events.bp):
+for child in (serials.bp, products.bp, parties.bp, documents.bp, operators.bp, locations.bp, events.bp, epcis.bp):
     bp.register_blueprint(child)
 bp.register_blueprint(stations.bp)
 errors.register(bp, API_PREFIX)

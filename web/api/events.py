@@ -26,7 +26,7 @@ MAX_LIMIT = 1000
 MAX_ID = 2**31 - 1  # the id column's range
 
 
-def _whole(name: str, default: int, lo: int, hi: int) -> int:
+def whole_query(name: str, default: int, lo: int, hi: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
@@ -37,8 +37,8 @@ def _whole(name: str, default: int, lo: int, hi: int) -> int:
 
 @bp.get("/events")
 def index():
-    after = _whole("after", 0, 0, MAX_ID)
-    limit = _whole("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    after = whole_query("after", 0, 0, MAX_ID)
+    limit = whole_query("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     with transaction() as session:
         rows = events.after(session, after, limit)
         out = payload.events(session, rows)

@@ -140,11 +140,11 @@ def flag(name: str, description: str) -> dict[str, Any]:
                   description + " true or false (1 or 0, any case); empty: either.")
 
 
-def feed() -> list[dict[str, Any]]:
+def feed(what: str = "events") -> list[dict[str, Any]]:
     return [_query("after", {"type": "integer", "minimum": 0, "maximum": MAX_ID, "default": 0},
                    "The last event id seen: the events after it, oldest first.", empty=False),
             _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                   "At most this many events.", empty=False)]
+                   f"At most this many {what}.", empty=False)]
 
 
 def line_page() -> list[dict[str, Any]]:

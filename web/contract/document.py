@@ -15,7 +15,7 @@ from flask import Flask
 from station.config import Config
 
 from ..db import EXTENSION
-from . import bodies, locations, records, routes
+from . import bodies, epcis, locations, records, routes
 
 VERSION = "3.1.0"
 _CACHE = "station.openapi"
@@ -42,7 +42,7 @@ def build(config: Config) -> dict[str, Any]:
                                        "locations", "integration", "documentation")],
         "paths": {**routes.paths([s.id for s in config.stations]), **locations.paths()},
         "components": {
-            "schemas": {**records.schemas(), **bodies.text_schemas(pattern), **bodies.bodies(),
+            "schemas": {**records.schemas(), **epcis.schemas(), **bodies.text_schemas(pattern), **bodies.bodies(),
                         **locations.schemas()},
             "responses": routes.responses_component(),
             "securitySchemes": {"bearer": {

@@ -204,6 +204,17 @@ def paths(stations: list[str]) -> dict[str, Any]:
             "The integration feed: events after an id, oldest first", "integration",
             {200: answer("The events and the last id to ask after next.", "Events")}, (400,), op_id="events",
             parameters=bodies.feed())},
+        "/api/epcis/events": {"get": op(
+            "EPCIS 2.0: the next posted documents' movements as ObjectEvents, in event order", "integration",
+            {200: answer("An EPCISDocument; the Link header (rel=\"next\") names the next page.",
+                         "EPCISDocument")
+             | {"headers": {"Link": {"description": "<...?after=<the last event id of this page>&limit=<n>>; "
+                                                    "rel=\"next\"", "schema": {"type": "string"}}}}},
+            (400,), op_id="epcisEvents", parameters=bodies.feed("posted documents"),
+            description="after is an event id of GET /api/events (a document.posted event's), not a movement's: "
+                        "event ids are visible in commit order, so asking after the last one never skips a "
+                        "document. Each movement is one ObjectEvent; the document validates against GS1's "
+                        "EPCIS 2.0 JSON schema.")},
         "/metrics": {"get": op(
             "Prometheus metrics", "integration",
             {200: {"description": "Prometheus' text format.",
