@@ -52,4 +52,5 @@ def test_operator_and_webhook_settings_are_read():
     assert (till.require_operator, till.operator_idle_minutes) == (False, None)
     first, second = config.webhooks
     assert first.events == ("document.posted", "serial.changed") and first.key == b"k" * 32
-    assert second.events == ("document.posted", "serial.changed", "product.changed", "party.changed")
+    assert second.events == ("document.posted", "serial.changed", "product.changed", "party.changed",
+                             "location.changed")

@@ -239,12 +239,12 @@ def test_an_event_it_cannot_render_is_a_failed_attempt_of_its_delivery_not_the_d
         first = post(db, 1)[0]
         with db.Session.begin() as s:
             bad = events.last_id(s) + 1
-            s.add(FeedEvent(id=bad, type="document.posted", subject="location", subject_id=1))
+            s.add(FeedEvent(id=bad, type="document.posted", subject="pallet", subject_id=1))
         last = post(db, 1)[0]
         wait_rows(db, lambda rows: bad in rows and rows[bad].state == DeliveryState.failed, "the bad event failed")
         check_listing(config, db, receiver.url, {
             first: ("delivered", 1, "200", "-"),
-            bad: ("failed", 2, "the event could not be made ready to send: KeyError: 'location'",
+            bad: ("failed", 2, "the event could not be made ready to send: KeyError: 'pallet'",
                   "on station outbox retry"),
             last: ("pending", 0, "-", f"after event {bad}")})
         assert [r.event_id for r in receiver.received] == [first]
