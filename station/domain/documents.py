@@ -77,15 +77,20 @@ def order_exists(session: Session, reference: str) -> bool:
 
 def open_document(session: Session, kind: DocumentKind, *, station: str | None = None, user: str | None = None,
                   supplier: Supplier | None = None, customer: Customer | None = None,
-                  order: Document | None = None, reason: str | None = None) -> Document:
-    """Open a station-numbered document (R-000123, S-000045...)."""
+                  order: Document | None = None, reason: str | None = None,
+                  location_id: int | None = None) -> Document:
+    """Open a station-numbered document (R-000123, S-000045...).
+
+    ``location_id``: a count's place, a transfer's or an arrival's destination, else the station's location
+    (SPEC 3c: posting reads the site and where units leave from off the document, never the config).
+    """
     if order is not None:
         if order.kind != DocumentKind.purchase_order:
             raise Refusal("unknown_document", f"{order.reference} is not a purchase order.")
         supplier = supplier or order.supplier
     doc = Document(
         reference=f"~{uuid.uuid4().hex}", kind=kind, status=DocumentStatus.open, station=station, user=user,
-        supplier=supplier, customer=customer, order=order, reason=reason,
+        supplier=supplier, customer=customer, order=order, reason=reason, location_id=location_id,
         lines=[],  # known to be empty: reading them later costs no query
     )
     session.add(doc)
@@ -170,10 +175,11 @@ def _order_reference(session: Session, doc: DocumentLike) -> str:
 def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None = None, serial: str | None = None,
              quantity: int = 1, batch: str | None = None, expiry: str | None = None,
              pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None, user: str | None = None,
-             replaces: str | None = None) -> Line:
+             replaces: str | None = None, location_id: int | None = None) -> Line:
     """Add a checked line: a number, the line, its product's tally; rule 8's unique index refuses a raced serial.
 
-    ``user`` is who scanned it (the signed-in operator); None: the document's user.
+    ``user`` is who scanned it (the signed-in operator); None: the document's user. ``location_id``: where the
+    unit goes (or, on a count, was found; on a line going out, where unserialised units leave first).
 
     Three statements whatever the document's size, then (for a serial) one read
     of the serial as committed now: see ``_recheck``.
@@ -192,7 +198,8 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
     _insert_line(session, doc, dict(
         document_id=doc.id, line_no=line_no, product_id=product.id if product else None, serial=resolved.serial,
         quantity=quantity, batch=batch, expiry=expiry, is_open=True, takes_unit=resolved.takes_unit,
-        created_at=datetime.now(timezone.utc), user=user if user is not None else doc.user, replaces=replaces))
+        created_at=datetime.now(timezone.utc), user=user if user is not None else doc.user, replaces=replaces,
+        location_id=location_id))
     if product is not None:
         tallies.add(session, doc.id, product.id, quantity, taken)
     expire(session, doc, "lines", "line_count")

@@ -119,6 +119,7 @@ class DocumentHead:
     order_reference: str | None = None
     created_at: datetime | None = None
     posted_at: datetime | None = None
+    location_id: int | None = None  # a count's place, a transfer's destination, else the station's location
 
 
 def head_columns():
@@ -127,7 +128,7 @@ def head_columns():
             D.c.order_id, D.c.line_count, func.coalesce(_C.c.code, _S.c.code).label("party_code"),
             func.coalesce(_C.c.name, _S.c.name).label("party_name"), _S.c.code.label("supplier_code"),
             _S.c.name.label("supplier_name"), _C.c.code.label("customer_code"), _C.c.name.label("customer_name"),
-            _O.c.reference.label("order_reference"), D.c.created_at, D.c.posted_at)
+            _O.c.reference.label("order_reference"), D.c.created_at, D.c.posted_at, D.c.location_id)
 
 
 def head_from(base):
@@ -140,7 +141,7 @@ def head(row) -> DocumentHead:
     return DocumentHead(row.id, row.reference, row.kind, row.status, row.station, row.user, row.supplier_id,
                         row.customer_id, row.order_id, row.line_count, row.party_code, row.party_name,
                         row.supplier_code, row.supplier_name, row.customer_code, row.customer_name,
-                        row.order_reference, row.created_at, row.posted_at)
+                        row.order_reference, row.created_at, row.posted_at, row.location_id)
 
 
 def head_of(session: Session, document_id: int) -> DocumentHead:

@@ -265,8 +265,66 @@ def _desk(phase: Phase) -> dict[Kind, Entry]:
 
 _UNKNOWN_AT_DESK = no("unknown_barcode", "Unknown barcode {text}: not a serial sold here. Scan the serial of a unit "
                                          "a customer brought back.")
+
+
+# -- locations: LOC: in every mode; moving and counting (SPEC 3c) ------------------------------------------
+
+_UNKNOWN_LOCATION = no("unknown_location", "There is no active location {location}: check the label, or add the "
+                                           "location (station location add).", when=("not:found",))
+_ELSEWHERE = no("location_at_other_site", "{location} is at {site}, not at this station's site: scan a location "
+                                          "here.", when=("other_site",))
+_NO_LOCATION = no("no_location", "Scan the location first (LOC:...), then the units.")
+
+
+def _locations(mode: Mode, phase: Phase) -> dict[Kind, Entry]:
+    """A ``LOC:`` scan: where the next units go or are counted, in the modes that take one; refused elsewhere."""
+    if mode is Mode.receive:  # put-away while receiving: the receipt's next units go there
+        if phase is _P.idle:
+            return {Kind.location: (_UNKNOWN_LOCATION, no(
+                "no_open_document", "No receipt is open: scan a supplier (SUP:...) or a purchase order first, then "
+                                    "the location where its units go."))}
+        return {Kind.location: (_UNKNOWN_LOCATION, _ELSEWHERE, go(_O.location_set, STAY, "set_location"))}
+    if mode is Mode.count:
+        opened = "open_count" if phase is _P.idle else "set_location"
+        said = _O.document_opened if phase is _P.idle else _O.location_set
+        return {Kind.location: (_UNKNOWN_LOCATION, _ELSEWHERE, go(said, _P.open if phase is _P.idle else STAY,
+                                                                    opened))}
+    if mode is Mode.move:
+        if phase is _P.idle:  # a location of another site makes the move a transfer
+            return {Kind.location: (_UNKNOWN_LOCATION, go(_O.document_opened, _P.open, "open_transfer",
+                                                          when=("other_site",)),
+                                    go(_O.document_opened, _P.open, "open_move"))}
+        return {Kind.location: (
+            _UNKNOWN_LOCATION,
+            # One document is never both a move and a transfer: with lines, the other kind waits.
+            no("document_open", "A move with {lines} is open, and {location} is at {site}: scan CMD:FINISH or "
+                                "CMD:CANCEL before sending units to another site.", when=("other_site", "not:transfer",
+                                                                                         "lines")),
+            go(_O.document_opened, _P.open, "cancel", "open_transfer", when=("other_site", "not:transfer")),
+            no("document_open", "A transfer with {lines} is open, and {location} is at this site: scan CMD:FINISH "
+                                "or CMD:CANCEL before moving units here.", when=("not:other_site", "transfer",
+                                                                                  "lines")),
+            go(_O.document_opened, _P.open, "cancel", "open_move", when=("not:other_site", "transfer")),
+            go(_O.location_set, STAY, "set_location"))}
+    return {Kind.location: (_UNKNOWN_LOCATION, no(
+        "wrong_mode", "A location is scanned when receiving (where the units go), moving or counting: scan "
+                      "CMD:RECEIVE, CMD:MOVE or CMD:COUNT first."))}
+
+
+def _moving_or_counting(phase: Phase) -> dict[Kind, Entry]:
+    """Move and count: after the LOC:, each serial is one line, and a product barcode one unserialised unit."""
+    if phase is _P.idle:
+        return {Kind.gs1: (_NO_LOCATION,), Kind.product: (_NO_LOCATION,), Kind.known_serial: (_NO_LOCATION,),
+                Kind.unknown: (_UNKNOWN_BARCODE,)}
+    serial = go(_O.line_added, STAY, "add_serial")
+    unit = go(_O.line_added, STAY, "add_one")
+    return {Kind.gs1: (_GTIN_UNKNOWN, replace(serial, when=("has_serial",)), unit), Kind.product: (unit,),
+            Kind.known_serial: (serial,), Kind.unknown: (no(
+                "unknown_barcode", "Unknown barcode {text}: not a product, serial or location we know."),)}
+
+
 _GOODS = {Mode.receive: _receiving, Mode.sell: _selling_or_returning, Mode.return_: _selling_or_returning,
-          Mode.service: _desk}
+          Mode.service: _desk, Mode.move: _moving_or_counting, Mode.count: _moving_or_counting}
 
 
 def _build() -> dict[tuple[Mode, Phase, Kind], Entry]:
@@ -275,7 +333,7 @@ def _build() -> dict[tuple[Mode, Phase, Kind], Entry]:
     for mode, phases in PHASES.items():
         for phase in phases:
             row = {**_signs(), **_commands(phase), **_openings(mode, phase), **_replace_rows(mode, phase),
-                   **_GOODS[mode](phase)}
+                   **_locations(mode, phase), **_GOODS[mode](phase)}
             table |= {(mode, phase, kind): entry for kind, entry in row.items()}
     return table
 

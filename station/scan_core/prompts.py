@@ -26,18 +26,26 @@ DOCUMENT_WORDS = {
     _K.supplier_return: "Return to supplier",
     _K.service_check_in: "Check-in",
     _K.service_check_out: "Check-out",
+    _K.move: "Move",
+    _K.transfer: "Transfer",
+    _K.arrival: "Arrival",
+    _K.count: "Count",
 }
 DONE_WORDS = {_K.receipt: "received", _K.sale: "sold", _K.customer_return: "returned", _K.supplier_return: "returned",
-              _K.service_check_in: "checked in", _K.service_check_out: "checked out"}
+              _K.service_check_in: "checked in", _K.service_check_out: "checked out", _K.move: "moved",
+              _K.transfer: "sent", _K.arrival: "arrived", _K.count: "counted"}
 PARTY_WORDS = {_K.receipt: "from", _K.sale: "for", _K.customer_return: "from", _K.supplier_return: "to",
                _K.service_check_in: "from", _K.service_check_out: "for"}
-MODE_WORDS = {Mode.receive: "receiving", Mode.sell: "selling", Mode.return_: "returns", Mode.service: "service desk"}
+MODE_WORDS = {Mode.receive: "receiving", Mode.sell: "selling", Mode.return_: "returns", Mode.service: "service desk",
+              Mode.move: "moving", Mode.count: "counting"}
 IDLE_PROMPTS = {
     Mode.receive: "Receiving. Scan a supplier (SUP:...) or a purchase order.",
     Mode.sell: "Selling. Scan a product or a serial (CUS:... first to sell to a named customer).",
     Mode.return_: "Returns. Scan the sold serial (SUP:... first to send goods back to a supplier).",
     Mode.service: "Service desk. Scan the serial of a unit brought in for repair, or of one going back "
                   "(CUS:... first to name the customer).",
+    Mode.move: "Moving. Scan the location the units go to (LOC:...), then the units.",
+    Mode.count: "Counting. Scan the location to count (LOC:...), then every unit found there.",
 }
 
 
@@ -70,6 +78,7 @@ class Facts:
     expected: int | None = None  # on the purchase order, for the chosen product
     received_before: int = 0  # posted against the order already
     offline_held: int = 0
+    place: str | None = None  # the last LOC: scanned on the document: "Aisle A, bin 3 (A-03)"
     unit: Unit | None = None  # at the service desk: the last line's unit, its warranty as of ``today``
     today: date | None = None
 
@@ -91,6 +100,7 @@ class Done:
     label: str | None = None  # "SN-3 on printer zebra-1": the label CMD:PRINT queued
     labels_queued: int = 0  # labels a posted receipt queued for the station's print_on_receive printer
     print_note: str | None = None  # "Printer zebra-1: paper out; the labels wait for it."
+    place: str | None = None  # the location a LOC: set: "Aisle A, bin 3 (A-03)"
 
 
 def describe_document(kind: DocumentKind, reference: str, party: str | None, order: str | None) -> str:
@@ -135,7 +145,7 @@ def prompt(state: State, facts: Facts) -> str:
 
 def _sticky(state: State, facts: Facts) -> str:
     """Receiving a product's units: how many are in, and whether its serials or the product again come next."""
-    count = _count(state, facts)
+    count = _count(state, facts) + (f" Putting away at {facts.place}." if facts.place else "")
     if facts.expected is not None and facts.product_units + facts.received_before >= facts.expected:
         return count + " All expected units are in: scan another product or CMD:FINISH."
     if POLICY[state.document_kind].needs_serial(state.product):
@@ -148,7 +158,18 @@ def _sticky(state: State, facts: Facts) -> str:
 NEXT_WORDS = {
     _K.receipt: ("Scan a product.", "Scan a product, or CMD:FINISH to post."),
     _K.sale: ("Scan a product or a serial.", "Scan the next product or serial, or CMD:FINISH to post."),
+    _K.move: ("Scan the units (serials, or a product for a unit without one).",
+              "Scan the next unit, another location, or CMD:FINISH to post."),
+    _K.transfer: ("Scan the units to send (serials, or a product for a unit without one).",
+                  "Scan the next unit, or CMD:FINISH to send them."),
+    _K.count: ("Scan every unit found here (serials, or a product for a unit without one).",
+               "Scan the next unit, another location under it, or CMD:FINISH to post the count."),
+    _K.arrival: ("Scan the units as they come out of the box.",
+                 "Scan the next unit, a location to put them away, or CMD:FINISH to post."),
 }
+#: Where a LOC: sends the document's units, in its prompt.
+PLACE_WORDS = {_K.receipt: "putting away at", _K.move: "to", _K.transfer: "to", _K.arrival: "putting away at",
+               _K.count: "at"}
 _NEXT_SERIAL = ("Scan the serial of the unit.", "Scan the next serial, or CMD:FINISH to post.")
 
 
@@ -159,6 +180,8 @@ def _document(state: State, facts: Facts) -> str:
         head += f" {PARTY_WORDS.get(state.document_kind, 'for')} {facts.party}"
     if facts.order:
         head += f" against {facts.order}"
+    if facts.place and state.document_kind in PLACE_WORDS:
+        head += f" {PLACE_WORDS[state.document_kind]} {facts.place}"
     if state.lines:
         head += f", {plural(state.lines, 'line')}"
     return f"{head}. {NEXT_WORDS.get(state.document_kind, _NEXT_SERIAL)[bool(state.lines)]}"
@@ -221,4 +244,13 @@ _MESSAGES = {
     Outcome.replace_armed: lambda state, done: (f"A replacement for serial {done.line}: scan the new unit's serial."
                                               if done.line else "A replacement is armed already: scan its serial."),
     Outcome.replace_dropped: lambda state, done: "No replacement: the unit goes back as it is.",
+    Outcome.location_set: lambda state, done: _place_set(state, done),
 }
+
+
+def _place_set(state: State, done: Done) -> str:
+    if state.document_kind is DocumentKind.count:
+        return f"Counting at {done.place}: scan the units found there."
+    if state.document_kind in (DocumentKind.move, DocumentKind.transfer):
+        return f"Destination: {done.place}. Scan the units that go there."
+    return f"Putting away at {done.place}: the next units go there."

@@ -74,7 +74,8 @@ class ScanService:
         key = check_key(key)
         cfg = self._station(station)
         row = station_row.load_or_make(session, station, cfg.mode,
-                                       prompts.prompt(decisions.State(mode=cfg.mode), prompts.Facts()))
+                                       prompts.prompt(decisions.State(mode=cfg.mode), prompts.Facts()),
+                                       home=cfg.location)
         if key is not None:
             replayed = scan_log.replay(session, station, key, raw)  # Conflict id_reused for other data
             if replayed is not None:
@@ -98,7 +99,8 @@ class ScanService:
                 answer = self._answer(ctx, stand, state, cfg)
                 station_row.save(session, station, state, stand.document.id if stand.document else None,
                                  state.product.id if state.product else None, answer.prompt,
-                                 operator=self._seen(stand.operator, now))
+                                 operator=self._seen(stand.operator, now),
+                                 location_id=stand.place.id if stand.place else None)
             accepted, code, message = True, None, prompts.message(decision.outcome, state, done)
         except Refusal as refusal:
             # The savepoint is gone, and with it whatever it wrote; the station is as it was.
@@ -109,7 +111,7 @@ class ScanService:
             answer = self._answer(ctx, stand, before, cfg)
             station_row.save(session, station, before, row.document.id if row.document else None,
                              before.product.id if before.product else None, answer.prompt,
-                             operator=self._seen(signed, now))
+                             operator=self._seen(signed, now), location_id=row.place.id if row.place else None)
         result = ScanResult(accepted, code, message, answer.prompt, answer.document,
                             reading.kind.value if reading else "invalid", station)
         serial = scan_log.serial_of(reading, raw)
@@ -139,6 +141,7 @@ class ScanService:
     def view(self, session: Session, station: str) -> dict[str, Any]:
         """GET /api/stations/<station>: mode, prompt, open document, recent scans, its printer."""
         cfg = self._station(station)
-        return views.station(session, station, station_row.load(session, station, lock=False), cfg.mode,
+        row = station_row.load(session, station, lock=False, home=cfg.location)
+        return views.station(session, station, row, cfg.mode,
                              idle_minutes=cfg.operator_idle_minutes, require_operator=cfg.require_operator,
                              printer=cfg.label_printer)

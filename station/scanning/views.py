@@ -20,8 +20,9 @@ from station.domain.warranty import utc_today
 from station.interchange import representation
 from station.printing import queue as print_queue
 from station.scan_core import decisions, prompts
+from station.scan_core.reading import LocationInfo
 
-from . import scan_log, sign_in
+from . import places, scan_log, sign_in
 from .context import ScanContext, Stand
 from .station_row import StationRow
 
@@ -37,10 +38,11 @@ class Answer:
 
 
 def _facts(session: Session, doc: DocumentHead | None, state: decisions.State,
-           counts: list[tallies.ProductCount]) -> prompts.Facts:
+           counts: list[tallies.ProductCount], place: LocationInfo | None = None) -> prompts.Facts:
     if doc is None:
         return prompts.Facts()
-    facts = dict(reference=doc.reference, party=doc.party_name, order=doc.order_reference)
+    facts = dict(reference=doc.reference, party=doc.party_name, order=doc.order_reference,
+                 place=places.named(place) if place is not None else None)
     if doc.kind in SERVICE_KINDS and state.lines:  # the desk's prompt says the last unit's warranty: one read
         facts["today"] = utc_today()
         facts["unit"] = service_desk.last_unit(session, doc.id, facts["today"])
@@ -58,7 +60,8 @@ def answer(ctx: ScanContext, stand: Stand, state: decisions.State) -> Answer:
     session = ctx.session
     doc = stand.document if stand.posted is None else stand.posted[0]
     counts = tallies.summary(session, doc.id, doc.order_id) if doc is not None else []
-    prompt = prompts.prompt(state, _facts(session, stand.document, state, counts if stand.posted is None else []))
+    prompt = prompts.prompt(state, _facts(session, stand.document, state, counts if stand.posted is None else [],
+                                          stand.place))
     document = representation.document_summary(session, doc, counts) if doc is not None else None
     return Answer(prompt, document)
 
