@@ -12,12 +12,12 @@ import sys
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from station.config import from_dict
 from station.domain import catalogue, documents, posting
 from station.domain.errors import ConfigError
-from station.domain.models import Document, DocumentKind, DocumentLine, StationState
+from station.domain.models import Document, DocumentKind, DocumentLine, DocumentStatus, SerialNumber, StationState
 from station.scanning.service import ScanService
 from tests.helpers.places import add_location, location_id
 
@@ -222,3 +222,115 @@ def test_direct_documents_still_open_without_a_location(db, world):
         posting.post(s, doc)
         assert s.scalar(select(DocumentLine.location_id).where(DocumentLine.serial == "D-1")) is None
         assert location_id(s, "MAIN") is not None
+
+
+# -- moving and transferring (SPEC 3c) -------------------------------------------------------------------
+
+def put(db, serial, code):
+    """Where a serial is, as posting will materialise it (posting of locations is another branch's)."""
+    with db.Session.begin() as s:
+        s.execute(update(SerialNumber).where(SerialNumber.serial == serial)
+                  .values(location_id=location_id(s, code), in_stock=True, transfer_id=None))
+
+
+def in_transit(db, serial, transfer_to="N-1"):
+    """A serial on a transfer to ``transfer_to``, as posting its transfer_out will leave it."""
+    with db.Session.begin() as s:
+        doc = documents.open_document(s, DocumentKind.transfer, station="setup",
+                                      location_id=location_id(s, transfer_to))
+        s.execute(update(Document).where(Document.id == doc.id).values(status=DocumentStatus.posted))
+        s.execute(update(SerialNumber).where(SerialNumber.serial == serial)
+                  .values(location_id=None, in_stock=False, transfer_id=doc.id))
+        return doc.reference
+
+
+@pytest.fixture
+def stocked(db, service, world):
+    """SN-1..SN-4 received at MAIN (SN-3 then at A-03, SN-4 at North shop), LOOSE units in stock."""
+    receive(db, service, "goods-in", "SN-1", "SN-2", "SN-3", "SN-4")
+    receive(db, service, "goods-in", LOOSE_EAN, LOOSE_EAN, product=LOOSE_EAN)
+    for serial, code in (("SN-1", "MAIN"), ("SN-2", "MAIN"), ("SN-3", "A-03"), ("SN-4", "N-1")):
+        put(db, serial, code)
+    return world
+
+
+def test_a_unit_before_any_location_is_no_location(db, service, stocked):
+    """Guards SPEC 3c's no_location: in move mode a serial or product scanned before any LOC: is refused."""
+    for text in ("SN-1", LOOSE_EAN):
+        result = scan(db, service, "mover", text)
+        assert result.code == "no_location" and "LOC:" in result.message
+
+
+def test_a_move_takes_units_to_its_destination_and_a_second_loc_changes_it(db, service, stocked):
+    """Guards the move document: LOC: opens M- with its destination, each serial or product scan is one line going
+    there, and another LOC: changes where the scans after it go."""
+    results = scans(db, service, "mover", "LOC:A-04", "SN-1", "SN-3", "LOC:FLOOR", "SN-2", LOOSE_EAN)
+    assert all(r.accepted for r in results), [r.message for r in results if not r.accepted]
+    assert results[0].message == "Opened move M-{:06d} to Aisle A, bin 4 (A-04).".format(
+        int(results[0].document["reference"][2:]))
+    assert results[3].message == "Destination: Shop floor (FLOOR). Scan the units that go there."
+    reference = results[-1].document["reference"]
+    assert reference.startswith("M-") and document_place(db, reference) == (DocumentKind.move, "A-04")
+    assert lines_of(db, reference) == [("SN-1", 1, "A-04"), ("SN-3", 1, "A-04"), ("SN-2", 1, "FLOOR"),
+                                       (None, 1, "FLOOR")]
+    assert "to Shop floor (FLOOR)" in results[-1].prompt
+
+
+@pytest.mark.parametrize("serial, code, words", [
+    pytest.param("SN-3", "serial_already_there", "is at A-03 already", id="already_there"),
+    pytest.param("SN-4", "serial_at_other_site", "SN-4 is at North shop (NORTH): transfer it here first.",
+                 id="at_other_site"),
+    pytest.param("SN-9", "unknown_barcode", "Unknown barcode SN-9", id="unknown"),
+])
+def test_a_move_refuses_what_cannot_go(db, service, stocked, serial, code, words):
+    """Guards the move's refusals, each with its code and a sentence naming the place."""
+    assert scan(db, service, "mover", "LOC:A-03").accepted
+    result = scan(db, service, "mover", serial)
+    assert result.code == code and words in result.message, result
+
+
+def test_a_sold_unit_is_not_moved(db, service, stocked):
+    """Guards serial_not_in_stock: a unit that left stock cannot be moved."""
+    assert all(r.accepted for r in scans(db, service, "till", "CUS:BOB", "SN-2", "CMD:FINISH"))
+    assert scan(db, service, "mover", "LOC:A-03").accepted
+    result = scan(db, service, "mover", "SN-2")
+    assert result.code == "serial_not_in_stock" and "Bob" in result.message
+
+
+def test_a_location_of_another_site_makes_the_move_a_transfer(db, service, stocked):
+    """Guards SPEC 3c's transfer: a LOC: of another site opens T- with that destination; an empty move gives way
+    to it; one with lines refuses it (document_open), so one document is never both; and back."""
+    first = scans(db, service, "mover", "LOC:A-04", "LOC:N-1")
+    assert all(r.accepted for r in first), [r.message for r in first]
+    transfer = first[-1].document["reference"]
+    assert transfer.startswith("T-") and document_place(db, transfer) == (DocumentKind.transfer, "N-1")
+    assert scan(db, service, "mover", "SN-1").accepted
+    refused = scan(db, service, "mover", "LOC:A-04")
+    assert refused.code == "document_open" and "transfer with 1 line" in refused.message.lower()
+    assert lines_of(db, transfer) == [("SN-1", 1, "N-1")]
+    assert scan(db, service, "mover", "CMD:CANCEL").accepted
+    again = scans(db, service, "mover", "LOC:A-04", "SN-1", "LOC:N-1")
+    assert again[-1].code == "document_open" and "North shop (NORTH)" in again[-1].message
+    assert again[-1].document["kind"] == "move"
+
+
+def test_a_unit_in_transit_is_refused_naming_where_it_goes(db, service, stocked):
+    """Guards serial_in_transit: a unit on a transfer is not moved, sold, counted or sent again, and the message
+    names where it is going."""
+    transfer = in_transit(db, "SN-1")
+    for station, opening in (("mover", "LOC:A-03"), ("till", None), ("counter", "LOC:MAIN")):
+        if opening:
+            assert scan(db, service, station, opening).accepted
+        result = scan(db, service, station, "SN-1")
+        assert result.code == "serial_in_transit", (station, result)
+        assert f"in transit to North back room (N-1) at North shop on {transfer}" in result.message
+
+
+def test_a_sale_refuses_a_unit_at_another_site(db, service, stocked):
+    """Guards SPEC 3c: a sale takes a serial from the station's site only, whichever site the station is at."""
+    result = scan(db, service, "till", "SN-4")
+    assert result.code == "serial_at_other_site"
+    assert result.message.startswith("SN-4 is at North shop (NORTH): transfer it here first.")
+    assert scan(db, service, "north-till", "SN-4").accepted
+    assert scan(db, service, "north-till", "CMD:CANCEL").accepted
+    assert scan(db, service, "north-till", "SN-1").code == "serial_at_other_site"

@@ -43,7 +43,9 @@ from .rules import (
     check_units,
     line_check,
     out_of_stock,
+    refuse_elsewhere,
     refuse_if_on_open_document,
+    refuse_in_transit,
     refuse_other_customer,
 )
 from .validation import could_be_key, require_code, require_quantity
@@ -135,10 +137,12 @@ def expire_rows(session: Session, model: type, ids, *names: str) -> None:
 
 def check_line(session: Session, doc: DocumentLike, *, product: ProductLike | None, serial: str | None,
                quantity: int = 1, pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None,
-               replaces: str | None = None) -> Resolved:
+               replaces: str | None = None, site_id: int | None = None, location_id: int | None = None) -> Resolved:
     """Every rule for one new line of an open document (SPEC 3), or a Refusal; nothing is written.
 
-    ``replaces`` makes the line a check-out's replacement of that (faulty) serial (rule 13).
+    ``replaces`` makes the line a check-out's replacement of that (faulty) serial (rule 13). ``site_id`` is the
+    scanning station's site and ``location_id`` where the line's unit goes (or, counting, was found): given, the
+    rules of SPEC 3c on where a unit is are checked too.
     """
     lookups = lookups or Lookups(session)
     if serial is None:
@@ -146,9 +150,12 @@ def check_line(session: Session, doc: DocumentLike, *, product: ProductLike | No
     else:
         text = check_serial_text(lookups, serial, pattern)
         facts = lookups.serial(text)
-        refuse_if_on_open_document(facts, doc)
+        if doc.kind is not DocumentKind.count:  # a count's lines observe: they hold no serial (SPEC 3c)
+            refuse_if_on_open_document(facts, doc)
         faulty = lookups.serial(replaces) if replaces is not None else None
+        refuse_in_transit(facts, doc.kind, replacement=faulty is not None)
         resolved = line_check(doc.kind, faulty)(facts, product, quantity)
+        refuse_elsewhere(facts, doc, site_id=site_id, location_id=location_id, replacement=faulty is not None)
         if faulty is None:
             refuse_other_customer(facts, doc)
     _check_stock(session, doc, resolved, quantity)
@@ -175,7 +182,7 @@ def _order_reference(session: Session, doc: DocumentLike) -> str:
 def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None = None, serial: str | None = None,
              quantity: int = 1, batch: str | None = None, expiry: str | None = None,
              pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None, user: str | None = None,
-             replaces: str | None = None, location_id: int | None = None) -> Line:
+             replaces: str | None = None, location_id: int | None = None, site_id: int | None = None) -> Line:
     """Add a checked line: a number, the line, its product's tally; rule 8's unique index refuses a raced serial.
 
     ``user`` is who scanned it (the signed-in operator); None: the document's user. ``location_id``: where the
@@ -191,20 +198,22 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
         raise Invalid("invalid_quantity", "A serial is one unit.")
     lookups = lookups or Lookups(session)
     resolved = check_line(session, doc, product=product, serial=serial, quantity=quantity, pattern=pattern,
-                          lookups=lookups, replaces=replaces)
+                          lookups=lookups, replaces=replaces, site_id=site_id, location_id=location_id)
     product = resolved.product
     taken = (1 if resolved.serial is not None else POLICY[doc.kind].takes_units(quantity)) if resolved.takes_unit else 0
     line_no = session.connection().execute(_COUNT_UP, {"document_id": doc.id}).scalar_one()
     _insert_line(session, doc, dict(
         document_id=doc.id, line_no=line_no, product_id=product.id if product else None, serial=resolved.serial,
-        quantity=quantity, batch=batch, expiry=expiry, is_open=True, takes_unit=resolved.takes_unit,
+        quantity=quantity, batch=batch, expiry=expiry, takes_unit=resolved.takes_unit,
+        # Rule 8's index holds a serial on an open document's line; a count's lines are observations, never held.
+        is_open=doc.kind is not DocumentKind.count,
         created_at=datetime.now(timezone.utc), user=user if user is not None else doc.user, replaces=replaces,
         location_id=location_id))
     if product is not None:
         tallies.add(session, doc.id, product.id, quantity, taken)
     expire(session, doc, "lines", "line_count")
     line = Line(line_no, product, resolved.serial, quantity, batch, expiry, resolved.takes_unit, replaces)
-    if resolved.serial is not None:
+    if resolved.serial is not None and doc.kind is not DocumentKind.count:
         _recheck(session, doc, line, resolved, lookups)
     return line
 

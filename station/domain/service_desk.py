@@ -74,11 +74,11 @@ def replaceable(session: Session, doc: DocumentLike):
 
 def add_replacement(session: Session, doc: DocumentLike, *, serial: str, pattern: re.Pattern[str] | None = None,
                     lookups: Lookups | None = None, user: str | None = None,
-                    location_id: int | None = None) -> Line:
+                    location_id: int | None = None, site_id: int | None = None) -> Line:
     """Rule 13: ``serial`` replaces the check-out's last unit, on a line of its own right after that unit's."""
     faulty = replaceable(session, doc)
     return add_line(session, doc, serial=serial, pattern=pattern, lookups=lookups or Lookups(session),
-                    replaces=faulty.serial, user=user, location_id=location_id)
+                    replaces=faulty.serial, user=user, location_id=location_id, site_id=site_id)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,10 @@ def _home_id(ctx: ScanContext) -> int | None:
     return ctx.home.id if ctx.home is not None else None
 
 
+def _home_site(ctx: ScanContext) -> int | None:
+    return ctx.home.site_id if ctx.home is not None else None
+
+
 def _opened(ctx: ScanContext, stand: Stand, doc: Document) -> Did:
     d = head_of(ctx.session, doc.id)
     opened = prompts.describe_document(d.kind, d.reference, d.party_name, d.order_reference)
@@ -137,7 +141,8 @@ def _add(ctx: ScanContext, stand: Stand, action: decisions.AddLine) -> Did:
     else:
         line = documents.add_line(ctx.session, doc, product=product, serial=action.serial, batch=action.batch,
                                   expiry=action.expiry, pattern=ctx.config.scanning.document_re,
-                                  lookups=ctx.lookups, user=ctx.user(stand), location_id=line_location(ctx, stand))
+                                  lookups=ctx.lookups, user=ctx.user(stand), location_id=line_location(ctx, stand),
+                                  site_id=_home_site(ctx))
         if doc.kind is DocumentKind.customer_return and doc.customer_id is None and line.serial:
             # A return opened by the serial itself: the customer is whoever has it.
             customer_id = ctx.lookups.serial(line.serial).customer_id
@@ -161,7 +166,8 @@ def _arm(ctx: ScanContext, stand: Stand, action: decisions.ArmReplacement) -> Di
 def _add_replacement(ctx: ScanContext, stand: Stand, action: decisions.AddReplacement) -> Did:
     line = service_desk.add_replacement(ctx.session, stand.document, serial=action.serial,
                                         pattern=ctx.config.scanning.document_re, lookups=ctx.lookups,
-                                        user=ctx.user(stand), location_id=line_location(ctx, stand))
+                                        user=ctx.user(stand), location_id=line_location(ctx, stand),
+                                        site_id=_home_site(ctx))
     return replace(stand, document=replace(stand.document, line_count=line.line_no)), {"line": describe(line)}
 
 
