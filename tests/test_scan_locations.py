@@ -334,3 +334,34 @@ def test_a_sale_refuses_a_unit_at_another_site(db, service, stocked):
     assert scan(db, service, "north-till", "SN-4").accepted
     assert scan(db, service, "north-till", "CMD:CANCEL").accepted
     assert scan(db, service, "north-till", "SN-1").code == "serial_at_other_site"
+
+
+# -- arrivals (SPEC 3c) -------------------------------------------------------------------------------------
+
+def test_a_transfers_reference_opens_its_arrival_and_takes_its_units(db, service, stocked):
+    """Guards the arrival: in receive mode the transfer's reference opens TI- against it at its destination; its
+    units come in one by one, a LOC: sends the next elsewhere, and a unit of another transfer or none is refused
+    with serial_not_on_transfer."""
+    transfer = in_transit(db, "SN-1")
+    other = in_transit(db, "SN-2")
+    results = scans(db, service, "north-in", transfer, "SN-1")
+    assert all(r.accepted for r in results), [r.message for r in results]
+    arrival = results[0].document["reference"]
+    assert arrival.startswith("TI-") and results[0].message == f"Opened arrival {arrival} against {transfer}."
+    with db.Session() as s:
+        doc = s.scalar(select(Document).where(Document.reference == arrival))
+        assert doc.kind is DocumentKind.arrival and doc.order.reference == transfer
+        assert _code(s, doc.location_id) == "N-1"
+    for serial, words in (("SN-2", f"is on {other}"), ("SN-3", "is not in transit")):
+        refused = scan(db, service, "north-in", serial)
+        assert refused.code == "serial_not_on_transfer" and words in refused.message
+    assert scan(db, service, "north-in", "LOC:NORTH").accepted
+    assert lines_of(db, arrival) == [("SN-1", 1, "N-1")]
+
+
+def test_an_arrival_at_another_site_or_of_an_unsent_transfer_is_refused(db, service, stocked):
+    """Guards the arrival's opening: a transfer is received at its destination's site, once sent."""
+    transfer = in_transit(db, "SN-1")
+    refused = scan(db, service, "goods-in", transfer)
+    assert refused.code == "location_at_other_site" and "North shop (NORTH)" in refused.message
+    assert scan(db, service, "north-in", "T-999999").code == "unknown_document"

@@ -78,6 +78,7 @@ MOVE = State("move", "move", "open", lines=2)
 MOVE_EMPTY = State("move", "move", "open")
 TRANSFER = State("move", "transfer", "open", lines=1)
 TRANSFER_EMPTY = State("move", "transfer", "open")
+ARRIVAL = State("receive", "arrival", "open", lines=1)
 IDLE_COUNT = State("count")
 COUNT = State("count", "count", "open", lines=5)
 STATES = [IDLE_MOVE, MOVE, MOVE_EMPTY, TRANSFER, TRANSFER_EMPTY, IDLE_COUNT, COUNT,
@@ -121,6 +122,8 @@ R = {
                          location=LocationInfo(9, "NORTH", "North shop", 9, "NORTH", "North shop", here=False)),
     "loc?": Reading(Kind.location, "LOC:NOPE", code="NOPE", found=False),
     "move": Reading(Kind.mode, "CMD:MOVE", mode="move"),
+    "t": Reading(Kind.transfer, "T-000001", code="T-000001"),
+    "t?": Reading(Kind.transfer, "T-000009", code="T-000009", found=False),
     "count": Reading(Kind.mode, "CMD:COUNT", mode="count"),
     "in-service": Reading(Kind.known_serial, "SN-5", serial="SN-5", product=WIDGET, in_service=True),
     "gs1+serial-in-service": Reading(Kind.gs1, "0109501101020917\x1d21SN-5", code="09501101020917", product=WIDGET,
@@ -333,6 +336,19 @@ CASES = [
     case(MOVE, "new", no("unknown_barcode"), "move"),
     case(MOVE, "finish", ok("posted", P.idle, Post), "move"),
     case(MOVE, "undo", ok("undone", P.open, Undo), "move"),
+    # -- arrivals: a transfer's reference, then its units -------------------------------------------
+    case(IDLE_RECEIVE, "t", ok("document_opened", P.open, OpenDocument), "opens_its_arrival"),
+    case(IDLE_SELL, "t", ok("document_opened", P.open, SetMode, OpenDocument), "switches_to_receiving"),
+    case(IDLE_RECEIVE, "t?", no("unknown_document"), "not_sent"),
+    case(OPEN_RECEIPT_EMPTY, "t", ok("document_opened", P.open, Cancel, OpenDocument), "empty_receipt_gives_way"),
+    case(STICKY, "t", no("document_open"), "arrival"),
+    case(AWAIT_RECEIPT, "t", ok("document_opened", P.open, Cancel, OpenDocument), "arrival"),
+    case(REPLACING, "t", no("document_open"), "arrival"),
+    case(ARRIVAL, "known", ok("line_added", P.open, AddLine), "arrived"),
+    case(ARRIVAL, "gs1+serial", ok("line_added", P.open, AddLine), "arrived"),
+    case(ARRIVAL, "loose", ok("line_added", P.open, AddLine), "arrived_unit"),
+    case(ARRIVAL, "new", no("unknown_barcode"), "arrival"),
+    case(ARRIVAL, "loc", ok("location_set", P.open, SetLocation), "arrival_put_away"),
     # -- counting ---------------------------------------------------------------------------------
     case(IDLE_COUNT, "loc", ok("document_opened", P.open, OpenDocument), "opens_a_count"),
     case(IDLE_COUNT, "loc-north", no("location_at_other_site"), "count"),
@@ -501,7 +517,7 @@ MODES = ["receive", "sell", "return", "service", "move", "count"]
 def states(draw) -> State:
     mode = draw(st.sampled_from(MODES))
     kind = draw(st.sampled_from([None, "receipt", "sale", "customer_return", "supplier_return", "service_check_in",
-                                 "service_check_out", "move", "transfer", "count"]))
+                                 "service_check_out", "move", "transfer", "count", "arrival"]))
     if kind is None:
         return State(mode)
     product = draw(st.none() | products)
@@ -519,7 +535,7 @@ def readings(draw) -> Reading:
     text = draw(texts)
     if kind is Kind.mode:
         return Reading(kind, text, mode=draw(st.sampled_from(MODES)))
-    if kind in (Kind.supplier, Kind.customer, Kind.order, Kind.operator):
+    if kind in (Kind.supplier, Kind.customer, Kind.order, Kind.operator, Kind.transfer):
         return Reading(kind, text, code=draw(texts), found=draw(st.booleans()))
     if kind is Kind.location:
         if not draw(st.booleans()):

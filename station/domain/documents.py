@@ -87,8 +87,10 @@ def open_document(session: Session, kind: DocumentKind, *, station: str | None =
     (SPEC 3c: posting reads the site and where units leave from off the document, never the config).
     """
     if order is not None:
-        if order.kind != DocumentKind.purchase_order:
-            raise Refusal("unknown_document", f"{order.reference} is not a purchase order.")
+        # A receipt is made against a purchase order; an arrival (TI-) against its transfer (T-).
+        wanted = DocumentKind.transfer if kind is DocumentKind.arrival else DocumentKind.purchase_order
+        if order.kind != wanted:
+            raise Refusal("unknown_document", f"{order.reference} is not a {wanted.value.replace('_', ' ')}.")
         supplier = supplier or order.supplier
     doc = Document(
         reference=f"~{uuid.uuid4().hex}", kind=kind, status=DocumentStatus.open, station=station, user=user,

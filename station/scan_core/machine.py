@@ -161,6 +161,8 @@ def _openings(mode: Mode, phase: Phase) -> dict[Kind, Entry]:
         "wrong_mode", "A customer is scanned when selling or taking returns: scan CMD:SELL or CMD:RETURN first.")
     # A purchase order opens its receipt from any mode, switching the station to receiving.
     order = go(_O.document_opened, _P.open, *(() if mode is Mode.receive else ("set_receive",)), "open_against_order")
+    # So does a transfer's reference its arrival (SPEC 3c): receiving, the units as they come out of the box.
+    arrival = go(_O.document_opened, _P.open, *(() if mode is Mode.receive else ("set_receive",)), "open_arrival")
     return {
         Kind.mode: (*kept, go(_O.mode_kept, STAY, when=("same_mode",)), go(_O.mode_set, _P.idle, *drop, "set_mode")),
         Kind.supplier: _opening(phase, "scanning a supplier", no(
@@ -172,6 +174,9 @@ def _openings(mode: Mode, phase: Phase) -> dict[Kind, Entry]:
         Kind.order: _opening(phase, "scanning a purchase order", no(
             "unknown_document", "There is no purchase order {reference}: check the reference, or import the order "
                                 "first.", when=("not:found",)), order),
+        Kind.transfer: _opening(phase, "scanning a transfer", no(
+            "unknown_document", "There is no sent transfer {reference}: check the reference; a transfer arrives once "
+                                "it was sent (CMD:FINISH at the sending site).", when=("not:found",)), arrival),
     }
 
 
@@ -217,8 +222,13 @@ def _receiving(phase: Phase) -> dict[Kind, Entry]:
         unknown = (_ATTACH, _UNKNOWN_BARCODE)
     else:  # a product is chosen: a serial is one of its units
         known = unknown = (_ATTACH, serial)
-    return {Kind.gs1: (_GTIN_UNKNOWN, replace(serial, when=("has_serial",)), *product),
-            Kind.product: product, Kind.known_serial: known, Kind.unknown: unknown}
+    # An arrival takes its transfer's units as they come out of the box: each serial, or product, one line.
+    arrived = go(_O.line_added, _P.open, "add_serial", "drop_product", when=("arrival",))
+    one = go(_O.line_added, _P.open, "add_one", when=("arrival",))
+    return {Kind.gs1: (_GTIN_UNKNOWN, replace(arrived, when=("arrival", "has_serial")), one,
+                       replace(serial, when=("has_serial",)), *product),
+            Kind.product: (one, *product), Kind.known_serial: (arrived, *known),
+            Kind.unknown: (replace(_UNKNOWN_BARCODE, when=("arrival",)), *unknown)}
 
 
 def _selling_or_returning(phase: Phase) -> dict[Kind, Entry]:

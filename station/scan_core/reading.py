@@ -6,7 +6,8 @@ without a database. The order, after normalising and removing an AIM
 symbology identifier (``]E0``, ``]C0``...):
 
 1. ``CMD:`` commands;
-2. ``USR:`` operator badges, ``LOC:`` locations (SPEC 3c), ``SUP:``/``CUS:`` parties and purchase-order
+2. ``USR:`` operator badges, ``LOC:`` locations (SPEC 3c), ``SUP:``/``CUS:`` parties, transfers'
+   references (``T-000001``, before the configured pattern: the station's own numbering) and purchase-order
    references;
 3. GS1: a GS1 Digital Link URI, read as the element strings it encodes
    (any other URL is refused, ``unknown_barcode``: station.scan_core.digital_link);
@@ -64,6 +65,7 @@ class Kind(str, enum.Enum):
     supplier = "supplier"
     customer = "customer"
     order = "order"
+    transfer = "transfer"  # a transfer's reference (T-000001): its arrival at this site (SPEC 3c)
     gs1 = "gs1"
     product = "product"
     known_serial = "known_serial"
@@ -129,6 +131,7 @@ class Lookups(Protocol):
     def order_exists(self, reference: str) -> bool: ...
     def operator_exists(self, code: str) -> bool: ...
     def location(self, code: str) -> LocationInfo | None: ...
+    def transfer_exists(self, reference: str) -> bool: ...
 
 
 def quote(text: str) -> str:
@@ -278,6 +281,16 @@ def _order(scan: _Scan) -> Reading | None:
     return Reading(Kind.order, scan.text, code=scan.text, found=scan.lookups.order_exists(scan.text))
 
 
+_TRANSFER = re.compile(r"^T-\d{6,}$")
+
+
+def _transfer(scan: _Scan) -> Reading | None:
+    """2. A transfer's reference (the station's own numbering, T-000001): ``found`` when it was sent."""
+    if not _TRANSFER.match(scan.text):
+        return None
+    return Reading(Kind.transfer, scan.text, code=scan.text, found=scan.lookups.transfer_exists(scan.text))
+
+
 def _gs1_named(text: str, values: dict[str, str], lookups: Lookups) -> Reading | None:
     """GS1 values read: a product and serial (AI 01), a serial alone (AI 21), else None (they name neither)."""
     if "01" in values:
@@ -342,7 +355,7 @@ def _goods(scan: _Scan) -> Reading:
 
 
 #: SPEC 4's order of precedence: the first reader that knows the scan reads it (the last knows every scan).
-READERS = (_command, _badge, _location, _party, _order, _digital_link, _gs1_marked, _gs1_unmarked, _goods)
+READERS = (_command, _badge, _location, _party, _transfer, _order, _digital_link, _gs1_marked, _gs1_unmarked, _goods)
 
 
 def read(raw: bytes | str, lookups: Lookups, *, document_re: re.Pattern[str],

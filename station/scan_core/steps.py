@@ -140,6 +140,7 @@ GUARDS: dict[str, Guard] = {
     # A LOC: of a location at another site than the station's (in move mode: the document is a transfer).
     "other_site": lambda s, r: r.location is not None and not r.location.here,
     "transfer": lambda s, r: s.document_kind is DocumentKind.transfer,
+    "arrival": lambda s, r: s.document_kind is DocumentKind.arrival,
 }
 
 
@@ -196,6 +197,8 @@ ACTIONS: dict[str, Step] = {
     "open_move": Step(lambda s, r: OpenDocument(DocumentKind.move, location=r.location), _opens(DocumentKind.move)),
     "open_transfer": Step(lambda s, r: OpenDocument(DocumentKind.transfer, location=r.location),
                           _opens(DocumentKind.transfer)),
+    "open_arrival": Step(lambda s, r: OpenDocument(DocumentKind.arrival, order=r.code),
+                         _opens(DocumentKind.arrival)),
     "open_count": Step(lambda s, r: OpenDocument(DocumentKind.count, location=r.location),
                        _opens(DocumentKind.count)),
     "set_location": Step(lambda s, r: SetLocation(r.location)),

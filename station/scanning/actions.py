@@ -59,6 +59,8 @@ def _open(ctx: ScanContext, stand: Stand, action: decisions.OpenDocument) -> Did
     # A move's, a transfer's destination and a count's place is the LOC: that opened it; else the station's own.
     place = action.location
     location_id = place.id if place is not None else _home_id(ctx)
+    if action.kind is DocumentKind.arrival:  # where the transfer goes, at this station's site
+        location_id = places.arrival_place(session, action.order, _home_site(ctx))
     stand = replace(stand, place=place)
     return _opened(ctx, stand, documents.open_document(session, action.kind, station=ctx.station.id,
                                                        user=ctx.user(stand), supplier=supplier, customer=customer,

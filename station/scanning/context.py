@@ -112,6 +112,9 @@ class ReaderLookups:
     def operator_exists(self, code: str) -> bool:
         return operators.active_by_code(self.ctx.session, code) is not None
 
+    def transfer_exists(self, reference: str) -> bool:
+        return places.transfer_sent(self.ctx.session, reference)
+
     def location(self, code: str) -> LocationInfo | None:
         home = self.ctx.home
         return places.by_code(self.ctx.session, code, home.site_id if home else None)

@@ -18,7 +18,7 @@ from station.domain.errors import Refusal
 from station.domain.facts import DocumentHead
 from station.domain.models import Document, Location
 from station.domain.validation import could_be_key
-from station.domain.vocabulary import LOCATION_CODE_MAX, DocumentKind
+from station.domain.vocabulary import LOCATION_CODE_MAX, DocumentKind, DocumentStatus
 from station.domain.wording import plural
 from station.scan_core.reading import LocationInfo
 
@@ -41,6 +41,12 @@ def _under():
 
 
 _UNDER = _under()
+_SENT = select(D.c.id).where(D.c.reference == bindparam("reference"), D.c.kind == DocumentKind.transfer,
+                             D.c.status == DocumentStatus.posted)
+_DESTINATION = (select(D.c.id, D.c.location_id, L.c.site_id, _SITE.c.code.label("site_code"),
+                       _SITE.c.name.label("site_name"))
+                .join(L, L.c.id == D.c.location_id).join(_SITE, _SITE.c.id == L.c.site_id)
+                .where(D.c.reference == bindparam("reference"), D.c.kind == DocumentKind.transfer))
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,20 @@ def home(session: Session, code: str) -> Home | None:
 def under(session: Session, place_id: int, root_id: int) -> bool:
     """True when location ``place_id`` is ``root_id`` or anywhere under it."""
     return session.connection().execute(_UNDER, {"place": place_id, "root": root_id}).first() is not None
+
+
+def transfer_sent(session: Session, reference: str) -> bool:
+    """True when ``reference`` is a transfer that was sent (posted): its units can arrive."""
+    return session.connection().execute(_SENT, {"reference": reference}).first() is not None
+
+
+def arrival_place(session: Session, reference: str, home_site_id: int | None) -> int:
+    """Where a transfer's units arrive: its destination, which must be at the station's site (else a Refusal)."""
+    row = session.connection().execute(_DESTINATION, {"reference": reference}).one()
+    if home_site_id is not None and row.site_id != home_site_id:
+        raise Refusal("location_at_other_site", f"{reference} goes to {row.site_name} ({row.site_code}), not to this "
+                                                "station's site: its units arrive there.")
+    return row.location_id
 
 
 def named(place: LocationInfo) -> str:
