@@ -12,14 +12,22 @@ import sys
 from types import SimpleNamespace
 
 import pytest
+from helpers.places import add_location, location_id
 from sqlalchemy import select, update
 
 from station.config import from_dict
 from station.domain import catalogue, documents, posting
 from station.domain.errors import ConfigError
-from station.domain.models import Document, DocumentKind, DocumentLine, DocumentStatus, SerialNumber, StationState
+from station.domain.models import (
+    Document,
+    DocumentKind,
+    DocumentLine,
+    DocumentStatus,
+    SerialNumber,
+    StationState,
+    StockLevel,
+)
 from station.scanning.service import ScanService
-from tests.helpers.places import add_location, location_id
 
 WIDGET_GTIN = "09501101020917"
 LOOSE_EAN = "5901234123457"
@@ -365,3 +373,99 @@ def test_an_arrival_at_another_site_or_of_an_unsent_transfer_is_refused(db, serv
     refused = scan(db, service, "goods-in", transfer)
     assert refused.code == "location_at_other_site" and "North shop (NORTH)" in refused.message
     assert scan(db, service, "north-in", "T-999999").code == "unknown_document"
+
+
+# -- counting (SPEC 3c) -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def shelf(db, service, world):
+    """Aisle A holds C-1..C-4 (C-4 in bin A-04), A-04 also 3 LOOSE; C-9 is on the floor; C-5 was sold; C-7 is at
+    North."""
+    receive(db, service, "goods-in", *(f"C-{n}" for n in (1, 2, 3, 4, 5, 7, 9)))
+    for serial, code in (("C-1", "A"), ("C-2", "A"), ("C-3", "A-03"), ("C-4", "A-04"), ("C-9", "FLOOR"),
+                         ("C-7", "N-1")):
+        put(db, serial, code)
+    with db.Session.begin() as s:
+        product = catalogue.get_product(s, "LOOSE")
+        s.add(StockLevel(product_id=product.id, location_id=location_id(s, "A-04"), quantity=3))
+    assert all(r.accepted for r in scans(db, service, "till", "CUS:BOB", "C-5", "CMD:FINISH"))
+    return world
+
+
+def test_each_count_scan_says_at_once_what_the_unit_was(db, service, shelf):
+    """Guards the count's answers: counted here ("12 of 40 expected here"), recorded elsewhere (where), not in
+    stock (will be added), a repeat refused already_counted and never counted twice, a product one unit; the
+    document's ``count`` says expected, counted, the missing list and the last scan's kind."""
+    opened = scan(db, service, "counter", "LOC:A")
+    assert opened.accepted and opened.document["kind"] == "count"
+    reference = opened.document["reference"]
+    assert opened.document["count"] == {"expected": 4, "counted": 0, "missing": ["C-1", "C-2", "C-3", "C-4"],
+                                        "missing_total": 4, "last": None}
+    assert document_place(db, reference) == (DocumentKind.count, "A")
+    first = scan(db, service, "counter", "C-2")
+    assert first.message == "C-2 counted: 1 of 4 expected here."
+    assert first.document["count"] == {"expected": 4, "counted": 1, "missing": ["C-1", "C-3", "C-4"],
+                                       "missing_total": 3, "last": "counted"}
+    assert ": 1 of 4 expected here counted." in first.prompt
+    elsewhere = scan(db, service, "counter", "C-9")
+    assert elsewhere.message == "C-9 counted: recorded at FLOOR, will move here."
+    assert elsewhere.document["count"]["last"] == "elsewhere" and elsewhere.document["count"]["counted"] == 1
+    other_site = scan(db, service, "counter", "C-7")
+    assert other_site.message == "C-7 counted: recorded at N-1 at North shop, will move here."
+    added = scan(db, service, "counter", "C-5")
+    assert added.code == "serial_has_customer"  # sold: a customer's unit is refused with its usual code
+    again = scan(db, service, "counter", "C-2")
+    assert not again.accepted and again.code == "already_counted" and "never counted twice" in again.message
+    assert again.document["count"]["last"] == "already" and again.document["count"]["counted"] == 1
+    assert scan(db, service, "counter", "LOC:A-04").message == "Counting at Aisle A, bin 4 (A-04): scan the units " \
+                                                               "found there."
+    unit = scan(db, service, "counter", LOOSE_EAN)
+    assert unit.message == "1 unit of Loose counted: 1 of 3 without a serial expected here."
+    assert scan(db, service, "counter", "C-4").accepted
+    assert lines_of(db, reference) == [("C-2", 1, "A"), ("C-9", 1, "A"), ("C-7", 1, "A"), (None, 1, "A-04"),
+                                       ("C-4", 1, "A-04")]
+    with db.Session() as s:
+        view = service.view(s, "counter")
+    assert view["document"]["count"] == {"expected": 4, "counted": 2, "missing": ["C-1", "C-3"],
+                                         "missing_total": 2, "last": "counted"}
+
+
+def test_a_unit_not_in_stock_is_counted_to_be_added(db, service, shelf):
+    """Guards "not in stock at all": a unit returned to us but never put back, or adjusted out, is counted."""
+    with db.Session.begin() as s:
+        s.execute(update(SerialNumber).where(SerialNumber.serial == "C-1").values(in_stock=False, location_id=None))
+    assert scan(db, service, "counter", "LOC:A").accepted
+    result = scan(db, service, "counter", "C-1")
+    assert result.message == "C-1 counted: not in stock, will be added."
+    assert result.document["count"]["last"] == "added"
+
+
+def test_count_lines_do_not_hold_their_serials(db, service, shelf):
+    """Guards SPEC 3c: a count's lines are observations, so a counted unit can still be sold or counted elsewhere
+    (rule 8's index never sees them)."""
+    assert all(r.accepted for r in scans(db, service, "counter", "LOC:A", "C-1"))
+    with db.Session() as s:
+        assert s.scalar(select(DocumentLine.is_open).where(DocumentLine.serial == "C-1")) is False
+    assert scan(db, service, "till", "C-1").accepted
+
+
+def test_a_count_location_outside_the_counted_place(db, service, shelf):
+    """Guards the count's place: a LOC: under it says where units were found; one outside it re-roots an empty
+    count and is refused (document_open) once units are counted; another site's is refused."""
+    assert scan(db, service, "counter", "LOC:A-03").accepted
+    moved = scan(db, service, "counter", "LOC:A")
+    assert moved.accepted and moved.document["count"]["expected"] == 4
+    assert scan(db, service, "counter", "C-1").accepted
+    refused = scan(db, service, "counter", "LOC:FLOOR")
+    assert refused.code == "document_open" and "FLOOR is not under it" in refused.message
+    assert scan(db, service, "counter", "LOC:N-1").code == "location_at_other_site"
+
+
+def test_a_faulty_unit_is_counted(db, service, shelf):
+    """Guards SPEC 3c: a faulty unit is counted, and stays faulty (the count's words say so)."""
+    with db.Session.begin() as s:
+        s.execute(update(SerialNumber).where(SerialNumber.serial == "C-3")
+                  .values(in_stock=False, location_id=None, faulty=True))
+    assert scan(db, service, "counter", "LOC:A").accepted
+    result = scan(db, service, "counter", "C-3")
+    assert result.message == "C-3 counted: faulty, it stays faulty." and result.document["count"]["last"] == "faulty"

@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-A station is in a mode (receive, sell, return, service) and one of the
+A station is in a mode (receive, sell, return, service, move, count) and one of the
 mode's phases (``decisions.PHASES``): ``idle`` (no document open), ``open``
 (a document is open and nothing waits), ``awaiting_serial`` (a product was
 scanned and waits for its serial), ``sticky`` (receiving only: a product
@@ -33,23 +33,28 @@ phase they answer SignIn/SignOut and stay. Whether a station lets anything
 but a badge through while nobody is signed in (``require_operator``) is
 decided before the machine, by station.scanning.sign_in.
 
-Adding a mode is rows and names, no handler. Issue 23's ``move`` (scan
-``LOC:`` the destination, then the units; another site's location makes
-the document a transfer), for instance:
+Adding a mode is rows and names, no handler. Issue 23's ``move`` and
+``count`` (scan ``LOC:`` the destination or the place counted, then the
+units; another site's location makes a move a transfer) were added so:
 
-1. vocabulary.Mode gains ``move``, and decisions.PHASES its phases
-   (``idle``, ``open``); reading gains Kind.location, read from ``LOC:``
-   by one more reader in reading.READERS.
-2. steps.GUARDS gains the questions the rows ask ("other_site": the
-   location scanned is at another site; "destination": a ``LOC:`` was
-   scanned on this document), and steps.ACTIONS the actions, each an
-   Action for the service and its effect on the State ("open_move",
-   "open_transfer", "set_destination", "add_moved_unit").
-3. A row builder here, ``_moving(phase)``, gives the goods kinds and
-   Kind.location their branches in each phase (a unit before any
-   ``LOC:``: ``no("no_location", ...)``), and joins ``_GOODS``; the rows
-   of the other modes gain Kind.location (receiving: put-away, elsewhere a
-   refusal). The shared rows (``_signs``, ``_commands``, ``_openings``)
+1. vocabulary.Mode gained them, and decisions.PHASES their phases
+   (``idle``, ``open``: a LOC: opens the document, so an open one always
+   has its place); reading gained Kind.location, read from ``LOC:`` by one
+   more reader in reading.READERS (and Kind.transfer, a transfer's
+   reference, which opens its arrival as a purchase order opens a receipt).
+2. steps.GUARDS gained the questions the rows ask ("other_site": the
+   location scanned is at another site than the station's; "transfer",
+   "arrival": the open document's kind), and steps.ACTIONS the actions,
+   each an Action for the service and its effect on the State
+   ("open_move", "open_transfer", "open_count", "open_arrival",
+   "set_location", "add_one").
+3. Row builders here, ``_locations(mode, phase)`` and
+   ``_moving_or_counting(phase)``, give Kind.location and the goods kinds
+   their branches in each phase (a unit before any ``LOC:``:
+   ``no("no_location", ...)``); the rows of the other modes gained
+   Kind.location (receiving: put-away, elsewhere a refusal). What the
+   machine cannot know (a LOC: outside the counted place, a unit already
+   at the destination) the service's rules refuse. The shared rows (``_signs``, ``_commands``, ``_openings``)
    serve the new mode as they are: it is in neither ``_TAKE_SUPPLIERS``
    nor ``_TAKE_CUSTOMERS``, so a party scan is refused with ``wrong_mode``.
 4. Regenerate the diagram (``python -m station.scan_core.diagram >

@@ -8,6 +8,7 @@ its prompt is the unchanged station's prompt.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -79,6 +80,7 @@ class Facts:
     received_before: int = 0  # posted against the order already
     offline_held: int = 0
     place: str | None = None  # the last LOC: scanned on the document: "Aisle A, bin 3 (A-03)"
+    counted: tuple[int, int] | None = None  # a count: serials expected here counted, and expected
     unit: Unit | None = None  # at the service desk: the last line's unit, its warranty as of ``today``
     today: date | None = None
 
@@ -101,6 +103,7 @@ class Done:
     labels_queued: int = 0  # labels a posted receipt queued for the station's print_on_receive printer
     print_note: str | None = None  # "Printer zebra-1: paper out; the labels wait for it."
     place: str | None = None  # the location a LOC: set: "Aisle A, bin 3 (A-03)"
+    count_note: str | None = None  # what a counted unit was: "SN-1 counted: 12 of 40 expected here."
 
 
 def describe_document(kind: DocumentKind, reference: str, party: str | None, order: str | None) -> str:
@@ -184,6 +187,8 @@ def _document(state: State, facts: Facts) -> str:
         head += f" {PLACE_WORDS[state.document_kind]} {facts.place}"
     if state.lines:
         head += f", {plural(state.lines, 'line')}"
+    if facts.counted is not None:
+        head += f": {facts.counted[0]} of {facts.counted[1]} expected here counted"
     return f"{head}. {NEXT_WORDS.get(state.document_kind, _NEXT_SERIAL)[bool(state.lines)]}"
 
 
@@ -235,7 +240,8 @@ _MESSAGES = {
     Outcome.document_opened: lambda state, done: _opened(done) or "Opened a document.",
     Outcome.product_chosen: lambda state, done: " ".join(filter(None, (_opened(done),
                                                                        f"{state.product.name} chosen."))),
-    Outcome.line_added: lambda state, done: " ".join(filter(None, (_opened(done), f"Added {done.line}."))),
+    Outcome.line_added: lambda state, done: " ".join(filter(None, (_opened(done),
+                                                                   done.count_note or f"Added {done.line}."))),
     Outcome.serial_attached: lambda state, done: f"Recorded {done.line}.",
     Outcome.signed_in: lambda state, done: f"Signed in: {done.signed_in}" + (
         f" (in place of {done.replaced})." if done.replaced else "."),
@@ -246,6 +252,39 @@ _MESSAGES = {
     Outcome.replace_dropped: lambda state, done: "No replacement: the unit goes back as it is.",
     Outcome.location_set: lambda state, done: _place_set(state, done),
 }
+
+
+#: What a count scan says each unit was (SPEC 3c); the screen reads the kind back from the words (count_kind).
+COUNT_WORDS = {  # "unit" first: its words end as "counted"'s do
+    "unit": "1 unit of {name} counted: {units_counted} of {units_expected} without a serial expected here.",
+    "counted": "{serial} counted: {counted} of {expected} expected here.",
+    "elsewhere": "{serial} counted: recorded at {recorded}, will move here.",
+    "added": "{serial} counted: not in stock, will be added.",
+    "faulty": "{serial} counted: faulty, it stays faulty.",
+}
+
+
+def count_note(kind: str, serial: str | None, name: str, counted: int, expected: int, recorded: str | None,
+               units_counted: int, units_expected: int) -> str:
+    """"SN-1 counted: 12 of 40 expected here.", "SN-9 counted: recorded at A-04, will move here."..."""
+    return COUNT_WORDS[kind].format(serial=serial, name=name, counted=counted, expected=expected, recorded=recorded,
+                                    units_counted=units_counted, units_expected=units_expected)
+
+
+def count_kind(message: str, code: str | None) -> str | None:
+    """What a count scan's answer said the unit was (the kind COUNT_WORDS worded), or None: not a count scan."""
+    if code == "already_counted":
+        return "already"
+    return next((kind for kind, pattern in _COUNT_PATTERNS.items() if pattern.search(message)), None)
+
+
+def _pattern(words: str) -> re.Pattern[str]:
+    """A COUNT_WORDS template as a pattern: its fields any text, the rest as written, at the message's end."""
+    parts = re.split(r"\{\w+\}", words)
+    return re.compile(".+?".join(re.escape(part) for part in parts) + "$")
+
+
+_COUNT_PATTERNS = {kind: _pattern(words) for kind, words in COUNT_WORDS.items()}
 
 
 def _place_set(state: State, done: Done) -> str:

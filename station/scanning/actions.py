@@ -24,7 +24,7 @@ from station.domain.vocabulary import SERVICE_KINDS, DocumentKind, DocumentStatu
 from station.printing import scan_labels as printing
 from station.scan_core import decisions, prompts
 
-from . import places
+from . import counting, places
 from .context import ScanContext, Stand
 from .sign_in import SignedIn
 
@@ -145,12 +145,28 @@ def _add(ctx: ScanContext, stand: Stand, action: decisions.AddLine) -> Did:
                                   expiry=action.expiry, pattern=ctx.config.scanning.document_re,
                                   lookups=ctx.lookups, user=ctx.user(stand), location_id=line_location(ctx, stand),
                                   site_id=_home_site(ctx))
+        if doc.kind is DocumentKind.count:  # the count's answer: what the unit was, and where the count stands
+            return _counted(ctx, stand, replace(doc, line_count=line.line_no), line, product)
         if doc.kind is DocumentKind.customer_return and doc.customer_id is None and line.serial:
             # A return opened by the serial itself: the customer is whoever has it.
             customer_id = ctx.lookups.serial(line.serial).customer_id
             ctx.session.execute(update(D).where(D.c.id == doc.id).values(customer_id=customer_id))
             doc = head_of(ctx.session, doc.id)
     return replace(stand, document=replace(doc, line_count=line.line_no)), {"warning": warning, "line": describe(line)}
+
+
+def _counted(ctx: ScanContext, stand: Stand, doc: DocumentHead, line: Line, product) -> Did:
+    facts = ctx.lookups.serial(line.serial) if line.serial is not None else None
+    product_id = line.product.id if line.product is not None else (product.id if product is not None else None)
+    state = counting.counted(ctx.session, doc, facts, product_id)
+    recorded = None
+    if facts is not None and facts.location_code is not None:
+        elsewhere = doc.site_id is not None and facts.site_id != doc.site_id
+        recorded = facts.location_code + (f" at {facts.site_name}" if elsewhere else "")
+    name = line.product.name if line.product is not None else "it"
+    note = prompts.count_note(state.last, line.serial, name, state.counted, state.expected, recorded,
+                              state.units_counted, state.units_expected)
+    return replace(stand, document=doc, count=state), {"line": describe(line), "count_note": note}
 
 
 def _attach(ctx: ScanContext, stand: Stand, action: decisions.AttachSerial) -> Did:

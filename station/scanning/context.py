@@ -16,7 +16,7 @@ each action takes the one before it and returns the next with what it did
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,7 @@ from station.domain.vocabulary import SERIAL_MAX
 from station.scan_core.reading import LocationInfo, ProductInfo
 
 from . import places
+from .counting import Progress
 from .sign_in import SignedIn, user_of
 from .station_row import StationRow, info
 
@@ -41,6 +42,7 @@ class Stand:
     operator: SignedIn | None  # a badge or CMD:LOGOUT of this scan changes it
     posted: tuple[DocumentHead, Posted] | None = None  # the document CMD:FINISH posted, and how
     place: LocationInfo | None = None  # the last LOC: scanned on the open document
+    count: Progress | None = None  # a count's progress, as the count line just added left it
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class ScanContext:
     station: StationConfig
     row: StationRow
     token_user: str | None = None  # the caller's user (a token's name off loopback), for nobody signed in
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
     lookups: Lookups = field(init=False)
     _products: dict[str, ProductFacts] = field(default_factory=dict)
 

@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -80,7 +80,7 @@ class ScanService:
             replayed = scan_log.replay(session, station, key, raw)  # Conflict id_reused for other data
             if replayed is not None:
                 return replayed
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         # A sign-in idle for operator_idle_minutes ends now, whatever this scan turns out to be.
         signed, lapsed = sign_in.current(row.operator, cfg.operator_idle_minutes, now)
         ctx = ScanContext(session, self.config, cfg, row, token_user=user, now=now)
@@ -108,7 +108,7 @@ class ScanService:
             ctx = ScanContext(session, self.config, cfg, row, token_user=user, now=now)
             stand = ctx.start(signed)
             accepted, code, message = False, refusal.code, refusal.message
-            answer = self._answer(ctx, stand, before, cfg)
+            answer = self._answer(ctx, stand, before, cfg, refusal.code)
             station_row.save(session, station, before, row.document.id if row.document else None,
                              before.product.id if before.product else None, answer.prompt,
                              operator=self._seen(signed, now), location_id=row.place.id if row.place else None)
@@ -129,8 +129,9 @@ class ScanService:
         return result
 
     @staticmethod
-    def _answer(ctx: ScanContext, stand: Stand, state: decisions.State, cfg) -> views.Answer:
-        answer = views.answer(ctx, stand, state)
+    def _answer(ctx: ScanContext, stand: Stand, state: decisions.State, cfg,
+                refused: str | None = None) -> views.Answer:
+        answer = views.answer(ctx, stand, state, refused)
         return replace(answer, prompt=sign_in.prompt(answer.prompt, stand.operator, cfg.require_operator))
 
     @staticmethod
