@@ -41,6 +41,7 @@ STATIONS = [
     {"id": "north-in", "mode": "receive", "location": "NORTH"},
     {"id": "north-till", "mode": "sell", "location": "NORTH"},
     {"id": "north-mover", "mode": "move", "location": "NORTH"},
+    {"id": "returns", "mode": "return"},
 ]
 
 
@@ -344,6 +345,16 @@ def test_a_sale_refuses_a_unit_at_another_site(db, service, stocked):
     assert scan(db, service, "north-till", "SN-1").code == "serial_at_other_site"
 
 
+def test_a_supplier_return_refuses_a_unit_at_another_site_or_in_transit(db, service, stocked):
+    """Guards SPEC 3c for goods going back to the supplier: from the station's site only, never in transit."""
+    assert scan(db, service, "returns", "SUP:ACME").accepted
+    result = scan(db, service, "returns", "SN-4")
+    assert result.code == "serial_at_other_site" and "North shop (NORTH)" in result.message
+    in_transit(db, "SN-2")
+    assert scan(db, service, "returns", "SN-2").code == "serial_in_transit"
+    assert scan(db, service, "returns", "SN-1").accepted
+
+
 # -- arrivals (SPEC 3c) -------------------------------------------------------------------------------------
 
 def test_a_transfers_reference_opens_its_arrival_and_takes_its_units(db, service, stocked):
@@ -469,3 +480,18 @@ def test_a_faulty_unit_is_counted(db, service, shelf):
     assert scan(db, service, "counter", "LOC:A").accepted
     result = scan(db, service, "counter", "C-3")
     assert result.message == "C-3 counted: faulty, it stays faulty." and result.document["count"]["last"] == "faulty"
+
+
+def test_the_new_modes_prompt_what_to_scan_next(db, service, stocked):
+    """Guards the prompts of moving and counting: the mode's first step, the destination or place, the next."""
+    assert scan(db, service, "till", "CMD:MOVE").prompt == (
+        "Moving. Scan the location the units go to (LOC:...), then the units.")
+    transfer = scan(db, service, "till", "LOC:N-1")
+    assert transfer.prompt == (f"Transfer {transfer.document['reference']} to North back room (N-1). Scan the units "
+                               "to send (serials, or a product for a unit without one).")
+    assert scan(db, service, "till", "SN-1").prompt.endswith("1 line. Scan the next unit, or CMD:FINISH to send them.")
+    assert scan(db, service, "counter", "CMD:COUNT").prompt == (
+        "Counting. Scan the location to count (LOC:...), then every unit found there.")
+    count = scan(db, service, "counter", "LOC:A")
+    assert count.prompt == (f"Count {count.document['reference']} at Aisle A (A): 0 of 1 expected here counted. "
+                            "Scan every unit found here (serials, or a product for a unit without one).")
