@@ -210,29 +210,29 @@ def product_by_id(session: Session, product_id: int) -> ProductFacts:
     return product_facts(session.connection().execute(_BY_ID, {"id": product_id}).one())
 
 
-def _serial_query(where):
-    """Serials' records with their product, customer and whether they ever moved."""
+def _serial_query(where, *, located: bool = True):
+    """Serials' records with their product, customer and whether they ever moved; ``located``: also where each is
+    (its location and site) and the transfer it is on with its destination (SPEC 3c), as a scan reads them."""
     moved = exists().where(M.c.serial_id == S.c.id)
-    return (
-        select(
-            S.c.id, S.c.serial, S.c.in_stock, S.c.customer_id, S.c.supplier_id, moved.label("ever_moved"),
-            C.c.name.label("customer_name"),
-            P.c.id.label("p_id"), P.c.code.label("p_code"), P.c.name.label("p_name"),
-            P.c.serial_required_for_purchase.label("p_purchase"), P.c.serial_required_for_sales.label("p_sales"),
-            P.c.unserialised_on_hand.label("p_on_hand"),
-            S.c.in_service, S.c.faulty, S.c.warranty_until, P.c.warranty_months.label("p_months"),
-            S.c.location_id, _SL.c.code.label("location_code"), _SL.c.site_id, _SS.c.code.label("site_code"),
-            _SS.c.name.label("site_name"), S.c.transfer_id, _T.c.reference.label("transfer_reference"),
-            _TL.c.code.label("transfer_code"), _TL.c.name.label("transfer_name"),
-            _TS.c.name.label("transfer_site"),
-        )
-        .outerjoin(P, P.c.id == S.c.product_id)
-        .outerjoin(C, C.c.id == S.c.customer_id)
-        .outerjoin(_SL, _SL.c.id == S.c.location_id).outerjoin(_SS, _SS.c.id == _SL.c.site_id)
-        .outerjoin(_T, _T.c.id == S.c.transfer_id).outerjoin(_TL, _TL.c.id == _T.c.location_id)
-        .outerjoin(_TS, _TS.c.id == _TL.c.site_id)
-        .where(where)
-    )
+    columns = [
+        S.c.id, S.c.serial, S.c.in_stock, S.c.customer_id, S.c.supplier_id, moved.label("ever_moved"),
+        C.c.name.label("customer_name"),
+        P.c.id.label("p_id"), P.c.code.label("p_code"), P.c.name.label("p_name"),
+        P.c.serial_required_for_purchase.label("p_purchase"), P.c.serial_required_for_sales.label("p_sales"),
+        P.c.unserialised_on_hand.label("p_on_hand"),
+        S.c.in_service, S.c.faulty, S.c.warranty_until, P.c.warranty_months.label("p_months"),
+        S.c.location_id, S.c.transfer_id,
+    ]
+    base = S.outerjoin(P, P.c.id == S.c.product_id).outerjoin(C, C.c.id == S.c.customer_id)
+    if located:
+        columns += [_SL.c.code.label("location_code"), _SL.c.site_id, _SS.c.code.label("site_code"),
+                    _SS.c.name.label("site_name"), _T.c.reference.label("transfer_reference"),
+                    _TL.c.code.label("transfer_code"), _TL.c.name.label("transfer_name"),
+                    _TS.c.name.label("transfer_site")]
+        base = (base.outerjoin(_SL, _SL.c.id == S.c.location_id).outerjoin(_SS, _SS.c.id == _SL.c.site_id)
+                .outerjoin(_T, _T.c.id == S.c.transfer_id).outerjoin(_TL, _TL.c.id == _T.c.location_id)
+                .outerjoin(_TS, _TS.c.id == _TL.c.site_id))
+    return select(*columns).select_from(base).where(where)
 
 
 def _facts(text: str, row, **opened) -> SerialFacts:
@@ -246,10 +246,16 @@ def _facts(text: str, row, **opened) -> SerialFacts:
     return SerialFacts(serial=text, id=row.id, product=product, in_stock=row.in_stock,
                        customer_id=row.customer_id, customer_name=row.customer_name, supplier_id=row.supplier_id,
                        ever_moved=row.ever_moved, in_service=row.in_service, faulty=row.faulty,
-                       warranty_until=row.warranty_until, location_id=row.location_id,
-                       location_code=row.location_code, site_id=row.site_id, site_code=row.site_code,
-                       site_name=row.site_name, transfer_id=row.transfer_id, transfer_reference=row.transfer_reference,
-                       transfer_to=_destination(row), **opened)
+                       warranty_until=row.warranty_until, location_id=row.location_id, transfer_id=row.transfer_id,
+                       **_located(row), **opened)
+
+
+def _located(row) -> dict:
+    """Where the serial's place and transfer are, when the statement read them (a scan's, not a posting's lock)."""
+    if "location_code" not in row._fields:
+        return {}
+    return dict(location_code=row.location_code, site_id=row.site_id, site_code=row.site_code,
+                site_name=row.site_name, transfer_reference=row.transfer_reference, transfer_to=_destination(row))
 
 
 def _destination(row) -> str | None:
@@ -286,7 +292,7 @@ def _probe():
 
 _PROBE = _probe()
 _LOCKED = (_serial_query(S.c.serial.in_(select(L.c.serial).where(L.c.document_id == bindparam("document_id"),
-                                                                  L.c.serial.is_not(None))))
+                                                                  L.c.serial.is_not(None))), located=False)
            .order_by(S.c.id).with_for_update(key_share=True, of=S))
 
 
