@@ -187,7 +187,7 @@ def test_labels_index_and_command_sheet(client):
     html = sheet.get_data(as_text=True)
     assert sheet.status_code == 200 and sheet.mimetype == "text/html"
     commands = ("CMD:RECEIVE", "CMD:SELL", "CMD:RETURN", "CMD:FINISH", "CMD:CANCEL", "CMD:UNDO", "CMD:LOGOUT",
-                "CMD:SERVICE", "CMD:REPLACE", "CMD:PRINT")
+                "CMD:SERVICE", "CMD:REPLACE", "CMD:PRINT", "CMD:MOVE", "CMD:COUNT")
     for command in commands:
         assert f'aria-label="{command}"' in html
     assert html.count("<svg") == len(commands)

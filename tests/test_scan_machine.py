@@ -35,6 +35,7 @@ from station.scan_core.decisions import (
     Phase,
     Post,
     PrintLastSerial,
+    SetLocation,
     SetMode,
     SignIn,
     SignOut,
@@ -43,7 +44,7 @@ from station.scan_core.decisions import (
     Undo,
 )
 from station.scan_core.machine import decide
-from station.scan_core.reading import Kind, ProductInfo, Reading
+from station.scan_core.reading import Kind, LocationInfo, ProductInfo, Reading
 
 WIDGET = ProductInfo("WID-1", "Widget X", True, True)
 GADGET = ProductInfo("GAD-1", "Gadget", True, True)
@@ -71,7 +72,17 @@ CHECK_IN_EMPTY = State("service", "service_check_in", "open")  # CUS: scanned, n
 CHECK_OUT = State("service", "service_check_out", "open", lines=1)
 CHECK_OUT_EMPTY = State("service", "service_check_out", "open")  # its only unit undone
 REPLACING = State("service", "service_check_out", "replacing", lines=1)
-STATES = [IDLE_RECEIVE, IDLE_SELL, IDLE_RETURN, OPEN_SALE, OPEN_SALE_EMPTY, OPEN_RECEIPT_EMPTY, OPEN_RETURN_EMPTY,
+# Moving and counting (SPEC 3c).
+IDLE_MOVE = State("move")
+MOVE = State("move", "move", "open", lines=2)
+MOVE_EMPTY = State("move", "move", "open")
+TRANSFER = State("move", "transfer", "open", lines=1)
+TRANSFER_EMPTY = State("move", "transfer", "open")
+ARRIVAL = State("receive", "arrival", "open", lines=1)
+IDLE_COUNT = State("count")
+COUNT = State("count", "count", "open", lines=5)
+STATES = [IDLE_MOVE, MOVE, MOVE_EMPTY, TRANSFER, TRANSFER_EMPTY, IDLE_COUNT, COUNT,
+          IDLE_RECEIVE, IDLE_SELL, IDLE_RETURN, OPEN_SALE, OPEN_SALE_EMPTY, OPEN_RECEIPT_EMPTY, OPEN_RETURN_EMPTY,
           OPEN_SALE_ATTACH, AWAIT_RECEIPT, AWAIT_SALE_WITH_LINES, STICKY, STICKY_ATTACH, IDLE_SERVICE, CHECK_IN,
           CHECK_IN_EMPTY, CHECK_OUT, CHECK_OUT_EMPTY, REPLACING]
 
@@ -105,6 +116,15 @@ R = {
     "logout": Reading(Kind.logout, "CMD:LOGOUT"),
     "service": Reading(Kind.mode, "CMD:SERVICE", mode="service"),
     "replace": Reading(Kind.replace, "CMD:REPLACE"),
+    "loc": Reading(Kind.location, "LOC:A-03", code="A-03",
+                   location=LocationInfo(3, "A-03", "Aisle A, bin 3", 1, "MAIN", "Main site", here=True)),
+    "loc-north": Reading(Kind.location, "LOC:NORTH", code="NORTH",
+                         location=LocationInfo(9, "NORTH", "North shop", 9, "NORTH", "North shop", here=False)),
+    "loc?": Reading(Kind.location, "LOC:NOPE", code="NOPE", found=False),
+    "move": Reading(Kind.mode, "CMD:MOVE", mode="move"),
+    "t": Reading(Kind.transfer, "T-000001", code="T-000001"),
+    "t?": Reading(Kind.transfer, "T-000009", code="T-000009", found=False),
+    "count": Reading(Kind.mode, "CMD:COUNT", mode="count"),
     "in-service": Reading(Kind.known_serial, "SN-5", serial="SN-5", product=WIDGET, in_service=True),
     "gs1+serial-in-service": Reading(Kind.gs1, "0109501101020917\x1d21SN-5", code="09501101020917", product=WIDGET,
                                      serial="SN-5", in_service=True),
@@ -281,6 +301,63 @@ CASES = [
     case(REPLACING, "logout", ok("signed_out", P.replacing, SignOut), "still_armed"),
     case(REPLACING, "print", ok("label_queued", P.replacing, PrintLastSerial), "still_armed"),
     case(STICKY, "print", ok("label_queued", P.sticky, PrintLastSerial), "box_stays_sticky"),
+    # -- LOC: in every mode (SPEC 3c) ------------------------------------------------------------
+    case(IDLE_RECEIVE, "loc", no("no_open_document"), "put_away_needs_a_receipt"),
+    case(IDLE_RECEIVE, "loc?", no("unknown_location"), "unknown"),
+    case(OPEN_RECEIPT_EMPTY, "loc", ok("location_set", P.open, SetLocation), "put_away"),
+    case(OPEN_RECEIPT_EMPTY, "loc-north", no("location_at_other_site"), "put_away_elsewhere"),
+    case(STICKY, "loc", ok("location_set", P.sticky, SetLocation), "put_away_keeps_the_product"),
+    case(AWAIT_RECEIPT, "loc", ok("location_set", P.awaiting_serial, SetLocation), "put_away"),
+    case(AWAIT_RECEIPT, "loc?", no("unknown_location"), "unknown"),
+    case(OPEN_SALE, "loc", no("wrong_mode"), "a_till_takes_no_location"),
+    case(IDLE_SELL, "loc?", no("unknown_location"), "unknown_first"),
+    case(REPLACING, "loc", no("wrong_mode")),
+    case(IDLE_SERVICE, "move", ok("mode_set", P.idle, SetMode), "to_moving"),
+    case(CHECK_IN_EMPTY, "count", ok("mode_set", P.idle, Cancel, SetMode), "to_counting"),
+    # -- moving: LOC: first, then the units; another site's location makes a transfer ------------
+    case(IDLE_MOVE, "loc", ok("document_opened", P.open, OpenDocument), "opens_a_move"),
+    case(IDLE_MOVE, "loc-north", ok("document_opened", P.open, OpenDocument), "opens_a_transfer"),
+    case(IDLE_MOVE, "loc?", no("unknown_location"), "move"),
+    case(IDLE_MOVE, "known", no("no_location"), "move"),
+    case(IDLE_MOVE, "loose", no("no_location"), "move"),
+    case(IDLE_MOVE, "gs1+serial", no("no_location"), "move"),
+    case(IDLE_MOVE, "new", no("unknown_barcode"), "move"),
+    case(IDLE_MOVE, "sup", no("wrong_mode"), "move"),
+    case(MOVE, "loc", ok("location_set", P.open, SetLocation), "new_destination"),
+    case(MOVE, "loc-north", no("document_open"), "move_with_lines_is_never_a_transfer"),
+    case(MOVE_EMPTY, "loc-north", ok("document_opened", P.open, Cancel, OpenDocument), "empty_move_becomes_transfer"),
+    case(TRANSFER, "loc", no("document_open"), "transfer_with_lines_is_never_a_move"),
+    case(TRANSFER_EMPTY, "loc", ok("document_opened", P.open, Cancel, OpenDocument), "empty_transfer_becomes_move"),
+    case(TRANSFER, "loc-north", ok("location_set", P.open, SetLocation), "transfer_destination"),
+    case(MOVE, "known", ok("line_added", P.open, AddLine), "move"),
+    case(MOVE, "loose", ok("line_added", P.open, AddLine), "move_a_unit"),
+    case(MOVE, "gs1+serial", ok("line_added", P.open, AddLine), "move"),
+    case(MOVE, "gs1", ok("line_added", P.open, AddLine), "move_a_unit"),
+    case(MOVE, "new", no("unknown_barcode"), "move"),
+    case(MOVE, "finish", ok("posted", P.idle, Post), "move"),
+    case(MOVE, "undo", ok("undone", P.open, Undo), "move"),
+    # -- arrivals: a transfer's reference, then its units -------------------------------------------
+    case(IDLE_RECEIVE, "t", ok("document_opened", P.open, OpenDocument), "opens_its_arrival"),
+    case(IDLE_SELL, "t", ok("document_opened", P.open, SetMode, OpenDocument), "switches_to_receiving"),
+    case(IDLE_RECEIVE, "t?", no("unknown_document"), "not_sent"),
+    case(OPEN_RECEIPT_EMPTY, "t", ok("document_opened", P.open, Cancel, OpenDocument), "empty_receipt_gives_way"),
+    case(STICKY, "t", no("document_open"), "arrival"),
+    case(AWAIT_RECEIPT, "t", ok("document_opened", P.open, Cancel, OpenDocument), "arrival"),
+    case(REPLACING, "t", no("document_open"), "arrival"),
+    case(ARRIVAL, "known", ok("line_added", P.open, AddLine), "arrived"),
+    case(ARRIVAL, "gs1+serial", ok("line_added", P.open, AddLine), "arrived"),
+    case(ARRIVAL, "loose", ok("line_added", P.open, AddLine), "arrived_unit"),
+    case(ARRIVAL, "new", no("unknown_barcode"), "arrival"),
+    case(ARRIVAL, "loc", ok("location_set", P.open, SetLocation), "arrival_put_away"),
+    # -- counting ---------------------------------------------------------------------------------
+    case(IDLE_COUNT, "loc", ok("document_opened", P.open, OpenDocument), "opens_a_count"),
+    case(IDLE_COUNT, "loc-north", no("location_at_other_site"), "count"),
+    case(IDLE_COUNT, "known", no("no_location"), "count"),
+    case(COUNT, "loc", ok("location_set", P.open, SetLocation), "found_there"),
+    case(COUNT, "known", ok("line_added", P.open, AddLine), "count"),
+    case(COUNT, "loose", ok("line_added", P.open, AddLine), "count_a_unit"),
+    case(COUNT, "cus", no("document_open"), "count"),
+    case(COUNT, "move", no("document_open"), "count"),
 ]
 
 #: (phase, kind) pairs that have a case: filled from CASES as the parametrised test is collected.
@@ -433,14 +510,14 @@ products = st.sampled_from([WIDGET, GADGET, LOOSE, ProductInfo("X", "", False, T
 texts = st.text(max_size=80)
 
 
-MODES = ["receive", "sell", "return", "service"]
+MODES = ["receive", "sell", "return", "service", "move", "count"]
 
 
 @st.composite
 def states(draw) -> State:
     mode = draw(st.sampled_from(MODES))
     kind = draw(st.sampled_from([None, "receipt", "sale", "customer_return", "supplier_return", "service_check_in",
-                                 "service_check_out"]))
+                                 "service_check_out", "move", "transfer", "count", "arrival"]))
     if kind is None:
         return State(mode)
     product = draw(st.none() | products)
@@ -458,8 +535,13 @@ def readings(draw) -> Reading:
     text = draw(texts)
     if kind is Kind.mode:
         return Reading(kind, text, mode=draw(st.sampled_from(MODES)))
-    if kind in (Kind.supplier, Kind.customer, Kind.order, Kind.operator):
+    if kind in (Kind.supplier, Kind.customer, Kind.order, Kind.operator, Kind.transfer):
         return Reading(kind, text, code=draw(texts), found=draw(st.booleans()))
+    if kind is Kind.location:
+        if not draw(st.booleans()):
+            return Reading(kind, text, code=draw(texts), found=False)
+        return Reading(kind, text, code="A-1", location=LocationInfo(1, "A-1", "A", 1, "S", "Site",
+                                                                      here=draw(st.booleans())))
     if kind is Kind.gs1:
         product = draw(st.none() | products)
         return Reading(kind, text, code=draw(texts), found=product is not None, product=product,

@@ -39,6 +39,7 @@ ADDED_CODES = {
     "wrong_mode",  # a party or CMD:REPLACE the mode does not take
     "empty_document",  # CMD:FINISH on a document without lines
     "nothing_to_replace",  # CMD:REPLACE with no checked-out unit to replace
+    "location_at_other_site",  # a LOC: of another site where the station works on its own (put-away, counts)
 }
 
 LEGAL = [(mode, phase, kind) for mode in PHASES for phase in PHASES[mode] for kind in Kind]

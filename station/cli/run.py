@@ -86,6 +86,18 @@ def _finish(signo: int | None, stopped_cleanly: bool, engine) -> None:
     os._exit(1 if signo is None else 0)
 
 
+def _refuse_homeless(config: Config, engine) -> None:
+    """Refuse to start, in one sentence, while a station's location is not an active location (SPEC 3c)."""
+    from sqlalchemy.orm import Session
+
+    from station.scanning.places import homeless
+
+    with Session(engine) as session:
+        sentence = homeless(session, config.stations)
+    if sentence is not None:
+        raise click.ClickException(sentence)
+
+
 def _first_run_hint(engine) -> None:
     """On an empty database, say how to begin (the web page says it too)."""
     from sqlalchemy.orm import Session
@@ -112,6 +124,8 @@ def run(ctx: Context) -> None:
         migrated = migrate_or_defer(engine)
     except Exception as exc:
         raise click.ClickException(f"cannot prepare the database: {str(exc).splitlines()[0]}") from None
+    if migrated:  # an unreachable database is asked once it answers: the scans wait in the spool meanwhile
+        _refuse_homeless(config, engine)
     live = LiveStatus()
     daemon = Daemon(config, engine, live, migrated=migrated)
     try:
@@ -149,6 +163,7 @@ def serve(ctx: Context) -> None:
         raise  # the root group names the database and says it cannot be reached
     except Exception as exc:
         raise click.ClickException(f"cannot prepare the database: {str(exc).splitlines()[0]}") from None
+    _refuse_homeless(config, engine)
     server = _web_server(config, engine, None)
     server.start()
     for url in server.urls:

@@ -44,6 +44,13 @@ def identifier(value: Any, place: Place) -> str:
     return value
 
 
+def location_code(value: Any, place: Place) -> str:
+    """A station's location: a location's code (SPEC 3c), whether it exists is asked when the station starts."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", value):
+        raise ConfigError(f"{place.where}: location must be a location's code, 1-32 letters, digits, '-', '_' or '.'")
+    return value
+
+
 def database_url(value: str, place: Place) -> str:
     """``$STATION_DATABASE_URL``, else the file's url; a relative SQLite path is relative to the file."""
     url = os.environ.get("STATION_DATABASE_URL") or value

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from drivers.printers.config import DEFAULT_DPI, KINDS
 from drivers.printers.config import PrinterConfig as DriverPrinterConfig
 from station.domain.errors import ConfigError
-from station.domain.vocabulary import EventType, Mode
+from station.domain.vocabulary import MAIN_SITE, EventType, Mode
 
 from . import checks
 from .checks import PARITIES, nearest
@@ -92,6 +92,8 @@ class StationConfig:
     id: str = key(REQUIRED, "1-64 letters, digits, - _ .: its name in URLs, pages and the API",
                   check=checks.identifier, example="goods-in")
     mode: Mode = key(Mode.sell, "what a product or serial scan opens", example=Mode.receive)
+    location: str = key(MAIN_SITE, "the code of the location where it stands (its site is the station's site)",
+                        check=checks.location_code)
     require_operator: bool = key(False, "nothing but an operator's badge (USR:...) until someone signs in",
                                  example=True)
     operator_idle_minutes: int | None = key(None, "signed out after this long without a scan (optional)",

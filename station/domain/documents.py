@@ -43,7 +43,9 @@ from .rules import (
     check_units,
     line_check,
     out_of_stock,
+    refuse_elsewhere,
     refuse_if_on_open_document,
+    refuse_in_transit,
     refuse_other_customer,
 )
 from .validation import could_be_key, require_code, require_quantity
@@ -77,15 +79,22 @@ def order_exists(session: Session, reference: str) -> bool:
 
 def open_document(session: Session, kind: DocumentKind, *, station: str | None = None, user: str | None = None,
                   supplier: Supplier | None = None, customer: Customer | None = None,
-                  order: Document | None = None, reason: str | None = None) -> Document:
-    """Open a station-numbered document (R-000123, S-000045...)."""
+                  order: Document | None = None, reason: str | None = None,
+                  location_id: int | None = None) -> Document:
+    """Open a station-numbered document (R-000123, S-000045...).
+
+    ``location_id``: a count's place, a transfer's or an arrival's destination, else the station's location
+    (SPEC 3c: posting reads the site and where units leave from off the document, never the config).
+    """
     if order is not None:
-        if order.kind != DocumentKind.purchase_order:
-            raise Refusal("unknown_document", f"{order.reference} is not a purchase order.")
+        # A receipt is made against a purchase order; an arrival (TI-) against its transfer (T-).
+        wanted = DocumentKind.transfer if kind is DocumentKind.arrival else DocumentKind.purchase_order
+        if order.kind != wanted:
+            raise Refusal("unknown_document", f"{order.reference} is not a {wanted.value.replace('_', ' ')}.")
         supplier = supplier or order.supplier
     doc = Document(
         reference=f"~{uuid.uuid4().hex}", kind=kind, status=DocumentStatus.open, station=station, user=user,
-        supplier=supplier, customer=customer, order=order, reason=reason,
+        supplier=supplier, customer=customer, order=order, reason=reason, location_id=location_id,
         lines=[],  # known to be empty: reading them later costs no query
     )
     session.add(doc)
@@ -130,10 +139,12 @@ def expire_rows(session: Session, model: type, ids, *names: str) -> None:
 
 def check_line(session: Session, doc: DocumentLike, *, product: ProductLike | None, serial: str | None,
                quantity: int = 1, pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None,
-               replaces: str | None = None) -> Resolved:
+               replaces: str | None = None, site_id: int | None = None, location_id: int | None = None) -> Resolved:
     """Every rule for one new line of an open document (SPEC 3), or a Refusal; nothing is written.
 
-    ``replaces`` makes the line a check-out's replacement of that (faulty) serial (rule 13).
+    ``replaces`` makes the line a check-out's replacement of that (faulty) serial (rule 13). ``site_id`` is the
+    scanning station's site and ``location_id`` where the line's unit goes (or, counting, was found): given, the
+    rules of SPEC 3c on where a unit is are checked too.
     """
     lookups = lookups or Lookups(session)
     if serial is None:
@@ -141,9 +152,12 @@ def check_line(session: Session, doc: DocumentLike, *, product: ProductLike | No
     else:
         text = check_serial_text(lookups, serial, pattern)
         facts = lookups.serial(text)
-        refuse_if_on_open_document(facts, doc)
+        if doc.kind is not DocumentKind.count:  # a count's lines observe: they hold no serial (SPEC 3c)
+            refuse_if_on_open_document(facts, doc)
         faulty = lookups.serial(replaces) if replaces is not None else None
+        refuse_in_transit(facts, doc.kind, replacement=faulty is not None)
         resolved = line_check(doc.kind, faulty)(facts, product, quantity)
+        refuse_elsewhere(facts, doc, site_id=site_id, location_id=location_id, replacement=faulty is not None)
         if faulty is None:
             refuse_other_customer(facts, doc)
     _check_stock(session, doc, resolved, quantity)
@@ -170,10 +184,11 @@ def _order_reference(session: Session, doc: DocumentLike) -> str:
 def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None = None, serial: str | None = None,
              quantity: int = 1, batch: str | None = None, expiry: str | None = None,
              pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None, user: str | None = None,
-             replaces: str | None = None) -> Line:
+             replaces: str | None = None, location_id: int | None = None, site_id: int | None = None) -> Line:
     """Add a checked line: a number, the line, its product's tally; rule 8's unique index refuses a raced serial.
 
-    ``user`` is who scanned it (the signed-in operator); None: the document's user.
+    ``user`` is who scanned it (the signed-in operator); None: the document's user. ``location_id``: where the
+    unit goes (or, on a count, was found; on a line going out, where unserialised units leave first).
 
     Three statements whatever the document's size, then (for a serial) one read
     of the serial as committed now: see ``_recheck``.
@@ -185,19 +200,22 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
         raise Invalid("invalid_quantity", "A serial is one unit.")
     lookups = lookups or Lookups(session)
     resolved = check_line(session, doc, product=product, serial=serial, quantity=quantity, pattern=pattern,
-                          lookups=lookups, replaces=replaces)
+                          lookups=lookups, replaces=replaces, site_id=site_id, location_id=location_id)
     product = resolved.product
     taken = (1 if resolved.serial is not None else POLICY[doc.kind].takes_units(quantity)) if resolved.takes_unit else 0
     line_no = session.connection().execute(_COUNT_UP, {"document_id": doc.id}).scalar_one()
     _insert_line(session, doc, dict(
         document_id=doc.id, line_no=line_no, product_id=product.id if product else None, serial=resolved.serial,
-        quantity=quantity, batch=batch, expiry=expiry, is_open=True, takes_unit=resolved.takes_unit,
-        created_at=datetime.now(timezone.utc), user=user if user is not None else doc.user, replaces=replaces))
+        quantity=quantity, batch=batch, expiry=expiry, takes_unit=resolved.takes_unit,
+        # Rule 8's index holds a serial on an open document's line; a count's lines are observations, never held.
+        is_open=doc.kind is not DocumentKind.count,
+        created_at=datetime.now(timezone.utc), user=user if user is not None else doc.user, replaces=replaces,
+        location_id=location_id))
     if product is not None:
         tallies.add(session, doc.id, product.id, quantity, taken)
     expire(session, doc, "lines", "line_count")
     line = Line(line_no, product, resolved.serial, quantity, batch, expiry, resolved.takes_unit, replaces)
-    if resolved.serial is not None:
+    if resolved.serial is not None and doc.kind is not DocumentKind.count:
         _recheck(session, doc, line, resolved, lookups)
     return line
 

@@ -18,7 +18,17 @@ from sqlalchemy.orm import Session
 
 from .barcodes import lookup_forms
 from .errors import NotFound
-from .models import Customer, Document, DocumentLine, Movement, Product, ProductBarcode, SerialNumber, Supplier
+from .models import (
+    Customer,
+    Document,
+    DocumentLine,
+    Location,
+    Movement,
+    Product,
+    ProductBarcode,
+    SerialNumber,
+    Supplier,
+)
 from .vocabulary import DocumentKind, DocumentStatus
 
 P = Product.__table__
@@ -31,6 +41,11 @@ M = Movement.__table__
 _C = Customer.__table__.alias("party_customer")
 _S = Supplier.__table__.alias("party_supplier")
 _O = Document.__table__.alias("head_order")
+_DL = Location.__table__.alias("head_place")
+# Where a serial is (its location and that location's site), and the transfer it is on with its destination.
+_SL, _SS = Location.__table__.alias("serial_place"), Location.__table__.alias("serial_site")
+_T, _TL = Document.__table__.alias("serial_transfer"), Location.__table__.alias("transfer_place")
+_TS = Location.__table__.alias("transfer_site")
 
 
 class ProductLike(Protocol):
@@ -84,6 +99,15 @@ class SerialFacts:
     in_service: bool = False  # at our service desk (SPEC 3b)
     faulty: bool = False  # replaced at a check-out: ours, out of stock, never sold again
     warranty_until: date | None = None
+    # Where it is while in stock (SPEC 3c): its location, that location's site; the transfer it is on in transit.
+    location_id: int | None = None
+    location_code: str | None = None
+    site_id: int | None = None
+    site_code: str | None = None
+    site_name: str | None = None
+    transfer_id: int | None = None
+    transfer_reference: str | None = None
+    transfer_to: str | None = None  # the transfer's destination: "North back room (N-1) at North shop"
 
     @property
     def exists(self) -> bool:
@@ -93,7 +117,7 @@ class SerialFacts:
     def state(self) -> tuple:
         """What a line is decided on; two reads with the same state decide the same."""
         return (self.id, self.in_stock, self.customer_id, self.product.id if self.product else None,
-                self.in_service, self.faulty)
+                self.in_service, self.faulty, self.location_id, self.transfer_id)
 
 
 @dataclass(frozen=True)
@@ -119,6 +143,8 @@ class DocumentHead:
     order_reference: str | None = None
     created_at: datetime | None = None
     posted_at: datetime | None = None
+    location_id: int | None = None  # a count's place, a transfer's destination, else the station's location
+    site_id: int | None = None  # that location's site
 
 
 def head_columns():
@@ -127,20 +153,21 @@ def head_columns():
             D.c.order_id, D.c.line_count, func.coalesce(_C.c.code, _S.c.code).label("party_code"),
             func.coalesce(_C.c.name, _S.c.name).label("party_name"), _S.c.code.label("supplier_code"),
             _S.c.name.label("supplier_name"), _C.c.code.label("customer_code"), _C.c.name.label("customer_name"),
-            _O.c.reference.label("order_reference"), D.c.created_at, D.c.posted_at)
+            _O.c.reference.label("order_reference"), D.c.created_at, D.c.posted_at, D.c.location_id,
+            _DL.c.site_id.label("site_id"))
 
 
 def head_from(base):
     """``base`` joined to what a DocumentHead shows: the party and the purchase order."""
     return (base.outerjoin(_C, _C.c.id == D.c.customer_id).outerjoin(_S, _S.c.id == D.c.supplier_id)
-            .outerjoin(_O, _O.c.id == D.c.order_id))
+            .outerjoin(_O, _O.c.id == D.c.order_id).outerjoin(_DL, _DL.c.id == D.c.location_id))
 
 
 def head(row) -> DocumentHead:
     return DocumentHead(row.id, row.reference, row.kind, row.status, row.station, row.user, row.supplier_id,
                         row.customer_id, row.order_id, row.line_count, row.party_code, row.party_name,
                         row.supplier_code, row.supplier_name, row.customer_code, row.customer_name,
-                        row.order_reference, row.created_at, row.posted_at)
+                        row.order_reference, row.created_at, row.posted_at, row.location_id, row.site_id)
 
 
 def head_of(session: Session, document_id: int) -> DocumentHead:
@@ -183,22 +210,29 @@ def product_by_id(session: Session, product_id: int) -> ProductFacts:
     return product_facts(session.connection().execute(_BY_ID, {"id": product_id}).one())
 
 
-def _serial_query(where):
-    """Serials' records with their product, customer and whether they ever moved."""
+def _serial_query(where, *, located: bool = True):
+    """Serials' records with their product, customer and whether they ever moved; ``located``: also where each is
+    (its location and site) and the transfer it is on with its destination (SPEC 3c), as a scan reads them."""
     moved = exists().where(M.c.serial_id == S.c.id)
-    return (
-        select(
-            S.c.id, S.c.serial, S.c.in_stock, S.c.customer_id, S.c.supplier_id, moved.label("ever_moved"),
-            C.c.name.label("customer_name"),
-            P.c.id.label("p_id"), P.c.code.label("p_code"), P.c.name.label("p_name"),
-            P.c.serial_required_for_purchase.label("p_purchase"), P.c.serial_required_for_sales.label("p_sales"),
-            P.c.unserialised_on_hand.label("p_on_hand"),
-            S.c.in_service, S.c.faulty, S.c.warranty_until, P.c.warranty_months.label("p_months"),
-        )
-        .outerjoin(P, P.c.id == S.c.product_id)
-        .outerjoin(C, C.c.id == S.c.customer_id)
-        .where(where)
-    )
+    columns = [
+        S.c.id, S.c.serial, S.c.in_stock, S.c.customer_id, S.c.supplier_id, moved.label("ever_moved"),
+        C.c.name.label("customer_name"),
+        P.c.id.label("p_id"), P.c.code.label("p_code"), P.c.name.label("p_name"),
+        P.c.serial_required_for_purchase.label("p_purchase"), P.c.serial_required_for_sales.label("p_sales"),
+        P.c.unserialised_on_hand.label("p_on_hand"),
+        S.c.in_service, S.c.faulty, S.c.warranty_until, P.c.warranty_months.label("p_months"),
+        S.c.location_id, S.c.transfer_id,
+    ]
+    base = S.outerjoin(P, P.c.id == S.c.product_id).outerjoin(C, C.c.id == S.c.customer_id)
+    if located:
+        columns += [_SL.c.code.label("location_code"), _SL.c.site_id, _SS.c.code.label("site_code"),
+                    _SS.c.name.label("site_name"), _T.c.reference.label("transfer_reference"),
+                    _TL.c.code.label("transfer_code"), _TL.c.name.label("transfer_name"),
+                    _TS.c.name.label("transfer_site")]
+        base = (base.outerjoin(_SL, _SL.c.id == S.c.location_id).outerjoin(_SS, _SS.c.id == _SL.c.site_id)
+                .outerjoin(_T, _T.c.id == S.c.transfer_id).outerjoin(_TL, _TL.c.id == _T.c.location_id)
+                .outerjoin(_TS, _TS.c.id == _TL.c.site_id))
+    return select(*columns).select_from(base).where(where)
 
 
 def _facts(text: str, row, **opened) -> SerialFacts:
@@ -212,7 +246,24 @@ def _facts(text: str, row, **opened) -> SerialFacts:
     return SerialFacts(serial=text, id=row.id, product=product, in_stock=row.in_stock,
                        customer_id=row.customer_id, customer_name=row.customer_name, supplier_id=row.supplier_id,
                        ever_moved=row.ever_moved, in_service=row.in_service, faulty=row.faulty,
-                       warranty_until=row.warranty_until, **opened)
+                       warranty_until=row.warranty_until, location_id=row.location_id, transfer_id=row.transfer_id,
+                       **_located(row), **opened)
+
+
+def _located(row) -> dict:
+    """Where the serial's place and transfer are, when the statement read them (a scan's, not a posting's lock)."""
+    if "location_code" not in row._fields:
+        return {}
+    return dict(location_code=row.location_code, site_id=row.site_id, site_code=row.site_code,
+                site_name=row.site_name, transfer_reference=row.transfer_reference, transfer_to=_destination(row))
+
+
+def _destination(row) -> str | None:
+    """Where a serial in transit is going: "North back room (N-1) at North shop"."""
+    if row.transfer_code is None:
+        return None
+    place = f"{row.transfer_name} ({row.transfer_code})"
+    return place if row.transfer_site in (None, row.transfer_name) else f"{place} at {row.transfer_site}"
 
 
 def _one_serial():
@@ -241,7 +292,7 @@ def _probe():
 
 _PROBE = _probe()
 _LOCKED = (_serial_query(S.c.serial.in_(select(L.c.serial).where(L.c.document_id == bindparam("document_id"),
-                                                                  L.c.serial.is_not(None))))
+                                                                  L.c.serial.is_not(None))), located=False)
            .order_by(S.c.id).with_for_update(key_share=True, of=S))
 
 

@@ -191,6 +191,30 @@ def _service_check_out(f: SerialFacts, product: ProductLike | None, quantity: in
     return Resolved(f.product or product, f.serial, f)
 
 
+def _in_stock_here(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+    """A move or a transfer (SPEC 3c): a unit in stock (where, checked by ``refuse_elsewhere``)."""
+    _refuse_in_service(f)
+    if not f.in_stock:
+        why = f"was sold to {f.customer_name}" if f.customer_id is not None else "is not in stock"
+        raise Refusal("serial_not_in_stock", f"Serial {f.serial} {why}, so it cannot be moved: scan a unit in stock.")
+    return Resolved(product_for(f, product), f.serial, f)
+
+
+def _arrival(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+    """An arrival's unit: whether it is on this transfer is ``refuse_elsewhere``'s to say (it knows the document)."""
+    return Resolved(f.product or product, f.serial, f)
+
+
+def _count(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+    """A count observes a unit (SPEC 3c): a customer's or one at the desk is refused with its usual code; a faulty one
+    is counted (and stays faulty); one not in stock is counted, to be added when the count posts."""
+    _refuse_in_service(f)
+    if f.customer_id is not None:
+        raise Refusal("serial_has_customer", f"Serial {f.serial} was sold to {f.customer_name}: it is not stock to "
+                                             "count. Take it back as a return first, or set it aside.")
+    return Resolved(product_for(f, product), f.serial, f)
+
+
 SERIAL_CHECKS: dict[DocumentKind, SerialCheck] = {
     DocumentKind.receipt: _receipt,
     DocumentKind.sale: _sale,
@@ -199,7 +223,47 @@ SERIAL_CHECKS: dict[DocumentKind, SerialCheck] = {
     DocumentKind.adjustment: _adjustment,
     DocumentKind.service_check_in: _service_check_in,
     DocumentKind.service_check_out: _service_check_out,
+    DocumentKind.move: _in_stock_here,
+    DocumentKind.transfer: _in_stock_here,
+    DocumentKind.arrival: _arrival,
+    DocumentKind.count: _count,
 }
+
+#: The kinds whose units must be at the station's site (SPEC 3c), and the kinds that never hold a unit in transit.
+_FROM_THIS_SITE = frozenset({DocumentKind.sale, DocumentKind.supplier_return, DocumentKind.move, DocumentKind.transfer})
+_NOT_IN_TRANSIT = frozenset(DocumentKind) - {DocumentKind.arrival, DocumentKind.customer_return,
+                                             DocumentKind.service_check_in, DocumentKind.service_check_out}
+
+
+def refuse_in_transit(f: SerialFacts, kind: DocumentKind, *, replacement: bool = False) -> None:
+    """A unit in transit (SPEC 3c) is sold, moved, counted or sent again only once it has arrived."""
+    if f.transfer_id is None or (kind not in _NOT_IN_TRANSIT and not replacement):
+        return
+    where = f" to {f.transfer_to}" if f.transfer_to else ""
+    raise Refusal("serial_in_transit", f"Serial {f.serial} is in transit{where} on {f.transfer_reference}: scan it "
+                                       "there when it arrives (receive mode, the transfer's reference, then the unit).")
+
+
+def refuse_elsewhere(f: SerialFacts, doc: DocumentLike, *, site_id: int | None, location_id: int | None,
+                     replacement: bool = False) -> None:
+    """Where the unit is (SPEC 3c), for a line at a station of site ``site_id`` going to (or found at)
+    ``location_id``: a sale's, supplier return's, replacement's, move's or transfer's unit must be at the station's
+    site (``serial_at_other_site``), a move's not at its destination already (``serial_already_there``), an
+    arrival's on its transfer (``serial_not_on_transfer``). None for either: not known (not a scan), not checked."""
+    if doc.kind is DocumentKind.arrival:
+        if f.transfer_id is None or f.transfer_id != doc.order_id:
+            why = f"is on {f.transfer_reference}" if f.transfer_id is not None else "is not in transit"
+            raise Refusal("serial_not_on_transfer", f"Serial {f.serial} {why}, not on the transfer this arrival "
+                                                    "receives: put it aside, or scan that transfer's reference first.")
+        return
+    if not f.in_stock or site_id is None or (doc.kind not in _FROM_THIS_SITE and not replacement):
+        return
+    if f.site_id is not None and f.site_id != site_id:
+        raise Refusal("serial_at_other_site", f"{f.serial} is at {f.site_name} ({f.site_code}): "
+                                              "transfer it here first.")
+    if doc.kind is DocumentKind.move and location_id is not None and f.location_id == location_id:
+        raise Refusal("serial_already_there", f"Serial {f.serial} is at {f.location_code} already: scan a unit that "
+                                              "goes there, or another location.")
 
 
 def check_replacement(f: SerialFacts, faulty: SerialFacts) -> Resolved:
@@ -274,6 +338,11 @@ _WORDS = {
         "Only {units} of {name} without a serial {are} in stock."),
     **{kind: _Words("Scan the unit's serial.", "The service desk takes each unit by its serial: scan the serial of "
                                                 "this {name}.") for kind in SERVICE_KINDS},
+    DocumentKind.move: _Words("Scan a product or a serial."),
+    DocumentKind.transfer: _Words("Scan a product or a serial.", "",
+                                  "No unit of {name} without a serial is left in stock to send."),
+    DocumentKind.arrival: _Words("Scan a product or a serial."),
+    DocumentKind.count: _Words("Scan a product or a serial."),
 }
 
 

@@ -46,11 +46,13 @@ def _require_service(doc: DocumentLike, kind: DocumentKind | None = None) -> Non
 
 
 def add_unit(session: Session, doc: DocumentLike, *, serial: str, product: ProductLike | None = None,
-             pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None) -> Line:
+             pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None,
+             location_id: int | None = None) -> Line:
     """A unit checked in (rule 11) or out (rule 12); a document with no customer yet takes this unit's."""
     _require_service(doc)
     lookups = lookups or Lookups(session)
-    line = add_line(session, doc, product=product, serial=serial, pattern=pattern, lookups=lookups)
+    line = add_line(session, doc, product=product, serial=serial, pattern=pattern, lookups=lookups,
+                    location_id=location_id)
     if doc.customer_id is None:
         session.execute(_TAKE_CUSTOMER, {"document_id": doc.id, "customer_id": lookups.serial(line.serial).customer_id})
         expire(session, doc, "customer", "customer_id")
@@ -71,11 +73,12 @@ def replaceable(session: Session, doc: DocumentLike):
 
 
 def add_replacement(session: Session, doc: DocumentLike, *, serial: str, pattern: re.Pattern[str] | None = None,
-                    lookups: Lookups | None = None, user: str | None = None) -> Line:
+                    lookups: Lookups | None = None, user: str | None = None,
+                    location_id: int | None = None, site_id: int | None = None) -> Line:
     """Rule 13: ``serial`` replaces the check-out's last unit, on a line of its own right after that unit's."""
     faulty = replaceable(session, doc)
     return add_line(session, doc, serial=serial, pattern=pattern, lookups=lookups or Lookups(session),
-                    replaces=faulty.serial, user=user)
+                    replaces=faulty.serial, user=user, location_id=location_id, site_id=site_id)
 
 
 @dataclass(frozen=True)

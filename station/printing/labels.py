@@ -59,6 +59,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("CMD:SERVICE", "Service desk"),
     ("CMD:REPLACE", "Replace (then the new serial)"),
     ("CMD:PRINT", "Print label (last serial)"),
+    ("CMD:MOVE", "Move (then LOC: and the units)"),
+    ("CMD:COUNT", "Count (then LOC: and the units)"),
 )
 
 MIN_MODULE_MM = 0.19

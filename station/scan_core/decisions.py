@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from station.domain.vocabulary import DocumentKind, Mode, Phase
 
-from .reading import ProductInfo, Reading
+from .reading import LocationInfo, ProductInfo, Reading
 
 #: The phases a station of each mode passes through: the machine's table has an entry for each of them and every kind.
 PHASES: dict[Mode, tuple[Phase, ...]] = {
@@ -23,6 +23,8 @@ PHASES: dict[Mode, tuple[Phase, ...]] = {
     Mode.sell: (Phase.idle, Phase.open, Phase.awaiting_serial),
     Mode.return_: (Phase.idle, Phase.open, Phase.awaiting_serial),
     Mode.service: (Phase.idle, Phase.open, Phase.replacing),
+    Mode.move: (Phase.idle, Phase.open),  # a LOC: (the destination) opens the move; every unit is one line
+    Mode.count: (Phase.idle, Phase.open),  # a LOC: (the place counted) opens the count; every unit is one line
 }
 
 
@@ -44,6 +46,7 @@ class Outcome(enum.StrEnum):
     replace_armed = "replace_armed"
     replace_dropped = "replace_dropped"
     label_queued = "label_queued"
+    location_set = "location_set"  # a LOC: on the open document: where the next units go, or were found
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,14 @@ class OpenDocument:
     customer: str | None = None
     order: str | None = None
     walk_in: bool = False
+    location: LocationInfo | None = None  # a move's, transfer's destination, the place a count counts
+
+
+@dataclass(frozen=True)
+class SetLocation:
+    """A LOC: on the open document: the next units go there (put-away, a move's destination) or were found there."""
+
+    location: LocationInfo
 
 
 @dataclass(frozen=True)
@@ -163,7 +174,7 @@ class PrintLastSerial:
 
 
 Action = (SetMode | OpenDocument | ChooseProduct | AddLine | AttachSerial | Undo | Cancel | Post | SignIn | SignOut
-          | SwitchDocument | ArmReplacement | AddReplacement | PrintLastSerial)
+          | SwitchDocument | ArmReplacement | AddReplacement | PrintLastSerial | SetLocation)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-A station is in a mode (receive, sell, return, service) and one of the
+A station is in a mode (receive, sell, return, service, move, count) and one of the
 mode's phases (``decisions.PHASES``): ``idle`` (no document open), ``open``
 (a document is open and nothing waits), ``awaiting_serial`` (a product was
 scanned and waits for its serial), ``sticky`` (receiving only: a product
@@ -33,23 +33,28 @@ phase they answer SignIn/SignOut and stay. Whether a station lets anything
 but a badge through while nobody is signed in (``require_operator``) is
 decided before the machine, by station.scanning.sign_in.
 
-Adding a mode is rows and names, no handler. Issue 23's ``move`` (scan
-``LOC:`` the destination, then the units; another site's location makes
-the document a transfer), for instance:
+Adding a mode is rows and names, no handler. Issue 23's ``move`` and
+``count`` (scan ``LOC:`` the destination or the place counted, then the
+units; another site's location makes a move a transfer) were added so:
 
-1. vocabulary.Mode gains ``move``, and decisions.PHASES its phases
-   (``idle``, ``open``); reading gains Kind.location, read from ``LOC:``
-   by one more reader in reading.READERS.
-2. steps.GUARDS gains the questions the rows ask ("other_site": the
-   location scanned is at another site; "destination": a ``LOC:`` was
-   scanned on this document), and steps.ACTIONS the actions, each an
-   Action for the service and its effect on the State ("open_move",
-   "open_transfer", "set_destination", "add_moved_unit").
-3. A row builder here, ``_moving(phase)``, gives the goods kinds and
-   Kind.location their branches in each phase (a unit before any
-   ``LOC:``: ``no("no_location", ...)``), and joins ``_GOODS``; the rows
-   of the other modes gain Kind.location (receiving: put-away, elsewhere a
-   refusal). The shared rows (``_signs``, ``_commands``, ``_openings``)
+1. vocabulary.Mode gained them, and decisions.PHASES their phases
+   (``idle``, ``open``: a LOC: opens the document, so an open one always
+   has its place); reading gained Kind.location, read from ``LOC:`` by one
+   more reader in reading.READERS (and Kind.transfer, a transfer's
+   reference, which opens its arrival as a purchase order opens a receipt).
+2. steps.GUARDS gained the questions the rows ask ("other_site": the
+   location scanned is at another site than the station's; "transfer",
+   "arrival": the open document's kind), and steps.ACTIONS the actions,
+   each an Action for the service and its effect on the State
+   ("open_move", "open_transfer", "open_count", "open_arrival",
+   "set_location", "add_one").
+3. Row builders here, ``_locations(mode, phase)`` and
+   ``_moving_or_counting(phase)``, give Kind.location and the goods kinds
+   their branches in each phase (a unit before any ``LOC:``:
+   ``no("no_location", ...)``); the rows of the other modes gained
+   Kind.location (receiving: put-away, elsewhere a refusal). What the
+   machine cannot know (a LOC: outside the counted place, a unit already
+   at the destination) the service's rules refuse. The shared rows (``_signs``, ``_commands``, ``_openings``)
    serve the new mode as they are: it is in neither ``_TAKE_SUPPLIERS``
    nor ``_TAKE_CUSTOMERS``, so a party scan is refused with ``wrong_mode``.
 4. Regenerate the diagram (``python -m station.scan_core.diagram >
@@ -161,6 +166,8 @@ def _openings(mode: Mode, phase: Phase) -> dict[Kind, Entry]:
         "wrong_mode", "A customer is scanned when selling or taking returns: scan CMD:SELL or CMD:RETURN first.")
     # A purchase order opens its receipt from any mode, switching the station to receiving.
     order = go(_O.document_opened, _P.open, *(() if mode is Mode.receive else ("set_receive",)), "open_against_order")
+    # So does a transfer's reference its arrival (SPEC 3c): receiving, the units as they come out of the box.
+    arrival = go(_O.document_opened, _P.open, *(() if mode is Mode.receive else ("set_receive",)), "open_arrival")
     return {
         Kind.mode: (*kept, go(_O.mode_kept, STAY, when=("same_mode",)), go(_O.mode_set, _P.idle, *drop, "set_mode")),
         Kind.supplier: _opening(phase, "scanning a supplier", no(
@@ -172,6 +179,9 @@ def _openings(mode: Mode, phase: Phase) -> dict[Kind, Entry]:
         Kind.order: _opening(phase, "scanning a purchase order", no(
             "unknown_document", "There is no purchase order {reference}: check the reference, or import the order "
                                 "first.", when=("not:found",)), order),
+        Kind.transfer: _opening(phase, "scanning a transfer", no(
+            "unknown_document", "There is no sent transfer {reference}: check the reference; a transfer arrives once "
+                                "it was sent (CMD:FINISH at the sending site).", when=("not:found",)), arrival),
     }
 
 
@@ -217,8 +227,13 @@ def _receiving(phase: Phase) -> dict[Kind, Entry]:
         unknown = (_ATTACH, _UNKNOWN_BARCODE)
     else:  # a product is chosen: a serial is one of its units
         known = unknown = (_ATTACH, serial)
-    return {Kind.gs1: (_GTIN_UNKNOWN, replace(serial, when=("has_serial",)), *product),
-            Kind.product: product, Kind.known_serial: known, Kind.unknown: unknown}
+    # An arrival takes its transfer's units as they come out of the box: each serial, or product, one line.
+    arrived = go(_O.line_added, _P.open, "add_serial", "drop_product", when=("arrival",))
+    one = go(_O.line_added, _P.open, "add_one", when=("arrival",))
+    return {Kind.gs1: (_GTIN_UNKNOWN, replace(arrived, when=("arrival", "has_serial")), one,
+                       replace(serial, when=("has_serial",)), *product),
+            Kind.product: (one, *product), Kind.known_serial: (arrived, *known),
+            Kind.unknown: (replace(_UNKNOWN_BARCODE, when=("arrival",)), *unknown)}
 
 
 def _selling_or_returning(phase: Phase) -> dict[Kind, Entry]:
@@ -265,8 +280,66 @@ def _desk(phase: Phase) -> dict[Kind, Entry]:
 
 _UNKNOWN_AT_DESK = no("unknown_barcode", "Unknown barcode {text}: not a serial sold here. Scan the serial of a unit "
                                          "a customer brought back.")
+
+
+# -- locations: LOC: in every mode; moving and counting (SPEC 3c) ------------------------------------------
+
+_UNKNOWN_LOCATION = no("unknown_location", "There is no active location {location}: check the label, or add the "
+                                           "location (station location add).", when=("not:found",))
+_ELSEWHERE = no("location_at_other_site", "{location} is at {site}, not at this station's site: scan a location "
+                                          "here.", when=("other_site",))
+_NO_LOCATION = no("no_location", "Scan the location first (LOC:...), then the units.")
+
+
+def _locations(mode: Mode, phase: Phase) -> dict[Kind, Entry]:
+    """A ``LOC:`` scan: where the next units go or are counted, in the modes that take one; refused elsewhere."""
+    if mode is Mode.receive:  # put-away while receiving: the receipt's next units go there
+        if phase is _P.idle:
+            return {Kind.location: (_UNKNOWN_LOCATION, no(
+                "no_open_document", "No receipt is open: scan a supplier (SUP:...) or a purchase order first, then "
+                                    "the location where its units go."))}
+        return {Kind.location: (_UNKNOWN_LOCATION, _ELSEWHERE, go(_O.location_set, STAY, "set_location"))}
+    if mode is Mode.count:
+        opened = "open_count" if phase is _P.idle else "set_location"
+        said = _O.document_opened if phase is _P.idle else _O.location_set
+        return {Kind.location: (_UNKNOWN_LOCATION, _ELSEWHERE, go(said, _P.open if phase is _P.idle else STAY,
+                                                                    opened))}
+    if mode is Mode.move:
+        if phase is _P.idle:  # a location of another site makes the move a transfer
+            return {Kind.location: (_UNKNOWN_LOCATION, go(_O.document_opened, _P.open, "open_transfer",
+                                                          when=("other_site",)),
+                                    go(_O.document_opened, _P.open, "open_move"))}
+        return {Kind.location: (
+            _UNKNOWN_LOCATION,
+            # One document is never both a move and a transfer: with lines, the other kind waits.
+            no("document_open", "A move with {lines} is open, and {location} is at {site}: scan CMD:FINISH or "
+                                "CMD:CANCEL before sending units to another site.", when=("other_site", "not:transfer",
+                                                                                         "lines")),
+            go(_O.document_opened, _P.open, "cancel", "open_transfer", when=("other_site", "not:transfer")),
+            no("document_open", "A transfer with {lines} is open, and {location} is at this site: scan CMD:FINISH "
+                                "or CMD:CANCEL before moving units here.", when=("not:other_site", "transfer",
+                                                                                  "lines")),
+            go(_O.document_opened, _P.open, "cancel", "open_move", when=("not:other_site", "transfer")),
+            go(_O.location_set, STAY, "set_location"))}
+    return {Kind.location: (_UNKNOWN_LOCATION, no(
+        "wrong_mode", "A location is scanned when receiving (where the units go), moving or counting: scan "
+                      "CMD:RECEIVE, CMD:MOVE or CMD:COUNT first."))}
+
+
+def _moving_or_counting(phase: Phase) -> dict[Kind, Entry]:
+    """Move and count: after the LOC:, each serial is one line, and a product barcode one unserialised unit."""
+    if phase is _P.idle:
+        return {Kind.gs1: (_NO_LOCATION,), Kind.product: (_NO_LOCATION,), Kind.known_serial: (_NO_LOCATION,),
+                Kind.unknown: (_UNKNOWN_BARCODE,)}
+    serial = go(_O.line_added, STAY, "add_serial")
+    unit = go(_O.line_added, STAY, "add_one")
+    return {Kind.gs1: (_GTIN_UNKNOWN, replace(serial, when=("has_serial",)), unit), Kind.product: (unit,),
+            Kind.known_serial: (serial,), Kind.unknown: (no(
+                "unknown_barcode", "Unknown barcode {text}: not a product, serial or location we know."),)}
+
+
 _GOODS = {Mode.receive: _receiving, Mode.sell: _selling_or_returning, Mode.return_: _selling_or_returning,
-          Mode.service: _desk}
+          Mode.service: _desk, Mode.move: _moving_or_counting, Mode.count: _moving_or_counting}
 
 
 def _build() -> dict[tuple[Mode, Phase, Kind], Entry]:
@@ -275,7 +348,7 @@ def _build() -> dict[tuple[Mode, Phase, Kind], Entry]:
     for mode, phases in PHASES.items():
         for phase in phases:
             row = {**_signs(), **_commands(phase), **_openings(mode, phase), **_replace_rows(mode, phase),
-                   **_GOODS[mode](phase)}
+                   **_locations(mode, phase), **_GOODS[mode](phase)}
             table |= {(mode, phase, kind): entry for kind, entry in row.items()}
     return table
 

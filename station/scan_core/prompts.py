@@ -8,6 +8,7 @@ its prompt is the unchanged station's prompt.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -26,18 +27,26 @@ DOCUMENT_WORDS = {
     _K.supplier_return: "Return to supplier",
     _K.service_check_in: "Check-in",
     _K.service_check_out: "Check-out",
+    _K.move: "Move",
+    _K.transfer: "Transfer",
+    _K.arrival: "Arrival",
+    _K.count: "Count",
 }
 DONE_WORDS = {_K.receipt: "received", _K.sale: "sold", _K.customer_return: "returned", _K.supplier_return: "returned",
-              _K.service_check_in: "checked in", _K.service_check_out: "checked out"}
+              _K.service_check_in: "checked in", _K.service_check_out: "checked out", _K.move: "moved",
+              _K.transfer: "sent", _K.arrival: "arrived", _K.count: "counted"}
 PARTY_WORDS = {_K.receipt: "from", _K.sale: "for", _K.customer_return: "from", _K.supplier_return: "to",
                _K.service_check_in: "from", _K.service_check_out: "for"}
-MODE_WORDS = {Mode.receive: "receiving", Mode.sell: "selling", Mode.return_: "returns", Mode.service: "service desk"}
+MODE_WORDS = {Mode.receive: "receiving", Mode.sell: "selling", Mode.return_: "returns", Mode.service: "service desk",
+              Mode.move: "moving", Mode.count: "counting"}
 IDLE_PROMPTS = {
     Mode.receive: "Receiving. Scan a supplier (SUP:...) or a purchase order.",
     Mode.sell: "Selling. Scan a product or a serial (CUS:... first to sell to a named customer).",
     Mode.return_: "Returns. Scan the sold serial (SUP:... first to send goods back to a supplier).",
     Mode.service: "Service desk. Scan the serial of a unit brought in for repair, or of one going back "
                   "(CUS:... first to name the customer).",
+    Mode.move: "Moving. Scan the location the units go to (LOC:...), then the units.",
+    Mode.count: "Counting. Scan the location to count (LOC:...), then every unit found there.",
 }
 
 
@@ -70,6 +79,8 @@ class Facts:
     expected: int | None = None  # on the purchase order, for the chosen product
     received_before: int = 0  # posted against the order already
     offline_held: int = 0
+    place: str | None = None  # the last LOC: scanned on the document: "Aisle A, bin 3 (A-03)"
+    counted: tuple[int, int] | None = None  # a count: serials expected here counted, and expected
     unit: Unit | None = None  # at the service desk: the last line's unit, its warranty as of ``today``
     today: date | None = None
 
@@ -91,6 +102,8 @@ class Done:
     label: str | None = None  # "SN-3 on printer zebra-1": the label CMD:PRINT queued
     labels_queued: int = 0  # labels a posted receipt queued for the station's print_on_receive printer
     print_note: str | None = None  # "Printer zebra-1: paper out; the labels wait for it."
+    place: str | None = None  # the location a LOC: set: "Aisle A, bin 3 (A-03)"
+    count_note: str | None = None  # what a counted unit was: "SN-1 counted: 12 of 40 expected here."
 
 
 def describe_document(kind: DocumentKind, reference: str, party: str | None, order: str | None) -> str:
@@ -135,7 +148,7 @@ def prompt(state: State, facts: Facts) -> str:
 
 def _sticky(state: State, facts: Facts) -> str:
     """Receiving a product's units: how many are in, and whether its serials or the product again come next."""
-    count = _count(state, facts)
+    count = _count(state, facts) + (f" Putting away at {facts.place}." if facts.place else "")
     if facts.expected is not None and facts.product_units + facts.received_before >= facts.expected:
         return count + " All expected units are in: scan another product or CMD:FINISH."
     if POLICY[state.document_kind].needs_serial(state.product):
@@ -148,7 +161,18 @@ def _sticky(state: State, facts: Facts) -> str:
 NEXT_WORDS = {
     _K.receipt: ("Scan a product.", "Scan a product, or CMD:FINISH to post."),
     _K.sale: ("Scan a product or a serial.", "Scan the next product or serial, or CMD:FINISH to post."),
+    _K.move: ("Scan the units (serials, or a product for a unit without one).",
+              "Scan the next unit, another location, or CMD:FINISH to post."),
+    _K.transfer: ("Scan the units to send (serials, or a product for a unit without one).",
+                  "Scan the next unit, or CMD:FINISH to send them."),
+    _K.count: ("Scan every unit found here (serials, or a product for a unit without one).",
+               "Scan the next unit, another location under it, or CMD:FINISH to post the count."),
+    _K.arrival: ("Scan the units as they come out of the box.",
+                 "Scan the next unit, a location to put them away, or CMD:FINISH to post."),
 }
+#: Where a LOC: sends the document's units, in its prompt.
+PLACE_WORDS = {_K.receipt: "putting away at", _K.move: "to", _K.transfer: "to", _K.arrival: "putting away at",
+               _K.count: "at"}
 _NEXT_SERIAL = ("Scan the serial of the unit.", "Scan the next serial, or CMD:FINISH to post.")
 
 
@@ -159,8 +183,12 @@ def _document(state: State, facts: Facts) -> str:
         head += f" {PARTY_WORDS.get(state.document_kind, 'for')} {facts.party}"
     if facts.order:
         head += f" against {facts.order}"
+    if facts.place and state.document_kind in PLACE_WORDS:
+        head += f" {PLACE_WORDS[state.document_kind]} {facts.place}"
     if state.lines:
         head += f", {plural(state.lines, 'line')}"
+    if facts.counted is not None:
+        head += f": {facts.counted[0]} of {facts.counted[1]} expected here counted"
     return f"{head}. {NEXT_WORDS.get(state.document_kind, _NEXT_SERIAL)[bool(state.lines)]}"
 
 
@@ -212,7 +240,8 @@ _MESSAGES = {
     Outcome.document_opened: lambda state, done: _opened(done) or "Opened a document.",
     Outcome.product_chosen: lambda state, done: " ".join(filter(None, (_opened(done),
                                                                        f"{state.product.name} chosen."))),
-    Outcome.line_added: lambda state, done: " ".join(filter(None, (_opened(done), f"Added {done.line}."))),
+    Outcome.line_added: lambda state, done: " ".join(filter(None, (_opened(done),
+                                                                   done.count_note or f"Added {done.line}."))),
     Outcome.serial_attached: lambda state, done: f"Recorded {done.line}.",
     Outcome.signed_in: lambda state, done: f"Signed in: {done.signed_in}" + (
         f" (in place of {done.replaced})." if done.replaced else "."),
@@ -221,4 +250,46 @@ _MESSAGES = {
     Outcome.replace_armed: lambda state, done: (f"A replacement for serial {done.line}: scan the new unit's serial."
                                               if done.line else "A replacement is armed already: scan its serial."),
     Outcome.replace_dropped: lambda state, done: "No replacement: the unit goes back as it is.",
+    Outcome.location_set: lambda state, done: _place_set(state, done),
 }
+
+
+#: What a count scan says each unit was (SPEC 3c); the screen reads the kind back from the words (count_kind).
+COUNT_WORDS = {  # "unit" first: its words end as "counted"'s do
+    "unit": "1 unit of {name} counted: {units_counted} of {units_expected} without a serial expected here.",
+    "counted": "{serial} counted: {counted} of {expected} expected here.",
+    "elsewhere": "{serial} counted: recorded at {recorded}, will move here.",
+    "added": "{serial} counted: not in stock, will be added.",
+    "faulty": "{serial} counted: faulty, it stays faulty.",
+}
+
+
+def count_note(kind: str, serial: str | None, name: str, counted: int, expected: int, recorded: str | None,
+               units_counted: int, units_expected: int) -> str:
+    """"SN-1 counted: 12 of 40 expected here.", "SN-9 counted: recorded at A-04, will move here."..."""
+    return COUNT_WORDS[kind].format(serial=serial, name=name, counted=counted, expected=expected, recorded=recorded,
+                                    units_counted=units_counted, units_expected=units_expected)
+
+
+def count_kind(message: str, code: str | None) -> str | None:
+    """What a count scan's answer said the unit was (the kind COUNT_WORDS worded), or None: not a count scan."""
+    if code == "already_counted":
+        return "already"
+    return next((kind for kind, pattern in _COUNT_PATTERNS.items() if pattern.search(message)), None)
+
+
+def _pattern(words: str) -> re.Pattern[str]:
+    """A COUNT_WORDS template as a pattern: its fields any text, the rest as written, at the message's end."""
+    parts = re.split(r"\{\w+\}", words)
+    return re.compile(".+?".join(re.escape(part) for part in parts) + "$")
+
+
+_COUNT_PATTERNS = {kind: _pattern(words) for kind, words in COUNT_WORDS.items()}
+
+
+def _place_set(state: State, done: Done) -> str:
+    if state.document_kind is DocumentKind.count:
+        return f"Counting at {done.place}: scan the units found there."
+    if state.document_kind in (DocumentKind.move, DocumentKind.transfer):
+        return f"Destination: {done.place}. Scan the units that go there."
+    return f"Putting away at {done.place}: the next units go there."

@@ -6,7 +6,9 @@ without a database. The order, after normalising and removing an AIM
 symbology identifier (``]E0``, ``]C0``...):
 
 1. ``CMD:`` commands;
-2. ``USR:`` operator badges, ``SUP:``/``CUS:`` parties and purchase-order references;
+2. ``USR:`` operator badges, ``LOC:`` locations (SPEC 3c), ``SUP:``/``CUS:`` parties, transfers'
+   references (``T-000001``, before the configured pattern: the station's own numbering) and purchase-order
+   references;
 3. GS1: a GS1 Digital Link URI, read as the element strings it encodes
    (any other URL is refused, ``unknown_barcode``: station.scan_core.digital_link);
    element strings marked by a GS1 identifier (``]C1``, ``]d2``,
@@ -38,8 +40,10 @@ from .digital_link import element_values, is_url
 MAX_SCAN = 512
 GS = "\x1d"
 GS1_AIM = ("]C1", "]d2", "]Q3", "]e0")
-COMMANDS = ("RECEIVE", "SELL", "RETURN", "FINISH", "CANCEL", "UNDO", "LOGOUT", "SERVICE", "REPLACE", "PRINT")
-MODES = {"RECEIVE": Mode.receive, "SELL": Mode.sell, "RETURN": Mode.return_, "SERVICE": Mode.service}
+COMMANDS = ("RECEIVE", "SELL", "RETURN", "FINISH", "CANCEL", "UNDO", "LOGOUT", "SERVICE", "REPLACE", "PRINT",
+            "MOVE", "COUNT")
+MODES = {"RECEIVE": Mode.receive, "SELL": Mode.sell, "RETURN": Mode.return_, "SERVICE": Mode.service,
+         "MOVE": Mode.move, "COUNT": Mode.count}
 _AIM = re.compile(r"\][A-Za-z][0-9A-Za-z]")
 _GS1_CONFIG = ParseConfig(separator_chars=[GS])
 # A refused text is quoted in the message; past this length only its start.
@@ -49,17 +53,19 @@ _QUOTE = 64
 class Kind(str, enum.Enum):
     """What a scan is read as, in SPEC 4's order of precedence."""
 
-    mode = "mode"  # CMD:RECEIVE / CMD:SELL / CMD:RETURN / CMD:SERVICE
+    mode = "mode"  # CMD:RECEIVE / CMD:SELL / CMD:RETURN / CMD:SERVICE / CMD:MOVE / CMD:COUNT
     finish = "finish"
     cancel = "cancel"
     undo = "undo"
     logout = "logout"  # CMD:LOGOUT: the operator signs out
     operator = "operator"  # USR:<code>: an operator's badge
+    location = "location"  # LOC:<code>: a location (SPEC 3c)
     replace = "replace"  # CMD:REPLACE: the next serial replaces the last checked-out one (service desk)
     print_ = "print"  # CMD:PRINT: the label of the station's last serial (SPEC 5 Printing)
     supplier = "supplier"
     customer = "customer"
     order = "order"
+    transfer = "transfer"  # a transfer's reference (T-000001): its arrival at this site (SPEC 3c)
     gs1 = "gs1"
     product = "product"
     known_serial = "known_serial"
@@ -76,12 +82,26 @@ class ProductInfo:
 
 
 @dataclass(frozen=True)
+class LocationInfo:
+    """A location a ``LOC:`` scan names, as the machine sees it: whether it is at the station's own site."""
+
+    id: int
+    code: str
+    name: str
+    site_id: int
+    site_code: str
+    site_name: str
+    here: bool  # at the station's site (else: another site's, which makes a move a transfer)
+
+
+@dataclass(frozen=True)
 class Reading:
     """A scan read as one kind, with what it names.
 
     The reader keeps these promises, which the state machine relies on:
     ``mode`` is set for Kind.mode; ``product`` is set for Kind.product;
-    ``code`` (the badge's code) and ``found`` (an active operator) for Kind.operator; for
+    ``code`` (the badge's code) and ``found`` (an active operator) for Kind.operator; ``code`` and
+    ``found`` (an active location, then in ``location``) for Kind.location; for
     Kind.gs1, ``code`` is the GTIN-14 and ``found`` says whether ``product``
     is set; ``serial`` is set for Kind.known_serial and Kind.unknown;
     ``in_service`` says whether a known serial (or a GS1 scan's) is at the
@@ -98,6 +118,7 @@ class Reading:
     batch: str | None = None  # GS1 AI 10
     expiry: str | None = None  # GS1 AI 17, YYMMDD as scanned
     in_service: bool = False  # the serial is checked in at the service desk (a serial in service opens a check-out)
+    location: LocationInfo | None = None  # for Kind.location: the active location it names
 
 
 class Lookups(Protocol):
@@ -109,6 +130,8 @@ class Lookups(Protocol):
     def party_exists(self, kind: str, code: str) -> bool: ...
     def order_exists(self, reference: str) -> bool: ...
     def operator_exists(self, code: str) -> bool: ...
+    def location(self, code: str) -> LocationInfo | None: ...
+    def transfer_exists(self, reference: str) -> bool: ...
 
 
 def quote(text: str) -> str:
@@ -230,6 +253,15 @@ def _badge(scan: _Scan) -> Reading | None:
     return Reading(Kind.operator, scan.text, code=code, found=bool(code) and scan.lookups.operator_exists(code))
 
 
+def _location(scan: _Scan) -> Reading | None:
+    """2. ``LOC:`` a location: ``found`` when it names an active one."""
+    if scan.head != "LOC:":
+        return None
+    code = scan.text[4:].strip()
+    place = scan.lookups.location(code) if code else None
+    return Reading(Kind.location, scan.text, code=code, found=place is not None, location=place)
+
+
 _PARTIES = {"SUP:": Kind.supplier, "CUS:": Kind.customer}
 
 
@@ -247,6 +279,16 @@ def _order(scan: _Scan) -> Reading | None:
     if not scan.document_re.search(scan.text):
         return None
     return Reading(Kind.order, scan.text, code=scan.text, found=scan.lookups.order_exists(scan.text))
+
+
+_TRANSFER = re.compile(r"^T-\d{6,}$")
+
+
+def _transfer(scan: _Scan) -> Reading | None:
+    """2. A transfer's reference (the station's own numbering, T-000001): ``found`` when it was sent."""
+    if not _TRANSFER.match(scan.text):
+        return None
+    return Reading(Kind.transfer, scan.text, code=scan.text, found=scan.lookups.transfer_exists(scan.text))
 
 
 def _gs1_named(text: str, values: dict[str, str], lookups: Lookups) -> Reading | None:
@@ -313,7 +355,7 @@ def _goods(scan: _Scan) -> Reading:
 
 
 #: SPEC 4's order of precedence: the first reader that knows the scan reads it (the last knows every scan).
-READERS = (_command, _badge, _party, _order, _digital_link, _gs1_marked, _gs1_unmarked, _goods)
+READERS = (_command, _badge, _location, _party, _transfer, _order, _digital_link, _gs1_marked, _gs1_unmarked, _goods)
 
 
 def read(raw: bytes | str, lookups: Lookups, *, document_re: re.Pattern[str],

@@ -32,6 +32,7 @@ from .decisions import (
     Outcome,
     Post,
     PrintLastSerial,
+    SetLocation,
     SetMode,
     SignIn,
     SignOut,
@@ -136,6 +137,10 @@ GUARDS: dict[str, Guard] = {
     # The unit goes on the document open at the desk (a check-out for a unit in service, else a check-in).
     "its_document": lambda s, r: s.document_kind is (_CHECK_OUT if r.in_service else _CHECK_IN),
     "check_out": lambda s, r: s.document_kind is _CHECK_OUT,
+    # A LOC: of a location at another site than the station's (in move mode: the document is a transfer).
+    "other_site": lambda s, r: r.location is not None and not r.location.here,
+    "transfer": lambda s, r: s.document_kind is DocumentKind.transfer,
+    "arrival": lambda s, r: s.document_kind is DocumentKind.arrival,
 }
 
 
@@ -188,6 +193,15 @@ ACTIONS: dict[str, Step] = {
     # A product or serial scanned at an idle till opens a sale to the walk-in customer; at returns, a return.
     "open_for_goods": Step(lambda s, r: OpenDocument(s.mode.document_kind, walk_in=s.mode is Mode.sell),
                            lambda d, r: _opens(d.mode.document_kind)(d, r)),
+    # Move and count: a LOC: opens the document, naming where the units go (or are counted).
+    "open_move": Step(lambda s, r: OpenDocument(DocumentKind.move, location=r.location), _opens(DocumentKind.move)),
+    "open_transfer": Step(lambda s, r: OpenDocument(DocumentKind.transfer, location=r.location),
+                          _opens(DocumentKind.transfer)),
+    "open_arrival": Step(lambda s, r: OpenDocument(DocumentKind.arrival, order=r.code),
+                         _opens(DocumentKind.arrival)),
+    "open_count": Step(lambda s, r: OpenDocument(DocumentKind.count, location=r.location),
+                       _opens(DocumentKind.count)),
+    "set_location": Step(lambda s, r: SetLocation(r.location)),
     "open_check_in": Step(lambda s, r: OpenDocument(_CHECK_IN), _opens(_CHECK_IN)),
     "open_check_out": Step(lambda s, r: OpenDocument(_CHECK_OUT), _opens(_CHECK_OUT)),
     # The desk's empty document gives way to the other kind, for its customer.
@@ -198,6 +212,9 @@ ACTIONS: dict[str, Step] = {
     # One unserialised unit per product scan; a serial scanned next is recorded on it.
     "add_unit": Step(lambda s, r: AddLine(r.product.code, batch=r.batch, expiry=r.expiry),
                      lambda d, r: {"lines": d.lines + 1, "product": r.product, "attach": True}),
+    # One unserialised unit moved or counted: no serial is recorded on it afterwards.
+    "add_one": Step(lambda s, r: AddLine(r.product.code, batch=r.batch, expiry=r.expiry),
+                    lambda d, r: {"lines": d.lines + 1, "product": None, "attach": False}),
     "add_serial": Step(lambda s, r: AddLine(_code(line_product(s, r)), r.serial, r.batch, r.expiry),
                        lambda d, r: {"lines": d.lines + 1, "attach": False}),
     # Receiving: the line's product stays chosen, so its next serials need no product scan (sticky).
@@ -234,6 +251,8 @@ WORDS: dict[str, Callable[[State, Reading], str]] = {
     "is_or_is_not": lambda s, r: "is" if r.in_service else "is not",
     "goes_on": lambda s, r: _DESK_WORDS[_CHECK_OUT if r.in_service else _CHECK_IN],
     "open_document": lambda s, r: _DESK_WORDS.get(s.document_kind, "document"),
+    "location": lambda s, r: quote(r.code or "(empty)"),
+    "site": lambda s, r: f"{r.location.site_name} ({r.location.site_code})" if r.location else "",
 }
 
 

@@ -24,6 +24,7 @@ from station.domain.vocabulary import SERVICE_KINDS, DocumentKind, DocumentStatu
 from station.printing import scan_labels as printing
 from station.scan_core import decisions, prompts
 
+from . import counting, places
 from .context import ScanContext, Stand
 from .sign_in import SignedIn
 
@@ -55,15 +56,46 @@ def _open(ctx: ScanContext, stand: Stand, action: decisions.OpenDocument) -> Did
     if action.walk_in:
         customer = catalogue.ensure_customer(session, ctx.config.scanning.walk_in_customer)
     order = documents.get_document(session, action.order) if action.order else None
+    # A move's, a transfer's destination and a count's place is the LOC: that opened it; else the station's own.
+    place = action.location
+    location_id = place.id if place is not None else _home_id(ctx)
+    if action.kind is DocumentKind.arrival:  # where the transfer goes, at this station's site
+        location_id = places.arrival_place(session, action.order, _home_site(ctx))
+    stand = replace(stand, place=place)
     return _opened(ctx, stand, documents.open_document(session, action.kind, station=ctx.station.id,
                                                        user=ctx.user(stand), supplier=supplier, customer=customer,
-                                                       order=order))
+                                                       order=order, location_id=location_id))
+
+
+def _home_id(ctx: ScanContext) -> int | None:
+    return ctx.home.id if ctx.home is not None else None
+
+
+def _home_site(ctx: ScanContext) -> int | None:
+    return ctx.home.site_id if ctx.home is not None else None
 
 
 def _opened(ctx: ScanContext, stand: Stand, doc: Document) -> Did:
     d = head_of(ctx.session, doc.id)
-    return replace(stand, document=d), {"opened": prompts.describe_document(d.kind, d.reference, d.party_name,
-                                                                            d.order_reference)}
+    opened = prompts.describe_document(d.kind, d.reference, d.party_name, d.order_reference)
+    if stand.place is not None and d.kind in prompts.PLACE_WORDS:
+        opened += f" {prompts.PLACE_WORDS[d.kind]} {places.named(stand.place)}"
+    return replace(stand, document=d), {"opened": opened}
+
+
+def _set_location(ctx: ScanContext, stand: Stand, action: decisions.SetLocation) -> Did:
+    """A LOC: on the open document: where its next units go (or, counting, were found); see places.settle."""
+    doc = places.settle(ctx.session, stand.document, stand.place, action.location)
+    return replace(stand, document=doc, place=action.location), {"place": places.named(action.location)}
+
+
+def line_location(ctx: ScanContext, stand: Stand) -> int | None:
+    """Where a line's unit goes, was found, or leaves from first: the last LOC: on the document, else the
+    document's own location (a transfer's or an arrival's destination, a count's place), else the station's."""
+    if stand.place is not None:
+        return stand.place.id
+    doc = stand.document
+    return doc.location_id if doc is not None and doc.location_id is not None else _home_id(ctx)
 
 
 def _switch(ctx: ScanContext, stand: Stand, action: decisions.SwitchDocument) -> Did:
@@ -81,7 +113,8 @@ def _switch(ctx: ScanContext, stand: Stand, action: decisions.SwitchDocument) ->
     customer = catalogue.get_party(ctx.session, "customer", old.customer_code) if old.customer_code else None
     documents.cancel(ctx.session, old)
     return _opened(ctx, stand, documents.open_document(ctx.session, action.kind, station=ctx.station.id,
-                                                       user=ctx.user(stand), customer=customer))
+                                                       user=ctx.user(stand), customer=customer,
+                                                       location_id=_home_id(ctx)))
 
 
 def _choose(ctx: ScanContext, stand: Stand, action: decisions.ChooseProduct) -> Did:
@@ -103,19 +136,37 @@ def _add(ctx: ScanContext, stand: Stand, action: decisions.AddLine) -> Did:
     warning = _check_expected(ctx, doc, action.serial)
     if doc.kind in SERVICE_KINDS:
         line = service_desk.add_unit(ctx.session, doc, serial=action.serial, product=product,
-                                     pattern=ctx.config.scanning.document_re, lookups=ctx.lookups)
+                                     pattern=ctx.config.scanning.document_re, lookups=ctx.lookups,
+                                     location_id=line_location(ctx, stand))
         if doc.customer_id is None:  # it took its first unit's customer
             doc = head_of(ctx.session, doc.id)
     else:
         line = documents.add_line(ctx.session, doc, product=product, serial=action.serial, batch=action.batch,
                                   expiry=action.expiry, pattern=ctx.config.scanning.document_re,
-                                  lookups=ctx.lookups, user=ctx.user(stand))
+                                  lookups=ctx.lookups, user=ctx.user(stand), location_id=line_location(ctx, stand),
+                                  site_id=_home_site(ctx))
+        if doc.kind is DocumentKind.count:  # the count's answer: what the unit was, and where the count stands
+            return _counted(ctx, stand, replace(doc, line_count=line.line_no), line, product)
         if doc.kind is DocumentKind.customer_return and doc.customer_id is None and line.serial:
             # A return opened by the serial itself: the customer is whoever has it.
             customer_id = ctx.lookups.serial(line.serial).customer_id
             ctx.session.execute(update(D).where(D.c.id == doc.id).values(customer_id=customer_id))
             doc = head_of(ctx.session, doc.id)
     return replace(stand, document=replace(doc, line_count=line.line_no)), {"warning": warning, "line": describe(line)}
+
+
+def _counted(ctx: ScanContext, stand: Stand, doc: DocumentHead, line: Line, product) -> Did:
+    facts = ctx.lookups.serial(line.serial) if line.serial is not None else None
+    product_id = line.product.id if line.product is not None else (product.id if product is not None else None)
+    state = counting.counted(ctx.session, doc, facts, product_id)
+    recorded = None
+    if facts is not None and facts.location_code is not None:
+        elsewhere = doc.site_id is not None and facts.site_id != doc.site_id
+        recorded = facts.location_code + (f" at {facts.site_name}" if elsewhere else "")
+    name = line.product.name if line.product is not None else "it"
+    note = prompts.count_note(state.last, line.serial, name, state.counted, state.expected, recorded,
+                              state.units_counted, state.units_expected)
+    return replace(stand, document=doc, count=state), {"line": describe(line), "count_note": note}
 
 
 def _attach(ctx: ScanContext, stand: Stand, action: decisions.AttachSerial) -> Did:
@@ -133,7 +184,8 @@ def _arm(ctx: ScanContext, stand: Stand, action: decisions.ArmReplacement) -> Di
 def _add_replacement(ctx: ScanContext, stand: Stand, action: decisions.AddReplacement) -> Did:
     line = service_desk.add_replacement(ctx.session, stand.document, serial=action.serial,
                                         pattern=ctx.config.scanning.document_re, lookups=ctx.lookups,
-                                        user=ctx.user(stand))
+                                        user=ctx.user(stand), location_id=line_location(ctx, stand),
+                                        site_id=_home_site(ctx))
     return replace(stand, document=replace(stand.document, line_count=line.line_no)), {"line": describe(line)}
 
 
@@ -144,7 +196,7 @@ def _undo(ctx: ScanContext, stand: Stand, action: decisions.Undo) -> Did:
 
 def _cancel(ctx: ScanContext, stand: Stand, action: decisions.Cancel) -> Did:
     documents.cancel(ctx.session, stand.document)
-    return replace(stand, document=None), {"cancelled": stand.document.reference}
+    return replace(stand, document=None, place=None), {"cancelled": stand.document.reference}
 
 
 def _post(ctx: ScanContext, stand: Stand, action: decisions.Post) -> Did:
@@ -155,7 +207,7 @@ def _post(ctx: ScanContext, stand: Stand, action: decisions.Post) -> Did:
         said["labels_queued"] = printing.print_receipt(ctx, doc.id)  # print_on_receive, in this transaction
         if said["labels_queued"]:
             said["print_note"] = printing.printer_note(ctx, ctx.station.print_on_receive)
-    return replace(stand, document=None, posted=(_posted_head(doc, posted), posted)), said
+    return replace(stand, document=None, place=None, posted=(_posted_head(doc, posted), posted)), said
 
 
 def _posted_head(doc: DocumentHead, posted: posting.Posted) -> DocumentHead:
@@ -206,6 +258,7 @@ _ACTIONS = {
     decisions.ArmReplacement: _arm,
     decisions.AddReplacement: _add_replacement,
     decisions.PrintLastSerial: _print,
+    decisions.SetLocation: _set_location,
 }
 
 

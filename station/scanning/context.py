@@ -8,14 +8,15 @@ in the session or memo caches. It does not change during the scan (its
 look-ups and products remembered aside).
 
 ``Stand`` is what does change: the open document as it stands after each
-action, who is signed in, and the document CMD:FINISH posted. It is frozen:
+action, who is signed in, the last ``LOC:`` scanned on it (where the next
+units go, or were found), and the document CMD:FINISH posted. It is frozen:
 each action takes the one before it and returns the next with what it did
 (actions.carry_out), and the service saves the last.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -25,8 +26,10 @@ from station.domain.facts import DocumentHead, ProductFacts, product_by_code
 from station.domain.posting import Posted
 from station.domain.rules import Lookups
 from station.domain.vocabulary import SERIAL_MAX
-from station.scan_core.reading import ProductInfo
+from station.scan_core.reading import LocationInfo, ProductInfo
 
+from . import places
+from .counting import Progress
 from .sign_in import SignedIn, user_of
 from .station_row import StationRow, info
 
@@ -38,6 +41,8 @@ class Stand:
     document: DocumentHead | None
     operator: SignedIn | None  # a badge or CMD:LOGOUT of this scan changes it
     posted: tuple[DocumentHead, Posted] | None = None  # the document CMD:FINISH posted, and how
+    place: LocationInfo | None = None  # the last LOC: scanned on the open document
+    count: Progress | None = None  # a count's progress, as the count line just added left it
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class ScanContext:
     station: StationConfig
     row: StationRow
     token_user: str | None = None  # the caller's user (a token's name off loopback), for nobody signed in
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
     lookups: Lookups = field(init=False)
     _products: dict[str, ProductFacts] = field(default_factory=dict)
 
@@ -58,7 +63,12 @@ class ScanContext:
 
     def start(self, signed: SignedIn | None) -> Stand:
         """Where the scan starts: the station's document as its row has it, and who is signed in now."""
-        return Stand(self.row.document, signed)
+        return Stand(self.row.document, signed, place=self.row.place)
+
+    @property
+    def home(self) -> LocationInfo | None:
+        """The station's location (its ``location`` key), when it is an active one."""
+        return self.row.home
 
     def user(self, stand: Stand) -> str | None:
         """Who the scan's lines record: the operator signed in, else the caller's user (SPEC 2)."""
@@ -103,3 +113,10 @@ class ReaderLookups:
 
     def operator_exists(self, code: str) -> bool:
         return operators.active_by_code(self.ctx.session, code) is not None
+
+    def transfer_exists(self, reference: str) -> bool:
+        return places.transfer_sent(self.ctx.session, reference)
+
+    def location(self, code: str) -> LocationInfo | None:
+        home = self.ctx.home
+        return places.by_code(self.ctx.session, code, home.site_id if home else None)

@@ -23,7 +23,7 @@ import json
 import logging
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -75,12 +75,13 @@ class ScanService:
         key = check_key(key)
         cfg = self._station(station)
         row = station_row.load_or_make(session, station, cfg.mode,
-                                       prompts.prompt(decisions.State(mode=cfg.mode), prompts.Facts()), key=key)
+                                       prompts.prompt(decisions.State(mode=cfg.mode), prompts.Facts()), key=key,
+                                       home=cfg.location)
         if key is not None:
             replayed = scan_log.answer_again(row.logged, station, key, raw)  # Conflict id_reused for other data
             if replayed is not None:
                 return replayed
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         # A sign-in idle for operator_idle_minutes ends now, whatever this scan turns out to be.
         signed, lapsed = sign_in.current(row.operator, cfg.operator_idle_minutes, now)
         ctx = ScanContext(session, self.config, cfg, row, token_user=user, now=now)
@@ -99,7 +100,8 @@ class ScanService:
                 answer = self._answer(ctx, stand, state, cfg)
                 station_row.save(session, station, state, stand.document.id if stand.document else None,
                                  state.product.id if state.product else None, answer.prompt,
-                                 operator=self._seen(stand.operator, now))
+                                 operator=self._seen(stand.operator, now),
+                                 location_id=stand.place.id if stand.place else None)
             accepted, code, message = True, None, prompts.message(decision.outcome, state, done)
         except Refusal as refusal:
             # The savepoint is gone, and with it whatever it wrote; the station is as it was.
@@ -107,10 +109,10 @@ class ScanService:
             ctx = ScanContext(session, self.config, cfg, row, token_user=user, now=now)
             stand = ctx.start(signed)
             accepted, code, message = False, refusal.code, refusal.message
-            answer = self._answer(ctx, stand, before, cfg)
+            answer = self._answer(ctx, stand, before, cfg, refusal.code)
             station_row.save(session, station, before, row.document.id if row.document else None,
                              before.product.id if before.product else None, answer.prompt,
-                             operator=self._seen(signed, now))
+                             operator=self._seen(signed, now), location_id=row.place.id if row.place else None)
         result = ScanResult(accepted, code, message, answer.prompt, answer.document,
                             reading.kind.value if reading else "invalid", station)
         serial = scan_log.serial_of(reading, raw)
@@ -128,8 +130,9 @@ class ScanService:
         return result
 
     @staticmethod
-    def _answer(ctx: ScanContext, stand: Stand, state: decisions.State, cfg) -> views.Answer:
-        answer = views.answer(ctx, stand, state)
+    def _answer(ctx: ScanContext, stand: Stand, state: decisions.State, cfg,
+                refused: str | None = None) -> views.Answer:
+        answer = views.answer(ctx, stand, state, refused)
         return replace(answer, prompt=sign_in.prompt(answer.prompt, stand.operator, cfg.require_operator))
 
     @staticmethod
@@ -140,6 +143,7 @@ class ScanService:
     def view(self, session: Session, station: str) -> dict[str, Any]:
         """GET /api/stations/<station>: mode, prompt, open document, recent scans, its printer."""
         cfg = self._station(station)
-        return views.station(session, station, station_row.load(session, station, lock=False), cfg.mode,
+        row = station_row.load(session, station, lock=False, home=cfg.location)
+        return views.station(session, station, row, cfg.mode,
                              idle_minutes=cfg.operator_idle_minutes, require_operator=cfg.require_operator,
                              printer=cfg.label_printer)

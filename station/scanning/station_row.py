@@ -5,26 +5,28 @@ are processed one at a time even across processes; it is made on a
 station's first scan. What it stores is the machine's State: the mode, the
 phase, the open document, the chosen product, whether the last line waits
 for a serial to be recorded on it, the prompt last shown with a change
-counter the live page watches, and the operator signed in with their last
-scan (sign_in.py), read with the rest in the same statement. A scan sent
-with an idempotency key reads, in that statement too, what the scan log
-holds under that key (``logged``): a key seen before is answered again
-(scan_log.answer_again) without a statement of its own.
+counter the live page watches, the operator signed in with their last
+scan (sign_in.py), the last ``LOC:`` scanned on the open document and the
+station's own location (its ``location`` key, with its site), all read with
+the rest in the same statement. A scan sent with an idempotency key reads, in
+that statement too, what the scan log holds under that key (``logged``): a
+key seen before is answered again (scan_log.answer_again) without a statement
+of its own.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from station.domain.facts import DocumentHead, ProductFacts, head, head_columns, head_from
-from station.domain.models import Document, Operator, Product, ScanLog, StationState
-from station.domain.vocabulary import DocumentKind, DocumentStatus, Mode, Phase
+from station.domain.models import Document, Location, Operator, Product, ScanLog, StationState
+from station.domain.vocabulary import MAIN_SITE, DocumentKind, DocumentStatus, Mode, Phase
 from station.scan_core import decisions
-from station.scan_core.reading import ProductInfo
+from station.scan_core.reading import LocationInfo, ProductInfo
 
 from .sign_in import SignedIn
 
@@ -33,6 +35,8 @@ D = Document.__table__
 P = Product.__table__
 O = Operator.__table__
 LOG = ScanLog.__table__
+_HOME, _HOME_SITE = Location.__table__.alias("home"), Location.__table__.alias("home_site")
+_PLACE, _PLACE_SITE = Location.__table__.alias("place"), Location.__table__.alias("place_site")
 
 _STATE = (SS.c.mode.label("st_mode"), SS.c.phase.label("st_phase"), SS.c.document_id.label("st_document_id"),
           SS.c.attach_line.label("st_attach"), SS.c.prompt.label("st_prompt"), SS.c.version.label("st_version"),
@@ -40,7 +44,13 @@ _STATE = (SS.c.mode.label("st_mode"), SS.c.phase.label("st_phase"), SS.c.documen
           P.c.serial_required_for_purchase.label("p_purchase"), P.c.serial_required_for_sales.label("p_sales"),
           P.c.unserialised_on_hand.label("p_on_hand"), SS.c.operator_id.label("st_operator_id"),
           SS.c.operator_seen_at.label("st_operator_seen_at"), O.c.code.label("o_code"), O.c.name.label("o_name"),
-          O.c.active.label("o_active"))
+          O.c.active.label("o_active"),
+          _HOME.c.id.label("h_id"), _HOME.c.code.label("h_code"), _HOME.c.name.label("h_name"),
+          _HOME.c.site_id.label("h_site_id"), _HOME_SITE.c.code.label("h_site_code"),
+          _HOME_SITE.c.name.label("h_site_name"),
+          _PLACE.c.id.label("l_id"), _PLACE.c.code.label("l_code"), _PLACE.c.name.label("l_name"),
+          _PLACE.c.site_id.label("l_site_id"), _PLACE_SITE.c.code.label("l_site_code"),
+          _PLACE_SITE.c.name.label("l_site_name"))
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,8 @@ class StationRow:
     version: int
     operator: SignedIn | None = None  # as stored: whether they have lapsed since is sign_in.current's to say
     logged: object | None = None  # the scan log's row under the scan's key (read_as, response, raw, data_digest)
+    home: LocationInfo | None = None  # the station's location (its ``location`` key), None: not an active one
+    place: LocationInfo | None = None  # the last LOC: scanned on the open document
 
 
 def info(p: ProductFacts | None) -> ProductInfo | None:
@@ -65,7 +77,11 @@ def info(p: ProductFacts | None) -> ProductInfo | None:
 
 def _query():
     base = (head_from(SS.outerjoin(D, D.c.id == SS.c.document_id)).outerjoin(P, P.c.id == SS.c.product_id)
-            .outerjoin(O, O.c.id == SS.c.operator_id))
+            .outerjoin(O, O.c.id == SS.c.operator_id)
+            .outerjoin(_HOME, and_(_HOME.c.code == bindparam("home"), _HOME.c.active.is_(True)))
+            .outerjoin(_HOME_SITE, _HOME_SITE.c.id == _HOME.c.site_id)
+            .outerjoin(_PLACE, _PLACE.c.id == SS.c.location_id)
+            .outerjoin(_PLACE_SITE, _PLACE_SITE.c.id == _PLACE.c.site_id))
     return select(*_STATE, *head_columns()).select_from(base).where(SS.c.station == bindparam("station"))
 
 
@@ -91,10 +107,19 @@ _LOCK_KEYED = _keyed()
 _SAVE = update(SS).where(SS.c.station == bindparam("st_station")).values(
     mode=bindparam("mode"), phase=bindparam("phase"), document_id=bindparam("document_id"),
     product_id=bindparam("product_id"), attach_line=bindparam("attach_line"), prompt=bindparam("prompt"),
-    version=SS.c.version + 1, updated_at=bindparam("updated_at"))
+    version=SS.c.version + 1, updated_at=bindparam("updated_at"), location_id=bindparam("location_id"))
 _SAVE_OPERATOR = _SAVE.values(operator_id=bindparam("operator_id"), operator_seen_at=bindparam("operator_seen_at"))
 #: ``save``'s default: the stored operator left as it is.
 KEEP = object()
+
+
+def _place(row, prefix: str, home_site: int | None) -> LocationInfo | None:
+    if getattr(row, f"{prefix}_id") is None:
+        return None
+    site = getattr(row, f"{prefix}_site_id")
+    return LocationInfo(getattr(row, f"{prefix}_id"), getattr(row, f"{prefix}_code"), getattr(row, f"{prefix}_name"),
+                        site, getattr(row, f"{prefix}_site_code"), getattr(row, f"{prefix}_site_name"),
+                        here=home_site is None or site == home_site)
 
 
 def _row(station: str, row, keyed: bool = False) -> StationRow:
@@ -120,42 +145,49 @@ def _row(station: str, row, keyed: bool = False) -> StationRow:
         seen = row.st_operator_seen_at or datetime.now(timezone.utc)
         operator = SignedIn(row.st_operator_id, row.o_code, row.o_name, seen)
     logged = row if keyed and row.lg_id is not None else None
+    home = _place(row, "h", None)
+    place = _place(row, "l", home.site_id if home else None) if document is not None else None
     return StationRow(station, state, document, product if document is not None else None, row.st_prompt,
-                      row.st_version, operator, logged)
+                      row.st_version, operator, logged, home, place)
 
 
-def load(session: Session, station: str, *, lock: bool, key: str | None = None) -> StationRow | None:
-    """The station's row (locked for this scan when ``lock``), or None when it has none yet; with ``key`` (locked
-    only), what the scan log holds under it too (``logged``)."""
+def load(session: Session, station: str, *, lock: bool, key: str | None = None,
+         home: str = MAIN_SITE) -> StationRow | None:
+    """The station's row (locked for this scan when ``lock``), or None when it has none yet; ``home`` is the
+    station's ``location`` key, read with it; with ``key`` (locked only), what the scan log holds under it too
+    (``logged``)."""
+    params = {"station": station, "home": home}
     if key is not None and lock:
-        row = session.connection().execute(_LOCK_KEYED, {"station": station, "key": key}).first()
+        row = session.connection().execute(_LOCK_KEYED, {**params, "key": key}).first()
         return _row(station, row, keyed=True) if row is not None else None
-    row = session.connection().execute(_LOCK if lock else _READ, {"station": station}).first()
+    row = session.connection().execute(_LOCK if lock else _READ, params).first()
     return _row(station, row) if row is not None else None
 
 
-def load_or_make(session: Session, station: str, mode: Mode, idle_prompt: str, *, key: str | None = None
-                 ) -> StationRow:
+def load_or_make(session: Session, station: str, mode: Mode, idle_prompt: str, *, key: str | None = None,
+                 home: str = MAIN_SITE) -> StationRow:
     """The station's row, locked; made on its first scan (two processes may race to make it: one does)."""
-    found = load(session, station, lock=True, key=key)
+    found = load(session, station, lock=True, key=key, home=home)
     if found is not None:
         return found
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(dialect.insert(SS).values(station=station, mode=mode, phase=Phase.idle, attach_line=False,
                                               prompt=idle_prompt, version=0, updated_at=datetime.now(timezone.utc))
                     .on_conflict_do_nothing(index_elements=[SS.c.station]))
-    return load(session, station, lock=True, key=key)
+    return load(session, station, lock=True, key=key, home=home)
 
 
 def save(session: Session, station: str, state: decisions.State, document_id: int | None, product_id: int | None,
-         prompt: str, *, operator: SignedIn | None | object = KEEP) -> None:
+         prompt: str, *, operator: SignedIn | None | object = KEEP, location_id: int | None = None) -> None:
     """The state after a scan, with the prompt shown and the change counter bumped (the live page watches it).
 
     ``operator``: who is signed in after the scan, with their last scan's time (None: nobody); KEEP leaves it.
+    ``location_id``: the last LOC: scanned on the open document (cleared with it).
     """
+    idle = state.phase is Phase.idle
     values = dict(
-        st_station=station, mode=state.mode, phase=state.phase,
-        document_id=document_id if state.phase is not Phase.idle else None, product_id=product_id,
+        st_station=station, mode=state.mode, phase=state.phase, location_id=None if idle else location_id,
+        document_id=document_id if not idle else None, product_id=product_id,
         attach_line=state.attach, prompt=prompt, updated_at=datetime.now(timezone.utc))
     if operator is KEEP:
         session.connection().execute(_SAVE, values)

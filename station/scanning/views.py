@@ -8,20 +8,21 @@ per-product counts, so they are read once per scan.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from station.domain import service_desk, tallies
 from station.domain.facts import DocumentHead
-from station.domain.vocabulary import SERVICE_KINDS, Mode
+from station.domain.vocabulary import SERVICE_KINDS, DocumentKind, Mode
 from station.domain.warranty import utc_today
 from station.interchange import representation
 from station.printing import queue as print_queue
 from station.scan_core import decisions, prompts
+from station.scan_core.reading import LocationInfo
 
-from . import answer_read, scan_log, sign_in
+from . import answer_read, counting, places, scan_log, sign_in
 from .context import ScanContext, Stand
 from .station_row import StationRow
 
@@ -37,10 +38,13 @@ class Answer:
 
 
 def _facts(session: Session, doc: DocumentHead | None, state: decisions.State,
-           counts: list[tallies.ProductCount]) -> prompts.Facts:
+           counts: list[tallies.ProductCount], place: LocationInfo | None = None,
+           count: counting.Progress | None = None) -> prompts.Facts:
     if doc is None:
         return prompts.Facts()
-    facts = dict(reference=doc.reference, party=doc.party_name, order=doc.order_reference)
+    facts = dict(reference=doc.reference, party=doc.party_name, order=doc.order_reference,
+                 place=places.named(place) if place is not None else None,
+                 counted=(count.counted, count.expected) if count is not None else None)
     if doc.kind in SERVICE_KINDS and state.lines:  # the desk's prompt says the last unit's warranty: one read
         facts["today"] = utc_today()
         facts["unit"] = service_desk.last_unit(session, doc.id, facts["today"])
@@ -53,13 +57,22 @@ def _facts(session: Session, doc: DocumentHead | None, state: decisions.State,
     return prompts.Facts(**facts)
 
 
-def answer(ctx: ScanContext, stand: Stand, state: decisions.State) -> Answer:
-    """The prompt for ``state``, and the document to answer with: the one just posted, else the open one."""
+def answer(ctx: ScanContext, stand: Stand, state: decisions.State, refused: str | None = None) -> Answer:
+    """The prompt for ``state``, and the document to answer with: the one just posted, else the open one.
+
+    An open count's answer carries where the count stands (``count``): the progress its line left, else read
+    now (one statement), with what the scan was (``refused``: its refusal code, if any)."""
     session = ctx.session
     doc = stand.document if stand.posted is None else stand.posted[0]
     counts, rows = answer_read.read(session, doc.id, doc.order_id) if doc is not None else ([], None)
-    prompt = prompts.prompt(state, _facts(session, stand.document, state, counts if stand.posted is None else []))
+    count = stand.count
+    if count is None and stand.posted is None and doc is not None and doc.kind is DocumentKind.count:
+        count = counting.progress(session, doc, "already" if refused == "already_counted" else None)
+    prompt = prompts.prompt(state, _facts(session, stand.document, state, counts if stand.posted is None else [],
+                                          stand.place, count))
     document = representation.document_summary(session, doc, counts, rows) if doc is not None else None
+    if count is not None:
+        document["count"] = count.as_json()
     return Answer(prompt, document)
 
 
@@ -89,14 +102,19 @@ def station(session: Session, station_id: str, row: StationRow | None, default_m
     else:
         state, prompt, version = row.state, row.prompt, row.version
         document = representation.document_summary(session, row.document) if row.document is not None else None
-        signed, _ = sign_in.current(row.operator, idle_minutes, datetime.now(timezone.utc))
+        signed, _ = sign_in.current(row.operator, idle_minutes, datetime.now(UTC))
     prompt = sign_in.prompt(prompt, signed, require_operator)
+    recent = scan_log.recent(session, station_id, RECENT)
+    if document is not None and row.document.kind is DocumentKind.count:
+        # What the last scan was, as its answer said (the screen flashes a repeat, says where a unit was).
+        last = prompts.count_kind(recent[0].message, recent[0].code) if recent else None
+        document["count"] = counting.progress(session, row.document, last).as_json()
     return {
         "station": station_id,
         "mode": state.mode.value,
         "prompt": prompt,
         "document": document,
-        "recent_scans": [_scan(r) for r in scan_log.recent(session, station_id, RECENT)],
+        "recent_scans": [_scan(r) for r in recent],
         "version": version,
         "operator": sign_in.as_json(signed),
         "printer": _printer(session, printer) if printer else None,

@@ -60,6 +60,7 @@ class Database:
         self._cleanup = cleanup
 
     def empty(self) -> None:
+        """Every table emptied, then the site MAIN put back: what a new database holds (migration 0008)."""
         tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
         with self.engine.begin() as conn:
             if self.backend == "postgresql":
@@ -67,6 +68,9 @@ class Database:
             else:
                 for name in tables:
                     conn.execute(text(f"DELETE FROM {name}"))
+            conn.execute(text("INSERT INTO location (code, name, active, created_at) "
+                              "VALUES ('MAIN', 'Main site', true, CURRENT_TIMESTAMP)"))
+            conn.execute(text("UPDATE location SET site_id = id WHERE code = 'MAIN'"))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -16,6 +16,8 @@ RULES = (
     "unknown_document", "serial_in_service", "serial_not_in_service", "serial_wrong_customer", "serial_faulty",
     "unknown_operator", "operator_required", "nothing_to_print", "unknown_printer", "nothing_to_replace",
     "serial_not_expected", "product_required", "out_of_stock", "empty_document", "wrong_mode", "document_not_open",
+    "unknown_location", "serial_at_other_site", "serial_in_transit", "serial_already_there", "serial_not_on_transfer",
+    "no_location", "already_counted", "location_at_other_site",
 )
 
 #: 422 too: an edit of a record that the other records refuse now (a location's parent making a cycle, stock made

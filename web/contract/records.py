@@ -147,9 +147,22 @@ def schemas() -> dict[str, Schema]:
         "OrderProgress": closed({"product": TEXT, "name": TEXT, "expected": WHOLE, "received": WHOLE}),
         "DocumentSummary": closed({**_document_head(), "line_count": COUNT,
                                    "products": {"type": "array", "items": ref("ProductCount")},
-                                   "lines": {"type": "array", "items": ref("Line"), "maxItems": 50}},
+                                   "lines": {"type": "array", "items": ref("Line"), "maxItems": 50},
+                                   "count": ref("CountProgress")}, optional=("count",),
                                   description="A document in a scan's answer and a station's view: its last 50 "
-                                              "lines, oldest first; GET /api/documents/{reference} gives all."),
+                                              "lines, oldest first; GET /api/documents/{reference} gives all. An "
+                                              "open count (C-) carries where it stands (``count``)."),
+        "CountProgress": closed({
+            "expected": {**COUNT, "description": "serials in stock at the counted place and under it, now"},
+            "counted": {**COUNT, "description": "of those, how many this count has scanned"},
+            "missing": {"type": "array", "items": TEXT, "maxItems": 50,
+                        "description": "the first 50 expected and not yet scanned, by serial"},
+            "missing_total": {**COUNT, "description": "how many are expected and not yet scanned"},
+            "last": {"enum": ["counted", "elsewhere", "added", "faulty", "unit", "already", None],
+                     "description": "what the last scan was: a unit expected here, one recorded elsewhere (it "
+                                    "will move here), one not in stock (it will be added), a faulty one, a unit "
+                                    "without a serial, a repeat (refused already_counted); null: none of these"},
+        }, description="A count as the station shows it while it is scanned (SPEC 3c)."),
         "Document": _document(paged=True),
         "PostedDocument": _document(paged=False),
         "DocumentMovement": closed({**_movement_head(), "product": NAMED_OR_NULL, "serial": TEXT_OR_NULL}),
