@@ -124,10 +124,12 @@ def _move_between_products(session: Session, record: SerialNumber, new_product, 
     """Rule 1: an in-stock serial changing product leaves one product's stock and enters the other's."""
     old = record.product
     reason = f"product changed from {old.code if old else '(none)'} to {new_product.code if new_product else '(none)'}"
+    where = record.location_id  # the unit stays where it is: out of one product's stock and into the other's, there
     post_adjustment(session, reason, [(old, record.serial, -1)], station=station, user=user)
     record.product = new_product
     session.flush()
-    post_adjustment(session, reason, [(new_product, record.serial, 1)], station=station, user=user)
+    post_adjustment(session, reason, [(new_product, record.serial, 1)], station=station, user=user,
+                    location_id=where)
 
 
 DIRECTIONS = {"in": 1, "out": -1}
