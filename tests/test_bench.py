@@ -60,11 +60,11 @@ def test_small_run_prints_the_json(tmp_path):
         databases += ["--database", PG_URL]
     out = _bench(*databases, "--serials", "400", "--stations", "2", "--scans", "25", "--history-samples", "10",
                  "--pallet", "60", "--big-posting", "200", "--http", "40", "--daemon", "3",
-                 "--hook-stations", "3", "--hook-postings", "2")
+                 "--hook-stations", "3", "--hook-postings", "2", "--count", "300")
     assert set(out) >= {"runs", "skipped", "machine"}
     expected = {"sqlite"} | ({"postgresql"} if pg_available() is None else set())
     assert {(r["database"], r["kind"]) for r in out["runs"]} == (
-        {(d, k) for d in expected for k in ("scan", "floor", "integration", "pallet")}
+        {(d, k) for d in expected for k in ("scan", "floor", "integration", "pallet", "count")}
         | {("sqlite", "http"), ("sqlite", "daemon")})
     for hooks in (r for r in out["runs"] if r["kind"] == "integration"):
         assert (hooks["stations"], hooks["postings"], hooks["errors"]) == (3, 6, [])
@@ -77,6 +77,10 @@ def test_small_run_prints_the_json(tmp_path):
         # The last scan of the receipt issues as many statements as the first (issue 12, item 1).
         assert pallet["statements_per_scan"]["first"] == pallet["statements_per_scan"]["last"]
         assert pallet["big_posting"]["lines"] == 200 and pallet["posting_ms"] > 0
+    for counted in (r for r in out["runs"] if r["kind"] == "count"):
+        # A count of 300 found 297 of its own, 3 from another site and 3 never seen; 3 missing (issue 23).
+        assert (counted["units"], counted["lines"], counted["check_differences"]) == (300, 303, 0)
+        assert counted["posting_ms"] > 0 and counted["posting_statements"] > 0
     served = [r for r in out["runs"] if r["kind"] in ("http", "daemon")]
     assert {r["scans"] for r in served} == {40, 3}
     assert all(r["p50_ms"] <= r["p99_ms"] for r in served)
@@ -110,7 +114,8 @@ def test_unreachable_postgres_is_skipped_with_a_reason(tmp_path):
     """A PostgreSQL that does not answer is reported as skipped, with why, and the SQLite run still happens."""
     out = _bench("--database", f"sqlite:///{tmp_path}/b.db", "--database", "postgresql+psycopg://127.0.0.1:1/none",
                  "--serials", "200", "--stations", "1", "--scans", "5", "--history-samples", "5",
-                 "--pallet", "0", "--big-posting", "0", "--http", "0", "--daemon", "0", "--hook-stations", "0")
+                 "--pallet", "0", "--big-posting", "0", "--http", "0", "--daemon", "0", "--hook-stations", "0",
+                 "--count", "0")
     assert [r["database"] for r in out["runs"]] == ["sqlite", "sqlite"]
     assert out["skipped"] and out["skipped"][0]["database"] == "postgresql"
     assert "not reachable" in out["skipped"][0]["reason"]

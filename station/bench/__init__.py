@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_POSTGRES = "postgresql+psycopg://127.0.0.1/test"
 DEFAULTS = {"serials": 20000, "stations": 4, "scans": 100, "pallet": 5000, "big_posting": 30000, "http": 400,
-            "daemon": 50, "hook_stations": 20, "hook_postings": 5}
+            "daemon": 50, "hook_stations": 20, "hook_postings": 5,
+            "count": 5000}
 FIGURES = ("throughput_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms")  # the same in scan and floor runs
 
 
@@ -136,6 +137,7 @@ class Extras:
     daemon: int = DEFAULTS["daemon"]  # scans through a real station run, scanner to screen (SQLite only)
     hook_stations: int = DEFAULTS["hook_stations"]  # stations posting at once while a webhook receives
     hook_postings: int = DEFAULTS["hook_postings"]  # receipts each of them posts
+    count: int = DEFAULTS["count"]  # units of the one count posted (SPEC 3c, issue 23)
 
 
 def run(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serials"], stations: int = DEFAULTS["stations"],
@@ -232,6 +234,18 @@ def _extras(target: Target, shape: Shape, extras: Extras, say) -> list[dict]:
                     f"a scan; posting {pallet['posting_ms']} ms")
             elif extras.big_posting:
                 runs.append({"kind": "pallet", **common, "big_posting": document.big_posting(engine, extras.big_posting)})
+        finally:
+            engine.dispose()
+    if extras.count:
+        from . import stocktake
+
+        engine = make_engine(target.url)
+        try:
+            say(f"{target.database}: a count of {extras.count} units")
+            counted = stocktake.measure(engine, extras.count)
+            runs.append({"kind": "count", **common, **counted})
+            say(f"{target.database}: count of {counted['lines']} lines posted in {counted['posting_ms']} ms "
+                f"({counted['posting_statements']} statements)")
         finally:
             engine.dispose()
     if target.database == "sqlite" and extras.http:

@@ -34,6 +34,8 @@ from station.bench import DEFAULTS
               help="Stations posting at once for the webhook lag and event feed figures (0: none).")
 @click.option("--hook-postings", default=DEFAULTS["hook_postings"], show_default=True, type=click.IntRange(1),
               help="Receipts each of those stations posts.")
+@click.option("--count", "count_units", default=DEFAULTS["count"], show_default=True, type=click.IntRange(0),
+              help="Units of one count (stocktake) of a shelf, posted (0: leave it out).")
 @click.option("--hotplug", is_flag=True, help="Instead: how soon a replugged scanner is read again (evdev under "
               "umockdev, serial on a pseudo-terminal), over --replugs replugs.")
 @click.option("--replugs", default=10, show_default=True, type=click.IntRange(1), help="Replugs for --hotplug.")
@@ -45,7 +47,7 @@ from station.bench import DEFAULTS
 @click.option("--kills", default=8, show_default=True, type=click.IntRange(1), help="Kills per run for --kill.")
 def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, history_samples: int,
           seed: int, pallet: int, big_posting: int, http_scans: int, daemon_scans: int, hook_stations: int,
-          hook_postings: int, hotplug: bool, replugs: int, kill: bool, rate: float, runs: int, kills: int) -> None:
+          hook_postings: int, count_units: int, hotplug: bool, replugs: int, kill: bool, rate: float, runs: int, kills: int) -> None:
     """Fill a scratch database, scan through it, and print the figures as JSON (last line).
 
     Progress and a human summary go to stderr; stdout holds only the JSON.
@@ -79,7 +81,7 @@ def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, h
     try:
         result = run(databases, serials=serials, stations=stations, scans=scans, history_samples=history_samples,
                      seed=seed, extras=Extras(pallet, big_posting, http_scans, daemon_scans, hook_stations,
-                                              hook_postings), progress=progress,
+                                              hook_postings, count_units), progress=progress,
                      say=lambda s: click.echo(s, err=True))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None

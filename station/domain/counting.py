@@ -4,9 +4,9 @@ Theory of operation. A count's lines are observations (where each unit was found
 claims on their serials. Posting, in one transaction and a fixed number of statements whatever the
 count's size:
 
-1. locks every serial recorded in the counted location and under it (expected: what the database holds
-   there now, read under the lock, so a unit sold after it was counted has left and is neither missing
-   nor moved), then reads the counted serials with the time of their last movement;
+1. locks, in one statement, every serial recorded in the counted location and under it (expected: what
+   the database holds there now, read under the lock, so a unit sold after it was counted has left and is
+   neither missing nor moved) and every serial counted, with the time of its last movement;
 2. decides each in Python, over sets: counted and expected (nothing written); in stock elsewhere, at any
    site: ``move`` to where it was found; not in stock and nobody's: ``adjustment`` +1 there ("found in
    count C-..."); expected and not counted: ``adjustment`` -1 from where it was ("not found in count
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -40,7 +40,6 @@ M = Movement.__table__
 P = Product.__table__
 SL = StockLevel.__table__
 
-_LAST_MOVED = select(func.max(M.c.at)).where(M.c.serial_id == S.c.id).correlate(S).scalar_subquery()
 _PLACE = update(S).where(S.c.id == bindparam("s_id")).values(location_id=bindparam("s_location"))
 _ADDED = (update(S).where(S.c.id == bindparam("s_id"))
           .values(location_id=bindparam("s_location"), in_stock=True,
@@ -54,22 +53,21 @@ def post(session: Session, doc: DocumentLike, head, here: int, at: datetime) -> 
     """Write the count's movements and set what it found; answers each product's change of unserialised units."""
     counted_here = whereabouts.subtree(session, here)
     inside = set(counted_here)
-    expected = {r.id: r for r in session.execute(
-        select(S.c.id, S.c.location_id, S.c.product_id).where(S.c.location_id.in_(counted_here))
-        .order_by(S.c.id).with_for_update(of=S))}
-    lines = session.execute(select(L.c.line_no, L.c.serial, L.c.product_id, L.c.location_id, L.c.user,
-                                   L.c.created_at).where(L.c.document_id == doc.id).order_by(L.c.line_no)).all()
+    lines = session.execute(select(L.c.line_no, L.c.serial, L.c.product_id, L.c.quantity, L.c.location_id, L.c.user)
+                            .where(L.c.document_id == doc.id).order_by(L.c.line_no)).all()
     first: dict[str, object] = {}
     for line in lines:
         if line.serial is not None:
             first.setdefault(line.serial, line)
-    units = _found(session, list(first))
+    held = _locked(session, doc.id, counted_here)
+    expected = {r.id: r for r in held if r.location_id in inside}
+    units = {r.serial: r for r in held if r.serial in first}
     new = [text for text in first if text not in units]
     if new:
         _make_records(session, first, new)
-        units |= _found(session, new)
+        units |= {r.serial: r for r in _locked(session, doc.id, [], only=new)}
     rows: list[dict] = []
-    placed, added, counted = _serials(doc, first, units, inside, here, at, rows)
+    placed, added, counted = _serials(doc, first, units, _news(session, doc.id), inside, here, at, rows)
     for serial_id, unit in expected.items():
         if serial_id not in counted:
             rows.append({"at": at, "document_id": doc.id, "station": doc.station, "user": doc.user,
@@ -87,15 +85,15 @@ def post(session: Session, doc: DocumentLike, head, here: int, at: datetime) -> 
     return deltas
 
 
-def _serials(doc: DocumentLike, first: dict, units: dict, inside: set[int], here: int, at: datetime,
-             rows: list[dict]) -> tuple[list[dict], list[dict], set[int]]:
+def _serials(doc: DocumentLike, first: dict, units: dict, news: set[str], inside: set[int], here: int,
+             at: datetime, rows: list[dict]) -> tuple[list[dict], list[dict], set[int]]:
     """Each counted serial decided: moved here, added, or nothing to write; the serials' changes, and all counted."""
     placed, added, counted = [], [], set()
     for text, line in first.items():
         unit = units[text]
         counted.add(unit.id)
         where = line.location_id if line.location_id is not None else here
-        if unit.moved_at is not None and _aware(unit.moved_at) > _aware(line.created_at):
+        if text in news:
             continue  # news since the scan: the database's later word wins
         product = unit.product_id if unit.product_id is not None else line.product_id
         if unit.in_stock and unit.location_id not in inside:
@@ -112,10 +110,6 @@ def _serials(doc: DocumentLike, first: dict, units: dict, inside: set[int], here
     return placed, added, counted
 
 
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
-
-
 def _make_records(session: Session, first: dict, texts: list[str]) -> None:
     """Records for serials first seen in this count (found, never known: they are added)."""
     made = datetime.now(timezone.utc)
@@ -125,15 +119,25 @@ def _make_records(session: Session, first: dict, texts: list[str]) -> None:
         for text in texts])
 
 
-def _found(session: Session, texts: list[str]) -> dict:
-    """The counted serials' records, row-locked, with their last movement's time."""
-    if not texts:
-        return {}
-    rows = session.execute(
+def _locked(session: Session, document_id: int, counted_here: list[int], only: list[str] | None = None) -> list:
+    """Row-locked in one statement, each once, in id order: the serials recorded in the counted place and the
+    serials on the count's lines; ``only``: just these."""
+    if only is not None:
+        ids = select(S.c.id).where(S.c.serial.in_(only))
+    else:
+        ids = union(select(S.c.id).where(S.c.location_id.in_(counted_here)),
+                    select(S.c.id).join(L, L.c.serial == S.c.serial).where(L.c.document_id == document_id))
+    return session.execute(
         select(S.c.serial, S.c.id, S.c.location_id, S.c.product_id, S.c.in_stock, S.c.customer_id, S.c.in_service,
-               S.c.transfer_id, S.c.faulty, _LAST_MOVED.label("moved_at"))
-        .where(S.c.serial.in_(texts)).order_by(S.c.id).with_for_update(of=S))
-    return {r.serial: r for r in rows}
+               S.c.transfer_id, S.c.faulty)
+        .where(S.c.id.in_(ids)).order_by(S.c.id).with_for_update(of=S)).all()
+
+
+def _news(session: Session, document_id: int) -> set[str]:
+    """The counted serials that moved after they were scanned here (one join; a few rows, no time fetched)."""
+    return set(session.scalars(
+        select(S.c.serial).distinct().select_from(L.join(S, S.c.serial == L.c.serial).join(M, M.c.serial_id == S.c.id))
+        .where(L.c.document_id == document_id, M.c.at > L.c.created_at)))
 
 
 def _set_units(session: Session, doc: DocumentLike, lines, counted_here: list[int], here: int, at: datetime,

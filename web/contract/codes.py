@@ -16,6 +16,7 @@ RULES = (
     "unknown_document", "serial_in_service", "serial_not_in_service", "serial_wrong_customer", "serial_faulty",
     "unknown_operator", "operator_required", "nothing_to_print", "unknown_printer", "nothing_to_replace",
     "serial_not_expected", "product_required", "out_of_stock", "empty_document", "wrong_mode", "document_not_open",
+    "serial_at_other_site", "serial_in_transit", "serial_already_there", "serial_not_on_transfer", "unknown_location",
 )
 
 #: 400: malformed input (web.api.errors: ``Invalid``).
