@@ -1,8 +1,8 @@
 """The rows of a bench fill: N serials and about 5N movements, made by arithmetic.
 
 The rows are what posting would have written: every serial's movements add
-up to its ``in_stock`` (and put it at the site MAIN while in stock), every movement belongs to a posted document whose
-lines name the serial, and supplier and customer are those of its last
+up to its ``in_stock`` (and put it at the site MAIN while in stock), every
+movement belongs to a posted document whose lines name the serial, and supplier and customer are those of its last
 receipt and sale. ``station check`` passes on the result.
 
 Each serial follows one of four histories (movements of a document share
