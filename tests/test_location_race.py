@@ -88,7 +88,7 @@ def _never_two_places(s, serial: str) -> None:
     assert (record.location_id is not None) == record.in_stock
     assert record.transfer_id is None or record.location_id is None
     travelling = False
-    for kind, quantity in s.execute(select(Movement.kind, Movement.quantity).where(Movement.serial_id == record.id)
+    for (kind,) in s.execute(select(Movement.kind).where(Movement.serial_id == record.id)
                                     .order_by(Movement.id)):
         if travelling:
             assert kind in (MovementKind.transfer_in, MovementKind.adjustment), f"{serial}: {kind} while in transit"
@@ -122,35 +122,40 @@ def test_posting_races_keep_the_unit_in_one_place(chain, kinds):
     assert seen
 
 
+def _ship_and_sell(db, serial: str) -> tuple[int, list[str]]:
+    """A transfer of ``serial`` posts while a till scans and posts the same unit: the till's refusals."""
+    with db.Session.begin() as s:
+        receipt = opened(s, K.receipt, "A-01", supplier=catalogue.get_party(s, "supplier", "ACME"))
+        line(s, receipt, serial=serial, product=catalogue.get_product(s, "WID-1"), at="A-01")
+        posting.post(s, receipt)
+        transfer = _document(s, "transfer", serial)
+    barrier, refused = threading.Barrier(2), []
+
+    def ship() -> None:
+        barrier.wait(timeout=30)
+        run_in_transaction(db.Session, lambda s: posting.post(s, s.get(Document, transfer)))
+
+    def sell() -> None:
+        barrier.wait(timeout=30)
+        try:
+            run_in_transaction(db.Session, lambda s: posting.post(s, s.get(Document, _document(s, "sale", serial))))
+        except Refusal as refusal:
+            refused.append(refusal.code)
+
+    threads = [threading.Thread(target=ship), threading.Thread(target=sell)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+        assert not t.is_alive(), "a posting hung"
+    return transfer, refused
+
+
 def test_a_unit_on_its_way_is_never_sold(chain):
     """Guards "never sold while in transit": a till races a transfer's posting for the unit on it."""
     for n in range(ROUNDS):
         serial = f"AWAY-{n}"
-        with chain.Session.begin() as s:
-            receipt = opened(s, K.receipt, "A-01", supplier=catalogue.get_party(s, "supplier", "ACME"))
-            line(s, receipt, serial=serial, product=catalogue.get_product(s, "WID-1"), at="A-01")
-            posting.post(s, receipt)
-            transfer = _document(s, "transfer", serial)
-        barrier, refused = threading.Barrier(2), []
-
-        def ship() -> None:
-            barrier.wait(timeout=30)
-            run_in_transaction(chain.Session, lambda s: posting.post(s, s.get(Document, transfer)))
-
-        def sell() -> None:
-            barrier.wait(timeout=30)
-            try:
-                run_in_transaction(chain.Session, lambda s: posting.post(s, s.get(Document, _document(s, "sale",
-                                                                                                        serial))))
-            except Refusal as refusal:
-                refused.append(refusal.code)
-
-        threads = [threading.Thread(target=ship), threading.Thread(target=sell)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-            assert not t.is_alive()
+        transfer, refused = _ship_and_sell(chain, serial)
         assert refused and refused[0] in ("serial_on_open_document", "serial_not_in_stock", "serial_in_transit")
         with chain.Session() as s:
             assert stock.check(s) == []
