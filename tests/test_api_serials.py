@@ -18,10 +18,11 @@ SPEC_SERIAL = {
     "in_service": False,
     "status": "in_stock",
     "warranty_until": None,
+    "location": {"code": "MAIN", "name": "Main site", "site": "MAIN"},  # no put-away: the station's, MAIN
     "open_document": None,
     "movements": [{"kind": "receipt", "quantity": 1, "document": "R-000002", "order": "PO-1042",
-                   "station": "goods-in", "party": {"code": "ACME", "name": "Acme Ltd"}, "user": None,
-                   "reason": None}],
+                   "station": "goods-in", "from_location": None, "to_location": "MAIN",
+                   "party": {"code": "ACME", "name": "Acme Ltd"}, "user": None, "reason": None}],
     "refused_scans": [],
 }
 
@@ -58,7 +59,7 @@ def test_create_with_only_the_serial(client, db):
     assert resp.headers["Location"].endswith("/api/serials/HM-1")
     assert resp.get_json() == {
         "serial": "HM-1", "product": None, "customer": None, "supplier": None, "in_stock": False,
-        "in_service": False, "status": "not_in_stock", "warranty_until": None,
+        "in_service": False, "status": "not_in_stock", "warranty_until": None, "location": None,
         "open_document": None, "movements": [], "refused_scans": []}
     before = snapshot(db)
     assert_error(client.post("/api/serials", json={"serial": "HM-1"}), 409, "duplicate")
@@ -147,5 +148,5 @@ def test_list_filters_and_pages(client, db, world):
     assert set(page) == {"serials", "page", "per_page", "total"}
     assert (len(page["serials"]), page["page"], page["per_page"], page["total"]) == (1, 3, 2, 5)
     assert set(page["serials"][0]) == {"serial", "product", "customer", "supplier", "in_stock", "in_service", "status",
-                                       "warranty_until"}
+                                       "warranty_until", "location"}
     assert_error(client.get("/api/serials?product=NOPE"), 404, "unknown_product")

@@ -81,13 +81,16 @@ PRODUCT_ID = "(SELECT id FROM product WHERE code = '{}')"
         pytest.param(f"UPDATE movement SET quantity = 2 WHERE kind = 'receipt' AND serial_id = {SERIAL_ID.format('SN-4')}",
                      [Difference("serial", "SN-4", 1, 2)], id="serial_movement_quantity_changed"),
         pytest.param(f"DELETE FROM movement WHERE kind = 'sale' AND serial_id = {SERIAL_ID.format('SN-1')}",
-                     [Difference("serial", "SN-1", 0, 1)], id="serial_movement_deleted"),
+                     [Difference("serial", "SN-1", 0, 1), Difference("serial", "SN-1", "none", "MAIN", "location")],
+                     id="serial_movement_deleted"),  # the sale took it from MAIN: without it, it is there still
         pytest.param(f"UPDATE movement SET quantity = 9 WHERE serial_id IS NULL AND kind = 'receipt' "
                      f"AND product_id = {PRODUCT_ID.format('LOOSE')}",
-                     [Difference("product", "LOOSE", 5, 9)], id="unserialised_movement_changed"),
+                     [Difference("product", "LOOSE", 5, 9), Difference("units", "LOOSE at MAIN", 5, 9)],
+                     id="unserialised_movement_changed"),
         pytest.param(f"UPDATE movement SET product_id = {PRODUCT_ID.format('WID-1')} WHERE serial_id IS NULL "
                      f"AND kind = 'receipt' AND product_id = {PRODUCT_ID.format('LOOSE')}",
-                     [Difference("product", "LOOSE", 5, 0), Difference("product", "WID-1", 0, 5)],
+                     [Difference("product", "LOOSE", 5, 0), Difference("product", "WID-1", 0, 5),
+                      Difference("units", "LOOSE at MAIN", 5, 0), Difference("units", "WID-1 at MAIN", 0, 5)],
                      id="unserialised_movement_moved_to_other_product"),
     ],
 )

@@ -61,8 +61,8 @@ def test_the_api_names_the_posting_document_and_its_order(client, db, moved):
     for serial, movements in want.items():
         body = client.get(f"/api/serials/{serial}").get_json()
         assert named(body["movements"]) == movements
-        assert list(body["movements"][0]) == ["at", "kind", "quantity", "document", "order", "station", "party",
-                                              "user", "reason"]
+        assert list(body["movements"][0]) == ["at", "kind", "quantity", "document", "order", "station",
+                                              "from_location", "to_location", "party", "user", "reason"]
     for reference in moved:
         body = client.get(f"/api/documents/{reference}").get_json()
         assert {(m["document"], m["order"], m["reason"]) for m in body["movements"]} == {

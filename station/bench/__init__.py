@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_POSTGRES = "postgresql+psycopg://127.0.0.1/test"
 DEFAULTS = {"serials": 20000, "stations": 4, "scans": 100, "pallet": 5000, "big_posting": 30000, "http": 400,
-            "daemon": 50, "hook_stations": 20, "hook_postings": 5, "drain": 1000}
+            "daemon": 50, "hook_stations": 20, "hook_postings": 5, "drain": 1000, "count": 5000}
 FIGURES = ("throughput_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms")  # the same in scan and floor runs
 
 
@@ -137,6 +137,7 @@ class Extras:
     hook_stations: int = DEFAULTS["hook_stations"]  # stations posting at once while a webhook receives
     hook_postings: int = DEFAULTS["hook_postings"]  # receipts each of them posts
     drain: int = DEFAULTS["drain"]  # scans held in the spool, then drained by the daemon's processor
+    count: int = DEFAULTS["count"]  # units of the one count posted (SPEC 3c, issue 23)
 
 
 def run(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serials"], stations: int = DEFAULTS["stations"],
@@ -247,6 +248,18 @@ def _extras(target: Target, shape: Shape, extras: Extras, say) -> list[dict]:
         runs.append({"kind": "drain", **common, **drained})
         say(f"{target.database}: drained {drained['drain_per_s']} scans/s in batches"
             + (f", {drained['one_by_one']['scans_per_s']}/s one by one" if "one_by_one" in drained else ""))
+    if extras.count:
+        from . import stocktake
+
+        engine = make_engine(target.url)
+        try:
+            say(f"{target.database}: a count of {extras.count} units")
+            counted = stocktake.measure(engine, extras.count)
+            runs.append({"kind": "count", **common, **counted})
+            say(f"{target.database}: count of {counted['lines']} lines posted in {counted['posting_ms']} ms "
+                f"({counted['posting_statements']} statements)")
+        finally:
+            engine.dispose()
     if target.database == "sqlite" and extras.http:
         say(f"{target.database}: {extras.http} scans over HTTP to station serve")
         runs.append({"kind": "http", **common, **served.over_http(target.url, scans=extras.http)})

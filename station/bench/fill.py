@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable, Iterator
 
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from .rows import COLUMNS, ORDER, Rows, Shape
@@ -21,7 +22,9 @@ __all__ = ["Shape", "fill", "analyse"]
 def fill(engine: Engine, shape: Shape, *, progress: Callable[[int], None] | None = None,
          boxes_per_chunk: int = 400) -> dict[str, int]:
     """Fill a freshly migrated, empty database; ``progress(n)`` is told of every n serials written."""
-    rows = Rows(shape)
+    with engine.connect() as conn:  # the site every unit in stock is at (migration 0008 made it)
+        main = conn.execute(text("SELECT id FROM location WHERE code = 'MAIN'")).scalar_one()
+    rows = Rows(shape, main=main)
     writer = _copy_writer if engine.dialect.name == "postgresql" else _sqlite_writer
     counts = writer(engine, rows, progress or (lambda n: None), boxes_per_chunk)
     analyse(engine)

@@ -1,8 +1,8 @@
 """The rows of a bench fill: N serials and about 5N movements, made by arithmetic.
 
 The rows are what posting would have written: every serial's movements add
-up to its ``in_stock``, every movement belongs to a posted document whose
-lines name the serial, and supplier and customer are those of its last
+up to its ``in_stock`` (and put it at the site MAIN while in stock), every
+movement belongs to a posted document whose lines name the serial, and supplier and customer are those of its last
 receipt and sale. ``station check`` passes on the result.
 
 Each serial follows one of four histories (movements of a document share
@@ -47,11 +47,12 @@ COLUMNS = {
     "customer": ("id", "code", "name"),
     "document": ("id", "reference", "kind", "status", "station", "user", "supplier_id", "customer_id",
                  "order_id", "reason", "created_at", "posted_at"),
-    "serial_number": ("id", "serial", "product_id", "customer_id", "supplier_id", "in_stock", "created_at"),
+    "serial_number": ("id", "serial", "product_id", "customer_id", "supplier_id", "in_stock", "created_at",
+                      "location_id"),
     "document_line": ("id", "document_id", "line_no", "product_id", "serial", "quantity", "batch", "expiry",
                       "is_open", "created_at"),
     "movement": ("id", "at", "kind", "product_id", "serial_id", "quantity", "document_id", "station", "user",
-                 "supplier_id", "customer_id"),
+                 "supplier_id", "customer_id", "from_location_id", "to_location_id"),
     "scan_log": ("id", "at", "station", "device", "raw", "read_as", "serial_text", "accepted", "code",
                  "message", "prompt", "idempotency_key", "response"),
 }
@@ -112,8 +113,9 @@ class Shape:
 class Rows:
     """The rows of a fill, made chunk by chunk so that a million serials never sit in memory at once."""
 
-    def __init__(self, shape: Shape, *, now: datetime | None = None):
+    def __init__(self, shape: Shape, *, now: datetime | None = None, main: int = 1):
         self.shape = shape
+        self.main = main  # the site MAIN (SPEC 3c): every unit in stock is there, every movement names it
         now = now or datetime.now(timezone.utc)
         self.base = now - STEP * 7
         self.span = STEP * 0.8  # the boxes' times spread over most of a step
@@ -165,7 +167,7 @@ class Rows:
                     sold = history[-1] == S
                     out["serial_number"].append((
                         i, text, product, self.customer(box, len(history) - 1) if sold else None,
-                        self.supplier(box, last_receipt), not sold, times[0],
+                        self.supplier(box, last_receipt), not sold, times[0], None if sold else self.main,
                     ))
                     line_no = i - lo + 1
                     for step, kind in enumerate(history):
@@ -179,7 +181,9 @@ class Rows:
                         else:
                             supplier, customer = None, (self.customer(box, step) if kind == S else self.customer(box, step - 1))
                         out["movement"].append((movement_id, times[step], kind, product, i, SIGN[kind], doc_id,
-                                                FILL_STATION, None, supplier, customer))
+                                                FILL_STATION, None, supplier, customer,
+                                                self.main if SIGN[kind] < 0 else None,
+                                                self.main if SIGN[kind] > 0 else None))
                     if i % 5 == 0:
                         # A refused scan now and then, so histories hold some (rule 10).
                         scan_id += 1

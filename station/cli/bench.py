@@ -37,6 +37,8 @@ from station.bench import DEFAULTS
 @click.option("--drain", "drain_scans", default=DEFAULTS["drain"], show_default=True, type=click.IntRange(0),
               help="Scans held in a spool as an outage leaves them, then drained by the daemon's processor "
                    "(0: leave it out).")
+@click.option("--count", "count_units", default=DEFAULTS["count"], show_default=True, type=click.IntRange(0),
+              help="Units of one count (stocktake) of a shelf, posted (0: leave it out).")
 @click.option("--hotplug", is_flag=True, help="Instead: how soon a replugged scanner is read again (evdev under "
               "umockdev, serial on a pseudo-terminal), over --replugs replugs.")
 @click.option("--replugs", default=10, show_default=True, type=click.IntRange(1), help="Replugs for --hotplug.")
@@ -56,7 +58,7 @@ from station.bench import DEFAULTS
 def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, history_samples: int,
           seed: int, pallet: int, big_posting: int, http_scans: int, daemon_scans: int, hook_stations: int,
           hook_postings: int, hotplug: bool, replugs: int, kill: bool, rate: float, runs: int, kills: int,
-          processes: int, paced_rate: float, paced_seconds: float, drain_scans: int) -> None:
+          processes: int, paced_rate: float, paced_seconds: float, drain_scans: int, count_units: int) -> None:
     """Fill a scratch database, scan through it, and print the figures as JSON (last line).
 
     Progress and a human summary go to stderr; stdout holds only the JSON.
@@ -95,7 +97,7 @@ def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, h
             return
         result = run(databases, serials=serials, stations=stations, scans=scans, history_samples=history_samples,
                      seed=seed, extras=Extras(pallet, big_posting, http_scans, daemon_scans, hook_stations,
-                                              hook_postings, drain_scans), progress=progress,
+                                              hook_postings, drain_scans, count_units), progress=progress,
                      say=lambda s: click.echo(s, err=True))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None

@@ -305,6 +305,8 @@ class Movement(Base):
     document: Mapped[Document | None] = relationship()
     supplier: Mapped[Supplier | None] = relationship()
     customer: Mapped[Customer | None] = relationship()
+    from_location: Mapped[Location | None] = relationship(foreign_keys=[from_location_id])
+    to_location: Mapped[Location | None] = relationship(foreign_keys=[to_location_id])
 
 
 class ScanLog(Base):

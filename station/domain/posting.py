@@ -39,11 +39,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, case, exists, func, insert, literal, null, or_, select, true, update
+from sqlalchemy import and_, bindparam, case, exists, func, insert, literal, null, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from . import events, service_posting, tallies
+from . import events, relocation, service_posting, site_rules, tallies, whereabouts
 from .documents import add_line, expire, expire_rows, open_document, require_open
 from .errors import Refusal
 from .facts import DocumentLike, ProductLike, SerialFacts, locked_serials, product_by_id
@@ -51,6 +51,11 @@ from .models import Document, DocumentLine, Movement, Product, SerialNumber
 from .rules import SERIAL_CHECKS, check_units, order_exceeded, out_of_stock
 from .sqldates import warranty_given
 from .vocabulary import POLICY, SERVICE_KINDS, DocumentKind, DocumentStatus, EventType, MovementKind, PartyKind
+
+#: The documents of SPEC 3c that only move units between locations (and a count), posted by relocation.py.
+LOCATION_KINDS = frozenset({DocumentKind.move, DocumentKind.transfer, DocumentKind.arrival, DocumentKind.count})
+#: Kinds whose serial lines take a unit from wherever it is within the document's site (SPEC 3c).
+_FROM_SITE = frozenset({DocumentKind.sale, DocumentKind.supplier_return, DocumentKind.service_check_out})
 
 D = Document.__table__
 L = DocumentLine.__table__
@@ -73,8 +78,8 @@ def post(session: Session, doc: DocumentLike) -> Posted:
     require_open(doc)
     if doc.kind == DocumentKind.purchase_order:
         raise Refusal("document_not_open", "A purchase order is received against, not posted.")
-    head = session.execute(select(D.c.status, D.c.line_count, D.c.order_id, D.c.supplier_id, D.c.customer_id)
-                           .where(D.c.id == doc.id).with_for_update()).one()
+    head = session.execute(select(D.c.status, D.c.line_count, D.c.order_id, D.c.supplier_id, D.c.customer_id,
+                                  D.c.location_id).where(D.c.id == doc.id).with_for_update()).one()
     if head.status != DocumentStatus.open:
         raise Refusal("document_not_open", f"Document {doc.reference} is {head.status.value}, not open.")
     if head.line_count == 0:
@@ -83,36 +88,46 @@ def post(session: Session, doc: DocumentLike) -> Posted:
         # Two receipts against one purchase order: the second waits here, then counts what the
         # first received (else both could pass "received + these <= expected" and over-receive).
         session.execute(select(D.c.id).where(D.c.id == head.order_id).with_for_update(key_share=True))
-    lines = session.execute(select(L.c.line_no, L.c.product_id, L.c.serial, L.c.quantity, L.c.replaces)
-                            .where(L.c.document_id == doc.id).order_by(L.c.line_no)).all()
-    facts = locked_serials(session, doc.id)
+    lines = session.execute(select(L.c.line_no, L.c.product_id, L.c.serial, L.c.quantity, L.c.replaces,
+                                   L.c.location_id, L.c.user)
+                            .where(L.c.document_id == doc.id).order_by(L.c.line_no)).all() \
+        if doc.kind != DocumentKind.count else []  # counting.py reads a count's own way
+    # A count's lines hold no serials (rule 8 does not apply): counting.py locks what it counts itself.
+    facts = locked_serials(session, doc.id) if doc.kind != DocumentKind.count else {}
     products = _Products(session)
     at = datetime.now(timezone.utc)
-    if doc.kind in SERVICE_KINDS:
+    here = whereabouts.default_location(session, head.location_id)
+    if doc.kind in LOCATION_KINDS:
+        deltas = relocation.post(session, doc, head, lines, facts, here, at)
+    elif doc.kind in SERVICE_KINDS:
         customer_id = service_posting.check(session, doc, head, lines, facts, products)
+        _check_sites(session, doc, lines, here)
         service_posting.write(session, doc, head, customer_id, at)
         deltas: dict[int, int] = {}
     else:
         deltas, takes = _check(doc, lines, facts, products)
+        _check_sites(session, doc, lines, here)
         if head.order_id is not None:
             _check_order(session, doc, head.order_id)
         new = [line.serial for line in lines if line.serial is not None and line.serial not in facts]
         if new:
-            facts |= _bring_in(session, doc, head, lines, new, products)
+            facts |= _bring_in(session, doc, head, here, lines, new, products)
         _apply_units(session, doc, deltas, takes)
-        _write_movements(session, doc, head, at, takes)
-        _update_serials(session, doc, head, at)
+        units = _place_units(session, doc, lines, here, takes)
+        _write_movements(session, doc, head, at, takes, units, here)
+        _update_serials(session, doc, head, at, here)
     if head.order_id is not None:
         tallies.receive_on_order(session, doc.id, head.order_id)
     session.execute(update(D).where(D.c.id == doc.id).values(status=DocumentStatus.posted, posted_at=at))
-    session.execute(update(L).where(L.c.document_id == doc.id).values(is_open=False))
+    session.execute(update(L).where(L.c.document_id == doc.id, L.c.is_open.is_(True)).values(is_open=False))
     expire(session, doc, "status", "posted_at", "lines", "customer", "customer_id")
     expire_rows(session, Product, deltas, "unserialised_on_hand")
     expire_rows(session, SerialNumber, (f.id for f in facts.values()), "in_stock", "customer", "customer_id",
-                "supplier", "supplier_id", "product", "product_id", "in_service", "faulty", "warranty_until")
+                "supplier", "supplier_id", "product", "product_id", "in_service", "faulty", "warranty_until",
+                "location", "location_id", "transfer_id")
     # Last: from here to the commit, other postings' events wait for this one's (events.py).
     events.record(session, EventType.document_posted, "document", doc.id, at=at)
-    return Posted(doc.reference, len(lines), at)
+    return Posted(doc.reference, head.line_count, at)
 
 
 class _Products:
@@ -167,13 +182,13 @@ def _check_order(session: Session, doc: DocumentLike, order_id: int) -> None:
         raise order_exceeded(reference, row, row.expected, row.received)
 
 
-def _bring_in(session: Session, doc: DocumentLike, head, lines, new: list[str],
+def _bring_in(session: Session, doc: DocumentLike, head, here: int, lines, new: list[str],
               product: _Products) -> dict[str, SerialFacts]:
     """Records for the serials first seen on this document; one made meanwhile by another request is checked too.
 
     The records this statement makes are this transaction's alone (no one else sees them before the commit): they
     need no lock, and nothing to check again (each line was checked as a serial without a record). A receipt makes
-    them as its posting leaves them (in stock, its supplier, the line's product), so that ``_update_serials`` has
+    them as its posting leaves them (in stock at the line's location, its supplier, the line's product), so that ``_update_serials`` has
     nothing left to write to them: at 30,000 new serials that UPDATE, with the foreign-key checks of every row it
     changes, was a third of the posting on PostgreSQL. Only the records made meanwhile by another request (the
     insert skipped them) are read again, locked, and checked.
@@ -181,13 +196,15 @@ def _bring_in(session: Session, doc: DocumentLike, head, lines, new: list[str],
     made = datetime.now(timezone.utc)
     receipt = doc.kind == DocumentKind.receipt
     supplier = head.supplier_id if receipt and head.supplier_id is not None else None
+    placed = func.coalesce(L.c.location_id, literal(here)) if receipt else literal(None, S.c.location_id.type)
     source = (select(L.c.serial, L.c.product_id, literal(receipt), literal(made, S.c.created_at.type),
-                     literal(supplier, S.c.supplier_id.type))
+                     literal(supplier, S.c.supplier_id.type), placed)
               .where(L.c.document_id == doc.id, L.c.serial.is_not(None),
                      ~exists().where(S.c.serial == L.c.serial)))
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    columns = ["serial", "product_id", "in_stock", "created_at", "supplier_id", "location_id"]
     made_here = session.execute(
-        dialect.insert(S).from_select(["serial", "product_id", "in_stock", "created_at", "supplier_id"], source)
+        dialect.insert(S).from_select(columns, source)
         .on_conflict_do_nothing(index_elements=[S.c.serial]).returning(S.c.serial, S.c.id)).all()
     facts = {serial: SerialFacts(serial, id=serial_id) for serial, serial_id in made_here}
     fresh = set(new) - facts.keys()
@@ -216,42 +233,112 @@ def _apply_units(session: Session, doc: DocumentLike, deltas: dict[int, int], ta
             raise out_of_stock(doc, product, product.unserialised_on_hand, takes[0] if takes else None)
 
 
-def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, takes: list[str]) -> None:
-    """The movements of every line: INSERT ... SELECT from the lines, a rule-4 adjustment pair first where one is owed."""
+def _check_sites(session: Session, doc: DocumentLike, lines, here: int) -> None:
+    """Under the serials' locks: none is in transit, and what leaves stock leaves from the document's site (3c)."""
+    if not any(line.serial is not None for line in lines):
+        return
+    where, sites = site_rules.read(session, doc.id), {}
+    for line in lines:
+        unit = where.get(line.serial) if line.serial is not None else None
+        if unit is None:
+            continue
+        site_rules.refuse_in_transit(session, unit)
+        if doc.kind in _FROM_SITE and (doc.kind != DocumentKind.service_check_out or line.replaces is not None):
+            place = line.location_id if line.location_id is not None else here
+            if place not in sites:
+                sites[place] = whereabouts.site_of(session, place)
+            site_rules.refuse_other_site(session, unit, sites[place])
+
+
+@dataclass(frozen=True)
+class _Units:
+    """Where one line's unserialised units went (``to``) or came from (``source``), and how many (signed)."""
+
+    line_no: int
+    product_id: int
+    user: str | None
+    source: int | None
+    to: int | None
+    quantity: int
+
+
+def _place_units(session: Session, doc: DocumentLike, lines, here: int, takes: list[str]) -> list[_Units]:
+    """Stock levels of unserialised units: in at the line's location; out from it first, then the site's others
+    in code order. A rule-4 serial is placed where its unit was taken (its adjustment pair and sale leave there)."""
+    policy, taking = POLICY[doc.kind], set(takes)
+    wants, placed, by_no = [], [], {}
+    for line in lines:
+        where = line.location_id if line.location_id is not None else here
+        if line.serial is None:
+            by_no[line.line_no] = line
+            signed = line.quantity if policy.sign == 0 else policy.sign * line.quantity
+            if signed > 0:
+                placed.append(_Units(line.line_no, line.product_id, line.user, None, where, signed))
+            else:
+                wants.append(whereabouts.Want(line.line_no, line.product_id, -signed, where))
+        elif line.serial in taking:
+            wants.append(whereabouts.Want(line.serial, line.product_id, 1, where))
+    try:
+        portions = whereabouts.take(session, wants)
+    except whereabouts.Short as short:
+        raise out_of_stock(doc, product_by_id(session, short.product_id), short.available,
+                           takes[0] if takes else None) from None
+    whereabouts.add(session, [(u.product_id, u.to, u.quantity) for u in placed])
+    serials = [{"s_serial": p.key, "s_location": p.location_id} for p in portions if isinstance(p.key, str)]
+    if serials:
+        session.execute(update(S).where(S.c.serial == bindparam("s_serial"))
+                        .values(location_id=bindparam("s_location")), serials)
+    placed += [_Units(p.key, p.product_id, by_no[p.key].user, p.location_id, None, -p.quantity)
+               for p in portions if not isinstance(p.key, str)]
+    return sorted(placed, key=lambda u: u.line_no)
+
+
+def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, takes: list[str], units: list[_Units],
+                     here: int) -> None:
+    """The movements of every line, each with where the unit left and where it went: INSERT ... SELECT from
+    the lines for serials (a rule-4 adjustment pair first where one is owed), one executemany for the units."""
     policy = POLICY[doc.kind]
     product = func.coalesce(S.c.product_id, L.c.product_id)
     user = func.coalesce(L.c.user, literal(doc.user, M.c.user.type))  # who scanned the line, else the document's
     serial_lines = L.join(S, S.c.serial == L.c.serial)
+    placed = func.coalesce(L.c.location_id, literal(here))
     if takes:
         pair = L.c.document_id == doc.id, L.c.serial.in_(takes)
-        for serial_id, quantity in ((null(), -1), (S.c.id, 1)):  # one unserialised unit out, the serial in
+        for serial_id, quantity, source, to in ((null(), -1, S.c.location_id, null()),  # one unserialised unit out,
+                                                (S.c.id, 1, null(), S.c.location_id)):  # the serial in, there
             session.execute(insert(M).from_select(
-                ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity"],
+                ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity",
+                 "from_location_id", "to_location_id"],
                 select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
                        user, literal(MovementKind.adjustment.value), product, serial_id,
-                       literal(quantity)).select_from(serial_lines).where(*pair).order_by(L.c.line_no)))
+                       literal(quantity), source, to).select_from(serial_lines).where(*pair).order_by(L.c.line_no)))
     sign = (case((L.c.quantity > 0, 1), else_=-1) if policy.sign == 0 else literal(policy.sign))
     if doc.kind in (DocumentKind.supplier_return, DocumentKind.adjustment):
         sign = case((S.c.faulty.is_(True), 0), else_=sign)  # a faulty unit leaves our hands, not our stock (3b)
+    if policy.sign > 0:
+        source, to = null(), placed
+    elif policy.sign < 0:
+        source, to = S.c.location_id, null()
+    else:  # adjustment: each line's own sign
+        source, to = case((L.c.quantity < 0, S.c.location_id)), case((L.c.quantity > 0, placed))
     supplier, customer = _party_columns(doc, head)
     months = service_posting.line_warranty_months() if policy.movement is MovementKind.sale else null()
     session.execute(insert(M).from_select(
         ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity", "supplier_id",
-         "customer_id", "warranty_months"],
+         "customer_id", "warranty_months", "from_location_id", "to_location_id"],
         select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
                user, literal(policy.movement.value), product, S.c.id, sign,
-               supplier, customer, months)
+               supplier, customer, months, source, to)
         .select_from(serial_lines).where(L.c.document_id == doc.id).order_by(L.c.line_no)))
-    units = L.c.quantity if policy.sign == 0 else L.c.quantity * policy.sign
-    unit_supplier = literal(head.supplier_id) if policy.party is PartyKind.supplier else null()
-    unit_customer = literal(head.customer_id) if policy.party is PartyKind.customer else null()
-    session.execute(insert(M).from_select(
-        ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity", "supplier_id",
-         "customer_id"],
-        select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
-               user, literal(policy.movement.value), L.c.product_id, null(), units,
-               unit_supplier, unit_customer)
-        .where(L.c.document_id == doc.id, L.c.serial.is_(None)).order_by(L.c.line_no)))
+    if not units:
+        return
+    unit_supplier = head.supplier_id if policy.party is PartyKind.supplier else None
+    unit_customer = head.customer_id if policy.party is PartyKind.customer else None
+    session.execute(insert(M), [
+        {"at": at, "document_id": doc.id, "station": doc.station, "user": u.user or doc.user,
+         "kind": policy.movement.value, "product_id": u.product_id, "serial_id": None, "quantity": u.quantity,
+         "supplier_id": unit_supplier, "customer_id": unit_customer, "from_location_id": u.source,
+         "to_location_id": u.to} for u in units])
 
 
 def _party_columns(doc: DocumentLike, head):
@@ -266,35 +353,42 @@ def _party_columns(doc: DocumentLike, head):
     return null(), null()
 
 
-def _update_serials(session: Session, doc: DocumentLike, head, at: datetime) -> None:
-    """Stock, customer, supplier and product of every serial on the document, in one UPDATE ... FROM the lines."""
+def _update_serials(session: Session, doc: DocumentLike, head, at: datetime, here: int) -> None:
+    """Stock, location, customer, supplier and product of every serial on the document, in one UPDATE ... FROM
+    the lines."""
     kind = doc.kind
+    placed = func.coalesce(L.c.location_id, literal(here))
     values: dict = {"product_id": func.coalesce(S.c.product_id, L.c.product_id)}
     if kind in (DocumentKind.receipt, DocumentKind.customer_return):
-        values |= {"in_stock": true(), "customer_id": null()}
+        values |= {"in_stock": true(), "customer_id": null(), "location_id": placed}
         if kind == DocumentKind.receipt and head.supplier_id is not None:
             values["supplier_id"] = head.supplier_id
     elif kind == DocumentKind.sale:
         sold_on = literal(at.date(), S.c.warranty_until.type)
-        values |= {"in_stock": literal(False), "customer_id": head.customer_id,
+        values |= {"in_stock": literal(False), "customer_id": head.customer_id, "location_id": null(),
                    "warranty_until": warranty_given(sold_on, service_posting.line_warranty_months())}
     elif kind == DocumentKind.supplier_return:
-        values |= {"in_stock": literal(False), "faulty": literal(False)}
+        values |= {"in_stock": literal(False), "faulty": literal(False), "location_id": null()}
     else:  # adjustment: each line's own sign
         values |= {"in_stock": L.c.quantity > 0, "faulty": literal(False),
-                   "customer_id": case((L.c.quantity > 0, null()), else_=S.c.customer_id)}
+                   "customer_id": case((L.c.quantity > 0, null()), else_=S.c.customer_id),
+                   "location_id": case((L.c.quantity > 0, placed), else_=null())}
     # A record that holds these values already (a receipt's new serials: _bring_in) is not written again.
     changes = or_(*(S.c[name].is_distinct_from(value) for name, value in values.items()))
     session.execute(update(S).where(S.c.serial == L.c.serial, L.c.document_id == doc.id, changes).values(**values))
 
 
 def post_adjustment(session: Session, reason: str, lines: list[tuple[ProductLike | None, str | None, int]], *,
-                    station: str | None = None, user: str | None = None) -> Document:
+                    station: str | None = None, user: str | None = None, location_id: int | None = None) -> Document:
     """Rule 7: an adjustment of (product, serial, signed quantity) lines, posted at once.
 
-    On a Refusal the caller rolls back, so no open adjustment stays behind.
+    ``location_id``: where units come in and leave first (None: MAIN). On a Refusal the caller rolls back,
+    so no open adjustment stays behind.
     """
     doc = open_document(session, DocumentKind.adjustment, station=station, user=user, reason=reason)
+    if location_id is not None:
+        doc.location_id = location_id
+        session.flush()
     for product, serial, quantity in lines:
         add_line(session, doc, product=product, serial=serial, quantity=quantity)
     post(session, doc)

@@ -19,6 +19,7 @@ from .models import (
     Document,
     DocumentKind,
     DocumentLine,
+    Location,
     Movement,
     Product,
     ScanLog,
@@ -124,10 +125,12 @@ def _move_between_products(session: Session, record: SerialNumber, new_product, 
     """Rule 1: an in-stock serial changing product leaves one product's stock and enters the other's."""
     old = record.product
     reason = f"product changed from {old.code if old else '(none)'} to {new_product.code if new_product else '(none)'}"
+    where = record.location_id  # the unit stays where it is: out of one product's stock and into the other's, there
     post_adjustment(session, reason, [(old, record.serial, -1)], station=station, user=user)
     record.product = new_product
     session.flush()
-    post_adjustment(session, reason, [(new_product, record.serial, 1)], station=station, user=user)
+    post_adjustment(session, reason, [(new_product, record.serial, 1)], station=station, user=user,
+                    location_id=where)
 
 
 DIRECTIONS = {"in": 1, "out": -1}
@@ -157,12 +160,18 @@ class HistoryEntry:
 _SN, _P, _C, _S = SerialNumber.__table__, Product.__table__, Customer.__table__, Supplier.__table__
 _M, _D, _L, _LOG = Movement.__table__, Document.__table__, DocumentLine.__table__, ScanLog.__table__
 _ORDER = _D.alias("order_document")
+_LOCATION = Location.__table__
+_HERE, _SITE = _LOCATION.alias("here"), _LOCATION.alias("site")  # where a serial is, and that place's site
+_FROM, _TO = _LOCATION.alias("from_location"), _LOCATION.alias("to_location")
 
 _REFS = (select(_P.c.code.label("product_code"), _P.c.name.label("product_name"),
                 _C.c.code.label("customer_code"), _C.c.name.label("customer_name"),
-                _S.c.code.label("supplier_code"), _S.c.name.label("supplier_name"))
+                _S.c.code.label("supplier_code"), _S.c.name.label("supplier_name"),
+                _HERE.c.code.label("location_code"), _HERE.c.name.label("location_name"),
+                _SITE.c.code.label("site_code"))
          .select_from(_SN).outerjoin(_P, _P.c.id == _SN.c.product_id).outerjoin(_C, _C.c.id == _SN.c.customer_id)
-         .outerjoin(_S, _S.c.id == _SN.c.supplier_id).where(_SN.c.id == bindparam("serial_id")))
+         .outerjoin(_S, _S.c.id == _SN.c.supplier_id).outerjoin(_HERE, _HERE.c.id == _SN.c.location_id)
+         .outerjoin(_SITE, _SITE.c.id == _HERE.c.site_id).where(_SN.c.id == bindparam("serial_id")))
 
 _OPEN_REFERENCE = (select(_D.c.reference).select_from(_L).join(_D, _D.c.id == _L.c.document_id)
                    .where(_L.c.serial == bindparam("serial"), _L.c.is_open.is_(True)).limit(1))
@@ -176,8 +185,10 @@ _MOVEMENTS = (select(_M.c.id, _M.c.at, _M.c.kind, _M.c.quantity, _M.c.station, _
                      _D.c.reference.label("document_reference"), _D.c.kind.label("document_kind"),
                      _D.c.reason.label("document_reason"), _ORDER.c.reference.label("order_reference"),
                      _C.c.code.label("customer_code"), _C.c.name.label("customer_name"),
-                     _S.c.code.label("supplier_code"), _S.c.name.label("supplier_name"))
+                     _S.c.code.label("supplier_code"), _S.c.name.label("supplier_name"),
+                     _FROM.c.code.label("from_location"), _TO.c.code.label("to_location"))
               .select_from(_M).outerjoin(_D, _D.c.id == _M.c.document_id)
+              .outerjoin(_FROM, _FROM.c.id == _M.c.from_location_id).outerjoin(_TO, _TO.c.id == _M.c.to_location_id)
               .outerjoin(_ORDER, _ORDER.c.id == _D.c.order_id)
               .outerjoin(_C, _C.c.id == _M.c.customer_id).outerjoin(_S, _S.c.id == _M.c.supplier_id)
               .where(_M.c.serial_id == bindparam("serial_id")).order_by(_M.c.id)
@@ -264,7 +275,7 @@ def history(session: Session, record: SerialNumber, *, page: int = 1, per_page: 
         select(Movement).where(Movement.serial_id == record.id).order_by(Movement.id)
         # One statement: a serial has a handful of movements, so joins beat extra round trips.
         .options(joinedload(Movement.document).joinedload(Document.order), joinedload(Movement.supplier),
-                 joinedload(Movement.customer))
+                 joinedload(Movement.customer), joinedload(Movement.from_location), joinedload(Movement.to_location))
     ).all()
     refused = session.scalars(
         select(ScanLog).where(ScanLog.serial_text == record.serial, ScanLog.accepted.is_(False)).order_by(ScanLog.id)

@@ -9,7 +9,7 @@ locked facts; ``write`` writes, each part one statement however many lines:
 - check-out: ``service_out`` (quantity 0) per unit going back as it is; for a
   unit with a replacement line, ``replaced`` (quantity 0: now ours, faulty,
   customer cleared, out of stock) and, for the replacement, ``replacement``
-  (quantity -1: out of stock to the customer, with the warranty its product
+  (quantity -1, from its location: out of stock to the customer, with the warranty its product
   gives from today, or the faulty unit's end when that is later).
 
 The movements are written before the serials change, from the serials as
@@ -81,12 +81,13 @@ def write(session: Session, doc: DocumentLike, head, customer_id: int | None, at
                  else_=MovementKind.service_out.value))
     session.execute(insert(M).from_select(
         ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity", "customer_id",
-         "warranty_months"],
+         "warranty_months", "from_location_id"],
         select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
                func.coalesce(L.c.user, literal(doc.user, M.c.user.type)), kind,
                func.coalesce(S.c.product_id, L.c.product_id), S.c.id,
                case((replacing, -1), else_=0), literal(customer_id, M.c.customer_id.type),
-               case((replacing, line_warranty_months()), else_=null()))
+               case((replacing, line_warranty_months()), else_=null()),
+               case((replacing, S.c.location_id), else_=null()))  # a replacement leaves from where it was
         .select_from(L.join(S, S.c.serial == L.c.serial)).where(L.c.document_id == doc.id).order_by(L.c.line_no)))
     this = L.c.document_id == doc.id
     if not check_in:
@@ -94,6 +95,7 @@ def write(session: Session, doc: DocumentLike, head, customer_id: int | None, at
         given = warranty_given(literal(at.date(), S.c.warranty_until.type), line_warranty_months())
         session.execute(update(S).where(S.c.serial == L.c.serial, this, replacing).values(
             in_stock=False, customer_id=customer_id, product_id=func.coalesce(S.c.product_id, L.c.product_id),
+            location_id=None,
             warranty_until=later_of(given, keeps)))
     session.execute(update(S).where(S.c.serial == L.c.serial, this, L.c.replaces.is_(None))
                     .values(in_service=check_in))

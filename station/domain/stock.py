@@ -1,12 +1,16 @@
-"""Stock of products, adjustments of unserialised units, and ``station check``."""
+"""Stock of products, adjustments of unserialised units, and ``station check``.
+
+``Difference`` lives in differences.py (location_check reports them too) and is named here as before.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from . import location_check
+from .differences import Difference
 from .errors import Invalid
 from .models import Document, DocumentLine, Movement, Product, SerialNumber
 from .posting import post_adjustment
@@ -29,27 +33,9 @@ def adjust_product(session: Session, product: Product, quantity: int, reason: st
     return post_adjustment(session, reason, [(product, None, quantity)], station=station, user=user)
 
 
-@dataclass(frozen=True)
-class Difference:
-    """A materialised figure that disagrees with what the movements say.
-
-    ``field`` names which of a serial's figures, when it is not in_stock.
-    """
-
-    what: str
-    key: str
-    stored: int | str
-    derived: int | str
-    field: str | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.what} {self.key}" + (f" {self.field}" if self.field else "")
-        return f"{where}: stored {self.stored}, movements say {self.derived}"
-
-
 def check(session: Session) -> list[Difference]:
-    """Recompute in_stock, unserialised on-hand, in_service, faulty and warranty_until from the movements;
-    list every difference."""
+    """Recompute in_stock, unserialised on-hand, in_service, faulty, warranty_until, and where each unit is
+    (location_check) from the movements; list every difference."""
     diffs: list[Difference] = []
     per_serial = (
         select(Movement.serial_id, func.sum(Movement.quantity).label("qty"))
@@ -80,6 +66,7 @@ def check(session: Session) -> list[Difference]:
         diffs.append(Difference("product", code, stored, int(qty)))
     diffs += service_differences(session)
     diffs += warranty_differences(session)
+    diffs += location_check.differences(session)
     return diffs
 
 

@@ -9,30 +9,47 @@ from typing import Iterator, TextIO
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session, aliased
 
-from station.domain.models import Customer, Document, Movement, MovementKind, Product, SerialNumber, Supplier
+from station.domain.models import (
+    Customer,
+    Document,
+    DocumentKind,
+    Location,
+    Movement,
+    MovementKind,
+    Product,
+    SerialNumber,
+    Supplier,
+)
 
 from .representation import timestamp
 
 #: The columns, as SPEC 5's movement names them: ``document`` is the one whose posting wrote the movement,
-#: ``order`` the purchase order it filled (empty when none), ``reason`` an adjustment's.
+#: ``order`` the purchase order it filled (empty when none), ``reason`` an adjustment's; ``from_location`` and
+#: ``to_location`` the codes of where the unit left and went (SPEC 3c).
 FIELDS = ("id", "at", "kind", "quantity", "product", "serial", "document", "order", "station", "user", "supplier",
-          "customer", "reason")
+          "customer", "reason", "from_location", "to_location")
 BATCH = 1000
 
 
 def movement_rows(session: Session, since: datetime | None = None) -> Iterator[dict]:
     """Every movement (oldest first) as a flat dict, read in batches through a server-side cursor."""
-    order = aliased(Document)
+    order, source, to = aliased(Document), aliased(Location), aliased(Location)
+    # A count's adjustments say why from their sign and document (SPEC 3c: not stored).
+    counted = case((Movement.quantity > 0, "found in count "), else_="not found in count ") + Document.reference
+    reason = case((Movement.kind != MovementKind.adjustment, None), (Document.kind == DocumentKind.count, counted),
+                  else_=Document.reason)
     query = (
         select(Movement.id, Movement.at, Movement.kind, Movement.quantity, Product.code, SerialNumber.serial,
                Document.reference, order.reference, Movement.station, Movement.user, Supplier.code, Customer.code,
-               case((Movement.kind == MovementKind.adjustment, Document.reason), else_=None))
+               reason, source.code, to.code)
         .outerjoin(Product, Product.id == Movement.product_id)
         .outerjoin(SerialNumber, SerialNumber.id == Movement.serial_id)
         .outerjoin(Document, Document.id == Movement.document_id)
         .outerjoin(order, order.id == Document.order_id)
         .outerjoin(Supplier, Supplier.id == Movement.supplier_id)
         .outerjoin(Customer, Customer.id == Movement.customer_id)
+        .outerjoin(source, source.id == Movement.from_location_id)
+        .outerjoin(to, to.id == Movement.to_location_id)
         .order_by(Movement.id)
     )
     if since is not None:

@@ -16,6 +16,7 @@ from station.domain.models import (
     Document,
     DocumentKind,
     DocumentLine,
+    Location,
     Movement,
     MovementKind,
     Operator,
@@ -25,6 +26,8 @@ from station.domain.models import (
     Supplier,
 )
 from station.domain.serials import HistoryEntry
+
+from . import places
 
 L = DocumentLine.__table__
 P = Product.__table__
@@ -65,17 +68,26 @@ def operator(o: Operator) -> dict[str, Any]:
     return {"code": o.code, "name": o.name, "active": o.active}
 
 
-def _reason(kind: MovementKind, reason: str | None) -> str | None:
-    """An adjustment's reason (its document's); no other kind of movement has one."""
-    return reason if kind == MovementKind.adjustment else None
+def _reason(kind: MovementKind, reason: str | None, quantity: int = 0, document: str | None = None,
+            document_kind: DocumentKind | None = None) -> str | None:
+    """An adjustment's reason: its document's, or a count's, derived (SPEC 3c: not stored); no other kind has one."""
+    if kind != MovementKind.adjustment:
+        return None
+    if document_kind == DocumentKind.count:
+        return f"{'found' if quantity > 0 else 'not found'} in count {document}"
+    return reason
 
 
 def _movement(at: datetime, kind: MovementKind, quantity: int, document: str | None, order: str | None,
-              station: str | None, by: dict[str, str] | None, user: str | None, reason: str | None) -> dict[str, Any]:
+              station: str | None, by: dict[str, str] | None, user: str | None, reason: str | None,
+              from_location: str | None = None, to_location: str | None = None,
+              document_kind: DocumentKind | None = None) -> dict[str, Any]:
     """SPEC 5's movement: ``document`` is the document whose posting wrote it (the receipt), ``order`` the purchase
-    order that document filled, ``reason`` an adjustment's."""
+    order that document filled (an arrival's transfer), ``reason`` an adjustment's, ``from_location`` and
+    ``to_location`` the codes of where the unit left and went (SPEC 3c)."""
     return {"at": timestamp(at), "kind": kind.value, "quantity": quantity, "document": document, "order": order,
-            "station": station, "party": by, "user": user, "reason": _reason(kind, reason)}
+            "station": station, "from_location": from_location, "to_location": to_location, "party": by,
+            "user": user, "reason": _reason(kind, reason, quantity, document, document_kind)}
 
 
 def _swap(out: dict[str, Any], kind: MovementKind, other: str | None) -> dict[str, Any]:
@@ -92,24 +104,34 @@ def movement(m: Movement, other: str | None = None) -> dict[str, Any]:
     d = m.document
     return _swap(_movement(m.at, m.kind, m.quantity, d.reference if d else None,
                            d.order.reference if d and d.order else None, m.station, party(m.customer or m.supplier),
-                           m.user, d.reason if d else None), m.kind, other)
+                           m.user, d.reason if d else None, _code(m.from_location), _code(m.to_location),
+                           d.kind if d else None), m.kind, other)
+
+
+def _code(place) -> str | None:
+    return place.code if place is not None else None
 
 
 def movement_row(row, other: str | None = None) -> dict[str, Any]:
     """A movement read as a row by ``serials.movements`` (the API's serial) as SPEC 5 gives it."""
     by = _named(row.customer_code, row.customer_name) or _named(row.supplier_code, row.supplier_name)
     return _swap(_movement(row.at, row.kind, row.quantity, row.document_reference, row.order_reference, row.station,
-                           by, row.user, row.document_reason), row.kind, other)
+                           by, row.user, row.document_reason, row.from_location, row.to_location,
+                           row.document_kind), row.kind, other)
 
 
 _M = Movement.__table__
 _S = SerialNumber.__table__
 _SUP, _CUS = Supplier.__table__, Customer.__table__
+_LOC = Location.__table__
+_FROM, _TO = _LOC.alias("from_location"), _LOC.alias("to_location")
 _DOCUMENT_MOVEMENTS = (
     select(_M.c.at, _M.c.kind, _M.c.quantity, _M.c.station, _M.c.user, P.c.code.label("p_code"),
            P.c.name.label("p_name"), _S.c.serial, _SUP.c.code.label("s_code"), _SUP.c.name.label("s_name"),
-           _CUS.c.code.label("c_code"), _CUS.c.name.label("c_name"))
+           _CUS.c.code.label("c_code"), _CUS.c.name.label("c_name"), _FROM.c.code.label("from_location"),
+           _TO.c.code.label("to_location"))
     .select_from(_M.outerjoin(P, P.c.id == _M.c.product_id).outerjoin(_S, _S.c.id == _M.c.serial_id)
+                 .outerjoin(_FROM, _FROM.c.id == _M.c.from_location_id).outerjoin(_TO, _TO.c.id == _M.c.to_location_id)
                  .outerjoin(_SUP, _SUP.c.id == _M.c.supplier_id).outerjoin(_CUS, _CUS.c.id == _M.c.customer_id))
     .where(_M.c.document_id == bindparam("document_id")).order_by(_M.c.id))
 
@@ -124,7 +146,8 @@ def document_movements(session: Session, d: Document, *, page: int | None = None
     order = d.order.reference if d.order is not None else None
     # Who replaced whom on a check-out its lines say (``replaces``).
     return [{**_movement(r.at, r.kind, r.quantity, d.reference, order, r.station,
-                         _named(r.c_code, r.c_name) or _named(r.s_code, r.s_name), r.user, d.reason),
+                         _named(r.c_code, r.c_name) or _named(r.s_code, r.s_name), r.user, d.reason,
+                         r.from_location, r.to_location, d.kind),
              "product": _named(r.p_code, r.p_name), "serial": r.serial}
             for r in session.execute(query, {"document_id": d.id})]
 
@@ -139,11 +162,12 @@ def history_entry(e: HistoryEntry, others: dict[int, str] | None = None) -> dict
     if e.movement is not None:
         return movement(e.movement, (others or {}).get(e.movement.id))
     return {**refused_scan(e.scan), "kind": "refused_scan", "quantity": 0, "document": None, "order": None,
-            "party": None, "reason": None, "refused": True}
+            "party": None, "reason": None, "from_location": None, "to_location": None, "refused": True}
 
 
 def status(r: SerialNumber) -> str:
-    """SPEC 2's status, the first that holds: in_service, faulty, in_stock, with_customer, not_in_stock.
+    """SPEC 2's status, the first that holds: in_service, faulty, in_transit (3c), in_stock, with_customer,
+    not_in_stock.
 
     Read off the columns posting keeps (in_service, faulty, in_stock) and the customer, so it is never stored
     apart from them: a customer set by hand on a serial out of stock makes it ``with_customer`` at once.
@@ -152,6 +176,8 @@ def status(r: SerialNumber) -> str:
         return "in_service"
     if r.faulty:
         return "faulty"
+    if r.transfer_id is not None:
+        return "in_transit"
     if r.in_stock:
         return "in_stock"
     return "with_customer" if r.customer_id is not None else "not_in_stock"
@@ -165,9 +191,14 @@ def serial_summary(r: SerialNumber, refs=None) -> dict[str, Any]:
     """The record as lists give it; ``refs`` (``serials.references``) names its product and parties without the ORM."""
     if refs is None:
         product, customer, supplier = product_ref(r.product), party(r.customer), party(r.supplier)
+        here = r.location
+        location = ({"code": here.code, "name": here.name, "site": here.site.code if here.site else here.code}
+                    if here is not None else None)
     else:
         product = _named(refs.product_code, refs.product_name)
         customer, supplier = _named(refs.customer_code, refs.customer_name), _named(refs.supplier_code, refs.supplier_name)
+        location = ({"code": refs.location_code, "name": refs.location_name, "site": refs.site_code}
+                    if refs.location_code is not None else None)
     return {
         "serial": r.serial,
         "product": product,
@@ -177,6 +208,7 @@ def serial_summary(r: SerialNumber, refs=None) -> dict[str, Any]:
         "in_service": bool(r.in_service),
         "status": status(r),
         "warranty_until": day(r.warranty_until),
+        "location": location,
     }
 
 
@@ -200,7 +232,7 @@ RECENT_LINES = 50  # a scan's answer and the station's view carry the document's
 LINES_PER_PAGE = 500
 
 
-def _line(row) -> dict[str, Any]:
+def _line(row, kind: DocumentKind | None = None) -> dict[str, Any]:
     out = {
         "line": row.line_no,
         "product": {"code": row.code, "name": row.name} if row.code is not None else None,
@@ -209,6 +241,7 @@ def _line(row) -> dict[str, Any]:
         "batch": row.batch,
         "expiry": row.expiry,
         "user": row.user,
+        **places.line_places(row, kind),
     }
     if row.replaces is not None:
         out["replaces"] = row.replaces  # a check-out's replacement line: the faulty serial it replaces
@@ -216,22 +249,25 @@ def _line(row) -> dict[str, Any]:
 
 
 _LINES = (select(L.c.line_no, L.c.serial, L.c.quantity, L.c.batch, L.c.expiry, L.c.user, P.c.code, P.c.name,
-                 L.c.replaces)
-          .select_from(L).outerjoin(P, P.c.id == L.c.product_id).where(L.c.document_id == bindparam("document_id")))
+                 L.c.replaces, *places.LINE_COLUMNS)
+          .select_from(places.line_joins(L.outerjoin(P, P.c.id == L.c.product_id)))
+          .where(L.c.document_id == bindparam("document_id")))
 _LAST_LINES = _LINES.order_by(L.c.line_no.desc()).limit(bindparam("count"))
 _LINES_PAGE = _LINES.order_by(L.c.line_no).offset(bindparam("skip")).limit(bindparam("count"))
 
 
-def last_lines(session: Session, document_id: int, count: int = RECENT_LINES) -> list[dict[str, Any]]:
+def last_lines(session: Session, document_id: int, count: int = RECENT_LINES,
+               kind: DocumentKind | None = None) -> list[dict[str, Any]]:
     """The document's last ``count`` lines, oldest first: one indexed read whatever its size."""
     rows = session.connection().execute(_LAST_LINES, {"document_id": document_id, "count": count}).all()
-    return [_line(r) for r in reversed(rows)]
+    return [_line(r, kind) for r in reversed(rows)]
 
 
-def lines_page(session: Session, document_id: int, page: int, per_page: int = LINES_PER_PAGE) -> list[dict[str, Any]]:
+def lines_page(session: Session, document_id: int, page: int, per_page: int = LINES_PER_PAGE,
+               kind: DocumentKind | None = None) -> list[dict[str, Any]]:
     rows = session.connection().execute(_LINES_PAGE, {"document_id": document_id, "skip": (max(page, 1) - 1) * per_page,
                                          "count": per_page})
-    return [_line(r) for r in rows]
+    return [_line(r, kind) for r in rows]
 
 
 def product_counts(counts: list[tallies.ProductCount], against_order: bool) -> list[dict[str, Any]]:
@@ -261,7 +297,8 @@ def document_summary(session: Session, d: DocumentHead, counts: list[tallies.Pro
         "order": d.order_reference,
         "line_count": d.line_count,
         "products": product_counts(counts, d.order_id is not None),
-        "lines": last_lines(session, d.id) if line_rows is None else [_line(r) for r in line_rows],
+        "lines": (last_lines(session, d.id, kind=d.kind) if line_rows is None
+                  else [_line(r, d.kind) for r in line_rows]),
     }
 
 
@@ -270,7 +307,8 @@ def document(session: Session, d: Document, *, page: int = 1, per_page: int = LI
     """GET /api/documents/<ref>: the document, one page of its lines and of the movements its posting wrote (all
     of them, page by page); ``whole``: every line and every movement, without page keys (a document.posted
     event's document)."""
-    lines = lines_page(session, d.id, 1, max(d.line_count, 1)) if whole else lines_page(session, d.id, page, per_page)
+    lines = (lines_page(session, d.id, 1, max(d.line_count, 1), kind=d.kind) if whole
+             else lines_page(session, d.id, page, per_page, kind=d.kind))
     out: dict[str, Any] = {
         "reference": d.reference,
         "kind": d.kind.value,
@@ -291,6 +329,7 @@ def document(session: Session, d: Document, *, page: int = 1, per_page: int = LI
     }
     if not whole:
         out.update(page=page, per_page=per_page)
+    out.update(places.document_places(session, d))  # a transfer's units, a count's findings (SPEC 5)
     if d.kind == DocumentKind.purchase_order:
         out["progress"] = order_progress(session, d)
         received = {p["product"]: p["received"] for p in out["progress"]}

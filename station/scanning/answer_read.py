@@ -15,13 +15,16 @@ from sqlalchemy import Integer, String, bindparam, cast, func, literal, null, se
 
 from station.domain import tallies
 from station.domain.models import DocumentLine, Product
+from station.interchange import places
 from station.interchange.representation import RECENT_LINES
 
 L = DocumentLine.__table__
 P = Product.__table__
 
 _LINE_COLUMNS = (("line_no", Integer), ("serial", String), ("quantity", Integer), ("batch", String),
-                 ("expiry", String), ("user", String), ("replaces", String))
+                 ("expiry", String), ("user", String), ("replaces", String),
+                 # where a line moves its unit (places.line_places reads them)
+                 ("line_location", String), ("now_at", String), ("moved_id", Integer), ("moved_from", String))
 
 
 def _statement(against_order: bool):
@@ -32,8 +35,8 @@ def _statement(against_order: bool):
         counts.c.code, counts.c.name, counts.c.units, numbers[0].label("expected"), numbers[1].label("received"),
         *(cast(null(), kind).label(name) for name, kind in _LINE_COLUMNS))
     recent = (select(L.c.line_no, L.c.serial, L.c.quantity, L.c.batch, L.c.expiry, L.c.user, L.c.replaces,
-                     P.c.code, P.c.name)
-              .select_from(L).outerjoin(P, P.c.id == L.c.product_id)
+                     P.c.code, P.c.name, *places.LINE_COLUMNS)
+              .select_from(places.line_joins(L.outerjoin(P, P.c.id == L.c.product_id)))
               .where(L.c.document_id == bindparam("document_id"))
               .order_by(L.c.line_no.desc()).limit(RECENT_LINES).subquery("recent"))
     part_lines = select(

@@ -68,6 +68,7 @@ class Database:
             else:
                 for name in tables:
                     conn.execute(text(f"DELETE FROM {name}"))
+            # As a new database has it (migration 0008): the site MAIN.
             conn.execute(text("INSERT INTO location (code, name, active, created_at) "
                               "VALUES ('MAIN', 'Main site', true, CURRENT_TIMESTAMP)"))
             conn.execute(text("UPDATE location SET site_id = id WHERE code = 'MAIN'"))

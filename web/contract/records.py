@@ -18,7 +18,8 @@ from .codes import BY_STATUS, SCAN_REFUSALS
 
 Schema = dict[str, Any]
 
-STATUSES = ("in_service", "faulty", "in_stock", "with_customer", "not_in_stock")  # SPEC 2, the first that holds
+STATUSES = ("in_service", "faulty", "in_transit", "in_stock", "with_customer", "not_in_stock")  # SPEC 2/3c, the first
+CODE_OR_NULL: Schema = {"type": ["string", "null"], "description": "A location's code (SPEC 3c), or null."}
 EVENT_TYPES = {"document.posted": "document", "serial.changed": "serial", "product.changed": "product",
                "party.changed": "party", "location.changed": "location"}
 
@@ -60,7 +61,11 @@ NAMED_OR_NULL = nullable(ref("Named"))
 def _line(*extra: str) -> Schema:
     props = {"line": WHOLE, "product": NAMED_OR_NULL, "serial": TEXT_OR_NULL, "quantity": WHOLE,
              "batch": TEXT_OR_NULL, "expiry": TEXT_OR_NULL, "user": TEXT_OR_NULL,
-             "replaces": {"type": "string", "description": "A check-out's replacement line: the faulty serial."}}
+             "replaces": {"type": "string", "description": "A check-out's replacement line: the faulty serial."},
+             "from_location": {**CODE_OR_NULL, "description": "Where the line's unit leaves from (its document's "
+                                                              "movement once posted, the serial's place while open)."},
+             "to_location": {**CODE_OR_NULL, "description": "Where the line puts its unit (put-away, destination, "
+                                                            "where a count found it)."}}
     props.update({k: COUNT for k in extra})
     return closed(props, optional=("replaces",))
 
@@ -82,7 +87,26 @@ def _document(*, paged: bool) -> Schema:
     props["movements"] = {"type": "array", "items": ref("DocumentMovement"),
                           "description": "What its posting wrote, oldest first (none while open); paged like "
                                          "the lines, all of them in a document.posted event."}
-    return closed(props, optional=("progress",))
+    props |= _transfer_and_count()
+    return closed(props, optional=("progress", *_transfer_and_count()))
+
+
+def _transfer_and_count() -> dict[str, Schema]:
+    """A transfer's destination and units, a count's findings (SPEC 3c, 5): on those kinds only."""
+    moved = closed({"serial": TEXT, "from": CODE_OR_NULL}, description="Found here, recorded elsewhere (from).")
+    return {
+        "destination": {**nullable(ref("Place")), "description": "A transfer: where its units go."},
+        "units": {"type": "array", "description": "A transfer: per serial, shipped (posted) and arrived.",
+                  "items": closed({"serial": TEXT, "shipped": FLAG, "arrived": FLAG})},
+        "location": {**nullable(ref("Place")), "description": "A count: the place counted (and all under it)."},
+        "expected": {**COUNT, "description": "A count: units the database holds there (at posting, once posted)."},
+        "counted": {**COUNT, "description": "A count: units counted, each once."},
+        "missing": {"type": "array", "items": TEXT, "description": "A count: serials expected and not counted."},
+        "moved": {"type": "array", "items": moved, "description": "A count: serials found here, recorded elsewhere."},
+        "added": {"type": "array", "items": TEXT, "description": "A count: serials counted that were not in stock."},
+        "quantities": {"type": "object", "additionalProperties": closed({"expected": WHOLE, "counted": COUNT}),
+                       "description": "A count: per product code, unserialised units expected and counted."},
+    }
 
 
 def _movement_head() -> dict[str, Schema]:
@@ -90,7 +114,10 @@ def _movement_head() -> dict[str, Schema]:
     document filled, ``reason`` an adjustment's."""
     return {"at": TIME, "kind": ref("MovementKind"), "quantity": WHOLE, "document": TEXT_OR_NULL,
             "order": TEXT_OR_NULL, "station": TEXT_OR_NULL, "party": NAMED_OR_NULL, "user": TEXT_OR_NULL,
-            "reason": TEXT_OR_NULL}
+            "reason": {**TEXT_OR_NULL, "description": "An adjustment's reason; a count's reads \"found in count "
+                                                      "C-000001\" or \"not found in count C-000001\"."},
+            "from_location": {**CODE_OR_NULL, "description": "Where the unit left (a unit going out, a move)."},
+            "to_location": {**CODE_OR_NULL, "description": "Where the unit went (a unit coming in, a move)."}}
 
 
 def _movement() -> Schema:
@@ -127,6 +154,8 @@ def schemas() -> dict[str, Schema]:
         "MovementKind": enum(MovementKind), "SerialStatus": enum(STATUSES),
         "ScanRefusal": {**enum(SCAN_REFUSALS), "description": "Why a scan was refused (SPEC 4)."},
         "Named": closed({"code": TEXT, "name": TEXT}),
+        "Place": closed({"code": TEXT, "name": TEXT, "site": TEXT},
+                        description="A location: its code, name, and its site's code (SPEC 3c)."),
         "Party": closed({"code": TEXT, "name": TEXT}),
         "Operator": closed({"code": TEXT, "name": TEXT, "active": FLAG}),
         "Product": closed({"code": TEXT, "name": TEXT, "serial_required_for_purchase": FLAG,
@@ -199,4 +228,5 @@ _SUBJECTS = {"document": "PostedDocument", "serial": "Serial", "product": "Produ
 def _serial_summary() -> dict[str, Schema]:
     return {"serial": TEXT, "product": NAMED_OR_NULL, "customer": NAMED_OR_NULL, "supplier": NAMED_OR_NULL,
             "in_stock": FLAG, "in_service": FLAG, "status": ref("SerialStatus"),
-            "warranty_until": {"type": ["string", "null"], "format": "date"}}
+            "warranty_until": {"type": ["string", "null"], "format": "date"},
+            "location": {**nullable(ref("Place")), "description": "Where it is while in stock (SPEC 3c), else null."}}

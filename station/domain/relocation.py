@@ -1,0 +1,124 @@
+"""Posting a move, a transfer or an arrival (SPEC 3c): units change place, not owner; set-based.
+
+posting.post locks the document, its transfer (an arrival's ``order_id``) and its serials as for any
+document, then hands over here (a count goes on to counting.py). Every line is decided again on what
+was read under the locks (site_rules), then each part is one statement however many lines:
+
+- move (``M-``): ``move`` (quantity 0) from the serial's location to the line's; unserialised units
+  leave from the document's location first, then the site's others in code order, never from the
+  destination itself.
+- transfer (``T-``): ``transfer_out`` (quantity -1) from the serial's location: it is ours but at no
+  site (``location_id`` NULL, ``transfer_id`` the transfer, not in stock: status ``in_transit``).
+- arrival (``TI-``): ``transfer_in`` (quantity +1) to the line's location (the last ``LOC:``, else the
+  transfer's destination); the serial is in stock there and on no transfer.
+
+A transfer and an arrival carry serials only: "shipped" and "arrived" are said per serial (SPEC 5).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, insert, literal, null, select, update
+from sqlalchemy.orm import Session
+
+from . import counting, site_rules, whereabouts
+from .errors import Refusal
+from .facts import DocumentLike, SerialFacts, product_by_id
+from .models import Document, DocumentLine, Movement, SerialNumber
+from .vocabulary import DocumentKind, MovementKind
+from .wording import plural
+
+D = Document.__table__
+L = DocumentLine.__table__
+S = SerialNumber.__table__
+M = Movement.__table__
+
+_MOVEMENT = {DocumentKind.move: (MovementKind.move, 0), DocumentKind.transfer: (MovementKind.transfer_out, -1),
+             DocumentKind.arrival: (MovementKind.transfer_in, 1)}
+
+
+def post(session: Session, doc: DocumentLike, head, lines, facts: dict[str, SerialFacts], here: int,
+         at: datetime) -> dict[int, int]:
+    """Check and write every line; answers each product's change of unserialised units in total (none here)."""
+    if doc.kind == DocumentKind.count:
+        return counting.post(session, doc, head, here, at)
+    _check(session, doc, head, lines, facts, here)
+    kind, quantity = _MOVEMENT[doc.kind]
+    placed = func.coalesce(L.c.location_id, literal(here))
+    source = S.c.location_id if doc.kind != DocumentKind.arrival else null()
+    to = placed if doc.kind != DocumentKind.transfer else null()
+    this = L.c.document_id == doc.id
+    session.execute(insert(M).from_select(
+        ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity",
+         "from_location_id", "to_location_id"],
+        select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
+               func.coalesce(L.c.user, literal(doc.user, M.c.user.type)), literal(kind.value),
+               func.coalesce(S.c.product_id, L.c.product_id), S.c.id, literal(quantity), source, to)
+        .select_from(L.join(S, S.c.serial == L.c.serial)).where(this).order_by(L.c.line_no)))
+    if doc.kind == DocumentKind.move:
+        values = {"location_id": placed}
+    elif doc.kind == DocumentKind.transfer:
+        values = {"location_id": null(), "transfer_id": doc.id, "in_stock": False}
+    else:
+        values = {"location_id": placed, "transfer_id": null(), "in_stock": True}
+    session.execute(update(S).where(S.c.serial == L.c.serial, this).values(**values))
+    if doc.kind == DocumentKind.move:
+        _move_units(session, doc, head, lines, here, at)
+    return {}
+
+
+def _check(session: Session, doc: DocumentLike, head, lines, facts: dict[str, SerialFacts], here: int) -> None:
+    """Every line against what the locks read: the unit is where the kind needs it."""
+    where = site_rules.read(session, doc.id)
+    sites: dict[int, int] = {}
+    transfer = None
+    if doc.kind == DocumentKind.arrival:
+        transfer = session.scalar(select(D.c.reference).where(D.c.id == head.order_id))
+    for line in lines:
+        if line.serial is None:
+            if doc.kind != DocumentKind.move:
+                raise Refusal("serial_required", f"{doc.reference} carries units by their serial: "
+                                                 "scan the serial of each unit.")
+            continue
+        unit = where.get(line.serial)
+        if doc.kind == DocumentKind.arrival:
+            if unit is None:
+                raise Refusal("serial_not_on_transfer", f"Serial {line.serial} is not a unit of {transfer}: "
+                                                        "put it aside and scan the next unit.")
+            site_rules.refuse_not_on_transfer(unit, head.order_id, transfer)
+            continue
+        if unit is not None:
+            site_rules.refuse_in_transit(session, unit)
+        if unit is None or not facts[line.serial].in_stock:
+            raise Refusal("serial_not_in_stock", f"Serial {line.serial} is not in stock, so it cannot be "
+                                                 "moved: scan a unit in stock.")
+        destination = line.location_id if line.location_id is not None else here
+        if doc.kind == DocumentKind.move:
+            if destination not in sites:
+                sites[destination] = whereabouts.site_of(session, destination)
+            site_rules.refuse_other_site(session, unit, sites[destination])
+            site_rules.refuse_already_there(session, unit, destination)
+
+
+def _move_units(session: Session, doc: DocumentLike, head, lines, here: int, at: datetime) -> None:
+    """A move's unserialised units: taken from the document's location first (never the destination), put there."""
+    wants = [whereabouts.Want(line.line_no, line.product_id, line.quantity, here,
+                              exclude=line.location_id if line.location_id is not None else here)
+             for line in lines if line.serial is None]
+    if not wants:
+        return
+    try:
+        portions = whereabouts.take(session, wants)
+    except whereabouts.Short as short:
+        product = product_by_id(session, short.product_id)
+        raise Refusal("out_of_stock", f"No unit of {product.name} without a serial is left at this site to move "
+                                      f"(only {plural(short.available, 'unit')} here).") from None
+    by_no = {line.line_no: line for line in lines}
+    dest = {p.key: (by_no[p.key].location_id if by_no[p.key].location_id is not None else here) for p in portions}
+    whereabouts.add(session, [(p.product_id, dest[p.key], p.quantity) for p in portions])
+    # One movement per unit, as for a serial: a move's quantity is 0, so the count of them says how many moved.
+    session.execute(insert(M), [
+        {"at": at, "document_id": doc.id, "station": doc.station, "user": by_no[p.key].user or doc.user,
+         "kind": MovementKind.move.value, "product_id": p.product_id, "serial_id": None, "quantity": 0,
+         "from_location_id": p.location_id, "to_location_id": dest[p.key]}
+        for p in portions for _ in range(p.quantity)])

@@ -1,0 +1,84 @@
+"""SPEC 3c's rules of where a unit is, decided again at posting on the serials read under their locks.
+
+Theory of operation. Posting locks a document's serials (facts.locked_serials), then reads, in one more
+statement, where each of them is: its location and that location's site, and the transfer it is on.
+These functions refuse, with the codes the scan gives, what changed since the scan: a unit sent away
+(``serial_in_transit``), taken to another site meanwhile, say by a count there (``serial_at_other_site``),
+already where a move would put it (``serial_already_there``), or an arrival's unit that is not on its
+transfer (``serial_not_on_transfer``). A count's lines hold no serial (rule 8 does not apply to them),
+so nothing else is to be decided here for one: its posting counts what the database holds then.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .errors import Refusal
+from .models import Document, DocumentLine, Location, SerialNumber
+from .whereabouts import places
+
+S = SerialNumber.__table__
+L = DocumentLine.__table__
+D = Document.__table__
+LOC = Location.__table__
+_T = D.alias("transfer")
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where one serial of a document is, read under its lock."""
+
+    serial: str
+    id: int
+    location_id: int | None
+    site_id: int | None
+    transfer_id: int | None
+    transfer_reference: str | None
+    transfer_destination: int | None
+
+
+def read(session: Session, document_id: int) -> dict[str, Where]:
+    """Where each serial named on the document is (one statement)."""
+    rows = session.execute(
+        select(S.c.serial, S.c.id, S.c.location_id, LOC.c.site_id, S.c.transfer_id, _T.c.reference,
+               _T.c.location_id)
+        .select_from(L.join(S, S.c.serial == L.c.serial).outerjoin(LOC, LOC.c.id == S.c.location_id)
+                     .outerjoin(_T, _T.c.id == S.c.transfer_id))
+        .where(L.c.document_id == document_id))
+    return {r[0]: Where(*r) for r in rows}
+
+
+def refuse_in_transit(session: Session, where: Where) -> None:
+    """A unit on its way to another site is neither sold, moved, counted, sent nor received again."""
+    if where.transfer_id is None:
+        return
+    going = places(session, [where.transfer_destination]).get(where.transfer_destination)
+    to = f" to {going.site_name} ({going.site_code})" if going is not None else ""
+    raise Refusal("serial_in_transit", f"Serial {where.serial} is in transit{to} on {where.transfer_reference}: "
+                                       "it is received there (scan the transfer's reference in receive mode).")
+
+
+def refuse_other_site(session: Session, where: Where, site_id: int) -> None:
+    """A unit in stock at another site leaves from there, or is transferred here first."""
+    if where.site_id is None or where.site_id == site_id:
+        return
+    place = places(session, [where.location_id])[where.location_id]
+    raise Refusal("serial_at_other_site", f"{where.serial} is at {place.site_name} ({place.site_code}): "
+                                          "transfer it here first.")
+
+
+def refuse_already_there(session: Session, where: Where, destination: int) -> None:
+    if where.location_id == destination:
+        place = places(session, [destination])[destination]
+        raise Refusal("serial_already_there", f"Serial {where.serial} is at {place} already: scan the next unit.")
+
+
+def refuse_not_on_transfer(where: Where, transfer_id: int | None, transfer_reference: str | None) -> None:
+    """An arrival takes in the units its transfer sent, and only those still in transit."""
+    if where.transfer_id is None or where.transfer_id != transfer_id:
+        on = f"on {where.transfer_reference}" if where.transfer_id is not None else "not in transit"
+        raise Refusal("serial_not_on_transfer", f"Serial {where.serial} is {on}, not a unit of "
+                                                f"{transfer_reference or 'this transfer'} still to arrive: "
+                                                "put it aside and scan the next unit.")
