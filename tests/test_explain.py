@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event
 
 from station.bench.fill import Shape, fill
 from station.config import from_dict
-from datetime import datetime, timezone
-
 from station.domain import documents, service_desk
 from station.domain.catalogue import get_product
 from station.domain.serials import get_serial
@@ -85,8 +84,8 @@ def _flows(db, capture: list[Captured]) -> None:
         with db.Session() as s:
             assert get_serial(s, repaired).faulty and get_serial(s, spare).customer_id is not None  # the flows ran
             representation.serial(s, get_serial(s, repaired))
-            service_desk.overdue(s, datetime.now(timezone.utc))
-            service_desk.line_warranties(s, "SI-000001", [repaired], datetime.now(timezone.utc).date())
+            service_desk.overdue(s, datetime.now(UTC))
+            service_desk.line_warranties(s, "SI-000001", [repaired], datetime.now(UTC).date())
         scans("print a label", "goods-in", sh.barcode(7), "CMD:PRINT")
         flow["name"] = "serial record and history"
         with db.Session() as s:

@@ -10,7 +10,7 @@ warranty months. The colour as a browser paints it: tests/test_browser_service.p
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
@@ -97,7 +97,7 @@ def test_desk_screen_shows_a_replacement_and_a_warranty_ended(db, client, shop):
         conn.execute(text("UPDATE movement SET at = :at WHERE kind = 'sale' AND serial_id = "
                           "(SELECT id FROM serial_number WHERE serial = 'SN-2')")
                      .bindparams(bindparam("at", type_=DateTime(timezone=True))),
-                     {"at": datetime(2023, 6, 1, tzinfo=timezone.utc)})
+                     {"at": datetime(2023, 6, 1, tzinfo=UTC)})
         conn.execute(text("UPDATE serial_number SET warranty_until = '2025-06-01' WHERE serial = 'SN-2'"))
     shop("SN-2", "CMD:FINISH", "SN-2")
     html = client.get("/stations/desk").get_data(as_text=True)
@@ -153,7 +153,7 @@ def test_overview_lists_the_units_in_service_too_long(db, client, shop):
         conn.execute(text("UPDATE movement SET at = :at WHERE kind = 'service_in' AND serial_id = "
                           "(SELECT id FROM serial_number WHERE serial = 'SN-1')")
                      .bindparams(bindparam("at", type_=DateTime(timezone=True))),
-                     {"at": datetime.now(timezone.utc) - timedelta(days=20)})
+                     {"at": datetime.now(UTC) - timedelta(days=20)})
     page = client.get("/")
     html = page.get_data(as_text=True)
     assert 'id="overdue"' in html

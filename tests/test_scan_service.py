@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Date, DateTime, bindparam, select, text
@@ -321,7 +321,7 @@ def _sold_on(db, text_, when: datetime) -> None:
 def test_every_desk_prompt_says_the_warranty(world, service):
     """Guards rule 14's sentences: in warranty until, out of warranty since (its last day), no warranty."""
     db = world
-    _sold_on(db, "SN-2", datetime(2023, 12, 31, 18, 0, tzinfo=timezone.utc))  # ended 2025-12-31
+    _sold_on(db, "SN-2", datetime(2023, 12, 31, 18, 0, tzinfo=UTC))  # ended 2025-12-31
     check(db)
     assert accepted(db, service, "desk", "SN-1").prompt.startswith(f"Phone SN-1 of Jane Doe: in warranty until {until()}.")
     assert accepted(db, service, "desk", "SN-2").prompt == ("Phone SN-2 of Jane Doe: out of warranty since 2025-12-31. "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 import shlex
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -123,7 +123,7 @@ def export_movements(ctx: Context, since: datetime | None, fmt: str, out) -> Non
     from station.interchange.export import movement_rows, write_csv, write_json
 
     if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=timezone.utc)
+        since = since.replace(tzinfo=UTC)
     with ctx.sessionmaker()() as session:
         rows = movement_rows(session, since)
         n = (write_csv if fmt == "csv" else write_json)(rows, out)

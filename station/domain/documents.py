@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, inspect, select, update
@@ -192,7 +192,7 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
     _insert_line(session, doc, dict(
         document_id=doc.id, line_no=line_no, product_id=product.id if product else None, serial=resolved.serial,
         quantity=quantity, batch=batch, expiry=expiry, is_open=True, takes_unit=resolved.takes_unit,
-        created_at=datetime.now(timezone.utc), user=user if user is not None else doc.user, replaces=replaces))
+        created_at=datetime.now(UTC), user=user if user is not None else doc.user, replaces=replaces))
     if product is not None:
         tallies.add(session, doc.id, product.id, quantity, taken)
     expire(session, doc, "lines", "line_count")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select
@@ -278,6 +278,5 @@ def history(session: Session, record: SerialNumber, *, page: int = 1, per_page: 
 
 
 def _aware(at: datetime) -> datetime:
-    from datetime import timezone
 
-    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

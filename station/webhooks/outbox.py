@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -56,14 +56,14 @@ OPEN_STATES = (DeliveryState.pending, DeliveryState.failed)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def aware(at: datetime | None) -> datetime | None:
     """A stored time as UTC-aware (SQLite gives them back without a zone)."""
     if at is None or at.tzinfo is not None:
         return at
-    return at.replace(tzinfo=timezone.utc)
+    return at.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
