@@ -57,7 +57,7 @@ _CODES = {"No media when printing": "paper_out", "End of media (die-cut size onl
 def frame_ends(buffer: bytes) -> list[int]:
     """Where each complete 32-byte status frame in `buffer` ends, in order."""
     ends, start = [], buffer.find(HEADER)
-    while 0 <= start and start + FRAME <= len(buffer):
+    while start >= 0 and start + FRAME <= len(buffer):
         ends.append(start + FRAME)
         start = buffer.find(HEADER, start + FRAME)
     return ends

@@ -25,7 +25,8 @@ import random
 import threading
 import time
 import weakref
-from typing import Callable, ContextManager, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import ContextManager, TypeVar
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
