@@ -345,11 +345,10 @@ def test_idempotency_key_with_other_data_is_refused(db, service, world, other):
 
 def test_idempotency_key_is_unique_in_the_database(db, world):
     """Guards the key's uniqueness where it counts: the database refuses a second log row with it."""
-    with pytest.raises(IntegrityError):
-        with db.Session.begin() as s:
-            for _ in range(2):
-                s.add(ScanLog(station="till", device="api", raw="x", accepted=True, message="", idempotency_key="dup"))
-            s.flush()
+    with pytest.raises(IntegrityError), db.Session.begin() as s:
+        for _ in range(2):
+            s.add(ScanLog(station="till", device="api", raw="x", accepted=True, message="", idempotency_key="dup"))
+        s.flush()
 
 
 def test_mode_and_open_document_survive_a_restart(db, world):

@@ -155,6 +155,5 @@ def test_a_serial_or_barcode_may_not_start_like_a_badge(client, world):
     """Guards SPEC 2: a serial or a barcode starting with USR: could never be scanned as itself."""
     assert_error(client.post("/api/serials", json={"serial": "USR:X1"}), 400, "invalid_serial")
     assert_error(client.post("/api/products/WID-1/barcodes", json={"barcode": "usr:9"}), 400, "invalid_barcode")
-    with pytest.raises(Invalid, match="USR:"):
-        with client.application.extensions["station"].Session.begin() as s:
-            catalogue.add_barcode(s, catalogue.get_product(s, "WID-2"), "USR:1")
+    with pytest.raises(Invalid, match="USR:"), client.application.extensions["station"].Session.begin() as s:
+        catalogue.add_barcode(s, catalogue.get_product(s, "WID-2"), "USR:1")

@@ -85,10 +85,9 @@ def post():
         abort(400, description="Unknown form action.")
     code = request.form.get("code", "")
     message = None
-    with attempt():
-        with transaction() as session:
-            product = catalogue.get_product(session, code)
-            message = handler(session, product)
+    with attempt(), transaction() as session:
+        product = catalogue.get_product(session, code)
+        message = handler(session, product)
     if message is not None:
         done(message)
     return back(product_url(code))
@@ -112,11 +111,10 @@ def create():
     barcodes = (request.form.get("barcodes") or "").split()
     flags = {flag: checked(flag) for flag in FLAGS}
     created = None
-    with attempt():
-        with transaction() as session:
-            created = catalogue.create_product(session, request.form.get("code", ""), request.form.get("name", ""),
-                                               barcodes=barcodes, warranty_months=months_field() or 0, **flags,
-                                               pattern=_pattern()).code
+    with attempt(), transaction() as session:
+        created = catalogue.create_product(session, request.form.get("code", ""), request.form.get("name", ""),
+                                           barcodes=barcodes, warranty_months=months_field() or 0, **flags,
+                                           pattern=_pattern()).code
     if created is None:
         return back(url_for(".index") + "#new")
     done(f"Product {created} created.")
