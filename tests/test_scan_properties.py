@@ -15,9 +15,9 @@ from sqlalchemy import select
 from station.config import from_dict
 from station.domain import catalogue, documents, posting
 from station.domain.models import DocumentKind, DocumentLine, ScanLog, StationState
-from station.scanning.results import ScanResult
 from station.scan_core import machine, prompts
 from station.scanning import station_row
+from station.scanning.results import ScanResult
 from station.scanning.service import ScanService
 from station.storage.db import make_engine, make_sessionmaker, migrate
 

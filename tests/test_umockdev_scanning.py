@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from helpers.umockdev import EmulatedDaemon, require_umockdev, scan_log, scanner_block, write_station_config
 
 from station.bench.emulation import wait_for
-from helpers.umockdev import EmulatedDaemon, require_umockdev, scan_log, scanner_block, write_station_config
 
 BY_ID = "/dev/input/by-id/usb-05f3_0007-event-kbd"
 YEAR = 365 * 86400

@@ -19,8 +19,8 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from station.domain.wording import plural
-from station.scanning.views import offline
 from station.scanning.service import ScanResult, ScanService
+from station.scanning.views import offline
 from station.storage.retry import run_in_transaction
 
 from .db import change_feed, station_app

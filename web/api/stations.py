@@ -30,8 +30,8 @@ from sqlalchemy.exc import OperationalError
 
 from station.domain.errors import Invalid, NotFound
 from station.live.streams import EVENTS_MARKER, TRUST_MARKER
-from station.scanning.views import offline
 from station.scanning.service import ScanService, check_key
+from station.scanning.views import offline
 
 from ..db import StationApp, station_app, transaction
 from ..scans import Held, carry_out
