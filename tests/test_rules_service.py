@@ -208,7 +208,7 @@ def test_replacement_swaps_the_units(session, w):
     assert history[-1]["party"] == {"code": "JANE", "name": "Jane Doe"}  # the history keeps who had it
     assert representation.serial(session, record(session, "SN-9"))["movements"][-1]["replaces"] == "SN-1"
     lines = representation.document(session, session.get(Document, doc.id))["lines"]
-    assert [(l["serial"], l.get("replaces")) for l in lines] == [("SN-1", None), ("SN-9", "SN-1")]
+    assert [(line["serial"], line.get("replaces")) for line in lines] == [("SN-1", None), ("SN-9", "SN-1")]
     assert stock.check(session) == []
 
 

@@ -104,7 +104,7 @@ def snapshot(db, station):
         lines = []
         if row.document_id is not None:
             doc = s.get(Document, row.document_id)
-            lines = [(l.line_no, l.product_id, l.serial, l.quantity, l.is_open) for l in doc.lines]
+            lines = [(line.line_no, line.product_id, line.serial, line.quantity, line.is_open) for line in doc.lines]
         return (row.mode, row.phase, row.document_id, row.product_id, row.attach_line, row.prompt, lines)
 
 
@@ -149,7 +149,7 @@ def test_purchase_order_of_five_received_with_gs1(db, service, world):
     assert r.accepted and r.message.startswith("Posted R-")
     posted = r.document
     assert posted["status"] == "posted" and posted["kind"] == "receipt" and posted["order"] == "PO-1042"
-    assert [(l["serial"], l["batch"], l["expiry"]) for l in posted["lines"]] == [
+    assert [(line["serial"], line["batch"], line["expiry"]) for line in posted["lines"]] == [
         (f"GS-{n}", f"LOT-{n}", "271231") for n in range(1, 6)]
     assert serial(db, "GS-3").supplier.code == "ACME" and serial(db, "GS-3").in_stock
     with db.Session() as s:
@@ -189,7 +189,7 @@ def test_sale_by_serial_alone_to_the_walk_in_customer(db, service, world):
     assert r.message.startswith("Opened sale S-") and "Added Widget X, serial SN-1." in r.message
     assert scan(db, service, "till", "SN-2").accepted
     r = scan(db, service, "till", "CMD:FINISH")
-    assert r.accepted and [l["serial"] for l in r.document["lines"]] == ["SN-1", "SN-2"]
+    assert r.accepted and [line["serial"] for line in r.document["lines"]] == ["SN-1", "SN-2"]
     record = serial(db, "SN-1")
     assert not record.in_stock and record.customer.code == "WALKIN"
     r = scan(db, service, "till", "SN-1")
@@ -250,10 +250,10 @@ def test_undo_and_cancel_release_serials_to_another_station(db, service, world):
     assert r.accepted and "free again" in r.message and r.document is None
     assert scan(db, service, "goods-in-2", "SN-1").accepted
     r = scan(db, service, "goods-in-2", "CMD:FINISH")
-    assert [l["serial"] for l in r.document["lines"]] == ["SN-2", "SN-1"]
+    assert [line["serial"] for line in r.document["lines"]] == ["SN-2", "SN-1"]
     with db.Session() as s:
         cancelled = s.scalars(select(Document).where(Document.status == DocumentStatus.cancelled)).all()
-        assert len(cancelled) == 1 and all(not l.is_open for l in cancelled[0].lines)
+        assert len(cancelled) == 1 and all(not line.is_open for line in cancelled[0].lines)
 
 
 def test_two_stations_scan_one_new_serial(db, service, world):
@@ -310,7 +310,7 @@ def test_idempotency_key_processes_a_scan_once(db, service, world):
     with db.Session() as s:
         assert s.scalar(select(func.count()).select_from(ScanLog).where(ScanLog.idempotency_key == "k-1")) == 2
         doc = documents.get_document(s, first.document["reference"])
-        assert [l.serial for l in doc.lines] == ["SN-1"]
+        assert [line.serial for line in doc.lines] == ["SN-1"]
 
 
 @pytest.mark.parametrize("other", [
@@ -339,7 +339,7 @@ def test_idempotency_key_with_other_data_is_refused(db, service, world, other):
     with db.Session() as s:
         assert s.scalar(select(func.count()).select_from(ScanLog)) == logged
         doc = documents.get_document(s, first.document["reference"])
-        assert [l.serial for l in doc.lines] == ["SN-1"]
+        assert [line.serial for line in doc.lines] == ["SN-1"]
     assert scan(db, service, "till", "SN-1", key="k-1") == first
 
 
@@ -409,7 +409,7 @@ def test_unserialised_product_takes_one_unit_per_scan(db, service, world):
     assert all(r.accepted for r in results), results
     assert results[3].message == "Recorded serial LS-1 on the last unit of Loose."
     r = scan(db, service, "goods-in", "CMD:FINISH")
-    assert [(l["serial"], l["quantity"]) for l in r.document["lines"]] == [(None, 1), ("LS-1", 1), (None, 1)]
+    assert [(line["serial"], line["quantity"]) for line in r.document["lines"]] == [(None, 1), ("LS-1", 1), (None, 1)]
     with db.Session() as s:
         assert catalogue.on_hand(s, catalogue.get_product(s, "LOOSE")) == 3
     results = scans(db, service, "till", LOOSE_EAN, LOOSE_EAN, "CMD:FINISH")
@@ -508,6 +508,6 @@ def test_every_scan_is_logged_with_its_outcome(db, service, world):
     scans(db, service, "goods-in", "SUP:ACME", "NOPE")
     with db.Session() as s:
         rows = s.scalars(select(ScanLog).order_by(ScanLog.id)).all()
-        assert [(l.station, l.device, l.read_as, l.accepted, l.code) for l in rows] == [
+        assert [(row.station, row.device, row.read_as, row.accepted, row.code) for row in rows] == [
             ("goods-in", "api", "supplier", True, None), ("goods-in", "api", "unknown", False, "unknown_barcode")]
         assert re.fullmatch(r"Opened receipt R-\d{6} from Acme Ltd\.", rows[0].message)

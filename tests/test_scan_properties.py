@@ -83,7 +83,7 @@ def state_of(session, station):
                                    DocumentLine.quantity, DocumentLine.is_open)
                             .where(DocumentLine.document_id == row.document_id)
                             .order_by(DocumentLine.line_no)).all()
-    return tuple(row), [tuple(l) for l in lines]
+    return tuple(row), [tuple(line) for line in lines]
 
 
 inputs = st.one_of(

@@ -108,8 +108,9 @@ def snapshot(db, station):
             return None
         lines = []
         if row.document_id is not None:
-            lines = [tuple(l) for l in s.execute(select(DocumentLine.line_no, DocumentLine.serial, DocumentLine.replaces)
-                                                 .where(DocumentLine.document_id == row.document_id))]
+            lines = [tuple(line) for line in s.execute(
+                select(DocumentLine.line_no, DocumentLine.serial, DocumentLine.replaces)
+                .where(DocumentLine.document_id == row.document_id))]
         return (row.mode, row.phase, row.document_id, row.prompt, lines)
 
 
@@ -163,7 +164,7 @@ def test_a_whole_repair_day(world, service):
                         "Scan the next serial or CMD:FINISH.")
     posted = accepted(db, service, "desk", "CMD:FINISH")
     assert posted.document["reference"].startswith("SO-")
-    assert [(l["serial"], l.get("replaces")) for l in posted.document["lines"]] == [
+    assert [(line["serial"], line.get("replaces")) for line in posted.document["lines"]] == [
         ("SN-1", None), ("SN-2", None), ("SN-9", "SN-2")]
 
     assert status(db, "SN-1") == ("with_customer", "JANE")
@@ -362,7 +363,7 @@ def test_the_api_shows_the_desk_s_records(client, world, service):
                                                                                               "SN-2")
     doc = client.get(f"/api/documents/{checkout}").get_json()
     assert doc["kind"] == "service_check_out" and doc["customer"]["code"] == "JANE"
-    assert [l.get("replaces") for l in doc["lines"]] == [None, "SN-2"]
+    assert [line.get("replaces") for line in doc["lines"]] == [None, "SN-2"]
     listed = client.get("/api/serials?q=SN-2").get_json()["serials"][0]
     assert (listed["status"], listed["in_service"]) == ("faulty", False)
     assert client.patch("/api/serials/SN-1", json={"customer": "BOB"}).get_json()["error"]["code"] == "serial_in_service"
