@@ -86,7 +86,7 @@ def test_a_sheet_in_each_symbology_scans_back_as_its_serial(db, tmp_path, produc
     service = ScanService(from_dict({"stations": [{"id": "goods-in", "mode": "receive"}]}))
     with db.Session.begin() as s:
         assert service.process(s, "goods-in", "SUP:ACME").accepted
-    for text, serial in zip(texts, [f"{product}-000001", f"{product}-000002"]):
+    for text, serial in zip(texts, [f"{product}-000001", f"{product}-000002"], strict=True):
         with db.Session.begin() as s:
             answer = service.process(s, "goods-in", text)
         assert answer.accepted, answer

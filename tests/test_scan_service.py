@@ -87,7 +87,7 @@ def scans(db, service, station, *raws):
 
 def accepted(db, service, station, *raws):
     results = scans(db, service, station, *raws)
-    for raw, result in zip(raws, results):
+    for raw, result in zip(raws, results, strict=True):
         assert result.accepted, (raw, result.code, result.message)
     return results[-1]
 

@@ -72,7 +72,7 @@ def test_event_times_years_off_the_wall_clock_change_nothing(station, tmp_path, 
     """Guards the root cause of issue 13: a scan's end is decided from gaps between events and a monotonic
     clock, never by comparing event times with time.time()."""
     scanner, daemon = station
-    for text, offset in zip(["CMD:SELL", "SN-YEARS-OFF"], offsets):
+    for text, offset in zip(["CMD:SELL", "SN-YEARS-OFF"], offsets, strict=True):
         scanner.type(text + "\n", start=time.time() + offset)
     daemon.expect_scans(2)
     assert [raw for _, raw, _ in scan_log(tmp_path)] == ["CMD:SELL", "SN-YEARS-OFF"], daemon.output

@@ -122,9 +122,9 @@ class BrotherQlPrinter(LabelPrinter):
             if size is not None and not low <= size[1 - turn // 90] <= high:
                 raise PrinterConfigError("bad_label_size", f"{where}: a {g.width_mm:g}x{g.height_mm:g} mm label is"
                                          f" outside what a {self.model.identifier} can cut from endless tape.")
-        elif all(abs(a - b) <= TOLERANCE_MM for a, b in zip((g.width_mm, g.height_mm), tape.tape_size)):
+        elif all(abs(a - b) <= TOLERANCE_MM for a, b in zip((g.width_mm, g.height_mm), tape.tape_size, strict=True)):
             size, turn = (across, along), 0
-        elif all(abs(a - b) <= TOLERANCE_MM for a, b in zip((g.height_mm, g.width_mm), tape.tape_size)):
+        elif all(abs(a - b) <= TOLERANCE_MM for a, b in zip((g.height_mm, g.width_mm), tape.tape_size, strict=True)):
             size, turn = (along, across), 90
         else:
             size = None

@@ -78,7 +78,7 @@ def printers(ctx: Context) -> None:
     with ThreadPoolExecutor(max_workers=len(config.printers)) as pool:
         answers = list(pool.map(_ask, config.printers))
     rows = []
-    for printer, (state, problem) in zip(config.printers, answers):
+    for printer, (state, problem) in zip(config.printers, answers, strict=True):
         q = queues.get(printer.id)
         rows.append((printer.id, printer.kind, printer.address, f"{printer.label} mm {printer.dpi} dpi",
                      str(state) if state is not None else "not set up", _queue(q)))
@@ -93,7 +93,7 @@ def printers(ctx: Context) -> None:
                              " with that serial and throw it away.")
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     for sentence in problems + notes:
         click.echo(sentence, err=True)
     if problems:

@@ -166,7 +166,7 @@ def read_rows(source: Any, columns: tuple[str, ...], required: tuple[str, ...]) 
                 continue  # blank lines, and the ",,,," some spreadsheets write
             if len(fields) > len(names):
                 raise ImportFailed(line, None, f"{len(fields)} values, but the header names {len(names)} columns")
-            values = dict(zip(names, (field.strip() for field in fields)))
+            values = dict(zip(names, (field.strip() for field in fields), strict=False))
             rows.append(Row(line, values))
     except csv.Error as exc:
         raise ImportFailed(end + 1, None, f"not valid CSV ({exc})") from None
