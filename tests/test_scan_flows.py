@@ -275,7 +275,7 @@ def test_two_stations_race_for_one_serial(db, service, world):
         barrier = threading.Barrier(2)
         results: dict[str, object] = {}
 
-        def contend(station: str) -> None:
+        def contend(station: str, barrier=barrier, results=results, round_=round_) -> None:
             try:
                 with db.Session.begin() as s:
                     if db.backend == "postgresql":

@@ -343,7 +343,7 @@ def test_servers_starting_at_once_agree_on_one_whole_secret(tmp_path):
         path = tmp_path / f"secret_key-{round_}"
         start = threading.Barrier(8)
 
-        def load():
+        def load(start=start, path=path):
             start.wait()
             return load_secret_key(path)
 

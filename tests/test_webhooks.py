@@ -62,7 +62,7 @@ def wait_outbox(predicate, timeout: float, what: str):
                 return value
             with changed:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not changed.wait_for(lambda: commits[0] != seen, remaining):
+                if remaining <= 0 or not changed.wait_for(lambda seen=seen: commits[0] != seen, remaining):
                     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
     finally:
         event.remove(Session, "after_commit", committed)
