@@ -9,6 +9,7 @@ deadline for failing, never a pace.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import queue
@@ -463,17 +464,13 @@ class FlakyProxy:
 
 def _reset(sock: socket.socket) -> None:
     """Close with a reset, as a host going away looks to the client."""
-    try:
+    with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    except OSError:
-        pass
     sock.close()
 
 
 def _close(pair: Iterable[socket.socket]) -> None:
     for sock in pair:
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         _reset(sock)
