@@ -118,7 +118,7 @@ def rig(tmp_path_factory):
         catalogue.create_product(s, "WID-1", "Widget X, the long-named one", barcodes=["036000291452"])
         catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
         operators.create_operator(s, "B-U17", "Jane Doe")
-        for n, state in enumerate(STATES):
+        for n in range(len(STATES)):
             documents.create_purchase_order(s, f"PO-{1000 + n}", "ACME", [("WID-1", 50)])
     service = ScanService(config)
     with db.Session.begin() as s:

@@ -239,7 +239,7 @@ def test_unserialised_units_never_go_below_zero(db):
     race = Race(db, _service("till", "sell"), [f"till{k}" for k in range(CONTENDERS)])
 
     def script(race: Race, k: int, station: str) -> None:
-        for n in range(8):
+        for _ in range(8):
             race.line_up()
             race.scan(station, "LOOSE-1")
             race.line_up()

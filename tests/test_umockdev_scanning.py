@@ -56,7 +56,7 @@ def test_grab_is_taken_while_reading_and_released_on_sigterm(station):
     assert daemon.terminate() == 0  # the ungrab's ioctl was answered before the process went on
     assert calls.calls[-3:] == ["clock 1", "grab", "ungrab"], calls.calls
     assert "grab refused" not in calls.calls
-    assert "station counter scanner %s: stopped" % BY_ID in daemon.output
+    assert f"station counter scanner {BY_ID}: stopped" in daemon.output
 
 
 @pytest.mark.parametrize(

@@ -295,11 +295,14 @@ def test_bad_settings_fail_at_construction(kwargs: dict) -> None:
         SerialScanner("bench-1", "/dev/ttyUSB9", lambda *_: None, **kwargs)
 
 
+NOTHING_LEFT = Unfinished()
+
+
 class Journal:
     """What the daemon's spool is to a reader, kept in memory: the unfinished line it resumes, and every call in
     order (``reading``, then the ``taken`` lines and state); ``failures`` hand-overs are refused first."""
 
-    def __init__(self, left: Unfinished = Unfinished(), failures: int = 0) -> None:
+    def __init__(self, left: Unfinished = NOTHING_LEFT, failures: int = 0) -> None:
         self.left = left
         self.failures = failures
         self.calls: list[tuple] = []
