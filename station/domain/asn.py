@@ -48,14 +48,26 @@ def import_asn(session: Session, source: TextIO | str, progress: Callable[[int, 
     is a handful of statements, not 30,000.
     """
     text = source if isinstance(source, str) else source.read()
-    text = text.lstrip("\ufeff")
+    rows = _rows(text.lstrip("\ufeff"))
+    products: dict[str, Product] = {}
+    wanted = _checked(session, rows, products, progress)
+    return _write_expected(session, wanted, {p.id: p.code for p in products.values()})
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    """The file's rows by column name, once its header names every column."""
     header = next(csv.reader(io.StringIO(text)), [])
     for column in COLUMNS:
         if column not in header:
             raise AsnImportFailed(1, column, "this column is missing from the header")
-    rows = list(csv.DictReader(io.StringIO(text)))
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _checked(session: Session, rows: list[dict[str, str]], products: dict[str, Product],
+             progress: Callable[[int, int], None] | None) -> dict[int, dict[str, tuple[int, int]]]:
+    """Every row checked, orders and products looked up once each (into ``products``): the serials each order
+    should list."""
     orders: dict[str, Document] = {}
-    products: dict[str, Product] = {}
     on_order: dict[int, set[int]] = {}
     wanted: dict[int, dict[str, tuple[int, int]]] = {}  # order id -> serial -> (product id, line)
     for n, row in enumerate(rows, start=2):
@@ -78,8 +90,13 @@ def import_asn(session: Session, source: TextIO | str, progress: Callable[[int, 
         listed.setdefault(serial, (product.id, n))
         if progress is not None:
             progress(n - 1, len(rows))
+    return wanted
+
+
+def _write_expected(session: Session, wanted: dict[int, dict[str, tuple[int, int]]],
+                    codes: dict[int, str]) -> AsnResult:
+    """The serials no order lists yet, in one insert per order; a serial listed as another product refused."""
     added = unchanged = 0
-    codes = {p.id: p.code for p in products.values()}
     for order_id, listed in wanted.items():
         existing = dict(session.execute(select(ExpectedSerial.serial, ExpectedSerial.product_id)
                                         .where(ExpectedSerial.order_id == order_id)).all())
