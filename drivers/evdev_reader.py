@@ -45,7 +45,8 @@ EVIOCSCLOCKID = 0x400445A0  # _IOW('E', 0xa0, int): the clock that stamps this c
 
 
 class EvdevScanner(ReconnectingReader):
-    """Reads scans from an input device into a journal, or calls ``on_line(device_id, [bytes, ...])`` with each read's scans."""
+    """Reads scans from an input device into a journal, or calls ``on_line(device_id, [bytes, ...])`` with each
+    read's scans."""
 
     def __init__(
         self,

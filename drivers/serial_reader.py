@@ -74,7 +74,8 @@ class KeepingSerial(serial.Serial):
 
 
 class SerialScanner(ReconnectingReader):
-    """Reads scans from a serial port into a journal, or calls ``on_line(device_id, [bytes, ...])`` with each read's lines."""
+    """Reads scans from a serial port into a journal, or calls ``on_line(device_id, [bytes, ...])`` with each
+    read's lines."""
 
     def __init__(
         self,

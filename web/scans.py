@@ -43,7 +43,8 @@ class Held:
         if self.offline:
             code, message = "offline", offline(self.held)
         else:
-            code, message = "held", (f"{plural(self.held, 'scan is', 'scans are')} being processed before this one; it is held in "
+            code, message = "held", (f"{plural(self.held, 'scan is', 'scans are')} being processed before this one;"
+                                     " it is held in "
                                      "order and its result shows on the station's screen")
         return {"error": {"code": code, "message": message}, "held": self.held, "queued": True}
 

@@ -103,7 +103,8 @@ class BrotherQlPrinter(LabelPrinter):
                 "label_tape_mismatch", f"{where}: a {self.model.identifier} cannot print on {self.tape.name} labels."
             )
         if config.geometry.dpi != DPI:
-            raise PrinterConfigError("bad_dpi", f"{where}: Brother QL printers print at {DPI} dpi, not {config.geometry.dpi}.")
+            raise PrinterConfigError("bad_dpi",
+                                     f"{where}: Brother QL printers print at {DPI} dpi, not {config.geometry.dpi}.")
         self.image_size, self.rotate = self._layout(where)
 
     def _layout(self, where: str) -> tuple[tuple[int, int], int]:

@@ -36,7 +36,8 @@ class AsnResult:
     unchanged: int
 
     def __str__(self) -> str:
-        return f"{plural(self.added + self.unchanged, 'serial')}: {self.added} added, {self.unchanged} already on their orders"
+        return (f"{plural(self.added + self.unchanged, 'serial')}: {self.added} added, {self.unchanged} already on"
+                " their orders")
 
 
 def import_asn(session: Session, source: TextIO | str, progress: Callable[[int, int], None] | None = None) -> AsnResult:
@@ -86,7 +87,8 @@ def _checked(session: Session, rows: list[dict[str, str]], products: dict[str, P
             raise AsnImportFailed(n, "serial", exc.message) from None
         listed = wanted.setdefault(order.id, {})
         if serial in listed and listed[serial][0] != product.id:
-            raise AsnImportFailed(n, "product", f"serial {serial} is listed as another product on line {listed[serial][1]}")
+            raise AsnImportFailed(n, "product",
+                                  f"serial {serial} is listed as another product on line {listed[serial][1]}")
         listed.setdefault(serial, (product.id, n))
         if progress is not None:
             progress(n - 1, len(rows))
@@ -144,7 +146,8 @@ def is_expected(session: Session, order_id: int, serial: str) -> bool:
     ) is not None
 
 
-def check_expected(session: Session, order_id: int, order_reference: str, serial: str | None, policy: str) -> str | None:
+def check_expected(session: Session, order_id: int, order_reference: str, serial: str | None,
+                   policy: str) -> str | None:
     """For a receipt against an order with a serial list: refuse (or warn about) a serial not on it.
 
     Returns a warning sentence when the policy is "warn", None when all is well.
@@ -167,10 +170,12 @@ class SerialReport:
 
 def serial_report(session: Session, order: Document) -> SerialReport:
     """Expected, received (posted), missing and unexpected serials of a purchase order."""
-    expected = list(session.scalars(select(ExpectedSerial.serial).where(ExpectedSerial.order_id == order.id).order_by(ExpectedSerial.id)))
+    expected = list(session.scalars(select(ExpectedSerial.serial).where(ExpectedSerial.order_id == order.id)
+                                    .order_by(ExpectedSerial.id)))
     received = list(session.scalars(
         select(DocumentLine.serial).join(Document, Document.id == DocumentLine.document_id)
-        .where(Document.order_id == order.id, Document.status == DocumentStatus.posted, DocumentLine.serial.is_not(None))
+        .where(Document.order_id == order.id, Document.status == DocumentStatus.posted,
+               DocumentLine.serial.is_not(None))
         .order_by(DocumentLine.id)
     ))
     got = set(received)

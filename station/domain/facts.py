@@ -266,7 +266,8 @@ def serial_facts(session: Session, text: str) -> SerialFacts:
 
 def locked_serials(session: Session, document_id: int) -> dict[str, SerialFacts]:
     """The records of a document's serials, row-locked in id order (postings never deadlock on serials), by text."""
-    return {row.serial: _facts(row.serial, row) for row in session.connection().execute(_LOCKED, {"document_id": document_id})}
+    return {row.serial: _facts(row.serial, row)
+            for row in session.connection().execute(_LOCKED, {"document_id": document_id})}
 
 
 _HEAD = select(*head_columns()).select_from(head_from(D)).where(D.c.id == bindparam("id"))

@@ -365,7 +365,8 @@ def _known(session: Session, cache: dict[str, str], value: str, kind: str) -> st
     """The code of an existing supplier or product (never made on the fly)."""
     code = require_code(value, kind)
     if code not in cache:
-        cache[code] = get_party(session, "supplier", code).code if kind == "supplier" else get_product(session, code).code
+        cache[code] = (get_party(session, "supplier", code).code if kind == "supplier"
+                       else get_product(session, code).code)
     return cache[code]
 
 

@@ -258,7 +258,8 @@ def counts(session: Session, urls: Sequence[str], types_of: dict[str, Iterable[s
 
 def deliveries(session: Session, *, state: DeliveryState | None = None, limit: int = 100) -> Sequence:
     """The newest deliveries (of one state), with their webhook's URL and event's type, newest first."""
-    query = (select(WD.c.id, WD.c.webhook_id, W.c.url, WD.c.event_id, E.c.type, WD.c.state, WD.c.attempts, WD.c.last_status,
+    query = (select(WD.c.id, WD.c.webhook_id, W.c.url, WD.c.event_id, E.c.type, WD.c.state, WD.c.attempts,
+                    WD.c.last_status,
                     WD.c.last_error, WD.c.last_attempt_at, WD.c.next_attempt_at, WD.c.delivered_at)
              .select_from(WD.join(W, W.c.id == WD.c.webhook_id).join(E, E.c.id == WD.c.event_id))
              .order_by(WD.c.id.desc()).limit(limit))

@@ -50,7 +50,8 @@ ASGI_ENVIRON = "station.asgi"
 
 def _known(station: str) -> None:
     if station_app().config.station(station) is None:
-        raise NotFound("unknown_station", f"There is no station {station}: check the [[stations]] of the configuration.")
+        raise NotFound("unknown_station",
+                       f"There is no station {station}: check the [[stations]] of the configuration.")
 
 
 def offline_body(app_state: StationApp, station: str) -> dict[str, Any]:

@@ -144,6 +144,7 @@ def adjust(session, product: Product) -> str:
     # ASCII digits only: int() would also take "١٢" and "1_0".
     quantity = int(raw) if re.fullmatch(r"[+-]?[0-9]{1,9}", raw) else None
     if quantity is None or abs(quantity) > MAX_ADJUST:
-        raise Invalid("invalid_field", f"quantity must be a whole number from -{MAX_ADJUST} to {MAX_ADJUST}, like 3 or -2.")
+        raise Invalid("invalid_field",
+                      f"quantity must be a whole number from -{MAX_ADJUST} to {MAX_ADJUST}, like 3 or -2.")
     doc = stock.adjust_product(session, product, quantity, request.form.get("reason", ""), user=user())
     return f"{product.code}: {'+' if quantity > 0 else ''}{plural(quantity, 'unserialised unit')} ({doc.reference})."
