@@ -1,4 +1,5 @@
-"""Products (barcodes, counts, adjustments), suppliers, customers and purchase orders over the API, as SPEC 5 shows them."""
+"""Products (barcodes, counts, adjustments), suppliers, customers and purchase orders over the API, as SPEC 5 shows
+them."""
 from __future__ import annotations
 
 import pytest
@@ -116,7 +117,8 @@ def test_purchase_order(client, db, world):
     five = [{"product": "WID-1", "quantity": "five"}]
     assert_error(client.post("/api/documents", json=body | {"reference": "PO-9", "lines": five}), 400, "invalid_field")
     colour = [{"product": "WID-1", "quantity": 1, "colour": "red"}]
-    assert_error(client.post("/api/documents", json=body | {"reference": "PO-9", "lines": colour}), 400, "unknown_field")
+    assert_error(client.post("/api/documents", json=body | {"reference": "PO-9", "lines": colour}), 400,
+                 "unknown_field")
     assert client.get("/api/documents/PO-9").status_code == 404
     assert_error(client.post("/api/documents", json=body | {"reference": "PO-7", "supplier": "NOPE"}),
                  404, "unknown_party")

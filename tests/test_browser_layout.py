@@ -168,7 +168,10 @@ def bring_to(page, server: str, proxy, state: State, size: str) -> None:
     elif state.last == "refused":
         assert post_scan(server, state.station, f"SN-{state.station}-1")["code"] == "serial_on_open_document"
         expect(page.locator("#result")).to_have_class("result result-bad")
-    expect(page.locator("#printer")).to_be_visible() if state.printer else expect(page.locator("#printer")).to_be_hidden()
+    if state.printer:
+        expect(page.locator("#printer")).to_be_visible()
+    else:
+        expect(page.locator("#printer")).to_be_hidden()
     expect(page.locator("#operator")).to_have_text("Jane Doe" if state.operator else "Nobody signed in")
     if state.offline:
         proxy.down()

@@ -21,7 +21,8 @@ def world(session):
     """A serialised product and one kept as unserialised units."""
     w = SimpleNamespace(
         widget=catalogue.create_product(session, "WID-1", "Widget"),
-        bulk=catalogue.create_product(session, "BULK", "Cable", serial_required_for_purchase=False, serial_required_for_sales=False),
+        bulk=catalogue.create_product(session, "BULK", "Cable", serial_required_for_purchase=False,
+                                      serial_required_for_sales=False),
     )
     session.commit()
     return w

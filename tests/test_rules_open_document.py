@@ -25,7 +25,8 @@ def world(session):
     w = SimpleNamespace(
         widget=catalogue.create_product(session, "WID-1", "Widget"),
         loose=catalogue.create_product(session, "LOOSE", "Loose part", serial_required_for_purchase=False),
-        bulk=catalogue.create_product(session, "BULK", "Cable", serial_required_for_purchase=False, serial_required_for_sales=False),
+        bulk=catalogue.create_product(session, "BULK", "Cable", serial_required_for_purchase=False,
+                                      serial_required_for_sales=False),
         acme=catalogue.create_party(session, "supplier", "ACME", "Acme Ltd"),
         bob=catalogue.create_party(session, "customer", "BOB", "Bob"),
         eve=catalogue.create_party(session, "customer", "EVE", "Eve"),

@@ -21,7 +21,8 @@ def world(session):
     """A serialised product, a product without serials, a supplier and a customer."""
     w = SimpleNamespace(
         widget=catalogue.create_product(session, "WID-1", "Widget"),
-        bulk=catalogue.create_product(session, "BULK", "Cable", serial_required_for_purchase=False, serial_required_for_sales=False),
+        bulk=catalogue.create_product(session, "BULK", "Cable", serial_required_for_purchase=False,
+                                      serial_required_for_sales=False),
         acme=catalogue.create_party(session, "supplier", "ACME", "Acme Ltd"),
         bob=catalogue.create_party(session, "customer", "BOB", "Bob"),
     )

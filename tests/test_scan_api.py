@@ -250,7 +250,8 @@ def test_events_follow_a_scan_posted_by_another_client(served):
 
 
 def test_events_follow_a_scan_made_by_another_process(world):
-    """Guards multi-process stations: a scan committed outside this app (the daemon, the CLI) still reaches the screen."""
+    """Guards multi-process stations: a scan committed outside this app (the daemon, the CLI) still reaches the
+    screen."""
     with serve(_app(world.engine)) as port:
         stream = EventStream(port, "till")
         try:

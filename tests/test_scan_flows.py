@@ -70,7 +70,8 @@ def world(db):
     with db.Session.begin() as s:
         catalogue.create_product(s, "WID-1", "Widget X", barcodes=[WIDGET_GTIN])
         catalogue.create_product(s, "GAD-1", "Gadget", barcodes=[GADGET_EAN])
-        catalogue.create_product(s, "LOOSE", "Loose", barcodes=[LOOSE_EAN], serial_required_for_purchase=False, serial_required_for_sales=False)
+        catalogue.create_product(s, "LOOSE", "Loose", barcodes=[LOOSE_EAN], serial_required_for_purchase=False,
+                                 serial_required_for_sales=False)
         catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
         catalogue.create_party(s, "customer", "BOB", "Bob")
         documents.create_purchase_order(s, "PO-1042", "ACME", [("WID-1", 5)])

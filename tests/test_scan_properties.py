@@ -40,7 +40,8 @@ def sqlite_db(tmp_path_factory):
     service = ScanService(CONFIG)
     with Session.begin() as s:
         catalogue.create_product(s, "WID-1", "Widget X", barcodes=["09501101020917"])
-        catalogue.create_product(s, "LOOSE", "Loose", barcodes=["5901234123457"], serial_required_for_purchase=False, serial_required_for_sales=False)
+        catalogue.create_product(s, "LOOSE", "Loose", barcodes=["5901234123457"], serial_required_for_purchase=False,
+                                 serial_required_for_sales=False)
         acme = catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
         bob = catalogue.create_party(s, "customer", "BOB", "Bob")
         documents.create_purchase_order(s, "PO-1042", "ACME", [("WID-1", 5)])

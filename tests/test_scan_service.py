@@ -324,7 +324,8 @@ def test_every_desk_prompt_says_the_warranty(world, service):
     db = world
     _sold_on(db, "SN-2", datetime(2023, 12, 31, 18, 0, tzinfo=UTC))  # ended 2025-12-31
     check(db)
-    assert accepted(db, service, "desk", "SN-1").prompt.startswith(f"Phone SN-1 of Jane Doe: in warranty until {until()}.")
+    assert accepted(db, service, "desk", "SN-1").prompt.startswith(
+        f"Phone SN-1 of Jane Doe: in warranty until {until()}.")
     assert accepted(db, service, "desk", "SN-2").prompt == ("Phone SN-2 of Jane Doe: out of warranty since 2025-12-31. "
                                                             "Scan the next serial or CMD:FINISH.")
     assert accepted(db, service, "desk", "CB-1").prompt == ("Cable CB-1 of Jane Doe: no warranty. "
@@ -366,4 +367,5 @@ def test_the_api_shows_the_desk_s_records(client, world, service):
     assert [line.get("replaces") for line in doc["lines"]] == [None, "SN-2"]
     listed = client.get("/api/serials?q=SN-2").get_json()["serials"][0]
     assert (listed["status"], listed["in_service"]) == ("faulty", False)
-    assert client.patch("/api/serials/SN-1", json={"customer": "BOB"}).get_json()["error"]["code"] == "serial_in_service"
+    answer = client.patch("/api/serials/SN-1", json={"customer": "BOB"}).get_json()
+    assert answer["error"]["code"] == "serial_in_service"
