@@ -48,6 +48,8 @@ class EvdevScanner(ReconnectingReader):
     """Reads scans from an input device into a journal, or calls ``on_line(device_id, [bytes, ...])`` with each
     read's scans."""
 
+    thread_name = "evdev-scanner"
+
     def __init__(
         self,
         device_id: str,
@@ -61,14 +63,8 @@ class EvdevScanner(ReconnectingReader):
         stop_event: threading.Event | None = None,
         open_device: Callable[[str], Any] = evdev.InputDevice,
     ) -> None:
-        super().__init__(
-            device_id,
-            on_line,
-            reconnect_interval=reconnect_interval,
-            on_status=on_status,
-            stop_event=stop_event,
-            name=f"evdev-scanner:{device_id}",
-        )
+        super().__init__(device_id, on_line, reconnect_interval=reconnect_interval, on_status=on_status,
+                         stop_event=stop_event)
         self.path = path
         self.decoder = decoder
         self.grab = grab
