@@ -30,11 +30,6 @@ def app(db, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
 def world(db):
     """A product with a barcode, a second product, two suppliers and a customer."""
     with db.Session.begin() as s:
