@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
+from helpers.shop import stock_shop
 from sqlalchemy import DateTime, bindparam, text
 
 from station.config import Config, DatabaseConfig, ServiceConfig, StationConfig
-from station.domain import catalogue, documents, posting
-from station.domain.models import DocumentKind, Product
+from station.domain.models import Product
 from station.domain.warranty import add_months, utc_today
 from station.scanning.service import ScanService
 from web.app import create_app
@@ -41,18 +41,8 @@ def client(db, config, tmp_path, monkeypatch):
 def shop(db, config):
     """Jane Doe's phones SN-1 and SN-2 (24 months) and cable CB-1 (none); SN-9 in stock; a scan service for the desk."""
     with db.Session.begin() as s:
-        phone = catalogue.create_product(s, "PHONE", "Phone", warranty_months=24)
-        cable = catalogue.create_product(s, "CABLE", "Cable")
-        acme = catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
-        jane = catalogue.create_party(s, "customer", "JANE", "Jane Doe")
-        receipt = documents.open_document(s, DocumentKind.receipt, supplier=acme)
-        for product, serial in ((phone, "SN-1"), (phone, "SN-2"), (phone, "SN-9"), (cable, "CB-1")):
-            documents.add_line(s, receipt, product=product, serial=serial)
-        posting.post(s, receipt)
-        sale = documents.open_document(s, DocumentKind.sale, customer=jane)
-        for serial in ("SN-1", "SN-2", "CB-1"):
-            documents.add_line(s, sale, serial=serial)
-        posting.post(s, sale)
+        stock_shop(s, [("PHONE", "SN-1"), ("PHONE", "SN-2"), ("PHONE", "SN-9"), ("CABLE", "CB-1")],
+                   {"JANE": ("SN-1", "SN-2", "CB-1")})
     service = ScanService(config)
 
     def scan(*raws: str, station: str = "desk"):

@@ -15,10 +15,11 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+from helpers.shop import PHONE_EAN, stock_shop
 from sqlalchemy import Date, DateTime, bindparam, select, text
 
 from station.config import from_dict
-from station.domain import catalogue, documents, posting, serials, stock
+from station.domain import documents, serials, stock
 from station.domain.models import Document, DocumentKind, DocumentLine, DocumentStatus, Movement, StationState
 from station.domain.warranty import add_months, utc_today
 from station.interchange import representation
@@ -27,7 +28,6 @@ from station.scan_core import machine, prompts
 from station.scanning import station_row
 from station.scanning.service import ScanService
 
-PHONE_EAN = "4006381333931"
 STATIONS = [
     {"id": "desk", "mode": "service"},
     {"id": "desk-2", "mode": "service"},
@@ -51,22 +51,10 @@ def world(db):
     """Phones (24 months of warranty) SN-1..3 sold to Jane, SN-B to Bob, SN-8 and SN-9 in stock; a tablet in stock;
     a cable without warranty sold to Jane."""
     with db.Session.begin() as s:
-        phone = catalogue.create_product(s, "PHONE", "Phone", warranty_months=24, barcodes=[PHONE_EAN])
-        tablet = catalogue.create_product(s, "TAB", "Tablet", warranty_months=12)
-        cable = catalogue.create_product(s, "CABLE", "Cable")
-        acme = catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
-        jane = catalogue.create_party(s, "customer", "JANE", "Jane Doe")
-        bob = catalogue.create_party(s, "customer", "BOB", "Bob")
-        receipt = documents.open_document(s, DocumentKind.receipt, station="setup", supplier=acme)
-        for product, text_ in ((phone, "SN-1"), (phone, "SN-2"), (phone, "SN-3"), (phone, "SN-B"), (phone, "SN-8"),
-                               (phone, "SN-9"), (tablet, "TB-1"), (cable, "CB-1")):
-            documents.add_line(s, receipt, product=product, serial=text_)
-        posting.post(s, receipt)
-        for customer, texts in ((jane, ("SN-1", "SN-2", "SN-3", "CB-1")), (bob, ("SN-B",))):
-            sale = documents.open_document(s, DocumentKind.sale, station="setup", customer=customer)
-            for text_ in texts:
-                documents.add_line(s, sale, serial=text_)
-            posting.post(s, sale)
+        stock_shop(s, [("PHONE", "SN-1"), ("PHONE", "SN-2"), ("PHONE", "SN-3"), ("PHONE", "SN-B"), ("PHONE", "SN-8"),
+                       ("PHONE", "SN-9"), ("TAB", "TB-1"), ("CABLE", "CB-1")],
+                   {"JANE": ("SN-1", "SN-2", "SN-3", "CB-1"), "BOB": ("SN-B",)},
+                   station="setup", phone_barcodes=[PHONE_EAN])
     service = make_service()
     for station in STATIONS:  # every station's state row, made as its first scan makes it
         mode = service.config.station(station["id"]).mode
