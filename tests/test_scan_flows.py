@@ -12,6 +12,8 @@ import threading
 from types import SimpleNamespace
 
 import pytest
+from helpers.scanning import service_fixture
+from helpers.scanning import station_snapshot as snapshot
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -59,9 +61,7 @@ def make_service() -> ScanService:
     return ScanService(from_dict({"stations": STATIONS}))
 
 
-@pytest.fixture
-def service():
-    return make_service()
+service = service_fixture(make_service)
 
 
 @pytest.fixture
@@ -94,19 +94,6 @@ def serial(db, text) -> SerialNumber:
         if record is not None:
             _ = (record.product, record.customer, record.supplier)
         return record
-
-
-def snapshot(db, station):
-    """What a refusal must leave alone: the station's state row and its open document's lines."""
-    with db.Session() as s:
-        row = s.get(StationState, station)
-        if row is None:
-            return None
-        lines = []
-        if row.document_id is not None:
-            doc = s.get(Document, row.document_id)
-            lines = [(line.line_no, line.product_id, line.serial, line.quantity, line.is_open) for line in doc.lines]
-        return (row.mode, row.phase, row.document_id, row.product_id, row.attach_line, row.prompt, lines)
 
 
 def receive_directly(db, *texts, product="WID-1"):

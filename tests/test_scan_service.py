@@ -15,12 +15,14 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+from helpers.scanning import service_fixture
+from helpers.scanning import station_snapshot as snapshot
 from helpers.shop import PHONE_EAN, stock_shop
 from sqlalchemy import Date, DateTime, bindparam, select, text
 
 from station.config import from_dict
 from station.domain import documents, serials, stock
-from station.domain.models import Document, DocumentKind, DocumentLine, DocumentStatus, Movement, StationState
+from station.domain.models import Document, DocumentKind, DocumentStatus, Movement
 from station.domain.warranty import add_months, utc_today
 from station.interchange import representation
 from station.interchange.export import movement_rows, write_csv
@@ -41,9 +43,7 @@ def make_service() -> ScanService:
     return ScanService(from_dict({"stations": STATIONS}))
 
 
-@pytest.fixture
-def service():
-    return make_service()
+service = service_fixture(make_service)
 
 
 @pytest.fixture
@@ -86,20 +86,6 @@ def refused(db, service, station, raw, code):
     assert (result.accepted, result.code) == (False, code), result.message
     assert snapshot(db, station) == before, "a refused scan changed the station"
     return result
-
-
-def snapshot(db, station):
-    """What a refusal must leave alone: the station's state row and its open document's lines."""
-    with db.Session() as s:
-        row = s.get(StationState, station)
-        if row is None:
-            return None
-        lines = []
-        if row.document_id is not None:
-            lines = [tuple(line) for line in s.execute(
-                select(DocumentLine.line_no, DocumentLine.serial, DocumentLine.replaces)
-                .where(DocumentLine.document_id == row.document_id))]
-        return (row.mode, row.phase, row.document_id, row.prompt, lines)
 
 
 def status(db, text_):
