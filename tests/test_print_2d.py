@@ -30,9 +30,8 @@ FORMATS = (zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.DataMatrix, zx
 
 @pytest.fixture
 def zebra() -> Iterator[ZebraStandIn]:
-    standin = ZebraStandIn().start()
-    yield standin
-    standin.stop()
+    with ZebraStandIn() as standin:
+        yield standin
 
 
 @pytest.fixture

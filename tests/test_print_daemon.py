@@ -50,9 +50,8 @@ WIDGET = "09501101020917"
 
 @pytest.fixture
 def zebra() -> Iterator[ZebraStandIn]:
-    standin = ZebraStandIn().start()
-    yield standin
-    standin.stop()
+    with ZebraStandIn() as standin:
+        yield standin
 
 
 @pytest.fixture

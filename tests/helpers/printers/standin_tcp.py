@@ -58,6 +58,13 @@ class LoopbackPrinter(abc.ABC):
         self._server.server_close()
         self._thread.join()
 
+    def __enter__(self):
+        """Started on a free port; stopped on the way out."""
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     @property
     def address(self) -> str:
         return f"tcp://127.0.0.1:{self.port}"
