@@ -41,20 +41,6 @@ class ProductLike(Protocol):
     serial_required_for_sales: bool
 
 
-class DocumentLike(Protocol):
-    """The head of a document as the rules and the line functions need it (an ORM Document is one)."""
-
-    id: int
-    reference: str
-    kind: DocumentKind
-    status: DocumentStatus
-    station: str | None
-    user: str | None
-    supplier_id: int | None
-    customer_id: int | None
-    order_id: int | None
-
-
 @dataclass(frozen=True)
 class ProductFacts:
     id: int
@@ -119,6 +105,11 @@ class DocumentHead:
     order_reference: str | None = None
     created_at: datetime | None = None
     posted_at: datetime | None = None
+
+
+#: The head of a document as the rules and the line functions need it: an ORM Document or a DocumentHead, which
+#: has the same attributes (its first nine are what they read).
+DocumentLike = Document | DocumentHead
 
 
 def head_columns():
