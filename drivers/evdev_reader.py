@@ -45,7 +45,10 @@ EVIOCSCLOCKID = 0x400445A0  # _IOW('E', 0xa0, int): the clock that stamps this c
 
 
 class EvdevScanner(ReconnectingReader):
-    """Reads scans from an input device into a journal, or calls ``on_line(device_id, [bytes, ...])`` with each read's scans."""
+    """Reads scans from an input device into a journal, or calls ``on_line(device_id, [bytes, ...])`` with each
+    read's scans."""
+
+    thread_name = "evdev-scanner"
 
     def __init__(
         self,
@@ -60,14 +63,8 @@ class EvdevScanner(ReconnectingReader):
         stop_event: threading.Event | None = None,
         open_device: Callable[[str], Any] = evdev.InputDevice,
     ) -> None:
-        super().__init__(
-            device_id,
-            on_line,
-            reconnect_interval=reconnect_interval,
-            on_status=on_status,
-            stop_event=stop_event,
-            name=f"evdev-scanner:{device_id}",
-        )
+        super().__init__(device_id, on_line, reconnect_interval=reconnect_interval, on_status=on_status,
+                         stop_event=stop_event)
         self.path = path
         self.decoder = decoder
         self.grab = grab

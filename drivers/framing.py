@@ -36,7 +36,8 @@ _START = re.compile(rb"[\r\n]")  # where the rest of a cut line ends
 
 @dataclass(frozen=True)
 class Unfinished:
-    """What a framer holds that is not a line yet: ``head``, a line begun, or ``cut``, the rest of a lost one to drop."""
+    """What a framer holds that is not a line yet: ``head``, a line begun, or ``cut``, the rest of a lost one to
+    drop."""
 
     head: bytes = b""
     cut: bool = False

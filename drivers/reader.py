@@ -91,6 +91,9 @@ class Lines:
 class ReconnectingReader(threading.Thread, metaclass=ABCMeta):
     """Base class: subclasses say how to connect and how to serve a connection."""
 
+    #: The reader thread's name before ``:<device id>``.
+    thread_name = "scanner"
+
     def __init__(
         self,
         device_id: str,
@@ -99,9 +102,8 @@ class ReconnectingReader(threading.Thread, metaclass=ABCMeta):
         reconnect_interval: float,
         on_status: StatusCallback | None,
         stop_event: threading.Event | None,
-        name: str,
     ) -> None:
-        super().__init__(name=name, daemon=True)
+        super().__init__(name=f"{self.thread_name}:{device_id}", daemon=True)
         self.device_id = device_id
         self.reconnect_interval = reconnect_interval
         self.status: str | None = None

@@ -74,7 +74,10 @@ class KeepingSerial(serial.Serial):
 
 
 class SerialScanner(ReconnectingReader):
-    """Reads scans from a serial port into a journal, or calls ``on_line(device_id, [bytes, ...])`` with each read's lines."""
+    """Reads scans from a serial port into a journal, or calls ``on_line(device_id, [bytes, ...])`` with each
+    read's lines."""
+
+    thread_name = "serial-scanner"
 
     def __init__(
         self,
@@ -91,14 +94,8 @@ class SerialScanner(ReconnectingReader):
         on_status: StatusCallback | None = None,
         stop_event: threading.Event | None = None,
     ) -> None:
-        super().__init__(
-            device_id,
-            on_line,
-            reconnect_interval=reconnect_interval,
-            on_status=on_status,
-            stop_event=stop_event,
-            name=f"serial-scanner:{device_id}",
-        )
+        super().__init__(device_id, on_line, reconnect_interval=reconnect_interval, on_status=on_status,
+                         stop_event=stop_event)
         self.port = port
         self.resumed = False  # the journal's unfinished line was taken up (on the first connection only)
         self.idle_gap = idle_gap  # the pause that ends a pending line (None: only CR/LF do)

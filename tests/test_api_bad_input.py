@@ -39,7 +39,8 @@ BAD_REASON = {"empty": "", "null": None, "number": 5, "over_500": "x" * 501, "nu
 BAD_DIRECTION = {"up": "up", "upper": "IN", "null": None, "number": 1, "list": ["in"]}
 BAD_BARCODE = {k: v for k, v in BAD_TEXT.items() if k not in ("zero_width",)} | {
     "command": "CMD:X", "taken": "0036000291452", "is_serial": "SN-1"}
-BAD_BARCODES = {"string": "036000291452", "numbers": [5], "nul": ["GOOD-1", "a\x00"], "taken": ["GOOD-1", "036000291452"],
+BAD_BARCODES = {"string": "036000291452", "numbers": [5], "nul": ["GOOD-1", "a\x00"],
+                "taken": ["GOOD-1", "036000291452"],
                 "is_serial": ["GOOD-1", "SN-1"], "null": None, "empty_item": ["GOOD-1", ""]}
 BAD_LINES = {"empty": [], "string": "WID-1", "numbers": [5], "null": None,
              "quantity_string": [{"product": "WID-1", "quantity": "5"}],
@@ -73,7 +74,8 @@ WRITES = [
     ("customer_create", "POST", "/api/customers", {"code": "C-2", "name": "Second"},
      {"code": BAD_TEXT, "name": BAD_NAME}),
     ("document_create", "POST", "/api/documents",
-     {"kind": "purchase_order", "reference": "PO-2", "supplier": "ACME", "lines": [{"product": "WID-1", "quantity": 2}]},
+     {"kind": "purchase_order", "reference": "PO-2", "supplier": "ACME",
+      "lines": [{"product": "WID-1", "quantity": 2}]},
      {"kind": BAD_KIND, "reference": BAD_TEXT | {"wrong_pattern": "ORDER-2"}, "supplier": BAD_REF_REQUIRED,
       "lines": BAD_LINES}),
 ]

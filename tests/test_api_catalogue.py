@@ -1,4 +1,5 @@
-"""Products (barcodes, counts, adjustments), suppliers, customers and purchase orders over the API, as SPEC 5 shows them."""
+"""Products (barcodes, counts, adjustments), suppliers, customers and purchase orders over the API, as SPEC 5 shows
+them."""
 from __future__ import annotations
 
 import pytest
@@ -106,7 +107,7 @@ def test_purchase_order(client, db, world):
     doc = resp.get_json()
     assert (doc["reference"], doc["kind"], doc["status"]) == ("PO-1042", "purchase_order", "open")
     assert doc["supplier"] == {"code": "ACME", "name": "Acme Ltd"}
-    assert [(l["product"]["code"], l["expected"], l["received"]) for l in doc["lines"]] == [
+    assert [(line["product"]["code"], line["expected"], line["received"]) for line in doc["lines"]] == [
         ("WID-1", 5, 0), ("LOOSE", 2, 0)]
     assert client.get("/api/documents/PO-1042").get_json() == doc
     before = snapshot(db)
@@ -116,7 +117,8 @@ def test_purchase_order(client, db, world):
     five = [{"product": "WID-1", "quantity": "five"}]
     assert_error(client.post("/api/documents", json=body | {"reference": "PO-9", "lines": five}), 400, "invalid_field")
     colour = [{"product": "WID-1", "quantity": 1, "colour": "red"}]
-    assert_error(client.post("/api/documents", json=body | {"reference": "PO-9", "lines": colour}), 400, "unknown_field")
+    assert_error(client.post("/api/documents", json=body | {"reference": "PO-9", "lines": colour}), 400,
+                 "unknown_field")
     assert client.get("/api/documents/PO-9").status_code == 404
     assert_error(client.post("/api/documents", json=body | {"reference": "PO-7", "supplier": "NOPE"}),
                  404, "unknown_party")
@@ -136,7 +138,8 @@ def test_document_lines_paged(client, db, world):
     first = client.get("/api/documents/PO-77").get_json()
     assert (first["line_count"], len(first["lines"]), first["page"], first["per_page"]) == (501, 500, 1, 500)
     second = client.get("/api/documents/PO-77?page=2").get_json()
-    assert [(l["line"], l["product"]["code"], l["quantity"]) for l in second["lines"]] == [(501, "LOOSE", 3)]
+    assert [(line["line"], line["product"]["code"], line["quantity"])
+            for line in second["lines"]] == [(501, "LOOSE", 3)]
     assert second["page"] == 2
     assert client.get("/api/documents/PO-77?page=3").get_json()["lines"] == []
 

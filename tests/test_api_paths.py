@@ -1,4 +1,5 @@
-"""Serials (and codes) in URL paths: percent-encoded '/', '//', '%', Unicode and spaces survive, through Werkzeug and the station's server."""
+"""Serials (and codes) in URL paths: percent-encoded '/', '//', '%', Unicode and spaces survive, through Werkzeug
+and the station's server."""
 from __future__ import annotations
 
 import http.client

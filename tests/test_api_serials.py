@@ -49,7 +49,7 @@ def test_spec_serial_example(client, db):
     assert body == SPEC_SERIAL
     assert list(body) == list(SPEC_SERIAL)
     order = client.get("/api/documents/PO-1042").get_json()
-    assert [(l["expected"], l["received"]) for l in order["lines"]] == [(5, 1)]
+    assert [(line["expected"], line["received"]) for line in order["lines"]] == [(5, 1)]
 
 
 def test_create_with_only_the_serial(client, db):

@@ -51,7 +51,8 @@ def test_bad_row_reported_and_nothing_written(db, order, row, line, column):
 
 
 def test_expected_missing_unexpected(db, order):
-    """Receiving against the list: a listed serial passes, an unlisted one is refused or warned, and the report adds up."""
+    """Receiving against the list: a listed serial passes, an unlisted one is refused or warned, and the report adds
+    up."""
     with db.Session.begin() as s:
         import_asn(s, ASN)
     with db.Session.begin() as s:
@@ -85,7 +86,8 @@ def _service():
 
 
 def test_scanning_against_the_list(db, order):
-    """At the scanner: a listed serial is accepted, an unlisted one refused (or accepted with a warning where configured)."""
+    """At the scanner: a listed serial is accepted, an unlisted one refused (or accepted with a warning where
+    configured)."""
     with db.Session.begin() as s:
         import_asn(s, ASN)
         widget = catalogue.get_product(s, "WID-1")

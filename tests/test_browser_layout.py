@@ -118,7 +118,7 @@ def rig(tmp_path_factory):
         catalogue.create_product(s, "WID-1", "Widget X, the long-named one", barcodes=["036000291452"])
         catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
         operators.create_operator(s, "B-U17", "Jane Doe")
-        for n, state in enumerate(STATES):
+        for n in range(len(STATES)):
             documents.create_purchase_order(s, f"PO-{1000 + n}", "ACME", [("WID-1", 50)])
     service = ScanService(config)
     with db.Session.begin() as s:
@@ -168,7 +168,10 @@ def bring_to(page, server: str, proxy, state: State, size: str) -> None:
     elif state.last == "refused":
         assert post_scan(server, state.station, f"SN-{state.station}-1")["code"] == "serial_on_open_document"
         expect(page.locator("#result")).to_have_class("result result-bad")
-    expect(page.locator("#printer")).to_be_visible() if state.printer else expect(page.locator("#printer")).to_be_hidden()
+    if state.printer:
+        expect(page.locator("#printer")).to_be_visible()
+    else:
+        expect(page.locator("#printer")).to_be_hidden()
     expect(page.locator("#operator")).to_have_text("Jane Doe" if state.operator else "Nobody signed in")
     if state.offline:
         proxy.down()

@@ -25,10 +25,9 @@ pytest.importorskip("uvicorn")
 from helpers.api import serve  # noqa: E402
 from helpers.browser import chromium  # noqa: E402
 from helpers.database import create_database  # noqa: E402
+from helpers.shop import stock_shop  # noqa: E402
 
 from station.config import Config, DatabaseConfig, StationConfig  # noqa: E402
-from station.domain import catalogue, documents, posting  # noqa: E402
-from station.domain.models import DocumentKind  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 expect = playwright_api.expect
@@ -41,19 +40,8 @@ INK, NO_BACKGROUND = "rgb(27, 31, 35)", "rgba(0, 0, 0, 0)"  # --ink, and no colo
 def desk_db(tmp_path_factory):
     db = create_database("sqlite", tmp_path_factory.mktemp("desk"))
     with db.Session.begin() as s:
-        phone = catalogue.create_product(s, "PHONE", "Phone", warranty_months=24)
-        cable = catalogue.create_product(s, "CABLE", "Cable")
-        acme = catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
-        jane = catalogue.create_party(s, "customer", "JANE", "Jane Doe")
-        receipt = documents.open_document(s, DocumentKind.receipt, supplier=acme)
-        for product, serial in ((phone, "SN-1"), (phone, "SN-OLD"), (cable, "CB-1"), (phone, "SN-BROKEN"),
-                                (phone, "SN-SWAP")):
-            documents.add_line(s, receipt, product=product, serial=serial)
-        posting.post(s, receipt)
-        sale = documents.open_document(s, DocumentKind.sale, customer=jane)
-        for serial in ("SN-1", "SN-OLD", "CB-1", "SN-BROKEN"):
-            documents.add_line(s, sale, serial=serial)
-        posting.post(s, sale)
+        stock_shop(s, [("PHONE", "SN-1"), ("PHONE", "SN-OLD"), ("CABLE", "CB-1"), ("PHONE", "SN-BROKEN"),
+                       ("PHONE", "SN-SWAP")], {"JANE": ("SN-1", "SN-OLD", "CB-1", "SN-BROKEN")})
         # SN-OLD's sale long ago: its warranty ended (the movement and the serial moved together, check stays clean).
         s.execute(text("UPDATE movement SET at = '2020-01-15 10:00:00.000000' WHERE kind = 'sale' AND serial_id = "
                        "(SELECT id FROM serial_number WHERE serial = 'SN-OLD')"))

@@ -78,7 +78,8 @@ PRODUCT_ID = "(SELECT id FROM product WHERE code = '{}')"
                      [Difference("product", "LOOSE", 7, 5)], id="unserialised_on_hand_changed"),
         pytest.param("UPDATE product SET unserialised_on_hand = 1 WHERE code = 'WID-1'",
                      [Difference("product", "WID-1", 1, 0)], id="unserialised_on_hand_on_product_without_movements"),
-        pytest.param(f"UPDATE movement SET quantity = 2 WHERE kind = 'receipt' AND serial_id = {SERIAL_ID.format('SN-4')}",
+        pytest.param("UPDATE movement SET quantity = 2 WHERE kind = 'receipt'"
+                     f" AND serial_id = {SERIAL_ID.format('SN-4')}",
                      [Difference("serial", "SN-4", 1, 2)], id="serial_movement_quantity_changed"),
         pytest.param(f"DELETE FROM movement WHERE kind = 'sale' AND serial_id = {SERIAL_ID.format('SN-1')}",
                      [Difference("serial", "SN-1", 0, 1), Difference("serial", "SN-1", "none", "MAIN", "location")],

@@ -44,7 +44,8 @@ OPERATOR = {"serial_required", "empty_document", "no_open_document"}
 def _setup(db, *, in_stock: int = 0) -> None:
     with db.Session.begin() as s:
         catalogue.create_product(s, "WID-1", "Widget", barcodes=[BARCODE])
-        catalogue.create_product(s, "LOOSE", "Loose", serial_required_for_purchase=False, serial_required_for_sales=False, barcodes=["LOOSE-1"])
+        catalogue.create_product(s, "LOOSE", "Loose", serial_required_for_purchase=False,
+                                 serial_required_for_sales=False, barcodes=["LOOSE-1"])
         acme = catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
         if in_stock:
             receipt = documents.open_document(s, DocumentKind.receipt, station="setup", supplier=acme)
@@ -114,7 +115,8 @@ def test_receiving_the_same_serials(db):
         moves = _movements_per_serial(s)
         assert len(moves) == SERIALS
         assert all(m == Counter({MovementKind.receipt: 1}) for m in moves.values())
-        assert s.scalar(select(func.count()).select_from(SerialNumber).where(SerialNumber.in_stock.is_(True))) == SERIALS
+        assert s.scalar(select(func.count()).select_from(SerialNumber)
+                        .where(SerialNumber.in_stock.is_(True))) == SERIALS
         _no_open_documents(s)
         assert stock.check(s) == []
 
@@ -194,7 +196,8 @@ def test_receiving_and_selling_race(db):
         assert not refused_posts, f"a posting was refused mid-race: {refused_posts}"
         for serial, m in moves.items():
             assert m[MovementKind.receipt] == 1 and m[MovementKind.sale] <= 1, (serial, m)
-        ordered = s.execute(select(SerialNumber.serial, Movement.kind).join(Movement, Movement.serial_id == SerialNumber.id)
+        ordered = s.execute(select(SerialNumber.serial, Movement.kind)
+                            .join(Movement, Movement.serial_id == SerialNumber.id)
                             .order_by(Movement.id)).all()
         first: dict[str, MovementKind] = {}
         for serial, kind in ordered:
@@ -239,7 +242,7 @@ def test_unserialised_units_never_go_below_zero(db):
     race = Race(db, _service("till", "sell"), [f"till{k}" for k in range(CONTENDERS)])
 
     def script(race: Race, k: int, station: str) -> None:
-        for n in range(8):
+        for _ in range(8):
             race.line_up()
             race.scan(station, "LOOSE-1")
             race.line_up()

@@ -45,9 +45,8 @@ def station_process(url: str, k: int, serials: list[str], barrier, answers) -> N
         for n, serial in enumerate(serials):
             barrier.wait(timeout=60)
             scan(serial)
-            if n % (2 + k % 3) == 1:
-                if scan("CMD:FINISH").code not in (None, "no_open_document"):
-                    scan("CMD:CANCEL")
+            if n % (2 + k % 3) == 1 and scan("CMD:FINISH").code not in (None, "no_open_document"):
+                scan("CMD:CANCEL")
         if scan("CMD:FINISH").code not in (None, "no_open_document"):
             scan("CMD:CANCEL")
         answers.put((k, out, None))

@@ -24,8 +24,10 @@ from station.storage.retry import is_retryable, run_in_transaction
 
 def _two_products(db) -> tuple[int, int]:
     with db.Session.begin() as s:
-        a = catalogue.create_product(s, "A", "A", serial_required_for_purchase=False, serial_required_for_sales=False, barcodes=["BAR-A"])
-        b = catalogue.create_product(s, "B", "B", serial_required_for_purchase=False, serial_required_for_sales=False, barcodes=["BAR-B"])
+        a = catalogue.create_product(s, "A", "A", serial_required_for_purchase=False,
+                                     serial_required_for_sales=False, barcodes=["BAR-A"])
+        b = catalogue.create_product(s, "B", "B", serial_required_for_purchase=False,
+                                     serial_required_for_sales=False, barcodes=["BAR-B"])
         catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
         return a.id, b.id
 
@@ -51,7 +53,8 @@ def _both(work) -> list[BaseException]:
 
 @POSTGRES_ONLY
 def test_forced_deadlock_is_retried(db):
-    """Two transactions lock two rows in opposite orders: PostgreSQL kills one (40P01); it is run again and both commit."""
+    """Two transactions lock two rows in opposite orders: PostgreSQL kills one (40P01); it is run again and both
+    commit."""
     ids = _two_products(db)
     both_hold_one = threading.Barrier(2)
     attempts = [0, 0]

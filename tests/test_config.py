@@ -17,7 +17,8 @@ from station.domain.vocabulary import Mode
         pytest.param({"stations": [{"id": "a", "mdoe": "sell"}]}, "unknown key 'mdoe': did you mean 'mode'?",
                      id="misspelled_station_key"),
         pytest.param({"stations": [{"id": "a", "scanners": [{"path": "/dev/x", "baudrat": 9600}]}]},
-                     "station a scanner #1: unknown key 'baudrat': did you mean 'baudrate'?", id="misspelled_scanner_key"),
+                     "station a scanner #1: unknown key 'baudrat': did you mean 'baudrate'?",
+                     id="misspelled_scanner_key"),
         pytest.param({"web": {"colour": "red"}}, "[web]: unknown key 'colour' (known: host, port, threads, "
                      "timezone, max_streams, max_streams_per_client)", id="unknown_key_lists_known"),
         pytest.param({"web": {"max_streams": 0}}, "[web]: max_streams must be from 1 to 100000, not 0",
@@ -25,10 +26,12 @@ from station.domain.vocabulary import Mode
         pytest.param({"web": {"port": "eighty"}}, "[web]: port must be a whole number, not 'eighty'", id="port_text"),
         pytest.param({"web": {"port": 70000}}, "[web]: port must be from 0 to 65535, not 70000", id="port_range"),
         pytest.param({"web": "8700"}, "[web] must be a table of settings", id="section_not_table"),
-        pytest.param({"stations": [{"id": "a", "scanners": [{"kind": "serial", "path": "/dev/x", "baudrate": "fast"}]}]},
+        pytest.param({"stations": [{"id": "a", "scanners": [{"kind": "serial", "path": "/dev/x",
+                                                             "baudrate": "fast"}]}]},
                      "baudrate must be a whole number, not 'fast'", id="baudrate_text"),
         pytest.param({"database": {"url": "mysql://x"}}, "database url mysql://... is not supported", id="mysql_url"),
-        pytest.param({"stations": [{"id": "a", "mode": "lend"}]}, "mode must be one of receive, sell, return, service, move, count, not 'lend'",
+        pytest.param({"stations": [{"id": "a", "mode": "lend"}]},
+                     "mode must be one of receive, sell, return, service, move, count, not 'lend'",
                      id="unknown_mode"),
         pytest.param({"web": {"timezone": "Mars/Olympus"}}, "[web] timezone 'Mars/Olympus' is not a time zone",
                      id="unknown_zone"),
@@ -77,7 +80,8 @@ parity = "even"
 """, encoding="utf-8")
     config = load(path)
     assert config.database.url == f"sqlite:///{tmp_path}/data/st.db"
-    assert (config.web.host, config.web.port, config.web.threads, config.web.timezone) == ("0.0.0.0", 8800, 8, "Europe/Berlin")
+    assert (config.web.host, config.web.port, config.web.threads, config.web.timezone) == (
+        "0.0.0.0", 8800, 8, "Europe/Berlin")
     assert (config.web.max_streams, config.web.max_streams_per_client) == (50, 4)
     assert config.web.zone is not None and config.web.zone.key == "Europe/Berlin"
     assert config.scanning.gs_substitute == "|"

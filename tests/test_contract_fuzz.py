@@ -74,7 +74,7 @@ def test_schemathesis_finds_nothing(tmp_path, record_property):
     finally:
         server.terminate(10)
         server.close()
-    for phases, run in zip(PHASES, runs):
+    for phases, run in zip(PHASES, runs, strict=True):
         summary = [line.strip() for line in run.stdout.splitlines() if "generated" in line or " in " in line]
         record_property(f"schemathesis {phases}", " | ".join(summary))
         assert run.returncode == 0, _failures(run.stdout + run.stderr) + "\n--- server ---\n" + server.output[-3000:]

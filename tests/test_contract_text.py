@@ -20,7 +20,8 @@ from web.contract import text
 
 # Texts near the edges: mostly short, with the characters that make the rules differ.
 EDGES = st.sampled_from([" ", "\t", "\n", "\x00", "\x85", "\xa0", "\u200b", "\u2028", "\u3000", "\ufeff", "\U000e0001",
-                         "\U0010fffd", "\u0378", "a", "Z", "é", "中", "😀", "S", "ſ", "C", "U", "M", "D", "P", "R", ":"])
+                         "\U0010fffd", "\u0378", "a", "Z", "é", "中", "😀", "S", "ſ", "C", "U", "M", "D", "P", "R",
+                         ":"])
 TEXTS = st.lists(st.one_of(EDGES, st.characters(exclude_categories=["Cs"])), max_size=12).map("".join)
 
 
@@ -78,7 +79,8 @@ def test_plain_is_a_query_text(value):
 
 
 @pytest.mark.parametrize("value,expected", [
-    pytest.param("", True, id="empty"), pytest.param(" true ", True, id="spaced"), pytest.param("FALSE", True, id="caps"),
+    pytest.param("", True, id="empty"), pytest.param(" true ", True, id="spaced"),
+    pytest.param("FALSE", True, id="caps"),
     pytest.param("1", True, id="one"), pytest.param("yes", False, id="yes"), pytest.param("2", False, id="two"),
     pytest.param("true\n", True, id="newline"), pytest.param("tru", False, id="short"),
 ])

@@ -134,7 +134,8 @@ def test_one_log_line_per_scan(db, rig, caplog):
     assert all(f"station=counter device={scanner.link}" in line for line in lines)
     assert "outcome=accepted" in lines[0] and "outcome=refused code=unknown_barcode" in lines[1]
     # The text scanned (escaped) and the sentence shown, so the journal alone tells what happened.
-    assert "text=CMD:SELL message='Mode: selling.'" in lines[0] or "text=CMD:SELL message='Mode: selling already.'" in lines[0]
+    assert ("text=CMD:SELL message='Mode: selling.'" in lines[0]
+            or "text=CMD:SELL message='Mode: selling already.'" in lines[0])
     assert "text=KILL-LOG message='Unknown barcode KILL-LOG" in lines[1]
 
 

@@ -68,5 +68,5 @@ def test_sigterm_leaves_the_row_stopped(db, tmp_path, scanner):
         assert daemon.terminate() == 0
     finally:
         daemon.close()
-    assert "station counter scanner %s: stopped" % scanner.link in daemon.output
+    assert f"station counter scanner {scanner.link}: stopped" in daemon.output
     assert _row_state(db, str(scanner.link)) == "stopped"

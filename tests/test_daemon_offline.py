@@ -4,8 +4,7 @@ scans are held and shown as held, then processed in order, each once.
 from __future__ import annotations
 
 import pytest
-from helpers.daemon import FlakyProxy, PtyScanner, device_state, wait_live, write_config
-from helpers.database import create_database
+from helpers.daemon import PtyScanner, device_state, proxied_postgres, wait_live, write_config
 from sqlalchemy import func, select
 
 from station import config as config_mod
@@ -18,11 +17,8 @@ from station.live.status import LiveStatus
 @pytest.fixture
 def pg(tmp_path):
     """A fresh PostgreSQL schema and a proxy in front of the server."""
-    db = create_database("postgresql", tmp_path)
-    proxy, proxied = FlakyProxy.before(db.url)
-    yield db, proxied, proxy
-    proxy.close()
-    db.close()
+    with proxied_postgres(tmp_path) as parts:
+        yield parts
 
 
 def _texts(prefix: str, n: int) -> list[str]:

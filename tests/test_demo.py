@@ -33,7 +33,7 @@ def test_demo_then_receive_and_sell_over_http(db, tmp_path, monkeypatch):
     posted = scan("CMD:FINISH")
     assert posted["accepted"] and posted["document"]["status"] == "posted"
     order = client.get("/api/documents/PO-1001").get_json()
-    assert [(l["product"]["code"], l["expected"], l["received"]) for l in order["lines"]] == [
+    assert [(line["product"]["code"], line["expected"], line["received"]) for line in order["lines"]] == [
         ("PHONE-1", 3, 2), ("CABLE-1", 10, 0)]
     for text in ("CMD:SELL", "CUS:DEMO-CUS", "DEMO-SN-1"):
         assert scan(text)["accepted"], text

@@ -87,7 +87,8 @@ def test_a_reader_following_the_feed_sees_every_event_once_in_order_while_twenty
                 return  # every writer had finished before this read began, and nothing is left
             if not batch and writing:
                 with committed:
-                    committed.wait_for(lambda: state["commits"] != commits or state["writers"] == 0, timeout=30)
+                    committed.wait_for(lambda commits=commits: state["commits"] != commits or state["writers"] == 0,
+                                       timeout=30)
 
     threads = [threading.Thread(target=station, args=(k,)) for k in range(STATIONS)]
     follower = threading.Thread(target=reader)

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event
 
 from station.bench.fill import Shape, fill
 from station.config import from_dict
-from datetime import datetime, timezone
-
 from station.domain import documents, service_desk
 from station.domain.catalogue import get_product
 from station.domain.serials import get_serial
@@ -85,8 +84,8 @@ def _flows(db, capture: list[Captured]) -> None:
         with db.Session() as s:
             assert get_serial(s, repaired).faulty and get_serial(s, spare).customer_id is not None  # the flows ran
             representation.serial(s, get_serial(s, repaired))
-            service_desk.overdue(s, datetime.now(timezone.utc))
-            service_desk.line_warranties(s, "SI-000001", [repaired], datetime.now(timezone.utc).date())
+            service_desk.overdue(s, datetime.now(UTC))
+            service_desk.line_warranties(s, "SI-000001", [repaired], datetime.now(UTC).date())
         scans("print a label", "goods-in", sh.barcode(7), "CMD:PRINT")
         flow["name"] = "serial record and history"
         with db.Session() as s:
@@ -175,7 +174,8 @@ EXPECTED = {
     "station state": r"FROM station_state LEFT OUTER JOIN document .*WHERE station_state\.station = ",
     "scan log by idempotency key": r"scan_log\.idempotency_key = ",
     "refused scans by serial": r"scan_log\.serial_text = ",
-    "a product on a purchase order": r"FROM document_tally\s+WHERE document_tally\.document_id = .* AND document_tally\.product_id = ",
+    "a product on a purchase order":
+        r"FROM document_tally\s+WHERE document_tally\.document_id = .* AND document_tally\.product_id = ",
     "a document's products": r"FROM document_tally JOIN product .*WHERE document_tally\.document_id = ",
     "a document's last lines": r"FROM document_line LEFT OUTER JOIN product .*ORDER BY document_line\.line_no DESC",
     "posting: the serials of a document, locked": r"serial_number\.serial IN \(SELECT document_line\.serial",
@@ -183,8 +183,10 @@ EXPECTED = {
     "posting: serials from the lines": r"UPDATE serial_number SET .*FROM document_line",
     "posting: received on the order": r"UPDATE document_tally SET received",
     "serials in stock of a product": r"count\(\*\).*FROM serial_number\s+WHERE serial_number\.product_id = ",
-    "service: the desk's last unit": r"FROM document_line JOIN document .*JOIN serial_number .*ORDER BY document_line\.line_no DESC",
-    "service: movements of a check-out": r"INSERT INTO movement .*replacing_line.*FROM document_line JOIN serial_number",
+    "service: the desk's last unit":
+        r"FROM document_line JOIN document .*JOIN serial_number .*ORDER BY document_line\.line_no DESC",
+    "service: movements of a check-out":
+        r"INSERT INTO movement .*replacing_line.*FROM document_line JOIN serial_number",
     "service: the replacements' warranty": r"UPDATE serial_number SET .*warranty_until=.*faulty",
     "service: units in service too long": r"FROM serial_number JOIN movement .*serial_number\.in_service = ",
     "posting: labels from the lines (print_on_receive)": r"INSERT INTO print_job .*SELECT .*FROM document_line",

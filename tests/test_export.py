@@ -5,7 +5,7 @@ import csv
 import io
 import json
 import tracemalloc
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
@@ -17,7 +17,7 @@ from station.interchange.export import movement_rows, write_csv, write_json
 def _fill(db, n: int, start: int = 0) -> None:
     with db.Session.begin() as s:
         product = s.query(Product).one_or_none() or catalogue.create_product(s, "P", "P")
-        base = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        base = datetime(2026, 1, 1, tzinfo=UTC)
         s.execute(insert(Movement), [
             {"at": base + timedelta(seconds=start + i), "kind": MovementKind.adjustment, "quantity": 1,
              "product_id": product.id, "station": "bench"}
@@ -35,11 +35,11 @@ def test_csv_and_json_hold_every_row(db):
         assert [int(r["id"]) for r in rows] == sorted(int(r["id"]) for r in rows)
         assert rows[0]["product"] == "P" and rows[0]["kind"] == "adjustment" and rows[0]["at"].endswith("Z")
         out = io.StringIO()
-        since = datetime(2026, 1, 1, 0, 0, 20, tzinfo=timezone.utc)
+        since = datetime(2026, 1, 1, 0, 0, 20, tzinfo=UTC)
         assert write_json(movement_rows(s, since), out) == 5
         assert len(json.loads(out.getvalue())) == 5
         empty = io.StringIO()
-        write_json(movement_rows(s, datetime(2030, 1, 1, tzinfo=timezone.utc)), empty)
+        write_json(movement_rows(s, datetime(2030, 1, 1, tzinfo=UTC)), empty)
         assert json.loads(empty.getvalue()) == []
 
 

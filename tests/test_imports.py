@@ -187,7 +187,8 @@ def test_progress_is_reported(session):
 
 
 BAD_PRODUCT_ROWS = [
-    pytest.param("WID-2,Widget 2,maybe,true,", 3, "serial_required_for_purchase", ": maybe is not one of true/false", id="flag_word"),
+    pytest.param("WID-2,Widget 2,maybe,true,", 3, "serial_required_for_purchase", ": maybe is not one of true/false",
+                 id="flag_word"),
     pytest.param("WID-2,,true,true,", 3, "name", "empty", id="empty_name"),
     pytest.param(",Nameless,true,true,", 3, "code", "empty", id="empty_code"),
     pytest.param(f"{'X' * 65},Long,true,true,", 3, "code", "longer than 64", id="code_too_long"),

@@ -243,7 +243,7 @@ def test_documented_length_limits(size, any_text, digits):
 def test_label_size_parse(spec, expected):
     """Guards the --size option: the usual ways to write a label stock read as width x height in mm."""
     assert LabelSize.parse(spec) == LabelSize(*expected)
-    assert DEFAULT_SIZE == LabelSize(50, 25) and str(DEFAULT_SIZE) == "50x25"
+    assert LabelSize(50, 25) == DEFAULT_SIZE and str(DEFAULT_SIZE) == "50x25"
 
 
 @pytest.mark.parametrize("spec", ["50", "x25", "0x25", "50x0", "50x25x3", "-5x25", "fifty"])

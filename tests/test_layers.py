@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_import_contracts_hold():
-    """Guards against a layer importing one above it (web importing the daemon, the scan core importing SQLAlchemy...)."""
+    """Guards against a layer importing one above it (web importing the daemon, the scan core importing
+    SQLAlchemy...)."""
     lint = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
     assert lint is not None, "import-linter is not installed (the test extra installs it)"
     done = subprocess.run([lint, "--no-cache"], cwd=ROOT, capture_output=True, text=True)

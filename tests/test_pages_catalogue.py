@@ -30,7 +30,8 @@ def client(db, tmp_path, monkeypatch):
 def world(db):
     with db.Session.begin() as s:
         catalogue.create_product(s, "WID-1", "Widget", barcodes=["036000291452"])
-        catalogue.create_product(s, "BOLT/M4", "Bolt M4", serial_required_for_purchase=False, serial_required_for_sales=False)
+        catalogue.create_product(s, "BOLT/M4", "Bolt M4", serial_required_for_purchase=False,
+                                 serial_required_for_sales=False)
         catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
 
 
@@ -134,7 +135,8 @@ def test_edit_flags_and_name(client, db, world):
                                  "serial_required_for_purchase": "on"})
     assert "Product WID-1 saved." in text_of(page)
     saved = product(db, "WID-1")
-    assert (saved.name, saved.serial_required_for_purchase, saved.serial_required_for_sales) == ("Widget Mk2", True, False)
+    assert (saved.name, saved.serial_required_for_purchase, saved.serial_required_for_sales) == (
+        "Widget Mk2", True, False)
 
 
 def test_barcodes_added_and_removed(client, db, world):
@@ -153,11 +155,14 @@ def test_barcodes_added_and_removed(client, db, world):
         pytest.param({"action": "add_barcode", "barcode": "SN-1"}, "barcode_is_serial", id="equals_a_serial"),
         pytest.param({"action": "add_barcode", "barcode": "CMD:SELL"}, "invalid_barcode", id="command"),
         pytest.param({"action": "remove_barcode", "barcode": "NOT-HERE"}, "unknown_barcode", id="remove_unknown"),
-        pytest.param({"action": "adjust", "quantity": "lots", "reason": "x"}, "invalid_field", id="quantity_not_a_number"),
-        pytest.param({"action": "adjust", "quantity": "١٢", "reason": "x"}, "invalid_field", id="quantity_arabic_digits"),
+        pytest.param({"action": "adjust", "quantity": "lots", "reason": "x"}, "invalid_field",
+                     id="quantity_not_a_number"),
+        pytest.param({"action": "adjust", "quantity": "١٢", "reason": "x"}, "invalid_field",
+                     id="quantity_arabic_digits"),
         pytest.param({"action": "adjust", "quantity": "1_0", "reason": "x"}, "invalid_field", id="quantity_underscore"),
         pytest.param({"action": "adjust", "quantity": "+-3", "reason": "x"}, "invalid_field", id="two_signs"),
-        pytest.param({"action": "adjust", "quantity": "99999999999", "reason": "x"}, "invalid_field", id="quantity_huge"),
+        pytest.param({"action": "adjust", "quantity": "99999999999", "reason": "x"}, "invalid_field",
+                     id="quantity_huge"),
         pytest.param({"action": "adjust", "quantity": "0", "reason": "x"}, "invalid_quantity", id="quantity_zero"),
         pytest.param({"action": "adjust", "quantity": "-1", "reason": "x"}, "out_of_stock", id="below_zero"),
         pytest.param({"action": "adjust", "quantity": "2", "reason": ""}, "invalid_field", id="no_reason"),

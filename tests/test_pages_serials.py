@@ -24,13 +24,9 @@ from web.app import create_app
 def app(db, tmp_path, monkeypatch):
     """An app on the test's database; its session secret in the test's own folder."""
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path))
-    config = Config(database=DatabaseConfig(db.url), stations=(StationConfig("goods-in", "receive"), StationConfig("till", "sell")))
+    config = Config(database=DatabaseConfig(db.url),
+                    stations=(StationConfig("goods-in", "receive"), StationConfig("till", "sell")))
     return create_app(config, engine=db.engine)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture
@@ -290,7 +286,8 @@ def test_html_in_a_serial_is_shown_escaped(client, db, world):
 def test_edit_form_changes_and_clears_supplier_and_product(client, db, world):
     """Guards against the edit form not saving, or an empty field not clearing the record."""
     post_form(client, {"action": "create", "serial": "E-1", "supplier": "ACME"})
-    page = post_form(client, {"action": "edit", "serial": "E-1", "product": "WID-1", "customer": "", "supplier": "OTHER"},
+    page = post_form(client, {"action": "edit", "serial": "E-1", "product": "WID-1", "customer": "",
+                              "supplier": "OTHER"},
                      follow=True)
     assert "Serial E-1 saved" in text_of(page)
     assert "OTHER Other Ltd" in text_of(page)

@@ -10,15 +10,15 @@ warranty months. The colour as a browser paints it: tests/test_browser_service.p
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
+from helpers.shop import stock_shop
 from sqlalchemy import DateTime, bindparam, text
 
 from station.config import Config, DatabaseConfig, ServiceConfig, StationConfig
-from station.domain import catalogue, documents, posting
-from station.domain.models import DocumentKind, Product
+from station.domain.models import Product
 from station.domain.warranty import add_months, utc_today
 from station.scanning.service import ScanService
 from web.app import create_app
@@ -41,18 +41,8 @@ def client(db, config, tmp_path, monkeypatch):
 def shop(db, config):
     """Jane Doe's phones SN-1 and SN-2 (24 months) and cable CB-1 (none); SN-9 in stock; a scan service for the desk."""
     with db.Session.begin() as s:
-        phone = catalogue.create_product(s, "PHONE", "Phone", warranty_months=24)
-        cable = catalogue.create_product(s, "CABLE", "Cable")
-        acme = catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
-        jane = catalogue.create_party(s, "customer", "JANE", "Jane Doe")
-        receipt = documents.open_document(s, DocumentKind.receipt, supplier=acme)
-        for product, serial in ((phone, "SN-1"), (phone, "SN-2"), (phone, "SN-9"), (cable, "CB-1")):
-            documents.add_line(s, receipt, product=product, serial=serial)
-        posting.post(s, receipt)
-        sale = documents.open_document(s, DocumentKind.sale, customer=jane)
-        for serial in ("SN-1", "SN-2", "CB-1"):
-            documents.add_line(s, sale, serial=serial)
-        posting.post(s, sale)
+        stock_shop(s, [("PHONE", "SN-1"), ("PHONE", "SN-2"), ("PHONE", "SN-9"), ("CABLE", "CB-1")],
+                   {"JANE": ("SN-1", "SN-2", "CB-1")})
     service = ScanService(config)
 
     def scan(*raws: str, station: str = "desk"):
@@ -97,7 +87,7 @@ def test_desk_screen_shows_a_replacement_and_a_warranty_ended(db, client, shop):
         conn.execute(text("UPDATE movement SET at = :at WHERE kind = 'sale' AND serial_id = "
                           "(SELECT id FROM serial_number WHERE serial = 'SN-2')")
                      .bindparams(bindparam("at", type_=DateTime(timezone=True))),
-                     {"at": datetime(2023, 6, 1, tzinfo=timezone.utc)})
+                     {"at": datetime(2023, 6, 1, tzinfo=UTC)})
         conn.execute(text("UPDATE serial_number SET warranty_until = '2025-06-01' WHERE serial = 'SN-2'"))
     shop("SN-2", "CMD:FINISH", "SN-2")
     html = client.get("/stations/desk").get_data(as_text=True)
@@ -153,13 +143,14 @@ def test_overview_lists_the_units_in_service_too_long(db, client, shop):
         conn.execute(text("UPDATE movement SET at = :at WHERE kind = 'service_in' AND serial_id = "
                           "(SELECT id FROM serial_number WHERE serial = 'SN-1')")
                      .bindparams(bindparam("at", type_=DateTime(timezone=True))),
-                     {"at": datetime.now(timezone.utc) - timedelta(days=20)})
+                     {"at": datetime.now(UTC) - timedelta(days=20)})
     page = client.get("/")
     html = page.get_data(as_text=True)
     assert 'id="overdue"' in html
     listed = text_of(page)
     assert "At the service desk for more than 14 days: 1" in listed
-    assert re.search(r"SN-1 Phone Jane Doe [\d-]+ [\d:]+ 20 SI-\d{6}", listed) and "SN-2" not in listed.split("days: 1")[1]
+    assert re.search(r"SN-1 Phone Jane Doe [\d-]+ [\d:]+ 20 SI-\d{6}", listed)
+    assert "SN-2" not in listed.split("days: 1")[1]
     shop("SN-1", "CMD:FINISH")  # checked out: no longer overdue
     assert 'id="overdue"' not in client.get("/").get_data(as_text=True)
 

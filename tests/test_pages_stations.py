@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import unescape
 
 import pytest
@@ -154,7 +154,7 @@ def test_devices_from_the_database(client, db):
     """Guards against /devices missing a configured scanner, or not telling connected from missing."""
     with db.Session.begin() as s:
         s.add(DeviceStatus(station="goods-in", device=HID.label, kind="evdev", state="connected",
-                           last_scan="SN-<9>", last_scan_at=datetime(2026, 11, 26, 10, 15, 2, tzinfo=timezone.utc),
+                           last_scan="SN-<9>", last_scan_at=datetime(2026, 11, 26, 10, 15, 2, tzinfo=UTC),
                            backlog=2))
         s.add(DeviceStatus(station="till", device="web", kind="web", state="connected"))
     page = client.get("/devices")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import zxingcpp
 from click.testing import CliRunner
-from helpers.printers.queue import WAIT, nothing_more, take, wait_rows, wait_status
+from helpers.printers.queue import WAIT, nothing_more, queues_started, take, wait_rows
 from helpers.printers.standin_zebra import ZebraStandIn
 from PIL import Image
 from sqlalchemy import select
@@ -22,19 +22,16 @@ from station.cli.main import cli
 from station.config import from_dict
 from station.domain import catalogue
 from station.domain.models import SerialNumber
-from station.printing.dispatch import PrintQueue
 from station.scanning.service import ScanService
 
 GTIN = "09506000134352"
-FAST = (0.02, 0.1)
 FORMATS = (zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.DataMatrix, zxingcpp.BarcodeFormat.QRCode)
 
 
 @pytest.fixture
 def zebra() -> Iterator[ZebraStandIn]:
-    standin = ZebraStandIn().start()
-    yield standin
-    standin.stop()
+    with ZebraStandIn() as standin:
+        yield standin
 
 
 @pytest.fixture
@@ -86,7 +83,7 @@ def test_a_sheet_in_each_symbology_scans_back_as_its_serial(db, tmp_path, produc
     service = ScanService(from_dict({"stations": [{"id": "goods-in", "mode": "receive"}]}))
     with db.Session.begin() as s:
         assert service.process(s, "goods-in", "SUP:ACME").accepted
-    for text, serial in zip(texts, [f"{product}-000001", f"{product}-000002"]):
+    for text, serial in zip(texts, [f"{product}-000001", f"{product}-000002"], strict=True):
         with db.Session.begin() as s:
             answer = service.process(s, "goods-in", text)
         assert answer.accepted, answer
@@ -109,24 +106,19 @@ def test_print_with_another_symbology_than_the_printers_is_refused(db, tmp_path,
 @pytest.fixture
 def printing(db, zebra):
     """The daemon's print queue for a Zebra stand-in of the given symbology (stopped afterwards)."""
-    started: list[PrintQueue] = []
+    with queues_started(db) as start_queue:
 
-    def start(symbology: str, **station):
-        config = from_dict({
-            "database": {"url": db.url},
-            "stations": [{"id": "goods-in", "mode": "receive", **station}],
-            "printers": [{"id": "zebra-1", "kind": "zpl", "address": zebra.address, "label": "50x25",
-                          "timeout": WAIT, "symbology": symbology}],
-        })
-        queue = PrintQueue(config, db.engine, db.Session, backoff=FAST)
-        started.append(queue)
-        queue.start()
-        wait_status(db.Session, db, "zebra-1", lambda seen: seen is not None, "the printer looked at")
-        return config
+        def start(symbology: str, **station):
+            config = from_dict({
+                "database": {"url": db.url},
+                "stations": [{"id": "goods-in", "mode": "receive", **station}],
+                "printers": [{"id": "zebra-1", "kind": "zpl", "address": zebra.address, "label": "50x25",
+                              "timeout": WAIT, "symbology": symbology}],
+            })
+            start_queue(config)
+            return config
 
-    yield start
-    for queue in started:
-        assert queue.stop(WAIT)
+        yield start
 
 
 def test_the_daemon_prints_a_receipt_in_gs1_datamatrix(db, zebra, products, printing):

@@ -32,9 +32,8 @@ WAIT_LEASE = timedelta(minutes=2)
 
 @pytest.fixture
 def zebra() -> Iterator[ZebraStandIn]:
-    standin = ZebraStandIn().start()
-    yield standin
-    standin.stop()
+    with ZebraStandIn() as standin:
+        yield standin
 
 
 def dead_address() -> str:

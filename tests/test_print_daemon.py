@@ -21,7 +21,18 @@ import pytest
 import zxingcpp
 from helpers.daemon import FlakyProxy
 from helpers.database import POSTGRES_ONLY
-from helpers.printers.queue import WAIT, job_names, nothing_more, rows, status, take, wait_rows, wait_status
+from helpers.printers.queue import (
+    FAST,
+    WAIT,
+    job_names,
+    nothing_more,
+    queues_started,
+    rows,
+    status,
+    take,
+    wait_rows,
+    wait_status,
+)
 from helpers.printers.standin_brother import BrotherStandIn
 from helpers.printers.standin_zebra import Fault, ZebraStandIn
 
@@ -35,14 +46,12 @@ from station.scanning.service import ScanService
 from station.storage.db import make_sessionmaker
 
 WIDGET = "09501101020917"
-FAST = (0.02, 0.1)  # retry pauses for the tests: the same growth, shorter
 
 
 @pytest.fixture
 def zebra() -> Iterator[ZebraStandIn]:
-    standin = ZebraStandIn().start()
-    yield standin
-    standin.stop()
+    with ZebraStandIn() as standin:
+        yield standin
 
 
 @pytest.fixture
@@ -58,18 +67,8 @@ def config(db, zebra):
 @pytest.fixture
 def start(db, config):
     """Start the print queue on the test's database (stopped afterwards); waits until it has looked at the printer."""
-    started: list[PrintQueue] = []
-
-    def start_queue() -> PrintQueue:
-        queue = PrintQueue(config, db.engine, db.Session, backoff=FAST)
-        started.append(queue)
-        queue.start()
-        wait_status(db.Session, db, "zebra-1", lambda seen: seen is not None, "the printer looked at")
-        return queue
-
-    yield start_queue
-    for queue in started:
-        assert queue.stop(WAIT)
+    with queues_started(db) as start_queue:
+        yield lambda: start_queue(config)
 
 
 @pytest.fixture

@@ -118,7 +118,8 @@ def test_a_serial_posted_by_one_till_is_refused_at_the_other_tills_scan(db, serv
     codes: Counter = Counter()
     for serial in serials:
         assert till1.scan("till-1", serial)["accepted"]
-        finished, scanned = _at_once(lambda: till1.scan("till-1", "CMD:FINISH"), lambda: till2.scan("till-2", serial))
+        finished, scanned = _at_once(lambda: till1.scan("till-1", "CMD:FINISH"),
+                                     lambda serial=serial: till2.scan("till-2", serial))
         assert finished["accepted"], finished
         assert not scanned["accepted"], f"till-2 was told it added {serial}, which till-1 was posting: {scanned}"
         assert scanned["code"] in ("serial_on_open_document", "serial_has_customer"), scanned
@@ -145,7 +146,7 @@ def test_finish_answers_when_another_request_makes_one_of_its_new_serials(db, se
         for k in range(3):
             assert bench.scan("goods-in", f"N-{n:02d}-{k}")["accepted"]
         finished, (status, made) = _at_once(lambda: bench.scan("goods-in", "CMD:FINISH"),
-                                            lambda: erp.post("/api/serials", {"serial": f"N-{n:02d}-2"}))
+                                            lambda n=n: erp.post("/api/serials", {"serial": f"N-{n:02d}-2"}))
         assert finished["accepted"] and finished["document"]["status"] == "posted", finished
         assert status in (201, 409), (status, made)
         created[status] += 1

@@ -6,9 +6,8 @@ below zero; a refused adjustment writes nothing.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
+from helpers.world import make_world
 from sqlalchemy import func, select
 
 from station.domain import catalogue, documents, posting, serials, stock
@@ -19,12 +18,7 @@ from station.domain.models import Document, DocumentKind, DocumentStatus, Moveme
 @pytest.fixture
 def world(session):
     """A serialised product and one kept as unserialised units."""
-    w = SimpleNamespace(
-        widget=catalogue.create_product(session, "WID-1", "Widget"),
-        bulk=catalogue.create_product(session, "BULK", "Cable", serial_required_for_purchase=False, serial_required_for_sales=False),
-    )
-    session.commit()
-    return w
+    return make_world(session, "widget", "bulk")
 
 
 def count(session, model) -> int:

@@ -8,9 +8,9 @@ Rule 9: posting writes all of a document's movements, or none.
 from __future__ import annotations
 
 import threading
-from types import SimpleNamespace
 
 import pytest
+from helpers.world import make_world
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -22,16 +22,7 @@ from station.domain.models import Document, DocumentKind, DocumentLine, Document
 @pytest.fixture
 def world(session):
     """A serialised product, one with unserialised stock, a supplier and customers."""
-    w = SimpleNamespace(
-        widget=catalogue.create_product(session, "WID-1", "Widget"),
-        loose=catalogue.create_product(session, "LOOSE", "Loose part", serial_required_for_purchase=False),
-        bulk=catalogue.create_product(session, "BULK", "Cable", serial_required_for_purchase=False, serial_required_for_sales=False),
-        acme=catalogue.create_party(session, "supplier", "ACME", "Acme Ltd"),
-        bob=catalogue.create_party(session, "customer", "BOB", "Bob"),
-        eve=catalogue.create_party(session, "customer", "EVE", "Eve"),
-    )
-    session.commit()
-    return w
+    return make_world(session, "widget", "loose", "bulk", "acme", "bob", "eve")
 
 
 def count(session, model) -> int:

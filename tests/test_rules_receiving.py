@@ -10,9 +10,9 @@ more than it expects, several receipts filling one order.
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 import pytest
+from helpers.world import make_world
 from sqlalchemy import func, select
 
 from station.domain import catalogue, documents, posting, serials, stock
@@ -25,16 +25,7 @@ PO_PATTERN = re.compile(r"^PO-\d+$")
 @pytest.fixture
 def world(session):
     """A serialised product, one received by quantity, suppliers and a customer."""
-    w = SimpleNamespace(
-        widget=catalogue.create_product(session, "WID-1", "Widget"),
-        gadget=catalogue.create_product(session, "GAD-1", "Gadget"),
-        loose=catalogue.create_product(session, "LOOSE", "Loose part", serial_required_for_purchase=False),
-        acme=catalogue.create_party(session, "supplier", "ACME", "Acme Ltd"),
-        other=catalogue.create_party(session, "supplier", "OTHER", "Other Ltd"),
-        bob=catalogue.create_party(session, "customer", "BOB", "Bob"),
-    )
-    session.commit()
-    return w
+    return make_world(session, "widget", "gadget", "loose", "acme", "other", "bob")
 
 
 def receive(session, product, *serial_texts, supplier=None):

@@ -6,9 +6,8 @@ Rule 6: a supplier return needs a serial in stock; it leaves stock.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
+from helpers.world import make_world
 from sqlalchemy import func, select
 
 from station.domain import catalogue, documents, posting, serials, stock
@@ -19,14 +18,7 @@ from station.domain.models import DocumentKind, Movement
 @pytest.fixture
 def world(session):
     """A serialised product, a product without serials, a supplier and a customer."""
-    w = SimpleNamespace(
-        widget=catalogue.create_product(session, "WID-1", "Widget"),
-        bulk=catalogue.create_product(session, "BULK", "Cable", serial_required_for_purchase=False, serial_required_for_sales=False),
-        acme=catalogue.create_party(session, "supplier", "ACME", "Acme Ltd"),
-        bob=catalogue.create_party(session, "customer", "BOB", "Bob"),
-    )
-    session.commit()
-    return w
+    return make_world(session, "widget", "bulk", "acme", "bob")
 
 
 def receive(session, w, *serial_texts):

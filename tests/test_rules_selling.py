@@ -9,9 +9,8 @@ and a message that says how to fix it. Posting sets the customer.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
+from helpers.world import make_world
 from sqlalchemy import func, select
 
 from station.domain import catalogue, documents, posting, serials, stock
@@ -22,17 +21,7 @@ from station.domain.models import Document, DocumentKind, Movement, SerialNumber
 @pytest.fixture
 def world(session):
     """Serialised products, one received by quantity (no serial at purchase), a supplier, customers."""
-    w = SimpleNamespace(
-        widget=catalogue.create_product(session, "WID-1", "Widget"),
-        gadget=catalogue.create_product(session, "GAD-1", "Gadget"),
-        loose=catalogue.create_product(session, "LOOSE", "Loose part", serial_required_for_purchase=False),
-        bulk=catalogue.create_product(session, "BULK", "Cable", serial_required_for_purchase=False, serial_required_for_sales=False),
-        acme=catalogue.create_party(session, "supplier", "ACME", "Acme Ltd"),
-        bob=catalogue.create_party(session, "customer", "BOB", "Bob"),
-        eve=catalogue.create_party(session, "customer", "EVE", "Eve"),
-    )
-    session.commit()
-    return w
+    return make_world(session, "widget", "gadget", "loose", "bulk", "acme", "bob", "eve")
 
 
 def receive(session, product, *serial_texts, quantity=0, supplier=None):

@@ -208,7 +208,7 @@ def test_replacement_swaps_the_units(session, w):
     assert history[-1]["party"] == {"code": "JANE", "name": "Jane Doe"}  # the history keeps who had it
     assert representation.serial(session, record(session, "SN-9"))["movements"][-1]["replaces"] == "SN-1"
     lines = representation.document(session, session.get(Document, doc.id))["lines"]
-    assert [(l["serial"], l.get("replaces")) for l in lines] == [("SN-1", None), ("SN-9", "SN-1")]
+    assert [(line["serial"], line.get("replaces")) for line in lines] == [("SN-1", None), ("SN-9", "SN-1")]
     assert stock.check(session) == []
 
 
@@ -342,7 +342,8 @@ def test_a_unit_in_service_is_not_sold_returned_received_or_adjusted(session, w)
     """Guards rule 14: serial_in_service for every document but a check-out, and for a customer change."""
     check_in(session, "SN-1")
     for kind, party in ((DocumentKind.sale, {"customer": w.bob}), (DocumentKind.customer_return, {}),
-                        (DocumentKind.supplier_return, {"supplier": w.acme}), (DocumentKind.receipt, {"supplier": w.acme})):
+                        (DocumentKind.supplier_return, {"supplier": w.acme}),
+                        (DocumentKind.receipt, {"supplier": w.acme})):
         doc = documents.open_document(session, kind, **party)
         refused("serial_in_service", documents.add_line, session, doc, serial="SN-1",
                 product=w.phone if kind == DocumentKind.receipt else None)
@@ -415,7 +416,8 @@ def test_overdue_lists_units_in_service_since_before_a_time(session, w):
     check_in(session, "SN-1")
     check_in(session, "SN-2")
     check_out(session, "SN-2")
-    session.execute(text(f"UPDATE movement SET at = :at WHERE kind = 'service_in' AND serial_id = {SERIAL.format('SN-1')}")
+    session.execute(text("UPDATE movement SET at = :at WHERE kind = 'service_in'"
+                         f" AND serial_id = {SERIAL.format('SN-1')}")
                     .bindparams(bindparam("at", type_=DateTime(timezone=True))),
                     {"at": record(session, "SN-1").created_at - timedelta(days=20)})
     session.commit()

@@ -70,7 +70,7 @@ def test_finish_answers_with_the_posted_document(client):
         assert post_scan(client, "goods-in", text).get_json()["accepted"]
     body = post_scan(client, "goods-in", "CMD:FINISH").get_json()
     assert body["accepted"] and body["document"]["status"] == "posted"
-    assert [l["serial"] for l in body["document"]["lines"]] == ["SN-1", "SN-2"]
+    assert [line["serial"] for line in body["document"]["lines"]] == ["SN-1", "SN-2"]
 
 
 def test_idempotent_retry_through_http(client, world):
@@ -173,7 +173,7 @@ def test_station_state(client):
     assert (body["station"], body["mode"]) == ("goods-in", "receive")
     assert body["prompt"] == "Widget X: 2 received. Scan the next serial, another product, or CMD:FINISH."
     assert set(body["document"]) >= {"reference", "kind", "party", "lines"}
-    assert [l["serial"] for l in body["document"]["lines"]] == ["SN-1", "<b>bold</b>"]
+    assert [line["serial"] for line in body["document"]["lines"]] == ["SN-1", "<b>bold</b>"]
     assert [s["raw"] for s in body["recent_scans"]] == ["<b>bold</b>", "SN-1", WIDGET_GTIN, "SUP:ACME"]
 
 
@@ -250,7 +250,8 @@ def test_events_follow_a_scan_posted_by_another_client(served):
 
 
 def test_events_follow_a_scan_made_by_another_process(world):
-    """Guards multi-process stations: a scan committed outside this app (the daemon, the CLI) still reaches the screen."""
+    """Guards multi-process stations: a scan committed outside this app (the daemon, the CLI) still reaches the
+    screen."""
     with serve(_app(world.engine)) as port:
         stream = EventStream(port, "till")
         try:

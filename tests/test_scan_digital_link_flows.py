@@ -112,7 +112,7 @@ def test_a_digital_link_through_the_http_api(db):
     assert scan("SUP:ACME")["accepted"]
     added = scan(f"]Q1https://id.gs1.org/01/{GTIN}/21/SN%2F1?17=261231&utm_source=label")
     assert added["accepted"] and added["message"] == "Added Widget X, serial SN/1."
-    assert [(l["serial"], l["expiry"]) for l in added["document"]["lines"]] == [("SN/1", "261231")]
+    assert [(line["serial"], line["expiry"]) for line in added["document"]["lines"]] == [("SN/1", "261231")]
     refused = scan("https://www.example.com/")
     assert (refused["accepted"], refused["code"]) == (False, "unknown_barcode")
     assert scan("CMD:FINISH")["accepted"]

@@ -12,6 +12,8 @@ import threading
 from types import SimpleNamespace
 
 import pytest
+from helpers.scanning import service_fixture
+from helpers.scanning import station_snapshot as snapshot
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -59,9 +61,7 @@ def make_service() -> ScanService:
     return ScanService(from_dict({"stations": STATIONS}))
 
 
-@pytest.fixture
-def service():
-    return make_service()
+service = service_fixture(make_service)
 
 
 @pytest.fixture
@@ -70,7 +70,8 @@ def world(db):
     with db.Session.begin() as s:
         catalogue.create_product(s, "WID-1", "Widget X", barcodes=[WIDGET_GTIN])
         catalogue.create_product(s, "GAD-1", "Gadget", barcodes=[GADGET_EAN])
-        catalogue.create_product(s, "LOOSE", "Loose", barcodes=[LOOSE_EAN], serial_required_for_purchase=False, serial_required_for_sales=False)
+        catalogue.create_product(s, "LOOSE", "Loose", barcodes=[LOOSE_EAN], serial_required_for_purchase=False,
+                                 serial_required_for_sales=False)
         catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
         catalogue.create_party(s, "customer", "BOB", "Bob")
         documents.create_purchase_order(s, "PO-1042", "ACME", [("WID-1", 5)])
@@ -93,19 +94,6 @@ def serial(db, text) -> SerialNumber:
         if record is not None:
             _ = (record.product, record.customer, record.supplier)
         return record
-
-
-def snapshot(db, station):
-    """What a refusal must leave alone: the station's state row and its open document's lines."""
-    with db.Session() as s:
-        row = s.get(StationState, station)
-        if row is None:
-            return None
-        lines = []
-        if row.document_id is not None:
-            doc = s.get(Document, row.document_id)
-            lines = [(l.line_no, l.product_id, l.serial, l.quantity, l.is_open) for l in doc.lines]
-        return (row.mode, row.phase, row.document_id, row.product_id, row.attach_line, row.prompt, lines)
 
 
 def receive_directly(db, *texts, product="WID-1"):
@@ -149,7 +137,7 @@ def test_purchase_order_of_five_received_with_gs1(db, service, world):
     assert r.accepted and r.message.startswith("Posted R-")
     posted = r.document
     assert posted["status"] == "posted" and posted["kind"] == "receipt" and posted["order"] == "PO-1042"
-    assert [(l["serial"], l["batch"], l["expiry"]) for l in posted["lines"]] == [
+    assert [(line["serial"], line["batch"], line["expiry"]) for line in posted["lines"]] == [
         (f"GS-{n}", f"LOT-{n}", "271231") for n in range(1, 6)]
     assert serial(db, "GS-3").supplier.code == "ACME" and serial(db, "GS-3").in_stock
     with db.Session() as s:
@@ -189,7 +177,7 @@ def test_sale_by_serial_alone_to_the_walk_in_customer(db, service, world):
     assert r.message.startswith("Opened sale S-") and "Added Widget X, serial SN-1." in r.message
     assert scan(db, service, "till", "SN-2").accepted
     r = scan(db, service, "till", "CMD:FINISH")
-    assert r.accepted and [l["serial"] for l in r.document["lines"]] == ["SN-1", "SN-2"]
+    assert r.accepted and [line["serial"] for line in r.document["lines"]] == ["SN-1", "SN-2"]
     record = serial(db, "SN-1")
     assert not record.in_stock and record.customer.code == "WALKIN"
     r = scan(db, service, "till", "SN-1")
@@ -250,10 +238,10 @@ def test_undo_and_cancel_release_serials_to_another_station(db, service, world):
     assert r.accepted and "free again" in r.message and r.document is None
     assert scan(db, service, "goods-in-2", "SN-1").accepted
     r = scan(db, service, "goods-in-2", "CMD:FINISH")
-    assert [l["serial"] for l in r.document["lines"]] == ["SN-2", "SN-1"]
+    assert [line["serial"] for line in r.document["lines"]] == ["SN-2", "SN-1"]
     with db.Session() as s:
         cancelled = s.scalars(select(Document).where(Document.status == DocumentStatus.cancelled)).all()
-        assert len(cancelled) == 1 and all(not l.is_open for l in cancelled[0].lines)
+        assert len(cancelled) == 1 and all(not line.is_open for line in cancelled[0].lines)
 
 
 def test_two_stations_scan_one_new_serial(db, service, world):
@@ -275,7 +263,7 @@ def test_two_stations_race_for_one_serial(db, service, world):
         barrier = threading.Barrier(2)
         results: dict[str, object] = {}
 
-        def contend(station: str) -> None:
+        def contend(station: str, barrier=barrier, results=results, round_=round_) -> None:
             try:
                 with db.Session.begin() as s:
                     if db.backend == "postgresql":
@@ -310,7 +298,7 @@ def test_idempotency_key_processes_a_scan_once(db, service, world):
     with db.Session() as s:
         assert s.scalar(select(func.count()).select_from(ScanLog).where(ScanLog.idempotency_key == "k-1")) == 2
         doc = documents.get_document(s, first.document["reference"])
-        assert [l.serial for l in doc.lines] == ["SN-1"]
+        assert [line.serial for line in doc.lines] == ["SN-1"]
 
 
 @pytest.mark.parametrize("other", [
@@ -339,17 +327,16 @@ def test_idempotency_key_with_other_data_is_refused(db, service, world, other):
     with db.Session() as s:
         assert s.scalar(select(func.count()).select_from(ScanLog)) == logged
         doc = documents.get_document(s, first.document["reference"])
-        assert [l.serial for l in doc.lines] == ["SN-1"]
+        assert [line.serial for line in doc.lines] == ["SN-1"]
     assert scan(db, service, "till", "SN-1", key="k-1") == first
 
 
 def test_idempotency_key_is_unique_in_the_database(db, world):
     """Guards the key's uniqueness where it counts: the database refuses a second log row with it."""
-    with pytest.raises(IntegrityError):
-        with db.Session.begin() as s:
-            for _ in range(2):
-                s.add(ScanLog(station="till", device="api", raw="x", accepted=True, message="", idempotency_key="dup"))
-            s.flush()
+    with pytest.raises(IntegrityError), db.Session.begin() as s:
+        for _ in range(2):
+            s.add(ScanLog(station="till", device="api", raw="x", accepted=True, message="", idempotency_key="dup"))
+        s.flush()
 
 
 def test_mode_and_open_document_survive_a_restart(db, world):
@@ -410,7 +397,7 @@ def test_unserialised_product_takes_one_unit_per_scan(db, service, world):
     assert all(r.accepted for r in results), results
     assert results[3].message == "Recorded serial LS-1 on the last unit of Loose."
     r = scan(db, service, "goods-in", "CMD:FINISH")
-    assert [(l["serial"], l["quantity"]) for l in r.document["lines"]] == [(None, 1), ("LS-1", 1), (None, 1)]
+    assert [(line["serial"], line["quantity"]) for line in r.document["lines"]] == [(None, 1), ("LS-1", 1), (None, 1)]
     with db.Session() as s:
         assert catalogue.on_hand(s, catalogue.get_product(s, "LOOSE")) == 3
     results = scans(db, service, "till", LOOSE_EAN, LOOSE_EAN, "CMD:FINISH")
@@ -509,6 +496,6 @@ def test_every_scan_is_logged_with_its_outcome(db, service, world):
     scans(db, service, "goods-in", "SUP:ACME", "NOPE")
     with db.Session() as s:
         rows = s.scalars(select(ScanLog).order_by(ScanLog.id)).all()
-        assert [(l.station, l.device, l.read_as, l.accepted, l.code) for l in rows] == [
+        assert [(row.station, row.device, row.read_as, row.accepted, row.code) for row in rows] == [
             ("goods-in", "api", "supplier", True, None), ("goods-in", "api", "unknown", False, "unknown_barcode")]
         assert re.fullmatch(r"Opened receipt R-\d{6} from Acme Ltd\.", rows[0].message)

@@ -550,7 +550,8 @@ def readings(draw) -> Reading:
     if kind is Kind.product:
         return Reading(kind, text, product=draw(products))
     if kind is Kind.known_serial:
-        return Reading(kind, text, serial=draw(texts), product=draw(st.none() | products), in_service=draw(st.booleans()))
+        return Reading(kind, text, serial=draw(texts), product=draw(st.none() | products),
+                       in_service=draw(st.booleans()))
     if kind is Kind.unknown:
         return Reading(kind, text, serial=text)
     return Reading(kind, text)

@@ -2,7 +2,7 @@
 operator_idle_minutes, and who is signed in recorded on every line, movement and scan log entry."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from helpers.api import assert_error
@@ -90,7 +90,7 @@ def _idle_since(db, minutes: int) -> None:
     """The signed-in operator's last scan ``minutes`` ago (as if the station had stood that long)."""
     with db.Session.begin() as s:
         s.execute(update(StationState).values(
-            operator_seen_at=datetime.now(timezone.utc) - timedelta(minutes=minutes)))
+            operator_seen_at=datetime.now(UTC) - timedelta(minutes=minutes)))
 
 
 def test_an_idle_operator_is_signed_out_at_the_next_scan(db, people):
@@ -155,6 +155,5 @@ def test_a_serial_or_barcode_may_not_start_like_a_badge(client, world):
     """Guards SPEC 2: a serial or a barcode starting with USR: could never be scanned as itself."""
     assert_error(client.post("/api/serials", json={"serial": "USR:X1"}), 400, "invalid_serial")
     assert_error(client.post("/api/products/WID-1/barcodes", json={"barcode": "usr:9"}), 400, "invalid_barcode")
-    with pytest.raises(Invalid, match="USR:"):
-        with client.application.extensions["station"].Session.begin() as s:
-            catalogue.add_barcode(s, catalogue.get_product(s, "WID-2"), "USR:1")
+    with pytest.raises(Invalid, match="USR:"), client.application.extensions["station"].Session.begin() as s:
+        catalogue.add_barcode(s, catalogue.get_product(s, "WID-2"), "USR:1")

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from station.config import from_dict
 from station.domain import catalogue, documents, posting
 from station.domain.models import DocumentKind, DocumentLine, ScanLog, StationState
-from station.scanning.results import ScanResult
 from station.scan_core import machine, prompts
 from station.scanning import station_row
+from station.scanning.results import ScanResult
 from station.scanning.service import ScanService
 from station.storage.db import make_engine, make_sessionmaker, migrate
 
@@ -40,7 +40,8 @@ def sqlite_db(tmp_path_factory):
     service = ScanService(CONFIG)
     with Session.begin() as s:
         catalogue.create_product(s, "WID-1", "Widget X", barcodes=["09501101020917"])
-        catalogue.create_product(s, "LOOSE", "Loose", barcodes=["5901234123457"], serial_required_for_purchase=False, serial_required_for_sales=False)
+        catalogue.create_product(s, "LOOSE", "Loose", barcodes=["5901234123457"], serial_required_for_purchase=False,
+                                 serial_required_for_sales=False)
         acme = catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
         bob = catalogue.create_party(s, "customer", "BOB", "Bob")
         documents.create_purchase_order(s, "PO-1042", "ACME", [("WID-1", 5)])
@@ -83,7 +84,7 @@ def state_of(session, station):
                                    DocumentLine.quantity, DocumentLine.is_open)
                             .where(DocumentLine.document_id == row.document_id)
                             .order_by(DocumentLine.line_no)).all()
-    return tuple(row), [tuple(l) for l in lines]
+    return tuple(row), [tuple(line) for line in lines]
 
 
 inputs = st.one_of(

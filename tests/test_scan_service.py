@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
+from helpers.scanning import service_fixture
+from helpers.scanning import station_snapshot as snapshot
+from helpers.shop import PHONE_EAN, stock_shop
 from sqlalchemy import Date, DateTime, bindparam, select, text
 
 from station.config import from_dict
-from station.domain import catalogue, documents, posting, serials, stock
-from station.domain.models import Document, DocumentKind, DocumentLine, DocumentStatus, Movement, StationState
+from station.domain import documents, serials, stock
+from station.domain.models import Document, DocumentKind, DocumentStatus, Movement
 from station.domain.warranty import add_months, utc_today
 from station.interchange import representation
 from station.interchange.export import movement_rows, write_csv
@@ -27,7 +30,6 @@ from station.scan_core import machine, prompts
 from station.scanning import station_row
 from station.scanning.service import ScanService
 
-PHONE_EAN = "4006381333931"
 STATIONS = [
     {"id": "desk", "mode": "service"},
     {"id": "desk-2", "mode": "service"},
@@ -41,9 +43,7 @@ def make_service() -> ScanService:
     return ScanService(from_dict({"stations": STATIONS}))
 
 
-@pytest.fixture
-def service():
-    return make_service()
+service = service_fixture(make_service)
 
 
 @pytest.fixture
@@ -51,22 +51,10 @@ def world(db):
     """Phones (24 months of warranty) SN-1..3 sold to Jane, SN-B to Bob, SN-8 and SN-9 in stock; a tablet in stock;
     a cable without warranty sold to Jane."""
     with db.Session.begin() as s:
-        phone = catalogue.create_product(s, "PHONE", "Phone", warranty_months=24, barcodes=[PHONE_EAN])
-        tablet = catalogue.create_product(s, "TAB", "Tablet", warranty_months=12)
-        cable = catalogue.create_product(s, "CABLE", "Cable")
-        acme = catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
-        jane = catalogue.create_party(s, "customer", "JANE", "Jane Doe")
-        bob = catalogue.create_party(s, "customer", "BOB", "Bob")
-        receipt = documents.open_document(s, DocumentKind.receipt, station="setup", supplier=acme)
-        for product, text_ in ((phone, "SN-1"), (phone, "SN-2"), (phone, "SN-3"), (phone, "SN-B"), (phone, "SN-8"),
-                               (phone, "SN-9"), (tablet, "TB-1"), (cable, "CB-1")):
-            documents.add_line(s, receipt, product=product, serial=text_)
-        posting.post(s, receipt)
-        for customer, texts in ((jane, ("SN-1", "SN-2", "SN-3", "CB-1")), (bob, ("SN-B",))):
-            sale = documents.open_document(s, DocumentKind.sale, station="setup", customer=customer)
-            for text_ in texts:
-                documents.add_line(s, sale, serial=text_)
-            posting.post(s, sale)
+        stock_shop(s, [("PHONE", "SN-1"), ("PHONE", "SN-2"), ("PHONE", "SN-3"), ("PHONE", "SN-B"), ("PHONE", "SN-8"),
+                       ("PHONE", "SN-9"), ("TAB", "TB-1"), ("CABLE", "CB-1")],
+                   {"JANE": ("SN-1", "SN-2", "SN-3", "CB-1"), "BOB": ("SN-B",)},
+                   station="setup", phone_barcodes=[PHONE_EAN])
     service = make_service()
     for station in STATIONS:  # every station's state row, made as its first scan makes it
         mode = service.config.station(station["id"]).mode
@@ -87,7 +75,7 @@ def scans(db, service, station, *raws):
 
 def accepted(db, service, station, *raws):
     results = scans(db, service, station, *raws)
-    for raw, result in zip(raws, results):
+    for raw, result in zip(raws, results, strict=True):
         assert result.accepted, (raw, result.code, result.message)
     return results[-1]
 
@@ -98,19 +86,6 @@ def refused(db, service, station, raw, code):
     assert (result.accepted, result.code) == (False, code), result.message
     assert snapshot(db, station) == before, "a refused scan changed the station"
     return result
-
-
-def snapshot(db, station):
-    """What a refusal must leave alone: the station's state row and its open document's lines."""
-    with db.Session() as s:
-        row = s.get(StationState, station)
-        if row is None:
-            return None
-        lines = []
-        if row.document_id is not None:
-            lines = [tuple(l) for l in s.execute(select(DocumentLine.line_no, DocumentLine.serial, DocumentLine.replaces)
-                                                 .where(DocumentLine.document_id == row.document_id))]
-        return (row.mode, row.phase, row.document_id, row.prompt, lines)
 
 
 def status(db, text_):
@@ -163,7 +138,7 @@ def test_a_whole_repair_day(world, service):
                         "Scan the next serial or CMD:FINISH.")
     posted = accepted(db, service, "desk", "CMD:FINISH")
     assert posted.document["reference"].startswith("SO-")
-    assert [(l["serial"], l.get("replaces")) for l in posted.document["lines"]] == [
+    assert [(line["serial"], line.get("replaces")) for line in posted.document["lines"]] == [
         ("SN-1", None), ("SN-2", None), ("SN-9", "SN-2")]
 
     assert status(db, "SN-1") == ("with_customer", "JANE")
@@ -321,9 +296,10 @@ def _sold_on(db, text_, when: datetime) -> None:
 def test_every_desk_prompt_says_the_warranty(world, service):
     """Guards rule 14's sentences: in warranty until, out of warranty since (its last day), no warranty."""
     db = world
-    _sold_on(db, "SN-2", datetime(2023, 12, 31, 18, 0, tzinfo=timezone.utc))  # ended 2025-12-31
+    _sold_on(db, "SN-2", datetime(2023, 12, 31, 18, 0, tzinfo=UTC))  # ended 2025-12-31
     check(db)
-    assert accepted(db, service, "desk", "SN-1").prompt.startswith(f"Phone SN-1 of Jane Doe: in warranty until {until()}.")
+    assert accepted(db, service, "desk", "SN-1").prompt.startswith(
+        f"Phone SN-1 of Jane Doe: in warranty until {until()}.")
     assert accepted(db, service, "desk", "SN-2").prompt == ("Phone SN-2 of Jane Doe: out of warranty since 2025-12-31. "
                                                             "Scan the next serial or CMD:FINISH.")
     assert accepted(db, service, "desk", "CB-1").prompt == ("Cable CB-1 of Jane Doe: no warranty. "
@@ -362,7 +338,8 @@ def test_the_api_shows_the_desk_s_records(client, world, service):
                                                                                               "SN-2")
     doc = client.get(f"/api/documents/{checkout}").get_json()
     assert doc["kind"] == "service_check_out" and doc["customer"]["code"] == "JANE"
-    assert [l.get("replaces") for l in doc["lines"]] == [None, "SN-2"]
+    assert [line.get("replaces") for line in doc["lines"]] == [None, "SN-2"]
     listed = client.get("/api/serials?q=SN-2").get_json()["serials"][0]
     assert (listed["status"], listed["in_service"]) == ("faulty", False)
-    assert client.patch("/api/serials/SN-1", json={"customer": "BOB"}).get_json()["error"]["code"] == "serial_in_service"
+    answer = client.patch("/api/serials/SN-1", json={"customer": "BOB"}).get_json()
+    assert answer["error"]["code"] == "serial_in_service"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from station.config import from_dict
-from station.domain.errors import ConfigError
 from station.daemon.supervisor import Supervisor
+from station.domain.errors import ConfigError
 
 
 def _scanner(**keys):

@@ -38,7 +38,8 @@ def state_dir(tmp_path, monkeypatch) -> Path:
 
 
 def make_app(db, host: str = "127.0.0.1"):
-    config = Config(database=DatabaseConfig(db.url), web=WebConfig(host=host), stations=(StationConfig("till", "sell"),))
+    config = Config(database=DatabaseConfig(db.url), web=WebConfig(host=host),
+                    stations=(StationConfig("till", "sell"),))
     return create_app(config, engine=db.engine)
 
 
@@ -343,7 +344,7 @@ def test_servers_starting_at_once_agree_on_one_whole_secret(tmp_path):
         path = tmp_path / f"secret_key-{round_}"
         start = threading.Barrier(8)
 
-        def load():
+        def load(start=start, path=path):
             start.wait()
             return load_secret_key(path)
 
@@ -455,7 +456,8 @@ def test_station_token_create_prints_the_token_once(db, tmp_path, cli_engines):
 
 def test_off_loopback_starts_while_the_database_is_away(tmp_path, state_dir, caplog):
     """Guards against ``station run`` dying at start when the database is away (writes stay refused meanwhile)."""
-    config = Config(database=DatabaseConfig(f"sqlite:///{tmp_path}/missing/dir/station.db"), web=WebConfig(host="0.0.0.0"))
+    config = Config(database=DatabaseConfig(f"sqlite:///{tmp_path}/missing/dir/station.db"),
+                    web=WebConfig(host="0.0.0.0"))
     app = create_app(config)
     try:
         assert "cannot check for API tokens" in caplog.text

@@ -11,17 +11,17 @@ service is a customer's, a faulty one nobody's and out of stock.
 from __future__ import annotations
 
 import pytest
+from helpers.shop import PHONE_EAN, stock_shop
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
 from station.config import from_dict
-from station.domain import catalogue, documents, posting, stock
-from station.domain.models import DocumentKind, Movement, SerialNumber
+from station.domain import stock
+from station.domain.models import Movement, SerialNumber
 from station.scanning.results import ScanResult
 from station.scanning.service import ScanService
 
-PHONE_EAN = "4006381333931"
 CONFIG = from_dict({"stations": [{"id": "desk", "mode": "service"}, {"id": "desk-2", "mode": "service"},
                                  {"id": "till", "mode": "sell"}, {"id": "returns", "mode": "return"}]})
 STATIONS = [s.id for s in CONFIG.stations]
@@ -35,23 +35,9 @@ def shop(database):
     """Jane has SN-J1..3 and a cable, Bob SN-B1; SN-S1..3 (phones) and a tablet are in stock."""
     database.empty()
     with database.Session.begin() as s:
-        phone = catalogue.create_product(s, "PHONE", "Phone", warranty_months=24, barcodes=[PHONE_EAN])
-        tablet = catalogue.create_product(s, "TAB", "Tablet", warranty_months=12)
-        cable = catalogue.create_product(s, "CABLE", "Cable")
-        acme = catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
-        jane = catalogue.create_party(s, "customer", "JANE", "Jane Doe")
-        bob = catalogue.create_party(s, "customer", "BOB", "Bob")
-        receipt = documents.open_document(s, DocumentKind.receipt, supplier=acme)
-        for product, texts in ((phone, ("SN-J1", "SN-J2", "SN-J3", "SN-B1", "SN-S1", "SN-S2", "SN-S3")),
-                               (tablet, ("TB-S1",)), (cable, ("CB-J1",))):
-            for text in texts:
-                documents.add_line(s, receipt, product=product, serial=text)
-        posting.post(s, receipt)
-        for customer, texts in ((jane, ("SN-J1", "SN-J2", "SN-J3", "CB-J1")), (bob, ("SN-B1",))):
-            sale = documents.open_document(s, DocumentKind.sale, customer=customer)
-            for text in texts:
-                documents.add_line(s, sale, serial=text)
-            posting.post(s, sale)
+        phones = ("SN-J1", "SN-J2", "SN-J3", "SN-B1", "SN-S1", "SN-S2", "SN-S3")
+        stock_shop(s, [*(("PHONE", text) for text in phones), ("TAB", "TB-S1"), ("CABLE", "CB-J1")],
+                   {"JANE": ("SN-J1", "SN-J2", "SN-J3", "CB-J1"), "BOB": ("SN-B1",)}, phone_barcodes=[PHONE_EAN])
     yield database
     database.empty()
 

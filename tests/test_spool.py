@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -36,7 +36,7 @@ def test_raw_bytes_and_time_kept_exactly(path):
     """Invalid UTF-8, control bytes and the time received come back unchanged: the station refuses them,
     not the spool."""
     raw = b"\xff\xfe\x1d01\x00<script>"
-    at = datetime(2026, 11, 26, 10, 15, 2, 123456, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 26, 10, 15, 2, 123456, tzinfo=UTC)
     with Spool(path) as spool:
         seq = spool.append("counter", "s", raw, received_at=at).seq
     with Spool(path) as spool:

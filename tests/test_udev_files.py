@@ -32,7 +32,8 @@ EITHER = {"NAME", "SYMLINK", "ENV", "ATTR", "SYSCTL", "TAG", "PROGRAM"}
 NEEDS_ATTR = {"ATTR", "ATTRS", "ENV", "SYSCTL", "CONST", "SECLABEL", "IMPORT"}
 MAY_HAVE_ATTR = NEEDS_ATTR | {"TEST", "RUN"}
 
-PAIR = re.compile(r'(?P<key>[A-Z_]+)(?:\{(?P<attr>[^{}"]*)\})?\s*(?P<op>==|!=|\+=|-=|:=|=)\s*(?P<prefix>e?)"(?P<value>[^"]*)"')
+PAIR = re.compile(r'(?P<key>[A-Z_]+)(?:\{(?P<attr>[^{}"]*)\})?\s*(?P<op>==|!=|\+=|-=|:=|=)\s*'
+                  r'(?P<prefix>e?)"(?P<value>[^"]*)"')
 SEPARATOR = re.compile(r"\s*,\s*")
 
 Pair = tuple[str, str, str]  # ("ATTRS{idVendor}", "==", "0c2e")
@@ -97,7 +98,8 @@ class Device:
     symlinks: list[str] = field(default_factory=list)
 
 
-SUBSTITUTION = re.compile(r"\$env\{(?P<env>[^}]+)\}|%E\{(?P<env2>[^}]+)\}|\$attr\{(?P<attr>[^}]+)\}|%s\{(?P<attr2>[^}]+)\}|[$%]")
+SUBSTITUTION = re.compile(r"\$env\{(?P<env>[^}]+)\}|%E\{(?P<env2>[^}]+)\}|\$attr\{(?P<attr>[^}]+)\}"
+                          r"|%s\{(?P<attr2>[^}]+)\}|[$%]")
 
 
 def substitute(value: str, device: Device) -> str:
@@ -213,7 +215,8 @@ def test_rules_name_the_vendors(rules):
 
 
 def test_rules_group_mode_symlink_modemmanager(rules):
-    """Guards permissions and names: only group barcode with 0660, links under /dev/barcode/, ModemManager kept off ttys."""
+    """Guards permissions and names: only group barcode with 0660, links under /dev/barcode/, ModemManager kept off
+    ttys."""
     assigning_group = [rule for rule in rules if any(key == "GROUP" for key, _, _ in rule)]
     assert assigning_group
     for rule in assigning_group:

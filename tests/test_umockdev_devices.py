@@ -10,12 +10,12 @@ import sys
 import urllib.request
 
 import pytest
+from helpers.daemon import BOOT
+from helpers.umockdev import EmulatedDaemon, require_umockdev, scan_log, scanner_block, write_station_config
 
 from drivers.keymap_us import KEY
 from drivers.layouts import XkbLayout
 from station.scanning.results import escape_raw
-from helpers.daemon import BOOT
-from helpers.umockdev import EmulatedDaemon, require_umockdev, scan_log, scanner_block, write_station_config
 
 GS = "\x1d"
 SHIFT, ALTGR, CTRL = KEY["KEY_LEFTSHIFT"], KEY["KEY_RIGHTALT"], KEY["KEY_LEFTCTRL"]

@@ -9,12 +9,12 @@ import re
 import urllib.request
 
 import pytest
+from helpers.umockdev import EmulatedDaemon, require_umockdev, scan_log, scanner_block, write_station_config
 from sqlalchemy import create_engine, select
 
 from station.bench.emulation import wait_for
 from station.bench.hotplug import measure
 from station.domain.models import DeviceStatus
-from helpers.umockdev import EmulatedDaemon, require_umockdev, scan_log, scanner_block, write_station_config
 
 
 @pytest.fixture(autouse=True)

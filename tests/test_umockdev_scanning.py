@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from helpers.umockdev import EmulatedDaemon, require_umockdev, scan_log, scanner_block, write_station_config
 
 from station.bench.emulation import wait_for
-from helpers.umockdev import EmulatedDaemon, require_umockdev, scan_log, scanner_block, write_station_config
 
 BY_ID = "/dev/input/by-id/usb-05f3_0007-event-kbd"
 YEAR = 365 * 86400
@@ -56,7 +56,7 @@ def test_grab_is_taken_while_reading_and_released_on_sigterm(station):
     assert daemon.terminate() == 0  # the ungrab's ioctl was answered before the process went on
     assert calls.calls[-3:] == ["clock 1", "grab", "ungrab"], calls.calls
     assert "grab refused" not in calls.calls
-    assert "station counter scanner %s: stopped" % BY_ID in daemon.output
+    assert f"station counter scanner {BY_ID}: stopped" in daemon.output
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_event_times_years_off_the_wall_clock_change_nothing(station, tmp_path, 
     """Guards the root cause of issue 13: a scan's end is decided from gaps between events and a monotonic
     clock, never by comparing event times with time.time()."""
     scanner, daemon = station
-    for text, offset in zip(["CMD:SELL", "SN-YEARS-OFF"], offsets):
+    for text, offset in zip(["CMD:SELL", "SN-YEARS-OFF"], offsets, strict=True):
         scanner.type(text + "\n", start=time.time() + offset)
     daemon.expect_scans(2)
     assert [raw for _, raw, _ in scan_log(tmp_path)] == ["CMD:SELL", "SN-YEARS-OFF"], daemon.output

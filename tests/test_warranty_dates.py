@@ -9,7 +9,7 @@ the day its sale was posted, in UTC, across a month end and a leap day.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import example, given, settings
@@ -95,13 +95,13 @@ SET_END = text("UPDATE serial_number SET warranty_until = :d WHERE serial = 'SN-
 
 
 @pytest.mark.parametrize("posted_at, months, end, spilled", [
-    pytest.param(datetime(2024, 1, 31, 23, 30, tzinfo=timezone.utc), 1, date(2024, 2, 29), date(2024, 3, 2),
+    pytest.param(datetime(2024, 1, 31, 23, 30, tzinfo=UTC), 1, date(2024, 2, 29), date(2024, 3, 2),
                  id="leap_february"),
-    pytest.param(datetime(2023, 1, 31, 0, 0, 1, tzinfo=timezone.utc), 1, date(2023, 2, 28), date(2023, 3, 3),
+    pytest.param(datetime(2023, 1, 31, 0, 0, 1, tzinfo=UTC), 1, date(2023, 2, 28), date(2023, 3, 3),
                  id="common_february"),
-    pytest.param(datetime(2024, 2, 29, 12, 0, tzinfo=timezone.utc), 12, date(2025, 2, 28), date(2025, 3, 1),
+    pytest.param(datetime(2024, 2, 29, 12, 0, tzinfo=UTC), 12, date(2025, 2, 28), date(2025, 3, 1),
                  id="leap_day"),
-    pytest.param(datetime(2025, 12, 31, 23, 59, 59, tzinfo=timezone.utc), 2, date(2026, 2, 28), date(2026, 3, 3),
+    pytest.param(datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC), 2, date(2026, 2, 28), date(2026, 3, 3),
                  id="year_end"),
 ])
 def test_check_derives_the_end_from_the_sale_s_utc_day(db, session, sold, posted_at, months, end, spilled):

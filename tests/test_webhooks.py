@@ -9,13 +9,12 @@ HMAC-SHA256 of ``id.timestamp.body``.
 from __future__ import annotations
 
 import base64
-import threading
-import time
 from datetime import timedelta
 
 import pytest
+from helpers.daemon import wait_committed
 from helpers.receiver import Receiver, verify
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
@@ -44,28 +43,7 @@ def config(db, url: str, events=("document.posted",)):
 
 def wait_outbox(predicate, timeout: float, what: str):
     """``predicate()``'s first true value, looked at again after each commit of any session (the deliverer's)."""
-    changed = threading.Condition()
-    commits = [0]
-
-    def committed(_session):
-        with changed:
-            commits[0] += 1
-            changed.notify_all()
-
-    event.listen(Session, "after_commit", committed)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            with changed:
-                seen = commits[0]
-            if value := predicate():
-                return value
-            with changed:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not changed.wait_for(lambda: commits[0] != seen, remaining):
-                    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-    finally:
-        event.remove(Session, "after_commit", committed)
+    return wait_committed(Session, predicate, timeout, what)
 
 
 def post_adjustments(db, n: int) -> None:

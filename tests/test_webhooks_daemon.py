@@ -10,8 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers.daemon import BOOT, DaemonProcess, FlakyProxy, write_config
-from helpers.database import create_database
+from helpers.daemon import BOOT, DaemonProcess, proxied_postgres, write_config
 from helpers.receiver import Receiver, verify
 from sqlalchemy import select
 
@@ -25,11 +24,9 @@ SECRET = "whsec_" + base64.b64encode(b"daemon-test-key-of-32-bytes.....").decode
 
 @pytest.fixture
 def pg(tmp_path):
-    db = create_database("postgresql", tmp_path)
-    proxy, proxied = FlakyProxy.before(db.url)
-    yield db, proxied, proxy
-    proxy.close()
-    db.close()
+    """A fresh PostgreSQL schema and a proxy in front of the server."""
+    with proxied_postgres(tmp_path) as parts:
+        yield parts
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ the API on the app.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -16,7 +16,6 @@ from sqlalchemy import text, update
 from station.cli.main import cli
 from station.domain import catalogue, documents, operators, posting
 from station.domain.models import DocumentKind, StationState
-
 
 WIDGET = "036000291452"
 
@@ -70,7 +69,7 @@ def test_an_operator_signed_out_for_idling_is_told_in_minutes(db, stock, tmp_pat
     assert station(config, "scan", "door", "USR:U17").exit_code == 0
     with db.Session.begin() as s:  # the station has stood idle a little longer than it allows
         s.execute(update(StationState).where(StationState.station == "door").values(
-            operator_seen_at=datetime.now(timezone.utc) - timedelta(minutes=minutes, seconds=5)))
+            operator_seen_at=datetime.now(UTC) - timedelta(minutes=minutes, seconds=5)))
     refused = station(config, "scan", "door", "SUP:ACME")
     assert refused.exit_code == 1
     assert f"Refused (operator_required): Jane Doe was signed out {words}: scan your operator badge" in refused.stderr

@@ -19,8 +19,8 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from station.domain.wording import plural
-from station.scanning.views import offline
 from station.scanning.service import ScanResult, ScanService
+from station.scanning.views import offline
 from station.storage.retry import run_in_transaction
 
 from .db import change_feed, station_app
@@ -43,7 +43,8 @@ class Held:
         if self.offline:
             code, message = "offline", offline(self.held)
         else:
-            code, message = "held", (f"{plural(self.held, 'scan is', 'scans are')} being processed before this one; it is held in "
+            code, message = "held", (f"{plural(self.held, 'scan is', 'scans are')} being processed before this one;"
+                                     " it is held in "
                                      "order and its result shows on the station's screen")
         return {"error": {"code": code, "message": message}, "held": self.held, "queued": True}
 

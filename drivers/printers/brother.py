@@ -57,7 +57,7 @@ _CODES = {"No media when printing": "paper_out", "End of media (die-cut size onl
 def frame_ends(buffer: bytes) -> list[int]:
     """Where each complete 32-byte status frame in `buffer` ends, in order."""
     ends, start = [], buffer.find(HEADER)
-    while 0 <= start and start + FRAME <= len(buffer):
+    while start >= 0 and start + FRAME <= len(buffer):
         ends.append(start + FRAME)
         start = buffer.find(HEADER, start + FRAME)
     return ends
@@ -103,7 +103,8 @@ class BrotherQlPrinter(LabelPrinter):
                 "label_tape_mismatch", f"{where}: a {self.model.identifier} cannot print on {self.tape.name} labels."
             )
         if config.geometry.dpi != DPI:
-            raise PrinterConfigError("bad_dpi", f"{where}: Brother QL printers print at {DPI} dpi, not {config.geometry.dpi}.")
+            raise PrinterConfigError("bad_dpi",
+                                     f"{where}: Brother QL printers print at {DPI} dpi, not {config.geometry.dpi}.")
         self.image_size, self.rotate = self._layout(where)
 
     def _layout(self, where: str) -> tuple[tuple[int, int], int]:
@@ -122,9 +123,9 @@ class BrotherQlPrinter(LabelPrinter):
             if size is not None and not low <= size[1 - turn // 90] <= high:
                 raise PrinterConfigError("bad_label_size", f"{where}: a {g.width_mm:g}x{g.height_mm:g} mm label is"
                                          f" outside what a {self.model.identifier} can cut from endless tape.")
-        elif all(abs(a - b) <= TOLERANCE_MM for a, b in zip((g.width_mm, g.height_mm), tape.tape_size)):
+        elif all(abs(a - b) <= TOLERANCE_MM for a, b in zip((g.width_mm, g.height_mm), tape.tape_size, strict=True)):
             size, turn = (across, along), 0
-        elif all(abs(a - b) <= TOLERANCE_MM for a, b in zip((g.height_mm, g.width_mm), tape.tape_size)):
+        elif all(abs(a - b) <= TOLERANCE_MM for a, b in zip((g.height_mm, g.width_mm), tape.tape_size, strict=True)):
             size, turn = (along, across), 90
         else:
             size = None

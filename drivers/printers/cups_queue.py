@@ -58,7 +58,8 @@ class CupsPrinter(LabelPrinter):
         server = config.options.get("server", "")
         host, _, port = server.rpartition(":") if not server.startswith("/") and ":" in server else (server, "", "")
         if port and not port.isdigit():
-            raise PrinterConfigError("bad_printer_option", f"Printer {config.id!r}: server {server!r} is not host:port.")
+            raise PrinterConfigError("bad_printer_option",
+                                     f"Printer {config.id!r}: server {server!r} is not host:port.")
         self.server = (host or None, int(port) if port else None)
         self.where = server or "the default CUPS server"
 
@@ -116,14 +117,16 @@ class CupsPrinter(LabelPrinter):
                                       "printer-state-message"])
         except cups.IPPError as exc:
             if exc.args[0] == cups.IPP_NOT_FOUND:
-                raise PrinterNotReady("cups_queue_missing", f"CUPS at {self.where} has no queue {self.queue!r}.") from exc
+                raise PrinterNotReady("cups_queue_missing",
+                                      f"CUPS at {self.where} has no queue {self.queue!r}.") from exc
             raise PrinterNotReady("printer_error", f"CUPS queue {self.queue!r}: {exc.args[-1]}.") from exc
 
     def _submitted(self, connection: cups.Connection, job: PrintJob) -> int | None:
         """The CUPS job id of `job` on this queue, if CUPS already has it and will print it."""
         try:
             jobs = connection.getJobs(which_jobs="all", my_jobs=False,
-                                      requested_attributes=["job-id", "document-name-supplied", "job-printer-uri", "job-state"])
+                                      requested_attributes=["job-id", "document-name-supplied", "job-printer-uri",
+                                                            "job-state"])
         except cups.IPPError as exc:
             raise PrinterNotReady("printer_unreachable", f"CUPS at {self.where} did not list its jobs: {exc}.") from exc
         document = f"{job_name(job)}.png"

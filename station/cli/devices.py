@@ -30,7 +30,8 @@ def devices(ctx: Context) -> None:
         click.echo("No input or serial devices found (is this user in the 'input'/'barcode' group?).")
     for info in found:
         feeds = [sid for sid, scanner in wanted
-                 if scanner.kind == ("evdev" if info.kind == "input" else "serial") and _match_for(scanner).matches(info)]
+                 if scanner.kind == ("evdev" if info.kind == "input" else "serial")
+                 and _match_for(scanner).matches(info)]
         for sid, scanner in wanted:
             if sid in feeds and _match_for(scanner).matches(info):
                 claimed.add((sid, scanner.label))
@@ -73,7 +74,8 @@ def decode_evtest(file: Path, layout: str, terminators: str, idle_gap_ms: int, l
                                    "'Event: time 1700000000.000100, type 1 (EV_KEY), code 30 (KEY_A), value 1'.")
     try:
         scans = decode_events(events, layout=layout, idle_gap=idle_gap_ms / 1000 if idle_gap_ms else None,
-                              terminators=keys, lost_terminator=lost_terminator_ms / 1000 if lost_terminator_ms else None)
+                              terminators=keys,
+                              lost_terminator=lost_terminator_ms / 1000 if lost_terminator_ms else None)
     except ValueError as exc:  # an unknown terminator key name
         raise click.BadParameter(str(exc), param_hint="--terminators") from None
     except DriverError as exc:

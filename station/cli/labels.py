@@ -36,8 +36,10 @@ def labels_commands(ctx: Context, out_dir: str, parties: bool, operators: bool) 
                       session.scalars(select(Operator).where(Operator.active.is_(True)).order_by(Operator.code))]
     if parties:
         with ctx.sessionmaker()() as session:
-            items += [Label(f"SUP:{s.code}", f"Supplier: {s.name}") for s in session.scalars(select(Supplier).order_by(Supplier.code))]
-            items += [Label(f"CUS:{c.code}", f"Customer: {c.name}") for c in session.scalars(select(Customer).order_by(Customer.code))]
+            items += [Label(f"SUP:{s.code}", f"Supplier: {s.name}")
+                      for s in session.scalars(select(Supplier).order_by(Supplier.code))]
+            items += [Label(f"CUS:{c.code}", f"Customer: {c.name}")
+                      for c in session.scalars(select(Customer).order_by(Customer.code))]
     try:
         paths = write_sheet(items, Path(out_dir), title="Barcode station: commands")
     except ValueError as exc:

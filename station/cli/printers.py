@@ -47,6 +47,33 @@ def _queue(q: print_queue.PrinterQueue | None) -> str:
     return text
 
 
+def _read_queues(ctx: Context, problems: list[str]) -> tuple[dict[str, print_queue.PrinterQueue], dict[str, int]]:
+    """Each printer's queue and the labels left for printers no longer configured; ({}, {}) and a problem when the
+    database cannot say."""
+    ids = [p.id for p in ctx.config.printers]
+    try:
+        with ctx.sessionmaker()() as session:
+            return print_queue.queues(session, ids), print_queue.unconfigured(session, ids)
+    except DBAPIError as exc:
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        problems.append(f"The print queue cannot be read: the database cannot be reached ({first}).")
+    except NoStationDatabase as exc:  # never one made here: the printers are still asked
+        problems.append(f"The print queue cannot be read: {exc.message}")
+    return {}, {}
+
+
+def _queue_notes(printer: LabelPrinterConfig, q: print_queue.PrinterQueue) -> list[str]:
+    """What the operator should know of a printer's queue: its latest failed label, labels maybe printed twice."""
+    notes = []
+    for label in q.failed_labels[:1]:
+        notes.append(f"Printer {printer.id} has {q.failed} failed label{'s' if q.failed != 1 else ''};"
+                     f" the latest, {label.serial}: {label.error}")
+    for label in q.doubled:
+        notes.append(f"Printer {printer.id} may have printed {label.serial} twice: look for a second label"
+                     " with that serial and throw it away.")
+    return notes
+
+
 @click.command()
 @pass_ctx
 def printers(ctx: Context) -> None:
@@ -54,17 +81,7 @@ def printers(ctx: Context) -> None:
     config = ctx.config
     problems: list[str] = []
     notes: list[str] = []
-    try:
-        with ctx.sessionmaker()() as session:
-            queues = print_queue.queues(session, [p.id for p in config.printers])
-            left = print_queue.unconfigured(session, [p.id for p in config.printers])
-    except DBAPIError as exc:
-        queues, left = {}, {}
-        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        problems.append(f"The print queue cannot be read: the database cannot be reached ({first}).")
-    except NoStationDatabase as exc:  # never one made here: the printers are still asked
-        queues, left = {}, {}
-        problems.append(f"The print queue cannot be read: {exc.message}")
+    queues, left = _read_queues(ctx, problems)
     # Labels nobody will print until their printer is configured again: a problem, like a printer that is off.
     problems += [print_queue.unconfigured_sentence(printer, count) for printer, count in left.items()]
     if not config.printers:
@@ -78,22 +95,17 @@ def printers(ctx: Context) -> None:
     with ThreadPoolExecutor(max_workers=len(config.printers)) as pool:
         answers = list(pool.map(_ask, config.printers))
     rows = []
-    for printer, (state, problem) in zip(config.printers, answers):
+    for printer, (state, problem) in zip(config.printers, answers, strict=True):
         q = queues.get(printer.id)
         rows.append((printer.id, printer.kind, printer.address, f"{printer.label} mm {printer.dpi} dpi",
                      str(state) if state is not None else "not set up", _queue(q)))
         if problem is not None:
             problems.append(problem)
         if q is not None:
-            for label in q.failed_labels[:1]:
-                notes.append(f"Printer {printer.id} has {q.failed} failed label{'s' if q.failed != 1 else ''};"
-                             f" the latest, {label.serial}: {label.error}")
-            for label in q.doubled:
-                notes.append(f"Printer {printer.id} may have printed {label.serial} twice: look for a second label"
-                             " with that serial and throw it away.")
+            notes += _queue_notes(printer, q)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     for sentence in problems + notes:
         click.echo(sentence, err=True)
     if problems:

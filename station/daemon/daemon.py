@@ -70,7 +70,7 @@ def migrate_or_defer(engine: Engine) -> bool:
 def _lock(spool: Path) -> IO[bytes]:
     """Hold ``<spool>.lock`` for this process's life: two daemons must not read one spool and its scanners."""
     spool.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(spool.with_name(spool.name + ".lock"), "ab")
+    handle = open(spool.with_name(spool.name + ".lock"), "ab")  # noqa: SIM115 (held until the process ends)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BaseException:

@@ -150,7 +150,7 @@ class Supervisor:
         self._retry: threading.Timer | None = None  # re-resolves matched slots that lost their device
         self.slots: list[_Slot] = []
         for station in stations:
-            for scanner, device_id in zip(station.scanners, station.device_ids):
+            for scanner, device_id in zip(station.scanners, station.device_ids, strict=True):
                 dynamic = scanner.vendor_product is not None or scanner.name is not None
                 try:
                     match = None

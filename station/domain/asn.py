@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TextIO
+from typing import TextIO
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -35,7 +36,8 @@ class AsnResult:
     unchanged: int
 
     def __str__(self) -> str:
-        return f"{plural(self.added + self.unchanged, 'serial')}: {self.added} added, {self.unchanged} already on their orders"
+        return (f"{plural(self.added + self.unchanged, 'serial')}: {self.added} added, {self.unchanged} already on"
+                " their orders")
 
 
 def import_asn(session: Session, source: TextIO | str, progress: Callable[[int, int], None] | None = None) -> AsnResult:
@@ -47,14 +49,26 @@ def import_asn(session: Session, source: TextIO | str, progress: Callable[[int, 
     is a handful of statements, not 30,000.
     """
     text = source if isinstance(source, str) else source.read()
-    text = text.lstrip("\ufeff")
+    rows = _rows(text.lstrip("\ufeff"))
+    products: dict[str, Product] = {}
+    wanted = _checked(session, rows, products, progress)
+    return _write_expected(session, wanted, {p.id: p.code for p in products.values()})
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    """The file's rows by column name, once its header names every column."""
     header = next(csv.reader(io.StringIO(text)), [])
     for column in COLUMNS:
         if column not in header:
             raise AsnImportFailed(1, column, "this column is missing from the header")
-    rows = list(csv.DictReader(io.StringIO(text)))
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _checked(session: Session, rows: list[dict[str, str]], products: dict[str, Product],
+             progress: Callable[[int, int], None] | None) -> dict[int, dict[str, tuple[int, int]]]:
+    """Every row checked, orders and products looked up once each (into ``products``): the serials each order
+    should list."""
     orders: dict[str, Document] = {}
-    products: dict[str, Product] = {}
     on_order: dict[int, set[int]] = {}
     wanted: dict[int, dict[str, tuple[int, int]]] = {}  # order id -> serial -> (product id, line)
     for n, row in enumerate(rows, start=2):
@@ -73,12 +87,18 @@ def import_asn(session: Session, source: TextIO | str, progress: Callable[[int, 
             raise AsnImportFailed(n, "serial", exc.message) from None
         listed = wanted.setdefault(order.id, {})
         if serial in listed and listed[serial][0] != product.id:
-            raise AsnImportFailed(n, "product", f"serial {serial} is listed as another product on line {listed[serial][1]}")
+            raise AsnImportFailed(n, "product",
+                                  f"serial {serial} is listed as another product on line {listed[serial][1]}")
         listed.setdefault(serial, (product.id, n))
         if progress is not None:
             progress(n - 1, len(rows))
+    return wanted
+
+
+def _write_expected(session: Session, wanted: dict[int, dict[str, tuple[int, int]]],
+                    codes: dict[int, str]) -> AsnResult:
+    """The serials no order lists yet, in one insert per order; a serial listed as another product refused."""
     added = unchanged = 0
-    codes = {p.id: p.code for p in products.values()}
     for order_id, listed in wanted.items():
         existing = dict(session.execute(select(ExpectedSerial.serial, ExpectedSerial.product_id)
                                         .where(ExpectedSerial.order_id == order_id)).all())
@@ -126,7 +146,8 @@ def is_expected(session: Session, order_id: int, serial: str) -> bool:
     ) is not None
 
 
-def check_expected(session: Session, order_id: int, order_reference: str, serial: str | None, policy: str) -> str | None:
+def check_expected(session: Session, order_id: int, order_reference: str, serial: str | None,
+                   policy: str) -> str | None:
     """For a receipt against an order with a serial list: refuse (or warn about) a serial not on it.
 
     Returns a warning sentence when the policy is "warn", None when all is well.
@@ -149,10 +170,12 @@ class SerialReport:
 
 def serial_report(session: Session, order: Document) -> SerialReport:
     """Expected, received (posted), missing and unexpected serials of a purchase order."""
-    expected = list(session.scalars(select(ExpectedSerial.serial).where(ExpectedSerial.order_id == order.id).order_by(ExpectedSerial.id)))
+    expected = list(session.scalars(select(ExpectedSerial.serial).where(ExpectedSerial.order_id == order.id)
+                                    .order_by(ExpectedSerial.id)))
     received = list(session.scalars(
         select(DocumentLine.serial).join(Document, Document.id == DocumentLine.document_id)
-        .where(Document.order_id == order.id, Document.status == DocumentStatus.posted, DocumentLine.serial.is_not(None))
+        .where(Document.order_id == order.id, Document.status == DocumentStatus.posted,
+               DocumentLine.serial.is_not(None))
         .order_by(DocumentLine.id)
     ))
     got = set(received)

@@ -53,7 +53,8 @@ def check_barcode(session: Session, raw: str, pattern: re.Pattern[str] | None = 
     return barcode
 
 
-def _add_barcode(session: Session, product: Product, raw: str, pattern: re.Pattern[str] | None = None) -> ProductBarcode:
+def _add_barcode(session: Session, product: Product, raw: str,
+                 pattern: re.Pattern[str] | None = None) -> ProductBarcode:
     barcode = check_barcode(session, raw, pattern)
     row = ProductBarcode(product=product, barcode=barcode)
     session.add(row)

@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, inspect, select, update
@@ -66,7 +66,8 @@ _ORDER_REFERENCE = select(D.c.reference).where(D.c.id == bindparam("id"))
 
 
 def get_document(session: Session, reference: str) -> Document:
-    doc = session.scalar(select(Document).where(Document.reference == reference)) if could_be_key(reference, CODE_MAX) else None
+    doc = (session.scalar(select(Document).where(Document.reference == reference))
+           if could_be_key(reference, CODE_MAX) else None)
     if doc is None:
         raise NotFound("unknown_document", f"There is no document {reference}.")
     return doc
@@ -209,7 +210,7 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
         quantity=quantity, batch=batch, expiry=expiry, takes_unit=resolved.takes_unit,
         # Rule 8's index holds a serial on an open document's line; a count's lines are observations, never held.
         is_open=doc.kind is not DocumentKind.count,
-        created_at=datetime.now(timezone.utc), user=user if user is not None else doc.user, replaces=replaces,
+        created_at=datetime.now(UTC), user=user if user is not None else doc.user, replaces=replaces,
         location_id=location_id))
     if product is not None:
         tallies.add(session, doc.id, product.id, quantity, taken)
@@ -221,7 +222,8 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
 
 
 def _insert_line(session: Session, doc: DocumentLike, values: dict[str, Any]) -> None:
-    """The line's INSERT; the unique index of rule 8 refusing it (a serial raced onto another open document) is a Refusal.
+    """The line's INSERT; the unique index of rule 8 refusing it (a serial raced onto another open document) is a
+    Refusal.
 
     The failed statement leaves the transaction unusable until the caller rolls
     back (its savepoint, or all of it), which also takes the line away.
@@ -275,9 +277,11 @@ def attach_serial(session: Session, doc: DocumentLike, serial: str, *, pattern: 
         session.connection().execute(_SET_SERIAL, {"line_id": last.id, "serial": resolved.serial})
     except IntegrityError:
         raise Refusal("serial_on_open_document",
-                      f"Serial {resolved.serial} was just put on another open document: finish or cancel that first.") from None
+                      f"Serial {resolved.serial} was just put on another open document: finish or cancel that"
+                      " first.") from None
     expire(session, doc, "lines")
-    line = Line(last.line_no, resolved.product, resolved.serial, last.quantity, last.batch, last.expiry, last.takes_unit)
+    line = Line(last.line_no, resolved.product, resolved.serial, last.quantity, last.batch, last.expiry,
+                last.takes_unit)
     _recheck(session, doc, line, resolved, lookups)
     return line
 
@@ -292,7 +296,8 @@ def undo_last_line(session: Session, doc: DocumentLike) -> Line:
     session.connection().execute(_COUNT_DOWN, {"document_id": doc.id})
     product = product_by_id(session, last.product_id) if last.product_id is not None else None
     if product is not None:
-        taken = (1 if last.serial is not None else POLICY[doc.kind].takes_units(last.quantity)) if last.takes_unit else 0
+        taken = ((1 if last.serial is not None else POLICY[doc.kind].takes_units(last.quantity))
+                 if last.takes_unit else 0)
         tallies.add(session, doc.id, product.id, -last.quantity, -taken)
     expire(session, doc, "lines", "line_count")
     return Line(last.line_no, product, last.serial, last.quantity, last.batch, last.expiry, last.takes_unit,
@@ -312,7 +317,8 @@ def create_purchase_order(session: Session, reference: str, supplier: str, lines
     """A purchase order to receive against: (product code, quantity) lines from the supplier with that code."""
     reference = require_code(reference, "reference")
     if pattern is not None and not pattern.search(reference):
-        raise Invalid("invalid_field", f"reference {reference} does not match the purchase order pattern {pattern.pattern}, so it could not be scanned.")
+        raise Invalid("invalid_field", f"reference {reference} does not match the purchase order pattern"
+                                       f" {pattern.pattern}, so it could not be scanned.")
     if session.scalar(select(Document.id).where(Document.reference == reference)):
         raise Conflict("duplicate", f"Document {reference} exists already.")
     party = get_party(session, "supplier", require_code(supplier, "supplier"))

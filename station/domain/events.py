@@ -54,7 +54,7 @@ with the record already fetched).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, func, insert, literal, select
 from sqlalchemy.orm import Session
@@ -93,7 +93,7 @@ def record(session: Session, type: EventType, subject: str, subject_id: int, *, 
     """
     if subject not in SUBJECTS:
         raise ValueError(f"an event's subject is one of {', '.join(SUBJECTS)}, not {subject!r}")
-    values = {"type": EventType(type).value, "at": at or datetime.now(timezone.utc), "subject": subject,
+    values = {"type": EventType(type).value, "at": at or datetime.now(UTC), "subject": subject,
               "subject_id": subject_id}
     if session.get_bind().dialect.name == "postgresql":
         session.execute(_LOCK)

@@ -56,20 +56,6 @@ class ProductLike(Protocol):
     serial_required_for_sales: bool
 
 
-class DocumentLike(Protocol):
-    """The head of a document as the rules and the line functions need it (an ORM Document is one)."""
-
-    id: int
-    reference: str
-    kind: DocumentKind
-    status: DocumentStatus
-    station: str | None
-    user: str | None
-    supplier_id: int | None
-    customer_id: int | None
-    order_id: int | None
-
-
 @dataclass(frozen=True)
 class ProductFacts:
     id: int
@@ -145,6 +131,11 @@ class DocumentHead:
     posted_at: datetime | None = None
     location_id: int | None = None  # a count's place, a transfer's destination, else the station's location
     site_id: int | None = None  # that location's site
+
+
+#: The head of a document as the rules and the line functions need it: an ORM Document or a DocumentHead, which
+#: has the same attributes (its first nine are what they read).
+DocumentLike = Document | DocumentHead
 
 
 def head_columns():
@@ -317,7 +308,8 @@ def serial_facts(session: Session, text: str) -> SerialFacts:
 
 def locked_serials(session: Session, document_id: int) -> dict[str, SerialFacts]:
     """The records of a document's serials, row-locked in id order (postings never deadlock on serials), by text."""
-    return {row.serial: _facts(row.serial, row) for row in session.connection().execute(_LOCKED, {"document_id": document_id})}
+    return {row.serial: _facts(row.serial, row)
+            for row in session.connection().execute(_LOCKED, {"document_id": document_id})}
 
 
 _HEAD = select(*head_columns()).select_from(head_from(D)).where(D.c.id == bindparam("id"))

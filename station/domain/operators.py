@@ -17,7 +17,7 @@ from .errors import Conflict, Invalid, NotFound
 from .models import CODE_MAX, Operator
 from .validation import could_be_key, require_code, require_name
 
-O = Operator.__table__
+OP = Operator.__table__
 
 #: What a badge holds before the operator's code.
 BADGE_PREFIX = "USR:"
@@ -33,8 +33,8 @@ class OperatorFacts:
     active: bool
 
 
-_ACTIVE_BY_CODE = select(O.c.id, O.c.code, O.c.name, O.c.active).where(O.c.code == bindparam("code"),
-                                                                      O.c.active.is_(True))
+_ACTIVE_BY_CODE = select(OP.c.id, OP.c.code, OP.c.name, OP.c.active).where(OP.c.code == bindparam("code"),
+                                                                          OP.c.active.is_(True))
 
 
 def active_by_code(session: Session, code: str) -> OperatorFacts | None:

@@ -83,10 +83,12 @@ def refuse_if_on_open_document(facts: SerialFacts, doc: DocumentLike) -> None:
     if facts.open_document_id is None:
         return
     if facts.open_document_id == doc.id:
-        raise Refusal("serial_on_open_document", f"Serial {facts.serial} is on this document already: scan the next one.")
+        raise Refusal("serial_on_open_document",
+                      f"Serial {facts.serial} is on this document already: scan the next one.")
     where = f" at station {facts.open_station}" if facts.open_station else ""
     raise Refusal("serial_on_open_document",
-                  f"Serial {facts.serial} is on open document {facts.open_reference}{where}: finish or cancel that first.")
+                  f"Serial {facts.serial} is on open document {facts.open_reference}{where}: finish or cancel that"
+                  " first.")
 
 
 def product_for(facts: SerialFacts, product: ProductLike | None) -> ProductLike:
@@ -99,7 +101,8 @@ def product_for(facts: SerialFacts, product: ProductLike | None) -> ProductLike:
             )
         return facts.product
     if product is None:
-        raise Refusal("product_required", f"Serial {facts.serial} has no product yet: scan the product first, then the serial.")
+        raise Refusal("product_required",
+                      f"Serial {facts.serial} has no product yet: scan the product first, then the serial.")
     return product
 
 
@@ -134,7 +137,8 @@ def _sale(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolve
     product = product_for(f, product)
     if f.customer_id is not None:
         raise Refusal("serial_has_customer",
-                      f"Serial {f.serial} was sold to {f.customer_name}: take it back as a return before selling it again.")
+                      f"Serial {f.serial} was sold to {f.customer_name}: take it back as a return before selling it"
+                      " again.")
     if f.in_stock:
         return Resolved(product, f.serial, f)
     if f.ever_moved:
@@ -147,7 +151,8 @@ def _sale(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolve
 def _customer_return(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
     _refuse_in_service(f)
     if f.customer_id is None:
-        raise Refusal("serial_no_customer", f"Serial {f.serial} was not sold to anyone, so it cannot come back as a return: "
+        raise Refusal("serial_no_customer", f"Serial {f.serial} was not sold to anyone, so it cannot come back as a"
+                                            " return: "
                                             "scan a sold serial, or SUP:... first to send it back to the supplier.")
     return Resolved(product_for(f, product), f.serial, f)
 
@@ -155,7 +160,8 @@ def _customer_return(f: SerialFacts, product: ProductLike | None, quantity: int)
 def _supplier_return(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
     _refuse_in_service(f)
     if not f.in_stock and not f.faulty:  # rule 6: in stock, or faulty (ours, out of stock)
-        raise Refusal("serial_not_in_stock", f"Serial {f.serial} is not in stock, so it cannot go back to the supplier: "
+        raise Refusal("serial_not_in_stock", f"Serial {f.serial} is not in stock, so it cannot go back to the"
+                                             " supplier: "
                                              "receive it or adjust it into stock first, or scan another serial.")
     return Resolved(product_for(f, product), f.serial, f)
 
@@ -360,7 +366,8 @@ def out_of_stock(doc: DocumentLike, product: ProductLike, on_hand: int, serial: 
     """The refusal for a line whose unserialised units are not free."""
     if serial is not None:
         return Refusal("serial_not_in_stock",
-                       f"Serial {serial} is not in stock and no unit of {product.name} without a serial is left to take: "
+                       f"Serial {serial} is not in stock and no unit of {product.name} without a serial is left to"
+                       " take: "
                        "receive it, or adjust it into stock, then sell it.")
     return Refusal("out_of_stock", _WORDS[doc.kind].out_of_stock.format(
         name=product.name, units=plural(on_hand, "unit"), are="is" if on_hand == 1 else "are"))
@@ -369,7 +376,8 @@ def out_of_stock(doc: DocumentLike, product: ProductLike, on_hand: int, serial: 
 def order_exceeded(order_reference: str, product: ProductLike, expected: int, received: int) -> Refusal:
     if expected == 0:
         return Refusal("quantity_exceeds_order", f"{product.name} is not on purchase order {order_reference}: "
-                                                 "scan a product on the order, or receive this one on a receipt of its own (SUP:...).")
+                                                 "scan a product on the order, or receive this one on a receipt of"
+                                                 " its own (SUP:...).")
     return Refusal("quantity_exceeds_order",
                    f"Purchase order {order_reference} expects {expected} of {product.name}; "
                    f"{received} are received already. Scan another product or finish.")

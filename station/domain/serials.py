@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select
@@ -91,7 +91,8 @@ def update_serial(session: Session, record: SerialNumber, *, product: Ref = KEEP
                   supplier: Ref = KEEP, station: str | None = None, user: str | None = None) -> SerialNumber:
     """Change product, customer or supplier (KEEP leaves one as it is); in_stock is never set (rule 1)."""
     if customer not in (KEEP, None) and record.in_stock:
-        raise Refusal("serial_in_stock", f"Serial {record.serial} is in stock: a customer can be set only once it has left stock.")
+        raise Refusal("serial_in_stock",
+                      f"Serial {record.serial} is in stock: a customer can be set only once it has left stock.")
     if customer is not KEEP and record.in_service:
         raise Refusal("serial_in_service", f"Serial {record.serial} is at the service desk: its customer can change "
                                            "once it is checked out.")
@@ -269,7 +270,8 @@ def refused_scans(session: Session, record: SerialNumber, *, page: int = 1, per_
                                                        "count": per_page}))
 
 
-def history(session: Session, record: SerialNumber, *, page: int = 1, per_page: int = 50) -> tuple[list[HistoryEntry], int]:
+def history(session: Session, record: SerialNumber, *, page: int = 1,
+            per_page: int = 50) -> tuple[list[HistoryEntry], int]:
     """The serial page's one timeline: its movements and its refused scans together, oldest first, paged."""
     movements = session.scalars(
         select(Movement).where(Movement.serial_id == record.id).order_by(Movement.id)
@@ -289,6 +291,5 @@ def history(session: Session, record: SerialNumber, *, page: int = 1, per_page: 
 
 
 def _aware(at: datetime) -> datetime:
-    from datetime import timezone
 
-    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

@@ -103,7 +103,8 @@ def order_summary(session: Session, order_id: int) -> list[ProductCount]:
 def summary(session: Session, document_id: int, order_id: int | None = None) -> list[ProductCount]:
     """The document's products (and, against an order, the order's), by product code."""
     if order_id is None:
-        return [ProductCount(r.code, r.name, r.units) for r in session.connection().execute(_SUMMARY, {"document_id": document_id})]
+        return [ProductCount(r.code, r.name, r.units)
+                for r in session.connection().execute(_SUMMARY, {"document_id": document_id})]
     rows = session.connection().execute(_SUMMARY_AGAINST_ORDER, {"document_id": document_id, "order_id": order_id})
     return [ProductCount(r.code, r.name, r.units, r.expected, r.received) for r in rows]
 

@@ -70,7 +70,8 @@ def serial_text(value: str, *, document_pattern: re.Pattern[str] | None = None) 
         raise Invalid("invalid_serial", f"A serial may not start with {text[:4]}: it would be read as a command, "
                                         "a party or an operator's badge.")
     if document_pattern is not None and document_pattern.search(text):
-        raise Invalid("invalid_serial", f"{text} looks like a purchase order reference, so it could never be scanned as a serial.")
+        raise Invalid("invalid_serial",
+                      f"{text} looks like a purchase order reference, so it could never be scanned as a serial.")
     return text
 
 

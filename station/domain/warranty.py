@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import calendar
 import enum
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 MAX_MONTHS = 600  # fifty years: anything longer is a typing slip
 
@@ -45,7 +45,7 @@ def warranty_end(sold_on: date, months: int | None, keeps: date | None = None) -
 
 
 def utc_today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def state(until: date | None, today: date) -> WarrantyState:

@@ -166,7 +166,7 @@ def read_rows(source: Any, columns: tuple[str, ...], required: tuple[str, ...]) 
                 continue  # blank lines, and the ",,,," some spreadsheets write
             if len(fields) > len(names):
                 raise ImportFailed(line, None, f"{len(fields)} values, but the header names {len(names)} columns")
-            values = dict(zip(names, (field.strip() for field in fields)))
+            values = dict(zip(names, (field.strip() for field in fields), strict=False))
             rows.append(Row(line, values))
     except csv.Error as exc:
         raise ImportFailed(end + 1, None, f"not valid CSV ({exc})") from None
@@ -365,7 +365,8 @@ def _known(session: Session, cache: dict[str, str], value: str, kind: str) -> st
     """The code of an existing supplier or product (never made on the fly)."""
     code = require_code(value, kind)
     if code not in cache:
-        cache[code] = get_party(session, "supplier", code).code if kind == "supplier" else get_product(session, code).code
+        cache[code] = (get_party(session, "supplier", code).code if kind == "supplier"
+                       else get_product(session, code).code)
     return cache[code]
 
 

@@ -90,7 +90,7 @@ async def read_body(receive: Callable, limit: int, timeout: float) -> bytes:
             raise BodyTooSlow
         try:
             message = await asyncio.wait_for(receive(), remaining)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BodyTooSlow from None
         if message["type"] == "http.disconnect":
             raise ConnectionResetError("client went away mid-body")

@@ -16,6 +16,7 @@ shape, not uvicorn's plain text: the API answers JSON always.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
@@ -129,10 +130,8 @@ class WebServer:
         """End the live streams, stop accepting, close the connections; gone within ``timeout``."""
         loop = self._loop
         if loop is not None and self.thread.is_alive():
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop has just closed
                 loop.call_soon_threadsafe(self.asgi.close)
-            except RuntimeError:  # the loop has just closed
-                pass
         self.server.should_exit = True
         self.thread.join(max(0.0, timeout - STOP_TICK))
         if self.thread.is_alive():

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 
@@ -131,7 +131,7 @@ class LiveStatus:
     def record_scan(self, station: str, device: str, text: str) -> None:
         with self._cond:
             old = self._devices.get((station, device)) or DeviceState(station, device, "web", "connected")
-            self._devices[(station, device)] = replace(old, last_scan_at=datetime.now(timezone.utc), last_scan=text)
+            self._devices[(station, device)] = replace(old, last_scan_at=datetime.now(UTC), last_scan=text)
             self._bump()
 
     def devices(self) -> list[DeviceState]:

@@ -253,7 +253,7 @@ class EventHub:
                 try:
                     await asyncio.wait_for(channel.wake.wait(), self.heartbeat)
                     quiet = False
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     quiet = True
         except Exception:
             log.exception("station events: following station %s failed", channel.station)

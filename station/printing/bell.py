@@ -15,6 +15,7 @@ committed (a scan refused after queueing rings nobody, or a harmless extra):
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import selectors
@@ -69,11 +70,9 @@ def knock(engine: Engine) -> None:
     name = address(engine)
     if name is None:
         return
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.sendto(b"!", name)
-        except OSError:  # ECONNREFUSED: no daemon; EAGAIN: it has rings enough to look already
-            pass
+    # ECONNREFUSED: no daemon; EAGAIN: it has rings enough to look already
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock, contextlib.suppress(OSError):
+        sock.sendto(b"!", name)
 
 
 class Listener(threading.Thread):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, func, insert, literal, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -40,12 +40,12 @@ SHOWN = 5  # failed and possibly doubled labels listed per printer
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _utc(at: datetime | None) -> datetime | None:
     """SQLite gives its times back without a zone; they were written in UTC."""
-    return at.replace(tzinfo=timezone.utc) if at is not None and at.tzinfo is None else at
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
 def new_token() -> str:

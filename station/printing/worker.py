@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -133,7 +133,7 @@ class PrinterWorker(threading.Thread):
             return None
         if isinstance(claimed, Busy):
             log.info("printer %s: its next label is %s's until %s", self.printer, claimed.owner, claimed.until)
-            return max(1.0, (claimed.until - datetime.now(timezone.utc)).total_seconds())
+            return max(1.0, (claimed.until - datetime.now(UTC)).total_seconds())
         error = self._send(claimed, symbol)
         self._unrecorded = (claimed, error)
         pause = 0.0

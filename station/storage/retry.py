@@ -25,7 +25,8 @@ import random
 import threading
 import time
 import weakref
-from typing import Callable, ContextManager, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
@@ -61,7 +62,7 @@ def is_unreachable(exc: BaseException) -> bool:
     return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
 
 
-def writer_turn(Session: sessionmaker[Session], timeout: float = 10.0) -> ContextManager[object]:
+def writer_turn(Session: sessionmaker[Session], timeout: float = 10.0) -> contextlib.AbstractContextManager[object]:
     """On SQLite, this process's queue for the one write lock (re-entrant); elsewhere nothing.
 
     After ``timeout`` seconds in the queue (a transaction that hangs) it goes on

@@ -45,6 +45,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event as sa_event
@@ -185,21 +186,8 @@ class WebhookThread(threading.Thread):
             return True  # nothing to write: no write lock taken (SQLite looks again every few seconds)
         if not (renew or done or enqueue or failure):
             return True
-
-        def work(s) -> tuple[bool, outbox.Delivery | None]:
-            if renew and not outbox.claim(s, webhook_id, self.holder, now):
-                return False, None
-            for status in sorted({status for _, status in done}):
-                outbox.delivered(s, [d.id for d, st in done if st == status], status=status)
-            after = None
-            if failure is not None:
-                after = outbox.record(s, failure[0].id, delivered=False, status=failure[1].status,
-                                      error=failure[1].error, schedule=self.schedule)
-            while enqueue and outbox.enqueue(s, webhook_id, self.hook.events) == outbox.ENQUEUE_BATCH:
-                pass
-            return True, after
-
-        held, after = run_in_transaction(self.Session, work)
+        held, after = run_in_transaction(self.Session, lambda s: self._write_in(
+            s, webhook_id, now, renew=renew, done=done, failure=failure, enqueue=enqueue))
         if not held:
             self._leased_until = None
             return False
@@ -213,6 +201,23 @@ class WebhookThread(threading.Thread):
         if failure is not None:
             self._say_failed(failure[0], failure[1], after)
         return True
+
+    def _write_in(self, s: Session, webhook_id: int, now: datetime, *, renew: bool,
+                  done: list[tuple[outbox.Delivery, int]], failure: tuple[outbox.Delivery, sender.Outcome] | None,
+                  enqueue: bool) -> tuple[bool, outbox.Delivery | None]:
+        """`_write`'s transaction: (False, None) when the lease is due and another daemon holds it, else True and
+        the failed delivery's row as recorded."""
+        if renew and not outbox.claim(s, webhook_id, self.holder, now):
+            return False, None
+        for status in sorted({status for _, status in done}):
+            outbox.delivered(s, [d.id for d, st in done if st == status], status=status)
+        after = None
+        if failure is not None:
+            after = outbox.record(s, failure[0].id, delivered=False, status=failure[1].status,
+                                  error=failure[1].error, schedule=self.schedule)
+        while enqueue and outbox.enqueue(s, webhook_id, self.hook.events) == outbox.ENQUEUE_BATCH:
+            pass
+        return True, after
 
     def _new_events(self) -> bool:
         """Whether the feed holds events past the webhook's cursor (read without taking a write lock)."""

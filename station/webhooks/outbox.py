@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -56,14 +56,14 @@ OPEN_STATES = (DeliveryState.pending, DeliveryState.failed)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def aware(at: datetime | None) -> datetime | None:
     """A stored time as UTC-aware (SQLite gives them back without a zone)."""
     if at is None or at.tzinfo is not None:
         return at
-    return at.replace(tzinfo=timezone.utc)
+    return at.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -258,7 +258,8 @@ def counts(session: Session, urls: Sequence[str], types_of: dict[str, Iterable[s
 
 def deliveries(session: Session, *, state: DeliveryState | None = None, limit: int = 100) -> Sequence:
     """The newest deliveries (of one state), with their webhook's URL and event's type, newest first."""
-    query = (select(WD.c.id, WD.c.webhook_id, W.c.url, WD.c.event_id, E.c.type, WD.c.state, WD.c.attempts, WD.c.last_status,
+    query = (select(WD.c.id, WD.c.webhook_id, W.c.url, WD.c.event_id, E.c.type, WD.c.state, WD.c.attempts,
+                    WD.c.last_status,
                     WD.c.last_error, WD.c.last_attempt_at, WD.c.next_attempt_at, WD.c.delivered_at)
              .select_from(WD.join(W, W.c.id == WD.c.webhook_id).join(E, E.c.id == WD.c.event_id))
              .order_by(WD.c.id.desc()).limit(limit))

@@ -12,7 +12,7 @@ with ``hmac``.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
 
@@ -22,7 +22,7 @@ USER_AGENT = "barcode-station-webhooks/1"
 
 def signed_headers(secret: str, event_id: int, body: bytes, at: datetime | None = None) -> dict[str, str]:
     """The headers of one delivery attempt of ``body`` (the exact bytes sent) for the event ``event_id``."""
-    at = (at or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+    at = (at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     msg_id = str(event_id)
     signature = Webhook(secret).sign(msg_id, at, body.decode("utf-8"))
     return {"webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())), "webhook-signature": signature,

@@ -49,6 +49,10 @@ def typed_at(text: str, start: float, step: float = 0.002) -> list[InputEvent]:
     return events
 
 
+#: What reading an unplugged device raises.
+NO_DEVICE = OSError(errno.ENODEV, "No such device")
+
+
 class FakeInputDevice:
     """Stands in for evdev.InputDevice: a real non-blocking pipe fd for select(), one packet per read().
 
@@ -62,7 +66,7 @@ class FakeInputDevice:
     def __init__(
         self,
         events: list[InputEvent],
-        unplug_error: OSError | None = OSError(errno.ENODEV, "No such device"),
+        unplug_error: OSError | None = NO_DEVICE,
         grab_error: OSError | None = None,
         restamp: bool = True,
     ) -> None:

@@ -54,7 +54,7 @@ def test_any_lines_any_terminators_any_cuts(
     """Guards the framer as a whole: arbitrary bytes, mixed terminators, arbitrary reads."""
     stream = b"".join(line + terminators[i % len(terminators)] for i, line in enumerate(lines))
     points = sorted({0, len(stream), *(c % (len(stream) + 1) for c in cuts)})
-    chunks = [stream[a:b] for a, b in zip(points, points[1:])]
+    chunks = [stream[a:b] for a, b in zip(points, points[1:], strict=False)]
     assert feed_chunks(LineFramer(max_length=10_000), chunks) == lines
 
 
@@ -117,7 +117,7 @@ def _stream(lines: list[bytes], terminators: list[bytes]) -> tuple[bytes, list[t
 
 def _chunks(stream: bytes, cuts: list[int]) -> list[tuple[int, int]]:
     points = sorted({0, len(stream), *(c % (len(stream) + 1) for c in cuts)})
-    return list(zip(points, points[1:]))
+    return list(zip(points, points[1:], strict=False))
 
 
 @settings(deadline=None)
@@ -165,7 +165,8 @@ def test_a_read_lost_by_a_kill_costs_the_lines_it_touched_and_no_fragment(
     after.resume(Unfinished(cut=True))  # what the spool says of a port whose read was in flight
     out += feed_chunks(after, [stream[x:y] for x, y in chunks[lost + 1:]])
     out += after.flush()
-    kept = [line for line, (start, done) in zip(lines, spans) if not (start < b and a < done) and start != b]
+    kept = [line for line, (start, done) in zip(lines, spans, strict=True)
+            if not (start < b and a < done) and start != b]
     assert out == kept
 
 

@@ -295,11 +295,14 @@ def test_bad_settings_fail_at_construction(kwargs: dict) -> None:
         SerialScanner("bench-1", "/dev/ttyUSB9", lambda *_: None, **kwargs)
 
 
+NOTHING_LEFT = Unfinished()
+
+
 class Journal:
     """What the daemon's spool is to a reader, kept in memory: the unfinished line it resumes, and every call in
     order (``reading``, then the ``taken`` lines and state); ``failures`` hand-overs are refused first."""
 
-    def __init__(self, left: Unfinished = Unfinished(), failures: int = 0) -> None:
+    def __init__(self, left: Unfinished = NOTHING_LEFT, failures: int = 0) -> None:
         self.left = left
         self.failures = failures
         self.calls: list[tuple] = []
@@ -365,7 +368,7 @@ def test_no_read_is_taken_before_the_last_one_is_kept_and_none_exceeds_read_size
     for _, lines, unfinished in reads[1::2]:
         done += sum(len(line) + 2 for line in lines)
         positions.append(done + len(unfinished.head))
-    assert max(b - a for a, b in zip(positions, positions[1:])) <= READ_SIZE + 1
+    assert max(b - a for a, b in zip(positions, positions[1:], strict=False)) <= READ_SIZE + 1
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ def snapshot(db) -> dict[str, list[tuple]]:
     """Every row of every table, to prove a refused request wrote nothing."""
     with db.engine.connect() as conn:
         return {
-            t.name: sorted((tuple(map(repr, row)) for row in conn.execute(select(t))))
+            t.name: sorted(tuple(map(repr, row)) for row in conn.execute(select(t)))
             for t in Base.metadata.sorted_tables
         }
 

@@ -132,7 +132,8 @@ class ContractClient(FlaskClient):
 
 
 def _label(request: Request, response) -> str:
-    return f"{request.method} {request.full_path.rstrip('?')} -> {response.status_code} {response.get_data(as_text=True)[:500]}"
+    return (f"{request.method} {request.full_path.rstrip('?')} -> {response.status_code}"
+            f" {response.get_data(as_text=True)[:500]}")
 
 
 def check(app: Flask, request: Request, response) -> None:

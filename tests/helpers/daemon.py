@@ -9,6 +9,7 @@ deadline for failing, never a pace.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import queue
@@ -23,7 +24,7 @@ import termios
 import threading
 import time
 import tty
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -31,6 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from helpers.database import Database, create_database
 from station.live.status import LiveStatus
 
 # The command line as the `station` script starts it.
@@ -463,17 +465,26 @@ class FlakyProxy:
 
 def _reset(sock: socket.socket) -> None:
     """Close with a reset, as a host going away looks to the client."""
-    try:
+    with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    except OSError:
-        pass
     sock.close()
 
 
 def _close(pair: Iterable[socket.socket]) -> None:
     for sock in pair:
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         _reset(sock)
+
+
+@contextlib.contextmanager
+def proxied_postgres(tmp_path: Path) -> Iterator[tuple[Database, str, FlakyProxy]]:
+    """A fresh PostgreSQL schema and a proxy in front of the server: the database, the URL through the proxy, and
+    the proxy (to take down and bring back)."""
+    db = create_database("postgresql", tmp_path)
+    proxy, proxied = FlakyProxy.before(db.url)
+    try:
+        yield db, proxied, proxy
+    finally:
+        proxy.close()
+        db.close()

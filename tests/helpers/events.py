@@ -7,6 +7,7 @@ read them all from one selector.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import socket
@@ -135,10 +136,8 @@ class EventStream:
                 return kind, data
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.raw.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self.thread.join(timeout=10)
         self.raw.close()
         assert not self.thread.is_alive()

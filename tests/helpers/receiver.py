@@ -23,6 +23,7 @@ until a predicate over them holds. A TLS client that refuses the certificate nev
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -122,20 +123,18 @@ class Receiver:
         if answer == "slow":
             time.sleep(slow)  # simulates a slow receiver; not a wait for the code under test
         if answer == "trickle":
-            try:
-                for byte in ANSWER:
-                    handler.wfile.write(bytes([byte]))
-                    time.sleep(0.1)  # simulates a receiver that trickles its answer
-            except OSError:  # the sender gave up on it
-                pass
-            handler.close_connection = True
+            _trickle(handler)
             return
         if answer == "reset":
-            handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            handler.rfile.close()  # the last reference to the socket but the handler's own: close() now resets
-            handler.connection.close()
-            handler.close_connection = True
+            _reset(handler)
             return
+        self._respond(handler, answer)
+        if answer in ("hang", "close", "twice", "500", "hold"):
+            handler.close_connection = True  # as these answers always did: one request per connection
+        handler.wfile.flush()
+
+    def _respond(self, handler: BaseHTTPRequestHandler, answer: str) -> None:
+        """Write the scripted answer's bytes (none for "hang" and "close")."""
         if answer == "twice":
             handler.wfile.write(ANSWER + ANSWER)
         elif answer == "500":
@@ -170,9 +169,6 @@ class Receiver:
             handler.send_header("Location", self.moved_url)
             handler.send_header("Content-Length", "0")
             handler.end_headers()
-        if answer in ("hang", "close", "twice", "500", "hold"):
-            handler.close_connection = True  # as these answers always did: one request per connection
-        handler.wfile.flush()
 
     def script(self, *answers: str) -> None:
         with self._changed:
@@ -213,3 +209,20 @@ class Receiver:
         self._release.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+def _trickle(handler: BaseHTTPRequestHandler) -> None:
+    """The answer a byte at a time, then the connection closed."""
+    with contextlib.suppress(OSError):  # the sender gave up on it
+        for byte in ANSWER:
+            handler.wfile.write(bytes([byte]))
+            time.sleep(0.1)  # simulates a receiver that trickles its answer
+    handler.close_connection = True
+
+
+def _reset(handler: BaseHTTPRequestHandler) -> None:
+    """No answer: the connection reset."""
+    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    handler.rfile.close()  # the last reference to the socket but the handler's own: close() now resets
+    handler.connection.close()
+    handler.close_connection = True

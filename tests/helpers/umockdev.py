@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import create_engine, select
 
+from helpers.daemon import DaemonProcess
 from station.bench import emulation
 from station.domain.models import ScanLog
-from helpers.daemon import DaemonProcess
 
 _PROBLEM: list[str | None] = []
 

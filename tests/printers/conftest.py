@@ -10,6 +10,5 @@ from helpers.printers.standin_zebra import ZebraStandIn
 
 @pytest.fixture
 def zebra() -> Iterator[ZebraStandIn]:
-    standin = ZebraStandIn().start()
-    yield standin
-    standin.stop()
+    with ZebraStandIn() as standin:
+        yield standin

@@ -16,15 +16,7 @@ from station.printing.matrix import MIN_MODULE_MM as MIN_MATRIX_MM
 
 def bar_widths(image) -> list[int]:
     """Widths in dots of the dark runs across the middle row of the bars."""
-    row = [image.getpixel((x, image.height // 3)) < 128 for x in range(image.width)]
-    widths, run = [], 0
-    for dark in row + [False]:
-        if dark:
-            run += 1
-        elif run:
-            widths.append(run)
-            run = 0
-    return widths
+    return dark_runs([image.getpixel((x, image.height // 3)) < 128 for x in range(image.width)])
 
 
 @pytest.mark.parametrize(
@@ -69,6 +61,7 @@ def test_label_image_refuses(text, size, dpi, match):
 
 
 def dark_runs(row: list[bool]) -> list[int]:
+    """The lengths of the runs of dark (True) pixels in a row, in order."""
     widths, run = [], 0
     for dark in row + [False]:
         if dark:

@@ -45,7 +45,8 @@ def _order_lines(raw: Any) -> list[tuple[str, int]]:
             raise Invalid("invalid_field", f"line {n} must be an object.")
         unknown = set(line) - set(LINE_FIELDS)
         if unknown:
-            raise Invalid("unknown_field", f"line {n}: unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(sorted(unknown))}.")
+            raise Invalid("unknown_field",
+                          f"line {n}: unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(sorted(unknown))}.")
         lines.append((fields.text(line, "product"), fields.whole(line, "quantity")))
     return lines
 

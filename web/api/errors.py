@@ -104,7 +104,8 @@ def register(bp: Blueprint, prefix: str) -> None:
         if status == 404:
             message = f"No API endpoint {request.method} {sent_path()}."
         elif status == 405:
-            message = f"{request.method} is not allowed here; use {', '.join(getattr(exc, 'valid_methods', None) or [])}."
+            message = (f"{request.method} is not allowed here; use"
+                       f" {', '.join(getattr(exc, 'valid_methods', None) or [])}.")
         elif status == 413:
             message = f"The request body is over {MAX_BODY} bytes."
         elif status == 500:

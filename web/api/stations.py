@@ -30,8 +30,8 @@ from sqlalchemy.exc import OperationalError
 
 from station.domain.errors import Invalid, NotFound
 from station.live.streams import EVENTS_MARKER, TRUST_MARKER
-from station.scanning.views import offline
 from station.scanning.service import ScanService, check_key
+from station.scanning.views import offline
 
 from ..db import StationApp, station_app, transaction
 from ..scans import Held, carry_out
@@ -50,7 +50,8 @@ ASGI_ENVIRON = "station.asgi"
 
 def _known(station: str) -> None:
     if station_app().config.station(station) is None:
-        raise NotFound("unknown_station", f"There is no station {station}: check the [[stations]] of the configuration.")
+        raise NotFound("unknown_station",
+                       f"There is no station {station}: check the [[stations]] of the configuration.")
 
 
 def offline_body(app_state: StationApp, station: str) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def index():
     rows = []
     for station in config.stations:
         held = status.held(station.id) if status is not None else None
-        for scanner, device in zip(station.scanners, station.device_ids):
+        for scanner, device in zip(station.scanners, station.device_ids, strict=True):
             known = seen.pop((station.id, device), None)
             rows.append({"station": station.id, "device": device, "kind": scanner.kind,
                          "configured": True, "state": known["state"] if known else "missing",

@@ -65,7 +65,7 @@ def record_page(reference: str):
         if doc.kind == DocumentKind.purchase_order:
             receipts = [
                 {"reference": r.reference, "status": r.status.value, "station": r.station,
-                 "units": sum(l.quantity for l in r.lines), "posted_at": representation.timestamp(r.posted_at)}
+                 "units": sum(line.quantity for line in r.lines), "posted_at": representation.timestamp(r.posted_at)}
                 for r in session.scalars(select(Document).where(Document.order_id == doc.id).order_by(Document.id))
             ]
     return render_template("document.html", d=data, receipts=receipts)

@@ -85,10 +85,9 @@ def post():
         abort(400, description="Unknown form action.")
     code = request.form.get("code", "")
     message = None
-    with attempt():
-        with transaction() as session:
-            product = catalogue.get_product(session, code)
-            message = handler(session, product)
+    with attempt(), transaction() as session:
+        product = catalogue.get_product(session, code)
+        message = handler(session, product)
     if message is not None:
         done(message)
     return back(product_url(code))
@@ -112,11 +111,10 @@ def create():
     barcodes = (request.form.get("barcodes") or "").split()
     flags = {flag: checked(flag) for flag in FLAGS}
     created = None
-    with attempt():
-        with transaction() as session:
-            created = catalogue.create_product(session, request.form.get("code", ""), request.form.get("name", ""),
-                                               barcodes=barcodes, warranty_months=months_field() or 0, **flags,
-                                               pattern=_pattern()).code
+    with attempt(), transaction() as session:
+        created = catalogue.create_product(session, request.form.get("code", ""), request.form.get("name", ""),
+                                           barcodes=barcodes, warranty_months=months_field() or 0, **flags,
+                                           pattern=_pattern()).code
     if created is None:
         return back(url_for(".index") + "#new")
     done(f"Product {created} created.")
@@ -146,6 +144,7 @@ def adjust(session, product: Product) -> str:
     # ASCII digits only: int() would also take "١٢" and "1_0".
     quantity = int(raw) if re.fullmatch(r"[+-]?[0-9]{1,9}", raw) else None
     if quantity is None or abs(quantity) > MAX_ADJUST:
-        raise Invalid("invalid_field", f"quantity must be a whole number from -{MAX_ADJUST} to {MAX_ADJUST}, like 3 or -2.")
+        raise Invalid("invalid_field",
+                      f"quantity must be a whole number from -{MAX_ADJUST} to {MAX_ADJUST}, like 3 or -2.")
     doc = stock.adjust_product(session, product, quantity, request.form.get("reason", ""), user=user())
     return f"{product.code}: {'+' if quantity > 0 else ''}{plural(quantity, 'unserialised unit')} ({doc.reference})."

@@ -185,10 +185,9 @@ def create():
     """Rule 1: only the serial text is needed; product and supplier may come with it."""
     text = request.form.get("serial", "")
     created = None
-    with attempt():
-        with transaction() as session:
-            created = serials.create_serial(session, text, product=field("product"), supplier=field("supplier"),
-                                            pattern=station_app().config.scanning.document_re).serial
+    with attempt(), transaction() as session:
+        created = serials.create_serial(session, text, product=field("product"), supplier=field("supplier"),
+                                        pattern=station_app().config.scanning.document_re).serial
     if created is None:
         return back(url_for(".index", new=text[:SEARCH_MAX]) + "#new")
     done(f"Serial {created} created.")
@@ -202,17 +201,16 @@ def _code(obj) -> str | None:
 def edit(serial: str):
     """Product, customer and supplier by code; an empty field clears it, a field the post leaves out stays."""
     message = None
-    with attempt():
-        with transaction() as session:
-            record = serials.get_serial(session, serial)
-            current = {"product": _code(record.product), "customer": _code(record.customer),
-                       "supplier": _code(record.supplier)}
-            changes = {key: field(key) for key in current if key in request.form and field(key) != current[key]}
-            if changes:
-                serials.update_serial(session, record, **changes, user=user())
-                message = f"Serial {record.serial} saved: {', '.join(sorted(changes))} changed."
-            else:
-                message = "Nothing changed."
+    with attempt(), transaction() as session:
+        record = serials.get_serial(session, serial)
+        current = {"product": _code(record.product), "customer": _code(record.customer),
+                   "supplier": _code(record.supplier)}
+        changes = {key: field(key) for key in current if key in request.form and field(key) != current[key]}
+        if changes:
+            serials.update_serial(session, record, **changes, user=user())
+            message = f"Serial {record.serial} saved: {', '.join(sorted(changes))} changed."
+        else:
+            message = "Nothing changed."
     if message is not None:  # flashed once the transaction has committed
         done(message)
     return back(serial_url(serial))
@@ -222,12 +220,11 @@ def adjust(serial: str):
     """Rule 7: into or out of stock, always with a reason."""
     message = None
     direction = request.form.get("direction")
-    with attempt():
-        with transaction() as session:
-            record = serials.get_serial(session, serial)
-            doc = serials.adjust_serial(session, record, direction or "", request.form.get("reason", ""), user=user())
-            where = "into" if direction == "in" else "out of"
-            message = f"Serial {record.serial} adjusted {where} stock ({doc.reference})."
+    with attempt(), transaction() as session:
+        record = serials.get_serial(session, serial)
+        doc = serials.adjust_serial(session, record, direction or "", request.form.get("reason", ""), user=user())
+        where = "into" if direction == "in" else "out of"
+        message = f"Serial {record.serial} adjusted {where} stock ({doc.reference})."
     if message is not None:
         done(message)
     return back(serial_url(serial))

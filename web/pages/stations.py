@@ -11,7 +11,7 @@ the same scan for a browser without JavaScript.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, render_template, request
@@ -26,8 +26,8 @@ from station.domain.models import Document
 from station.domain.vocabulary import SERVICE_KINDS
 from station.domain.warranty import utc_today
 from station.interchange import representation
-from station.scanning.views import offline
 from station.scanning.service import ScanService
+from station.scanning.views import offline
 
 from ..db import station_app, transaction
 from ..scans import Held, carry_out
@@ -111,11 +111,11 @@ OVERDUE_SHOWN = 50
 def overdue(session: Session) -> dict[str, Any]:
     """The units at the service desk for longer than ``[service] overdue_days``, longest first."""
     days = station_app().config.service.overdue_days
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     units, total = service_desk.overdue(session, now - timedelta(days=days), limit=OVERDUE_SHOWN)
     rows = [{"serial": u.serial, "product": u.product, "customer": u.customer, "document": u.document,
              "since": representation.timestamp(u.since),
-             "days": (now - (u.since if u.since.tzinfo else u.since.replace(tzinfo=timezone.utc))).days}
+             "days": (now - (u.since if u.since.tzinfo else u.since.replace(tzinfo=UTC))).days}
             for u in units]
     return {"days": days, "units": rows, "total": total}
 

@@ -1,4 +1,5 @@
-"""Stand-in printers on loopback (a Zebra on 9100, a Brother QL), a private cupsd, a ZPL reader, and a retrying sender."""
+"""Stand-in printers on loopback (a Zebra on 9100, a Brother QL), a private cupsd, a ZPL reader, and a retrying
+sender."""
 
 from __future__ import annotations
 

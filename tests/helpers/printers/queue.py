@@ -9,7 +9,8 @@ stand-in's queue of printed labels or on the daemon's commits, never sleep.
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import zxingcpp
@@ -17,9 +18,12 @@ from sqlalchemy import select
 
 from helpers.daemon import wait_committed
 from helpers.printers import zpl_render
+from station.config import Config
 from station.domain.models import PrinterStatus, PrintJob
+from station.printing.dispatch import PrintQueue
 
 WAIT = 10.0  # every wait's deadline, never its pace
+FAST = (0.02, 0.1)  # retry pauses for the tests: the same growth, shorter
 
 
 @dataclass(frozen=True)
@@ -100,3 +104,23 @@ def wait_rows(Session, db, predicate: Callable[[list[Row]], object], what: str, 
 def wait_status(Session, db, printer: str, predicate: Callable[[tuple[str, str] | None], object], what: str,
                 timeout: float = WAIT):
     return wait_committed(Session, lambda: predicate(status(db, printer)), timeout, what)
+
+
+@contextmanager
+def queues_started(db) -> Iterator[Callable[[Config], PrintQueue]]:
+    """A function that starts a print queue over a configuration on the test's database and returns it once the
+    queue has looked at printer zebra-1; every queue it started is stopped on the way out."""
+    started: list[PrintQueue] = []
+
+    def start(config: Config) -> PrintQueue:
+        queue = PrintQueue(config, db.engine, db.Session, backoff=FAST)
+        started.append(queue)
+        queue.start()
+        wait_status(db.Session, db, "zebra-1", lambda seen: seen is not None, "the printer looked at")
+        return queue
+
+    try:
+        yield start
+    finally:
+        for queue in started:
+            assert queue.stop(WAIT)

@@ -9,6 +9,7 @@ and back on at the same address.
 from __future__ import annotations
 
 import abc
+import contextlib
 import queue
 import socket
 import socketserver
@@ -43,10 +44,8 @@ class LoopbackPrinter(abc.ABC):
         class Handler(socketserver.BaseRequestHandler):
             def handle(self) -> None:
                 standin.connections += 1
-                try:
+                with contextlib.suppress(ConnectionError):  # the sender hung up while we answered: its business
                     standin.serve(self.request, standin.faults.get(standin.connections, Fault()))
-                except ConnectionError:
-                    pass  # the sender hung up while we answered: its business
 
         self._server = _Server(("127.0.0.1", port), Handler)
         self.port = self._server.server_address[1]
@@ -58,6 +57,13 @@ class LoopbackPrinter(abc.ABC):
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+    def __enter__(self):
+        """Started on a free port; stopped on the way out."""
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     @property
     def address(self) -> str:
