@@ -22,8 +22,9 @@ DOCS = [(1, "R-000001", "receipt", 1, None), (2, "S-000002", "sale", None, 1), (
         (6, "S-000006", "sale", None, 1), (7, "SI-000007", "service_check_in", None, 1),
         (8, "SO-000008", "service_check_out", None, 1)]
 # id, kind, product, serial, quantity, document, supplier, customer
-MOVES = [(1, "receipt", 1, 1, 1, 1, 1, None), (2, "receipt", 1, 2, 1, 1, 1, None), (3, "receipt", 1, 3, 1, 1, 1, None),
-         (4, "receipt", 1, 4, 1, 1, 1, None), (5, "receipt", 1, 5, 1, 1, 1, None), (6, "receipt", 2, None, 5, 1, 1, None),
+MOVES = [(1, "receipt", 1, 1, 1, 1, 1, None), (2, "receipt", 1, 2, 1, 1, 1, None),
+         (3, "receipt", 1, 3, 1, 1, 1, None), (4, "receipt", 1, 4, 1, 1, 1, None),
+         (5, "receipt", 1, 5, 1, 1, 1, None), (6, "receipt", 2, None, 5, 1, 1, None),
          (7, "sale", 1, 1, -1, 2, None, 1), (8, "customer_return", 1, 1, 1, 3, None, 1),
          (9, "supplier_return", 1, 3, -1, 4, 1, None), (10, "supplier_return", 2, None, -1, 4, 1, None),
          (11, "adjustment", 2, None, -1, 5, None, None), (12, "adjustment", 1, 4, -1, 5, None, None),

@@ -21,8 +21,8 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -77,7 +77,8 @@ def postgres_target(url: str) -> Target:
 
 def _check_new_sqlite(path: str) -> str:
     if os.path.exists(path) and os.path.getsize(path) > 0:
-        raise ValueError(f"{path} exists: the bench fills a new SQLite file of its own, give a path that does not exist")
+        raise ValueError(f"{path} exists: the bench fills a new SQLite file of its own, "
+                         "give a path that does not exist")
     return path
 
 
@@ -99,7 +100,8 @@ def targets_for(urls: tuple[str, ...]) -> tuple[list[tuple[str, Callable[[], Tar
             probe.dispose()
             makers.append(("postgresql", lambda: postgres_target(DEFAULT_POSTGRES)))
         except Exception as exc:  # unreachable, refused, no such database: skip it and say why
-            skipped.append({"database": "postgresql", "url": DEFAULT_POSTGRES, "reason": f"not reachable: {_first_line(exc)}"})
+            skipped.append({"database": "postgresql", "url": DEFAULT_POSTGRES,
+                            "reason": f"not reachable: {_first_line(exc)}"})
         return makers, skipped
     for url in urls:
         if url == "sqlite":
@@ -229,11 +231,13 @@ def _extras(target: Target, shape: Shape, extras: Extras, say) -> list[dict]:
                 say(f"{target.database}: one receipt of {extras.pallet} serials")
                 pallet = document.pallet(engine, serials=extras.pallet, posting_lines=extras.big_posting)
                 runs.append({"kind": "pallet", **common, **pallet})
-                say(f"{target.database}: scans 1-{pallet['first_scans']['count']} p50 {pallet['first_scans']['p50_ms']} ms, "
+                first = pallet["first_scans"]
+                say(f"{target.database}: scans 1-{first['count']} p50 {first['p50_ms']} ms, "
                     f"last p50 {pallet['last_scans']['p50_ms']} ms; {pallet['statements_per_scan']['last']} statements "
                     f"a scan; posting {pallet['posting_ms']} ms")
             elif extras.big_posting:
-                runs.append({"kind": "pallet", **common, "big_posting": document.big_posting(engine, extras.big_posting)})
+                big = document.big_posting(engine, extras.big_posting)
+                runs.append({"kind": "pallet", **common, "big_posting": big})
         finally:
             engine.dispose()
     if extras.drain:

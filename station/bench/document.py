@@ -14,7 +14,7 @@ its open receipt written the same way.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
@@ -85,7 +85,7 @@ def _catalogue(Session) -> None:
 def _write_lines(Session, station: str, numbers: range, *, prefix: str) -> int:
     """Append a line a serial to the station's open receipt (opened if it has none), as scans would."""
     L, D = DocumentLine.__table__, Document.__table__
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with Session.begin() as s:
         product = catalogue.get_product(s, PRODUCT)
         doc = s.scalars(select(Document).where(Document.station == station, Document.status == DocumentStatus.open,

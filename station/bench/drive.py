@@ -206,7 +206,8 @@ def drive(engine: Engine, shape: Shape, stations: int, scans: int, *, seed: int 
         "cpu_ms_per_scan": round(1000 * sum(r.cpu for r in runs) / max(1, len(latencies)), 3),
         "accepted": sum(r.accepted for r in runs),
         "refused": sum(r.refused for r in runs),
-        "refused_by_code": {c: sum(r.codes.get(c, 0) for r in runs) for c in sorted({c for r in runs for c in r.codes})},
+        "refused_by_code": {c: sum(r.codes.get(c, 0) for r in runs)
+                            for c in sorted({c for r in runs for c in r.codes})},
         "retries": sum(r.attempts for r in runs) - (total - sum(len(r.errors) for r in runs)),
         "errors": sum(len(r.errors) for r in runs),
         # Over the whole mix (commands, parties, products, serials, postings), retries included.
@@ -239,7 +240,8 @@ def integrity(engine: Engine, movement_before: int) -> dict[str, int]:
         doubles = conn.execute(text(
             f"SELECT count(DISTINCT serial_id) FROM (SELECT m.serial_id, SUM(m.quantity) OVER "
             f"(PARTITION BY m.serial_id ORDER BY m.id) AS level FROM movement m "
-            f"WHERE m.serial_id IN ({touched})) AS run WHERE level < 0 OR level > 1"), {"m0": movement_before}).scalar_one()
+            f"WHERE m.serial_id IN ({touched})) AS run WHERE level < 0 OR level > 1"),
+            {"m0": movement_before}).scalar_one()
         differences = conn.execute(text(
             f"SELECT count(*) FROM serial_number s JOIN (SELECT serial_id, SUM(quantity) AS q FROM movement "
             f"WHERE serial_id IN ({touched}) GROUP BY serial_id) x ON x.serial_id = s.id "

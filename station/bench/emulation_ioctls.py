@@ -29,7 +29,8 @@ def request_name(request: int) -> str:
     return _NAMES.get(nr, f"0x{request:08x}")
 
 
-def make_ioctls_class(base: type) -> type:
+# mccabe adds up the methods of a class defined inside a function; each of them is small.
+def make_ioctls_class(base: type) -> type:  # noqa: C901
     """Define the handler on ``UMockdev.IoctlBase`` (passed in: gi is imported by the caller)."""
 
     class Ioctls(base):

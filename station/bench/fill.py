@@ -8,8 +8,8 @@ grew over years.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Callable, Iterator
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine

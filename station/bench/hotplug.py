@@ -65,7 +65,7 @@ def _evdev(replugs: int) -> dict:
             t0 = time.monotonic()
             scanner.plug()
             calls = scanner.ioctls
-            wait_for(calls.changed, lambda: "grab" in calls.calls, _WAIT, "the grab after a replug")
+            wait_for(calls.changed, lambda calls=calls: "grab" in calls.calls, _WAIT, "the grab after a replug")
             to_grab.append(calls.times[calls.calls.index("grab")] - t0)
             scanner.type(f"HOTPLUG-{n}\n", pace=False)
             to_scan.append(child.expect("scan", f"HOTPLUG-{n}".encode().hex()) - t0)

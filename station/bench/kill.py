@@ -177,7 +177,7 @@ def tally(outcome: Outcome) -> dict:
                                  if outcome.read_size and sent else None),
         "lost_not_at_a_kill": len(lost - at_kills),
         "doubled": sum(n - 1 for n in seen.values()) + sum(n - 1 for n in outcome.processed.values()),
-        "reordered": sum(1 for a, b in zip(order, order[1:]) if b < a),
+        "reordered": sum(1 for a, b in zip(order, order[1:], strict=False) if b < a),
         "fragments": len(fragments),
         "fragment_examples": fragments[:5],
         "unprocessed": sum(1 for text in outcome.spooled if outcome.processed[text] == 0),

@@ -21,9 +21,9 @@ on one document.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from datetime import UTC, datetime, timedelta
 
 R, S, CR, SR = "receipt", "sale", "customer_return", "supplier_return"
 HISTORIES = {
@@ -116,7 +116,7 @@ class Rows:
     def __init__(self, shape: Shape, *, now: datetime | None = None, main: int = 1):
         self.shape = shape
         self.main = main  # the site MAIN (SPEC 3c): every unit in stock is there, every movement names it
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         self.base = now - STEP * 7
         self.span = STEP * 0.8  # the boxes' times spread over most of a step
 
@@ -155,8 +155,10 @@ class Rows:
                 times = {step: self.at(box, step) for step in range(6)}
                 for (step, kind) in sorted(kinds_seen, key=SLOTS.__getitem__):
                     doc_id = box * nslots + SLOTS[(step, kind)] + 1
-                    supplier = self.supplier(box, step) if kind == R else (self.supplier(box, 0) if kind == SR else None)
-                    customer = self.customer(box, step) if kind == S else (self.customer(box, step - 1) if kind == CR else None)
+                    supplier = (self.supplier(box, step) if kind == R
+                                else (self.supplier(box, 0) if kind == SR else None))
+                    customer = (self.customer(box, step) if kind == S
+                                else (self.customer(box, step - 1) if kind == CR else None))
                     out["document"].append((doc_id, f"FILL-{PREFIX[kind]}-{doc_id}", kind, "posted", FILL_STATION, None,
                                             supplier, customer, None, None, times[step], times[step]))
                 for i in range(lo, hi + 1):
@@ -177,9 +179,11 @@ class Rows:
                         out["document_line"].append((line_id, doc_id, line_no, product, text, 1, None, None, False,
                                                      times[step]))
                         if kind in (R, SR):
-                            supplier, customer = (self.supplier(box, step) if kind == R else self.supplier(box, 0)), None
+                            supplier = self.supplier(box, step) if kind == R else self.supplier(box, 0)
+                            customer = None
                         else:
-                            supplier, customer = None, (self.customer(box, step) if kind == S else self.customer(box, step - 1))
+                            supplier = None
+                            customer = self.customer(box, step) if kind == S else self.customer(box, step - 1)
                         out["movement"].append((movement_id, times[step], kind, product, i, SIGN[kind], doc_id,
                                                 FILL_STATION, None, supplier, customer,
                                                 self.main if SIGN[kind] < 0 else None,

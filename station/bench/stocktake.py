@@ -8,7 +8,7 @@ Its posting is timed and its statements counted; ``station check`` must be clean
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
@@ -37,7 +37,7 @@ def _location(s, code: str, parent: str | None) -> int:
 def _filled(Session, kind: DocumentKind, location_id: int, serials: list[str], product_id: int, **kw) -> int:
     """An open document at ``location_id`` with a line a serial (found there), as scans would leave it."""
     L, D = DocumentLine.__table__, Document.__table__
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with Session.begin() as s:
         doc = documents.open_document(s, kind, station="bench-count", **kw)
         doc.location_id = location_id

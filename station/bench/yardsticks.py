@@ -67,7 +67,7 @@ def floor(engine: Engine, stations: int, ops: int) -> dict:
     wall = time.perf_counter() - start
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE bench_floor"))
-    flat = [x for l in lat for x in l]
+    flat = [x for each in lat for x in each]
     return {"throughput_per_s": round(len(flat) / wall, 1) if wall > 0 else 0.0, **percentiles(flat)}
 
 

@@ -41,7 +41,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
@@ -93,7 +93,7 @@ class SpooledScan:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _time(text: str | None) -> datetime | None:
@@ -187,7 +187,7 @@ class Spool:
                 db.execute("INSERT INTO port (port, head, cut, reading) VALUES (?, ?, ?, 0) ON CONFLICT (port) "
                            "DO UPDATE SET head = excluded.head, cut = excluded.cut, reading = 0",
                            (port, bytes(head), int(cut)))
-        return [SpooledScan(seq, station, device, bytes(raw), at) for seq, raw in zip(seqs, raws)]
+        return [SpooledScan(seq, station, device, bytes(raw), at) for seq, raw in zip(seqs, raws, strict=True)]
 
     def reading(self, port: str) -> None:
         """A read of ``port`` is about to be taken: if no ``take`` follows, it was lost (see ``unfinished``)."""

@@ -23,7 +23,7 @@ The reasons are not stored: the movements' kind, sign and document say them, and
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, func, insert, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -112,7 +112,7 @@ def _serials(doc: DocumentLike, first: dict, units: dict, news: set[str], inside
 
 def _make_records(session: Session, first: dict, texts: list[str]) -> None:
     """Records for serials first seen in this count (found, never known: they are added)."""
-    made = datetime.now(timezone.utc)
+    made = datetime.now(UTC)
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.connection().execute(dialect.insert(S).on_conflict_do_nothing(index_elements=[S.c.serial]), [
         {"serial": text, "product_id": first[text].product_id, "in_stock": False, "created_at": made}

@@ -20,7 +20,7 @@ own id), kept by the location commands when a parent changes.
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     Boolean,
@@ -53,7 +53,7 @@ from .vocabulary import (
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -412,7 +412,8 @@ class DeviceStatus(Base):
 
 
 class Operator(Base):
-    """Who scans at a station: their badge holds ``USR:<code>`` (SPEC 2); deactivated, never deleted (lines name them)."""
+    """Who scans at a station: their badge holds ``USR:<code>`` (SPEC 2); deactivated, never deleted (lines name
+    them)."""
 
     __tablename__ = "operator"
 

@@ -37,7 +37,7 @@ them (the scan service does).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, bindparam, case, exists, func, insert, literal, null, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -95,7 +95,7 @@ def post(session: Session, doc: DocumentLike) -> Posted:
     # A count's lines hold no serials (rule 8 does not apply): counting.py locks what it counts itself.
     facts = locked_serials(session, doc.id) if doc.kind != DocumentKind.count else {}
     products = _Products(session)
-    at = datetime.now(timezone.utc)
+    at = datetime.now(UTC)
     here = whereabouts.default_location(session, head.location_id)
     if doc.kind in LOCATION_KINDS:
         deltas = relocation.post(session, doc, head, lines, facts, here, at)
@@ -188,12 +188,12 @@ def _bring_in(session: Session, doc: DocumentLike, head, here: int, lines, new: 
 
     The records this statement makes are this transaction's alone (no one else sees them before the commit): they
     need no lock, and nothing to check again (each line was checked as a serial without a record). A receipt makes
-    them as its posting leaves them (in stock at the line's location, its supplier, the line's product), so that ``_update_serials`` has
-    nothing left to write to them: at 30,000 new serials that UPDATE, with the foreign-key checks of every row it
-    changes, was a third of the posting on PostgreSQL. Only the records made meanwhile by another request (the
-    insert skipped them) are read again, locked, and checked.
+    them as its posting leaves them (in stock at the line's location, its supplier, the line's product), so that
+    ``_update_serials`` has nothing left to write to them: at 30,000 new serials that UPDATE, with the foreign-key
+    checks of every row it changes, was a third of the posting on PostgreSQL. Only the records made meanwhile by
+    another request (the insert skipped them) are read again, locked, and checked.
     """
-    made = datetime.now(timezone.utc)
+    made = datetime.now(UTC)
     receipt = doc.kind == DocumentKind.receipt
     supplier = head.supplier_id if receipt and head.supplier_id is not None else None
     placed = func.coalesce(L.c.location_id, literal(here)) if receipt else literal(None, S.c.location_id.type)

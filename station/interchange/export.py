@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Iterator, TextIO
+from typing import TextIO
 
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session, aliased
@@ -59,7 +60,7 @@ def movement_rows(session: Session, since: datetime | None = None) -> Iterator[d
         values = list(row)
         values[1] = timestamp(values[1])
         values[2] = values[2].value
-        yield dict(zip(FIELDS, values))
+        yield dict(zip(FIELDS, values, strict=True))
 
 
 def write_csv(rows: Iterator[dict], out: TextIO) -> int:

@@ -1,7 +1,7 @@
 """Records as the JSON of SPEC 5: one function per record, shared by the API, the scan answers and the pages."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -38,8 +38,8 @@ def timestamp(at: datetime | None) -> str | None:
     if at is None:
         return None
     if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def party(p: Supplier | Customer | None) -> dict[str, str] | None:
@@ -196,7 +196,8 @@ def serial_summary(r: SerialNumber, refs=None) -> dict[str, Any]:
                     if here is not None else None)
     else:
         product = _named(refs.product_code, refs.product_name)
-        customer, supplier = _named(refs.customer_code, refs.customer_name), _named(refs.supplier_code, refs.supplier_name)
+        customer = _named(refs.customer_code, refs.customer_name)
+        supplier = _named(refs.supplier_code, refs.supplier_name)
         location = ({"code": refs.location_code, "name": refs.location_name, "site": refs.site_code}
                     if refs.location_code is not None else None)
     return {
@@ -335,7 +336,7 @@ def document(session: Session, d: Document, *, page: int = 1, per_page: int = LI
         received = {p["product"]: p["received"] for p in out["progress"]}
         out["products"] = [{"product": {"code": p["product"], "name": p["name"]}, "units": p["expected"],
                             "expected": p["expected"], "received": p["received"]} for p in out["progress"]]
-        for l in out["lines"]:
-            l["expected"] = l["quantity"]
-            l["received"] = received.get(l["product"]["code"] if l["product"] else None, 0)
+        for line in out["lines"]:
+            line["expected"] = line["quantity"]
+            line["received"] = received.get(line["product"]["code"] if line["product"] else None, 0)
     return out

@@ -74,7 +74,6 @@ from .decisions import PHASES, Decision, Outcome, State
 from .reading import Kind, Reading
 from .steps import ACTIONS, GUARDS, STAY, Branch, Draft, Entry, Go, Refuse, Words, go, no
 
-
 _O, _P = Outcome, Phase
 _DOCUMENT_OPEN = "A document with {lines} is open: scan CMD:FINISH or CMD:CANCEL before "
 _UNKNOWN_GTIN = "GTIN {gtin} is not the barcode of any product: "

@@ -50,7 +50,7 @@ _GS1_CONFIG = ParseConfig(separator_chars=[GS])
 _QUOTE = 64
 
 
-class Kind(str, enum.Enum):
+class Kind(enum.StrEnum):
     """What a scan is read as, in SPEC 4's order of precedence."""
 
     mode = "mode"  # CMD:RECEIVE / CMD:SELL / CMD:RETURN / CMD:SERVICE / CMD:MOVE / CMD:COUNT

@@ -42,7 +42,6 @@ from .decisions import (
 )
 from .reading import Kind, ProductInfo, Reading, quote
 
-
 # -- the table's branches ----------------------------------------------------------------------------
 
 class Stay(enum.Enum):

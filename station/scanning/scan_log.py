@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from station.domain.errors import Conflict, Refusal
 from station.domain.models import SERIAL_MAX, ScanLog
 from station.domain.rules import Lookups
-
 from station.scan_core.reading import Kind, Reading, normalise, quote
 
 from .results import ScanResult, escape_raw

@@ -17,12 +17,11 @@ machine, since it is about who scans, not what.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from station.domain.errors import Refusal
 from station.domain.wording import plural
-
 from station.scan_core.reading import Kind, Reading
 
 SIGN_IN_PROMPT = "Scan your operator badge (USR:...) to sign in."
@@ -39,7 +38,7 @@ class SignedIn:
 
 
 def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def current(signed: SignedIn | None, idle_minutes: int | None,

@@ -16,7 +16,7 @@ of its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,7 +33,7 @@ from .sign_in import SignedIn
 SS = StationState.__table__
 D = Document.__table__
 P = Product.__table__
-O = Operator.__table__
+OP = Operator.__table__
 LOG = ScanLog.__table__
 _HOME, _HOME_SITE = Location.__table__.alias("home"), Location.__table__.alias("home_site")
 _PLACE, _PLACE_SITE = Location.__table__.alias("place"), Location.__table__.alias("place_site")
@@ -43,8 +43,8 @@ _STATE = (SS.c.mode.label("st_mode"), SS.c.phase.label("st_phase"), SS.c.documen
           P.c.id.label("p_id"), P.c.code.label("p_code"), P.c.name.label("p_name"),
           P.c.serial_required_for_purchase.label("p_purchase"), P.c.serial_required_for_sales.label("p_sales"),
           P.c.unserialised_on_hand.label("p_on_hand"), SS.c.operator_id.label("st_operator_id"),
-          SS.c.operator_seen_at.label("st_operator_seen_at"), O.c.code.label("o_code"), O.c.name.label("o_name"),
-          O.c.active.label("o_active"),
+          SS.c.operator_seen_at.label("st_operator_seen_at"), OP.c.code.label("o_code"), OP.c.name.label("o_name"),
+          OP.c.active.label("o_active"),
           _HOME.c.id.label("h_id"), _HOME.c.code.label("h_code"), _HOME.c.name.label("h_name"),
           _HOME.c.site_id.label("h_site_id"), _HOME_SITE.c.code.label("h_site_code"),
           _HOME_SITE.c.name.label("h_site_name"),
@@ -77,7 +77,7 @@ def info(p: ProductFacts | None) -> ProductInfo | None:
 
 def _query():
     base = (head_from(SS.outerjoin(D, D.c.id == SS.c.document_id)).outerjoin(P, P.c.id == SS.c.product_id)
-            .outerjoin(O, O.c.id == SS.c.operator_id)
+            .outerjoin(OP, OP.c.id == SS.c.operator_id)
             .outerjoin(_HOME, and_(_HOME.c.code == bindparam("home"), _HOME.c.active.is_(True)))
             .outerjoin(_HOME_SITE, _HOME_SITE.c.id == _HOME.c.site_id)
             .outerjoin(_PLACE, _PLACE.c.id == SS.c.location_id)
@@ -142,7 +142,7 @@ def _row(station: str, row, keyed: bool = False) -> StationRow:
                               product=info(product), attach=bool(row.st_attach) and product is not None)
     operator = None
     if row.st_operator_id is not None and row.o_active:  # a deactivated operator is no longer signed in
-        seen = row.st_operator_seen_at or datetime.now(timezone.utc)
+        seen = row.st_operator_seen_at or datetime.now(UTC)
         operator = SignedIn(row.st_operator_id, row.o_code, row.o_name, seen)
     logged = row if keyed and row.lg_id is not None else None
     home = _place(row, "h", None)
@@ -172,7 +172,7 @@ def load_or_make(session: Session, station: str, mode: Mode, idle_prompt: str, *
         return found
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(dialect.insert(SS).values(station=station, mode=mode, phase=Phase.idle, attach_line=False,
-                                              prompt=idle_prompt, version=0, updated_at=datetime.now(timezone.utc))
+                                              prompt=idle_prompt, version=0, updated_at=datetime.now(UTC))
                     .on_conflict_do_nothing(index_elements=[SS.c.station]))
     return load(session, station, lock=True, key=key, home=home)
 
@@ -188,7 +188,7 @@ def save(session: Session, station: str, state: decisions.State, document_id: in
     values = dict(
         st_station=station, mode=state.mode, phase=state.phase, location_id=None if idle else location_id,
         document_id=document_id if not idle else None, product_id=product_id,
-        attach_line=state.attach, prompt=prompt, updated_at=datetime.now(timezone.utc))
+        attach_line=state.attach, prompt=prompt, updated_at=datetime.now(UTC))
     if operator is KEEP:
         session.connection().execute(_SAVE, values)
         return

@@ -7,7 +7,7 @@ holding no serial (rule 8 does not apply to it).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
@@ -54,7 +54,7 @@ def line(session, doc: Document, *, serial: str | None = None, product=None, qua
         product_id = product.id if product is not None else None
         session.execute(L.insert().values(
             document_id=doc.id, line_no=number, product_id=product_id, serial=serial, quantity=quantity,
-            is_open=doc.kind != DocumentKind.count, created_at=datetime.now(timezone.utc), user=doc.user,
+            is_open=doc.kind != DocumentKind.count, created_at=datetime.now(UTC), user=doc.user,
             location_id=loc_id(session, at)))
         if product_id is not None:
             tallies.add(session, doc.id, product_id, quantity)
