@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from html import unescape
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from station.config import Config, DatabaseConfig, ScannerConfig, StationConfig
 from station.domain import catalogue, documents
-from station.domain.models import DeviceStatus, ScanLog
+from station.domain.models import DeviceStatus, Location, ScanLog, SerialNumber
 from station.live.status import LiveStatus
 from station.scanning.service import ScanService
 from web.app import create_app
@@ -99,6 +99,33 @@ def test_operator_screen_shows_prompt_lines_counts_and_scans(client, receiving):
     assert "SN-A" in text and "<b>bold</b>" in text
     assert "Refused: " in text and "(document_open)" in text  # the last scan's outcome
     assert "&lt;b&gt;bold&lt;/b&gt;" in html and "<b>" not in html
+
+
+def test_a_count_screen_says_how_many_are_missing_beyond_those_it_lists(db, config, client):
+    """Guards the count screen's missing figures (SPEC 3c, issue 23): the count of missing is missing_total, not
+    the length of the first 50 listed, and the screen says how many more there are than it lists."""
+    with db.Session.begin() as s:
+        catalogue.create_product(s, "WID-1", "Widget", barcodes=["036000291452"])
+        catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
+    service = ScanService(config)
+    serials = [f"SN-{n:03d}" for n in range(55)]
+    for text in ("SUP:ACME", "036000291452", *serials, "CMD:FINISH"):
+        with db.Session.begin() as s:
+            assert service.process(s, "goods-in", text, device="test").accepted, text
+    with db.Session.begin() as s:  # where posting will put them: the station's location, MAIN
+        main = s.scalar(select(Location.id).where(Location.code == "MAIN"))
+        s.execute(update(SerialNumber).where(SerialNumber.serial.in_(serials)).values(location_id=main))
+    for text in ("CMD:COUNT", "LOC:MAIN", "SN-000"):
+        with db.Session.begin() as s:
+            assert service.process(s, "goods-in", text, device="test").accepted, text
+    html = client.get("/stations/goods-in").get_data(as_text=True)
+    assert re.search(r'<span id="count-counted" class="counted">1</span>', html)
+    assert re.search(r'<span id="count-expected" class="expected">55</span>', html)
+    assert '<span id="count-missing-count">54</span> missing' in html
+    listed = re.search(r'<ul id="count-missing" class="missing">(.*?)</ul>', html, re.S).group(1)
+    assert listed.count("<li") == 50 and "SN-000" not in listed and "SN-001" in listed
+    text = text_of(html)
+    assert "Missing here: 54" in text and "and 4 more" in text
 
 
 def test_panel_is_the_live_part_as_json(client, receiving):

@@ -411,16 +411,20 @@ def test_each_count_scan_says_at_once_what_the_unit_was(db, service, shelf):
     assert opened.accepted and opened.document["kind"] == "count"
     reference = opened.document["reference"]
     assert opened.document["count"] == {"expected": 4, "counted": 0, "missing": ["C-1", "C-2", "C-3", "C-4"],
-                                        "missing_total": 4, "last": None}
+                                        "missing_total": 4, "last": None, "serial": None, "from": None}
     assert document_place(db, reference) == (DocumentKind.count, "A")
     first = scan(db, service, "counter", "C-2")
     assert first.message == "C-2 counted: 1 of 4 expected here."
     assert first.document["count"] == {"expected": 4, "counted": 1, "missing": ["C-1", "C-3", "C-4"],
-                                       "missing_total": 3, "last": "counted"}
+                                       "missing_total": 3, "last": "counted", "serial": "C-2", "from": None}
     assert ": 1 of 4 expected here counted." in first.prompt
     elsewhere = scan(db, service, "counter", "C-9")
     assert elsewhere.message == "C-9 counted: recorded at FLOOR, will move here."
     assert elsewhere.document["count"]["last"] == "elsewhere" and elsewhere.document["count"]["counted"] == 1
+    assert (elsewhere.document["count"]["serial"], elsewhere.document["count"]["from"]) == ("C-9", "FLOOR")
+    with db.Session() as s:  # the station's view says the same, from its last scan
+        seen = service.view(s, "counter")["document"]["count"]
+    assert (seen["last"], seen["serial"], seen["from"]) == ("elsewhere", "C-9", "FLOOR")
     other_site = scan(db, service, "counter", "C-7")
     assert other_site.message == "C-7 counted: recorded at N-1 at North shop, will move here."
     added = scan(db, service, "counter", "C-5")
@@ -428,6 +432,7 @@ def test_each_count_scan_says_at_once_what_the_unit_was(db, service, shelf):
     again = scan(db, service, "counter", "C-2")
     assert not again.accepted and again.code == "already_counted" and "never counted twice" in again.message
     assert again.document["count"]["last"] == "already" and again.document["count"]["counted"] == 1
+    assert (again.document["count"]["serial"], again.document["count"]["from"]) == ("C-2", None)
     assert scan(db, service, "counter", "LOC:A-04").message == "Counting at Aisle A, bin 4 (A-04): scan the units " \
                                                                "found there."
     unit = scan(db, service, "counter", LOOSE_EAN)
@@ -438,7 +443,11 @@ def test_each_count_scan_says_at_once_what_the_unit_was(db, service, shelf):
     with db.Session() as s:
         view = service.view(s, "counter")
     assert view["document"]["count"] == {"expected": 4, "counted": 2, "missing": ["C-1", "C-3"],
-                                         "missing_total": 2, "last": "counted"}
+                                         "missing_total": 2, "last": "counted", "serial": "C-4", "from": None}
+    assert scan(db, service, "counter", "C-9").code == "already_counted"
+    with db.Session() as s:
+        view = service.view(s, "counter")
+    assert (view["document"]["count"]["last"], view["document"]["count"]["serial"]) == ("already", "C-9")
 
 
 def test_a_unit_not_in_stock_is_counted_to_be_added(db, service, shelf):

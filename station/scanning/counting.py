@@ -9,7 +9,9 @@ is written: how many are expected, how many of them are not counted yet
 lines' serial index), the first ``MISSING`` of them by serial, whether the
 serial just counted was expected there, how many lines of this count carry
 it (two: a repeat, refused ``already_counted`` and rolled back with its
-savepoint), and for a product scanned, its units expected there and counted.
+savepoint), where the record has that serial now (the code of its location, if in stock:
+a station's view says where a unit counted from elsewhere was recorded), and
+for a product scanned, its units expected there and counted.
 So every count scan costs one statement more than a line elsewhere, the same
 at the 5,000th unit as at the first: nothing grows with what was counted.
 
@@ -18,7 +20,7 @@ scan side only.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from sqlalchemy import and_, bindparam, exists, func, select, true
 from sqlalchemy.orm import Session
@@ -44,6 +46,8 @@ def _statement():
         select(func.count()).select_from(DL).where(DL.c.document_id == bindparam("document_id"),
                                                   DL.c.serial == bindparam("serial")).scalar_subquery().label("lines"),
         exists().where(sub.c.id == bindparam("place")).label("here"),
+        select(L.c.code).select_from(S.join(L, L.c.id == S.c.location_id))
+        .where(S.c.serial == bindparam("serial"), S.c.in_stock.is_(True)).scalar_subquery().label("recorded"),
         select(func.coalesce(func.sum(SL.c.quantity), 0)).where(SL.c.product_id == bindparam("product_id"),
                                                                  SL.c.location_id.in_(select(sub.c.id)))
         .scalar_subquery().label("units_expected"),
@@ -60,13 +64,16 @@ _STATE = _statement()
 @dataclass(frozen=True)
 class Progress:
     """A count as it stands: serials expected at its place, how many of them are counted, the first missing ones,
-    and what the last scan was (``counted``, ``elsewhere``, ``added``, ``faulty``, ``unit``, ``already``)."""
+    and what the last scan was (``counted``, ``elsewhere``, ``added``, ``faulty``, ``unit``, ``already``), the
+    serial it named, and for ``elsewhere`` the location the unit is recorded at (``from`` in its JSON)."""
 
     expected: int
     counted: int
     missing: tuple[str, ...]
     missing_total: int
     last: str | None = None
+    serial: str | None = None  # the serial the last scan named (None: a unit without one, or no last scan)
+    recorded_at: str | None = None  # "elsewhere": the code of the location its record has it at
     here: bool = False  # the serial just counted was expected here
     units_expected: int = 0  # the product just counted: its units without a serial expected here
     units_counted: int = 0  # and counted on this count
@@ -74,14 +81,17 @@ class Progress:
     def as_json(self) -> dict:
         out = asdict(self)
         out["missing"] = list(self.missing)
+        out["from"] = out.pop("recorded_at")
         for private in ("here", "units_expected", "units_counted"):
             del out[private]
         return out
 
 
-def progress(session: Session, doc: DocumentHead, last: str | None = None) -> Progress:
-    """The count ``doc`` as it stands (one statement), after a scan that was ``last``."""
-    return _read(session, doc, last=last)[0]
+def progress(session: Session, doc: DocumentHead, last: str | None = None, serial: str | None = None) -> Progress:
+    """The count ``doc`` as it stands (one statement), after a scan that was ``last`` and named ``serial``; for
+    ``elsewhere``, where that serial is recorded (read by the same statement)."""
+    state, _ = _read(session, doc, serial=serial, last=last)
+    return state if last == "elsewhere" else replace(state, recorded_at=None)
 
 
 def _read(session: Session, doc: DocumentHead, *, serial: str | None = None, place_id: int | None = None,
@@ -93,8 +103,8 @@ def _read(session: Session, doc: DocumentHead, *, serial: str | None = None, pla
         "product_id": product_id}).all()
     first = rows[0]
     missing = tuple(row.serial for row in rows if row.serial is not None)
-    return Progress(first.expected, first.expected - first.missing, missing, first.missing, last, bool(first.here),
-                    first.units_expected or 0, first.units_counted or 0), first.lines
+    return Progress(first.expected, first.expected - first.missing, missing, first.missing, last, serial,
+                    first.recorded, bool(first.here), first.units_expected or 0, first.units_counted or 0), first.lines
 
 
 def counted(session: Session, doc: DocumentHead, facts: SerialFacts | None, product_id: int | None) -> Progress:
@@ -112,5 +122,4 @@ def counted(session: Session, doc: DocumentHead, facts: SerialFacts | None, prod
         last = "added"
     else:
         last = "counted" if state.here else "elsewhere"
-    return Progress(state.expected, state.counted, state.missing, state.missing_total, last, state.here,
-                    state.units_expected, state.units_counted)
+    return replace(state, last=last, recorded_at=facts.location_code if last == "elsewhere" else None)

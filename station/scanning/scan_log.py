@@ -37,7 +37,7 @@ _INSERT_AND_NOTIFY = _INSERT.returning(func.pg_notify(STATION_CHANGES, LOG.c.sta
 _REPLAY = select(LOG.c.read_as, LOG.c.response, LOG.c.raw, LOG.c.data_digest).where(
     LOG.c.station == bindparam("station"), LOG.c.idempotency_key == bindparam("key"))
 _RECENT = (select(LOG.c.at, LOG.c.device, LOG.c.raw, LOG.c.read_as, LOG.c.accepted, LOG.c.code, LOG.c.message,
-                  LOG.c.user)
+                  LOG.c.user, LOG.c.serial_text)
            .where(LOG.c.station == bindparam("station")).order_by(LOG.c.id.desc()).limit(bindparam("count")))
 
 

@@ -109,7 +109,7 @@ class ScanService:
             ctx = ScanContext(session, self.config, cfg, row, token_user=user, now=now)
             stand = ctx.start(signed)
             accepted, code, message = False, refusal.code, refusal.message
-            answer = self._answer(ctx, stand, before, cfg, refusal.code)
+            answer = self._answer(ctx, stand, before, cfg, refusal.code, reading.serial if reading else None)
             station_row.save(session, station, before, row.document.id if row.document else None,
                              before.product.id if before.product else None, answer.prompt,
                              operator=self._seen(signed, now), location_id=row.place.id if row.place else None)
@@ -131,8 +131,8 @@ class ScanService:
 
     @staticmethod
     def _answer(ctx: ScanContext, stand: Stand, state: decisions.State, cfg,
-                refused: str | None = None) -> views.Answer:
-        answer = views.answer(ctx, stand, state, refused)
+                refused: str | None = None, serial: str | None = None) -> views.Answer:
+        answer = views.answer(ctx, stand, state, refused, serial)
         return replace(answer, prompt=sign_in.prompt(answer.prompt, stand.operator, cfg.require_operator))
 
     @staticmethod

@@ -57,17 +57,20 @@ def _facts(session: Session, doc: DocumentHead | None, state: decisions.State,
     return prompts.Facts(**facts)
 
 
-def answer(ctx: ScanContext, stand: Stand, state: decisions.State, refused: str | None = None) -> Answer:
+def answer(ctx: ScanContext, stand: Stand, state: decisions.State, refused: str | None = None,
+           serial: str | None = None) -> Answer:
     """The prompt for ``state``, and the document to answer with: the one just posted, else the open one.
 
     An open count's answer carries where the count stands (``count``): the progress its line left, else read
-    now (one statement), with what the scan was (``refused``: its refusal code, if any)."""
+    now (one statement), with what the scan was (``refused``: its refusal code, if any; ``serial``: the serial
+    it named)."""
     session = ctx.session
     doc = stand.document if stand.posted is None else stand.posted[0]
     counts, rows = answer_read.read(session, doc.id, doc.order_id) if doc is not None else ([], None)
     count = stand.count
     if count is None and stand.posted is None and doc is not None and doc.kind is DocumentKind.count:
-        count = counting.progress(session, doc, "already" if refused == "already_counted" else None)
+        again = refused == "already_counted"
+        count = counting.progress(session, doc, "already" if again else None, serial if again else None)
     prompt = prompts.prompt(state, _facts(session, stand.document, state, counts if stand.posted is None else [],
                                           stand.place, count))
     document = representation.document_summary(session, doc, counts, rows) if doc is not None else None
@@ -106,9 +109,11 @@ def station(session: Session, station_id: str, row: StationRow | None, default_m
     prompt = sign_in.prompt(prompt, signed, require_operator)
     recent = scan_log.recent(session, station_id, RECENT)
     if document is not None and row.document.kind is DocumentKind.count:
-        # What the last scan was, as its answer said (the screen flashes a repeat, says where a unit was).
+        # What the last scan was, as its answer said, and the serial it named (the screen flashes a repeat, says
+        # where a unit was).
         last = prompts.count_kind(recent[0].message, recent[0].code) if recent else None
-        document["count"] = counting.progress(session, row.document, last).as_json()
+        serial = recent[0].serial_text if last is not None and last != "unit" else None
+        document["count"] = counting.progress(session, row.document, last, serial).as_json()
     return {
         "station": station_id,
         "mode": state.mode.value,

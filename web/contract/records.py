@@ -191,6 +191,10 @@ def schemas() -> dict[str, Schema]:
                      "description": "what the last scan was: a unit expected here, one recorded elsewhere (it "
                                     "will move here), one not in stock (it will be added), a faulty one, a unit "
                                     "without a serial, a repeat (refused already_counted); null: none of these"},
+            "serial": {**TEXT_OR_NULL, "description": "the serial the last scan named; null for a unit without "
+                                                      "one, or when ``last`` is null"},
+            "from": {**TEXT_OR_NULL, "description": "when ``last`` is elsewhere: the code of the location the "
+                                                    "unit is recorded at (it will move here); else null"},
         }, description="A count as the station shows it while it is scanned (SPEC 3c)."),
         "Document": _document(paged=True),
         "PostedDocument": _document(paged=False),

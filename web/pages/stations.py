@@ -97,7 +97,8 @@ def station_view(session: Session, station: str) -> dict[str, Any]:
     view["order_counts"] = order_counts(session, view["document"])
     doc = view["document"]
     view["desk"] = desk_view(session, doc) if doc is not None and doc["kind"] in SERVICE_KINDS else None
-    # A count's progress (counted, expected, missing, the last scan), as the scan service puts it on the document.
+    # A count's progress (CountProgress: counted, expected, missing, the last scan, its serial and where it was
+    # recorded), as the scan service puts it on the document.
     view["count"] = doc.get("count") if doc is not None else None
     if doc is not None and len(doc["lines"]) > MAX_SCREEN_LINES:
         view["hidden_lines"] = len(doc["lines"]) - MAX_SCREEN_LINES
