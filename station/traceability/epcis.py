@@ -17,7 +17,9 @@ party's side, the document's business transaction type). Nothing is stored:
   unit leaving our hands but not our stock).
 - ``readPoint`` is where the unit was handled (where it went, else where it
   left, else the station's own location); ``bizLocation`` where it is after
-  the event (where it went): none for a unit that left us.
+  the event (where it went): none for a unit that left us. A location is
+  named by its GLN when it has one (``https://id.gs1.org/414/<GLN>``), else
+  by ``<base_uri>/location/<code>`` (uris.location_uri).
 - ``epcList`` holds the serial's URI (uris.serial_uri); an unserialised
   movement has ``quantityList`` instead, by its product's class URI.
 
@@ -114,7 +116,8 @@ _ROWS = (
            Product.code.label("product"), SerialNumber.serial, Document.reference, Document.kind.label("doc_kind"),
            _order.reference.label("order_reference"), _order.kind.label("order_kind"),
            Supplier.code.label("supplier"), Customer.code.label("customer"),
-           _src.code.label("from_location"), _dst.code.label("to_location"), _posted.id.label("event_id"))
+           _src.code.label("from_location"), _dst.code.label("to_location"), _src.gln.label("from_gln"),
+           _dst.gln.label("to_gln"), _posted.id.label("event_id"))
     .outerjoin(Product, Product.id == Movement.product_id)
     .outerjoin(SerialNumber, SerialNumber.id == Movement.serial_id)
     .outerjoin(Document, Document.id == Movement.document_id)
@@ -197,7 +200,7 @@ class Events:
     def __init__(self, session: Session, config: Config) -> None:
         self.session = session
         self.config = config
-        self.names = Names(config)
+        self.names = Names(config, session)
         self._gtins: dict[int, str | None] = {}
 
     def __call__(self, rows: Iterable[Any]) -> Iterator[dict[str, Any]]:
@@ -219,14 +222,24 @@ class Events:
 
 class Names:
     """The URIs of locations, products, documents and parties, each made once while it recurs (a bounded cache:
-    an export names the same few places and the same document hundreds of times in a row)."""
+    an export names the same few places and the same document hundreds of times in a row).
 
-    def __init__(self, config: Config) -> None:
+    ``location(code, gln)`` names a location of a movement row (its GLN read with it); ``station_location(code)``
+    a station's own location, whose GLN is read from ``session`` once (without a session: named by its code).
+    """
+
+    def __init__(self, config: Config, session: Session | None = None) -> None:
         self.base = uris.base_uri(config)
         self.location = lru_cache(maxsize=1024)(partial(uris.location_uri, config))
+        self.station_location = lru_cache(maxsize=64)(partial(self._station_location, config, session))
         self.product = lru_cache(maxsize=1024)(partial(uris.product_uri, config))
         self.document = lru_cache(maxsize=64)(partial(uris.document_uri, config))
         self.party = lru_cache(maxsize=1024)(partial(uris.party_uri, config))
+
+    @staticmethod
+    def _station_location(config: Config, session: Session | None, code: str) -> str:
+        gln = session.scalar(select(Location.gln).where(Location.code == code)) if session is not None else None
+        return uris.location_uri(config, code, gln)
 
 
 def object_event(config: Config, row: Any, gtin: str | None, names: Names | None = None) -> dict[str, Any]:
@@ -257,10 +270,13 @@ def object_event(config: Config, row: Any, gtin: str | None, names: Names | None
     event["bizStep"] = biz_step
     if disposition is not None:
         event["disposition"] = disposition
-    here = row.to_location or row.from_location or station_location(config, row.station)
-    event["readPoint"] = {"id": names.location(here)}
     if row.to_location is not None:
-        event["bizLocation"] = {"id": names.location(row.to_location)}
+        there = names.location(row.to_location, row.to_gln)
+        event["readPoint"], event["bizLocation"] = {"id": there}, {"id": there}
+    elif row.from_location is not None:
+        event["readPoint"] = {"id": names.location(row.from_location, row.from_gln)}
+    else:
+        event["readPoint"] = {"id": names.station_location(station_location(config, row.station))}
     transactions = []
     if row.order_reference is not None:
         transactions.append(_transaction(names, row.order_reference, DocumentKind(row.order_kind)))
