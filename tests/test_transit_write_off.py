@@ -7,13 +7,17 @@ every place and transfer from the movements alone) is clean after each step.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 from helpers.api import assert_error
+from helpers.epcis import errors
 from helpers.places import add_location
 
 from station.config import from_dict
 from station.domain import catalogue, locations, stock
 from station.domain.vocabulary import MAIN_SITE, MAIN_SITE_NAME
+from station.traceability import epcis
 from web.app import create_app
 
 GTIN = "09501101020917"
@@ -62,7 +66,7 @@ def test_a_unit_never_arrived_is_adjusted_out_of_its_transfer(api, db):
     adjusted = api.post("/api/serials/SN-2/adjust", json={"direction": "out", "reason": "lost in transit"})
     assert adjusted.status_code == 200, adjusted.get_data(as_text=True)
     record = adjusted.get_json()
-    assert record["status"] != "in_transit" and record["in_stock"] is False
+    assert record["status"] == "not_in_stock" and record["in_stock"] is False
     assert record["location"] is None and record["customer"] is None
     last = record["movements"][-1]
     assert (last["kind"], last["quantity"], last["from_location"], last["to_location"], last["reason"]) == \
@@ -79,6 +83,14 @@ def test_a_unit_never_arrived_is_adjusted_out_of_its_transfer(api, db):
     assert (late["accepted"], late["code"]) == (False, "serial_not_on_transfer")
     api.post("/api/stations/north-in/scans", json={"data": "CMD:CANCEL"})
     clean(db)
+
+    config = from_dict({"database": {"url": db.url}, "stations": STATIONS})
+    with db.Session() as s:
+        document = json.loads("".join(epcis.document_text(s, config, epcis.movement_rows(s))))
+    assert errors(document) == []
+    written_off = document["epcisBody"]["eventList"][-1]  # gone from our records, not a faulty unit kept
+    assert (written_off["bizStep"], written_off["action"]) == ("stock_taking", "DELETE")
+    assert "disposition" not in written_off and "bizLocation" not in written_off
 
 
 def test_a_unit_in_transit_is_not_adjusted_in_and_a_written_off_one_can_be(api, db):

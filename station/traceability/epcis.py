@@ -216,8 +216,26 @@ class Events:
         unseen = {row.product_id for row in rows if row.product_id is not None} - self._gtins.keys()
         if unseen:
             self._gtins.update(product_gtins(self.session, unseen))
+        off = written_off(self.session, [row.id for row in rows if _maybe_written_off(row)])
         for row in rows:
-            yield object_event(self.config, row, self._gtins.get(row.product_id), self.names)
+            yield object_event(self.config, row, self._gtins.get(row.product_id), self.names,
+                               written_off=row.id in off)
+
+
+def _maybe_written_off(row: Any) -> bool:
+    return row.kind == MovementKind.adjustment and row.quantity == 0 and row.serial is not None
+
+
+def written_off(session: Session, movement_ids: list[int]) -> set[int]:
+    """Of these adjustments of quantity 0, the ones that wrote off a unit in transit (SPEC 3c): the serial's
+    movement before it is a ``transfer_out``. The others are a faulty unit leaving our hands (SPEC 3b)."""
+    if not movement_ids:
+        return set()
+    before = aliased(Movement)
+    previous = (select(before.kind).where(before.serial_id == Movement.serial_id, before.id < Movement.id)
+                .order_by(before.id.desc()).limit(1).scalar_subquery())
+    rows = session.execute(select(Movement.id, previous.label("previous")).where(Movement.id.in_(movement_ids)))
+    return {row.id for row in rows if row.previous == MovementKind.transfer_out}
 
 
 class Names:
@@ -242,8 +260,10 @@ class Names:
         return uris.location_uri(config, code, gln)
 
 
-def object_event(config: Config, row: Any, gtin: str | None, names: Names | None = None) -> dict[str, Any]:
-    """One movement (a row of ``movement_rows``) as one EPCIS 2.0 ObjectEvent; ``gtin``: its product's."""
+def object_event(config: Config, row: Any, gtin: str | None, names: Names | None = None, *,
+                 written_off: bool = False) -> dict[str, Any]:
+    """One movement (a row of ``movement_rows``) as one EPCIS 2.0 ObjectEvent; ``gtin``: its product's;
+    ``written_off``: the row is an adjustment out of a unit in transit that never arrived (``written_off()``)."""
     names = names or Names(config)
     kind = MovementKind(row.kind)
     step = VOCABULARY[kind]
@@ -259,12 +279,12 @@ def object_event(config: Config, row: Any, gtin: str | None, names: Names | None
     else:  # unserialised units: a move writes one unit with quantity 0
         event["quantityList"] = [{"epcClass": names.product(row.product or "", gtin),
                                   "quantity": abs(row.quantity) or 1}]
-    event["action"] = "ADD" if row.quantity > 0 else "DELETE" if row.quantity < 0 else "OBSERVE"
+    event["action"] = "ADD" if row.quantity > 0 else "DELETE" if row.quantity < 0 or written_off else "OBSERVE"
     biz_step, disposition = step.biz_step, step.disposition
     if kind in (MovementKind.adjustment, MovementKind.move) and doc_kind is DocumentKind.count:
         biz_step = "cycle_counting"
-    if kind is MovementKind.adjustment and row.quantity < 0:
-        disposition = None  # adjusted out: gone, why unknown
+    if kind is MovementKind.adjustment and (row.quantity < 0 or written_off):
+        disposition = None  # adjusted out (or never arrived, written off on its way): gone, why unknown
     elif kind is MovementKind.adjustment and row.quantity == 0:
         disposition = "damaged"  # a faulty unit leaves our hands, not our stock (SPEC 3b)
     event["bizStep"] = biz_step
