@@ -14,7 +14,10 @@ party's side, the document's business transaction type). Nothing is stored:
   which a reader could recompute and would find different.
 - ``action`` is the movement's sign: ADD for units coming in, DELETE for
   units leaving, OBSERVE for what moves none (a move, a service, a faulty
-  unit leaving our hands but not our stock).
+  unit leaving our hands but not our stock). One exception: an adjustment
+  of quantity 0 right after the serial's ``transfer_out`` writes off a unit
+  that never arrived (SPEC 3c; ``written_off``, read once a batch, as its
+  previous movement is final too): DELETE, without a disposition.
 - ``readPoint`` is where the unit was handled (where it went, else where it
   left, else the station's own location); ``bizLocation`` where it is after
   the event (where it went): none for a unit that left us. A location is
