@@ -45,12 +45,12 @@ def test_create_answers_the_record_and_the_list_is_paged_by_code(client, tree):
     made = client.post("/api/locations", json={"code": "FLOOR", "name": "Shop floor", "parent": "NORTH"})
     assert made.status_code == 201 and made.headers["Location"].endswith("/api/locations/FLOOR")
     assert made.get_json() == {"code": "FLOOR", "name": "Shop floor", "parent": "NORTH", "site": "NORTH",
-                               "active": True, "children": [], "products": [], "serials": []}
+                               "active": True, "gln": None, "children": [], "products": [], "serials": []}
     listed = client.get("/api/locations?per_page=2&page=3").get_json()
     assert listed == {"locations": [{"code": "NORTH", "name": "North shop", "parent": None, "site": "NORTH",
-                                     "active": True},
+                                     "active": True, "gln": None},
                                     {"code": "SOUTH", "name": "South shop", "parent": None, "site": "SOUTH",
-                                     "active": True}], "page": 3, "per_page": 2, "total": 6}
+                                     "active": True, "gln": None}], "page": 3, "per_page": 2, "total": 6}
 
 
 def test_refused_creations_write_nothing(client, db, tree):
@@ -124,3 +124,57 @@ def test_each_change_is_a_location_changed_event_with_the_record(client, tree):
         ("location.changed", "BACK-A1"), ("location.changed", "FLOOR")]
     assert got[-1]["location"] == client.get("/api/locations/FLOOR").get_json()
     assert got[2]["location"]["site"] == "SOUTH"
+
+
+GLN = "9520123456788"  # GS1's example GLN: check digit 8
+OTHER_GLN = "4012345000009"
+
+
+def test_a_gln_is_set_shown_changed_and_cleared(client, tree):
+    """Guards SPEC 5 Traceability's optional ``gln``: given on POST, shown in the record and the list, changed
+    and cleared (null) by PATCH, each change a location.changed event."""
+    made = client.post("/api/locations", json={"code": "DOCK", "name": "Dock", "parent": "NORTH", "gln": GLN})
+    assert made.status_code == 201 and made.get_json()["gln"] == GLN
+    assert client.get("/api/locations/DOCK").get_json()["gln"] == GLN
+    assert {r["code"]: r["gln"] for r in client.get("/api/locations").get_json()["locations"]}["DOCK"] == GLN
+    start = client.get("/api/events").get_json()["last_id"]
+    assert client.patch("/api/locations/DOCK", json={"gln": OTHER_GLN}).get_json()["gln"] == OTHER_GLN
+    assert client.patch("/api/locations/DOCK", json={"gln": OTHER_GLN}).get_json()["gln"] == OTHER_GLN
+    cleared = client.patch("/api/locations/DOCK", json={"gln": None}).get_json()
+    assert cleared["gln"] is None and cleared["name"] == "Dock" and cleared["parent"] == "NORTH"
+    changes = client.get(f"/api/events?after={start}").get_json()["events"]
+    # one event per change (the feed gives the record as it is now); the PATCH that changed nothing wrote none
+    assert [(e["type"], e["location"]["code"]) for e in changes] == [("location.changed", "DOCK")] * 2
+
+
+@pytest.mark.parametrize("gln, says", [
+    pytest.param("9520123456789", "wrong check digit: its last digit should be 8, not 9", id="check_digit"),
+    pytest.param("952012345678", "13 digits (the last its check digit)", id="twelve_digits"),
+    pytest.param("95201234567880", "13 digits (the last its check digit)", id="fourteen_digits"),
+    pytest.param("952012345678X", "13 digits (the last its check digit)", id="a_letter"),
+    pytest.param("９５２０１２３４５６７８８", "13 digits (the last its check digit)", id="fullwidth_digits"),
+    pytest.param(9520123456788, "13 digits in a text", id="a_number"),
+])
+def test_a_gln_that_is_not_one_is_400_and_writes_nothing(client, db, tree, gln, says):
+    """Guards the GLN's check: 13 ASCII digits with GS1's check digit, else 400 invalid_field with a sentence
+    naming the check digit, on POST and on PATCH, nothing written."""
+    before = snapshot(db)
+    for answer in (client.post("/api/locations", json={"code": "DOCK", "name": "Dock", "gln": gln}),
+                   client.patch("/api/locations/BACK", json={"name": "Renamed", "gln": gln})):
+        assert_error(answer, 400, "invalid_field")
+        assert says in answer.get_json()["error"]["message"]
+    assert snapshot(db) == before
+
+
+def test_a_gln_another_location_has_is_409_like_a_taken_code(client, db, tree):
+    """Guards the GLN's uniqueness: a GLN names one place, so one another location has is 409 duplicate (as a
+    taken code is) on POST and PATCH, naming that location; nothing written."""
+    assert client.patch("/api/locations/BACK", json={"gln": GLN}).status_code == 200
+    before = snapshot(db)
+    for answer in (client.post("/api/locations", json={"code": "DOCK", "name": "Dock", "gln": GLN}),
+                   client.patch("/api/locations/SOUTH", json={"gln": GLN})):
+        assert_error(answer, 409, "duplicate")
+        assert "location BACK's already" in answer.get_json()["error"]["message"]
+    assert snapshot(db) == before
+    assert client.patch("/api/locations/BACK", json={"gln": None}).status_code == 200
+    assert client.patch("/api/locations/SOUTH", json={"gln": GLN}).get_json()["gln"] == GLN

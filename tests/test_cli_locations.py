@@ -68,6 +68,12 @@ def test_add_list_move_and_deactivate(station, db):
     pytest.param(["location", "add", "A B", "Space"], "A location's code is 1-32", id="bad_code"),
     pytest.param(["location", "add", "NORTH", "Again"], "Location NORTH exists already.", id="taken"),
     pytest.param(["location", "add", "X", "X", "--parent", "NOPE"], "There is no location NOPE", id="no_parent"),
+    pytest.param(["location", "add", "X", "X", "--gln", "9520123456789"], "its last digit should be 8, not 9",
+                 id="gln_check_digit"),
+    pytest.param(["location", "add", "X", "X", "--gln", "12345"], "A GLN is 13 digits (the last its check digit)",
+                 id="gln_length"),
+    pytest.param(["location", "add", "X", "X", "--gln", "9520123456788"], "is location NORTH's already",
+                 id="gln_taken"),
     pytest.param(["location", "move", "NORTH", "--parent", "BACK"], "a location cannot be inside itself",
                  id="cycle"),
     pytest.param(["location", "move", "BACK", "--site"], "holds stock", id="stock_made_a_site"),
@@ -79,11 +85,19 @@ def test_add_list_move_and_deactivate(station, db):
 ])
 def test_bad_input_is_one_sentence_and_exit_1(station, db, args, says):
     """Guards the command line's promise: every refusal is its one sentence, exit 1, nothing written."""
-    station("location", "add", "NORTH", "North shop")
+    station("location", "add", "NORTH", "North shop", "--gln", "9520123456788")
     station("location", "add", "BACK", "Back room", "--parent", "NORTH")
     with db.Session.begin() as s:
         s.add(SerialNumber(serial="SN-1", in_stock=True, location_id=locations.get(s, "BACK").id))
     assert says in one_sentence(station(*args))
+
+
+def test_add_with_a_gln(station, db):
+    """Guards ``station location add ... --gln GLN``: the GLN is stored as given and said back."""
+    added = station("location", "add", "DOCK", "Dock", "--gln", "9520123456788")
+    assert added.exit_code == 0 and added.output.startswith("Location DOCK (Dock) added, a site, GLN 9520123456788:")
+    with db.Session() as s:
+        assert locations.get(s, "DOCK").gln == "9520123456788"
 
 
 def test_location_labels_scan_as_loc_codes_for_active_locations_under_one(station, tmp_path):

@@ -237,3 +237,25 @@ def test_a_transfer_is_shipped_and_received(places):
     assert arrived["bizLocation"] == {"id": f"{base}/location/NORTH"}
     assert arrived["bizTransactionList"] == [{"type": "desadv", "bizTransaction": f"{base}/documents/T-1"},
                                              {"type": "recadv", "bizTransaction": f"{base}/documents/D-4"}]
+
+
+def test_a_location_with_a_gln_is_named_by_it(places):
+    """Guards SPEC 5 Traceability: a location with a ``gln`` is ``https://id.gs1.org/414/<GLN>`` wherever an event
+    names it (bizLocation and readPoint where a unit went, readPoint where it left, and the station's own location
+    when the movement names none); one without keeps ``<base_uri>/location/<code>``; the document still validates
+    against GS1's schema."""
+    with places.Session.begin() as s:
+        for code, gln in (("A-01", "9520123456788"), ("MAIN", "4012345000009")):
+            s.scalar(select(Location).where(Location.code == code)).gln = gln
+    _movement(places, MovementKind.receipt, order="PO-1")
+    _movement(places, MovementKind.sale)
+    _movement(places, MovementKind.service_in)
+    _movement(places, MovementKind.transfer_in, order="T-1")
+    document = _document(places)
+    assert errors(document) == []
+    receipt, sale, service, arrived = document["epcisBody"]["eventList"]
+    shelf = {"id": "https://id.gs1.org/414/9520123456788"}
+    assert receipt["bizLocation"] == receipt["readPoint"] == shelf
+    assert sale["readPoint"] == shelf and "bizLocation" not in sale
+    assert service["readPoint"] == {"id": "https://id.gs1.org/414/4012345000009"}
+    assert arrived["bizLocation"] == {"id": "https://station.example.com/location/NORTH"}

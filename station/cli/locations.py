@@ -17,16 +17,18 @@ def location() -> None:
 @click.argument("code")
 @click.argument("name")
 @click.option("--parent", default=None, metavar="CODE", help="The location it is in (none: it is a site).")
+@click.option("--gln", default=None, metavar="GLN",
+              help="Its GS1 Global Location Number (13 digits): EPCIS events name it by that.")
 @pass_ctx
-def add(ctx: Context, code: str, name: str, parent: str | None) -> None:
+def add(ctx: Context, code: str, name: str, parent: str | None, gln: str | None) -> None:
     """Add a location: CODE (1-32 of A-Z a-z 0-9 . _ -) is what its label holds after LOC:."""
     from station.domain import locations
 
     with ctx.sessionmaker().begin() as session:
-        made = locations.add(session, code, name, parent)
+        made = locations.add(session, code, name, parent, gln)
         site = locations.site_of(session, made).code
-        code, name = made.code, made.name
-    where = "a site" if site == code else f"at site {site}"
+        code, name, gln = made.code, made.name, made.gln
+    where = ("a site" if site == code else f"at site {site}") + (f", GLN {gln}" if gln is not None else "")
     click.echo(f"Location {code} ({name}) added, {where}: print its label with 'station labels locations'.")
 
 

@@ -156,7 +156,7 @@ def check_line(session: Session, doc: DocumentLike, *, product: ProductLike | No
         if doc.kind is not DocumentKind.count:  # a count's lines observe: they hold no serial (SPEC 3c)
             refuse_if_on_open_document(facts, doc)
         faulty = lookups.serial(replaces) if replaces is not None else None
-        refuse_in_transit(facts, doc.kind, replacement=faulty is not None)
+        refuse_in_transit(facts, doc.kind, replacement=faulty is not None, quantity=quantity)
         resolved = line_check(doc.kind, faulty)(facts, product, quantity)
         refuse_elsewhere(facts, doc, site_id=site_id, location_id=location_id, replacement=faulty is not None)
         if faulty is None:

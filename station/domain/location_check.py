@@ -3,9 +3,10 @@
 Theory of operation. A serial's place is said by its movements: the last one that put it somewhere or
 took it away (any quantity but 0, or a ``move``) names where it went (``to_location``; NULL when it
 left: sold, returned, sent on a transfer). It is in transit while its last movement is a
-``transfer_out``, on that movement's document. Unserialised units per product and location add up from
-their movements: in at ``to_location``, out at ``from_location``, and a ``move`` (quantity 0, one unit)
-one out of the first and one into the second. Each is compared with what posting materialised
+``transfer_out``, on that movement's document: a unit that never arrived and was adjusted out (an
+``adjustment`` of quantity 0 after it) is on none, and at no place. Unserialised units per product and
+location add up from their movements: in at ``to_location``, out at ``from_location``, and a ``move``
+(quantity 0, one unit) one out of the first and one into the second. Each is compared with what posting materialised
 (``SerialNumber.location_id``, ``transfer_id``, ``StockLevel``); a serial whose movements put it in stock
 must also have been put somewhere (a movement in that names no location is itself a difference).
 """

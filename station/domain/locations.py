@@ -10,6 +10,9 @@ The rules, each refused before anything is written:
 - a code is 1-32 of ``A-Z a-z 0-9 . _ -`` (scanned as ``LOC:<code>``), unique
   (409 ``duplicate``); a parent must exist (404 ``unknown_location``) and be
   active;
+- a GLN (optional; SPEC 5 Traceability) is 13 digits with a right check digit
+  (``invalid_field``, gln.py), and no two locations share one (409
+  ``duplicate``, as a taken code); None clears it;
 - a parent change that would make a cycle (the location itself or one under
   it as its parent) is refused, and so is one that makes a location holding
   stock (itself or below) a site, or puts it under another site: units
@@ -40,6 +43,7 @@ from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
 from . import events
+from . import gln as glns
 from .errors import Conflict, Invalid, NotFound, Refusal
 from .location_stock import holds_stock, subtree, subtree_ids
 from .models import Location
@@ -104,15 +108,25 @@ def changed(session: Session, ids) -> None:
         events.record(session, EventType.location_changed, "location", location_id)
 
 
-def add(session: Session, code: str, name: str, parent: str | None = None) -> Location:
-    """A new active location: a site when ``parent`` is None, else under that (active) location."""
+def _refuse_taken_gln(session: Session, gln: str, location_id: int | None = None) -> None:
+    holder = session.scalar(select(Location.code).where(Location.gln == gln, Location.id != (location_id or 0)))
+    if holder is not None:
+        raise Conflict("duplicate", f"GLN {gln} is location {holder}'s already: a GLN names one place.")
+
+
+def add(session: Session, code: str, name: str, parent: str | None = None, gln: str | None = None) -> Location:
+    """A new active location: a site when ``parent`` is None, else under that (active) location; ``gln``: its GS1
+    Global Location Number, if it has one."""
     code = check_code(code)
     name = require_name(name)
+    gln = glns.check(gln) if gln is not None else None
     lock_tree(session)
     if session.scalar(select(Location.id).where(Location.code == code)) is not None:
         raise Conflict("duplicate", f"Location {code} exists already.")
+    if gln is not None:
+        _refuse_taken_gln(session, gln)
     above = _parent(session, parent) if parent is not None else None
-    location = Location(code=code, name=name, parent_id=above.id if above else None, active=True)
+    location = Location(code=code, name=name, parent_id=above.id if above else None, active=True, gln=gln)
     session.add(location)
     session.flush()
     location.site_id = above.site_id if above is not None else location.id
@@ -124,6 +138,17 @@ def add(session: Session, code: str, name: str, parent: str | None = None) -> Lo
 def rename(session: Session, location: Location, name: str) -> list[int]:
     """A new name; the ids whose record changed (events written)."""
     return _emit(session, _rename(location, name))
+
+
+def _set_gln(session: Session, location: Location, gln: str | None) -> list[int]:
+    gln = glns.check(gln) if gln is not None else None
+    if gln == location.gln:
+        return []
+    if gln is not None:
+        lock_tree(session)  # two locations given one GLN at once: the second waits and sees the first
+        _refuse_taken_gln(session, gln, location.id)
+    location.gln = gln
+    return [location.id]
 
 
 def _emit(session: Session, ids: list[int]) -> list[int]:
@@ -222,14 +247,17 @@ def _set_active(session: Session, location: Location, active: bool) -> list[int]
 
 
 def edit(session: Session, location: Location, *, name: str | None = None, parent: str | None | Keep = KEEP,
-         active: bool | None = None) -> Location:
-    """PATCH: rename, move (None: make it a site) and (de)activate, in that order; None or KEEP leaves a field.
+         active: bool | None = None, gln: str | None | Keep = KEEP) -> Location:
+    """PATCH: rename, set or clear the GLN, move (None: make it a site) and (de)activate, in that order; None or
+    KEEP leaves a field (``gln`` None clears it).
 
     One event per location whose record changed, however many of its fields did.
     """
     touched: set[int] = set()
     if name is not None:
         touched.update(_rename(location, name))
+    if gln is not KEEP:
+        touched.update(_set_gln(session, location, gln))
     if parent is not KEEP:
         touched.update(_move(session, location, parent))
     if active is not None:

@@ -133,6 +133,8 @@ class Location(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Its GS1 Global Location Number (13 digits, checked by gln.py), when it has one: EPCIS names it by that.
+    gln: Mapped[str | None] = mapped_column(String(13), unique=True)
 
     parent: Mapped[Location | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
     site: Mapped[Location | None] = relationship(remote_side=[id], foreign_keys=[site_id])

@@ -48,7 +48,7 @@ from .documents import add_line, expire, expire_rows, open_document, require_ope
 from .errors import Refusal
 from .facts import DocumentLike, ProductLike, SerialFacts, locked_serials, product_by_id
 from .models import Document, DocumentLine, Movement, Product, SerialNumber
-from .rules import SERIAL_CHECKS, check_units, order_exceeded, out_of_stock
+from .rules import SERIAL_CHECKS, check_units, order_exceeded, out_of_stock, writes_off
 from .sqldates import warranty_given
 from .vocabulary import POLICY, SERVICE_KINDS, DocumentKind, DocumentStatus, EventType, MovementKind, PartyKind
 
@@ -242,7 +242,8 @@ def _check_sites(session: Session, doc: DocumentLike, lines, here: int) -> None:
         unit = where.get(line.serial) if line.serial is not None else None
         if unit is None:
             continue
-        site_rules.refuse_in_transit(session, unit)
+        if not writes_off(doc.kind, line.quantity):
+            site_rules.refuse_in_transit(session, unit)
         if doc.kind in _FROM_SITE and (doc.kind != DocumentKind.service_check_out or line.replaces is not None):
             place = line.location_id if line.location_id is not None else here
             if place not in sites:
@@ -315,6 +316,9 @@ def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, ta
     sign = (case((L.c.quantity > 0, 1), else_=-1) if policy.sign == 0 else literal(policy.sign))
     if doc.kind in (DocumentKind.supplier_return, DocumentKind.adjustment):
         sign = case((S.c.faulty.is_(True), 0), else_=sign)  # a faulty unit leaves our hands, not our stock (3b)
+    if doc.kind == DocumentKind.adjustment:
+        # One in transit written off (3c): its transfer_out took it out of stock already; it leaves the transfer.
+        sign = case((and_(L.c.quantity < 0, S.c.transfer_id.is_not(None)), 0), else_=sign)
     if policy.sign > 0:
         source, to = null(), placed
     elif policy.sign < 0:
@@ -372,7 +376,9 @@ def _update_serials(session: Session, doc: DocumentLike, head, at: datetime, her
     else:  # adjustment: each line's own sign
         values |= {"in_stock": L.c.quantity > 0, "faulty": literal(False),
                    "customer_id": case((L.c.quantity > 0, null()), else_=S.c.customer_id),
-                   "location_id": case((L.c.quantity > 0, placed), else_=null())}
+                   "location_id": case((L.c.quantity > 0, placed), else_=null()),
+                   # adjusted out while in transit: written off, off its transfer (SPEC 3c)
+                   "transfer_id": case((L.c.quantity < 0, null()), else_=S.c.transfer_id)}
     # A record that holds these values already (a receipt's new serials: _bring_in) is not written again.
     changes = or_(*(S.c[name].is_distinct_from(value) for name, value in values.items()))
     session.execute(update(S).where(S.c.serial == L.c.serial, L.c.document_id == doc.id, changes).values(**values))

@@ -172,7 +172,8 @@ def _adjustment(f: SerialFacts, product: ProductLike | None, quantity: int) -> R
         _refuse_faulty(f, "does not come back into stock")
     if quantity > 0 and f.in_stock:
         raise Refusal("serial_in_stock", f"Serial {f.serial} is in stock already.")
-    if quantity < 0 and not f.in_stock and not f.faulty:  # a faulty serial leaves our hands by it
+    # A faulty serial leaves our hands by it (SPEC 3b), and so does one in transit that never arrived (3c).
+    if quantity < 0 and not f.in_stock and not f.faulty and f.transfer_id is None:
         raise Refusal("serial_not_in_stock", f"Serial {f.serial} is not in stock, so it cannot be adjusted out.")
     return Resolved(product or f.product, f.serial, f)
 
@@ -241,9 +242,16 @@ _NOT_IN_TRANSIT = frozenset(DocumentKind) - {DocumentKind.arrival, DocumentKind.
                                              DocumentKind.service_check_in, DocumentKind.service_check_out}
 
 
-def refuse_in_transit(f: SerialFacts, kind: DocumentKind, *, replacement: bool = False) -> None:
-    """A unit in transit (SPEC 3c) is sold, moved, counted or sent again only once it has arrived."""
-    if f.transfer_id is None or (kind not in _NOT_IN_TRANSIT and not replacement):
+def writes_off(kind: DocumentKind, quantity: int) -> bool:
+    """An adjustment out: the way a unit in transit that never arrives leaves the records (SPEC 3c: "until they
+    do or a supervisor adjusts them out"), off its transfer and, already out of stock, with quantity 0."""
+    return kind is DocumentKind.adjustment and quantity < 0
+
+
+def refuse_in_transit(f: SerialFacts, kind: DocumentKind, *, replacement: bool = False, quantity: int = 1) -> None:
+    """A unit in transit (SPEC 3c) is sold, moved, counted or sent again only once it has arrived (or is written
+    off: adjusted out)."""
+    if f.transfer_id is None or (kind not in _NOT_IN_TRANSIT and not replacement) or writes_off(kind, quantity):
         return
     where = f" to {f.transfer_to}" if f.transfer_to else ""
     raise Refusal("serial_in_transit", f"Serial {f.serial} is in transit{where} on {f.transfer_reference}: scan it "

@@ -73,15 +73,24 @@ def check(session: Session) -> list[Difference]:
 _K = MovementKind
 # Rules 11-13, as steps of a sum like in_stock's: check-in +1, check-out or replaced -1: in service when 1.
 # A replaced unit is faulty (+1) until it leaves our hands, by a supplier return or an adjustment of quantity 0 (-1).
-_IN_SERVICE_STEP = case((M.c.kind == _K.service_in, 1), (M.c.kind.in_([_K.service_out, _K.replaced]), -1), else_=0)
-_FAULTY_STEP = case((M.c.kind == _K.replaced, 1), (M.c.kind.in_([_K.supplier_return, _K.adjustment]), -1), else_=0)
+# An adjustment of quantity 0 right after a transfer_out is no such end: it writes off a unit in transit that never
+# arrived (SPEC 3c), and a unit in transit is never faulty (a faulty one is out of stock, so never transferred).
+def _faulty_step(kind, previous):
+    """The faulty step of a serial's movement of quantity 0 of ``kind``, ``previous`` the kind of the one before."""
+    return case((kind == _K.replaced, 1), (kind == _K.supplier_return, -1),
+                (and_(kind == _K.adjustment, previous.is_distinct_from(_K.transfer_out)), -1), else_=0)
 
 
 def service_differences(session: Session) -> list[Difference]:
     """in_service and faulty (so status) of every serial against its movements of quantity 0 (SPEC 3b)."""
-    steps = (select(M.c.serial_id, func.sum(_IN_SERVICE_STEP).label("in_service"),
-                    func.sum(_FAULTY_STEP).label("faulty"))
-             .where(M.c.quantity == 0, M.c.serial_id.is_not(None)).group_by(M.c.serial_id).subquery())
+    serial_moves = (select(M.c.serial_id, M.c.kind, M.c.quantity,
+                           func.lag(M.c.kind).over(partition_by=M.c.serial_id, order_by=M.c.id).label("previous"))
+                    .where(M.c.serial_id.is_not(None)).subquery("serial_moves"))
+    m = serial_moves.c
+    in_service = case((m.kind == _K.service_in, 1), (m.kind.in_([_K.service_out, _K.replaced]), -1), else_=0)
+    steps = (select(m.serial_id, func.sum(in_service).label("in_service"),
+                    func.sum(_faulty_step(m.kind, m.previous)).label("faulty"))
+             .where(m.quantity == 0).group_by(m.serial_id).subquery())
     rows = session.execute(
         select(S.c.serial, S.c.in_service, S.c.faulty, func.coalesce(steps.c.in_service, 0).label("d_in_service"),
                func.coalesce(steps.c.faulty, 0).label("d_faulty"))

@@ -1,7 +1,7 @@
 """A location as the JSON of SPEC 5 (``/api/locations``, the ``location.changed`` event, the pages).
 
 ``summary`` is a location in a list: its code, name, parent's code (null for
-a site), its site's code and whether it is active. ``record`` is
+a site), its site's code, whether it is active and its GLN (or null). ``record`` is
 ``GET /api/locations/<code>``: the summary with its children's codes, the
 units per product here and below, and one page of the serials in stock here
 and below (100 a page, by serial, each with the code of the location under
@@ -30,7 +30,7 @@ def summaries(session: Session, rows: list[Location]) -> list[dict[str, Any]]:
     codes = {r.id: r.code for r in rows}
     codes |= _codes(session, {r.parent_id for r in rows} | {r.site_id for r in rows} - set(codes))
     return [{"code": r.code, "name": r.name, "parent": codes.get(r.parent_id) if r.parent_id is not None else None,
-             "site": codes.get(r.site_id, r.code), "active": r.active} for r in rows]
+             "site": codes.get(r.site_id, r.code), "active": r.active, "gln": r.gln} for r in rows]
 
 
 def summary(session: Session, location: Location) -> dict[str, Any]:

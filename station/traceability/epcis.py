@@ -14,10 +14,15 @@ party's side, the document's business transaction type). Nothing is stored:
   which a reader could recompute and would find different.
 - ``action`` is the movement's sign: ADD for units coming in, DELETE for
   units leaving, OBSERVE for what moves none (a move, a service, a faulty
-  unit leaving our hands but not our stock).
+  unit leaving our hands but not our stock). One exception: an adjustment
+  of quantity 0 right after the serial's ``transfer_out`` writes off a unit
+  that never arrived (SPEC 3c; ``written_off``, read once a batch, as its
+  previous movement is final too): DELETE, without a disposition.
 - ``readPoint`` is where the unit was handled (where it went, else where it
   left, else the station's own location); ``bizLocation`` where it is after
-  the event (where it went): none for a unit that left us.
+  the event (where it went): none for a unit that left us. A location is
+  named by its GLN when it has one (``https://id.gs1.org/414/<GLN>``), else
+  by ``<base_uri>/location/<code>`` (uris.location_uri).
 - ``epcList`` holds the serial's URI (uris.serial_uri); an unserialised
   movement has ``quantityList`` instead, by its product's class URI.
 
@@ -114,7 +119,8 @@ _ROWS = (
            Product.code.label("product"), SerialNumber.serial, Document.reference, Document.kind.label("doc_kind"),
            _order.reference.label("order_reference"), _order.kind.label("order_kind"),
            Supplier.code.label("supplier"), Customer.code.label("customer"),
-           _src.code.label("from_location"), _dst.code.label("to_location"), _posted.id.label("event_id"))
+           _src.code.label("from_location"), _dst.code.label("to_location"), _src.gln.label("from_gln"),
+           _dst.gln.label("to_gln"), _posted.id.label("event_id"))
     .outerjoin(Product, Product.id == Movement.product_id)
     .outerjoin(SerialNumber, SerialNumber.id == Movement.serial_id)
     .outerjoin(Document, Document.id == Movement.document_id)
@@ -197,7 +203,7 @@ class Events:
     def __init__(self, session: Session, config: Config) -> None:
         self.session = session
         self.config = config
-        self.names = Names(config)
+        self.names = Names(config, session)
         self._gtins: dict[int, str | None] = {}
 
     def __call__(self, rows: Iterable[Any]) -> Iterator[dict[str, Any]]:
@@ -213,24 +219,54 @@ class Events:
         unseen = {row.product_id for row in rows if row.product_id is not None} - self._gtins.keys()
         if unseen:
             self._gtins.update(product_gtins(self.session, unseen))
+        off = written_off(self.session, [row.id for row in rows if _maybe_written_off(row)])
         for row in rows:
-            yield object_event(self.config, row, self._gtins.get(row.product_id), self.names)
+            yield object_event(self.config, row, self._gtins.get(row.product_id), self.names,
+                               written_off=row.id in off)
+
+
+def _maybe_written_off(row: Any) -> bool:
+    return row.kind == MovementKind.adjustment and row.quantity == 0 and row.serial is not None
+
+
+def written_off(session: Session, movement_ids: list[int]) -> set[int]:
+    """Of these adjustments of quantity 0, the ones that wrote off a unit in transit (SPEC 3c): the serial's
+    movement before it is a ``transfer_out``. The others are a faulty unit leaving our hands (SPEC 3b)."""
+    if not movement_ids:
+        return set()
+    before = aliased(Movement)
+    previous = (select(before.kind).where(before.serial_id == Movement.serial_id, before.id < Movement.id)
+                .order_by(before.id.desc()).limit(1).scalar_subquery())
+    rows = session.execute(select(Movement.id, previous.label("previous")).where(Movement.id.in_(movement_ids)))
+    return {row.id for row in rows if row.previous == MovementKind.transfer_out}
 
 
 class Names:
     """The URIs of locations, products, documents and parties, each made once while it recurs (a bounded cache:
-    an export names the same few places and the same document hundreds of times in a row)."""
+    an export names the same few places and the same document hundreds of times in a row).
 
-    def __init__(self, config: Config) -> None:
+    ``location(code, gln)`` names a location of a movement row (its GLN read with it); ``station_location(code)``
+    a station's own location, whose GLN is read from ``session`` once (without a session: named by its code).
+    """
+
+    def __init__(self, config: Config, session: Session | None = None) -> None:
         self.base = uris.base_uri(config)
         self.location = lru_cache(maxsize=1024)(partial(uris.location_uri, config))
+        self.station_location = lru_cache(maxsize=64)(partial(self._station_location, config, session))
         self.product = lru_cache(maxsize=1024)(partial(uris.product_uri, config))
         self.document = lru_cache(maxsize=64)(partial(uris.document_uri, config))
         self.party = lru_cache(maxsize=1024)(partial(uris.party_uri, config))
 
+    @staticmethod
+    def _station_location(config: Config, session: Session | None, code: str) -> str:
+        gln = session.scalar(select(Location.gln).where(Location.code == code)) if session is not None else None
+        return uris.location_uri(config, code, gln)
 
-def object_event(config: Config, row: Any, gtin: str | None, names: Names | None = None) -> dict[str, Any]:
-    """One movement (a row of ``movement_rows``) as one EPCIS 2.0 ObjectEvent; ``gtin``: its product's."""
+
+def object_event(config: Config, row: Any, gtin: str | None, names: Names | None = None, *,
+                 written_off: bool = False) -> dict[str, Any]:
+    """One movement (a row of ``movement_rows``) as one EPCIS 2.0 ObjectEvent; ``gtin``: its product's;
+    ``written_off``: the row is an adjustment out of a unit in transit that never arrived (``written_off()``)."""
     names = names or Names(config)
     kind = MovementKind(row.kind)
     step = VOCABULARY[kind]
@@ -246,21 +282,24 @@ def object_event(config: Config, row: Any, gtin: str | None, names: Names | None
     else:  # unserialised units: a move writes one unit with quantity 0
         event["quantityList"] = [{"epcClass": names.product(row.product or "", gtin),
                                   "quantity": abs(row.quantity) or 1}]
-    event["action"] = "ADD" if row.quantity > 0 else "DELETE" if row.quantity < 0 else "OBSERVE"
+    event["action"] = "ADD" if row.quantity > 0 else "DELETE" if row.quantity < 0 or written_off else "OBSERVE"
     biz_step, disposition = step.biz_step, step.disposition
     if kind in (MovementKind.adjustment, MovementKind.move) and doc_kind is DocumentKind.count:
         biz_step = "cycle_counting"
-    if kind is MovementKind.adjustment and row.quantity < 0:
-        disposition = None  # adjusted out: gone, why unknown
+    if kind is MovementKind.adjustment and (row.quantity < 0 or written_off):
+        disposition = None  # adjusted out (or never arrived, written off on its way): gone, why unknown
     elif kind is MovementKind.adjustment and row.quantity == 0:
         disposition = "damaged"  # a faulty unit leaves our hands, not our stock (SPEC 3b)
     event["bizStep"] = biz_step
     if disposition is not None:
         event["disposition"] = disposition
-    here = row.to_location or row.from_location or station_location(config, row.station)
-    event["readPoint"] = {"id": names.location(here)}
     if row.to_location is not None:
-        event["bizLocation"] = {"id": names.location(row.to_location)}
+        there = names.location(row.to_location, row.to_gln)
+        event["readPoint"], event["bizLocation"] = {"id": there}, {"id": there}
+    elif row.from_location is not None:
+        event["readPoint"] = {"id": names.location(row.from_location, row.from_gln)}
+    else:
+        event["readPoint"] = {"id": names.station_location(station_location(config, row.station))}
     transactions = []
     if row.order_reference is not None:
         transactions.append(_transaction(names, row.order_reference, DocumentKind(row.order_kind)))

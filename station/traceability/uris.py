@@ -21,10 +21,10 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from biip import ParseError
-from biip.gln import Gln
 from biip.gs1_element_strings import GS1ElementString
 
 from station.config import Config
+from station.domain import gln as glns
 
 GS1_RESOLVER = "https://id.gs1.org"
 
@@ -70,14 +70,8 @@ def serial_uri(config: Config, serial: str, gtin: str | None) -> str:
 
 
 def valid_gln(gln: str) -> bool:
-    """13 digits whose check digit is right."""
-    if len(gln) != 13 or not gln.isascii() or not gln.isdigit():
-        return False
-    try:
-        Gln.parse(gln)
-    except ParseError:
-        return False
-    return True
+    """13 digits whose check digit is right (the rule a location's record keeps: station.domain.gln)."""
+    return glns.is_valid(gln)
 
 
 def location_uri(config: Config, code: str, gln: str | None = None) -> str:

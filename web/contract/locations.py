@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from station.domain import gln as glns
 from station.domain.vocabulary import LOCATION_CODE_MAX
 
 from . import bodies, text
@@ -14,13 +15,21 @@ from .records import FLAG, NAMED_OR_NULL, TEXT, WHOLE, Schema, closed, ref
 from .routes import CODE, _record_links, answer, op
 
 CODE_PATTERN = f"^[A-Za-z0-9._-]{{1,{LOCATION_CODE_MAX}}}{text.END}"
+GLN_PATTERN = f"^[0-9]{{13}}{text.END}"
+#: The string formats this part of the document names, each with what checks it: a ``gln``'s last digit is GS1's
+#: check digit of the others, which no pattern can say (a client or a contract test checks it with this). As JSON
+#: Schema's formats do, each says nothing of a value of another type (null: no GLN).
+FORMATS = {"gln": lambda value: not isinstance(value, str) or glns.is_valid(value)}
 
 
 def _summary() -> dict[str, Schema]:
     return {"code": TEXT, "name": TEXT,
             "parent": {"type": ["string", "null"], "description": "The parent's code; null: a site."},
             "site": {"type": "string", "description": "The code of the site it is under (its own for a site)."},
-            "active": FLAG}
+            "active": FLAG,
+            "gln": {"type": ["string", "null"], "pattern": GLN_PATTERN, "format": "gln",
+                    "description": "Its GS1 Global Location Number, or null: EPCIS names it "
+                                   "https://id.gs1.org/414/<GLN> when it has one, else <base_uri>/location/<code>."}}
 
 
 def schemas() -> dict[str, Schema]:
@@ -28,6 +37,9 @@ def schemas() -> dict[str, Schema]:
     parent = {"type": ["string", "null"],
               "description": "The parent's code (404 unknown_location when none has it; 422 invalid_field when it "
                              "is deactivated, itself or under it); null or absent: a site."}
+    gln = {"type": ["string", "null"], "pattern": GLN_PATTERN, "format": "gln",
+           "description": "Its GS1 Global Location Number: 13 digits, the last GS1's check digit (400 invalid_field "
+                          "when they are not; 409 duplicate when another location has it); null clears it."}
     return {
         "LocationSummary": closed(_summary()),
         "Location": closed({
@@ -42,10 +54,10 @@ def schemas() -> dict[str, Schema]:
                 "description": "The serials in stock here and below, by serial, 100 a page (?page=)."}}),
         "LocationCode": {"type": "string", "pattern": CODE_PATTERN,
                          "description": f"1-{LOCATION_CODE_MAX} of A-Z a-z 0-9 . _ - (scanned as LOC:<code>)."},
-        "LocationCreate": closed({"code": ref("LocationCode"), "name": ref("Name"), "parent": parent},
-                                 optional=("parent",)),
-        "LocationPatch": {**closed({"name": ref("Name"), "parent": parent, "active": {"type": "boolean"}},
-                                   optional=("name", "parent", "active")),
+        "LocationCreate": closed({"code": ref("LocationCode"), "name": ref("Name"), "parent": parent, "gln": gln},
+                                 optional=("parent", "gln")),
+        "LocationPatch": {**closed({"name": ref("Name"), "parent": parent, "active": {"type": "boolean"},
+                                    "gln": gln}, optional=("name", "parent", "active", "gln")),
                           "minProperties": 1,
                           "description": "Rename, move (parent null: make it a site; refused for a location "
                                          "holding stock, 422 invalid_field) and deactivate (422 location_not_empty "

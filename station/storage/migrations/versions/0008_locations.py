@@ -39,10 +39,12 @@ def upgrade() -> None:
         sa.Column('site_id', sa.Integer(), nullable=True),
         sa.Column('active', sa.Boolean(), server_default=sa.text('true'), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('gln', sa.String(length=13), nullable=True),
         sa.ForeignKeyConstraint(['parent_id'], ['location.id'], name=op.f('fk_location_parent_id_location')),
         sa.ForeignKeyConstraint(['site_id'], ['location.id'], name=op.f('fk_location_site_id_location')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_location')),
         sa.UniqueConstraint('code', name=op.f('uq_location_code')),
+        sa.UniqueConstraint('gln', name=op.f('uq_location_gln')),
     )
     op.create_index(op.f('ix_location_parent_id'), 'location', ['parent_id'])
     op.create_index(op.f('ix_location_site_id'), 'location', ['site_id'])
