@@ -88,8 +88,8 @@ def test_transfer_then_arrival(shop):
     assert not serials.get_serial(shop, "SN-1").in_stock
     assert stock.check(shop) == []
     received = opened(shop, K.receipt, "A-01", supplier=party(shop, "supplier", "ACME"))
-    line(shop, received, serial="SN-1", product=product(shop, "WID-1"))
-    with pytest.raises(Refusal) as refusal:  # not received again while it travels (posting's own guard)
+    with pytest.raises(Refusal) as refusal:  # not received again while it travels: refused as it is scanned
+        line(shop, received, serial="SN-1", product=product(shop, "WID-1"))
         posting.post(shop, received)
     assert refusal.value.code == "serial_in_transit" and "Place NORTH (NORTH)" in refusal.value.message
 
