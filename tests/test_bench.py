@@ -78,17 +78,10 @@ def test_small_run_prints_the_json(tmp_path):
     for pallet in (r for r in out["runs"] if r["kind"] == "pallet"):
         assert pallet["serials"] == 60 and pallet["first_scans"]["count"] == pallet["last_scans"]["count"] == 30
         # The last scan of the receipt issues as many statements as the first (issue 12, item 1).
-        assert pallet["statements_per_scan"]["first"] == pallet["statements_per_scan"]["last"]
+        _each_scan_costs_what_the_first_did(pallet)
         assert pallet["big_posting"]["lines"] == 200 and pallet["posting_ms"] > 0
-        trips = pallet["round_trips_per_scan"]
-        if pallet["database"] == "postgresql":  # its statements, its BEGIN and its COMMIT
-            assert trips["first"] == trips["last"] == pallet["statements_per_scan"]["last"] + 2
-        else:
-            assert trips == {"first": None, "last": None}
     for counted in (r for r in out["runs"] if r["kind"] == "count"):
-        # A count of 300 found 297 of its own, 3 from another site and 3 never seen; 3 missing (issue 23).
-        assert (counted["units"], counted["lines"], counted["check_differences"]) == (300, 303, 0)
-        assert counted["posting_ms"] > 0 and counted["posting_statements"] > 0
+        _count_run(counted)
     served = [r for r in out["runs"] if r["kind"] in ("http", "daemon")]
     assert {r["scans"] for r in served} == {40, 3}
     assert all(r["p50_ms"] <= r["p99_ms"] for r in served)
@@ -109,6 +102,29 @@ def test_small_run_prints_the_json(tmp_path):
         assert scan["statements_per_scan"] > 0
         assert (scan["round_trips_per_scan"] is None) == (scan["database"] == "sqlite")
     assert isinstance(out["machine"]["cpus"], int)
+
+
+def _each_scan_costs_what_the_first_did(run: dict) -> None:
+    """A pallet's or a count's first and last scans: as many statements, and on PostgreSQL its BEGIN and COMMIT
+    beside them (issue 12 item 1, issue 22; SPEC 6)."""
+    assert run["statements_per_scan"]["first"] == run["statements_per_scan"]["last"] > 0
+    trips = run["round_trips_per_scan"]
+    if run["database"] == "postgresql":
+        assert trips["first"] == trips["last"] == run["statements_per_scan"]["last"] + 2
+    else:
+        assert trips == {"first": None, "last": None}
+
+
+def _count_run(counted: dict) -> None:
+    """A count of 300 (issue 23): 297 of its own found, 3 from another site and 3 never seen, 3 missing, each unit
+    one scan through the scan service, then CMD:FINISH; station check clean after."""
+    assert (counted["units"], counted["scans"], counted["lines"], counted["check_differences"]) == (300, 303, 303, 0)
+    assert (counted["missing"], counted["moved"], counted["added"]) == (3, 3, 3)
+    assert counted["posting_ms"] > 0 and counted["posting_statements"] > 0
+    assert counted["first_scans"]["count"] == counted["last_scans"]["count"] == 30
+    for scans in (counted["first_scans"], counted["last_scans"]):
+        assert scans["p50_ms"] <= scans["p90_ms"] <= scans["p99_ms"] <= scans["max_ms"]
+    _each_scan_costs_what_the_first_did(counted)
 
 
 def test_processes_run_prints_the_json(tmp_path):

@@ -257,11 +257,13 @@ def _extras(target: Target, shape: Shape, extras: Extras, say) -> list[dict]:
 
         engine = make_engine(target.url)
         try:
-            say(f"{target.database}: a count of {extras.count} units")
+            say(f"{target.database}: a count of {extras.count} units, scanned and posted")
             counted = stocktake.measure(engine, extras.count)
             runs.append({"kind": "count", **common, **counted})
-            say(f"{target.database}: count of {counted['lines']} lines posted in {counted['posting_ms']} ms "
-                f"({counted['posting_statements']} statements)")
+            say(f"{target.database}: count scans 1-{counted['first_scans']['count']} p50 "
+                f"{counted['first_scans']['p50_ms']} ms, last p50 {counted['last_scans']['p50_ms']} ms; "
+                f"{counted['statements_per_scan']['last']} statements a scan; {counted['lines']} lines posted in "
+                f"{counted['posting_ms']} ms ({counted['posting_statements']} statements)")
         finally:
             engine.dispose()
     if target.database == "sqlite" and extras.http:

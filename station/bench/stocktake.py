@@ -1,9 +1,16 @@
-"""The count figure (SPEC 6, issue 23): a count of thousands of units posted set-based, in under a second.
+"""The count figures (SPEC 6, issue 23): a count of thousands of units scanned, each scan costing what the first
+did, and posted set-based in under a second.
 
-A location is filled by one receipt of ``units`` serials put away there (written directly and posted,
-as the pallet run does); a count of it is written as its scans would leave it: every unit found but
-1% (missing: adjusted out), plus 1% never seen (added) and 1% recorded at another site (moved here).
-Its posting is timed and its statements counted; ``station check`` must be clean after.
+A shelf is filled by one receipt of ``units`` serials put away there (written directly and posted, as the
+pallet run does), a second site by a receipt of 1% more, and 1% more serials are made by hand, never in
+stock. Then a station scans the count as a clerk would, through the scan service in process (the path a
+scanner's line takes after the spool): ``CMD:COUNT``, ``LOC:`` the shelf, every unit found there one scan
+each, and ``CMD:FINISH``. It finds every unit of the shelf but one in a hundred (missing: adjusted out when
+the count posts), the units recorded at the other site (moved here) and those never in stock (added), the
+odd ones in the middle of the run so that its first and last scans are plain ones. Every scan is timed and
+its statements counted (``counting.Counter``: SQLAlchemy's ``before_cursor_execute``); the first and the last
+``window`` serial scans are reported as the pallet's are, and ``CMD:FINISH`` as the posting (its time and
+statements, the scan's own few with it). ``station check`` must be clean after.
 """
 from __future__ import annotations
 
@@ -13,14 +20,20 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
-from station.domain import catalogue, documents, posting, stock, tallies
+from station.config import from_dict
+from station.domain import catalogue, documents, posting, serials, stock, tallies
 from station.domain.models import Document, DocumentKind, DocumentLine, Location
+from station.scanning.service import ScanService
 from station.storage.db import make_sessionmaker
 
-from .document import _statements
+from .counting import Counter
+from .drive import percentiles
 
 PRODUCT, SUPPLIER = "BENCH-COUNT", "BENCH-COUNT-SUPPLIER"
 PLACE, OTHER_SITE = "BENCH-SHELF", "BENCH-OTHER"
+#: The counting station: its location is MAIN's default, the shelf is under MAIN. It starts in sell mode, so
+#: that its CMD:COUNT is a real mode change.
+STATION = "bench-count"
 
 
 def _location(s, code: str, parent: str | None) -> int:
@@ -34,27 +47,27 @@ def _location(s, code: str, parent: str | None) -> int:
     return loc.id
 
 
-def _filled(Session, kind: DocumentKind, location_id: int, serials: list[str], product_id: int, **kw) -> int:
-    """An open document at ``location_id`` with a line a serial (found there), as scans would leave it."""
+def _received(Session, location_id: int, numbers: list[str], product_id: int, supplier_id: int) -> None:
+    """A receipt of ``numbers`` put away at ``location_id``, written as its scans would leave it, and posted."""
     L, D = DocumentLine.__table__, Document.__table__
     now = datetime.now(UTC)
     with Session.begin() as s:
-        doc = documents.open_document(s, kind, station="bench-count", **kw)
-        doc.location_id = location_id
+        doc = documents.open_document(s, DocumentKind.receipt, station="bench-count-fill")
+        doc.location_id, doc.supplier_id = location_id, supplier_id
         s.flush()
         rows = [{"document_id": doc.id, "line_no": i + 1, "product_id": product_id, "serial": text, "quantity": 1,
-                 "is_open": kind != DocumentKind.count, "takes_unit": False, "created_at": now,
-                 "location_id": location_id} for i, text in enumerate(serials)]
+                 "is_open": True, "takes_unit": False, "created_at": now, "location_id": location_id}
+                for i, text in enumerate(numbers)]
         for start in range(0, len(rows), 5000):
             s.execute(insert(L), rows[start:start + 5000])
         s.execute(update(D).where(D.c.id == doc.id).values(line_count=len(rows)))
         tallies.add(s, doc.id, product_id, len(rows))
-        return doc.id
+        s.flush()
+        posting.post(s, s.get(Document, doc.id))
 
 
-def measure(engine: Engine, units: int = 5000) -> dict:
-    """Fill a shelf with ``units`` serials, count it, and time the count's posting."""
-    Session = make_sessionmaker(engine)
+def _stocked(Session, units: int) -> tuple[list[str], list[str], list[str]]:
+    """The shelf and the other site filled, the never-stocked serials made: the three lists of serials."""
     with Session.begin() as s:
         product = catalogue.create_product(s, PRODUCT, "Bench counted unit")
         supplier = catalogue.create_party(s, "supplier", SUPPLIER, "Bench count supplier")
@@ -63,24 +76,58 @@ def measure(engine: Engine, units: int = 5000) -> dict:
     few = max(units // 100, 1)
     here = [f"CNT-{n:07d}" for n in range(units)]
     elsewhere = [f"CNT-X-{n:07d}" for n in range(few)]
-    for place, serials in ((shelf, here), (other, elsewhere)):
-        doc_id = _filled(Session, DocumentKind.receipt, place, serials, product_id, supplier=None)
+    never = [f"CNT-NEW-{n:07d}" for n in range(few)]
+    _received(Session, shelf, here, product_id, supplier_id)
+    _received(Session, other, elsewhere, product_id, supplier_id)
+    with Session.begin() as s:
+        for text in never:
+            serials.create_serial(s, text, product=PRODUCT)
+    return here, elsewhere, never
+
+
+def measure(engine: Engine, units: int = 5000, window: int = 30) -> dict:
+    """Fill a shelf with ``units`` serials, scan a count of it through the scan service, and post it."""
+    Session = make_sessionmaker(engine)
+    here, elsewhere, never = _stocked(Session, units)
+    missing = here[::100]  # one in a hundred, spread over the shelf
+    found = [text for n, text in enumerate(here) if n % 100]
+    middle = len(found) // 2
+    scans = found[:middle] + elsewhere + never + found[middle:]
+    service = ScanService(from_dict({"stations": [{"id": STATION, "mode": "sell"}]}))
+    counter = Counter(engine).start()
+
+    def scan(text: str, key: str) -> tuple[float, int, int | None]:
+        (statements, trips), t0 = counter.snapshot(), time.perf_counter()
         with Session.begin() as s:
-            doc = s.get(Document, doc_id)
-            doc.supplier_id = supplier_id
-            s.flush()
-            posting.post(s, doc)
-    found = here[few:] + elsewhere + [f"CNT-NEW-{n:07d}" for n in range(few)]
-    count_id = _filled(Session, DocumentKind.count, shelf, found, product_id)
-    count, stop_counting = _statements(engine)
+            result = service.process(s, STATION, text, device="bench", key=key)
+        elapsed = time.perf_counter() - t0
+        if not result.accepted:
+            raise RuntimeError(f"the bench's own count scan {text} was refused: {result.message}")
+        after = counter.snapshot()
+        return elapsed, after[0] - statements, None if trips is None else after[1] - trips
+
     try:
-        t0 = time.perf_counter()
-        with Session.begin() as s:
-            posted = posting.post(s, s.get(Document, count_id))
-        elapsed = (time.perf_counter() - t0) * 1000
+        scan("CMD:COUNT", "count-mode")
+        scan(f"LOC:{PLACE}", "count-place")
+        timed = [scan(text, f"count-{n}") for n, text in enumerate(scans)]
+        posting_s, posting_statements, _ = scan("CMD:FINISH", "count-finish")
     finally:
-        stop_counting()
+        counter.stop()
     with Session() as s:
         differences = len(stock.check(s))
-    return {"units": units, "lines": posted.lines, "missing": few, "moved": few, "added": few,
-            "posting_ms": round(elapsed, 1), "posting_statements": count[0], "check_differences": differences}
+        lines = s.scalar(select(Document.line_count).where(Document.station == STATION,
+                                                           Document.kind == DocumentKind.count))
+    window = min(window, len(timed) // 2 or 1)
+    first, last = percentiles([t for t, *_ in timed[:window]]), percentiles([t for t, *_ in timed[-window:]])
+    return {
+        "units": units, "scans": len(scans), "lines": lines,
+        "missing": len(missing), "moved": len(elsewhere), "added": len(never),
+        "first_scans": {"count": window, **first},
+        "last_scans": {"count": window, **last},
+        "last_vs_first_p50": round(last["p50_ms"] / first["p50_ms"], 2) if first["p50_ms"] else None,
+        "statements_per_scan": {"first": timed[0][1], "last": timed[-1][1]},
+        # A count scan on PostgreSQL: its statements, its BEGIN and its COMMIT (None on SQLite).
+        "round_trips_per_scan": {"first": timed[0][2], "last": timed[-1][2]},
+        "posting_ms": round(posting_s * 1000, 1), "posting_statements": posting_statements,
+        "check_differences": differences,
+    }
