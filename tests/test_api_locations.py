@@ -147,21 +147,23 @@ def test_a_gln_is_set_shown_changed_and_cleared(client, tree):
     assert [(e["type"], e["location"]["code"]) for e in changes] == [("location.changed", "DOCK")] * 2
 
 
-@pytest.mark.parametrize("gln, says", [
-    pytest.param("9520123456789", "wrong check digit: its last digit should be 8, not 9", id="check_digit"),
-    pytest.param("952012345678", "13 digits (the last its check digit)", id="twelve_digits"),
-    pytest.param("95201234567880", "13 digits (the last its check digit)", id="fourteen_digits"),
-    pytest.param("952012345678X", "13 digits (the last its check digit)", id="a_letter"),
-    pytest.param("９５２０１２３４５６７８８", "13 digits (the last its check digit)", id="fullwidth_digits"),
-    pytest.param(9520123456788, "13 digits in a text", id="a_number"),
+@pytest.mark.parametrize("gln, status, says", [
+    # 13 digits is what the document's pattern allows: a wrong check digit is a well-formed value refused (422).
+    pytest.param("9520123456789", 422, "wrong check digit: its last digit should be 8, not 9", id="check_digit"),
+    pytest.param("952012345678", 400, "13 digits (the last its check digit)", id="twelve_digits"),
+    pytest.param("95201234567880", 400, "13 digits (the last its check digit)", id="fourteen_digits"),
+    pytest.param("952012345678X", 400, "13 digits (the last its check digit)", id="a_letter"),
+    pytest.param("９５２０１２３４５６７８８", 400, "13 digits (the last its check digit)", id="fullwidth_digits"),
+    pytest.param(9520123456788, 400, "13 digits in a text", id="a_number"),
 ])
-def test_a_gln_that_is_not_one_is_400_and_writes_nothing(client, db, tree, gln, says):
-    """Guards the GLN's check: 13 ASCII digits with GS1's check digit, else 400 invalid_field with a sentence
-    naming the check digit, on POST and on PATCH, nothing written."""
+def test_a_gln_that_is_not_one_is_refused_and_writes_nothing(client, db, tree, gln, status, says):
+    """Guards the GLN's check: 13 ASCII digits with GS1's check digit, else invalid_field with a sentence naming
+    the check digit (400 when not 13 digits, 422 for a wrong check digit), on POST and on PATCH, nothing
+    written."""
     before = snapshot(db)
     for answer in (client.post("/api/locations", json={"code": "DOCK", "name": "Dock", "gln": gln}),
                    client.patch("/api/locations/BACK", json={"name": "Renamed", "gln": gln})):
-        assert_error(answer, 400, "invalid_field")
+        assert_error(answer, status, "invalid_field")
         assert says in answer.get_json()["error"]["message"]
     assert snapshot(db) == before
 

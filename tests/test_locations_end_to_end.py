@@ -7,7 +7,10 @@ this file proves they agree: what scanning writes on documents and lines is what
 """
 from __future__ import annotations
 
+import json
+
 import pytest
+from helpers.epcis import validator
 from helpers.places import add_location
 from sqlalchemy import select
 
@@ -15,6 +18,7 @@ from station.config import from_dict
 from station.domain import catalogue, stock
 from station.domain.models import Document, Location, Movement, SerialNumber, StockLevel
 from station.scanning.service import ScanService
+from station.traceability import epcis
 
 GTIN = "09501101020917"
 LOOSE = "5901234123457"
@@ -143,3 +147,29 @@ def test_a_count_moves_what_it_found_adds_what_was_unknown_and_writes_off_what_i
     assert _where(db, "SN-2")[:2] == (None, False)  # expected, not found: adjusted out
     assert units == 1
     _clean(db)
+
+
+def test_every_flow_scanned_and_posted_reads_as_valid_epcis(db, shop):
+    """Guards issue 24 on real postings of every location flow: receipts with put-away, a move, a transfer and its
+    arrival, a count that moves, adds and writes off, a sale and a supplier return all export as one EPCIS 2.0
+    document that GS1's schema accepts, each movement one event at the place it names."""
+    _accepted(shop("goods-in", "SUP:ACME", "LOC:A-03", GTIN, "SN-1", "SN-2", "SN-3", "SN-4", "SN-5", LOOSE,
+                   "CMD:FINISH"))
+    _accepted(shop("mover", "LOC:FLOOR", "SN-3", "CMD:FINISH"))
+    transfer = shop("mover", "LOC:N-1", "SN-4", "CMD:FINISH")[-1].document["reference"]
+    _accepted(shop("north-in", transfer, "SN-4", "CMD:FINISH"))
+    _accepted(shop("returns", "SUP:ACME", "SN-5", "CMD:FINISH"))
+    _accepted(shop("counter", "LOC:A", "SN-1", "SN-3", "SN-5", LOOSE, "CMD:FINISH"))
+    _accepted(shop("till", "CUS:BOB", "SN-3", "CMD:FINISH"))
+    config = from_dict({"stations": STATIONS})
+    with db.Session() as s:
+        document = json.loads("".join(epcis.document_text(s, config, epcis.movement_rows(s))))
+        kinds = [kind.value for kind in s.scalars(select(Movement.kind).order_by(Movement.id))]
+    problems = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator().iter_errors(document)]
+    assert problems == []
+    events = document["epcisBody"]["eventList"]
+    assert len(events) == len(kinds)
+    assert {"receipt", "move", "transfer_out", "transfer_in", "supplier_return", "adjustment", "sale"} <= set(kinds)
+    assert all(e["type"] == "ObjectEvent" and e["readPoint"]["id"] for e in events)
+    arrived = [e for e in events if e["bizStep"] == "receiving" and transfer in json.dumps(e)]
+    assert arrived and all(e["bizLocation"]["id"].endswith("/location/N-1") for e in arrived)

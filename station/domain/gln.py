@@ -10,7 +10,7 @@ from __future__ import annotations
 from biip import ParseError
 from biip.gln import Gln
 
-from .errors import Invalid
+from .errors import Invalid, Refusal
 
 LENGTH = 13
 
@@ -33,10 +33,15 @@ def problem(gln: str) -> str | None:
 
 
 def check(gln: str) -> str:
-    """``gln`` when it is 13 digits with a right check digit, else 400 ``invalid_field`` naming what is wrong."""
+    """``gln`` when it is 13 digits with a right check digit, else ``invalid_field`` naming what is wrong.
+
+    Not 13 digits is malformed (400: the API's document says so with a pattern). 13 digits with a wrong check
+    digit is well-formed as the document can say it (no pattern holds a check digit), so it is refused as a value
+    the rules say no to (422), as a schema-driven client or fuzzer expects of input its schema calls valid."""
     wrong = problem(gln)
     if wrong is not None:
-        raise Invalid("invalid_field", wrong)
+        shaped = isinstance(gln, str) and len(gln) == LENGTH and gln.isascii() and gln.isdigit()
+        raise (Refusal if shaped else Invalid)("invalid_field", wrong)
     return gln
 
 
