@@ -14,6 +14,7 @@ its open receipt written the same way.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
@@ -38,16 +39,7 @@ def pallet(engine: Engine, *, serials: int = 5000, window: int = 500, posting_li
     _catalogue(Session)
     service = ScanService(from_dict({"stations": [{"id": STATION, "mode": "receive"}]}))
     counter = Counter(engine).start()
-
-    def scan(text: str, key: str) -> tuple[float, int, int | None]:
-        (statements, trips), t0 = counter.snapshot(), time.perf_counter()
-        with Session.begin() as s:
-            result = service.process(s, STATION, text, device="bench", key=key)
-        elapsed = time.perf_counter() - t0
-        if not result.accepted:
-            raise RuntimeError(f"the bench's own scan {text} was refused: {result.message}")
-        after = counter.snapshot()
-        return elapsed, after[0] - statements, None if trips is None else after[1] - trips
+    scan = timed_scans(Session, service, STATION, counter, "scan")
 
     try:
         scan(f"SUP:{SUPPLIER}", "pallet-sup")
@@ -72,6 +64,23 @@ def pallet(engine: Engine, *, serials: int = 5000, window: int = 500, posting_li
         "posting_statements": posting_statements,
         "big_posting": big_posting(engine, posting_lines) if posting_lines else None,
     }
+
+
+def timed_scans(Session, service: ScanService, station: str, counter: Counter,
+                what: str) -> Callable[[str, str], tuple[float, int, int | None]]:
+    """A scan of ``station`` in its own transaction, answering its time (s), statements and round trips (None off
+    PostgreSQL); a refusal of the bench's own ``what`` is an error."""
+    def scan(text: str, key: str) -> tuple[float, int, int | None]:
+        (statements, trips), t0 = counter.snapshot(), time.perf_counter()
+        with Session.begin() as s:
+            result = service.process(s, station, text, device="bench", key=key)
+        elapsed = time.perf_counter() - t0
+        if not result.accepted:
+            raise RuntimeError(f"the bench's own {what} {text} was refused: {result.message}")
+        after = counter.snapshot()
+        return elapsed, after[0] - statements, None if trips is None else after[1] - trips
+
+    return scan
 
 
 def _catalogue(Session) -> None:

@@ -14,7 +14,6 @@ statements, the scan's own few with it). ``station check`` must be clean after.
 """
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
@@ -27,6 +26,7 @@ from station.scanning.service import ScanService
 from station.storage.db import make_sessionmaker
 
 from .counting import Counter
+from .document import timed_scans
 from .drive import percentiles
 
 PRODUCT, SUPPLIER = "BENCH-COUNT", "BENCH-COUNT-SUPPLIER"
@@ -95,16 +95,7 @@ def measure(engine: Engine, units: int = 5000, window: int = 30) -> dict:
     scans = found[:middle] + elsewhere + never + found[middle:]
     service = ScanService(from_dict({"stations": [{"id": STATION, "mode": "sell"}]}))
     counter = Counter(engine).start()
-
-    def scan(text: str, key: str) -> tuple[float, int, int | None]:
-        (statements, trips), t0 = counter.snapshot(), time.perf_counter()
-        with Session.begin() as s:
-            result = service.process(s, STATION, text, device="bench", key=key)
-        elapsed = time.perf_counter() - t0
-        if not result.accepted:
-            raise RuntimeError(f"the bench's own count scan {text} was refused: {result.message}")
-        after = counter.snapshot()
-        return elapsed, after[0] - statements, None if trips is None else after[1] - trips
+    scan = timed_scans(Session, service, STATION, counter, "count scan")
 
     try:
         scan("CMD:COUNT", "count-mode")
