@@ -21,7 +21,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -80,6 +80,20 @@ def _check_new_sqlite(path: str) -> str:
         raise ValueError(f"{path} exists: the bench fills a new SQLite file of its own, "
                          "give a path that does not exist")
     return path
+
+
+def _reachable(makers, skipped: list[dict]) -> Iterator[Target]:
+    """Each target made, one at a time; one that does not answer (a given PostgreSQL URL) is added to ``skipped``
+    with why, and a bad URL (ValueError) goes up."""
+    for database, make in makers:
+        try:
+            target = make()
+        except ValueError:
+            raise
+        except Exception as exc:  # a given PostgreSQL URL that does not answer
+            skipped.append({"database": database, "reason": f"not reachable: {_first_line(exc)}"})
+            continue
+        yield target
 
 
 def targets_for(urls: tuple[str, ...]) -> tuple[list[tuple[str, Callable[[], Target]]], list[dict]]:
@@ -158,14 +172,7 @@ def run(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serials"], stati
     hooks_level = hooks_log.level
     hooks_log.setLevel(logging.WARNING)
     try:
-        for database, make in makers:
-            try:
-                target = make()
-            except ValueError:
-                raise
-            except Exception as exc:  # a given PostgreSQL URL that does not answer
-                skipped.append({"database": database, "reason": f"not reachable: {_first_line(exc)}"})
-                continue
+        for target in _reachable(makers, skipped):
             try:
                 runs.extend(_bench_one(target, shape, stations, scans, history_samples, seed, progress, say,
                                        hooks=(extras.hook_stations, extras.hook_postings)))
@@ -285,14 +292,7 @@ def run_processes(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serial
     makers, skipped = targets_for(urls)
     shape = Shape.for_serials(serials)
     runs: list[dict] = []
-    for database, make in makers:
-        try:
-            target = make()
-        except ValueError:
-            raise
-        except Exception as exc:  # a given PostgreSQL URL that does not answer
-            skipped.append({"database": database, "reason": f"not reachable: {_first_line(exc)}"})
-            continue
+    for target in _reachable(makers, skipped):
         try:
             engine = make_engine(target.url, **({"pool_size": 2, "max_overflow": 2}
                                                 if target.database == "postgresql" else {}))
