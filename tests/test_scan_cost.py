@@ -6,13 +6,16 @@ exactly as many as the 5th, and a posting as many for 300 lines as for 30.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 from helpers.places import add_location
 from sqlalchemy import event, select, update
 
 from station.config import from_dict
 from station.domain import catalogue
-from station.domain.models import Location, SerialNumber
+from station.domain.models import Document, DocumentKind, Location, SerialNumber
+from station.scanning.counting import _STATE
 from station.scanning.service import ScanService
 
 GTIN = "036000291452"
@@ -120,3 +123,58 @@ def test_a_move_scan_costs_what_a_sale_scan_does(counted, db):
     moves = [counted("mover", f"M-{n:04d}") for n in range(6)]
     sales = [counted("till", f"M-{n:04d}") for n in range(6, 12)]
     assert moves[2:] == [moves[2]] * 4 and moves[2] <= sales[2] <= MOST_PER_SCAN
+
+
+def _work(db, count_reference: str) -> int:
+    """The rows the count's progress statement touches, as the database reports them: on PostgreSQL every plan
+    node's rows times its loops and the rows its filters threw away (EXPLAIN ANALYZE); on SQLite the virtual
+    machine's steps (a progress handler called every 100)."""
+    with db.Session() as s:
+        doc = s.scalar(select(Document).where(Document.reference == count_reference))
+        params = {"root": doc.location_id, "document_id": doc.id, "serial": None, "place": None, "product_id": None}
+        conn = s.connection()
+        if db.engine.dialect.name == "postgresql":
+            compiled = _STATE.compile(dialect=db.engine.dialect)
+            sql = "EXPLAIN (ANALYZE, FORMAT JSON) " + str(compiled)
+            plan = conn.exec_driver_sql(sql, compiled.construct_params(params)).scalar()
+            plan = plan if isinstance(plan, list) else json.loads(plan)
+
+            def rows(node: dict) -> int:
+                own = node["Actual Rows"] * node["Actual Loops"] + node.get("Rows Removed by Filter", 0) \
+                    + node.get("Rows Removed by Join Filter", 0)
+                return own + sum(rows(child) for child in node.get("Plans", ()))
+            return rows(plan[0]["Plan"])
+        steps = [0]
+        raw = conn.connection.driver_connection
+
+        def tick() -> int:
+            steps[0] += 1
+            return 0
+        raw.set_progress_handler(tick, 100)
+        try:
+            conn.execute(_STATE, params).all()
+        finally:
+            raw.set_progress_handler(None, 100)
+        return steps[0]
+
+
+def test_a_count_does_not_read_more_as_it_is_counted(counted, db):
+    """Guards issue 23's flat count on PostgreSQL: the count's progress reads what is expected there once, not
+    once per unit counted. The statistics are taken before the count, as a database's are (they do not know the
+    count's lines yet): planned on them, an anti-join of expected serials against the count's lines rescanned
+    every line for every serial, and the 5,000th scan of a count took 16.7 times the first."""
+    _stocked(counted, db, "W", 120)
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+    counted("counter", "LOC:MAIN")
+    with db.Session() as s:
+        reference = s.scalar(select(Document.reference).where(Document.kind == DocumentKind.count))
+    for n in range(10):
+        counted("counter", f"W-{n:04d}")
+    early = _work(db, reference)
+    for n in range(10, 110):
+        counted("counter", f"W-{n:04d}")
+    late = _work(db, reference)
+    assert late <= early * 1.2, (early, late)

@@ -223,7 +223,8 @@ class DocumentLine(Base):
             "uq_line_open_serial", "serial", unique=True,
             sqlite_where=text("is_open"), postgresql_where=text("is_open"),
         ),
-        Index("ix_document_line_serial", "serial"),
+        # A serial's lines, and whether one document has a line for it, each in one probe (migration 0009).
+        Index("ix_document_line_serial_document", "serial", "document_id"),
         Index("ix_document_line_order_product", "document_id", "product_id"),
     )
 
