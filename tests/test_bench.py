@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from station.bench.fill import Shape, fill
 from station.cli.main import cli
-from station.domain import stock
-from station.domain.models import Document, DocumentLine, Movement, ScanLog, SerialNumber
+from station.domain import location_check, stock
+from station.domain.models import Document, DocumentLine, Location, Movement, ScanLog, SerialNumber
 
 PERCENTILES = ("p50_ms", "p90_ms", "p99_ms", "max_ms")
 RUN_KEYS = {"kind": str, "database": str, "serials": int, "stations": int, "scans": int,
@@ -43,6 +43,22 @@ def test_fill_is_consistent(db):
         assert s.scalar(select(func.count()).select_from(ScanLog)) == 200
         sold = s.scalar(select(SerialNumber).where(SerialNumber.serial == shape.serial(2)))
         assert sold.customer_id is not None and not sold.in_stock
+
+
+def test_a_fill_with_locations_spreads_the_stock_over_bins_and_check_agrees(db):
+    """``--locations``: aisles under MAIN and their bins, every unit in stock in a bin, each bin holding some, and
+    every serial's place and history agree with its movements (station check's location proof)."""
+    shape = Shape.for_serials(600, box=10, locations=50)
+    fill(db.engine, shape)
+    with db.Session() as s:
+        assert stock.check(s) == [] and location_check.differences(s) == []
+        main = s.scalar(select(Location.id).where(Location.code == "MAIN"))
+        aisles = s.scalars(select(Location.id).where(Location.parent_id == main)).all()
+        bins = s.scalars(select(Location.id).where(Location.parent_id.in_(aisles))).all()
+        assert (len(aisles), len(bins)) == (2, 48)
+        held = s.execute(select(SerialNumber.location_id, func.count()).where(SerialNumber.in_stock.is_(True))
+                         .group_by(SerialNumber.location_id)).all()
+        assert {place for place, _ in held} == set(bins) and sum(n for _, n in held) == 300
 
 
 def _bench(*args: str) -> dict:

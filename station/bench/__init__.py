@@ -156,13 +156,14 @@ class Extras:
     count: int = DEFAULTS["count"]  # units of the one count posted (SPEC 3c, issue 23)
 
 
-def run(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serials"], stations: int = DEFAULTS["stations"],
+def run(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serials"], locations: int = 0,
+        stations: int = DEFAULTS["stations"],
         scans: int = DEFAULTS["scans"], history_samples: int = 200, seed: int = 1, extras: Extras = Extras(),
         progress: Callable[[str, int], Callable[[int], None]] | None = None,
         say: Callable[[str], None] = lambda s: None) -> dict:
     """Bench every target and return the JSON document: ``{"runs": [...], ...}``."""
     makers, skipped = targets_for(urls)
-    shape = Shape.for_serials(serials)
+    shape = Shape.for_serials(serials, locations=locations)
     runs: list[dict] = []
     # One log line per scan is the daemon's, not the bench's: keep stderr for the progress bars.
     quiet = logging.getLogger("station.scanning.service")
@@ -198,7 +199,8 @@ def _bench_one(target: Target, shape: Shape, stations: int, scans: int, history_
         counts = fill(engine, shape, progress=tick)
         fill_s = time.perf_counter() - t0
         say(f"{target.database}: {counts['movement']} movements in {fill_s:.1f} s; scanning")
-        common = {"database": target.database, "serials": shape.serials, "stations": stations, "scans": scans}
+        common = {"database": target.database, "serials": shape.serials, "locations": shape.locations,
+                  "stations": stations, "scans": scans}
         scan = drive.drive(engine, shape, stations, scans, seed=seed)
         scan_rss, rss_now = drive.peak_rss_mb(), drive.rss_mb()
         base = yardsticks.floor(engine, stations, scans)
@@ -282,15 +284,16 @@ def _extras(target: Target, shape: Shape, extras: Extras, say) -> list[dict]:
     return runs
 
 
-def run_processes(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serials"], processes: int = 4,
-                  scans: int = DEFAULTS["scans"], seconds: float = 10.0, rate: float = 2.0, seed: int = 1,
+def run_processes(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serials"], locations: int = 0,
+                  processes: int = 4, scans: int = DEFAULTS["scans"], seconds: float = 10.0, rate: float = 2.0,
+                  seed: int = 1,
                   progress: Callable[[str, int], Callable[[int], None]] | None = None,
                   say: Callable[[str], None] = lambda s: None) -> dict:
     """``--processes N``: every target filled, then N station processes on it (processes.py); the JSON document."""
     from . import processes as procs
 
     makers, skipped = targets_for(urls)
-    shape = Shape.for_serials(serials)
+    shape = Shape.for_serials(serials, locations=locations)
     runs: list[dict] = []
     for target in _reachable(makers, skipped):
         try:
@@ -309,7 +312,8 @@ def run_processes(urls: tuple[str, ...] = (), *, serials: int = DEFAULTS["serial
                 engine.dispose()
         finally:
             target.cleanup()
-        run = {"database": target.database, "serials": shape.serials, "movements": counts["movement"], **figures}
+        run = {"database": target.database, "serials": shape.serials, "locations": shape.locations,
+               "movements": counts["movement"], **figures}
         runs.append(run)
         if "saturation" in run:
             sat, paced, check = run["saturation"], run["paced"], run["check"]

@@ -45,6 +45,7 @@ COLUMNS = {
     "product_barcode": ("id", "product_id", "barcode"),
     "supplier": ("id", "code", "name"),
     "customer": ("id", "code", "name"),
+    "location": ("id", "code", "name", "parent_id", "site_id", "active", "created_at"),
     "document": ("id", "reference", "kind", "status", "station", "user", "supplier_id", "customer_id",
                  "order_id", "reason", "created_at", "posted_at"),
     "serial_number": ("id", "serial", "product_id", "customer_id", "supplier_id", "in_stock", "created_at",
@@ -57,7 +58,7 @@ COLUMNS = {
                  "message", "prompt", "idempotency_key", "response"),
 }
 # Parents before children, so foreign keys hold row by row.
-ORDER = ("product", "product_barcode", "supplier", "customer", "document", "serial_number",
+ORDER = ("product", "product_barcode", "supplier", "customer", "location", "document", "serial_number",
          "document_line", "movement", "scan_log")
 
 
@@ -76,10 +77,16 @@ class Shape:
     suppliers: int
     customers: int
     box: int = 50
+    locations: int = 0  # under MAIN: aisles of 24 bins each, the units in stock spread over the bins
 
     @classmethod
-    def for_serials(cls, n: int, box: int = 50) -> Shape:
-        return cls(serials=n, products=max(20, n // 200), suppliers=20, customers=max(100, n // 100), box=box)
+    def for_serials(cls, n: int, box: int = 50, locations: int = 0) -> Shape:
+        return cls(serials=n, products=max(20, n // 200), suppliers=20, customers=max(100, n // 100), box=box,
+                   locations=locations)
+
+    def aisles(self) -> int:
+        """Of the locations, how many are aisles (the rest are their bins); none when there are none."""
+        return (self.locations + 24) // 25 if self.locations > 1 else self.locations
 
     # Names the scan drive uses too.
     @staticmethod
@@ -115,7 +122,7 @@ class Rows:
 
     def __init__(self, shape: Shape, *, now: datetime | None = None, main: int = 1):
         self.shape = shape
-        self.main = main  # the site MAIN (SPEC 3c): every unit in stock is there, every movement names it
+        self.main = main  # the site MAIN (SPEC 3c): every unit in stock is under it, every movement names it
         now = now or datetime.now(UTC)
         self.base = now - STEP * 7
         self.span = STEP * 0.8  # the boxes' times spread over most of a step
@@ -125,6 +132,17 @@ class Rows:
 
     def customer(self, box: int, step: int) -> int:
         return (box * 7 + step) % self.shape.customers + 1
+
+    def place(self, box: int) -> int:
+        """Where a box's units are while in stock: MAIN itself, or one of its bins (the boxes dealt in turn)."""
+        sh = self.shape
+        aisles = sh.aisles()
+        bins = sh.locations - aisles
+        if not sh.locations:
+            return self.main
+        if not bins:
+            return self.main + 1 + box % aisles
+        return self.main + 1 + aisles + box % bins
 
     def at(self, box: int, step: int) -> datetime:
         return self.base + STEP * step + self.span * (box / max(self.shape.boxes(), 1))
@@ -136,7 +154,19 @@ class Rows:
             "product_barcode": [(p, p, "0" + sh.barcode(p)) for p in range(1, sh.products + 1)],
             "supplier": [(s, sh.supplier_code(s), f"Supplier {s}") for s in range(1, sh.suppliers + 1)],
             "customer": [(c, f"CUST{c:06d}", f"Customer {c}") for c in range(1, sh.customers + 1)],
+            "location": self.locations(t0),
         }
+
+    def locations(self, t0: datetime) -> list[tuple]:
+        """The aisles under MAIN (``A001``...), then their bins (``A001-B01``...), bin k in aisle k modulo aisles."""
+        sh, main = self.shape, self.main
+        aisles = sh.aisles()
+        rows = [(main + 1 + a, f"A{a + 1:03d}", f"Aisle {a + 1}", main, main, True, t0) for a in range(aisles)]
+        for k in range(sh.locations - aisles):
+            aisle = k % aisles
+            rows.append((main + 1 + aisles + k, f"A{aisle + 1:03d}-B{k // aisles + 1:02d}",
+                         f"Aisle {aisle + 1}, bin {k // aisles + 1}", main + 1 + aisle, main, True, t0))
+        return rows
 
     def chunks(self, boxes_per_chunk: int) -> Iterator[dict[str, list[tuple]]]:
         """Rows per table for consecutive runs of boxes."""
@@ -167,9 +197,10 @@ class Rows:
                     text = sh.serial(i)
                     last_receipt = max(s for s, k in enumerate(history) if k == R)
                     sold = history[-1] == S
+                    place = self.place(box)
                     out["serial_number"].append((
                         i, text, product, self.customer(box, len(history) - 1) if sold else None,
-                        self.supplier(box, last_receipt), not sold, times[0], None if sold else self.main,
+                        self.supplier(box, last_receipt), not sold, times[0], None if sold else place,
                     ))
                     line_no = i - lo + 1
                     for step, kind in enumerate(history):
@@ -186,8 +217,8 @@ class Rows:
                             customer = self.customer(box, step) if kind == S else self.customer(box, step - 1)
                         out["movement"].append((movement_id, times[step], kind, product, i, SIGN[kind], doc_id,
                                                 FILL_STATION, None, supplier, customer,
-                                                self.main if SIGN[kind] < 0 else None,
-                                                self.main if SIGN[kind] > 0 else None))
+                                                place if SIGN[kind] < 0 else None,
+                                                place if SIGN[kind] > 0 else None))
                     if i % 5 == 0:
                         # A refused scan now and then, so histories hold some (rule 10).
                         scan_id += 1

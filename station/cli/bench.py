@@ -15,6 +15,8 @@ from station.bench import DEFAULTS
                    "repeatable. Default: a temporary SQLite file, and the local PostgreSQL when it answers.")
 @click.option("--serials", default=DEFAULTS["serials"], show_default=True, type=click.IntRange(100),
               help="Serials to fill the database with (about 5 movements each).")
+@click.option("--locations", default=0, show_default=True, type=click.IntRange(0, 100_000),
+              help="Locations under the site MAIN to fill (aisles of 24 bins), the units in stock spread over them.")
 @click.option("--stations", default=DEFAULTS["stations"], show_default=True, type=click.IntRange(1, 64),
               help="Stations scanning at once (a thread and a connection each).")
 @click.option("--scans", default=DEFAULTS["scans"], show_default=True, type=click.IntRange(1),
@@ -55,7 +57,7 @@ from station.bench import DEFAULTS
               help="Scans a second per station in the paced phase of --processes.")
 @click.option("--paced-seconds", default=10.0, show_default=True, type=click.FloatRange(0.5, 3600),
               help="How long the paced phase of --processes lasts.")
-def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, history_samples: int,
+def bench(databases: tuple[str, ...], serials: int, locations: int, stations: int, scans: int, history_samples: int,
           seed: int, pallet: int, big_posting: int, http_scans: int, daemon_scans: int, hook_stations: int,
           hook_postings: int, hotplug: bool, replugs: int, kill: bool, rate: float, runs: int, kills: int,
           processes: int, paced_rate: float, paced_seconds: float, drain_scans: int, count_units: int) -> None:
@@ -91,11 +93,13 @@ def bench(databases: tuple[str, ...], serials: int, stations: int, scans: int, h
 
     try:
         if processes:
-            click.echo(json.dumps(run_processes(databases, serials=serials, processes=processes, scans=scans,
-                                                seconds=paced_seconds, rate=paced_rate, seed=seed,
+            click.echo(json.dumps(run_processes(databases, serials=serials, locations=locations,
+                                                processes=processes, scans=scans, seconds=paced_seconds,
+                                                rate=paced_rate, seed=seed,
                                                 progress=progress, say=lambda s: click.echo(s, err=True))))
             return
-        result = run(databases, serials=serials, stations=stations, scans=scans, history_samples=history_samples,
+        result = run(databases, serials=serials, locations=locations, stations=stations, scans=scans,
+                     history_samples=history_samples,
                      seed=seed, extras=Extras(pallet, big_posting, http_scans, daemon_scans, hook_stations,
                                               hook_postings, drain_scans, count_units), progress=progress,
                      say=lambda s: click.echo(s, err=True))
