@@ -39,7 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, bindparam, case, exists, func, insert, literal, null, or_, select, true, update
+from sqlalchemy import and_, bindparam, case, func, insert, literal, null, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -192,6 +192,10 @@ def _bring_in(session: Session, doc: DocumentLike, head, here: int, lines, new: 
     ``_update_serials`` has nothing left to write to them: at 30,000 new serials that UPDATE, with the foreign-key
     checks of every row it changes, was a third of the posting on PostgreSQL. Only the records made meanwhile by
     another request (the insert skipped them) are read again, locked, and checked.
+
+    The unique index alone tells new from known (ON CONFLICT), with no NOT EXISTS beside it: planned on statistics
+    taken when the table was nearly empty (a new site's first pallet), that anti-join scanned the table for each
+    line, through the rows the statement itself was adding, and 30,000 serials took 14.5 s instead of 1.2.
     """
     made = datetime.now(UTC)
     receipt = doc.kind == DocumentKind.receipt
@@ -199,8 +203,7 @@ def _bring_in(session: Session, doc: DocumentLike, head, here: int, lines, new: 
     placed = func.coalesce(L.c.location_id, literal(here)) if receipt else literal(None, S.c.location_id.type)
     source = (select(L.c.serial, L.c.product_id, literal(receipt), literal(made, S.c.created_at.type),
                      literal(supplier, S.c.supplier_id.type), placed)
-              .where(L.c.document_id == doc.id, L.c.serial.is_not(None),
-                     ~exists().where(S.c.serial == L.c.serial)))
+              .where(L.c.document_id == doc.id, L.c.serial.is_not(None)))
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     columns = ["serial", "product_id", "in_stock", "created_at", "supplier_id", "location_id"]
     made_here = session.execute(
