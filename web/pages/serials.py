@@ -15,10 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from station.domain import locations, serials
+from station.domain import locations, searches, serials
 from station.domain.models import Customer, Document, Location, Product, SerialNumber, Supplier
 from station.domain.serials import find_serial
 from station.domain.validation import is_printable
@@ -71,25 +71,10 @@ def index():
     }
     page = page_arg()
     with transaction() as session:
-        query = select(SerialNumber)
-        if filters["q"]:
-            # autoescape: a '%' or '_' typed in the box is matched as itself.
-            query = query.where(SerialNumber.serial.istartswith(filters["q"], autoescape=True))
-        if filters["product"]:
-            query = query.join(Product, SerialNumber.product_id == Product.id).where(Product.code == filters["product"])
-        if filters["customer"]:
-            query = query.join(Customer, SerialNumber.customer_id == Customer.id).where(
-                Customer.code == filters["customer"])
-        wanted = IN_STOCK_CHOICES[filters["in_stock"]]
-        if wanted is not None:
-            query = query.where(SerialNumber.in_stock.is_(wanted))
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows, total = searches.serials(session, prefix=filters["q"], product=filters["product"],
+                                       customer=filters["customer"], in_stock=IN_STOCK_CHOICES[filters["in_stock"]],
+                                       page=page, per_page=PER_PAGE)
         pager = Pager(page, total)
-        rows = session.scalars(
-            query.order_by(SerialNumber.serial).offset(pager.offset).limit(PER_PAGE).options(
-                selectinload(SerialNumber.product), selectinload(SerialNumber.customer),
-                selectinload(SerialNumber.supplier))
-        ).all()
         found = [representation.serial_summary(r) for r in rows]
         picks = choices(session)
     return render_template("serials.html", serials=found, filters=filters, pager=pager, choices=picks,
