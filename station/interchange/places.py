@@ -29,6 +29,7 @@ from station.domain.models import (
     SerialNumber,
     StockLevel,
 )
+from station.domain.movement_facts import FACTS
 from station.domain.whereabouts import subtree
 
 L = DocumentLine.__table__
@@ -145,19 +146,15 @@ def _open_count(session: Session, d: Document) -> dict[str, Any]:
 
 def _posted_count(session: Session, d: Document) -> dict[str, Any]:
     """A posted count read back from what its posting wrote."""
-    rows = session.execute(
-        select(M.c.kind, M.c.quantity, S.c.serial, P.c.code.label("product"), LOC.c.code.label("source"))
-        .select_from(M.outerjoin(S, S.c.id == M.c.serial_id).outerjoin(P, P.c.id == M.c.product_id)
-                     .outerjoin(LOC, LOC.c.id == M.c.from_location_id))
-        .where(M.c.document_id == d.id)).all()
+    rows = session.execute(FACTS.where(M.c.document_id == d.id)).all()
     counted = set(session.scalars(select(L.c.serial).where(L.c.document_id == d.id, L.c.serial.is_not(None))))
     missing, moved, added, differences = [], [], [], {}
     for r in rows:
         if r.serial is None:
             if r.kind == MovementKind.adjustment:
-                differences[r.product] = differences.get(r.product, 0) + r.quantity
+                differences[r.product_code] = differences.get(r.product_code, 0) + r.quantity
         elif r.kind == MovementKind.move:
-            moved.append({"serial": r.serial, "from": r.source})
+            moved.append({"serial": r.serial, "from": r.from_location})
         elif r.quantity > 0:
             added.append(r.serial)
         else:

@@ -16,7 +16,6 @@ from station.domain.models import (
     Document,
     DocumentKind,
     DocumentLine,
-    Location,
     Movement,
     MovementKind,
     Operator,
@@ -25,6 +24,7 @@ from station.domain.models import (
     SerialNumber,
     Supplier,
 )
+from station.domain.movement_facts import FACTS, M
 from station.domain.serials import HistoryEntry
 
 from . import places
@@ -68,8 +68,8 @@ def operator(o: Operator) -> dict[str, Any]:
     return {"code": o.code, "name": o.name, "active": o.active}
 
 
-def _reason(kind: MovementKind, reason: str | None, quantity: int = 0, document: str | None = None,
-            document_kind: DocumentKind | None = None) -> str | None:
+def adjustment_reason(kind: MovementKind, reason: str | None, quantity: int = 0, document: str | None = None,
+                      document_kind: DocumentKind | None = None) -> str | None:
     """An adjustment's reason: its document's, or a count's, derived (SPEC 3c: not stored); no other kind has one."""
     if kind != MovementKind.adjustment:
         return None
@@ -87,7 +87,7 @@ def _movement(at: datetime, kind: MovementKind, quantity: int, document: str | N
     ``to_location`` the codes of where the unit left and went (SPEC 3c)."""
     return {"at": timestamp(at), "kind": kind.value, "quantity": quantity, "document": document, "order": order,
             "station": station, "from_location": from_location, "to_location": to_location, "party": by,
-            "user": user, "reason": _reason(kind, reason, quantity, document, document_kind)}
+            "user": user, "reason": adjustment_reason(kind, reason, quantity, document, document_kind)}
 
 
 def _swap(out: dict[str, Any], kind: MovementKind, other: str | None) -> dict[str, Any]:
@@ -113,27 +113,14 @@ def _code(place) -> str | None:
 
 
 def movement_row(row, other: str | None = None) -> dict[str, Any]:
-    """A movement read as a row by ``serials.movements`` (the API's serial) as SPEC 5 gives it."""
+    """A movement read as a row of station.domain.movement_facts (the API's serial) as SPEC 5 gives it."""
     by = _named(row.customer_code, row.customer_name) or _named(row.supplier_code, row.supplier_name)
     return _swap(_movement(row.at, row.kind, row.quantity, row.document_reference, row.order_reference, row.station,
                            by, row.user, row.document_reason, row.from_location, row.to_location,
                            row.document_kind), row.kind, other)
 
 
-_M = Movement.__table__
-_S = SerialNumber.__table__
-_SUP, _CUS = Supplier.__table__, Customer.__table__
-_LOC = Location.__table__
-_FROM, _TO = _LOC.alias("from_location"), _LOC.alias("to_location")
-_DOCUMENT_MOVEMENTS = (
-    select(_M.c.at, _M.c.kind, _M.c.quantity, _M.c.station, _M.c.user, P.c.code.label("p_code"),
-           P.c.name.label("p_name"), _S.c.serial, _SUP.c.code.label("s_code"), _SUP.c.name.label("s_name"),
-           _CUS.c.code.label("c_code"), _CUS.c.name.label("c_name"), _FROM.c.code.label("from_location"),
-           _TO.c.code.label("to_location"))
-    .select_from(_M.outerjoin(P, P.c.id == _M.c.product_id).outerjoin(_S, _S.c.id == _M.c.serial_id)
-                 .outerjoin(_FROM, _FROM.c.id == _M.c.from_location_id).outerjoin(_TO, _TO.c.id == _M.c.to_location_id)
-                 .outerjoin(_SUP, _SUP.c.id == _M.c.supplier_id).outerjoin(_CUS, _CUS.c.id == _M.c.customer_id))
-    .where(_M.c.document_id == bindparam("document_id")).order_by(_M.c.id))
+_DOCUMENT_MOVEMENTS = FACTS.where(M.c.document_id == bindparam("document_id")).order_by(M.c.id)
 
 
 def document_movements(session: Session, d: Document, *, page: int | None = None,
@@ -146,9 +133,9 @@ def document_movements(session: Session, d: Document, *, page: int | None = None
     order = d.order.reference if d.order is not None else None
     # Who replaced whom on a check-out its lines say (``replaces``).
     return [{**_movement(r.at, r.kind, r.quantity, d.reference, order, r.station,
-                         _named(r.c_code, r.c_name) or _named(r.s_code, r.s_name), r.user, d.reason,
-                         r.from_location, r.to_location, d.kind),
-             "product": _named(r.p_code, r.p_name), "serial": r.serial}
+                         _named(r.customer_code, r.customer_name) or _named(r.supplier_code, r.supplier_name), r.user,
+                         d.reason, r.from_location, r.to_location, d.kind),
+             "product": _named(r.product_code, r.product_name), "serial": r.serial}
             for r in session.execute(query, {"document_id": d.id})]
 
 
