@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from station.domain import location_facts
 from station.domain.models import (
     Document,
     DocumentKind,
@@ -39,8 +40,7 @@ D = Document.__table__
 P = Product.__table__
 LOC = Location.__table__
 SL = StockLevel.__table__
-_LINE_LOC, _NOW, _MOVED_FROM, _SITE = (LOC.alias("line_location"), LOC.alias("now_at"), LOC.alias("moved_from"),
-                                       LOC.alias("site"))
+_LINE_LOC, _NOW, _MOVED_FROM = LOC.alias("line_location"), LOC.alias("now_at"), LOC.alias("moved_from")
 _SN, _MV = S.alias("line_serial"), M.alias("line_movement")
 
 #: Kinds whose lines put a unit somewhere, and kinds whose serial lines take one from where it is.
@@ -73,11 +73,8 @@ def line_places(row, kind: DocumentKind | None) -> dict[str, str | None]:
 
 def place(session: Session, location_id: int | None) -> dict[str, str] | None:
     """A location as a serial's ``location`` reads: ``{"code", "name", "site"}``, or null."""
-    if location_id is None:
-        return None
-    row = session.execute(select(LOC.c.code, LOC.c.name, _SITE.c.code.label("site"))
-                          .join(_SITE, _SITE.c.id == LOC.c.site_id).where(LOC.c.id == location_id)).one()
-    return {"code": row.code, "name": row.name, "site": row.site}
+    at = location_facts.by_id(session, location_id)
+    return None if at is None else {"code": at.code, "name": at.name, "site": at.site_code}
 
 
 def document_places(session: Session, d: Document) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from station.domain import locations, searches, serials
-from station.domain.models import Customer, Document, Location, Product, SerialNumber, Supplier
+from station.domain import location_facts, searches, serials
+from station.domain.models import Customer, Document, Product, SerialNumber, Supplier
 from station.domain.serials import find_serial
 from station.domain.validation import is_printable
 from station.interchange import representation
@@ -121,12 +121,11 @@ def serial_uri(session: Session, record: SerialNumber) -> dict[str, Any]:
 def where_now(session: Session, record: SerialNumber) -> dict[str, Any] | None:
     """Where the unit is now (SPEC 3c): its location and that location's site, or the transfer it is on."""
     if record.location_id is not None:
-        at = session.get(Location, record.location_id)
-        site = locations.site_of(session, at)
-        return {"code": at.code, "name": at.name, "site": {"code": site.code, "name": site.name}}
+        at = location_facts.by_id(session, record.location_id)
+        return {"code": at.code, "name": at.name, "site": {"code": at.site_code, "name": at.site_name}}
     if record.transfer_id is not None:
         transfer = session.get(Document, record.transfer_id)
-        to = session.get(Location, transfer.location_id) if transfer.location_id is not None else None
+        to = location_facts.by_id(session, transfer.location_id)
         return {"transfer": transfer.reference, "to": {"code": to.code, "name": to.name} if to else None}
     return None
 
