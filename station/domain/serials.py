@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from . import events
+from . import events, location_facts
 from .catalogue import find_party, get_product
 from .errors import Conflict, Invalid, NotFound, Refusal
 from .models import (
@@ -19,7 +19,6 @@ from .models import (
     Document,
     DocumentKind,
     DocumentLine,
-    Location,
     Movement,
     Product,
     ScanLog,
@@ -161,17 +160,17 @@ class HistoryEntry:
 # The serial's JSON is read in Core, a statement a part, each by an index: an ERP or a screen asks for it often.
 _SN, _P, _C, _S = SerialNumber.__table__, Product.__table__, Customer.__table__, Supplier.__table__
 _D, _L, _LOG = Document.__table__, DocumentLine.__table__, ScanLog.__table__
-_LOCATION = Location.__table__
-_HERE, _SITE = _LOCATION.alias("here"), _LOCATION.alias("site")  # where a serial is, and that place's site
+_HERE = location_facts.Reading.named("here")  # where a serial is: that location's facts
 
 _REFS = (select(_P.c.code.label("product_code"), _P.c.name.label("product_name"),
                 _C.c.code.label("customer_code"), _C.c.name.label("customer_name"),
                 _S.c.code.label("supplier_code"), _S.c.name.label("supplier_name"),
-                _HERE.c.code.label("location_code"), _HERE.c.name.label("location_name"),
-                _SITE.c.code.label("site_code"))
-         .select_from(_SN).outerjoin(_P, _P.c.id == _SN.c.product_id).outerjoin(_C, _C.c.id == _SN.c.customer_id)
-         .outerjoin(_S, _S.c.id == _SN.c.supplier_id).outerjoin(_HERE, _HERE.c.id == _SN.c.location_id)
-         .outerjoin(_SITE, _SITE.c.id == _HERE.c.site_id).where(_SN.c.id == bindparam("serial_id")))
+                *_HERE.columns("location_"))
+         .select_from(_HERE.joins(
+             _SN.outerjoin(_P, _P.c.id == _SN.c.product_id).outerjoin(_C, _C.c.id == _SN.c.customer_id)
+             .outerjoin(_S, _S.c.id == _SN.c.supplier_id)
+             .outerjoin(_HERE.place, _HERE.place.c.id == _SN.c.location_id)))
+         .where(_SN.c.id == bindparam("serial_id")))
 
 _OPEN_REFERENCE = (select(_D.c.reference).select_from(_L).join(_D, _D.c.id == _L.c.document_id)
                    .where(_L.c.serial == bindparam("serial"), _L.c.is_open.is_(True)).limit(1))
@@ -190,7 +189,8 @@ _REFUSED = (select(_LOG.c.at, _LOG.c.station, _LOG.c.device, _LOG.c.code, _LOG.c
 
 
 def references(session: Session, record: SerialNumber):
-    """The serial's product, customer and supplier, codes and names (``product_code``... ``supplier_name``)."""
+    """The serial's product, customer and supplier, codes and names (``product_code``... ``supplier_name``), and
+    its location's facts (``location_`` + a field of location_facts.LocationFacts)."""
     return session.connection().execute(_REFS, {"serial_id": record.id}).one()
 
 

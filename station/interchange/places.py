@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from station.domain import location_facts
+from station.domain.location_facts import LocationFacts
 from station.domain.models import (
     Document,
     DocumentKind,
@@ -73,7 +74,11 @@ def line_places(row, kind: DocumentKind | None) -> dict[str, str | None]:
 
 def place(session: Session, location_id: int | None) -> dict[str, str] | None:
     """A location as a serial's ``location`` reads: ``{"code", "name", "site"}``, or null."""
-    at = location_facts.by_id(session, location_id)
+    return located(location_facts.by_id(session, location_id))
+
+
+def located(at: LocationFacts | None) -> dict[str, str] | None:
+    """A location's facts as a serial's ``location`` reads: ``{"code", "name", "site"}``, or null."""
     return None if at is None else {"code": at.code, "name": at.name, "site": at.site_code}
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from station.domain import serials, tallies
+from station.domain import location_facts, serials, tallies
 from station.domain.catalogue import on_hand, serials_in_stock
 from station.domain.documents import order_progress
 from station.domain.facts import DocumentHead
@@ -185,8 +185,7 @@ def serial_summary(r: SerialNumber, refs=None) -> dict[str, Any]:
         product = _named(refs.product_code, refs.product_name)
         customer = _named(refs.customer_code, refs.customer_name)
         supplier = _named(refs.supplier_code, refs.supplier_name)
-        location = ({"code": refs.location_code, "name": refs.location_name, "site": refs.site_code}
-                    if refs.location_code is not None else None)
+        location = places.located(location_facts.of(refs, "location_"))
     return {
         "serial": r.serial,
         "product": product,

@@ -28,7 +28,7 @@ from station.scan_core.reading import LocationInfo
 L = Location.__table__
 D = Document.__table__
 _SET_DOCUMENT_PLACE = update(D).where(D.c.id == bindparam("document_id")).values(location_id=bindparam("location_id"))
-_SITE = L.alias("site")
+_TO = location_facts.Reading.named("destination")
 
 
 def _under():
@@ -41,9 +41,7 @@ def _under():
 _UNDER = _under()
 _SENT = select(D.c.id).where(D.c.reference == bindparam("reference"), D.c.kind == DocumentKind.transfer,
                              D.c.status == DocumentStatus.posted)
-_DESTINATION = (select(D.c.id, D.c.location_id, L.c.site_id, _SITE.c.code.label("site_code"),
-                       _SITE.c.name.label("site_name"))
-                .join(L, L.c.id == D.c.location_id).join(_SITE, _SITE.c.id == L.c.site_id)
+_DESTINATION = (select(*_TO.columns()).select_from(_TO.joins(D.join(_TO.place, _TO.place.c.id == D.c.location_id)))
                 .where(D.c.reference == bindparam("reference"), D.c.kind == DocumentKind.transfer))
 
 
@@ -78,11 +76,11 @@ def transfer_sent(session: Session, reference: str) -> bool:
 
 def arrival_place(session: Session, reference: str, home_site_id: int | None) -> int:
     """Where a transfer's units arrive: its destination, which must be at the station's site (else a Refusal)."""
-    row = session.connection().execute(_DESTINATION, {"reference": reference}).one()
-    if home_site_id is not None and row.site_id != home_site_id:
-        raise Refusal("location_at_other_site", f"{reference} goes to {row.site_name} ({row.site_code}), not to this "
+    to = location_facts.of(session.connection().execute(_DESTINATION, {"reference": reference}).one())
+    if home_site_id is not None and to.site_id != home_site_id:
+        raise Refusal("location_at_other_site", f"{reference} goes to {to.site_name} ({to.site_code}), not to this "
                                                 "station's site: its units arrive there.")
-    return row.location_id
+    return to.id
 
 
 def named(place: LocationInfo) -> str:

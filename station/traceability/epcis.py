@@ -49,7 +49,8 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
 
 from station.config import Config
-from station.domain.models import FeedEvent, Location, Movement
+from station.domain import location_facts
+from station.domain.models import FeedEvent, Movement
 from station.domain.movement_facts import FACTS, M
 from station.domain.vocabulary import MAIN_SITE, DocumentKind, EventType, MovementKind
 
@@ -236,8 +237,8 @@ class Names:
 
     @staticmethod
     def _station_location(config: Config, session: Session | None, code: str) -> str:
-        gln = session.scalar(select(Location.gln).where(Location.code == code)) if session is not None else None
-        return uris.location_uri(config, code, gln)
+        place = location_facts.by_code(session, code) if session is not None else None
+        return uris.location_uri(config, code, place.gln if place is not None else None)
 
 
 def object_event(config: Config, row: Any, gtin: str | None, names: Names | None = None, *,
