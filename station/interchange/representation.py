@@ -112,12 +112,16 @@ def _code(place) -> str | None:
     return place.code if place is not None else None
 
 
+def _movement_facts(row) -> dict[str, Any]:
+    """SPEC 5's movement from a row of station.domain.movement_facts.FACTS."""
+    by = _named(row.customer_code, row.customer_name) or _named(row.supplier_code, row.supplier_name)
+    return _movement(row.at, row.kind, row.quantity, row.document_reference, row.order_reference, row.station, by,
+                     row.user, row.document_reason, row.from_location, row.to_location, row.document_kind)
+
+
 def movement_row(row, other: str | None = None) -> dict[str, Any]:
     """A movement read as a row of station.domain.movement_facts (the API's serial) as SPEC 5 gives it."""
-    by = _named(row.customer_code, row.customer_name) or _named(row.supplier_code, row.supplier_name)
-    return _swap(_movement(row.at, row.kind, row.quantity, row.document_reference, row.order_reference, row.station,
-                           by, row.user, row.document_reason, row.from_location, row.to_location,
-                           row.document_kind), row.kind, other)
+    return _swap(_movement_facts(row), row.kind, other)
 
 
 _DOCUMENT_MOVEMENTS = FACTS.where(M.c.document_id == bindparam("document_id")).order_by(M.c.id)
@@ -130,12 +134,8 @@ def document_movements(session: Session, d: Document, *, page: int | None = None
     query = _DOCUMENT_MOVEMENTS
     if page is not None:
         query = query.offset((max(page, 1) - 1) * per_page).limit(per_page)
-    order = d.order.reference if d.order is not None else None
     # Who replaced whom on a check-out its lines say (``replaces``).
-    return [{**_movement(r.at, r.kind, r.quantity, d.reference, order, r.station,
-                         _named(r.customer_code, r.customer_name) or _named(r.supplier_code, r.supplier_name), r.user,
-                         d.reason, r.from_location, r.to_location, d.kind),
-             "product": _named(r.product_code, r.product_name), "serial": r.serial}
+    return [{**_movement_facts(r), "product": _named(r.product_code, r.product_name), "serial": r.serial}
             for r in session.execute(query, {"document_id": d.id})]
 
 
