@@ -14,7 +14,7 @@ from station.domain.models import FeedEvent, Location, SerialNumber, StockLevel
 
 
 def site_of(session, code: str) -> str:
-    return locations.site_of(session, locations.get(session, code)).code
+    return locations.read(session, code).site_code
 
 
 def put_serial(session, serial: str, product_code: str | None, location: str) -> None:

@@ -22,11 +22,11 @@ def location() -> None:
 @pass_ctx
 def add(ctx: Context, code: str, name: str, parent: str | None, gln: str | None) -> None:
     """Add a location: CODE (1-32 of A-Z a-z 0-9 . _ -) is what its label holds after LOC:."""
-    from station.domain import locations
+    from station.domain import location_facts, locations
 
     with ctx.sessionmaker().begin() as session:
         made = locations.add(session, code, name, parent, gln)
-        site = locations.site_of(session, made).code
+        site = location_facts.by_id(session, made.id).site_code
         code, name, gln = made.code, made.name, made.gln
     where = ("a site" if site == code else f"at site {site}") + (f", GLN {gln}" if gln is not None else "")
     click.echo(f"Location {code} ({name}) added, {where}: print its label with 'station labels locations'.")
@@ -56,14 +56,14 @@ def list_(ctx: Context, everything: bool) -> None:
 @pass_ctx
 def move(ctx: Context, code: str, parent: str | None, make_site: bool) -> None:
     """Put CODE (with everything under it) in another location, or make it a site."""
-    from station.domain import locations
+    from station.domain import location_facts, locations
 
     if (parent is None) == (not make_site):
         raise click.ClickException("Say where it goes: --parent CODE, or --site to make it a site (one of them).")
     with ctx.sessionmaker().begin() as session:
         moved = locations.get(session, code)
         changed = locations.move(session, moved, parent)
-        site = locations.site_of(session, moved).code
+        site = location_facts.by_id(session, moved.id).site_code
     if not changed:
         click.echo(f"Location {code} is there already.")
     elif make_site:

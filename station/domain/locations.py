@@ -42,9 +42,10 @@ import re
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
-from . import events
+from . import events, location_facts
 from . import gln as glns
 from .errors import Conflict, Invalid, NotFound, Refusal
+from .location_facts import LocationFacts
 from .location_stock import holds_stock, subtree, subtree_ids
 from .models import Location
 from .serials import KEEP, Keep
@@ -70,21 +71,30 @@ def check_code(code: str) -> str:
 
 
 def find(session: Session, code: str) -> Location | None:
+    """The record to change (the ORM's); a reader reads its facts (``read``, station.domain.location_facts)."""
     if not isinstance(code, str) or not CODE.fullmatch(code):
         return None
     return session.scalar(select(Location).where(Location.code == code))
 
 
+def _unknown(code: str) -> NotFound:
+    return NotFound("unknown_location", f"There is no location {code}: add it with station location add.")
+
+
 def get(session: Session, code: str) -> Location:
     location = find(session, code)
     if location is None:
-        raise NotFound("unknown_location", f"There is no location {code}: add it with station location add.")
+        raise _unknown(code)
     return location
 
 
-def site_of(session: Session, location: Location) -> Location:
-    """The site the location is under (itself for a site)."""
-    return session.get(Location, location.site_id) if location.site_id != location.id else location
+def read(session: Session, code: str) -> LocationFacts:
+    """The location's facts (its parent's and site's codes with it), or NotFound as ``get``."""
+    session.flush()  # by_code reads on the connection, as the scan path does: changes made so far first
+    place = location_facts.by_code(session, code) if isinstance(code, str) and CODE.fullmatch(code) else None
+    if place is None:
+        raise _unknown(code)
+    return place
 
 
 def _parent(session: Session, code: str) -> Location:
@@ -196,7 +206,8 @@ def _move(session: Session, location: Location, parent: str | None) -> list[int]
         raise Refusal("invalid_field", f"{above.code} is {where}: {location.code} cannot go under it (a location "
                                        "cannot be inside itself).")
     if above.site_id != location.site_id:
-        _refuse_stock_leaving_site(session, location, f"move to another site ({site_of(session, above).code})")
+        _refuse_stock_leaving_site(session, location,
+                                   f"move to another site ({location_facts.by_id(session, above.id).site_code})")
     location.parent_id = above.id
     return _set_site(session, location, above.site_id)
 
@@ -265,14 +276,3 @@ def edit(session: Session, location: Location, *, name: str | None = None, paren
     session.flush()
     changed(session, touched)
     return location
-
-
-def list_locations(session: Session, *, page: int = 1, per_page: int = 50,
-                   active: bool | None = None) -> tuple[list[Location], int]:
-    """One page of locations by code, and how many there are in all."""
-    query = select(Location)
-    if active is not None:
-        query = query.where(Location.active.is_(active))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Location.code).offset((max(page, 1) - 1) * per_page).limit(per_page))
-    return list(rows), total

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from . import events
+from . import events, location_facts
 from .catalogue import find_party, get_product
 from .errors import Conflict, Invalid, NotFound, Refusal
 from .models import (
@@ -19,13 +19,13 @@ from .models import (
     Document,
     DocumentKind,
     DocumentLine,
-    Location,
     Movement,
     Product,
     ScanLog,
     SerialNumber,
     Supplier,
 )
+from .movement_facts import FACTS, M
 from .posting import post_adjustment
 from .rules import Lookups, check_serial_text, open_document_of
 from .validation import could_be_key, require_text
@@ -159,20 +159,18 @@ class HistoryEntry:
 
 # The serial's JSON is read in Core, a statement a part, each by an index: an ERP or a screen asks for it often.
 _SN, _P, _C, _S = SerialNumber.__table__, Product.__table__, Customer.__table__, Supplier.__table__
-_M, _D, _L, _LOG = Movement.__table__, Document.__table__, DocumentLine.__table__, ScanLog.__table__
-_ORDER = _D.alias("order_document")
-_LOCATION = Location.__table__
-_HERE, _SITE = _LOCATION.alias("here"), _LOCATION.alias("site")  # where a serial is, and that place's site
-_FROM, _TO = _LOCATION.alias("from_location"), _LOCATION.alias("to_location")
+_D, _L, _LOG = Document.__table__, DocumentLine.__table__, ScanLog.__table__
+_HERE = location_facts.Reading.named("here")  # where a serial is: that location's facts
 
 _REFS = (select(_P.c.code.label("product_code"), _P.c.name.label("product_name"),
                 _C.c.code.label("customer_code"), _C.c.name.label("customer_name"),
                 _S.c.code.label("supplier_code"), _S.c.name.label("supplier_name"),
-                _HERE.c.code.label("location_code"), _HERE.c.name.label("location_name"),
-                _SITE.c.code.label("site_code"))
-         .select_from(_SN).outerjoin(_P, _P.c.id == _SN.c.product_id).outerjoin(_C, _C.c.id == _SN.c.customer_id)
-         .outerjoin(_S, _S.c.id == _SN.c.supplier_id).outerjoin(_HERE, _HERE.c.id == _SN.c.location_id)
-         .outerjoin(_SITE, _SITE.c.id == _HERE.c.site_id).where(_SN.c.id == bindparam("serial_id")))
+                *_HERE.columns("location_"))
+         .select_from(_HERE.joins(
+             _SN.outerjoin(_P, _P.c.id == _SN.c.product_id).outerjoin(_C, _C.c.id == _SN.c.customer_id)
+             .outerjoin(_S, _S.c.id == _SN.c.supplier_id)
+             .outerjoin(_HERE.place, _HERE.place.c.id == _SN.c.location_id)))
+         .where(_SN.c.id == bindparam("serial_id")))
 
 _OPEN_REFERENCE = (select(_D.c.reference).select_from(_L).join(_D, _D.c.id == _L.c.document_id)
                    .where(_L.c.serial == bindparam("serial"), _L.c.is_open.is_(True)).limit(1))
@@ -182,17 +180,7 @@ _ON_OPEN_DOCUMENT = (select(_D.c.reference, _D.c.kind, _P.c.code.label("product_
                      .select_from(_L).join(_D, _D.c.id == _L.c.document_id).outerjoin(_P, _P.c.id == _L.c.product_id)
                      .where(_L.c.serial == bindparam("serial"), _L.c.is_open.is_(True)).limit(1))
 
-_MOVEMENTS = (select(_M.c.id, _M.c.at, _M.c.kind, _M.c.quantity, _M.c.station, _M.c.user, _M.c.document_id,
-                     _D.c.reference.label("document_reference"), _D.c.kind.label("document_kind"),
-                     _D.c.reason.label("document_reason"), _ORDER.c.reference.label("order_reference"),
-                     _C.c.code.label("customer_code"), _C.c.name.label("customer_name"),
-                     _S.c.code.label("supplier_code"), _S.c.name.label("supplier_name"),
-                     _FROM.c.code.label("from_location"), _TO.c.code.label("to_location"))
-              .select_from(_M).outerjoin(_D, _D.c.id == _M.c.document_id)
-              .outerjoin(_FROM, _FROM.c.id == _M.c.from_location_id).outerjoin(_TO, _TO.c.id == _M.c.to_location_id)
-              .outerjoin(_ORDER, _ORDER.c.id == _D.c.order_id)
-              .outerjoin(_C, _C.c.id == _M.c.customer_id).outerjoin(_S, _S.c.id == _M.c.supplier_id)
-              .where(_M.c.serial_id == bindparam("serial_id")).order_by(_M.c.id)
+_MOVEMENTS = (FACTS.where(M.c.serial_id == bindparam("serial_id")).order_by(M.c.id)
               .offset(bindparam("skip")).limit(bindparam("count")))
 
 _REFUSED = (select(_LOG.c.at, _LOG.c.station, _LOG.c.device, _LOG.c.code, _LOG.c.message, _LOG.c.user)
@@ -201,7 +189,8 @@ _REFUSED = (select(_LOG.c.at, _LOG.c.station, _LOG.c.device, _LOG.c.code, _LOG.c
 
 
 def references(session: Session, record: SerialNumber):
-    """The serial's product, customer and supplier, codes and names (``product_code``... ``supplier_name``)."""
+    """The serial's product, customer and supplier, codes and names (``product_code``... ``supplier_name``), and
+    its location's facts (``location_`` + a field of location_facts.LocationFacts)."""
     return session.connection().execute(_REFS, {"serial_id": record.id}).one()
 
 
@@ -233,9 +222,8 @@ def pending(session: Session, text: str) -> Pending | None:
 
 
 def movements(session: Session, record: SerialNumber, *, page: int = 1, per_page: int = 100) -> list[Any]:
-    """Rule 10: the serial's movements, oldest first, one page of them (pages from 1), as rows: the movement's
-    columns, its document's reference, kind and reason, the order's reference, its customer's and supplier's code
-    and name."""
+    """Rule 10: the serial's movements, oldest first, one page of them (pages from 1), as rows of
+    movement_facts.FACTS."""
     return list(session.connection().execute(_MOVEMENTS, {"serial_id": record.id, "skip": (max(page, 1) - 1) * per_page,
                                                          "count": per_page}))
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import location_facts
 from .errors import Refusal
 from .models import Document, DocumentLine, Location, SerialNumber
-from .whereabouts import places
 
 S = SerialNumber.__table__
 L = DocumentLine.__table__
@@ -54,7 +54,7 @@ def refuse_in_transit(session: Session, where: Where) -> None:
     """A unit on its way to another site is neither sold, moved, counted, sent nor received again."""
     if where.transfer_id is None:
         return
-    going = places(session, [where.transfer_destination]).get(where.transfer_destination)
+    going = location_facts.by_id(session, where.transfer_destination)
     to = f" to {going.site_name} ({going.site_code})" if going is not None else ""
     raise Refusal("serial_in_transit", f"Serial {where.serial} is in transit{to} on {where.transfer_reference}: "
                                        "it is received there (scan the transfer's reference in receive mode).")
@@ -64,14 +64,14 @@ def refuse_other_site(session: Session, where: Where, site_id: int) -> None:
     """A unit in stock at another site leaves from there, or is transferred here first."""
     if where.site_id is None or where.site_id == site_id:
         return
-    place = places(session, [where.location_id])[where.location_id]
+    place = location_facts.by_id(session, where.location_id)
     raise Refusal("serial_at_other_site", f"{where.serial} is at {place.site_name} ({place.site_code}): "
                                           "transfer it here first.")
 
 
 def refuse_already_there(session: Session, where: Where, destination: int) -> None:
     if where.location_id == destination:
-        place = places(session, [destination])[destination]
+        place = location_facts.by_id(session, destination)
         raise Refusal("serial_already_there", f"Serial {where.serial} is at {place} already: scan the next unit.")
 
 

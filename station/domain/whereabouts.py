@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from . import location_facts
 from .errors import Refusal
 from .models import Location, StockLevel
 from .vocabulary import MAIN_SITE
@@ -29,10 +30,10 @@ SL = StockLevel.__table__
 
 def main_id(session: Session) -> int:
     """The id of the site MAIN, which every database has (migration 0008)."""
-    found = session.scalar(select(LOC.c.id).where(LOC.c.code == MAIN_SITE))
+    found = location_facts.by_code(session, MAIN_SITE)
     if found is None:
         raise Refusal("unknown_location", f"There is no site {MAIN_SITE}: run station init to migrate the database.")
-    return found
+    return found.id
 
 
 def default_location(session: Session, document_location_id: int | None) -> int:
@@ -40,8 +41,9 @@ def default_location(session: Session, document_location_id: int | None) -> int:
     return document_location_id if document_location_id is not None else main_id(session)
 
 
-def site_of(session: Session, location_id: int) -> int:
-    return session.scalar(select(LOC.c.site_id).where(LOC.c.id == location_id))
+def site_of(session: Session, location_id: int) -> int | None:
+    place = location_facts.by_id(session, location_id)
+    return place.site_id if place is not None else None
 
 
 def subtree(session: Session, location_id: int) -> list[int]:
@@ -50,32 +52,6 @@ def subtree(session: Session, location_id: int) -> list[int]:
     child = LOC.alias("child")
     below = below.union_all(select(child.c.id).where(child.c.parent_id == below.c.id))
     return list(session.scalars(select(below.c.id)))
-
-
-@dataclass(frozen=True)
-class Place:
-    """A location as the JSON and the refusals name it."""
-
-    id: int
-    code: str
-    name: str
-    site_id: int
-    site_code: str
-    site_name: str
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.code})"
-
-
-def places(session: Session, ids: Iterable[int | None]) -> dict[int, Place]:
-    """The named locations with their sites, by id."""
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    site = LOC.alias("site")
-    rows = session.execute(select(LOC.c.id, LOC.c.code, LOC.c.name, LOC.c.site_id, site.c.code, site.c.name)
-                           .join(site, site.c.id == LOC.c.site_id).where(LOC.c.id.in_(wanted)))
-    return {r[0]: Place(*r) for r in rows}
 
 
 @dataclass(frozen=True)
@@ -113,7 +89,7 @@ def take(session: Session, wants: Sequence[Want]) -> list[Portion]:
     """
     if not wants:
         return []
-    firsts = places(session, (w.first for w in wants))
+    firsts = location_facts.by_ids(session, (w.first for w in wants))
     sites = sorted({p.site_id for p in firsts.values()})
     products = sorted({w.product_id for w in wants})
     rows = session.execute(

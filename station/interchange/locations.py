@@ -15,39 +15,31 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from station.domain import location_stock
+from station.domain.location_facts import LocationFacts
 from station.domain.models import Location
 
 
-def _codes(session: Session, ids: set[int]) -> dict[int, str]:
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return {}
-    return dict(session.execute(select(Location.id, Location.code).where(Location.id.in_(ids))).all())
+def summary(place: LocationFacts) -> dict[str, Any]:
+    """A location as a list gives it, from its facts (station.domain.location_facts)."""
+    return {"code": place.code, "name": place.name, "parent": place.parent_code, "site": place.site_code,
+            "active": place.active, "gln": place.gln}
 
 
-def summaries(session: Session, rows: list[Location]) -> list[dict[str, Any]]:
-    """Locations as a list gives them; their parents' and sites' codes in one read."""
-    codes = {r.id: r.code for r in rows}
-    codes |= _codes(session, {r.parent_id for r in rows} | {r.site_id for r in rows} - set(codes))
-    return [{"code": r.code, "name": r.name, "parent": codes.get(r.parent_id) if r.parent_id is not None else None,
-             "site": codes.get(r.site_id, r.code), "active": r.active, "gln": r.gln} for r in rows]
-
-
-def summary(session: Session, location: Location) -> dict[str, Any]:
-    return summaries(session, [location])[0]
+def summaries(places: list[LocationFacts]) -> list[dict[str, Any]]:
+    return [summary(p) for p in places]
 
 
 def _named(code: str | None, name: str | None) -> dict[str, str] | None:
     return None if code is None else {"code": code, "name": name}
 
 
-def record(session: Session, location: Location, *, page: int = 1) -> dict[str, Any]:
+def record(session: Session, location: LocationFacts, *, page: int = 1) -> dict[str, Any]:
     """GET /api/locations/<code>: the summary, ``children`` (codes), ``products`` and a page of ``serials``."""
     children = session.scalars(select(Location.code).where(Location.parent_id == location.id)
                                .order_by(Location.code)).all()
     units = location_stock.products(session, location.id)
     serials, _ = location_stock.serials(session, location.id, page=page)
-    return {**summary(session, location), "children": list(children),
+    return {**summary(location), "children": list(children),
             "products": [{"product": _named(p.code, p.name), "units": p.units} for p in units],
             "serials": [{"serial": s.serial, "product": _named(s.product_code, s.product_name), "location": s.location}
                         for s in serials]}

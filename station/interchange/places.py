@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from station.domain import location_facts
+from station.domain.location_facts import LocationFacts
 from station.domain.models import (
     Document,
     DocumentKind,
@@ -29,6 +31,7 @@ from station.domain.models import (
     SerialNumber,
     StockLevel,
 )
+from station.domain.movement_facts import FACTS
 from station.domain.whereabouts import subtree
 
 L = DocumentLine.__table__
@@ -38,8 +41,7 @@ D = Document.__table__
 P = Product.__table__
 LOC = Location.__table__
 SL = StockLevel.__table__
-_LINE_LOC, _NOW, _MOVED_FROM, _SITE = (LOC.alias("line_location"), LOC.alias("now_at"), LOC.alias("moved_from"),
-                                       LOC.alias("site"))
+_LINE_LOC, _NOW, _MOVED_FROM = LOC.alias("line_location"), LOC.alias("now_at"), LOC.alias("moved_from")
 _SN, _MV = S.alias("line_serial"), M.alias("line_movement")
 
 #: Kinds whose lines put a unit somewhere, and kinds whose serial lines take one from where it is.
@@ -72,11 +74,12 @@ def line_places(row, kind: DocumentKind | None) -> dict[str, str | None]:
 
 def place(session: Session, location_id: int | None) -> dict[str, str] | None:
     """A location as a serial's ``location`` reads: ``{"code", "name", "site"}``, or null."""
-    if location_id is None:
-        return None
-    row = session.execute(select(LOC.c.code, LOC.c.name, _SITE.c.code.label("site"))
-                          .join(_SITE, _SITE.c.id == LOC.c.site_id).where(LOC.c.id == location_id)).one()
-    return {"code": row.code, "name": row.name, "site": row.site}
+    return located(location_facts.by_id(session, location_id))
+
+
+def located(at: LocationFacts | None) -> dict[str, str] | None:
+    """A location's facts as a serial's ``location`` reads: ``{"code", "name", "site"}``, or null."""
+    return None if at is None else {"code": at.code, "name": at.name, "site": at.site_code}
 
 
 def document_places(session: Session, d: Document) -> dict[str, Any]:
@@ -145,19 +148,15 @@ def _open_count(session: Session, d: Document) -> dict[str, Any]:
 
 def _posted_count(session: Session, d: Document) -> dict[str, Any]:
     """A posted count read back from what its posting wrote."""
-    rows = session.execute(
-        select(M.c.kind, M.c.quantity, S.c.serial, P.c.code.label("product"), LOC.c.code.label("source"))
-        .select_from(M.outerjoin(S, S.c.id == M.c.serial_id).outerjoin(P, P.c.id == M.c.product_id)
-                     .outerjoin(LOC, LOC.c.id == M.c.from_location_id))
-        .where(M.c.document_id == d.id)).all()
+    rows = session.execute(FACTS.where(M.c.document_id == d.id)).all()
     counted = set(session.scalars(select(L.c.serial).where(L.c.document_id == d.id, L.c.serial.is_not(None))))
     missing, moved, added, differences = [], [], [], {}
     for r in rows:
         if r.serial is None:
             if r.kind == MovementKind.adjustment:
-                differences[r.product] = differences.get(r.product, 0) + r.quantity
+                differences[r.product_code] = differences.get(r.product_code, 0) + r.quantity
         elif r.kind == MovementKind.move:
-            moved.append({"serial": r.serial, "from": r.source})
+            moved.append({"serial": r.serial, "from": r.from_location})
         elif r.quantity > 0:
             added.append(r.serial)
         else:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from station.domain import serials, tallies
+from station.domain import location_facts, serials, tallies
 from station.domain.catalogue import on_hand, serials_in_stock
 from station.domain.documents import order_progress
 from station.domain.facts import DocumentHead
@@ -16,7 +16,6 @@ from station.domain.models import (
     Document,
     DocumentKind,
     DocumentLine,
-    Location,
     Movement,
     MovementKind,
     Operator,
@@ -25,6 +24,7 @@ from station.domain.models import (
     SerialNumber,
     Supplier,
 )
+from station.domain.movement_facts import FACTS, M
 from station.domain.serials import HistoryEntry
 
 from . import places
@@ -68,8 +68,8 @@ def operator(o: Operator) -> dict[str, Any]:
     return {"code": o.code, "name": o.name, "active": o.active}
 
 
-def _reason(kind: MovementKind, reason: str | None, quantity: int = 0, document: str | None = None,
-            document_kind: DocumentKind | None = None) -> str | None:
+def adjustment_reason(kind: MovementKind, reason: str | None, quantity: int = 0, document: str | None = None,
+                      document_kind: DocumentKind | None = None) -> str | None:
     """An adjustment's reason: its document's, or a count's, derived (SPEC 3c: not stored); no other kind has one."""
     if kind != MovementKind.adjustment:
         return None
@@ -87,7 +87,7 @@ def _movement(at: datetime, kind: MovementKind, quantity: int, document: str | N
     ``to_location`` the codes of where the unit left and went (SPEC 3c)."""
     return {"at": timestamp(at), "kind": kind.value, "quantity": quantity, "document": document, "order": order,
             "station": station, "from_location": from_location, "to_location": to_location, "party": by,
-            "user": user, "reason": _reason(kind, reason, quantity, document, document_kind)}
+            "user": user, "reason": adjustment_reason(kind, reason, quantity, document, document_kind)}
 
 
 def _swap(out: dict[str, Any], kind: MovementKind, other: str | None) -> dict[str, Any]:
@@ -112,28 +112,19 @@ def _code(place) -> str | None:
     return place.code if place is not None else None
 
 
-def movement_row(row, other: str | None = None) -> dict[str, Any]:
-    """A movement read as a row by ``serials.movements`` (the API's serial) as SPEC 5 gives it."""
+def _movement_facts(row) -> dict[str, Any]:
+    """SPEC 5's movement from a row of station.domain.movement_facts.FACTS."""
     by = _named(row.customer_code, row.customer_name) or _named(row.supplier_code, row.supplier_name)
-    return _swap(_movement(row.at, row.kind, row.quantity, row.document_reference, row.order_reference, row.station,
-                           by, row.user, row.document_reason, row.from_location, row.to_location,
-                           row.document_kind), row.kind, other)
+    return _movement(row.at, row.kind, row.quantity, row.document_reference, row.order_reference, row.station, by,
+                     row.user, row.document_reason, row.from_location, row.to_location, row.document_kind)
 
 
-_M = Movement.__table__
-_S = SerialNumber.__table__
-_SUP, _CUS = Supplier.__table__, Customer.__table__
-_LOC = Location.__table__
-_FROM, _TO = _LOC.alias("from_location"), _LOC.alias("to_location")
-_DOCUMENT_MOVEMENTS = (
-    select(_M.c.at, _M.c.kind, _M.c.quantity, _M.c.station, _M.c.user, P.c.code.label("p_code"),
-           P.c.name.label("p_name"), _S.c.serial, _SUP.c.code.label("s_code"), _SUP.c.name.label("s_name"),
-           _CUS.c.code.label("c_code"), _CUS.c.name.label("c_name"), _FROM.c.code.label("from_location"),
-           _TO.c.code.label("to_location"))
-    .select_from(_M.outerjoin(P, P.c.id == _M.c.product_id).outerjoin(_S, _S.c.id == _M.c.serial_id)
-                 .outerjoin(_FROM, _FROM.c.id == _M.c.from_location_id).outerjoin(_TO, _TO.c.id == _M.c.to_location_id)
-                 .outerjoin(_SUP, _SUP.c.id == _M.c.supplier_id).outerjoin(_CUS, _CUS.c.id == _M.c.customer_id))
-    .where(_M.c.document_id == bindparam("document_id")).order_by(_M.c.id))
+def movement_row(row, other: str | None = None) -> dict[str, Any]:
+    """A movement read as a row of station.domain.movement_facts (the API's serial) as SPEC 5 gives it."""
+    return _swap(_movement_facts(row), row.kind, other)
+
+
+_DOCUMENT_MOVEMENTS = FACTS.where(M.c.document_id == bindparam("document_id")).order_by(M.c.id)
 
 
 def document_movements(session: Session, d: Document, *, page: int | None = None,
@@ -143,12 +134,8 @@ def document_movements(session: Session, d: Document, *, page: int | None = None
     query = _DOCUMENT_MOVEMENTS
     if page is not None:
         query = query.offset((max(page, 1) - 1) * per_page).limit(per_page)
-    order = d.order.reference if d.order is not None else None
     # Who replaced whom on a check-out its lines say (``replaces``).
-    return [{**_movement(r.at, r.kind, r.quantity, d.reference, order, r.station,
-                         _named(r.c_code, r.c_name) or _named(r.s_code, r.s_name), r.user, d.reason,
-                         r.from_location, r.to_location, d.kind),
-             "product": _named(r.p_code, r.p_name), "serial": r.serial}
+    return [{**_movement_facts(r), "product": _named(r.product_code, r.product_name), "serial": r.serial}
             for r in session.execute(query, {"document_id": d.id})]
 
 
@@ -198,8 +185,7 @@ def serial_summary(r: SerialNumber, refs=None) -> dict[str, Any]:
         product = _named(refs.product_code, refs.product_name)
         customer = _named(refs.customer_code, refs.customer_name)
         supplier = _named(refs.supplier_code, refs.supplier_name)
-        location = ({"code": refs.location_code, "name": refs.location_name, "site": refs.site_code}
-                    if refs.location_code is not None else None)
+        location = places.located(location_facts.of(refs, "location_"))
     return {
         "serial": r.serial,
         "product": product,

@@ -3,34 +3,32 @@
 The Location record itself (adding, editing, moving a parent) is the locations
 room's; this module only reads, in one indexed statement each, what a scan
 needs: the active location a code names with its site (``by_code``), whether a
-station's configured location is an active one (``home``), and whether one
+station's configured location is an active one (``home``), both read as the
+location's facts (station.domain.location_facts, the record's one read model)
+and seen by the machine as a ``LocationInfo`` (``info``), and whether one
 location is under another (``under``: a walk up the parents, as deep as the
 tree, never as wide). The statements are built once (see station.domain.facts).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from sqlalchemy import bindparam, literal, select, update
 from sqlalchemy.orm import Session
 
+from station.domain import location_facts
 from station.domain.errors import Refusal
 from station.domain.facts import DocumentHead
+from station.domain.location_facts import LocationFacts
 from station.domain.models import Document, Location
-from station.domain.validation import could_be_key
-from station.domain.vocabulary import LOCATION_CODE_MAX, DocumentKind, DocumentStatus
+from station.domain.vocabulary import DocumentKind, DocumentStatus
 from station.domain.wording import plural
 from station.scan_core.reading import LocationInfo
 
 L = Location.__table__
 D = Document.__table__
 _SET_DOCUMENT_PLACE = update(D).where(D.c.id == bindparam("document_id")).values(location_id=bindparam("location_id"))
-_SITE = L.alias("site")
-
-_BY_CODE = (select(L.c.id, L.c.code, L.c.name, L.c.site_id, _SITE.c.code.label("site_code"),
-                   _SITE.c.name.label("site_name"))
-            .join(_SITE, _SITE.c.id == L.c.site_id)
-            .where(L.c.code == bindparam("code"), L.c.active.is_(True)))
+_TO = location_facts.Reading.named("destination")
 
 
 def _under():
@@ -43,37 +41,27 @@ def _under():
 _UNDER = _under()
 _SENT = select(D.c.id).where(D.c.reference == bindparam("reference"), D.c.kind == DocumentKind.transfer,
                              D.c.status == DocumentStatus.posted)
-_DESTINATION = (select(D.c.id, D.c.location_id, L.c.site_id, _SITE.c.code.label("site_code"),
-                       _SITE.c.name.label("site_name"))
-                .join(L, L.c.id == D.c.location_id).join(_SITE, _SITE.c.id == L.c.site_id)
+_DESTINATION = (select(*_TO.columns()).select_from(_TO.joins(D.join(_TO.place, _TO.place.c.id == D.c.location_id)))
                 .where(D.c.reference == bindparam("reference"), D.c.kind == DocumentKind.transfer))
 
 
-@dataclass(frozen=True)
-class Home:
-    """A station's configured location, when it is an active one."""
-
-    id: int
-    code: str
-    name: str
-    site_id: int
+def info(place: LocationFacts | None, home_site_id: int | None) -> LocationInfo | None:
+    """A location's facts as the scan machine sees them: whether it is at the station's site (``home_site_id``;
+    None: the station has no location, so every site is its own)."""
+    if place is None:
+        return None
+    return LocationInfo(place.id, place.code, place.name, place.site_id, place.site_code, place.site_name,
+                        here=home_site_id is None or place.site_id == home_site_id)
 
 
 def by_code(session: Session, code: str, home_site_id: int | None) -> LocationInfo | None:
     """The active location ``code`` names, with its site, and whether that is the station's site; None: no such."""
-    if not could_be_key(code, LOCATION_CODE_MAX):
-        return None
-    row = session.connection().execute(_BY_CODE, {"code": code}).first()
-    if row is None:
-        return None
-    return LocationInfo(row.id, row.code, row.name, row.site_id, row.site_code, row.site_name,
-                        here=home_site_id is None or row.site_id == home_site_id)
+    return info(location_facts.by_code(session, code, active_only=True), home_site_id)
 
 
-def home(session: Session, code: str) -> Home | None:
+def home(session: Session, code: str) -> LocationFacts | None:
     """The station's configured location ``code``, when it is an active location (else None)."""
-    place = by_code(session, code, None)
-    return None if place is None else Home(place.id, place.code, place.name, place.site_id)
+    return location_facts.by_code(session, code, active_only=True)
 
 
 def under(session: Session, place_id: int, root_id: int) -> bool:
@@ -88,11 +76,11 @@ def transfer_sent(session: Session, reference: str) -> bool:
 
 def arrival_place(session: Session, reference: str, home_site_id: int | None) -> int:
     """Where a transfer's units arrive: its destination, which must be at the station's site (else a Refusal)."""
-    row = session.connection().execute(_DESTINATION, {"reference": reference}).one()
-    if home_site_id is not None and row.site_id != home_site_id:
-        raise Refusal("location_at_other_site", f"{reference} goes to {row.site_name} ({row.site_code}), not to this "
+    to = location_facts.of(session.connection().execute(_DESTINATION, {"reference": reference}).one())
+    if home_site_id is not None and to.site_id != home_site_id:
+        raise Refusal("location_at_other_site", f"{reference} goes to {to.site_name} ({to.site_code}), not to this "
                                                 "station's site: its units arrive there.")
-    return row.location_id
+    return to.id
 
 
 def named(place: LocationInfo) -> str:

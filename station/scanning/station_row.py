@@ -22,12 +22,14 @@ from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from station.domain import location_facts
 from station.domain.facts import DocumentHead, ProductFacts, head, head_columns, head_from
-from station.domain.models import Document, Location, Operator, Product, ScanLog, StationState
+from station.domain.models import Document, Operator, Product, ScanLog, StationState
 from station.domain.vocabulary import MAIN_SITE, DocumentKind, DocumentStatus, Mode, Phase
 from station.scan_core import decisions
 from station.scan_core.reading import LocationInfo, ProductInfo
 
+from . import places
 from .sign_in import SignedIn
 
 SS = StationState.__table__
@@ -35,8 +37,8 @@ D = Document.__table__
 P = Product.__table__
 OP = Operator.__table__
 LOG = ScanLog.__table__
-_HOME, _HOME_SITE = Location.__table__.alias("home"), Location.__table__.alias("home_site")
-_PLACE, _PLACE_SITE = Location.__table__.alias("place"), Location.__table__.alias("place_site")
+# The station's own location (its ``location`` key) and the last LOC: scanned, read as location facts.
+_HOME, _PLACE = location_facts.Reading.named("home"), location_facts.Reading.named("place")
 
 _STATE = (SS.c.mode.label("st_mode"), SS.c.phase.label("st_phase"), SS.c.document_id.label("st_document_id"),
           SS.c.attach_line.label("st_attach"), SS.c.prompt.label("st_prompt"), SS.c.version.label("st_version"),
@@ -45,12 +47,7 @@ _STATE = (SS.c.mode.label("st_mode"), SS.c.phase.label("st_phase"), SS.c.documen
           P.c.unserialised_on_hand.label("p_on_hand"), SS.c.operator_id.label("st_operator_id"),
           SS.c.operator_seen_at.label("st_operator_seen_at"), OP.c.code.label("o_code"), OP.c.name.label("o_name"),
           OP.c.active.label("o_active"),
-          _HOME.c.id.label("h_id"), _HOME.c.code.label("h_code"), _HOME.c.name.label("h_name"),
-          _HOME.c.site_id.label("h_site_id"), _HOME_SITE.c.code.label("h_site_code"),
-          _HOME_SITE.c.name.label("h_site_name"),
-          _PLACE.c.id.label("l_id"), _PLACE.c.code.label("l_code"), _PLACE.c.name.label("l_name"),
-          _PLACE.c.site_id.label("l_site_id"), _PLACE_SITE.c.code.label("l_site_code"),
-          _PLACE_SITE.c.name.label("l_site_name"))
+          *_HOME.columns("h_"), *_PLACE.columns("l_"))
 
 
 @dataclass(frozen=True)
@@ -78,10 +75,9 @@ def info(p: ProductFacts | None) -> ProductInfo | None:
 def _query():
     base = (head_from(SS.outerjoin(D, D.c.id == SS.c.document_id)).outerjoin(P, P.c.id == SS.c.product_id)
             .outerjoin(OP, OP.c.id == SS.c.operator_id)
-            .outerjoin(_HOME, and_(_HOME.c.code == bindparam("home"), _HOME.c.active.is_(True)))
-            .outerjoin(_HOME_SITE, _HOME_SITE.c.id == _HOME.c.site_id)
-            .outerjoin(_PLACE, _PLACE.c.id == SS.c.location_id)
-            .outerjoin(_PLACE_SITE, _PLACE_SITE.c.id == _PLACE.c.site_id))
+            .outerjoin(_HOME.place, and_(_HOME.place.c.code == bindparam("home"), _HOME.place.c.active.is_(True))))
+    base = _HOME.joins(base).outerjoin(_PLACE.place, _PLACE.place.c.id == SS.c.location_id)
+    base = _PLACE.joins(base)
     return select(*_STATE, *head_columns()).select_from(base).where(SS.c.station == bindparam("station"))
 
 
@@ -113,15 +109,6 @@ _SAVE_OPERATOR = _SAVE.values(operator_id=bindparam("operator_id"), operator_see
 KEEP = object()
 
 
-def _place(row, prefix: str, home_site: int | None) -> LocationInfo | None:
-    if getattr(row, f"{prefix}_id") is None:
-        return None
-    site = getattr(row, f"{prefix}_site_id")
-    return LocationInfo(getattr(row, f"{prefix}_id"), getattr(row, f"{prefix}_code"), getattr(row, f"{prefix}_name"),
-                        site, getattr(row, f"{prefix}_site_code"), getattr(row, f"{prefix}_site_name"),
-                        here=home_site is None or site == home_site)
-
-
 def _row(station: str, row, keyed: bool = False) -> StationRow:
     product = None
     if row.p_id is not None:
@@ -145,8 +132,8 @@ def _row(station: str, row, keyed: bool = False) -> StationRow:
         seen = row.st_operator_seen_at or datetime.now(UTC)
         operator = SignedIn(row.st_operator_id, row.o_code, row.o_name, seen)
     logged = row if keyed and row.lg_id is not None else None
-    home = _place(row, "h", None)
-    place = _place(row, "l", home.site_id if home else None) if document is not None else None
+    home = places.info(location_facts.of(row, "h_"), None)
+    place = places.info(location_facts.of(row, "l_"), home.site_id if home else None) if document is not None else None
     return StationRow(station, state, document, product if document is not None else None, row.st_prompt,
                       row.st_version, operator, logged, home, place)
 

@@ -49,16 +49,9 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
 
 from station.config import Config
-from station.domain.models import (
-    Customer,
-    Document,
-    FeedEvent,
-    Location,
-    Movement,
-    Product,
-    SerialNumber,
-    Supplier,
-)
+from station.domain import location_facts
+from station.domain.models import FeedEvent, Movement
+from station.domain.movement_facts import FACTS, M
 from station.domain.vocabulary import MAIN_SITE, DocumentKind, EventType, MovementKind
 
 from . import uris
@@ -112,26 +105,11 @@ TRANSACTION_TYPES: dict[DocumentKind, str | None] = {
     DocumentKind.transfer: "desadv",
 }
 
-_order, _src, _dst = aliased(Document), aliased(Location), aliased(Location)
-_posted = aliased(FeedEvent)
-_ROWS = (
-    select(Movement.id, Movement.at, Movement.kind, Movement.quantity, Movement.station, Movement.product_id,
-           Product.code.label("product"), SerialNumber.serial, Document.reference, Document.kind.label("doc_kind"),
-           _order.reference.label("order_reference"), _order.kind.label("order_kind"),
-           Supplier.code.label("supplier"), Customer.code.label("customer"),
-           _src.code.label("from_location"), _dst.code.label("to_location"), _src.gln.label("from_gln"),
-           _dst.gln.label("to_gln"), _posted.id.label("event_id"))
-    .outerjoin(Product, Product.id == Movement.product_id)
-    .outerjoin(SerialNumber, SerialNumber.id == Movement.serial_id)
-    .outerjoin(Document, Document.id == Movement.document_id)
-    .outerjoin(_order, _order.id == Document.order_id)
-    .outerjoin(Supplier, Supplier.id == Movement.supplier_id)
-    .outerjoin(Customer, Customer.id == Movement.customer_id)
-    .outerjoin(_src, _src.id == Movement.from_location_id)
-    .outerjoin(_dst, _dst.id == Movement.to_location_id)
-    .outerjoin(_posted, and_(_posted.subject == "document", _posted.subject_id == Movement.document_id,
-                             _posted.type == EventType.document_posted.value))
-)
+_posted = FeedEvent.__table__.alias("posted")
+#: A movement's facts (station.domain.movement_facts) with the ``document.posted`` event that reported its document.
+_ROWS = FACTS.add_columns(_posted.c.id.label("event_id")).outerjoin(
+    _posted, and_(_posted.c.subject == "document", _posted.c.subject_id == M.c.document_id,
+                  _posted.c.type == EventType.document_posted.value))
 
 
 def movement_rows(session: Session, *, since: datetime | None = None,
@@ -141,14 +119,14 @@ def movement_rows(session: Session, *, since: datetime | None = None,
     ``event_ids``: only the movements of the documents those ``document.posted`` events report.
     ``since``: only movements at or after it.
     """
-    query = _ROWS.order_by(_posted.id.asc().nulls_first(), Movement.id)
+    query = _ROWS.order_by(_posted.c.id.asc().nulls_first(), M.c.id)
     if event_ids is not None:
         # By the documents' ids too, so that the movements are found through their document's index rather
         # than by reading every movement for the few documents of a page.
         documents = session.scalars(select(FeedEvent.subject_id).where(FeedEvent.id.in_(list(event_ids)))).all()
-        query = query.where(_posted.id.in_(list(event_ids)), Movement.document_id.in_(documents))
+        query = query.where(_posted.c.id.in_(list(event_ids)), M.c.document_id.in_(documents))
     if since is not None:
-        query = query.where(Movement.at >= since)
+        query = query.where(M.c.at >= since)
     yield from session.execute(query.execution_options(yield_per=BATCH, stream_results=True))
 
 
@@ -259,8 +237,8 @@ class Names:
 
     @staticmethod
     def _station_location(config: Config, session: Session | None, code: str) -> str:
-        gln = session.scalar(select(Location.gln).where(Location.code == code)) if session is not None else None
-        return uris.location_uri(config, code, gln)
+        place = location_facts.by_code(session, code) if session is not None else None
+        return uris.location_uri(config, code, place.gln if place is not None else None)
 
 
 def object_event(config: Config, row: Any, gtin: str | None, names: Names | None = None, *,
@@ -270,7 +248,7 @@ def object_event(config: Config, row: Any, gtin: str | None, names: Names | None
     names = names or Names(config)
     kind = MovementKind(row.kind)
     step = VOCABULARY[kind]
-    doc_kind = DocumentKind(row.doc_kind) if row.doc_kind is not None else None
+    doc_kind = DocumentKind(row.document_kind) if row.document_kind is not None else None
     event: dict[str, Any] = {
         "type": "ObjectEvent",
         "eventTime": event_time(row.at),
@@ -280,7 +258,7 @@ def object_event(config: Config, row: Any, gtin: str | None, names: Names | None
     if row.serial is not None:
         event["epcList"] = [uris.serial_uri(config, row.serial, gtin)]
     else:  # unserialised units: a move writes one unit with quantity 0
-        event["quantityList"] = [{"epcClass": names.product(row.product or "", gtin),
+        event["quantityList"] = [{"epcClass": names.product(row.product_code or "", gtin),
                                   "quantity": abs(row.quantity) or 1}]
     event["action"] = "ADD" if row.quantity > 0 else "DELETE" if row.quantity < 0 or written_off else "OBSERVE"
     biz_step, disposition = step.biz_step, step.disposition
@@ -303,11 +281,11 @@ def object_event(config: Config, row: Any, gtin: str | None, names: Names | None
     transactions = []
     if row.order_reference is not None:
         transactions.append(_transaction(names, row.order_reference, DocumentKind(row.order_kind)))
-    if row.reference is not None:
-        transactions.append(_transaction(names, row.reference, doc_kind))
+    if row.document_reference is not None:
+        transactions.append(_transaction(names, row.document_reference, doc_kind))
     if transactions:
         event["bizTransactionList"] = transactions
-    party = ("supplier", row.supplier) if row.supplier is not None else ("customer", row.customer)
+    party = ("supplier", row.supplier_code) if row.supplier_code is not None else ("customer", row.customer_code)
     if step.party is not None and party[1] is not None:
         event[f"{step.party}List"] = [{"type": step.party_type,
                                        step.party: names.party(party[0], party[1])}]

@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from station.config import Config, WebhookConfig
-from station.domain.models import Customer, Document, Location, Product, SerialNumber, Supplier
+from station.domain import location_facts
+from station.domain.models import Customer, Document, Product, SerialNumber, Supplier
 from station.interchange import locations, representation
 from station.traceability import epcis
 
@@ -48,8 +49,8 @@ def _subject(session: Session, subject: str, subject_id: int) -> dict[str, Any] 
         record = session.get(SerialNumber, subject_id)
         return representation.serial(session, record) if record is not None else None
     if subject == "location":
-        location = session.get(Location, subject_id)
-        return locations.record(session, location) if location is not None else None
+        place = location_facts.by_id(session, subject_id)
+        return locations.record(session, place) if place is not None else None
     if subject == "product":
         product = session.get(Product, subject_id)
         return representation.product(session, product) if product is not None else None

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, request, url_for
 
-from station.domain import locations
+from station.domain import location_facts, locations
 from station.domain.errors import Invalid
 from station.domain.serials import Ref
 from station.interchange import locations as location_json
@@ -37,8 +37,8 @@ def index():
     page, per_page = page_args()
     active = bool_arg("active")
     with transaction() as session:
-        rows, total = locations.list_locations(session, page=page, per_page=per_page, active=active)
-        items = location_json.summaries(session, rows)
+        rows, total = location_facts.listing(session, page=page, per_page=per_page, active=active)
+        items = location_json.summaries(rows)
     return paged("locations", items, page, per_page, total)
 
 
@@ -50,7 +50,7 @@ def create():
     with transaction() as session:
         made = locations.add(session, fields.text(body, "code"), fields.text(body, "name"),
                              parent if isinstance(parent, str) else None, gln if isinstance(gln, str) else None)
-        out = location_json.record(session, made)
+        out = location_json.record(session, location_facts.by_id(session, made.id))
     return out, 201, {"Location": url_for(".index") + "/" + quote(out["code"], safe="")}
 
 
@@ -61,7 +61,7 @@ def item(rest: str):
         return update(code)
     page = int_arg("page", 1, lo=1, hi=MAX_PAGE)
     with transaction() as session:
-        return location_json.record(session, locations.get(session, code), page=page)
+        return location_json.record(session, locations.read(session, code), page=page)
 
 
 def update(code: str):
@@ -79,7 +79,7 @@ def update(code: str):
         if "code" in body and body["code"] != location.code:
             raise Invalid("read_only", "A location's code is what its LOC: label holds: it cannot be changed.")
         locations.edit(session, location, name=name, parent=parent, active=active, gln=gln)
-        return location_json.record(session, location)
+        return location_json.record(session, location_facts.by_id(session, location.id))
 
 
 def _gln(body) -> Ref:

@@ -10,13 +10,9 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Blueprint, g, request, url_for
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
 
-from station.domain import catalogue, stock
-from station.domain.barcodes import lookup_forms
+from station.domain import catalogue, searches, stock
 from station.domain.errors import Invalid
-from station.domain.models import Product, ProductBarcode
 from station.interchange import representation
 
 from ..db import station_app, transaction
@@ -48,16 +44,7 @@ def index():
     text = text_arg("q", max_len=200)
     barcode = text_arg("barcode")
     with transaction() as session:
-        query = select(Product)
-        if text is not None:
-            query = query.where(or_(Product.code.istartswith(text, autoescape=True),
-                                    Product.name.icontains(text, autoescape=True)))
-        if barcode is not None:
-            query = query.where(Product.id.in_(
-                select(ProductBarcode.product_id).where(ProductBarcode.barcode.in_(lookup_forms(barcode.strip())))))
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = session.scalars(query.order_by(Product.code).offset((page - 1) * per_page).limit(per_page)
-                               .options(selectinload(Product.barcodes))).all()
+        rows, total = searches.products(session, text=text, barcode=barcode, page=page, per_page=per_page)
         items = [representation.product(session, p) for p in rows]
     return paged("products", items, page, per_page, total)
 

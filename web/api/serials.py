@@ -12,12 +12,9 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Blueprint, g, request, url_for
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
-from station.domain import catalogue, serials
+from station.domain import catalogue, searches, serials
 from station.domain.errors import Invalid
-from station.domain.models import SerialNumber
 from station.domain.serials import KEEP
 from station.interchange import representation
 
@@ -43,20 +40,10 @@ def index():
     in_stock = bool_arg("in_stock")
     prefix = text_arg("q")
     with transaction() as session:
-        query = select(SerialNumber)
         if product_code is not None:
-            query = query.where(SerialNumber.product_id == catalogue.get_product(session, product_code).id)
-        if in_stock is not None:
-            query = query.where(SerialNumber.in_stock.is_(in_stock))
-        if prefix is not None:
-            # autoescape: a '%' or '_' in q is matched as itself, not as a wildcard.
-            query = query.where(SerialNumber.serial.istartswith(prefix, autoescape=True))
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = session.scalars(
-            query.order_by(SerialNumber.serial).offset((page - 1) * per_page).limit(per_page).options(
-                selectinload(SerialNumber.product), selectinload(SerialNumber.customer),
-                selectinload(SerialNumber.supplier))
-        ).all()
+            catalogue.get_product(session, product_code)  # 404 unknown_product, not an empty page
+        rows, total = searches.serials(session, prefix=prefix, product=product_code, in_stock=in_stock, page=page,
+                                       per_page=per_page)
         items = [representation.serial_summary(r) for r in rows]
     return paged("serials", items, page, per_page, total)
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from station.domain import location_stock, locations
+from station.domain import location_facts, location_stock, locations
+from station.domain.location_facts import LocationFacts
 from station.domain.models import Location
 from station.traceability import uris
 
@@ -47,21 +48,21 @@ def uri(rest: str):
     return redirect(location_url(tail_key(rest)), 303)
 
 
-def _path(session, location: Location) -> list[dict[str, str]]:
+def _path(session, location: LocationFacts) -> list[dict[str, str]]:
     """The locations from its site down to it."""
     out, seen = [], set()
-    at: Location | None = location
+    at: LocationFacts | None = location
     while at is not None and at.id not in seen:
         seen.add(at.id)
         out.append({"code": at.code, "name": at.name})
-        at = session.get(Location, at.parent_id) if at.parent_id is not None else None
+        at = location_facts.by_id(session, at.parent_id)
     return out[::-1]
 
 
 def record_page(code: str):
     page = page_arg("spage")
     with transaction() as session:
-        location = locations.find(session, code)
+        location = location_facts.by_code(session, code)
         if location is None:
             return render_template("error.html", status=404, code="unknown_location",
                                    message=f"There is no location {code}."), 404
@@ -72,8 +73,7 @@ def record_page(code: str):
         serials, total = location_stock.serials(session, location.id, page=page, per_page=PER_PAGE)
         units = nodes[0].total if nodes else 0
         data = {"code": location.code, "name": location.name, "active": location.active,
-                "parent": location.parent.code if location.parent_id is not None else None,
-                "path": _path(session, location), "site": locations.site_of(session, location).code,
+                "parent": location.parent_code, "path": _path(session, location), "site": location.site_code,
                 "uri": uris.location_uri(station_app().config, location.code)}
     pager = Pager(page, total, arg="spage", base=location_url(data["code"]))
     return render_template("location.html", loc=data, children=children, products=products, serials=serials,

@@ -8,10 +8,9 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, abort, render_template, request, url_for
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select
 
-from station.domain import catalogue, stock
+from station.domain import catalogue, searches, stock
 from station.domain.errors import Invalid
 from station.domain.models import Product, SerialNumber
 from station.domain.wording import plural
@@ -39,14 +38,8 @@ def index():
     q = search_arg("q")
     page = page_arg()
     with transaction() as session:
-        query = select(Product)
-        if q:
-            query = query.where(or_(Product.code.istartswith(q, autoescape=True),
-                                    Product.name.icontains(q, autoescape=True)))
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows, total = searches.products(session, text=q, page=page, per_page=PER_PAGE)
         pager = Pager(page, total)
-        rows = session.scalars(query.order_by(Product.code).offset(pager.offset).limit(PER_PAGE)
-                               .options(selectinload(Product.barcodes))).all()
         products = [representation.product(session, p) for p in rows]
     return render_template("products.html", products=products, q=q or "", pager=pager)
 

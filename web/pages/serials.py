@@ -15,11 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from station.domain import locations, serials
-from station.domain.models import Customer, Document, Location, Product, SerialNumber, Supplier
+from station.domain import location_facts, searches, serials
+from station.domain.models import Customer, Document, Product, SerialNumber, Supplier
 from station.domain.serials import find_serial
 from station.domain.validation import is_printable
 from station.interchange import representation
@@ -71,25 +71,10 @@ def index():
     }
     page = page_arg()
     with transaction() as session:
-        query = select(SerialNumber)
-        if filters["q"]:
-            # autoescape: a '%' or '_' typed in the box is matched as itself.
-            query = query.where(SerialNumber.serial.istartswith(filters["q"], autoescape=True))
-        if filters["product"]:
-            query = query.join(Product, SerialNumber.product_id == Product.id).where(Product.code == filters["product"])
-        if filters["customer"]:
-            query = query.join(Customer, SerialNumber.customer_id == Customer.id).where(
-                Customer.code == filters["customer"])
-        wanted = IN_STOCK_CHOICES[filters["in_stock"]]
-        if wanted is not None:
-            query = query.where(SerialNumber.in_stock.is_(wanted))
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows, total = searches.serials(session, prefix=filters["q"], product=filters["product"],
+                                       customer=filters["customer"], in_stock=IN_STOCK_CHOICES[filters["in_stock"]],
+                                       page=page, per_page=PER_PAGE)
         pager = Pager(page, total)
-        rows = session.scalars(
-            query.order_by(SerialNumber.serial).offset(pager.offset).limit(PER_PAGE).options(
-                selectinload(SerialNumber.product), selectinload(SerialNumber.customer),
-                selectinload(SerialNumber.supplier))
-        ).all()
         found = [representation.serial_summary(r) for r in rows]
         picks = choices(session)
     return render_template("serials.html", serials=found, filters=filters, pager=pager, choices=picks,
@@ -136,12 +121,11 @@ def serial_uri(session: Session, record: SerialNumber) -> dict[str, Any]:
 def where_now(session: Session, record: SerialNumber) -> dict[str, Any] | None:
     """Where the unit is now (SPEC 3c): its location and that location's site, or the transfer it is on."""
     if record.location_id is not None:
-        at = session.get(Location, record.location_id)
-        site = locations.site_of(session, at)
-        return {"code": at.code, "name": at.name, "site": {"code": site.code, "name": site.name}}
+        at = location_facts.by_id(session, record.location_id)
+        return {"code": at.code, "name": at.name, "site": {"code": at.site_code, "name": at.site_name}}
     if record.transfer_id is not None:
         transfer = session.get(Document, record.transfer_id)
-        to = session.get(Location, transfer.location_id) if transfer.location_id is not None else None
+        to = location_facts.by_id(session, transfer.location_id)
         return {"transfer": transfer.reference, "to": {"code": to.code, "name": to.name} if to else None}
     return None
 
