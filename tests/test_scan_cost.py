@@ -134,7 +134,7 @@ def _work(db, count_reference: str) -> int:
         params = {"root": doc.location_id, "document_id": doc.id, "serial": None, "place": None, "product_id": None}
         conn = s.connection()
         if db.engine.dialect.name == "postgresql":
-            compiled = _STATE.compile(dialect=db.engine.dialect)
+            compiled = _STATE[True].compile(dialect=db.engine.dialect)
             sql = "EXPLAIN (ANALYZE, FORMAT JSON) " + str(compiled)
             plan = conn.exec_driver_sql(sql, compiled.construct_params(params)).scalar()
             plan = plan if isinstance(plan, list) else json.loads(plan)
@@ -152,7 +152,7 @@ def _work(db, count_reference: str) -> int:
             return 0
         raw.set_progress_handler(tick, 100)
         try:
-            conn.execute(_STATE, params).all()
+            conn.execute(_STATE[False], params).all()
         finally:
             raw.set_progress_handler(None, 100)
         return steps[0]
