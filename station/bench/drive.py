@@ -22,8 +22,8 @@ from station.config import from_dict
 from station.scanning.service import ScanService
 from station.storage.retry import run_in_transaction
 
-from .counting import Counter, per
 from .rows import Shape
+from .statements import Counter, per
 
 log = logging.getLogger(__name__)
 
