@@ -16,13 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import Refusal
-from .models import Document, DocumentLine, Location, SerialNumber
+from .tables import LOC, D, L, S
 from .whereabouts import places
 
-S = SerialNumber.__table__
-L = DocumentLine.__table__
-D = Document.__table__
-LOC = Location.__table__
 _T = D.alias("transfer")
 
 

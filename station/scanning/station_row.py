@@ -23,7 +23,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from station.domain.facts import DocumentHead, ProductFacts, head, head_columns, head_from
-from station.domain.models import Document, Location, Operator, Product, ScanLog, StationState
+from station.domain.models import Location, Operator, ScanLog, StationState
+from station.domain.tables import D, P
 from station.domain.vocabulary import MAIN_SITE, DocumentKind, DocumentStatus, Mode, Phase
 from station.scan_core import decisions
 from station.scan_core.reading import LocationInfo, ProductInfo
@@ -31,8 +32,6 @@ from station.scan_core.reading import LocationInfo, ProductInfo
 from .sign_in import SignedIn
 
 SS = StationState.__table__
-D = Document.__table__
-P = Product.__table__
 OP = Operator.__table__
 LOG = ScanLog.__table__
 _HOME, _HOME_SITE = Location.__table__.alias("home"), Location.__table__.alias("home_site")
