@@ -100,15 +100,22 @@ def _config(tmp: str, kind: str, path: str) -> str:
 
 
 class PtyPort:
-    """A serial scanner: a pseudo-terminal reached through a symlink that goes and comes back, as udev's does."""
+    """A serial scanner: a pseudo-terminal reached through a symlink that goes and comes back, as udev's does.
 
-    def __init__(self, link: Path) -> None:
-        self.link, self.master, self.slave = link, -1, -1
-        self.plug()
+    ``unplug`` closes the terminal (its reader gets EIO) and removes the link; ``plug`` makes a new one behind
+    the same link, as udev does on a replug.
+    """
+
+    def __init__(self, link: Path, *, plugged: bool = True) -> None:
+        self.link = Path(link)
+        self.master: int | None = None
+        self.slave: int | None = None
+        if plugged:
+            self.plug()
 
     def plug(self) -> None:
         self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
+        tty.setraw(self.slave)  # no echo, no line editing, as the daemon's pyserial sets it too
         new = self.link.with_name(self.link.name + ".new")
         os.symlink(os.ttyname(self.slave), new)
         os.replace(new, self.link)
@@ -116,9 +123,9 @@ class PtyPort:
     def unplug(self) -> None:
         self.link.unlink(missing_ok=True)
         for fd in (self.master, self.slave):
-            if fd >= 0:
+            if fd is not None:
                 os.close(fd)
-        self.master = self.slave = -1
+        self.master = self.slave = None
 
 
 class _Child:
