@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from helpers.database import count
 from helpers.world import make_world
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -23,10 +24,6 @@ from station.domain.models import Document, DocumentKind, DocumentLine, Document
 def world(session):
     """A serialised product, one with unserialised stock, a supplier and customers."""
     return make_world(session, "widget", "loose", "bulk", "acme", "bob", "eve")
-
-
-def count(session, model) -> int:
-    return session.scalar(select(func.count()).select_from(model))
 
 
 # --- rule 8: the database enforces one open document per serial -------------------------------

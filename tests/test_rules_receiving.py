@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers.database import count
 from helpers.world import make_world
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from station.domain import catalogue, documents, posting, serials, stock
 from station.domain.errors import Conflict, Invalid, NotFound, Refusal
@@ -34,10 +35,6 @@ def receive(session, product, *serial_texts, supplier=None):
         documents.add_line(session, doc, product=product, serial=text)
     posting.post(session, doc)
     return doc
-
-
-def count(session, model) -> int:
-    return session.scalar(select(func.count()).select_from(model))
 
 
 # --- rule 2 ------------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ Rule 6: a supplier return needs a serial in stock; it leaves stock.
 from __future__ import annotations
 
 import pytest
+from helpers.database import count
 from helpers.world import make_world
-from sqlalchemy import func, select
 
 from station.domain import catalogue, documents, posting, serials, stock
 from station.domain.errors import Refusal
@@ -35,8 +35,20 @@ def post_one(session, kind, serial=None, **kwargs):
     return doc
 
 
-def movements(session) -> int:
-    return session.scalar(select(func.count()).select_from(Movement))
+def assert_return_refused(session, w, arrange, code: str, kind: DocumentKind, **party) -> None:
+    """SN-1 as ``arrange`` leaves it, scanned onto a return of ``kind``: refused with ``code``, no line taken,
+    no movement written, stock still consistent."""
+    arrange(session, w)
+    session.commit()
+    before = count(session, Movement)
+    doc = documents.open_document(session, kind, **party)
+    with pytest.raises(Refusal) as exc:
+        documents.add_line(session, doc, serial="SN-1")
+    assert exc.value.code == code
+    assert doc.lines == []
+    session.commit()
+    assert count(session, Movement) == before
+    assert stock.check(session) == []
 
 
 # --- rule 5 ------------------------------------------------------------------------------------
@@ -86,17 +98,8 @@ def _unknown(session, w):
 )
 def test_customer_return_needs_a_customer(session, world, arrange):
     """Guards against a "return" that adds a unit nobody had sold (stock counted twice)."""
-    arrange(session, world)
-    session.commit()
-    before = movements(session)
-    ret = documents.open_document(session, DocumentKind.customer_return, customer=world.bob)
-    with pytest.raises(Refusal) as exc:
-        documents.add_line(session, ret, serial="SN-1")
-    assert exc.value.code == "serial_no_customer"
-    assert ret.lines == []
-    session.commit()
-    assert movements(session) == before
-    assert stock.check(session) == []
+    assert_return_refused(session, world, arrange, "serial_no_customer", DocumentKind.customer_return,
+                          customer=world.bob)
 
 
 def test_customer_set_by_hand_can_return(session, world):
@@ -156,16 +159,8 @@ def _sent_back(session, w):
 )
 def test_supplier_return_needs_it_in_stock(session, world, arrange):
     """Guards against sending back a unit we do not have (stock going negative)."""
-    arrange(session, world)
-    session.commit()
-    before = movements(session)
-    back = documents.open_document(session, DocumentKind.supplier_return, supplier=world.acme)
-    with pytest.raises(Refusal) as exc:
-        documents.add_line(session, back, serial="SN-1")
-    assert exc.value.code == "serial_not_in_stock"
-    session.commit()
-    assert movements(session) == before
-    assert stock.check(session) == []
+    assert_return_refused(session, world, arrange, "serial_not_in_stock", DocumentKind.supplier_return,
+                          supplier=world.acme)
 
 
 def test_unserialised_supplier_return_needs_units(session, world):

@@ -10,8 +10,9 @@ and a message that says how to fix it. Posting sets the customer.
 from __future__ import annotations
 
 import pytest
+from helpers.database import count
 from helpers.world import make_world
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from station.domain import catalogue, documents, posting, serials, stock
 from station.domain.errors import Refusal
@@ -36,10 +37,6 @@ def receive(session, product, *serial_texts, quantity=0, supplier=None):
 
 def flags(product) -> tuple[bool, bool]:
     return product.serial_required_for_purchase, product.serial_required_for_sales
-
-
-def count(session, model) -> int:
-    return session.scalar(select(func.count()).select_from(model))
 
 
 def test_in_stock_serial_leaves_stock_and_takes_the_customer(session, world):
