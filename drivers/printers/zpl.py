@@ -203,16 +203,8 @@ class ZplPrinter(LabelPrinter):
         log.info("printer %s has job %s (%s)", self.id, job.job_id, job.serial)
 
     def _require_ready(self, link: Link) -> None:
-        try:
-            answer = link.ask(HOST_STATUS, host_status_length)
-        except OSError as exc:
-            raise PrinterNotReady("printer_unreachable", f"Printer {self.id!r} dropped the connection: {exc}.") from exc
-        if answer is None:
-            raise PrinterNotReady(
-                "printer_not_answering",
-                f"Printer {self.id!r} did not answer its status request within {self.config.timeout:g} s"
-                " (a ZPL printer that cannot answer ~HS needs status_query = false).",
-            )
+        answer = link.ask_ready(self.id, HOST_STATUS, host_status_length,
+                                "a ZPL printer that cannot answer ~HS needs status_query = false")
         problems = parse_host_status(answer)
         if problems:
             code, _ = problems[0]
