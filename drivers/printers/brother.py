@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 
-from drivers.printers.base import READY, LabelPrinter, PrinterState, PrintJob, Renderer, check_serial, offline
+from drivers.printers.base import READY, LabelPrinter, PrinterState, PrintJob, Renderer, check_serial, raw_status
 from drivers.printers.config import PrinterConfig
 from drivers.printers.errors import LabelRefused, PrinterConfigError, PrinterNotReady
 from drivers.printers.transport import Link, parse_address
@@ -174,16 +174,9 @@ class BrotherQlPrinter(LabelPrinter):
                                   f"Printer {self.id!r} cannot print: {'; '.join(state['errors'])}.")
 
     def status(self) -> PrinterState:
-        try:
-            with Link.open(self.address, self.config.timeout) as link:
-                state = self._ask_status(link) if self.asks_status else {"errors": []}
-        except PrinterNotReady as exc:
-            return offline(exc.message)
-        except OSError as exc:
-            return offline(f"connection lost: {exc}")
-        if state is None:
-            return offline(f"no status answer within {self.config.timeout:g} s")
-        return PrinterState("error", "; ".join(state["errors"])) if state["errors"] else READY
+        return raw_status(self.address, self.config.timeout, self._ask_status if self.asks_status else None,
+                          lambda state: PrinterState("error", "; ".join(state["errors"])) if state["errors"] else READY,
+                          "no status answer")
 
 
 def _known(manager, what: str, name, where: str):

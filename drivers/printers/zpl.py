@@ -31,7 +31,7 @@ import logging
 import re
 
 from drivers.printers import code128, symbols
-from drivers.printers.base import READY, LabelPrinter, PrinterState, PrintJob, check_serial, offline
+from drivers.printers.base import READY, LabelPrinter, PrinterState, PrintJob, check_serial, raw_status
 from drivers.printers.config import PrinterConfig
 from drivers.printers.errors import LabelRefused, PrinterNotReady
 from drivers.printers.symbols import Symbol
@@ -211,16 +211,14 @@ class ZplPrinter(LabelPrinter):
             raise PrinterNotReady(code, f"Printer {self.id!r} cannot print: {'; '.join(t for _, t in problems)}.")
 
     def status(self) -> PrinterState:
-        try:
-            with Link.open(self.address, self.config.timeout) as link:
-                if not self.asks_status:
-                    return READY
-                answer = link.ask(HOST_STATUS, host_status_length)
-        except PrinterNotReady as exc:
-            return offline(exc.message)
-        except OSError as exc:
-            return offline(f"connection lost: {exc}")
-        if answer is None:
-            return offline(f"no answer to ~HS within {self.config.timeout:g} s")
-        problems = parse_host_status(answer)
-        return PrinterState("error", "; ".join(text for _, text in problems)) if problems else READY
+        return raw_status(self.address, self.config.timeout, _ask_host_status if self.asks_status else None,
+                          _host_state, "no answer to ~HS")
+
+
+def _ask_host_status(link: Link) -> bytes | None:
+    return link.ask(HOST_STATUS, host_status_length)
+
+
+def _host_state(answer: bytes) -> PrinterState:
+    problems = parse_host_status(answer)
+    return PrinterState("error", "; ".join(text for _, text in problems)) if problems else READY
