@@ -122,13 +122,13 @@ def test_without_idle_gap_a_pause_never_completes() -> None:
     assert framer.feed(b"LINE\r\n") == [b"SLOWLINE"]
 
 
+#: Lines read in cuts, and the read at which a reader is killed (taken modulo the number of reads).
+KILLED_READS = given(lines=st.lists(LINE, min_size=1), terminators=TERMINATOR_MIXES, cuts=CUTS,
+                     kill=st.integers(min_value=0))
+
+
 @settings(deadline=None)
-@given(
-    lines=st.lists(LINE, min_size=1),
-    terminators=TERMINATOR_MIXES,
-    cuts=CUTS,
-    kill=st.integers(min_value=0),
-)
+@KILLED_READS
 def test_a_line_cut_by_a_kill_is_joined_by_the_next_framer(
     lines: list[bytes], terminators: list[bytes], cuts: list[int], kill: int
 ) -> None:
@@ -145,14 +145,9 @@ def test_a_line_cut_by_a_kill_is_joined_by_the_next_framer(
 
 
 @settings(deadline=None)
-@given(
-    lines=st.lists(LINE, min_size=1),
-    terminators=TERMINATOR_MIXES,
-    cuts=CUTS,
-    lost=st.integers(min_value=0),
-)
+@KILLED_READS
 def test_a_read_lost_by_a_kill_costs_the_lines_it_touched_and_no_fragment(
-    lines: list[bytes], terminators: list[bytes], cuts: list[int], lost: int
+    lines: list[bytes], terminators: list[bytes], cuts: list[int], kill: int
 ) -> None:
     """Guards issue 20: a read taken and not kept when the reader was killed is gone; the next reader (resuming
     ``cut``) drops the rest of the line it cut. Out come exactly the other lines, whole and in order: none glued
@@ -160,7 +155,7 @@ def test_a_read_lost_by_a_kill_costs_the_lines_it_touched_and_no_fragment(
     it when it ended exactly where that line began (its rest cannot be told from a line's)."""
     stream, spans = _stream(lines, terminators)
     chunks = _chunks(stream, cuts)
-    lost %= len(chunks)
+    lost = kill % len(chunks)
     a, b = chunks[lost]
     before, after = LineFramer(max_length=10_000), LineFramer(max_length=10_000)
     out = feed_chunks(before, [stream[x:y] for x, y in chunks[:lost]])
