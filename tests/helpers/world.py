@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import SimpleNamespace
 
+import pytest
 from sqlalchemy.orm import Session
 
-from station.domain import catalogue
+from helpers.database import count
+from station.domain import catalogue, documents, stock
+from station.domain.errors import Refusal
+from station.domain.models import Document, Movement
 
 #: What each name makes, always with the same code and name.
 MAKERS: dict[str, Callable[[Session], object]] = {
@@ -30,3 +34,17 @@ def make_world(session: Session, *names: str) -> SimpleNamespace:
     world = SimpleNamespace(**{name: MAKERS[name](session) for name in names})
     session.commit()
     return world
+
+
+def refused_unwritten(session: Session, doc: Document, code: str, **line) -> Refusal:
+    """``line`` added to ``doc``: refused with ``code``, the document's lines as they were; committed, no movement
+    written and stock consistent. The refusal, for what else a test reads in it."""
+    lines, before = len(doc.lines), count(session, Movement)
+    with pytest.raises(Refusal) as exc:
+        documents.add_line(session, doc, **line)
+    assert exc.value.code == code
+    assert len(doc.lines) == lines
+    session.commit()
+    assert count(session, Movement) == before
+    assert stock.check(session) == []
+    return exc.value
