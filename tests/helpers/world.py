@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from helpers.database import count
-from station.domain import catalogue, documents, stock
+from station.domain import catalogue, documents, posting, stock
 from station.domain.errors import Refusal
-from station.domain.models import Document, Movement
+from station.domain.models import Document, Movement, Product
 
 #: What each name makes, always with the same code and name.
 MAKERS: dict[str, Callable[[Session], object]] = {
@@ -48,3 +48,16 @@ def refused_unwritten(session: Session, doc: Document, code: str, **line) -> Ref
     assert count(session, Movement) == before
     assert stock.check(session) == []
     return exc.value
+
+
+def takes_only_the_stock(session: Session, doc: Document, product: Product, too_many: int, rest: int) -> None:
+    """``too_many`` more units of ``product`` refused on ``doc`` (``out_of_stock``), then the ``rest`` of its
+    unserialised stock taken and posted: none left, stock consistent."""
+    with pytest.raises(Refusal) as exc:
+        documents.add_line(session, doc, product=product, quantity=too_many)
+    assert exc.value.code == "out_of_stock"
+    documents.add_line(session, doc, product=product, quantity=rest)
+    posting.post(session, doc)
+    session.commit()
+    assert product.unserialised_on_hand == 0
+    assert stock.check(session) == []
