@@ -6,24 +6,14 @@ rather than naming them again, so ``L`` is a document line wherever it is read.
 """
 from __future__ import annotations
 
-from .models import (
-    Customer,
-    Document,
-    DocumentLine,
-    Location,
-    Movement,
-    Product,
-    ProductBarcode,
-    SerialNumber,
-    StockLevel,
-)
+from . import models
 
-B = ProductBarcode.__table__
-C = Customer.__table__
-D = Document.__table__
-L = DocumentLine.__table__
-LOC = Location.__table__
-M = Movement.__table__
-P = Product.__table__
-S = SerialNumber.__table__
-SL = StockLevel.__table__
+B = models.ProductBarcode.__table__
+C = models.Customer.__table__
+D = models.Document.__table__
+L = models.DocumentLine.__table__
+LOC = models.Location.__table__
+M = models.Movement.__table__
+P = models.Product.__table__
+S = models.SerialNumber.__table__
+SL = models.StockLevel.__table__

@@ -14,11 +14,8 @@ from station.domain.facts import DocumentHead
 from station.domain.models import (
     Customer,
     Document,
-    DocumentKind,
-    DocumentLine,
     Location,
     Movement,
-    MovementKind,
     Operator,
     Product,
     ScanLog,
@@ -26,11 +23,10 @@ from station.domain.models import (
     Supplier,
 )
 from station.domain.serials import HistoryEntry
+from station.domain.tables import L, P
+from station.domain.vocabulary import DocumentKind, MovementKind
 
 from . import places
-
-L = DocumentLine.__table__
-P = Product.__table__
 
 
 def timestamp(at: datetime | None) -> str | None:
