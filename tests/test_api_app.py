@@ -52,7 +52,14 @@ def _create_twice_at_once(app, engine, meet: str, hold) -> list:
     return responses
 
 
-def _only_the_winner_wrote(db, before, winner) -> None:
+def _one_wins(app, db, meet: str, hold, barrier: threading.Barrier, where: str, code: str) -> None:
+    """Two creates of SN-1 at once, each held by ``hold`` (on the engine's ``meet`` event) at ``barrier`` until
+    both are there: they met (``where``), one wins with 201, the other gets 409 ``code``, and only the winner
+    wrote anything."""
+    before = snapshot(db)
+    winner, loser = sorted(_create_twice_at_once(app, db.engine, meet, hold), key=lambda response: response.status_code)
+    assert not barrier.broken, f"the two requests never met {where}"
+    assert_error(loser, 409, code)
     after = snapshot(db)
     assert winner.status_code == 201 and winner.get_json()["serial"] == "SN-1"
     # The serial, and its serial.changed event in the same transaction (the loser wrote neither).
@@ -72,18 +79,13 @@ def test_race_lost_to_unique_index_is_409(app, db):
     """
     if db.backend != "postgresql":
         pytest.skip("SQLite lets one writer in at a time: no two requests are ever between check and insert")
-    before = snapshot(db)
     at_insert = threading.Barrier(2, timeout=10)
 
     def hold_at_insert(conn, cursor, statement, parameters, context, executemany) -> None:
         if statement.lstrip().upper().startswith("INSERT INTO SERIAL_NUMBER"):
             at_insert.wait()
 
-    winner, loser = sorted(_create_twice_at_once(app, db.engine, "before_cursor_execute", hold_at_insert),
-                           key=lambda response: response.status_code)
-    assert not at_insert.broken, "the two requests never met before their INSERTs"
-    assert_error(loser, 409, "conflict")
-    _only_the_winner_wrote(db, before, winner)
+    _one_wins(app, db, "before_cursor_execute", hold_at_insert, at_insert, "before their INSERTs", "conflict")
 
 
 def test_creates_at_once_take_turns_on_sqlite(app, db):
@@ -93,17 +95,12 @@ def test_creates_at_once_take_turns_on_sqlite(app, db):
     test_race_lost_to_unique_index_is_409.)"""
     if db.backend != "sqlite":
         pytest.skip("PostgreSQL lets both requests pass the check: test_race_lost_to_unique_index_is_409")
-    before = snapshot(db)
     at_checkout = threading.Barrier(2, timeout=10)
 
     def hold_at_checkout(dbapi_connection, record, proxy) -> None:
         at_checkout.wait()
 
-    winner, loser = sorted(_create_twice_at_once(app, db.engine, "checkout", hold_at_checkout),
-                           key=lambda response: response.status_code)
-    assert not at_checkout.broken, "the two requests never met before BEGIN"
-    assert_error(loser, 409, "duplicate")
-    _only_the_winner_wrote(db, before, winner)
+    _one_wins(app, db, "checkout", hold_at_checkout, at_checkout, "before BEGIN", "duplicate")
 
 
 def test_database_down_is_503():

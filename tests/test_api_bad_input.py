@@ -115,13 +115,15 @@ def _body_cases():
             yield pytest.param(method, path, data, ctype, status, code, id=f"{name}-{label}")
 
 
+#: Serials no record can have: none such, NUL, too long, not UTF-8, a lone surrogate.
+UNKNOWN_SERIALS = ("NOPE", "%00", "x" * 65, "%FF%FE", "%ED%A0%80")
+#: Query strings of /api/serials out of their range or type: pages, page sizes, flags, search text.
+SERIAL_QUERIES = ("page=0", "page=-1", "page=abc", "page=" + "9" * 30, "page=%D9%A3", "per_page=0",
+                  "per_page=100000", "in_stock=maybe", "q=%00", "q=" + "x" * 65)
+
 # Reads and routes: (method, path, status, code).
 OTHER = [
-    ("GET", "/api/serials/NOPE", 404, "unknown_serial"),
-    ("GET", "/api/serials/%00", 404, "unknown_serial"),
-    ("GET", "/api/serials/" + "x" * 65, 404, "unknown_serial"),
-    ("GET", "/api/serials/%FF%FE", 404, "unknown_serial"),
-    ("GET", "/api/serials/%ED%A0%80", 404, "unknown_serial"),
+    *(("GET", "/api/serials/" + serial, 404, "unknown_serial") for serial in UNKNOWN_SERIALS),
     ("PATCH", "/api/serials/NOPE", 404, "unknown_serial", {"supplier": "ACME"}),
     ("POST", "/api/serials/NOPE/adjust", 404, "unknown_serial", {"direction": "in", "reason": "x"}),
     ("POST", "/api/serials/%00/adjust", 404, "unknown_serial", {"direction": "in", "reason": "x"}),
@@ -137,16 +139,7 @@ OTHER = [
     ("GET", "/api/customers/%00", 404, "unknown_party"),
     ("GET", "/api/documents/PO-404", 404, "unknown_document"),
     ("GET", "/api/documents/%00", 404, "unknown_document"),
-    ("GET", "/api/serials?page=0", 400, "invalid_field"),
-    ("GET", "/api/serials?page=-1", 400, "invalid_field"),
-    ("GET", "/api/serials?page=abc", 400, "invalid_field"),
-    ("GET", "/api/serials?page=" + "9" * 30, 400, "invalid_field"),
-    ("GET", "/api/serials?page=%D9%A3", 400, "invalid_field"),
-    ("GET", "/api/serials?per_page=0", 400, "invalid_field"),
-    ("GET", "/api/serials?per_page=100000", 400, "invalid_field"),
-    ("GET", "/api/serials?in_stock=maybe", 400, "invalid_field"),
-    ("GET", "/api/serials?q=%00", 400, "invalid_field"),
-    ("GET", "/api/serials?q=" + "x" * 65, 400, "invalid_field"),
+    *(("GET", "/api/serials?" + query, 400, "invalid_field") for query in SERIAL_QUERIES),
     ("GET", "/api/serials?product=NOPE", 404, "unknown_product"),
     ("GET", "/api/serials?product=%00", 400, "invalid_field"),
     ("GET", "/api/products?barcode=%00", 400, "invalid_field"),

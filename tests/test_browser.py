@@ -9,9 +9,7 @@ path). SQLite only: the database side is covered on both in test_pages_*.
 """
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 from urllib.parse import quote
 
 import pytest
@@ -22,15 +20,14 @@ pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("uvicorn")
 
-from helpers.api import serve  # noqa: E402
-from helpers.browser import chromium  # noqa: E402
+from helpers.api import serve_station  # noqa: E402
+from helpers.browser import chromium, post_scan  # noqa: E402
 from helpers.database import create_database  # noqa: E402
 
 from station.config import Config, DatabaseConfig, StationConfig  # noqa: E402
 from station.domain import catalogue, documents  # noqa: E402
 from station.domain.models import ScanLog, SerialNumber  # noqa: E402
 from station.scanning.service import ScanService  # noqa: E402
-from web.app import create_app  # noqa: E402
 
 expect = playwright_api.expect
 STATIONS = (StationConfig("live", "receive"), StationConfig("typing", "sell"), StationConfig("shots", "receive"))
@@ -52,13 +49,8 @@ def config(browser_db):
 @pytest.fixture(scope="module")
 def server(browser_db, config, tmp_path_factory):
     """The app on the station's own server (station.live) on 127.0.0.1 and a free port, closed at the end."""
-    patch = pytest.MonkeyPatch()
-    patch.setenv("STATE_DIRECTORY", str(tmp_path_factory.mktemp("state")))
-    app = create_app(config, engine=browser_db.engine)
-    app.config["STATION_SSE_HEARTBEAT"] = 1.0
-    with serve(app, threads=8) as port:
-        yield f"http://127.0.0.1:{port}"
-    patch.undo()
+    with serve_station(config, browser_db.engine, tmp_path_factory.mktemp("state"), threads=8) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -90,16 +82,6 @@ def world(browser_db):
         catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
         catalogue.create_party(s, "supplier", "OTHER", "Other Ltd")
         documents.create_purchase_order(s, "PO-1042", "ACME", [("WID-1", 5)])
-
-
-def post_scan(server: str, station: str, data: str) -> dict:
-    """A scan through the JSON API, as another scanner of the station would send it."""
-    request = urllib.request.Request(
-        f"{server}/api/stations/{station}/scans", data=json.dumps({"data": data}).encode(),
-        headers={"Content-Type": "application/json"}, method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.load(response)
 
 
 def open_screen(page, server: str, station: str) -> None:

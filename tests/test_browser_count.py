@@ -14,9 +14,7 @@ from), made by the count scanning itself.
 """
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 from types import SimpleNamespace
 
 import pytest
@@ -26,8 +24,8 @@ pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("uvicorn")
 
-from helpers.api import serve  # noqa: E402
-from helpers.browser import chromium  # noqa: E402
+from helpers.api import serve_station  # noqa: E402
+from helpers.browser import chromium, post_scan  # noqa: E402
 from helpers.database import create_database  # noqa: E402
 from helpers.places import add_location  # noqa: E402
 from sqlalchemy import select, update  # noqa: E402
@@ -35,7 +33,6 @@ from sqlalchemy import select, update  # noqa: E402
 from station.config import Config, DatabaseConfig, StationConfig  # noqa: E402
 from station.domain import catalogue  # noqa: E402
 from station.domain.models import Document, DocumentLine, SerialNumber  # noqa: E402
-from web.app import create_app  # noqa: E402
 
 expect = playwright_api.expect
 STATION = "shelf"
@@ -47,8 +44,6 @@ ADDED = "SN-<b>8</b>"  # a serial of ours, out of stock: counted, it will be add
 def server(tmp_path_factory):
     """A station's web server on a SQLite file: MAIN with aisle A (bin A-03 under it) and the shop floor."""
     tmp = tmp_path_factory.mktemp("count")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("STATE_DIRECTORY", str(tmp))
     db = create_database("sqlite", tmp)
     with db.Session.begin() as s:
         add_location(s, "A", "Aisle A", "MAIN")
@@ -57,22 +52,11 @@ def server(tmp_path_factory):
         catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
         catalogue.create_product(s, "WID-1", "Widget", barcodes=[GTIN])
     config = Config(database=DatabaseConfig(db.url), stations=(StationConfig(STATION, "receive"),))
-    app = create_app(config, engine=db.engine)
-    app.config["STATION_SSE_HEARTBEAT"] = 1.0
     try:
-        with serve(app, threads=4) as port:
-            yield SimpleNamespace(url=f"http://127.0.0.1:{port}", db=db)
+        with serve_station(config, db.engine, tmp) as url:
+            yield SimpleNamespace(url=url, db=db)
     finally:
         db.close()
-        patch.undo()
-
-
-def scan(server, data: str) -> dict:
-    request = urllib.request.Request(f"{server.url}/api/stations/{STATION}/scans",
-                                     data=json.dumps({"data": data}).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.load(response)
 
 
 def put_away(server, reference: str) -> None:
@@ -105,7 +89,8 @@ def test_the_count_screen_counts_down_the_missing_flashes_a_repeat_and_says_wher
     """Guards issue 23's count screen at 800x480, driven by real count scans: large counted/expected, the missing
     list shrinking with each scan, live; "already counted" flashing on a repeat; "it was at FLOOR" for a unit
     recorded elsewhere; "will be added" for one not in stock, its serial shown as text; nothing without a count."""
-    assert scan(server, "SUP:ACME")["accepted"]  # an open document, not a count: no count on the screen
+    # An open document, not a count: no count on the screen.
+    assert post_scan(server.url, STATION, "SUP:ACME")["accepted"]
     page.goto(f"{server.url}/stations/{STATION}")
     expect(page.locator("#live")).to_have_class(re.compile(r"\bconnected\b"))
     expect(page.locator("#count")).to_be_hidden()
@@ -113,15 +98,15 @@ def test_the_count_screen_counts_down_the_missing_flashes_a_repeat_and_says_wher
 
     # The stock: SN-1 and SN-2 in aisle A, SN-3 in its bin A-03, SN-9 on the floor, put away while receiving.
     for data in (GTIN, "LOC:A", "SN-1", "SN-2", "LOC:A-03", "SN-3", "LOC:FLOOR", "SN-9", ADDED):
-        assert scan(server, data)["accepted"], data
-    posted = scan(server, "CMD:FINISH")
+        assert post_scan(server.url, STATION, data)["accepted"], data
+    posted = post_scan(server.url, STATION, "CMD:FINISH")
     assert posted["accepted"], posted["message"]
     put_away(server, posted["document"]["reference"])
     with server.db.Session.begin() as s:  # ADDED went out of stock since (an adjustment, say)
         s.execute(update(SerialNumber).where(SerialNumber.serial == ADDED).values(in_stock=False, location_id=None))
 
-    assert scan(server, "CMD:COUNT")["accepted"]
-    opened = scan(server, "LOC:A")  # aisle A and everything under it: SN-1, SN-2, SN-3 expected
+    assert post_scan(server.url, STATION, "CMD:COUNT")["accepted"]
+    opened = post_scan(server.url, STATION, "LOC:A")  # aisle A and everything under it: SN-1, SN-2, SN-3 expected
     assert opened["accepted"] and opened["document"]["count"]["expected"] == 3, opened["message"]
     expect(page.locator("#count")).to_be_visible()
     expect(page.locator("#count-counted")).to_have_text("0")
@@ -131,14 +116,14 @@ def test_the_count_screen_counts_down_the_missing_flashes_a_repeat_and_says_wher
     assert px(page, "#count-counted") >= 3 * px(page, "#scan"), "counted is not large on an 800x480 screen"
     assert px(page, "#count-expected") >= 3 * px(page, "#scan"), "expected is not large on an 800x480 screen"
 
-    assert scan(server, "SN-1")["accepted"]
+    assert post_scan(server.url, STATION, "SN-1")["accepted"]
     expect(page.locator("#count-counted")).to_have_text("1")
     expect(page.locator("#count-missing li")).to_have_count(2)
     expect(page.locator("#count-missing")).not_to_contain_text("SN-1")
     expect(page.locator("#count-missing-count")).to_have_text("2")
     expect(page.locator("#count-last")).to_have_text("SN-1 counted")
 
-    again = scan(server, "SN-1")
+    again = post_scan(server.url, STATION, "SN-1")
     assert not again["accepted"] and again["code"] == "already_counted"
     expect(page.locator("#count-last")).to_have_text("SN-1: already counted")
     expect(page.locator("#count-last")).to_have_attribute("data-kind", "already")
@@ -146,23 +131,23 @@ def test_the_count_screen_counts_down_the_missing_flashes_a_repeat_and_says_wher
     expect(page.locator("#count-counted")).to_have_text("1")  # never counted twice
     page.screenshot(path=str(tmp_path / "count-800x480.png"), animations="disabled")
 
-    assert scan(server, "SN-9")["accepted"]  # recorded on the floor: found here, it will move here
+    assert post_scan(server.url, STATION, "SN-9")["accepted"]  # recorded on the floor: found here, it will move here
     expect(page.locator("#count-last")).to_have_text("SN-9 counted: it was at FLOOR, will move here")
     expect(page.locator("#count-last")).to_have_attribute("data-kind", "elsewhere")
     expect(page.locator("#count-counted")).to_have_text("1")  # not one of the expected
     expect(page.locator("#count-missing li")).to_have_count(2)
 
     for serial, left in (("SN-2", 1), ("SN-3", 0)):
-        assert scan(server, serial)["accepted"]
+        assert post_scan(server.url, STATION, serial)["accepted"]
         expect(page.locator("#count-missing-count")).to_have_text(str(left))
         expect(page.locator("#count-missing li")).to_have_count(left)
     expect(page.locator("#count-counted")).to_have_text("3")
     expect(page.locator("#document")).to_contain_text("Everything expected here has been counted.")
 
-    assert scan(server, ADDED)["accepted"]
+    assert post_scan(server.url, STATION, ADDED)["accepted"]
     expect(page.locator("#count-last")).to_have_text(f"{ADDED} counted: not in stock, will be added")
     assert page.locator("#count-last b").count() == 0  # a serial's text is text
 
-    assert scan(server, "CMD:CANCEL")["accepted"]  # no count open: none of it
+    assert post_scan(server.url, STATION, "CMD:CANCEL")["accepted"]  # no count open: none of it
     expect(page.locator("#count")).to_be_hidden()
     expect(page.locator("#count-missing")).to_have_count(0)

@@ -19,9 +19,7 @@ database side runs on both in test_pages_*).
 """
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -33,7 +31,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("uvicorn")
 
 from helpers.api import serve  # noqa: E402
-from helpers.browser import chromium  # noqa: E402
+from helpers.browser import chromium, post_scan  # noqa: E402
 from helpers.daemon import FlakyProxy  # noqa: E402
 from helpers.database import create_database  # noqa: E402
 
@@ -141,15 +139,6 @@ def rig(tmp_path_factory):
         patch.undo()
 
 
-def post_scan(server: str, station: str, data: str) -> dict:
-    request = urllib.request.Request(
-        f"{server}/api/stations/{station}/scans", data=json.dumps({"data": data}).encode(),
-        headers={"Content-Type": "application/json"}, method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
-
-
 def overlap(a: dict, b: dict) -> float:
     """The area two boxes share (touching edges share none)."""
     return max(0.0, min(a["right"], b["right"]) - max(a["left"], b["left"])) * \
@@ -162,11 +151,12 @@ def bring_to(page, server: str, proxy, state: State, size: str) -> None:
     expect(page.locator("#live")).to_have_class(re.compile(r"\bconnected\b"))
     if state.last == "accepted":
         serial = f"SN-{state.station}-{size}"
-        assert post_scan(server, state.station, serial)["accepted"]
+        assert post_scan(server, state.station, serial, timeout=10)["accepted"]
         expect(page.locator("#result")).to_have_class("result result-ok")
         expect(page.locator("#result")).to_contain_text(serial)
     elif state.last == "refused":
-        assert post_scan(server, state.station, f"SN-{state.station}-1")["code"] == "serial_on_open_document"
+        refused = post_scan(server, state.station, f"SN-{state.station}-1", timeout=10)
+        assert refused["code"] == "serial_on_open_document"
         expect(page.locator("#result")).to_have_class("result result-bad")
     if state.printer:
         expect(page.locator("#printer")).to_be_visible()

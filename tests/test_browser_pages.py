@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("uvicorn")
 
-from helpers.api import serve  # noqa: E402
+from helpers.api import serve_station  # noqa: E402
 from helpers.browser import chromium  # noqa: E402
 from helpers.database import create_database  # noqa: E402
 
@@ -24,7 +24,6 @@ from station.config import Config, DatabaseConfig, StationConfig  # noqa: E402
 from station.domain import catalogue, documents, operators, posting  # noqa: E402
 from station.domain.models import DocumentKind  # noqa: E402
 from station.scanning.service import ScanService  # noqa: E402
-from web.app import create_app  # noqa: E402
 
 expect = playwright_api.expect
 
@@ -38,8 +37,6 @@ def server(tmp_path_factory):
     """A product, a received serial (SN-1, R-000001 posted), a new one on the station's open receipt (SN-NEW,
     R-000002) and an operator, on the station's own server."""
     tmp = tmp_path_factory.mktemp("pages")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("STATE_DIRECTORY", str(tmp))
     db = create_database("sqlite", tmp)
     with db.Session.begin() as s:
         widget = catalogue.create_product(s, "WID-1", "Widget", barcodes=["036000291452"])
@@ -54,13 +51,11 @@ def server(tmp_path_factory):
     with db.Session.begin() as s:
         for raw in ("SUP:ACME", "036000291452", "SN-NEW"):  # as the station's scanner would
             assert service.process(s, "goods-in", raw, device="kbd").accepted, raw
-    app = create_app(config, engine=db.engine)
     try:
-        with serve(app, threads=4) as port:
-            yield f"http://127.0.0.1:{port}"
+        with serve_station(config, db.engine, tmp, heartbeat=None) as url:
+            yield url
     finally:
         db.close()
-        patch.undo()
 
 
 @pytest.fixture(scope="module")

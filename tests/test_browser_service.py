@@ -10,9 +10,7 @@ ours, in no colour at all.
 """
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 
 import pytest
 from sqlalchemy import text
@@ -22,13 +20,12 @@ pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("uvicorn")
 
-from helpers.api import serve  # noqa: E402
-from helpers.browser import chromium  # noqa: E402
+from helpers.api import serve_station  # noqa: E402
+from helpers.browser import chromium, post_scan  # noqa: E402
 from helpers.database import create_database  # noqa: E402
 from helpers.shop import stock_shop  # noqa: E402
 
 from station.config import Config, DatabaseConfig, StationConfig  # noqa: E402
-from web.app import create_app  # noqa: E402
 
 expect = playwright_api.expect
 # station.css: --ok-bg, --bad-bg, and the grey of no warranty.
@@ -52,15 +49,10 @@ def desk_db(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(desk_db, tmp_path_factory):
-    patch = pytest.MonkeyPatch()
-    patch.setenv("STATE_DIRECTORY", str(tmp_path_factory.mktemp("state")))
-    app = create_app(Config(database=DatabaseConfig(desk_db.url), stations=(StationConfig("desk", "service"),
-                                                                                  StationConfig("swap", "service"))),
-                     engine=desk_db.engine)
-    app.config["STATION_SSE_HEARTBEAT"] = 1.0
-    with serve(app, threads=8) as port:
-        yield f"http://127.0.0.1:{port}"
-    patch.undo()
+    config = Config(database=DatabaseConfig(desk_db.url), stations=(StationConfig("desk", "service"),
+                                                                     StationConfig("swap", "service")))
+    with serve_station(config, desk_db.engine, tmp_path_factory.mktemp("state"), threads=8) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +61,6 @@ def page(server):
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         yield context.new_page()
         context.close()
-
-
-def post_scan(server: str, data: str, station: str = "desk") -> dict:
-    request = urllib.request.Request(f"{server}/api/stations/{station}/scans", data=json.dumps({"data": data}).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.load(response)
 
 
 def test_the_warranty_banner_changes_colour_live(page, server):
@@ -87,7 +72,7 @@ def test_the_warranty_banner_changes_colour_live(page, server):
     for serial, state, colour, words in (("SN-1", "in_warranty", GREEN, "in warranty until"),
                                          ("SN-OLD", "out_of_warranty", RED, "out of warranty since 2022-01-15"),
                                          ("CB-1", "none", GREY, "no warranty")):
-        assert post_scan(server, serial)["accepted"]
+        assert post_scan(server, "desk", serial)["accepted"]
         expect(banner).to_have_attribute("data-warranty", state, timeout=2000)
         expect(banner).to_contain_text(words)
         expect(banner).to_have_css("background-color", colour)
@@ -100,7 +85,7 @@ def test_a_faulty_units_warranty_shows_plain_not_green(page, server):
     """Guards against a faulty unit (being replaced at the desk, then ours) showing its warranty in green as if all
     were well: on the check-out's line and on its serial page the date shows in plain ink, with no colour."""
     for scan in ("SN-BROKEN", "CMD:FINISH", "SN-BROKEN", "CMD:REPLACE", "SN-SWAP"):
-        assert post_scan(server, scan, station="swap")["accepted"], scan
+        assert post_scan(server, "swap", scan)["accepted"], scan
     page.goto(f"{server}/stations/swap")
     rows = page.locator("#document table.lines tbody tr")
     broken, swap = rows.filter(has_not_text="SN-SWAP"), rows.filter(has_text="SN-SWAP")
@@ -111,7 +96,7 @@ def test_a_faulty_units_warranty_shows_plain_not_green(page, server):
     expect(warranty).to_contain_text("in warranty until")
     expect(warranty).to_have_css("background-color", NO_BACKGROUND)
     expect(warranty).to_have_css("color", INK)
-    assert post_scan(server, "CMD:FINISH", station="swap")["accepted"]
+    assert post_scan(server, "swap", "CMD:FINISH")["accepted"]
     page.goto(f"{server}/serials/SN-BROKEN")
     expect(page.locator("#status")).to_have_text("Faulty")
     warranty = page.locator("#warranty .warranty")

@@ -6,7 +6,7 @@ changed behind posting's back is reported, exactly.
 from __future__ import annotations
 
 import pytest
-from helpers.places import line, opened, place, post
+from helpers.places import line, opened, post, shop
 from sqlalchemy import text
 from test_post_locations import party, product, receive
 
@@ -17,15 +17,7 @@ from station.domain.vocabulary import DocumentKind as K
 
 def every_kind(session) -> None:
     """Receipts, a sale, returns, an adjustment, a move, a transfer, an arrival and a count, committed."""
-    for code, parent in (("A", "MAIN"), ("A-01", "A"), ("B-01", "MAIN"), ("NORTH", None), ("N-01", "NORTH")):
-        place(session, code, parent)
-    from station.domain import catalogue
-
-    catalogue.create_product(session, "WID-1", "Widget")
-    catalogue.create_product(session, "LOOSE", "Loose", serial_required_for_purchase=False,
-                             serial_required_for_sales=False)
-    catalogue.create_party(session, "supplier", "ACME", "Acme Ltd")
-    catalogue.create_party(session, "customer", "BOB", "Bob")
+    shop(session, (("A", "MAIN"), ("A-01", "A"), ("B-01", "MAIN"), ("NORTH", None), ("N-01", "NORTH")))
     assert stock.check(session) == []
     receive(session, ("SN-1", "A-01"), ("SN-2", "A-01"), ("SN-3", "B-01"), ("SN-4", "B-01"), ("6", "A-01"))
     assert stock.check(session) == []

@@ -60,6 +60,17 @@ def _start(config, tmp_path) -> DaemonProcess:
     return daemon
 
 
+def _process_until(config, tmp_path, spool_file, spool_changes: SpoolWatch, texts: list[str], what: str) -> None:
+    """A daemon started on ``spool_file``, ended cleanly once the spool holds exactly ``texts``, all processed."""
+    daemon = _start(config, tmp_path)
+    try:
+        spool_changes.wait_for(lambda: [text for text, _ in _spooled(spool_file)] == texts and _all_done(spool_file),
+                               30, what)
+        assert daemon.terminate() == 0
+    finally:
+        daemon.close()
+
+
 def _logged(db) -> list[tuple[str, bool]]:
     with db.Session() as session:
         return [tuple(row) for row in session.execute(select(ScanLog.raw, ScanLog.accepted).order_by(ScanLog.id))]
@@ -81,13 +92,7 @@ def test_a_line_cut_by_a_kill_is_joined_by_the_next_daemon(rig, tmp_path):
         finally:
             daemon.close()
         scanner.send("1")  # the rest, into the port while no daemon reads it
-        daemon = _start(config, tmp_path)
-        try:
-            spool_changes.wait_for(lambda: [text for text, _ in _spooled(spool_file)] == ["CUS:K0", "CUS:K1"]
-                                   and _all_done(spool_file), 30, "the joined line processed")
-            assert daemon.terminate() == 0
-        finally:
-            daemon.close()
+        _process_until(config, tmp_path, spool_file, spool_changes, ["CUS:K0", "CUS:K1"], "the joined line processed")
     assert _logged(rig[0]) == [("CUS:K0", True), ("CUS:K1", True)]
 
 
@@ -109,13 +114,7 @@ def test_the_rest_of_a_line_cut_by_a_lost_read_is_no_scan(rig, tmp_path):
         with Spool(spool_file) as spool:
             spool.reading(port)  # the killed daemon's last read, "K1\r\nCUS:K", taken from the port and lost
         scanner.send("2\r\nCUS:K3")
-        daemon = _start(config, tmp_path)
-        try:
-            spool_changes.wait_for(lambda: [text for text, _ in _spooled(spool_file)] == ["CUS:K0", "CUS:K3"]
-                                   and _all_done(spool_file), 30, "the next line processed")
-            assert daemon.terminate() == 0
-        finally:
-            daemon.close()
+        _process_until(config, tmp_path, spool_file, spool_changes, ["CUS:K0", "CUS:K3"], "the next line processed")
     assert _logged(rig[0]) == [("CUS:K0", True), ("CUS:K3", True)]
     assert _port_row(spool_file, port) == (b"", 0, 0)
 

@@ -9,18 +9,9 @@ import re
 
 from helpers.api import assert_error
 from helpers.epcis import errors
+from helpers.feed import post_adjustments
 
-from station.domain import catalogue, events, stock
-
-
-def _adjust(db, n: int) -> list[int]:
-    """``n`` adjustments of LOOSE (+2 each), each its own posted document: their event ids."""
-    ids = []
-    for i in range(n):
-        with db.Session.begin() as s:
-            stock.adjust_product(s, catalogue.get_product(s, "LOOSE"), 2, f"found {i}")
-            ids.append(events.last_id(s))
-    return ids
+from station.domain import catalogue
 
 
 def _next(response) -> str:
@@ -33,10 +24,10 @@ def test_pages_follow_the_feed(client, db, world):
     """Each page holds the events of at most ``limit`` posted documents after ``after``, valid against GS1's
     schema; the Link header names the next page, and following it reads every document once, then an empty
     page that names itself again. Events of other types (a product changed) are passed over."""
-    ids = _adjust(db, 3)
+    ids = post_adjustments(db, 3, quantity=2, reason="found")
     with db.Session.begin() as s:
         catalogue.create_product(s, "NEW", "New")  # a product.changed event between documents
-    ids += _adjust(db, 2)
+    ids += post_adjustments(db, 2, quantity=2, reason="found")
     seen, url = [], "/api/epcis/events?limit=2"
     for _ in range(4):
         response = client.get(url)

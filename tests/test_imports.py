@@ -11,7 +11,8 @@ import io
 import re
 
 import pytest
-from sqlalchemy import func, select
+from helpers.database import count
+from sqlalchemy import select
 
 from station.domain import catalogue, documents, posting, serials
 from station.domain.errors import StationError
@@ -53,10 +54,6 @@ def products(session) -> dict[str, tuple]:
     rows = session.scalars(select(Product).order_by(Product.code)).all()
     return {p.code: (p.name, p.serial_required_for_purchase, p.serial_required_for_sales,
                      sorted(b.barcode for b in p.barcodes)) for p in rows}
-
-
-def count(session, model) -> int:
-    return session.scalar(select(func.count()).select_from(model))
 
 
 @pytest.fixture

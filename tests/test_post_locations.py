@@ -9,7 +9,8 @@ in code order; a line without a location uses its document's, else MAIN. ``stati
 from __future__ import annotations
 
 import pytest
-from helpers.places import line, opened, place, post
+from helpers import places
+from helpers.places import line, opened, post
 from sqlalchemy import select
 
 from station.domain import catalogue, posting, serials, stock
@@ -21,18 +22,7 @@ from station.domain.vocabulary import DocumentKind as K
 @pytest.fixture
 def shop(session):
     """Site MAIN with A-01, A-02 and B-01 under it; site NORTH with N-01; WID-1 (serials), LOOSE (units)."""
-    place(session, "A", "MAIN")
-    place(session, "A-01", "A")
-    place(session, "A-02", "A")
-    place(session, "B-01", "MAIN")
-    place(session, "NORTH")
-    place(session, "N-01", "NORTH")
-    catalogue.create_product(session, "WID-1", "Widget", warranty_months=12)
-    catalogue.create_product(session, "LOOSE", "Loose", serial_required_for_purchase=False,
-                             serial_required_for_sales=False)
-    catalogue.create_party(session, "supplier", "ACME", "Acme Ltd")
-    catalogue.create_party(session, "customer", "BOB", "Bob")
-    session.flush()
+    places.shop(session, warranty_months=12)
     return session
 
 

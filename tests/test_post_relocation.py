@@ -9,7 +9,8 @@ units are set to what was counted. ``station check`` stays clean after each.
 from __future__ import annotations
 
 import pytest
-from helpers.places import line, opened, place, post
+from helpers import places
+from helpers.places import line, opened, post
 from sqlalchemy import select
 from test_post_locations import levels, moves, party, product, receive, where
 
@@ -22,15 +23,7 @@ from station.domain.vocabulary import DocumentKind as K
 @pytest.fixture
 def shop(session):
     """Site MAIN with A (A-01, A-02) and B-01; site NORTH with N-01; WID-1 (serials), LOOSE (units)."""
-    for code, parent in (("A", "MAIN"), ("A-01", "A"), ("A-02", "A"), ("B-01", "MAIN"), ("NORTH", None),
-                         ("N-01", "NORTH")):
-        place(session, code, parent)
-    catalogue.create_product(session, "WID-1", "Widget")
-    catalogue.create_product(session, "LOOSE", "Loose", serial_required_for_purchase=False,
-                             serial_required_for_sales=False)
-    catalogue.create_party(session, "supplier", "ACME", "Acme Ltd")
-    catalogue.create_party(session, "customer", "BOB", "Bob")
-    session.flush()
+    places.shop(session)
     return session
 
 

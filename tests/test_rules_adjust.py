@@ -7,8 +7,9 @@ below zero; a refused adjustment writes nothing.
 from __future__ import annotations
 
 import pytest
+from helpers.database import count
 from helpers.world import make_world
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from station.domain import catalogue, documents, posting, serials, stock
 from station.domain.errors import Invalid, Refusal
@@ -19,10 +20,6 @@ from station.domain.models import Document, DocumentKind, DocumentStatus, Moveme
 def world(session):
     """A serialised product and one kept as unserialised units."""
     return make_world(session, "widget", "bulk")
-
-
-def count(session, model) -> int:
-    return session.scalar(select(func.count()).select_from(model))
 
 
 def test_serial_adjusted_in_and_out_with_a_reason(session, world):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from helpers.database import count
 from helpers.world import make_world
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -25,8 +26,11 @@ def world(session):
     return make_world(session, "widget", "loose", "bulk", "acme", "bob", "eve")
 
 
-def count(session, model) -> int:
-    return session.scalar(select(func.count()).select_from(model))
+def _receiving_sn1(session, world) -> Document:
+    """A receipt open at bench-1 with the widget's SN-1 on it."""
+    doc = documents.open_document(session, DocumentKind.receipt, station="bench-1")
+    documents.add_line(session, doc, product=world.widget, serial="SN-1")
+    return doc
 
 
 # --- rule 8: the database enforces one open document per serial -------------------------------
@@ -51,8 +55,7 @@ def _core_insert(session, doc):
 )
 def test_unique_index_refuses_second_open_line(session, world, sneak_in):
     """Guards against rule 8 living only in Python: a line inserted behind the check's back is refused."""
-    first = documents.open_document(session, DocumentKind.receipt, station="bench-1")
-    documents.add_line(session, first, product=world.widget, serial="SN-1")
+    _receiving_sn1(session, world)
     second = documents.open_document(session, DocumentKind.receipt, station="bench-2")
     session.commit()
     with pytest.raises(IntegrityError):
@@ -78,8 +81,7 @@ def _cancelled(session, doc):
 )
 def test_closed_document_frees_the_serial(session, world, close):
     """Guards against a posted or cancelled document holding its serials for ever."""
-    first = documents.open_document(session, DocumentKind.receipt, station="bench-1")
-    documents.add_line(session, first, product=world.widget, serial="SN-1")
+    first = _receiving_sn1(session, world)
     close(session, first)
     session.commit()
     assert all(not line.is_open for line in first.lines)
@@ -258,8 +260,7 @@ def test_post_refused(session, world, kind):
 
 def test_undo_last_line(session, world):
     """Guards against undo removing the wrong line, or keeping the undone serial held."""
-    doc = documents.open_document(session, DocumentKind.receipt, station="bench-1")
-    documents.add_line(session, doc, product=world.widget, serial="SN-1")
+    doc = _receiving_sn1(session, world)
     documents.add_line(session, doc, product=world.widget, serial="SN-2")
     undone = documents.undo_last_line(session, doc)
     session.commit()
@@ -298,8 +299,7 @@ def test_undo_on_posted_document_refused(session, world):
 
 def test_cancel_releases_serials(session, world):
     """Guards against a cancelled document's serials staying blocked for every other station."""
-    doc = documents.open_document(session, DocumentKind.receipt, station="bench-1")
-    documents.add_line(session, doc, product=world.widget, serial="SN-1")
+    doc = _receiving_sn1(session, world)
     documents.add_line(session, doc, product=world.loose, quantity=3)
     session.commit()
     other = documents.open_document(session, DocumentKind.receipt, station="bench-2")

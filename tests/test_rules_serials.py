@@ -14,6 +14,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from helpers.database import count
 from sqlalchemy import func, select
 
 from station.domain import catalogue, documents, posting, serials, stock
@@ -51,10 +52,6 @@ def sell(session, text, customer, station="till", user=None):
     return doc
 
 
-def movement_count(session) -> int:
-    return session.scalar(select(func.count()).select_from(Movement))
-
-
 # --- rule 1: creating a serial -------------------------------------------------------------
 
 
@@ -64,7 +61,7 @@ def test_serial_created_with_only_its_number(session, world):
     session.commit()
     assert record.serial == "HM-1"  # stored as scanned, surrounding space trimmed
     assert (record.product, record.customer, record.supplier, record.in_stock) == (None, None, None, False)
-    assert movement_count(session) == 0
+    assert count(session, Movement) == 0
 
 
 @pytest.mark.parametrize(
@@ -111,7 +108,7 @@ def test_product_customer_supplier_changed_afterwards(session, world):
     serials.update_serial(session, record, product=None, customer=None, supplier=None)
     session.commit()
     assert (record.product, record.customer, record.supplier) == (None, None, None)
-    assert movement_count(session) == 0  # a serial not in stock changes product without movements
+    assert count(session, Movement) == 0  # a serial not in stock changes product without movements
 
 
 def test_product_change_of_in_stock_serial_is_an_adjustment_pair(session, world):

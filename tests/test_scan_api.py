@@ -224,19 +224,15 @@ def test_events_start_with_the_current_state(served):
     """Guards the first event: a screen that connects gets the state at once, not after the next scan."""
     app, port = served
     post_scan(app.test_client(), "goods-in", "SUP:ACME")
-    stream = EventStream(port, "goods-in")
-    try:
+    with EventStream(port, "goods-in") as stream:
         kind, state = stream.next()
         assert kind == "message" and state["station"] == "goods-in" and state["document"]["kind"] == "receipt"
-    finally:
-        stream.close()
 
 
 def test_events_follow_a_scan_posted_by_another_client(served):
     """Guards the live screen: a scan posted by another client reaches an open stream as one event."""
     app, port = served
-    stream = EventStream(port, "goods-in")
-    try:
+    with EventStream(port, "goods-in") as stream:
         _, first = stream.next()
         assert first["document"] is None
         status, _, body = raw_request(port, "POST", "/api/stations/goods-in/scans", {"data": "SUP:ACME"})
@@ -245,23 +241,17 @@ def test_events_follow_a_scan_posted_by_another_client(served):
         assert state["document"]["party"]["code"] == "ACME"
         assert state["recent_scans"][0]["raw"] == "SUP:ACME"
         assert stream.next(comments=True).startswith(": heartbeat"), "quiet streams send heartbeats"
-    finally:
-        stream.close()
 
 
 def test_events_follow_a_scan_made_by_another_process(world):
     """Guards multi-process stations: a scan committed outside this app (the daemon, the CLI) still reaches the
     screen."""
-    with serve(_app(world.engine)) as port:
-        stream = EventStream(port, "till")
-        try:
-            _, first = stream.next()
-            with world.Session.begin() as s:
-                ScanService(CONFIG).process(s, "till", "CMD:RECEIVE", device="cli")
-            _, state = stream.until(lambda k, d: d.get("version", 0) > first["version"])
-            assert state["mode"] == "receive"
-        finally:
-            stream.close()
+    with serve(_app(world.engine)) as port, EventStream(port, "till") as stream:
+        _, first = stream.next()
+        with world.Session.begin() as s:
+            ScanService(CONFIG).process(s, "till", "CMD:RECEIVE", device="cli")
+        _, state = stream.until(lambda k, d: d.get("version", 0) > first["version"])
+        assert state["mode"] == "receive"
 
 
 def test_events_follow_a_scan_from_a_separate_os_process(world, tmp_path):
@@ -269,32 +259,25 @@ def test_events_follow_a_scan_from_a_separate_os_process(world, tmp_path):
     (LISTEN/NOTIFY on PostgreSQL, the change counter on SQLite) within a second."""
     config = tmp_path / "station.toml"
     config.write_text('[[stations]]\nid = "goods-in"\nmode = "receive"\n[[stations]]\nid = "till"\nmode = "sell"\n')
-    with serve(_app(world.engine)) as port:
-        stream = EventStream(port, "till")
-        try:
-            _, first = stream.next()
-            env = {**os.environ, "STATION_DATABASE_URL": world.url}
-            done = subprocess.run([sys.executable, "-m", "station", "--config", str(config), "scan", "till",
-                                   "CMD:RETURN"], env=env, capture_output=True, text=True, timeout=60)
-            assert done.returncode == 0, done.stderr
-            _, state = stream.until(lambda k, d: d.get("version", 0) > first["version"], timeout=1.0)
-            assert state["mode"] == "return"
-        finally:
-            stream.close()
+    with serve(_app(world.engine)) as port, EventStream(port, "till") as stream:
+        _, first = stream.next()
+        env = {**os.environ, "STATION_DATABASE_URL": world.url}
+        done = subprocess.run([sys.executable, "-m", "station", "--config", str(config), "scan", "till",
+                               "CMD:RETURN"], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        _, state = stream.until(lambda k, d: d.get("version", 0) > first["version"], timeout=1.0)
+        assert state["mode"] == "return"
 
 
 def test_events_of_another_station_are_not_sent(served):
     """Guards one stream per station: a scan at another station does not wake this screen with an event."""
     app, port = served
-    stream = EventStream(port, "till")
-    try:
+    with EventStream(port, "till") as stream:
         stream.next()
         post_scan(app.test_client(), "goods-in", "SUP:ACME")
         post_scan(app.test_client(), "till", "CMD:RECEIVE")
         _, state = stream.next()
         assert state["mode"] == "receive", "the first event after the initial one is this station's own scan"
-    finally:
-        stream.close()
 
 
 def test_events_under_a_plain_wsgi_server_say_why_not(client):

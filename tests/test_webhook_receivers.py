@@ -22,13 +22,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 from helpers.daemon import wait_committed
+from helpers.feed import post_adjustments
 from helpers.receiver import MOVED, Receiver, verify
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from station.cli.main import cli
 from station.config import load
-from station.domain import catalogue, events, stock
+from station.domain import events
 from station.domain.models import FeedEvent, WebhookDelivery
 from station.domain.vocabulary import DeliveryState
 from station.webhooks import sender
@@ -73,16 +74,6 @@ def deliver(db, tmp_path):
     yield start
     for d in made:
         d.stop(2.0)
-
-
-def post(db, n: int) -> list[int]:
-    """``n`` documents posted, each in its own transaction: their ``document.posted`` event ids."""
-    ids = []
-    for i in range(n):
-        with db.Session.begin() as s:
-            stock.adjust_product(s, catalogue.get_product(s, "LOOSE"), 1, f"count {i}")
-            ids.append(events.last_id(s))
-    return ids
 
 
 def deliveries(db) -> dict[int, WebhookDelivery]:
@@ -167,7 +158,7 @@ def test_each_event_is_delivered_once_in_order_to_a_receiver_that_answers_2xx(
     try:
         receiver.script(*script)
         config = deliver(receiver, timeout=timeout)
-        ids = post(db, EVENTS)
+        ids = post_adjustments(db, EVENTS)
         wait_rows(db, lambda rows: len(rows) == EVENTS and all(r.state == DeliveryState.delivered
                                                               for r in rows.values()), "every event delivered")
         check_delivered_once_in_order(receiver, ids)
@@ -204,7 +195,7 @@ def test_a_receiver_that_fails_is_told_clearly_retried_and_then_sent_each_event_
     try:
         receiver.script(*script)
         config = deliver(receiver)
-        ids = post(db, EVENTS)
+        ids = post_adjustments(db, EVENTS)
         head, later = ids[0], ids[1:]
         wait_rows(db, lambda rows: len(rows) == EVENTS and rows[head].state == DeliveryState.failed,
                   "the head to fail twice and be given up on")
@@ -236,11 +227,11 @@ def test_an_event_it_cannot_render_is_a_failed_attempt_of_its_delivery_not_the_d
     receiver = Receiver()
     try:
         config = deliver(receiver)
-        first = post(db, 1)[0]
+        first = post_adjustments(db, 1)[0]
         with db.Session.begin() as s:
             bad = events.last_id(s) + 1
             s.add(FeedEvent(id=bad, type="document.posted", subject="pallet", subject_id=1))
-        last = post(db, 1)[0]
+        last = post_adjustments(db, 1)[0]
         wait_rows(db, lambda rows: bad in rows and rows[bad].state == DeliveryState.failed, "the bad event failed")
         check_listing(config, db, receiver.url, {
             first: ("delivered", 1, "200", "-"),

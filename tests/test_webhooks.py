@@ -13,13 +13,14 @@ from datetime import timedelta
 
 import pytest
 from helpers.daemon import wait_committed
+from helpers.feed import post_adjustments
 from helpers.receiver import Receiver, verify
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
 from station.config import from_dict
-from station.domain import catalogue, stock
+from station.domain import catalogue
 from station.domain.models import FeedEvent, WebhookDelivery
 from station.domain.vocabulary import DeliveryState
 from station.webhooks import outbox
@@ -44,13 +45,6 @@ def config(db, url: str, events=("document.posted",)):
 def wait_outbox(predicate, timeout: float, what: str):
     """``predicate()``'s first true value, looked at again after each commit of any session (the deliverer's)."""
     return wait_committed(Session, predicate, timeout, what)
-
-
-def post_adjustments(db, n: int) -> None:
-    """``n`` documents posted, each in its own transaction (one ``document.posted`` event each)."""
-    for i in range(n):
-        with db.Session.begin() as s:
-            stock.adjust_product(s, catalogue.get_product(s, "LOOSE"), 1, f"count {i}")
 
 
 def posted_ids(db) -> list[int]:

@@ -11,11 +11,10 @@ import sys
 
 import pytest
 from helpers.daemon import BOOT, DaemonProcess, proxied_postgres, write_config
+from helpers.feed import post_adjustments
 from helpers.receiver import Receiver, verify
-from sqlalchemy import select
 
-from station.domain import catalogue, stock
-from station.domain.models import FeedEvent
+from station.domain import catalogue
 
 pytestmark = pytest.mark.slow
 
@@ -36,16 +35,6 @@ def receiver():
     r.close()
 
 
-def _post(db, n: int) -> list[int]:
-    """``n`` documents posted by another process's session (this test's): the daemon learns of them by LISTEN."""
-    ids = []
-    for i in range(n):
-        with db.Session.begin() as s:
-            stock.adjust_product(s, catalogue.get_product(s, "LOOSE"), 1, f"count {i}")
-            ids.append(s.scalar(select(FeedEvent.id).order_by(FeedEvent.id.desc()).limit(1)))
-    return ids
-
-
 def test_kill_mid_delivery_and_database_outage_lose_nothing_and_keep_ids_and_order(pg, receiver, tmp_path):
     """Guards SPEC 6: "none lost or doubled through kills and outages". A delivery cut off by kill -9 is sent
     again by the next daemon with the same webhook-id; a 200 the daemon could not record (the database went
@@ -63,7 +52,7 @@ def test_kill_mid_delivery_and_database_outage_lose_nothing_and_keep_ids_and_ord
     try:
         daemon.expect(r"webhook .*: owed the events after", timeout=30)
         receiver.script("hang")
-        first = _post(db, 3)
+        first = post_adjustments(db, 3)
         receiver.wait_for(lambda got: len(got) == 1, 20, "the first delivery to arrive (and hang)")
         daemon.kill()  # mid-delivery: the receiver holds the request open, unanswered
         daemon.close()
@@ -75,7 +64,7 @@ def test_kill_mid_delivery_and_database_outage_lose_nothing_and_keep_ids_and_ord
 
         receiver.hold_again()
         receiver.script("hold")
-        second = _post(db, 2)
+        second = post_adjustments(db, 2)
         receiver.wait_for(lambda got: len([r for r in got if r.event_id == second[0]]) == 1, 20,
                           "the fourth delivery to arrive (held)")
         proxy.down()
@@ -120,7 +109,7 @@ def test_station_run_delivers_once_to_a_receiver_that_closes_the_connection(db, 
     daemon = DaemonProcess(config, tmp_path)
     try:
         daemon.expect(r"webhook .*: owed the events after", timeout=30)
-        ids = _post(db, 3)
+        ids = post_adjustments(db, 3)
         daemon.expect(rf"event {ids[-1]} delivered", timeout=30)  # recorded: nothing of these is sent again
         assert daemon.terminate(5) == 0
     finally:

@@ -18,12 +18,14 @@ unless it says otherwise) and the serial printed as text beside it.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from drivers.printers.config import PrinterConfig
-from drivers.printers.errors import LabelRefused
+from drivers.printers.errors import LabelRefused, PrinterNotReady
 from drivers.printers.symbols import Symbol, code128
+from drivers.printers.transport import Address, Link
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -111,3 +113,24 @@ class LabelPrinter(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.config.id!r} {self.config.address!r}>"
+
+
+T = TypeVar("T")
+
+
+def raw_status(address: Address, timeout: float, ask: Callable[[Link], T | None] | None,
+               judge: Callable[[T], PrinterState], silence: str) -> PrinterState:
+    """How a raw printer is: offline when no link opens (or it drops), else ready when there is nothing to
+    ``ask``, else its answer as ``judge`` reads it; offline, saying ``silence``, when it does not answer."""
+    try:
+        with Link.open(address, timeout) as link:
+            if ask is None:
+                return READY
+            answer = ask(link)
+    except PrinterNotReady as exc:
+        return offline(exc.message)
+    except OSError as exc:
+        return offline(f"connection lost: {exc}")
+    if answer is None:
+        return offline(f"{silence} within {timeout:g} s")
+    return judge(answer)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 
-from drivers.printers.base import READY, LabelPrinter, PrinterState, PrintJob, Renderer, check_serial, offline
+from drivers.printers.base import READY, LabelPrinter, PrinterState, PrintJob, Renderer, check_serial, raw_status
 from drivers.printers.config import PrinterConfig
 from drivers.printers.errors import LabelRefused, PrinterConfigError, PrinterNotReady
 from drivers.printers.transport import Link, parse_address
@@ -84,20 +84,8 @@ class BrotherQlPrinter(LabelPrinter):
         self.address = parse_address(config.address, where)
         self.render = render
         self.asks_status = self.address.path is None and config.options.get("status_query", True)
-        try:
-            self.model = ModelsManager()[config.options.get("model")]
-        except KeyError:
-            known = ", ".join(ModelsManager().identifiers())
-            raise PrinterConfigError(
-                "unknown_brother_model", f"{where}: model {config.options.get('model')!r} is not one of {known}."
-            ) from None
-        try:
-            self.tape = LabelsManager()[config.options.get("tape")]
-        except KeyError:
-            known = ", ".join(LabelsManager().identifiers())
-            raise PrinterConfigError(
-                "unknown_brother_tape", f"{where}: tape {config.options.get('tape')!r} is not one of {known}."
-            ) from None
+        self.model = _known(ModelsManager(), "model", config.options.get("model"), where)
+        self.tape = _known(LabelsManager(), "tape", config.options.get("tape"), where)
         if self.tape.restricted_to_models and self.model.identifier not in self.tape.restricted_to_models:
             raise PrinterConfigError(
                 "label_tape_mismatch", f"{where}: a {self.model.identifier} cannot print on {self.tape.name} labels."
@@ -174,41 +162,42 @@ class BrotherQlPrinter(LabelPrinter):
         return b"\x00" * self.model.num_invalidate_bytes + b"\x1b@" + STATUS_REQUEST
 
     def _ask_status(self, link: Link) -> dict | None:
-        answer = link.ask(self._status_request(), lambda buffer: _frames_end(buffer, 1))
+        answer = link.ask(self._status_request(), _status_frame_end)
         return None if answer is None else read_frame(frames(answer)[-1])
 
     def _require_ready(self, link: Link) -> None:
-        try:
-            state = self._ask_status(link)
-        except OSError as exc:
-            raise PrinterNotReady("printer_unreachable", f"Printer {self.id!r} dropped the connection: {exc}.") from exc
-        if state is None:
-            raise PrinterNotReady(
-                "printer_not_answering",
-                f"Printer {self.id!r} did not answer its status request within {self.config.timeout:g} s"
-                " (a printer that cannot answer needs status_query = false).",
-            )
+        answer = link.ask_ready(self.id, self._status_request(), _status_frame_end,
+                                "a printer that cannot answer needs status_query = false")
+        state = read_frame(frames(answer)[-1])
         if state["errors"]:
             raise PrinterNotReady(_CODES.get(state["errors"][0], "printer_error"),
                                   f"Printer {self.id!r} cannot print: {'; '.join(state['errors'])}.")
 
     def status(self) -> PrinterState:
-        try:
-            with Link.open(self.address, self.config.timeout) as link:
-                state = self._ask_status(link) if self.asks_status else {"errors": []}
-        except PrinterNotReady as exc:
-            return offline(exc.message)
-        except OSError as exc:
-            return offline(f"connection lost: {exc}")
-        if state is None:
-            return offline(f"no status answer within {self.config.timeout:g} s")
-        return PrinterState("error", "; ".join(state["errors"])) if state["errors"] else READY
+        return raw_status(self.address, self.config.timeout, self._ask_status if self.asks_status else None,
+                          lambda state: PrinterState("error", "; ".join(state["errors"])) if state["errors"] else READY,
+                          "no status answer")
+
+
+def _known(manager, what: str, name, where: str):
+    """brother_ql's ``what`` (model or tape) called ``name``; ``unknown_brother_<what>`` naming the known ones."""
+    try:
+        return manager[name]
+    except KeyError:
+        known = ", ".join(manager.identifiers())
+        raise PrinterConfigError(f"unknown_brother_{what}",
+                                 f"{where}: {what} {name!r} is not one of {known}.") from None
 
 
 def _frames_end(buffer: bytes, count: int) -> int | None:
     """Where the `count`-th complete status frame ends, or None before it has arrived."""
     ends = frame_ends(buffer)
     return ends[count - 1] if len(ends) >= count else None
+
+
+def _status_frame_end(buffer: bytes) -> int | None:
+    """Where the answer to one status request ends, or None before it has arrived."""
+    return _frames_end(buffer, 1)
 
 
 def _job_answer(buffer: bytes, requests: int) -> int | None:

@@ -161,6 +161,23 @@ class Link:
             buffer += data
         return buffer[:length]
 
+    def ask_ready(self, printer_id: str, request: bytes, answer_length: Callable[[bytes], int | None],
+                  hint: str) -> bytes:
+        """``ask`` for the printer's status before a job: ``PrinterNotReady`` when the link drops
+        (``printer_unreachable``) or the printer stays silent (``printer_not_answering``, ``hint`` saying how a
+        printer that cannot answer is configured)."""
+        try:
+            answer = self.ask(request, answer_length)
+        except OSError as exc:
+            raise PrinterNotReady("printer_unreachable",
+                                  f"Printer {printer_id!r} dropped the connection: {exc}.") from exc
+        if answer is None:
+            raise PrinterNotReady(
+                "printer_not_answering",
+                f"Printer {printer_id!r} did not answer its status request within {self.timeout:g} s ({hint}).",
+            )
+        return answer
+
     def finish(self) -> None:
         """End the job: our FIN, then wait for the printer's EOF (``DeliveryUncertain`` if it never comes)."""
         if self._sock is None:

@@ -31,7 +31,7 @@ import logging
 import re
 
 from drivers.printers import code128, symbols
-from drivers.printers.base import READY, LabelPrinter, PrinterState, PrintJob, check_serial, offline
+from drivers.printers.base import READY, LabelPrinter, PrinterState, PrintJob, check_serial, raw_status
 from drivers.printers.config import PrinterConfig
 from drivers.printers.errors import LabelRefused, PrinterNotReady
 from drivers.printers.symbols import Symbol
@@ -203,32 +203,22 @@ class ZplPrinter(LabelPrinter):
         log.info("printer %s has job %s (%s)", self.id, job.job_id, job.serial)
 
     def _require_ready(self, link: Link) -> None:
-        try:
-            answer = link.ask(HOST_STATUS, host_status_length)
-        except OSError as exc:
-            raise PrinterNotReady("printer_unreachable", f"Printer {self.id!r} dropped the connection: {exc}.") from exc
-        if answer is None:
-            raise PrinterNotReady(
-                "printer_not_answering",
-                f"Printer {self.id!r} did not answer its status request within {self.config.timeout:g} s"
-                " (a ZPL printer that cannot answer ~HS needs status_query = false).",
-            )
+        answer = link.ask_ready(self.id, HOST_STATUS, host_status_length,
+                                "a ZPL printer that cannot answer ~HS needs status_query = false")
         problems = parse_host_status(answer)
         if problems:
             code, _ = problems[0]
             raise PrinterNotReady(code, f"Printer {self.id!r} cannot print: {'; '.join(t for _, t in problems)}.")
 
     def status(self) -> PrinterState:
-        try:
-            with Link.open(self.address, self.config.timeout) as link:
-                if not self.asks_status:
-                    return READY
-                answer = link.ask(HOST_STATUS, host_status_length)
-        except PrinterNotReady as exc:
-            return offline(exc.message)
-        except OSError as exc:
-            return offline(f"connection lost: {exc}")
-        if answer is None:
-            return offline(f"no answer to ~HS within {self.config.timeout:g} s")
-        problems = parse_host_status(answer)
-        return PrinterState("error", "; ".join(text for _, text in problems)) if problems else READY
+        return raw_status(self.address, self.config.timeout, _ask_host_status if self.asks_status else None,
+                          _host_state, "no answer to ~HS")
+
+
+def _ask_host_status(link: Link) -> bytes | None:
+    return link.ask(HOST_STATUS, host_status_length)
+
+
+def _host_state(answer: bytes) -> PrinterState:
+    problems = parse_host_status(answer)
+    return PrinterState("error", "; ".join(text for _, text in problems)) if problems else READY

@@ -229,7 +229,7 @@ def _bench_one(target: Target, shape: Shape, stations: int, scans: int, history_
 
 def _extras(target: Target, shape: Shape, extras: Extras, say) -> list[dict]:
     """The large receipt, the big posting, and (SQLite) the real server and daemon, on the filled database."""
-    from . import document, served
+    from . import large_document, served
 
     common = {"database": target.database, "serials": shape.serials}
     runs: list[dict] = []
@@ -238,14 +238,14 @@ def _extras(target: Target, shape: Shape, extras: Extras, say) -> list[dict]:
         try:
             if extras.pallet:
                 say(f"{target.database}: one receipt of {extras.pallet} serials")
-                pallet = document.pallet(engine, serials=extras.pallet, posting_lines=extras.big_posting)
+                pallet = large_document.pallet(engine, serials=extras.pallet, posting_lines=extras.big_posting)
                 runs.append({"kind": "pallet", **common, **pallet})
                 first = pallet["first_scans"]
                 say(f"{target.database}: scans 1-{first['count']} p50 {first['p50_ms']} ms, "
                     f"last p50 {pallet['last_scans']['p50_ms']} ms; {pallet['statements_per_scan']['last']} statements "
                     f"a scan; posting {pallet['posting_ms']} ms")
             elif extras.big_posting:
-                big = document.big_posting(engine, extras.big_posting)
+                big = large_document.big_posting(engine, extras.big_posting)
                 runs.append({"kind": "pallet", **common, "big_posting": big})
         finally:
             engine.dispose()

@@ -22,8 +22,8 @@ from station.config import from_dict
 from station.scanning.service import ScanService
 from station.storage.retry import run_in_transaction
 
-from .counting import Counter, per
 from .rows import Shape
+from .statements import Counter, per
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,22 @@ WARMUP_STATION = "bench-warmup"
 
 def station_id(n: int) -> str:
     return f"bench-{n + 1:02d}"
+
+
+def run_together(station, stations: int, barrier: threading.Barrier, before_release=None) -> float:
+    """``station(n)`` for n in 0..stations-1, each on its own thread, all released at once by ``barrier`` (which
+    they wait on, and this thread last, after ``before_release``): the wall time from the release until the last
+    one ends."""
+    threads = [threading.Thread(target=station, args=(n,), name=station_id(n)) for n in range(stations)]
+    for t in threads:
+        t.start()
+    if before_release is not None:
+        before_release()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
 
 
 def percentiles(latencies_s: list[float]) -> dict[str, float]:
@@ -184,15 +200,7 @@ def drive(engine: Engine, shape: Shape, stations: int, scans: int, *, seed: int 
                 run.refused += 1
                 run.codes[result.code or "?"] = run.codes.get(result.code or "?", 0) + 1
 
-    threads = [threading.Thread(target=station, args=(n,), name=station_id(n)) for n in range(stations)]
-    for t in threads:
-        t.start()
-    counter.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - start
+    wall = run_together(station, stations, barrier, before_release=counter.start)
     counter.stop()
     latencies = [x for r in runs for x in r.latencies]
     by_kind: dict[str, list[float]] = {}

@@ -9,6 +9,7 @@ grew over years.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import datetime
 
 from sqlalchemy import text
@@ -31,10 +32,33 @@ def fill(engine: Engine, shape: Shape, *, progress: Callable[[int], None] | None
     return counts
 
 
-def _sqlite_writer(engine: Engine, rows: Rows, progress, boxes_per_chunk: int) -> dict[str, int]:
+def _in_chunks(rows: Rows, boxes_per_chunk: int, write, begin, commit, progress) -> dict[str, int]:
+    """Every row written by ``write(table, rows)``: the reference data in one transaction, then each chunk of
+    ``boxes_per_chunk`` boxes in its own (``begin`` and ``commit`` around it), its tables in ORDER; the rows
+    written per table."""
     counts = {t: 0 for t in ORDER}
-    raw = engine.raw_connection()
-    try:
+
+    def write_counted(table: str, data: list[tuple]) -> None:
+        if data:
+            write(table, data)
+            counts[table] += len(data)
+
+    begin()
+    for table, data in rows.reference_data().items():
+        write_counted(table, data)
+    commit()
+    for chunk in rows.chunks(boxes_per_chunk):
+        begin()
+        for table in ORDER:
+            if table in chunk:
+                write_counted(table, chunk[table])
+        commit()
+        progress(len(chunk["serial_number"]))
+    return counts
+
+
+def _sqlite_writer(engine: Engine, rows: Rows, progress, boxes_per_chunk: int) -> dict[str, int]:
+    with closing(engine.raw_connection()) as raw:
         dbapi = raw.driver_connection
         cur = dbapi.cursor()
         # A fill is redone from nothing if it fails: it need not be durable row by row.
@@ -42,30 +66,16 @@ def _sqlite_writer(engine: Engine, rows: Rows, progress, boxes_per_chunk: int) -
         cur.execute("PRAGMA cache_size=-65536")
 
         def write(table: str, data: list[tuple]) -> None:
-            if not data:
-                return
             cols = COLUMNS[table]
             sql = f"INSERT INTO {table} ({', '.join(_q(c) for c in cols)}) VALUES ({', '.join('?' * len(cols))})"
             cur.executemany(sql, [tuple(_sqlite_value(v) for v in row) for row in data]
                             if table not in _FAST_SQLITE else _sqlite_rows(table, data))
-            counts[table] += len(data)
 
-        cur.execute("BEGIN IMMEDIATE")
-        for table, data in rows.reference_data().items():
-            write(table, data)
-        cur.execute("COMMIT")
-        for chunk in rows.chunks(boxes_per_chunk):
-            cur.execute("BEGIN IMMEDIATE")
-            for table in ORDER:
-                if table in chunk:
-                    write(table, chunk[table])
-            cur.execute("COMMIT")
-            progress(len(chunk["serial_number"]))
+        counts = _in_chunks(rows, boxes_per_chunk, write, lambda: cur.execute("BEGIN IMMEDIATE"),
+                            lambda: cur.execute("COMMIT"), progress)
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA cache_size=-2000")
         cur.close()
-    finally:
-        raw.close()
     return counts
 
 
@@ -103,9 +113,7 @@ def _sqlite_rows(table: str, data: list[tuple]) -> Iterator[tuple]:
 
 
 def _copy_writer(engine: Engine, rows: Rows, progress, boxes_per_chunk: int) -> dict[str, int]:
-    counts = {t: 0 for t in ORDER}
-    raw = engine.raw_connection()
-    try:
+    with closing(engine.raw_connection()) as raw:
         conn = raw.driver_connection
         with conn.cursor() as cur:
             try:
@@ -116,37 +124,24 @@ def _copy_writer(engine: Engine, rows: Rows, progress, boxes_per_chunk: int) -> 
                 conn.rollback()
 
             def write(table: str, data: list[tuple]) -> None:
-                if not data:
-                    return
                 cols = ", ".join(_q(c) for c in COLUMNS[table])
                 with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
                     for row in data:
                         copy.write_row(row)
-                counts[table] += len(data)
 
-            for table, data in rows.reference_data().items():
-                write(table, data)
-            conn.commit()
-            for chunk in rows.chunks(boxes_per_chunk):
-                for table in ORDER:
-                    if table in chunk:
-                        write(table, chunk[table])
-                conn.commit()
-                progress(len(chunk["serial_number"]))
+            # psycopg begins a transaction at the first statement: nothing to begin.
+            counts = _in_chunks(rows, boxes_per_chunk, write, lambda: None, conn.commit, progress)
             for table in ORDER:
                 cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                             f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)")
             cur.execute("RESET session_replication_role")
             conn.commit()
-    finally:
-        raw.close()
     return counts
 
 
 def analyse(engine: Engine) -> None:
     """Fresh planner statistics (and, on PostgreSQL, the visibility map for index-only scans)."""
-    raw = engine.raw_connection()
-    try:
+    with closing(engine.raw_connection()) as raw:
         conn = raw.driver_connection
         if engine.dialect.name == "postgresql":
             conn.commit()
@@ -162,5 +157,3 @@ def analyse(engine: Engine) -> None:
             cur.execute("PRAGMA analysis_limit=1000")
             cur.execute("ANALYZE")
             cur.close()
-    finally:
-        raw.close()

@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
 
 TARGET_MS = 2000
@@ -57,18 +58,13 @@ def _evdev(replugs: int) -> dict:
     bed = Testbed()
     scanner = bed.keyboard()
     with tempfile.TemporaryDirectory() as tmp, _Child(_config(tmp, "evdev", scanner.stable_path), bed.env) as child:
-        child.expect("state", "connected")
-        to_grab, to_scan = [], []
-        for n in range(replugs):
-            scanner.unplug()
-            child.expect("state", "unplugged")
-            t0 = time.monotonic()
-            scanner.plug()
+        def grabbed(t0: float) -> float:
             calls = scanner.ioctls
-            wait_for(calls.changed, lambda calls=calls: "grab" in calls.calls, _WAIT, "the grab after a replug")
-            to_grab.append(calls.times[calls.calls.index("grab")] - t0)
-            scanner.type(f"HOTPLUG-{n}\n", pace=False)
-            to_scan.append(child.expect("scan", f"HOTPLUG-{n}".encode().hex()) - t0)
+            wait_for(calls.changed, lambda: "grab" in calls.calls, _WAIT, "the grab after a replug")
+            return calls.times[calls.calls.index("grab")] - t0
+
+        to_grab, to_scan = _replug(child, scanner, replugs, grabbed,
+                                   lambda text: scanner.type(f"{text}\n", pace=False))
     return {"replugs": replugs, "add_to_grab_ms": _figures(to_grab), "add_to_first_scan_ms": _figures(to_scan)}
 
 
@@ -78,19 +74,28 @@ def _serial(replugs: int) -> dict:
         port = PtyPort(link)
         try:
             with _Child(_config(tmp, "serial", str(link)), {}) as child:
-                child.expect("state", "connected")
-                to_open, to_scan = [], []
-                for n in range(replugs):
-                    port.unplug()
-                    child.expect("state", "unplugged")
-                    t0 = time.monotonic()
-                    port.plug()
-                    to_open.append(child.expect("state", "connected") - t0)
-                    os.write(port.master, f"HOTPLUG-{n}\r\n".encode())
-                    to_scan.append(child.expect("scan", f"HOTPLUG-{n}".encode().hex()) - t0)
+                to_open, to_scan = _replug(child, port, replugs, lambda t0: child.expect("state", "connected") - t0,
+                                           lambda text: os.write(port.master, f"{text}\r\n".encode()))
         finally:
             port.unplug()
     return {"replugs": replugs, "link_to_open_ms": _figures(to_open), "link_to_first_scan_ms": _figures(to_scan)}
+
+
+def _replug(child: _Child, device, replugs: int, back: Callable[[float], float],
+            send: Callable[[str], object]) -> tuple[list[float], list[float]]:
+    """Once connected, ``replugs`` times: ``device`` unplugged (until the child says so) and plugged again; the
+    seconds from the plug until ``back(t0)`` sees it read again, and until a scan ``send`` types is read."""
+    child.expect("state", "connected")
+    to_back, to_scan = [], []
+    for n in range(replugs):
+        device.unplug()
+        child.expect("state", "unplugged")
+        t0 = time.monotonic()
+        device.plug()
+        to_back.append(back(t0))
+        send(f"HOTPLUG-{n}")
+        to_scan.append(child.expect("scan", f"HOTPLUG-{n}".encode().hex()) - t0)
+    return to_back, to_scan
 
 
 def _config(tmp: str, kind: str, path: str) -> str:
@@ -100,15 +105,22 @@ def _config(tmp: str, kind: str, path: str) -> str:
 
 
 class PtyPort:
-    """A serial scanner: a pseudo-terminal reached through a symlink that goes and comes back, as udev's does."""
+    """A serial scanner: a pseudo-terminal reached through a symlink that goes and comes back, as udev's does.
 
-    def __init__(self, link: Path) -> None:
-        self.link, self.master, self.slave = link, -1, -1
-        self.plug()
+    ``unplug`` closes the terminal (its reader gets EIO) and removes the link; ``plug`` makes a new one behind
+    the same link, as udev does on a replug.
+    """
+
+    def __init__(self, link: Path, *, plugged: bool = True) -> None:
+        self.link = Path(link)
+        self.master: int | None = None
+        self.slave: int | None = None
+        if plugged:
+            self.plug()
 
     def plug(self) -> None:
         self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
+        tty.setraw(self.slave)  # no echo, no line editing, as the daemon's pyserial sets it too
         new = self.link.with_name(self.link.name + ".new")
         os.symlink(os.ttyname(self.slave), new)
         os.replace(new, self.link)
@@ -116,9 +128,9 @@ class PtyPort:
     def unplug(self) -> None:
         self.link.unlink(missing_ok=True)
         for fd in (self.master, self.slave):
-            if fd >= 0:
+            if fd is not None:
                 os.close(fd)
-        self.master = self.slave = -1
+        self.master = self.slave = None
 
 
 class _Child:

@@ -8,7 +8,7 @@ scanner's line takes after the spool): ``CMD:COUNT``, ``LOC:`` the shelf, every 
 each, and ``CMD:FINISH``. It finds every unit of the shelf but one in a hundred (missing: adjusted out when
 the count posts), the units recorded at the other site (moved here) and those never in stock (added), the
 odd ones in the middle of the run so that its first and last scans are plain ones. Every scan is timed and
-its statements counted (``counting.Counter``: SQLAlchemy's ``before_cursor_execute``); the first and the last
+its statements counted (``statements.Counter``: SQLAlchemy's ``before_cursor_execute``); the first and the last
 ``window`` serial scans are reported as the pallet's are, and ``CMD:FINISH`` as the posting (its time and
 statements, the scan's own few with it). ``station check`` must be clean after.
 """
@@ -25,9 +25,9 @@ from station.domain.models import Document, DocumentKind, DocumentLine, Location
 from station.scanning.service import ScanService
 from station.storage.db import make_sessionmaker
 
-from .counting import Counter
-from .document import timed_scans
 from .drive import percentiles
+from .large_document import timed_scans
+from .statements import Counter
 
 PRODUCT, SUPPLIER = "BENCH-COUNT", "BENCH-COUNT-SUPPLIER"
 PLACE, OTHER_SITE = "BENCH-SHELF", "BENCH-OTHER"

@@ -19,7 +19,7 @@ from sqlalchemy.orm import sessionmaker
 from station.domain.serials import get_serial
 from station.interchange import representation
 
-from .drive import percentiles, station_id
+from .drive import percentiles, run_together, station_id
 from .rows import Shape
 
 
@@ -57,14 +57,7 @@ def floor(engine: Engine, stations: int, ops: int) -> dict:
         finally:
             raw.close()
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(stations)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - start
+    wall = run_together(worker, stations, barrier)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE bench_floor"))
     flat = [x for each in lat for x in each]

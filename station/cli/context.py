@@ -1,4 +1,5 @@
-"""What every subcommand gets: the configuration, read once, and the station's database, opened on first use.
+"""What every subcommand gets: the configuration, read once, and the station's database, opened on first use;
+and how a list is printed (``echo_lines``).
 
 Only ``init`` and ``demo`` (and ``run`` and ``serve``, with engines of their
 own) may create a database. Every other command works on the station's
@@ -130,3 +131,11 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+def echo_lines(lines: list[str], none: str) -> None:
+    """A listing: each line on stdout; when there are none, ``none`` (what to do about it) on stderr."""
+    for line in lines:
+        click.echo(line)
+    if not lines:
+        click.echo(none, err=True)

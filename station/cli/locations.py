@@ -5,7 +5,7 @@ import click
 
 from station.domain.wording import plural
 
-from .context import Context, pass_ctx
+from .context import Context, echo_lines, pass_ctx
 
 
 @click.group()
@@ -43,10 +43,7 @@ def list_(ctx: Context, everything: bool) -> None:
         nodes = location_stock.tree(session, active_only=not everything)
         lines = [f"{'  ' * n.depth}{n.location.code}\t{n.location.name}\t{plural(n.total, 'unit')}"
                  f"{'' if n.location.active else chr(9) + 'deactivated'}" for n in nodes]
-    for line in lines:
-        click.echo(line)
-    if not lines:
-        click.echo("No locations: add a site with 'station location add CODE NAME'.", err=True)
+    echo_lines(lines, "No locations: add a site with 'station location add CODE NAME'.")
 
 
 @location.command("move")

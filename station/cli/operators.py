@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .context import Context, pass_ctx
+from .context import Context, echo_lines, pass_ctx
 
 
 @click.group()
@@ -33,12 +33,9 @@ def list_(ctx: Context, everyone: bool) -> None:
     from station.domain.operators import list_operators
 
     with ctx.sessionmaker()() as session:
-        rows, total = list_operators(session, per_page=1_000_000, active=None if everyone else True)
+        rows, _ = list_operators(session, per_page=1_000_000, active=None if everyone else True)
         lines = [f"{o.code}\t{o.name}\t{'active' if o.active else 'deactivated'}" for o in rows]
-    for line in lines:
-        click.echo(line)
-    if not total:
-        click.echo("No operators: add one with 'station operator add CODE NAME'.", err=True)
+    echo_lines(lines, "No operators: add one with 'station operator add CODE NAME'.")
 
 
 @operator.command("deactivate")

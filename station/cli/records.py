@@ -1,6 +1,7 @@
 """``station import``, ``station export`` and ``station demo``: records in and out in bulk."""
 from __future__ import annotations
 
+import functools
 import io
 import shlex
 import sys
@@ -66,45 +67,51 @@ ENCODING = click.option("--encoding", default=None, metavar="NAME",
                              "or Windows-1252 when the bytes are not UTF-8.")
 
 
-@import_group.command("products")
-@FILE
-@ENCODING
-@pass_ctx
-def import_products(ctx: Context, file, encoding: str | None) -> None:
+def import_command(name: str, label: str):
+    """``station import NAME FILE [--encoding]``: the decorated ``read(ctx, session, text, progress)`` imports the
+    file's text in one transaction (all of it, or nothing), under a progress bar saying ``label``; its docstring
+    is the command's help."""
+
+    def decorate(read):
+        @import_group.command(name)
+        @FILE
+        @ENCODING
+        @pass_ctx
+        @functools.wraps(read)
+        def command(ctx: Context, file, encoding: str | None) -> None:
+            text = _text(file, encoding)
+            _run_import(ctx, label, lambda session, progress: read(ctx, session, text, progress))
+
+        return command
+
+    return decorate
+
+
+@import_command("products", "Importing products")
+def import_products(ctx: Context, session, text: str, progress):
     """FILE.csv: code,name,serial_required_for_purchase,serial_required_for_sales,warranty_months,barcodes.
 
     Barcodes are separated by |; warranty_months is 0-600 (empty: 0).
     """
     from station.interchange.imports import import_products as run
 
-    text = _text(file, encoding)
-    _run_import(ctx, "Importing products", lambda s, p: run(s, io.StringIO(text), progress=p,
-                                                            pattern=ctx.config.scanning.document_re))
+    return run(session, io.StringIO(text), progress=progress, pattern=ctx.config.scanning.document_re)
 
 
-@import_group.command("purchase-orders")
-@FILE
-@ENCODING
-@pass_ctx
-def import_orders(ctx: Context, file, encoding: str | None) -> None:
+@import_command("purchase-orders", "Importing purchase orders")
+def import_orders(ctx: Context, session, text: str, progress):
     """FILE.csv: reference,supplier,product,quantity (rows with one reference form one order)."""
     from station.interchange.imports import import_purchase_orders as run
 
-    text = _text(file, encoding)
-    _run_import(ctx, "Importing purchase orders",
-                lambda s, p: run(s, io.StringIO(text), progress=p, pattern=ctx.config.scanning.document_re))
+    return run(session, io.StringIO(text), progress=progress, pattern=ctx.config.scanning.document_re)
 
 
-@import_group.command("asn")
-@FILE
-@ENCODING
-@pass_ctx
-def import_asn(ctx: Context, file, encoding: str | None) -> None:
+@import_command("asn", "Importing serial lists")
+def import_asn(ctx: Context, session, text: str, progress):
     """FILE.csv: reference,product,serial — the serials a supplier ships against a purchase order."""
     from station.domain.asn import import_asn as run
 
-    text = _text(file, encoding)
-    _run_import(ctx, "Importing serial lists", lambda s, p: run(s, text, progress=p))
+    return run(session, text, progress=progress)
 
 
 @click.group(name="export")

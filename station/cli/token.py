@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .context import Context, pass_ctx
+from .context import Context, echo_lines, pass_ctx
 
 
 @click.group()
@@ -35,11 +35,8 @@ def list_(ctx: Context) -> None:
     from station.domain.tokens import list_tokens
 
     with ctx.sessionmaker()() as session:
-        rows = list_tokens(session)
-    for row in rows:
-        click.echo(f"{row.name}\t{row.created_at:%Y-%m-%d %H:%M}")
-    if not rows:
-        click.echo("No tokens: create one with 'station token create NAME'.", err=True)
+        lines = [f"{row.name}\t{row.created_at:%Y-%m-%d %H:%M}" for row in list_tokens(session)]
+    echo_lines(lines, "No tokens: create one with 'station token create NAME'.")
 
 
 @token.command("revoke")

@@ -31,14 +31,8 @@ from sqlalchemy.orm import Session
 
 from . import whereabouts
 from .facts import DocumentLike
-from .models import DocumentLine, Movement, Product, SerialNumber, StockLevel
+from .tables import SL, L, M, P, S
 from .vocabulary import MovementKind
-
-L = DocumentLine.__table__
-S = SerialNumber.__table__
-M = Movement.__table__
-P = Product.__table__
-SL = StockLevel.__table__
 
 _PLACE = update(S).where(S.c.id == bindparam("s_id")).values(location_id=bindparam("s_location"))
 _ADDED = (update(S).where(S.c.id == bindparam("s_id"))

@@ -18,26 +18,10 @@ from sqlalchemy.orm import Session
 
 from .barcodes import lookup_forms
 from .errors import NotFound
-from .models import (
-    Customer,
-    Document,
-    DocumentLine,
-    Location,
-    Movement,
-    Product,
-    ProductBarcode,
-    SerialNumber,
-    Supplier,
-)
+from .models import Customer, Document, Location, Supplier
+from .tables import B, C, D, L, M, P, S
 from .vocabulary import DocumentKind, DocumentStatus
 
-P = Product.__table__
-B = ProductBarcode.__table__
-S = SerialNumber.__table__
-C = Customer.__table__
-D = Document.__table__
-L = DocumentLine.__table__
-M = Movement.__table__
 _C = Customer.__table__.alias("party_customer")
 _S = Supplier.__table__.alias("party_supplier")
 _O = Document.__table__.alias("head_order")

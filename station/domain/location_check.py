@@ -16,15 +16,8 @@ from sqlalchemy import and_, case, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from .differences import Difference
-from .models import Document, Location, Movement, Product, SerialNumber, StockLevel
+from .tables import LOC, SL, D, M, P, S
 from .vocabulary import MovementKind
-
-M = Movement.__table__
-S = SerialNumber.__table__
-D = Document.__table__
-LOC = Location.__table__
-SL = StockLevel.__table__
-P = Product.__table__
 
 
 def differences(session: Session) -> list[Difference]:

@@ -24,14 +24,9 @@ from sqlalchemy.orm import Session
 from . import counting, site_rules, whereabouts
 from .errors import Refusal
 from .facts import DocumentLike, SerialFacts, product_by_id
-from .models import Document, DocumentLine, Movement, SerialNumber
+from .tables import D, L, M, S
 from .vocabulary import DocumentKind, MovementKind
 from .wording import plural
-
-D = Document.__table__
-L = DocumentLine.__table__
-S = SerialNumber.__table__
-M = Movement.__table__
 
 _MOVEMENT = {DocumentKind.move: (MovementKind.move, 0), DocumentKind.transfer: (MovementKind.transfer_out, -1),
              DocumentKind.arrival: (MovementKind.transfer_in, 1)}

@@ -17,7 +17,6 @@ from .models import (
     SERIAL_MAX,
     Customer,
     Document,
-    DocumentKind,
     DocumentLine,
     Movement,
     Product,
@@ -29,7 +28,7 @@ from .movement_facts import FACTS, M
 from .posting import post_adjustment
 from .rules import Lookups, check_serial_text, open_document_of
 from .validation import could_be_key, require_text
-from .vocabulary import EventType, MovementKind
+from .vocabulary import DocumentKind, EventType, MovementKind
 
 
 def find_serial(session: Session, text: str) -> SerialNumber | None:

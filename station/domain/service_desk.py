@@ -21,17 +21,11 @@ from sqlalchemy.orm import Session
 from .documents import Line, add_line, expire, last_line, require_open
 from .errors import Refusal
 from .facts import DocumentLike, ProductLike
-from .models import Customer, Document, DocumentLine, Movement, Product, SerialNumber
 from .rules import Lookups
+from .tables import C, D, L, M, P, S
 from .vocabulary import SERVICE_KINDS, DocumentKind, MovementKind
 from .warranty import warranty_end
 
-D = Document.__table__
-L = DocumentLine.__table__
-S = SerialNumber.__table__
-P = Product.__table__
-C = Customer.__table__
-M = Movement.__table__
 _M2 = M.alias("last_in")
 
 _TAKE_CUSTOMER = (update(D).where(D.c.id == bindparam("document_id"), D.c.customer_id.is_(None))

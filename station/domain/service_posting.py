@@ -25,16 +25,12 @@ from sqlalchemy.orm import Session
 
 from .errors import Refusal
 from .facts import DocumentLike, SerialFacts
-from .models import Customer, Document, DocumentLine, Movement, Product, SerialNumber
+from .models import Customer
 from .rules import SERIAL_CHECKS, check_replacement, check_units, wrong_customer
 from .sqldates import later_of, warranty_given
+from .tables import D, L, M, P, S
 from .vocabulary import DocumentKind, MovementKind
 
-D = Document.__table__
-L = DocumentLine.__table__
-S = SerialNumber.__table__
-M = Movement.__table__
-P = Product.__table__
 _L2 = L.alias("replacing_line")
 _F = S.alias("faulty")
 

@@ -17,12 +17,8 @@ from sqlalchemy.orm import Session
 
 from . import location_facts
 from .errors import Refusal
-from .models import Document, DocumentLine, Location, SerialNumber
+from .tables import LOC, D, L, S
 
-S = SerialNumber.__table__
-L = DocumentLine.__table__
-D = Document.__table__
-LOC = Location.__table__
 _T = D.alias("transfer")
 
 

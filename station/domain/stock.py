@@ -12,15 +12,12 @@ from sqlalchemy.orm import Session
 from . import location_check
 from .differences import Difference
 from .errors import Invalid
-from .models import Document, DocumentLine, Movement, Product, SerialNumber
+from .models import Document, Movement, Product, SerialNumber
 from .posting import post_adjustment
 from .sqldates import utc_date, warranty_given
+from .tables import L, M, S
 from .validation import require_quantity, require_text
 from .vocabulary import MovementKind
-
-M = Movement.__table__
-S = SerialNumber.__table__
-L = DocumentLine.__table__
 
 
 def adjust_product(session: Session, product: Product, quantity: int, reason: str, *,

@@ -19,28 +19,11 @@ from sqlalchemy.orm import Session
 
 from station.domain import location_facts
 from station.domain.location_facts import LocationFacts
-from station.domain.models import (
-    Document,
-    DocumentKind,
-    DocumentLine,
-    DocumentStatus,
-    Location,
-    Movement,
-    MovementKind,
-    Product,
-    SerialNumber,
-    StockLevel,
-)
+from station.domain.models import Document, DocumentKind, DocumentStatus, MovementKind
 from station.domain.movement_facts import FACTS
+from station.domain.tables import LOC, SL, D, L, M, P, S
 from station.domain.whereabouts import subtree
 
-L = DocumentLine.__table__
-S = SerialNumber.__table__
-M = Movement.__table__
-D = Document.__table__
-P = Product.__table__
-LOC = Location.__table__
-SL = StockLevel.__table__
 _LINE_LOC, _NOW, _MOVED_FROM = LOC.alias("line_location"), LOC.alias("now_at"), LOC.alias("moved_from")
 _SN, _MV = S.alias("line_serial"), M.alias("line_movement")
 

@@ -14,10 +14,7 @@ from station.domain.facts import DocumentHead
 from station.domain.models import (
     Customer,
     Document,
-    DocumentKind,
-    DocumentLine,
     Movement,
-    MovementKind,
     Operator,
     Product,
     ScanLog,
@@ -26,11 +23,10 @@ from station.domain.models import (
 )
 from station.domain.movement_facts import FACTS, M
 from station.domain.serials import HistoryEntry
+from station.domain.tables import L, P
+from station.domain.vocabulary import DocumentKind, MovementKind
 
 from . import places
-
-L = DocumentLine.__table__
-P = Product.__table__
 
 
 def timestamp(at: datetime | None) -> str | None:

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from station.domain import location_facts
 from station.domain.facts import DocumentHead, ProductFacts, head, head_columns, head_from
-from station.domain.models import Document, Operator, Product, ScanLog, StationState
+from station.domain.models import Operator, ScanLog, StationState
+from station.domain.tables import D, P
 from station.domain.vocabulary import MAIN_SITE, DocumentKind, DocumentStatus, Mode, Phase
 from station.scan_core import decisions
 from station.scan_core.reading import LocationInfo, ProductInfo
@@ -33,8 +34,6 @@ from . import places
 from .sign_in import SignedIn
 
 SS = StationState.__table__
-D = Document.__table__
-P = Product.__table__
 OP = Operator.__table__
 LOG = ScanLog.__table__
 # The station's own location (its ``location`` key) and the last LOC: scanned, read as location facts.

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from evdev import InputEvent, ecodes
+from helpers.readers import started_readers
 
 from drivers.evdev_reader import EvdevScanner
 from drivers.evtest import parse_capture
@@ -148,27 +149,21 @@ class Recorder:
 
 @pytest.fixture
 def run() -> Iterator[Callable[..., EvdevScanner]]:
-    readers: list[EvdevScanner] = []
+    with started_readers() as start:
 
-    def run(open_device: Callable, rec: Recorder, decoder: KeyDecoder | None = None, **kw):
-        reader = EvdevScanner(
-            "counter-1",
-            "/dev/input/by-id/usb-Honeywell-event-kbd",
-            decoder or KeyDecoder(),
-            rec.on_line,
-            on_status=rec.on_status,
-            reconnect_interval=kw.pop("reconnect_interval", 0.02),
-            open_device=open_device,
-            **kw,
-        )
-        reader.start()
-        readers.append(reader)
-        return reader
+        def run(open_device: Callable, rec: Recorder, decoder: KeyDecoder | None = None, **kw):
+            return start(EvdevScanner(
+                "counter-1",
+                "/dev/input/by-id/usb-Honeywell-event-kbd",
+                decoder or KeyDecoder(),
+                rec.on_line,
+                on_status=rec.on_status,
+                reconnect_interval=kw.pop("reconnect_interval", 0.02),
+                open_device=open_device,
+                **kw,
+            ))
 
-    yield run
-    for reader in readers:
-        reader.stop()
-        assert not reader.is_alive()
+        yield run
 
 
 def test_recorded_scans_are_read_and_a_replugged_device_is_read_again(run) -> None:

@@ -14,6 +14,10 @@ TERMINATORS = [
     pytest.param(b"\r\n", id="CRLF"),
 ]
 LINE = st.binary(min_size=1).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")).filter(bool)
+#: The terminators the lines end with, in turn (any mix of the three).
+TERMINATOR_MIXES = st.lists(st.sampled_from([b"\r", b"\n", b"\r\n"]), min_size=1)
+#: Where the reads cut the stream (each taken modulo its length).
+CUTS = st.lists(st.integers(min_value=0, max_value=2_000))
 
 
 def feed_chunks(framer: LineFramer, chunks: list[bytes]) -> list[bytes]:
@@ -42,20 +46,33 @@ def test_cr_ending_one_read_and_lf_starting_the_next_is_one_terminator() -> None
     assert framer.feed(b"C\n") == [b"C"]
 
 
+def _stream(lines: list[bytes], terminators: list[bytes]) -> tuple[bytes, list[tuple[int, int]]]:
+    """The bytes of ``lines`` with their terminators, and each line's span up to its first terminator byte (a line
+    is complete once that byte is read)."""
+    stream, spans = b"", []
+    for i, line in enumerate(lines):
+        spans.append((len(stream), len(stream) + len(line) + 1))
+        stream += line + terminators[i % len(terminators)]
+    return stream, spans
+
+
+def _chunks(stream: bytes, cuts: list[int]) -> list[tuple[int, int]]:
+    points = sorted({0, len(stream), *(c % (len(stream) + 1) for c in cuts)})
+    return list(zip(points, points[1:], strict=False))
+
+
 @settings(deadline=None)  # no flaky time limit on a loaded CI machine
 @given(
     lines=st.lists(LINE),
-    terminators=st.lists(st.sampled_from([b"\r", b"\n", b"\r\n"]), min_size=1),
-    cuts=st.lists(st.integers(min_value=0, max_value=2_000)),
+    terminators=TERMINATOR_MIXES,
+    cuts=CUTS,
 )
 def test_any_lines_any_terminators_any_cuts(
     lines: list[bytes], terminators: list[bytes], cuts: list[int]
 ) -> None:
     """Guards the framer as a whole: arbitrary bytes, mixed terminators, arbitrary reads."""
-    stream = b"".join(line + terminators[i % len(terminators)] for i, line in enumerate(lines))
-    points = sorted({0, len(stream), *(c % (len(stream) + 1) for c in cuts)})
-    chunks = [stream[a:b] for a, b in zip(points, points[1:], strict=False)]
-    assert feed_chunks(LineFramer(max_length=10_000), chunks) == lines
+    stream, _ = _stream(lines, terminators)
+    assert feed_chunks(LineFramer(max_length=10_000), [stream[a:b] for a, b in _chunks(stream, cuts)]) == lines
 
 
 def test_empty_lines_are_dropped() -> None:
@@ -105,28 +122,13 @@ def test_without_idle_gap_a_pause_never_completes() -> None:
     assert framer.feed(b"LINE\r\n") == [b"SLOWLINE"]
 
 
-def _stream(lines: list[bytes], terminators: list[bytes]) -> tuple[bytes, list[tuple[int, int]]]:
-    """The bytes of ``lines`` with their terminators, and each line's span up to its first terminator byte (a line
-    is complete once that byte is read)."""
-    stream, spans = b"", []
-    for i, line in enumerate(lines):
-        spans.append((len(stream), len(stream) + len(line) + 1))
-        stream += line + terminators[i % len(terminators)]
-    return stream, spans
-
-
-def _chunks(stream: bytes, cuts: list[int]) -> list[tuple[int, int]]:
-    points = sorted({0, len(stream), *(c % (len(stream) + 1) for c in cuts)})
-    return list(zip(points, points[1:], strict=False))
+#: Lines read in cuts, and the read at which a reader is killed (taken modulo the number of reads).
+KILLED_READS = given(lines=st.lists(LINE, min_size=1), terminators=TERMINATOR_MIXES, cuts=CUTS,
+                     kill=st.integers(min_value=0))
 
 
 @settings(deadline=None)
-@given(
-    lines=st.lists(LINE, min_size=1),
-    terminators=st.lists(st.sampled_from([b"\r", b"\n", b"\r\n"]), min_size=1),
-    cuts=st.lists(st.integers(min_value=0, max_value=2_000)),
-    kill=st.integers(min_value=0),
-)
+@KILLED_READS
 def test_a_line_cut_by_a_kill_is_joined_by_the_next_framer(
     lines: list[bytes], terminators: list[bytes], cuts: list[int], kill: int
 ) -> None:
@@ -143,14 +145,9 @@ def test_a_line_cut_by_a_kill_is_joined_by_the_next_framer(
 
 
 @settings(deadline=None)
-@given(
-    lines=st.lists(LINE, min_size=1),
-    terminators=st.lists(st.sampled_from([b"\r", b"\n", b"\r\n"]), min_size=1),
-    cuts=st.lists(st.integers(min_value=0, max_value=2_000)),
-    lost=st.integers(min_value=0),
-)
+@KILLED_READS
 def test_a_read_lost_by_a_kill_costs_the_lines_it_touched_and_no_fragment(
-    lines: list[bytes], terminators: list[bytes], cuts: list[int], lost: int
+    lines: list[bytes], terminators: list[bytes], cuts: list[int], kill: int
 ) -> None:
     """Guards issue 20: a read taken and not kept when the reader was killed is gone; the next reader (resuming
     ``cut``) drops the rest of the line it cut. Out come exactly the other lines, whole and in order: none glued
@@ -158,7 +155,7 @@ def test_a_read_lost_by_a_kill_costs_the_lines_it_touched_and_no_fragment(
     it when it ended exactly where that line began (its rest cannot be told from a line's)."""
     stream, spans = _stream(lines, terminators)
     chunks = _chunks(stream, cuts)
-    lost %= len(chunks)
+    lost = kill % len(chunks)
     a, b = chunks[lost]
     before, after = LineFramer(max_length=10_000), LineFramer(max_length=10_000)
     out = feed_chunks(before, [stream[x:y] for x, y in chunks[:lost]])

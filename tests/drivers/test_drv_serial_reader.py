@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import serial
+from helpers.readers import started_readers
 
 from drivers.framing import Unfinished
 from drivers.reader import BUSY, CONNECTED, MISSING, STOPPED, UNPLUGGED
@@ -86,19 +87,13 @@ class Recorder:
 
 @pytest.fixture
 def start() -> Iterator:
-    readers: list[SerialScanner] = []
+    with started_readers() as started:
 
-    def start(port: str, recorder: Recorder, **kwargs) -> SerialScanner:
-        kwargs.setdefault("on_status", recorder.on_status)
-        reader = SerialScanner("bench-1", port, recorder.on_line, **kwargs)
-        reader.start()
-        readers.append(reader)
-        return reader
+        def start(port: str, recorder: Recorder, **kwargs) -> SerialScanner:
+            kwargs.setdefault("on_status", recorder.on_status)
+            return started(SerialScanner("bench-1", port, recorder.on_line, **kwargs))
 
-    yield start
-    for reader in readers:
-        reader.stop()
-        assert not reader.is_alive()
+        yield start
 
 
 @pytest.mark.parametrize(
@@ -333,20 +328,15 @@ class Journal:
 
 @pytest.fixture
 def start_journal() -> Iterator:
-    readers: list[SerialScanner] = []
+    with started_readers() as started:
 
-    def start_journal(port: str, journal: Journal, **kwargs) -> SerialScanner:
-        rec = Recorder()
-        reader = SerialScanner("bench-1", port, journal, on_status=rec.on_status, **kwargs)
-        reader.start()
-        readers.append(reader)
-        rec.expect_status(CONNECTED)
-        return reader
+        def start_journal(port: str, journal: Journal, **kwargs) -> SerialScanner:
+            rec = Recorder()
+            reader = started(SerialScanner("bench-1", port, journal, on_status=rec.on_status, **kwargs))
+            rec.expect_status(CONNECTED)
+            return reader
 
-    yield start_journal
-    for reader in readers:
-        reader.stop()
-        assert not reader.is_alive()
+        yield start_journal
 
 
 def test_no_read_is_taken_before_the_last_one_is_kept_and_none_exceeds_read_size(make_pty, start_journal) -> None:

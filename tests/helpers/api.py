@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import http.client
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from station.domain.models import Base
 from station.live.serve import WebServer
-from web.app import asgi_app
+from web.app import asgi_app, create_app
 
 JSON = "application/json"
 
@@ -51,6 +54,21 @@ def serve(app, *, threads: int = 2, max_streams: int = 500, max_streams_per_clie
     finally:
         server.stop(5)
         assert not server.alive
+
+
+@contextmanager
+def serve_station(config, engine, state_directory: Path, *, threads: int = 4,
+                  heartbeat: float | None = 1.0) -> Iterator[str]:
+    """The web app of ``config`` on ``engine``, on the station's own server, its local files (spool, session
+    secret) in ``state_directory`` as systemd's $STATE_DIRECTORY puts them; the live streams' heartbeat every
+    ``heartbeat`` s (None: the app's own). Yields the server's base URL."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STATE_DIRECTORY", str(state_directory))
+        app = create_app(config, engine=engine)
+        if heartbeat is not None:
+            app.config["STATION_SSE_HEARTBEAT"] = heartbeat
+        with serve(app, threads=threads) as port:
+            yield f"http://127.0.0.1:{port}"
 
 
 def raw_request(port: int, method: str, path: str, body: Any = None,

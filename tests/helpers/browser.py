@@ -1,7 +1,9 @@
 """Debian's Chromium through Playwright, headless, as the browser tests open it (its own download cannot work here)."""
 from __future__ import annotations
 
+import json
 import os
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -29,3 +31,13 @@ def chromium() -> Iterator:
             yield browser
         finally:
             browser.close()
+
+
+def post_scan(server: str, station: str, data: str, timeout: float = 5) -> dict:
+    """A scan through the JSON API of the server at ``server``, as another scanner of the station would send it."""
+    request = urllib.request.Request(
+        f"{server}/api/stations/{station}/scans", data=json.dumps({"data": data}).encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.load(response)

@@ -23,7 +23,6 @@ import sys
 import termios
 import threading
 import time
-import tty
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -33,6 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpers.database import Database, create_database
+from station.bench.hotplug import PtyPort
 from station.live.status import LiveStatus
 
 # The command line as the `station` script starts it.
@@ -150,33 +150,9 @@ class SpoolWatch:
         self.close()
 
 
-class PtyScanner:
-    """A serial scanner: a pseudo-terminal whose slave is reached through a stable symlink.
-
-    ``unplug`` closes the terminal (the reader gets EIO) and removes the link;
-    ``plug`` makes a new one behind the same link, as udev does on a replug.
-    """
-
-    def __init__(self, link: Path, *, plugged: bool = True) -> None:
-        self.link = Path(link)
-        self.master: int | None = None
-        self.slave: int | None = None
-        if plugged:
-            self.plug()
-
-    def plug(self) -> None:
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)  # no echo, no line editing, as the daemon's pyserial sets it too
-        tmp = self.link.with_name(self.link.name + ".new")
-        os.symlink(os.ttyname(self.slave), tmp)
-        os.replace(tmp, self.link)
-
-    def unplug(self) -> None:
-        self.link.unlink(missing_ok=True)
-        for fd in (self.master, self.slave):
-            if fd is not None:
-                os.close(fd)
-        self.master = self.slave = None
+class PtyScanner(PtyPort):
+    """A serial scanner the tests write to: the bench's ``PtyPort`` (a pseudo-terminal behind a stable symlink,
+    unplugged and plugged as udev does) with lines sent and unread input dropped."""
 
     def send(self, line: str | bytes, end: bytes = b"\r\n") -> None:
         data = line.encode() if isinstance(line, str) else line

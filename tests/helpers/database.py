@@ -10,7 +10,7 @@ import os
 import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from station.domain.models import Base
 from station.storage.db import make_engine, make_sessionmaker, migrate
@@ -100,3 +100,8 @@ def create_database(backend: str, tmp_dir) -> Database:
         admin.dispose()
 
     return Database(backend, url, engine, drop)
+
+
+def count(session, model) -> int:
+    """How many rows ``model``'s table holds, as ``session`` sees it."""
+    return session.scalar(select(func.count()).select_from(model))

@@ -141,3 +141,9 @@ class EventStream:
         self.thread.join(timeout=10)
         self.raw.close()
         assert not self.thread.is_alive()
+
+    def __enter__(self) -> EventStream:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()

@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
-from station.domain import documents, posting, tallies
+from station.domain import catalogue, documents, posting, tallies
 from station.domain.facts import product_by_id
-from station.domain.models import Document, DocumentLine, Location
+from station.domain.models import Document, Location
+from station.domain.tables import D, L
 from station.domain.vocabulary import DocumentKind
 
-L = DocumentLine.__table__
-D = Document.__table__
+#: The posting tests' places, (code, parent): site MAIN with A (A-01, A-02) and B-01 under it; site NORTH with N-01.
+PLACES = (("A", "MAIN"), ("A-01", "A"), ("A-02", "A"), ("B-01", "MAIN"), ("NORTH", None), ("N-01", "NORTH"))
 
 
 def place(session, code: str, parent: str | None = None, name: str | None = None) -> Location:
@@ -31,6 +32,19 @@ def place(session, code: str, parent: str | None = None, name: str | None = None
         loc.site_id = loc.id
         session.flush()
     return loc
+
+
+def shop(session, places=PLACES, **widget) -> None:
+    """The posting tests' shop: ``places``; WID-1 (serials, ``widget`` its other fields), LOOSE (units, no serials
+    either way); supplier ACME and customer BOB."""
+    for code, parent in places:
+        place(session, code, parent)
+    catalogue.create_product(session, "WID-1", "Widget", **widget)
+    catalogue.create_product(session, "LOOSE", "Loose", serial_required_for_purchase=False,
+                             serial_required_for_sales=False)
+    catalogue.create_party(session, "supplier", "ACME", "Acme Ltd")
+    catalogue.create_party(session, "customer", "BOB", "Bob")
+    session.flush()
 
 
 def loc_id(session, code: str | None) -> int | None:

@@ -21,15 +21,14 @@ from flask import Blueprint, Response, stream_with_context, url_for
 from station.traceability import epcis
 
 from ..db import station_app, transaction
-from .events import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, whole_query
+from .events import feed_args
 
 bp = Blueprint("epcis", __name__)
 
 
 @bp.get("/epcis/events")
 def index():
-    after = whole_query("after", 0, 0, MAX_ID)
-    limit = whole_query("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    after, limit = feed_args()
     state = station_app()
     with transaction() as session:
         event_ids = epcis.posted_after(session, after, limit)

@@ -11,13 +11,13 @@ open like every other read of the API (SPEC 1: anyone on the LAN reads).
 """
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint
 
 from station.domain import events
-from station.domain.errors import Invalid
 from station.webhooks import payload
 
 from ..db import transaction
+from .inputs import int_arg
 
 bp = Blueprint("events", __name__)
 
@@ -26,19 +26,16 @@ MAX_LIMIT = 1000
 MAX_ID = 2**31 - 1  # the id column's range
 
 
-def whole_query(name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or not lo <= int(raw) <= hi:
-        raise Invalid("invalid_field", f"{name} must be a whole number from {lo} to {hi}.")
-    return int(raw)
+def feed_args() -> tuple[int, int]:
+    """``after`` (an event id, default 0) and ``limit`` (1-1000, default 100) from the query string, as every
+    reader of the feed takes them (here and /api/epcis/events)."""
+    return (int_arg("after", 0, lo=0, hi=MAX_ID, digits=10),
+            int_arg("limit", DEFAULT_LIMIT, lo=1, hi=MAX_LIMIT, digits=10))
 
 
 @bp.get("/events")
 def index():
-    after = whole_query("after", 0, 0, MAX_ID)
-    limit = whole_query("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    after, limit = feed_args()
     with transaction() as session:
         rows = events.after(session, after, limit)
         out = payload.events(session, rows)

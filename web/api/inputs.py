@@ -92,12 +92,13 @@ def only(body: dict[str, Any], allowed: Iterable[str]) -> dict[str, Any]:
     return body
 
 
-def int_arg(name: str, default: int, *, lo: int, hi: int) -> int:
-    """A whole number from ``lo`` to ``hi`` in ASCII digits; ``default`` when absent (``name=`` is no number)."""
+def int_arg(name: str, default: int, *, lo: int, hi: int, digits: int = 9) -> int:
+    """A whole number from ``lo`` to ``hi`` in at most ``digits`` ASCII digits; ``default`` when absent (``name=``
+    is no number)."""
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or not lo <= int(raw) <= hi:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= digits) or not lo <= int(raw) <= hi:
         raise Invalid("invalid_field", f"{name} must be a whole number from {lo} to {hi}.")
     return int(raw)
 

@@ -15,9 +15,7 @@
 """
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Blueprint, request, url_for
+from flask import Blueprint, request
 
 from station.domain import location_facts, locations
 from station.domain.errors import Invalid
@@ -26,7 +24,8 @@ from station.interchange import locations as location_json
 
 from ..db import transaction
 from . import fields
-from .inputs import MAX_PAGE, bool_arg, int_arg, json_body, page_args, paged
+from .inputs import MAX_PAGE, int_arg, json_body
+from .listing import active_list, created
 from .paths import tail_key
 
 bp = Blueprint("locations", __name__)
@@ -34,12 +33,7 @@ bp = Blueprint("locations", __name__)
 
 @bp.get("/locations")
 def index():
-    page, per_page = page_args()
-    active = bool_arg("active")
-    with transaction() as session:
-        rows, total = location_facts.listing(session, page=page, per_page=per_page, active=active)
-        items = location_json.summaries(rows)
-    return paged("locations", items, page, per_page, total)
+    return active_list("locations", location_facts.listing, lambda _session, rows: location_json.summaries(rows))
 
 
 @bp.post("/locations")
@@ -51,7 +45,7 @@ def create():
         made = locations.add(session, fields.text(body, "code"), fields.text(body, "name"),
                              parent if isinstance(parent, str) else None, gln if isinstance(gln, str) else None)
         out = location_json.record(session, location_facts.by_id(session, made.id))
-    return out, 201, {"Location": url_for(".index") + "/" + quote(out["code"], safe="")}
+    return created(out)
 
 
 @bp.route("/locations/<tail:rest>", methods=["GET", "PATCH"], merge_slashes=False)

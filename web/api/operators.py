@@ -7,9 +7,7 @@
 """
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Blueprint, request, url_for
+from flask import Blueprint, request
 
 from station.domain import operators
 from station.domain.errors import Invalid
@@ -17,7 +15,8 @@ from station.interchange import representation
 
 from ..db import transaction
 from . import fields
-from .inputs import bool_arg, json_body, page_args, paged
+from .inputs import json_body
+from .listing import active_list, created
 from .paths import tail_key
 
 bp = Blueprint("operators", __name__)
@@ -25,12 +24,8 @@ bp = Blueprint("operators", __name__)
 
 @bp.get("/operators")
 def index():
-    page, per_page = page_args()
-    active = bool_arg("active")
-    with transaction() as session:
-        rows, total = operators.list_operators(session, page=page, per_page=per_page, active=active)
-        items = [representation.operator(o) for o in rows]
-    return paged("operators", items, page, per_page, total)
+    return active_list("operators", operators.list_operators,
+                       lambda session, rows: [representation.operator(o) for o in rows])
 
 
 @bp.post("/operators")
@@ -39,7 +34,7 @@ def create():
     with transaction() as session:
         out = representation.operator(operators.create_operator(session, fields.text(body, "code"),
                                                                 fields.text(body, "name")))
-    return out, 201, {"Location": url_for(".index") + "/" + quote(out["code"], safe="")}
+    return created(out)
 
 
 @bp.route("/operators/<tail:rest>", methods=["GET", "PATCH"], merge_slashes=False)

@@ -5,11 +5,11 @@
 - text: the patterns of text fields, from the server's own rules
 - records: what the API answers with; bodies: what it takes
 - routes: the paths; document: all of it, once per app
-- views: the two routes, and the renderer's files (Swagger UI, from the swagger-ui-bundle-v2 package)
+- blueprint: the two routes, and the renderer's files (Swagger UI, from the swagger-ui-bundle-v2 package)
 """
 from __future__ import annotations
 
+from .blueprint import bp
 from .document import document
-from .views import bp
 
 __all__ = ["bp", "document"]

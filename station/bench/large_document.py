@@ -26,8 +26,8 @@ from station.domain.models import Document, DocumentKind, DocumentLine, Document
 from station.scanning.service import ScanService
 from station.storage.db import make_sessionmaker
 
-from .counting import Counter
 from .drive import percentiles
+from .statements import Counter
 
 STATION = "bench-pallet"
 PRODUCT, GTIN, SUPPLIER = "BENCH-PALLET", "04012345678901", "BENCH-SUPPLIER"
