@@ -29,7 +29,7 @@ from sqlalchemy import bindparam, func, insert, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from . import whereabouts
+from . import movement_writes, whereabouts
 from .facts import DocumentLike
 from .models import DocumentLine, Movement, Product, SerialNumber, StockLevel
 from .vocabulary import MovementKind
@@ -70,10 +70,8 @@ def post(session: Session, doc: DocumentLike, head, here: int, at: datetime) -> 
     placed, added, counted = _serials(doc, first, units, _news(session, doc.id), inside, here, at, rows)
     for serial_id, unit in expected.items():
         if serial_id not in counted:
-            rows.append({"at": at, "document_id": doc.id, "station": doc.station, "user": doc.user,
-                         "kind": MovementKind.adjustment.value, "product_id": unit.product_id,
-                         "serial_id": serial_id, "quantity": -1, "from_location_id": unit.location_id,
-                         "to_location_id": None})
+            rows.append(movement_writes.row(doc, at, kind=MovementKind.adjustment.value, product_id=unit.product_id,
+                                            serial_id=serial_id, quantity=-1, from_location_id=unit.location_id))
     missing = [{"s_id": i} for i in expected if i not in counted]
     deltas = _set_units(session, doc, lines, counted_here, here, at, rows)
     connection = session.connection()
@@ -104,9 +102,9 @@ def _serials(doc: DocumentLike, first: dict, units: dict, news: set[str], inside
             added.append({"s_id": unit.id, "s_location": where, "s_product": product})
         else:
             continue
-        rows.append({"at": at, "document_id": doc.id, "station": doc.station, "user": line.user or doc.user,
-                     "kind": kind.value, "product_id": product, "serial_id": unit.id, "quantity": quantity,
-                     "from_location_id": source, "to_location_id": where})
+        rows.append(movement_writes.row(doc, at, user=line.user, kind=kind.value, product_id=product,
+                                        serial_id=unit.id, quantity=quantity, from_location_id=source,
+                                        to_location_id=where))
     return placed, added, counted
 
 
@@ -162,10 +160,10 @@ def _set_units(session: Session, doc: DocumentLike, lines, counted_here: list[in
         product_id, location_id = key
         changes.append((product_id, location_id, diff))
         deltas[product_id] = deltas.get(product_id, 0) + diff
-        rows.append({"at": at, "document_id": doc.id, "station": doc.station, "user": users.get(key) or doc.user,
-                     "kind": MovementKind.adjustment.value, "product_id": product_id, "serial_id": None,
-                     "quantity": diff, "from_location_id": location_id if diff < 0 else None,
-                     "to_location_id": location_id if diff > 0 else None})
+        rows.append(movement_writes.row(doc, at, user=users.get(key), kind=MovementKind.adjustment.value,
+                                        product_id=product_id, quantity=diff,
+                                        from_location_id=location_id if diff < 0 else None,
+                                        to_location_id=location_id if diff > 0 else None))
     whereabouts.add(session, changes)
     if deltas:
         session.connection().execute(_TOTAL, [{"p_id": p, "p_delta": d} for p, d in sorted(deltas.items())])

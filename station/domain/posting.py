@@ -43,7 +43,7 @@ from sqlalchemy import and_, bindparam, case, func, insert, literal, null, or_, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from . import events, relocation, service_posting, site_rules, tallies, whereabouts
+from . import events, movement_writes, relocation, service_posting, site_rules, tallies, whereabouts
 from .documents import add_line, expire, expire_rows, open_document, require_open
 from .errors import Refusal
 from .facts import DocumentLike, ProductLike, SerialFacts, locked_serials, product_by_id
@@ -302,20 +302,14 @@ def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, ta
     """The movements of every line, each with where the unit left and where it went: INSERT ... SELECT from
     the lines for serials (a rule-4 adjustment pair first where one is owed), one executemany for the units."""
     policy = POLICY[doc.kind]
-    product = func.coalesce(S.c.product_id, L.c.product_id)
-    user = func.coalesce(L.c.user, literal(doc.user, M.c.user.type))  # who scanned the line, else the document's
-    serial_lines = L.join(S, S.c.serial == L.c.serial)
     placed = func.coalesce(L.c.location_id, literal(here))
     if takes:
-        pair = L.c.document_id == doc.id, L.c.serial.in_(takes)
+        pair = L.c.serial.in_(takes)
         for serial_id, quantity, source, to in ((null(), -1, S.c.location_id, null()),  # one unserialised unit out,
                                                 (S.c.id, 1, null(), S.c.location_id)):  # the serial in, there
-            session.execute(insert(M).from_select(
-                ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity",
-                 "from_location_id", "to_location_id"],
-                select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
-                       user, literal(MovementKind.adjustment.value), product, serial_id,
-                       literal(quantity), source, to).select_from(serial_lines).where(*pair).order_by(L.c.line_no)))
+            session.execute(movement_writes.from_lines(
+                doc, at, pair, kind=literal(MovementKind.adjustment.value), serial_id=serial_id,
+                quantity=literal(quantity), from_location_id=source, to_location_id=to))
     sign = (case((L.c.quantity > 0, 1), else_=-1) if policy.sign == 0 else literal(policy.sign))
     if doc.kind in (DocumentKind.supplier_return, DocumentKind.adjustment):
         sign = case((S.c.faulty.is_(True), 0), else_=sign)  # a faulty unit leaves our hands, not our stock (3b)
@@ -330,22 +324,17 @@ def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, ta
         source, to = case((L.c.quantity < 0, S.c.location_id)), case((L.c.quantity > 0, placed))
     supplier, customer = _party_columns(doc, head)
     months = service_posting.line_warranty_months() if policy.movement is MovementKind.sale else null()
-    session.execute(insert(M).from_select(
-        ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity", "supplier_id",
-         "customer_id", "warranty_months", "from_location_id", "to_location_id"],
-        select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
-               user, literal(policy.movement.value), product, S.c.id, sign,
-               supplier, customer, months, source, to)
-        .select_from(serial_lines).where(L.c.document_id == doc.id).order_by(L.c.line_no)))
+    session.execute(movement_writes.from_lines(
+        doc, at, kind=literal(policy.movement.value), quantity=sign, supplier_id=supplier, customer_id=customer,
+        warranty_months=months, from_location_id=source, to_location_id=to))
     if not units:
         return
     unit_supplier = head.supplier_id if policy.party is PartyKind.supplier else None
     unit_customer = head.customer_id if policy.party is PartyKind.customer else None
     session.execute(insert(M), [
-        {"at": at, "document_id": doc.id, "station": doc.station, "user": u.user or doc.user,
-         "kind": policy.movement.value, "product_id": u.product_id, "serial_id": None, "quantity": u.quantity,
-         "supplier_id": unit_supplier, "customer_id": unit_customer, "from_location_id": u.source,
-         "to_location_id": u.to} for u in units])
+        movement_writes.row(doc, at, user=u.user, kind=policy.movement.value, product_id=u.product_id,
+                            quantity=u.quantity, supplier_id=unit_supplier, customer_id=unit_customer,
+                            from_location_id=u.source, to_location_id=u.to) for u in units])
 
 
 def _party_columns(doc: DocumentLike, head):

@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, literal, null, select, update
 from sqlalchemy.orm import Session
 
-from . import counting, site_rules, whereabouts
+from . import counting, movement_writes, site_rules, whereabouts
 from .errors import Refusal
 from .facts import DocumentLike, SerialFacts, product_by_id
 from .models import Document, DocumentLine, Movement, SerialNumber
@@ -48,13 +48,8 @@ def post(session: Session, doc: DocumentLike, head, lines, facts: dict[str, Seri
     source = S.c.location_id if doc.kind != DocumentKind.arrival else null()
     to = placed if doc.kind != DocumentKind.transfer else null()
     this = L.c.document_id == doc.id
-    session.execute(insert(M).from_select(
-        ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity",
-         "from_location_id", "to_location_id"],
-        select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
-               func.coalesce(L.c.user, literal(doc.user, M.c.user.type)), literal(kind.value),
-               func.coalesce(S.c.product_id, L.c.product_id), S.c.id, literal(quantity), source, to)
-        .select_from(L.join(S, S.c.serial == L.c.serial)).where(this).order_by(L.c.line_no)))
+    session.execute(movement_writes.from_lines(doc, at, kind=literal(kind.value), quantity=literal(quantity),
+                                               from_location_id=source, to_location_id=to))
     if doc.kind == DocumentKind.move:
         values = {"location_id": placed}
     elif doc.kind == DocumentKind.transfer:
@@ -118,7 +113,6 @@ def _move_units(session: Session, doc: DocumentLike, head, lines, here: int, at:
     whereabouts.add(session, [(p.product_id, dest[p.key], p.quantity) for p in portions])
     # One movement per unit, as for a serial: a move's quantity is 0, so the count of them says how many moved.
     session.execute(insert(M), [
-        {"at": at, "document_id": doc.id, "station": doc.station, "user": by_no[p.key].user or doc.user,
-         "kind": MovementKind.move.value, "product_id": p.product_id, "serial_id": None, "quantity": 0,
-         "from_location_id": p.location_id, "to_location_id": dest[p.key]}
+        movement_writes.row(doc, at, user=by_no[p.key].user, kind=MovementKind.move.value, product_id=p.product_id,
+                            quantity=0, from_location_id=p.location_id, to_location_id=dest[p.key])
         for p in portions for _ in range(p.quantity)])

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, exists, func, insert, literal, null, select, true, update
+from sqlalchemy import case, exists, func, literal, null, select, true, update
 from sqlalchemy.orm import Session
 
+from . import movement_writes
 from .errors import Refusal
 from .facts import DocumentLike, SerialFacts
 from .models import Customer, Document, DocumentLine, Movement, Product, SerialNumber
@@ -79,16 +80,11 @@ def write(session: Session, doc: DocumentLike, head, customer_id: int | None, at
     kind = (literal(MovementKind.service_in.value) if check_in else
             case((replacing, MovementKind.replacement.value), (is_faulty, MovementKind.replaced.value),
                  else_=MovementKind.service_out.value))
-    session.execute(insert(M).from_select(
-        ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity", "customer_id",
-         "warranty_months", "from_location_id"],
-        select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
-               func.coalesce(L.c.user, literal(doc.user, M.c.user.type)), kind,
-               func.coalesce(S.c.product_id, L.c.product_id), S.c.id,
-               case((replacing, -1), else_=0), literal(customer_id, M.c.customer_id.type),
-               case((replacing, line_warranty_months()), else_=null()),
-               case((replacing, S.c.location_id), else_=null()))  # a replacement leaves from where it was
-        .select_from(L.join(S, S.c.serial == L.c.serial)).where(L.c.document_id == doc.id).order_by(L.c.line_no)))
+    session.execute(movement_writes.from_lines(
+        doc, at, kind=kind, quantity=case((replacing, -1), else_=0),
+        customer_id=literal(customer_id, M.c.customer_id.type),
+        warranty_months=case((replacing, line_warranty_months()), else_=null()),
+        from_location_id=case((replacing, S.c.location_id), else_=null())))  # a replacement leaves from where it was
     this = L.c.document_id == doc.id
     if not check_in:
         keeps = select(_F.c.warranty_until).where(_F.c.serial == L.c.replaces).correlate_except(_F).scalar_subquery()
