@@ -50,7 +50,16 @@ from .facts import DocumentLike, ProductLike, SerialFacts, locked_serials, produ
 from .models import Document, DocumentLine, Movement, Product, SerialNumber
 from .rules import SERIAL_CHECKS, check_units, order_exceeded, out_of_stock, writes_off
 from .sqldates import warranty_given
-from .vocabulary import POLICY, SERVICE_KINDS, DocumentKind, DocumentStatus, EventType, MovementKind, PartyKind
+from .vocabulary import (
+    POLICY,
+    SERVICE_KINDS,
+    DocumentKind,
+    DocumentStatus,
+    EventType,
+    KindPolicy,
+    MovementKind,
+    PartyKind,
+)
 
 #: The documents of SPEC 3c that only move units between locations (and a count), posted by relocation.py.
 LOCATION_KINDS = frozenset({DocumentKind.move, DocumentKind.transfer, DocumentKind.arrival, DocumentKind.count})
@@ -198,10 +207,12 @@ def _bring_in(session: Session, doc: DocumentLike, head, here: int, lines, new: 
     line, through the rows the statement itself was adding, and 30,000 serials took 14.5 s instead of 1.2.
     """
     made = datetime.now(UTC)
-    receipt = doc.kind == DocumentKind.receipt
-    supplier = head.supplier_id if receipt and head.supplier_id is not None else None
-    placed = func.coalesce(L.c.location_id, literal(here)) if receipt else literal(None, S.c.location_id.type)
-    source = (select(L.c.serial, L.c.product_id, literal(receipt), literal(made, S.c.created_at.type),
+    policy = POLICY[doc.kind]
+    # Made as the posting leaves them when it brings them into stock (a receipt: a return brings no new serial).
+    comes_in = policy.sign > 0
+    supplier = _serial_party(policy, head).get("supplier_id") if comes_in else None
+    placed = func.coalesce(L.c.location_id, literal(here)) if comes_in else literal(None, S.c.location_id.type)
+    source = (select(L.c.serial, L.c.product_id, literal(comes_in), literal(made, S.c.created_at.type),
                      literal(supplier, S.c.supplier_id.type), placed)
               .where(L.c.document_id == doc.id, L.c.serial.is_not(None)))
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
@@ -311,9 +322,9 @@ def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, ta
                 doc, at, pair, kind=literal(MovementKind.adjustment.value), serial_id=serial_id,
                 quantity=literal(quantity), from_location_id=source, to_location_id=to))
     sign = (case((L.c.quantity > 0, 1), else_=-1) if policy.sign == 0 else literal(policy.sign))
-    if doc.kind in (DocumentKind.supplier_return, DocumentKind.adjustment):
+    if policy.serial.faulty_leaves:
         sign = case((S.c.faulty.is_(True), 0), else_=sign)  # a faulty unit leaves our hands, not our stock (3b)
-    if doc.kind == DocumentKind.adjustment:
+    if policy.sign == 0:
         # One in transit written off (3c): its transfer_out took it out of stock already; it leaves the transfer.
         sign = case((and_(L.c.quantity < 0, S.c.transfer_id.is_not(None)), 0), else_=sign)
     if policy.sign > 0:
@@ -322,11 +333,10 @@ def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, ta
         source, to = S.c.location_id, null()
     else:  # adjustment: each line's own sign
         source, to = case((L.c.quantity < 0, S.c.location_id)), case((L.c.quantity > 0, placed))
-    supplier, customer = _party_columns(doc, head)
-    months = service_posting.line_warranty_months() if policy.movement is MovementKind.sale else null()
+    months = service_posting.line_warranty_months() if policy.serial.warranty else null()
     session.execute(movement_writes.from_lines(
-        doc, at, kind=literal(policy.movement.value), quantity=sign, supplier_id=supplier, customer_id=customer,
-        warranty_months=months, from_location_id=source, to_location_id=to))
+        doc, at, kind=literal(policy.movement.value), quantity=sign, warranty_months=months, from_location_id=source,
+        to_location_id=to, **_movement_party(policy, head)))
     if not units:
         return
     unit_supplier = head.supplier_id if policy.party is PartyKind.supplier else None
@@ -337,40 +347,48 @@ def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, ta
                             from_location_id=u.source, to_location_id=u.to) for u in units])
 
 
-def _party_columns(doc: DocumentLike, head):
-    """The movement's party: the document's, else (a return) whoever the serial was with."""
-    side = POLICY[doc.kind].party
-    if side is PartyKind.supplier:
-        return func.coalesce(literal(head.supplier_id), S.c.supplier_id), null()
-    if side is PartyKind.customer:
-        if doc.kind == DocumentKind.customer_return:
-            return null(), func.coalesce(S.c.customer_id, literal(head.customer_id))
-        return null(), literal(head.customer_id)
-    return null(), null()
+def _movement_party(policy: KindPolicy, head) -> dict:
+    """The movement's party column: the document's, else whoever the serial was with; on a return from a customer,
+    whoever the serial was with, else the document's."""
+    if policy.party is None:
+        return {}
+    column = f"{policy.party.value}_id"
+    document, serial = literal(getattr(head, column)), S.c[column]
+    return {column: func.coalesce(serial, document) if policy.serial.party_from_serial
+            else func.coalesce(document, serial)}
+
+
+def _serial_party(policy: KindPolicy, head) -> dict:
+    """The document's party a serial takes by its posting, when the kind says so and the document names one."""
+    if not policy.serial.takes_party or policy.party is None:
+        return {}
+    column = f"{policy.party.value}_id"
+    party = getattr(head, column)
+    return {} if party is None else {column: party}
 
 
 def _update_serials(session: Session, doc: DocumentLike, head, at: datetime, here: int) -> None:
     """Stock, location, customer, supplier and product of every serial on the document, in one UPDATE ... FROM
-    the lines."""
-    kind = doc.kind
+    the lines, as POLICY says of its kind (vocabulary.SerialPosting)."""
+    policy = POLICY[doc.kind]
     placed = func.coalesce(L.c.location_id, literal(here))
     values: dict = {"product_id": func.coalesce(S.c.product_id, L.c.product_id)}
-    if kind in (DocumentKind.receipt, DocumentKind.customer_return):
+    if policy.sign > 0:
         values |= {"in_stock": true(), "customer_id": null(), "location_id": placed}
-        if kind == DocumentKind.receipt and head.supplier_id is not None:
-            values["supplier_id"] = head.supplier_id
-    elif kind == DocumentKind.sale:
-        sold_on = literal(at.date(), S.c.warranty_until.type)
-        values |= {"in_stock": literal(False), "customer_id": head.customer_id, "location_id": null(),
-                   "warranty_until": warranty_given(sold_on, service_posting.line_warranty_months())}
-    elif kind == DocumentKind.supplier_return:
-        values |= {"in_stock": literal(False), "faulty": literal(False), "location_id": null()}
-    else:  # adjustment: each line's own sign
-        values |= {"in_stock": L.c.quantity > 0, "faulty": literal(False),
+    elif policy.sign < 0:
+        values |= {"in_stock": literal(False), "location_id": null()}
+    else:  # each line's own sign
+        values |= {"in_stock": L.c.quantity > 0,
                    "customer_id": case((L.c.quantity > 0, null()), else_=S.c.customer_id),
                    "location_id": case((L.c.quantity > 0, placed), else_=null()),
                    # adjusted out while in transit: written off, off its transfer (SPEC 3c)
                    "transfer_id": case((L.c.quantity < 0, null()), else_=S.c.transfer_id)}
+    if policy.serial.faulty_leaves:
+        values["faulty"] = literal(False)
+    values |= _serial_party(policy, head)
+    if policy.serial.warranty:
+        sold_on = literal(at.date(), S.c.warranty_until.type)
+        values["warranty_until"] = warranty_given(sold_on, service_posting.line_warranty_months())
     # A record that holds these values already (a receipt's new serials: _bring_in) is not written again.
     changes = or_(*(S.c[name].is_distinct_from(value) for name, value in values.items()))
     session.execute(update(S).where(S.c.serial == L.c.serial, L.c.document_id == doc.id, changes).values(**values))

@@ -25,16 +25,13 @@ from . import counting, movement_writes, site_rules, whereabouts
 from .errors import Refusal
 from .facts import DocumentLike, SerialFacts, product_by_id
 from .models import Document, DocumentLine, Movement, SerialNumber
-from .vocabulary import DocumentKind, MovementKind
+from .vocabulary import POLICY, DocumentKind, MovementKind
 from .wording import plural
 
 D = Document.__table__
 L = DocumentLine.__table__
 S = SerialNumber.__table__
 M = Movement.__table__
-
-_MOVEMENT = {DocumentKind.move: (MovementKind.move, 0), DocumentKind.transfer: (MovementKind.transfer_out, -1),
-             DocumentKind.arrival: (MovementKind.transfer_in, 1)}
 
 
 def post(session: Session, doc: DocumentLike, head, lines, facts: dict[str, SerialFacts], here: int,
@@ -43,21 +40,21 @@ def post(session: Session, doc: DocumentLike, head, lines, facts: dict[str, Seri
     if doc.kind == DocumentKind.count:
         return counting.post(session, doc, head, here, at)
     _check(session, doc, head, lines, facts, here)
-    kind, quantity = _MOVEMENT[doc.kind]
+    # POLICY's sign says which: 0 a move (from a place to a place), -1 a transfer out (to no place, on the
+    # transfer), +1 an arrival (from no place, off the transfer, in stock again).
+    policy = POLICY[doc.kind]
     placed = func.coalesce(L.c.location_id, literal(here))
-    source = S.c.location_id if doc.kind != DocumentKind.arrival else null()
-    to = placed if doc.kind != DocumentKind.transfer else null()
+    source = S.c.location_id if policy.sign <= 0 else null()
+    to = placed if policy.sign >= 0 else null()
     this = L.c.document_id == doc.id
-    session.execute(movement_writes.from_lines(doc, at, kind=literal(kind.value), quantity=literal(quantity),
-                                               from_location_id=source, to_location_id=to))
-    if doc.kind == DocumentKind.move:
-        values = {"location_id": placed}
-    elif doc.kind == DocumentKind.transfer:
-        values = {"location_id": null(), "transfer_id": doc.id, "in_stock": False}
-    else:
-        values = {"location_id": placed, "transfer_id": null(), "in_stock": True}
+    session.execute(movement_writes.from_lines(doc, at, kind=literal(policy.movement.value),
+                                               quantity=literal(policy.sign), from_location_id=source,
+                                               to_location_id=to))
+    values = {"location_id": to}
+    if policy.sign != 0:
+        values |= {"transfer_id": null() if policy.sign > 0 else doc.id, "in_stock": policy.sign > 0}
     session.execute(update(S).where(S.c.serial == L.c.serial, this).values(**values))
-    if doc.kind == DocumentKind.move:
+    if policy.sign == 0:
         _move_units(session, doc, head, lines, here, at)
     return {}
 
