@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from . import movement_writes, whereabouts
-from .facts import DocumentLike
+from .facts import DocumentHead
 from .models import DocumentLine, Movement, Product, SerialNumber, StockLevel
 from .vocabulary import MovementKind
 
@@ -49,7 +49,7 @@ _TOTAL = update(P).where(P.c.id == bindparam("p_id")).values(unserialised_on_han
                                                              + bindparam("p_delta"))
 
 
-def post(session: Session, doc: DocumentLike, head, here: int, at: datetime) -> dict[int, int]:
+def post(session: Session, doc: DocumentHead, here: int, at: datetime) -> dict[int, int]:
     """Write the count's movements and set what it found; answers each product's change of unserialised units."""
     counted_here = whereabouts.subtree(session, here)
     inside = set(counted_here)
@@ -83,7 +83,7 @@ def post(session: Session, doc: DocumentLike, head, here: int, at: datetime) -> 
     return deltas
 
 
-def _serials(doc: DocumentLike, first: dict, units: dict, news: set[str], inside: set[int], here: int,
+def _serials(doc: DocumentHead, first: dict, units: dict, news: set[str], inside: set[int], here: int,
              at: datetime, rows: list[dict]) -> tuple[list[dict], list[dict], set[int]]:
     """Each counted serial decided: moved here, added, or nothing to write; the serials' changes, and all counted."""
     placed, added, counted = [], [], set()
@@ -138,7 +138,7 @@ def _news(session: Session, document_id: int) -> set[str]:
         .where(L.c.document_id == document_id, M.c.at > L.c.created_at)))
 
 
-def _set_units(session: Session, doc: DocumentLike, lines, counted_here: list[int], here: int, at: datetime,
+def _set_units(session: Session, doc: DocumentHead, lines, counted_here: list[int], here: int, at: datetime,
                rows: list[dict]) -> dict[int, int]:
     """Each product's unserialised units at each location counted set to what was found there."""
     found: dict[tuple[int, int], int] = {}

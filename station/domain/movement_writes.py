@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, literal, null, select
 from sqlalchemy.sql.dml import Insert
 
-from .facts import DocumentLike
+from .facts import DocumentHead
 from .models import DocumentLine, Movement, SerialNumber
 
 M = Movement.__table__
@@ -33,7 +33,7 @@ COLUMNS: tuple[str, ...] = tuple(column.name for column in M.c if not column.pri
 _EMPTY = dict.fromkeys(COLUMNS)
 
 
-def _line_defaults(doc: DocumentLike, at: datetime) -> dict:
+def _line_defaults(doc: DocumentHead, at: datetime) -> dict:
     """What every movement of a serial line says unless its caller says otherwise."""
     return {"at": literal(at, M.c.at.type), "document_id": literal(doc.id),
             "station": literal(doc.station, M.c.station.type),
@@ -42,7 +42,7 @@ def _line_defaults(doc: DocumentLike, at: datetime) -> dict:
             "serial_id": S.c.id}
 
 
-def from_lines(doc: DocumentLike, at: datetime, *where, **columns) -> Insert:
+def from_lines(doc: DocumentHead, at: datetime, *where, **columns) -> Insert:
     """INSERT ... SELECT of one movement per serial line of ``doc`` (``where``: only these lines), in line order.
 
     ``columns``: a movement column's expression over the line (``L``) and its serial's record (``S``); ``kind`` and
@@ -59,7 +59,7 @@ def from_lines(doc: DocumentLike, at: datetime, *where, **columns) -> Insert:
         .order_by(L.c.line_no))
 
 
-def row(doc: DocumentLike, at: datetime, *, user: str | None = None, **values) -> dict:
+def row(doc: DocumentHead, at: datetime, *, user: str | None = None, **values) -> dict:
     """One movement of ``doc`` by value, for ``insert(M)`` with many rows: every column, NULL unless given here;
     ``user`` who scanned its line (else the document's)."""
     written = _EMPTY | {"at": at, "document_id": doc.id, "station": doc.station, "user": user or doc.user} | values

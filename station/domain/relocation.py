@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from . import counting, movement_writes, site_rules, whereabouts
 from .errors import Refusal
-from .facts import DocumentLike, SerialFacts, product_by_id
+from .facts import DocumentHead, SerialFacts, product_by_id
 from .models import Document, DocumentLine, Movement, SerialNumber
 from .vocabulary import POLICY, DocumentKind, MovementKind
 from .wording import plural
@@ -34,12 +34,12 @@ S = SerialNumber.__table__
 M = Movement.__table__
 
 
-def post(session: Session, doc: DocumentLike, head, lines, facts: dict[str, SerialFacts], here: int,
+def post(session: Session, doc: DocumentHead, lines, facts: dict[str, SerialFacts], here: int,
          at: datetime) -> dict[int, int]:
     """Check and write every line; answers each product's change of unserialised units in total (none here)."""
     if doc.kind == DocumentKind.count:
-        return counting.post(session, doc, head, here, at)
-    _check(session, doc, head, lines, facts, here)
+        return counting.post(session, doc, here, at)
+    _check(session, doc, lines, facts, here)
     # POLICY's sign says which: 0 a move (from a place to a place), -1 a transfer out (to no place, on the
     # transfer), +1 an arrival (from no place, off the transfer, in stock again).
     policy = POLICY[doc.kind]
@@ -55,17 +55,17 @@ def post(session: Session, doc: DocumentLike, head, lines, facts: dict[str, Seri
         values |= {"transfer_id": null() if policy.sign > 0 else doc.id, "in_stock": policy.sign > 0}
     session.execute(update(S).where(S.c.serial == L.c.serial, this).values(**values))
     if policy.sign == 0:
-        _move_units(session, doc, head, lines, here, at)
+        _move_units(session, doc, lines, here, at)
     return {}
 
 
-def _check(session: Session, doc: DocumentLike, head, lines, facts: dict[str, SerialFacts], here: int) -> None:
+def _check(session: Session, doc: DocumentHead, lines, facts: dict[str, SerialFacts], here: int) -> None:
     """Every line against what the locks read: the unit is where the kind needs it."""
     where = site_rules.read(session, doc.id)
     sites: dict[int, int] = {}
     transfer = None
     if doc.kind == DocumentKind.arrival:
-        transfer = session.scalar(select(D.c.reference).where(D.c.id == head.order_id))
+        transfer = session.scalar(select(D.c.reference).where(D.c.id == doc.order_id))
     for line in lines:
         if line.serial is None:
             if doc.kind != DocumentKind.move:
@@ -77,7 +77,7 @@ def _check(session: Session, doc: DocumentLike, head, lines, facts: dict[str, Se
             if unit is None:
                 raise Refusal("serial_not_on_transfer", f"Serial {line.serial} is not a unit of {transfer}: "
                                                         "put it aside and scan the next unit.")
-            site_rules.refuse_not_on_transfer(unit, head.order_id, transfer)
+            site_rules.refuse_not_on_transfer(unit, doc.order_id, transfer)
             continue
         if unit is not None:
             site_rules.refuse_in_transit(session, unit)
@@ -92,7 +92,7 @@ def _check(session: Session, doc: DocumentLike, head, lines, facts: dict[str, Se
             site_rules.refuse_already_there(session, unit, destination)
 
 
-def _move_units(session: Session, doc: DocumentLike, head, lines, here: int, at: datetime) -> None:
+def _move_units(session: Session, doc: DocumentHead, lines, here: int, at: datetime) -> None:
     """A move's unserialised units: taken from the document's location first (never the destination), put there."""
     wants = [whereabouts.Want(line.line_no, line.product_id, line.quantity, here,
                               exclude=line.location_id if line.location_id is not None else here)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from . import movement_writes
 from .errors import Refusal
-from .facts import DocumentLike, SerialFacts
+from .facts import DocumentHead, SerialFacts
 from .models import Customer, Document, DocumentLine, Movement, Product, SerialNumber
 from .rules import SERIAL_CHECKS, check_replacement, check_units, wrong_customer
 from .sqldates import later_of, warranty_given
@@ -40,9 +40,9 @@ _L2 = L.alias("replacing_line")
 _F = S.alias("faulty")
 
 
-def check(session: Session, doc: DocumentLike, head, lines, facts: dict[str, SerialFacts], product) -> int | None:
+def check(session: Session, doc: DocumentHead, lines, facts: dict[str, SerialFacts], product) -> int | None:
     """Every line against the locked facts; the document's customer: its own, else its first unit's."""
-    customer = head.customer_id
+    customer = doc.customer_id
     on_document = {line.serial for line in lines if line.replaces is None}
     replaced: set[str] = set()
     for line in lines:
@@ -72,7 +72,7 @@ def line_warranty_months():
             .correlate_except(P).scalar_subquery())
 
 
-def write(session: Session, doc: DocumentLike, head, customer_id: int | None, at: datetime) -> None:
+def write(session: Session, doc: DocumentHead, customer_id: int | None, at: datetime) -> None:
     """The movements of every line, then the serials and the document's customer."""
     check_in = doc.kind == DocumentKind.service_check_in
     replacing = L.c.replaces.is_not(None)
@@ -98,5 +98,5 @@ def write(session: Session, doc: DocumentLike, head, customer_id: int | None, at
     if not check_in:
         session.execute(update(S).where(S.c.serial == L.c.replaces, this)
                         .values(faulty=true(), customer_id=None, in_stock=False))
-    if head.customer_id is None and customer_id is not None:
+    if doc.customer_id is None and customer_id is not None:
         session.execute(update(D).where(D.c.id == doc.id).values(customer_id=customer_id))
