@@ -29,8 +29,8 @@ from sqlalchemy import bindparam, func, insert, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from . import whereabouts
-from .facts import DocumentLike
+from . import movement_writes, whereabouts
+from .facts import DocumentHead
 from .tables import SL, L, M, P, S
 from .vocabulary import MovementKind
 
@@ -43,7 +43,7 @@ _TOTAL = update(P).where(P.c.id == bindparam("p_id")).values(unserialised_on_han
                                                              + bindparam("p_delta"))
 
 
-def post(session: Session, doc: DocumentLike, head, here: int, at: datetime) -> dict[int, int]:
+def post(session: Session, doc: DocumentHead, here: int, at: datetime) -> dict[int, int]:
     """Write the count's movements and set what it found; answers each product's change of unserialised units."""
     counted_here = whereabouts.subtree(session, here)
     inside = set(counted_here)
@@ -64,10 +64,8 @@ def post(session: Session, doc: DocumentLike, head, here: int, at: datetime) -> 
     placed, added, counted = _serials(doc, first, units, _news(session, doc.id), inside, here, at, rows)
     for serial_id, unit in expected.items():
         if serial_id not in counted:
-            rows.append({"at": at, "document_id": doc.id, "station": doc.station, "user": doc.user,
-                         "kind": MovementKind.adjustment.value, "product_id": unit.product_id,
-                         "serial_id": serial_id, "quantity": -1, "from_location_id": unit.location_id,
-                         "to_location_id": None})
+            rows.append(movement_writes.row(doc, at, kind=MovementKind.adjustment.value, product_id=unit.product_id,
+                                            serial_id=serial_id, quantity=-1, from_location_id=unit.location_id))
     missing = [{"s_id": i} for i in expected if i not in counted]
     deltas = _set_units(session, doc, lines, counted_here, here, at, rows)
     connection = session.connection()
@@ -79,7 +77,7 @@ def post(session: Session, doc: DocumentLike, head, here: int, at: datetime) -> 
     return deltas
 
 
-def _serials(doc: DocumentLike, first: dict, units: dict, news: set[str], inside: set[int], here: int,
+def _serials(doc: DocumentHead, first: dict, units: dict, news: set[str], inside: set[int], here: int,
              at: datetime, rows: list[dict]) -> tuple[list[dict], list[dict], set[int]]:
     """Each counted serial decided: moved here, added, or nothing to write; the serials' changes, and all counted."""
     placed, added, counted = [], [], set()
@@ -98,9 +96,9 @@ def _serials(doc: DocumentLike, first: dict, units: dict, news: set[str], inside
             added.append({"s_id": unit.id, "s_location": where, "s_product": product})
         else:
             continue
-        rows.append({"at": at, "document_id": doc.id, "station": doc.station, "user": line.user or doc.user,
-                     "kind": kind.value, "product_id": product, "serial_id": unit.id, "quantity": quantity,
-                     "from_location_id": source, "to_location_id": where})
+        rows.append(movement_writes.row(doc, at, user=line.user, kind=kind.value, product_id=product,
+                                        serial_id=unit.id, quantity=quantity, from_location_id=source,
+                                        to_location_id=where))
     return placed, added, counted
 
 
@@ -134,7 +132,7 @@ def _news(session: Session, document_id: int) -> set[str]:
         .where(L.c.document_id == document_id, M.c.at > L.c.created_at)))
 
 
-def _set_units(session: Session, doc: DocumentLike, lines, counted_here: list[int], here: int, at: datetime,
+def _set_units(session: Session, doc: DocumentHead, lines, counted_here: list[int], here: int, at: datetime,
                rows: list[dict]) -> dict[int, int]:
     """Each product's unserialised units at each location counted set to what was found there."""
     found: dict[tuple[int, int], int] = {}
@@ -156,10 +154,10 @@ def _set_units(session: Session, doc: DocumentLike, lines, counted_here: list[in
         product_id, location_id = key
         changes.append((product_id, location_id, diff))
         deltas[product_id] = deltas.get(product_id, 0) + diff
-        rows.append({"at": at, "document_id": doc.id, "station": doc.station, "user": users.get(key) or doc.user,
-                     "kind": MovementKind.adjustment.value, "product_id": product_id, "serial_id": None,
-                     "quantity": diff, "from_location_id": location_id if diff < 0 else None,
-                     "to_location_id": location_id if diff > 0 else None})
+        rows.append(movement_writes.row(doc, at, user=users.get(key), kind=MovementKind.adjustment.value,
+                                        product_id=product_id, quantity=diff,
+                                        from_location_id=location_id if diff < 0 else None,
+                                        to_location_id=location_id if diff > 0 else None))
     whereabouts.add(session, changes)
     if deltas:
         session.connection().execute(_TOTAL, [{"p_id": p, "p_delta": d} for p, d in sorted(deltas.items())])

@@ -43,14 +43,23 @@ from sqlalchemy import and_, bindparam, case, func, insert, literal, null, or_, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from . import events, relocation, service_posting, site_rules, tallies, whereabouts
+from . import events, movement_writes, relocation, service_posting, site_rules, tallies, whereabouts
 from .documents import add_line, expire, expire_rows, open_document, require_open
 from .errors import Refusal
-from .facts import DocumentLike, ProductLike, SerialFacts, locked_serials, product_by_id
+from .facts import DocumentHead, DocumentLike, ProductFacts, ProductLike, SerialFacts, locked_serials, product_by_id
 from .models import Document, DocumentLine, Movement, Product, SerialNumber
 from .rules import SERIAL_CHECKS, check_units, order_exceeded, out_of_stock, writes_off
 from .sqldates import warranty_given
-from .vocabulary import POLICY, SERVICE_KINDS, DocumentKind, DocumentStatus, EventType, MovementKind, PartyKind
+from .vocabulary import (
+    POLICY,
+    SERVICE_KINDS,
+    DocumentKind,
+    DocumentStatus,
+    EventType,
+    KindPolicy,
+    MovementKind,
+    PartyKind,
+)
 
 #: The documents of SPEC 3c that only move units between locations (and a count), posted by relocation.py.
 LOCATION_KINDS = frozenset({DocumentKind.move, DocumentKind.transfer, DocumentKind.arrival, DocumentKind.count})
@@ -73,21 +82,24 @@ class Posted:
     at: datetime
 
 
-def post(session: Session, doc: DocumentLike) -> Posted:
-    """Write every line's movements and close the document. Raises Refusal, having written nothing, on failure."""
-    require_open(doc)
-    if doc.kind == DocumentKind.purchase_order:
+def post(session: Session, given: DocumentLike) -> Posted:
+    """Write every line's movements and close the document. Raises Refusal, having written nothing, on failure.
+
+    ``given`` is the document as its caller holds it (an ORM Document, or the scan path's DocumentHead); what
+    posting reads of it is read again under its lock as a frozen DocumentHead, and only that goes further.
+    """
+    require_open(given)
+    if given.kind == DocumentKind.purchase_order:
         raise Refusal("document_not_open", "A purchase order is received against, not posted.")
-    head = session.execute(select(D.c.status, D.c.line_count, D.c.order_id, D.c.supplier_id, D.c.customer_id,
-                                  D.c.location_id).where(D.c.id == doc.id).with_for_update()).one()
-    if head.status != DocumentStatus.open:
-        raise Refusal("document_not_open", f"Document {doc.reference} is {head.status.value}, not open.")
-    if head.line_count == 0:
+    doc = _locked_head(session, given.id)
+    if doc.status != DocumentStatus.open:
+        raise Refusal("document_not_open", f"Document {doc.reference} is {doc.status.value}, not open.")
+    if doc.line_count == 0:
         raise Refusal("empty_document", f"Document {doc.reference} has no lines to post: scan something, or cancel it.")
-    if head.order_id is not None:
+    if doc.order_id is not None:
         # Two receipts against one purchase order: the second waits here, then counts what the
         # first received (else both could pass "received + these <= expected" and over-receive).
-        session.execute(select(D.c.id).where(D.c.id == head.order_id).with_for_update(key_share=True))
+        session.execute(select(D.c.id).where(D.c.id == doc.order_id).with_for_update(key_share=True))
     lines = session.execute(select(L.c.line_no, L.c.product_id, L.c.serial, L.c.quantity, L.c.replaces,
                                    L.c.location_id, L.c.user)
                             .where(L.c.document_id == doc.id).order_by(L.c.line_no)).all() \
@@ -96,38 +108,47 @@ def post(session: Session, doc: DocumentLike) -> Posted:
     facts = locked_serials(session, doc.id) if doc.kind != DocumentKind.count else {}
     products = _Products(session)
     at = datetime.now(UTC)
-    here = whereabouts.default_location(session, head.location_id)
+    here = whereabouts.default_location(session, doc.location_id)
     if doc.kind in LOCATION_KINDS:
-        deltas = relocation.post(session, doc, head, lines, facts, here, at)
+        deltas = relocation.post(session, doc, lines, facts, here, at)
     elif doc.kind in SERVICE_KINDS:
-        customer_id = service_posting.check(session, doc, head, lines, facts, products)
+        customer_id = service_posting.check(session, doc, lines, facts, products)
         _check_sites(session, doc, lines, here)
-        service_posting.write(session, doc, head, customer_id, at)
+        service_posting.write(session, doc, customer_id, at)
         deltas: dict[int, int] = {}
     else:
         deltas, takes = _check(doc, lines, facts, products)
         _check_sites(session, doc, lines, here)
-        if head.order_id is not None:
-            _check_order(session, doc, head.order_id)
+        if doc.order_id is not None:
+            _check_order(session, doc, doc.order_id)
         new = [line.serial for line in lines if line.serial is not None and line.serial not in facts]
         if new:
-            facts |= _bring_in(session, doc, head, here, lines, new, products)
+            facts |= _bring_in(session, doc, here, lines, new, products)
         _apply_units(session, doc, deltas, takes)
         units = _place_units(session, doc, lines, here, takes)
-        _write_movements(session, doc, head, at, takes, units, here)
-        _update_serials(session, doc, head, at, here)
-    if head.order_id is not None:
-        tallies.receive_on_order(session, doc.id, head.order_id)
+        _write_movements(session, doc, at, takes, units, here)
+        _update_serials(session, doc, at, here)
+    if doc.order_id is not None:
+        tallies.receive_on_order(session, doc.id, doc.order_id)
     session.execute(update(D).where(D.c.id == doc.id).values(status=DocumentStatus.posted, posted_at=at))
     session.execute(update(L).where(L.c.document_id == doc.id, L.c.is_open.is_(True)).values(is_open=False))
-    expire(session, doc, "status", "posted_at", "lines", "customer", "customer_id")
+    expire(session, given, "status", "posted_at", "lines", "customer", "customer_id")
     expire_rows(session, Product, deltas, "unserialised_on_hand")
     expire_rows(session, SerialNumber, (f.id for f in facts.values()), "in_stock", "customer", "customer_id",
                 "supplier", "supplier_id", "product", "product_id", "in_service", "faulty", "warranty_until",
                 "location", "location_id", "transfer_id")
     # Last: from here to the commit, other postings' events wait for this one's (events.py).
     events.record(session, EventType.document_posted, "document", doc.id, at=at)
-    return Posted(doc.reference, head.line_count, at)
+    return Posted(doc.reference, doc.line_count, at)
+
+
+def _locked_head(session: Session, document_id: int) -> DocumentHead:
+    """The document's head, its row locked: a second CMD:FINISH of the same document waits here."""
+    row = session.execute(select(D.c.id, D.c.reference, D.c.kind, D.c.status, D.c.station, D.c.user,
+                                 D.c.supplier_id, D.c.customer_id, D.c.order_id, D.c.line_count, D.c.location_id)
+                          .where(D.c.id == document_id).with_for_update()).one()
+    return DocumentHead(row.id, row.reference, row.kind, row.status, row.station, row.user, row.supplier_id,
+                        row.customer_id, row.order_id, row.line_count, location_id=row.location_id)
 
 
 class _Products:
@@ -135,9 +156,9 @@ class _Products:
 
     def __init__(self, session: Session):
         self.session = session
-        self._known: dict[int, ProductLike] = {}
+        self._known: dict[int, ProductFacts] = {}
 
-    def __call__(self, product_id: int | None) -> ProductLike | None:
+    def __call__(self, product_id: int | None) -> ProductFacts | None:
         if product_id is None:
             return None
         if product_id not in self._known:
@@ -145,7 +166,7 @@ class _Products:
         return self._known[product_id]
 
 
-def _check(doc: DocumentLike, lines, facts: dict[str, SerialFacts], product: _Products):
+def _check(doc: DocumentHead, lines, facts: dict[str, SerialFacts], product: _Products):
     """Every line against the locked facts; the unserialised delta per product, and the sale lines that take a unit."""
     policy = POLICY[doc.kind]
     deltas: dict[int, int] = {}
@@ -164,7 +185,7 @@ def _check(doc: DocumentLike, lines, facts: dict[str, SerialFacts], product: _Pr
     return deltas, takes
 
 
-def _check_order(session: Session, doc: DocumentLike, order_id: int) -> None:
+def _check_order(session: Session, doc: DocumentHead, order_id: int) -> None:
     """Under the order's lock: what this receipt brings in fits what the order still expects, per product."""
     here, ordered = tallies.T.alias("here"), tallies.T.alias("ordered")
     row = session.execute(
@@ -182,7 +203,7 @@ def _check_order(session: Session, doc: DocumentLike, order_id: int) -> None:
         raise order_exceeded(reference, row, row.expected, row.received)
 
 
-def _bring_in(session: Session, doc: DocumentLike, head, here: int, lines, new: list[str],
+def _bring_in(session: Session, doc: DocumentHead, here: int, lines, new: list[str],
               product: _Products) -> dict[str, SerialFacts]:
     """Records for the serials first seen on this document; one made meanwhile by another request is checked too.
 
@@ -198,10 +219,12 @@ def _bring_in(session: Session, doc: DocumentLike, head, here: int, lines, new: 
     line, through the rows the statement itself was adding, and 30,000 serials took 14.5 s instead of 1.2.
     """
     made = datetime.now(UTC)
-    receipt = doc.kind == DocumentKind.receipt
-    supplier = head.supplier_id if receipt and head.supplier_id is not None else None
-    placed = func.coalesce(L.c.location_id, literal(here)) if receipt else literal(None, S.c.location_id.type)
-    source = (select(L.c.serial, L.c.product_id, literal(receipt), literal(made, S.c.created_at.type),
+    policy = POLICY[doc.kind]
+    # Made as the posting leaves them when it brings them into stock (a receipt: a return brings no new serial).
+    comes_in = policy.sign > 0
+    supplier = _serial_party(policy, doc).get("supplier_id") if comes_in else None
+    placed = func.coalesce(L.c.location_id, literal(here)) if comes_in else literal(None, S.c.location_id.type)
+    source = (select(L.c.serial, L.c.product_id, literal(comes_in), literal(made, S.c.created_at.type),
                      literal(supplier, S.c.supplier_id.type), placed)
               .where(L.c.document_id == doc.id, L.c.serial.is_not(None)))
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
@@ -222,7 +245,7 @@ def _bring_in(session: Session, doc: DocumentLike, head, here: int, lines, new: 
     return facts
 
 
-def _apply_units(session: Session, doc: DocumentLike, deltas: dict[int, int], takes: list[str]) -> None:
+def _apply_units(session: Session, doc: DocumentHead, deltas: dict[int, int], takes: list[str]) -> None:
     """Each product's unserialised count moved by its delta, never below zero, in product id order."""
     for product_id in sorted(deltas):
         delta = deltas[product_id]
@@ -236,7 +259,7 @@ def _apply_units(session: Session, doc: DocumentLike, deltas: dict[int, int], ta
             raise out_of_stock(doc, product, product.unserialised_on_hand, takes[0] if takes else None)
 
 
-def _check_sites(session: Session, doc: DocumentLike, lines, here: int) -> None:
+def _check_sites(session: Session, doc: DocumentHead, lines, here: int) -> None:
     """Under the serials' locks: none is in transit, and what leaves stock leaves from the document's site (3c)."""
     if not any(line.serial is not None for line in lines):
         return
@@ -266,7 +289,7 @@ class _Units:
     quantity: int
 
 
-def _place_units(session: Session, doc: DocumentLike, lines, here: int, takes: list[str]) -> list[_Units]:
+def _place_units(session: Session, doc: DocumentHead, lines, here: int, takes: list[str]) -> list[_Units]:
     """Stock levels of unserialised units: in at the line's location; out from it first, then the site's others
     in code order. A rule-4 serial is placed where its unit was taken (its adjustment pair and sale leave there)."""
     policy, taking = POLICY[doc.kind], set(takes)
@@ -297,29 +320,23 @@ def _place_units(session: Session, doc: DocumentLike, lines, here: int, takes: l
     return sorted(placed, key=lambda u: u.line_no)
 
 
-def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, takes: list[str], units: list[_Units],
+def _write_movements(session: Session, doc: DocumentHead, at: datetime, takes: list[str], units: list[_Units],
                      here: int) -> None:
     """The movements of every line, each with where the unit left and where it went: INSERT ... SELECT from
     the lines for serials (a rule-4 adjustment pair first where one is owed), one executemany for the units."""
     policy = POLICY[doc.kind]
-    product = func.coalesce(S.c.product_id, L.c.product_id)
-    user = func.coalesce(L.c.user, literal(doc.user, M.c.user.type))  # who scanned the line, else the document's
-    serial_lines = L.join(S, S.c.serial == L.c.serial)
     placed = func.coalesce(L.c.location_id, literal(here))
     if takes:
-        pair = L.c.document_id == doc.id, L.c.serial.in_(takes)
+        pair = L.c.serial.in_(takes)
         for serial_id, quantity, source, to in ((null(), -1, S.c.location_id, null()),  # one unserialised unit out,
                                                 (S.c.id, 1, null(), S.c.location_id)):  # the serial in, there
-            session.execute(insert(M).from_select(
-                ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity",
-                 "from_location_id", "to_location_id"],
-                select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
-                       user, literal(MovementKind.adjustment.value), product, serial_id,
-                       literal(quantity), source, to).select_from(serial_lines).where(*pair).order_by(L.c.line_no)))
+            session.execute(movement_writes.from_lines(
+                doc, at, pair, kind=literal(MovementKind.adjustment.value), serial_id=serial_id,
+                quantity=literal(quantity), from_location_id=source, to_location_id=to))
     sign = (case((L.c.quantity > 0, 1), else_=-1) if policy.sign == 0 else literal(policy.sign))
-    if doc.kind in (DocumentKind.supplier_return, DocumentKind.adjustment):
+    if policy.serial.faulty_leaves:
         sign = case((S.c.faulty.is_(True), 0), else_=sign)  # a faulty unit leaves our hands, not our stock (3b)
-    if doc.kind == DocumentKind.adjustment:
+    if policy.sign == 0:
         # One in transit written off (3c): its transfer_out took it out of stock already; it leaves the transfer.
         sign = case((and_(L.c.quantity < 0, S.c.transfer_id.is_not(None)), 0), else_=sign)
     if policy.sign > 0:
@@ -328,60 +345,62 @@ def _write_movements(session: Session, doc: DocumentLike, head, at: datetime, ta
         source, to = S.c.location_id, null()
     else:  # adjustment: each line's own sign
         source, to = case((L.c.quantity < 0, S.c.location_id)), case((L.c.quantity > 0, placed))
-    supplier, customer = _party_columns(doc, head)
-    months = service_posting.line_warranty_months() if policy.movement is MovementKind.sale else null()
-    session.execute(insert(M).from_select(
-        ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity", "supplier_id",
-         "customer_id", "warranty_months", "from_location_id", "to_location_id"],
-        select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
-               user, literal(policy.movement.value), product, S.c.id, sign,
-               supplier, customer, months, source, to)
-        .select_from(serial_lines).where(L.c.document_id == doc.id).order_by(L.c.line_no)))
+    months = service_posting.line_warranty_months() if policy.serial.warranty else null()
+    session.execute(movement_writes.from_lines(
+        doc, at, kind=literal(policy.movement.value), quantity=sign, warranty_months=months, from_location_id=source,
+        to_location_id=to, **_movement_party(policy, doc)))
     if not units:
         return
-    unit_supplier = head.supplier_id if policy.party is PartyKind.supplier else None
-    unit_customer = head.customer_id if policy.party is PartyKind.customer else None
+    unit_supplier = doc.supplier_id if policy.party is PartyKind.supplier else None
+    unit_customer = doc.customer_id if policy.party is PartyKind.customer else None
     session.execute(insert(M), [
-        {"at": at, "document_id": doc.id, "station": doc.station, "user": u.user or doc.user,
-         "kind": policy.movement.value, "product_id": u.product_id, "serial_id": None, "quantity": u.quantity,
-         "supplier_id": unit_supplier, "customer_id": unit_customer, "from_location_id": u.source,
-         "to_location_id": u.to} for u in units])
+        movement_writes.row(doc, at, user=u.user, kind=policy.movement.value, product_id=u.product_id,
+                            quantity=u.quantity, supplier_id=unit_supplier, customer_id=unit_customer,
+                            from_location_id=u.source, to_location_id=u.to) for u in units])
 
 
-def _party_columns(doc: DocumentLike, head):
-    """The movement's party: the document's, else (a return) whoever the serial was with."""
-    side = POLICY[doc.kind].party
-    if side is PartyKind.supplier:
-        return func.coalesce(literal(head.supplier_id), S.c.supplier_id), null()
-    if side is PartyKind.customer:
-        if doc.kind == DocumentKind.customer_return:
-            return null(), func.coalesce(S.c.customer_id, literal(head.customer_id))
-        return null(), literal(head.customer_id)
-    return null(), null()
+def _movement_party(policy: KindPolicy, doc: DocumentHead) -> dict:
+    """The movement's party column: the document's, else whoever the serial was with; on a return from a customer,
+    whoever the serial was with, else the document's."""
+    if policy.party is None:
+        return {}
+    column = f"{policy.party.value}_id"
+    document, serial = literal(getattr(doc, column)), S.c[column]
+    return {column: func.coalesce(serial, document) if policy.serial.party_from_serial
+            else func.coalesce(document, serial)}
 
 
-def _update_serials(session: Session, doc: DocumentLike, head, at: datetime, here: int) -> None:
+def _serial_party(policy: KindPolicy, doc: DocumentHead) -> dict:
+    """The document's party a serial takes by its posting, when the kind says so and the document names one."""
+    if not policy.serial.takes_party or policy.party is None:
+        return {}
+    column = f"{policy.party.value}_id"
+    party = getattr(doc, column)
+    return {} if party is None else {column: party}
+
+
+def _update_serials(session: Session, doc: DocumentHead, at: datetime, here: int) -> None:
     """Stock, location, customer, supplier and product of every serial on the document, in one UPDATE ... FROM
-    the lines."""
-    kind = doc.kind
+    the lines, as POLICY says of its kind (vocabulary.SerialPosting)."""
+    policy = POLICY[doc.kind]
     placed = func.coalesce(L.c.location_id, literal(here))
     values: dict = {"product_id": func.coalesce(S.c.product_id, L.c.product_id)}
-    if kind in (DocumentKind.receipt, DocumentKind.customer_return):
+    if policy.sign > 0:
         values |= {"in_stock": true(), "customer_id": null(), "location_id": placed}
-        if kind == DocumentKind.receipt and head.supplier_id is not None:
-            values["supplier_id"] = head.supplier_id
-    elif kind == DocumentKind.sale:
-        sold_on = literal(at.date(), S.c.warranty_until.type)
-        values |= {"in_stock": literal(False), "customer_id": head.customer_id, "location_id": null(),
-                   "warranty_until": warranty_given(sold_on, service_posting.line_warranty_months())}
-    elif kind == DocumentKind.supplier_return:
-        values |= {"in_stock": literal(False), "faulty": literal(False), "location_id": null()}
-    else:  # adjustment: each line's own sign
-        values |= {"in_stock": L.c.quantity > 0, "faulty": literal(False),
+    elif policy.sign < 0:
+        values |= {"in_stock": literal(False), "location_id": null()}
+    else:  # each line's own sign
+        values |= {"in_stock": L.c.quantity > 0,
                    "customer_id": case((L.c.quantity > 0, null()), else_=S.c.customer_id),
                    "location_id": case((L.c.quantity > 0, placed), else_=null()),
                    # adjusted out while in transit: written off, off its transfer (SPEC 3c)
                    "transfer_id": case((L.c.quantity < 0, null()), else_=S.c.transfer_id)}
+    if policy.serial.faulty_leaves:
+        values["faulty"] = literal(False)
+    values |= _serial_party(policy, doc)
+    if policy.serial.warranty:
+        sold_on = literal(at.date(), S.c.warranty_until.type)
+        values["warranty_until"] = warranty_given(sold_on, service_posting.line_warranty_months())
     # A record that holds these values already (a receipt's new serials: _bring_in) is not written again.
     changes = or_(*(S.c[name].is_distinct_from(value) for name, value in values.items()))
     session.execute(update(S).where(S.c.serial == L.c.serial, L.c.document_id == doc.id, changes).values(**values))

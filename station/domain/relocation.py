@@ -21,54 +21,46 @@ from datetime import datetime
 from sqlalchemy import func, insert, literal, null, select, update
 from sqlalchemy.orm import Session
 
-from . import counting, site_rules, whereabouts
+from . import counting, movement_writes, site_rules, whereabouts
 from .errors import Refusal
-from .facts import DocumentLike, SerialFacts, product_by_id
+from .facts import DocumentHead, SerialFacts, product_by_id
 from .tables import D, L, M, S
-from .vocabulary import DocumentKind, MovementKind
+from .vocabulary import POLICY, DocumentKind, MovementKind
 from .wording import plural
 
-_MOVEMENT = {DocumentKind.move: (MovementKind.move, 0), DocumentKind.transfer: (MovementKind.transfer_out, -1),
-             DocumentKind.arrival: (MovementKind.transfer_in, 1)}
 
-
-def post(session: Session, doc: DocumentLike, head, lines, facts: dict[str, SerialFacts], here: int,
+def post(session: Session, doc: DocumentHead, lines, facts: dict[str, SerialFacts], here: int,
          at: datetime) -> dict[int, int]:
     """Check and write every line; answers each product's change of unserialised units in total (none here)."""
     if doc.kind == DocumentKind.count:
-        return counting.post(session, doc, head, here, at)
-    _check(session, doc, head, lines, facts, here)
-    kind, quantity = _MOVEMENT[doc.kind]
+        return counting.post(session, doc, here, at)
+    _check(session, doc, lines, facts, here)
+    # POLICY's sign says which: 0 a move (from a place to a place), -1 a transfer out (to no place, on the
+    # transfer), +1 an arrival (from no place, off the transfer, in stock again).
+    policy = POLICY[doc.kind]
     placed = func.coalesce(L.c.location_id, literal(here))
-    source = S.c.location_id if doc.kind != DocumentKind.arrival else null()
-    to = placed if doc.kind != DocumentKind.transfer else null()
+    source = S.c.location_id if policy.sign <= 0 else null()
+    to = placed if policy.sign >= 0 else null()
     this = L.c.document_id == doc.id
-    session.execute(insert(M).from_select(
-        ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity",
-         "from_location_id", "to_location_id"],
-        select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
-               func.coalesce(L.c.user, literal(doc.user, M.c.user.type)), literal(kind.value),
-               func.coalesce(S.c.product_id, L.c.product_id), S.c.id, literal(quantity), source, to)
-        .select_from(L.join(S, S.c.serial == L.c.serial)).where(this).order_by(L.c.line_no)))
-    if doc.kind == DocumentKind.move:
-        values = {"location_id": placed}
-    elif doc.kind == DocumentKind.transfer:
-        values = {"location_id": null(), "transfer_id": doc.id, "in_stock": False}
-    else:
-        values = {"location_id": placed, "transfer_id": null(), "in_stock": True}
+    session.execute(movement_writes.from_lines(doc, at, kind=literal(policy.movement.value),
+                                               quantity=literal(policy.sign), from_location_id=source,
+                                               to_location_id=to))
+    values = {"location_id": to}
+    if policy.sign != 0:
+        values |= {"transfer_id": null() if policy.sign > 0 else doc.id, "in_stock": policy.sign > 0}
     session.execute(update(S).where(S.c.serial == L.c.serial, this).values(**values))
-    if doc.kind == DocumentKind.move:
-        _move_units(session, doc, head, lines, here, at)
+    if policy.sign == 0:
+        _move_units(session, doc, lines, here, at)
     return {}
 
 
-def _check(session: Session, doc: DocumentLike, head, lines, facts: dict[str, SerialFacts], here: int) -> None:
+def _check(session: Session, doc: DocumentHead, lines, facts: dict[str, SerialFacts], here: int) -> None:
     """Every line against what the locks read: the unit is where the kind needs it."""
     where = site_rules.read(session, doc.id)
     sites: dict[int, int] = {}
     transfer = None
     if doc.kind == DocumentKind.arrival:
-        transfer = session.scalar(select(D.c.reference).where(D.c.id == head.order_id))
+        transfer = session.scalar(select(D.c.reference).where(D.c.id == doc.order_id))
     for line in lines:
         if line.serial is None:
             if doc.kind != DocumentKind.move:
@@ -80,7 +72,7 @@ def _check(session: Session, doc: DocumentLike, head, lines, facts: dict[str, Se
             if unit is None:
                 raise Refusal("serial_not_on_transfer", f"Serial {line.serial} is not a unit of {transfer}: "
                                                         "put it aside and scan the next unit.")
-            site_rules.refuse_not_on_transfer(unit, head.order_id, transfer)
+            site_rules.refuse_not_on_transfer(unit, doc.order_id, transfer)
             continue
         if unit is not None:
             site_rules.refuse_in_transit(session, unit)
@@ -95,7 +87,7 @@ def _check(session: Session, doc: DocumentLike, head, lines, facts: dict[str, Se
             site_rules.refuse_already_there(session, unit, destination)
 
 
-def _move_units(session: Session, doc: DocumentLike, head, lines, here: int, at: datetime) -> None:
+def _move_units(session: Session, doc: DocumentHead, lines, here: int, at: datetime) -> None:
     """A move's unserialised units: taken from the document's location first (never the destination), put there."""
     wants = [whereabouts.Want(line.line_no, line.product_id, line.quantity, here,
                               exclude=line.location_id if line.location_id is not None else here)
@@ -113,7 +105,6 @@ def _move_units(session: Session, doc: DocumentLike, head, lines, here: int, at:
     whereabouts.add(session, [(p.product_id, dest[p.key], p.quantity) for p in portions])
     # One movement per unit, as for a serial: a move's quantity is 0, so the count of them says how many moved.
     session.execute(insert(M), [
-        {"at": at, "document_id": doc.id, "station": doc.station, "user": by_no[p.key].user or doc.user,
-         "kind": MovementKind.move.value, "product_id": p.product_id, "serial_id": None, "quantity": 0,
-         "from_location_id": p.location_id, "to_location_id": dest[p.key]}
+        movement_writes.row(doc, at, user=by_no[p.key].user, kind=MovementKind.move.value, product_id=p.product_id,
+                            quantity=0, from_location_id=p.location_id, to_location_id=dest[p.key])
         for p in portions for _ in range(p.quantity)])

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, exists, func, insert, literal, null, select, true, update
+from sqlalchemy import case, exists, func, literal, null, select, true, update
 from sqlalchemy.orm import Session
 
+from . import movement_writes
 from .errors import Refusal
-from .facts import DocumentLike, SerialFacts
+from .facts import DocumentHead, SerialFacts
 from .models import Customer
 from .rules import SERIAL_CHECKS, check_replacement, check_units, wrong_customer
 from .sqldates import later_of, warranty_given
@@ -35,9 +36,9 @@ _L2 = L.alias("replacing_line")
 _F = S.alias("faulty")
 
 
-def check(session: Session, doc: DocumentLike, head, lines, facts: dict[str, SerialFacts], product) -> int | None:
+def check(session: Session, doc: DocumentHead, lines, facts: dict[str, SerialFacts], product) -> int | None:
     """Every line against the locked facts; the document's customer: its own, else its first unit's."""
-    customer = head.customer_id
+    customer = doc.customer_id
     on_document = {line.serial for line in lines if line.replaces is None}
     replaced: set[str] = set()
     for line in lines:
@@ -67,7 +68,7 @@ def line_warranty_months():
             .correlate_except(P).scalar_subquery())
 
 
-def write(session: Session, doc: DocumentLike, head, customer_id: int | None, at: datetime) -> None:
+def write(session: Session, doc: DocumentHead, customer_id: int | None, at: datetime) -> None:
     """The movements of every line, then the serials and the document's customer."""
     check_in = doc.kind == DocumentKind.service_check_in
     replacing = L.c.replaces.is_not(None)
@@ -75,16 +76,11 @@ def write(session: Session, doc: DocumentLike, head, customer_id: int | None, at
     kind = (literal(MovementKind.service_in.value) if check_in else
             case((replacing, MovementKind.replacement.value), (is_faulty, MovementKind.replaced.value),
                  else_=MovementKind.service_out.value))
-    session.execute(insert(M).from_select(
-        ["at", "document_id", "station", "user", "kind", "product_id", "serial_id", "quantity", "customer_id",
-         "warranty_months", "from_location_id"],
-        select(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
-               func.coalesce(L.c.user, literal(doc.user, M.c.user.type)), kind,
-               func.coalesce(S.c.product_id, L.c.product_id), S.c.id,
-               case((replacing, -1), else_=0), literal(customer_id, M.c.customer_id.type),
-               case((replacing, line_warranty_months()), else_=null()),
-               case((replacing, S.c.location_id), else_=null()))  # a replacement leaves from where it was
-        .select_from(L.join(S, S.c.serial == L.c.serial)).where(L.c.document_id == doc.id).order_by(L.c.line_no)))
+    session.execute(movement_writes.from_lines(
+        doc, at, kind=kind, quantity=case((replacing, -1), else_=0),
+        customer_id=literal(customer_id, M.c.customer_id.type),
+        warranty_months=case((replacing, line_warranty_months()), else_=null()),
+        from_location_id=case((replacing, S.c.location_id), else_=null())))  # a replacement leaves from where it was
     this = L.c.document_id == doc.id
     if not check_in:
         keeps = select(_F.c.warranty_until).where(_F.c.serial == L.c.replaces).correlate_except(_F).scalar_subquery()
@@ -98,5 +94,5 @@ def write(session: Session, doc: DocumentLike, head, customer_id: int | None, at
     if not check_in:
         session.execute(update(S).where(S.c.serial == L.c.replaces, this)
                         .values(faulty=true(), customer_id=None, in_stock=False))
-    if head.customer_id is None and customer_id is not None:
+    if doc.customer_id is None and customer_id is not None:
         session.execute(update(D).where(D.c.id == doc.id).values(customer_id=customer_id))

@@ -3,8 +3,8 @@
 Pure Python (no SQLAlchemy), so the sans-IO scan core speaks the same words
 as the models. ``POLICY`` says, once per document kind, what the rest of the
 code would otherwise repeat: its reference prefix, the movement its lines
-write, which way stock goes, which of a product's serial flags applies, and
-whose party it names.
+write, which way stock goes, which of a product's serial flags applies,
+whose party it names, and what posting does to a line's serial.
 """
 from __future__ import annotations
 
@@ -105,6 +105,22 @@ class SerialFlags(Protocol):
 
 
 @dataclass(frozen=True)
+class SerialPosting:
+    """What posting a serial line of one kind does to the serial's record and names on its movement (posting.py).
+
+    The serial's stock follows the kind's ``sign``: +1 in stock at the line's location and nobody's (its customer
+    cleared); -1 out of stock, at no location; 0 each line's own sign, one way or the other (and a unit in transit
+    adjusted out leaves its transfer: its transfer_out took it out of stock already, so its movement's quantity is
+    0). The service desk's kinds and the location kinds are posted by their own modules and leave this as it is.
+    """
+
+    takes_party: bool = False  # the serial takes the document's party when it names one (a receipt's supplier...)
+    party_from_serial: bool = False  # the movement names whoever had the serial, else the document's (a return)
+    warranty: bool = False  # a warranty from today (its product's months) on the serial and the movement
+    faulty_leaves: bool = False  # a faulty unit leaves our hands, not our stock: quantity 0, faulty no more (3b)
+
+
+@dataclass(frozen=True)
 class KindPolicy:
     """What one document kind does, said once."""
 
@@ -115,6 +131,7 @@ class KindPolicy:
     serial_flag: str | None  # the product flag that says whether a unit needs a serial
     party: PartyKind | None  # whose party the document names
     serials_only: bool = False  # every line is a serial, whatever the product's flags (the service desk)
+    serial: SerialPosting = SerialPosting()  # what posting does to a line's serial
 
     def needs_serial(self, product: SerialFlags) -> bool:
         """True when each unit of ``product`` on this kind of document needs a serial."""
@@ -131,11 +148,16 @@ _PURCHASE, _SALES = "serial_required_for_purchase", "serial_required_for_sales"
 POLICY: dict[DocumentKind, KindPolicy] = {
     policy.kind: policy
     for policy in (
-        KindPolicy(DocumentKind.receipt, "R", MovementKind.receipt, +1, _PURCHASE, PartyKind.supplier),
-        KindPolicy(DocumentKind.sale, "S", MovementKind.sale, -1, _SALES, PartyKind.customer),
-        KindPolicy(DocumentKind.customer_return, "CR", MovementKind.customer_return, +1, _SALES, PartyKind.customer),
-        KindPolicy(DocumentKind.supplier_return, "SR", MovementKind.supplier_return, -1, _PURCHASE, PartyKind.supplier),
-        KindPolicy(DocumentKind.adjustment, "A", MovementKind.adjustment, 0, None, None),
+        KindPolicy(DocumentKind.receipt, "R", MovementKind.receipt, +1, _PURCHASE, PartyKind.supplier,
+                   serial=SerialPosting(takes_party=True)),
+        KindPolicy(DocumentKind.sale, "S", MovementKind.sale, -1, _SALES, PartyKind.customer,
+                   serial=SerialPosting(takes_party=True, warranty=True)),
+        KindPolicy(DocumentKind.customer_return, "CR", MovementKind.customer_return, +1, _SALES, PartyKind.customer,
+                   serial=SerialPosting(party_from_serial=True)),
+        KindPolicy(DocumentKind.supplier_return, "SR", MovementKind.supplier_return, -1, _PURCHASE, PartyKind.supplier,
+                   serial=SerialPosting(faulty_leaves=True)),
+        KindPolicy(DocumentKind.adjustment, "A", MovementKind.adjustment, 0, None, None,
+                   serial=SerialPosting(faulty_leaves=True)),
         KindPolicy(DocumentKind.service_check_in, "SI", MovementKind.service_in, 0, None, PartyKind.customer, True),
         KindPolicy(DocumentKind.service_check_out, "SO", MovementKind.service_out, 0, None, PartyKind.customer, True),
         KindPolicy(DocumentKind.move, "M", MovementKind.move, 0, None, None),

@@ -1,0 +1,68 @@
+"""Writing movements: the one INSERT ... SELECT of a document's serial lines, and the one row of a movement by value.
+
+Every posting writes its movements through here (posting.py, service_posting.py, relocation.py, counting.py),
+so a movement's columns are listed once, from the table itself (``COLUMNS``):
+
+- ``from_lines``: a document's serial lines, each joined to its serial's record, in line order, one statement
+  however many lines. The caller names the expression of each column it decides (``kind``, ``quantity``, the
+  party, the places...); the posting's time, document and station, the line's user (else the document's), the
+  serial's product (else the line's) and the serial are given here, and any other column is NULL.
+- ``row``: one movement by value, for an executemany (unserialised units, a count's findings): the same
+  defaults, every column present in every row.
+
+A new movement column is the model's column (and its migration): both builders write it, NULL until a caller
+names it; a value every movement of a line takes (a fact of the line or its serial) is one more default in
+``_line_defaults``, and the reading side is one more column in movement_facts.FACTS.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, insert, literal, null, select
+from sqlalchemy.sql.dml import Insert
+
+from .facts import DocumentHead
+from .models import DocumentLine, Movement, SerialNumber
+
+M = Movement.__table__
+L = DocumentLine.__table__
+S = SerialNumber.__table__
+
+#: Every column a movement is written with (all but its id), in the table's order.
+COLUMNS: tuple[str, ...] = tuple(column.name for column in M.c if not column.primary_key)
+_EMPTY = dict.fromkeys(COLUMNS)
+
+
+def _line_defaults(doc: DocumentHead, at: datetime) -> dict:
+    """What every movement of a serial line says unless its caller says otherwise."""
+    return {"at": literal(at, M.c.at.type), "document_id": literal(doc.id),
+            "station": literal(doc.station, M.c.station.type),
+            "user": func.coalesce(L.c.user, literal(doc.user, M.c.user.type)),  # who scanned the line, else the doc's
+            "product_id": func.coalesce(S.c.product_id, L.c.product_id),  # the serial's product, else the line's
+            "serial_id": S.c.id}
+
+
+def from_lines(doc: DocumentHead, at: datetime, *where, **columns) -> Insert:
+    """INSERT ... SELECT of one movement per serial line of ``doc`` (``where``: only these lines), in line order.
+
+    ``columns``: a movement column's expression over the line (``L``) and its serial's record (``S``); ``kind`` and
+    ``quantity`` always, the rest as the kind needs them.
+    """
+    unknown = columns.keys() - _EMPTY.keys()
+    if unknown:
+        raise TypeError(f"not a movement column: {', '.join(sorted(unknown))}")
+    values = _line_defaults(doc, at) | columns
+    return insert(M).from_select(
+        list(COLUMNS),
+        select(*(values.get(name, null()) for name in COLUMNS))
+        .select_from(L.join(S, S.c.serial == L.c.serial)).where(L.c.document_id == doc.id, *where)
+        .order_by(L.c.line_no))
+
+
+def row(doc: DocumentHead, at: datetime, *, user: str | None = None, **values) -> dict:
+    """One movement of ``doc`` by value, for ``insert(M)`` with many rows: every column, NULL unless given here;
+    ``user`` who scanned its line (else the document's)."""
+    written = _EMPTY | {"at": at, "document_id": doc.id, "station": doc.station, "user": user or doc.user} | values
+    if len(written) != len(_EMPTY):
+        raise TypeError(f"not a movement column: {', '.join(sorted(written.keys() - _EMPTY.keys()))}")
+    return written
