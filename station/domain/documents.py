@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, inspect, select, update
+from sqlalchemy import bindparam, delete, inspect, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -58,10 +59,14 @@ L = DocumentLine.__table__
 _COUNT_UP = (update(D).where(D.c.id == bindparam("document_id")).values(line_count=D.c.line_count + 1)
              .returning(D.c.line_count))
 _COUNT_DOWN = update(D).where(D.c.id == bindparam("document_id")).values(line_count=D.c.line_count - 1)
-_INSERT_LINE = insert(L)
+# A line that a unique index refuses (rule 8: its serial raced onto another open document) is not written, and
+# no error aborts the transaction (PostgreSQL's would, all of it): add_line then undoes its count and refuses.
+_INSERT_LINE = {"postgresql": postgresql.insert(L).on_conflict_do_nothing().returning(L.c.id),
+                "sqlite": sqlite.insert(L).on_conflict_do_nothing().returning(L.c.id)}
 _LAST_LINE = (select(L).where(L.c.document_id == bindparam("document_id")).order_by(L.c.line_no.desc()).limit(1))
 _SET_SERIAL = update(L).where(L.c.id == bindparam("line_id")).values(serial=bindparam("serial"))
 _DELETE_LINE = delete(L).where(L.c.id == bindparam("line_id"))
+_DELETE_NUMBERED = delete(L).where(L.c.document_id == bindparam("document_id"), L.c.line_no == bindparam("line_no"))
 _ORDER_REFERENCE = select(D.c.reference).where(D.c.id == bindparam("id"))
 
 
@@ -191,8 +196,11 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
     ``user`` is who scanned it (the signed-in operator); None: the document's user. ``location_id``: where the
     unit goes (or, on a count, was found; on a line going out, where unserialised units leave first).
 
-    Three statements whatever the document's size, then (for a serial) one read
-    of the serial as committed now: see ``_recheck``.
+    Three statements whatever the document's size, and (for a serial, on PostgreSQL) one read of the serial as
+    committed now between the line and its tally: see ``_recheck``. A Refusal leaves nothing
+    written: the checks come before the writes, and a refusal after them (the
+    unique index, the re-check) undoes the line's own writes, so a scan needs no
+    savepoint around it (issue 22).
     """
     require_open(doc)
     if quantity == 0 or (quantity < 0 and doc.kind != DocumentKind.adjustment):
@@ -212,29 +220,35 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
         is_open=doc.kind is not DocumentKind.count,
         created_at=datetime.now(UTC), user=user if user is not None else doc.user, replaces=replaces,
         location_id=location_id))
+    line = Line(line_no, product, resolved.serial, quantity, batch, expiry, resolved.takes_unit, replaces)
+    if resolved.serial is not None and doc.kind is not DocumentKind.count:
+        try:
+            _recheck(session, doc, line, resolved, lookups)
+        except Refusal:
+            _take_back(session, doc, line)
+            raise
     if product is not None:
         tallies.add(session, doc.id, product.id, quantity, taken)
     expire(session, doc, "lines", "line_count")
-    line = Line(line_no, product, resolved.serial, quantity, batch, expiry, resolved.takes_unit, replaces)
-    if resolved.serial is not None and doc.kind is not DocumentKind.count:
-        _recheck(session, doc, line, resolved, lookups)
     return line
 
 
 def _insert_line(session: Session, doc: DocumentLike, values: dict[str, Any]) -> None:
-    """The line's INSERT; the unique index of rule 8 refusing it (a serial raced onto another open document) is a
-    Refusal.
-
-    The failed statement leaves the transaction unusable until the caller rolls
-    back (its savepoint, or all of it), which also takes the line away.
-    """
-    try:
-        session.connection().execute(_INSERT_LINE, values)
-    except IntegrityError:
+    """The line's INSERT, its number counted already; a unique index refusing it (rule 8: a serial raced onto
+    another open document) takes the count back and is a Refusal, with nothing written."""
+    inserted = session.connection().execute(_INSERT_LINE[session.get_bind().dialect.name], values).first()
+    if inserted is None:
+        session.connection().execute(_COUNT_DOWN, {"document_id": doc.id})
         raise Refusal(
             "serial_on_open_document",
             f"Serial {values['serial']} was just put on another open document: finish or cancel that first.",
-        ) from None
+        )
+
+
+def _take_back(session: Session, doc: DocumentLike, line: Line) -> None:
+    """A line just written, refused after all (its tally is not counted yet): its row and its number taken back."""
+    session.connection().execute(_DELETE_NUMBERED, {"document_id": doc.id, "line_no": line.line_no})
+    session.connection().execute(_COUNT_DOWN, {"document_id": doc.id})
 
 
 def _recheck(session: Session, doc: DocumentLike, line: Line, resolved: Resolved, lookups: Lookups) -> None:

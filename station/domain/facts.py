@@ -289,7 +289,22 @@ _LOCKED = (_serial_query(S.c.serial.in_(select(L.c.serial).where(L.c.document_id
 
 def probe(session: Session, text: str) -> tuple[ProductFacts | None, SerialFacts]:
     """The product ``text`` is a barcode of (if any), and the serial it names, read together."""
-    row = session.connection().execute(_PROBE, {"text": text, "forms": list(lookup_forms(text))}).one()
+    return probed(text, session.connection().execute(_PROBE, probe_params(text)).one())
+
+
+def probe_params(text: str) -> dict:
+    """The bind parameters of ``probe``'s statement (``probe_subquery``) for ``text``."""
+    return {"text": text, "forms": list(lookup_forms(text))}
+
+
+def probe_subquery(name: str):
+    """``probe``'s statement as a one-row subquery, for a caller that reads it beside other things in one statement
+    (a scan's locked read on SQLite: station.scanning.station_row)."""
+    return _probe().subquery(name)
+
+
+def probed(text: str, row) -> tuple[ProductFacts | None, SerialFacts]:
+    """``probe``'s answer from its row (its columns, as named by ``probe_subquery``)."""
     product = None
     if row.b_id is not None:
         product = ProductFacts(row.b_id, row.b_code, row.b_name, row.b_serial_required_for_purchase,

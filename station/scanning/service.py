@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +33,7 @@ from station.config import Config
 from station.domain.errors import Invalid, NotFound, Refusal
 from station.domain.validation import is_printable
 from station.scan_core import decisions, machine, prompts
-from station.scan_core.reading import Reading, read
+from station.scan_core.reading import Reading, read, scanned_text
 
 from . import actions, metrics, scan_log, sign_in, station_row, views
 from .context import ReaderLookups, ScanContext, Stand
@@ -74,9 +75,10 @@ class ScanService:
         started = time.perf_counter()
         key = check_key(key)
         cfg = self._station(station)
+        text = scanned_text(raw)
         row = station_row.load_or_make(session, station, cfg.mode,
                                        prompts.prompt(decisions.State(mode=cfg.mode), prompts.Facts()), key=key,
-                                       home=cfg.location)
+                                       home=cfg.location, probe=text)
         if key is not None:
             replayed = scan_log.answer_again(row.logged, station, key, raw)  # Conflict id_reused for other data
             if replayed is not None:
@@ -87,32 +89,38 @@ class ScanService:
         ctx = ScanContext(session, self.config, cfg, row, token_user=user, now=now)
         stand = ctx.start(signed)
         lookups = ctx.lookups  # what the reading looked up, still known after a refusal
+        if row.probed is not None:  # read with the station's row (SQLite): the reader's first question, answered
+            lookups.probed(text, row.probed)
         before = row.state
         reading: Reading | None = None
         try:
-            with session.begin_nested():
-                reading = read(raw, ReaderLookups(ctx), document_re=self.config.scanning.document_re,
-                               gs_substitute=self.config.scanning.gs_substitute)
-                sign_in.gate(reading, signed, cfg.require_operator, lapsed, cfg.operator_idle_minutes)
-                decision = machine.decide(before, reading)
+            # Reading and deciding only read: a refusal there has nothing to roll back.
+            reading = read(raw, ReaderLookups(ctx), document_re=self.config.scanning.document_re,
+                           gs_substitute=self.config.scanning.gs_substitute)
+            sign_in.gate(reading, signed, cfg.require_operator, lapsed, cfg.operator_idle_minutes)
+            decision = machine.decide(before, reading)
+            # A savepoint only around actions that may refuse after writing (two statements fewer for the others).
+            with session.begin_nested() if actions.may_refuse_after_writing(stand, decision) else nullcontext():
                 stand, done = actions.carry_out(ctx, stand, decision, before)
                 state = decision.state
                 answer = self._answer(ctx, stand, state, cfg)
-                station_row.save(session, station, state, stand.document.id if stand.document else None,
-                                 state.product.id if state.product else None, answer.prompt,
-                                 operator=self._seen(stand.operator, now),
-                                 location_id=stand.place.id if stand.place else None)
+            saved = station_row.saving(station, state, stand.document.id if stand.document else None,
+                                       state.product.id if state.product else None, answer.prompt,
+                                       operator=self._seen(stand.operator, now),
+                                       location_id=stand.place.id if stand.place else None)
             accepted, code, message = True, None, prompts.message(decision.outcome, state, done)
         except Refusal as refusal:
-            # The savepoint is gone, and with it whatever it wrote; the station is as it was.
+            # Nothing the scan did is left: a savepoint rolled back what its actions wrote, or they wrote
+            # nothing yet; the station is as it was.
             session.expire_all()
             ctx = ScanContext(session, self.config, cfg, row, token_user=user, now=now)
             stand = ctx.start(signed)
             accepted, code, message = False, refusal.code, refusal.message
             answer = self._answer(ctx, stand, before, cfg, refusal.code, reading.serial if reading else None)
-            station_row.save(session, station, before, row.document.id if row.document else None,
-                             before.product.id if before.product else None, answer.prompt,
-                             operator=self._seen(signed, now), location_id=row.place.id if row.place else None)
+            saved = station_row.saving(station, before, row.document.id if row.document else None,
+                                       before.product.id if before.product else None, answer.prompt,
+                                       operator=self._seen(signed, now),
+                                       location_id=row.place.id if row.place else None)
         result = ScanResult(accepted, code, message, answer.prompt, answer.document,
                             reading.kind.value if reading else "invalid", station)
         serial = scan_log.serial_of(reading, raw)
@@ -123,7 +131,7 @@ class ScanService:
             # The answer is kept for a scan that can be sent again (it has a key) and answered the same.
             response=json.dumps(result.as_json(), separators=(",", ":")) if key is not None else None,
             data_digest=scan_log.digest(raw) if key is not None else None, user=ctx.user(stand),
-        ))
+        ), saved)  # the station's state, with the log: one statement on PostgreSQL
         metrics.note(session, station, accepted, started)
         log.info("scan station=%s device=%s outcome=%s code=%s text=%s message=%r", station, device,
                  "accepted" if accepted else "refused", code or "-", escape_raw(raw, 80), message)
