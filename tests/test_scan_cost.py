@@ -17,18 +17,18 @@ from station.scanning.service import ScanService
 
 GTIN = "036000291452"
 #: What one serial scan of a receipt costs, on each database: the figure the bench reports (``statements_per_scan``,
-#: issue 22). SQLite: BEGIN IMMEDIATE; the station's locked read, which on SQLite also asks what the scanned text is
-#: (a barcode? a serial's record?); the line's number, the line and its tally; the answer's read; the station's state;
-#: the scan log. PostgreSQL has no BEGIN statement (psycopg sends it) but asks about the text in a statement of its
-#: own (a read waiting on the station's lock would see it as it was), and again about the serial once its line is in
-#: (documents._recheck); it writes the station's state in the scan log's INSERT (scan_log.write). No savepoint: a
-#: line's rules refuse before it writes (documents.add_line).
-PER_SERIAL = {"sqlite": 8, "postgresql": 8}
+#: issue 22). SQLite: BEGIN IMMEDIATE; the station's locked read, which also asks what the scanned text is (a
+#: barcode? a serial's record?: station_row._probing); the line's number, the line and its tally; the answer's
+#: read; the station's state; the scan log. PostgreSQL has no BEGIN statement (psycopg sends it), numbers and
+#: writes the line in one statement (documents._counted_insert), asks again about the serial once its line is in
+#: (documents._recheck), and writes the station's state in the scan log's INSERT (scan_log.write). No savepoint:
+#: a line's rules refuse before it writes (documents.add_line).
+PER_SERIAL = {"sqlite": 8, "postgresql": 6}
 #: A count scan's own statement (counting.py), and the savepoint it keeps: a repeat is refused after its line is
 #: written (``already_counted``), so the savepoint takes the line back. Locations (issue 23) add nothing else. (A
 #: count line observes: no re-check of its serial on PostgreSQL.)
 COUNT_EXTRA = 1 + 2
-PER_COUNT = {"sqlite": 11, "postgresql": 10}
+PER_COUNT = {"sqlite": 11, "postgresql": 8}
 
 
 @pytest.fixture

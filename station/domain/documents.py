@@ -61,8 +61,23 @@ _COUNT_UP = (update(D).where(D.c.id == bindparam("document_id")).values(line_cou
 _COUNT_DOWN = update(D).where(D.c.id == bindparam("document_id")).values(line_count=D.c.line_count - 1)
 # A line that a unique index refuses (rule 8: its serial raced onto another open document) is not written, and
 # no error aborts the transaction (PostgreSQL's would, all of it): add_line then undoes its count and refuses.
-_INSERT_LINE = {"postgresql": postgresql.insert(L).on_conflict_do_nothing().returning(L.c.id),
-                "sqlite": sqlite.insert(L).on_conflict_do_nothing().returning(L.c.id)}
+_INSERT_LINE = sqlite.insert(L).on_conflict_do_nothing().returning(L.c.line_no)
+_LINE_VALUES = ("document_id", "product_id", "serial", "quantity", "batch", "expiry", "is_open", "takes_unit",
+                "created_at", "user", "replaces", "location_id")
+
+
+def _counted_insert():
+    """PostgreSQL: the line numbered and written in one statement, the count's UPDATE a data-modifying CTE of the
+    INSERT (which, refused by a unique index, writes nothing while the count stays counted up). The line's values
+    are bound by names of their own (``ln_``): an execution's parameter named as a column of the document would be
+    taken as one more column for the UPDATE to set."""
+    up = _COUNT_UP.cte("numbered")
+    values = select(up.c.line_count, *(bindparam(f"ln_{name}", type_=L.c[name].type) for name in _LINE_VALUES))
+    return (postgresql.insert(L).from_select(["line_no", *_LINE_VALUES], values).add_cte(up)
+            .on_conflict_do_nothing().returning(L.c.line_no))
+
+
+_COUNT_AND_INSERT = _counted_insert()
 _LAST_LINE = (select(L).where(L.c.document_id == bindparam("document_id")).order_by(L.c.line_no.desc()).limit(1))
 _SET_SERIAL = update(L).where(L.c.id == bindparam("line_id")).values(serial=bindparam("serial"))
 _DELETE_LINE = delete(L).where(L.c.id == bindparam("line_id"))
@@ -196,8 +211,8 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
     ``user`` is who scanned it (the signed-in operator); None: the document's user. ``location_id``: where the
     unit goes (or, on a count, was found; on a line going out, where unserialised units leave first).
 
-    Three statements whatever the document's size, and (for a serial, on PostgreSQL) one read of the serial as
-    committed now between the line and its tally: see ``_recheck``. A Refusal leaves nothing
+    Three statements whatever the document's size (two on PostgreSQL), and (for a serial, on PostgreSQL) one read
+    of the serial as committed now between the line and its tally: see ``_recheck``. A Refusal leaves nothing
     written: the checks come before the writes, and a refusal after them (the
     unique index, the re-check) undoes the line's own writes, so a scan needs no
     savepoint around it (issue 22).
@@ -212,9 +227,8 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
                           lookups=lookups, replaces=replaces, site_id=site_id, location_id=location_id)
     product = resolved.product
     taken = (1 if resolved.serial is not None else POLICY[doc.kind].takes_units(quantity)) if resolved.takes_unit else 0
-    line_no = session.connection().execute(_COUNT_UP, {"document_id": doc.id}).scalar_one()
-    _insert_line(session, doc, dict(
-        document_id=doc.id, line_no=line_no, product_id=product.id if product else None, serial=resolved.serial,
+    line_no = _insert_line(session, doc, dict(
+        document_id=doc.id, product_id=product.id if product else None, serial=resolved.serial,
         quantity=quantity, batch=batch, expiry=expiry, takes_unit=resolved.takes_unit,
         # Rule 8's index holds a serial on an open document's line; a count's lines are observations, never held.
         is_open=doc.kind is not DocumentKind.count,
@@ -233,16 +247,22 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
     return line
 
 
-def _insert_line(session: Session, doc: DocumentLike, values: dict[str, Any]) -> None:
-    """The line's INSERT, its number counted already; a unique index refusing it (rule 8: a serial raced onto
-    another open document) takes the count back and is a Refusal, with nothing written."""
-    inserted = session.connection().execute(_INSERT_LINE[session.get_bind().dialect.name], values).first()
+def _insert_line(session: Session, doc: DocumentLike, values: dict[str, Any]) -> int:
+    """The line's number and INSERT (one statement on PostgreSQL, two on SQLite); a unique index refusing it (rule
+    8: a serial raced onto another open document) takes the count back and is a Refusal, with nothing written."""
+    if session.get_bind().dialect.name == "postgresql":
+        inserted = session.connection().execute(
+            _COUNT_AND_INSERT, {"document_id": doc.id} | {f"ln_{name}": values[name] for name in _LINE_VALUES}).first()
+    else:
+        line_no = session.connection().execute(_COUNT_UP, {"document_id": doc.id}).scalar_one()
+        inserted = session.connection().execute(_INSERT_LINE, values | {"line_no": line_no}).first()
     if inserted is None:
         session.connection().execute(_COUNT_DOWN, {"document_id": doc.id})
         raise Refusal(
             "serial_on_open_document",
             f"Serial {values['serial']} was just put on another open document: finish or cancel that first.",
         )
+    return inserted.line_no
 
 
 def _take_back(session: Session, doc: DocumentLike, line: Line) -> None:

@@ -117,10 +117,16 @@ _PROBED = "pr_"
 
 def _probing(locked):
     """The locked read with what the scanned text is (a barcode's product, a serial's record: facts.probe), in the
-    same statement: on SQLite only, where BEGIN IMMEDIATE let no other writer in before it, so it reads what a
-    statement of its own would (on PostgreSQL a read waiting on the lock would see the serial as it was before)."""
+    same statement, taking the station's row only if no other transaction holds it (SKIP LOCKED).
+
+    So the text is read as a statement of its own after the lock would read it: on SQLite BEGIN IMMEDIATE let no
+    other writer in before it; on PostgreSQL the row was free, so no scan of this station was in flight (a read
+    that waited on the lock would see the text as it was before the scan it waited on). Skipped (no row), the
+    station is read again the way that waits, and the reader asks about the text in a statement of its own.
+    """
     return (locked.add_columns(*(c.label(_PROBED + c.name) for c in _PROBE.c))
-            .select_from(locked.get_final_froms()[0].outerjoin(_PROBE, true())))
+            .select_from(locked.get_final_froms()[0].outerjoin(_PROBE, true()))
+            .with_for_update(of=SS, skip_locked=True))
 
 
 class _Probed:
@@ -192,15 +198,17 @@ def load(session: Session, station: str, *, lock: bool, key: str | None = None,
          home: str = MAIN_SITE, probe: str | None = None) -> StationRow | None:
     """The station's row (locked for this scan when ``lock``), or None when it has none yet; ``home`` is the
     station's ``location`` key, read with it; with ``key`` (locked only), what the scan log holds under it too
-    (``logged``); with ``probe`` (locked, on SQLite only), what that text is as a barcode and a serial
-    (``probed``)."""
+    (``logged``); with ``probe`` (locked), what that text is as a barcode and a serial (``probed``), when the row
+    was free (``_probing``)."""
     params = {"station": station, "home": home}
     keyed = key is not None and lock
     if keyed:
         params["key"] = key
-    if probe is not None and lock and session.get_bind().dialect.name == "sqlite":
+    if probe is not None and lock:
         row = session.connection().execute(_LOCK_PROBED[keyed], params | probe_params(probe)).first()
-        return replace(_row(station, row, keyed), probed=probed(probe, _Probed(row))) if row is not None else None
+        if row is not None:
+            return replace(_row(station, row, keyed), probed=probed(probe, _Probed(row)))
+        # Not made yet, or (PostgreSQL) another scan of this station holds it: wait for it, without the probe.
     row = session.connection().execute(_LOCK_KEYED if keyed else _LOCK if lock else _READ, params).first()
     return _row(station, row, keyed) if row is not None else None
 
