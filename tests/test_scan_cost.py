@@ -20,10 +20,11 @@ GTIN = "036000291452"
 #: issue 22). SQLite: BEGIN IMMEDIATE; the station's locked read, which also asks what the scanned text is (a
 #: barcode? a serial's record?: station_row._probing); the line's number, the line and its tally; the answer's
 #: read; the station's state; the scan log. PostgreSQL has no BEGIN statement (psycopg sends it), numbers and
-#: writes the line in one statement (documents._counted_insert), asks again about the serial once its line is in
-#: (documents._recheck), and writes the station's state in the scan log's INSERT (scan_log.write). No savepoint:
-#: a line's rules refuse before it writes (documents.add_line).
-PER_SERIAL = {"sqlite": 8, "postgresql": 6}
+#: writes the line in one statement (documents._counted_insert), counts its tally in the statement that asks again
+#: about the serial once its line is in (documents._recheck), and writes the station's state in the scan log's
+#: INSERT (scan_log.write). No savepoint: a line's rules refuse before it writes, or it takes its writes back
+#: (documents.add_line).
+PER_SERIAL = {"sqlite": 8, "postgresql": 5}
 #: A count scan's own statement (counting.py), and the savepoint it keeps: a repeat is refused after its line is
 #: written (``already_counted``), so the savepoint takes the line back. Locations (issue 23) add nothing else. (A
 #: count line observes: no re-check of its serial on PostgreSQL.)

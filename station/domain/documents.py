@@ -25,7 +25,7 @@ from sqlalchemy.orm.util import identity_key
 from . import tallies
 from .catalogue import get_party, get_product
 from .errors import Conflict, Invalid, NotFound, Refusal
-from .facts import DocumentLike, ProductLike, product_by_id
+from .facts import DocumentLike, ProductLike, SerialFacts, product_by_id, serial_facts_after, serial_read_with
 from .models import (
     CODE_MAX,
     Customer,
@@ -78,6 +78,8 @@ def _counted_insert():
 
 
 _COUNT_AND_INSERT = _counted_insert()
+#: PostgreSQL: a serial's line's tally, and the serial read again as committed now, in one statement (see add_line).
+_TALLIED_AGAIN = serial_read_with(tallies.made_cte())
 _LAST_LINE = (select(L).where(L.c.document_id == bindparam("document_id")).order_by(L.c.line_no.desc()).limit(1))
 _SET_SERIAL = update(L).where(L.c.id == bindparam("line_id")).values(serial=bindparam("serial"))
 _DELETE_LINE = delete(L).where(L.c.id == bindparam("line_id"))
@@ -235,14 +237,23 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
         created_at=datetime.now(UTC), user=user if user is not None else doc.user, replaces=replaces,
         location_id=location_id))
     line = Line(line_no, product, resolved.serial, quantity, batch, expiry, resolved.takes_unit, replaces)
-    if resolved.serial is not None and doc.kind is not DocumentKind.count:
-        try:
-            _recheck(session, doc, line, resolved, lookups)
-        except Refusal:
-            _take_back(session, doc, line)
-            raise
-    if product is not None:
+    tally = {"document_id": doc.id, "product_id": product.id, "units": quantity, "taken": taken} if product else None
+    made, again = False, None
+    if resolved.serial is not None and doc.kind is not DocumentKind.count and not lookups.writers_serialised:
+        if tally is not None:  # the tally and the serial read again, in one statement
+            again, row = serial_facts_after(session, line.serial, _TALLIED_AGAIN, tally)
+            made = bool(row.made)
+            lookups.read_again(line.serial, again)
+        else:
+            again = lookups.serial(line.serial, fresh=True)
+    elif tally is not None:
         tallies.add(session, doc.id, product.id, quantity, taken)
+    if again is not None:
+        try:
+            _recheck(doc, line, resolved, again)
+        except Refusal:
+            _take_back(session, doc, line, tally, made)
+            raise
     expire(session, doc, "lines", "line_count")
     return line
 
@@ -265,24 +276,29 @@ def _insert_line(session: Session, doc: DocumentLike, values: dict[str, Any]) ->
     return inserted.line_no
 
 
-def _take_back(session: Session, doc: DocumentLike, line: Line) -> None:
-    """A line just written, refused after all (its tally is not counted yet): its row and its number taken back."""
+def _take_back(session: Session, doc: DocumentLike, line: Line, tally: dict | None, made: bool) -> None:
+    """A line just written, refused after all: its row, its number and its tally (``made`` by it: dropped, else
+    counted down) as they were before it."""
     session.connection().execute(_DELETE_NUMBERED, {"document_id": doc.id, "line_no": line.line_no})
     session.connection().execute(_COUNT_DOWN, {"document_id": doc.id})
+    if tally is None:
+        return
+    if made:
+        tallies.drop(session, doc.id, tally["product_id"])
+    else:
+        tallies.add(session, doc.id, tally["product_id"], -tally["units"], -tally["taken"])
 
 
-def _recheck(session: Session, doc: DocumentLike, line: Line, resolved: Resolved, lookups: Lookups) -> None:
-    """After a serial's line is written, decide again on the serial as committed now, if it changed meanwhile.
+def _recheck(doc: DocumentLike, line: Line, resolved: Resolved, facts: SerialFacts) -> None:
+    """After a serial's line is written, decide again on the serial as committed now (``facts``), if it changed
+    meanwhile.
 
     A posting that took the serial (received it, sold it) closed its own line in
     the same transaction, so once the unique index of rule 8 let this line in,
-    that posting has committed and this read sees it: the loser of the race is
+    that posting has committed and a read after it sees it: the loser of the race is
     refused here, at its scan, with the right code, and never at its posting. SQLite lets one
-    writer in at a time, from BEGIN: there, nothing can have committed since this scan's read.
+    writer in at a time, from BEGIN: there, nothing can have committed since this scan's read, and this is not asked.
     """
-    if lookups.writers_serialised:
-        return
-    facts = lookups.serial(line.serial, fresh=True)
     if facts.state != resolved.facts.state:
         line_check(doc.kind, resolved.replaces)(facts, resolved.product, line.quantity)
         if resolved.replaces is None:
@@ -316,7 +332,8 @@ def attach_serial(session: Session, doc: DocumentLike, serial: str, *, pattern: 
     expire(session, doc, "lines")
     line = Line(last.line_no, resolved.product, resolved.serial, last.quantity, last.batch, last.expiry,
                 last.takes_unit)
-    _recheck(session, doc, line, resolved, lookups)
+    if not lookups.writers_serialised:
+        _recheck(doc, line, resolved, lookups.serial(line.serial, fresh=True))
     return line
 
 

@@ -314,6 +314,21 @@ def probed(text: str, row) -> tuple[ProductFacts | None, SerialFacts]:
     return product, facts
 
 
+def serial_read_with(write):
+    """``serial_facts``'s statement beside ``write`` (a data-modifying CTE with one row of RETURNING): one round
+    trip that writes and reads the serial as committed when it starts (``serial_facts_after`` runs it)."""
+    again = _ONE_SERIAL.subquery("again")
+    return select(again, write).select_from(again.outerjoin(write, true()))
+
+
+def serial_facts_after(session: Session, text: str, statement, params: dict) -> tuple[SerialFacts, object]:
+    """The serial as ``serial_facts`` reads it, from a statement of ``serial_read_with``, and its row (the write's
+    RETURNING columns)."""
+    row = session.connection().execute(statement, params | {"text": text}).one()
+    return _facts(text, row, open_document_id=row.open_id, open_reference=row.open_reference,
+                  open_station=row.open_station), row
+
+
 def serial_facts(session: Session, text: str) -> SerialFacts:
     """One serial as committed now, and the open document that holds it: one statement."""
     row = session.connection().execute(_ONE_SERIAL, {"text": text}).one()
