@@ -19,11 +19,20 @@ from station.scanning.counting import _STATE
 from station.scanning.service import ScanService
 
 GTIN = "036000291452"
-#: What one serial scan of a receipt may cost: the figure the bench reports (``statements_per_scan``: 11 on both
-#: databases since the key's replay rides on the station's locked read and the answer's counts and lines are one
-#: read, issue 22). Locations (issue 23) add nothing to it: the station's location is read with its row, a serial's
-#: place with its record; a count scan costs one more (counting.py), within this bound.
-MOST_PER_SCAN = 12
+#: What one serial scan of a receipt costs, on each database: the figure the bench reports (``statements_per_scan``,
+#: issue 22). SQLite: BEGIN IMMEDIATE; the station's locked read, which also asks what the scanned text is (a
+#: barcode? a serial's record?: station_row._probing); the line's number, the line and its tally; the answer's
+#: read; the station's state; the scan log. PostgreSQL has no BEGIN statement (psycopg sends it), numbers and
+#: writes the line in one statement (documents._counted_insert), counts its tally in the statement that asks again
+#: about the serial once its line is in (documents._recheck), and writes the station's state in the scan log's
+#: INSERT (scan_log.write). No savepoint: a line's rules refuse before it writes, or it takes its writes back
+#: (documents.add_line).
+PER_SERIAL = {"sqlite": 8, "postgresql": 5}
+#: A count scan's own statement (counting.py), and the savepoint it keeps: a repeat is refused after its line is
+#: written (``already_counted``), so the savepoint takes the line back. Locations (issue 23) add nothing else. (A
+#: count line observes: no re-check of its serial on PostgreSQL.)
+COUNT_EXTRA = 1 + 2
+PER_COUNT = {"sqlite": 11, "postgresql": 8}
 
 
 @pytest.fixture
@@ -55,13 +64,13 @@ def counted(db):
     event.remove(db.engine, "before_cursor_execute", tick)
 
 
-def test_the_300th_serial_of_a_receipt_costs_what_the_5th_does(counted):
+def test_the_300th_serial_of_a_receipt_costs_what_the_5th_does(counted, db):
     """Guards against work that grows with the open document (loading its lines, adding them up)."""
     counted("in", "SUP:ACME")
     counted("in", GTIN)
     costs = [counted("in", f"SN-{n:04d}") for n in range(300)]
     assert costs[4:] == [costs[4]] * len(costs[4:]), sorted(set(costs))
-    assert costs[4] <= MOST_PER_SCAN
+    assert costs[4] == PER_SERIAL[db.backend]
 
 
 def test_posting_costs_the_same_for_30_lines_and_for_300(counted):
@@ -101,16 +110,16 @@ def _stocked(counted, db, prefix: str, units: int) -> None:
 
 def test_each_count_scan_costs_what_the_first_did(counted, db):
     """Guards issue 23's count of thousands: the 150th unit counted costs what the 5th did (no query grows with the
-    count), and a count scan costs at most one statement more than a receipt's."""
+    count), and a count scan costs its own statement and its savepoint more than a receipt's."""
     _stocked(counted, db, "C", 150)
     counted("counter", "LOC:MAIN")
     costs = [counted("counter", f"C-{n:04d}") for n in range(150)]
     assert costs[4:] == [costs[4]] * len(costs[4:]), sorted(set(costs))
-    assert costs[4] <= MOST_PER_SCAN
+    assert costs[4] == PER_COUNT[db.backend]
     counted("in", "SUP:ACME")
     counted("in", GTIN)
     receipt = [counted("in", f"R-{n:04d}") for n in range(6)][-1]
-    assert costs[4] <= receipt + 1
+    assert costs[4] <= receipt + COUNT_EXTRA
 
 
 def test_a_move_scan_costs_what_a_sale_scan_does(counted, db):
@@ -122,7 +131,7 @@ def test_a_move_scan_costs_what_a_sale_scan_does(counted, db):
     counted("mover", "LOC:BIN-1")
     moves = [counted("mover", f"M-{n:04d}") for n in range(6)]
     sales = [counted("till", f"M-{n:04d}") for n in range(6, 12)]
-    assert moves[2:] == [moves[2]] * 4 and moves[2] <= sales[2] <= MOST_PER_SCAN
+    assert moves[2:] == [moves[2]] * 4 and moves[2] <= sales[2] <= PER_SERIAL[db.backend]
 
 
 def _work(db, count_reference: str) -> int:

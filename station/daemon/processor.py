@@ -5,8 +5,8 @@ spool and processes each with ``ScanService.process`` in a transaction of
 its own, under the scan's idempotency key, then marks it done in the spool.
 A backlog (more than one scan pending: held through an outage, or arrived
 while one was in hand) is drained in batches: up to ``batch`` scans, in
-spool order, each processed as on its own (its savepoint, its answer, its
-scan-log row under its own key) but all in one transaction, one commit and
+spool order, each processed as on its own (a refusal leaving nothing but
+its answer and its scan-log row under its own key) but all in one transaction, one commit and
 one spool write for all of them, so that a backlog drains at many times
 the speed it was scanned. A refusal is an answer like any other and stays
 in the batch; anything a scan raises instead (a station no longer

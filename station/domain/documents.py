@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, inspect, select, update
+from sqlalchemy import bindparam, delete, inspect, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -24,7 +25,7 @@ from sqlalchemy.orm.util import identity_key
 from . import tallies
 from .catalogue import get_party, get_product
 from .errors import Conflict, Invalid, NotFound, Refusal
-from .facts import DocumentLike, ProductLike, product_by_id
+from .facts import DocumentLike, ProductLike, SerialFacts, product_by_id, serial_facts_after, serial_read_with
 from .models import (
     CODE_MAX,
     Customer,
@@ -58,10 +59,31 @@ L = DocumentLine.__table__
 _COUNT_UP = (update(D).where(D.c.id == bindparam("document_id")).values(line_count=D.c.line_count + 1)
              .returning(D.c.line_count))
 _COUNT_DOWN = update(D).where(D.c.id == bindparam("document_id")).values(line_count=D.c.line_count - 1)
-_INSERT_LINE = insert(L)
+# A line that a unique index refuses (rule 8: its serial raced onto another open document) is not written, and
+# no error aborts the transaction (PostgreSQL's would, all of it): add_line then undoes its count and refuses.
+_INSERT_LINE = sqlite.insert(L).on_conflict_do_nothing().returning(L.c.line_no)
+_LINE_VALUES = ("document_id", "product_id", "serial", "quantity", "batch", "expiry", "is_open", "takes_unit",
+                "created_at", "user", "replaces", "location_id")
+
+
+def _counted_insert():
+    """PostgreSQL: the line numbered and written in one statement, the count's UPDATE a data-modifying CTE of the
+    INSERT (which, refused by a unique index, writes nothing while the count stays counted up). The line's values
+    are bound by names of their own (``ln_``): an execution's parameter named as a column of the document would be
+    taken as one more column for the UPDATE to set."""
+    up = _COUNT_UP.cte("numbered")
+    values = select(up.c.line_count, *(bindparam(f"ln_{name}", type_=L.c[name].type) for name in _LINE_VALUES))
+    return (postgresql.insert(L).from_select(["line_no", *_LINE_VALUES], values).add_cte(up)
+            .on_conflict_do_nothing().returning(L.c.line_no))
+
+
+_COUNT_AND_INSERT = _counted_insert()
+#: PostgreSQL: a serial's line's tally, and the serial read again as committed now, in one statement (see add_line).
+_TALLIED_AGAIN = serial_read_with(tallies.made_cte())
 _LAST_LINE = (select(L).where(L.c.document_id == bindparam("document_id")).order_by(L.c.line_no.desc()).limit(1))
 _SET_SERIAL = update(L).where(L.c.id == bindparam("line_id")).values(serial=bindparam("serial"))
 _DELETE_LINE = delete(L).where(L.c.id == bindparam("line_id"))
+_DELETE_NUMBERED = delete(L).where(L.c.document_id == bindparam("document_id"), L.c.line_no == bindparam("line_no"))
 _ORDER_REFERENCE = select(D.c.reference).where(D.c.id == bindparam("id"))
 
 
@@ -191,8 +213,11 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
     ``user`` is who scanned it (the signed-in operator); None: the document's user. ``location_id``: where the
     unit goes (or, on a count, was found; on a line going out, where unserialised units leave first).
 
-    Three statements whatever the document's size, then (for a serial) one read
-    of the serial as committed now: see ``_recheck``.
+    Three statements whatever the document's size (two on PostgreSQL), and (for a serial, on PostgreSQL) one read
+    of the serial as committed now between the line and its tally: see ``_recheck``. A Refusal leaves nothing
+    written: the checks come before the writes, and a refusal after them (the
+    unique index, the re-check) undoes the line's own writes, so a scan needs no
+    savepoint around it (issue 22).
     """
     require_open(doc)
     if quantity == 0 or (quantity < 0 and doc.kind != DocumentKind.adjustment):
@@ -204,51 +229,76 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
                           lookups=lookups, replaces=replaces, site_id=site_id, location_id=location_id)
     product = resolved.product
     taken = (1 if resolved.serial is not None else POLICY[doc.kind].takes_units(quantity)) if resolved.takes_unit else 0
-    line_no = session.connection().execute(_COUNT_UP, {"document_id": doc.id}).scalar_one()
-    _insert_line(session, doc, dict(
-        document_id=doc.id, line_no=line_no, product_id=product.id if product else None, serial=resolved.serial,
+    line_no = _insert_line(session, doc, dict(
+        document_id=doc.id, product_id=product.id if product else None, serial=resolved.serial,
         quantity=quantity, batch=batch, expiry=expiry, takes_unit=resolved.takes_unit,
         # Rule 8's index holds a serial on an open document's line; a count's lines are observations, never held.
         is_open=doc.kind is not DocumentKind.count,
         created_at=datetime.now(UTC), user=user if user is not None else doc.user, replaces=replaces,
         location_id=location_id))
-    if product is not None:
-        tallies.add(session, doc.id, product.id, quantity, taken)
-    expire(session, doc, "lines", "line_count")
     line = Line(line_no, product, resolved.serial, quantity, batch, expiry, resolved.takes_unit, replaces)
-    if resolved.serial is not None and doc.kind is not DocumentKind.count:
-        _recheck(session, doc, line, resolved, lookups)
+    tally = {"document_id": doc.id, "product_id": product.id, "units": quantity, "taken": taken} if product else None
+    made, again = False, None
+    if resolved.serial is not None and doc.kind is not DocumentKind.count and not lookups.writers_serialised:
+        if tally is not None:  # the tally and the serial read again, in one statement
+            again, row = serial_facts_after(session, line.serial, _TALLIED_AGAIN, tally)
+            made = bool(row.made)
+            lookups.read_again(line.serial, again)
+        else:
+            again = lookups.serial(line.serial, fresh=True)
+    elif tally is not None:
+        tallies.add(session, doc.id, product.id, quantity, taken)
+    if again is not None:
+        try:
+            _recheck(doc, line, resolved, again)
+        except Refusal:
+            _take_back(session, doc, line, tally, made)
+            raise
+    expire(session, doc, "lines", "line_count")
     return line
 
 
-def _insert_line(session: Session, doc: DocumentLike, values: dict[str, Any]) -> None:
-    """The line's INSERT; the unique index of rule 8 refusing it (a serial raced onto another open document) is a
-    Refusal.
-
-    The failed statement leaves the transaction unusable until the caller rolls
-    back (its savepoint, or all of it), which also takes the line away.
-    """
-    try:
-        session.connection().execute(_INSERT_LINE, values)
-    except IntegrityError:
+def _insert_line(session: Session, doc: DocumentLike, values: dict[str, Any]) -> int:
+    """The line's number and INSERT (one statement on PostgreSQL, two on SQLite); a unique index refusing it (rule
+    8: a serial raced onto another open document) takes the count back and is a Refusal, with nothing written."""
+    if session.get_bind().dialect.name == "postgresql":
+        inserted = session.connection().execute(
+            _COUNT_AND_INSERT, {"document_id": doc.id} | {f"ln_{name}": values[name] for name in _LINE_VALUES}).first()
+    else:
+        line_no = session.connection().execute(_COUNT_UP, {"document_id": doc.id}).scalar_one()
+        inserted = session.connection().execute(_INSERT_LINE, values | {"line_no": line_no}).first()
+    if inserted is None:
+        session.connection().execute(_COUNT_DOWN, {"document_id": doc.id})
         raise Refusal(
             "serial_on_open_document",
             f"Serial {values['serial']} was just put on another open document: finish or cancel that first.",
-        ) from None
+        )
+    return inserted.line_no
 
 
-def _recheck(session: Session, doc: DocumentLike, line: Line, resolved: Resolved, lookups: Lookups) -> None:
-    """After a serial's line is written, decide again on the serial as committed now, if it changed meanwhile.
+def _take_back(session: Session, doc: DocumentLike, line: Line, tally: dict | None, made: bool) -> None:
+    """A line just written, refused after all: its row, its number and its tally (``made`` by it: dropped, else
+    counted down) as they were before it."""
+    session.connection().execute(_DELETE_NUMBERED, {"document_id": doc.id, "line_no": line.line_no})
+    session.connection().execute(_COUNT_DOWN, {"document_id": doc.id})
+    if tally is None:
+        return
+    if made:
+        tallies.drop(session, doc.id, tally["product_id"])
+    else:
+        tallies.add(session, doc.id, tally["product_id"], -tally["units"], -tally["taken"])
+
+
+def _recheck(doc: DocumentLike, line: Line, resolved: Resolved, facts: SerialFacts) -> None:
+    """After a serial's line is written, decide again on the serial as committed now (``facts``), if it changed
+    meanwhile.
 
     A posting that took the serial (received it, sold it) closed its own line in
     the same transaction, so once the unique index of rule 8 let this line in,
-    that posting has committed and this read sees it: the loser of the race is
+    that posting has committed and a read after it sees it: the loser of the race is
     refused here, at its scan, with the right code, and never at its posting. SQLite lets one
-    writer in at a time, from BEGIN: there, nothing can have committed since this scan's read.
+    writer in at a time, from BEGIN: there, nothing can have committed since this scan's read, and this is not asked.
     """
-    if lookups.writers_serialised:
-        return
-    facts = lookups.serial(line.serial, fresh=True)
     if facts.state != resolved.facts.state:
         line_check(doc.kind, resolved.replaces)(facts, resolved.product, line.quantity)
         if resolved.replaces is None:
@@ -282,7 +332,8 @@ def attach_serial(session: Session, doc: DocumentLike, serial: str, *, pattern: 
     expire(session, doc, "lines")
     line = Line(last.line_no, resolved.product, resolved.serial, last.quantity, last.batch, last.expiry,
                 last.takes_unit)
-    _recheck(session, doc, line, resolved, lookups)
+    if not lookups.writers_serialised:
+        _recheck(doc, line, resolved, lookups.serial(line.serial, fresh=True))
     return line
 
 

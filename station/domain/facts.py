@@ -273,7 +273,22 @@ _LOCKED = (_serial_query(S.c.serial.in_(select(L.c.serial).where(L.c.document_id
 
 def probe(session: Session, text: str) -> tuple[ProductFacts | None, SerialFacts]:
     """The product ``text`` is a barcode of (if any), and the serial it names, read together."""
-    row = session.connection().execute(_PROBE, {"text": text, "forms": list(lookup_forms(text))}).one()
+    return probed(text, session.connection().execute(_PROBE, probe_params(text)).one())
+
+
+def probe_params(text: str) -> dict:
+    """The bind parameters of ``probe``'s statement (``probe_subquery``) for ``text``."""
+    return {"text": text, "forms": list(lookup_forms(text))}
+
+
+def probe_subquery(name: str):
+    """``probe``'s statement as a one-row subquery, for a caller that reads it beside other things in one statement
+    (a scan's locked read on SQLite: station.scanning.station_row)."""
+    return _probe().subquery(name)
+
+
+def probed(text: str, row) -> tuple[ProductFacts | None, SerialFacts]:
+    """``probe``'s answer from its row (its columns, as named by ``probe_subquery``)."""
     product = None
     if row.b_id is not None:
         product = ProductFacts(row.b_id, row.b_code, row.b_name, row.b_serial_required_for_purchase,
@@ -281,6 +296,21 @@ def probe(session: Session, text: str) -> tuple[ProductFacts | None, SerialFacts
     facts = _facts(text, row, open_document_id=row.open_id, open_reference=row.open_reference,
                    open_station=row.open_station)
     return product, facts
+
+
+def serial_read_with(write):
+    """``serial_facts``'s statement beside ``write`` (a data-modifying CTE with one row of RETURNING): one round
+    trip that writes and reads the serial as committed when it starts (``serial_facts_after`` runs it)."""
+    again = _ONE_SERIAL.subquery("again")
+    return select(again, write).select_from(again.outerjoin(write, true()))
+
+
+def serial_facts_after(session: Session, text: str, statement, params: dict) -> tuple[SerialFacts, object]:
+    """The serial as ``serial_facts`` reads it, from a statement of ``serial_read_with``, and its row (the write's
+    RETURNING columns)."""
+    row = session.connection().execute(statement, params | {"text": text}).one()
+    return _facts(text, row, open_document_id=row.open_id, open_reference=row.open_reference,
+                  open_station=row.open_station), row
 
 
 def serial_facts(session: Session, text: str) -> SerialFacts:

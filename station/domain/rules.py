@@ -59,6 +59,14 @@ class Lookups:
             self._barcodes[text], self._serials[text] = probe(self.session, text)
         return self._barcodes[text]
 
+    def probed(self, text: str, found: tuple[ProductFacts | None, SerialFacts]) -> None:
+        """What ``product_by_barcode(text)`` would read, read already (with the scan's locked read)."""
+        self._barcodes[text], self._serials[text] = found
+
+    def read_again(self, text: str, facts: SerialFacts) -> None:
+        """The serial as read again, as committed now (what ``serial(text, fresh=True)`` would have read)."""
+        self._serials[text] = facts
+
     def serial(self, text: str, *, fresh: bool = False) -> SerialFacts:
         if fresh or text not in self._serials:
             self._serials[text] = serial_facts(self.session, text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -42,6 +42,7 @@ def _upsert(dialect):
 _UPSERT = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
 _ONE = T.c.document_id == bindparam("document_id"), T.c.product_id == bindparam("product_id")
 _TAKEN = select(T.c.taken).where(*_ONE)
+_DROP = delete(T).where(*_ONE)
 _UNITS = select(T.c.units).where(*_ONE)
 _ON_ORDER = select(T.c.units, T.c.received).where(T.c.document_id == bindparam("order_id"),
                                                   T.c.product_id == bindparam("product_id"))
@@ -72,10 +73,21 @@ _RECEIVE = (update(T).where(T.c.document_id == bindparam("order_id"), T.c.produc
             .values(received=T.c.received + _HERE.c.units))
 
 
+def made_cte():
+    """PostgreSQL: ``add``'s upsert as a data-modifying CTE whose row says whether it made the tally (``made``: there
+    was none) or added to it, for a caller that writes it beside a read (documents.add_line)."""
+    return _UPSERT["postgresql"].returning(literal_column("xmax = 0").label("made")).cte("tallied")
+
+
 def add(session: Session, document_id: int, product_id: int, units: int, taken: int = 0) -> None:
     """units += ``units``, taken += ``taken`` for the document's product (a new tally when it has none)."""
     session.connection().execute(_UPSERT[session.get_bind().dialect.name],
                     {"document_id": document_id, "product_id": product_id, "units": units, "taken": taken})
+
+
+def drop(session: Session, document_id: int, product_id: int) -> None:
+    """The document's tally of the product gone (one just made by a line taken back)."""
+    session.connection().execute(_DROP, {"document_id": document_id, "product_id": product_id})
 
 
 def taken(session: Session, document_id: int, product_id: int) -> int:

@@ -358,6 +358,15 @@ def _goods(scan: _Scan) -> Reading:
 READERS = (_command, _badge, _location, _party, _transfer, _order, _digital_link, _gs1_marked, _gs1_unmarked, _goods)
 
 
+def scanned_text(raw: bytes | str) -> str | None:
+    """The text the readers read (a product barcode or a serial asks the look-ups about it), None: a scan that is
+    not text (``read`` refuses it). Lets the caller ask about it before reading, with other reads."""
+    try:
+        return _without_aim(normalise(raw))[0]
+    except Refusal:
+        return None
+
+
 def read(raw: bytes | str, lookups: Lookups, *, document_re: re.Pattern[str],
          gs_substitute: str | None = None) -> Reading:
     """Read a scan as the first of: command, party or order, GS1, product, known serial, unknown.

@@ -45,6 +45,26 @@ def carry_out(ctx: ScanContext, stand: Stand, decision: decisions.Decision,
     return stand, prompts.Done(**said)
 
 
+#: Actions that write nothing before their last refusal: a scan of these alone needs no savepoint to leave the
+#: station as it was when it is refused (documents.add_line takes its own writes back).
+_CLEAN_REFUSALS = (decisions.SetMode, decisions.ChooseProduct, decisions.SignIn, decisions.SignOut,
+                   decisions.AddLine)
+
+
+def may_refuse_after_writing(stand: Stand, decision: decisions.Decision) -> bool:
+    """Whether carrying the decision out may write and then refuse (the scan then needs a savepoint): any action
+    but those above, and a line that writes beside add_line (the desk's, a count's, a return's customer)."""
+    for action in decision.actions:
+        if not isinstance(action, _CLEAN_REFUSALS):
+            return True
+        if isinstance(action, decisions.AddLine):
+            doc = stand.document
+            if doc is None or doc.kind in SERVICE_KINDS or doc.kind is DocumentKind.count or (
+                    doc.kind is DocumentKind.customer_return and doc.customer_id is None):
+                return True
+    return False
+
+
 def _set_mode(ctx: ScanContext, stand: Stand, action: decisions.SetMode) -> Did:
     return stand, {}  # the mode is the decision's state, saved with the station's row
 

@@ -14,6 +14,7 @@ a BEL from the four characters ``\x07``.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Any, NamedTuple
@@ -22,11 +23,12 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from station.domain.errors import Conflict, Refusal
-from station.domain.models import SERIAL_MAX, ScanLog
+from station.domain.models import SERIAL_MAX, ScanLog, utcnow
 from station.domain.rules import Lookups
 from station.scan_core.reading import Kind, Reading, normalise, quote
 
 from .results import ScanResult, escape_raw
+from .station_row import Saving
 
 #: The PostgreSQL channel a logged scan notifies (payload: the station's id); screens listen (station.live.changes).
 STATION_CHANGES = "station_changes"
@@ -41,10 +43,29 @@ _RECENT = (select(LOG.c.at, LOG.c.device, LOG.c.raw, LOG.c.read_as, LOG.c.accept
            .where(LOG.c.station == bindparam("station")).order_by(LOG.c.id.desc()).limit(bindparam("count")))
 
 
-def write(session: Session, values: dict[str, Any]) -> None:
-    """Log one scan (and, on PostgreSQL, notify the screens of other processes)."""
+def write(session: Session, values: dict[str, Any], state: Saving | None = None) -> None:
+    """Log one scan (and, on PostgreSQL, notify the screens of other processes), after writing the station's
+    ``state``: on PostgreSQL in one statement (the UPDATE as a data-modifying CTE of the INSERT), on SQLite first."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    session.connection().execute(_INSERT_AND_NOTIFY if postgres else _INSERT, values)
+    if state is None:
+        session.connection().execute(_INSERT_AND_NOTIFY if postgres else _INSERT, values)
+    elif postgres:
+        # The log's time as its column default gives it (SQLAlchemy leaves a default out of a statement with a CTE).
+        logged = {f"lg_{name}": value for name, value in ({"at": utcnow()} | values).items()}
+        session.connection().execute(_with_state(state.statement, tuple(name[3:] for name in logged)),
+                                     logged | state.values)
+    else:
+        session.connection().execute(state.statement, state.values)
+        session.connection().execute(_INSERT, values)
+
+
+@functools.cache
+def _with_state(update, names: tuple[str, ...]):
+    """The insert (and its NOTIFY) with the station's UPDATE before it, in one statement (built once per UPDATE and
+    set of columns). The log's values are bound by names of their own (``lg_``): an execution's parameter named as a
+    column would be taken as one more column to set by the UPDATE too."""
+    insert_logged = insert(LOG).values({name: bindparam(f"lg_{name}") for name in names})
+    return insert_logged.returning(func.pg_notify(STATION_CHANGES, LOG.c.station)).add_cte(update.cte("saved"))
 
 
 def names_serial(reading: Reading | None, serial: str | None, accepted: bool, lookups: Lookups) -> bool:

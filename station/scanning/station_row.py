@@ -15,15 +15,25 @@ of its own.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from station.domain import location_facts
-from station.domain.facts import DocumentHead, ProductFacts, head, head_columns, head_from
+from station.domain.facts import (
+    DocumentHead,
+    ProductFacts,
+    SerialFacts,
+    head,
+    head_columns,
+    head_from,
+    probe_params,
+    probe_subquery,
+    probed,
+)
 from station.domain.models import Operator, ScanLog, StationState
 from station.domain.tables import D, P
 from station.domain.vocabulary import MAIN_SITE, DocumentKind, DocumentStatus, Mode, Phase
@@ -63,6 +73,7 @@ class StationRow:
     logged: object | None = None  # the scan log's row under the scan's key (read_as, response, raw, data_digest)
     home: LocationInfo | None = None  # the station's location (its ``location`` key), None: not an active one
     place: LocationInfo | None = None  # the last LOC: scanned on the open document
+    probed: tuple[ProductFacts | None, SerialFacts] | None = None  # the scanned text as a barcode and a serial
 
 
 def info(p: ProductFacts | None) -> ProductInfo | None:
@@ -95,15 +106,47 @@ def _keyed():
         logged(LOG.c.id).label("lg_id")).with_for_update(of=SS)
 
 
+_PROBE = probe_subquery("probe")
+_PROBED = "pr_"
+
+
+def _probing(locked):
+    """The locked read with what the scanned text is (a barcode's product, a serial's record: facts.probe), in the
+    same statement, taking the station's row only if no other transaction holds it (SKIP LOCKED).
+
+    So the text is read as a statement of its own after the lock would read it: on SQLite BEGIN IMMEDIATE let no
+    other writer in before it; on PostgreSQL the row was free, so no scan of this station was in flight (a read
+    that waited on the lock would see the text as it was before the scan it waited on). Skipped (no row), the
+    station is read again the way that waits, and the reader asks about the text in a statement of its own.
+    """
+    return (locked.add_columns(*(c.label(_PROBED + c.name) for c in _PROBE.c))
+            .select_from(locked.get_final_froms()[0].outerjoin(_PROBE, true()))
+            .with_for_update(of=SS, skip_locked=True))
+
+
+class _Probed:
+    """The probe's columns of the locked read's row, by their own names (as facts.probed reads them)."""
+
+    def __init__(self, row):
+        self._row = row
+        self._fields = tuple(name.removeprefix(_PROBED) for name in row._fields if name.startswith(_PROBED))
+
+    def __getattr__(self, name: str):
+        return getattr(self._row, _PROBED + name)
+
+
 # Built once (see station.domain.facts).
 _READ = _query()
 _LOCK = _READ.with_for_update(of=SS)
 _LOCK_KEYED = _keyed()
+_LOCK_PROBED = {False: _probing(_LOCK), True: _probing(_LOCK_KEYED)}
+# Its bind parameters are prefixed (``st_``): the scan log's insert may run it in its own statement (scan_log.write).
 _SAVE = update(SS).where(SS.c.station == bindparam("st_station")).values(
-    mode=bindparam("mode"), phase=bindparam("phase"), document_id=bindparam("document_id"),
-    product_id=bindparam("product_id"), attach_line=bindparam("attach_line"), prompt=bindparam("prompt"),
-    version=SS.c.version + 1, updated_at=bindparam("updated_at"), location_id=bindparam("location_id"))
-_SAVE_OPERATOR = _SAVE.values(operator_id=bindparam("operator_id"), operator_seen_at=bindparam("operator_seen_at"))
+    mode=bindparam("st_mode"), phase=bindparam("st_phase"), document_id=bindparam("st_document_id"),
+    product_id=bindparam("st_product_id"), attach_line=bindparam("st_attach_line"), prompt=bindparam("st_prompt"),
+    version=SS.c.version + 1, updated_at=bindparam("st_updated_at"), location_id=bindparam("st_location_id"))
+_SAVE_OPERATOR = _SAVE.values(operator_id=bindparam("st_operator_id"),
+                              operator_seen_at=bindparam("st_operator_seen_at"))
 #: ``save``'s default: the stored operator left as it is.
 KEEP = object()
 
@@ -138,33 +181,48 @@ def _row(station: str, row, keyed: bool = False) -> StationRow:
 
 
 def load(session: Session, station: str, *, lock: bool, key: str | None = None,
-         home: str = MAIN_SITE) -> StationRow | None:
+         home: str = MAIN_SITE, probe: str | None = None) -> StationRow | None:
     """The station's row (locked for this scan when ``lock``), or None when it has none yet; ``home`` is the
     station's ``location`` key, read with it; with ``key`` (locked only), what the scan log holds under it too
-    (``logged``)."""
+    (``logged``); with ``probe`` (locked), what that text is as a barcode and a serial (``probed``), when the row
+    was free (``_probing``)."""
     params = {"station": station, "home": home}
-    if key is not None and lock:
-        row = session.connection().execute(_LOCK_KEYED, {**params, "key": key}).first()
-        return _row(station, row, keyed=True) if row is not None else None
-    row = session.connection().execute(_LOCK if lock else _READ, params).first()
-    return _row(station, row) if row is not None else None
+    keyed = key is not None and lock
+    if keyed:
+        params["key"] = key
+    if probe is not None and lock:
+        row = session.connection().execute(_LOCK_PROBED[keyed], params | probe_params(probe)).first()
+        if row is not None:
+            return replace(_row(station, row, keyed), probed=probed(probe, _Probed(row)))
+        # Not made yet, or (PostgreSQL) another scan of this station holds it: wait for it, without the probe.
+    row = session.connection().execute(_LOCK_KEYED if keyed else _LOCK if lock else _READ, params).first()
+    return _row(station, row, keyed) if row is not None else None
 
 
 def load_or_make(session: Session, station: str, mode: Mode, idle_prompt: str, *, key: str | None = None,
-                 home: str = MAIN_SITE) -> StationRow:
+                 home: str = MAIN_SITE, probe: str | None = None) -> StationRow:
     """The station's row, locked; made on its first scan (two processes may race to make it: one does)."""
-    found = load(session, station, lock=True, key=key, home=home)
+    found = load(session, station, lock=True, key=key, home=home, probe=probe)
     if found is not None:
         return found
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(dialect.insert(SS).values(station=station, mode=mode, phase=Phase.idle, attach_line=False,
                                               prompt=idle_prompt, version=0, updated_at=datetime.now(UTC))
                     .on_conflict_do_nothing(index_elements=[SS.c.station]))
-    return load(session, station, lock=True, key=key, home=home)
+    return load(session, station, lock=True, key=key, home=home, probe=probe)
 
 
-def save(session: Session, station: str, state: decisions.State, document_id: int | None, product_id: int | None,
-         prompt: str, *, operator: SignedIn | None | object = KEEP, location_id: int | None = None) -> None:
+@dataclass(frozen=True)
+class Saving:
+    """The station's state after a scan, as one UPDATE and its values: the scan log's insert writes it
+    (scan_log.write), on PostgreSQL in the same statement."""
+
+    statement: object
+    values: dict
+
+
+def saving(station: str, state: decisions.State, document_id: int | None, product_id: int | None, prompt: str, *,
+           operator: SignedIn | None | object = KEEP, location_id: int | None = None) -> Saving:
     """The state after a scan, with the prompt shown and the change counter bumped (the live page watches it).
 
     ``operator``: who is signed in after the scan, with their last scan's time (None: nobody); KEEP leaves it.
@@ -172,12 +230,12 @@ def save(session: Session, station: str, state: decisions.State, document_id: in
     """
     idle = state.phase is Phase.idle
     values = dict(
-        st_station=station, mode=state.mode, phase=state.phase, location_id=None if idle else location_id,
-        document_id=document_id if not idle else None, product_id=product_id,
-        attach_line=state.attach, prompt=prompt, updated_at=datetime.now(UTC))
+        st_station=station, st_mode=state.mode, st_phase=state.phase, st_location_id=None if idle else location_id,
+        st_document_id=document_id if not idle else None, st_product_id=product_id,
+        st_attach_line=state.attach, st_prompt=prompt, st_updated_at=datetime.now(UTC))
     if operator is KEEP:
-        session.connection().execute(_SAVE, values)
-        return
-    values |= {"operator_id": operator.id if operator is not None else None,
-               "operator_seen_at": operator.seen_at if operator is not None else None}
-    session.connection().execute(_SAVE_OPERATOR, values)
+        return Saving(_SAVE, values)
+    values |= {"st_operator_id": operator.id if operator is not None else None,
+               "st_operator_seen_at": operator.seen_at if operator is not None else None}
+    return Saving(_SAVE_OPERATOR, values)
+
