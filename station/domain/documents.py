@@ -20,7 +20,6 @@ from sqlalchemy import bindparam, delete, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
 from . import tallies
 from .catalogue import get_party, get_product
@@ -153,10 +152,14 @@ def expire(session: Session, obj: object, *names: str) -> None:
 
 
 def expire_rows(session: Session, model: type, ids, *names: str) -> None:
-    """After a Core write to these rows: the session's ORM objects of them, if any, read these attributes again."""
-    for row_id in ids:
-        obj = session.identity_map.get(identity_key(model, row_id))
-        if obj is not None:
+    """After a Core write to these rows: the session's ORM objects of them, if any, read these attributes again.
+
+    Walks the session's objects of ``model`` (a handful) rather than the ids (a posting's 30,000 serials: 0.28 s
+    of identity keys for objects the session mostly does not hold)."""
+    wanted = set(ids)
+    held = [obj for obj in session.identity_map.values() if isinstance(obj, model)]
+    for obj in held:
+        if inspect(obj).identity[0] in wanted:
             session.expire(obj, list(names) or None)
 
 

@@ -205,7 +205,8 @@ def _check_order(session: Session, doc: DocumentHead, order_id: int) -> None:
 
 def _bring_in(session: Session, doc: DocumentHead, here: int, lines, new: list[str],
               product: _Products) -> dict[str, SerialFacts]:
-    """Records for the serials first seen on this document; one made meanwhile by another request is checked too.
+    """Records for the serials first seen on this document; one made meanwhile by another request is checked too,
+    and its facts (locked) are what this answers.
 
     The records this statement makes are this transaction's alone (no one else sees them before the commit): they
     need no lock, and nothing to check again (each line was checked as a serial without a record). A receipt makes
@@ -231,12 +232,13 @@ def _bring_in(session: Session, doc: DocumentHead, here: int, lines, new: list[s
     columns = ["serial", "product_id", "in_stock", "created_at", "supplier_id", "location_id"]
     made_here = session.execute(
         dialect.insert(S).from_select(columns, source)
-        .on_conflict_do_nothing(index_elements=[S.c.serial]).returning(S.c.serial, S.c.id)).all()
-    facts = {serial: SerialFacts(serial, id=serial_id) for serial, serial_id in made_here}
-    fresh = set(new) - facts.keys()
+        .on_conflict_do_nothing(index_elements=[S.c.serial]).returning(S.c.serial)).scalars().all()
+    # What it made needs no facts from here on (nothing reads them, and no ORM object of them is held to expire):
+    # a fact each for 30,000 serials was 0.17 s of the posting.
+    fresh = set(new).difference(made_here)
     if not fresh:
-        return facts
-    facts |= {serial: f for serial, f in locked_serials(session, doc.id).items() if serial in fresh}
+        return {}
+    facts = {serial: f for serial, f in locked_serials(session, doc.id).items() if serial in fresh}
     # A record another request made meanwhile is decided on as it is, like any other.
     check = SERIAL_CHECKS[doc.kind]
     for line in lines:
