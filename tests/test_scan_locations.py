@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from station.config import from_dict
 from station.domain import catalogue, documents, posting
 from station.domain.errors import ConfigError
+from station.domain.facts import head_of
 from station.domain.models import (
     Document,
     DocumentKind,
@@ -27,6 +28,7 @@ from station.domain.models import (
     StationState,
     StockLevel,
 )
+from station.scanning import counting
 from station.scanning.service import ScanService
 
 WIDGET_GTIN = "09501101020917"
@@ -504,3 +506,18 @@ def test_the_new_modes_prompt_what_to_scan_next(db, service, stocked):
     count = scan(db, service, "counter", "LOC:A")
     assert count.prompt == (f"Count {count.document['reference']} at Aisle A (A): 0 of 1 expected here counted. "
                             "Scan every unit found here (serials, or a product for a unit without one).")
+
+
+def test_a_counted_unit_leaves_the_missing_list_and_the_next_takes_its_place(db, service, world):
+    """Guards the count's list read before its line is written (one longer than shown): the unit just counted
+    leaves it, the 51st missing comes in, and counted, missing and expected agree with a fresh read."""
+    receive(db, service, "goods-in", *[f"M-{n:03d}" for n in range(60)])
+    scan(db, service, "counter", "LOC:MAIN")
+    answer = scan(db, service, "counter", "M-007").document["count"]
+    assert answer["missing"] == [f"M-{n:03d}" for n in range(51) if n != 7]
+    assert (answer["expected"], answer["counted"], answer["missing_total"], answer["last"]) == (60, 1, 59, "counted")
+    with db.Session() as s:
+        doc = s.scalar(select(Document).where(Document.kind == DocumentKind.count))
+        fresh = counting.progress(s, head_of(s, doc.id))
+    assert (fresh.expected, fresh.counted, fresh.missing_total, list(fresh.missing)) == (
+        answer["expected"], answer["counted"], answer["missing_total"], answer["missing"])

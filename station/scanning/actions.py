@@ -53,13 +53,14 @@ _CLEAN_REFUSALS = (decisions.SetMode, decisions.ChooseProduct, decisions.SignIn,
 
 def may_refuse_after_writing(stand: Stand, decision: decisions.Decision) -> bool:
     """Whether carrying the decision out may write and then refuse (the scan then needs a savepoint): any action
-    but those above, and a line that writes beside add_line (the desk's, a count's, a return's customer)."""
+    but those above, and a line that writes beside add_line (the desk's, a return's customer). A count's line
+    refuses its repeat before it writes (counting.before_line)."""
     for action in decision.actions:
         if not isinstance(action, _CLEAN_REFUSALS):
             return True
         if isinstance(action, decisions.AddLine):
             doc = stand.document
-            if doc is None or doc.kind in SERVICE_KINDS or doc.kind is DocumentKind.count or (
+            if doc is None or doc.kind in SERVICE_KINDS or (
                     doc.kind is DocumentKind.customer_return and doc.customer_id is None):
                 return True
     return False
@@ -161,12 +162,14 @@ def _add(ctx: ScanContext, stand: Stand, action: decisions.AddLine) -> Did:
         if doc.customer_id is None:  # it took its first unit's customer
             doc = head_of(ctx.session, doc.id)
     else:
+        # A count reads where it stands first, and refuses a repeat before anything is written.
+        count = _count_before(ctx, doc, action.serial, product) if doc.kind is DocumentKind.count else None
         line = documents.add_line(ctx.session, doc, product=product, serial=action.serial, batch=action.batch,
                                   expiry=action.expiry, pattern=ctx.config.scanning.document_re,
                                   lookups=ctx.lookups, user=ctx.user(stand), location_id=line_location(ctx, stand),
                                   site_id=_home_site(ctx))
-        if doc.kind is DocumentKind.count:  # the count's answer: what the unit was, and where the count stands
-            return _counted(ctx, stand, replace(doc, line_count=line.line_no), line, product)
+        if count is not None:  # the count's answer: what the unit was, and where the count stands
+            return _counted(ctx, stand, replace(doc, line_count=line.line_no), line, count)
         if doc.kind is DocumentKind.customer_return and doc.customer_id is None and line.serial:
             # A return opened by the serial itself: the customer is whoever has it.
             customer_id = ctx.lookups.serial(line.serial).customer_id
@@ -175,10 +178,15 @@ def _add(ctx: ScanContext, stand: Stand, action: decisions.AddLine) -> Did:
     return replace(stand, document=replace(doc, line_count=line.line_no)), {"warning": warning, "line": describe(line)}
 
 
-def _counted(ctx: ScanContext, stand: Stand, doc: DocumentHead, line: Line, product) -> Did:
+def _count_before(ctx: ScanContext, doc: DocumentHead, serial: str | None, product) -> counting.Progress:
+    facts = ctx.lookups.serial(serial) if serial is not None else None
+    product_id = product.id if product is not None else None
+    return counting.before_line(ctx.session, doc, facts, product_id)
+
+
+def _counted(ctx: ScanContext, stand: Stand, doc: DocumentHead, line: Line, before: counting.Progress) -> Did:
     facts = ctx.lookups.serial(line.serial) if line.serial is not None else None
-    product_id = line.product.id if line.product is not None else (product.id if product is not None else None)
-    state = counting.counted(ctx.session, doc, facts, product_id)
+    state = counting.counted(before, facts, line.quantity)
     recorded = None
     if facts is not None and facts.location_code is not None:
         elsewhere = doc.site_id is not None and facts.site_id != doc.site_id

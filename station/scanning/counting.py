@@ -3,17 +3,19 @@
 A count counts a place and every location under it. What is expected there is
 what the database holds there now: the serials in stock at the place or under
 it (the recursive walk down its locations, as wide as its subtree of
-locations, never as the site). One statement answers, after each count line
+locations, never as the site). One statement answers, before each count line
 is written: how many are expected, how many of them are not counted yet
-(``missing``: in stock there and on no line of this count, found through the
-lines' serial index), the first ``MISSING`` of them by serial, whether the
-serial just counted was expected there, how many lines of this count carry
-it (two: a repeat, refused ``already_counted`` and rolled back with its
-savepoint), where the record has that serial now (the code of its location, if in stock:
-a station's view says where a unit counted from elsewhere was recorded), and
-for a product scanned, its units expected there and counted.
-So every count scan costs one statement more than a line elsewhere, the same
-at the 5,000th unit as at the first: nothing grows with what was counted.
+(``missing``: in stock there and on no line of this count, each probed once
+through the lines' (serial, document) index), the first ``MISSING`` of them by
+serial and one more, whether the serial scanned is expected there, how many
+lines of this count carry it already (one: a repeat, refused
+``already_counted`` before anything is written, so a count scan needs no
+savepoint), where the record has that serial now (the code of its location,
+if in stock: a station's view says where a unit counted from elsewhere was
+recorded), and for a product scanned, its units expected there and counted.
+``counted`` then adds the line just written to that answer, in Python. So
+every count scan costs one statement more than a line elsewhere, the same at
+the 5,000th unit as at the first: nothing grows with what was counted.
 
 Posting the count (moves, adjustments, quantities) is posting's; this is the
 scan side only.
@@ -69,7 +71,8 @@ def _statement(lateral: bool):
         select(T.c.units).where(T.c.document_id == bindparam("document_id"), T.c.product_id == bindparam("product_id"))
         .scalar_subquery().label("units_counted"),
     ).subquery("head")
-    listed = select(missing.c.serial).order_by(missing.c.serial).limit(MISSING).subquery("listed")
+    # One more than is shown: the unit a scan counts leaves the list, and the next takes its place.
+    listed = select(missing.c.serial).order_by(missing.c.serial).limit(MISSING + 1).subquery("listed")
     return select(head, listed.c.serial).select_from(head.outerjoin(listed, true()))
 
 
@@ -107,7 +110,8 @@ def progress(session: Session, doc: DocumentHead, last: str | None = None, seria
     """The count ``doc`` as it stands (one statement), after a scan that was ``last`` and named ``serial``; for
     ``elsewhere``, where that serial is recorded (read by the same statement)."""
     state, _ = _read(session, doc, serial=serial, last=last)
-    return state if last == "elsewhere" else replace(state, recorded_at=None)
+    recorded = state.recorded_at if last == "elsewhere" else None
+    return replace(state, missing=state.missing[:MISSING], recorded_at=recorded)
 
 
 def _read(session: Session, doc: DocumentHead, *, serial: str | None = None, place_id: int | None = None,
@@ -124,19 +128,33 @@ def _read(session: Session, doc: DocumentHead, *, serial: str | None = None, pla
                     first.recorded, bool(first.here), first.units_expected or 0, first.units_counted or 0), first.lines
 
 
-def counted(session: Session, doc: DocumentHead, facts: SerialFacts | None, product_id: int | None) -> Progress:
-    """After a count line is written: where the count stands, and what the unit was; a repeat is refused."""
+def before_line(session: Session, doc: DocumentHead, facts: SerialFacts | None, product_id: int | None) -> Progress:
+    """Before a count line is written: where the count stands (one statement), and a repeat refused, so that
+    nothing is written for it and the scan needs no savepoint."""
     if facts is None:  # one unit without a serial
-        state, _ = _read(session, doc, product_id=product_id, last="unit")
+        state, _ = _read(session, doc, product_id=product_id)
         return state
     state, lines = _read(session, doc, serial=facts.serial, place_id=facts.location_id, product_id=product_id)
-    if lines > 1:
+    if lines:
         raise Refusal("already_counted", f"{facts.serial} is counted already on {doc.reference}: it is never counted "
                                          "twice. Scan the next unit.")
+    return state
+
+
+def counted(before: Progress, facts: SerialFacts | None, quantity: int = 1) -> Progress:
+    """After the line is written: the count as ``before`` stood, with the unit just counted, and what it was. A
+    serial expected here leaves the missing list (read one longer than shown, so it stays full)."""
+    if facts is None:
+        return replace(before, missing=before.missing[:MISSING], last="unit",
+                       units_counted=before.units_counted + quantity)
     if facts.faulty:
         last = "faulty"
     elif not facts.in_stock:
         last = "added"
     else:
-        last = "counted" if state.here else "elsewhere"
-    return replace(state, last=last, recorded_at=facts.location_code if last == "elsewhere" else None)
+        last = "counted" if before.here else "elsewhere"
+    expected_here = facts.in_stock and before.here
+    missing = tuple(serial for serial in before.missing if serial != facts.serial)[:MISSING]
+    return replace(before, missing=missing, counted=before.counted + expected_here,
+                   missing_total=before.missing_total - expected_here, last=last, serial=facts.serial,
+                   recorded_at=facts.location_code if last == "elsewhere" else None)
