@@ -204,3 +204,18 @@ def test_existing_sqlite_file_is_not_overwritten(tmp_path):
     result = CliRunner().invoke(cli, ["bench", "--database", f"sqlite:///{existing}", "--serials", "100"])
     assert result.exit_code != 0
     assert existing.read_bytes() == b"not empty"
+
+
+def test_a_station_child_runs_the_benchs_own_code(tmp_path):
+    """A ``station`` child started in a scratch directory (the real server of the http run, the daemon of --kill)
+    imports this checkout's packages, not whichever the environment's editable install points at."""
+    import subprocess
+    import sys
+
+    import station
+    import web
+    from station.bench.children import child_env
+
+    shown = subprocess.run([sys.executable, "-c", "import station, web; print(station.__file__); print(web.__file__)"],
+                           cwd=tmp_path, env=child_env(), capture_output=True, text=True, timeout=60, check=True)
+    assert shown.stdout.split() == [station.__file__, web.__file__]

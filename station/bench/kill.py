@@ -50,6 +50,7 @@ from station.daemon.spool import Spool
 from station.domain.models import ScanLog
 from station.storage.db import make_engine, migrate
 
+from .children import child_env
 from .hotplug import PtyPort
 
 BACKLOG_S = 0.05  # half the kills come this soon after the scanner connected
@@ -246,9 +247,8 @@ class _Daemon:
     """``station run`` in a child process; its output lines on a queue, waited on by ``expect``."""
 
     def __init__(self, config: Path, workdir: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in ("STATION_DATABASE_URL", "STATION_CONFIG")}
         self.proc = subprocess.Popen([sys.executable, "-m", "station", "--config", str(config), "run"], cwd=workdir,
-                                     env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+                                     env=child_env(PYTHONUNBUFFERED="1"), stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, errors="replace")
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .children import child_env
 from .drive import percentiles
 
 GTIN, SUPPLIER = "04012345678918", "BENCH-HTTP-SUPPLIER"
@@ -47,11 +48,9 @@ def _config(workdir: Path, url: str, station: str, mode: str, scanner: Path | No
 @contextmanager
 def _station(command: str, config: Path, workdir: Path, ready: str):
     """``station COMMAND`` in a child process; its URL once it says ``ready``; stopped on exit."""
-    env = {k: v for k, v in os.environ.items() if k not in ("STATION_DATABASE_URL", "STATION_CONFIG")}
-    env["STATE_DIRECTORY"] = str(workdir)
     proc = subprocess.Popen([sys.executable, "-m", "station", "--config", str(config), command], cwd=workdir,
-                            env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                            env=child_env(STATE_DIRECTORY=str(workdir), PYTHONUNBUFFERED="1"),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     drain = threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True)  # keeps its pipe flowing
     try:
         url, is_ready = None, False
