@@ -8,9 +8,12 @@ shutdown runs in plain code rather than in a signal handler: the readers
 (they ungrab and close their devices) and the web server at once, then the
 processor, all inside a 1.5-second budget; then the process leaves without
 the interpreter's teardown (``_finish``), so it is gone well within 2 s.
+Once started, what the start made is taken out of the garbage collector's
+sight (``_freeze_startup``).
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -86,6 +89,20 @@ def _finish(signo: int | None, stopped_cleanly: bool, engine) -> None:
     os._exit(1 if signo is None else 0)
 
 
+def _freeze_startup() -> None:
+    """Leave what the start made (modules, mapped classes, the app, its caches: some 120,000 objects) out of every
+    later garbage collection.
+
+    A collection of the oldest generation walks every object the process holds, and it comes every few thousand
+    requests: 80-120 ms on this project's 2-core machine, landing on whichever scan was running (the slowest of
+    3,000 scans over HTTP, 87 ms, was one). Nearly all of those objects live as long as the process, so they are
+    frozen once (``gc.freeze``, after a collection so no garbage is frozen with them); a collection then walks
+    only what was made since. Objects frozen and dropped later are still freed by their reference counts.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def _refuse_homeless(config: Config, engine) -> None:
     """Refuse to start, in one sentence, while a station's location is not an active location (SPEC 3c)."""
     from sqlalchemy.orm import Session
@@ -133,6 +150,7 @@ def run(ctx: Context) -> None:
     except BaseException:
         daemon.stop(SHUTDOWN_BUDGET)  # never started: this only lets go of the spool
         raise
+    _freeze_startup()  # before anything is served: its one full collection falls on no scan
     daemon.start()
     server.start()
     for url in server.urls:
@@ -165,6 +183,7 @@ def serve(ctx: Context) -> None:
         raise click.ClickException(f"cannot prepare the database: {str(exc).splitlines()[0]}") from None
     _refuse_homeless(config, engine)
     server = _web_server(config, engine, None)
+    _freeze_startup()  # before anything is served: its one full collection falls on no request
     server.start()
     for url in server.urls:
         click.echo(f"Serving on {url}")
