@@ -3,7 +3,10 @@
 ``over_http`` starts ``station serve`` on the scratch database and sends
 scans of one growing receipt from one keep-alive client, as the operator
 page's scan box does; its floor is the same client fetching a static file
-(the server's and the socket's own cost, no database). ``through_daemon``
+(the server's and the socket's own cost, no database), and ``in_process``
+the same scans of a receipt before it, through ``ScanService`` in the
+bench's own process with no server (the scan's own cost, its commit
+included): what HTTP adds to a scan is the difference. ``through_daemon``
 starts ``station run`` with a serial scanner on a pseudo-terminal, follows
 the station's live events as a screen does, and times each scan from the
 moment its line's last byte is written to the moment the event showing it
@@ -91,12 +94,46 @@ def _seed(url: str) -> None:
         engine.dispose()
 
 
+def _receipt(scans: int) -> tuple[list[str], int]:
+    """A receipt's scans as the bench sends them (supplier, product, serials, finish) and how many lead in untimed."""
+    warm = min(50, scans // 10)
+    return [f"SUP:{SUPPLIER}", GTIN, *(f"HTTP-{n:07d}" for n in range(scans + warm)), "CMD:FINISH"], 2 + warm
+
+
+def in_process(url: str, config: Path, station: str, *, scans: int) -> dict:
+    """The receipt's scans through ``ScanService`` in this process, a transaction each (its commit included), no
+    server: the scan's own cost, the same work as the server's. Its serials are the HTTP run's with an ``L`` in
+    front, so the two receipts differ only in how their scans arrive."""
+    from station.config import load
+    from station.scanning.service import ScanService
+    from station.storage.db import make_engine, make_sessionmaker
+    from station.storage.retry import run_in_transaction
+
+    engine = make_engine(url)
+    try:
+        service, Session = ScanService(load(config)), make_sessionmaker(engine)
+        sequence, lead = _receipt(scans)
+        timed = []
+        for data in (("L" + d if d.startswith("HTTP-") else d) for d in sequence):
+            t0 = time.perf_counter()
+            answer = run_in_transaction(Session, lambda s, data=data: service.process(
+                s, station, data, device="api", key=f"local-{data}"))
+            timed.append(time.perf_counter() - t0)
+            if not answer.accepted:
+                raise RuntimeError(f"the bench's own scan {data} was refused: {answer.as_json()}")
+    finally:
+        engine.dispose()
+    return percentiles(timed[lead:-1])
+
+
 def over_http(url: str, *, scans: int = 1000) -> dict:
-    """A serial scan of one receipt over HTTP to a real ``station serve``, and the server's floor."""
+    """A serial scan of one receipt over HTTP to a real ``station serve``, the server's floor, and the same scans
+    in process."""
     _seed(url)
     with tempfile.TemporaryDirectory(prefix="station-bench-http-") as tmp:
         workdir = Path(tmp)
         config = _config(workdir, url, "bench-http", "receive")
+        local = in_process(url, config, "bench-http", scans=scans)
         with _station("serve", config, workdir, r"Serving on") as base:
             parts = urlsplit(base)
             conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
@@ -118,15 +155,14 @@ def over_http(url: str, *, scans: int = 1000) -> dict:
                 conn.getresponse().read()
                 return time.perf_counter() - t0
 
-            post(f"SUP:{SUPPLIER}")
-            post(GTIN)
-            warm = min(50, scans // 10)
-            timed = [post(f"HTTP-{n:07d}") for n in range(scans + warm)][warm:]
+            sequence, lead = _receipt(scans)
+            timed = [post(data) for data in sequence[:-1]][lead:]
             floor = [static() for _ in range(scans)]
-            post("CMD:FINISH")
+            post(sequence[-1])
             conn.close()
     return {"scans": scans, **percentiles(timed), "floor": percentiles(floor),
-            "p50_vs_floor": round(percentiles(timed)["p50_ms"] / percentiles(floor)["p50_ms"], 1)}
+            "p50_vs_floor": round(percentiles(timed)["p50_ms"] / percentiles(floor)["p50_ms"], 1),
+            "in_process": local}
 
 
 class _Events:
