@@ -32,9 +32,20 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def _pooled(url: str) -> bool:
+    """Whether SQLAlchemy gives this SQLite URL a pool of connections (a file; an in-memory database has one)."""
+    parsed = make_url(url)
+    return bool(parsed.database) and parsed.database != ":memory:" and parsed.query.get("mode") != "memory"
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
+        if _pooled(url):
+            # The connection last given back is the next one taken: a SQLite connection throws its page cache
+            # away whenever another connection wrote since its last transaction, so connections taken in turn
+            # (a pool's default) read every page afresh on each scan, one taken again keeps its cache warm.
+            kwargs.setdefault("pool_use_lifo", True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
 
