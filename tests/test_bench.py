@@ -105,6 +105,9 @@ def test_small_run_prints_the_json(tmp_path):
     assert http["floor"]["p50_ms"] > 0
     # The same scans in process, beside them: what HTTP adds to a scan is the difference (issue 22).
     assert http["in_process"]["p50_ms"] <= http["in_process"]["p99_ms"] <= http["in_process"]["max_ms"]
+    # CPU per request, the server's (every thread) and the scan's own in process: the figures load hardly moves.
+    assert http["server_cpu_ms_per_scan"] >= 0 and http["floor"]["server_cpu_ms_per_request"] >= 0
+    assert http["in_process"]["cpu_ms_per_scan"] > 0
     runs = [r for r in out["runs"] if r["kind"] in ("scan", "floor")]
     for run in runs:
         for key, kind in RUN_KEYS.items():

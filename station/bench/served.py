@@ -48,9 +48,21 @@ def _config(workdir: Path, url: str, station: str, mode: str, scanner: Path | No
     return path
 
 
+class _Served(str):
+    """The URL of a started ``station`` child, with the child's process id."""
+
+    pid: int
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time a process has used so far, every thread's, user and system (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def _station(command: str, config: Path, workdir: Path, ready: str):
-    """``station COMMAND`` in a child process; its URL once it says ``ready``; stopped on exit."""
+    """``station COMMAND`` in a child process; its URL (with its ``pid``) once it says ``ready``; stopped on exit."""
     proc = subprocess.Popen([sys.executable, "-m", "station", "--config", str(config), command], cwd=workdir,
                             env=child_env(STATE_DIRECTORY=str(workdir), PYTHONUNBUFFERED="1"),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -69,7 +81,9 @@ def _station(command: str, config: Path, workdir: Path, ready: str):
         else:
             raise RuntimeError(f"station {command} exited ({proc.wait()}) before it was ready")
         drain.start()
-        yield url
+        served = _Served(url)
+        served.pid = proc.pid
+        yield served
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -113,17 +127,18 @@ def in_process(url: str, config: Path, station: str, *, scans: int) -> dict:
     try:
         service, Session = ScanService(load(config)), make_sessionmaker(engine)
         sequence, lead = _receipt(scans)
-        timed = []
+        timed, cpu = [], []
         for data in (("L" + d if d.startswith("HTTP-") else d) for d in sequence):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             answer = run_in_transaction(Session, lambda s, data=data: service.process(
                 s, station, data, device="api", key=f"local-{data}"))
             timed.append(time.perf_counter() - t0)
+            cpu.append(time.thread_time() - c0)
             if not answer.accepted:
                 raise RuntimeError(f"the bench's own scan {data} was refused: {answer.as_json()}")
     finally:
         engine.dispose()
-    return percentiles(timed[lead:-1])
+    return {**percentiles(timed[lead:-1]), "cpu_ms_per_scan": round(sum(cpu[lead:-1]) / scans * 1000, 3)}
 
 
 def over_http(url: str, *, scans: int = 1000) -> dict:
@@ -156,11 +171,18 @@ def over_http(url: str, *, scans: int = 1000) -> dict:
                 return time.perf_counter() - t0
 
             sequence, lead = _receipt(scans)
-            timed = [post(data) for data in sequence[:-1]][lead:]
+            for data in sequence[:lead]:
+                post(data)
+            cpu0 = _cpu_seconds(base.pid)
+            timed = [post(data) for data in sequence[lead:-1]]
+            cpu1 = _cpu_seconds(base.pid)
             floor = [static() for _ in range(scans)]
+            cpu2 = _cpu_seconds(base.pid)
             post(sequence[-1])
             conn.close()
-    return {"scans": scans, **percentiles(timed), "floor": percentiles(floor),
+    # The server's CPU (every thread of it) per request: unlike the latencies, hardly moved by other work.
+    return {"scans": scans, **percentiles(timed), "server_cpu_ms_per_scan": round((cpu1 - cpu0) / scans * 1000, 3),
+            "floor": {**percentiles(floor), "server_cpu_ms_per_request": round((cpu2 - cpu1) / scans * 1000, 3)},
             "p50_vs_floor": round(percentiles(timed)["p50_ms"] / percentiles(floor)["p50_ms"], 1),
             "in_process": local}
 
