@@ -14,14 +14,29 @@ classes and functions the tests share are in the ``helpers`` package.
 """
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from flask import Flask
 from helpers.contract import ContractClient
 from helpers.database import BACKENDS, create_database
 
+import station
 from station.config import from_dict
 from station.domain import catalogue
 from web import create_app
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _children_run_this_checkout():
+    """A ``station`` the tests start as a child process (``station run`` and ``serve``, the CLI) imports this
+    checkout's packages: started in a scratch directory it would import whichever checkout the environment's
+    editable install points at, and a second worktree's tests would run another checkout's daemon."""
+    root = str(Path(station.__file__).resolve().parent.parent)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPATH", os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")
