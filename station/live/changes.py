@@ -100,15 +100,14 @@ class ChangeFeed:
             return False
 
     def _follow(self, ready: threading.Event) -> None:
-        """``station run``: the daemon's change counter moves on every scan, held count and scanner state."""
+        """``station run``: the daemon's news, a processed scan's station or the database going or coming back."""
         live = self.live
-        seen = live.version
+        seen = live.news
         ready.set()
         while self._keep_going():
-            now = live.wait_for_change(seen, 1.0)
-            if now != seen:
-                seen = now
-                self.bump(None)
+            seen, stations = live.wait_for_news(seen, 1.0)
+            if stations is None or stations:
+                self.bump(stations)
 
     def _listen(self, ready: threading.Event) -> None:
         """PostgreSQL: LISTEN on one connection of its own, outside the pool."""
