@@ -3,16 +3,17 @@
 The daemon knows things the database cannot tell while it is unreachable:
 how many scans each station holds in its spool, and which scanners are
 plugged in. It writes them into a ``LiveStatus``; the web page reads them.
-Two counters move: ``version`` on every change (what a waiter on any of
-them, ``wait_for_change``, wakes on), and the news on what a screen's event
-can show (``wait_for_news``): a scan processed or a printer's state, for the
+Its ``version`` moves on every change (what a waiter on any of them,
+``wait_for_change``, wakes on). Apart from it, the news a screen's event can
+show is told at once, from the thread that made it, to whoever ``follow``s
+it (the change feed, changes.py, which pushes server-sent events without
+polling the database): a scan processed or a printer's state, for the
 station it concerns, and while the database is away its going, coming back
-and the held counts. The change feed (changes.py) follows the news to push
-server-sent events without polling the database. A scan read or a held count
-while the database answers is not news: the screen shows a scan once it is
-processed, and a fetch started on its reading only competed with its
-processing (issue 22: it took the scanner line to the screen from 19.6 to
-12.3 ms p50 on a loaded machine). The page and the API hand
+and the held counts. A scan read or a held count while the database answers
+is not news: the screen shows a scan once it is processed, and a fetch
+started on its reading only competed with its processing (issue 22: the
+scanner line to the screen went from 19.6 to 12.3 ms p50 on a loaded
+machine, and one thread hop less from there). The page and the API hand
 their scans to ``submit``, the daemon's ordered path, so none overtakes a
 scanner's held scan.
 
@@ -23,7 +24,6 @@ and it relies only on the ``Live`` interface below.
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -65,7 +65,8 @@ class Live(Protocol):
 
     def wait_for_change(self, seen: int, timeout: float) -> int: ...
 
-    def wait_for_news(self, seen: int, timeout: float) -> tuple[int, list[str] | None]: ...
+    def follow(self, told: Callable[[list[str] | None], None]) -> None:
+        """Call ``told`` with the stations of each piece of news (None: any of them), from the thread that made it."""
 
     def submit(self, station: str, device: str, raw: str, *, key: str | None, user: str | None,
                timeout: float) -> Submitted | None:
@@ -82,9 +83,6 @@ class DeviceState:
     last_scan: str | None = None
 
 
-NEWS_KEPT = 64  # a follower further behind than this looks at every station
-
-
 class LiveStatus:
     """The daemon's ``Live``, thread-safe: held scans per station, device states, and a change counter to wait on."""
 
@@ -95,9 +93,7 @@ class LiveStatus:
         self._offline = False
         self._submit: Callable[..., Any] | None = None
         self.version = 0
-        self.news = 0
-        # The stations of the last news (None: any of them), for a follower that missed a few.
-        self._told: deque[tuple[int, str | None]] = deque(maxlen=NEWS_KEPT)
+        self._followers: list[Callable[[list[str] | None], None]] = []
 
     def accept_scans(self, submit: Callable[..., Any]) -> None:
         """The daemon's ordered path for scans from the web (Processor.submit)."""
@@ -111,18 +107,29 @@ class LiveStatus:
             return None
         return submit(station, device, raw, key=key, user=user, timeout=timeout)
 
-    def _bump(self, *, news: bool = False, station: str | None = None) -> None:
+    def follow(self, told: Callable[[list[str] | None], None]) -> None:
+        """Call ``told`` with the stations of each piece of news (None: any of them), from the thread that made it,
+        outside every lock here: it must not block (the change feed only wakes the event loop)."""
+        with self._cond:
+            self._followers.append(told)
+
+    def _bump(self) -> None:
         self.version += 1
-        if news:
-            self.news += 1
-            self._told.append((self.news, station))
         self._cond.notify_all()
+
+    def _tell(self, stations: list[str] | None) -> None:
+        for told in list(self._followers):
+            told(stations)
 
     def set_held(self, station: str, count: int) -> None:
         with self._cond:
-            if self._held.get(station, 0) != count:
+            changed = self._held.get(station, 0) != count
+            if changed:
                 self._held[station] = count
-                self._bump(news=self._offline, station=station)  # shown only while the database is away
+                self._bump()
+            news = changed and self._offline  # shown only while the database is away
+        if news:
+            self._tell([station])
 
     def held(self, station: str) -> int:
         with self._cond:
@@ -130,9 +137,12 @@ class LiveStatus:
 
     def set_offline(self, offline: bool) -> None:
         with self._cond:
-            if self._offline != offline:
+            changed = self._offline != offline
+            if changed:
                 self._offline = offline
-                self._bump(news=True)
+                self._bump()
+        if changed:
+            self._tell(None)
 
     @property
     def offline(self) -> bool:
@@ -161,22 +171,11 @@ class LiveStatus:
     def notify(self, station: str | None = None) -> None:
         """Something changed that the screens should fetch: a scan of ``station`` was processed (None: any)."""
         with self._cond:
-            self._bump(news=True, station=station)
+            self._bump()
+        self._tell(None if station is None else [station])
 
     def wait_for_change(self, seen: int, timeout: float) -> int:
         """Block until the version passes ``seen`` or the timeout ends; return the version."""
         with self._cond:
             self._cond.wait_for(lambda: self.version != seen, timeout=timeout)
             return self.version
-
-    def wait_for_news(self, seen: int, timeout: float) -> tuple[int, list[str] | None]:
-        """Block until there is news after ``seen`` or the timeout ends; the news count and the stations it
-        concerns (None: any of them, also when ``seen`` is older than the news kept)."""
-        with self._cond:
-            self._cond.wait_for(lambda: self.news != seen, timeout=timeout)
-            if self.news == seen:
-                return seen, []
-            told = [(n, station) for n, station in self._told if n > seen]
-            if len(told) != self.news - seen or any(station is None for _, station in told):
-                return self.news, None
-            return self.news, sorted({station for _, station in told})
