@@ -417,16 +417,16 @@ def test_token_names_are_unique_and_revocable(session):
 @pytest.fixture
 def cli_engines(monkeypatch):
     """The engines the CLI makes, disposed after the test (the CLI leaves that to process exit)."""
-    import station.cli.context
+    import station.cli.invocation
 
     made = []
-    real = station.cli.context.make_engine
+    real = station.cli.invocation.make_engine
 
     def tracking(url, **kwargs):
         made.append(real(url, **kwargs))
         return made[-1]
 
-    monkeypatch.setattr(station.cli.context, "make_engine", tracking)
+    monkeypatch.setattr(station.cli.invocation, "make_engine", tracking)
     yield made
     for engine in made:
         engine.dispose()

@@ -13,7 +13,7 @@ from helpers.umockdev import EmulatedDaemon, require_umockdev, scan_log, scanner
 from sqlalchemy import create_engine, select
 
 from station.bench.emulation import wait_for
-from station.bench.hotplug import measure
+from station.bench.replugs import measure
 from station.domain.models import DeviceStatus
 
 

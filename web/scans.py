@@ -73,7 +73,7 @@ def carry_out(station: str, raw: str, *, device: str, key: str | None, user: str
         # The same key raced in on another connection and won: answer as it was answered.
         result = run_in_transaction(app_state.Session, process)
     if live is not None:
-        live.notify()
+        live.notify(station)
     else:
         change_feed(current_app).bump([station])  # this app's own screens hear of it at once
     return result

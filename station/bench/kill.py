@@ -51,7 +51,7 @@ from station.domain.models import ScanLog
 from station.storage.db import make_engine, migrate
 
 from .children import child_env
-from .hotplug import PtyPort
+from .replugs import PtyPort
 
 BACKLOG_S = 0.05  # half the kills come this soon after the scanner connected
 _WAIT = 60.0  # seconds without a word from station run (or the scanner blocked) before the bench gives up

@@ -66,7 +66,7 @@ def bench(databases: tuple[str, ...], serials: int, locations: int, stations: in
     Progress and a human summary go to stderr; stdout holds only the JSON.
     """
     if hotplug:
-        from station.bench.hotplug import measure
+        from station.bench.replugs import measure
 
         click.echo(json.dumps(measure(replugs)))
         return

@@ -8,7 +8,7 @@ import click
 from station.domain.stock import check as run_check
 from station.domain.wording import plural
 
-from .context import Context, pass_ctx
+from .invocation import Context, pass_ctx
 
 
 @click.command()

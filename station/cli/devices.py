@@ -7,7 +7,7 @@ import click
 
 from station.domain.wording import plural
 
-from .context import Context, pass_ctx
+from .invocation import Context, pass_ctx
 
 
 def _match_for(scanner):

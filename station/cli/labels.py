@@ -8,7 +8,7 @@ import click
 from drivers.printers.symbols import SYMBOLOGIES
 from station.domain.wording import plural
 
-from .context import Context, pass_ctx
+from .invocation import Context, pass_ctx
 
 
 @click.group()
@@ -92,9 +92,9 @@ def labels_serials(ctx: Context, product_code: str, count: int, prefix: str | No
     """Reserve COUNT new serials (never issued twice) and write their labels, or queue them for a printer."""
     from station.domain.catalogue import get_product
     from station.domain.reservation import reserve
+    from station.printing.label_symbols import label_symbol
     from station.printing.labels import Label, LabelSize
     from station.printing.sheets import check_fits, write_sheet
-    from station.printing.symbols import label_symbol
     from station.traceability.gtins import product_gtins
 
     if printer_id is not None:
@@ -139,7 +139,7 @@ def _print_serials(ctx: Context, product_code: str, count: int, prefix: str | No
     from station.printing import bell as print_bell
     from station.printing import queue as print_queue
     from station.printing.dispatch import driver_for
-    from station.printing.symbols import label_symbol
+    from station.printing.label_symbols import label_symbol
     from station.traceability.gtins import product_gtins
 
     printer = ctx.config.printer(printer_id)

@@ -5,7 +5,7 @@ import click
 
 from station.domain.wording import plural
 
-from .context import Context, echo_lines, pass_ctx
+from .invocation import Context, echo_lines, pass_ctx
 
 
 @click.group()

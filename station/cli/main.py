@@ -21,7 +21,7 @@ from station.domain.errors import StationError
 from station.storage.db import normalise_url
 
 from . import bench, database, devices, labels, locations, operators, outbox, printers, records, run, scan, token
-from .context import Context
+from .invocation import Context
 
 
 def _where(ctx: click.Context) -> str:

@@ -7,7 +7,7 @@ import click
 
 from station.domain.wording import plural
 
-from .context import Context, pass_ctx
+from .invocation import Context, pass_ctx
 
 COLUMNS = ("event", "type", "state", "attempts", "last attempt", "last answer", "next attempt", "webhook")
 

@@ -21,7 +21,7 @@ from station.config import LabelPrinterConfig
 from station.printing import queue as print_queue
 from station.printing.dispatch import driver_for
 
-from .context import Context, NoStationDatabase, pass_ctx
+from .invocation import Context, NoStationDatabase, pass_ctx
 
 
 def _ask(printer: LabelPrinterConfig) -> tuple[PrinterState | None, str | None]:

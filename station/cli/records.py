@@ -14,7 +14,7 @@ import click
 from station.domain.errors import StationError
 from station.domain.wording import plural
 
-from .context import Context, pass_ctx
+from .invocation import Context, pass_ctx
 
 
 def _progress_bar(label: str):

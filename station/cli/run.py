@@ -30,7 +30,7 @@ from station.daemon.daemon import Daemon, daemon_engine, migrate_or_defer
 from station.live.status import LiveStatus
 from station.storage.db import migrate
 
-from .context import Context, pass_ctx
+from .invocation import Context, pass_ctx
 
 log = logging.getLogger(__name__)
 

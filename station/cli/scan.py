@@ -7,7 +7,7 @@ import click
 
 from station.scanning.service import ScanService
 
-from .context import Context, pass_ctx
+from .invocation import Context, pass_ctx
 
 
 @click.command()

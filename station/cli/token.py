@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .context import Context, echo_lines, pass_ctx
+from .invocation import Context, echo_lines, pass_ctx
 
 
 @click.group()

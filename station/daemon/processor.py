@@ -133,7 +133,7 @@ class Processor(threading.Thread):
                         raise
                     log.warning("database unreachable for a web scan of station %s: holding it", station)
                 else:
-                    self.live.notify()
+                    self.live.notify(station)
                     return Submitted(result)
             data = raw.encode("utf-8")
             scan = self.spool.append(station, device, data, key=key, user=user)
@@ -242,7 +242,8 @@ class Processor(threading.Thread):
                 log.info("scan station=%s device=%s outcome=%s (processed before a restart; not again)",
                          scan.station, scan.device, outcome_of(result))
         self._finished_since_prune += len(scans)
-        self.live.notify()
+        for station in sorted({scan.station for scan in scans}):
+            self.live.notify(station)
         return True
 
     def _process(self, scan: SpooledScan) -> bool:
@@ -263,6 +264,7 @@ class Processor(threading.Thread):
             else:
                 failed = None
                 outcome = outcome_of(result)
+                self.live.notify(scan.station)  # committed: the screens fetch it while the spool is told
                 self.spool.mark_done(scan.seq, outcome)
         if failed is not None:
             return self._failed(scan, failed)
@@ -274,7 +276,6 @@ class Processor(threading.Thread):
         if result.replayed:
             log.info("scan station=%s device=%s outcome=%s (processed before a restart; not again)",
                      scan.station, scan.device, outcome)
-        self.live.notify()
         return True
 
     def _must_wait(self, exc: Exception) -> bool:

@@ -4,7 +4,8 @@ A live screen must not hold a database connection or a thread while it
 waits, so the screens' event loop (streams.py) registers one listener
 here and hears, from a thread of this feed, which stations changed. The feed
 learns of changes from the daemon's live status when the daemon runs in this
-process (``station run``: its change counter, followed by one thread), else
+process (``station run``: it tells its news from the thread that made it, no
+thread of the feed's in between), else
 from PostgreSQL ``LISTEN`` on one dedicated connection, else by polling the
 cheap ``station_state.version`` counter every 250 ms (SQLite, where other
 processes may scan). A scan this app processes itself is told at once
@@ -43,7 +44,7 @@ Listener = Callable[[list[str] | None], None]
 
 
 class ChangeFeed:
-    """Tells its listeners which stations changed, from one source thread per app."""
+    """Tells its listeners which stations changed: as the daemon's live status tells it, else from one source thread."""
 
     def __init__(self, engine: Engine, readers: sessionmaker[Session], live: Live | None = None):
         self.engine = engine
@@ -53,6 +54,9 @@ class ChangeFeed:
         self._listeners: list[Listener] = []
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
+        if live is not None:
+            self._ready.set()
+            live.follow(self.bump)  # with nobody listening, a bump tells nobody
 
     @property
     def source(self) -> str:
@@ -65,9 +69,9 @@ class ChangeFeed:
         """Add ``listener``, starting the source thread if none runs; with ``wait``, until it listens."""
         with self._lock:
             self._listeners.append(listener)
-            if self._thread is None:
+            if self._thread is None and self.live is None:
                 self._ready = threading.Event()
-                target = {"live": self._follow, "listen": self._listen, "poll": self._poll}[self.source]
+                target = {"listen": self._listen, "poll": self._poll}[self.source]
                 self._thread = threading.Thread(target=target, args=(self._ready,), name="station-changes",
                                                 daemon=True)
                 self._thread.start()
@@ -98,17 +102,6 @@ class ChangeFeed:
                 return True
             self._thread = None
             return False
-
-    def _follow(self, ready: threading.Event) -> None:
-        """``station run``: the daemon's change counter moves on every scan, held count and scanner state."""
-        live = self.live
-        seen = live.version
-        ready.set()
-        while self._keep_going():
-            now = live.wait_for_change(seen, 1.0)
-            if now != seen:
-                seen = now
-                self.bump(None)
 
     def _listen(self, ready: threading.Event) -> None:
         """PostgreSQL: LISTEN on one connection of its own, outside the pool."""

@@ -6,7 +6,7 @@ their own transactions (station.printing.queue); this sends them. Each
 kinds drawing with the station's own renderer,
 ``station.printing.labels.label_image``) and a ``PrinterWorker`` thread,
 which reads each label's barcode by the printer's ``symbology``
-(``station.printing.symbols``);
+(``station.printing.label_symbols``);
 one ``print_bell.Listener`` wakes them all when labels are queued, by this
 process or any other. A printer whose driver cannot be made (an extra not
 installed, an unknown Brother model) stops ``station run`` at start with its
@@ -27,8 +27,8 @@ from station.config import Config, LabelPrinterConfig
 from station.domain.errors import ConfigError
 
 from . import bell as print_bell
+from .label_symbols import label_symbols
 from .labels import label_image
-from .symbols import label_symbols
 from .worker import BACKOFF, PrinterWorker
 
 log = logging.getLogger(__name__)

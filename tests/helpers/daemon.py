@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpers.database import Database, create_database
-from station.bench.hotplug import PtyPort
+from station.bench.replugs import PtyPort
 from station.live.status import LiveStatus
 
 # The command line as the `station` script starts it.

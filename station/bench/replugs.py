@@ -134,10 +134,10 @@ class PtyPort:
 
 
 class _Child:
-    """The child process (``python -m station.bench.hotplug CONFIG``) and its stamped lines."""
+    """The child process (``python -m station.bench.replugs CONFIG``) and its stamped lines."""
 
     def __init__(self, config: str, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "station.bench.hotplug", config],
+        self.proc = subprocess.Popen([sys.executable, "-m", "station.bench.replugs", config],
                                      env={**os.environ, **env}, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
         self.lines: queue.Queue[str] = queue.Queue()
