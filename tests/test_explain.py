@@ -21,7 +21,7 @@ from sqlalchemy import event
 
 from station.bench.fill import Shape, fill
 from station.config import from_dict
-from station.domain import documents, service_desk
+from station.domain import documents, serials, service_desk
 from station.domain.catalogue import get_product
 from station.domain.serials import get_serial
 from station.interchange import representation
@@ -91,6 +91,7 @@ def _flows(db, capture: list[Captured]) -> None:
         with db.Session() as s:
             for text in (in_stock[1], "NEW-1", sold):
                 representation.serial(s, get_serial(s, text))
+                serials.history(s, get_serial(s, text))  # the serial page's timeline
             flow["name"] = "product with serials in stock"
             representation.product(s, get_product(s, sh.product_code(7)))
             flow["name"] = "purchase order received against expected"

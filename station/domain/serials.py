@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Row, bindparam, or_, select
+from sqlalchemy.orm import Session
 
 from . import events, location_facts
 from .catalogue import find_party, get_product
@@ -18,7 +18,6 @@ from .models import (
     Customer,
     Document,
     DocumentLine,
-    Movement,
     Product,
     ScanLog,
     SerialNumber,
@@ -148,12 +147,14 @@ def adjust_serial(session: Session, record: SerialNumber, direction: str, reason
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One row of a serial's history: a movement, or a refused scan of it."""
+    """One row of a serial's history: a movement (a row of movement_facts.FACTS: ``customer_code``,
+    ``document_reference``...), or a refused scan of it (a row of ``refused_scans``: ``station``, ``code``...).
+    Both are read in Core, so the history holds facts, never ORM objects that a later change could alter."""
 
     at: datetime
     kind: str
-    movement: Movement | None = None
-    scan: ScanLog | None = None
+    movement: Row | None = None
+    scan: Row | None = None
 
 
 # The serial's JSON is read in Core, a statement a part, each by an index: an ERP or a screen asks for it often.
@@ -179,12 +180,14 @@ _ON_OPEN_DOCUMENT = (select(_D.c.reference, _D.c.kind, _P.c.code.label("product_
                      .select_from(_L).join(_D, _D.c.id == _L.c.document_id).outerjoin(_P, _P.c.id == _L.c.product_id)
                      .where(_L.c.serial == bindparam("serial"), _L.c.is_open.is_(True)).limit(1))
 
-_MOVEMENTS = (FACTS.where(M.c.serial_id == bindparam("serial_id")).order_by(M.c.id)
-              .offset(bindparam("skip")).limit(bindparam("count")))
+# A serial's movements and its refused scans, oldest first: all of them (the page's one timeline, merged by time)
+# or one page of each (the API's two lists).
+_ALL_MOVEMENTS = FACTS.where(M.c.serial_id == bindparam("serial_id")).order_by(M.c.id)
+_MOVEMENTS = _ALL_MOVEMENTS.offset(bindparam("skip")).limit(bindparam("count"))
 
-_REFUSED = (select(_LOG.c.at, _LOG.c.station, _LOG.c.device, _LOG.c.code, _LOG.c.message, _LOG.c.user)
-            .where(_LOG.c.serial_text == bindparam("serial"), _LOG.c.accepted.is_(False)).order_by(_LOG.c.id)
-            .offset(bindparam("skip")).limit(bindparam("count")))
+_ALL_REFUSED = (select(_LOG.c.at, _LOG.c.station, _LOG.c.device, _LOG.c.code, _LOG.c.message, _LOG.c.user)
+                .where(_LOG.c.serial_text == bindparam("serial"), _LOG.c.accepted.is_(False)).order_by(_LOG.c.id))
+_REFUSED = _ALL_REFUSED.offset(bindparam("skip")).limit(bindparam("count"))
 
 
 def references(session: Session, record: SerialNumber):
@@ -259,17 +262,13 @@ def refused_scans(session: Session, record: SerialNumber, *, page: int = 1, per_
 
 def history(session: Session, record: SerialNumber, *, page: int = 1,
             per_page: int = 50) -> tuple[list[HistoryEntry], int]:
-    """The serial page's one timeline: its movements and its refused scans together, oldest first, paged."""
-    movements = session.scalars(
-        select(Movement).where(Movement.serial_id == record.id).order_by(Movement.id)
-        # One statement: a serial has a handful of movements, so joins beat extra round trips.
-        .options(joinedload(Movement.document).joinedload(Document.order), joinedload(Movement.supplier),
-                 joinedload(Movement.customer), joinedload(Movement.from_location), joinedload(Movement.to_location))
-    ).all()
-    refused = session.scalars(
-        select(ScanLog).where(ScanLog.serial_text == record.serial, ScanLog.accepted.is_(False)).order_by(ScanLog.id)
-    ).all()
-    entries = [HistoryEntry(m.at, m.kind.value, movement=m) for m in movements]
+    """The serial page's one timeline: its movements and its refused scans together, oldest first, paged.
+
+    Two statements (a serial has a handful of movements, each read with what it names by movement_facts.FACTS)
+    on the session, so what it has not flushed yet is flushed first."""
+    moves = session.execute(_ALL_MOVEMENTS, {"serial_id": record.id}).all()
+    refused = session.execute(_ALL_REFUSED, {"serial": record.serial}).all()
+    entries = [HistoryEntry(m.at, m.kind.value, movement=m) for m in moves]
     entries += [HistoryEntry(s.at, "refused_scan", scan=s) for s in refused]
     entries.sort(key=lambda e: _aware(e.at))
     total = len(entries)
@@ -278,5 +277,4 @@ def history(session: Session, record: SerialNumber, *, page: int = 1,
 
 
 def _aware(at: datetime) -> datetime:
-
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

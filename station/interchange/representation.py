@@ -14,10 +14,8 @@ from station.domain.facts import DocumentHead
 from station.domain.models import (
     Customer,
     Document,
-    Movement,
     Operator,
     Product,
-    ScanLog,
     SerialNumber,
     Supplier,
 )
@@ -95,19 +93,6 @@ def _swap(out: dict[str, Any], kind: MovementKind, other: str | None) -> dict[st
     return out
 
 
-def movement(m: Movement, other: str | None = None) -> dict[str, Any]:
-    """A movement record (the serial page's timeline) as SPEC 5 gives it."""
-    d = m.document
-    return _swap(_movement(m.at, m.kind, m.quantity, d.reference if d else None,
-                           d.order.reference if d and d.order else None, m.station, party(m.customer or m.supplier),
-                           m.user, d.reason if d else None, _code(m.from_location), _code(m.to_location),
-                           d.kind if d else None), m.kind, other)
-
-
-def _code(place) -> str | None:
-    return place.code if place is not None else None
-
-
 def _movement_facts(row) -> dict[str, Any]:
     """SPEC 5's movement from a row of station.domain.movement_facts.FACTS."""
     by = _named(row.customer_code, row.customer_name) or _named(row.supplier_code, row.supplier_name)
@@ -116,7 +101,8 @@ def _movement_facts(row) -> dict[str, Any]:
 
 
 def movement_row(row, other: str | None = None) -> dict[str, Any]:
-    """A movement read as a row of station.domain.movement_facts (the API's serial) as SPEC 5 gives it."""
+    """A movement read as a row of station.domain.movement_facts (the API's serial, the serial page's timeline) as
+    SPEC 5 gives it; ``other``: the serial it swapped with (``serials.counterparts``)."""
     return _swap(_movement_facts(row), row.kind, other)
 
 
@@ -135,7 +121,8 @@ def document_movements(session: Session, d: Document, *, page: int | None = None
             for r in session.execute(query, {"document_id": d.id})]
 
 
-def refused_scan(s: ScanLog) -> dict[str, Any]:
+def refused_scan(s) -> dict[str, Any]:
+    """A refused scan of a serial, a row of ``serials.refused_scans`` (or of a history entry's ``scan``)."""
     return {"at": timestamp(s.at), "station": s.station, "device": s.device, "code": s.code, "message": s.message,
             "user": s.user}
 
@@ -143,7 +130,7 @@ def refused_scan(s: ScanLog) -> dict[str, Any]:
 def history_entry(e: HistoryEntry, others: dict[int, str] | None = None) -> dict[str, Any]:
     """One row of the serial page's timeline: a movement, or a refused scan marked as one."""
     if e.movement is not None:
-        return movement(e.movement, (others or {}).get(e.movement.id))
+        return movement_row(e.movement, (others or {}).get(e.movement.id))
     return {**refused_scan(e.scan), "kind": "refused_scan", "quantity": 0, "document": None, "order": None,
             "party": None, "reason": None, "from_location": None, "to_location": None, "refused": True}
 
