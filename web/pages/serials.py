@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from station.domain import location_facts, searches, serials
-from station.domain.models import Customer, Document, Product, SerialNumber, Supplier
+from station.domain.facts import head_of
+from station.domain.models import Customer, Product, SerialNumber, Supplier
 from station.domain.serials import find_serial
 from station.domain.validation import is_printable
 from station.interchange import representation
@@ -124,7 +125,7 @@ def where_now(session: Session, record: SerialNumber) -> dict[str, Any] | None:
         at = location_facts.by_id(session, record.location_id)
         return {"code": at.code, "name": at.name, "site": {"code": at.site_code, "name": at.site_name}}
     if record.transfer_id is not None:
-        transfer = session.get(Document, record.transfer_id)
+        transfer = head_of(session, record.transfer_id)
         to = location_facts.by_id(session, transfer.location_id)
         return {"transfer": transfer.reference, "to": {"code": to.code, "name": to.name} if to else None}
     return None
