@@ -88,7 +88,8 @@ def record(session, text):
 
 def state(session, text):
     r = record(session, text)
-    return (representation.status(r), r.in_stock, r.in_service, r.customer.code if r.customer else None)
+    return (representation.status(serials.record_facts(session, r)), r.in_stock, r.in_service,
+            r.customer.code if r.customer else None)
 
 
 def kinds(session, text):
@@ -358,10 +359,11 @@ def test_status_is_the_first_that_holds(session, w):
     check_in(session, "SN-2")
     check_out(session, ("SN-2", "SN-9"))
     session.commit()
-    got = {t: representation.status(record(session, t)) for t in ("SN-1", "SN-2", "SN-8", "SN-3", "IDLE-1")}
+    got = {t: representation.status(serials.record_facts(session, record(session, t)))
+           for t in ("SN-1", "SN-2", "SN-8", "SN-3", "IDLE-1")}
     assert got == {"SN-1": "in_service", "SN-2": "faulty", "SN-8": "in_stock", "SN-3": "with_customer",
                    "IDLE-1": "not_in_stock"}
-    summary = representation.serial_summary(record(session, "SN-1"))
+    summary = representation.serial_summary(serials.record_facts(session, record(session, "SN-1")))
     assert (summary["in_service"], summary["status"], summary["warranty_until"]) == (
         True, "in_service", add_months(utc_today(), 24).isoformat())
 

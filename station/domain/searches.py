@@ -7,18 +7,23 @@ search box is itself, not a wildcard.
 """
 from __future__ import annotations
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from .barcodes import lookup_forms
-from .models import Customer, Product, ProductBarcode, SerialNumber
+from .models import Product, ProductBarcode
+from .serials import RECORD
+from .tables import C, P, S
+
+
+def _window(query: Select, order, page: int, per_page: int) -> Select:
+    """One page (from 1) of ``query`` by ``order``."""
+    return query.order_by(order).offset((max(page, 1) - 1) * per_page).limit(per_page)
 
 
 def _page(session: Session, query: Select, order, page: int, per_page: int, *options) -> tuple[list, int]:
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(order).offset((max(page, 1) - 1) * per_page).limit(per_page)
-                           .options(*options)).all()
-    return list(rows), total
+    return list(session.scalars(_window(query, order, page, per_page).options(*options))), total
 
 
 def products(session: Session, *, text: str | None = None, barcode: str | None = None, page: int = 1,
@@ -35,18 +40,26 @@ def products(session: Session, *, text: str | None = None, barcode: str | None =
     return _page(session, query, Product.code, page, per_page, selectinload(Product.barcodes))
 
 
+def _id_of(table, code: str):
+    """The id of the row of ``table`` with that code, as a subquery of its own (never correlated with a query that
+    joins ``table`` too): NULL, so matching nothing, when there is none."""
+    return select(table.c.id).where(table.c.code == code).correlate(None).scalar_subquery()
+
+
 def serials(session: Session, *, prefix: str | None = None, product: str | None = None, customer: str | None = None,
-            in_stock: bool | None = None, page: int = 1, per_page: int = 50) -> tuple[list[SerialNumber], int]:
+            in_stock: bool | None = None, page: int = 1, per_page: int = 50) -> tuple[list[Row], int]:
     """Serials by serial: ``prefix`` matches a serial's start (any case), ``product`` and ``customer`` are codes
-    (one that names nothing matches nothing); each serial with its product, customer and supplier."""
-    query = select(SerialNumber)
+    (one that names nothing matches nothing); each serial's record as a row of serials.RECORD (its product,
+    customer and supplier named). The filters are on the serial's own columns, so they are counted on its table
+    alone, and only the page's rows are joined to what they name."""
+    wanted = []
     if prefix is not None:
-        query = query.where(SerialNumber.serial.istartswith(prefix, autoescape=True))
+        wanted.append(S.c.serial.istartswith(prefix, autoescape=True))
     if product is not None:
-        query = query.join(Product, SerialNumber.product_id == Product.id).where(Product.code == product)
+        wanted.append(S.c.product_id == _id_of(P, product))
     if customer is not None:
-        query = query.join(Customer, SerialNumber.customer_id == Customer.id).where(Customer.code == customer)
+        wanted.append(S.c.customer_id == _id_of(C, customer))
     if in_stock is not None:
-        query = query.where(SerialNumber.in_stock.is_(in_stock))
-    return _page(session, query, SerialNumber.serial, page, per_page, selectinload(SerialNumber.product),
-                 selectinload(SerialNumber.customer), selectinload(SerialNumber.supplier))
+        wanted.append(S.c.in_stock.is_(in_stock))
+    total = session.scalar(select(func.count()).select_from(S).where(*wanted)) or 0
+    return session.execute(_window(RECORD.where(*wanted), S.c.serial, page, per_page)).all(), total

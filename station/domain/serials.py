@@ -162,15 +162,21 @@ _SN, _P, _C, _S = SerialNumber.__table__, Product.__table__, Customer.__table__,
 _D, _L, _LOG = Document.__table__, DocumentLine.__table__, ScanLog.__table__
 _HERE = location_facts.Reading.named("here")  # where a serial is: that location's facts
 
-_REFS = (select(_P.c.code.label("product_code"), _P.c.name.label("product_name"),
-                _C.c.code.label("customer_code"), _C.c.name.label("customer_name"),
-                _S.c.code.label("supplier_code"), _S.c.name.label("supplier_name"),
-                *_HERE.columns("location_"))
-         .select_from(_HERE.joins(
-             _SN.outerjoin(_P, _P.c.id == _SN.c.product_id).outerjoin(_C, _C.c.id == _SN.c.customer_id)
-             .outerjoin(_S, _S.c.id == _SN.c.supplier_id)
-             .outerjoin(_HERE.place, _HERE.place.c.id == _SN.c.location_id)))
-         .where(_SN.c.id == bindparam("serial_id")))
+#: The serial's record as SPEC 5's serial and its summaries read it (representation.serial_summary): its own
+#: columns, the codes and names of its product, customer and supplier, and its location's facts (``location_`` + a
+#: field of location_facts.LocationFacts), every join by primary key. A reader filters and orders it by its
+#: ``selected_columns`` (searches.serials). The rules read a serial their own way, for the scan path: facts.py.
+RECORD = (select(_SN.c.id, _SN.c.serial, _SN.c.product_id, _SN.c.customer_id, _SN.c.in_stock, _SN.c.in_service,
+                 _SN.c.faulty, _SN.c.transfer_id, _SN.c.warranty_until,
+                 _P.c.code.label("product_code"), _P.c.name.label("product_name"),
+                 _C.c.code.label("customer_code"), _C.c.name.label("customer_name"),
+                 _S.c.code.label("supplier_code"), _S.c.name.label("supplier_name"),
+                 *_HERE.columns("location_"))
+          .select_from(_HERE.joins(
+              _SN.outerjoin(_P, _P.c.id == _SN.c.product_id).outerjoin(_C, _C.c.id == _SN.c.customer_id)
+              .outerjoin(_S, _S.c.id == _SN.c.supplier_id)
+              .outerjoin(_HERE.place, _HERE.place.c.id == _SN.c.location_id))))
+_RECORD_BY_ID = RECORD.where(_SN.c.id == bindparam("serial_id"))
 
 _OPEN_REFERENCE = (select(_D.c.reference).select_from(_L).join(_D, _D.c.id == _L.c.document_id)
                    .where(_L.c.serial == bindparam("serial"), _L.c.is_open.is_(True)).limit(1))
@@ -190,10 +196,10 @@ _ALL_REFUSED = (select(_LOG.c.at, _LOG.c.station, _LOG.c.device, _LOG.c.code, _L
 _REFUSED = _ALL_REFUSED.offset(bindparam("skip")).limit(bindparam("count"))
 
 
-def references(session: Session, record: SerialNumber):
-    """The serial's product, customer and supplier, codes and names (``product_code``... ``supplier_name``), and
-    its location's facts (``location_`` + a field of location_facts.LocationFacts)."""
-    return session.connection().execute(_REFS, {"serial_id": record.id}).one()
+def record_facts(session: Session, record: SerialNumber) -> Row:
+    """The serial's record as a row of ``RECORD`` (what the session changed in it flushed first): what its JSON is
+    made of, so no JSON reads the ORM object."""
+    return session.execute(_RECORD_BY_ID, {"serial_id": record.id}).one()
 
 
 def open_reference(session: Session, text: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from station.domain import location_facts, serials, tallies
@@ -37,10 +37,6 @@ def timestamp(at: datetime | None) -> str | None:
 
 
 def party(p: Supplier | Customer | None) -> dict[str, str] | None:
-    return None if p is None else {"code": p.code, "name": p.name}
-
-
-def product_ref(p: Product | None) -> dict[str, str] | None:
     return None if p is None else {"code": p.code, "name": p.name}
 
 
@@ -135,9 +131,9 @@ def history_entry(e: HistoryEntry, others: dict[int, str] | None = None) -> dict
             "party": None, "reason": None, "from_location": None, "to_location": None, "refused": True}
 
 
-def status(r: SerialNumber) -> str:
+def status(r: Row) -> str:
     """SPEC 2's status, the first that holds: in_service, faulty, in_transit (3c), in_stock, with_customer,
-    not_in_stock.
+    not_in_stock; ``r`` is the serial's record (a row of serials.RECORD).
 
     Read off the columns posting keeps (in_service, faulty, in_stock) and the customer, so it is never stored
     apart from them: a customer set by hand on a serial out of stock makes it ``with_customer`` at once.
@@ -157,41 +153,32 @@ def day(d: date | None) -> str | None:
     return d.isoformat() if d is not None else None
 
 
-def serial_summary(r: SerialNumber, refs=None) -> dict[str, Any]:
-    """The record as lists give it; ``refs`` (``serials.references``) names its product and parties without the ORM."""
-    if refs is None:
-        product, customer, supplier = product_ref(r.product), party(r.customer), party(r.supplier)
-        here = r.location
-        location = ({"code": here.code, "name": here.name, "site": here.site.code if here.site else here.code}
-                    if here is not None else None)
-    else:
-        product = _named(refs.product_code, refs.product_name)
-        customer = _named(refs.customer_code, refs.customer_name)
-        supplier = _named(refs.supplier_code, refs.supplier_name)
-        location = places.located(location_facts.of(refs, "location_"))
+def serial_summary(r: Row) -> dict[str, Any]:
+    """The record as lists give it, from a row of serials.RECORD (searches.serials answers them)."""
     return {
         "serial": r.serial,
-        "product": product,
-        "customer": customer,
-        "supplier": supplier,
+        "product": _named(r.product_code, r.product_name),
+        "customer": _named(r.customer_code, r.customer_name),
+        "supplier": _named(r.supplier_code, r.supplier_name),
         "in_stock": bool(r.in_stock),
         "in_service": bool(r.in_service),
         "status": status(r),
         "warranty_until": day(r.warranty_until),
-        "location": location,
+        "location": places.located(location_facts.of(r, "location_")),
     }
 
 
 def serial(session: Session, r: SerialNumber, *, page: int = 1, per_page: int = 100) -> dict[str, Any]:
     """SPEC 5's serial: the record, then its movements and, apart, its refused scans (both paged alike).
 
-    Four Core reads by index (its references, its open document, a page of movements, a page of refused scans),
-    a fifth only for a serial with replacements: a serial's JSON is what an ERP and every screen ask for.
+    Four Core reads by index (its record, its open document, a page of movements, a page of refused scans),
+    a fifth only for a serial with replacements: a serial's JSON is what an ERP and every screen ask for. Of the
+    ORM record ``r`` the caller holds, only its id and serial are read.
     """
     moves = serials.movements(session, r, page=page, per_page=per_page)
     others = serials.counterparts(session, r, moves)
     return {
-        **serial_summary(r, serials.references(session, r)),
+        **serial_summary(serials.record_facts(session, r)),
         "open_document": serials.open_reference(session, r.serial),
         "movements": [movement_row(m, others.get(m.id)) for m in moves],
         "refused_scans": [refused_scan(s) for s in serials.refused_scans(session, r, page=page, per_page=per_page)],

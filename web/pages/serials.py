@@ -141,7 +141,7 @@ def record_page(serial: str):
                 return render_template("serial_pending.html", pending=waiting, svg=barcode_svg(serial)[0])
             return render_template("serial_missing.html", serial=serial), 404
         moves, total = movement_rows(session, record, page)
-        data = representation.serial_summary(record, serials.references(session, record))
+        data = representation.serial_summary(serials.record_facts(session, record))
         data["open_document"] = serials.open_reference(session, record.serial)
         picks = choices(session)
         link = serial_uri(session, record)
