@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from station.domain import location_facts, searches, serials
@@ -119,10 +119,11 @@ def serial_uri(session: Session, record: SerialNumber) -> dict[str, Any]:
             "qr_problem": problem}
 
 
-def where_now(session: Session, record: SerialNumber) -> dict[str, Any] | None:
-    """Where the unit is now (SPEC 3c): its location and that location's site, or the transfer it is on."""
-    if record.location_id is not None:
-        at = location_facts.by_id(session, record.location_id)
+def where_now(session: Session, record: Row) -> dict[str, Any] | None:
+    """Where the unit is now (SPEC 3c): its location and that location's site, or the transfer it is on; ``record``
+    is the serial's record (a row of serials.RECORD, which holds its location's facts)."""
+    at = location_facts.of(record, "location_")
+    if at is not None:
         return {"code": at.code, "name": at.name, "site": {"code": at.site_code, "name": at.site_name}}
     if record.transfer_id is not None:
         transfer = head_of(session, record.transfer_id)
@@ -141,11 +142,12 @@ def record_page(serial: str):
                 return render_template("serial_pending.html", pending=waiting, svg=barcode_svg(serial)[0])
             return render_template("serial_missing.html", serial=serial), 404
         moves, total = movement_rows(session, record, page)
-        data = representation.serial_summary(serials.record_facts(session, record))
+        facts = serials.record_facts(session, record)
+        data = representation.serial_summary(facts)
         data["open_document"] = serials.open_reference(session, record.serial)
         picks = choices(session)
         link = serial_uri(session, record)
-        where = where_now(session, record)
+        where = where_now(session, facts)
     svg, svg_problem = barcode_svg(record.serial)
     pager = Pager(page, total, arg="mpage", base=serial_url(data["serial"]))
     return render_template("serial.html", s=data, movements=moves, pager=pager, choices=picks,
