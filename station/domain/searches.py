@@ -1,19 +1,20 @@
 """The product and serial searches, one query each: the API (``/api/products``, ``/api/serials``) and the pages
 (``/products``, ``/serials``) both call these, so a filter or an order is changed in one place.
 
-Each answers one page of records, with what their JSON reads loaded with them, and how many match in all.
+Each answers one page of records, as their read model (serials.RECORD, product_record), and how many match in all.
 A text matched from its start or inside is matched literally (``autoescape``): a ``%`` or ``_`` typed in a
 search box is itself, not a wildcard.
 """
 from __future__ import annotations
 
 from sqlalchemy import Row, Select, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
+from . import product_record
 from .barcodes import lookup_forms
-from .models import Product, ProductBarcode
+from .product_record import ProductRecord
 from .serials import RECORD
-from .tables import C, P, S
+from .tables import B, C, P, S
 
 
 def _window(query: Select, order, page: int, per_page: int) -> Select:
@@ -21,23 +22,19 @@ def _window(query: Select, order, page: int, per_page: int) -> Select:
     return query.order_by(order).offset((max(page, 1) - 1) * per_page).limit(per_page)
 
 
-def _page(session: Session, query: Select, order, page: int, per_page: int, *options) -> tuple[list, int]:
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return list(session.scalars(_window(query, order, page, per_page).options(*options))), total
-
-
 def products(session: Session, *, text: str | None = None, barcode: str | None = None, page: int = 1,
-             per_page: int = 50) -> tuple[list[Product], int]:
+             per_page: int = 50) -> tuple[list[ProductRecord], int]:
     """Products by code: ``text`` matches a code's start or part of a name (any case), ``barcode`` any of its GTIN
-    forms (UPC-A, EAN-13 and GTIN-14 are one number); each product with its barcodes."""
-    query = select(Product)
+    forms (UPC-A, EAN-13 and GTIN-14 are one number); each product as its record (product_record: its barcodes,
+    its serials in stock). The filters are on the product's own columns, so they are counted on its table alone,
+    and only the page's products are read with their barcodes."""
+    wanted = []
     if text is not None:
-        query = query.where(or_(Product.code.istartswith(text, autoescape=True),
-                                Product.name.icontains(text, autoescape=True)))
+        wanted.append(or_(P.c.code.istartswith(text, autoescape=True), P.c.name.icontains(text, autoescape=True)))
     if barcode is not None:
-        query = query.where(Product.id.in_(
-            select(ProductBarcode.product_id).where(ProductBarcode.barcode.in_(lookup_forms(barcode.strip())))))
-    return _page(session, query, Product.code, page, per_page, selectinload(Product.barcodes))
+        wanted.append(P.c.id.in_(select(B.c.product_id).where(B.c.barcode.in_(lookup_forms(barcode.strip())))))
+    total = session.scalar(select(func.count()).select_from(P).where(*wanted)) or 0
+    return product_record.page(session, _window(select(P.c.id).where(*wanted), P.c.code, page, per_page)), total
 
 
 def _id_of(table, code: str):

@@ -8,18 +8,17 @@ from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from station.domain import location_facts, serials, tallies
-from station.domain.catalogue import on_hand, serials_in_stock
 from station.domain.documents import order_progress
 from station.domain.facts import DocumentHead
 from station.domain.models import (
     Customer,
     Document,
     Operator,
-    Product,
     SerialNumber,
     Supplier,
 )
 from station.domain.movement_facts import FACTS, M
+from station.domain.product_record import ProductRecord
 from station.domain.serials import HistoryEntry
 from station.domain.tables import L, P
 from station.domain.vocabulary import DocumentKind, MovementKind
@@ -40,16 +39,17 @@ def party(p: Supplier | Customer | None) -> dict[str, str] | None:
     return None if p is None else {"code": p.code, "name": p.name}
 
 
-def product(session: Session, p: Product) -> dict[str, Any]:
+def product(r: ProductRecord) -> dict[str, Any]:
+    """SPEC 5's product from its record (station.domain.product_record: ``by_code``, ``by_id``, a search's page)."""
     return {
-        "code": p.code,
-        "name": p.name,
-        "serial_required_for_purchase": p.serial_required_for_purchase,
-        "serial_required_for_sales": p.serial_required_for_sales,
-        "warranty_months": p.warranty_months,
-        "barcodes": [b.barcode for b in p.barcodes],
-        "on_hand": on_hand(session, p),
-        "serials_in_stock": serials_in_stock(session, p),
+        "code": r.code,
+        "name": r.name,
+        "serial_required_for_purchase": r.serial_required_for_purchase,
+        "serial_required_for_sales": r.serial_required_for_sales,
+        "warranty_months": r.warranty_months,
+        "barcodes": list(r.barcodes),
+        "on_hand": r.on_hand,
+        "serials_in_stock": r.serials_in_stock,
     }
 
 
