@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import Date, DateTime, bindparam, select, text
 
-from station.domain import catalogue, documents, posting, serials, service_desk, stock
+from station.domain import catalogue, document_record, documents, posting, serials, service_desk, stock
 from station.domain.errors import Refusal
 from station.domain.models import Document, DocumentKind, Movement
 from station.domain.stock import Difference
@@ -208,7 +208,7 @@ def test_replacement_swaps_the_units(session, w):
     assert history[-1]["kind"] == "replaced" and history[-1]["replacement"] == "SN-9"
     assert history[-1]["party"] == {"code": "JANE", "name": "Jane Doe"}  # the history keeps who had it
     assert representation.serial(session, record(session, "SN-9"))["movements"][-1]["replaces"] == "SN-1"
-    lines = representation.document(session, session.get(Document, doc.id))["lines"]
+    lines = representation.document(session, document_record.by_id(session, doc.id))["lines"]
     assert [(line["serial"], line.get("replaces")) for line in lines] == [("SN-1", None), ("SN-9", "SN-1")]
     assert stock.check(session) == []
 

@@ -1,7 +1,8 @@
-"""The product and serial searches, one query each: the API (``/api/products``, ``/api/serials``) and the pages
-(``/products``, ``/serials``) both call these, so a filter or an order is changed in one place.
+"""The product, serial and document searches, one query each: the API (``/api/products``, ``/api/serials``) and the
+pages (``/products``, ``/serials``, ``/documents``) call these, so a filter or an order is changed in one place.
 
-Each answers one page of records, as their read model (serials.RECORD, product_record), and how many match in all.
+Each answers one page of records, as their read model (serials.RECORD, product_record, document_record), and how
+many match in all.
 A text matched from its start or inside is matched literally (``autoescape``): a ``%`` or ``_`` typed in a
 search box is itself, not a wildcard.
 """
@@ -10,11 +11,12 @@ from __future__ import annotations
 from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from . import product_record
+from . import document_record, product_record
 from .barcodes import lookup_forms
 from .product_record import ProductRecord
 from .serials import RECORD
-from .tables import B, C, P, S
+from .tables import B, C, D, P, S
+from .vocabulary import DocumentKind, DocumentStatus
 
 
 def _window(query: Select, order, page: int, per_page: int) -> Select:
@@ -60,3 +62,18 @@ def serials(session: Session, *, prefix: str | None = None, product: str | None 
         wanted.append(S.c.in_stock.is_(in_stock))
     total = session.scalar(select(func.count()).select_from(S).where(*wanted)) or 0
     return session.execute(_window(RECORD.where(*wanted), S.c.serial, page, per_page)).all(), total
+
+
+def documents(session: Session, *, prefix: str | None = None, kind: DocumentKind | None = None,
+              status: DocumentStatus | None = None, page: int = 1, per_page: int = 50) -> tuple[list[Row], int]:
+    """Documents, newest first: ``prefix`` matches a reference's start (any case); each as a row of
+    document_record.RECORD (its party and order named). Counted on the document table alone."""
+    wanted = []
+    if prefix is not None:
+        wanted.append(D.c.reference.istartswith(prefix, autoescape=True))
+    if kind is not None:
+        wanted.append(D.c.kind == kind)
+    if status is not None:
+        wanted.append(D.c.status == status)
+    total = session.scalar(select(func.count()).select_from(D).where(*wanted)) or 0
+    return session.execute(_window(document_record.RECORD.where(*wanted), D.c.id.desc(), page, per_page)).all(), total

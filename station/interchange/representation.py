@@ -12,7 +12,6 @@ from station.domain.documents import order_progress
 from station.domain.facts import DocumentHead
 from station.domain.models import (
     Customer,
-    Document,
     Operator,
     SerialNumber,
     Supplier,
@@ -91,7 +90,7 @@ def _swap(out: dict[str, Any], kind: MovementKind, other: str | None) -> dict[st
 
 def _movement_facts(row) -> dict[str, Any]:
     """SPEC 5's movement from a row of station.domain.movement_facts.FACTS."""
-    by = _named(row.customer_code, row.customer_name) or _named(row.supplier_code, row.supplier_name)
+    by = named(row.customer_code, row.customer_name) or named(row.supplier_code, row.supplier_name)
     return _movement(row.at, row.kind, row.quantity, row.document_reference, row.order_reference, row.station, by,
                      row.user, row.document_reason, row.from_location, row.to_location, row.document_kind)
 
@@ -105,16 +104,16 @@ def movement_row(row, other: str | None = None) -> dict[str, Any]:
 _DOCUMENT_MOVEMENTS = FACTS.where(M.c.document_id == bindparam("document_id")).order_by(M.c.id)
 
 
-def document_movements(session: Session, d: Document, *, page: int | None = None,
+def document_movements(session: Session, document_id: int, *, page: int | None = None,
                        per_page: int = 500) -> list[dict[str, Any]]:
-    """The movements ``d``'s posting wrote, oldest first, each as SPEC 5's movement with its product and serial:
+    """The movements the document's posting wrote, oldest first, each as SPEC 5's movement with its product and serial:
     all of them, or one page (pages from 1)."""
     query = _DOCUMENT_MOVEMENTS
     if page is not None:
         query = query.offset((max(page, 1) - 1) * per_page).limit(per_page)
     # Who replaced whom on a check-out its lines say (``replaces``).
-    return [{**_movement_facts(r), "product": _named(r.product_code, r.product_name), "serial": r.serial}
-            for r in session.execute(query, {"document_id": d.id})]
+    return [{**_movement_facts(r), "product": named(r.product_code, r.product_name), "serial": r.serial}
+            for r in session.execute(query, {"document_id": document_id})]
 
 
 def refused_scan(s) -> dict[str, Any]:
@@ -157,9 +156,9 @@ def serial_summary(r: Row) -> dict[str, Any]:
     """The record as lists give it, from a row of serials.RECORD (searches.serials answers them)."""
     return {
         "serial": r.serial,
-        "product": _named(r.product_code, r.product_name),
-        "customer": _named(r.customer_code, r.customer_name),
-        "supplier": _named(r.supplier_code, r.supplier_name),
+        "product": named(r.product_code, r.product_name),
+        "customer": named(r.customer_code, r.customer_name),
+        "supplier": named(r.supplier_code, r.supplier_name),
         "in_stock": bool(r.in_stock),
         "in_service": bool(r.in_service),
         "status": status(r),
@@ -233,7 +232,8 @@ def product_counts(counts: list[tallies.ProductCount], against_order: bool) -> l
             for c in counts]
 
 
-def _named(code: str | None, name: str | None) -> dict[str, str] | None:
+def named(code: str | None, name: str | None) -> dict[str, str] | None:
+    """A party or a product as a document or a serial names it: ``{"code", "name"}``, or null."""
     return {"code": code, "name": name} if code is not None else None
 
 
@@ -248,9 +248,9 @@ def document_summary(session: Session, d: DocumentHead, counts: list[tallies.Pro
         "kind": d.kind.value,
         "status": d.status.value,
         "station": d.station,
-        "party": _named(d.party_code, d.party_name),
-        "supplier": _named(d.supplier_code, d.supplier_name),
-        "customer": _named(d.customer_code, d.customer_name),
+        "party": named(d.party_code, d.party_name),
+        "supplier": named(d.supplier_code, d.supplier_name),
+        "customer": named(d.customer_code, d.customer_name),
         "order": d.order_reference,
         "line_count": d.line_count,
         "products": product_counts(counts, d.order_id is not None),
@@ -259,35 +259,38 @@ def document_summary(session: Session, d: DocumentHead, counts: list[tallies.Pro
     }
 
 
-def document(session: Session, d: Document, *, page: int = 1, per_page: int = LINES_PER_PAGE,
+def document(session: Session, d: Row, *, page: int = 1, per_page: int = LINES_PER_PAGE,
              whole: bool = False) -> dict[str, Any]:
     """GET /api/documents/<ref>: the document, one page of its lines and of the movements its posting wrote (all
     of them, page by page); ``whole``: every line and every movement, without page keys (a document.posted
-    event's document)."""
+    event's document). ``d`` is the document's record, a row of station.domain.document_record.RECORD (its head,
+    its party and order named); the rest is read beside it by its id."""
     lines = (lines_page(session, d.id, 1, max(d.line_count, 1), kind=d.kind) if whole
              else lines_page(session, d.id, page, per_page, kind=d.kind))
+    order = d.kind == DocumentKind.purchase_order  # its products are its progress, read below
     out: dict[str, Any] = {
         "reference": d.reference,
         "kind": d.kind.value,
         "status": d.status.value,
         "station": d.station,
-        "party": party(d.customer or d.supplier),
-        "supplier": party(d.supplier),
-        "customer": party(d.customer),
-        "order": d.order.reference if d.order is not None else None,
+        "party": named(d.party_code, d.party_name),
+        "supplier": named(d.supplier_code, d.supplier_name),
+        "customer": named(d.customer_code, d.customer_name),
+        "order": d.order_reference,
         "reason": d.reason,
         "created_at": timestamp(d.created_at),
         "posted_at": timestamp(d.posted_at),
         "line_count": d.line_count,
-        "products": product_counts(tallies.summary(session, d.id, d.order_id), d.order_id is not None),
+        "products": [] if order else product_counts(tallies.summary(session, d.id, d.order_id),
+                                                    d.order_id is not None),
         "lines": lines,
         # What its posting wrote (none while open), paged like the lines.
-        "movements": document_movements(session, d, page=None if whole else page, per_page=per_page),
+        "movements": document_movements(session, d.id, page=None if whole else page, per_page=per_page),
     }
     if not whole:
         out.update(page=page, per_page=per_page)
     out.update(places.document_places(session, d))  # a transfer's units, a count's findings (SPEC 5)
-    if d.kind == DocumentKind.purchase_order:
+    if order:
         out["progress"] = order_progress(session, d)
         received = {p["product"]: p["received"] for p in out["progress"]}
         out["products"] = [{"product": {"code": p["product"], "name": p["name"]}, "units": p["expected"],
