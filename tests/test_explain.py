@@ -21,8 +21,7 @@ from sqlalchemy import event
 
 from station.bench.fill import Shape, fill
 from station.config import from_dict
-from station.domain import documents, service_desk
-from station.domain.catalogue import get_product
+from station.domain import document_record, documents, product_record, serials, service_desk
 from station.domain.serials import get_serial
 from station.interchange import representation
 from station.scanning.service import ScanService
@@ -91,10 +90,11 @@ def _flows(db, capture: list[Captured]) -> None:
         with db.Session() as s:
             for text in (in_stock[1], "NEW-1", sold):
                 representation.serial(s, get_serial(s, text))
+                serials.history(s, get_serial(s, text))  # the serial page's timeline
             flow["name"] = "product with serials in stock"
-            representation.product(s, get_product(s, sh.product_code(7)))
+            representation.product(product_record.by_code(s, sh.product_code(7)))
             flow["name"] = "purchase order received against expected"
-            representation.document(s, documents.get_document(s, "PO-1"))
+            representation.document(s, document_record.by_reference(s, "PO-1"))
             flow["name"] = "station screen"
             service.view(s, "till")
             service.view(s, "goods-in")  # with its printer's state and queue

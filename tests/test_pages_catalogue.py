@@ -11,7 +11,7 @@ from html import unescape
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from station.config import Config, DatabaseConfig, StationConfig
 from station.domain import catalogue, documents, posting
@@ -245,3 +245,38 @@ def test_unknown_document_is_404(client, world):
     """Guards against an unknown reference being a server error."""
     page = client.get("/documents/PO-9")
     assert page.status_code == 404 and "unknown_document" in text_of(page)
+
+
+def statements(db, client, path: str) -> int:
+    """How many statements ``GET path`` runs (after one GET of it: the app's first request sets things up)."""
+    client.get(path)
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_lists_read_a_page_in_as_many_statements_whatever_it_holds(client, db, order):
+    """Guards against a read per row creeping back into the read models (product_record, document_record): the
+    product lists and the documents page, and an order's page with its receipts, run as many statements with one
+    more product (barcodes, a serial in stock) and two more receipts (lines, one against the order) as without."""
+    paths = ("/products", "/api/products", "/documents", "/documents/PO-1042", "/api/documents/PO-1042")
+    before = {path: statements(db, client, path) for path in paths}
+    with db.Session.begin() as s:
+        catalogue.create_product(s, "GAD-1", "Gadget", barcodes=["4006381333931", "X-1"])
+        receipt = documents.open_document(s, DocumentKind.receipt, station="goods-in",
+                                          order=documents.get_document(s, "PO-1042"))
+        documents.add_line(s, receipt, product=catalogue.get_product(s, "WID-1"), serial="R-SN-3")
+        documents.add_line(s, receipt, product=catalogue.get_product(s, "BOLT/M4"), quantity=2)
+        posting.post(s, receipt)
+        gadgets = documents.open_document(s, DocumentKind.receipt, supplier=catalogue.get_party(s, "supplier", "ACME"))
+        documents.add_line(s, gadgets, product=catalogue.get_product(s, "GAD-1"), serial="G-SN-1")
+        posting.post(s, gadgets)
+    assert {path: statements(db, client, path) for path in paths} == before

@@ -24,25 +24,7 @@ from hypothesis import strategies as st
 
 from station.domain.errors import Refusal
 from station.scan_core import decisions
-from station.scan_core.decisions import (
-    AddLine,
-    AddReplacement,
-    ArmReplacement,
-    AttachSerial,
-    Cancel,
-    ChooseProduct,
-    OpenDocument,
-    Phase,
-    Post,
-    PrintLastSerial,
-    SetLocation,
-    SetMode,
-    SignIn,
-    SignOut,
-    State,
-    SwitchDocument,
-    Undo,
-)
+from station.scan_core.decisions import Phase, State
 from station.scan_core.machine import decide
 from station.scan_core.reading import Kind, LocationInfo, ProductInfo, Reading
 
@@ -156,206 +138,210 @@ def case(state: State, reading: str, expect: Expect, variant: str = ""):
 
 
 P = Phase
+A = decisions  # the actions a decision asks for, by the module that defines them: A.AddLine, A.Post...
 CASES = [
     # -- idle --------------------------------------------------------------------------------
-    case(IDLE_SELL, "receive", ok("mode_set", P.idle, SetMode)),
+    case(IDLE_SELL, "receive", ok("mode_set", P.idle, A.SetMode)),
     case(IDLE_SELL, "sell", ok("mode_kept", P.idle), "same_mode"),
     case(IDLE_SELL, "finish", no("no_open_document")),
     case(IDLE_SELL, "cancel", no("no_open_document")),
     case(IDLE_SELL, "undo", no("nothing_to_undo")),
-    case(IDLE_RECEIVE, "sup", ok("document_opened", P.open, OpenDocument), "receipt"),
-    case(IDLE_RETURN, "sup", ok("document_opened", P.open, OpenDocument), "supplier_return"),
+    case(IDLE_RECEIVE, "sup", ok("document_opened", P.open, A.OpenDocument), "receipt"),
+    case(IDLE_RETURN, "sup", ok("document_opened", P.open, A.OpenDocument), "supplier_return"),
     case(IDLE_SELL, "sup", no("wrong_mode"), "at_till"),
     case(IDLE_RECEIVE, "sup?", no("unknown_party"), "unknown"),
-    case(IDLE_SELL, "cus", ok("document_opened", P.open, OpenDocument), "sale"),
-    case(IDLE_RETURN, "cus", ok("document_opened", P.open, OpenDocument), "customer_return"),
+    case(IDLE_SELL, "cus", ok("document_opened", P.open, A.OpenDocument), "sale"),
+    case(IDLE_RETURN, "cus", ok("document_opened", P.open, A.OpenDocument), "customer_return"),
     case(IDLE_RECEIVE, "cus", no("wrong_mode"), "at_goods_in"),
     case(IDLE_SELL, "cus?", no("unknown_party"), "unknown"),
-    case(IDLE_RECEIVE, "po", ok("document_opened", P.open, OpenDocument)),
-    case(IDLE_SELL, "po", ok("document_opened", P.open, SetMode, OpenDocument), "switches_to_receive"),
+    case(IDLE_RECEIVE, "po", ok("document_opened", P.open, A.OpenDocument)),
+    case(IDLE_SELL, "po", ok("document_opened", P.open, A.SetMode, A.OpenDocument), "switches_to_receive"),
     case(IDLE_RECEIVE, "po?", no("unknown_document"), "unknown"),
     case(IDLE_RECEIVE, "gs1+serial", no("no_open_document"), "goods_in_without_supplier"),
-    case(IDLE_SELL, "gs1+serial", ok("line_added", P.open, OpenDocument, AddLine), "walk_in_sale"),
+    case(IDLE_SELL, "gs1+serial", ok("line_added", P.open, A.OpenDocument, A.AddLine), "walk_in_sale"),
     case(IDLE_SELL, "gs1?", no("unknown_barcode"), "unknown_gtin"),
-    case(IDLE_SELL, "widget", ok("product_chosen", P.awaiting_serial, OpenDocument, ChooseProduct), "walk_in_sale"),
-    case(IDLE_SELL, "loose", ok("line_added", P.open, OpenDocument, AddLine), "unserialised_unit"),
+    case(IDLE_SELL, "widget", ok("product_chosen", P.awaiting_serial, A.OpenDocument, A.ChooseProduct), "walk_in_sale"),
+    case(IDLE_SELL, "loose", ok("line_added", P.open, A.OpenDocument, A.AddLine), "unserialised_unit"),
     case(IDLE_RECEIVE, "widget", no("no_open_document"), "goods_in_without_supplier"),
-    case(IDLE_SELL, "known", ok("line_added", P.open, OpenDocument, AddLine), "sale_by_serial_alone"),
-    case(IDLE_RETURN, "known", ok("line_added", P.open, OpenDocument, AddLine), "return_opened_by_serial"),
+    case(IDLE_SELL, "known", ok("line_added", P.open, A.OpenDocument, A.AddLine), "sale_by_serial_alone"),
+    case(IDLE_RETURN, "known", ok("line_added", P.open, A.OpenDocument, A.AddLine), "return_opened_by_serial"),
     case(IDLE_RECEIVE, "known", no("no_open_document"), "goods_in_without_supplier"),
     case(IDLE_SELL, "new", no("unknown_barcode")),
     case(IDLE_SELL, "replace", no("wrong_mode"), "not_at_the_desk"),
-    case(IDLE_SELL, "service", ok("mode_set", P.idle, SetMode), "to_the_service_desk"),
-    case(IDLE_SERVICE, "known", ok("line_added", P.open, OpenDocument, AddLine), "opens_a_check_in"),
-    case(IDLE_SERVICE, "in-service", ok("line_added", P.open, OpenDocument, AddLine), "opens_a_check_out"),
-    case(IDLE_SERVICE, "gs1+serial-in-service", ok("line_added", P.open, OpenDocument, AddLine), "desk_check_out"),
+    case(IDLE_SELL, "service", ok("mode_set", P.idle, A.SetMode), "to_the_service_desk"),
+    case(IDLE_SERVICE, "known", ok("line_added", P.open, A.OpenDocument, A.AddLine), "opens_a_check_in"),
+    case(IDLE_SERVICE, "in-service", ok("line_added", P.open, A.OpenDocument, A.AddLine), "opens_a_check_out"),
+    case(IDLE_SERVICE, "gs1+serial-in-service", ok("line_added", P.open, A.OpenDocument, A.AddLine), "desk_check_out"),
     case(IDLE_SERVICE, "widget", no("serial_required"), "desk_takes_serials"),
     case(IDLE_SERVICE, "gs1", no("serial_required"), "desk_takes_serials"),
     case(IDLE_SERVICE, "new", no("unknown_barcode"), "desk"),
-    case(IDLE_SERVICE, "cus", ok("document_opened", P.open, OpenDocument), "check_in_for_a_customer"),
+    case(IDLE_SERVICE, "cus", ok("document_opened", P.open, A.OpenDocument), "check_in_for_a_customer"),
     case(IDLE_SERVICE, "sup", no("wrong_mode"), "desk"),
     case(IDLE_SERVICE, "replace", no("no_open_document"), "desk"),
-    case(IDLE_RECEIVE, "print", ok("label_queued", P.idle, PrintLastSerial)),
+    case(IDLE_RECEIVE, "print", ok("label_queued", P.idle, A.PrintLastSerial)),
     # -- open --------------------------------------------------------------------------------
     case(OPEN_SALE, "receive", no("document_open"), "with_lines"),
-    case(OPEN_SALE_EMPTY, "receive", ok("mode_set", P.idle, Cancel, SetMode), "empty_dropped"),
-    case(OPEN_SALE, "finish", ok("posted", P.idle, Post)),
+    case(OPEN_SALE_EMPTY, "receive", ok("mode_set", P.idle, A.Cancel, A.SetMode), "empty_dropped"),
+    case(OPEN_SALE, "finish", ok("posted", P.idle, A.Post)),
     case(OPEN_SALE_EMPTY, "finish", no("empty_document"), "empty"),
-    case(OPEN_SALE, "cancel", ok("cancelled", P.idle, Cancel)),
-    case(OPEN_SALE, "undo", ok("undone", P.open, Undo)),
+    case(OPEN_SALE, "cancel", ok("cancelled", P.idle, A.Cancel)),
+    case(OPEN_SALE, "undo", ok("undone", P.open, A.Undo)),
     case(OPEN_SALE_EMPTY, "undo", no("nothing_to_undo"), "empty"),
-    case(OPEN_RECEIPT_EMPTY, "sup", ok("document_opened", P.open, Cancel, OpenDocument), "empty_replaced"),
-    case(OPEN_RETURN_EMPTY, "sup", ok("document_opened", P.open, Cancel, OpenDocument), "becomes_supplier_return"),
+    case(OPEN_RECEIPT_EMPTY, "sup", ok("document_opened", P.open, A.Cancel, A.OpenDocument), "empty_replaced"),
+    case(OPEN_RETURN_EMPTY, "sup", ok("document_opened", P.open, A.Cancel, A.OpenDocument), "becomes_supplier_return"),
     case(OPEN_SALE, "sup", no("document_open"), "with_lines"),
     case(OPEN_SALE, "cus", no("document_open"), "with_lines"),
-    case(OPEN_SALE_EMPTY, "cus", ok("document_opened", P.open, Cancel, OpenDocument), "walk_in_replaced"),
+    case(OPEN_SALE_EMPTY, "cus", ok("document_opened", P.open, A.Cancel, A.OpenDocument), "walk_in_replaced"),
     case(OPEN_SALE, "po", no("document_open"), "with_lines"),
-    case(OPEN_RECEIPT_EMPTY, "po", ok("document_opened", P.open, Cancel, OpenDocument), "empty_replaced"),
-    case(OPEN_SALE, "gs1+serial", ok("line_added", P.open, AddLine)),
-    case(OPEN_RECEIPT_EMPTY, "gs1", ok("product_chosen", P.awaiting_serial, ChooseProduct), "no_serial_in_scan"),
-    case(OPEN_SALE, "widget", ok("product_chosen", P.awaiting_serial, ChooseProduct)),
-    case(OPEN_SALE, "known", ok("line_added", P.open, AddLine)),
+    case(OPEN_RECEIPT_EMPTY, "po", ok("document_opened", P.open, A.Cancel, A.OpenDocument), "empty_replaced"),
+    case(OPEN_SALE, "gs1+serial", ok("line_added", P.open, A.AddLine)),
+    case(OPEN_RECEIPT_EMPTY, "gs1", ok("product_chosen", P.awaiting_serial, A.ChooseProduct), "no_serial_in_scan"),
+    case(OPEN_SALE, "widget", ok("product_chosen", P.awaiting_serial, A.ChooseProduct)),
+    case(OPEN_SALE, "known", ok("line_added", P.open, A.AddLine)),
     case(OPEN_SALE, "new", no("unknown_barcode"), "no_product_waits"),
-    case(OPEN_SALE_ATTACH, "new", ok("serial_attached", P.open, AttachSerial), "recorded_on_unserialised_unit"),
+    case(OPEN_SALE_ATTACH, "new", ok("serial_attached", P.open, A.AttachSerial), "recorded_on_unserialised_unit"),
     case(OPEN_SALE, "replace", no("wrong_mode"), "sale"),
-    case(CHECK_IN, "known", ok("line_added", P.open, AddLine), "next_unit_in"),
+    case(CHECK_IN, "known", ok("line_added", P.open, A.AddLine), "next_unit_in"),
     case(CHECK_IN, "in-service", no("document_open"), "check_out_never_joins_a_check_in"),
-    case(CHECK_IN_EMPTY, "in-service", ok("line_added", P.open, SwitchDocument, AddLine), "empty_check_in_gives_way"),
+    case(CHECK_IN_EMPTY, "in-service", ok("line_added", P.open, A.SwitchDocument, A.AddLine),
+         "empty_check_in_gives_way"),
     case(CHECK_OUT, "known", no("document_open"), "check_in_never_joins_a_check_out"),
-    case(CHECK_OUT, "in-service", ok("line_added", P.open, AddLine), "next_unit_out"),
+    case(CHECK_OUT, "in-service", ok("line_added", P.open, A.AddLine), "next_unit_out"),
     case(CHECK_OUT, "widget", no("serial_required"), "desk_takes_serials"),
     case(CHECK_IN, "new", no("unknown_barcode"), "desk"),
-    case(CHECK_OUT, "replace", ok("replace_armed", P.replacing, ArmReplacement), "armed"),
+    case(CHECK_OUT, "replace", ok("replace_armed", P.replacing, A.ArmReplacement), "armed"),
     case(CHECK_OUT_EMPTY, "replace", no("nothing_to_replace"), "nothing_checked_out"),
     case(CHECK_IN, "replace", no("nothing_to_replace"), "on_a_check_in"),
-    case(CHECK_IN, "finish", ok("posted", P.idle, Post), "check_in"),
+    case(CHECK_IN, "finish", ok("posted", P.idle, A.Post), "check_in"),
     case(CHECK_IN, "cus", no("document_open"), "check_in_with_lines"),
-    case(CHECK_OUT_EMPTY, "cus", ok("document_opened", P.open, Cancel, OpenDocument), "empty_check_out_replaced"),
-    case(CHECK_OUT, "undo", ok("undone", P.open, Undo), "check_out"),
-    case(OPEN_SALE, "print", ok("label_queued", P.open, PrintLastSerial)),
+    case(CHECK_OUT_EMPTY, "cus", ok("document_opened", P.open, A.Cancel, A.OpenDocument), "empty_check_out_replaced"),
+    case(CHECK_OUT, "undo", ok("undone", P.open, A.Undo), "check_out"),
+    case(OPEN_SALE, "print", ok("label_queued", P.open, A.PrintLastSerial)),
     # -- awaiting_serial ---------------------------------------------------------------------
-    case(AWAIT_RECEIPT, "sell", ok("mode_set", P.idle, Cancel, SetMode), "empty_dropped"),
+    case(AWAIT_RECEIPT, "sell", ok("mode_set", P.idle, A.Cancel, A.SetMode), "empty_dropped"),
     case(AWAIT_SALE_WITH_LINES, "receive", no("document_open"), "with_lines"),
     case(AWAIT_RECEIPT, "finish", no("serial_required")),
     case(AWAIT_SALE_WITH_LINES, "finish", no("serial_required"), "with_lines"),
-    case(AWAIT_RECEIPT, "cancel", ok("cancelled", P.idle, Cancel)),
+    case(AWAIT_RECEIPT, "cancel", ok("cancelled", P.idle, A.Cancel)),
     case(AWAIT_RECEIPT, "undo", ok("product_dropped", P.open)),
-    case(AWAIT_RECEIPT, "sup", ok("document_opened", P.open, Cancel, OpenDocument), "empty_replaced"),
+    case(AWAIT_RECEIPT, "sup", ok("document_opened", P.open, A.Cancel, A.OpenDocument), "empty_replaced"),
     case(AWAIT_SALE_WITH_LINES, "sup", no("document_open"), "with_lines"),
     case(AWAIT_RECEIPT, "cus", no("wrong_mode")),
     case(AWAIT_SALE_WITH_LINES, "cus", no("document_open"), "with_lines"),
-    case(AWAIT_RECEIPT, "po", ok("document_opened", P.open, Cancel, OpenDocument)),
-    case(AWAIT_RECEIPT, "gs1+serial", ok("line_added", P.sticky, AddLine)),
-    case(AWAIT_RECEIPT, "gadget", ok("product_chosen", P.awaiting_serial, ChooseProduct), "another_product"),
-    case(AWAIT_RECEIPT, "known", ok("line_added", P.sticky, AddLine)),
-    case(AWAIT_SALE_WITH_LINES, "known", ok("line_added", P.open, AddLine), "sale"),
-    case(AWAIT_RECEIPT, "new", ok("line_added", P.sticky, AddLine), "first_serial_of_box"),
+    case(AWAIT_RECEIPT, "po", ok("document_opened", P.open, A.Cancel, A.OpenDocument)),
+    case(AWAIT_RECEIPT, "gs1+serial", ok("line_added", P.sticky, A.AddLine)),
+    case(AWAIT_RECEIPT, "gadget", ok("product_chosen", P.awaiting_serial, A.ChooseProduct), "another_product"),
+    case(AWAIT_RECEIPT, "known", ok("line_added", P.sticky, A.AddLine)),
+    case(AWAIT_SALE_WITH_LINES, "known", ok("line_added", P.open, A.AddLine), "sale"),
+    case(AWAIT_RECEIPT, "new", ok("line_added", P.sticky, A.AddLine), "first_serial_of_box"),
     case(AWAIT_RECEIPT, "replace", no("wrong_mode")),
-    case(AWAIT_RECEIPT, "print", ok("label_queued", P.awaiting_serial, PrintLastSerial), "product_still_waits"),
+    case(AWAIT_RECEIPT, "print", ok("label_queued", P.awaiting_serial, A.PrintLastSerial), "product_still_waits"),
     # -- sticky ------------------------------------------------------------------------------
     case(STICKY, "sell", no("document_open")),
-    case(STICKY, "finish", ok("posted", P.idle, Post)),
-    case(STICKY, "cancel", ok("cancelled", P.idle, Cancel)),
-    case(STICKY, "undo", ok("undone", P.sticky, Undo)),
+    case(STICKY, "finish", ok("posted", P.idle, A.Post)),
+    case(STICKY, "cancel", ok("cancelled", P.idle, A.Cancel)),
+    case(STICKY, "undo", ok("undone", P.sticky, A.Undo)),
     case(STICKY, "sup", no("document_open")),
     case(STICKY, "cus", no("document_open")),
     case(STICKY, "po", no("document_open")),
-    case(STICKY, "gs1+serial", ok("line_added", P.sticky, AddLine)),
-    case(STICKY, "gadget", ok("product_chosen", P.awaiting_serial, ChooseProduct), "another_product"),
+    case(STICKY, "gs1+serial", ok("line_added", P.sticky, A.AddLine)),
+    case(STICKY, "gadget", ok("product_chosen", P.awaiting_serial, A.ChooseProduct), "another_product"),
     case(STICKY, "widget", ok("product_chosen", P.sticky), "same_product_again_stays_sticky"),
-    case(STICKY_ATTACH, "loose", ok("line_added", P.sticky, AddLine), "next_unserialised_unit"),
-    case(STICKY, "known", ok("line_added", P.sticky, AddLine)),
-    case(STICKY, "new", ok("line_added", P.sticky, AddLine), "next_serial_of_box"),
-    case(STICKY_ATTACH, "new", ok("serial_attached", P.sticky, AttachSerial), "recorded_on_unserialised_unit"),
+    case(STICKY_ATTACH, "loose", ok("line_added", P.sticky, A.AddLine), "next_unserialised_unit"),
+    case(STICKY, "known", ok("line_added", P.sticky, A.AddLine)),
+    case(STICKY, "new", ok("line_added", P.sticky, A.AddLine), "next_serial_of_box"),
+    case(STICKY_ATTACH, "new", ok("serial_attached", P.sticky, A.AttachSerial), "recorded_on_unserialised_unit"),
     # -- operators: a badge or CMD:LOGOUT changes who scans, in any phase, never the document -----------------
-    case(IDLE_SELL, "usr", ok("signed_in", P.idle, SignIn)),
+    case(IDLE_SELL, "usr", ok("signed_in", P.idle, A.SignIn)),
     case(IDLE_SELL, "usr?", no("unknown_operator"), "unknown_or_deactivated"),
     case(IDLE_RECEIVE, "usr-empty", no("unknown_operator"), "empty_code"),
-    case(IDLE_SELL, "logout", ok("signed_out", P.idle, SignOut)),
-    case(OPEN_SALE, "usr", ok("signed_in", P.open, SignIn), "mid_document"),
+    case(IDLE_SELL, "logout", ok("signed_out", P.idle, A.SignOut)),
+    case(OPEN_SALE, "usr", ok("signed_in", P.open, A.SignIn), "mid_document"),
     case(OPEN_SALE, "usr?", no("unknown_operator"), "unknown"),
-    case(OPEN_SALE, "logout", ok("signed_out", P.open, SignOut), "mid_document"),
-    case(AWAIT_RECEIPT, "usr", ok("signed_in", P.awaiting_serial, SignIn), "product_still_waits"),
+    case(OPEN_SALE, "logout", ok("signed_out", P.open, A.SignOut), "mid_document"),
+    case(AWAIT_RECEIPT, "usr", ok("signed_in", P.awaiting_serial, A.SignIn), "product_still_waits"),
     case(AWAIT_RECEIPT, "usr?", no("unknown_operator"), "unknown"),
-    case(AWAIT_RECEIPT, "logout", ok("signed_out", P.awaiting_serial, SignOut), "product_still_waits"),
-    case(STICKY, "usr", ok("signed_in", P.sticky, SignIn), "box_goes_on"),
+    case(AWAIT_RECEIPT, "logout", ok("signed_out", P.awaiting_serial, A.SignOut), "product_still_waits"),
+    case(STICKY, "usr", ok("signed_in", P.sticky, A.SignIn), "box_goes_on"),
     case(STICKY, "usr?", no("unknown_operator"), "unknown"),
-    case(STICKY, "logout", ok("signed_out", P.sticky, SignOut), "box_goes_on"),
+    case(STICKY, "logout", ok("signed_out", P.sticky, A.SignOut), "box_goes_on"),
     case(STICKY, "replace", no("wrong_mode")),
     # -- replacing: armed until a serial is accepted or another command is scanned -------------
     case(REPLACING, "service", no("document_open")),
-    case(REPLACING, "finish", ok("posted", P.idle, Post)),
-    case(REPLACING, "cancel", ok("cancelled", P.idle, Cancel)),
+    case(REPLACING, "finish", ok("posted", P.idle, A.Post)),
+    case(REPLACING, "cancel", ok("cancelled", P.idle, A.Cancel)),
     case(REPLACING, "undo", ok("replace_dropped", P.open), "no_replacement_after_all"),
     case(REPLACING, "replace", ok("replace_armed", P.replacing), "armed_already"),
     case(REPLACING, "sup", no("document_open")),
     case(REPLACING, "cus", no("document_open")),
     case(REPLACING, "po", no("document_open")),
-    case(REPLACING, "gs1+serial", ok("line_added", P.open, AddReplacement), "replacement_by_gs1"),
+    case(REPLACING, "gs1+serial", ok("line_added", P.open, A.AddReplacement), "replacement_by_gs1"),
     case(REPLACING, "gs1", no("serial_required"), "no_serial_in_scan_stays_armed"),
     case(REPLACING, "widget", no("serial_required"), "product_barcode_stays_armed"),
-    case(REPLACING, "known", ok("line_added", P.open, AddReplacement), "replacement"),
+    case(REPLACING, "known", ok("line_added", P.open, A.AddReplacement), "replacement"),
     case(REPLACING, "new", no("unknown_barcode"), "stays_armed"),
-    case(REPLACING, "usr", ok("signed_in", P.replacing, SignIn), "still_armed_for_the_next_operator"),
+    case(REPLACING, "usr", ok("signed_in", P.replacing, A.SignIn), "still_armed_for_the_next_operator"),
     case(REPLACING, "usr?", no("unknown_operator"), "unknown"),
-    case(REPLACING, "logout", ok("signed_out", P.replacing, SignOut), "still_armed"),
-    case(REPLACING, "print", ok("label_queued", P.replacing, PrintLastSerial), "still_armed"),
-    case(STICKY, "print", ok("label_queued", P.sticky, PrintLastSerial), "box_stays_sticky"),
+    case(REPLACING, "logout", ok("signed_out", P.replacing, A.SignOut), "still_armed"),
+    case(REPLACING, "print", ok("label_queued", P.replacing, A.PrintLastSerial), "still_armed"),
+    case(STICKY, "print", ok("label_queued", P.sticky, A.PrintLastSerial), "box_stays_sticky"),
     # -- LOC: in every mode (SPEC 3c) ------------------------------------------------------------
     case(IDLE_RECEIVE, "loc", no("no_open_document"), "put_away_needs_a_receipt"),
     case(IDLE_RECEIVE, "loc?", no("unknown_location"), "unknown"),
-    case(OPEN_RECEIPT_EMPTY, "loc", ok("location_set", P.open, SetLocation), "put_away"),
+    case(OPEN_RECEIPT_EMPTY, "loc", ok("location_set", P.open, A.SetLocation), "put_away"),
     case(OPEN_RECEIPT_EMPTY, "loc-north", no("location_at_other_site"), "put_away_elsewhere"),
-    case(STICKY, "loc", ok("location_set", P.sticky, SetLocation), "put_away_keeps_the_product"),
-    case(AWAIT_RECEIPT, "loc", ok("location_set", P.awaiting_serial, SetLocation), "put_away"),
+    case(STICKY, "loc", ok("location_set", P.sticky, A.SetLocation), "put_away_keeps_the_product"),
+    case(AWAIT_RECEIPT, "loc", ok("location_set", P.awaiting_serial, A.SetLocation), "put_away"),
     case(AWAIT_RECEIPT, "loc?", no("unknown_location"), "unknown"),
     case(OPEN_SALE, "loc", no("wrong_mode"), "a_till_takes_no_location"),
     case(IDLE_SELL, "loc?", no("unknown_location"), "unknown_first"),
     case(REPLACING, "loc", no("wrong_mode")),
-    case(IDLE_SERVICE, "move", ok("mode_set", P.idle, SetMode), "to_moving"),
-    case(CHECK_IN_EMPTY, "count", ok("mode_set", P.idle, Cancel, SetMode), "to_counting"),
+    case(IDLE_SERVICE, "move", ok("mode_set", P.idle, A.SetMode), "to_moving"),
+    case(CHECK_IN_EMPTY, "count", ok("mode_set", P.idle, A.Cancel, A.SetMode), "to_counting"),
     # -- moving: LOC: first, then the units; another site's location makes a transfer ------------
-    case(IDLE_MOVE, "loc", ok("document_opened", P.open, OpenDocument), "opens_a_move"),
-    case(IDLE_MOVE, "loc-north", ok("document_opened", P.open, OpenDocument), "opens_a_transfer"),
+    case(IDLE_MOVE, "loc", ok("document_opened", P.open, A.OpenDocument), "opens_a_move"),
+    case(IDLE_MOVE, "loc-north", ok("document_opened", P.open, A.OpenDocument), "opens_a_transfer"),
     case(IDLE_MOVE, "loc?", no("unknown_location"), "move"),
     case(IDLE_MOVE, "known", no("no_location"), "move"),
     case(IDLE_MOVE, "loose", no("no_location"), "move"),
     case(IDLE_MOVE, "gs1+serial", no("no_location"), "move"),
     case(IDLE_MOVE, "new", no("unknown_barcode"), "move"),
     case(IDLE_MOVE, "sup", no("wrong_mode"), "move"),
-    case(MOVE, "loc", ok("location_set", P.open, SetLocation), "new_destination"),
+    case(MOVE, "loc", ok("location_set", P.open, A.SetLocation), "new_destination"),
     case(MOVE, "loc-north", no("document_open"), "move_with_lines_is_never_a_transfer"),
-    case(MOVE_EMPTY, "loc-north", ok("document_opened", P.open, Cancel, OpenDocument), "empty_move_becomes_transfer"),
+    case(MOVE_EMPTY, "loc-north", ok("document_opened", P.open, A.Cancel, A.OpenDocument),
+         "empty_move_becomes_transfer"),
     case(TRANSFER, "loc", no("document_open"), "transfer_with_lines_is_never_a_move"),
-    case(TRANSFER_EMPTY, "loc", ok("document_opened", P.open, Cancel, OpenDocument), "empty_transfer_becomes_move"),
-    case(TRANSFER, "loc-north", ok("location_set", P.open, SetLocation), "transfer_destination"),
-    case(MOVE, "known", ok("line_added", P.open, AddLine), "move"),
-    case(MOVE, "loose", ok("line_added", P.open, AddLine), "move_a_unit"),
-    case(MOVE, "gs1+serial", ok("line_added", P.open, AddLine), "move"),
-    case(MOVE, "gs1", ok("line_added", P.open, AddLine), "move_a_unit"),
+    case(TRANSFER_EMPTY, "loc", ok("document_opened", P.open, A.Cancel, A.OpenDocument),
+         "empty_transfer_becomes_move"),
+    case(TRANSFER, "loc-north", ok("location_set", P.open, A.SetLocation), "transfer_destination"),
+    case(MOVE, "known", ok("line_added", P.open, A.AddLine), "move"),
+    case(MOVE, "loose", ok("line_added", P.open, A.AddLine), "move_a_unit"),
+    case(MOVE, "gs1+serial", ok("line_added", P.open, A.AddLine), "move"),
+    case(MOVE, "gs1", ok("line_added", P.open, A.AddLine), "move_a_unit"),
     case(MOVE, "new", no("unknown_barcode"), "move"),
-    case(MOVE, "finish", ok("posted", P.idle, Post), "move"),
-    case(MOVE, "undo", ok("undone", P.open, Undo), "move"),
+    case(MOVE, "finish", ok("posted", P.idle, A.Post), "move"),
+    case(MOVE, "undo", ok("undone", P.open, A.Undo), "move"),
     # -- arrivals: a transfer's reference, then its units -------------------------------------------
-    case(IDLE_RECEIVE, "t", ok("document_opened", P.open, OpenDocument), "opens_its_arrival"),
-    case(IDLE_SELL, "t", ok("document_opened", P.open, SetMode, OpenDocument), "switches_to_receiving"),
+    case(IDLE_RECEIVE, "t", ok("document_opened", P.open, A.OpenDocument), "opens_its_arrival"),
+    case(IDLE_SELL, "t", ok("document_opened", P.open, A.SetMode, A.OpenDocument), "switches_to_receiving"),
     case(IDLE_RECEIVE, "t?", no("unknown_document"), "not_sent"),
-    case(OPEN_RECEIPT_EMPTY, "t", ok("document_opened", P.open, Cancel, OpenDocument), "empty_receipt_gives_way"),
+    case(OPEN_RECEIPT_EMPTY, "t", ok("document_opened", P.open, A.Cancel, A.OpenDocument), "empty_receipt_gives_way"),
     case(STICKY, "t", no("document_open"), "arrival"),
-    case(AWAIT_RECEIPT, "t", ok("document_opened", P.open, Cancel, OpenDocument), "arrival"),
+    case(AWAIT_RECEIPT, "t", ok("document_opened", P.open, A.Cancel, A.OpenDocument), "arrival"),
     case(REPLACING, "t", no("document_open"), "arrival"),
-    case(ARRIVAL, "known", ok("line_added", P.open, AddLine), "arrived"),
-    case(ARRIVAL, "gs1+serial", ok("line_added", P.open, AddLine), "arrived"),
-    case(ARRIVAL, "loose", ok("line_added", P.open, AddLine), "arrived_unit"),
+    case(ARRIVAL, "known", ok("line_added", P.open, A.AddLine), "arrived"),
+    case(ARRIVAL, "gs1+serial", ok("line_added", P.open, A.AddLine), "arrived"),
+    case(ARRIVAL, "loose", ok("line_added", P.open, A.AddLine), "arrived_unit"),
     case(ARRIVAL, "new", no("unknown_barcode"), "arrival"),
-    case(ARRIVAL, "loc", ok("location_set", P.open, SetLocation), "arrival_put_away"),
+    case(ARRIVAL, "loc", ok("location_set", P.open, A.SetLocation), "arrival_put_away"),
     # -- counting ---------------------------------------------------------------------------------
-    case(IDLE_COUNT, "loc", ok("document_opened", P.open, OpenDocument), "opens_a_count"),
+    case(IDLE_COUNT, "loc", ok("document_opened", P.open, A.OpenDocument), "opens_a_count"),
     case(IDLE_COUNT, "loc-north", no("location_at_other_site"), "count"),
     case(IDLE_COUNT, "known", no("no_location"), "count"),
-    case(COUNT, "loc", ok("location_set", P.open, SetLocation), "found_there"),
-    case(COUNT, "known", ok("line_added", P.open, AddLine), "count"),
-    case(COUNT, "loose", ok("line_added", P.open, AddLine), "count_a_unit"),
+    case(COUNT, "loc", ok("location_set", P.open, A.SetLocation), "found_there"),
+    case(COUNT, "known", ok("line_added", P.open, A.AddLine), "count"),
+    case(COUNT, "loose", ok("line_added", P.open, A.AddLine), "count_a_unit"),
     case(COUNT, "cus", no("document_open"), "count"),
     case(COUNT, "move", no("document_open"), "count"),
 ]
@@ -448,8 +434,8 @@ def test_sticky_product_survives_a_box_of_fifty():
     state = decide(state, R["widget"]).state
     for n in range(50):
         d = decide(state, Reading(Kind.unknown, f"BOX-{n}", serial=f"BOX-{n}"))
-        assert [type(a) for a in d.actions] == [AddLine]
-        assert d.actions[0] == AddLine("WID-1", f"BOX-{n}")
+        assert [type(a) for a in d.actions] == [A.AddLine]
+        assert d.actions[0] == A.AddLine("WID-1", f"BOX-{n}")
         state = d.state
     assert state.lines == 50 and state.product == WIDGET and state.phase is Phase.sticky
 
@@ -459,34 +445,34 @@ def test_print_leaves_every_state_as_it_was(state: State):
     """Guards CMD:PRINT as a side errand: in any phase it queues a label and changes nothing else (a receipt's
     chosen product, a unit waiting for its serial), so the next scan means what it would have meant without it."""
     decision = decide(state, R["print"])
-    assert decision.state == state and decision.actions == (PrintLastSerial(),)
+    assert decision.state == state and decision.actions == (A.PrintLastSerial(),)
 
 
 def test_gs1_keeps_batch_and_expiry_on_the_line():
     """Guards SPEC 4: AI 10 (batch) and AI 17 (expiry) travel with the line."""
     d = decide(STICKY, R["gs1+serial"])
-    assert d.actions == (AddLine("WID-1", "SN-7", "B1", "261231"),)
+    assert d.actions == (A.AddLine("WID-1", "SN-7", "B1", "261231"),)
 
 
 def test_walk_in_customer_when_a_sale_starts_without_one():
     """Guards the walk-in customer: a sale opened by a product or serial is marked walk-in."""
     d = decide(IDLE_SELL, R["known"])
-    assert d.actions[0] == OpenDocument("sale", walk_in=True)
+    assert d.actions[0] == A.OpenDocument("sale", walk_in=True)
     d = decide(IDLE_SELL, R["cus"])
-    assert d.actions[0] == OpenDocument("sale", customer="BOB")
+    assert d.actions[0] == A.OpenDocument("sale", customer="BOB")
 
 
 def test_return_station_opens_a_customer_return_from_the_serial():
     """Guards the return opened by scanning a sold serial at a return station (no customer scanned)."""
     d = decide(IDLE_RETURN, R["known"])
-    assert d.actions == (OpenDocument("customer_return"), AddLine("WID-1", "SN-1"))
+    assert d.actions == (A.OpenDocument("customer_return"), A.AddLine("WID-1", "SN-1"))
 
 
 @pytest.mark.parametrize("state", STATES, ids=lambda s: f"{s.phase.value}-{s.mode.value}-{s.lines}")
 def test_a_badge_or_logout_leaves_the_document_where_it_stands(state: State):
     """Guards SPEC 4's operators: signing in or out mid-document changes who scans, never the document, the chosen
     product or the lines, in every phase (a new badge replaces who is signed in; their next lines are theirs)."""
-    for reading, action in ((R["usr"], SignIn("U17")), (R["logout"], SignOut())):
+    for reading, action in ((R["usr"], A.SignIn("U17")), (R["logout"], A.SignOut())):
         d = decide(state, reading)
         assert d.state == state and d.actions == (action,)
 
@@ -496,12 +482,12 @@ def test_unserialised_product_takes_one_unit_per_scan():
     state = OPEN_RECEIPT_EMPTY
     for n in range(1, 4):
         d = decide(state, R["loose"])
-        assert d.actions == (AddLine("LOOSE"),)
+        assert d.actions == (A.AddLine("LOOSE"),)
         state = d.state
         assert state.lines == n
     # A serial scanned next is recorded on the last unit, not a unit of its own.
     d = decide(state, R["new"])
-    assert d.actions == (AttachSerial("SN-99"),) and d.state.lines == 3
+    assert d.actions == (A.AttachSerial("SN-99"),) and d.state.lines == 3
 
 
 # -- Hypothesis: any state, any reading ------------------------------------------------------
@@ -584,7 +570,7 @@ def test_decide_never_raises_anything_but_a_refusal(state: State, reading: Readi
 def test_desk_opens_the_document_the_serial_asks_for(reading, kind):
     """Guards SPEC 4's service flow: a serial not in service opens a check-in, one in service a check-out."""
     d = decide(IDLE_SERVICE, R[reading])
-    assert d.actions == (OpenDocument(kind), AddLine("WID-1", R[reading].serial))
+    assert d.actions == (A.OpenDocument(kind), A.AddLine("WID-1", R[reading].serial))
     assert d.state.document_kind == kind and d.state.lines == 1
 
 
@@ -592,7 +578,7 @@ def test_empty_check_in_gives_way_to_a_check_out_for_the_same_customer():
     """Guards CUS: first at the desk: an empty check-in turns into the check-out the first serial needs, its
     customer kept (the action copies it), while a check-in with lines never takes a check-out's unit."""
     d = decide(CHECK_IN_EMPTY, R["in-service"])
-    assert d.actions == (SwitchDocument("service_check_out", "SN-5"), AddLine("WID-1", "SN-5"))
+    assert d.actions == (A.SwitchDocument("service_check_out", "SN-5"), A.AddLine("WID-1", "SN-5"))
     assert d.state.document_kind == "service_check_out"
     with pytest.raises(Refusal) as exc:
         decide(CHECK_IN, R["in-service"])
@@ -607,7 +593,7 @@ def test_replace_stays_armed_through_refused_serials_until_one_is_accepted():
         with pytest.raises(Refusal):
             decide(state, R[refused])
     d = decide(state, R["known"])
-    assert d.actions == (AddReplacement("SN-1"),)
+    assert d.actions == (A.AddReplacement("SN-1"),)
     assert d.state.phase is Phase.open and d.state.lines == CHECK_OUT.lines + 1
 
 

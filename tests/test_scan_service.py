@@ -91,7 +91,7 @@ def refused(db, service, station, raw, code):
 def status(db, text_):
     with db.Session() as s:
         r = serials.get_serial(s, text_)
-        return representation.status(r), r.customer.code if r.customer else None
+        return representation.status(serials.record_facts(s, r)), r.customer.code if r.customer else None
 
 
 def movement_kinds(db, text_):

@@ -5,7 +5,9 @@ never commits: the daemon or the web request owns the transaction. Lines
 are written with SQLAlchemy Core, a few statements each whatever the
 document's size: the document's line count numbers them, its tallies
 (tallies.py) count them per product. A caller may pass an ORM Document or
-the scan path's DocumentHead; an ORM object's counts are read again after.
+the scan path's DocumentHead, an ORM Product or ProductFacts: the rules
+decide on facts only, so an ORM object is read as facts at the boundary
+(facts.head_for, facts.product_facts_of), and its counts are read again after.
 """
 from __future__ import annotations
 
@@ -24,7 +26,16 @@ from sqlalchemy.orm import Session
 from . import tallies
 from .catalogue import get_party, get_product
 from .errors import Conflict, Invalid, NotFound, Refusal
-from .facts import DocumentLike, ProductLike, SerialFacts, product_by_id, serial_facts_after, serial_read_with
+from .facts import (
+    DocumentHead,
+    ProductFacts,
+    SerialFacts,
+    head_for,
+    product_by_id,
+    product_facts_of,
+    serial_facts_after,
+    serial_read_with,
+)
 from .models import (
     CODE_MAX,
     Customer,
@@ -32,6 +43,7 @@ from .models import (
     DocumentKind,
     DocumentLine,
     DocumentStatus,
+    Product,
     Supplier,
 )
 from .rules import (
@@ -126,7 +138,7 @@ def open_document(session: Session, kind: DocumentKind, *, station: str | None =
     return doc
 
 
-def require_open(doc: DocumentLike) -> None:
+def require_open(doc: Document | DocumentHead) -> None:
     if doc.status != DocumentStatus.open:
         raise Refusal("document_not_open", f"Document {doc.reference} is {doc.status.value}, not open.")
 
@@ -136,7 +148,7 @@ class Line:
     """A line as added: its number on the document and what it holds."""
 
     line_no: int
-    product: ProductLike | None
+    product: ProductFacts | None
     serial: str | None
     quantity: int
     batch: str | None = None
@@ -163,10 +175,11 @@ def expire_rows(session: Session, model: type, ids, *names: str) -> None:
             session.expire(obj, list(names) or None)
 
 
-def check_line(session: Session, doc: DocumentLike, *, product: ProductLike | None, serial: str | None,
+def check_line(session: Session, doc: DocumentHead, *, product: ProductFacts | None, serial: str | None,
                quantity: int = 1, pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None,
                replaces: str | None = None, site_id: int | None = None, location_id: int | None = None) -> Resolved:
-    """Every rule for one new line of an open document (SPEC 3), or a Refusal; nothing is written.
+    """Every rule for one new line of an open document (SPEC 3), or a Refusal; nothing is written (the document's
+    head and the product as facts: add_line reads what its caller holds as them).
 
     ``replaces`` makes the line a check-out's replacement of that (faulty) serial (rule 13). ``site_id`` is the
     scanning station's site and ``location_id`` where the line's unit goes (or, counting, was found): given, the
@@ -190,7 +203,7 @@ def check_line(session: Session, doc: DocumentLike, *, product: ProductLike | No
     return resolved
 
 
-def _check_stock(session: Session, doc: DocumentLike, resolved: Resolved, quantity: int) -> None:
+def _check_stock(session: Session, doc: DocumentHead, resolved: Resolved, quantity: int) -> None:
     """What the tallies decide: units free to take out of stock, and what the purchase order still expects."""
     product = resolved.product
     if resolved.takes_unit:
@@ -202,17 +215,18 @@ def _check_stock(session: Session, doc: DocumentLike, resolved: Resolved, quanti
         check_order_quantity(session, doc, _order_reference(session, doc), product, 1 if resolved.serial else quantity)
 
 
-def _order_reference(session: Session, doc: DocumentLike) -> str:
-    reference = getattr(doc, "order_reference", None)
-    return reference or session.connection().scalar(_ORDER_REFERENCE, {"id": doc.order_id})
+def _order_reference(session: Session, doc: DocumentHead) -> str:
+    return doc.order_reference or session.connection().scalar(_ORDER_REFERENCE, {"id": doc.order_id})
 
 
-def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None = None, serial: str | None = None,
-             quantity: int = 1, batch: str | None = None, expiry: str | None = None,
+def add_line(session: Session, given: Document | DocumentHead, *, product: Product | ProductFacts | None = None,
+             serial: str | None = None, quantity: int = 1, batch: str | None = None, expiry: str | None = None,
              pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None, user: str | None = None,
              replaces: str | None = None, location_id: int | None = None, site_id: int | None = None) -> Line:
     """Add a checked line: a number, the line, its product's tally; rule 8's unique index refuses a raced serial.
 
+    ``given`` is the document as the caller holds it: a DocumentHead is decided on as it is, an ORM Document is
+    read as one first (one statement more), and is expired after, so it reads its new line count.
     ``user`` is who scanned it (the signed-in operator); None: the document's user. ``location_id``: where the
     unit goes (or, on a count, was found; on a line going out, where unserialised units leave first).
 
@@ -222,14 +236,16 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
     unique index, the re-check) undoes the line's own writes, so a scan needs no
     savepoint around it (issue 22).
     """
-    require_open(doc)
+    require_open(given)
+    doc = head_for(session, given)
     if quantity == 0 or (quantity < 0 and doc.kind != DocumentKind.adjustment):
         raise Invalid("invalid_quantity", "A line's quantity must be a positive whole number.")
     if serial is not None and quantity != 1 and doc.kind != DocumentKind.adjustment:
         raise Invalid("invalid_quantity", "A serial is one unit.")
     lookups = lookups or Lookups(session)
-    resolved = check_line(session, doc, product=product, serial=serial, quantity=quantity, pattern=pattern,
-                          lookups=lookups, replaces=replaces, site_id=site_id, location_id=location_id)
+    resolved = check_line(session, doc, product=product_facts_of(product), serial=serial, quantity=quantity,
+                          pattern=pattern, lookups=lookups, replaces=replaces, site_id=site_id,
+                          location_id=location_id)
     product = resolved.product
     taken = (1 if resolved.serial is not None else POLICY[doc.kind].takes_units(quantity)) if resolved.takes_unit else 0
     line_no = _insert_line(session, doc, dict(
@@ -257,11 +273,11 @@ def add_line(session: Session, doc: DocumentLike, *, product: ProductLike | None
         except Refusal:
             _take_back(session, doc, line, tally, made)
             raise
-    expire(session, doc, "lines", "line_count")
+    expire(session, given, "lines", "line_count")
     return line
 
 
-def _insert_line(session: Session, doc: DocumentLike, values: dict[str, Any]) -> int:
+def _insert_line(session: Session, doc: DocumentHead, values: dict[str, Any]) -> int:
     """The line's number and INSERT (one statement on PostgreSQL, two on SQLite); a unique index refusing it (rule
     8: a serial raced onto another open document) takes the count back and is a Refusal, with nothing written."""
     if session.get_bind().dialect.name == "postgresql":
@@ -279,7 +295,7 @@ def _insert_line(session: Session, doc: DocumentLike, values: dict[str, Any]) ->
     return inserted.line_no
 
 
-def _take_back(session: Session, doc: DocumentLike, line: Line, tally: dict | None, made: bool) -> None:
+def _take_back(session: Session, doc: DocumentHead, line: Line, tally: dict | None, made: bool) -> None:
     """A line just written, refused after all: its row, its number and its tally (``made`` by it: dropped, else
     counted down) as they were before it."""
     session.connection().execute(_DELETE_NUMBERED, {"document_id": doc.id, "line_no": line.line_no})
@@ -292,7 +308,7 @@ def _take_back(session: Session, doc: DocumentLike, line: Line, tally: dict | No
         tallies.add(session, doc.id, tally["product_id"], -tally["units"], -tally["taken"])
 
 
-def _recheck(doc: DocumentLike, line: Line, resolved: Resolved, facts: SerialFacts) -> None:
+def _recheck(doc: DocumentHead, line: Line, resolved: Resolved, facts: SerialFacts) -> None:
     """After a serial's line is written, decide again on the serial as committed now (``facts``), if it changed
     meanwhile.
 
@@ -308,15 +324,16 @@ def _recheck(doc: DocumentLike, line: Line, resolved: Resolved, facts: SerialFac
             refuse_other_customer(facts, doc)
 
 
-def last_line(session: Session, doc: DocumentLike):
+def last_line(session: Session, doc: Document | DocumentHead):
     """The document's last line (its number is the line count), or None."""
     return session.connection().execute(_LAST_LINE, {"document_id": doc.id}).first()
 
 
-def attach_serial(session: Session, doc: DocumentLike, serial: str, *, pattern: re.Pattern[str] | None = None,
-                  lookups: Lookups | None = None) -> Line:
+def attach_serial(session: Session, given: Document | DocumentHead, serial: str, *,
+                  pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None) -> Line:
     """Record a serial on the last line, an unserialised unit (a product that needs no serial)."""
-    require_open(doc)
+    require_open(given)
+    doc = head_for(session, given)
     last = last_line(session, doc)
     if last is None or last.serial is not None:
         raise Refusal("serial_required", "The last line has a serial already.")
@@ -332,7 +349,7 @@ def attach_serial(session: Session, doc: DocumentLike, serial: str, *, pattern: 
         raise Refusal("serial_on_open_document",
                       f"Serial {resolved.serial} was just put on another open document: finish or cancel that"
                       " first.") from None
-    expire(session, doc, "lines")
+    expire(session, given, "lines")
     line = Line(last.line_no, resolved.product, resolved.serial, last.quantity, last.batch, last.expiry,
                 last.takes_unit)
     if not lookups.writers_serialised:
@@ -340,7 +357,7 @@ def attach_serial(session: Session, doc: DocumentLike, serial: str, *, pattern: 
     return line
 
 
-def undo_last_line(session: Session, doc: DocumentLike) -> Line:
+def undo_last_line(session: Session, doc: Document | DocumentHead) -> Line:
     """Remove the last line, and its units from its product's tally."""
     require_open(doc)
     last = last_line(session, doc)
@@ -358,7 +375,7 @@ def undo_last_line(session: Session, doc: DocumentLike) -> Line:
                 last.replaces)
 
 
-def cancel(session: Session, doc: DocumentLike) -> None:
+def cancel(session: Session, doc: Document | DocumentHead) -> None:
     """Drop an open document: its lines no longer hold their serials."""
     require_open(doc)
     session.execute(update(D).where(D.c.id == doc.id).values(status=DocumentStatus.cancelled))
@@ -401,7 +418,7 @@ def _totals(lines: Sequence[DocumentLine]) -> dict[int, int]:
     return totals
 
 
-def order_progress(session: Session, order: DocumentLike) -> list[dict[str, Any]]:
+def order_progress(session: Session, order: Document | DocumentHead) -> list[dict[str, Any]]:
     """Per product of a purchase order: expected and received (posted) so far."""
     return [{"product": c.code, "name": c.name, "expected": c.units, "received": c.received}
             for c in tallies.order_summary(session, order.id)]

@@ -3,22 +3,22 @@
 The rules (rules.py) are plain functions of these frozen facts, so the same
 check serves a scan, where the facts come from a few indexed look-ups, and
 a posting, where the facts of all of a document's serials come from one
-locking statement. ORM objects of the same records satisfy the same
-protocols (a caller holding a ``Product`` may pass it where ``ProductLike``
-is asked for).
+locking statement. A caller holding ORM objects (a Document, a Product)
+hands them to the line functions (documents.py), which turn them into
+facts at their boundary (``head_for``, ``product_facts_of``): nothing below
+them sees an ORM object.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
 
 from sqlalchemy import bindparam, exists, func, select, true
 from sqlalchemy.orm import Session
 
 from .barcodes import lookup_forms
 from .errors import NotFound
-from .models import Customer, Document, Location, Supplier
+from .models import Customer, Document, Location, Product, Supplier
 from .tables import B, C, D, L, M, P, S
 from .vocabulary import DocumentKind, DocumentStatus
 
@@ -30,14 +30,6 @@ _DL = Location.__table__.alias("head_place")
 _SL, _SS = Location.__table__.alias("serial_place"), Location.__table__.alias("serial_site")
 _T, _TL = Document.__table__.alias("serial_transfer"), Location.__table__.alias("transfer_place")
 _TS = Location.__table__.alias("transfer_site")
-
-
-class ProductLike(Protocol):
-    id: int
-    code: str
-    name: str
-    serial_required_for_purchase: bool
-    serial_required_for_sales: bool
 
 
 @dataclass(frozen=True)
@@ -117,9 +109,10 @@ class DocumentHead:
     site_id: int | None = None  # that location's site
 
 
-#: The head of a document as the rules and the line functions need it: an ORM Document or a DocumentHead, which
-#: has the same attributes (its first nine are what they read).
+#: A document or a product as a caller may hold it. Only posting.py still names these (its own boundary reads the
+#: document again as a DocumentHead); the line functions spell the union out and the rules take the facts alone.
 DocumentLike = Document | DocumentHead
+ProductLike = Product | ProductFacts
 
 
 def head_columns():
@@ -150,13 +143,28 @@ def head_of(session: Session, document_id: int) -> DocumentHead:
     return head(session.connection().execute(_HEAD, {"id": document_id}).one())
 
 
+def head_for(session: Session, doc: Document | DocumentHead) -> DocumentHead:
+    """The head the rules decide on: a DocumentHead as it is; an ORM Document read again as one (its changes
+    flushed first), in one statement."""
+    if isinstance(doc, DocumentHead):
+        return doc
+    session.flush()
+    return head_of(session, doc.id)
+
+
 _PRODUCT_COLUMNS = (P.c.id, P.c.code, P.c.name, P.c.serial_required_for_purchase, P.c.serial_required_for_sales,
                     P.c.unserialised_on_hand, P.c.warranty_months)
 
 
 def product_facts(row) -> ProductFacts:
+    """A product's facts from a row of its columns (or an ORM Product, which has the same attributes)."""
     return ProductFacts(row.id, row.code, row.name, row.serial_required_for_purchase, row.serial_required_for_sales,
                         row.unserialised_on_hand, row.warranty_months)
+
+
+def product_facts_of(product: Product | ProductFacts | None) -> ProductFacts | None:
+    """The product as the rules take it: facts as they are, an ORM Product turned into facts."""
+    return product if product is None or isinstance(product, ProductFacts) else product_facts(product)
 
 
 # Statements of the scan path are built once: building one costs more than running it (SQLAlchemy

@@ -19,20 +19,20 @@ from sqlalchemy.orm import Session
 
 from . import tallies
 from .errors import Invalid, Refusal
-from .facts import DocumentLike, ProductFacts, ProductLike, SerialFacts, probe, serial_facts
+from .facts import DocumentHead, ProductFacts, SerialFacts, probe, serial_facts
 from .models import Document, DocumentLine
 from .validation import serial_text
 from .vocabulary import POLICY, SERVICE_KINDS, DocumentKind
 from .wording import plural
 
-SerialCheck = Callable[[SerialFacts, ProductLike | None, int], "Resolved"]
+SerialCheck = Callable[[SerialFacts, ProductFacts | None, int], "Resolved"]
 
 
 @dataclass(frozen=True)
 class Resolved:
     """What a line stands for once checked."""
 
-    product: ProductLike | None
+    product: ProductFacts | None
     serial: str | None
     facts: SerialFacts | None = None
     takes_unit: bool = False  # it takes (quantity) unserialised units out of stock when posted
@@ -86,7 +86,7 @@ def check_serial_text(lookups: Lookups, raw: str, pattern: re.Pattern[str] | Non
     return text
 
 
-def refuse_if_on_open_document(facts: SerialFacts, doc: DocumentLike) -> None:
+def refuse_if_on_open_document(facts: SerialFacts, doc: DocumentHead) -> None:
     """Rule 8, checked to say where: the unique index alone would only say "taken"."""
     if facts.open_document_id is None:
         return
@@ -99,7 +99,7 @@ def refuse_if_on_open_document(facts: SerialFacts, doc: DocumentLike) -> None:
                   " first.")
 
 
-def product_for(facts: SerialFacts, product: ProductLike | None) -> ProductLike:
+def product_for(facts: SerialFacts, product: ProductFacts | None) -> ProductFacts:
     """The serial's own product; the scanned one must agree with it. A serial without one takes the scanned."""
     if facts.product is not None:
         if product is not None and facts.product.id != product.id:
@@ -130,7 +130,7 @@ def _refuse_faulty(f: SerialFacts, what: str) -> None:
                                        "Send it back to the supplier (CMD:RETURN, then SUP:...) or adjust it out.")
 
 
-def _receipt(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+def _receipt(f: SerialFacts, product: ProductFacts | None, quantity: int) -> Resolved:
     _refuse_in_service(f)
     _refuse_faulty(f, "is with us already and cannot be received")
     if f.in_stock:
@@ -139,7 +139,7 @@ def _receipt(f: SerialFacts, product: ProductLike | None, quantity: int) -> Reso
     return Resolved(product_for(f, product), f.serial, f)
 
 
-def _sale(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+def _sale(f: SerialFacts, product: ProductFacts | None, quantity: int) -> Resolved:
     _refuse_in_service(f)
     _refuse_faulty(f, "is never sold again")
     product = product_for(f, product)
@@ -156,7 +156,7 @@ def _sale(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolve
     return Resolved(product, f.serial, f, takes_unit=True)
 
 
-def _customer_return(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+def _customer_return(f: SerialFacts, product: ProductFacts | None, quantity: int) -> Resolved:
     _refuse_in_service(f)
     if f.customer_id is None:
         raise Refusal("serial_no_customer", f"Serial {f.serial} was not sold to anyone, so it cannot come back as a"
@@ -165,7 +165,7 @@ def _customer_return(f: SerialFacts, product: ProductLike | None, quantity: int)
     return Resolved(product_for(f, product), f.serial, f)
 
 
-def _supplier_return(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+def _supplier_return(f: SerialFacts, product: ProductFacts | None, quantity: int) -> Resolved:
     _refuse_in_service(f)
     if not f.in_stock and not f.faulty:  # rule 6: in stock, or faulty (ours, out of stock)
         raise Refusal("serial_not_in_stock", f"Serial {f.serial} is not in stock, so it cannot go back to the"
@@ -174,7 +174,7 @@ def _supplier_return(f: SerialFacts, product: ProductLike | None, quantity: int)
     return Resolved(product_for(f, product), f.serial, f)
 
 
-def _adjustment(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+def _adjustment(f: SerialFacts, product: ProductFacts | None, quantity: int) -> Resolved:
     _refuse_in_service(f)
     if quantity > 0:
         _refuse_faulty(f, "does not come back into stock")
@@ -186,7 +186,7 @@ def _adjustment(f: SerialFacts, product: ProductLike | None, quantity: int) -> R
     return Resolved(product or f.product, f.serial, f)
 
 
-def _service_check_in(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+def _service_check_in(f: SerialFacts, product: ProductFacts | None, quantity: int) -> Resolved:
     """Rule 11: a unit its customer brought back; it stays theirs."""
     if f.in_service:
         raise Refusal("serial_in_service", f"Serial {f.serial} is checked in for repair already: "
@@ -198,7 +198,7 @@ def _service_check_in(f: SerialFacts, product: ProductLike | None, quantity: int
     return Resolved(f.product or product, f.serial, f)
 
 
-def _service_check_out(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+def _service_check_out(f: SerialFacts, product: ProductFacts | None, quantity: int) -> Resolved:
     """Rule 12: a unit at the service desk goes back to its customer."""
     if not f.in_service:
         raise Refusal("serial_not_in_service", f"Serial {f.serial} is not at the service desk, so it cannot be "
@@ -206,7 +206,7 @@ def _service_check_out(f: SerialFacts, product: ProductLike | None, quantity: in
     return Resolved(f.product or product, f.serial, f)
 
 
-def _in_stock_here(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+def _in_stock_here(f: SerialFacts, product: ProductFacts | None, quantity: int) -> Resolved:
     """A move or a transfer (SPEC 3c): a unit in stock (where, checked by ``refuse_elsewhere``)."""
     _refuse_in_service(f)
     if not f.in_stock:
@@ -215,12 +215,12 @@ def _in_stock_here(f: SerialFacts, product: ProductLike | None, quantity: int) -
     return Resolved(product_for(f, product), f.serial, f)
 
 
-def _arrival(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+def _arrival(f: SerialFacts, product: ProductFacts | None, quantity: int) -> Resolved:
     """An arrival's unit: whether it is on this transfer is ``refuse_elsewhere``'s to say (it knows the document)."""
     return Resolved(f.product or product, f.serial, f)
 
 
-def _count(f: SerialFacts, product: ProductLike | None, quantity: int) -> Resolved:
+def _count(f: SerialFacts, product: ProductFacts | None, quantity: int) -> Resolved:
     """A count observes a unit (SPEC 3c): a customer's or one at the desk is refused with its usual code; a faulty one
     is counted (and stays faulty); one not in stock is counted, to be added when the count posts."""
     _refuse_in_service(f)
@@ -266,7 +266,7 @@ def refuse_in_transit(f: SerialFacts, kind: DocumentKind, *, replacement: bool =
                                        "there when it arrives (receive mode, the transfer's reference, then the unit).")
 
 
-def refuse_elsewhere(f: SerialFacts, doc: DocumentLike, *, site_id: int | None, location_id: int | None,
+def refuse_elsewhere(f: SerialFacts, doc: DocumentHead, *, site_id: int | None, location_id: int | None,
                      replacement: bool = False) -> None:
     """Where the unit is (SPEC 3c), for a line at a station of site ``site_id`` going to (or found at)
     ``location_id``: a sale's, supplier return's, replacement's, move's or transfer's unit must be at the station's
@@ -323,12 +323,11 @@ def wrong_customer(f: SerialFacts, reference: str, ours: str | None, *, empty: b
                    f"Scan {ours}'s units, or {way} and then scan this one.")
 
 
-def refuse_other_customer(f: SerialFacts, doc: DocumentLike) -> None:
+def refuse_other_customer(f: SerialFacts, doc: DocumentHead) -> None:
     """Rules 11-12: a service document holds one customer's units (a line of another's: ``serial_wrong_customer``)."""
     if doc.kind not in SERVICE_KINDS or doc.customer_id is None or f.customer_id == doc.customer_id:
         return
-    ours = getattr(doc, "customer_name", None) or getattr(getattr(doc, "customer", None), "name", None)
-    raise wrong_customer(f, doc.reference, ours, empty=getattr(doc, "line_count", None) == 0)
+    raise wrong_customer(f, doc.reference, doc.customer_name, empty=doc.line_count == 0)
 
 
 # -- lines of units without a serial -------------------------------------------------------------
@@ -368,17 +367,17 @@ _WORDS = {
 }
 
 
-def check_units(doc: DocumentLike, product: ProductLike | None, quantity: int) -> Resolved:
+def check_units(doc: DocumentHead, product: ProductFacts | None, quantity: int) -> Resolved:
     """A line of units without a serial, on any kind of document: the skeleton they share (stock: the caller)."""
     policy, words = POLICY[doc.kind], _WORDS[doc.kind]
     if product is None:
         raise Refusal("product_required", words.product_first)
-    if policy.needs_serial(product):
+    if policy.needs_serial(product.serial_required_for_purchase, product.serial_required_for_sales):
         raise Refusal("serial_required", words.serial_needed.format(name=product.name))
     return Resolved(product, None, None, takes_unit=policy.takes_units(quantity) > 0)
 
 
-def out_of_stock(doc: DocumentLike, product: ProductLike, on_hand: int, serial: str | None = None) -> Refusal:
+def out_of_stock(doc: DocumentHead, product: ProductFacts, on_hand: int, serial: str | None = None) -> Refusal:
     """The refusal for a line whose unserialised units are not free."""
     if serial is not None:
         return Refusal("serial_not_in_stock",
@@ -389,7 +388,7 @@ def out_of_stock(doc: DocumentLike, product: ProductLike, on_hand: int, serial: 
         name=product.name, units=plural(on_hand, "unit"), are="is" if on_hand == 1 else "are"))
 
 
-def order_exceeded(order_reference: str, product: ProductLike, expected: int, received: int) -> Refusal:
+def order_exceeded(order_reference: str, product: ProductFacts, expected: int, received: int) -> Refusal:
     if expected == 0:
         return Refusal("quantity_exceeds_order", f"{product.name} is not on purchase order {order_reference}: "
                                                  "scan a product on the order, or receive this one on a receipt of"
@@ -399,7 +398,7 @@ def order_exceeded(order_reference: str, product: ProductLike, expected: int, re
                    f"{received} are received already. Scan another product or finish.")
 
 
-def check_order_quantity(session: Session, doc: DocumentLike, order_reference: str, product: ProductLike,
+def check_order_quantity(session: Session, doc: DocumentHead, order_reference: str, product: ProductFacts,
                          quantity: int) -> None:
     """A receipt against a purchase order never brings in more of a product than the order expects."""
     expected, received = tallies.on_order(session, doc.order_id, product.id)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Row, bindparam, or_, select
+from sqlalchemy.orm import Session
 
 from . import events, location_facts
 from .catalogue import find_party, get_product
@@ -18,7 +18,6 @@ from .models import (
     Customer,
     Document,
     DocumentLine,
-    Movement,
     Product,
     ScanLog,
     SerialNumber,
@@ -148,12 +147,14 @@ def adjust_serial(session: Session, record: SerialNumber, direction: str, reason
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One row of a serial's history: a movement, or a refused scan of it."""
+    """One row of a serial's history: a movement (a row of movement_facts.FACTS: ``customer_code``,
+    ``document_reference``...), or a refused scan of it (a row of ``refused_scans``: ``station``, ``code``...).
+    Both are read in Core, so the history holds facts, never ORM objects that a later change could alter."""
 
     at: datetime
     kind: str
-    movement: Movement | None = None
-    scan: ScanLog | None = None
+    movement: Row | None = None
+    scan: Row | None = None
 
 
 # The serial's JSON is read in Core, a statement a part, each by an index: an ERP or a screen asks for it often.
@@ -161,15 +162,21 @@ _SN, _P, _C, _S = SerialNumber.__table__, Product.__table__, Customer.__table__,
 _D, _L, _LOG = Document.__table__, DocumentLine.__table__, ScanLog.__table__
 _HERE = location_facts.Reading.named("here")  # where a serial is: that location's facts
 
-_REFS = (select(_P.c.code.label("product_code"), _P.c.name.label("product_name"),
-                _C.c.code.label("customer_code"), _C.c.name.label("customer_name"),
-                _S.c.code.label("supplier_code"), _S.c.name.label("supplier_name"),
-                *_HERE.columns("location_"))
-         .select_from(_HERE.joins(
-             _SN.outerjoin(_P, _P.c.id == _SN.c.product_id).outerjoin(_C, _C.c.id == _SN.c.customer_id)
-             .outerjoin(_S, _S.c.id == _SN.c.supplier_id)
-             .outerjoin(_HERE.place, _HERE.place.c.id == _SN.c.location_id)))
-         .where(_SN.c.id == bindparam("serial_id")))
+#: The serial's record as SPEC 5's serial and its summaries read it (representation.serial_summary): its own
+#: columns, the codes and names of its product, customer and supplier, and its location's facts (``location_`` + a
+#: field of location_facts.LocationFacts), every join by primary key. A reader filters and orders it by its
+#: ``selected_columns`` (searches.serials). The rules read a serial their own way, for the scan path: facts.py.
+RECORD = (select(_SN.c.id, _SN.c.serial, _SN.c.product_id, _SN.c.customer_id, _SN.c.in_stock, _SN.c.in_service,
+                 _SN.c.faulty, _SN.c.transfer_id, _SN.c.warranty_until,
+                 _P.c.code.label("product_code"), _P.c.name.label("product_name"),
+                 _C.c.code.label("customer_code"), _C.c.name.label("customer_name"),
+                 _S.c.code.label("supplier_code"), _S.c.name.label("supplier_name"),
+                 *_HERE.columns("location_"))
+          .select_from(_HERE.joins(
+              _SN.outerjoin(_P, _P.c.id == _SN.c.product_id).outerjoin(_C, _C.c.id == _SN.c.customer_id)
+              .outerjoin(_S, _S.c.id == _SN.c.supplier_id)
+              .outerjoin(_HERE.place, _HERE.place.c.id == _SN.c.location_id))))
+_RECORD_BY_ID = RECORD.where(_SN.c.id == bindparam("serial_id"))
 
 _OPEN_REFERENCE = (select(_D.c.reference).select_from(_L).join(_D, _D.c.id == _L.c.document_id)
                    .where(_L.c.serial == bindparam("serial"), _L.c.is_open.is_(True)).limit(1))
@@ -179,18 +186,20 @@ _ON_OPEN_DOCUMENT = (select(_D.c.reference, _D.c.kind, _P.c.code.label("product_
                      .select_from(_L).join(_D, _D.c.id == _L.c.document_id).outerjoin(_P, _P.c.id == _L.c.product_id)
                      .where(_L.c.serial == bindparam("serial"), _L.c.is_open.is_(True)).limit(1))
 
-_MOVEMENTS = (FACTS.where(M.c.serial_id == bindparam("serial_id")).order_by(M.c.id)
-              .offset(bindparam("skip")).limit(bindparam("count")))
+# A serial's movements and its refused scans, oldest first: all of them (the page's one timeline, merged by time)
+# or one page of each (the API's two lists).
+_ALL_MOVEMENTS = FACTS.where(M.c.serial_id == bindparam("serial_id")).order_by(M.c.id)
+_MOVEMENTS = _ALL_MOVEMENTS.offset(bindparam("skip")).limit(bindparam("count"))
 
-_REFUSED = (select(_LOG.c.at, _LOG.c.station, _LOG.c.device, _LOG.c.code, _LOG.c.message, _LOG.c.user)
-            .where(_LOG.c.serial_text == bindparam("serial"), _LOG.c.accepted.is_(False)).order_by(_LOG.c.id)
-            .offset(bindparam("skip")).limit(bindparam("count")))
+_ALL_REFUSED = (select(_LOG.c.at, _LOG.c.station, _LOG.c.device, _LOG.c.code, _LOG.c.message, _LOG.c.user)
+                .where(_LOG.c.serial_text == bindparam("serial"), _LOG.c.accepted.is_(False)).order_by(_LOG.c.id))
+_REFUSED = _ALL_REFUSED.offset(bindparam("skip")).limit(bindparam("count"))
 
 
-def references(session: Session, record: SerialNumber):
-    """The serial's product, customer and supplier, codes and names (``product_code``... ``supplier_name``), and
-    its location's facts (``location_`` + a field of location_facts.LocationFacts)."""
-    return session.connection().execute(_REFS, {"serial_id": record.id}).one()
+def record_facts(session: Session, record: SerialNumber) -> Row:
+    """The serial's record as a row of ``RECORD`` (what the session changed in it flushed first): what its JSON is
+    made of, so no JSON reads the ORM object."""
+    return session.execute(_RECORD_BY_ID, {"serial_id": record.id}).one()
 
 
 def open_reference(session: Session, text: str) -> str | None:
@@ -259,17 +268,13 @@ def refused_scans(session: Session, record: SerialNumber, *, page: int = 1, per_
 
 def history(session: Session, record: SerialNumber, *, page: int = 1,
             per_page: int = 50) -> tuple[list[HistoryEntry], int]:
-    """The serial page's one timeline: its movements and its refused scans together, oldest first, paged."""
-    movements = session.scalars(
-        select(Movement).where(Movement.serial_id == record.id).order_by(Movement.id)
-        # One statement: a serial has a handful of movements, so joins beat extra round trips.
-        .options(joinedload(Movement.document).joinedload(Document.order), joinedload(Movement.supplier),
-                 joinedload(Movement.customer), joinedload(Movement.from_location), joinedload(Movement.to_location))
-    ).all()
-    refused = session.scalars(
-        select(ScanLog).where(ScanLog.serial_text == record.serial, ScanLog.accepted.is_(False)).order_by(ScanLog.id)
-    ).all()
-    entries = [HistoryEntry(m.at, m.kind.value, movement=m) for m in movements]
+    """The serial page's one timeline: its movements and its refused scans together, oldest first, paged.
+
+    Two statements (a serial has a handful of movements, each read with what it names by movement_facts.FACTS)
+    on the session, so what it has not flushed yet is flushed first."""
+    moves = session.execute(_ALL_MOVEMENTS, {"serial_id": record.id}).all()
+    refused = session.execute(_ALL_REFUSED, {"serial": record.serial}).all()
+    entries = [HistoryEntry(m.at, m.kind.value, movement=m) for m in moves]
     entries += [HistoryEntry(s.at, "refused_scan", scan=s) for s in refused]
     entries.sort(key=lambda e: _aware(e.at))
     total = len(entries)
@@ -278,5 +283,4 @@ def history(session: Session, record: SerialNumber, *, page: int = 1,
 
 
 def _aware(at: datetime) -> datetime:
-
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

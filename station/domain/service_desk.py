@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from .documents import Line, add_line, expire, last_line, require_open
 from .errors import Refusal
-from .facts import DocumentLike, ProductLike
+from .facts import DocumentHead, ProductFacts
+from .models import Document, Product
 from .rules import Lookups
 from .tables import C, D, L, M, P, S
 from .vocabulary import SERVICE_KINDS, DocumentKind, MovementKind
@@ -32,16 +33,16 @@ _TAKE_CUSTOMER = (update(D).where(D.c.id == bindparam("document_id"), D.c.custom
                   .values(customer_id=bindparam("customer_id")))
 
 
-def _require_service(doc: DocumentLike, kind: DocumentKind | None = None) -> None:
+def _require_service(doc: Document | DocumentHead, kind: DocumentKind | None = None) -> None:
     require_open(doc)
     if doc.kind not in SERVICE_KINDS or (kind is not None and doc.kind != kind):
         raise Refusal("wrong_mode", f"Document {doc.reference} is not a service "
                                     f"{'check-out' if kind is DocumentKind.service_check_out else 'document'}.")
 
 
-def add_unit(session: Session, doc: DocumentLike, *, serial: str, product: ProductLike | None = None,
-             pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None,
-             location_id: int | None = None) -> Line:
+def add_unit(session: Session, doc: Document | DocumentHead, *, serial: str,
+             product: Product | ProductFacts | None = None, pattern: re.Pattern[str] | None = None,
+             lookups: Lookups | None = None, location_id: int | None = None) -> Line:
     """A unit checked in (rule 11) or out (rule 12); a document with no customer yet takes this unit's."""
     _require_service(doc)
     lookups = lookups or Lookups(session)
@@ -53,7 +54,7 @@ def add_unit(session: Session, doc: DocumentLike, *, serial: str, product: Produ
     return line
 
 
-def replaceable(session: Session, doc: DocumentLike):
+def replaceable(session: Session, doc: Document | DocumentHead):
     """The check-out's last line when a replacement can be given for it (CMD:REPLACE), else ``nothing_to_replace``."""
     _require_service(doc, DocumentKind.service_check_out)
     last = last_line(session, doc)
@@ -66,8 +67,8 @@ def replaceable(session: Session, doc: DocumentLike):
     return last
 
 
-def add_replacement(session: Session, doc: DocumentLike, *, serial: str, pattern: re.Pattern[str] | None = None,
-                    lookups: Lookups | None = None, user: str | None = None,
+def add_replacement(session: Session, doc: Document | DocumentHead, *, serial: str,
+                    pattern: re.Pattern[str] | None = None, lookups: Lookups | None = None, user: str | None = None,
                     location_id: int | None = None, site_id: int | None = None) -> Line:
     """Rule 13: ``serial`` replaces the check-out's last unit, on a line of its own right after that unit's."""
     faulty = replaceable(session, doc)

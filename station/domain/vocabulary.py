@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Protocol
 
 SERIAL_MAX = 64
 CODE_MAX = 64
@@ -97,13 +96,6 @@ class PrintJobState(enum.StrEnum):
     failed = "failed"  # refused for good: it cannot print on that printer (a serial too long for the label)
 
 
-class SerialFlags(Protocol):
-    """A product's two flags, as a model row or the scan core's ProductInfo carries them."""
-
-    serial_required_for_purchase: bool
-    serial_required_for_sales: bool
-
-
 @dataclass(frozen=True)
 class SerialPosting:
     """What posting a serial line of one kind does to the serial's record and names on its movement (posting.py).
@@ -133,9 +125,10 @@ class KindPolicy:
     serials_only: bool = False  # every line is a serial, whatever the product's flags (the service desk)
     serial: SerialPosting = SerialPosting()  # what posting does to a line's serial
 
-    def needs_serial(self, product: SerialFlags) -> bool:
-        """True when each unit of ``product`` on this kind of document needs a serial."""
-        return self.serials_only or (self.serial_flag is not None and bool(getattr(product, self.serial_flag)))
+    def needs_serial(self, for_purchase: bool, for_sales: bool) -> bool:
+        """True when each unit of a product with these flags (its serial_required_for_purchase and
+        serial_required_for_sales) needs a serial on this kind of document."""
+        return self.serials_only or {_PURCHASE: for_purchase, _SALES: for_sales}.get(self.serial_flag, False)
 
     def takes_units(self, quantity: int) -> int:
         """Unserialised units a line of ``quantity`` takes out of stock (0 when it brings them in)."""

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from station.domain import location_facts
 from station.domain.location_facts import LocationFacts
-from station.domain.models import Document, DocumentKind, DocumentStatus, MovementKind
+from station.domain.models import DocumentKind, DocumentStatus, MovementKind
 from station.domain.movement_facts import FACTS
 from station.domain.tables import LOC, SL, D, L, M, P, S
 from station.domain.whereabouts import subtree
@@ -55,27 +55,23 @@ def line_places(row, kind: DocumentKind | None) -> dict[str, str | None]:
     return {"from_location": source, "to_location": to}
 
 
-def place(session: Session, location_id: int | None) -> dict[str, str] | None:
-    """A location as a serial's ``location`` reads: ``{"code", "name", "site"}``, or null."""
-    return located(location_facts.by_id(session, location_id))
-
-
 def located(at: LocationFacts | None) -> dict[str, str] | None:
     """A location's facts as a serial's ``location`` reads: ``{"code", "name", "site"}``, or null."""
     return None if at is None else {"code": at.code, "name": at.name, "site": at.site_code}
 
 
-def document_places(session: Session, d: Document) -> dict[str, Any]:
-    """What a transfer or a count adds to its document's JSON (SPEC 5); nothing for other kinds."""
+def document_places(session: Session, d: Row) -> dict[str, Any]:
+    """What a transfer or a count adds to its document's JSON (SPEC 5); nothing for other kinds. ``d``: the document's
+    record (a row of station.domain.document_record.RECORD)."""
     if d.kind == DocumentKind.transfer:
-        return {"destination": place(session, d.location_id), "units": _units(session, d)}
+        return {"destination": located(location_facts.of(d, "place_")), "units": _units(session, d)}
     if d.kind == DocumentKind.count:
         found = _posted_count(session, d) if d.status == DocumentStatus.posted else _open_count(session, d)
-        return {"location": place(session, d.location_id), **found}
+        return {"location": located(location_facts.of(d, "place_")), **found}
     return {}
 
 
-def _units(session: Session, d: Document) -> list[dict[str, Any]]:
+def _units(session: Session, d: Row) -> list[dict[str, Any]]:
     """Per serial of a transfer: shipped (its transfer posted) and arrived (taken in by an arrival against it)."""
     arrival = D.alias("arrival")
     arrived = (select(M.c.id).join(arrival, arrival.c.id == M.c.document_id)
@@ -87,7 +83,7 @@ def _units(session: Session, d: Document) -> list[dict[str, Any]]:
     return [{"serial": r.serial, "shipped": shipped, "arrived": bool(r.arrived)} for r in rows]
 
 
-def _counted_units(session: Session, d: Document) -> dict[str, int]:
+def _counted_units(session: Session, d: Row) -> dict[str, int]:
     """Unserialised units counted, per product code."""
     return {code: int(n) for code, n in session.execute(
         select(P.c.code, func.sum(L.c.quantity)).join(P, P.c.id == L.c.product_id)
@@ -101,7 +97,7 @@ def _findings(expected: set[str], counted: set[str], missing, moved, added, quan
             "quantities": dict(sorted(quantities.items()))}
 
 
-def _open_count(session: Session, d: Document) -> dict[str, Any]:
+def _open_count(session: Session, d: Row) -> dict[str, Any]:
     """An open count against what the database holds now in its place and under it."""
     inside = subtree(session, d.location_id) if d.location_id is not None else []
     expected = set(session.scalars(select(S.c.serial).where(S.c.location_id.in_(inside))))
@@ -129,7 +125,7 @@ def _open_count(session: Session, d: Document) -> dict[str, Any]:
     return _findings(expected, counted, expected - counted, moved, added, quantities)
 
 
-def _posted_count(session: Session, d: Document) -> dict[str, Any]:
+def _posted_count(session: Session, d: Row) -> dict[str, Any]:
     """A posted count read back from what its posting wrote."""
     rows = session.execute(FACTS.where(M.c.document_id == d.id)).all()
     counted = set(session.scalars(select(L.c.serial).where(L.c.document_id == d.id, L.c.serial.is_not(None))))

@@ -4,24 +4,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from station.domain import location_facts, serials, tallies
-from station.domain.catalogue import on_hand, serials_in_stock
 from station.domain.documents import order_progress
 from station.domain.facts import DocumentHead
 from station.domain.models import (
     Customer,
-    Document,
-    Movement,
     Operator,
-    Product,
-    ScanLog,
     SerialNumber,
     Supplier,
 )
 from station.domain.movement_facts import FACTS, M
+from station.domain.product_record import ProductRecord
 from station.domain.serials import HistoryEntry
 from station.domain.tables import L, P
 from station.domain.vocabulary import DocumentKind, MovementKind
@@ -42,20 +38,17 @@ def party(p: Supplier | Customer | None) -> dict[str, str] | None:
     return None if p is None else {"code": p.code, "name": p.name}
 
 
-def product_ref(p: Product | None) -> dict[str, str] | None:
-    return None if p is None else {"code": p.code, "name": p.name}
-
-
-def product(session: Session, p: Product) -> dict[str, Any]:
+def product(r: ProductRecord) -> dict[str, Any]:
+    """SPEC 5's product from its record (station.domain.product_record: ``by_code``, ``by_id``, a search's page)."""
     return {
-        "code": p.code,
-        "name": p.name,
-        "serial_required_for_purchase": p.serial_required_for_purchase,
-        "serial_required_for_sales": p.serial_required_for_sales,
-        "warranty_months": p.warranty_months,
-        "barcodes": [b.barcode for b in p.barcodes],
-        "on_hand": on_hand(session, p),
-        "serials_in_stock": serials_in_stock(session, p),
+        "code": r.code,
+        "name": r.name,
+        "serial_required_for_purchase": r.serial_required_for_purchase,
+        "serial_required_for_sales": r.serial_required_for_sales,
+        "warranty_months": r.warranty_months,
+        "barcodes": list(r.barcodes),
+        "on_hand": r.on_hand,
+        "serials_in_stock": r.serials_in_stock,
     }
 
 
@@ -95,47 +88,36 @@ def _swap(out: dict[str, Any], kind: MovementKind, other: str | None) -> dict[st
     return out
 
 
-def movement(m: Movement, other: str | None = None) -> dict[str, Any]:
-    """A movement record (the serial page's timeline) as SPEC 5 gives it."""
-    d = m.document
-    return _swap(_movement(m.at, m.kind, m.quantity, d.reference if d else None,
-                           d.order.reference if d and d.order else None, m.station, party(m.customer or m.supplier),
-                           m.user, d.reason if d else None, _code(m.from_location), _code(m.to_location),
-                           d.kind if d else None), m.kind, other)
-
-
-def _code(place) -> str | None:
-    return place.code if place is not None else None
-
-
 def _movement_facts(row) -> dict[str, Any]:
     """SPEC 5's movement from a row of station.domain.movement_facts.FACTS."""
-    by = _named(row.customer_code, row.customer_name) or _named(row.supplier_code, row.supplier_name)
+    by = named(row.customer_code, row.customer_name) or named(row.supplier_code, row.supplier_name)
     return _movement(row.at, row.kind, row.quantity, row.document_reference, row.order_reference, row.station, by,
                      row.user, row.document_reason, row.from_location, row.to_location, row.document_kind)
 
 
 def movement_row(row, other: str | None = None) -> dict[str, Any]:
-    """A movement read as a row of station.domain.movement_facts (the API's serial) as SPEC 5 gives it."""
+    """A movement read as a row of station.domain.movement_facts (the API's serial, the serial page's timeline) as
+    SPEC 5 gives it; ``other``: the serial it swapped with (``serials.counterparts``)."""
     return _swap(_movement_facts(row), row.kind, other)
 
 
 _DOCUMENT_MOVEMENTS = FACTS.where(M.c.document_id == bindparam("document_id")).order_by(M.c.id)
 
 
-def document_movements(session: Session, d: Document, *, page: int | None = None,
+def document_movements(session: Session, document_id: int, *, page: int | None = None,
                        per_page: int = 500) -> list[dict[str, Any]]:
-    """The movements ``d``'s posting wrote, oldest first, each as SPEC 5's movement with its product and serial:
+    """The movements the document's posting wrote, oldest first, each as SPEC 5's movement with its product and serial:
     all of them, or one page (pages from 1)."""
     query = _DOCUMENT_MOVEMENTS
     if page is not None:
         query = query.offset((max(page, 1) - 1) * per_page).limit(per_page)
     # Who replaced whom on a check-out its lines say (``replaces``).
-    return [{**_movement_facts(r), "product": _named(r.product_code, r.product_name), "serial": r.serial}
-            for r in session.execute(query, {"document_id": d.id})]
+    return [{**_movement_facts(r), "product": named(r.product_code, r.product_name), "serial": r.serial}
+            for r in session.execute(query, {"document_id": document_id})]
 
 
-def refused_scan(s: ScanLog) -> dict[str, Any]:
+def refused_scan(s) -> dict[str, Any]:
+    """A refused scan of a serial, a row of ``serials.refused_scans`` (or of a history entry's ``scan``)."""
     return {"at": timestamp(s.at), "station": s.station, "device": s.device, "code": s.code, "message": s.message,
             "user": s.user}
 
@@ -143,14 +125,14 @@ def refused_scan(s: ScanLog) -> dict[str, Any]:
 def history_entry(e: HistoryEntry, others: dict[int, str] | None = None) -> dict[str, Any]:
     """One row of the serial page's timeline: a movement, or a refused scan marked as one."""
     if e.movement is not None:
-        return movement(e.movement, (others or {}).get(e.movement.id))
+        return movement_row(e.movement, (others or {}).get(e.movement.id))
     return {**refused_scan(e.scan), "kind": "refused_scan", "quantity": 0, "document": None, "order": None,
             "party": None, "reason": None, "from_location": None, "to_location": None, "refused": True}
 
 
-def status(r: SerialNumber) -> str:
+def status(r: Row) -> str:
     """SPEC 2's status, the first that holds: in_service, faulty, in_transit (3c), in_stock, with_customer,
-    not_in_stock.
+    not_in_stock; ``r`` is the serial's record (a row of serials.RECORD).
 
     Read off the columns posting keeps (in_service, faulty, in_stock) and the customer, so it is never stored
     apart from them: a customer set by hand on a serial out of stock makes it ``with_customer`` at once.
@@ -170,41 +152,32 @@ def day(d: date | None) -> str | None:
     return d.isoformat() if d is not None else None
 
 
-def serial_summary(r: SerialNumber, refs=None) -> dict[str, Any]:
-    """The record as lists give it; ``refs`` (``serials.references``) names its product and parties without the ORM."""
-    if refs is None:
-        product, customer, supplier = product_ref(r.product), party(r.customer), party(r.supplier)
-        here = r.location
-        location = ({"code": here.code, "name": here.name, "site": here.site.code if here.site else here.code}
-                    if here is not None else None)
-    else:
-        product = _named(refs.product_code, refs.product_name)
-        customer = _named(refs.customer_code, refs.customer_name)
-        supplier = _named(refs.supplier_code, refs.supplier_name)
-        location = places.located(location_facts.of(refs, "location_"))
+def serial_summary(r: Row) -> dict[str, Any]:
+    """The record as lists give it, from a row of serials.RECORD (searches.serials answers them)."""
     return {
         "serial": r.serial,
-        "product": product,
-        "customer": customer,
-        "supplier": supplier,
+        "product": named(r.product_code, r.product_name),
+        "customer": named(r.customer_code, r.customer_name),
+        "supplier": named(r.supplier_code, r.supplier_name),
         "in_stock": bool(r.in_stock),
         "in_service": bool(r.in_service),
         "status": status(r),
         "warranty_until": day(r.warranty_until),
-        "location": location,
+        "location": places.located(location_facts.of(r, "location_")),
     }
 
 
 def serial(session: Session, r: SerialNumber, *, page: int = 1, per_page: int = 100) -> dict[str, Any]:
     """SPEC 5's serial: the record, then its movements and, apart, its refused scans (both paged alike).
 
-    Four Core reads by index (its references, its open document, a page of movements, a page of refused scans),
-    a fifth only for a serial with replacements: a serial's JSON is what an ERP and every screen ask for.
+    Four Core reads by index (its record, its open document, a page of movements, a page of refused scans),
+    a fifth only for a serial with replacements: a serial's JSON is what an ERP and every screen ask for. Of the
+    ORM record ``r`` the caller holds, only its id and serial are read.
     """
     moves = serials.movements(session, r, page=page, per_page=per_page)
     others = serials.counterparts(session, r, moves)
     return {
-        **serial_summary(r, serials.references(session, r)),
+        **serial_summary(serials.record_facts(session, r)),
         "open_document": serials.open_reference(session, r.serial),
         "movements": [movement_row(m, others.get(m.id)) for m in moves],
         "refused_scans": [refused_scan(s) for s in serials.refused_scans(session, r, page=page, per_page=per_page)],
@@ -259,7 +232,8 @@ def product_counts(counts: list[tallies.ProductCount], against_order: bool) -> l
             for c in counts]
 
 
-def _named(code: str | None, name: str | None) -> dict[str, str] | None:
+def named(code: str | None, name: str | None) -> dict[str, str] | None:
+    """A party or a product as a document or a serial names it: ``{"code", "name"}``, or null."""
     return {"code": code, "name": name} if code is not None else None
 
 
@@ -274,9 +248,9 @@ def document_summary(session: Session, d: DocumentHead, counts: list[tallies.Pro
         "kind": d.kind.value,
         "status": d.status.value,
         "station": d.station,
-        "party": _named(d.party_code, d.party_name),
-        "supplier": _named(d.supplier_code, d.supplier_name),
-        "customer": _named(d.customer_code, d.customer_name),
+        "party": named(d.party_code, d.party_name),
+        "supplier": named(d.supplier_code, d.supplier_name),
+        "customer": named(d.customer_code, d.customer_name),
         "order": d.order_reference,
         "line_count": d.line_count,
         "products": product_counts(counts, d.order_id is not None),
@@ -285,35 +259,38 @@ def document_summary(session: Session, d: DocumentHead, counts: list[tallies.Pro
     }
 
 
-def document(session: Session, d: Document, *, page: int = 1, per_page: int = LINES_PER_PAGE,
+def document(session: Session, d: Row, *, page: int = 1, per_page: int = LINES_PER_PAGE,
              whole: bool = False) -> dict[str, Any]:
     """GET /api/documents/<ref>: the document, one page of its lines and of the movements its posting wrote (all
     of them, page by page); ``whole``: every line and every movement, without page keys (a document.posted
-    event's document)."""
+    event's document). ``d`` is the document's record, a row of station.domain.document_record.RECORD (its head,
+    its party and order named); the rest is read beside it by its id."""
     lines = (lines_page(session, d.id, 1, max(d.line_count, 1), kind=d.kind) if whole
              else lines_page(session, d.id, page, per_page, kind=d.kind))
+    order = d.kind == DocumentKind.purchase_order  # its products are its progress, read below
     out: dict[str, Any] = {
         "reference": d.reference,
         "kind": d.kind.value,
         "status": d.status.value,
         "station": d.station,
-        "party": party(d.customer or d.supplier),
-        "supplier": party(d.supplier),
-        "customer": party(d.customer),
-        "order": d.order.reference if d.order is not None else None,
+        "party": named(d.party_code, d.party_name),
+        "supplier": named(d.supplier_code, d.supplier_name),
+        "customer": named(d.customer_code, d.customer_name),
+        "order": d.order_reference,
         "reason": d.reason,
         "created_at": timestamp(d.created_at),
         "posted_at": timestamp(d.posted_at),
         "line_count": d.line_count,
-        "products": product_counts(tallies.summary(session, d.id, d.order_id), d.order_id is not None),
+        "products": [] if order else product_counts(tallies.summary(session, d.id, d.order_id),
+                                                    d.order_id is not None),
         "lines": lines,
         # What its posting wrote (none while open), paged like the lines.
-        "movements": document_movements(session, d, page=None if whole else page, per_page=per_page),
+        "movements": document_movements(session, d.id, page=None if whole else page, per_page=per_page),
     }
     if not whole:
         out.update(page=page, per_page=per_page)
     out.update(places.document_places(session, d))  # a transfer's units, a count's findings (SPEC 5)
-    if d.kind == DocumentKind.purchase_order:
+    if order:
         out["progress"] = order_progress(session, d)
         received = {p["product"]: p["received"] for p in out["progress"]}
         out["products"] = [{"product": {"code": p["product"], "name": p["name"]}, "units": p["expected"],

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Protocol
 
 from station.domain import warranty
-from station.domain.vocabulary import POLICY, SERVICE_KINDS, DocumentKind, Mode, Phase
+from station.domain.vocabulary import SERVICE_KINDS, DocumentKind, Mode, Phase
 from station.domain.wording import plural
 
 from .decisions import Outcome, State
@@ -151,7 +151,7 @@ def _sticky(state: State, facts: Facts) -> str:
     count = _count(state, facts) + (f" Putting away at {facts.place}." if facts.place else "")
     if facts.expected is not None and facts.product_units + facts.received_before >= facts.expected:
         return count + " All expected units are in: scan another product or CMD:FINISH."
-    if POLICY[state.document_kind].needs_serial(state.product):
+    if state.product.needs_serial(state.document_kind):
         return count + " Scan the next serial, another product, or CMD:FINISH."
     return count + (" Scan the product again for the next unit (its serial if it has one), another product, "
                     "or CMD:FINISH.")

@@ -33,7 +33,7 @@ from biip.gs1_messages import GS1Message
 from station.domain.barcodes import as_gtin14
 from station.domain.errors import Refusal
 from station.domain.validation import has_control
-from station.domain.vocabulary import Mode
+from station.domain.vocabulary import POLICY, DocumentKind, Mode
 
 from .digital_link import element_values, is_url
 
@@ -79,6 +79,10 @@ class ProductInfo:
     serial_required_for_purchase: bool
     serial_required_for_sales: bool
     id: int | None = None  # the record's, when it came from the database
+
+    def needs_serial(self, kind: DocumentKind) -> bool:
+        """True when each unit of this product on a document of ``kind`` needs a serial (its flags, by POLICY)."""
+        return POLICY[kind].needs_serial(self.serial_required_for_purchase, self.serial_required_for_sales)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from station.domain.vocabulary import POLICY, DocumentKind, Mode, Phase
+from station.domain.vocabulary import DocumentKind, Mode, Phase
 from station.domain.wording import plural
 
 from .decisions import (
@@ -127,7 +127,7 @@ GUARDS: dict[str, Guard] = {
     "lines": lambda s, r: s.lines > 0,
     "same_mode": lambda s, r: r.mode == s.mode,
     "has_serial": lambda s, r: r.serial is not None,  # a GS1 scan with AI 21
-    "needs_serial": lambda s, r: POLICY[_goods_document(s)].needs_serial(r.product),
+    "needs_serial": lambda s, r: r.product.needs_serial(_goods_document(s)),
     "same_product": lambda s, r: s.product == r.product,
     # A serial scanned right after an unserialised unit of its product is recorded on that unit.
     "attaches": lambda s, r: s.attach and s.product is not None and line_product(s, r) == s.product,

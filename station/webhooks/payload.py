@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from station.config import Config, WebhookConfig
-from station.domain import location_facts
-from station.domain.models import Customer, Document, Product, SerialNumber, Supplier
+from station.domain import document_record, location_facts, product_record
+from station.domain.models import Customer, SerialNumber, Supplier
 from station.interchange import locations, representation
 from station.traceability import epcis
 
@@ -36,7 +36,7 @@ KEYS = {"document": "document", "serial": "serial", "product": "product", "suppl
 
 def document(session: Session, document_id: int) -> dict[str, Any] | None:
     """The posted document as GET /api/documents/<ref> gives it, with every line (no pages) and its movements."""
-    d = session.get(Document, document_id)
+    d = document_record.by_id(session, document_id)
     if d is None:
         return None
     return representation.document(session, d, whole=True)
@@ -52,8 +52,8 @@ def _subject(session: Session, subject: str, subject_id: int) -> dict[str, Any] 
         place = location_facts.by_id(session, subject_id)
         return locations.record(session, place) if place is not None else None
     if subject == "product":
-        product = session.get(Product, subject_id)
-        return representation.product(session, product) if product is not None else None
+        product = product_record.by_id(session, subject_id)
+        return representation.product(product) if product is not None else None
     party = session.get(Supplier if subject == "supplier" else Customer, subject_id)
     return {"kind": subject, **representation.party(party)} if party is not None else None
 

@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, url_for
 
-from station.domain import documents
+from station.domain import document_record, documents
 from station.domain.errors import Invalid
 from station.interchange import representation
 
@@ -31,7 +31,7 @@ def create():
     with transaction() as session:
         order = documents.create_purchase_order(session, reference, supplier, lines,
                                                 pattern=station_app().config.scanning.document_re)
-        out = representation.document(session, order)
+        out = representation.document(session, document_record.by_id(session, order.id))
     return out, 201, {"Location": url_for(".create") + "/" + quote(out["reference"], safe="")}
 
 
@@ -56,5 +56,5 @@ def show(rest: str):
     """Status and lines, 500 a page (``?page=``, SPEC 5); a purchase order also shows expected and received."""
     page = int_arg("page", 1, lo=1, hi=MAX_PAGE)
     with transaction() as session:
-        out = representation.document(session, documents.get_document(session, tail_key(rest)), page=page)
+        out = representation.document(session, document_record.by_reference(session, tail_key(rest)), page=page)
     return out

@@ -10,9 +10,11 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Blueprint, g, request, url_for
+from sqlalchemy.orm import Session
 
-from station.domain import catalogue, searches, stock
+from station.domain import catalogue, product_record, searches, stock
 from station.domain.errors import Invalid
+from station.domain.models import Product
 from station.interchange import representation
 
 from ..db import station_app, transaction
@@ -31,6 +33,11 @@ def _pattern():
     return station_app().config.scanning.document_re
 
 
+def _answer(session: Session, product: Product) -> dict:
+    """The product a write holds, read again as its record (what the write changed flushed first)."""
+    return representation.product(product_record.by_id(session, product.id))
+
+
 def _refuse_derived(body: dict) -> None:
     named = [k for k in DERIVED if k in body]
     if named:
@@ -45,7 +52,7 @@ def index():
     barcode = text_arg("barcode")
     with transaction() as session:
         rows, total = searches.products(session, text=text, barcode=barcode, page=page, per_page=per_page)
-        items = [representation.product(session, p) for p in rows]
+        items = [representation.product(r) for r in rows]
     return paged("products", items, page, per_page, total)
 
 
@@ -62,7 +69,7 @@ def create():
             serial_required_for_sales=fields.flag(body, "serial_required_for_sales", True),
             barcodes=fields.texts(body, "barcodes") or (), pattern=_pattern(),
             warranty_months=fields.optional_whole(body, "warranty_months", 0))
-        out = representation.product(session, product)
+        out = _answer(session, product)
     return out, 201, {"Location": url_for(".index") + "/" + quote(out["code"], safe="")}
 
 
@@ -85,7 +92,7 @@ def item(rest: str):
 
 def show(code: str):
     with transaction() as session:
-        out = representation.product(session, catalogue.get_product(session, code))
+        out = representation.product(product_record.by_code(session, code))
     return out
 
 
@@ -104,7 +111,7 @@ def update(code: str):
         if "code" in body and body["code"] != product.code:
             raise Invalid("read_only", "A product's code cannot be changed.")
         product = catalogue.update_product(session, product, **changes, pattern=_pattern())
-        out = representation.product(session, product)
+        out = _answer(session, product)
     return out
 
 
@@ -114,8 +121,7 @@ def add_barcode(code: str):
     with transaction() as session:
         product = catalogue.get_product(session, code)
         catalogue.add_barcode(session, product, fields.text(body, "barcode", code="invalid_barcode"), _pattern())
-        session.refresh(product, ["barcodes"])
-        out = representation.product(session, product)
+        out = _answer(session, product)
     return out, 201
 
 
@@ -124,8 +130,7 @@ def remove_barcode(code: str, barcode: str):
     with transaction() as session:
         product = catalogue.get_product(session, code)
         catalogue.remove_barcode(session, product, barcode)
-        session.refresh(product, ["barcodes"])
-        out = representation.product(session, product)
+        out = _answer(session, product)
     return out
 
 
@@ -136,5 +141,5 @@ def adjust(code: str):
         product = catalogue.get_product(session, code)
         stock.adjust_product(session, product, fields.whole(body, "quantity"), fields.text(body, "reason"),
                              user=g.get("user"))
-        out = representation.product(session, product)
+        out = _answer(session, product)
     return out

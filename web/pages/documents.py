@@ -3,10 +3,9 @@ order what was expected against what has been received (posted) so far."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
-from station.domain.models import Document, DocumentKind, DocumentStatus
+from station.domain import document_record, searches
+from station.domain.vocabulary import DocumentKind, DocumentStatus
 from station.interchange import representation
 
 from ..api.paths import tail_key
@@ -31,20 +30,13 @@ def index():
     status = request.args.get("status", "")
     page = page_arg()
     with transaction() as session:
-        query = select(Document)
-        if q:
-            query = query.where(Document.reference.istartswith(q, autoescape=True))
-        if kind in KINDS:
-            query = query.where(Document.kind == DocumentKind(kind))
-        if status in STATUSES:
-            query = query.where(Document.status == DocumentStatus(status))
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        docs, total = searches.documents(session, prefix=q or None, kind=DocumentKind(kind) if kind in KINDS else None,
+                                         status=DocumentStatus(status) if status in STATUSES else None,
+                                         page=page, per_page=PER_PAGE)
         pager = Pager(page, total)
-        docs = session.scalars(query.order_by(Document.id.desc()).offset(pager.offset).limit(PER_PAGE).options(
-            selectinload(Document.lines), selectinload(Document.customer), selectinload(Document.supplier))).all()
         rows = [{"reference": d.reference, "kind": d.kind.value, "status": d.status.value, "station": d.station,
-                 "party": representation.party(d.customer or d.supplier),
-                 "created_at": representation.timestamp(d.created_at), "lines": len(d.lines)} for d in docs]
+                 "party": representation.named(d.party_code, d.party_name),
+                 "created_at": representation.timestamp(d.created_at), "lines": d.line_count} for d in docs]
     return render_template("documents.html", documents=rows, pager=pager, q=q or "", kind=kind, status=status,
                            kinds=KINDS, statuses=STATUSES)
 
@@ -56,16 +48,14 @@ def record(rest: str):
 
 def record_page(reference: str):
     with transaction() as session:
-        doc = session.scalar(select(Document).where(Document.reference == reference))
+        doc = document_record.find(session, reference)
         if doc is None:
             return render_template("error.html", status=404, code="unknown_document",
                                    message=f"There is no document {reference}."), 404
         data = representation.document(session, doc)
         receipts = []
         if doc.kind == DocumentKind.purchase_order:
-            receipts = [
-                {"reference": r.reference, "status": r.status.value, "station": r.station,
-                 "units": sum(line.quantity for line in r.lines), "posted_at": representation.timestamp(r.posted_at)}
-                for r in session.scalars(select(Document).where(Document.order_id == doc.id).order_by(Document.id))
-            ]
+            receipts = [{"reference": r.reference, "status": r.status.value, "station": r.station, "units": r.units,
+                         "posted_at": representation.timestamp(r.posted_at)}
+                        for r in document_record.receipts(session, doc.id)]
     return render_template("document.html", d=data, receipts=receipts)

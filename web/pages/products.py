@@ -10,8 +10,8 @@ import re
 from flask import Blueprint, abort, render_template, request, url_for
 from sqlalchemy import select
 
-from station.domain import catalogue, searches, stock
-from station.domain.errors import Invalid
+from station.domain import catalogue, product_record, searches, stock
+from station.domain.errors import Invalid, NotFound
 from station.domain.models import Product, SerialNumber
 from station.domain.wording import plural
 from station.interchange import representation
@@ -40,7 +40,7 @@ def index():
     with transaction() as session:
         rows, total = searches.products(session, text=q, page=page, per_page=PER_PAGE)
         pager = Pager(page, total)
-        products = [representation.product(session, p) for p in rows]
+        products = [representation.product(r) for r in rows]
     return render_template("products.html", products=products, q=q or "", pager=pager)
 
 
@@ -52,13 +52,13 @@ def record(rest: str):
 def record_page(code: str):
     page = page_arg("spage")
     with transaction() as session:
-        product = session.scalar(select(Product).where(Product.code == code))
-        if product is None:
-            return render_template("error.html", status=404, code="unknown_product",
-                                   message=f"There is no product {code}."), 404
-        data = representation.product(session, product)
+        try:
+            product = product_record.by_code(session, code)
+        except NotFound as e:
+            return render_template("error.html", status=404, code=e.code, message=e.message), 404
+        data = representation.product(product)
         data["unserialised_on_hand"] = product.unserialised_on_hand
-        pager = Pager(page, data["serials_in_stock"], arg="spage", base=product_url(product.code))
+        pager = Pager(page, product.serials_in_stock, arg="spage", base=product_url(product.code))
         in_stock = session.scalars(
             select(SerialNumber.serial).where(SerialNumber.product_id == product.id, SerialNumber.in_stock.is_(True))
             .order_by(SerialNumber.serial).offset(pager.offset).limit(PER_PAGE)

@@ -15,11 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from station.domain import location_facts, searches, serials
-from station.domain.models import Customer, Document, Product, SerialNumber, Supplier
+from station.domain.facts import head_of
+from station.domain.models import Customer, Product, SerialNumber, Supplier
 from station.domain.serials import find_serial
 from station.domain.validation import is_printable
 from station.interchange import representation
@@ -118,13 +119,14 @@ def serial_uri(session: Session, record: SerialNumber) -> dict[str, Any]:
             "qr_problem": problem}
 
 
-def where_now(session: Session, record: SerialNumber) -> dict[str, Any] | None:
-    """Where the unit is now (SPEC 3c): its location and that location's site, or the transfer it is on."""
-    if record.location_id is not None:
-        at = location_facts.by_id(session, record.location_id)
+def where_now(session: Session, record: Row) -> dict[str, Any] | None:
+    """Where the unit is now (SPEC 3c): its location and that location's site, or the transfer it is on; ``record``
+    is the serial's record (a row of serials.RECORD, which holds its location's facts)."""
+    at = location_facts.of(record, "location_")
+    if at is not None:
         return {"code": at.code, "name": at.name, "site": {"code": at.site_code, "name": at.site_name}}
     if record.transfer_id is not None:
-        transfer = session.get(Document, record.transfer_id)
+        transfer = head_of(session, record.transfer_id)
         to = location_facts.by_id(session, transfer.location_id)
         return {"transfer": transfer.reference, "to": {"code": to.code, "name": to.name} if to else None}
     return None
@@ -140,11 +142,12 @@ def record_page(serial: str):
                 return render_template("serial_pending.html", pending=waiting, svg=barcode_svg(serial)[0])
             return render_template("serial_missing.html", serial=serial), 404
         moves, total = movement_rows(session, record, page)
-        data = representation.serial_summary(record, serials.references(session, record))
+        facts = serials.record_facts(session, record)
+        data = representation.serial_summary(facts)
         data["open_document"] = serials.open_reference(session, record.serial)
         picks = choices(session)
         link = serial_uri(session, record)
-        where = where_now(session, record)
+        where = where_now(session, facts)
     svg, svg_problem = barcode_svg(record.serial)
     pager = Pager(page, total, arg="mpage", base=serial_url(data["serial"]))
     return render_template("serial.html", s=data, movements=moves, pager=pager, choices=picks,
