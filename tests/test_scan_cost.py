@@ -21,18 +21,19 @@ from station.scanning.service import ScanService
 GTIN = "036000291452"
 #: What one serial scan of a receipt costs, on each database: the figure the bench reports (``statements_per_scan``,
 #: issue 22). SQLite: BEGIN IMMEDIATE; the station's locked read, which also asks what the scanned text is (a
-#: barcode? a serial's record?: station_row._probing); the line's number, the line and its tally; the answer's
-#: read; the station's state; the scan log. PostgreSQL has no BEGIN statement (psycopg sends it), numbers and
+#: barcode? a serial's record?: station_row._probing) and reads the open document's answer (its product counts and
+#: last lines: answer_read.beside), the line then joining that answer in Python; the line's number, the line and its
+#: tally; the station's state; the scan log. PostgreSQL has no BEGIN statement (psycopg sends it), numbers and
 #: writes the line in one statement (documents._counted_insert), counts its tally in the statement that asks again
 #: about the serial once its line is in (documents._recheck), and writes the station's state in the scan log's
 #: INSERT (scan_log.write). No savepoint: a line's rules refuse before it writes, or it takes its writes back
 #: (documents.add_line).
-PER_SERIAL = {"sqlite": 8, "postgresql": 5}
+PER_SERIAL = {"sqlite": 7, "postgresql": 4}
 #: A count scan's own statement (counting.py), which also refuses a repeat before its line is written, so it keeps
 #: no savepoint. Locations (issue 23) add nothing else. (A count line observes: no re-check of its serial on
 #: PostgreSQL.)
 COUNT_EXTRA = 1
-PER_COUNT = {"sqlite": 9, "postgresql": 6}
+PER_COUNT = {"sqlite": 8, "postgresql": 5}
 
 
 @pytest.fixture

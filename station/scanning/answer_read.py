@@ -8,10 +8,21 @@ on PostgreSQL two round trips. Here they are one ``UNION ALL``: part 0 the
 counts, numbered in product code order by the database (its collation, as
 ``tallies.summary`` orders them), part 1 the last ``RECENT_LINES`` lines;
 the rows come back ordered by part and number and are split again.
+
+A scan reads its answer with the station's locked read when it can
+(``beside``: the document named by the station's row, its order's counts
+whatever it is), and a line the scan adds joins that answer in Python
+(``Shown.with_line``): most scans then ask nothing of their own for it. A
+scan that did more (opened, posted, cancelled, a line of a product not shown
+yet) reads it after its writes, with ``read``.
 """
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, bindparam, cast, func, literal, null, select, union_all
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from sqlalchemy import BindParameter, Integer, String, bindparam, cast, func, literal, null, select, union_all
+from sqlalchemy.sql import visitors
 
 from station.domain import tallies
 from station.domain.models import DocumentLine, Product
@@ -27,7 +38,7 @@ _LINE_COLUMNS = (("line_no", Integer), ("serial", String), ("quantity", Integer)
                  ("line_location", String), ("now_at", String), ("moved_id", Integer), ("moved_from", String))
 
 
-def _statement(against_order: bool):
+def _union(against_order: bool):
     counts = tallies.summary_statement(against_order).subquery("counts")
     numbers = (counts.c.expected, counts.c.received) if against_order else (cast(null(), Integer),) * 2
     part_counts = select(
@@ -43,12 +54,90 @@ def _statement(against_order: bool):
         literal(1).label("part"), recent.c.line_no.label("ord"), recent.c.code, recent.c.name,
         cast(null(), Integer).label("units"), cast(null(), Integer).label("expected"),
         cast(null(), Integer).label("received"), *(recent.c[name].label(name) for name, _ in _LINE_COLUMNS))
-    both = union_all(part_counts, part_lines).subquery("answer")
+    return union_all(part_counts, part_lines)
+
+
+def _statement(against_order: bool):
+    both = _union(against_order).subquery("answer")
     return select(both).order_by(both.c.part, both.c.ord)
 
 
 # Built once (see station.domain.facts).
 _READ = {False: _statement(False), True: _statement(True)}
+#: The columns of ``beside``'s rows, by the names of ``read``'s, prefixed.
+PREFIX = "an_"
+
+
+def beside(document_id, order_id):
+    """The answer's rows as a subquery for another statement to join (its columns prefixed ``an_``), the document
+    and its order given as SQL expressions (scalar subqueries of that statement's own rows). Read against the
+    order: without one, its expected and received are zeros ``from_rows`` leaves out."""
+    named = {"document_id": document_id, "order_id": order_id}
+
+    def swap(element):
+        return named[element.key] if isinstance(element, BindParameter) and element.key in named else None
+
+    both = visitors.replacement_traverse(_union(True), {}, swap).subquery("answer")
+    return both, tuple(c.label(PREFIX + c.name) for c in both.c)
+
+
+class LineRow(NamedTuple):
+    """A line of an answer, with the columns representation.last_lines reads (as ``read``'s rows have them)."""
+
+    line_no: int
+    serial: str | None
+    quantity: int
+    batch: str | None
+    expiry: str | None
+    user: str | None
+    replaces: str | None
+    code: str | None
+    name: str | None
+    line_location: str | None
+    now_at: str | None
+    moved_id: int | None
+    moved_from: str | None
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A document's answer as it stands: its product counts (``read``'s first list) and its last lines, oldest
+    first (its second)."""
+
+    document_id: int
+    counts: tuple[tallies.ProductCount, ...]
+    lines: tuple
+
+    def with_line(self, line: LineRow, product: tuple[str, str] | None, against_order: bool) -> Shown | None:
+        """The answer once ``line`` is added, of ``product`` (code, name); None when it cannot be told here: a
+        product not among the counts yet (its place in the database's collation is the database's to say)."""
+        counts = self.counts
+        if product is not None:
+            at = next((n for n, c in enumerate(counts) if c.code == product[0]), None)
+            if at is None:
+                return None
+            mine = counts[at]
+            mine = (tallies.ProductCount(mine.code, mine.name, mine.units + line.quantity, mine.expected, mine.received)
+                    if against_order else tallies.ProductCount(mine.code, mine.name, mine.units + line.quantity))
+            counts = (*counts[:at], mine, *counts[at + 1:])
+        return Shown(self.document_id, counts, (*self.lines, line)[-RECENT_LINES:])
+
+
+def from_rows(document_id: int, order_id: int | None, rows) -> Shown:
+    """``beside``'s rows (their columns prefixed), as ``read`` would give them."""
+    counts, lines = [], []
+    for row in rows:
+        part = getattr(row, PREFIX + "part")
+        if part is None:
+            continue
+        if part == 0:
+            code, name, units = (getattr(row, PREFIX + n) for n in ("code", "name", "units"))
+            counts.append(tallies.ProductCount(code, name, units, getattr(row, PREFIX + "expected"),
+                                               getattr(row, PREFIX + "received"))
+                          if order_id is not None else tallies.ProductCount(code, name, units))
+        else:
+            lines.append(LineRow(*(getattr(row, PREFIX + n) for n in LineRow._fields)))
+    return Shown(document_id, tuple(counts), tuple(lines))
 
 
 def read(session, document_id: int, order_id: int | None) -> tuple[list[tallies.ProductCount], list]:

@@ -11,7 +11,9 @@ station's own location (its ``location`` key, with its site), all read with
 the rest in the same statement. A scan sent with an idempotency key reads, in
 that statement too, what the scan log holds under that key (``logged``): a
 key seen before is answered again (scan_log.answer_again) without a statement
-of its own.
+of its own. Where the row was free, the open document's answer (its product
+counts and last lines: answer_read.beside) comes with it too (``shown``), so a
+scan that adds a line builds its answer without reading it again.
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ from station.domain.vocabulary import MAIN_SITE, DocumentKind, DocumentStatus, M
 from station.scan_core import decisions
 from station.scan_core.reading import LocationInfo, ProductInfo
 
-from . import places
+from . import answer_read, places
 from .sign_in import SignedIn
 
 SS = StationState.__table__
@@ -74,6 +76,7 @@ class StationRow:
     home: LocationInfo | None = None  # the station's location (its ``location`` key), None: not an active one
     place: LocationInfo | None = None  # the last LOC: scanned on the open document
     probed: tuple[ProductFacts | None, SerialFacts] | None = None  # the scanned text as a barcode and a serial
+    shown: answer_read.Shown | None = None  # the open document's answer, read with the row (None: not read)
 
 
 def info(p: ProductFacts | None) -> ProductInfo | None:
@@ -110,17 +113,31 @@ _PROBE = probe_subquery("probe")
 _PROBED = "pr_"
 
 
-def _probing(locked):
-    """The locked read with what the scanned text is (a barcode's product, a serial's record: facts.probe), in the
-    same statement, taking the station's row only if no other transaction holds it (SKIP LOCKED).
+def _answer():
+    """The answer of the document the station's row names (answer_read.beside), and its order's."""
+    state, document = SS.alias("answer_station"), D.alias("answer_document")
+    document_id = select(state.c.document_id).where(state.c.station == bindparam("station")).correlate(None)
+    order_id = select(document.c.order_id).where(document.c.id == document_id.scalar_subquery()).correlate(None)
+    return answer_read.beside(document_id.scalar_subquery(), order_id.scalar_subquery())
 
-    So the text is read as a statement of its own after the lock would read it: on SQLite BEGIN IMMEDIATE let no
-    other writer in before it; on PostgreSQL the row was free, so no scan of this station was in flight (a read
-    that waited on the lock would see the text as it was before the scan it waited on). Skipped (no row), the
-    station is read again the way that waits, and the reader asks about the text in a statement of its own.
+
+_ANSWER, _ANSWER_COLUMNS = _answer()
+
+
+def _probing(locked):
+    """The locked read with what the scanned text is (a barcode's product, a serial's record: facts.probe) and the
+    open document's answer (a row per product counted and per last line), in the same statement, taking the
+    station's row only if no other transaction holds it (SKIP LOCKED).
+
+    So the text and the answer are read as statements of their own after the lock would read them: on SQLite
+    BEGIN IMMEDIATE let no other writer in before it; on PostgreSQL the row was free, so no scan of this station
+    was in flight (a read that waited on the lock would see the text as it was before the scan it waited on).
+    Skipped (no row), the station is read again the way that waits, and the reader asks about the text, and the
+    answer is read, in statements of their own.
     """
-    return (locked.add_columns(*(c.label(_PROBED + c.name) for c in _PROBE.c))
-            .select_from(locked.get_final_froms()[0].outerjoin(_PROBE, true()))
+    return (locked.add_columns(*(c.label(_PROBED + c.name) for c in _PROBE.c), *_ANSWER_COLUMNS)
+            .select_from(locked.get_final_froms()[0].outerjoin(_PROBE, true()).outerjoin(_ANSWER, true()))
+            .order_by(_ANSWER.c.part, _ANSWER.c.ord)
             .with_for_update(of=SS, skip_locked=True))
 
 
@@ -191,9 +208,12 @@ def load(session: Session, station: str, *, lock: bool, key: str | None = None,
     if keyed:
         params["key"] = key
     if probe is not None and lock:
-        row = session.connection().execute(_LOCK_PROBED[keyed], params | probe_params(probe)).first()
-        if row is not None:
-            return replace(_row(station, row, keyed), probed=probed(probe, _Probed(row)))
+        rows = session.connection().execute(_LOCK_PROBED[keyed], params | probe_params(probe)).all()
+        if rows:
+            found = _row(station, rows[0], keyed)
+            doc = found.document
+            shown = answer_read.from_rows(doc.id, doc.order_id, rows) if doc is not None else None
+            return replace(found, probed=probed(probe, _Probed(rows[0])), shown=shown)
         # Not made yet, or (PostgreSQL) another scan of this station holds it: wait for it, without the probe.
     row = session.connection().execute(_LOCK_KEYED if keyed else _LOCK if lock else _READ, params).first()
     return _row(station, row, keyed) if row is not None else None
