@@ -12,6 +12,7 @@ import pytest
 from helpers.places import add_location
 from sqlalchemy import event, select, update
 
+from station.bench.statements import Counter
 from station.config import from_dict
 from station.domain import catalogue
 from station.domain.models import Document, DocumentKind, Location, SerialNumber
@@ -34,6 +35,9 @@ PER_SERIAL = {"sqlite": 7, "postgresql": 4}
 #: PostgreSQL.)
 COUNT_EXTRA = 1
 PER_COUNT = {"sqlite": 8, "postgresql": 5}
+#: On PostgreSQL, round trips: the transaction's BEGIN goes with the locked read and its COMMIT with the scan log's
+#: INSERT, each in one of psycopg's pipelines (station.storage.pipelined), so a scan costs its statements and no more.
+ROUND_TRIPS = {"serial": 4, "count": 5, "refused": 2}
 
 
 @pytest.fixture
@@ -72,6 +76,34 @@ def test_the_300th_serial_of_a_receipt_costs_what_the_5th_does(counted, db):
     costs = [counted("in", f"SN-{n:04d}") for n in range(300)]
     assert costs[4:] == [costs[4]] * len(costs[4:]), sorted(set(costs))
     assert costs[4] == PER_SERIAL[db.backend]
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_a_scan_costs_no_round_trip_beside_its_statements(counted, db):
+    """Guards issue 22's round trips on PostgreSQL, as the bench counts them (statements, BEGIN and COMMIT, less what
+    a pipeline saved): a receipt's serial, a count's unit and a refused repeat each cost their statements alone."""
+    trips, keys = Counter(db.engine), iter(range(1_000_000))
+
+    def cost(station: str, text: str, accepted: bool = True) -> int:
+        before = trips.round_trips
+        with db.Session.begin() as s:
+            assert service.process(s, station, text, key=f"t-{next(keys)}").accepted is accepted
+        return trips.round_trips - before
+
+    service = ScanService(from_dict({"stations": [{"id": "in", "mode": "receive"}, {"id": "counter",
+                                                                                  "mode": "count"}]}))
+    _stocked(counted, db, "C", 8)
+    trips.start()
+    try:
+        for text in ("SUP:ACME", GTIN, "T-0001", "T-0002"):
+            cost("in", text)
+        assert cost("in", "T-0003") == ROUND_TRIPS["serial"]
+        assert cost("in", "T-0003", accepted=False) == ROUND_TRIPS["refused"]
+        cost("counter", "LOC:MAIN")
+        cost("counter", "C-0000")
+        assert cost("counter", "C-0001") == ROUND_TRIPS["count"]
+    finally:
+        trips.stop()
 
 
 def test_posting_costs_the_same_for_30_lines_and_for_300(counted):

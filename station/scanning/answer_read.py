@@ -110,12 +110,17 @@ class Shown:
 
     def with_line(self, line: LineRow, product: tuple[str, str] | None, against_order: bool) -> Shown | None:
         """The answer once ``line`` is added, of ``product`` (code, name); None when it cannot be told here: a
-        product not among the counts yet (its place in the database's collation is the database's to say)."""
+        product not among the counts yet, beside others (its place in the database's collation is the database's
+        to say)."""
         counts = self.counts
         if product is not None:
             at = next((n for n, c in enumerate(counts) if c.code == product[0]), None)
-            if at is None:
+            if at is None and counts:
                 return None
+            if at is None:  # the document's first product
+                first = (tallies.ProductCount(*product, line.quantity, 0, 0) if against_order
+                         else tallies.ProductCount(*product, line.quantity))
+                return Shown(self.document_id, (first,), (*self.lines, line)[-RECENT_LINES:])
             mine = counts[at]
             mine = (tallies.ProductCount(mine.code, mine.name, mine.units + line.quantity, mine.expected, mine.received)
                     if against_order else tallies.ProductCount(mine.code, mine.name, mine.units + line.quantity))

@@ -8,7 +8,8 @@ for a serial to be recorded on it, the prompt last shown with a change
 counter the live page watches, the operator signed in with their last
 scan (sign_in.py), the last ``LOC:`` scanned on the open document and the
 station's own location (its ``location`` key, with its site), all read with
-the rest in the same statement. A scan sent with an idempotency key reads, in
+the rest in the same statement (on PostgreSQL, with the transaction's BEGIN
+in one round trip: station.storage.pipelined). A scan sent with an idempotency key reads, in
 that statement too, what the scan log holds under that key (``logged``): a
 key seen before is answered again (scan_log.answer_again) without a statement
 of its own. Where the row was free, the open document's answer (its product
@@ -41,6 +42,7 @@ from station.domain.tables import D, P
 from station.domain.vocabulary import MAIN_SITE, DocumentKind, DocumentStatus, Mode, Phase
 from station.scan_core import decisions
 from station.scan_core.reading import LocationInfo, ProductInfo
+from station.storage import pipelined
 
 from . import answer_read, places
 from .sign_in import SignedIn
@@ -164,6 +166,8 @@ _SAVE = update(SS).where(SS.c.station == bindparam("st_station")).values(
     version=SS.c.version + 1, updated_at=bindparam("st_updated_at"), location_id=bindparam("st_location_id"))
 _SAVE_OPERATOR = _SAVE.values(operator_id=bindparam("st_operator_id"),
                               operator_seen_at=bindparam("st_operator_seen_at"))
+#: A scan's locked read is most often its transaction's first statement: on PostgreSQL its BEGIN goes with it.
+_FIRST = {pipelined.BEGIN_WITH: True}
 #: ``save``'s default: the stored operator left as it is.
 KEEP = object()
 
@@ -208,14 +212,16 @@ def load(session: Session, station: str, *, lock: bool, key: str | None = None,
     if keyed:
         params["key"] = key
     if probe is not None and lock:
-        rows = session.connection().execute(_LOCK_PROBED[keyed], params | probe_params(probe)).all()
+        rows = session.connection().execute(_LOCK_PROBED[keyed], params | probe_params(probe),
+                                            execution_options=_FIRST).all()
         if rows:
             found = _row(station, rows[0], keyed)
             doc = found.document
             shown = answer_read.from_rows(doc.id, doc.order_id, rows) if doc is not None else None
             return replace(found, probed=probed(probe, _Probed(rows[0])), shown=shown)
         # Not made yet, or (PostgreSQL) another scan of this station holds it: wait for it, without the probe.
-    row = session.connection().execute(_LOCK_KEYED if keyed else _LOCK if lock else _READ, params).first()
+    row = session.connection().execute(_LOCK_KEYED if keyed else _LOCK if lock else _READ, params,
+                                       execution_options=_FIRST if lock else {}).first()
     return _row(station, row, keyed) if row is not None else None
 
 
