@@ -17,7 +17,7 @@ import threading
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from station.storage.pipelined import SAVED
+from station.storage.pipelined import SAVED, SENT
 
 
 class Counter:
@@ -28,19 +28,20 @@ class Counter:
         self.network = engine.dialect.name != "sqlite"
         self._lock = threading.Lock()
         self._counts = [0, 0, 0]  # statements; BEGIN, COMMIT and ROLLBACK; round trips saved by a pipeline
-        self._hooks = [("before_cursor_execute", lambda *_: self._tick(0))]
+        self._hooks = [("before_cursor_execute", lambda *_: self._tick(0)), ("after_cursor_execute", self._saved)]
         if self.network:
             self._hooks += [(name, lambda *_: self._tick(1)) for name in ("begin", "commit", "rollback")]
-            self._hooks += [("after_cursor_execute", self._saved)]
 
     def _tick(self, which: int, by: int = 1) -> None:
         with self._lock:
             self._counts[which] += by
 
     def _saved(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        saved = getattr(context, SAVED, 0)
+        saved, sent = getattr(context, SAVED, 0), getattr(context, SENT, 0)
         if saved:
             self._tick(2, saved)
+        if sent:  # a statement sent in the same pipeline, beside SQLAlchemy's (station.domain.sent_together)
+            self._tick(0, sent)
 
     def start(self) -> Counter:
         for name, fn in self._hooks:

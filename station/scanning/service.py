@@ -12,7 +12,10 @@ reading and the machine only read; a line's rules refuse before it writes, or
 documents.add_line takes its writes back; every other action (opening,
 posting, a count's line...) runs in a savepoint (actions.may_refuse_after_writing).
 Issue 22 took a serial scan from 11 statements to 7 on SQLite and 4 on
-PostgreSQL (tests/test_scan_cost.py). Its
+PostgreSQL, and there to 3 round trips (tests/test_scan_cost.py): the
+transaction's BEGIN goes with the locked read, the line's INSERT with its
+tally (station.domain.sent_together), and the log, held to the end, with the
+COMMIT, each pair in one of psycopg's pipelines (station.storage.pipelined). Its
 work does not depend on the size of the open document: every statement is
 an indexed read or a one-row write, and the answer carries the document's
 last lines only (views.py). ``view`` is the station's state for the API
