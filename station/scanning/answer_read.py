@@ -11,18 +11,21 @@ the rows come back ordered by part and number and are split again.
 
 A scan reads its answer with the station's locked read when it can
 (``beside``: the document named by the station's row, its order's counts
-whatever it is), and a line the scan adds joins that answer in Python
+whatever it is, as one column of JSON), and a line the scan adds joins that answer in Python
 (``Shown.with_line``): most scans then ask nothing of their own for it. A
 scan that did more (opened, posted, cancelled, a line of a product not shown
 yet) reads it after its writes, with ``read``.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from sqlalchemy import BindParameter, Integer, String, bindparam, cast, func, literal, null, select, union_all
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import visitors
+from sqlalchemy.sql.functions import FunctionElement
 
 from station.domain import tallies
 from station.domain.models import DocumentLine, Product
@@ -64,23 +67,41 @@ def _statement(against_order: bool):
 
 # Built once (see station.domain.facts).
 _READ = {False: _statement(False), True: _statement(True)}
-#: The columns of ``beside``'s rows, by the names of ``read``'s, prefixed.
-PREFIX = "an_"
+class _JsonRows(FunctionElement):
+    """A subquery's rows as one JSON text, an array of arrays: so another statement reads them as one column of its
+    one row (a join would repeat its row, and its columns' processing, for each)."""
+
+    type = String()
+    name = "json_rows"
+    inherit_cache = True
+
+
+@compiles(_JsonRows, "sqlite")
+def _sqlite_rows(element, compiler, **kw):
+    return f"json_group_array(json_array({compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(_JsonRows, "postgresql")
+def _postgresql_rows(element, compiler, **kw):
+    return f"CAST(json_agg(json_build_array({compiler.process(element.clauses, **kw)})) AS TEXT)"
 
 
 def beside(document_id, order_id):
-    """The answer's rows as a subquery for another statement to join (its columns prefixed ``an_``), the document
-    and its order given as SQL expressions (scalar subqueries of that statement's own rows). Read against the
-    order: without one, its expected and received are zeros ``from_rows`` leaves out."""
+    """The answer's rows as one column for another statement (a scalar subquery of JSON text: ``from_rows`` reads
+    it), the document and its order given as SQL expressions (scalar subqueries of that statement's own rows).
+    Read against the order: without one, its expected and received are zeros ``from_rows`` leaves out."""
     named = {"document_id": document_id, "order_id": order_id}
 
     def swap(element):
         return named[element.key] if isinstance(element, BindParameter) and element.key in named else None
 
     both = visitors.replacement_traverse(_union(True), {}, swap).subquery("answer")
-    return both, tuple(c.label(PREFIX + c.name) for c in both.c)
+    return select(_JsonRows(*both.c)).select_from(both).scalar_subquery()
 
 
+#: Where each column is in a row of ``beside``'s JSON (its union's columns, in order).
+_AT = {name: n for n, name in enumerate(_union(True).selected_columns.keys())}
+_COUNT_AT = tuple(_AT[name] for name in ("code", "name", "units", "expected", "received"))
 class LineRow(NamedTuple):
     """A line of an answer, with the columns representation.last_lines reads (as ``read``'s rows have them)."""
 
@@ -97,6 +118,9 @@ class LineRow(NamedTuple):
     now_at: str | None
     moved_id: int | None
     moved_from: str | None
+
+
+_LINE_AT = tuple(_AT[name] for name in LineRow._fields)
 
 
 @dataclass(frozen=True)
@@ -128,20 +152,17 @@ class Shown:
         return Shown(self.document_id, counts, (*self.lines, line)[-RECENT_LINES:])
 
 
-def from_rows(document_id: int, order_id: int | None, rows) -> Shown:
-    """``beside``'s rows (their columns prefixed), as ``read`` would give them."""
+def from_rows(document_id: int, order_id: int | None, text: str | None) -> Shown:
+    """``beside``'s JSON, as ``read`` would give it (ordered here by part and number: an aggregate's order is the
+    database's)."""
     counts, lines = [], []
-    for row in rows:
-        part = getattr(row, PREFIX + "part")
-        if part is None:
-            continue
-        if part == 0:
-            code, name, units = (getattr(row, PREFIX + n) for n in ("code", "name", "units"))
-            counts.append(tallies.ProductCount(code, name, units, getattr(row, PREFIX + "expected"),
-                                               getattr(row, PREFIX + "received"))
+    for row in sorted(json.loads(text) if text else (), key=lambda row: (row[0], row[1])):
+        if row[0] == 0:
+            code, name, units, expected, received = (row[n] for n in _COUNT_AT)
+            counts.append(tallies.ProductCount(code, name, units, expected, received)
                           if order_id is not None else tallies.ProductCount(code, name, units))
         else:
-            lines.append(LineRow(*(getattr(row, PREFIX + n) for n in LineRow._fields)))
+            lines.append(LineRow(*(row[n] for n in _LINE_AT)))
     return Shown(document_id, tuple(counts), tuple(lines))
 
 

@@ -120,15 +120,15 @@ def _answer():
     state, document = SS.alias("answer_station"), D.alias("answer_document")
     document_id = select(state.c.document_id).where(state.c.station == bindparam("station")).correlate(None)
     order_id = select(document.c.order_id).where(document.c.id == document_id.scalar_subquery()).correlate(None)
-    return answer_read.beside(document_id.scalar_subquery(), order_id.scalar_subquery())
+    return answer_read.beside(document_id.scalar_subquery(), order_id.scalar_subquery()).label("an_rows")
 
 
-_ANSWER, _ANSWER_COLUMNS = _answer()
+_ANSWER = _answer()
 
 
 def _probing(locked):
     """The locked read with what the scanned text is (a barcode's product, a serial's record: facts.probe) and the
-    open document's answer (a row per product counted and per last line), in the same statement, taking the
+    open document's answer (its products and last lines, as one column of JSON), in the same statement, taking the
     station's row only if no other transaction holds it (SKIP LOCKED).
 
     So the text and the answer are read as statements of their own after the lock would read them: on SQLite
@@ -137,9 +137,8 @@ def _probing(locked):
     Skipped (no row), the station is read again the way that waits, and the reader asks about the text, and the
     answer is read, in statements of their own.
     """
-    return (locked.add_columns(*(c.label(_PROBED + c.name) for c in _PROBE.c), *_ANSWER_COLUMNS)
-            .select_from(locked.get_final_froms()[0].outerjoin(_PROBE, true()).outerjoin(_ANSWER, true()))
-            .order_by(_ANSWER.c.part, _ANSWER.c.ord)
+    return (locked.add_columns(*(c.label(_PROBED + c.name) for c in _PROBE.c), _ANSWER)
+            .select_from(locked.get_final_froms()[0].outerjoin(_PROBE, true()))
             .with_for_update(of=SS, skip_locked=True))
 
 
@@ -212,13 +211,13 @@ def load(session: Session, station: str, *, lock: bool, key: str | None = None,
     if keyed:
         params["key"] = key
     if probe is not None and lock:
-        rows = session.connection().execute(_LOCK_PROBED[keyed], params | probe_params(probe),
-                                            execution_options=_FIRST).all()
-        if rows:
-            found = _row(station, rows[0], keyed)
+        row = session.connection().execute(_LOCK_PROBED[keyed], params | probe_params(probe),
+                                           execution_options=_FIRST).first()
+        if row is not None:
+            found = _row(station, row, keyed)
             doc = found.document
-            shown = answer_read.from_rows(doc.id, doc.order_id, rows) if doc is not None else None
-            return replace(found, probed=probed(probe, _Probed(rows[0])), shown=shown)
+            shown = answer_read.from_rows(doc.id, doc.order_id, row.an_rows) if doc is not None else None
+            return replace(found, probed=probed(probe, _Probed(row)), shown=shown)
         # Not made yet, or (PostgreSQL) another scan of this station holds it: wait for it, without the probe.
     row = session.connection().execute(_LOCK_KEYED if keyed else _LOCK if lock else _READ, params,
                                        execution_options=_FIRST if lock else {}).first()
