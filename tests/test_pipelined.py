@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, column, insert, table, text
 from sqlalchemy.exc import IntegrityError
 
 from station.bench.statements import Counter
+from station.storage.db import make_engine
 from station.storage.pipelined import BEGIN_WITH, at_commit
 
 pytestmark = POSTGRES_ONLY
@@ -93,3 +94,15 @@ def test_a_held_write_that_fails_fails_the_commit(rows):
         s.connection().execute(ADD, {"id": 4})
         s.rollback()
     assert _ids(rows) == [1, 3]
+
+
+def test_a_begin_that_says_more_is_left_to_psycopg(db):
+    """Guards an engine's isolation level: psycopg's BEGIN names it, a plain BEGIN would not, so the statement goes
+    on its own and the transaction is at the level the engine asked for."""
+    engine = make_engine(db.url, isolation_level="REPEATABLE READ")
+    try:
+        with engine.begin() as conn:
+            level = conn.execute(text("SHOW transaction_isolation"), execution_options=FIRST).scalar_one()
+            assert (level, conn.connection.driver_connection.autocommit) == ("repeatable read", False)
+    finally:
+        engine.dispose()

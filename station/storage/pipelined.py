@@ -104,6 +104,8 @@ def _begin_with(cursor, statement, parameters, context) -> bool:
     raw = conn.connection.driver_connection
     if raw.autocommit or not _idle(raw) or raw._pipeline is not None:
         return False  # a transaction has begun (or the caller chose autocommit): the statement goes as it is
+    if (raw.isolation_level, raw.read_only, raw.deferrable) != (None, None, None):
+        return False  # psycopg's BEGIN says more than a plain one: it sends its own
     raw.autocommit = True  # psycopg sends no BEGIN: this one is ours
     conn.info.setdefault(_HELD, _Held()).begun = True
     with raw.pipeline():
