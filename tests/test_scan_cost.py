@@ -1,8 +1,10 @@
 """A scan's work does not grow with its document (issue 12): statements counted, not timed.
 
-The statements a scan issues are counted with SQLAlchemy's cursor events
-while a receipt grows to hundreds of serials; the 300th scan must issue
-exactly as many as the 5th, and a posting as many for 300 lines as for 30.
+The statements a scan issues are counted as the bench counts them
+(station.bench.statements: SQLAlchemy's cursor events, and a statement sent
+beside one in a pipeline) while a receipt grows to hundreds of serials; the
+300th scan must issue exactly as many as the 5th, and a posting as many for
+300 lines as for 30. On PostgreSQL its round trips are counted too.
 """
 from __future__ import annotations
 
