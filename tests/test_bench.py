@@ -127,12 +127,12 @@ def test_small_run_prints_the_json(tmp_path):
 
 
 def _each_scan_costs_what_the_first_did(run: dict) -> None:
-    """A pallet's or a count's first and last scans: as many statements, and on PostgreSQL its BEGIN and COMMIT
-    beside them (issue 12 item 1, issue 22; SPEC 6)."""
+    """A pallet's or a count's first and last scans: as many statements, and on PostgreSQL as many round trips, no
+    more than its statements: its BEGIN and COMMIT ride on its first and last (issue 12 item 1, issue 22; SPEC 6)."""
     assert run["statements_per_scan"]["first"] == run["statements_per_scan"]["last"] > 0
     trips = run["round_trips_per_scan"]
     if run["database"] == "postgresql":
-        assert trips["first"] == trips["last"] == run["statements_per_scan"]["last"] + 2
+        assert trips["first"] == trips["last"] <= run["statements_per_scan"]["last"]
     else:
         assert trips == {"first": None, "last": None}
 

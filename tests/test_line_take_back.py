@@ -63,3 +63,27 @@ def test_a_stale_sale_line_is_taken_back_whole(db, serial):
         b.commit()
     with db.Session() as s:
         assert _as_it_stands(s, sale.id) == before
+
+
+@pytest.mark.parametrize("serial", [pytest.param("X-1", id="tally_added_to"), pytest.param("X-2", id="tally_made")])
+def test_a_line_the_unique_index_refuses_takes_its_tally_back(db, serial):
+    """Guards the line and its tally sent together (documents._insert_tallied, one round trip): till B's sale read
+    ``serial`` free before till A's sale took it; B's line is refused serial_on_open_document by rule 8's unique
+    index, after its tally was counted in the same round trip, and B, committing, keeps Y-1's line alone (its
+    count, and its tallies: the one it added to counted down, the one it made gone)."""
+    _stock(db)
+    with db.Session() as b:
+        sale = documents.open_document(b, DocumentKind.sale, station="till-b")
+        documents.add_line(b, sale, serial="Y-1")
+        b.commit()
+        before = _as_it_stands(b, sale.id)
+        stale = Lookups(b)
+        assert stale.product_by_barcode(serial) is None and stale.serial(serial).open_document_id is None
+        with db.Session.begin() as a:
+            documents.add_line(a, documents.open_document(a, DocumentKind.sale, station="till-a"), serial=serial)
+        with pytest.raises(Refusal) as exc:
+            documents.add_line(b, sale, serial=serial, lookups=stale)
+        assert exc.value.code == "serial_on_open_document"
+        b.commit()
+    with db.Session() as s:
+        assert _as_it_stands(s, sale.id) == before

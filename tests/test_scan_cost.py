@@ -1,8 +1,10 @@
 """A scan's work does not grow with its document (issue 12): statements counted, not timed.
 
-The statements a scan issues are counted with SQLAlchemy's cursor events
-while a receipt grows to hundreds of serials; the 300th scan must issue
-exactly as many as the 5th, and a posting as many for 300 lines as for 30.
+The statements a scan issues are counted as the bench counts them
+(station.bench.statements: SQLAlchemy's cursor events, and a statement sent
+beside one in a pipeline) while a receipt grows to hundreds of serials; the
+300th scan must issue exactly as many as the 5th, and a posting as many for
+300 lines as for 30. On PostgreSQL its round trips are counted too.
 """
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ import json
 
 import pytest
 from helpers.places import add_location
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
+from station.bench.statements import Counter
 from station.config import from_dict
 from station.domain import catalogue
 from station.domain.models import Document, DocumentKind, Location, SerialNumber
@@ -21,18 +24,24 @@ from station.scanning.service import ScanService
 GTIN = "036000291452"
 #: What one serial scan of a receipt costs, on each database: the figure the bench reports (``statements_per_scan``,
 #: issue 22). SQLite: BEGIN IMMEDIATE; the station's locked read, which also asks what the scanned text is (a
-#: barcode? a serial's record?: station_row._probing); the line's number, the line and its tally; the answer's
-#: read; the station's state; the scan log. PostgreSQL has no BEGIN statement (psycopg sends it), numbers and
+#: barcode? a serial's record?: station_row._probing) and reads the open document's answer (its product counts and
+#: last lines: answer_read.beside), the line then joining that answer in Python; the line's number, the line and its
+#: tally; the station's state; the scan log. PostgreSQL has no BEGIN statement (psycopg sends it), numbers and
 #: writes the line in one statement (documents._counted_insert), counts its tally in the statement that asks again
 #: about the serial once its line is in (documents._recheck), and writes the station's state in the scan log's
 #: INSERT (scan_log.write). No savepoint: a line's rules refuse before it writes, or it takes its writes back
 #: (documents.add_line).
-PER_SERIAL = {"sqlite": 8, "postgresql": 5}
+PER_SERIAL = {"sqlite": 7, "postgresql": 4}
 #: A count scan's own statement (counting.py), which also refuses a repeat before its line is written, so it keeps
 #: no savepoint. Locations (issue 23) add nothing else. (A count line observes: no re-check of its serial on
 #: PostgreSQL.)
 COUNT_EXTRA = 1
-PER_COUNT = {"sqlite": 9, "postgresql": 6}
+PER_COUNT = {"sqlite": 8, "postgresql": 5}
+#: On PostgreSQL, round trips: the transaction's BEGIN goes with the locked read and its COMMIT with the scan log's
+#: INSERT, each in one of psycopg's pipelines (station.storage.pipelined), and a line's INSERT with its tally
+#: (station.domain.sent_together): a serial costs 3, the locked read, the line, the log. A count's line keeps its
+#: tally apart (it re-reads no serial), and its own statement comes before the line.
+ROUND_TRIPS = {"serial": 3, "count": 5, "refused": 2}
 
 
 @pytest.fixture
@@ -45,23 +54,19 @@ def counted(db):
     stations = [{"id": "in", "mode": "receive"}, {"id": "till", "mode": "sell"}, {"id": "counter", "mode": "count"},
                 {"id": "mover", "mode": "move"}]
     service = ScanService(from_dict({"stations": stations}))
-    count, keys = [0], iter(range(1_000_000))
-
-    def tick(*_):
-        count[0] += 1
-
-    event.listen(db.engine, "before_cursor_execute", tick)
+    # The bench's count: SQLAlchemy's statements, and one sent beside them in a pipeline (sent_together).
+    count, keys = Counter(db.engine).start(), iter(range(1_000_000))
 
     def scan(station: str, text: str) -> int:
-        before = count[0]
+        before = count.statements
         with db.Session.begin() as s:
             # A key, as the daemon and the page send one: its answer is stored for a replay.
             result = service.process(s, station, text, key=f"k-{next(keys)}")
         assert result.accepted, result
-        return count[0] - before
+        return count.statements - before
 
     yield scan
-    event.remove(db.engine, "before_cursor_execute", tick)
+    count.stop()
 
 
 def test_the_300th_serial_of_a_receipt_costs_what_the_5th_does(counted, db):
@@ -71,6 +76,34 @@ def test_the_300th_serial_of_a_receipt_costs_what_the_5th_does(counted, db):
     costs = [counted("in", f"SN-{n:04d}") for n in range(300)]
     assert costs[4:] == [costs[4]] * len(costs[4:]), sorted(set(costs))
     assert costs[4] == PER_SERIAL[db.backend]
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_a_scan_costs_no_round_trip_beside_its_statements(counted, db):
+    """Guards issue 22's round trips on PostgreSQL, as the bench counts them (statements, BEGIN and COMMIT, less what
+    a pipeline saved): a receipt's serial costs 3 of them, a count's unit and a refused repeat their statements."""
+    trips, keys = Counter(db.engine), iter(range(1_000_000))
+
+    def cost(station: str, text: str, accepted: bool = True) -> int:
+        before = trips.round_trips
+        with db.Session.begin() as s:
+            assert service.process(s, station, text, key=f"t-{next(keys)}").accepted is accepted
+        return trips.round_trips - before
+
+    service = ScanService(from_dict({"stations": [{"id": "in", "mode": "receive"}, {"id": "counter",
+                                                                                  "mode": "count"}]}))
+    _stocked(counted, db, "C", 8)
+    trips.start()
+    try:
+        for text in ("SUP:ACME", GTIN, "T-0001", "T-0002"):
+            cost("in", text)
+        assert cost("in", "T-0003") == ROUND_TRIPS["serial"]
+        assert cost("in", "T-0003", accepted=False) == ROUND_TRIPS["refused"]
+        cost("counter", "LOC:MAIN")
+        cost("counter", "C-0000")
+        assert cost("counter", "C-0001") == ROUND_TRIPS["count"]
+    finally:
+        trips.stop()
 
 
 def test_posting_costs_the_same_for_30_lines_and_for_300(counted):

@@ -58,7 +58,7 @@ def pallet(engine: Engine, *, serials: int = 5000, window: int = 500, posting_li
         "last_scans": {"count": window, **percentiles(last)},
         "last_vs_first_p50": round(percentiles(last)["p50_ms"] / percentiles(first)["p50_ms"], 2),
         "statements_per_scan": {"first": timed[0][1], "last": timed[-1][1]},
-        # A serial of a receipt, on PostgreSQL: its statements, its BEGIN and its COMMIT (None on SQLite).
+        # A serial of a receipt, on PostgreSQL: its statements, its BEGIN and COMMIT riding on them (None on SQLite).
         "round_trips_per_scan": {"first": timed[0][2], "last": timed[-1][2]},
         "posting_ms": round(posting_s * 1000, 1),
         "posting_statements": posting_statements,

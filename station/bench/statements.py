@@ -5,8 +5,10 @@ every SQL statement sent, SQLite's ``BEGIN IMMEDIATE`` among them (the
 engine emits it). Round trips are what a statement costs over a network:
 on PostgreSQL each statement is one, and so are the transaction's BEGIN
 (psycopg 3 sends it before the first statement) and its COMMIT or ROLLBACK,
-counted from the engine's transaction events. SQLite has none (it runs in
-the process): its ``round_trips`` is None.
+counted from the engine's transaction events, less those a pipeline saved
+(station.storage.pipelined: a BEGIN sent with the first statement, a COMMIT
+with the last write). SQLite has none (it runs in the process): its
+``round_trips`` is None.
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import threading
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+from station.storage.pipelined import SAVED, SENT
 
 
 class Counter:
@@ -23,14 +27,21 @@ class Counter:
         self.engine = engine
         self.network = engine.dialect.name != "sqlite"
         self._lock = threading.Lock()
-        self._counts = [0, 0]  # statements; BEGIN, COMMIT and ROLLBACK
-        self._hooks = [("before_cursor_execute", lambda *_: self._tick(0))]
+        self._counts = [0, 0, 0]  # statements; BEGIN, COMMIT and ROLLBACK; round trips saved by a pipeline
+        self._hooks = [("before_cursor_execute", lambda *_: self._tick(0)), ("after_cursor_execute", self._saved)]
         if self.network:
             self._hooks += [(name, lambda *_: self._tick(1)) for name in ("begin", "commit", "rollback")]
 
-    def _tick(self, which: int) -> None:
+    def _tick(self, which: int, by: int = 1) -> None:
         with self._lock:
-            self._counts[which] += 1
+            self._counts[which] += by
+
+    def _saved(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        saved, sent = getattr(context, SAVED, 0), getattr(context, SENT, 0)
+        if saved:
+            self._tick(2, saved)
+        if sent:  # a statement sent in the same pipeline, beside SQLAlchemy's (station.domain.sent_together)
+            self._tick(0, sent)
 
     def start(self) -> Counter:
         for name, fn in self._hooks:
@@ -47,7 +58,7 @@ class Counter:
 
     @property
     def round_trips(self) -> int | None:
-        return sum(self._counts) if self.network else None
+        return self._counts[0] + self._counts[1] - self._counts[2] if self.network else None
 
     def snapshot(self) -> tuple[int, int | None]:
         return self.statements, self.round_trips

@@ -117,7 +117,7 @@ def measure(engine: Engine, units: int = 5000, window: int = 30) -> dict:
         "last_scans": {"count": window, **last},
         "last_vs_first_p50": round(last["p50_ms"] / first["p50_ms"], 2) if first["p50_ms"] else None,
         "statements_per_scan": {"first": timed[0][1], "last": timed[-1][1]},
-        # A count scan on PostgreSQL: its statements, its BEGIN and its COMMIT (None on SQLite).
+        # A count scan on PostgreSQL: its statements, its BEGIN and its COMMIT riding on them (None on SQLite).
         "round_trips_per_scan": {"first": timed[0][2], "last": timed[-1][2]},
         "posting_ms": round(posting_s * 1000, 1), "posting_statements": posting_statements,
         "check_differences": differences,

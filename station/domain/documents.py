@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import tallies
+from . import sent_together, tallies
 from .catalogue import get_party, get_product
 from .errors import Conflict, Invalid, NotFound, Refusal
 from .facts import (
@@ -33,7 +33,7 @@ from .facts import (
     head_for,
     product_by_id,
     product_facts_of,
-    serial_facts_after,
+    serial_facts_of,
     serial_read_with,
 )
 from .models import (
@@ -230,11 +230,10 @@ def add_line(session: Session, given: Document | DocumentHead, *, product: Produ
     ``user`` is who scanned it (the signed-in operator); None: the document's user. ``location_id``: where the
     unit goes (or, on a count, was found; on a line going out, where unserialised units leave first).
 
-    Three statements whatever the document's size (two on PostgreSQL), and (for a serial, on PostgreSQL) one read
-    of the serial as committed now between the line and its tally: see ``_recheck``. A Refusal leaves nothing
-    written: the checks come before the writes, and a refusal after them (the
-    unique index, the re-check) undoes the line's own writes, so a scan needs no
-    savepoint around it (issue 22).
+    Three statements whatever the document's size (two on PostgreSQL, sent in one round trip), and (for a serial,
+    on PostgreSQL) one read of the serial as committed now between the line and its tally: see ``_recheck``. A
+    Refusal leaves nothing written: the checks come before the writes, and a refusal after them (the unique index,
+    the re-check) undoes the line's own writes, so a scan needs no savepoint around it (issue 22).
     """
     require_open(given)
     doc = head_for(session, given)
@@ -248,24 +247,25 @@ def add_line(session: Session, given: Document | DocumentHead, *, product: Produ
                           location_id=location_id)
     product = resolved.product
     taken = (1 if resolved.serial is not None else POLICY[doc.kind].takes_units(quantity)) if resolved.takes_unit else 0
-    line_no = _insert_line(session, doc, dict(
+    values = dict(
         document_id=doc.id, product_id=product.id if product else None, serial=resolved.serial,
         quantity=quantity, batch=batch, expiry=expiry, takes_unit=resolved.takes_unit,
         # Rule 8's index holds a serial on an open document's line; a count's lines are observations, never held.
         is_open=doc.kind is not DocumentKind.count,
         created_at=datetime.now(UTC), user=user if user is not None else doc.user, replaces=replaces,
-        location_id=location_id))
-    line = Line(line_no, product, resolved.serial, quantity, batch, expiry, resolved.takes_unit, replaces)
+        location_id=location_id)
     tally = {"document_id": doc.id, "product_id": product.id, "units": quantity, "taken": taken} if product else None
     made, again = False, None
-    if resolved.serial is not None and doc.kind is not DocumentKind.count and not lookups.writers_serialised:
-        if tally is not None:  # the tally and the serial read again, in one statement
-            again, row = serial_facts_after(session, line.serial, _TALLIED_AGAIN, tally)
-            made = bool(row.made)
-            lookups.read_again(line.serial, again)
-        else:
-            again = lookups.serial(line.serial, fresh=True)
-    elif tally is not None:
+    rechecked = resolved.serial is not None and doc.kind is not DocumentKind.count and not lookups.writers_serialised
+    if rechecked and tally is not None:  # the line, then its tally with the serial read again: one round trip
+        line_no, again, made = _insert_tallied(session, doc, values, tally)
+        lookups.read_again(resolved.serial, again)
+    else:
+        line_no = _insert_line(session, doc, values)
+    line = Line(line_no, product, resolved.serial, quantity, batch, expiry, resolved.takes_unit, replaces)
+    if rechecked and tally is None:
+        again = lookups.serial(line.serial, fresh=True)
+    elif not rechecked and tally is not None:
         tallies.add(session, doc.id, product.id, quantity, taken)
     if again is not None:
         try:
@@ -288,11 +288,32 @@ def _insert_line(session: Session, doc: DocumentHead, values: dict[str, Any]) ->
         inserted = session.connection().execute(_INSERT_LINE, values | {"line_no": line_no}).first()
     if inserted is None:
         session.connection().execute(_COUNT_DOWN, {"document_id": doc.id})
-        raise Refusal(
-            "serial_on_open_document",
-            f"Serial {values['serial']} was just put on another open document: finish or cancel that first.",
-        )
+        raise _raced(values["serial"])
     return inserted.line_no
+
+
+def _raced(serial: str | None) -> Refusal:
+    return Refusal("serial_on_open_document",
+                   f"Serial {serial} was just put on another open document: finish or cancel that first.")
+
+
+def _insert_tallied(session: Session, doc: DocumentHead, values: dict[str, Any],
+                    tally: dict) -> tuple[int, SerialFacts, bool]:
+    """PostgreSQL: the line numbered and written, then its tally with the serial read again as committed now, sent
+    together (sent_together: one round trip); the line's number, the serial, and whether the tally was made by it.
+    A unique index refusing the line (rule 8) takes its count and the tally back, and is a Refusal."""
+    rows, result = sent_together.both(
+        session.connection(), _COUNT_AND_INSERT, {"document_id": doc.id} | {f"ln_{n}": values[n] for n in _LINE_VALUES},
+        _TALLIED_AGAIN, tally | {"text": values["serial"]})
+    row = result.one()
+    if not rows:
+        session.connection().execute(_COUNT_DOWN, {"document_id": doc.id})
+        if row.made:
+            tallies.drop(session, doc.id, tally["product_id"])
+        else:
+            tallies.add(session, doc.id, tally["product_id"], -tally["units"], -tally["taken"])
+        raise _raced(values["serial"])
+    return rows[0][0], serial_facts_of(values["serial"], row), bool(row.made)
 
 
 def _take_back(session: Session, doc: DocumentHead, line: Line, tally: dict | None, made: bool) -> None:

@@ -308,17 +308,15 @@ def probed(text: str, row) -> tuple[ProductFacts | None, SerialFacts]:
 
 def serial_read_with(write):
     """``serial_facts``'s statement beside ``write`` (a data-modifying CTE with one row of RETURNING): one round
-    trip that writes and reads the serial as committed when it starts (``serial_facts_after`` runs it)."""
+    trip that writes and reads the serial as committed when it starts (``serial_facts_of`` reads its row)."""
     again = _ONE_SERIAL.subquery("again")
     return select(again, write).select_from(again.outerjoin(write, true()))
 
 
-def serial_facts_after(session: Session, text: str, statement, params: dict) -> tuple[SerialFacts, object]:
-    """The serial as ``serial_facts`` reads it, from a statement of ``serial_read_with``, and its row (the write's
-    RETURNING columns)."""
-    row = session.connection().execute(statement, params | {"text": text}).one()
+def serial_facts_of(text: str, row) -> SerialFacts:
+    """The serial from a row of a statement of ``serial_read_with``, run by the caller."""
     return _facts(text, row, open_document_id=row.open_id, open_reference=row.open_reference,
-                  open_station=row.open_station), row
+                  open_station=row.open_station)
 
 
 def serial_facts(session: Session, text: str) -> SerialFacts:

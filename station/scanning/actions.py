@@ -5,7 +5,10 @@ the document as this scan knows it (``Stand.document``, a head read with
 the station's row). An action takes the Stand the one before it left and
 returns the next (the line count after a line, no document after a cancel,
 the posted head after CMD:FINISH, who is signed in after a badge) with what
-it did, in prompts.Done's words; nothing else is written to.
+it did, in prompts.Done's words; nothing else is written to. The answer the
+Stand carries (``shown``) stays only through actions that leave it as it
+is, and a line added to it (``_shown_after``); any other action drops it,
+and the answer is read after the writes.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from station.domain.vocabulary import SERVICE_KINDS, DocumentKind, DocumentStatu
 from station.printing import scan_labels as printing
 from station.scan_core import decisions, prompts
 
-from . import counting, places
+from . import answer_read, counting, places
 from .context import ScanContext, Stand
 from .sign_in import SignedIn
 
@@ -39,6 +42,8 @@ def carry_out(ctx: ScanContext, stand: Stand, decision: decisions.Decision,
     said: dict[str, Any] = {}
     for action in decision.actions:
         stand, did = _ACTIONS[type(action)](ctx, stand, action)
+        if not isinstance(action, _KEEP_SHOWN):
+            stand = replace(stand, shown=None)
         said |= did
     if decision.outcome is decisions.Outcome.product_dropped and before.product is not None:
         said["removed"] = before.product.name
@@ -49,6 +54,12 @@ def carry_out(ctx: ScanContext, stand: Stand, decision: decisions.Decision,
 #: station as it was when it is refused (documents.add_line takes its own writes back).
 _CLEAN_REFUSALS = (decisions.SetMode, decisions.ChooseProduct, decisions.SignIn, decisions.SignOut,
                    decisions.AddLine)
+
+
+#: Actions after which the answer the Stand carries is still right: they change no line, product count, or
+#: document (AddLine says what its line changes itself).
+_KEEP_SHOWN = (decisions.SetMode, decisions.ChooseProduct, decisions.SignIn, decisions.SignOut,
+               decisions.PrintLastSerial, decisions.ArmReplacement, decisions.AddLine)
 
 
 def may_refuse_after_writing(stand: Stand, decision: decisions.Decision) -> bool:
@@ -161,6 +172,7 @@ def _add(ctx: ScanContext, stand: Stand, action: decisions.AddLine) -> Did:
                                      location_id=line_location(ctx, stand))
         if doc.customer_id is None:  # it took its first unit's customer
             doc = head_of(ctx.session, doc.id)
+        stand = replace(stand, shown=None)
     else:
         # A count reads where it stands first, and refuses a repeat before anything is written.
         count = _count_before(ctx, doc, action.serial, product) if doc.kind is DocumentKind.count else None
@@ -168,6 +180,7 @@ def _add(ctx: ScanContext, stand: Stand, action: decisions.AddLine) -> Did:
                                   expiry=action.expiry, pattern=ctx.config.scanning.document_re,
                                   lookups=ctx.lookups, user=ctx.user(stand), location_id=line_location(ctx, stand),
                                   site_id=_home_site(ctx))
+        stand = replace(stand, shown=_shown_after(ctx, stand, line))
         if count is not None:  # the count's answer: what the unit was, and where the count stands
             return _counted(ctx, stand, replace(doc, line_count=line.line_no), line, count)
         if doc.kind is DocumentKind.customer_return and doc.customer_id is None and line.serial:
@@ -176,6 +189,25 @@ def _add(ctx: ScanContext, stand: Stand, action: decisions.AddLine) -> Did:
             ctx.session.execute(update(D).where(D.c.id == doc.id).values(customer_id=customer_id))
             doc = head_of(ctx.session, doc.id)
     return replace(stand, document=replace(doc, line_count=line.line_no)), {"warning": warning, "line": describe(line)}
+
+
+def _shown_after(ctx: ScanContext, stand: Stand, line: Line) -> answer_read.Shown | None:
+    """The answer the Stand carries, with the line just added (None: not known here, to be read): the line's row as
+    the answer's read would give it, its place by the code the scan knows it by, and where its serial is now as
+    the line's checks read it (a line just added has no movement yet)."""
+    shown, doc = stand.shown, stand.document
+    if shown is None or shown.document_id != doc.id:
+        return None
+    location_id = line_location(ctx, stand)
+    known = {p.id: p.code for p in (ctx.home, stand.place) if p is not None}
+    if location_id is not None and location_id not in known:
+        return None
+    now_at = ctx.lookups.serial(line.serial).location_code if line.serial is not None else None
+    product = (line.product.code, line.product.name) if line.product is not None else None
+    row = answer_read.LineRow(line.line_no, line.serial, line.quantity, line.batch, line.expiry,
+                              ctx.user(stand) if ctx.user(stand) is not None else doc.user, line.replaces,
+                              *(product or (None, None)), known.get(location_id), now_at, None, None)
+    return shown.with_line(row, product, doc.order_id is not None)
 
 
 def _count_before(ctx: ScanContext, doc: DocumentHead, serial: str | None, product) -> counting.Progress:

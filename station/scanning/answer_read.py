@@ -8,10 +8,24 @@ on PostgreSQL two round trips. Here they are one ``UNION ALL``: part 0 the
 counts, numbered in product code order by the database (its collation, as
 ``tallies.summary`` orders them), part 1 the last ``RECENT_LINES`` lines;
 the rows come back ordered by part and number and are split again.
+
+A scan reads its answer with the station's locked read when it can
+(``beside``: the document named by the station's row, its order's counts
+whatever it is, as one column of JSON), and a line the scan adds joins that answer in Python
+(``Shown.with_line``): most scans then ask nothing of their own for it. A
+scan that did more (opened, posted, cancelled, a line of a product not shown
+yet) reads it after its writes, with ``read``.
 """
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, bindparam, cast, func, literal, null, select, union_all
+import json
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from sqlalchemy import BindParameter, Integer, String, bindparam, cast, func, literal, null, select, union_all
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.functions import FunctionElement
 
 from station.domain import tallies
 from station.domain.models import DocumentLine, Product
@@ -27,7 +41,7 @@ _LINE_COLUMNS = (("line_no", Integer), ("serial", String), ("quantity", Integer)
                  ("line_location", String), ("now_at", String), ("moved_id", Integer), ("moved_from", String))
 
 
-def _statement(against_order: bool):
+def _union(against_order: bool):
     counts = tallies.summary_statement(against_order).subquery("counts")
     numbers = (counts.c.expected, counts.c.received) if against_order else (cast(null(), Integer),) * 2
     part_counts = select(
@@ -43,12 +57,113 @@ def _statement(against_order: bool):
         literal(1).label("part"), recent.c.line_no.label("ord"), recent.c.code, recent.c.name,
         cast(null(), Integer).label("units"), cast(null(), Integer).label("expected"),
         cast(null(), Integer).label("received"), *(recent.c[name].label(name) for name, _ in _LINE_COLUMNS))
-    both = union_all(part_counts, part_lines).subquery("answer")
+    return union_all(part_counts, part_lines)
+
+
+def _statement(against_order: bool):
+    both = _union(against_order).subquery("answer")
     return select(both).order_by(both.c.part, both.c.ord)
 
 
 # Built once (see station.domain.facts).
 _READ = {False: _statement(False), True: _statement(True)}
+class _JsonRows(FunctionElement):
+    """A subquery's rows as one JSON text, an array of arrays: so another statement reads them as one column of its
+    one row (a join would repeat its row, and its columns' processing, for each)."""
+
+    type = String()
+    name = "json_rows"
+    inherit_cache = True
+
+
+@compiles(_JsonRows, "sqlite")
+def _sqlite_rows(element, compiler, **kw):
+    return f"json_group_array(json_array({compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(_JsonRows, "postgresql")
+def _postgresql_rows(element, compiler, **kw):
+    return f"CAST(json_agg(json_build_array({compiler.process(element.clauses, **kw)})) AS TEXT)"
+
+
+def beside(document_id, order_id):
+    """The answer's rows as one column for another statement (a scalar subquery of JSON text: ``from_rows`` reads
+    it), the document and its order given as SQL expressions (scalar subqueries of that statement's own rows).
+    Read against the order: without one, its expected and received are zeros ``from_rows`` leaves out."""
+    named = {"document_id": document_id, "order_id": order_id}
+
+    def swap(element):
+        return named[element.key] if isinstance(element, BindParameter) and element.key in named else None
+
+    both = visitors.replacement_traverse(_union(True), {}, swap).subquery("answer")
+    return select(_JsonRows(*both.c)).select_from(both).scalar_subquery()
+
+
+#: Where each column is in a row of ``beside``'s JSON (its union's columns, in order).
+_AT = {name: n for n, name in enumerate(_union(True).selected_columns.keys())}
+_COUNT_AT = tuple(_AT[name] for name in ("code", "name", "units", "expected", "received"))
+class LineRow(NamedTuple):
+    """A line of an answer, with the columns representation.last_lines reads (as ``read``'s rows have them)."""
+
+    line_no: int
+    serial: str | None
+    quantity: int
+    batch: str | None
+    expiry: str | None
+    user: str | None
+    replaces: str | None
+    code: str | None
+    name: str | None
+    line_location: str | None
+    now_at: str | None
+    moved_id: int | None
+    moved_from: str | None
+
+
+_LINE_AT = tuple(_AT[name] for name in LineRow._fields)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A document's answer as it stands: its product counts (``read``'s first list) and its last lines, oldest
+    first (its second)."""
+
+    document_id: int
+    counts: tuple[tallies.ProductCount, ...]
+    lines: tuple
+
+    def with_line(self, line: LineRow, product: tuple[str, str] | None, against_order: bool) -> Shown | None:
+        """The answer once ``line`` is added, of ``product`` (code, name); None when it cannot be told here: a
+        product not among the counts yet, beside others (its place in the database's collation is the database's
+        to say)."""
+        counts = self.counts
+        if product is not None:
+            at = next((n for n, c in enumerate(counts) if c.code == product[0]), None)
+            if at is None and counts:
+                return None
+            if at is None:  # the document's first product
+                first = (tallies.ProductCount(*product, line.quantity, 0, 0) if against_order
+                         else tallies.ProductCount(*product, line.quantity))
+                return Shown(self.document_id, (first,), (*self.lines, line)[-RECENT_LINES:])
+            mine = counts[at]
+            mine = (tallies.ProductCount(mine.code, mine.name, mine.units + line.quantity, mine.expected, mine.received)
+                    if against_order else tallies.ProductCount(mine.code, mine.name, mine.units + line.quantity))
+            counts = (*counts[:at], mine, *counts[at + 1:])
+        return Shown(self.document_id, counts, (*self.lines, line)[-RECENT_LINES:])
+
+
+def from_rows(document_id: int, order_id: int | None, text: str | None) -> Shown:
+    """``beside``'s JSON, as ``read`` would give it (ordered here by part and number: an aggregate's order is the
+    database's)."""
+    counts, lines = [], []
+    for row in sorted(json.loads(text) if text else (), key=lambda row: (row[0], row[1])):
+        if row[0] == 0:
+            code, name, units, expected, received = (row[n] for n in _COUNT_AT)
+            counts.append(tallies.ProductCount(code, name, units, expected, received)
+                          if order_id is not None else tallies.ProductCount(code, name, units))
+        else:
+            lines.append(LineRow(*(row[n] for n in _LINE_AT)))
+    return Shown(document_id, tuple(counts), tuple(lines))
 
 
 def read(session, document_id: int, order_id: int | None) -> tuple[list[tallies.ProductCount], list]:

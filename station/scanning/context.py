@@ -9,7 +9,9 @@ look-ups and products remembered aside).
 
 ``Stand`` is what does change: the open document as it stands after each
 action, who is signed in, the last ``LOC:`` scanned on it (where the next
-units go, or were found), and the document CMD:FINISH posted. It is frozen:
+units go, or were found), the document CMD:FINISH posted, and the open
+document's answer when the scan knows it without reading it (``shown``: as
+read with the station's row, with the lines the scan added). It is frozen:
 each action takes the one before it and returns the next with what it did
 (actions.carry_out), and the service saves the last.
 """
@@ -29,6 +31,7 @@ from station.domain.vocabulary import SERIAL_MAX
 from station.scan_core.reading import LocationInfo, ProductInfo
 
 from . import places
+from .answer_read import Shown
 from .counting import Progress
 from .sign_in import SignedIn, user_of
 from .station_row import StationRow, info
@@ -43,6 +46,7 @@ class Stand:
     posted: tuple[DocumentHead, Posted] | None = None  # the document CMD:FINISH posted, and how
     place: LocationInfo | None = None  # the last LOC: scanned on the open document
     count: Progress | None = None  # a count's progress, as the count line just added left it
+    shown: Shown | None = None  # the open document's answer as it stands, when known without reading it
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ class ScanContext:
 
     def start(self, signed: SignedIn | None) -> Stand:
         """Where the scan starts: the station's document as its row has it, and who is signed in now."""
-        return Stand(self.row.document, signed, place=self.row.place)
+        return Stand(self.row.document, signed, place=self.row.place, shown=self.row.shown)
 
     @property
     def home(self) -> LocationInfo | None:

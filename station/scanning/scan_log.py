@@ -3,7 +3,9 @@
 A Core insert: the log is only ever written, so it needs none of the unit of
 work's bookkeeping. On PostgreSQL the same statement tells other processes
 (screens) that the station changed: the NOTIFY rides on it (one round trip
-fewer) and, like any NOTIFY, is delivered at commit.
+fewer) and, like any NOTIFY, is delivered at commit. There a scan's log (with
+its station's state) is held for the transaction's COMMIT and sent with it, in
+one round trip (station.storage.pipelined).
 
 An idempotency key names one scan of one station: sent again with the same
 data it is answered as it was (``replay``), with other data it is refused
@@ -26,6 +28,7 @@ from station.domain.errors import Conflict, Refusal
 from station.domain.models import SERIAL_MAX, ScanLog, utcnow
 from station.domain.rules import Lookups
 from station.scan_core.reading import Kind, Reading, normalise, quote
+from station.storage import pipelined
 
 from .results import ScanResult, escape_raw
 from .station_row import Saving
@@ -52,8 +55,9 @@ def write(session: Session, values: dict[str, Any], state: Saving | None = None)
     elif postgres:
         # The log's time as its column default gives it (SQLAlchemy leaves a default out of a statement with a CTE).
         logged = {f"lg_{name}": value for name, value in ({"at": utcnow()} | values).items()}
-        session.connection().execute(_with_state(state.statement, tuple(name[3:] for name in logged)),
-                                     logged | state.values)
+        # Sent with the transaction's COMMIT, in one round trip (or before anything else the transaction sends).
+        pipelined.at_commit(session.connection(), _with_state(state.statement, tuple(name[3:] for name in logged)),
+                            logged | state.values)
     else:
         session.connection().execute(state.statement, state.values)
         session.connection().execute(_INSERT, values)

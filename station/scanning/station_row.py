@@ -8,10 +8,13 @@ for a serial to be recorded on it, the prompt last shown with a change
 counter the live page watches, the operator signed in with their last
 scan (sign_in.py), the last ``LOC:`` scanned on the open document and the
 station's own location (its ``location`` key, with its site), all read with
-the rest in the same statement. A scan sent with an idempotency key reads, in
+the rest in the same statement (on PostgreSQL, with the transaction's BEGIN
+in one round trip: station.storage.pipelined). A scan sent with an idempotency key reads, in
 that statement too, what the scan log holds under that key (``logged``): a
 key seen before is answered again (scan_log.answer_again) without a statement
-of its own.
+of its own. Where the row was free, the open document's answer (its product
+counts and last lines: answer_read.beside) comes with it too (``shown``), so a
+scan that adds a line builds its answer without reading it again.
 """
 from __future__ import annotations
 
@@ -39,8 +42,9 @@ from station.domain.tables import D, P
 from station.domain.vocabulary import MAIN_SITE, DocumentKind, DocumentStatus, Mode, Phase
 from station.scan_core import decisions
 from station.scan_core.reading import LocationInfo, ProductInfo
+from station.storage import pipelined
 
-from . import places
+from . import answer_read, places
 from .sign_in import SignedIn
 
 SS = StationState.__table__
@@ -74,6 +78,7 @@ class StationRow:
     home: LocationInfo | None = None  # the station's location (its ``location`` key), None: not an active one
     place: LocationInfo | None = None  # the last LOC: scanned on the open document
     probed: tuple[ProductFacts | None, SerialFacts] | None = None  # the scanned text as a barcode and a serial
+    shown: answer_read.Shown | None = None  # the open document's answer, read with the row (None: not read)
 
 
 def info(p: ProductFacts | None) -> ProductInfo | None:
@@ -110,16 +115,29 @@ _PROBE = probe_subquery("probe")
 _PROBED = "pr_"
 
 
-def _probing(locked):
-    """The locked read with what the scanned text is (a barcode's product, a serial's record: facts.probe), in the
-    same statement, taking the station's row only if no other transaction holds it (SKIP LOCKED).
+def _answer():
+    """The answer of the document the station's row names (answer_read.beside), and its order's."""
+    state, document = SS.alias("answer_station"), D.alias("answer_document")
+    document_id = select(state.c.document_id).where(state.c.station == bindparam("station")).correlate(None)
+    order_id = select(document.c.order_id).where(document.c.id == document_id.scalar_subquery()).correlate(None)
+    return answer_read.beside(document_id.scalar_subquery(), order_id.scalar_subquery()).label("an_rows")
 
-    So the text is read as a statement of its own after the lock would read it: on SQLite BEGIN IMMEDIATE let no
-    other writer in before it; on PostgreSQL the row was free, so no scan of this station was in flight (a read
-    that waited on the lock would see the text as it was before the scan it waited on). Skipped (no row), the
-    station is read again the way that waits, and the reader asks about the text in a statement of its own.
+
+_ANSWER = _answer()
+
+
+def _probing(locked):
+    """The locked read with what the scanned text is (a barcode's product, a serial's record: facts.probe) and the
+    open document's answer (its products and last lines, as one column of JSON), in the same statement, taking the
+    station's row only if no other transaction holds it (SKIP LOCKED).
+
+    So the text and the answer are read as statements of their own after the lock would read them: on SQLite
+    BEGIN IMMEDIATE let no other writer in before it; on PostgreSQL the row was free, so no scan of this station
+    was in flight (a read that waited on the lock would see the text as it was before the scan it waited on).
+    Skipped (no row), the station is read again the way that waits, and the reader asks about the text, and the
+    answer is read, in statements of their own.
     """
-    return (locked.add_columns(*(c.label(_PROBED + c.name) for c in _PROBE.c))
+    return (locked.add_columns(*(c.label(_PROBED + c.name) for c in _PROBE.c), _ANSWER)
             .select_from(locked.get_final_froms()[0].outerjoin(_PROBE, true()))
             .with_for_update(of=SS, skip_locked=True))
 
@@ -147,6 +165,8 @@ _SAVE = update(SS).where(SS.c.station == bindparam("st_station")).values(
     version=SS.c.version + 1, updated_at=bindparam("st_updated_at"), location_id=bindparam("st_location_id"))
 _SAVE_OPERATOR = _SAVE.values(operator_id=bindparam("st_operator_id"),
                               operator_seen_at=bindparam("st_operator_seen_at"))
+#: A scan's locked read is most often its transaction's first statement: on PostgreSQL its BEGIN goes with it.
+_FIRST = {pipelined.BEGIN_WITH: True}
 #: ``save``'s default: the stored operator left as it is.
 KEEP = object()
 
@@ -191,11 +211,16 @@ def load(session: Session, station: str, *, lock: bool, key: str | None = None,
     if keyed:
         params["key"] = key
     if probe is not None and lock:
-        row = session.connection().execute(_LOCK_PROBED[keyed], params | probe_params(probe)).first()
+        row = session.connection().execute(_LOCK_PROBED[keyed], params | probe_params(probe),
+                                           execution_options=_FIRST).first()
         if row is not None:
-            return replace(_row(station, row, keyed), probed=probed(probe, _Probed(row)))
+            found = _row(station, row, keyed)
+            doc = found.document
+            shown = answer_read.from_rows(doc.id, doc.order_id, row.an_rows) if doc is not None else None
+            return replace(found, probed=probed(probe, _Probed(row)), shown=shown)
         # Not made yet, or (PostgreSQL) another scan of this station holds it: wait for it, without the probe.
-    row = session.connection().execute(_LOCK_KEYED if keyed else _LOCK if lock else _READ, params).first()
+    row = session.connection().execute(_LOCK_KEYED if keyed else _LOCK if lock else _READ, params,
+                                       execution_options=_FIRST if lock else {}).first()
     return _row(station, row, keyed) if row is not None else None
 
 

@@ -2,8 +2,9 @@
 
 The document in an answer carries its line count, its products (units here,
 expected and received before, from the tallies) and its last 50 lines: two
-indexed reads whatever its size, asked in one statement (answer_read.py). The prompt is worded from the same
-per-product counts, so they are read once per scan.
+indexed reads whatever its size, asked in one statement (answer_read.py), most often with the station's
+locked read and the scan's own line added to them (Stand.shown). The prompt is worded from the same
+per-product counts, so they are read once per scan, if at all.
 """
 from __future__ import annotations
 
@@ -66,7 +67,11 @@ def answer(ctx: ScanContext, stand: Stand, state: decisions.State, refused: str 
     it named)."""
     session = ctx.session
     doc = stand.document if stand.posted is None else stand.posted[0]
-    counts, rows = answer_read.read(session, doc.id, doc.order_id) if doc is not None else ([], None)
+    shown = stand.shown if stand.posted is None and doc is not None else None
+    if shown is not None and shown.document_id == doc.id:  # read with the station's row, and the scan's lines
+        counts, rows = list(shown.counts), list(shown.lines)
+    else:
+        counts, rows = answer_read.read(session, doc.id, doc.order_id) if doc is not None else ([], None)
     count = stand.count
     if count is None and stand.posted is None and doc is not None and doc.kind is DocumentKind.count:
         again = refused == "already_counted"

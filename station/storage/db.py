@@ -9,6 +9,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import pipelined
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -72,7 +74,9 @@ def make_engine(url: str, **kwargs) -> Engine:
     kwargs.setdefault("connect_args", {}).setdefault("options", f"{given} -c jit=off".strip())
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    pipelined.hook(engine)  # a scan's BEGIN and COMMIT ride on its statements (pipelined.py)
+    return engine
 
 
 def read_only(engine: Engine) -> Engine:

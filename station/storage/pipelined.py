@@ -1,0 +1,192 @@
+"""PostgreSQL round trips saved: a transaction's BEGIN sent with its first statement, its last write with its COMMIT.
+
+psycopg 3 sends a transaction's BEGIN on a round trip of its own before the
+first statement, and its COMMIT on another: two of a scan's six round trips
+(issue 22). Here both ride on a statement the transaction sends anyway, in
+psycopg's pipeline mode (the statements queued, then sent and answered
+together):
+
+- a statement executed with the option ``BEGIN_WITH`` on a connection that
+  has no transaction yet goes behind an explicit BEGIN, in one round trip.
+  psycopg is put in autocommit mode for that transaction, so that it sends no
+  BEGIN of its own (it would, and wait for it, even in pipeline mode); it is
+  taken out again as the transaction ends (commit, rollback, or the
+  connection's return to the pool);
+- a write handed to ``at_commit`` is held, and sent with the transaction's
+  COMMIT, in one round trip. Any other statement on the connection sends it
+  first, on its own, so nothing reads past it; a rollback drops it. An error
+  of the write is raised by the commit, as SQLAlchemy raises it (an
+  IntegrityError, a deadlock), and the transaction is rolled back.
+
+SQLAlchemy itself cannot pipeline (it reads a statement's result as it sends
+it), so the pipelines are psycopg's, on the connection's driver connection,
+around the cursor SQLAlchemy hands its execution: the results come back
+through SQLAlchemy as any other's. The round trips a pipeline saves are set
+on the execution's context (``SAVED``) for the bench's count
+(station.bench.statements). SQLite is left alone: it has no round trips.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from station.domain.sent_together import PIPELINES, SEND_FIRST
+
+#: Execution option: send the transaction's BEGIN with this statement (when no transaction has begun yet).
+BEGIN_WITH = "station_begin_with"
+#: The attribute of an execution's context saying how many round trips its pipeline saved.
+SAVED = "station_round_trips_saved"
+#: The attribute of an execution's context saying how many statements its pipeline sent beside its own.
+SENT = "station_statements_sent"
+_HELD = "station.pipelined"  # the connection's info: what this module holds for its transaction
+_COMMIT_AFTER = "station_commit_after"
+_COMMIT = "station_commit"
+_FLUSHING = "station_held_write"
+
+
+@dataclass
+class _Held:
+    """A transaction's state here: whether its BEGIN was ours (psycopg in autocommit mode), and the writes held."""
+
+    begun: bool = False
+    writes: list = field(default_factory=list)
+
+
+def hook(engine: Engine) -> None:
+    """Listen on a PostgreSQL engine (station.storage.db.make_engine calls it for each)."""
+    if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
+        return
+    event.listen(engine, "do_execute", _do_execute)
+    event.listen(engine, "before_execute", _before_execute)
+    event.listen(engine, "commit", _commit)
+    event.listen(engine, "rollback", _rollback)
+    event.listen(engine, "checkin", _checkin)
+    engine.update_execution_options(**{PIPELINES: True})  # station.domain.sent_together sends its pairs here
+
+
+def at_commit(conn: Connection, statement, parameters: dict) -> None:
+    """Run the write ``statement`` when ``conn``'s transaction commits, with its COMMIT (PostgreSQL); now elsewhere."""
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+        conn.execute(statement, parameters)
+        return
+    conn.info.setdefault(_HELD, _Held()).writes.append((statement, parameters))
+
+
+def _idle(raw) -> bool:
+    from psycopg.pq import TransactionStatus
+
+    return raw.info.transaction_status == TransactionStatus.IDLE
+
+
+def _do_execute(cursor, statement, parameters, context) -> bool:
+    options = context.execution_options
+    if options.get(BEGIN_WITH):
+        return _begin_with(cursor, statement, parameters, context)
+    if options.get(SEND_FIRST):
+        return _send_first(cursor, statement, parameters, context, *options[SEND_FIRST])
+    if options.get(_COMMIT_AFTER):
+        raw = context.root_connection.connection.driver_connection
+        with raw.pipeline():
+            cursor.execute(statement, parameters)
+            raw.execute("COMMIT")
+        setattr(context, SAVED, 1)
+        return True
+    if options.get(_COMMIT):
+        setattr(context, SAVED, 1)  # the COMMIT itself, sent as a statement: the commit costs nothing more
+    return False
+
+
+def _begin_with(cursor, statement, parameters, context) -> bool:
+    conn = context.root_connection
+    raw = conn.connection.driver_connection
+    if raw.autocommit or not _idle(raw) or raw._pipeline is not None:
+        return False  # a transaction has begun (or the caller chose autocommit): the statement goes as it is
+    if (raw.isolation_level, raw.read_only, raw.deferrable) != (None, None, None):
+        return False  # psycopg's BEGIN says more than a plain one: it sends its own
+    raw.autocommit = True  # psycopg sends no BEGIN: this one is ours
+    conn.info.setdefault(_HELD, _Held()).begun = True
+    with raw.pipeline():
+        raw.execute("BEGIN")
+        cursor.execute(statement, parameters)
+    setattr(context, SAVED, 1)
+    return True
+
+
+@functools.cache
+def _compiled(statement, dialect):
+    """A statement as SQLAlchemy sends it on ``dialect`` (the domain's are built once: compiled once each)."""
+    return statement.compile(dialect=dialect)
+
+
+def _send_first(cursor, statement, parameters, context, first, first_params: dict, rows: list) -> bool:
+    """station.domain.sent_together's pair: ``first`` (compiled as SQLAlchemy would send it), then the statement,
+    in one pipeline; ``first``'s rows go in ``rows``. An error of either is raised as the statement's."""
+    compiled = _compiled(first, context.dialect)
+    params = compiled.construct_params(first_params)
+    processors = compiled._bind_processors
+    params = {name: processors[name](value) if name in processors else value for name, value in params.items()}
+    raw = context.root_connection.connection.driver_connection
+    with raw.pipeline():
+        sent = raw.cursor()
+        sent.execute(compiled.string, params)
+        cursor.execute(statement, parameters)
+    if sent.description is not None:
+        rows.extend(sent.fetchall())
+    setattr(context, SENT, 1)
+    setattr(context, SAVED, 1)
+    return True
+
+
+def _before_execute(conn, clauseelement, multiparams, params, execution_options):
+    """Writes held for the commit go first when anything else is sent (it may read them)."""
+    held = conn.info.get(_HELD)
+    if held is not None and held.writes and not execution_options.get(_FLUSHING):
+        writes, held.writes = held.writes, []
+        for statement, parameters in writes:
+            conn.execute(statement, parameters, execution_options={_FLUSHING: True})
+
+
+def _commit(conn) -> None:
+    held = conn.info.get(_HELD)
+    if held is None:
+        return
+    writes, held.writes = held.writes, []
+    for statement, parameters in writes[:-1]:
+        conn.execute(statement, parameters, execution_options={_FLUSHING: True})
+    if writes:
+        statement, parameters = writes[-1]
+        conn.execute(statement, parameters, execution_options={_FLUSHING: True, _COMMIT_AFTER: True})
+    elif held.begun:
+        # Nothing held: psycopg, in autocommit mode, would still send COMMIT; sent here, to leave that mode after.
+        conn.exec_driver_sql("COMMIT", execution_options={_FLUSHING: True, _COMMIT: True})
+    conn.info.pop(_HELD, None)
+    if held.begun:
+        conn.connection.driver_connection.autocommit = False  # committed: idle, SQLAlchemy's commit sends nothing
+
+
+def _rollback(conn) -> None:
+    try:
+        info, raw = conn.info, conn.connection.driver_connection
+    except Exception:  # an invalidated connection: the pool's check-in cleans up (its record keeps what is held)
+        return
+    held = info.pop(_HELD, None)
+    if held is None or not held.begun:
+        return
+    try:
+        raw.rollback()  # in autocommit mode psycopg still ends the transaction it is in
+    except Exception:  # a broken connection: SQLAlchemy's own rollback meets it; the pool's check-in cleans up
+        info[_HELD] = held
+        return
+    raw.autocommit = False
+
+
+def _checkin(dbapi_connection, connection_record) -> None:
+    """A connection back in the pool (its transaction rolled back by the pool's reset) leaves autocommit mode."""
+    held = connection_record.info.pop(_HELD, None)
+    if held is not None and held.begun and dbapi_connection is not None and dbapi_connection.autocommit:
+        if not _idle(dbapi_connection):
+            dbapi_connection.rollback()
+        dbapi_connection.autocommit = False

@@ -1,0 +1,108 @@
+"""A transaction's BEGIN sent with its first statement and its last write with its COMMIT (PostgreSQL, issue 22).
+
+station.storage.pipelined saves a scan two round trips; these guard what it
+must never change: a held write is read by whatever the transaction sends
+after it, is dropped by a rollback, fails the commit with the error
+SQLAlchemy raises for it, and the connection is transactional again for the
+next transaction the pool hands it to (psycopg leaves autocommit mode).
+"""
+from __future__ import annotations
+
+import pytest
+from helpers.database import POSTGRES_ONLY
+from sqlalchemy import bindparam, column, insert, table, text
+from sqlalchemy.exc import IntegrityError
+
+from station.bench.statements import Counter
+from station.storage.db import make_engine
+from station.storage.pipelined import BEGIN_WITH, at_commit
+
+pytestmark = POSTGRES_ONLY
+
+T = table("pipelined_rows", column("id"))
+ADD = insert(T).values(id=bindparam("id"))
+FIRST = {BEGIN_WITH: True}
+
+
+@pytest.fixture
+def rows(db):
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE pipelined_rows (id integer PRIMARY KEY)"))
+    yield db
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE pipelined_rows"))
+
+
+def _ids(db) -> list[int]:
+    with db.engine.connect() as conn:
+        return list(conn.execute(text("SELECT id FROM pipelined_rows ORDER BY id")).scalars())
+
+
+def test_a_held_write_is_committed_with_the_commit_in_the_round_trips_of_the_statements(rows):
+    """Guards the fold: BEGIN with the first statement, the held write with COMMIT; two statements, two round
+    trips (psycopg alone sends four), and the row committed."""
+    trips = Counter(rows.engine).start()
+    try:
+        with rows.Session.begin() as s:
+            assert s.connection().execute(text("SELECT 1"), execution_options=FIRST).scalar_one() == 1
+            at_commit(s.connection(), ADD, {"id": 1})
+    finally:
+        trips.stop()
+    assert (trips.statements, trips.round_trips) == (2, 2)
+    assert _ids(rows) == [1]
+
+
+def test_a_statement_after_a_held_write_reads_it(rows):
+    """Guards the order of a transaction: anything sent after a held write is sent after it (a daemon's batch
+    of scans reads each scan's station state as the one before saved it)."""
+    with rows.Session.begin() as s:
+        s.connection().execute(text("SELECT 1"), execution_options=FIRST)
+        at_commit(s.connection(), ADD, {"id": 1})
+        assert s.connection().execute(text("SELECT count(*) FROM pipelined_rows")).scalar_one() == 1
+        at_commit(s.connection(), ADD, {"id": 2})
+    assert _ids(rows) == [1, 2]
+
+
+def test_a_rollback_drops_a_held_write_and_leaves_the_connection_transactional(rows):
+    """Guards autocommit mode ending with the transaction: after a folded transaction rolled back, the pooled
+    connection's next transaction still rolls back (psycopg is out of autocommit mode)."""
+    with rows.Session() as s:
+        s.connection().execute(text("SELECT 1"), execution_options=FIRST)
+        at_commit(s.connection(), ADD, {"id": 1})
+        s.rollback()
+    with rows.Session() as s:
+        s.connection().execute(ADD, {"id": 2})
+        assert s.connection().connection.driver_connection.autocommit is False
+        s.rollback()
+    assert _ids(rows) == []
+
+
+def test_a_held_write_that_fails_fails_the_commit(rows):
+    """Guards the errors: a held write refused by a unique index raises SQLAlchemy's IntegrityError from the commit
+    (what the API's key race catches), nothing of the transaction is kept, and the next transaction is whole."""
+    with rows.engine.begin() as conn:
+        conn.execute(ADD, {"id": 1})
+    with pytest.raises(IntegrityError), rows.Session.begin() as s:
+        s.connection().execute(text("SELECT 1"), execution_options=FIRST)
+        s.connection().execute(ADD, {"id": 2})
+        at_commit(s.connection(), ADD, {"id": 1})
+    assert _ids(rows) == [1]
+    with rows.Session.begin() as s:
+        s.connection().execute(text("SELECT 1"), execution_options=FIRST)
+        at_commit(s.connection(), ADD, {"id": 3})
+    with rows.Session() as s:
+        s.connection().execute(ADD, {"id": 4})
+        s.rollback()
+    assert _ids(rows) == [1, 3]
+
+
+def test_a_begin_that_says_more_is_left_to_psycopg(db):
+    """Guards an engine's isolation level: psycopg's BEGIN names it, a plain BEGIN would not, so the statement goes
+    on its own and the transaction is at the level the engine asked for."""
+    engine = make_engine(db.url, isolation_level="REPEATABLE READ")
+    try:
+        with engine.begin() as conn:
+            level = conn.execute(text("SHOW transaction_isolation"), execution_options=FIRST).scalar_one()
+            assert (level, conn.connection.driver_connection.autocommit) == ("repeatable read", False)
+    finally:
+        engine.dispose()
