@@ -48,7 +48,7 @@ from .documents import add_line, expire, expire_rows, open_document, require_ope
 from .errors import Refusal
 from .facts import DocumentHead, DocumentLike, ProductFacts, ProductLike, SerialFacts, locked_serials, product_by_id
 from .models import Document, DocumentLine, Movement, Product, SerialNumber
-from .rules import SERIAL_CHECKS, check_units, order_exceeded, out_of_stock, writes_off
+from .rules import SERIAL_CHECKS, Resolved, check_units, order_exceeded, out_of_stock, writes_off
 from .sqldates import warranty_given
 from .vocabulary import (
     POLICY,
@@ -113,12 +113,12 @@ def post(session: Session, given: DocumentLike) -> Posted:
         deltas = relocation.post(session, doc, lines, facts, here, at)
     elif doc.kind in SERVICE_KINDS:
         customer_id = service_posting.check(session, doc, lines, facts, products)
-        _check_sites(session, doc, lines, here)
+        _check_sites(session, doc, lines, here, facts)
         service_posting.write(session, doc, customer_id, at)
         deltas: dict[int, int] = {}
     else:
         deltas, takes = _check(doc, lines, facts, products)
-        _check_sites(session, doc, lines, here)
+        _check_sites(session, doc, lines, here, facts)
         if doc.order_id is not None:
             _check_order(session, doc, doc.order_id)
         new = [line.serial for line in lines if line.serial is not None and line.serial not in facts]
@@ -127,7 +127,8 @@ def post(session: Session, given: DocumentLike) -> Posted:
         _apply_units(session, doc, deltas, takes)
         units = _place_units(session, doc, lines, here, takes)
         _write_movements(session, doc, at, takes, units, here)
-        _update_serials(session, doc, at, here)
+        if facts or not _made_as_left(POLICY[doc.kind]):  # else every record is new, made as posting leaves it
+            _update_serials(session, doc, at, here)
     if doc.order_id is not None:
         tallies.receive_on_order(session, doc.id, doc.order_id)
     session.execute(update(D).where(D.c.id == doc.id).values(status=DocumentStatus.posted, posted_at=at))
@@ -172,13 +173,24 @@ def _check(doc: DocumentHead, lines, facts: dict[str, SerialFacts], product: _Pr
     deltas: dict[int, int] = {}
     takes: list[str] = []  # serials sold by taking an unserialised unit (rule 4)
     check = SERIAL_CHECKS[doc.kind]
+    # A serial without a record is decided by its line's product and quantity alone (its text only words a
+    # refusal): the first such line of each pair decides for the others, which it would refuse or pass alike. A
+    # receipt of 30,000 new serials is checked once, not 30,000 times (a SerialFacts and a Resolved each).
+    unrecorded: dict[tuple[int | None, int], Resolved] = {}
     for line in lines:
         if line.serial is None:
             resolved = check_units(doc, product(line.product_id), line.quantity)
             signed = line.quantity if policy.sign == 0 else policy.sign * line.quantity
             deltas[resolved.product.id] = deltas.get(resolved.product.id, 0) + signed
             continue
-        resolved = check(facts.get(line.serial) or SerialFacts(line.serial), product(line.product_id), line.quantity)
+        known = facts.get(line.serial)
+        if known is not None:
+            resolved = check(known, product(line.product_id), line.quantity)
+        else:
+            resolved = unrecorded.get((line.product_id, line.quantity))
+            if resolved is None:
+                resolved = check(SerialFacts(line.serial), product(line.product_id), line.quantity)
+                unrecorded[line.product_id, line.quantity] = resolved
         if resolved.takes_unit:
             takes.append(line.serial)
             deltas[resolved.product.id] = deltas.get(resolved.product.id, 0) - 1
@@ -222,7 +234,7 @@ def _bring_in(session: Session, doc: DocumentHead, here: int, lines, new: list[s
     made = datetime.now(UTC)
     policy = POLICY[doc.kind]
     # Made as the posting leaves them when it brings them into stock (a receipt: a return brings no new serial).
-    comes_in = policy.sign > 0
+    comes_in = _made_as_left(policy)
     supplier = _serial_party(policy, doc).get("supplier_id") if comes_in else None
     placed = func.coalesce(L.c.location_id, literal(here)) if comes_in else literal(None, S.c.location_id.type)
     source = (select(L.c.serial, L.c.product_id, literal(comes_in), literal(made, S.c.created_at.type),
@@ -247,6 +259,14 @@ def _bring_in(session: Session, doc: DocumentHead, here: int, lines, new: list[s
     return facts
 
 
+def _made_as_left(policy: KindPolicy) -> bool:
+    """True when ``_bring_in`` makes a new serial's record as the posting leaves it, and ``_update_serials`` would
+    write nothing to it: a kind that brings units into stock and gives no warranty (a receipt). When every serial
+    line's record is one of those (none had one before), that UPDATE, a join of every line to its record that
+    changes no row, is left out."""
+    return policy.sign > 0 and not policy.serial.warranty
+
+
 def _apply_units(session: Session, doc: DocumentHead, deltas: dict[int, int], takes: list[str]) -> None:
     """Each product's unserialised count moved by its delta, never below zero, in product id order."""
     for product_id in sorted(deltas):
@@ -261,9 +281,13 @@ def _apply_units(session: Session, doc: DocumentHead, deltas: dict[int, int], ta
             raise out_of_stock(doc, product, product.unserialised_on_hand, takes[0] if takes else None)
 
 
-def _check_sites(session: Session, doc: DocumentHead, lines, here: int) -> None:
-    """Under the serials' locks: none is in transit, and what leaves stock leaves from the document's site (3c)."""
-    if not any(line.serial is not None for line in lines):
+def _check_sites(session: Session, doc: DocumentHead, lines, here: int, facts: dict[str, SerialFacts]) -> None:
+    """Under the serials' locks: none is in transit, and what leaves stock leaves from the document's site (3c).
+
+    Only a serial with a record (``facts``, read under the locks) is somewhere: when none of the lines has one (a
+    receipt of new serials), there is nothing to read.
+    """
+    if not facts:
         return
     where, sites = site_rules.read(session, doc.id), {}
     for line in lines:
