@@ -10,11 +10,11 @@ locked, checked and brought up to date (or refuses the posting).
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, insert, select
 
 from station.domain import catalogue, documents, posting, stock
 from station.domain.errors import Refusal
-from station.domain.models import Document, DocumentKind, Movement, Product, SerialNumber
+from station.domain.models import Document, DocumentKind, Movement, Product, SerialNumber, Supplier
 
 
 @pytest.fixture
@@ -141,3 +141,34 @@ def test_new_serials_of_a_sale_refuse_when_a_unit_is_gone(db, loose_sale):
     with db.Session() as s:
         assert s.get(Product, loose).unserialised_on_hand == 2
         assert s.scalar(select(Movement.id).where(Movement.document_id == sale_id).limit(1)) is None
+
+
+def test_a_record_made_after_the_locks_is_checked_where_it_is(db, receipt):
+    """Guards the whereabouts of a record another request makes between the posting's locked read and its INSERT
+    (PostgreSQL, READ COMMITTED): found by the insert's conflict, locked, and refused like a known one, here a unit
+    in transit (serial_in_transit), which leaves nothing written."""
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite takes one writer at a time: no record can be made while a posting runs")
+    doc_id, widget, acme = receipt
+    with db.Session.begin() as s:
+        away = documents.open_document(s, DocumentKind.receipt, station="elsewhere", supplier=s.get(Supplier, acme))
+        away_id = away.id
+    made: list[str] = []
+
+    def meanwhile(conn, cursor, statement, parameters, context, executemany):
+        if "FOR NO KEY UPDATE" in statement and not made:  # the posting's locked read: commit a record after it
+            made.append("SN-2")
+            with db.engine.begin() as other:
+                other.execute(insert(SerialNumber.__table__).values(serial="SN-2", created_at=func.now(),
+                                                                    transfer_id=away_id))
+
+    event.listen(db.engine, "after_cursor_execute", meanwhile)
+    try:
+        with db.Session() as s, pytest.raises(Refusal) as refused, s.begin():
+            posting.post(s, s.get(Document, doc_id))
+    finally:
+        event.remove(db.engine, "after_cursor_execute", meanwhile)
+    assert made == ["SN-2"] and refused.value.code == "serial_in_transit"
+    with db.Session() as s:
+        assert set(records(s)) == {"SN-2"}
+        assert s.scalar(select(Movement.id).limit(1)) is None

@@ -121,7 +121,10 @@ def post(session: Session, given: DocumentLike) -> Posted:
             _check_order(session, doc, doc.order_id)
         new = [line.serial for line in lines if line.serial is not None and line.serial not in facts]
         if new:
-            facts |= _bring_in(session, doc, here, lines, new, products)
+            fresh = _bring_in(session, doc, here, lines, new, products)
+            if fresh:  # made by another request since the locks: where it is is decided on too
+                _check_sites(session, doc, [line for line in lines if line.serial in fresh], here, fresh)
+            facts |= fresh
         _apply_units(session, doc, deltas, takes)
         units = _place_units(session, doc, lines, here, takes)
         _write_movements(session, doc, at, takes, units, here)
@@ -304,7 +307,8 @@ def _check_sites(session: Session, doc: DocumentHead, lines, here: int, facts: d
     """Under the serials' locks: none is in transit, and what leaves stock leaves from the document's site (3c).
 
     Only a serial with a record (``facts``, read under the locks) is somewhere: when none of the lines has one (a
-    receipt of new serials), there is nothing to read.
+    receipt of new serials), there is nothing to read. A record another request made after those locks is checked
+    once ``_bring_in`` has locked it (``lines``: its lines alone).
     """
     if not facts:
         return
