@@ -156,7 +156,7 @@ def test_a_record_made_after_the_locks_is_checked_where_it_is(db, receipt):
     made: list[str] = []
 
     def meanwhile(conn, cursor, statement, parameters, context, executemany):
-        if "FOR NO KEY UPDATE" in statement and not made:  # the posting's locked read: commit a record after it
+        if "locked_head" in statement and not made:  # the posting's read (facts.document_read): a record after it
             made.append("SN-2")
             with db.engine.begin() as other:
                 other.execute(insert(SerialNumber.__table__).values(serial="SN-2", created_at=func.now(),

@@ -47,7 +47,17 @@ from sqlalchemy.orm import Session
 from . import events, movement_writes, relocation, service_posting, site_rules, tallies, whereabouts
 from .documents import add_line, expire, expire_rows, open_document, require_open
 from .errors import Refusal
-from .facts import DocumentHead, DocumentLike, ProductFacts, ProductLike, SerialFacts, locked_serials, product_by_id
+from .facts import (
+    DocumentHead,
+    DocumentLike,
+    DocumentRead,
+    ProductFacts,
+    ProductLike,
+    SerialFacts,
+    document_read,
+    locked_serials,
+    product_by_id,
+)
 from .models import Document, DocumentLine, Movement, Product, SerialNumber
 from .rules import SERIAL_CHECKS, Resolved, check_units, order_exceeded, out_of_stock, writes_off
 from .sqldates import warranty_given
@@ -92,7 +102,10 @@ def post(session: Session, given: DocumentLike) -> Posted:
     require_open(given)
     if given.kind == DocumentKind.purchase_order:
         raise Refusal("document_not_open", "A purchase order is received against, not posted.")
-    doc = _locked_head(session, given.id)
+    # A count's lines are read by counting.py its own way, and hold no serials (rule 8 does not apply): counting.py
+    # locks what it counts itself.
+    read = document_read(session, given.id, with_lines=given.kind != DocumentKind.count)
+    doc = read.head
     if doc.status != DocumentStatus.open:
         raise Refusal("document_not_open", f"Document {doc.reference} is {doc.status.value}, not open.")
     if doc.line_count == 0:
@@ -101,10 +114,7 @@ def post(session: Session, given: DocumentLike) -> Posted:
         # Two receipts against one purchase order: the second waits here, then counts what the
         # first received (else both could pass "received + these <= expected" and over-receive).
         session.execute(select(D.c.id).where(D.c.id == doc.order_id).with_for_update(key_share=True))
-    lines = _lines(session, doc.id) if doc.kind != DocumentKind.count else []  # counting.py reads a count's own way
-    # A count's lines hold no serials (rule 8 does not apply): counting.py locks what it counts itself.
-    facts = locked_serials(session, doc.id) if doc.kind != DocumentKind.count else {}
-    products = _Products(session)
+    lines, facts, products = _locked_lines(session, doc, read)
     at = datetime.now(UTC)
     here = whereabouts.default_location(session, doc.location_id)
     if doc.kind in LOCATION_KINDS:
@@ -144,13 +154,23 @@ def post(session: Session, given: DocumentLike) -> Posted:
     return Posted(doc.reference, doc.line_count, at)
 
 
-def _locked_head(session: Session, document_id: int) -> DocumentHead:
-    """The document's head, its row locked: a second CMD:FINISH of the same document waits here."""
-    row = session.execute(select(D.c.id, D.c.reference, D.c.kind, D.c.status, D.c.station, D.c.user,
-                                 D.c.supplier_id, D.c.customer_id, D.c.order_id, D.c.line_count, D.c.location_id)
-                          .where(D.c.id == document_id).with_for_update()).one()
-    return DocumentHead(row.id, row.reference, row.kind, row.status, row.station, row.user, row.supplier_id,
-                        row.customer_id, row.order_id, row.line_count, location_id=row.location_id)
+def _locked_lines(session: Session, doc: DocumentHead, read: DocumentRead):
+    """The lines, the facts of their serials' records, locked, and their products, from the document's read.
+
+    The read's records are not locked: where there are any, on PostgreSQL they are read again under their locks
+    (``locked_serials``, in id order); SQLite's write lock (BEGIN IMMEDIATE) is the posting's already. A receipt of
+    new serials has none and locks none: a record another request makes meanwhile is found and locked by
+    ``_bring_in``. Lines another request changed under the document's lock while the read waited for it (see
+    ``facts.document_read``) are read again, with the records of their serials, as before the read was one.
+    """
+    if doc.kind == DocumentKind.count:
+        return [], {}, _Products(session)
+    lines, facts = list(map(_Line._make, read.lines)), read.records
+    if len(lines) != doc.line_count:  # changed under the document's lock while the read waited for it
+        return _lines(session, doc.id), locked_serials(session, doc.id), _Products(session)
+    if facts and session.get_bind().dialect.name == "postgresql":
+        facts = locked_serials(session, doc.id)
+    return lines, facts, _Products(session, read.products)
 
 
 class _Line(NamedTuple):
@@ -177,9 +197,9 @@ def _lines(session: Session, document_id: int) -> list[_Line]:
 class _Products:
     """The products a posting's lines name, each read once."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, known: dict[int, ProductFacts] | None = None):
         self.session = session
-        self._known: dict[int, ProductFacts] = {}
+        self._known: dict[int, ProductFacts] = dict(known or {})
 
     def __call__(self, product_id: int | None) -> ProductFacts | None:
         if product_id is None:
