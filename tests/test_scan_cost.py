@@ -85,6 +85,32 @@ def test_posting_costs_the_same_for_30_lines_and_for_300(counted):
     assert receipt("A", 30) == receipt("B", 300)
 
 
+#: What posting a small document costs, CMD:FINISH's scan included (issue 22: the finishes set the bench's p99).
+#: A receipt of new serials: BEGIN IMMEDIATE (SQLite); the station's locked read; the savepoint; one read of the
+#: document (its head locked), its lines, their products and their serials' records (facts.document_read); the
+#: serials' INSERT; the movements' INSERT; the document posted and its lines closed (two UPDATEs on SQLite; on
+#: PostgreSQL one statement, which also takes the event feed's lock); the event; the answer's read; the savepoint
+#: released; the station's state and the scan log (one statement on PostgreSQL). A sale of known serials locks
+#: its records on PostgreSQL (SQLite's write lock is the posting's already), and writes their stock (UPDATE ...
+#: FROM the lines) where a receipt's new records are made as it leaves them.
+FINISH_RECEIPT = {"sqlite": 13, "postgresql": 10}
+FINISH_SALE = {"sqlite": 15, "postgresql": 13}
+
+
+def test_a_small_posting_costs_a_dozen_statements(counted, db):
+    """Guards the statements of a small posting's CMD:FINISH, a receipt of new serials and a sale of them."""
+    counted("in", "SUP:ACME")
+    counted("in", GTIN)
+    for n in range(5):
+        counted("in", f"F-{n}")
+    receipt = counted("in", "CMD:FINISH")
+    counted("till", "CUS:BOB")
+    for n in range(5):
+        counted("till", f"F-{n}")
+    sale = counted("till", "CMD:FINISH")
+    assert (receipt, sale) == (FINISH_RECEIPT[db.backend], FINISH_SALE[db.backend])
+
+
 def test_a_sale_by_serial_costs_the_same_on_a_long_sale(counted):
     """Guards the till: the 200th serial of a sale costs what the 5th does."""
     counted("in", "SUP:ACME")
