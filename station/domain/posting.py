@@ -114,19 +114,19 @@ def post(session: Session, given: DocumentLike) -> Posted:
         # Two receipts against one purchase order: the second waits here, then counts what the
         # first received (else both could pass "received + these <= expected" and over-receive).
         session.execute(select(D.c.id).where(D.c.id == doc.order_id).with_for_update(key_share=True))
-    lines, facts, products = _locked_lines(session, doc, read)
+    lines, facts, products, where = _locked_lines(session, doc, read)
     at = datetime.now(UTC)
     here = whereabouts.default_location(session, doc.location_id)
     if doc.kind in LOCATION_KINDS:
         deltas = relocation.post(session, doc, lines, facts, here, at)
     elif doc.kind in SERVICE_KINDS:
         customer_id = service_posting.check(session, doc, lines, facts, products)
-        _check_sites(session, doc, lines, here, facts)
+        _check_sites(session, doc, lines, here, facts, where)
         service_posting.write(session, doc, customer_id, at)
         deltas: dict[int, int] = {}
     else:
         deltas, takes = _check(doc, lines, facts, products)
-        _check_sites(session, doc, lines, here, facts)
+        _check_sites(session, doc, lines, here, facts, where)
         if doc.order_id is not None:
             _check_order(session, doc, doc.order_id)
         new = [line.serial for line in lines if line.serial is not None and line.serial not in facts]
@@ -154,22 +154,25 @@ def post(session: Session, given: DocumentLike) -> Posted:
 
 
 def _locked_lines(session: Session, doc: DocumentHead, read: DocumentRead):
-    """The lines, the facts of their serials' records, locked, and their products, from the document's read.
+    """The lines, the facts of their serials' records, locked, their products, and where each record is (None: to
+    be read under the locks, ``site_rules.read``), from the document's read.
 
     The read's records are not locked: where there are any, on PostgreSQL they are read again under their locks
-    (``locked_serials``, in id order); SQLite's write lock (BEGIN IMMEDIATE) is the posting's already. A receipt of
-    new serials has none and locks none: a record another request makes meanwhile is found and locked by
+    (``locked_serials``, in id order), and where they are is read after those locks; SQLite's write lock (BEGIN
+    IMMEDIATE) is the posting's already, so what the read found is what posting decides on. A receipt of new
+    serials has none and locks none: a record another request makes meanwhile is found and locked by
     ``_bring_in``. Lines another request changed under the document's lock while the read waited for it (see
     ``facts.document_read``) are read again, with the records of their serials, as before the read was one.
     """
     if doc.kind == DocumentKind.count:
-        return [], {}, _Products(session)
+        return [], {}, _Products(session), None
     lines, facts = list(map(_Line._make, read.lines)), read.records
     if len(lines) != doc.line_count:  # changed under the document's lock while the read waited for it
-        return _lines(session, doc.id), locked_serials(session, doc.id), _Products(session)
+        return _lines(session, doc.id), locked_serials(session, doc.id), _Products(session), None
     if facts and session.get_bind().dialect.name == "postgresql":
-        facts = locked_serials(session, doc.id)
-    return lines, facts, _Products(session, read.products)
+        return lines, locked_serials(session, doc.id), _Products(session, read.products), None
+    where = {serial: site_rules.Where(*row) for serial, row in read.where.items()}
+    return lines, facts, _Products(session, read.products), where
 
 
 def _close(session: Session, document_id: int, at: datetime) -> bool:
@@ -337,7 +340,8 @@ def _apply_units(session: Session, doc: DocumentHead, deltas: dict[int, int], ta
             raise out_of_stock(doc, product, product.unserialised_on_hand, takes[0] if takes else None)
 
 
-def _check_sites(session: Session, doc: DocumentHead, lines, here: int, facts: dict[str, SerialFacts]) -> None:
+def _check_sites(session: Session, doc: DocumentHead, lines, here: int, facts: dict[str, SerialFacts],
+                 where: dict[str, site_rules.Where] | None = None) -> None:
     """Under the serials' locks: none is in transit, and what leaves stock leaves from the document's site (3c).
 
     Only a serial with a record (``facts``, read under the locks) is somewhere: when none of the lines has one (a
@@ -346,7 +350,10 @@ def _check_sites(session: Session, doc: DocumentHead, lines, here: int, facts: d
     """
     if not facts:
         return
-    where, sites = site_rules.read(session, doc.id), {}
+    if where is None:
+        where = site_rules.read(session, doc.id)
+    # The document's own location's site was read with its head.
+    sites = {doc.location_id: doc.site_id} if doc.location_id is not None else {}
     for line in lines:
         unit = where.get(line.serial) if line.serial is not None else None
         if unit is None:
