@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, case, func, insert, literal, null, or_, select, true, update
+from sqlalchemy import and_, bindparam, case, func, insert, inspect, literal, null, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -104,7 +104,7 @@ def post(session: Session, given: DocumentLike) -> Posted:
         raise Refusal("document_not_open", "A purchase order is received against, not posted.")
     # A count's lines are read by counting.py its own way, and hold no serials (rule 8 does not apply): counting.py
     # locks what it counts itself.
-    read = document_read(session, given.id, with_lines=given.kind != DocumentKind.count)
+    read = document_read(session, given.id, with_lines=given.kind != DocumentKind.count and _short(given))
     doc = read.head
     if doc.status != DocumentStatus.open:
         raise Refusal("document_not_open", f"Document {doc.reference} is {doc.status.value}, not open.")
@@ -153,6 +153,22 @@ def post(session: Session, given: DocumentLike) -> Posted:
     return Posted(doc.reference, doc.line_count, at)
 
 
+#: Up to this many lines, posting reads them with the document's head, their products and their serials' records
+#: in one statement; beyond, as three (the lines, the records, each product), as before issue 22. A row of some
+#: forty columns per line costs ~15 us a line more on SQLite and ~30 us on PostgreSQL (a 30,000-line receipt:
+#: 0.45 s and 0.9 s more), where the two statements it saves are worth well under a millisecond.
+ONE_READ_LINES = 50
+
+
+def _short(given: DocumentLike) -> bool:
+    """Whether the caller's document has at most ONE_READ_LINES lines, as far as the caller knows (an ORM Document
+    whose line_count is not loaded is not read for this: it is taken as long)."""
+    if isinstance(given, DocumentHead):
+        return given.line_count <= ONE_READ_LINES
+    known = inspect(given).attrs.line_count.loaded_value
+    return isinstance(known, int) and known <= ONE_READ_LINES
+
+
 def _locked_lines(session: Session, doc: DocumentHead, read: DocumentRead):
     """The lines, the facts of their serials' records, locked, their products, and where each record is (None: to
     be read under the locks, ``site_rules.read``), from the document's read.
@@ -167,7 +183,7 @@ def _locked_lines(session: Session, doc: DocumentHead, read: DocumentRead):
     if doc.kind == DocumentKind.count:
         return [], {}, _Products(session), None
     lines, facts = list(map(_Line._make, read.lines)), read.records
-    if len(lines) != doc.line_count:  # changed under the document's lock while the read waited for it
+    if len(lines) != doc.line_count:  # not read with the head (a long document), or changed while the read waited
         return _lines(session, doc.id), locked_serials(session, doc.id), _Products(session), None
     if facts and session.get_bind().dialect.name == "postgresql":
         return lines, locked_serials(session, doc.id), _Products(session, read.products), None
