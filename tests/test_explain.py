@@ -21,7 +21,8 @@ from sqlalchemy import event
 
 from station.bench.fill import Shape, fill
 from station.config import from_dict
-from station.domain import document_record, documents, product_record, serials, service_desk
+from station.domain import document_record, documents, posting, product_record, serials, service_desk
+from station.domain.catalogue import get_product
 from station.domain.serials import get_serial
 from station.interchange import representation
 from station.scanning.service import ScanService
@@ -66,6 +67,9 @@ def _flows(db, capture: list[Captured]) -> None:
         scans("receive a box", "goods-in", f"SUP:{sh.supplier_code(2)}", sh.barcode(7), "NEW-1", "NEW-2",
               in_stock[0], "CMD:UNDO", "NEW-3", "CMD:FINISH")
         scans("receive against a purchase order", "goods-in", "PO-1", sh.barcode(3), "NEW-4", "NEW-5", "CMD:FINISH")
+        # Longer than a posting reads with its head: its lines and their serials' records are read apart.
+        scans("receive a long box", "goods-in", f"SUP:{sh.supplier_code(2)}", sh.barcode(7),
+              *(f"LONG-{n}" for n in range(posting.ONE_READ_LINES + 1)), "CMD:FINISH")
         scans("sell", "till", in_stock[1], sh.barcode(sh.product_of(8)), in_stock[2])
         scans("idempotent scan", "till", in_stock[3], key="k-1")
         scans("idempotent replay", "till", in_stock[3], key="k-1")
@@ -178,6 +182,8 @@ EXPECTED = {
         r"FROM document_tally\s+WHERE document_tally\.document_id = .* AND document_tally\.product_id = ",
     "a document's products": r"FROM document_tally JOIN product .*WHERE document_tally\.document_id = ",
     "a document's last lines": r"FROM document_line LEFT OUTER JOIN product .*ORDER BY document_line\.line_no DESC",
+    "posting: a document's head, lines and records":
+        r"AS locked_head LEFT OUTER JOIN .*document_line ON document_line\.document_id = locked_head\.d_id",
     "posting: the serials of a document, locked": r"serial_number\.serial IN \(SELECT document_line\.serial",
     "posting: movements from the lines": r"INSERT INTO movement .*SELECT .*FROM document_line JOIN serial_number",
     "posting: serials from the lines": r"UPDATE serial_number SET .*FROM document_line",
