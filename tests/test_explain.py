@@ -22,7 +22,6 @@ from sqlalchemy import event
 from station.bench.fill import Shape, fill
 from station.config import from_dict
 from station.domain import document_record, documents, posting, product_record, serials, service_desk
-from station.domain.catalogue import get_product
 from station.domain.serials import get_serial
 from station.interchange import representation
 from station.scanning.service import ScanService

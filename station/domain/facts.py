@@ -109,12 +109,6 @@ class DocumentHead:
     site_id: int | None = None  # that location's site
 
 
-#: A document or a product as a caller may hold it. Only posting.py still names these (its own boundary reads the
-#: document again as a DocumentHead); the line functions spell the union out and the rules take the facts alone.
-DocumentLike = Document | DocumentHead
-ProductLike = Product | ProductFacts
-
-
 def head_columns():
     """The columns of a DocumentHead, for a statement joining ``head_from(...)``."""
     return (D.c.id, D.c.reference, D.c.kind, D.c.status, D.c.station, D.c.user, D.c.supplier_id, D.c.customer_id,

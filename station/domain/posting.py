@@ -49,10 +49,8 @@ from .documents import add_line, expire, expire_rows, open_document, require_ope
 from .errors import Refusal
 from .facts import (
     DocumentHead,
-    DocumentLike,
     DocumentRead,
     ProductFacts,
-    ProductLike,
     SerialFacts,
     document_read,
     locked_serials,
@@ -93,7 +91,7 @@ class Posted:
     at: datetime
 
 
-def post(session: Session, given: DocumentLike) -> Posted:
+def post(session: Session, given: Document | DocumentHead) -> Posted:
     """Write every line's movements and close the document. Raises Refusal, having written nothing, on failure.
 
     ``given`` is the document as its caller holds it (an ORM Document, or the scan path's DocumentHead); what
@@ -160,7 +158,7 @@ def post(session: Session, given: DocumentLike) -> Posted:
 ONE_READ_LINES = 50
 
 
-def _short(given: DocumentLike) -> bool:
+def _short(given: Document | DocumentHead) -> bool:
     """Whether the caller's document has at most ONE_READ_LINES lines, as far as the caller knows (an ORM Document
     whose line_count is not loaded is not read for this: it is taken as long)."""
     if isinstance(given, DocumentHead):
@@ -512,7 +510,8 @@ def _update_serials(session: Session, doc: DocumentHead, at: datetime, here: int
     session.execute(update(S).where(S.c.serial == L.c.serial, L.c.document_id == doc.id, changes).values(**values))
 
 
-def post_adjustment(session: Session, reason: str, lines: list[tuple[ProductLike | None, str | None, int]], *,
+def post_adjustment(session: Session, reason: str,
+                    lines: list[tuple[Product | ProductFacts | None, str | None, int]], *,
                     station: str | None = None, user: str | None = None, location_id: int | None = None) -> Document:
     """Rule 7: an adjustment of (product, serial, signed quantity) lines, posted at once.
 
