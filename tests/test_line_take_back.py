@@ -10,6 +10,8 @@ Replayed by hand on two connections, as tests/test_service_race.py does.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from helpers.database import POSTGRES_ONLY
 from sqlalchemy import select
@@ -33,6 +35,18 @@ def _stock(db) -> None:
         posting.post(s, doc)
 
 
+@contextmanager
+def _till_b_sold_y1(db):
+    """Till B's open sale of Y-1, committed: its session, the sale, how the sale stands, and B's lookups (which
+    are about to read a serial that another till then takes)."""
+    _stock(db)
+    with db.Session() as b:
+        sale = documents.open_document(b, DocumentKind.sale, station="till-b")
+        documents.add_line(b, sale, serial="Y-1")
+        b.commit()
+        yield b, sale, _as_it_stands(b, sale.id), Lookups(b)
+
+
 def _as_it_stands(s, doc_id: int):
     lines = s.scalars(select(DocumentLine.serial).where(DocumentLine.document_id == doc_id)
                       .order_by(DocumentLine.line_no)).all()
@@ -46,13 +60,7 @@ def test_a_stale_sale_line_is_taken_back_whole(db, serial):
     """Guards add_line's take-back: till B's sale of Y-1 read ``serial`` in stock before an adjustment took it out;
     its line is refused serial_not_in_stock after it was written, and B, committing, keeps Y-1's line alone (its
     count, and its tallies: the one it added to counted down, the one it made gone)."""
-    _stock(db)
-    with db.Session() as b:
-        sale = documents.open_document(b, DocumentKind.sale, station="till-b")
-        documents.add_line(b, sale, serial="Y-1")
-        b.commit()
-        before = _as_it_stands(b, sale.id)
-        stale = Lookups(b)
+    with _till_b_sold_y1(db) as (b, sale, before, stale):
         # B's scan reads the text, as its reader does (a barcode? a serial?): the unit is in stock.
         assert stale.product_by_barcode(serial) is None and stale.serial(serial).in_stock
         with db.Session.begin() as a:
@@ -71,13 +79,7 @@ def test_a_line_the_unique_index_refuses_takes_its_tally_back(db, serial):
     ``serial`` free before till A's sale took it; B's line is refused serial_on_open_document by rule 8's unique
     index, after its tally was counted in the same round trip, and B, committing, keeps Y-1's line alone (its
     count, and its tallies: the one it added to counted down, the one it made gone)."""
-    _stock(db)
-    with db.Session() as b:
-        sale = documents.open_document(b, DocumentKind.sale, station="till-b")
-        documents.add_line(b, sale, serial="Y-1")
-        b.commit()
-        before = _as_it_stands(b, sale.id)
-        stale = Lookups(b)
+    with _till_b_sold_y1(db) as (b, sale, before, stale):
         assert stale.product_by_barcode(serial) is None and stale.serial(serial).open_document_id is None
         with db.Session.begin() as a:
             documents.add_line(a, documents.open_document(a, DocumentKind.sale, station="till-a"), serial=serial)

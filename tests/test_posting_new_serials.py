@@ -10,6 +10,7 @@ locked, checked and brought up to date (or refuses the posting).
 from __future__ import annotations
 
 import pytest
+from helpers.receipts import receipt_of_new_serials
 from sqlalchemy import event, func, insert, select
 
 from station.domain import catalogue, documents, posting, stock
@@ -20,13 +21,7 @@ from station.domain.models import Document, DocumentKind, Movement, Product, Ser
 @pytest.fixture
 def receipt(db):
     """An open receipt of ACME holding WID-1 serials SN-0..SN-4, none of which has a record yet."""
-    with db.Session.begin() as s:
-        widget = catalogue.create_product(s, "WID-1", "Widget")
-        acme = catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
-        doc = documents.open_document(s, DocumentKind.receipt, station="in", supplier=acme)
-        for n in range(5):
-            documents.add_line(s, doc, product=widget, serial=f"SN-{n}")
-        return doc.id, widget.id, acme.id
+    return receipt_of_new_serials(db)
 
 
 def records(s) -> dict[str, tuple]:

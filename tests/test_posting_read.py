@@ -12,23 +12,18 @@ from __future__ import annotations
 import threading
 
 import pytest
+from helpers.receipts import receipt_of_new_serials
 from sqlalchemy import select
 
-from station.domain import catalogue, documents, posting
+from station.domain import documents, posting
 from station.domain.errors import Refusal
-from station.domain.models import Document, DocumentKind, Movement, Product, SerialNumber
+from station.domain.models import Document, Movement, Product, SerialNumber
 
 
 @pytest.fixture
 def receipt(db):
     """An open receipt of ACME holding WID-1 serials SN-0..SN-4, none of which has a record yet."""
-    with db.Session.begin() as s:
-        widget = catalogue.create_product(s, "WID-1", "Widget")
-        acme = catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
-        doc = documents.open_document(s, DocumentKind.receipt, station="in", supplier=acme)
-        for n in range(5):
-            documents.add_line(s, doc, product=widget, serial=f"SN-{n}")
-        return doc.id, widget.id
+    return receipt_of_new_serials(db)[:2]
 
 
 def test_a_line_added_while_the_posting_waits_is_checked(db, receipt):

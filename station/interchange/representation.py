@@ -237,12 +237,9 @@ def named(code: str | None, name: str | None) -> dict[str, str] | None:
     return {"code": code, "name": name} if code is not None else None
 
 
-def document_summary(session: Session, d: DocumentHead, counts: list[tallies.ProductCount] | None = None,
-                     line_rows: list | None = None) -> dict[str, Any]:
-    """The document in a scan's answer and the station's view (SPEC 5): its line count, its products, its last lines
-    (``line_rows``: those lines' rows, oldest first, already read with the counts)."""
-    if counts is None:
-        counts = tallies.summary(session, d.id, d.order_id)
+def _named_head(d) -> dict[str, Any]:
+    """A document's head as SPEC 5 names it, first in its summary and in its whole JSON (a DocumentHead, or a
+    record row of the same names)."""
     return {
         "reference": d.reference,
         "kind": d.kind.value,
@@ -252,6 +249,17 @@ def document_summary(session: Session, d: DocumentHead, counts: list[tallies.Pro
         "supplier": named(d.supplier_code, d.supplier_name),
         "customer": named(d.customer_code, d.customer_name),
         "order": d.order_reference,
+    }
+
+
+def document_summary(session: Session, d: DocumentHead, counts: list[tallies.ProductCount] | None = None,
+                     line_rows: list | None = None) -> dict[str, Any]:
+    """The document in a scan's answer and the station's view (SPEC 5): its line count, its products, its last lines
+    (``line_rows``: those lines' rows, oldest first, already read with the counts)."""
+    if counts is None:
+        counts = tallies.summary(session, d.id, d.order_id)
+    return {
+        **_named_head(d),
         "line_count": d.line_count,
         "products": product_counts(counts, d.order_id is not None),
         "lines": (last_lines(session, d.id, kind=d.kind) if line_rows is None
@@ -269,14 +277,7 @@ def document(session: Session, d: Row, *, page: int = 1, per_page: int = LINES_P
              else lines_page(session, d.id, page, per_page, kind=d.kind))
     order = d.kind == DocumentKind.purchase_order  # its products are its progress, read below
     out: dict[str, Any] = {
-        "reference": d.reference,
-        "kind": d.kind.value,
-        "status": d.status.value,
-        "station": d.station,
-        "party": named(d.party_code, d.party_name),
-        "supplier": named(d.supplier_code, d.supplier_name),
-        "customer": named(d.customer_code, d.customer_name),
-        "order": d.order_reference,
+        **_named_head(d),
         "reason": d.reason,
         "created_at": timestamp(d.created_at),
         "posted_at": timestamp(d.posted_at),
