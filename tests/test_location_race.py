@@ -289,6 +289,9 @@ def test_twenty_stations_race_to_move_ship_sell_and_count_the_same_units(db, twe
     def script(race: Twenty, k: int, station: str) -> None:
         mode, first = opening[station]
         for n in range(TWENTY_ROUNDS):
+            # Every station done with the round before (its postings committed), so what is on its way is read
+            # after the last arrival posted, not while one is still posting.
+            race.line_up()
             if k == 0:  # one station stocks the round while the others wait at the barrier
                 rounds[n]["units"] = _stock_round(db, n) + (rounds[n - 1]["units"][:4] if n else [])
                 rounds[n]["arriving"] = {"main-in": _on_their_way(db, "MAIN"), "north-in": _on_their_way(db, "NORTH")}
