@@ -306,12 +306,8 @@ def _insert_tallied(session: Session, doc: DocumentHead, values: dict[str, Any],
         session.connection(), _COUNT_AND_INSERT, {"document_id": doc.id} | {f"ln_{n}": values[n] for n in _LINE_VALUES},
         _TALLIED_AGAIN, tally | {"text": values["serial"]})
     row = result.one()
-    if not rows:
-        session.connection().execute(_COUNT_DOWN, {"document_id": doc.id})
-        if row.made:
-            tallies.drop(session, doc.id, tally["product_id"])
-        else:
-            tallies.add(session, doc.id, tally["product_id"], -tally["units"], -tally["taken"])
+    if not rows:  # no row written: its number and its tally go back
+        _count_back(session, doc, tally, bool(row.made))
         raise _raced(values["serial"])
     return rows[0][0], serial_facts_of(values["serial"], row), bool(row.made)
 
@@ -320,6 +316,11 @@ def _take_back(session: Session, doc: DocumentHead, line: Line, tally: dict | No
     """A line just written, refused after all: its row, its number and its tally (``made`` by it: dropped, else
     counted down) as they were before it."""
     session.connection().execute(_DELETE_NUMBERED, {"document_id": doc.id, "line_no": line.line_no})
+    _count_back(session, doc, tally, made)
+
+
+def _count_back(session: Session, doc: DocumentHead, tally: dict | None, made: bool) -> None:
+    """A refused line's number and its tally (``made`` by it: dropped, else counted down) as they were before it."""
     session.connection().execute(_COUNT_DOWN, {"document_id": doc.id})
     if tally is None:
         return
