@@ -69,7 +69,7 @@ class ChangeFeed:
         """Add ``listener``, starting the source thread if none runs; with ``wait``, until it listens."""
         with self._lock:
             self._listeners.append(listener)
-            if self._thread is None and self.live is None:
+            if self._thread is None and self.source != "live":  # the live status tells its news itself
                 self._ready = threading.Event()
                 target = {"listen": self._listen, "poll": self._poll}[self.source]
                 self._thread = threading.Thread(target=target, args=(self._ready,), name="station-changes",
