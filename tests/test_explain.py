@@ -85,14 +85,14 @@ def _flows(db, capture: list[Captured]) -> None:
         flow["name"] = "service desk pages"
         with db.Session() as s:
             assert get_serial(s, repaired).faulty and get_serial(s, spare).customer_id is not None  # the flows ran
-            representation.serial(s, get_serial(s, repaired))
+            representation.serial(s, serials.record(s, repaired))
             service_desk.overdue(s, datetime.now(UTC))
             service_desk.line_warranties(s, "SI-000001", [repaired], datetime.now(UTC).date())
         scans("print a label", "goods-in", sh.barcode(7), "CMD:PRINT")
         flow["name"] = "serial record and history"
         with db.Session() as s:
             for text in (in_stock[1], "NEW-1", sold):
-                representation.serial(s, get_serial(s, text))
+                representation.serial(s, serials.record(s, text))
                 serials.history(s, get_serial(s, text))  # the serial page's timeline
             flow["name"] = "product with serials in stock"
             representation.product(product_record.by_code(s, sh.product_code(7)))

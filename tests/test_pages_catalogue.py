@@ -280,3 +280,19 @@ def test_lists_read_a_page_in_as_many_statements_whatever_it_holds(client, db, o
         documents.add_line(s, gadgets, product=catalogue.get_product(s, "GAD-1"), serial="G-SN-1")
         posting.post(s, gadgets)
     assert {path: statements(db, client, path) for path in paths} == before
+
+
+def test_parties_and_serials_are_read_as_their_records(client, db, order):
+    """Guards the party and serial read models (party_record, serials.RECORD): the party lists read a page in as
+    many statements with two more parties as without; one party is one read; a serial's JSON reads its record
+    once, then its open document, movements and refused scans (it read the ORM object and then its record)."""
+    paths = ("/api/suppliers", "/api/customers", "/api/suppliers?q=ac")
+    before = {path: statements(db, client, path) for path in paths}
+    with db.Session.begin() as s:
+        catalogue.create_party(s, "supplier", "ACE", "Ace Parts")
+        catalogue.create_party(s, "customer", "JOE", "Joe Bloggs")
+    assert {path: statements(db, client, path) for path in paths} == before
+    begin = db.engine.dialect.name == "sqlite"  # SQLite's transaction starts with a statement of its own
+    assert statements(db, client, "/api/suppliers/ACME") == begin + 1
+    assert statements(db, client, "/api/serials/R-SN-1") == begin + 4
+    assert statements(db, client, "/serials/R-SN-1") == statements(db, client, "/serials/R-SN-2")

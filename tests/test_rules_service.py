@@ -88,7 +88,7 @@ def record(session, text):
 
 def state(session, text):
     r = record(session, text)
-    return (representation.status(serials.record_facts(session, r)), r.in_stock, r.in_service,
+    return (representation.status(serials.record_by_id(session, r.id)), r.in_stock, r.in_service,
             r.customer.code if r.customer else None)
 
 
@@ -204,10 +204,10 @@ def test_replacement_swaps_the_units(session, w):
     assert kinds(session, "SN-9")[-1] == ("replacement", -1)
     assert catalogue.on_hand(session, w.phone) == 1  # SN-8 only: the replacement left stock, the faulty never came in
     faulty = record(session, "SN-1")
-    history = representation.serial(session, faulty)["movements"]
+    history = representation.serial(session, serials.record_by_id(session, faulty.id))["movements"]
     assert history[-1]["kind"] == "replaced" and history[-1]["replacement"] == "SN-9"
     assert history[-1]["party"] == {"code": "JANE", "name": "Jane Doe"}  # the history keeps who had it
-    assert representation.serial(session, record(session, "SN-9"))["movements"][-1]["replaces"] == "SN-1"
+    assert representation.serial(session, serials.record(session, "SN-9"))["movements"][-1]["replaces"] == "SN-1"
     lines = representation.document(session, document_record.by_id(session, doc.id))["lines"]
     assert [(line["serial"], line.get("replaces")) for line in lines] == [("SN-1", None), ("SN-9", "SN-1")]
     assert stock.check(session) == []
@@ -359,11 +359,11 @@ def test_status_is_the_first_that_holds(session, w):
     check_in(session, "SN-2")
     check_out(session, ("SN-2", "SN-9"))
     session.commit()
-    got = {t: representation.status(serials.record_facts(session, record(session, t)))
+    got = {t: representation.status(serials.record(session, t))
            for t in ("SN-1", "SN-2", "SN-8", "SN-3", "IDLE-1")}
     assert got == {"SN-1": "in_service", "SN-2": "faulty", "SN-8": "in_stock", "SN-3": "with_customer",
                    "IDLE-1": "not_in_stock"}
-    summary = representation.serial_summary(serials.record_facts(session, record(session, "SN-1")))
+    summary = representation.serial_summary(serials.record(session, "SN-1"))
     assert (summary["in_service"], summary["status"], summary["warranty_until"]) == (
         True, "in_service", add_months(utc_today(), 24).isoformat())
 

@@ -91,7 +91,7 @@ def refused(db, service, station, raw, code):
 def status(db, text_):
     with db.Session() as s:
         r = serials.get_serial(s, text_)
-        return representation.status(serials.record_facts(s, r)), r.customer.code if r.customer else None
+        return representation.status(serials.record(s, text_)), r.customer.code if r.customer else None
 
 
 def movement_kinds(db, text_):
@@ -150,7 +150,7 @@ def test_a_whole_repair_day(world, service):
     assert movement_kinds(db, "SN-9")[-1] == ("replacement", -1)
     with db.Session() as s:
         assert serials.get_serial(s, "SN-9").warranty_until.isoformat() == until()
-        faulty = representation.serial(s, serials.get_serial(s, "SN-2"))
+        faulty = representation.serial(s, serials.record(s, "SN-2"))
         assert (faulty["status"], faulty["in_service"], faulty["movements"][-1]["replacement"]) == ("faulty", False,
                                                                                                     "SN-9")
     check(db)

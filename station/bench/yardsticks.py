@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from station.domain.serials import get_serial
+from station.domain import serials
 from station.interchange import representation
 
 from .drive import percentiles, run_together, station_id
@@ -72,7 +72,7 @@ def history(engine: Engine, shape: Shape, samples: int, *, seed: int = 1) -> dic
     for _ in range(samples):
         t0 = time.perf_counter()
         with Session() as session:
-            record = get_serial(session, shape.serial(rng.randint(1, shape.serials)))
+            record = serials.record(session, shape.serial(rng.randint(1, shape.serials)))
             json.dumps(representation.serial(session, record))
         lat.append(time.perf_counter() - t0)
     p = percentiles(lat)

@@ -1,8 +1,9 @@
-"""The product, serial and document searches, one query each: the API (``/api/products``, ``/api/serials``) and the
-pages (``/products``, ``/serials``, ``/documents``) call these, so a filter or an order is changed in one place.
+"""The product, serial, document and party searches, one query each: the API (``/api/products``, ``/api/serials``,
+``/api/suppliers``, ``/api/customers``) and the pages (``/products``, ``/serials``, ``/documents``) call these, so a
+filter or an order is changed in one place.
 
-Each answers one page of records, as their read model (serials.RECORD, product_record, document_record), and how
-many match in all.
+Each answers one page of records, as their read model (serials.RECORD, product_record, document_record,
+party_record), and how many match in all.
 A text matched from its start or inside is matched literally (``autoescape``): a ``%`` or ``_`` typed in a
 search box is itself, not a wildcard.
 """
@@ -11,8 +12,9 @@ from __future__ import annotations
 from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from . import document_record, product_record
+from . import document_record, party_record, product_record
 from .barcodes import lookup_forms
+from .party_record import PartyRecord
 from .product_record import ProductRecord
 from .serials import RECORD
 from .tables import B, C, D, P, S
@@ -77,3 +79,16 @@ def documents(session: Session, *, prefix: str | None = None, kind: DocumentKind
         wanted.append(D.c.status == status)
     total = session.scalar(select(func.count()).select_from(D).where(*wanted)) or 0
     return session.execute(_window(document_record.RECORD.where(*wanted), D.c.id.desc(), page, per_page)).all(), total
+
+
+def parties(session: Session, kind: str, *, text: str | None = None, page: int = 1,
+            per_page: int = 50) -> tuple[list[PartyRecord], int]:
+    """Suppliers or customers (``kind``) by code: ``text`` matches a code's start or part of a name (any case)."""
+    table = party_record.TABLES[kind]
+    wanted = []
+    if text is not None:
+        wanted.append(or_(table.c.code.istartswith(text, autoescape=True),
+                          table.c.name.icontains(text, autoescape=True)))
+    total = session.scalar(select(func.count()).select_from(table).where(*wanted)) or 0
+    rows = session.execute(_window(party_record.record(kind).where(*wanted), table.c.code, page, per_page))
+    return party_record.records(rows), total

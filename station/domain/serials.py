@@ -177,6 +177,7 @@ RECORD = (select(_SN.c.id, _SN.c.serial, _SN.c.product_id, _SN.c.customer_id, _S
               .outerjoin(_S, _S.c.id == _SN.c.supplier_id)
               .outerjoin(_HERE.place, _HERE.place.c.id == _SN.c.location_id))))
 _RECORD_BY_ID = RECORD.where(_SN.c.id == bindparam("serial_id"))
+_RECORD_BY_SERIAL = RECORD.where(_SN.c.serial == bindparam("serial"))
 
 _OPEN_REFERENCE = (select(_D.c.reference).select_from(_L).join(_D, _D.c.id == _L.c.document_id)
                    .where(_L.c.serial == bindparam("serial"), _L.c.is_open.is_(True)).limit(1))
@@ -196,10 +197,25 @@ _ALL_REFUSED = (select(_LOG.c.at, _LOG.c.station, _LOG.c.device, _LOG.c.code, _L
 _REFUSED = _ALL_REFUSED.offset(bindparam("skip")).limit(bindparam("count"))
 
 
-def record_facts(session: Session, record: SerialNumber) -> Row:
-    """The serial's record as a row of ``RECORD`` (what the session changed in it flushed first): what its JSON is
-    made of, so no JSON reads the ORM object."""
-    return session.execute(_RECORD_BY_ID, {"serial_id": record.id}).one()
+def record_by_id(session: Session, serial_id: int) -> Row | None:
+    """The serial's record as a row of ``RECORD``, or None, on the session (what it changed flushed first): what
+    its JSON is made of, so no JSON reads the ORM object a writer holds."""
+    return session.execute(_RECORD_BY_ID, {"serial_id": serial_id}).one_or_none()
+
+
+def find_record(session: Session, text: str) -> Row | None:
+    """The record of the serial ``text`` as a row of ``RECORD``, or None: one indexed read."""
+    if not could_be_key(text, SERIAL_MAX):
+        return None
+    return session.execute(_RECORD_BY_SERIAL, {"serial": text}).one_or_none()
+
+
+def record(session: Session, text: str) -> Row:
+    """The record of the serial ``text`` as a row of ``RECORD`` (NotFound ``unknown_serial`` when there is none)."""
+    found = find_record(session, text)
+    if found is None:
+        raise NotFound("unknown_serial", f"There is no serial {text}.")
+    return found
 
 
 def open_reference(session: Session, text: str) -> str | None:
@@ -229,14 +245,16 @@ def pending(session: Session, text: str) -> Pending | None:
     return Pending(text, row.reference, DocumentKind(row.kind), row.product_code, row.product_name)
 
 
-def movements(session: Session, record: SerialNumber, *, page: int = 1, per_page: int = 100) -> list[Any]:
+# The readers of a serial's movements and refused scans take its record (a row of ``RECORD``, from ``record`` or
+# ``record_by_id``) and read its id and serial.
+def movements(session: Session, record: Row, *, page: int = 1, per_page: int = 100) -> list[Any]:
     """Rule 10: the serial's movements, oldest first, one page of them (pages from 1), as rows of
     movement_facts.FACTS."""
     return list(session.connection().execute(_MOVEMENTS, {"serial_id": record.id, "skip": (max(page, 1) - 1) * per_page,
                                                          "count": per_page}))
 
 
-def counterparts(session: Session, record: SerialNumber, moves) -> dict[int, str]:
+def counterparts(session: Session, record: Row, moves) -> dict[int, str]:
     """For the serial's ``replaced`` and ``replacement`` movements (by id): the other serial of the swap.
 
     The check-out's replacement line holds both (its serial replaces ``replaces``): one read for all of them.
@@ -259,14 +277,14 @@ def counterparts(session: Session, record: SerialNumber, moves) -> dict[int, str
     return out
 
 
-def refused_scans(session: Session, record: SerialNumber, *, page: int = 1, per_page: int = 100) -> list[Any]:
+def refused_scans(session: Session, record: Row, *, page: int = 1, per_page: int = 100) -> list[Any]:
     """Rule 10: the refused scans of the serial, apart from its movements, oldest first, one page of them, as rows
     (``at``, ``station``, ``device``, ``code``, ``message``, ``user``)."""
     return list(session.connection().execute(_REFUSED, {"serial": record.serial, "skip": (max(page, 1) - 1) * per_page,
                                                        "count": per_page}))
 
 
-def history(session: Session, record: SerialNumber, *, page: int = 1,
+def history(session: Session, record: Row, *, page: int = 1,
             per_page: int = 50) -> tuple[list[HistoryEntry], int]:
     """The serial page's one timeline: its movements and its refused scans together, oldest first, paged.
 

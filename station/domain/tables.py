@@ -17,3 +17,4 @@ M = models.Movement.__table__
 P = models.Product.__table__
 S = models.SerialNumber.__table__
 SL = models.StockLevel.__table__
+SU = models.Supplier.__table__

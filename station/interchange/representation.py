@@ -10,13 +10,9 @@ from sqlalchemy.orm import Session
 from station.domain import location_facts, serials, tallies
 from station.domain.documents import order_progress
 from station.domain.facts import DocumentHead
-from station.domain.models import (
-    Customer,
-    Operator,
-    SerialNumber,
-    Supplier,
-)
+from station.domain.models import Operator
 from station.domain.movement_facts import FACTS, M
+from station.domain.party_record import PartyRecord
 from station.domain.product_record import ProductRecord
 from station.domain.serials import HistoryEntry
 from station.domain.tables import L, P
@@ -34,7 +30,8 @@ def timestamp(at: datetime | None) -> str | None:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def party(p: Supplier | Customer | None) -> dict[str, str] | None:
+def party(p: PartyRecord | None) -> dict[str, str] | None:
+    """A supplier or a customer from its record (station.domain.party_record): ``{"code", "name"}``, or null."""
     return None if p is None else {"code": p.code, "name": p.name}
 
 
@@ -167,17 +164,18 @@ def serial_summary(r: Row) -> dict[str, Any]:
     }
 
 
-def serial(session: Session, r: SerialNumber, *, page: int = 1, per_page: int = 100) -> dict[str, Any]:
-    """SPEC 5's serial: the record, then its movements and, apart, its refused scans (both paged alike).
+def serial(session: Session, r: Row, *, page: int = 1, per_page: int = 100) -> dict[str, Any]:
+    """SPEC 5's serial: the record, then its movements and, apart, its refused scans (both paged alike); ``r`` is
+    the serial's record, a row of serials.RECORD (``serials.record`` by its text, ``serials.record_by_id`` after a
+    write).
 
-    Four Core reads by index (its record, its open document, a page of movements, a page of refused scans),
-    a fifth only for a serial with replacements: a serial's JSON is what an ERP and every screen ask for. Of the
-    ORM record ``r`` the caller holds, only its id and serial are read.
+    Three more Core reads by index (its open document, a page of movements, a page of refused scans), a fourth only
+    for a serial with replacements: a serial's JSON is what an ERP and every screen ask for.
     """
     moves = serials.movements(session, r, page=page, per_page=per_page)
     others = serials.counterparts(session, r, moves)
     return {
-        **serial_summary(serials.record_facts(session, r)),
+        **serial_summary(r),
         "open_document": serials.open_reference(session, r.serial),
         "movements": [movement_row(m, others.get(m.id)) for m in moves],
         "refused_scans": [refused_scan(s) for s in serials.refused_scans(session, r, page=page, per_page=per_page)],

@@ -24,8 +24,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from station.config import Config, WebhookConfig
-from station.domain import document_record, location_facts, product_record
-from station.domain.models import Customer, SerialNumber, Supplier
+from station.domain import document_record, location_facts, party_record, product_record, serials
 from station.interchange import locations, representation
 from station.traceability import epcis
 
@@ -46,7 +45,7 @@ def _subject(session: Session, subject: str, subject_id: int) -> dict[str, Any] 
     if subject == "document":
         return document(session, subject_id)
     if subject == "serial":
-        record = session.get(SerialNumber, subject_id)
+        record = serials.record_by_id(session, subject_id)
         return representation.serial(session, record) if record is not None else None
     if subject == "location":
         place = location_facts.by_id(session, subject_id)
@@ -54,7 +53,7 @@ def _subject(session: Session, subject: str, subject_id: int) -> dict[str, Any] 
     if subject == "product":
         product = product_record.by_id(session, subject_id)
         return representation.product(product) if product is not None else None
-    party = session.get(Supplier if subject == "supplier" else Customer, subject_id)
+    party = party_record.by_id(session, subject, subject_id)
     return {"kind": subject, **representation.party(party)} if party is not None else None
 
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Blueprint, url_for
-from sqlalchemy import func, or_, select
 
-from station.domain import catalogue
-from station.domain.catalogue import PARTY_MODELS
+from station.domain import catalogue, party_record, searches
 from station.interchange import representation
 
 from ..db import transaction
@@ -22,33 +20,26 @@ PLURALS = {"supplier": "suppliers", "customer": "customers"}
 
 def _index(kind: str):
     """Parties by code; ``q`` matches a code prefix or part of a name."""
-    model = PARTY_MODELS[kind]
     page, per_page = page_args()
     text = text_arg("q", max_len=200)
     with transaction() as session:
-        query = select(model)
-        if text is not None:
-            query = query.where(or_(model.code.istartswith(text, autoescape=True),
-                                    model.name.icontains(text, autoescape=True)))
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = session.scalars(query.order_by(model.code).offset((page - 1) * per_page).limit(per_page)).all()
-        items = [representation.party(p) for p in rows]
-    return paged(PLURALS[kind], items, page, per_page, total)
+        rows, total = searches.parties(session, kind, text=text, page=page, per_page=per_page)
+    return paged(PLURALS[kind], [representation.party(p) for p in rows], page, per_page, total)
 
 
 def _create(kind: str):
     """``{"code", "name"}``: 201 with the party, 409 ``duplicate`` when the code is taken."""
     body = json_body(allowed=("code", "name"))
     with transaction() as session:
-        party = catalogue.create_party(session, kind, fields.text(body, "code"), fields.text(body, "name"))
-        out = representation.party(party)
+        made = catalogue.create_party(session, kind, fields.text(body, "code"), fields.text(body, "name"))
+        out = representation.party(party_record.by_id(session, kind, made.id))
     location = url_for(f".{PLURALS[kind]}_index") + "/" + quote(out["code"], safe="")
     return out, 201, {"Location": location}
 
 
 def _show(kind: str, rest: str):
     with transaction() as session:
-        out = representation.party(catalogue.get_party(session, kind, tail_key(rest)))
+        out = representation.party(party_record.by_code(session, kind, tail_key(rest)))
     return out
 
 

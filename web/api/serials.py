@@ -59,7 +59,7 @@ def create():
     refs = {key: value for key in EDITABLE if (value := fields.ref(body, key)) is not KEEP}
     with transaction() as session:
         record = serials.create_serial(session, serial, **refs, pattern=station_app().config.scanning.document_re)
-        out = representation.serial(session, record)
+        out = representation.serial(session, serials.record_by_id(session, record.id))
     return out, 201, {"Location": _location(out["serial"])}
 
 
@@ -76,8 +76,7 @@ def show(serial: str):
     """The record with its movements, oldest first; ``page``/``per_page`` page the movements."""
     page, per_page = page_args(per_page=100)
     with transaction() as session:
-        record = serials.get_serial(session, serial)
-        out = representation.serial(session, record, page=page, per_page=per_page)
+        out = representation.serial(session, serials.record(session, serial), page=page, per_page=per_page)
     return out
 
 
@@ -92,7 +91,7 @@ def update(serial: str):
     with transaction() as session:
         record = serials.get_serial(session, serial)
         serials.update_serial(session, record, **refs, user=g.get("user"))
-        out = representation.serial(session, record)
+        out = representation.serial(session, serials.record_by_id(session, record.id))
     return out
 
 
@@ -103,5 +102,5 @@ def adjust(serial: str):
         record = serials.get_serial(session, serial)
         serials.adjust_serial(session, record, fields.text(body, "direction"), fields.text(body, "reason"),
                               user=g.get("user"))
-        out = representation.serial(session, record)
+        out = representation.serial(session, serials.record_by_id(session, record.id))
     return out

@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session
 
 from station.domain import location_facts, searches, serials
 from station.domain.facts import head_of
-from station.domain.models import Customer, Product, SerialNumber, Supplier
-from station.domain.serials import find_serial
+from station.domain.tables import SU, C, P
 from station.domain.validation import is_printable
 from station.interchange import representation
 from station.printing import labels, matrix
@@ -52,10 +51,10 @@ def search_arg(name: str) -> str | None:
 
 def choices(session: Session) -> dict[str, list[tuple[str, str]]]:
     """Codes and names for the edit form's pickers."""
-    def rows(model):
-        return session.execute(select(model.code, model.name).order_by(model.code).limit(CHOICES)).all()
+    def rows(table):
+        return session.execute(select(table.c.code, table.c.name).order_by(table.c.code).limit(CHOICES)).all()
 
-    return {"products": rows(Product), "suppliers": rows(Supplier), "customers": rows(Customer)}
+    return {"products": rows(P), "suppliers": rows(SU), "customers": rows(C)}
 
 
 @bp.get("/serials")
@@ -87,7 +86,7 @@ def record(rest: str):
     return record_page(tail_key(rest))
 
 
-def movement_rows(session: Session, record: SerialNumber, page: int) -> tuple[list[dict[str, Any]], int]:
+def movement_rows(session: Session, record: Row, page: int) -> tuple[list[dict[str, Any]], int]:
     entries, total = serials.history(session, record, page=page, per_page=PER_PAGE)
     others = serials.counterparts(session, record, [e.movement for e in entries if e.movement is not None])
     return [representation.history_entry(e, others) for e in entries], total
@@ -107,7 +106,7 @@ def uri(rest: str):
     return redirect(serial_url(tail_key(rest)), 303)
 
 
-def serial_uri(session: Session, record: SerialNumber) -> dict[str, Any]:
+def serial_uri(session: Session, record: Row) -> dict[str, Any]:
     """The serial's URI, whether it is a GS1 Digital Link, and a QR code of it (inline SVG), or why none."""
     gtin = product_gtins(session, [record.product_id])[record.product_id] if record.product_id is not None else None
     uri = uris.serial_uri(station_app().config, record.serial, gtin)
@@ -135,20 +134,19 @@ def where_now(session: Session, record: Row) -> dict[str, Any] | None:
 def record_page(serial: str):
     page = page_arg("mpage")
     with transaction() as session:
-        record = find_serial(session, serial)
-        if record is None:
+        facts = serials.find_record(session, serial)
+        if facts is None:
             waiting = serials.pending(session, serial)
             if waiting is not None:  # a new unit on an open receipt: its record comes with the posting
                 return render_template("serial_pending.html", pending=waiting, svg=barcode_svg(serial)[0])
             return render_template("serial_missing.html", serial=serial), 404
-        moves, total = movement_rows(session, record, page)
-        facts = serials.record_facts(session, record)
+        moves, total = movement_rows(session, facts, page)
         data = representation.serial_summary(facts)
-        data["open_document"] = serials.open_reference(session, record.serial)
+        data["open_document"] = serials.open_reference(session, facts.serial)
         picks = choices(session)
-        link = serial_uri(session, record)
+        link = serial_uri(session, facts)
         where = where_now(session, facts)
-    svg, svg_problem = barcode_svg(record.serial)
+    svg, svg_problem = barcode_svg(facts.serial)
     pager = Pager(page, total, arg="mpage", base=serial_url(data["serial"]))
     return render_template("serial.html", s=data, movements=moves, pager=pager, choices=picks,
                            svg=svg, svg_problem=svg_problem, link=link, where=where)
