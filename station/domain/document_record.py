@@ -54,10 +54,7 @@ def find(session: Session, reference: str) -> Row | None:
 
 def by_reference(session: Session, reference: str) -> Row:
     """The document ``reference`` names (NotFound ``unknown_document`` when none does)."""
-    found = find(session, reference)
-    if found is None:
-        raise NotFound("unknown_document", f"There is no document {reference}.")
-    return found
+    return NotFound.unless(find(session, reference), "unknown_document", f"There is no document {reference}.")
 
 
 def by_id(session: Session, document_id: int) -> Row | None:

@@ -5,6 +5,9 @@ SPEC 4/5 (stable, part of the API) and a sentence that says how to fix it.
 """
 from __future__ import annotations
 
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 class StationError(Exception):
     """Root of every error the station raises on purpose; ``message`` is the sentence shown for it."""
@@ -31,6 +34,13 @@ class Refusal(StationError):
 
 class NotFound(Refusal):
     """A record named by the caller does not exist."""
+
+    @classmethod
+    def unless(cls, found: _T | None, code: str, message: str) -> _T:
+        """``found``, or this refusal (``code``, ``message``) when it is None: a reader's "this one, or 404"."""
+        if found is None:
+            raise cls(code, message)
+        return found
 
 
 class Conflict(Refusal):

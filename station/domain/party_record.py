@@ -48,9 +48,7 @@ def by_code(session: Session, kind: str, code: str) -> PartyRecord:
     """The ``kind`` (supplier, customer) with that code (NotFound ``unknown_party`` when none has it)."""
     row = (session.execute(_BY_CODE[kind], {"code": code}).one_or_none()
            if could_be_key(code, CODE_MAX) else None)
-    if row is None:
-        raise NotFound("unknown_party", f"There is no {kind} {code}.")
-    return PartyRecord(*row)
+    return PartyRecord(*NotFound.unless(row, "unknown_party", f"There is no {kind} {code}."))
 
 
 def by_id(session: Session, kind: str, party_id: int) -> PartyRecord | None:

@@ -35,10 +35,8 @@ def find_serial(session: Session, text: str) -> SerialNumber | None:
 
 
 def get_serial(session: Session, text: str) -> SerialNumber:
-    record = find_serial(session, text) if could_be_key(text, SERIAL_MAX) else None
-    if record is None:
-        raise NotFound("unknown_serial", f"There is no serial {text}.")
-    return record
+    found = find_serial(session, text) if could_be_key(text, SERIAL_MAX) else None
+    return NotFound.unless(found, "unknown_serial", f"There is no serial {text}.")
 
 
 class Keep(enum.Enum):
@@ -212,10 +210,7 @@ def find_record(session: Session, text: str) -> Row | None:
 
 def record(session: Session, text: str) -> Row:
     """The record of the serial ``text`` as a row of ``RECORD`` (NotFound ``unknown_serial`` when there is none)."""
-    found = find_record(session, text)
-    if found is None:
-        raise NotFound("unknown_serial", f"There is no serial {text}.")
-    return found
+    return NotFound.unless(find_record(session, text), "unknown_serial", f"There is no serial {text}.")
 
 
 def open_reference(session: Session, text: str) -> str | None:
