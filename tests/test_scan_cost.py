@@ -78,6 +78,39 @@ def test_the_300th_serial_of_a_receipt_costs_what_the_5th_does(counted, db):
     assert costs[4] == PER_SERIAL[db.backend]
 
 
+#: What a live screen's fetch of its station (ScanService.view, GET /api/stations/<station>) costs: the station's row
+#: with its open document's answer (station_row.shown), and its recent scans; on SQLite, its BEGIN before them.
+PER_VIEW = {"sqlite": 3, "postgresql": 2}
+
+
+def test_a_screen_reads_its_station_in_two_statements_whatever_its_document_holds(counted, db):
+    """Guards the live screens' fetch (each processed scan makes one): the row and the document's answer in one
+    statement (they were three), the recent scans in another, on a document of 5 lines and of 60."""
+    service = ScanService(from_dict({"stations": [{"id": "in", "mode": "receive"}]}))
+    count = Counter(db.engine)
+
+    def cost() -> tuple[int, dict]:
+        before = count.statements
+        with db.Session.begin() as s:
+            view = service.view(s, "in")
+        return count.statements - before, view
+
+    counted("in", "SUP:ACME")
+    counted("in", GTIN)
+    for n in range(5):
+        counted("in", f"V-{n:03d}")
+    count.start()
+    five, view = cost()
+    assert view["document"]["line_count"] == 5 and [c["units"] for c in view["document"]["products"]] == [5]
+    assert [line["serial"] for line in view["document"]["lines"]] == [f"V-{n:03d}" for n in range(5)]
+    for n in range(5, 60):
+        counted("in", f"V-{n:03d}")
+    sixty, view = cost()
+    count.stop()
+    assert view["document"]["line_count"] == 60 and view["document"]["lines"][-1]["serial"] == "V-059"
+    assert five == sixty == PER_VIEW[db.backend]
+
+
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 def test_a_scan_costs_no_round_trip_beside_its_statements(counted, db):
     """Guards issue 22's round trips on PostgreSQL, as the bench counts them (statements, BEGIN and COMMIT, less what

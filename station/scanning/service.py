@@ -161,7 +161,7 @@ class ScanService:
     def view(self, session: Session, station: str) -> dict[str, Any]:
         """GET /api/stations/<station>: mode, prompt, open document, recent scans, its printer."""
         cfg = self._station(station)
-        row = station_row.load(session, station, lock=False, home=cfg.location)
+        row = station_row.shown(session, station, home=cfg.location)
         return views.station(session, station, row, cfg.mode,
                              idle_minutes=cfg.operator_idle_minutes, require_operator=cfg.require_operator,
                              printer=cfg.label_printer)

@@ -158,6 +158,7 @@ _READ = _query()
 _LOCK = _READ.with_for_update(of=SS)
 _LOCK_KEYED = _keyed()
 _LOCK_PROBED = {False: _probing(_LOCK), True: _probing(_LOCK_KEYED)}
+_READ_SHOWN = _READ.add_columns(_ANSWER)
 # Its bind parameters are prefixed (``st_``): the scan log's insert may run it in its own statement (scan_log.write).
 _SAVE = update(SS).where(SS.c.station == bindparam("st_station")).values(
     mode=bindparam("st_mode"), phase=bindparam("st_phase"), document_id=bindparam("st_document_id"),
@@ -222,6 +223,18 @@ def load(session: Session, station: str, *, lock: bool, key: str | None = None,
     row = session.connection().execute(_LOCK_KEYED if keyed else _LOCK if lock else _READ, params,
                                        execution_options=_FIRST if lock else {}).first()
     return _row(station, row, keyed) if row is not None else None
+
+
+def shown(session: Session, station: str, *, home: str = MAIN_SITE) -> StationRow | None:
+    """The station's row as its screen shows it (not locked), with its open document's answer (its products and
+    last lines: answer_read.beside) in the same statement, or None when it has none yet: what a live screen
+    fetches on every scan, one statement where the row, the counts and the lines were three."""
+    row = session.connection().execute(_READ_SHOWN, {"station": station, "home": home}).first()
+    if row is None:
+        return None
+    found = _row(station, row)
+    doc = found.document
+    return replace(found, shown=answer_read.from_rows(doc.id, doc.order_id, row.an_rows) if doc is not None else None)
 
 
 def load_or_make(session: Session, station: str, mode: Mode, idle_prompt: str, *, key: str | None = None,

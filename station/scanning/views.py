@@ -109,7 +109,11 @@ def station(session: Session, station_id: str, row: StationRow | None, default_m
         signed = None
     else:
         state, prompt, version = row.state, row.prompt, row.version
-        document = representation.document_summary(session, row.document) if row.document is not None else None
+        document, shown = None, row.shown  # the answer read with the row (station_row.shown), else read here
+        if row.document is not None and shown is not None:
+            document = representation.document_summary(session, row.document, list(shown.counts), list(shown.lines))
+        elif row.document is not None:
+            document = representation.document_summary(session, row.document)
         signed, _ = sign_in.current(row.operator, idle_minutes, datetime.now(UTC))
     prompt = sign_in.prompt(prompt, signed, require_operator)
     recent = scan_log.recent(session, station_id, RECENT)
