@@ -163,15 +163,25 @@ def product_facts_of(product: Product | ProductFacts | None) -> ProductFacts | N
 
 # Statements of the scan path are built once: building one costs more than running it (SQLAlchemy
 # then finds its compiled form by a cache key memoised on the statement itself).
+#: A scanned text's stored forms (barcodes.lookup_forms: one or two) as two parameters, the one form twice when
+#: there is one: an expanding IN was rendered into the statement's text again on every execution.
+_FORMS = (bindparam("form_a"), bindparam("form_b"))
+
+
+def _forms(text: str) -> dict[str, str]:
+    forms = lookup_forms(text)
+    return {"form_a": forms[0], "form_b": forms[-1]}
+
+
 _BY_BARCODE = (select(*_PRODUCT_COLUMNS).join(B, B.c.product_id == P.c.id)
-               .where(B.c.barcode.in_(bindparam("forms", expanding=True))).limit(1))
+               .where(B.c.barcode.in_(_FORMS)).limit(1))
 _BY_CODE = select(*_PRODUCT_COLUMNS).where(P.c.code == bindparam("code"))
 _BY_ID = select(*_PRODUCT_COLUMNS).where(P.c.id == bindparam("id"))
 
 
 def product_by_barcode(session: Session, text: str) -> ProductFacts | None:
     """The product a scanned text is a barcode of, in any of its GTIN forms."""
-    row = session.connection().execute(_BY_BARCODE, {"forms": list(lookup_forms(text))}).first()
+    row = session.connection().execute(_BY_BARCODE, _forms(text)).first()
     return product_facts(row) if row is not None else None
 
 
@@ -263,7 +273,7 @@ def _probe():
     """What a scanned text may be, in one statement: the product it is a barcode of, and the serial it names."""
     one = _one_serial().subquery("one")
     barcode = (select(*(c.label(f"b_{c.name}") for c in _PRODUCT_COLUMNS)).join(B, B.c.product_id == P.c.id)
-               .where(B.c.barcode.in_(bindparam("forms", expanding=True))).limit(1).subquery("barcode"))
+               .where(B.c.barcode.in_(_FORMS)).limit(1).subquery("barcode"))
     return select(one, barcode).select_from(one.outerjoin(barcode, true()))
 
 
@@ -280,7 +290,7 @@ def probe(session: Session, text: str) -> tuple[ProductFacts | None, SerialFacts
 
 def probe_params(text: str) -> dict:
     """The bind parameters of ``probe``'s statement (``probe_subquery``) for ``text``."""
-    return {"text": text, "forms": list(lookup_forms(text))}
+    return {"text": text, **_forms(text)}
 
 
 def probe_subquery(name: str):
