@@ -253,17 +253,20 @@ def _destination(row) -> str | None:
     return place if row.transfer_site in (None, row.transfer_name) else f"{place} at {row.transfer_site}"
 
 
-def _one_serial():
-    """One serial's record (if any) and the open document holding it (if any), from a one-row probe."""
+def _one_serial(write=None):
+    """One serial's record (if any) and the open document holding it (if any), from a one-row probe; with
+    ``write`` (a CTE or subquery of at most one row), its columns too."""
     probe = select(bindparam("text", type_=S.c.serial.type).label("serial")).subquery("probe")
     record = _serial_query(S.c.serial == bindparam("text")).subquery("record")
     opened = (select(L.c.serial, D.c.id, D.c.reference, D.c.station).join(D, D.c.id == L.c.document_id)
               .where(L.c.serial == bindparam("text"), L.c.is_open.is_(True)).subquery("opened"))
-    return (select(record, opened.c.id.label("open_id"), opened.c.reference.label("open_reference"),
-                   opened.c.station.label("open_station"))
-            .select_from(probe)
-            .outerjoin(record, record.c.serial == probe.c.serial)
+    base = (probe.outerjoin(record, record.c.serial == probe.c.serial)
             .outerjoin(opened, opened.c.serial == probe.c.serial))
+    columns = [record, opened.c.id.label("open_id"), opened.c.reference.label("open_reference"),
+               opened.c.station.label("open_station")]
+    if write is not None:
+        base, columns = base.outerjoin(write, true()), [*columns, write]
+    return select(*columns).select_from(base)
 
 
 _ONE_SERIAL = _one_serial()
@@ -271,10 +274,9 @@ _ONE_SERIAL = _one_serial()
 
 def _probe():
     """What a scanned text may be, in one statement: the product it is a barcode of, and the serial it names."""
-    one = _one_serial().subquery("one")
     barcode = (select(*(c.label(f"b_{c.name}") for c in _PRODUCT_COLUMNS)).join(B, B.c.product_id == P.c.id)
                .where(B.c.barcode.in_(_FORMS)).limit(1).subquery("barcode"))
-    return select(one, barcode).select_from(one.outerjoin(barcode, true()))
+    return _one_serial(barcode)  # joined in its FROM: no layer of SQL around it (a scan's locked read holds it)
 
 
 _PROBE = _probe()
@@ -312,9 +314,9 @@ def probed(text: str, row) -> tuple[ProductFacts | None, SerialFacts]:
 
 def serial_read_with(write):
     """``serial_facts``'s statement beside ``write`` (a data-modifying CTE with one row of RETURNING): one round
-    trip that writes and reads the serial as committed when it starts (``serial_facts_of`` reads its row)."""
-    again = _ONE_SERIAL.subquery("again")
-    return select(again, write).select_from(again.outerjoin(write, true()))
+    trip that writes and reads the serial as committed when it starts (``serial_facts_of`` reads its row). Joined
+    in its FROM, not around it: under psycopg's 4096 characters, its text is parsed once, not on every scan."""
+    return _one_serial(write)
 
 
 def serial_facts_of(text: str, row) -> SerialFacts:
