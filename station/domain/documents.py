@@ -91,6 +91,8 @@ def _counted_insert():
 _COUNT_AND_INSERT = _counted_insert()
 #: PostgreSQL: a serial's line's tally, and the serial read again as committed now, in one statement (see add_line).
 _TALLIED_AGAIN = serial_read_with(tallies.made_cte())
+#: PostgreSQL: a line's tally, whether it made it (its line, written just before, may be taken back).
+_TALLIED = select(tallies.made_cte())
 _LAST_LINE = (select(L).where(L.c.document_id == bindparam("document_id")).order_by(L.c.line_no.desc()).limit(1))
 _SET_SERIAL = update(L).where(L.c.id == bindparam("line_id")).values(serial=bindparam("serial"))
 _DELETE_LINE = delete(L).where(L.c.id == bindparam("line_id"))
@@ -257,15 +259,18 @@ def add_line(session: Session, given: Document | DocumentHead, *, product: Produ
     tally = {"document_id": doc.id, "product_id": product.id, "units": quantity, "taken": taken} if product else None
     made, again = False, None
     rechecked = resolved.serial is not None and doc.kind is not DocumentKind.count and not lookups.writers_serialised
+    together = tally is not None and session.get_bind().dialect.name == "postgresql"
     if rechecked and tally is not None:  # the line, then its tally with the serial read again: one round trip
         line_no, again, made = _insert_tallied(session, doc, values, tally)
         lookups.read_again(resolved.serial, again)
+    elif together:  # the line, then its tally (a count's line, a line without a serial): one round trip
+        line_no = _insert_then_tally(session, doc, values, tally)
     else:
         line_no = _insert_line(session, doc, values)
     line = Line(line_no, product, resolved.serial, quantity, batch, expiry, resolved.takes_unit, replaces)
     if rechecked and tally is None:
         again = lookups.serial(line.serial, fresh=True)
-    elif not rechecked and tally is not None:
+    elif not rechecked and tally is not None and not together:
         tallies.add(session, doc.id, product.id, quantity, taken)
     if again is not None:
         try:
@@ -310,6 +315,19 @@ def _insert_tallied(session: Session, doc: DocumentHead, values: dict[str, Any],
         _count_back(session, doc, tally, bool(row.made))
         raise _raced(values["serial"])
     return rows[0][0], serial_facts_of(values["serial"], row), bool(row.made)
+
+
+def _insert_then_tally(session: Session, doc: DocumentHead, values: dict[str, Any], tally: dict) -> int:
+    """PostgreSQL: the line numbered and written, then its tally, sent together (sent_together: one round trip); the
+    line's number. A unique index refusing the line (rule 8) takes its count and the tally back, and is a Refusal."""
+    rows, result = sent_together.both(
+        session.connection(), _COUNT_AND_INSERT, {"document_id": doc.id} | {f"ln_{n}": values[n] for n in _LINE_VALUES},
+        _TALLIED, tally)
+    made = bool(result.scalar_one())
+    if not rows:  # no row written: its number and its tally go back
+        _count_back(session, doc, tally, made)
+        raise _raced(values["serial"])
+    return rows[0][0]
 
 
 def _take_back(session: Session, doc: DocumentHead, line: Line, tally: dict | None, made: bool) -> None:

@@ -163,15 +163,25 @@ def product_facts_of(product: Product | ProductFacts | None) -> ProductFacts | N
 
 # Statements of the scan path are built once: building one costs more than running it (SQLAlchemy
 # then finds its compiled form by a cache key memoised on the statement itself).
+#: A scanned text's stored forms (barcodes.lookup_forms: one or two) as two parameters, the one form twice when
+#: there is one: an expanding IN was rendered into the statement's text again on every execution.
+_FORMS = (bindparam("form_a"), bindparam("form_b"))
+
+
+def _forms(text: str) -> dict[str, str]:
+    forms = lookup_forms(text)
+    return {"form_a": forms[0], "form_b": forms[-1]}
+
+
 _BY_BARCODE = (select(*_PRODUCT_COLUMNS).join(B, B.c.product_id == P.c.id)
-               .where(B.c.barcode.in_(bindparam("forms", expanding=True))).limit(1))
+               .where(B.c.barcode.in_(_FORMS)).limit(1))
 _BY_CODE = select(*_PRODUCT_COLUMNS).where(P.c.code == bindparam("code"))
 _BY_ID = select(*_PRODUCT_COLUMNS).where(P.c.id == bindparam("id"))
 
 
 def product_by_barcode(session: Session, text: str) -> ProductFacts | None:
     """The product a scanned text is a barcode of, in any of its GTIN forms."""
-    row = session.connection().execute(_BY_BARCODE, {"forms": list(lookup_forms(text))}).first()
+    row = session.connection().execute(_BY_BARCODE, _forms(text)).first()
     return product_facts(row) if row is not None else None
 
 
@@ -243,17 +253,20 @@ def _destination(row) -> str | None:
     return place if row.transfer_site in (None, row.transfer_name) else f"{place} at {row.transfer_site}"
 
 
-def _one_serial():
-    """One serial's record (if any) and the open document holding it (if any), from a one-row probe."""
+def _one_serial(write=None):
+    """One serial's record (if any) and the open document holding it (if any), from a one-row probe; with
+    ``write`` (a CTE or subquery of at most one row), its columns too."""
     probe = select(bindparam("text", type_=S.c.serial.type).label("serial")).subquery("probe")
     record = _serial_query(S.c.serial == bindparam("text")).subquery("record")
     opened = (select(L.c.serial, D.c.id, D.c.reference, D.c.station).join(D, D.c.id == L.c.document_id)
               .where(L.c.serial == bindparam("text"), L.c.is_open.is_(True)).subquery("opened"))
-    return (select(record, opened.c.id.label("open_id"), opened.c.reference.label("open_reference"),
-                   opened.c.station.label("open_station"))
-            .select_from(probe)
-            .outerjoin(record, record.c.serial == probe.c.serial)
+    base = (probe.outerjoin(record, record.c.serial == probe.c.serial)
             .outerjoin(opened, opened.c.serial == probe.c.serial))
+    columns = [record, opened.c.id.label("open_id"), opened.c.reference.label("open_reference"),
+               opened.c.station.label("open_station")]
+    if write is not None:
+        base, columns = base.outerjoin(write, true()), [*columns, write]
+    return select(*columns).select_from(base)
 
 
 _ONE_SERIAL = _one_serial()
@@ -261,10 +274,9 @@ _ONE_SERIAL = _one_serial()
 
 def _probe():
     """What a scanned text may be, in one statement: the product it is a barcode of, and the serial it names."""
-    one = _one_serial().subquery("one")
     barcode = (select(*(c.label(f"b_{c.name}") for c in _PRODUCT_COLUMNS)).join(B, B.c.product_id == P.c.id)
-               .where(B.c.barcode.in_(bindparam("forms", expanding=True))).limit(1).subquery("barcode"))
-    return select(one, barcode).select_from(one.outerjoin(barcode, true()))
+               .where(B.c.barcode.in_(_FORMS)).limit(1).subquery("barcode"))
+    return _one_serial(barcode)  # joined in its FROM: no layer of SQL around it (a scan's locked read holds it)
 
 
 _PROBE = _probe()
@@ -280,7 +292,7 @@ def probe(session: Session, text: str) -> tuple[ProductFacts | None, SerialFacts
 
 def probe_params(text: str) -> dict:
     """The bind parameters of ``probe``'s statement (``probe_subquery``) for ``text``."""
-    return {"text": text, "forms": list(lookup_forms(text))}
+    return {"text": text, **_forms(text)}
 
 
 def probe_subquery(name: str):
@@ -302,9 +314,9 @@ def probed(text: str, row) -> tuple[ProductFacts | None, SerialFacts]:
 
 def serial_read_with(write):
     """``serial_facts``'s statement beside ``write`` (a data-modifying CTE with one row of RETURNING): one round
-    trip that writes and reads the serial as committed when it starts (``serial_facts_of`` reads its row)."""
-    again = _ONE_SERIAL.subquery("again")
-    return select(again, write).select_from(again.outerjoin(write, true()))
+    trip that writes and reads the serial as committed when it starts (``serial_facts_of`` reads its row). Joined
+    in its FROM, not around it: under psycopg's 4096 characters, its text is parsed once, not on every scan."""
+    return _one_serial(write)
 
 
 def serial_facts_of(text: str, row) -> SerialFacts:

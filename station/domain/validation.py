@@ -13,9 +13,12 @@ PARTY_PREFIXES = ("CMD:", "SUP:", "CUS:", "USR:")  # commands, parties, operator
 QUANTITY_MAX = 1_000_000
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def has_control(text: str) -> bool:
     """True when the text holds a control character (C0, DEL or C1)."""
-    return any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text)
+    return _CONTROL.search(text) is not None
 
 
 def is_printable(text: str) -> bool:

@@ -162,7 +162,7 @@ def normalise(raw: bytes | str) -> str:
     if has_control(text.replace(GS, "")):
         raise Refusal("invalid_scan", "The scan holds control characters: check the scanner's settings "
                                       "(prefix and suffix), then scan again.")
-    if not all(c.isprintable() or c == GS for c in text):
+    if not text.isprintable() and not all(c.isprintable() or c == GS for c in text):
         raise Refusal("invalid_scan", "The scan holds characters that cannot be printed: "
                                       "check the scanner's keyboard layout, then scan again.")
     return text

@@ -31,6 +31,9 @@ SCAN_SECONDS = Histogram("station_scan_seconds", "Seconds from a scan's start in
                          ["station"], buckets=BUCKETS, registry=None)
 
 _KEY = "station.scans_noted"
+#: The labelled series of each station and outcome (a dict's get and set are atomic under the GIL; two threads
+#: making the same pair make the same series: labels() gives one child per label values).
+_children: dict[tuple[str, str], tuple] = {}
 _hooked = False
 _hook_lock = threading.Lock()
 
@@ -57,8 +60,11 @@ def _committed(session: Session) -> None:
         return
     now = time.perf_counter()
     for station, outcome, started in noted:
-        SCANS.labels(station, outcome).inc()
-        SCAN_SECONDS.labels(station).observe(now - started)
+        counted = _children.get((station, outcome))
+        if counted is None:  # a station's first scan of this outcome: its two series, kept (labels() locks)
+            counted = _children[(station, outcome)] = (SCANS.labels(station, outcome), SCAN_SECONDS.labels(station))
+        counted[0].inc()
+        counted[1].observe(now - started)
 
 
 def _rolled_back(session: Session) -> None:

@@ -31,7 +31,9 @@ def escape_raw(raw: bytes | str, limit: int = 4096) -> str:
     """
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="backslashreplace")
-    out = "".join(c if c.isprintable() else _escape_char(c) for c in raw[:limit])
+    out = raw[:limit]
+    if not out.isprintable():  # most scans are: nothing to escape
+        out = "".join(c if c.isprintable() else _escape_char(c) for c in out)
     return out + ("…" if len(raw) > limit else "")
 
 

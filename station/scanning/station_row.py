@@ -18,6 +18,7 @@ scan that adds a line builds its answer without reading it again.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -147,10 +148,16 @@ class _Probed:
 
     def __init__(self, row):
         self._row = row
-        self._fields = tuple(name.removeprefix(_PROBED) for name in row._fields if name.startswith(_PROBED))
+        self._fields = _probed_fields(row._fields)
 
     def __getattr__(self, name: str):
         return getattr(self._row, _PROBED + name)
+
+
+@functools.lru_cache(maxsize=8)
+def _probed_fields(fields: tuple[str, ...]) -> tuple[str, ...]:
+    """The probe's names among a row's (the same few statements' rows: worked out once each)."""
+    return tuple(name.removeprefix(_PROBED) for name in fields if name.startswith(_PROBED))
 
 
 # Built once (see station.domain.facts).
