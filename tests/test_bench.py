@@ -9,6 +9,7 @@ README and the issue promise.
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -43,6 +44,28 @@ def test_fill_is_consistent(db):
         assert s.scalar(select(func.count()).select_from(ScanLog)) == 200
         sold = s.scalar(select(SerialNumber).where(SerialNumber.serial == shape.serial(2)))
         assert sold.customer_id is not None and not sold.in_stock
+
+
+def test_a_fill_is_on_the_disk_before_the_scans(db):
+    """Guards the settled fill: on SQLite its WAL is empty (every page checkpointed into the database file,
+    which is then synced), so the first checkpoint of the measured scans does not write a gigabyte back; on
+    PostgreSQL the same fill is checkpointed by the server (a CHECKPOINT asked for)."""
+    from sqlalchemy import text
+
+    before = None
+    if db.backend == "postgresql":
+        with db.engine.connect() as conn:
+            before = conn.execute(text("SELECT checkpoints_req FROM pg_stat_bgwriter")).scalar_one()
+    fill(db.engine, Shape.for_serials(200, box=20))
+    if db.backend == "sqlite":
+        probe = sqlite3.connect(db.engine.url.database)
+        try:  # frames in the WAL, and frames copied
+            assert probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone() == (0, 0, 0)
+        finally:
+            probe.close()
+    else:
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT checkpoints_req FROM pg_stat_bgwriter")).scalar_one() > before
 
 
 def test_a_fill_with_locations_spreads_the_stock_over_bins_and_check_agrees(db):
