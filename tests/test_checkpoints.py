@@ -11,11 +11,11 @@ import sqlite3
 
 from sqlalchemy import text
 
-from station.storage.checkpoints import BACKSTOP_PAGES, EVERY, checkpointer_of
+from station.storage.checkpoints import BACKSTOP_PAGES, EVERY, RESTART_FRAMES, checkpointer_of
 from station.storage.db import make_engine, make_sessionmaker
 from station.storage.retry import run_in_transaction
 
-BLOB = 100_000  # bytes a transaction writes: some 25 pages, so EVERY - 2 of them pass 1,000 pages
+BLOB = 400_000  # bytes a transaction writes: some 100 pages, so EVERY - 2 of them pass RESTART_FRAMES
 
 
 def _engine(tmp_path):
@@ -25,15 +25,15 @@ def _engine(tmp_path):
     return engine
 
 
-def _write(Session, times: int) -> None:
+def _write(Session, times: int, size: int = BLOB) -> None:
     for _ in range(times):
         run_in_transaction(Session, lambda s: s.execute(text("INSERT INTO blob (data) VALUES (randomblob(:n))"),
-                                                        {"n": BLOB}))
+                                                        {"n": size}))
 
 
 def test_a_commit_never_checkpoints_even_past_a_thousand_pages(tmp_path):
     """Guards the checkpoint off the commit: EVERY - 1 write transactions (the table's creation and EVERY - 2
-    inserts) put some 1,500 pages in the WAL, past SQLite's automatic checkpoint of 1,000 pages, and the
+    inserts) put some 6,000 pages in the WAL, past SQLite's automatic checkpoint of 1,000 pages, and the
     database file has not grown by a byte (a checkpoint is what copies pages into it); nor was one asked of the
     checkpointer yet."""
     engine = _engine(tmp_path)
@@ -50,9 +50,9 @@ def test_a_commit_never_checkpoints_even_past_a_thousand_pages(tmp_path):
 
 def test_the_engines_thread_checkpoints_and_the_wal_starts_again(tmp_path):
     """Guards the background checkpoint: after EVERY write transactions the engine's thread copies every page of
-    the WAL into the database file (two passive checkpoints: the second in the write queue, for the pages
-    committed during the first), and the next transaction starts the WAL from its beginning, so a station
-    scanning all day keeps a WAL of some 1,000 pages instead of one that grows."""
+    the WAL into the database file (with RESTART_FRAMES passed, two passive checkpoints: the second in the
+    write queue, for the pages committed during the first), and the next transaction starts the WAL from its
+    beginning, so a station scanning all day keeps a WAL of a few MB instead of one that grows."""
     engine = _engine(tmp_path)
     try:
         checkpointer = checkpointer_of(engine)
@@ -60,15 +60,28 @@ def test_the_engines_thread_checkpoints_and_the_wal_starts_again(tmp_path):
         _write(Session, EVERY)
         assert checkpointer.wait_for(2, timeout=60)
         busy, frames, copied = checkpointer.last
-        assert busy == 0 and frames == copied > 1000
+        assert busy == 0 and frames == copied > RESTART_FRAMES and checkpointer.restarts == 1
         assert (tmp_path / "ckpt.db").stat().st_size > (EVERY - 1) * BLOB
-        _write(Session, 1)
+        _write(Session, 1, size=10)
         probe = sqlite3.connect(tmp_path / "ckpt.db")
         try:  # the WAL holds that one transaction's pages, written from its start again
             _busy, frames_now, _copied = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         finally:
             probe.close()
-        assert 0 < frames_now < 100
+        assert 0 < frames_now < 10
+    finally:
+        engine.dispose()
+
+
+def test_a_short_wal_is_checkpointed_without_a_turn_in_the_write_queue(tmp_path):
+    """Under RESTART_FRAMES the thread's one passive checkpoint is all: no scan ever waits for it."""
+    engine = _engine(tmp_path)
+    try:
+        checkpointer = checkpointer_of(engine)
+        _write(make_sessionmaker(engine), EVERY, size=10)
+        assert checkpointer.wait_for(1, timeout=60)
+        busy, frames, copied = checkpointer.last
+        assert busy == 0 and 0 < copied <= frames < RESTART_FRAMES and checkpointer.restarts == 0
     finally:
         engine.dispose()
 

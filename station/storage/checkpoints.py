@@ -9,15 +9,18 @@ copying about 4 MB and two more syncs, and those scans were the slowest of
 the run (the bench's ``checkpoints`` in the tail).
 
 So an engine on a SQLite file checkpoints from a thread of its own instead: after every ``EVERY`` write
-transactions committed through the engine, the thread runs ``PRAGMA wal_checkpoint(PASSIVE)`` on a connection
-of its own. A passive checkpoint takes no write lock and waits for nobody, so scans commit while it copies.
+transactions committed through the engine (once the last of them is back in the pool), the thread runs
+``PRAGMA wal_checkpoint(PASSIVE)`` on a connection of its own. A passive checkpoint takes no write lock and
+waits for nobody, so scans commit while it copies.
+
 It copies only what was committed before it began, though, and the WAL starts again from its beginning only
 when a write transaction begins with every page of it copied: with scans back to back that never happened by
-itself, and the WAL grew by some 4 MB every 64 scans. So the thread then copies the rest with a second passive
-checkpoint in its turn of this process's write queue (``retry.writer_lock``): the few pages committed during
-the first (none: nothing to copy or sync), while a scan that comes meanwhile waits a moment in the queue; the
-next scan then starts the WAL again. The engine's own connections keep SQLite's automatic checkpoint only as
-a backstop, at ``BACKSTOP_PAGES`` (a WAL some 40 MB long, which the thread does not let it reach while it runs).
+itself, and the WAL grew by some 4 MB every 64 scans. So once the WAL holds ``RESTART_FRAMES`` pages, the
+thread copies the rest with a second passive checkpoint in its turn of this process's write queue
+(``retry.writer_lock``): the few pages committed during the first (a few ms of copying and two syncs, which a
+scan that comes meanwhile waits for in the queue, one checkpoint in four), and the next scan starts the WAL
+again. The engine's own connections keep SQLite's automatic checkpoint only as a backstop, at
+``BACKSTOP_PAGES`` (a WAL some 40 MB long, which the thread does not let it reach while it runs).
 
 Durability is unchanged: a commit is durable once its WAL frames are synced, and a checkpoint only moves pages
 that are durable already (it syncs the WAL before, and the database file after, copying).
@@ -41,6 +44,8 @@ log = logging.getLogger(__name__)
 EVERY = 64
 #: The automatic checkpoint of the engine's connections, kept for a checkpointer that cannot keep up.
 BACKSTOP_PAGES = 10_000
+#: Pages in the WAL past which the thread copies the last of them in the write queue, so the WAL starts again.
+RESTART_FRAMES = 4_000
 
 
 class Checkpointer:
@@ -51,6 +56,8 @@ class Checkpointer:
         self.path = path
         self.every = every
         self.commits = 0  # write transactions committed since the last checkpoint was asked for
+        self.restarts = 0  # checkpoints run in the write queue, for the WAL to start again
+        self._asked = False  # a checkpoint is due once the connection that committed is back in the pool
         self.done = 0  # checkpoints run
         self.last: tuple[int, int, int] | None = None  # (busy, WAL frames, frames checkpointed) of the last one
         self._lock = threading.Lock()
@@ -64,6 +71,15 @@ class Checkpointer:
             if self.commits < self.every:
                 return
             self.commits = 0
+            self._asked = True
+
+    def returned(self) -> None:
+        """A connection is back in the pool, its transaction over: run a checkpoint now if one was asked for (the
+        commit event comes before the COMMIT, whose pages the checkpoint would miss)."""
+        with self._lock:
+            if not self._asked:
+                return
+            self._asked = False
             if self._thread is None:
                 due, stop = threading.Event(), threading.Event()
                 thread = threading.Thread(target=self._run, args=(due, stop), name="sqlite-checkpoint", daemon=True)
@@ -84,13 +100,15 @@ class Checkpointer:
     def catch_up(self, conn: sqlite3.Connection) -> None:
         """Copy the WAL into the database file: what the scans do not wait for, then the rest in a turn of the
         write queue (module docstring)."""
-        self.checkpoint(conn)
+        _busy, frames, copied = self.checkpoint(conn)
         engine = self._engine()
-        if engine is not None:
+        if frames >= RESTART_FRAMES and engine is not None:
             lock = writer_lock(engine)
             if lock.acquire(timeout=1.0):  # a transaction that hangs: the next checkpoint tries again
                 try:
                     self.checkpoint(conn)
+                    with self._lock:
+                        self.restarts += 1
                 finally:
                     lock.release()
 
@@ -155,6 +173,8 @@ def attach(engine: Engine, path: Path, read_only: str, every: int = EVERY) -> Ch
     def _committed(conn):
         if not conn.get_execution_options().get(read_only):
             checkpointer.committed()
+
+    event.listen(engine.pool, "checkin", lambda _dbapi_conn, _record: checkpointer.returned())
 
     event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())
     _checkpointers[engine] = checkpointer
