@@ -9,6 +9,7 @@ README and the issue promise.
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -43,6 +44,40 @@ def test_fill_is_consistent(db):
         assert s.scalar(select(func.count()).select_from(ScanLog)) == 200
         sold = s.scalar(select(SerialNumber).where(SerialNumber.serial == shape.serial(2)))
         assert sold.customer_id is not None and not sold.in_stock
+
+
+def test_the_tail_is_told_by_kind_and_by_garbage_collection():
+    """The slowest 1% of the scans (at least one), by kind, and how many of them a collection ran in."""
+    from station.bench.drive import tail
+
+    spans = [(float(n), n + 0.001, "unknown") for n in range(199)] + [(500.0, 500.5, "finish")]
+    spans[7] = (7.0, 7.2, "supplier")
+    collections = [("start", 0, 1.0), ("stop", 0, 1.0005), ("start", 2, 7.1), ("stop", 2, 7.15)]
+    assert tail(spans, collections) == {"gc_collections": {"0": 1, "1": 0, "2": 1},
+                                        "tail": {"scans": 2, "by_kind": {"finish": 1, "supplier": 1},
+                                                 "in_a_collection": 1}}
+
+
+def test_a_fill_is_on_the_disk_before_the_scans(db):
+    """Guards the settled fill: on SQLite its WAL is empty (every page checkpointed into the database file,
+    which is then synced), so the first checkpoint of the measured scans does not write a gigabyte back; on
+    PostgreSQL the same fill is checkpointed by the server (a CHECKPOINT asked for)."""
+    from sqlalchemy import text
+
+    before = None
+    if db.backend == "postgresql":
+        with db.engine.connect() as conn:
+            before = conn.execute(text("SELECT checkpoints_req FROM pg_stat_bgwriter")).scalar_one()
+    fill(db.engine, Shape.for_serials(200, box=20))
+    if db.backend == "sqlite":
+        probe = sqlite3.connect(db.engine.url.database)
+        try:  # frames in the WAL, and frames copied
+            assert probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone() == (0, 0, 0)
+        finally:
+            probe.close()
+    else:
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT checkpoints_req FROM pg_stat_bgwriter")).scalar_one() > before
 
 
 def test_a_fill_with_locations_spreads_the_stock_over_bins_and_check_agrees(db):
@@ -123,6 +158,10 @@ def test_small_run_prints_the_json(tmp_path):
         # The statements a scan issues over the mix, and on PostgreSQL its round trips (issue 22).
         assert scan["statements_per_scan"] > 0
         assert (scan["round_trips_per_scan"] is None) == (scan["database"] == "sqlite")
+        # What the slowest 1% were, beside the run's garbage collections and SQLite's checkpoints (issue 22).
+        assert scan["tail"]["scans"] == sum(scan["tail"]["by_kind"].values()) == 1
+        assert set(scan["gc_collections"]) == {"0", "1", "2"}
+        assert (scan["wal_checkpoints"] is None) == (scan["database"] == "postgresql")
     assert isinstance(out["machine"]["cpus"], int)
 
 

@@ -7,6 +7,7 @@ holds the new prompt. The time of a scan is taken around all of that.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import resource
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from station.config import from_dict
 from station.scanning.service import ScanService
+from station.storage.checkpoints import checkpointer_of
 from station.storage.retry import run_in_transaction
 
 from .rows import Shape
@@ -158,6 +160,7 @@ class StationRun:
     attempts: int = 0
     errors: list[str] = field(default_factory=list)
     by_kind: dict[str, list[float]] = field(default_factory=dict)
+    spans: list[tuple[float, float, str]] = field(default_factory=list)  # each scan's start, end and kind
     codes: dict[str, int] = field(default_factory=dict)  # refusals by code: lost races show here
 
 
@@ -194,13 +197,25 @@ def drive(engine: Engine, shape: Shape, stations: int, scans: int, *, seed: int 
             run.cpu += time.thread_time() - c0
             run.latencies.append(dt)
             run.by_kind.setdefault(result.read_as or "invalid", []).append(dt)
+            run.spans.append((t0, t0 + dt, result.read_as or "invalid"))
             if result.accepted:
                 run.accepted += 1
             else:
                 run.refused += 1
                 run.codes[result.code or "?"] = run.codes.get(result.code or "?", 0) + 1
 
-    wall = run_together(station, stations, barrier, before_release=counter.start)
+    collections: list[tuple[str, int, float]] = []  # the garbage collector's (phase, generation, when)
+
+    def collected(phase: str, info: dict) -> None:
+        collections.append((phase, info["generation"], time.perf_counter()))
+
+    checkpointer = checkpointer_of(engine)
+    checkpoints_before = checkpointer.done if checkpointer else 0
+    gc.callbacks.append(collected)
+    try:
+        wall = run_together(station, stations, barrier, before_release=counter.start)
+    finally:
+        gc.callbacks.remove(collected)
     counter.stop()
     latencies = [x for r in runs for x in r.latencies]
     by_kind: dict[str, list[float]] = {}
@@ -224,10 +239,29 @@ def drive(engine: Engine, shape: Shape, stations: int, scans: int, *, seed: int 
         "by_kind": {k: {"scans": len(v), **{q: p for q, p in percentiles(v).items() if q in ("p50_ms", "p99_ms")}}
                     for k, v in sorted(by_kind.items())},
     }
+    out.update(tail([span for r in runs for span in r.spans], collections))
+    # SQLite: checkpoints the engine's thread ran meanwhile, none of them on a scan's time (storage/checkpoints.py).
+    out["wal_checkpoints"] = checkpointer.done - checkpoints_before if checkpointer else None
     if any(r.errors for r in runs):
         out["first_errors"] = [e for r in runs for e in r.errors][:5]
     out.update(integrity(engine, movement_before))
     return out
+
+
+def tail(spans: list[tuple[float, float, str]], collections: list[tuple[str, int, float]]) -> dict:
+    """What the slowest 1% of the scans were (at least one), and the garbage collections of the run: a tail is
+    read by what it spent its time on, the load of the machine aside (issue 22)."""
+    runs = [(t, g) for phase, g, t in collections if phase == "start"]
+    ends = [t for phase, _g, t in collections if phase == "stop"]
+    pauses = list(zip(runs, ends, strict=False))  # ((start, generation), stop): one collection at a time
+    slow = sorted(spans, key=lambda s: s[0] - s[1])[:max(1, len(spans) // 100)]
+    kinds: dict[str, int] = {}
+    for _t0, _t1, kind in slow:
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return {"gc_collections": {str(g): sum(1 for _t, gen in runs if gen == g) for g in (0, 1, 2)},
+            "tail": {"scans": len(slow), "by_kind": dict(sorted(kinds.items())),
+                     "in_a_collection": sum(1 for t0, t1, _k in slow
+                                            if any(s < t1 and e > t0 for (s, _g), e in pauses))}}
 
 
 def _max_movement(engine: Engine) -> int:

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import pipelined
+from . import checkpoints, pipelined
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,9 @@ def make_engine(url: str, **kwargs) -> Engine:
             kwargs.setdefault("pool_use_lifo", True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        path = sqlite_file(url)
+        if path is not None:  # a file: its WAL checkpointed off the commits (checkpoints.py)
+            checkpoints.attach(engine, path, READ_ONLY)
 
         # pysqlite's own transaction handling defers BEGIN; take the write lock
         # at the start instead, so two writers queue rather than deadlock.

@@ -71,11 +71,17 @@ def writer_turn(Session: sessionmaker[Session], timeout: float = 10.0) -> contex
     bind = Session.kw.get("bind")
     if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
         return contextlib.nullcontext()
+    return _turn(writer_lock(bind), timeout)
+
+
+def writer_lock(engine: Engine) -> threading.RLock:
+    """This process's queue for the one write lock of a SQLite engine (``writer_turn``): what else must not run
+    beside a write transaction (the end of a checkpoint, checkpoints.py) takes a turn in it too."""
     with _writers_guard:
-        lock = _writers.get(bind)
+        lock = _writers.get(engine)
         if lock is None:
-            lock = _writers[bind] = threading.RLock()
-    return _turn(lock, timeout)
+            lock = _writers[engine] = threading.RLock()
+    return lock
 
 
 @contextlib.contextmanager
