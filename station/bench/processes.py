@@ -52,6 +52,11 @@ from .rows import Shape
 log = logging.getLogger(__name__)
 
 WAIT_S = 600  # the longest a barrier or an answer is waited for before the run is called failed
+#: Scans each station makes before it is measured: about six receipts and six sales posted, so that its
+#: connection's statements are past their first plans, as a till's are once it has posted a few documents (a
+#: statement is planned at each of its first five executions on a connection, then takes a generic plan). What
+#: those first scans cost, a till's first documents of the day, is reported apart (``warmup``).
+WARM_SCANS = 150
 #: The stations' connections say who they are (``application_name``): the sampler of their waits finds them by it.
 APP = "station-bench-"
 SAMPLE_S = 0.025  # how often the stations' backends are looked at (pg_stat_activity) for what they wait on
@@ -68,6 +73,18 @@ def _schedstat(pid: int | str) -> tuple[int, int]:
         return int(ran), int(waited)
     except (OSError, ValueError):
         return 0, 0
+
+
+def _plans(engine: Engine) -> tuple[int, int]:
+    """How many custom and generic plans the connection's prepared statements have had (PostgreSQL; 0, 0 elsewhere).
+    A custom plan is a statement planned for its parameters, at each of its first five executions; a generic plan
+    is planned once and reused."""
+    if engine.dialect.name != "postgresql":
+        return 0, 0
+    with engine.begin() as conn:  # committed, not rolled back: psycopg drops its prepared statements at a rollback
+        row = conn.execute(text("SELECT coalesce(sum(custom_plans), 0), coalesce(sum(generic_plans), 0) "
+                                "FROM pg_prepared_statements")).one()
+    return int(row[0]), int(row[1])
 
 
 class _Tracer:
@@ -109,14 +126,18 @@ def _station_main(url: str, shape: Shape, n: int, stations: int, scans: int, pac
         Session = make_sessionmaker(engine)
         service = ScanService(from_dict({"stations": [{"id": sid, "mode": "sell"}, {"id": warm, "mode": "sell"}]}))
         plan = Plan(shape, n, stations, seed).scans(scans + paced)
-        for raw in Plan(shape, n, stations, seed + 7, warmup=True).scans(20):  # statements compiled, caches filled
+        warmup = []
+        for raw in Plan(shape, n, stations, seed + 7, warmup=True).scans(WARM_SCANS):
+            t0 = time.perf_counter()
             run_in_transaction(Session, lambda s, raw=raw: service.process(s, warm, raw, device="bench"))
-        out = {"n": n, "errors": [], "refused": 0, "costs": []}
+            warmup.append(time.perf_counter() - t0)
+        out = {"n": n, "errors": [], "refused": 0, "costs": [], "warmup": warmup}
         backend = None
         if engine.dialect.name == "postgresql":
-            with engine.connect() as conn:
+            with engine.begin() as conn:  # committed: a rollback would make psycopg drop its prepared statements
                 backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
         tracer = _Tracer(backend)
+        plans_before = _plans(engine)
 
         def scan(raw: str) -> float:
             before = tracer.sample()
@@ -149,6 +170,7 @@ def _station_main(url: str, shape: Shape, n: int, stations: int, scans: int, pac
             late.append(max(0.0, time.monotonic() - due))
             latencies.append(scan(raw))
         out["paced"], out["late"] = latencies, late
+        out["plans"] = [after - before for before, after in zip(plans_before, _plans(engine), strict=True)]
         answers.put(out)
     except BaseException as exc:  # reported to the parent, which says so in the figures
         barrier.abort()
@@ -281,8 +303,12 @@ def measure(engine: Engine, url: str, shape: Shape, *, processes: int, scans: in
                        **percentiles(sat),
                        "cpu_ms_per_scan": round(1000 * sum(r["saturation_cpu_s"] for r in results) / max(1, len(sat)),
                                                 3)},
+        "warmup": {"scans": sum(len(r["warmup"]) for r in results),
+                   **percentiles([x for r in results for x in r["warmup"]])},
         "paced": {"scans": len(paced_lat), **percentiles(paced_lat),
                   "late_p99_ms": percentiles(late)["p99_ms"]},
+        # The measured scans' executions of prepared statements: planned for their parameters, or on a plan kept.
+        "plans": {"custom": sum(r["plans"][0] for r in results), "generic": sum(r["plans"][1] for r in results)},
         "refused": sum(r["refused"] for r in results),
         "errors": len(errors),
     }
