@@ -176,6 +176,7 @@ def test_processes_run_prints_the_json(tmp_path):
         assert set(paced["slowest_1pct_ms"]) == set(_SPLIT)
         assert run["warmup"]["scans"] == 2 * 150 and run["warmup"]["p50_ms"] > 0
         assert (sum(run["plans"].values()) > 0) == (run["database"] == "postgresql")
+        assert run["rollbacks"] >= 0
         check = run["check"]
         assert (check["doubles"], check["differences"], check["open_twice"], check["station_check_differences"]) \
             == (0, 0, 0, 0)
