@@ -188,6 +188,9 @@ def _count_run(counted: dict) -> None:
     _each_scan_costs_what_the_first_did(counted)
 
 
+_SPLIT = ("wall", "client_cpu", "client_cpu_wait", "server_cpu", "server_cpu_wait", "gc", "other")
+
+
 def test_processes_run_prints_the_json(tmp_path):
     """Guards `station bench --processes N` (issue 22): stations as separate processes, each its own connection;
     throughput at saturation and latency at the paced load reported per database, and station check clean after
@@ -206,6 +209,13 @@ def test_processes_run_prints_the_json(tmp_path):
         assert paced["scans"] == 4 and "late_p99_ms" in paced
         for figures in (sat, paced):
             assert figures["p50_ms"] <= figures["p90_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+        # Where the time went: this process's CPU, and on PostgreSQL its backend's too (a process on this machine).
+        assert sat["client_cpu_ms_per_scan"] > 0 and sat["wall_ms_per_scan"] > 0
+        assert (sat["server_cpu_ms_per_scan"] > 0) == (run["database"] == "postgresql")
+        assert set(paced["slowest_1pct_ms"]) == set(_SPLIT)
+        assert run["warmup"]["scans"] == 2 * 150 and run["warmup"]["p50_ms"] > 0
+        assert (sum(run["plans"].values()) > 0) == (run["database"] == "postgresql")
+        assert run["rollbacks"] >= 0
         check = run["check"]
         assert (check["doubles"], check["differences"], check["open_twice"], check["station_check_differences"]) \
             == (0, 0, 0, 0)

@@ -106,3 +106,13 @@ def test_a_begin_that_says_more_is_left_to_psycopg(db):
             assert (level, conn.connection.driver_connection.autocommit) == ("repeatable read", False)
     finally:
         engine.dispose()
+
+
+def test_a_statement_is_prepared_on_its_first_execution(db):
+    """Guards make_engine's prepare_threshold (issue 22): on PostgreSQL a statement is a prepared statement from its
+    first execution, so the server does not parse and plan afresh a statement a connection sends once a document
+    (psycopg's default prepares it on its sixth)."""
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT 41 + 1 AS prepared_probe")).scalar_one() == 42
+        prepared = conn.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+    assert any("prepared_probe" in statement for statement in prepared)

@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: Execution option of an engine whose SQLite transactions only read (``read_only``).
 READ_ONLY = "station_read_only"
+#: psycopg's prepare_threshold on PostgreSQL: how many times a statement runs on a connection before it is prepared.
+PREPARE_THRESHOLD = 0
 
 
 def normalise_url(url: str) -> str:
@@ -75,6 +77,12 @@ def make_engine(url: str, **kwargs) -> Engine:
     given = make_url(url).query.get("options", "")
     given = " ".join(given) if isinstance(given, tuple) else given
     kwargs.setdefault("connect_args", {}).setdefault("options", f"{given} -c jit=off".strip())
+    # Every statement prepared on its first execution (psycopg's default: on its sixth). Prepared, the server
+    # parses it once, and stops planning it once it has taken a generic plan (after five custom ones); unprepared,
+    # it is parsed and planned on every execution. A posting's statements, sent once a document, were so parsed
+    # and planned afresh for the first ten documents of every connection (issue 22). The price: a statement run
+    # once is kept too, among the 100 psycopg keeps a connection (the oldest deallocated).
+    kwargs["connect_args"].setdefault("prepare_threshold", PREPARE_THRESHOLD)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     engine = create_engine(url, **kwargs)

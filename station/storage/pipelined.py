@@ -133,7 +133,10 @@ def _send_first(cursor, statement, parameters, context, first, first_params: dic
         sent = raw.cursor()
         sent.execute(compiled.string, params)
         cursor.execute(statement, parameters)
-    if sent.description is not None:
+    from psycopg.pq import ExecStatus
+
+    result = sent.pgresult  # not ``description``: it builds a Column for each of the result's columns, each time
+    if result is not None and result.status == ExecStatus.TUPLES_OK:
         rows.extend(sent.fetchall())
     setattr(context, SENT, 1)
     setattr(context, SAVED, 1)
