@@ -101,6 +101,8 @@ def test_security_scheme_and_writes(doc):
 
 RAISED = re.compile(r"\b(Refusal|Refuse|Invalid|NotFound|Conflict)\(\s*\"([a-z_]+)\"")
 ERROR_CALL = re.compile(r"\berror\(\s*\"([a-z_]+)\",.*?,\s*(\d{3})\)", re.S)
+#: A reader's "this record, or 404" (NotFound.unless(found, "code", message)).
+UNLESS = re.compile(r"\bNotFound\.unless\([^\"]*?,\s*\"([a-z_]+)\"", re.S)
 #: Where API answers and scan refusals come from (the pages and the command line answer in their own ways).
 SOURCES = ("station/domain", "station/scanning", "station/scan_core", "web/api", "web/scans.py", "web/security.py",
            "web/metrics.py")
@@ -120,6 +122,7 @@ def raised() -> list[tuple[str, str, int]]:
             text, rel = path.read_text(encoding="utf-8"), str(path.relative_to(ROOT))
             found += [(rel, code, CLASS_STATUS[cls]) for cls, code in RAISED.findall(text)]
             found += [(rel, code, int(status)) for code, status in ERROR_CALL.findall(text)]
+            found += [(rel, code, CLASS_STATUS["NotFound"]) for code in UNLESS.findall(text)]
     # The scan machine's refusals are data: every Refuse branch of its table.
     found += [("station/scan_core/machine.py", branch.code, CLASS_STATUS["Refuse"])
               for entry in TABLE.values() for branch in entry if isinstance(branch, Refuse)]
