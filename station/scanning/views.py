@@ -98,7 +98,8 @@ def station(session: Session, station_id: str, row: StationRow | None, default_m
             idle_minutes: int | None = None, require_operator: bool = False,
             printer: str | None = None) -> dict[str, Any]:
     """GET /api/stations/<station>: the stored state and prompt, the open document, the recent scans, the operator,
-    and the station's label printer (its state and queue) when it has one.
+    and the station's label printer (its state and queue) when it has one; ``row`` as station_row.shown reads it
+    (with its open document's answer).
 
     The operator is who is signed in as of now: one idle past ``idle_minutes`` is shown as nobody
     (the sign-out itself is written by the next scan).
@@ -109,11 +110,10 @@ def station(session: Session, station_id: str, row: StationRow | None, default_m
         signed = None
     else:
         state, prompt, version = row.state, row.prompt, row.version
-        document, shown = None, row.shown  # the answer read with the row (station_row.shown), else read here
-        if row.document is not None and shown is not None:
-            document = representation.document_summary(session, row.document, list(shown.counts), list(shown.lines))
-        elif row.document is not None:
-            document = representation.document_summary(session, row.document)
+        document = None
+        if row.document is not None:  # its answer, read with the row (station_row.shown)
+            document = representation.document_summary(session, row.document, list(row.shown.counts),
+                                                       list(row.shown.lines))
         signed, _ = sign_in.current(row.operator, idle_minutes, datetime.now(UTC))
     prompt = sign_in.prompt(prompt, signed, require_operator)
     recent = scan_log.recent(session, station_id, RECENT)
