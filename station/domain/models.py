@@ -288,6 +288,9 @@ class DocumentTally(Base):
 
 
 class Movement(Base):
+    """One line's effect on stock. Its seven foreign keys are constraints on SQLite; on PostgreSQL triggers check
+    them a statement at a time, by the same rules (migration 0011: a receipt's 30,000 movements are one INSERT)."""
+
     __tablename__ = "movement"
     __table_args__ = (
         Index("ix_movement_serial_id", "serial_id", "id"),
