@@ -19,7 +19,8 @@ keys stay: its checks are cheap probes, not queries). What each side of a foreig
   transaction that wrote a movement naming the row holds its KEY SHARE lock, so the delete waits for it and
   then (READ COMMITTED, a new snapshot per statement in the trigger) sees the movement and is refused.
 
-Both refuse with SQLSTATE 23503 (foreign_key_violation) and the constraint's name, as the foreign key did. Not
+The functions name the tables as the schema the migration ran in has them (SET search_path FROM CURRENT), as a
+foreign key names its tables once, whatever a later session's search_path. Both refuse with SQLSTATE 23503 (foreign_key_violation) and the constraint's name, as the foreign key did. Not
 covered, as a foreign key would: TRUNCATE of a parent table alone (no row trigger fires on it), and a delete in
 a REPEATABLE READ transaction racing a movement's commit (a foreign key uses a crosscheck snapshot there). The
 station deletes none of these rows and runs at READ COMMITTED; both are a DBA's own statements.
@@ -53,7 +54,7 @@ def _check_function() -> str:
             DETAIL = 'A key in column {column} is not present in table "{table}".';
   END IF;""" for column, table in KEYS)
     return f"""
-CREATE FUNCTION movement_keys_written() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION movement_keys_written() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE {declare}
 BEGIN
   SELECT {counts} INTO {into} FROM written;{checks}
@@ -62,7 +63,7 @@ END $$"""
 
 
 _REFERENCED = """
-CREATE FUNCTION movement_keys_referenced() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION movement_keys_referenced() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE column_name text; named boolean;
 BEGIN
   FOREACH column_name IN ARRAY TG_ARGV LOOP
