@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, func, insert, select, union, update
+from sqlalchemy import bindparam, func, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -69,8 +69,7 @@ def post(session: Session, doc: DocumentHead, here: int, at: datetime) -> dict[i
     missing = [{"s_id": i} for i in expected if i not in counted]
     deltas = _set_units(session, doc, lines, counted_here, here, at, rows)
     connection = session.connection()
-    if rows:
-        connection.execute(insert(M), rows)
+    movement_writes.insert_rows(connection, rows)
     for statement, changes in ((_PLACE, placed), (_ADDED, added), (_MISSING, missing)):
         if changes:
             connection.execute(statement, changes)

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, case, func, insert, inspect, literal, null, or_, select, true, update
+from sqlalchemy import and_, bindparam, case, func, inspect, literal, null, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -457,7 +457,7 @@ def _write_movements(session: Session, doc: DocumentHead, at: datetime, takes: l
         return
     unit_supplier = doc.supplier_id if policy.party is PartyKind.supplier else None
     unit_customer = doc.customer_id if policy.party is PartyKind.customer else None
-    session.execute(insert(M), [
+    movement_writes.insert_rows(session, [
         movement_writes.row(doc, at, user=u.user, kind=policy.movement.value, product_id=u.product_id,
                             quantity=u.quantity, supplier_id=unit_supplier, customer_id=unit_customer,
                             from_location_id=u.source, to_location_id=u.to) for u in units])

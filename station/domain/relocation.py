@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, insert, literal, null, select, update
+from sqlalchemy import func, literal, null, select, update
 from sqlalchemy.orm import Session
 
 from . import counting, movement_writes, site_rules, whereabouts
 from .errors import Refusal
 from .facts import DocumentHead, SerialFacts, product_by_id
-from .tables import D, L, M, S
+from .tables import D, L, S
 from .vocabulary import POLICY, DocumentKind, MovementKind
 from .wording import plural
 
@@ -104,7 +104,7 @@ def _move_units(session: Session, doc: DocumentHead, lines, here: int, at: datet
     dest = {p.key: (by_no[p.key].location_id if by_no[p.key].location_id is not None else here) for p in portions}
     whereabouts.add(session, [(p.product_id, dest[p.key], p.quantity) for p in portions])
     # One movement per unit, as for a serial: a move's quantity is 0, so the count of them says how many moved.
-    session.execute(insert(M), [
+    movement_writes.insert_rows(session, [
         movement_writes.row(doc, at, user=by_no[p.key].user, kind=MovementKind.move.value, product_id=p.product_id,
                             quantity=0, from_location_id=p.location_id, to_location_id=dest[p.key])
         for p in portions for _ in range(p.quantity)])
