@@ -12,8 +12,10 @@ of lines that keeps the count itself (counts up before its INSERT, or sets it af
 and a line the unique index of rule 8 turns away fires nothing, so it has no count to take back.
 
 SQLite only: on PostgreSQL the count's UPDATE rides in the line's INSERT already, where a trigger would cost a
-function call per line and save no statement. SQLite drops a table's triggers with it, so a later migration that
-copies document_line (alembic's batch mode) must create this trigger again (tests/test_line_numbers.py checks it is there).
+function call per line and save no statement. Lines written in bulk pay it per row, about 1.3 us each (100,000
+lines by executemany: 0.24 s of SQLite's time against 0.11 s without it). SQLite drops a table's triggers with it,
+so a later migration that copies document_line (alembic's batch mode) must create this trigger again
+(tests/test_line_numbers.py checks it is there).
 """
 from alembic import op
 
