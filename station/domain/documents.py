@@ -70,25 +70,35 @@ L = DocumentLine.__table__
 _COUNT_UP = (update(D).where(D.c.id == bindparam("document_id")).values(line_count=D.c.line_count + 1)
              .returning(D.c.line_count))
 _COUNT_DOWN = update(D).where(D.c.id == bindparam("document_id")).values(line_count=D.c.line_count - 1)
-# A line that a unique index refuses (rule 8: its serial raced onto another open document) is not written, and
-# no error aborts the transaction (PostgreSQL's would, all of it): add_line then undoes its count and refuses.
-_INSERT_LINE = sqlite.insert(L).on_conflict_do_nothing().returning(L.c.line_no)
 _LINE_VALUES = ("document_id", "product_id", "serial", "quantity", "batch", "expiry", "is_open", "takes_unit",
                 "created_at", "user", "replaces", "location_id")
 
 
-def _counted_insert():
-    """PostgreSQL: the line numbered and written in one statement, the count's UPDATE a data-modifying CTE of the
-    INSERT (which, refused by a unique index, writes nothing while the count stays counted up). The line's values
-    are bound by names of their own (``ln_``): an execution's parameter named as a column of the document would be
-    taken as one more column for the UPDATE to set."""
-    up = _COUNT_UP.cte("numbered")
-    values = select(up.c.line_count, *(bindparam(f"ln_{name}", type_=L.c[name].type) for name in _LINE_VALUES))
-    return (postgresql.insert(L).from_select(["line_no", *_LINE_VALUES], values).add_cte(up)
-            .on_conflict_do_nothing().returning(L.c.line_no))
+def _numbered_insert(dialect):
+    """The line numbered and written in one statement, its number the document's line count plus one; a line that
+    a unique index refuses (rule 8: its serial raced onto another open document) is not written, and no error
+    aborts the transaction (PostgreSQL's would, all of it). The line's values are bound by names of their own
+    (``ln_``): an execution's parameter named as a column of the document would be taken as one more column for
+    PostgreSQL's UPDATE to set.
+
+    PostgreSQL counts the document up in the same statement (the UPDATE a data-modifying CTE of the INSERT): a
+    refused line leaves it counted up, for add_line to count down. SQLite has no data-modifying CTE: the line reads
+    the count, and the trigger ``document_line_counted`` (migration 0010) raises the count to the number of the
+    line written, so a refused line changes nothing. (SQLite's writers queue at BEGIN IMMEDIATE: no other scan
+    numbers a line of the document between the read and the write.)"""
+    line = [bindparam(f"ln_{name}", type_=L.c[name].type) for name in _LINE_VALUES]
+    if dialect is postgresql:
+        up = _COUNT_UP.cte("numbered")
+        numbered = select(up.c.line_count, *line)
+        insert = postgresql.insert(L).from_select(["line_no", *_LINE_VALUES], numbered).add_cte(up)
+    else:
+        # The SELECT's WHERE also keeps SQLite's parser from reading ON CONFLICT as a join's ON.
+        numbered = select(D.c.line_count + 1, *line).where(D.c.id == bindparam("document_id"))
+        insert = sqlite.insert(L).from_select(["line_no", *_LINE_VALUES], numbered)
+    return insert.on_conflict_do_nothing().returning(L.c.line_no)
 
 
-_COUNT_AND_INSERT = _counted_insert()
+_COUNT_AND_INSERT = {"postgresql": _numbered_insert(postgresql), "sqlite": _numbered_insert(sqlite)}
 #: PostgreSQL: a serial's line's tally, and the serial read again as committed now, in one statement (see add_line).
 _TALLIED_AGAIN = serial_read_with(tallies.made_cte())
 #: PostgreSQL: a line's tally, whether it made it (its line, written just before, may be taken back).
@@ -232,10 +242,11 @@ def add_line(session: Session, given: Document | DocumentHead, *, product: Produ
     ``user`` is who scanned it (the signed-in operator); None: the document's user. ``location_id``: where the
     unit goes (or, on a count, was found; on a line going out, where unserialised units leave first).
 
-    Three statements whatever the document's size (two on PostgreSQL, sent in one round trip), and (for a serial,
-    on PostgreSQL) one read of the serial as committed now between the line and its tally: see ``_recheck``. A
-    Refusal leaves nothing written: the checks come before the writes, and a refusal after them (the unique index,
-    the re-check) undoes the line's own writes, so a scan needs no savepoint around it (issue 22).
+    Two statements whatever the document's size, the line numbered and written and its tally (on PostgreSQL sent
+    in one round trip), and (for a serial, on PostgreSQL) one read of the serial as committed now between the line
+    and its tally: see ``_recheck``. A Refusal leaves nothing written: the checks come before the writes, and a
+    refusal after them (the unique index, the re-check) undoes the line's own writes, so a scan needs no savepoint
+    around it (issue 22).
     """
     require_open(given)
     doc = head_for(session, given)
@@ -282,17 +293,19 @@ def add_line(session: Session, given: Document | DocumentHead, *, product: Produ
     return line
 
 
+def _numbered(doc: DocumentHead, values: dict[str, Any]) -> dict[str, Any]:
+    """``_COUNT_AND_INSERT``'s parameters: the document, and the line's values under their own names."""
+    return {"document_id": doc.id} | {f"ln_{name}": values[name] for name in _LINE_VALUES}
+
+
 def _insert_line(session: Session, doc: DocumentHead, values: dict[str, Any]) -> int:
-    """The line's number and INSERT (one statement on PostgreSQL, two on SQLite); a unique index refusing it (rule
-    8: a serial raced onto another open document) takes the count back and is a Refusal, with nothing written."""
-    if session.get_bind().dialect.name == "postgresql":
-        inserted = session.connection().execute(
-            _COUNT_AND_INSERT, {"document_id": doc.id} | {f"ln_{name}": values[name] for name in _LINE_VALUES}).first()
-    else:
-        line_no = session.connection().execute(_COUNT_UP, {"document_id": doc.id}).scalar_one()
-        inserted = session.connection().execute(_INSERT_LINE, values | {"line_no": line_no}).first()
+    """The line numbered and written, in one statement; a unique index refusing it (rule 8: a serial raced onto
+    another open document) is a Refusal, with nothing written (on PostgreSQL, its count taken back)."""
+    dialect = session.get_bind().dialect.name
+    inserted = session.connection().execute(_COUNT_AND_INSERT[dialect], _numbered(doc, values)).first()
     if inserted is None:
-        session.connection().execute(_COUNT_DOWN, {"document_id": doc.id})
+        if dialect == "postgresql":
+            session.connection().execute(_COUNT_DOWN, {"document_id": doc.id})
         raise _raced(values["serial"])
     return inserted.line_no
 
@@ -308,7 +321,7 @@ def _insert_tallied(session: Session, doc: DocumentHead, values: dict[str, Any],
     together (sent_together: one round trip); the line's number, the serial, and whether the tally was made by it.
     A unique index refusing the line (rule 8) takes its count and the tally back, and is a Refusal."""
     rows, result = sent_together.both(
-        session.connection(), _COUNT_AND_INSERT, {"document_id": doc.id} | {f"ln_{n}": values[n] for n in _LINE_VALUES},
+        session.connection(), _COUNT_AND_INSERT["postgresql"], _numbered(doc, values),
         _TALLIED_AGAIN, tally | {"text": values["serial"]})
     row = result.one()
     if not rows:  # no row written: its number and its tally go back
@@ -321,7 +334,7 @@ def _insert_then_tally(session: Session, doc: DocumentHead, values: dict[str, An
     """PostgreSQL: the line numbered and written, then its tally, sent together (sent_together: one round trip); the
     line's number. A unique index refusing the line (rule 8) takes its count and the tally back, and is a Refusal."""
     rows, result = sent_together.both(
-        session.connection(), _COUNT_AND_INSERT, {"document_id": doc.id} | {f"ln_{n}": values[n] for n in _LINE_VALUES},
+        session.connection(), _COUNT_AND_INSERT["postgresql"], _numbered(doc, values),
         _TALLIED, tally)
     made = bool(result.scalar_one())
     if not rows:  # no row written: its number and its tally go back
