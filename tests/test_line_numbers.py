@@ -2,7 +2,7 @@
 
 A line takes its number from the document's count in its own INSERT
 (documents._COUNT_AND_INSERT). On PostgreSQL the same statement counts the
-document up; on SQLite the trigger of migration 0010 raises the count to the
+document up; on SQLite the trigger of migration 0012 raises the count to the
 line's number once it is written: it raises, never adds, so a writer of lines
 that keeps the count itself (counting up before its INSERT, or setting it
 after) finds the figure it meant, and a line turned away by rule 8's unique
@@ -93,7 +93,7 @@ def test_writers_that_keep_the_count_themselves_find_it_as_they_meant(session, w
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # PostgreSQL counts up in the INSERT: no trigger
 def test_on_sqlite_a_line_raises_its_documents_count_to_its_number(session, world):
-    """Guards migration 0010's trigger itself (SQLite drops a table's triggers with it: a migration that copies
+    """Guards migration 0012's trigger itself (SQLite drops a table's triggers with it: a migration that copies
     document_line must make it again): lines written with numbers and no count raise it to the highest, and one
     numbered below the count leaves it."""
     assert session.scalar(text("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"

@@ -83,7 +83,7 @@ def _numbered_insert(dialect):
 
     PostgreSQL counts the document up in the same statement (the UPDATE a data-modifying CTE of the INSERT): a
     refused line leaves it counted up, for add_line to count down. SQLite has no data-modifying CTE: the line reads
-    the count, and the trigger ``document_line_counted`` (migration 0010) raises the count to the number of the
+    the count, and the trigger ``document_line_counted`` (migration 0012) raises the count to the number of the
     line written, so a refused line changes nothing. (SQLite's writers queue at BEGIN IMMEDIATE: no other scan
     numbers a line of the document between the read and the write.)"""
     line = [bindparam(f"ln_{name}", type_=L.c[name].type) for name in _LINE_VALUES]

@@ -1,8 +1,8 @@
 """SQLite: a document's line count follows its lines' numbers, kept by a trigger (issue 22: a scan's line in one
 statement fewer)
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 
 A scan numbered its line by counting the document up (an UPDATE ... RETURNING), then wrote it: two statements on
 SQLite, which has no data-modifying CTE to make them one as PostgreSQL does (documents._COUNT_AND_INSERT). The
@@ -19,8 +19,8 @@ so a later migration that copies document_line (alembic's batch mode) must creat
 """
 from alembic import op
 
-revision = '0010'
-down_revision = '0009'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
