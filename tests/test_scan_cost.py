@@ -27,7 +27,7 @@ GTIN = "036000291452"
 #: barcode? a serial's record?: station_row._probing) and reads the open document's answer (its product counts and
 #: last lines: answer_read.beside), the line then joining that answer in Python; the line, numbered in its own
 #: INSERT (documents._COUNT_AND_INSERT: INSERT ... SELECT line_count + 1 FROM document, ON CONFLICT DO NOTHING for
-#: rule 8's unique index; migration 0010's trigger raises the document's line count to the line's number); its
+#: rule 8's unique index; migration 0012's trigger raises the document's line count to the line's number); its
 #: tally (tallies.add: an upsert into document_tally); the station's state (UPDATE station_state); the scan log
 #: (INSERT scan_log). PostgreSQL's four: the locked read (psycopg sends the BEGIN with it); the line, numbered and
 #: written in one statement (the count's UPDATE a data-modifying CTE of the INSERT); its tally, counted in the

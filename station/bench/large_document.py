@@ -107,7 +107,7 @@ def _write_lines(Session, station: str, numbers: range, *, prefix: str) -> int:
                  "quantity": 1, "is_open": True, "takes_unit": False, "created_at": now} for i, n in enumerate(numbers)]
         for start in range(0, len(rows), 5000):
             s.execute(insert(L), rows[start:start + 5000])
-        # Set, not added to: on SQLite the lines' trigger (migration 0010) has raised it to their last number.
+        # Set, not added to: on SQLite the lines' trigger (migration 0012) has raised it to their last number.
         s.execute(update(D).where(D.c.id == doc.id).values(line_count=first - 1 + len(rows)))
         if rows:
             tallies.add(s, doc.id, product.id, len(rows))
