@@ -74,13 +74,18 @@ def test_finish_answers_with_the_posted_document(client):
 
 
 def test_idempotent_retry_through_http(client, world):
-    """Guards a retried POST: the same id is processed once and answers the same."""
+    """Guards a retried POST: the same id is processed once and answers the same, to the byte: the answer is the
+    text the scan log keeps for it, encoded once (issue 22), the first time and when it is given again."""
     first = post_scan(client, "goods-in", "SUP:ACME", id="retry-1")
     again = post_scan(client, "goods-in", "SUP:ACME", id="retry-1")
     assert first.status_code == again.status_code == 200
     assert first.get_json() == again.get_json()
+    assert first.content_type == again.content_type == "application/json"
     with world.Session() as s:
         assert s.scalar(select(func.count()).select_from(ScanLog)) == 1
+        kept = s.scalar(select(ScanLog.response).where(ScanLog.idempotency_key == "retry-1"))
+    assert first.get_data(as_text=True) == again.get_data(as_text=True) == kept + "\n"
+    assert list(json.loads(kept)) == RESULT_KEYS
 
 
 def test_same_id_with_other_data_is_409_id_reused(client, world):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, insert, select
@@ -120,7 +119,7 @@ def answer_again(seen, station: str, key: str, raw: bytes | str) -> ScanResult |
         raise id_reused(station, key)
     if not seen.response:
         return None
-    return ScanResult(station=station, read_as=seen.read_as, replayed=True, **json.loads(seen.response))
+    return ScanResult.replayed_from(seen.response, station=station, read_as=seen.read_as)
 
 
 class _Seen(NamedTuple):

@@ -29,7 +29,6 @@ code, else the caller's ``user`` (a token's name off loopback).
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 from contextlib import nullcontext
@@ -139,7 +138,7 @@ class ScanService:
             serial_text=serial, names_serial=scan_log.names_serial(reading, serial, accepted, lookups),
             accepted=accepted, code=code, message=message, prompt=answer.prompt, idempotency_key=key,
             # The answer is kept for a scan that can be sent again (it has a key) and answered the same.
-            response=json.dumps(result.as_json(), separators=(",", ":")) if key is not None else None,
+            response=result.json_text if key is not None else None,
             data_digest=scan_log.digest(raw) if key is not None else None, user=ctx.user(stand),
         ), saved)  # the station's state, with the log: one statement on PostgreSQL
         metrics.note(session, station, accepted, started)

@@ -76,7 +76,8 @@ def scan(station: str):
     answer = carry_out(station, data, device=source, key=key, user=g.get("user"))
     if isinstance(answer, Held):
         return jsonify(answer.answer()), 503, {"Retry-After": "2"}
-    return jsonify(answer.as_json())
+    # The answer as the scan log keeps it, encoded once (ScanResult.json_text), as jsonify would send it.
+    return Response(f"{answer.json_text}\n", mimetype="application/json")
 
 
 @bp.get("/stations/<station>")
