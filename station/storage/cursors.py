@@ -88,7 +88,11 @@ class Description(Sequence):
 LONG = 32
 
 if PostgresQuery is not None:
-    _rewritten = functools.lru_cache(maxsize=LONG)(_query2pg_nocache)
+    @functools.lru_cache(maxsize=LONG)
+    def _rewritten(query: str, encoding: str):
+        """psycopg's rewriting of ``query``, remembered by the text SQLAlchemy sends (the same string each time, its
+        hash kept with it)."""
+        return _query2pg_nocache(query.encode(encoding), encoding)
 
     class _Query(PostgresQuery):
         """psycopg's statement conversion, remembering that of long statements too (psycopg's, up to 4 kB)."""
@@ -101,8 +105,7 @@ if PostgresQuery is not None:
                 super().convert(query, vars)
                 return
             # What psycopg does for a statement it remembers, with a cache of its own.
-            encoding = self._tx.encoding
-            self.query, self._want_formats, self._order, self._parts = _rewritten(query.encode(encoding), encoding)
+            self.query, self._want_formats, self._order, self._parts = _rewritten(query, self._tx.encoding)
             self.dump(vars)
 
 
