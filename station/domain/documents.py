@@ -317,30 +317,30 @@ def _raced(serial: str | None) -> Refusal:
 
 def _insert_tallied(session: Session, doc: DocumentHead, values: dict[str, Any],
                     tally: dict) -> tuple[int, SerialFacts, bool]:
-    """PostgreSQL: the line numbered and written, then its tally with the serial read again as committed now, sent
-    together (sent_together: one round trip); the line's number, the serial, and whether the tally was made by it.
-    A unique index refusing the line (rule 8) takes its count and the tally back, and is a Refusal."""
+    """PostgreSQL: the line, then its tally with the serial read again as committed now (``_beside_tally``); the
+    line's number, the serial, and whether the tally was made by it."""
+    line_no, row = _beside_tally(session, doc, values, tally, _TALLIED_AGAIN, tally | {"text": values["serial"]})
+    return line_no, serial_facts_of(values["serial"], row), bool(row.made)
+
+
+def _insert_then_tally(session: Session, doc: DocumentHead, values: dict[str, Any], tally: dict) -> int:
+    """PostgreSQL: the line, then its tally (``_beside_tally``); the line's number."""
+    return _beside_tally(session, doc, values, tally, _TALLIED, tally)[0]
+
+
+def _beside_tally(session: Session, doc: DocumentHead, values: dict[str, Any], tally: dict, tallied,
+                  params: dict[str, Any]):
+    """PostgreSQL: the line numbered and written, then ``tallied`` (its tally's upsert, and whatever it reads beside
+    it, in a row that says whether it ``made`` the tally), sent together (sent_together: one round trip); the line's
+    number and that row. A unique index refusing the line (rule 8) takes its count and the tally back, and is a
+    Refusal."""
     rows, result = sent_together.both(
-        session.connection(), _COUNT_AND_INSERT["postgresql"], _numbered(doc, values),
-        _TALLIED_AGAIN, tally | {"text": values["serial"]})
+        session.connection(), _COUNT_AND_INSERT["postgresql"], _numbered(doc, values), tallied, params)
     row = result.one()
     if not rows:  # no row written: its number and its tally go back
         _count_back(session, doc, tally, bool(row.made))
         raise _raced(values["serial"])
-    return rows[0][0], serial_facts_of(values["serial"], row), bool(row.made)
-
-
-def _insert_then_tally(session: Session, doc: DocumentHead, values: dict[str, Any], tally: dict) -> int:
-    """PostgreSQL: the line numbered and written, then its tally, sent together (sent_together: one round trip); the
-    line's number. A unique index refusing the line (rule 8) takes its count and the tally back, and is a Refusal."""
-    rows, result = sent_together.both(
-        session.connection(), _COUNT_AND_INSERT["postgresql"], _numbered(doc, values),
-        _TALLIED, tally)
-    made = bool(result.scalar_one())
-    if not rows:  # no row written: its number and its tally go back
-        _count_back(session, doc, tally, made)
-        raise _raced(values["serial"])
-    return rows[0][0]
+    return rows[0][0], row
 
 
 def _take_back(session: Session, doc: DocumentHead, line: Line, tally: dict | None, made: bool) -> None:
