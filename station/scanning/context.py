@@ -59,6 +59,7 @@ class ScanContext:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     lookups: Lookups = field(init=False)
     _products: dict[str, ProductFacts] = field(default_factory=dict)
+    _parties: dict[tuple[str, str], int | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lookups", Lookups(self.session))
@@ -83,6 +84,12 @@ class ScanContext:
         if code not in self._products:
             self._products[code] = product_by_code(self.session, code)
         return self._products[code]
+
+    def party(self, kind: str, code: str) -> int | None:
+        """A supplier's or customer's id by code (None: none): the one this scan's reading asked about, else read."""
+        if (kind, code) not in self._parties:
+            self._parties[kind, code] = catalogue.party_id(self.session, kind, code)
+        return self._parties[kind, code]
 
     def known(self, facts: ProductFacts | None) -> ProductInfo | None:
         """Remember a product the reader found, and give the scan core its view of it."""
@@ -110,7 +117,7 @@ class ReaderLookups:
         return len(text) <= SERIAL_MAX and self.ctx.lookups.serial(text).in_service
 
     def party_exists(self, kind: str, code: str) -> bool:
-        return catalogue.party_exists(self.ctx.session, kind, code)
+        return self.ctx.party(kind, code) is not None
 
     def order_exists(self, reference: str) -> bool:
         return documents.order_exists(self.ctx.session, reference)
