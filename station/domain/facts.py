@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, exists, func, select, true
+from sqlalchemy import bindparam, exists, func, literal_column, select, true
 from sqlalchemy.orm import Session
 
 from .barcodes import lookup_forms
@@ -123,6 +123,29 @@ def head_from(base):
     """``base`` joined to what a DocumentHead shows: the party and the purchase order."""
     return (base.outerjoin(_C, _C.c.id == D.c.customer_id).outerjoin(_S, _S.c.id == D.c.supplier_id)
             .outerjoin(_O, _O.c.id == D.c.order_id).outerjoin(_DL, _DL.c.id == D.c.location_id))
+
+
+def head_returned():
+    """``head_columns`` for the RETURNING of a statement that writes the document's row (documents.open_head), which
+    may not join: its party, order and place named by scalar subqueries of that row, each an index probe. (The row's
+    column is named as SQL text: SQLAlchemy would not correlate a subquery of a RETURNING to the table written, and
+    read the table again in it.)"""
+    def named(table, column):
+        key = D.c[_KEYS[table]]
+        return select(table.c[column]).where(table.c.id == literal_column(f"{D.name}.{key.name}", key.type)) \
+            .scalar_subquery()
+
+    return (D.c.id, D.c.reference, D.c.kind, D.c.status, D.c.station, D.c.user, D.c.supplier_id, D.c.customer_id,
+            D.c.order_id, D.c.line_count, func.coalesce(named(_C, "code"), named(_S, "code")).label("party_code"),
+            func.coalesce(named(_C, "name"), named(_S, "name")).label("party_name"),
+            named(_S, "code").label("supplier_code"), named(_S, "name").label("supplier_name"),
+            named(_C, "code").label("customer_code"), named(_C, "name").label("customer_name"),
+            named(_O, "reference").label("order_reference"), D.c.created_at, D.c.posted_at, D.c.location_id,
+            named(_DL, "site_id").label("site_id"))
+
+
+#: The document's column each of the head's joined tables is found by.
+_KEYS = {_C: "customer_id", _S: "supplier_id", _O: "order_id", _DL: "location_id"}
 
 
 def head(row) -> DocumentHead:

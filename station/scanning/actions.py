@@ -19,7 +19,7 @@ from sqlalchemy import update
 
 from station.domain import asn, catalogue, documents, operators, posting, service_desk, tallies
 from station.domain.documents import Line
-from station.domain.errors import Refusal
+from station.domain.errors import NotFound, Refusal
 from station.domain.facts import DocumentHead, head_of
 from station.domain.models import Document
 from station.domain.rules import order_exceeded
@@ -82,21 +82,31 @@ def _set_mode(ctx: ScanContext, stand: Stand, action: decisions.SetMode) -> Did:
 
 
 def _open(ctx: ScanContext, stand: Stand, action: decisions.OpenDocument) -> Did:
+    """The document opened on what the reading read: the party by the id it found (ScanContext.party), the order
+    in one Core read, the document and its head written and returned in one statement (documents.open_head)."""
     session = ctx.session
-    supplier = catalogue.get_party(session, "supplier", action.supplier) if action.supplier else None
-    customer = catalogue.get_party(session, "customer", action.customer) if action.customer else None
+    supplier = _party(ctx, "supplier", action.supplier) if action.supplier else None
+    customer = _party(ctx, "customer", action.customer) if action.customer else None
     if action.walk_in:
-        customer = catalogue.ensure_customer(session, ctx.config.scanning.walk_in_customer)
-    order = documents.get_document(session, action.order) if action.order else None
+        customer = catalogue.ensure_customer(session, ctx.config.scanning.walk_in_customer).id
+    order = documents.order_for(session, action.order) if action.order else None
     # A move's, a transfer's destination and a count's place is the LOC: that opened it; else the station's own.
     place = action.location
     location_id = place.id if place is not None else _home_id(ctx)
     if action.kind is DocumentKind.arrival:  # where the transfer goes, at this station's site
         location_id = places.arrival_place(session, action.order, _home_site(ctx))
     stand = replace(stand, place=place)
-    return _opened(ctx, stand, documents.open_document(session, action.kind, station=ctx.station.id,
-                                                       user=ctx.user(stand), supplier=supplier, customer=customer,
-                                                       order=order, location_id=location_id))
+    return _opened(ctx, stand, documents.open_head(session, action.kind, station=ctx.station.id, user=ctx.user(stand),
+                                                   supplier_id=supplier, customer_id=customer, order=order,
+                                                   location_id=location_id))
+
+
+def _party(ctx: ScanContext, kind: str, code: str) -> int:
+    """The id of the party the reading found (catalogue.get_party's refusal, should it be gone)."""
+    found = ctx.party(kind, code)
+    if found is None:
+        raise NotFound("unknown_party", f"There is no {kind} {code}.")
+    return found
 
 
 def _home_id(ctx: ScanContext) -> int | None:
@@ -107,8 +117,7 @@ def _home_site(ctx: ScanContext) -> int | None:
     return ctx.home.site_id if ctx.home is not None else None
 
 
-def _opened(ctx: ScanContext, stand: Stand, doc: Document) -> Did:
-    d = head_of(ctx.session, doc.id)
+def _opened(ctx: ScanContext, stand: Stand, d: DocumentHead) -> Did:
     opened = prompts.describe_document(d.kind, d.reference, d.party_name, d.order_reference)
     if stand.place is not None and d.kind in prompts.PLACE_WORDS:
         opened += f" {prompts.PLACE_WORDS[d.kind]} {places.named(stand.place)}"
@@ -142,11 +151,10 @@ def _switch(ctx: ScanContext, stand: Stand, action: decisions.SwitchDocument) ->
     if action.serial is not None:
         documents.check_line(ctx.session, replace(old, kind=action.kind), product=None, serial=action.serial,
                              pattern=ctx.config.scanning.document_re, lookups=ctx.lookups)
-    customer = catalogue.get_party(ctx.session, "customer", old.customer_code) if old.customer_code else None
     documents.cancel(ctx.session, old)
-    return _opened(ctx, stand, documents.open_document(ctx.session, action.kind, station=ctx.station.id,
-                                                       user=ctx.user(stand), customer=customer,
-                                                       location_id=_home_id(ctx)))
+    return _opened(ctx, stand, documents.open_head(ctx.session, action.kind, station=ctx.station.id,
+                                                   user=ctx.user(stand), customer_id=old.customer_id,
+                                                   location_id=_home_id(ctx)))
 
 
 def _choose(ctx: ScanContext, stand: Stand, action: decisions.ChooseProduct) -> Did:
