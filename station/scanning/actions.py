@@ -57,9 +57,10 @@ _CLEAN_REFUSALS = (decisions.SetMode, decisions.ChooseProduct, decisions.SignIn,
 
 
 #: Actions after which the answer the Stand carries is still right: they change no line, product count, or
-#: document (AddLine says what its line changes itself).
+#: document (AddLine says what its line changes itself, an opening what its new document shows: _opened).
 _KEEP_SHOWN = (decisions.SetMode, decisions.ChooseProduct, decisions.SignIn, decisions.SignOut,
-               decisions.PrintLastSerial, decisions.ArmReplacement, decisions.AddLine)
+               decisions.PrintLastSerial, decisions.ArmReplacement, decisions.AddLine, decisions.OpenDocument,
+               decisions.SwitchDocument)
 
 
 def may_refuse_after_writing(stand: Stand, decision: decisions.Decision) -> bool:
@@ -118,10 +119,13 @@ def _home_site(ctx: ScanContext) -> int | None:
 
 
 def _opened(ctx: ScanContext, stand: Stand, d: DocumentHead) -> Did:
+    """The document just opened, with its answer where it is known without a read: no products and no lines, unless
+    it is against an order (whose products it shows expected)."""
     opened = prompts.describe_document(d.kind, d.reference, d.party_name, d.order_reference)
     if stand.place is not None and d.kind in prompts.PLACE_WORDS:
         opened += f" {prompts.PLACE_WORDS[d.kind]} {places.named(stand.place)}"
-    return replace(stand, document=d), {"opened": opened}
+    shown = answer_read.Shown(d.id, (), ()) if d.order_id is None else None
+    return replace(stand, document=d, shown=shown), {"opened": opened}
 
 
 def _set_location(ctx: ScanContext, stand: Stand, action: decisions.SetLocation) -> Did:
