@@ -66,8 +66,12 @@ _KEEP_SHOWN = (decisions.SetMode, decisions.ChooseProduct, decisions.SignIn, dec
 def may_refuse_after_writing(stand: Stand, decision: decisions.Decision) -> bool:
     """Whether carrying the decision out may write and then refuse (the scan then needs a savepoint): any action
     but those above, and a line that writes beside add_line (the desk's, a return's customer). A count's line
-    refuses its repeat before it writes (counting.before_line)."""
-    for action in decision.actions:
+    refuses its repeat before it writes (counting.before_line). An opening, the decision's last action, refuses
+    (an unknown party or order, an arrival at another site) before its one write, the document's, but for a walk-in
+    sale's (its customer may be made first)."""
+    for n, action in enumerate(decision.actions):
+        if isinstance(action, decisions.OpenDocument) and not action.walk_in and n == len(decision.actions) - 1:
+            continue
         if not isinstance(action, _CLEAN_REFUSALS):
             return True
         if isinstance(action, decisions.AddLine):
