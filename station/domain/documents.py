@@ -12,7 +12,6 @@ decide on facts only, so an ORM object is read as facts at the boundary
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -142,6 +141,7 @@ def _opening(dialect):
 
 
 _OPEN = {"postgresql": _opening(postgresql), "sqlite": _opening(sqlite)}
+_NEXT_ID = {"postgresql": select(_next_id(postgresql)), "sqlite": select(_next_id(sqlite))}
 _ORDER = select(D.c.id, D.c.kind, D.c.reference, D.c.supplier_id).where(D.c.reference == bindparam("reference"))
 
 
@@ -192,18 +192,23 @@ def open_document(session: Session, kind: DocumentKind, *, station: str | None =
 
     ``location_id``: a count's place, a transfer's or an arrival's destination, else the station's location
     (SPEC 3c: posting reads the site and where units leave from off the document, never the config).
+
+    Its id is taken first (``_NEXT_ID``), so the row is written with its reference in one flush, where it was two
+    (the row with a placeholder reference, then the reference made of its id). What the caller added before is
+    flushed first: its ids come before this one's.
     """
     if order is not None:
         _check_against(kind, order)
         supplier = supplier or order.supplier
+    session.flush()
+    number = session.connection().execute(_NEXT_ID[session.get_bind().dialect.name]).scalar_one()
     doc = Document(
-        reference=f"~{uuid.uuid4().hex}", kind=kind, status=DocumentStatus.open, station=station, user=user,
-        supplier=supplier, customer=customer, order=order, reason=reason, location_id=location_id,
+        id=number, reference=f"{POLICY[kind].prefix}-{number:06d}", kind=kind, status=DocumentStatus.open,
+        station=station, user=user, supplier=supplier, customer=customer, order=order, reason=reason,
+        location_id=location_id,
         lines=[],  # known to be empty: reading them later costs no query
     )
     session.add(doc)
-    session.flush()
-    doc.reference = f"{POLICY[kind].prefix}-{doc.id:06d}"
     session.flush()
     return doc
 
