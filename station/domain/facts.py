@@ -132,8 +132,8 @@ def head_returned():
     read the table again in it.)"""
     def named(table, column):
         key = D.c[_KEYS[table]]
-        return select(table.c[column]).where(table.c.id == literal_column(f"{D.name}.{key.name}", key.type)) \
-            .scalar_subquery()
+        written = literal_column(f"{D.name}.{key.name}", key.type)
+        return select(table.c[column]).where(table.c.id == written).scalar_subquery()
 
     return (D.c.id, D.c.reference, D.c.kind, D.c.status, D.c.station, D.c.user, D.c.supplier_id, D.c.customer_id,
             D.c.order_id, D.c.line_count, func.coalesce(named(_C, "code"), named(_S, "code")).label("party_code"),

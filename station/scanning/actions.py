@@ -92,7 +92,7 @@ def _open(ctx: ScanContext, stand: Stand, action: decisions.OpenDocument) -> Did
     session = ctx.session
     supplier = _party(ctx, "supplier", action.supplier) if action.supplier else None
     customer = _party(ctx, "customer", action.customer) if action.customer else None
-    if action.walk_in:  # made on the first walk-in sale: read as any party's id until then and after
+    if action.walk_in:  # the first walk-in sale makes its customer; every later one reads it as any party
         walk_in = ctx.config.scanning.walk_in_customer
         customer = ctx.party("customer", walk_in) or catalogue.ensure_customer(session, walk_in).id
     order = documents.order_for(session, action.order) if action.order else None
