@@ -217,8 +217,12 @@ class _Scan:
 
     @property
     def head(self) -> str:
-        """Its first four characters, upper-cased: ``CMD:``, ``USR:``, ``SUP:``, ``CUS:``..."""
-        return self.text[:4].upper() if self.text[:4].isascii() else ""
+        return _head(self.text)
+
+
+def _head(text: str) -> str:
+    """A scan's first four characters, upper-cased: ``CMD:``, ``USR:``, ``SUP:``, ``CUS:``..."""
+    return text[:4].upper() if text[:4].isascii() else ""
 
 
 def _without_aim(text: str) -> tuple[str, str | None]:
@@ -362,13 +366,21 @@ def _goods(scan: _Scan) -> Reading:
 READERS = (_command, _badge, _location, _party, _transfer, _order, _digital_link, _gs1_marked, _gs1_unmarked, _goods)
 
 
+#: The heads whose readers come before the goods' and answer every scan that has one (a command, a badge, a location,
+#: a party): a scan of one is never asked about as a product barcode or a serial.
+_NAMED = frozenset({"CMD:", "USR:", "LOC:", "SUP:", "CUS:"})
+
+
 def scanned_text(raw: bytes | str) -> str | None:
-    """The text the readers read (a product barcode or a serial asks the look-ups about it), None: a scan that is
-    not text (``read`` refuses it). Lets the caller ask about it before reading, with other reads."""
+    """The text the readers may ask the look-ups about as a product barcode or a serial, so that the caller asks
+    about it before reading, with other reads. None: a scan they never ask about, one that is not text (``read``
+    refuses it) or one of the ``_NAMED`` heads (asking about ``CMD:RECEIVE`` as a barcode and a serial was a tenth of
+    its scan's CPU, issue 22)."""
     try:
-        return _without_aim(normalise(raw))[0]
+        text = _without_aim(normalise(raw))[0]
     except Refusal:
         return None
+    return None if _head(text) in _NAMED else text
 
 
 def read(raw: bytes | str, lookups: Lookups, *, document_re: re.Pattern[str],

@@ -127,10 +127,11 @@ def _answer():
 _ANSWER = _answer()
 
 
-def _probing(locked):
-    """The locked read with what the scanned text is (a barcode's product, a serial's record: facts.probe) and the
-    open document's answer (its products and last lines, as one column of JSON), in the same statement, taking the
-    station's row only if no other transaction holds it (SKIP LOCKED).
+def _probing(locked, probe: bool):
+    """The locked read with what the scanned text is (a barcode's product, a serial's record: facts.probe; not for
+    a text the reader never asks about, ``probe`` false) and the open document's answer (its products and last
+    lines, as one column of JSON), in the same statement, taking the station's row only if no other transaction
+    holds it (SKIP LOCKED).
 
     So the text and the answer are read as statements of their own after the lock would read them: on SQLite
     BEGIN IMMEDIATE let no other writer in before it; on PostgreSQL the row was free, so no scan of this station
@@ -138,6 +139,8 @@ def _probing(locked):
     Skipped (no row), the station is read again the way that waits, and the reader asks about the text, and the
     answer is read, in statements of their own.
     """
+    if not probe:
+        return locked.add_columns(_ANSWER).with_for_update(of=SS, skip_locked=True)
     return (locked.add_columns(*(c.label(_PROBED + c.name) for c in _PROBE.c), _ANSWER)
             .select_from(locked.get_final_froms()[0].outerjoin(_PROBE, true()))
             .with_for_update(of=SS, skip_locked=True))
@@ -164,7 +167,9 @@ def _probed_fields(fields: tuple[str, ...]) -> tuple[str, ...]:
 _READ = _query()
 _LOCK = _READ.with_for_update(of=SS)
 _LOCK_KEYED = _keyed()
-_LOCK_PROBED = {False: _probing(_LOCK), True: _probing(_LOCK_KEYED)}
+#: By (keyed, probed).
+_LOCK_PROBED = {(keyed, probe): _probing(_LOCK_KEYED if keyed else _LOCK, probe)
+                for keyed in (False, True) for probe in (False, True)}
 _READ_SHOWN = _READ.add_columns(_ANSWER)
 # Its bind parameters are prefixed (``st_``): the scan log's insert may run it in its own statement (scan_log.write).
 _SAVE = update(SS).where(SS.c.station == bindparam("st_station")).values(
@@ -212,21 +217,22 @@ def load(session: Session, station: str, *, lock: bool, key: str | None = None,
          home: str = MAIN_SITE, probe: str | None = None) -> StationRow | None:
     """The station's row (locked for this scan when ``lock``), or None when it has none yet; ``home`` is the
     station's ``location`` key, read with it; with ``key`` (locked only), what the scan log holds under it too
-    (``logged``); with ``probe`` (locked), what that text is as a barcode and a serial (``probed``), when the row
-    was free (``_probing``)."""
+    (``logged``); locked, its open document's answer (``shown``) and with ``probe``, what that text is as a
+    barcode and a serial (``probed``), when the row was free (``_probing``)."""
     params = {"station": station, "home": home}
     keyed = key is not None and lock
     if keyed:
         params["key"] = key
-    if probe is not None and lock:
-        row = session.connection().execute(_LOCK_PROBED[keyed], params | probe_params(probe),
+    if lock:
+        row = session.connection().execute(_LOCK_PROBED[keyed, probe is not None],
+                                           params | probe_params(probe) if probe is not None else params,
                                            execution_options=_FIRST).first()
         if row is not None:
             found = _row(station, row, keyed)
             doc = found.document
             shown = answer_read.from_rows(doc.id, doc.order_id, row.an_rows) if doc is not None else None
-            return replace(found, probed=probed(probe, _Probed(row)), shown=shown)
-        # Not made yet, or (PostgreSQL) another scan of this station holds it: wait for it, without the probe.
+            return replace(found, probed=probed(probe, _Probed(row)) if probe is not None else None, shown=shown)
+        # Not made yet, or (PostgreSQL) another scan of this station holds it: wait for it, without the answer.
     row = session.connection().execute(_LOCK_KEYED if keyed else _LOCK if lock else _READ, params,
                                        execution_options=_FIRST if lock else {}).first()
     return _row(station, row, keyed) if row is not None else None
