@@ -15,7 +15,11 @@ serials' stock, customer and supplier (UPDATE ... FROM the lines, only the
 records that change), each
 product's unserialised count (one guarded UPDATE per product, in id order),
 the purchase order's received tallies, and the document closed. A receipt
-of 30,000 serials is a dozen statements, not 60,000 ORM objects. The
+of 30,000 serials is a dozen statements, not 60,000 ORM objects. Each
+statement is built once (per kind, per database) and run with bind
+parameters; on PostgreSQL two pairs of them go in one round trip each (the
+movements with the serials' UPDATE, the close with the event:
+sent_together), as neither waits on the other's answer. The
 service desk's check-ins and check-outs are checked and written by
 service_posting.py under the same locks.
 
@@ -45,7 +49,7 @@ from sqlalchemy import Integer, and_, bindparam, case, func, inspect, literal, n
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from . import events, movement_writes, relocation, service_posting, site_rules, tallies, whereabouts
+from . import events, movement_writes, relocation, sent_together, service_posting, site_rules, tallies, whereabouts
 from .documents import add_line, expire, expire_rows, open_document, require_open
 from .errors import Refusal
 from .facts import (
@@ -145,19 +149,18 @@ def post(session: Session, given: Document | DocumentHead) -> Posted:
             facts |= fresh
         _apply_units(session, doc, deltas, takes)
         units = _place_units(session, doc, lines, here, takes)
-        _write_movements(session, doc, at, takes, units, here)
-        if facts or not _made_as_left(POLICY[doc.kind]):  # else every record is new, made as posting leaves it
-            _update_serials(session, doc, at, here)
+        # Unless every record is new, made as posting leaves it, the serials' UPDATE follows their movements.
+        _write_movements(session, doc, at, takes, units, here, bool(facts) or not _made_as_left(POLICY[doc.kind]))
     if doc.order_id is not None:
         tallies.receive_on_order(session, doc.id, doc.order_id)
-    locked = _close(session, doc.id, at)
+    closing = _close(session, doc.id, at)
     expire(session, given, "status", "posted_at", "lines", "customer", "customer_id")
     expire_rows(session, Product, deltas, "unserialised_on_hand")
     expire_rows(session, SerialNumber, (f.id for f in facts.values()), "in_stock", "customer", "customer_id",
                 "supplier", "supplier_id", "product", "product_id", "in_service", "faulty", "warranty_until",
                 "location", "location_id", "transfer_id")
     # Last: from here to the commit, other postings' events wait for this one's (events.py).
-    events.record(session, EventType.document_posted, "document", doc.id, at=at, locked=locked)
+    events.record(session, EventType.document_posted, "document", doc.id, at=at, after=closing)
     return Posted(doc.reference, doc.line_count, at)
 
 
@@ -202,18 +205,17 @@ def _locked_lines(session: Session, doc: DocumentHead, read: DocumentRead):
     return lines, facts, _Products(session, read.products), where
 
 
-def _close(session: Session, document_id: int, at: datetime) -> bool:
+def _close(session: Session, document_id: int, at: datetime) -> tuple | None:
     """The document posted and its lines no longer open (rule 8 lets their serials onto another document). On
     PostgreSQL one statement, which also takes the event feed's lock (events.lock_with): these are the posting's
-    last writes but its event, so holding that lock from here adds no statement to the queue behind it. True when
-    it took the lock."""
+    last writes but its event, so holding that lock from here adds no statement to the queue behind it. There it is
+    answered (the statement and its parameters), for the event to send it first, in the same round trip."""
     conn, params = session.connection(), {"p_document_id": document_id, "p_at": at}
     if conn.dialect.name == "postgresql":
-        conn.execute(_CLOSE_PG, params)
-        return True
+        return _CLOSE_PG, params
     for statement in _CLOSE:
         conn.execute(statement, params)
-    return False
+    return None
 
 
 _CLOSE = (update(D).where(D.c.id == _DOC).values(status=DocumentStatus.posted,
@@ -465,16 +467,24 @@ _SERIAL_PLACED = update(S).where(S.c.serial == bindparam("s_serial")).values(loc
 
 
 def _write_movements(session: Session, doc: DocumentHead, at: datetime, takes: list[str], units: list[_Units],
-                     here: int) -> None:
+                     here: int, serials: bool) -> None:
     """The movements of every line, each with where the unit left and where it went: INSERT ... SELECT from
-    the lines for serials (a rule-4 adjustment pair first where one is owed), one executemany for the units."""
+    the lines for serials (a rule-4 adjustment pair first where one is owed), one executemany for the units.
+
+    ``serials``: the serials' UPDATE (``_update_serials``) goes right after their movements, which read what it
+    changes: on PostgreSQL both in one round trip (sent_together), the UPDATE waiting on no answer of the INSERT.
+    """
     policy, conn = POLICY[doc.kind], session.connection()
     params = movement_writes.line_params(doc, at)
     if takes:
         for statement in _ADJUSTMENT_PAIR:
             conn.execute(statement, params | {"p_takes": takes})
     party = getattr(doc, f"{policy.party.value}_id") if policy.party is not None else None
-    conn.execute(_movements(doc.kind), params | {"p_here": here, "p_party": party})
+    movements = _movements(doc.kind), params | {"p_here": here, "p_party": party}
+    if serials:
+        sent_together.both(conn, *movements, *_update_serials(doc, at, here))
+    else:
+        conn.execute(*movements)
     if not units:
         return
     unit_supplier = doc.supplier_id if policy.party is PartyKind.supplier else None
@@ -544,12 +554,12 @@ def _serial_party(policy: KindPolicy, doc: DocumentHead) -> dict:
     return {} if party is None else {column: party}
 
 
-def _update_serials(session: Session, doc: DocumentHead, at: datetime, here: int) -> None:
+def _update_serials(doc: DocumentHead, at: datetime, here: int) -> tuple:
     """Stock, location, customer, supplier and product of every serial on the document, in one UPDATE ... FROM
-    the lines, as POLICY says of its kind (vocabulary.SerialPosting)."""
+    the lines, as POLICY says of its kind (vocabulary.SerialPosting): the statement and its parameters."""
     party = _serial_party(POLICY[doc.kind], doc)
-    session.connection().execute(_serials_written(doc.kind, bool(party)), {
-        "p_document_id": doc.id, "p_here": here, "p_party": next(iter(party.values()), None), "p_sold_on": at.date()})
+    return _serials_written(doc.kind, bool(party)), {
+        "p_document_id": doc.id, "p_here": here, "p_party": next(iter(party.values()), None), "p_sold_on": at.date()}
 
 
 @functools.cache
