@@ -59,6 +59,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Select, bindparam, func, insert, literal, select
 from sqlalchemy.orm import Session
 
+from . import sent_together
 from .models import FeedEvent
 from .vocabulary import EventType
 
@@ -87,8 +88,8 @@ _LAST = select(func.max(E.c.id))
 
 def lock_with(*writes) -> Select:
     """PostgreSQL: a statement that makes ``writes`` (data-modifying CTEs: the change's last writes) and takes the
-    feed's lock, one round trip instead of two; ``record(..., locked=True)`` then writes the event by a statement of
-    its own, whose snapshot (READ COMMITTED) is taken once the lock is held."""
+    feed's lock; ``record(..., after=(it, its parameters))`` sends it, then the event, by a statement of its own
+    whose snapshot (READ COMMITTED) is taken once the lock is held, both in one round trip (sent_together)."""
     statement = _LOCK
     for write in writes:
         statement = statement.add_cte(write)
@@ -96,23 +97,25 @@ def lock_with(*writes) -> Select:
 
 
 def record(session: Session, type: EventType, subject: str, subject_id: int, *, at: datetime | None = None,
-           locked: bool = False) -> int:
+           after: tuple[Select, dict] | None = None) -> int:
     """Write one event about ``subject`` (one of SUBJECTS) in the caller's transaction; its id.
 
     From here to the end of the transaction, other event writers on
-    PostgreSQL wait (see the module's doc): call it as the change's last write. ``locked``: the caller took that
-    lock already, with its last writes (``lock_with``).
+    PostgreSQL wait (see the module's doc): call it as the change's last write. ``after``: on PostgreSQL, the
+    change's last writes, which take that lock (``lock_with``'s statement, and its parameters), sent first.
     """
     if subject not in SUBJECTS:
         raise ValueError(f"an event's subject is one of {', '.join(SUBJECTS)}, not {subject!r}")
     values = {"type": EventType(type).value, "at": at or datetime.now(UTC), "subject": subject,
               "subject_id": subject_id}
-    if session.get_bind().dialect.name == "postgresql":
-        if not locked:
-            session.execute(_LOCK)
-        event_id = session.execute(_INSERT_PG, values).scalar_one()
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        event_id = conn.execute(_INSERT_SQLITE, values).scalar_one()
+    elif after is not None:
+        event_id = sent_together.both(conn, *after, _INSERT_PG, values)[1].scalar_one()
     else:
-        event_id = session.execute(_INSERT_SQLITE, values).scalar_one()
+        conn.execute(_LOCK)
+        event_id = conn.execute(_INSERT_PG, values).scalar_one()
     session.info[WROTE_EVENTS] = True
     return event_id
 

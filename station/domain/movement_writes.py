@@ -7,6 +7,8 @@ so a movement's columns are listed once, from the table itself (``COLUMNS``):
   however many lines. The caller names the expression of each column it decides (``kind``, ``quantity``, the
   party, the places...); the posting's time, document and station, the line's user (else the document's), the
   serial's product (else the line's) and the serial are given here, and any other column is NULL.
+- ``bound_lines``: ``from_lines``'s statement with the posting's time, document, station and user as bind
+  parameters (``line_params``): a caller that posts the same kind again and again (posting.py) builds it once.
 - ``row``: one movement by value (unserialised units, a count's findings): the same defaults, every column
   present in every row; ``insert_rows`` writes many of them as a few multi-row INSERTs.
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, literal, null, select
+from sqlalchemy import Connection, bindparam, func, insert, literal, null, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
@@ -37,13 +39,25 @@ COLUMNS: tuple[str, ...] = tuple(column.name for column in M.c if not column.pri
 _EMPTY = dict.fromkeys(COLUMNS)
 
 
-def _line_defaults(doc: DocumentHead, at: datetime) -> dict:
-    """What every movement of a serial line says unless its caller says otherwise."""
-    return {"at": literal(at, M.c.at.type), "document_id": literal(doc.id),
-            "station": literal(doc.station, M.c.station.type),
-            "user": func.coalesce(L.c.user, literal(doc.user, M.c.user.type)),  # who scanned the line, else the doc's
+def _line_defaults(at, document_id, station, user) -> dict:
+    """What every movement of a serial line says unless its caller says otherwise (given: the expressions of the
+    posting's time, document, station and user)."""
+    return {"at": at, "document_id": document_id, "station": station,
+            "user": func.coalesce(L.c.user, user),  # who scanned the line, else the document's
             "product_id": func.coalesce(S.c.product_id, L.c.product_id),  # the serial's product, else the line's
             "serial_id": S.c.id}
+
+
+def _insert(defaults: dict, document_id, where, columns: dict) -> Insert:
+    unknown = columns.keys() - _EMPTY.keys()
+    if unknown:
+        raise TypeError(f"not a movement column: {', '.join(sorted(unknown))}")
+    values = defaults | columns
+    return insert(M).from_select(
+        list(COLUMNS),
+        select(*(values.get(name, null()) for name in COLUMNS))
+        .select_from(L.join(S, S.c.serial == L.c.serial)).where(L.c.document_id == document_id, *where)
+        .order_by(L.c.line_no))
 
 
 def from_lines(doc: DocumentHead, at: datetime, *where, **columns) -> Insert:
@@ -52,15 +66,28 @@ def from_lines(doc: DocumentHead, at: datetime, *where, **columns) -> Insert:
     ``columns``: a movement column's expression over the line (``L``) and its serial's record (``S``); ``kind`` and
     ``quantity`` always, the rest as the kind needs them.
     """
-    unknown = columns.keys() - _EMPTY.keys()
-    if unknown:
-        raise TypeError(f"not a movement column: {', '.join(sorted(unknown))}")
-    values = _line_defaults(doc, at) | columns
-    return insert(M).from_select(
-        list(COLUMNS),
-        select(*(values.get(name, null()) for name in COLUMNS))
-        .select_from(L.join(S, S.c.serial == L.c.serial)).where(L.c.document_id == doc.id, *where)
-        .order_by(L.c.line_no))
+    defaults = _line_defaults(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
+                              literal(doc.user, M.c.user.type))
+    return _insert(defaults, doc.id, where, columns)
+
+
+#: ``bound_lines``' bind parameters, the posting's time, document, station and user (``line_params``): prefixed,
+#: so that a caller's own parameters (``p_...``) and SQLAlchemy's names for an UPDATE's columns never meet them.
+_AT, _DOC = bindparam("m_at", type_=M.c.at.type), bindparam("m_document_id", type_=M.c.document_id.type)
+_BOUND = _line_defaults(_AT, _DOC, bindparam("m_station", type_=M.c.station.type),
+                        bindparam("m_user", type_=M.c.user.type))
+
+
+def bound_lines(*where, **columns) -> Insert:
+    """``from_lines`` with its document, time, station and user left to the execution's parameters (``line_params``):
+    a statement built once and run for any document. One built per posting, its values literals, is built again,
+    and its cache key made again from its whole tree, each time: for a small posting, more Python than running it."""
+    return _insert(_BOUND, _DOC, where, columns)
+
+
+def line_params(doc: DocumentHead, at: datetime) -> dict:
+    """The parameters ``bound_lines``' statement takes for ``doc`` posted at ``at``."""
+    return {"m_at": at, "m_document_id": doc.id, "m_station": doc.station, "m_user": doc.user}
 
 
 def row(doc: DocumentHead, at: datetime, *, user: str | None = None, **values) -> dict:

@@ -24,9 +24,11 @@ SEND_FIRST = "station_send_first"
 
 
 def both(conn: Connection, first, first_params: dict, then, then_params: dict) -> tuple[list, CursorResult]:
-    """``first``'s rows (as tuples) and ``then``'s result, ``first`` run first; in one round trip where it can."""
+    """``first``'s rows (as tuples; none for a write that returns none) and ``then``'s result, ``first`` run first;
+    in one round trip where it can."""
     if not conn.get_execution_options().get(PIPELINES):
-        rows = [tuple(row) for row in conn.execute(first, first_params)]
+        done = conn.execute(first, first_params)
+        rows = [tuple(row) for row in done] if done.returns_rows else []
         return rows, conn.execute(then, then_params)
     rows: list = []
     return rows, conn.execute(then, then_params, execution_options={SEND_FIRST: (first, first_params, rows)})

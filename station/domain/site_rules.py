@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import location_facts
@@ -37,13 +37,13 @@ class Where:
 
 def read(session: Session, document_id: int) -> dict[str, Where]:
     """Where each serial named on the document is (one statement)."""
-    rows = session.execute(
-        select(S.c.serial, S.c.id, S.c.location_id, LOC.c.site_id, S.c.transfer_id, _T.c.reference,
-               _T.c.location_id)
-        .select_from(L.join(S, S.c.serial == L.c.serial).outerjoin(LOC, LOC.c.id == S.c.location_id)
-                     .outerjoin(_T, _T.c.id == S.c.transfer_id))
-        .where(L.c.document_id == document_id))
-    return {r[0]: Where(*r) for r in rows}
+    return {r[0]: Where(*r) for r in session.connection().execute(_READ, {"document_id": document_id})}
+
+
+_READ = (select(S.c.serial, S.c.id, S.c.location_id, LOC.c.site_id, S.c.transfer_id, _T.c.reference, _T.c.location_id)
+         .select_from(L.join(S, S.c.serial == L.c.serial).outerjoin(LOC, LOC.c.id == S.c.location_id)
+                      .outerjoin(_T, _T.c.id == S.c.transfer_id))
+         .where(L.c.document_id == bindparam("document_id", type_=L.c.document_id.type)))
 
 
 def refuse_in_transit(session: Session, where: Where) -> None:
