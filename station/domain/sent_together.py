@@ -18,6 +18,10 @@ from sqlalchemy.engine import Connection, CursorResult
 
 #: Engine execution option, set by station.storage.pipelined: ``SEND_FIRST`` is carried out.
 PIPELINES = "station_pipelines"
+#: The attribute of an execution's context saying how many round trips its pipeline saved (the bench's count).
+SAVED = "station_round_trips_saved"
+#: The attribute of an execution's context saying how many statements its pipeline sent beside its own.
+SENT = "station_statements_sent"
 #: Execution option: ``(statement, parameters, rows)``: send that statement first, in the same round trip, and
 #: put its rows (tuples) in the list ``rows``.
 SEND_FIRST = "station_send_first"

@@ -33,14 +33,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from station.domain.sent_together import PIPELINES, SEND_FIRST
+from station.domain import direct
+from station.domain.sent_together import PIPELINES, SAVED, SEND_FIRST, SENT
 
 #: Execution option: send the transaction's BEGIN with this statement (when no transaction has begun yet).
 BEGIN_WITH = "station_begin_with"
-#: The attribute of an execution's context saying how many round trips its pipeline saved.
-SAVED = "station_round_trips_saved"
-#: The attribute of an execution's context saying how many statements its pipeline sent beside its own.
-SENT = "station_statements_sent"
 _HELD = "station.pipelined"  # the connection's info: what this module holds for its transaction
 _COMMIT_AFTER = "station_commit_after"
 _COMMIT = "station_commit"
@@ -102,17 +99,46 @@ def _do_execute(cursor, statement, parameters, context) -> bool:
 def _begin_with(cursor, statement, parameters, context) -> bool:
     conn = context.root_connection
     raw = conn.connection.driver_connection
-    if raw.autocommit or not _idle(raw) or raw._pipeline is not None:
-        return False  # a transaction has begun (or the caller chose autocommit): the statement goes as it is
-    if (raw.isolation_level, raw.read_only, raw.deferrable) != (None, None, None):
-        return False  # psycopg's BEGIN says more than a plain one: it sends its own
-    raw.autocommit = True  # psycopg sends no BEGIN: this one is ours
-    conn.info.setdefault(_HELD, _Held()).begun = True
+    if not _ours(conn, raw):
+        return False
     with raw.pipeline():
         raw.execute("BEGIN")
         cursor.execute(statement, parameters)
     setattr(context, SAVED, 1)
     return True
+
+
+def _ours(conn: Connection, raw) -> bool:
+    """Whether the transaction's BEGIN can go with the statement about to be sent: then psycopg is put in autocommit
+    mode (it sends no BEGIN: the caller sends this one), until the transaction ends."""
+    if raw.autocommit or not _idle(raw) or raw._pipeline is not None:
+        return False  # a transaction has begun (or the caller chose autocommit): the statement goes as it is
+    if (raw.isolation_level, raw.read_only, raw.deferrable) != (None, None, None):
+        return False  # psycopg's BEGIN says more than a plain one: it sends its own
+    raw.autocommit = True
+    conn.info.setdefault(_HELD, _Held()).begun = True
+    return True
+
+
+def first(conn: Connection, statement, parameters: dict) -> list:
+    """``statement``'s rows, sent on the driver's cursor (station.domain.direct) and, on PostgreSQL when the
+    transaction has not begun yet, behind its BEGIN in one round trip (``BEGIN_WITH``'s, below SQLAlchemy: a
+    scan's locked read, its costliest statement to execute through it)."""
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+        return direct.run(conn, statement, parameters)
+    events = direct.before(conn, statement, parameters)
+    sent = direct.prepared(conn, statement, parameters)
+    raw = direct.driver(conn)
+    params = sent.parameters(parameters)
+    begin = _ours(conn, raw)
+    with direct.Sending(conn, raw.cursor(), sent.sql, params, events, saved=int(begin)) as cursor:
+        if begin:
+            with raw.pipeline():
+                raw.execute("BEGIN")
+                cursor.execute(sent.sql, params)
+        else:
+            cursor.execute(sent.sql, params)
+        return sent.rows(cursor)
 
 
 @functools.cache
@@ -160,14 +186,25 @@ def _commit(conn) -> None:
     for statement, parameters in writes[:-1]:
         conn.execute(statement, parameters, execution_options={_FLUSHING: True})
     if writes:
-        statement, parameters = writes[-1]
-        conn.execute(statement, parameters, execution_options={_FLUSHING: True, _COMMIT_AFTER: True})
+        _with_commit(conn, *writes[-1])
     elif held.begun:
         # Nothing held: psycopg, in autocommit mode, would still send COMMIT; sent here, to leave that mode after.
         conn.exec_driver_sql("COMMIT", execution_options={_FLUSHING: True, _COMMIT: True})
     conn.info.pop(_HELD, None)
     if held.begun:
         conn.connection.driver_connection.autocommit = False  # committed: idle, SQLAlchemy's commit sends nothing
+
+
+def _with_commit(conn: Connection, statement, parameters: dict) -> None:
+    """The last write held and the COMMIT, in one pipeline, on the driver's cursor (station.domain.direct: a
+    scan's log is most often that write, and SQLAlchemy's execution cost it more than the statement did)."""
+    sent = direct.prepared(conn, statement, parameters)
+    params = sent.parameters(parameters)
+    raw = conn.connection.driver_connection
+    with direct.Sending(conn, raw.cursor(), sent.sql, params, direct.listened(conn), saved=1) as cursor, \
+            raw.pipeline():
+        cursor.execute(sent.sql, params)
+        raw.execute("COMMIT")
 
 
 def _rollback(conn) -> None:
