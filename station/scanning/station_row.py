@@ -219,8 +219,7 @@ def load(session: Session, station: str, *, lock: bool, key: str | None = None,
     if keyed:
         params["key"] = key
     if probe is not None and lock:
-        row = session.connection().execute(_LOCK_PROBED[keyed], params | probe_params(probe),
-                                           execution_options=_FIRST).first()
+        row = _locked_probed(session, keyed, params | probe_params(probe))
         if row is not None:
             found = _row(station, row, keyed)
             doc = found.document
@@ -230,6 +229,14 @@ def load(session: Session, station: str, *, lock: bool, key: str | None = None,
     row = session.connection().execute(_LOCK_KEYED if keyed else _LOCK if lock else _READ, params,
                                        execution_options=_FIRST if lock else {}).first()
     return _row(station, row, keyed) if row is not None else None
+
+
+def _locked_probed(session: Session, keyed: bool, params: dict):
+    """The locked read with the probe and the answer (``_probing``), or None: a scan's first statement, and the
+    costliest to execute through SQLAlchemy (its hundred and thirty columns: 0.07-0.1 ms more than the statement),
+    so sent on the driver's cursor, with its transaction's BEGIN on PostgreSQL (pipelined.first)."""
+    rows = pipelined.first(session.connection(), _LOCK_PROBED[keyed], params)
+    return rows[0] if rows else None
 
 
 def shown(session: Session, station: str, *, home: str = MAIN_SITE) -> StationRow | None:
