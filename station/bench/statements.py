@@ -2,7 +2,10 @@
 
 Statements are SQLAlchemy's cursor executions (``before_cursor_execute``):
 every SQL statement sent, SQLite's ``BEGIN IMMEDIATE`` among them (the
-engine emits it). Round trips are what a statement costs over a network:
+engine emits it), and those a scan sends on the driver's cursor below
+SQLAlchemy's execution, which runs the same listeners around each
+(station.domain.direct: two sent in one pipeline are two statements).
+Round trips are what a statement costs over a network:
 on PostgreSQL each statement is one, and so are the transaction's BEGIN
 (psycopg 3 sends it before the first statement) and its COMMIT or ROLLBACK,
 counted from the engine's transaction events, less those a pipeline saved
@@ -17,7 +20,7 @@ import threading
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from station.storage.pipelined import SAVED, SENT
+from station.domain.direct import SAVED
 
 
 class Counter:
@@ -37,11 +40,9 @@ class Counter:
             self._counts[which] += by
 
     def _saved(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        saved, sent = getattr(context, SAVED, 0), getattr(context, SENT, 0)
+        saved = getattr(context, SAVED, 0)
         if saved:
             self._tick(2, saved)
-        if sent:  # a statement sent in the same pipeline, beside SQLAlchemy's (station.domain.sent_together)
-            self._tick(0, sent)
 
     def start(self) -> Counter:
         for name, fn in self._hooks:

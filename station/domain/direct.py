@@ -41,8 +41,11 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from .sent_together import PIPELINES, SAVED, SENT
-
+#: Engine execution option, set by station.storage.pipelined: ``both`` sends its pair in one of psycopg's pipelines.
+PIPELINES = "station_pipelines"
+#: The attribute of an execution's context saying how many round trips its pipeline saved (the bench's count:
+#: station.bench.statements).
+SAVED = "station_round_trips_saved"
 #: How many compiled forms are kept: a scan's few statements, each with the one set of parameter names its
 #: caller passes (a caller passing its names in another order costs one more).
 KEPT = 256
@@ -145,13 +148,12 @@ def prepared(conn: Connection, statement, params: dict[str, Any]) -> Prepared:
 
 class _Context:
     """What the ``*_cursor_execute`` listeners are given for a statement sent here (an execution context's few
-    attributes this project's listeners read: station.bench.statements reads SAVED and SENT)."""
+    attributes this project's listeners read: station.bench.statements reads SAVED)."""
 
-    __slots__ = (SAVED, SENT, "executemany")
+    __slots__ = (SAVED, "executemany")
 
     def __init__(self, saved: int = 0):
         setattr(self, SAVED, saved)
-        setattr(self, SENT, 0)
         self.executemany = False
 
 
@@ -228,8 +230,12 @@ def first(conn: Connection, statement, params: dict[str, Any]):
 
 def both(conn: Connection, first_statement, first_params: dict[str, Any], then, then_params: dict[str, Any]):
     """Both statements' rows, ``first_statement`` run first; in one round trip where the engine pipelines
-    (sent_together's ``PIPELINES``: psycopg's pipeline mode), else one after the other. Counted as two statements
-    and, pipelined, one round trip saved, as sent_together's pair is; an error of either is raised as the pair's."""
+    (``PIPELINES``: psycopg's pipeline mode), else one after the other. Either way both run: a caller whose second
+    statement is undone by the first's outcome (no row) takes it back itself. Counted as two statements and,
+    pipelined, one round trip saved; an error of either is raised as the pair's.
+
+    The second is sent without waiting on the first's answer, only on its being done (a line on PostgreSQL, then
+    its tally with its serial read again as committed once the line is in: documents.add_line)."""
     if not conn.get_execution_options().get(PIPELINES):
         return run(conn, first_statement, first_params), run(conn, then, then_params)
     events = before(conn, first_statement, first_params)

@@ -332,7 +332,7 @@ def _insert_then_tally(session: Session, doc: DocumentHead, values: dict[str, An
 def _beside_tally(session: Session, doc: DocumentHead, values: dict[str, Any], tally: dict, tallied,
                   params: dict[str, Any]):
     """PostgreSQL: the line numbered and written, then ``tallied`` (its tally's upsert, and whatever it reads beside
-    it, in a row that says whether it ``made`` the tally), sent together (sent_together: one round trip); the line's
+    it, in a row that says whether it ``made`` the tally), sent together (direct.both: one round trip); the line's
     number and that row. A unique index refusing the line (rule 8) takes its count and the tally back, and is a
     Refusal."""
     rows, (row,) = direct.both(session.connection(), _COUNT_AND_INSERT["postgresql"], _numbered(doc, values),

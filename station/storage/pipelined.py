@@ -6,8 +6,9 @@ first statement, and its COMMIT on another: two of a scan's six round trips
 psycopg's pipeline mode (the statements queued, then sent and answered
 together):
 
-- a statement executed with the option ``BEGIN_WITH`` on a connection that
-  has no transaction yet goes behind an explicit BEGIN, in one round trip.
+- a statement executed with the option ``BEGIN_WITH`` (or sent by ``first``,
+  below SQLAlchemy: station.domain.direct) on a connection that has no
+  transaction yet goes behind an explicit BEGIN, in one round trip.
   psycopg is put in autocommit mode for that transaction, so that it sends no
   BEGIN of its own (it would, and wait for it, even in pipeline mode); it is
   taken out again as the transaction ends (commit, rollback, or the
@@ -19,27 +20,27 @@ together):
   IntegrityError, a deadlock), and the transaction is rolled back.
 
 SQLAlchemy itself cannot pipeline (it reads a statement's result as it sends
-it), so the pipelines are psycopg's, on the connection's driver connection,
-around the cursor SQLAlchemy hands its execution: the results come back
-through SQLAlchemy as any other's. The round trips a pipeline saves are set
-on the execution's context (``SAVED``) for the bench's count
-(station.bench.statements). SQLite is left alone: it has no round trips.
+it), so the pipelines are psycopg's, on the connection's driver connection:
+around the cursor SQLAlchemy hands its execution (its results come back
+through SQLAlchemy as any other's), or around a statement sent on the
+driver's cursor (station.domain.direct: the held write with the COMMIT, and
+``first``). The round trips a pipeline saves are set on the execution's
+context (``SAVED``) for the bench's count (station.bench.statements). SQLite
+is left alone: it has no round trips.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from station.domain import direct
-from station.domain.sent_together import PIPELINES, SAVED, SEND_FIRST, SENT
+from station.domain.direct import PIPELINES, SAVED
 
 #: Execution option: send the transaction's BEGIN with this statement (when no transaction has begun yet).
 BEGIN_WITH = "station_begin_with"
 _HELD = "station.pipelined"  # the connection's info: what this module holds for its transaction
-_COMMIT_AFTER = "station_commit_after"
 _COMMIT = "station_commit"
 _FLUSHING = "station_held_write"
 
@@ -61,7 +62,7 @@ def hook(engine: Engine) -> None:
     event.listen(engine, "commit", _commit)
     event.listen(engine, "rollback", _rollback)
     event.listen(engine, "checkin", _checkin)
-    engine.update_execution_options(**{PIPELINES: True})  # station.domain.sent_together sends its pairs here
+    engine.update_execution_options(**{PIPELINES: True})  # station.domain.direct sends its pairs in one pipeline
 
 
 def at_commit(conn: Connection, statement, parameters: dict) -> None:
@@ -82,15 +83,6 @@ def _do_execute(cursor, statement, parameters, context) -> bool:
     options = context.execution_options
     if options.get(BEGIN_WITH):
         return _begin_with(cursor, statement, parameters, context)
-    if options.get(SEND_FIRST):
-        return _send_first(cursor, statement, parameters, context, *options[SEND_FIRST])
-    if options.get(_COMMIT_AFTER):
-        raw = context.root_connection.connection.driver_connection
-        with raw.pipeline():
-            cursor.execute(statement, parameters)
-            raw.execute("COMMIT")
-        setattr(context, SAVED, 1)
-        return True
     if options.get(_COMMIT):
         setattr(context, SAVED, 1)  # the COMMIT itself, sent as a statement: the commit costs nothing more
     return False
@@ -139,34 +131,6 @@ def first(conn: Connection, statement, parameters: dict) -> list:
         else:
             cursor.execute(sent.sql, params)
         return sent.rows(cursor)
-
-
-@functools.cache
-def _compiled(statement, dialect):
-    """A statement as SQLAlchemy sends it on ``dialect`` (the domain's are built once: compiled once each)."""
-    return statement.compile(dialect=dialect)
-
-
-def _send_first(cursor, statement, parameters, context, first, first_params: dict, rows: list) -> bool:
-    """station.domain.sent_together's pair: ``first`` (compiled as SQLAlchemy would send it), then the statement,
-    in one pipeline; ``first``'s rows go in ``rows``. An error of either is raised as the statement's."""
-    compiled = _compiled(first, context.dialect)
-    params = compiled.construct_params(first_params)
-    processors = compiled._bind_processors
-    params = {name: processors[name](value) if name in processors else value for name, value in params.items()}
-    raw = context.root_connection.connection.driver_connection
-    with raw.pipeline():
-        sent = raw.cursor()
-        sent.execute(compiled.string, params)
-        cursor.execute(statement, parameters)
-    from psycopg.pq import ExecStatus
-
-    result = sent.pgresult  # not ``description``: it builds a Column for each of the result's columns, each time
-    if result is not None and result.status == ExecStatus.TUPLES_OK:
-        rows.extend(sent.fetchall())
-    setattr(context, SENT, 1)
-    setattr(context, SAVED, 1)
-    return True
 
 
 def _before_execute(conn, clauseelement, multiparams, params, execution_options):
