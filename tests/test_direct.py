@@ -165,3 +165,24 @@ def test_a_first_statement_sent_directly_carries_the_begin(rows):
     with rows.Session() as s:
         assert s.connection().connection.driver_connection.autocommit is False
         assert [row.id for row in direct.run(s.connection(), COUNT, {})] == [1]
+
+
+@POSTGRES_ONLY
+def test_a_lost_connection_is_invalidated_as_sqlalchemy_invalidates_it(rows):
+    """Guards run_in_transaction's retry after a server restart: a statement sent directly on a connection the
+    server closed raises SQLAlchemy's DBAPIError saying the connection was invalidated, and the next session works
+    on a new one."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    with rows.Session() as s:
+        pid = s.connection().execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with rows.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError) as raised:
+            direct.run(s.connection(), COUNT, {})
+        assert raised.value.connection_invalidated
+    with rows.Session.begin() as s:
+        direct.run(s.connection(), ADD, _row(1))
+    with rows.Session() as s:
+        assert [row.id for row in direct.run(s.connection(), COUNT, {})] == [1]

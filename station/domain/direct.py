@@ -36,6 +36,7 @@ to its member, SQLite's text to a datetime...).
 """
 from __future__ import annotations
 
+import contextlib
 from collections import namedtuple
 from typing import Any
 
@@ -178,15 +179,20 @@ class Sending:
 
     def __exit__(self, kind, error, traceback) -> None:
         conn = self.conn
-        try:
-            if error is None:
+        if error is None:
+            try:
                 if self.context is not None:
                     for fn in conn.dispatch.after_cursor_execute:
                         fn(conn, self.cursor, self.sql, self.parameters, self.context, False)
-            elif isinstance(error, conn.dialect.loaded_dbapi.Error):
-                conn._handle_dbapi_exception(error, self.sql, self.parameters, self.cursor, None)
-        finally:
+            finally:
+                self.cursor.close()
+            return
+        with contextlib.suppress(conn.dialect.loaded_dbapi.Error):  # (a connection the error closed)
             self.cursor.close()
+        if isinstance(error, conn.dialect.loaded_dbapi.Error) or not isinstance(error, Exception):
+            # A driver's error wrapped (a disconnect invalidates the connection); an interruption (Ctrl-C, a
+            # cancelled task) leaves the connection in an unknown state: invalidated, and raised as it is.
+            conn._handle_dbapi_exception(error, self.sql, self.parameters, None, None)
 
 
 def listened(conn: Connection) -> bool:
