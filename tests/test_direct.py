@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from station.bench.statements import Counter
 from station.config import from_dict
-from station.domain import catalogue, direct, facts
+from station.domain import catalogue, direct, facts, sent_together
 from station.domain.vocabulary import DocumentKind
 from station.scanning import station_row
 from station.scanning.service import ScanService
@@ -64,8 +64,8 @@ def test_rows_are_read_as_sqlalchemy_reads_them(rows):
 
 
 def test_the_locked_read_reads_as_sqlalchemy_reads_it(db):
-    """Guards a scan's locked read (station_row._probing: a hundred and thirty columns, the station's row, the
-    probe, the answer's JSON), read directly: the same row as SQLAlchemy's."""
+    """Guards a scan's locked reads (station_row._probing: a hundred and thirty columns, the station's row, the
+    probe, the answer's JSON), read directly: the same rows as SQLAlchemy's."""
     with db.Session.begin() as s:
         catalogue.create_product(s, "WID-1", "Widget", barcodes=[GTIN])
         catalogue.create_party(s, "supplier", "ACME", "Acme Ltd")
@@ -74,20 +74,21 @@ def test_the_locked_read_reads_as_sqlalchemy_reads_it(db):
         with db.Session.begin() as s:
             assert service.process(s, "in", text, key=f"d-{n}").accepted
     params = {"station": "in", "home": "MAIN", "key": "d-1"} | facts.probe_params("D-2")
-    with db.Session() as s:
-        ours = direct.first(s.connection(), station_row._LOCK_PROBED[True], params)
-        s.rollback()
-    with db.Session() as s:
-        theirs = s.connection().execute(station_row._LOCK_PROBED[True], params).one()
-        s.rollback()
-    assert ours._fields == tuple(theirs._fields)
-    assert tuple(ours) == tuple(theirs)
-    assert ours.st_document_id is not None and ours.pr_open_id is not None and ours.lg_id is not None
+    for statement in station_row._LOCK_PROBED.values():
+        with db.Session() as s:
+            ours = direct.first(s.connection(), statement, params)
+            s.rollback()
+        with db.Session() as s:
+            theirs = s.connection().execute(statement, params).one()
+            s.rollback()
+        assert ours._fields == tuple(theirs._fields)
+        assert tuple(ours) == tuple(theirs)
+        assert ours.st_document_id is not None and ours.an_rows is not None
 
 
 def test_a_statement_sent_directly_is_counted_as_sqlalchemys(rows):
-    """Guards the bench's statements_per_scan: a statement sent directly is one, as SQLAlchemy's is, and on
-    PostgreSQL a pair sent in one pipeline is two statements in one round trip."""
+    """Guards the bench's statements_per_scan: a statement sent directly is one, as SQLAlchemy's is, and a pair sent
+    in one pipeline two statements in one round trip on PostgreSQL, as sent_together's pair through SQLAlchemy."""
     with rows.Session.begin() as s:
         direct.run(s.connection(), ADD, _row(1))
     count = Counter(rows.engine).start()
@@ -99,11 +100,13 @@ def test_a_statement_sent_directly_is_counted_as_sqlalchemys(rows):
             after_one = count.snapshot()
             direct.both(s.connection(), COUNT, {}, COUNT, {})
             after_pair = count.snapshot()
+            sent_together.both(s.connection(), COUNT, {}, COUNT, {})
+            after_theirs = count.snapshot()
     finally:
         count.stop()
-    assert after_one[0] - before[0] == 1 and after_pair[0] - after_one[0] == 2
+    assert (after_one[0] - before[0], after_pair[0] - after_one[0], after_theirs[0] - after_pair[0]) == (1, 2, 2)
     if rows.backend == "postgresql":
-        assert (after_one[1] - before[1], after_pair[1] - after_one[1]) == (1, 1)
+        assert (after_one[1] - before[1], after_pair[1] - after_one[1], after_theirs[1] - after_pair[1]) == (1, 1, 1)
 
 
 def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(rows):

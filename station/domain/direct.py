@@ -42,8 +42,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-#: Engine execution option, set by station.storage.pipelined: ``both`` sends its pair in one of psycopg's pipelines.
-PIPELINES = "station_pipelines"
+from .sent_together import PIPELINES
+
 #: The attribute of an execution's context saying how many round trips its pipeline saved (the bench's count:
 #: station.bench.statements).
 SAVED = "station_round_trips_saved"
@@ -236,9 +236,10 @@ def first(conn: Connection, statement, params: dict[str, Any]):
 
 def both(conn: Connection, first_statement, first_params: dict[str, Any], then, then_params: dict[str, Any]):
     """Both statements' rows, ``first_statement`` run first; in one round trip where the engine pipelines
-    (``PIPELINES``: psycopg's pipeline mode), else one after the other. Either way both run: a caller whose second
-    statement is undone by the first's outcome (no row) takes it back itself. Counted as two statements and,
-    pipelined, one round trip saved; an error of either is raised as the pair's.
+    (sent_together's ``PIPELINES``: psycopg's pipeline mode), else one after the other: sent_together.both's pair,
+    below SQLAlchemy. Either way both run: a caller whose second statement is undone by the first's outcome (no
+    row) takes it back itself. Counted as two statements and, pipelined, one round trip saved; an error of either
+    is raised as the pair's.
 
     The second is sent without waiting on the first's answer, only on its being done (a line on PostgreSQL, then
     its tally with its serial read again as committed once the line is in: documents.add_line)."""

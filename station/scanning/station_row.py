@@ -219,7 +219,7 @@ def load(session: Session, station: str, *, lock: bool, key: str | None = None,
     if keyed:
         params["key"] = key
     if probe is not None and lock:
-        row = _locked_probed(session, keyed, params | probe_params(probe))
+        row = _locked_probed(session, _LOCK_PROBED[keyed], params | probe_params(probe))
         if row is not None:
             found = _row(station, row, keyed)
             doc = found.document
@@ -231,11 +231,12 @@ def load(session: Session, station: str, *, lock: bool, key: str | None = None,
     return _row(station, row, keyed) if row is not None else None
 
 
-def _locked_probed(session: Session, keyed: bool, params: dict):
-    """The locked read with the probe and the answer (``_probing``), or None: a scan's first statement, and the
-    costliest to execute through SQLAlchemy (its hundred and thirty columns: 0.07-0.1 ms more than the statement),
-    so sent on the driver's cursor, with its transaction's BEGIN on PostgreSQL (pipelined.first)."""
-    rows = pipelined.first(session.connection(), _LOCK_PROBED[keyed], params)
+def _locked_probed(session: Session, statement, params: dict):
+    """The locked read with the answer and the probe (``statement``: one of ``_LOCK_PROBED``), or None: a scan's
+    first statement, and the costliest to execute through SQLAlchemy (its hundred and thirty columns: 0.07-0.1 ms
+    more than the statement), so sent on the driver's cursor, with its transaction's BEGIN on PostgreSQL
+    (pipelined.first)."""
+    rows = pipelined.first(session.connection(), statement, params)
     return rows[0] if rows else None
 
 

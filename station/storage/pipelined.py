@@ -30,16 +30,20 @@ is left alone: it has no round trips.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from station.domain import direct
-from station.domain.direct import PIPELINES, SAVED
+from station.domain.direct import SAVED
+from station.domain.sent_together import PIPELINES, SEND_FIRST
 
 #: Execution option: send the transaction's BEGIN with this statement (when no transaction has begun yet).
 BEGIN_WITH = "station_begin_with"
+#: The attribute of an execution's context saying how many statements its pipeline sent beside its own.
+SENT = "station_statements_sent"
 _HELD = "station.pipelined"  # the connection's info: what this module holds for its transaction
 _COMMIT = "station_commit"
 _FLUSHING = "station_held_write"
@@ -62,7 +66,8 @@ def hook(engine: Engine) -> None:
     event.listen(engine, "commit", _commit)
     event.listen(engine, "rollback", _rollback)
     event.listen(engine, "checkin", _checkin)
-    engine.update_execution_options(**{PIPELINES: True})  # station.domain.direct sends its pairs in one pipeline
+    # station.domain.sent_together and station.domain.direct send their pairs in one pipeline
+    engine.update_execution_options(**{PIPELINES: True})
 
 
 def at_commit(conn: Connection, statement, parameters: dict) -> None:
@@ -83,6 +88,8 @@ def _do_execute(cursor, statement, parameters, context) -> bool:
     options = context.execution_options
     if options.get(BEGIN_WITH):
         return _begin_with(cursor, statement, parameters, context)
+    if options.get(SEND_FIRST):
+        return _send_first(cursor, statement, parameters, context, *options[SEND_FIRST])
     if options.get(_COMMIT):
         setattr(context, SAVED, 1)  # the COMMIT itself, sent as a statement: the commit costs nothing more
     return False
@@ -131,6 +138,34 @@ def first(conn: Connection, statement, parameters: dict) -> list:
         else:
             cursor.execute(sent.sql, params)
         return sent.rows(cursor)
+
+
+@functools.cache
+def _compiled(statement, dialect):
+    """A statement as SQLAlchemy sends it on ``dialect`` (the domain's are built once: compiled once each)."""
+    return statement.compile(dialect=dialect)
+
+
+def _send_first(cursor, statement, parameters, context, first, first_params: dict, rows: list) -> bool:
+    """station.domain.sent_together's pair: ``first`` (compiled as SQLAlchemy would send it), then the statement,
+    in one pipeline; ``first``'s rows go in ``rows``. An error of either is raised as the statement's."""
+    compiled = _compiled(first, context.dialect)
+    params = compiled.construct_params(first_params)
+    processors = compiled._bind_processors
+    params = {name: processors[name](value) if name in processors else value for name, value in params.items()}
+    raw = context.root_connection.connection.driver_connection
+    with raw.pipeline():
+        sent = raw.cursor()
+        sent.execute(compiled.string, params)
+        cursor.execute(statement, parameters)
+    from psycopg.pq import ExecStatus
+
+    result = sent.pgresult  # not ``description``: it builds a Column for each of the result's columns, each time
+    if result is not None and result.status == ExecStatus.TUPLES_OK:
+        rows.extend(sent.fetchall())
+    setattr(context, SENT, 1)
+    setattr(context, SAVED, 1)
+    return True
 
 
 def _before_execute(conn, clauseelement, multiparams, params, execution_options):
