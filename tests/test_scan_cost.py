@@ -33,7 +33,8 @@ GTIN = "036000291452"
 #: written in one statement (the count's UPDATE a data-modifying CTE of the INSERT); its tally, counted in the
 #: statement that asks again about the serial once its line is in (documents._recheck); the scan log's INSERT,
 #: with the station's state written by an UPDATE in a CTE of it (scan_log.write). No savepoint: a line's rules
-#: refuse before it writes, or it takes its writes back (documents.add_line).
+#: refuse before it writes, or it takes its writes back (documents.add_line). All but SQLite's tally are sent on the
+#: driver's cursor below SQLAlchemy's execution (station.domain.direct), counted by the same listeners.
 PER_SERIAL = {"sqlite": 6, "postgresql": 4}
 #: A count scan's own statement (counting.before_line: where the count stands, read before its line), which also
 #: refuses a repeat before its line is written, so it keeps no savepoint: SQLite 7, PostgreSQL 5. Locations (issue
@@ -51,7 +52,7 @@ PER_COUNT = {"sqlite": 7, "postgresql": 5}
 PER_OPENING = {"sqlite": 6, "postgresql": 4}
 #: On PostgreSQL, round trips: the transaction's BEGIN goes with the locked read and its COMMIT with the scan log's
 #: INSERT, each in one of psycopg's pipelines (station.storage.pipelined), and a line's INSERT with its tally
-#: (station.domain.sent_together): a serial costs 3, the locked read, the line, the log. A count's line goes with
+#: (station.domain.direct.both): a serial costs 3, the locked read, the line, the log. A count's line goes with
 #: its tally too (documents._insert_then_tally: it re-reads no serial), and its own statement comes before the line:
 #: 4. An opening's four statements are four round trips (PER_OPENING).
 ROUND_TRIPS = {"serial": 3, "count": 4, "refused": 2, "opening": 4}
@@ -67,7 +68,7 @@ def counted(db):
     stations = [{"id": "in", "mode": "receive"}, {"id": "till", "mode": "sell"}, {"id": "counter", "mode": "count"},
                 {"id": "mover", "mode": "move"}]
     service = ScanService(from_dict({"stations": stations}))
-    # The bench's count: SQLAlchemy's statements, and one sent beside them in a pipeline (sent_together).
+    # The bench's count: SQLAlchemy's statements, and those sent on the driver's cursor (station.domain.direct).
     count, keys = Counter(db.engine).start(), iter(range(1_000_000))
 
     def scan(station: str, text: str) -> int:

@@ -2,7 +2,10 @@
 
 Statements are SQLAlchemy's cursor executions (``before_cursor_execute``):
 every SQL statement sent, SQLite's ``BEGIN IMMEDIATE`` among them (the
-engine emits it). Round trips are what a statement costs over a network:
+engine emits it), and those a scan sends on the driver's cursor below
+SQLAlchemy's execution, which runs the same listeners around each
+(station.domain.direct: two sent in one pipeline are two statements).
+Round trips are what a statement costs over a network:
 on PostgreSQL each statement is one, and so are the transaction's BEGIN
 (psycopg 3 sends it before the first statement) and its COMMIT or ROLLBACK,
 counted from the engine's transaction events, less those a pipeline saved

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import sent_together, tallies
+from . import direct, tallies
 from .catalogue import get_party, get_product
 from .errors import Conflict, Invalid, NotFound, Refusal
 from .facts import (
@@ -371,11 +371,12 @@ def _numbered(doc: DocumentHead, values: dict[str, Any]) -> dict[str, Any]:
 def _insert_line(session: Session, doc: DocumentHead, values: dict[str, Any]) -> int:
     """The line numbered and written, in one statement; a unique index refusing it (rule 8: a serial raced onto
     another open document) is a Refusal, with nothing written (on PostgreSQL, its count taken back)."""
-    dialect = session.get_bind().dialect.name
-    inserted = session.connection().execute(_COUNT_AND_INSERT[dialect], _numbered(doc, values)).first()
+    conn = session.connection()
+    dialect = conn.dialect.name
+    inserted = direct.first(conn, _COUNT_AND_INSERT[dialect], _numbered(doc, values))  # a scan's: below SQLAlchemy
     if inserted is None:
         if dialect == "postgresql":
-            session.connection().execute(_COUNT_DOWN, {"document_id": doc.id})
+            conn.execute(_COUNT_DOWN, {"document_id": doc.id})
         raise _raced(values["serial"])
     return inserted.line_no
 
@@ -401,12 +402,11 @@ def _insert_then_tally(session: Session, doc: DocumentHead, values: dict[str, An
 def _beside_tally(session: Session, doc: DocumentHead, values: dict[str, Any], tally: dict, tallied,
                   params: dict[str, Any]):
     """PostgreSQL: the line numbered and written, then ``tallied`` (its tally's upsert, and whatever it reads beside
-    it, in a row that says whether it ``made`` the tally), sent together (sent_together: one round trip); the line's
+    it, in a row that says whether it ``made`` the tally), sent together (direct.both: one round trip); the line's
     number and that row. A unique index refusing the line (rule 8) takes its count and the tally back, and is a
     Refusal."""
-    rows, result = sent_together.both(
-        session.connection(), _COUNT_AND_INSERT["postgresql"], _numbered(doc, values), tallied, params)
-    row = result.one()
+    rows, (row,) = direct.both(session.connection(), _COUNT_AND_INSERT["postgresql"], _numbered(doc, values),
+                               tallied, params)
     if not rows:  # no row written: its number and its tally go back
         _count_back(session, doc, tally, bool(row.made))
         raise _raced(values["serial"])

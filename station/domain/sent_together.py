@@ -1,9 +1,10 @@
 """Two statements sent back to back, in one round trip where the engine can: PostgreSQL's pipelines.
 
-A line on PostgreSQL is written (numbered and inserted) and then tallied,
-its serial read again as committed once the line is in (documents.add_line):
-two statements, the second not waiting on the first's answer to be sent, only
-on its being done. Where the engine is hooked for it
+Two statements, the second not waiting on the first's answer to be sent,
+only on its being done (a scan's line on PostgreSQL, then its tally with its
+serial read again as committed once the line is in, sent so below
+SQLAlchemy's execution by station.domain.direct.both). Where the engine is
+hooked for it
 (station.storage.pipelined marks it with ``PIPELINES``) both go in one of
 psycopg's pipelines, in order, in one round trip; elsewhere one after the
 other. Either way both run: a caller whose second statement is undone by the

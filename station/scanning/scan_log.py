@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
+from station.domain import direct
 from station.domain.errors import Conflict, Refusal
 from station.domain.models import SERIAL_MAX, ScanLog, utcnow
 from station.domain.rules import Lookups
@@ -57,9 +58,10 @@ def write(session: Session, values: dict[str, Any], state: Saving | None = None)
         # Sent with the transaction's COMMIT, in one round trip (or before anything else the transaction sends).
         pipelined.at_commit(session.connection(), _with_state(state.statement, tuple(name[3:] for name in logged)),
                             logged | state.values)
-    else:
-        session.connection().execute(state.statement, state.values)
-        session.connection().execute(_INSERT, values)
+    else:  # a scan's last two statements, sent below SQLAlchemy (direct: the log's time given, not defaulted)
+        conn = session.connection()
+        direct.run(conn, state.statement, state.values)
+        direct.run(conn, _INSERT, {"at": utcnow()} | values)
 
 
 @functools.cache

@@ -14,8 +14,11 @@ posting, a count's line...) runs in a savepoint (actions.may_refuse_after_writin
 Issue 22 took a serial scan from 11 statements to 7 on SQLite and 4 on
 PostgreSQL, and there to 3 round trips (tests/test_scan_cost.py): the
 transaction's BEGIN goes with the locked read, the line's INSERT with its
-tally (station.domain.sent_together), and the log, held to the end, with the
-COMMIT, each pair in one of psycopg's pipelines (station.storage.pipelined). Its
+tally (station.domain.direct.both), and the log, held to the end, with the
+COMMIT, each pair in one of psycopg's pipelines (station.storage.pipelined).
+Those statements, and SQLite's but the tally's, are sent on the driver's
+cursor below SQLAlchemy's execution (station.domain.direct: it cost more
+than they did). Its
 work does not depend on the size of the open document: every statement is
 an indexed read or a one-row write, and the answer carries the document's
 last lines only (views.py). ``view`` is the station's state for the API

@@ -6,8 +6,9 @@ first statement, and its COMMIT on another: two of a scan's six round trips
 psycopg's pipeline mode (the statements queued, then sent and answered
 together):
 
-- a statement executed with the option ``BEGIN_WITH`` on a connection that
-  has no transaction yet goes behind an explicit BEGIN, in one round trip.
+- a statement executed with the option ``BEGIN_WITH`` (or sent by ``first``,
+  below SQLAlchemy: station.domain.direct) on a connection that has no
+  transaction yet goes behind an explicit BEGIN, in one round trip.
   psycopg is put in autocommit mode for that transaction, so that it sends no
   BEGIN of its own (it would, and wait for it, even in pipeline mode); it is
   taken out again as the transaction ends (commit, rollback, or the
@@ -19,11 +20,13 @@ together):
   IntegrityError, a deadlock), and the transaction is rolled back.
 
 SQLAlchemy itself cannot pipeline (it reads a statement's result as it sends
-it), so the pipelines are psycopg's, on the connection's driver connection,
-around the cursor SQLAlchemy hands its execution: the results come back
-through SQLAlchemy as any other's. The round trips a pipeline saves are set
-on the execution's context (``SAVED``) for the bench's count
-(station.bench.statements). SQLite is left alone: it has no round trips.
+it), so the pipelines are psycopg's, on the connection's driver connection:
+around the cursor SQLAlchemy hands its execution (its results come back
+through SQLAlchemy as any other's), or around a statement sent on the
+driver's cursor (station.domain.direct: the held write with the COMMIT, and
+``first``). The round trips a pipeline saves are set on the execution's
+context (``SAVED``) for the bench's count (station.bench.statements). SQLite
+is left alone: it has no round trips.
 """
 from __future__ import annotations
 
@@ -33,16 +36,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from station.domain import direct
+from station.domain.direct import SAVED
 from station.domain.sent_together import PIPELINES, SEND_FIRST
 
 #: Execution option: send the transaction's BEGIN with this statement (when no transaction has begun yet).
 BEGIN_WITH = "station_begin_with"
-#: The attribute of an execution's context saying how many round trips its pipeline saved.
-SAVED = "station_round_trips_saved"
 #: The attribute of an execution's context saying how many statements its pipeline sent beside its own.
 SENT = "station_statements_sent"
 _HELD = "station.pipelined"  # the connection's info: what this module holds for its transaction
-_COMMIT_AFTER = "station_commit_after"
 _COMMIT = "station_commit"
 _FLUSHING = "station_held_write"
 
@@ -64,7 +66,8 @@ def hook(engine: Engine) -> None:
     event.listen(engine, "commit", _commit)
     event.listen(engine, "rollback", _rollback)
     event.listen(engine, "checkin", _checkin)
-    engine.update_execution_options(**{PIPELINES: True})  # station.domain.sent_together sends its pairs here
+    # station.domain.sent_together and station.domain.direct send their pairs in one pipeline
+    engine.update_execution_options(**{PIPELINES: True})
 
 
 def at_commit(conn: Connection, statement, parameters: dict) -> None:
@@ -87,13 +90,6 @@ def _do_execute(cursor, statement, parameters, context) -> bool:
         return _begin_with(cursor, statement, parameters, context)
     if options.get(SEND_FIRST):
         return _send_first(cursor, statement, parameters, context, *options[SEND_FIRST])
-    if options.get(_COMMIT_AFTER):
-        raw = context.root_connection.connection.driver_connection
-        with raw.pipeline():
-            cursor.execute(statement, parameters)
-            raw.execute("COMMIT")
-        setattr(context, SAVED, 1)
-        return True
     if options.get(_COMMIT):
         setattr(context, SAVED, 1)  # the COMMIT itself, sent as a statement: the commit costs nothing more
     return False
@@ -102,17 +98,46 @@ def _do_execute(cursor, statement, parameters, context) -> bool:
 def _begin_with(cursor, statement, parameters, context) -> bool:
     conn = context.root_connection
     raw = conn.connection.driver_connection
-    if raw.autocommit or not _idle(raw) or raw._pipeline is not None:
-        return False  # a transaction has begun (or the caller chose autocommit): the statement goes as it is
-    if (raw.isolation_level, raw.read_only, raw.deferrable) != (None, None, None):
-        return False  # psycopg's BEGIN says more than a plain one: it sends its own
-    raw.autocommit = True  # psycopg sends no BEGIN: this one is ours
-    conn.info.setdefault(_HELD, _Held()).begun = True
+    if not _ours(conn, raw):
+        return False
     with raw.pipeline():
         raw.execute("BEGIN")
         cursor.execute(statement, parameters)
     setattr(context, SAVED, 1)
     return True
+
+
+def _ours(conn: Connection, raw) -> bool:
+    """Whether the transaction's BEGIN can go with the statement about to be sent: then psycopg is put in autocommit
+    mode (it sends no BEGIN: the caller sends this one), until the transaction ends."""
+    if raw.autocommit or not _idle(raw) or raw._pipeline is not None:
+        return False  # a transaction has begun (or the caller chose autocommit): the statement goes as it is
+    if (raw.isolation_level, raw.read_only, raw.deferrable) != (None, None, None):
+        return False  # psycopg's BEGIN says more than a plain one: it sends its own
+    raw.autocommit = True
+    conn.info.setdefault(_HELD, _Held()).begun = True
+    return True
+
+
+def first(conn: Connection, statement, parameters: dict) -> list:
+    """``statement``'s rows, sent on the driver's cursor (station.domain.direct) and, on PostgreSQL when the
+    transaction has not begun yet, behind its BEGIN in one round trip (``BEGIN_WITH``'s, below SQLAlchemy: a
+    scan's locked read, its costliest statement to execute through it)."""
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+        return direct.run(conn, statement, parameters)
+    events = direct.before(conn, statement, parameters)
+    sent = direct.prepared(conn, statement, parameters)
+    raw = direct.driver(conn)
+    params = sent.parameters(parameters)
+    begin = _ours(conn, raw)
+    with direct.Sending(conn, raw.cursor(), sent.sql, params, events, saved=int(begin)) as cursor:
+        if begin:
+            with raw.pipeline():
+                raw.execute("BEGIN")
+                cursor.execute(sent.sql, params)
+        else:
+            cursor.execute(sent.sql, params)
+        return sent.rows(cursor)
 
 
 @functools.cache
@@ -160,14 +185,25 @@ def _commit(conn) -> None:
     for statement, parameters in writes[:-1]:
         conn.execute(statement, parameters, execution_options={_FLUSHING: True})
     if writes:
-        statement, parameters = writes[-1]
-        conn.execute(statement, parameters, execution_options={_FLUSHING: True, _COMMIT_AFTER: True})
+        _with_commit(conn, *writes[-1])
     elif held.begun:
         # Nothing held: psycopg, in autocommit mode, would still send COMMIT; sent here, to leave that mode after.
         conn.exec_driver_sql("COMMIT", execution_options={_FLUSHING: True, _COMMIT: True})
     conn.info.pop(_HELD, None)
     if held.begun:
         conn.connection.driver_connection.autocommit = False  # committed: idle, SQLAlchemy's commit sends nothing
+
+
+def _with_commit(conn: Connection, statement, parameters: dict) -> None:
+    """The last write held and the COMMIT, in one pipeline, on the driver's cursor (station.domain.direct: a
+    scan's log is most often that write, and SQLAlchemy's execution cost it more than the statement did)."""
+    sent = direct.prepared(conn, statement, parameters)
+    params = sent.parameters(parameters)
+    raw = conn.connection.driver_connection
+    with direct.Sending(conn, raw.cursor(), sent.sql, params, direct.listened(conn), saved=1) as cursor, \
+            raw.pipeline():
+        cursor.execute(sent.sql, params)
+        raw.execute("COMMIT")
 
 
 def _rollback(conn) -> None:

@@ -1,0 +1,267 @@
+"""A scan's hottest statements sent on the DBAPI cursor of the session's connection, below SQLAlchemy's execution.
+
+A serial's scan runs a handful of statements, each built once at import and
+compiled once (SQLAlchemy finds it in its cache). Executing one through
+SQLAlchemy still costs more than running it: the cache's lookup by the
+statement's key, an execution context, its parameters constructed and
+converted through dictionaries, a cursor result and its Row: 16-20 us a
+statement on SQLite, where the statement itself runs in 5, and 50-70 on
+PostgreSQL, against 20-45 raw (issue 22). Here each statement is compiled
+once per dialect and set of parameter names, as ``Connection.execute`` would
+compile it (``column_keys``: a DML statement's SET and VALUES depend on
+them), and what is left of the execution is kept with it: its text, its
+parameters in their order with their type's conversion and default, and its
+result's columns with their conversion. Only statements that need nothing
+more are accepted (``DirectError``): none whose columns take a Python-side
+default or ``onupdate`` (a caller passes the value), none with an expanding
+or literal-execute parameter.
+
+What SQLAlchemy's execution does around the cursor is kept, as the rest of
+the station relies on it: the connection's ``before_execute`` listeners run
+first (station.storage.pipelined sends the writes it holds for the commit
+before anything else is sent), and its ``before_cursor_execute`` and
+``after_cursor_execute`` listeners around the cursor's execute (the bench
+counts statements there: station.bench.statements, so a statement sent here
+is counted as any other); an error of the driver is raised as SQLAlchemy
+raises it (IntegrityError, OperationalError..., with a disconnect
+invalidating the connection), through the connection's own handling. The
+statement runs in the transaction the session's connection has begun (on
+SQLite its BEGIN IMMEDIATE; on PostgreSQL psycopg's, or the one
+station.storage.pipelined sent with an earlier statement): none is begun
+here, and a connection not in a transaction is refused.
+
+Rows come back as named tuples (their attributes the columns' names, as a
+Row's), their values converted as SQLAlchemy converts them (an Enum's text
+to its member, SQLite's text to a datetime...).
+"""
+from __future__ import annotations
+
+import contextlib
+from collections import namedtuple
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from .sent_together import PIPELINES
+
+#: The attribute of an execution's context saying how many round trips its pipeline saved (the bench's count:
+#: station.bench.statements).
+SAVED = "station_round_trips_saved"
+#: How many compiled forms are kept: a scan's few statements, each with the one set of parameter names its
+#: caller passes (a caller passing its names in another order costs one more).
+KEPT = 256
+
+
+class DirectError(ValueError):
+    """A statement that needs SQLAlchemy's execution (a Python-side default, an expanding parameter...)."""
+
+
+class _Required:
+    """A bind parameter with no value of its own: the caller must pass one."""
+
+    __slots__ = ()
+
+
+_REQUIRED = _Required()
+
+
+class Prepared:
+    """A statement compiled for one dialect and one set of parameter names, with what its execution needs."""
+
+    __slots__ = ("sql", "positional", "binds", "fields", "row", "processors", "described", "_types", "_dialect")
+
+    def __init__(self, statement, conn: Connection, keys: tuple[str, ...]):
+        dialect = conn.dialect
+        compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
+        if (compiled.insert_prefetch or compiled.update_prefetch or compiled.literal_execute_params
+                or compiled.post_compile_params or compiled.schema_translate_map):
+            raise DirectError(f"not sent directly (defaults or expanding parameters): {compiled.string[:120]}")
+        if any(bind.callable for bind in compiled.bind_names):
+            raise DirectError(f"not sent directly (a callable parameter): {compiled.string[:120]}")
+        defaults = compiled.construct_params(_check=False, escape_names=False)
+        processors = compiled._bind_processors
+        escaped = compiled.escaped_bind_names
+        by_name = {}
+        for bind, name in compiled.bind_names.items():
+            by_name[name] = (bind.key, name, escaped.get(name, name), processors.get(name),
+                             _REQUIRED if bind.required else defaults[name])
+        self.sql = compiled.string
+        self.positional = compiled.positional
+        order = compiled.positiontup if compiled.positional else list(by_name)
+        self.binds = tuple(by_name[name] for name in order)
+        self.fields = tuple(column.keyname for column in compiled._result_columns)
+        self.row = namedtuple("Row", self.fields) if self.fields else None  # noqa: PYI024 (names known at run time)
+        #: The result's conversions, worked out from its first description (a driver's type codes: SQLAlchemy's own
+        #: conversion may depend on them), None when no column needs one.
+        self.processors: tuple | None = None
+        self.described = False
+        self._types = tuple(column.type for column in compiled._result_columns)
+        self._dialect = dialect
+
+    def parameters(self, params: dict[str, Any]):
+        """``params`` as the driver takes them: in the statement's order (SQLite's ``?``) or by name (psycopg's),
+        each converted by its type, a parameter not given taking the statement's own value."""
+        values = []
+        for key, name, _escaped, processor, default in self.binds:
+            value = params[key] if key in params else params.get(name, default)
+            if value is _REQUIRED:
+                from sqlalchemy.exc import InvalidRequestError
+
+                raise InvalidRequestError(f"A value is required for bind parameter {key!r}", code="cd3x")
+            values.append(processor(value) if processor is not None else value)
+        if self.positional:
+            return values
+        return {bind[2]: value for bind, value in zip(self.binds, values, strict=True)}
+
+    def rows(self, cursor) -> list:
+        """The cursor's rows, converted, as named tuples (none: no result)."""
+        if self.row is None or cursor.description is None:
+            return []
+        if not self.described:
+            self._describe(cursor.description)
+        fetched = cursor.fetchall()
+        make, processors = self.row._make, self.processors
+        if processors is None:
+            return [make(row) for row in fetched]
+        return [make([value if p is None else p(value) for p, value in zip(processors, row, strict=True)])
+                for row in fetched]
+
+    def _describe(self, description) -> None:
+        processors = tuple(type_._cached_result_processor(self._dialect, column[1])
+                           for type_, column in zip(self._types, description, strict=True))
+        self.processors = processors if any(p is not None for p in processors) else None
+        self.described = True
+
+
+_kept: dict[tuple, Prepared] = {}
+
+
+def prepared(conn: Connection, statement, params: dict[str, Any]) -> Prepared:
+    """``statement`` as compiled for ``conn``'s dialect and ``params``'s names (compiled the first time)."""
+    key = (statement, conn.dialect, tuple(params))
+    found = _kept.get(key)
+    if found is None:
+        if len(_kept) >= KEPT:
+            _kept.clear()
+        found = _kept[key] = Prepared(statement, conn, key[2])
+    return found
+
+
+class _Context:
+    """What the ``*_cursor_execute`` listeners are given for a statement sent here (an execution context's few
+    attributes this project's listeners read: station.bench.statements reads SAVED)."""
+
+    __slots__ = (SAVED, "executemany")
+
+    def __init__(self, saved: int = 0):
+        setattr(self, SAVED, saved)
+        self.executemany = False
+
+
+class Sending:
+    """Around a statement sent on ``cursor``: the connection's ``before_cursor_execute`` listeners before it, its
+    ``after_cursor_execute`` listeners after it, as SQLAlchemy runs them (``saved``: the round trips its pipeline
+    saved, for the bench's count), and a driver's error raised as SQLAlchemy raises it. The cursor is closed after.
+    ``events``: whether the connection has listeners (``before``'s answer)."""
+
+    __slots__ = ("conn", "cursor", "sql", "parameters", "context")
+
+    def __init__(self, conn: Connection, cursor, sql: str, parameters, events: bool, saved: int = 0):
+        self.conn, self.cursor, self.sql, self.parameters = conn, cursor, sql, parameters
+        self.context = _Context(saved) if events else None
+
+    def __enter__(self):
+        if self.context is not None:
+            conn = self.conn
+            for fn in conn.dispatch.before_cursor_execute:
+                fn(conn, self.cursor, self.sql, self.parameters, self.context, False)
+        return self.cursor
+
+    def __exit__(self, kind, error, traceback) -> None:
+        conn = self.conn
+        if error is None:
+            try:
+                if self.context is not None:
+                    for fn in conn.dispatch.after_cursor_execute:
+                        fn(conn, self.cursor, self.sql, self.parameters, self.context, False)
+            finally:
+                self.cursor.close()
+            return
+        with contextlib.suppress(conn.dialect.loaded_dbapi.Error):  # (a connection the error closed)
+            self.cursor.close()
+        if isinstance(error, conn.dialect.loaded_dbapi.Error) or not isinstance(error, Exception):
+            # A driver's error wrapped (a disconnect invalidates the connection); an interruption (Ctrl-C, a
+            # cancelled task) leaves the connection in an unknown state: invalidated, and raised as it is.
+            conn._handle_dbapi_exception(error, self.sql, self.parameters, None, None)
+
+
+def listened(conn: Connection) -> bool:
+    """Whether the connection (or its engine) has listeners: SQLAlchemy asks it before running any."""
+    return conn._has_events or conn.engine._has_events
+
+
+def before(conn: Connection, statement, params: dict) -> bool:
+    """The connection's ``before_execute`` listeners, as SQLAlchemy runs them (station.storage.pipelined sends the
+    writes it holds first); whether the connection has listeners at all."""
+    if not listened(conn):
+        return False
+    options = conn.get_execution_options()
+    for fn in conn.dispatch.before_execute:
+        fn(conn, statement, [], params, options)
+    return True
+
+
+def driver(conn: Connection):
+    """The driver's connection under ``conn``, which must be in a transaction (none is begun here)."""
+    if not conn.in_transaction():
+        raise DirectError("a statement is sent directly only in a transaction the connection has begun")
+    return conn.connection.driver_connection
+
+
+def run(conn: Connection, statement, params: dict[str, Any]) -> list:
+    """Run ``statement`` with ``params`` on ``conn``'s cursor, in its transaction: its rows (named tuples)."""
+    events = before(conn, statement, params)
+    sent = prepared(conn, statement, params)
+    parameters = sent.parameters(params)
+    with Sending(conn, driver(conn).cursor(), sent.sql, parameters, events) as cursor:
+        cursor.execute(sent.sql, parameters)
+        return sent.rows(cursor)
+
+
+def first(conn: Connection, statement, params: dict[str, Any]):
+    """``run``'s first row, or None."""
+    rows = run(conn, statement, params)
+    return rows[0] if rows else None
+
+
+def both(conn: Connection, first_statement, first_params: dict[str, Any], then, then_params: dict[str, Any]):
+    """Both statements' rows, ``first_statement`` run first; in one round trip where the engine pipelines
+    (sent_together's ``PIPELINES``: psycopg's pipeline mode), else one after the other: sent_together.both's pair,
+    below SQLAlchemy. Either way both run: a caller whose second statement is undone by the first's outcome (no
+    row) takes it back itself. Counted as two statements and, pipelined, one round trip saved; an error of either
+    is raised as the pair's.
+
+    The second is sent without waiting on the first's answer, only on its being done (a line on PostgreSQL, then
+    its tally with its serial read again as committed once the line is in: documents.add_line)."""
+    if not conn.get_execution_options().get(PIPELINES):
+        return run(conn, first_statement, first_params), run(conn, then, then_params)
+    events = before(conn, first_statement, first_params)
+    if events:
+        before(conn, then, then_params)  # (nothing is held by now: the first's listeners sent it)
+    one, two = prepared(conn, first_statement, first_params), prepared(conn, then, then_params)
+    raw = driver(conn)
+    params_one, params_two = one.parameters(first_params), two.parameters(then_params)
+    with Sending(conn, raw.cursor(), one.sql, params_one, events) as cursor_one, \
+            Sending(conn, raw.cursor(), two.sql, params_two, events, saved=1) as cursor_two:
+        with raw.pipeline():
+            cursor_one.execute(one.sql, params_one)
+            cursor_two.execute(two.sql, params_two)
+        return one.rows(cursor_one), two.rows(cursor_two)
+
+
+def sql(conn: Connection, text: str) -> None:
+    """A statement of the connection's own, without parameters or result (SQLite's BEGIN IMMEDIATE, sent as the
+    connection begins: not yet in the transaction), counted as any other."""
+    raw = conn.connection.driver_connection
+    with Sending(conn, raw.cursor(), text, (), listened(conn)) as cursor:
+        cursor.execute(text)
