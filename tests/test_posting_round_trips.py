@@ -1,7 +1,7 @@
 """A posting's writes that wait on no answer go to PostgreSQL together (issue 22), in the order it makes them.
 
 Posting's movements and its serials' UPDATE, then its close (which takes the event feed's lock) and its event,
-are each sent as a pair in one of psycopg's pipelines (station.domain.sent_together): statements counted as the
+are each sent as a pair in one of psycopg's pipelines (station.domain.direct.both): statements counted as the
 bench counts them, round trips fewer by one a pair. The movements still read the serials as they were before the
 UPDATE, and the event is written once the lock is held.
 """

@@ -20,7 +20,7 @@ import threading
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from station.storage.pipelined import SAVED, SENT
+from station.storage.pipelined import SAVED
 
 
 class Counter:
@@ -40,11 +40,9 @@ class Counter:
             self._counts[which] += by
 
     def _saved(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        saved, sent = getattr(context, SAVED, 0), getattr(context, SENT, 0)
+        saved = getattr(context, SAVED, 0)
         if saved:
             self._tick(2, saved)
-        if sent:  # a statement sent in the same pipeline, beside SQLAlchemy's (station.domain.sent_together)
-            self._tick(0, sent)
 
     def start(self) -> Counter:
         for name, fn in self._hooks:

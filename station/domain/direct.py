@@ -38,12 +38,15 @@ from __future__ import annotations
 
 import contextlib
 from collections import namedtuple
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from .sent_together import PIPELINES
-
+#: Engine execution option, set by station.storage.pipelined on a PostgreSQL engine (psycopg's): statements may go
+#: together in one of its pipelines (``send``, ``both``). The domain names the option and the storage layer sets it
+#: (the domain imports nothing above it).
+PIPELINES = "station_pipelines"
 #: The attribute of an execution's context saying how many round trips its pipeline saved (the bench's count:
 #: station.bench.statements).
 SAVED = "station_round_trips_saved"
@@ -218,14 +221,61 @@ def driver(conn: Connection):
     return conn.connection.driver_connection
 
 
+def send(conn: Connection, statements: Sequence[tuple[Any, dict[str, Any]]], *,
+         lead: str | Callable[[Any], str | None] | None = None, tail: str | None = None, raw=None) -> list[list]:
+    """Each of ``statements`` (a statement and its parameters) run in order on the driver's cursor, and their rows
+    (named tuples), in ``conn``'s transaction: the one sending sequence of this module and its callers.
+
+    More than one, or with ``lead`` (a statement of the connection's own sent before them: the transaction's
+    BEGIN) or ``tail`` (one sent after them: its COMMIT), they go in one of psycopg's pipelines, in one round trip;
+    only where the engine pipelines (``PIPELINES``). Each is counted as a statement, the round trips the pipeline
+    saved on the statement they went with. The connection's ``before_execute`` listeners run first, for each (they
+    may send what station.storage.pipelined holds); ``lead`` may be a function of the driver's connection, asked
+    after them, answering the statement to lead with or None. An error of any is raised as SQLAlchemy raises it.
+    ``raw``: the driver's connection, for a caller that has it (a commit's, whose transaction SQLAlchemy is
+    ending); else ``conn`` must be in a transaction."""
+    events = False
+    for statement, params in statements:
+        events = before(conn, statement, params) or events
+    raw = driver(conn) if raw is None else raw
+    if callable(lead):
+        lead = lead(raw)
+    sent = [(prepared(conn, statement, params), params) for statement, params in statements]
+    alone = len(sent) == 1 and lead is None and tail is None
+    if alone:  # (a scan's most frequent case: one statement, no pipeline)
+        one, params = sent[0]
+        parameters = one.parameters(params)
+        with Sending(conn, raw.cursor(), one.sql, parameters, events) as cursor:
+            cursor.execute(one.sql, parameters)
+            return [one.rows(cursor)]
+    if not conn.get_execution_options().get(PIPELINES):
+        raise DirectError("statements are sent together only where the engine pipelines (PIPELINES)")
+    with contextlib.ExitStack() as stack:
+        cursors = []
+        for index, (one, params) in enumerate(sent):
+            parameters = one.parameters(params)
+            cursor = stack.enter_context(Sending(conn, raw.cursor(), one.sql, parameters, events,
+                                                 saved=_saved(index, lead, tail)))
+            cursors.append((cursor, one.sql, parameters))
+        with raw.pipeline():
+            if lead is not None:
+                raw.execute(lead)
+            for cursor, text, parameters in cursors:
+                cursor.execute(text, parameters)
+            if tail is not None:
+                raw.execute(tail)
+        return [one.rows(cursor) for (one, _), (cursor, _, _) in zip(sent, cursors, strict=True)]
+
+
+def _saved(index: int, lead: str | None, tail: str | None) -> int:
+    """The round trips a pipeline saved, counted on the statement at ``index``: its own, but for the first, which
+    carries the lead's and the tail's."""
+    return 1 if index else int(lead is not None) + int(tail is not None)
+
+
 def run(conn: Connection, statement, params: dict[str, Any]) -> list:
     """Run ``statement`` with ``params`` on ``conn``'s cursor, in its transaction: its rows (named tuples)."""
-    events = before(conn, statement, params)
-    sent = prepared(conn, statement, params)
-    parameters = sent.parameters(params)
-    with Sending(conn, driver(conn).cursor(), sent.sql, parameters, events) as cursor:
-        cursor.execute(sent.sql, parameters)
-        return sent.rows(cursor)
+    return send(conn, ((statement, params),))[0]
 
 
 def first(conn: Connection, statement, params: dict[str, Any]):
@@ -236,27 +286,18 @@ def first(conn: Connection, statement, params: dict[str, Any]):
 
 def both(conn: Connection, first_statement, first_params: dict[str, Any], then, then_params: dict[str, Any]):
     """Both statements' rows, ``first_statement`` run first; in one round trip where the engine pipelines
-    (sent_together's ``PIPELINES``: psycopg's pipeline mode), else one after the other: sent_together.both's pair,
-    below SQLAlchemy. Either way both run: a caller whose second statement is undone by the first's outcome (no
-    row) takes it back itself. Counted as two statements and, pipelined, one round trip saved; an error of either
-    is raised as the pair's.
+    (``PIPELINES``: psycopg's pipeline mode), else one after the other. Either way both run: a caller whose second
+    statement is undone by the first's outcome (no row) takes it back itself. Counted as two statements and,
+    pipelined, one round trip saved; an error of either is raised as the pair's.
 
     The second is sent without waiting on the first's answer, only on its being done (a line on PostgreSQL, then
-    its tally with its serial read again as committed once the line is in: documents.add_line)."""
+    its tally with its serial read again as committed once the line is in: documents.add_line; a posting's
+    movements, then the serials' UPDATE, which changes what they read; a posting's close, which takes the event
+    feed's lock, then its event: events.record)."""
     if not conn.get_execution_options().get(PIPELINES):
         return run(conn, first_statement, first_params), run(conn, then, then_params)
-    events = before(conn, first_statement, first_params)
-    if events:
-        before(conn, then, then_params)  # (nothing is held by now: the first's listeners sent it)
-    one, two = prepared(conn, first_statement, first_params), prepared(conn, then, then_params)
-    raw = driver(conn)
-    params_one, params_two = one.parameters(first_params), two.parameters(then_params)
-    with Sending(conn, raw.cursor(), one.sql, params_one, events) as cursor_one, \
-            Sending(conn, raw.cursor(), two.sql, params_two, events, saved=1) as cursor_two:
-        with raw.pipeline():
-            cursor_one.execute(one.sql, params_one)
-            cursor_two.execute(two.sql, params_two)
-        return one.rows(cursor_one), two.rows(cursor_two)
+    one, two = send(conn, ((first_statement, first_params), (then, then_params)))
+    return one, two
 
 
 def sql(conn: Connection, text: str) -> None:

@@ -59,7 +59,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Select, bindparam, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from . import sent_together
+from . import direct
 from .models import FeedEvent
 from .vocabulary import EventType
 
@@ -89,7 +89,7 @@ _LAST = select(func.max(E.c.id))
 def lock_with(*writes) -> Select:
     """PostgreSQL: a statement that makes ``writes`` (data-modifying CTEs: the change's last writes) and takes the
     feed's lock; ``record(..., after=(it, its parameters))`` sends it, then the event, by a statement of its own
-    whose snapshot (READ COMMITTED) is taken once the lock is held, both in one round trip (sent_together)."""
+    whose snapshot (READ COMMITTED) is taken once the lock is held, both in one round trip (direct.both)."""
     statement = _LOCK
     for write in writes:
         statement = statement.add_cte(write)
@@ -112,7 +112,7 @@ def record(session: Session, type: EventType, subject: str, subject_id: int, *, 
     if conn.dialect.name != "postgresql":
         event_id = conn.execute(_INSERT_SQLITE, values).scalar_one()
     elif after is not None:
-        event_id = sent_together.both(conn, *after, _INSERT_PG, values)[1].scalar_one()
+        event_id = direct.both(conn, *after, _INSERT_PG, values)[1][0][0]  # (below SQLAlchemy: station.domain.direct)
     else:
         conn.execute(_LOCK)
         event_id = conn.execute(_INSERT_PG, values).scalar_one()

@@ -19,7 +19,7 @@ of 30,000 serials is a dozen statements, not 60,000 ORM objects. Each
 statement is built once (per kind, per database) and run with bind
 parameters; on PostgreSQL two pairs of them go in one round trip each (the
 movements with the serials' UPDATE, the close with the event:
-sent_together), as neither waits on the other's answer. The
+direct.both), as neither waits on the other's answer. The
 service desk's check-ins and check-outs are checked and written by
 service_posting.py under the same locks.
 
@@ -49,7 +49,7 @@ from sqlalchemy import Integer, and_, bindparam, case, func, inspect, literal, n
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from . import events, movement_writes, relocation, sent_together, service_posting, site_rules, tallies, whereabouts
+from . import direct, events, movement_writes, relocation, service_posting, site_rules, tallies, whereabouts
 from .documents import add_line, expire, expire_rows, open_document, require_open
 from .errors import Refusal
 from .facts import (
@@ -472,7 +472,7 @@ def _write_movements(session: Session, doc: DocumentHead, at: datetime, takes: l
     the lines for serials (a rule-4 adjustment pair first where one is owed), one executemany for the units.
 
     ``serials``: the serials' UPDATE (``_update_serials``) goes right after their movements, which read what it
-    changes: on PostgreSQL both in one round trip (sent_together), the UPDATE waiting on no answer of the INSERT.
+    changes: on PostgreSQL both in one round trip (direct.both), the UPDATE waiting on no answer of the INSERT.
     """
     policy, conn = POLICY[doc.kind], session.connection()
     params = movement_writes.line_params(doc, at)
@@ -482,7 +482,7 @@ def _write_movements(session: Session, doc: DocumentHead, at: datetime, takes: l
     party = getattr(doc, f"{policy.party.value}_id") if policy.party is not None else None
     movements = _movements(doc.kind), params | {"p_here": here, "p_party": party}
     if serials:
-        sent_together.both(conn, *movements, *_update_serials(doc, at, here))
+        direct.both(conn, *movements, *_update_serials(doc, at, here))
     else:
         conn.execute(*movements)
     if not units:

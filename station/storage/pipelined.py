@@ -21,29 +21,26 @@ together):
 
 SQLAlchemy itself cannot pipeline (it reads a statement's result as it sends
 it), so the pipelines are psycopg's, on the connection's driver connection:
-around the cursor SQLAlchemy hands its execution (its results come back
-through SQLAlchemy as any other's), or around a statement sent on the
-driver's cursor (station.domain.direct: the held write with the COMMIT, and
-``first``). The round trips a pipeline saves are set on the execution's
-context (``SAVED``) for the bench's count (station.bench.statements). SQLite
-is left alone: it has no round trips.
+around the cursor SQLAlchemy hands its execution (``BEGIN_WITH``: its results
+come back through SQLAlchemy as any other's), or, for the rest, sent by
+station.domain.direct.send on the driver's cursor (``first`` with its BEGIN,
+the held write with the COMMIT, and the domain's pairs: direct.both). The
+round trips a pipeline saves are set on the execution's context (``SAVED``)
+for the bench's count (station.bench.statements). SQLite is left alone: it
+has no round trips.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from station.domain import direct
-from station.domain.direct import SAVED
-from station.domain.sent_together import PIPELINES, SEND_FIRST
+from station.domain.direct import PIPELINES, SAVED
 
 #: Execution option: send the transaction's BEGIN with this statement (when no transaction has begun yet).
 BEGIN_WITH = "station_begin_with"
-#: The attribute of an execution's context saying how many statements its pipeline sent beside its own.
-SENT = "station_statements_sent"
 _HELD = "station.pipelined"  # the connection's info: what this module holds for its transaction
 _COMMIT = "station_commit"
 _FLUSHING = "station_held_write"
@@ -66,7 +63,7 @@ def hook(engine: Engine) -> None:
     event.listen(engine, "commit", _commit)
     event.listen(engine, "rollback", _rollback)
     event.listen(engine, "checkin", _checkin)
-    # station.domain.sent_together and station.domain.direct send their pairs in one pipeline
+    # station.domain.direct sends its pairs, and a BEGIN or COMMIT with a statement, in one pipeline
     engine.update_execution_options(**{PIPELINES: True})
 
 
@@ -88,8 +85,6 @@ def _do_execute(cursor, statement, parameters, context) -> bool:
     options = context.execution_options
     if options.get(BEGIN_WITH):
         return _begin_with(cursor, statement, parameters, context)
-    if options.get(SEND_FIRST):
-        return _send_first(cursor, statement, parameters, context, *options[SEND_FIRST])
     if options.get(_COMMIT):
         setattr(context, SAVED, 1)  # the COMMIT itself, sent as a statement: the commit costs nothing more
     return False
@@ -125,47 +120,8 @@ def first(conn: Connection, statement, parameters: dict) -> list:
     scan's locked read, its costliest statement to execute through it)."""
     if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
         return direct.run(conn, statement, parameters)
-    events = direct.before(conn, statement, parameters)
-    sent = direct.prepared(conn, statement, parameters)
-    raw = direct.driver(conn)
-    params = sent.parameters(parameters)
-    begin = _ours(conn, raw)
-    with direct.Sending(conn, raw.cursor(), sent.sql, params, events, saved=int(begin)) as cursor:
-        if begin:
-            with raw.pipeline():
-                raw.execute("BEGIN")
-                cursor.execute(sent.sql, params)
-        else:
-            cursor.execute(sent.sql, params)
-        return sent.rows(cursor)
-
-
-@functools.cache
-def _compiled(statement, dialect):
-    """A statement as SQLAlchemy sends it on ``dialect`` (the domain's are built once: compiled once each)."""
-    return statement.compile(dialect=dialect)
-
-
-def _send_first(cursor, statement, parameters, context, first, first_params: dict, rows: list) -> bool:
-    """station.domain.sent_together's pair: ``first`` (compiled as SQLAlchemy would send it), then the statement,
-    in one pipeline; ``first``'s rows go in ``rows``. An error of either is raised as the statement's."""
-    compiled = _compiled(first, context.dialect)
-    params = compiled.construct_params(first_params)
-    processors = compiled._bind_processors
-    params = {name: processors[name](value) if name in processors else value for name, value in params.items()}
-    raw = context.root_connection.connection.driver_connection
-    with raw.pipeline():
-        sent = raw.cursor()
-        sent.execute(compiled.string, params)
-        cursor.execute(statement, parameters)
-    from psycopg.pq import ExecStatus
-
-    result = sent.pgresult  # not ``description``: it builds a Column for each of the result's columns, each time
-    if result is not None and result.status == ExecStatus.TUPLES_OK:
-        rows.extend(sent.fetchall())
-    setattr(context, SENT, 1)
-    setattr(context, SAVED, 1)
-    return True
+    # Asked once the held writes are sent (the connection's listeners): they begin the transaction themselves.
+    return direct.send(conn, ((statement, parameters),), lead=lambda raw: "BEGIN" if _ours(conn, raw) else None)[0]
 
 
 def _before_execute(conn, clauseelement, multiparams, params, execution_options):
@@ -197,13 +153,7 @@ def _commit(conn) -> None:
 def _with_commit(conn: Connection, statement, parameters: dict) -> None:
     """The last write held and the COMMIT, in one pipeline, on the driver's cursor (station.domain.direct: a
     scan's log is most often that write, and SQLAlchemy's execution cost it more than the statement did)."""
-    sent = direct.prepared(conn, statement, parameters)
-    params = sent.parameters(parameters)
-    raw = conn.connection.driver_connection
-    with direct.Sending(conn, raw.cursor(), sent.sql, params, direct.listened(conn), saved=1) as cursor, \
-            raw.pipeline():
-        cursor.execute(sent.sql, params)
-        raw.execute("COMMIT")
+    direct.send(conn, ((statement, parameters),), tail="COMMIT", raw=conn.connection.driver_connection)
 
 
 def _rollback(conn) -> None:
