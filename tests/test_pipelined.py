@@ -116,3 +116,48 @@ def test_a_statement_is_prepared_on_its_first_execution(db):
         assert conn.execute(text("SELECT 41 + 1 AS prepared_probe")).scalar_one() == 42
         prepared = conn.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
     assert any("prepared_probe" in statement for statement in prepared)
+
+
+def test_a_savepoint_goes_with_the_next_statement_and_still_undoes_what_it_holds(rows):
+    """Guards the held SAVEPOINT and RELEASE (a posting's savepoint): each goes with the statement after it, in its
+    round trip, and the savepoint still works: a rollback to it undoes what was written inside it and keeps what
+    was written before, and a released one keeps its rows. Counted as statements, no round trip of their own."""
+    trips = Counter(rows.engine).start()
+    try:
+        with rows.Session.begin() as s:
+            s.connection().execute(text("SELECT 1"), execution_options=FIRST)
+            s.connection().execute(ADD, {"id": 1})
+            with s.begin_nested():
+                s.connection().execute(ADD, {"id": 2})
+            s.connection().execute(ADD, {"id": 3})
+    finally:
+        trips.stop()
+    # SELECT with BEGIN, 1, SAVEPOINT with 2, RELEASE with 3, COMMIT (sent as a statement, psycopg being in
+    # autocommit mode): 7 statements in 5 round trips, where each sent alone would take 7.
+    assert (trips.statements, trips.round_trips) == (7, 5)
+    with rows.Session.begin() as s:
+        s.connection().execute(ADD, {"id": 4})
+        nested = s.begin_nested()
+        s.connection().execute(ADD, {"id": 5})
+        nested.rollback()
+        nested = s.begin_nested()  # rolled back with nothing sent inside it: its SAVEPOINT goes with the ROLLBACK TO
+        nested.rollback()
+        assert s.connection().execute(text("SELECT count(*) FROM pipelined_rows")).scalar_one() == 4
+    with rows.Session.begin() as s:
+        s.connection().execute(ADD, {"id": 6})
+        with s.begin_nested():  # released as the transaction commits: the commit ends it
+            s.connection().execute(ADD, {"id": 7})
+    assert _ids(rows) == [1, 2, 3, 4, 6, 7]
+
+
+def test_an_error_inside_a_held_savepoint_is_undone_by_it(rows):
+    """Guards a refusal's path: the statement sent with the SAVEPOINT fails, the rollback to the savepoint leaves
+    the transaction usable, and what came before it commits."""
+    with rows.Session.begin() as s:
+        s.connection().execute(ADD, {"id": 1})
+        nested = s.begin_nested()
+        with pytest.raises(IntegrityError):
+            s.connection().execute(ADD, {"id": 1})
+        nested.rollback()
+        s.connection().execute(ADD, {"id": 2})
+    assert _ids(rows) == [1, 2]

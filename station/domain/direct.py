@@ -47,6 +47,10 @@ from sqlalchemy.engine import Connection
 #: together in one of its pipelines (``send``, ``both``). The domain names the option and the storage layer sets it
 #: (the domain imports nothing above it).
 PIPELINES = "station_pipelines"
+#: The connection's info: statements of the connection's own (SQL text without parameters: a savepoint's SAVEPOINT
+#: and RELEASE), held by station.storage.pipelined to go before the next statement sent, in its pipeline. Each was
+#: counted as it was held (a statement, its round trip saved).
+LEADS = "station.leads"
 #: The attribute of an execution's context saying how many round trips its pipeline saved (the bench's count:
 #: station.bench.statements).
 SAVED = "station_round_trips_saved"
@@ -227,7 +231,8 @@ def send(conn: Connection, statements: Sequence[tuple[Any, dict[str, Any]]], *,
     (named tuples), in ``conn``'s transaction: the one sending sequence of this module and its callers.
 
     More than one, or with ``lead`` (a statement of the connection's own sent before them: the transaction's
-    BEGIN) or ``tail`` (one sent after them: its COMMIT), they go in one of psycopg's pipelines, in one round trip;
+    BEGIN), with statements held for the next one (``LEADS``), or with ``tail`` (one sent after them: its COMMIT),
+    they go in one of psycopg's pipelines, in one round trip;
     only where the engine pipelines (``PIPELINES``). Each is counted as a statement, the round trips the pipeline
     saved on the statement they went with. The connection's ``before_execute`` listeners run first, for each (they
     may send what station.storage.pipelined holds); ``lead`` may be a function of the driver's connection, asked
@@ -240,8 +245,9 @@ def send(conn: Connection, statements: Sequence[tuple[Any, dict[str, Any]]], *,
     raw = driver(conn) if raw is None else raw
     if callable(lead):
         lead = lead(raw)
+    held = conn.info.pop(LEADS, None)
     sent = [(prepared(conn, statement, params), params) for statement, params in statements]
-    alone = len(sent) == 1 and lead is None and tail is None
+    alone = len(sent) == 1 and lead is None and tail is None and not held
     if alone:  # (a scan's most frequent case: one statement, no pipeline)
         one, params = sent[0]
         parameters = one.parameters(params)
@@ -260,6 +266,8 @@ def send(conn: Connection, statements: Sequence[tuple[Any, dict[str, Any]]], *,
         with raw.pipeline():
             if lead is not None:
                 raw.execute(lead)
+            for text in held or ():
+                raw.execute(text)
             for cursor, text, parameters in cursors:
                 cursor.execute(text, parameters)
             if tail is not None:

@@ -13,6 +13,10 @@ together):
   BEGIN of its own (it would, and wait for it, even in pipeline mode); it is
   taken out again as the transaction ends (commit, rollback, or the
   connection's return to the pool);
+- a savepoint's SAVEPOINT and RELEASE are held (``LEADS``) and go with the
+  next statement sent, in its pipeline (a posting's savepoint costs no round
+  trip of its own); the transaction's end drops what is still held, as it
+  ends the savepoint anyway;
 - a write handed to ``at_commit`` is held, and sent with the transaction's
   COMMIT, in one round trip. Any other statement on the connection sends it
   first, on its own, so nothing reads past it; a rollback drops it. An error
@@ -35,15 +39,17 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.expression import ReleaseSavepointClause, SavepointClause
 
 from station.domain import direct
-from station.domain.direct import PIPELINES, SAVED
+from station.domain.direct import LEADS, PIPELINES, SAVED
 
 #: Execution option: send the transaction's BEGIN with this statement (when no transaction has begun yet).
 BEGIN_WITH = "station_begin_with"
 _HELD = "station.pipelined"  # the connection's info: what this module holds for its transaction
 _COMMIT = "station_commit"
 _FLUSHING = "station_held_write"
+_HOLDS = (SavepointClause, ReleaseSavepointClause)  # held for the next statement (``LEADS``)
 
 
 @dataclass
@@ -87,7 +93,35 @@ def _do_execute(cursor, statement, parameters, context) -> bool:
         return _begin_with(cursor, statement, parameters, context)
     if options.get(_COMMIT):
         setattr(context, SAVED, 1)  # the COMMIT itself, sent as a statement: the commit costs nothing more
-    return False
+    compiled = context.compiled
+    if compiled is not None and isinstance(compiled.statement, _HOLDS):
+        return _hold(statement, context)
+    conn = context.root_connection
+    try:
+        leads = conn.info.pop(LEADS, None)
+    except NotImplementedError:  # the dialect's first connection, which has no info: nothing is held on it
+        return False
+    if not leads:
+        return False
+    raw = conn.connection.driver_connection
+    with raw.pipeline():
+        for lead in leads:
+            raw.execute(lead)
+        cursor.execute(statement, parameters)
+    return True
+
+
+def _hold(statement: str, context) -> bool:
+    """A savepoint's SAVEPOINT or RELEASE, held to go with the next statement (or dropped by the transaction's end,
+    which ends the savepoint too): the round trip it would cost is saved. Only in a transaction psycopg has begun,
+    and not inside a pipeline."""
+    conn = context.root_connection
+    raw = conn.connection.driver_connection
+    if _idle(raw) or raw._pipeline is not None:
+        return False
+    conn.info.setdefault(LEADS, []).append(statement)
+    setattr(context, SAVED, 1)
+    return True
 
 
 def _begin_with(cursor, statement, parameters, context) -> bool:
@@ -136,6 +170,7 @@ def _before_execute(conn, clauseelement, multiparams, params, execution_options)
 def _commit(conn) -> None:
     held = conn.info.get(_HELD)
     if held is None:
+        conn.info.pop(LEADS, None)  # a savepoint's SAVEPOINT or RELEASE still held: the COMMIT ends it anyway
         return
     writes, held.writes = held.writes, []
     for statement, parameters in writes[:-1]:
@@ -146,6 +181,7 @@ def _commit(conn) -> None:
         # Nothing held: psycopg, in autocommit mode, would still send COMMIT; sent here, to leave that mode after.
         conn.exec_driver_sql("COMMIT", execution_options={_FLUSHING: True, _COMMIT: True})
     conn.info.pop(_HELD, None)
+    conn.info.pop(LEADS, None)
     if held.begun:
         conn.connection.driver_connection.autocommit = False  # committed: idle, SQLAlchemy's commit sends nothing
 
@@ -161,6 +197,7 @@ def _rollback(conn) -> None:
         info, raw = conn.info, conn.connection.driver_connection
     except Exception:  # an invalidated connection: the pool's check-in cleans up (its record keeps what is held)
         return
+    info.pop(LEADS, None)  # the rollback ends the savepoint too
     held = info.pop(_HELD, None)
     if held is None or not held.begun:
         return
@@ -174,6 +211,7 @@ def _rollback(conn) -> None:
 
 def _checkin(dbapi_connection, connection_record) -> None:
     """A connection back in the pool (its transaction rolled back by the pool's reset) leaves autocommit mode."""
+    connection_record.info.pop(LEADS, None)
     held = connection_record.info.pop(_HELD, None)
     if held is not None and held.begun and dbapi_connection is not None and dbapi_connection.autocommit:
         if not _idle(dbapi_connection):
