@@ -109,13 +109,13 @@ def record(session: Session, type: EventType, subject: str, subject_id: int, *, 
     values = {"type": EventType(type).value, "at": at or datetime.now(UTC), "subject": subject,
               "subject_id": subject_id}
     conn = session.connection()
+    # Sent below SQLAlchemy's execution (station.domain.direct): a posting's last statements.
     if conn.dialect.name != "postgresql":
-        event_id = conn.execute(_INSERT_SQLITE, values).scalar_one()
+        event_id = direct.run(conn, _INSERT_SQLITE, values)[0][0]
     elif after is not None:
-        event_id = direct.both(conn, *after, _INSERT_PG, values)[1][0][0]  # (below SQLAlchemy: station.domain.direct)
+        event_id = direct.both(conn, *after, _INSERT_PG, values)[1][0][0]
     else:
-        conn.execute(_LOCK)
-        event_id = conn.execute(_INSERT_PG, values).scalar_one()
+        event_id = direct.both(conn, _LOCK, {}, _INSERT_PG, values)[1][0][0]
     session.info[WROTE_EVENTS] = True
     return event_id
 
