@@ -33,8 +33,9 @@ GTIN = "036000291452"
 #: written in one statement (the count's UPDATE a data-modifying CTE of the INSERT); its tally, counted in the
 #: statement that asks again about the serial once its line is in (documents._recheck); the scan log's INSERT,
 #: with the station's state written by an UPDATE in a CTE of it (scan_log.write). No savepoint: a line's rules
-#: refuse before it writes, or it takes its writes back (documents.add_line). All but SQLite's tally are sent on the
-#: driver's cursor below SQLAlchemy's execution (station.domain.direct), counted by the same listeners.
+#: refuse before it writes, or it takes its writes back (documents.add_line). All are sent on the driver's cursor
+#: below SQLAlchemy's execution (station.domain.direct), SQLite's tally too (tallies.add), counted by the same
+#: listeners.
 PER_SERIAL = {"sqlite": 6, "postgresql": 4}
 #: A count scan's own statement (counting.before_line: where the count stands, read before its line), which also
 #: refuses a repeat before its line is written, so it keeps no savepoint: SQLite 7, PostgreSQL 5. Locations (issue
