@@ -1,6 +1,6 @@
 """The one builder of a movement's writes (station.domain.movement_writes): every column, said once, from the table.
 
-Every posting writes its movements through ``from_lines`` (the INSERT ... SELECT of a document's serial lines)
+Every posting writes its movements through ``bound_lines`` (the INSERT ... SELECT of a document's serial lines)
 or ``row`` (one movement by value). What they promise: every movement column is written, NULL unless the caller
 or the builder's defaults say otherwise, and a name that is not a movement column is refused at once rather
 than written nowhere.
@@ -24,7 +24,7 @@ DOC = DocumentHead(7, "A-000007", DocumentKind.adjustment, DocumentStatus.open, 
 def test_every_movement_column_is_written():
     """Guards that a column added to the model is written by every posting (NULL until someone names it)."""
     assert set(movement_writes.COLUMNS) == {c.name for c in Movement.__table__.c} - {"id"}
-    statement = movement_writes.from_lines(DOC, AT, kind=literal("adjustment"), quantity=literal(1))
+    statement = movement_writes.bound_lines(kind=literal("adjustment"), quantity=literal(1))
     named = str(statement).split("INSERT INTO movement (", 1)[1].split(")", 1)[0]
     assert [name.strip().strip('"') for name in named.split(",")] == list(movement_writes.COLUMNS)
     assert set(movement_writes.row(DOC, AT, kind="adjustment", quantity=1)) == set(movement_writes.COLUMNS)
@@ -41,8 +41,8 @@ def test_row_names_the_posting_and_who_scanned(user, written):
 
 @pytest.mark.parametrize("build", [
     lambda: movement_writes.row(DOC, AT, kind="adjustment", quantity=1, to_locaton_id=1),
-    lambda: movement_writes.from_lines(DOC, AT, kind=literal("adjustment"), quantity=literal(1), to_locaton_id=1),
-], ids=["row", "from_lines"])
+    lambda: movement_writes.bound_lines(kind=literal("adjustment"), quantity=literal(1), to_locaton_id=1),
+], ids=["row", "bound_lines"])
 def test_a_misspelt_column_is_refused(build):
     """Guards against a value given to a column that does not exist, which would otherwise be written nowhere."""
     with pytest.raises(TypeError, match="to_locaton_id"):

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from station.bench.statements import Counter
 from station.config import from_dict
-from station.domain import catalogue, posting
+from station.domain import catalogue, documents, posting
 from station.domain.models import Document, DocumentKind, Location, SerialNumber
 from station.scanning.counting import _STATE
 from station.scanning.service import ScanService
@@ -33,8 +33,9 @@ GTIN = "036000291452"
 #: written in one statement (the count's UPDATE a data-modifying CTE of the INSERT); its tally, counted in the
 #: statement that asks again about the serial once its line is in (documents._recheck); the scan log's INSERT,
 #: with the station's state written by an UPDATE in a CTE of it (scan_log.write). No savepoint: a line's rules
-#: refuse before it writes, or it takes its writes back (documents.add_line). All but SQLite's tally are sent on the
-#: driver's cursor below SQLAlchemy's execution (station.domain.direct), counted by the same listeners.
+#: refuse before it writes, or it takes its writes back (documents.add_line). All are sent on the driver's cursor
+#: below SQLAlchemy's execution (station.domain.direct), SQLite's tally too (tallies.add), counted by the same
+#: listeners.
 PER_SERIAL = {"sqlite": 6, "postgresql": 4}
 #: A count scan's own statement (counting.before_line: where the count stands, read before its line), which also
 #: refuses a repeat before its line is written, so it keeps no savepoint: SQLite 7, PostgreSQL 5. Locations (issue
@@ -50,6 +51,11 @@ PER_COUNT = {"sqlite": 7, "postgresql": 5}
 #: actions._opened). It was 12 and 10: the ORM's opening was two flushes, the party read again as an ORM object,
 #: the head and the answer read after it, all in a savepoint.
 PER_OPENING = {"sqlite": 6, "postgresql": 4}
+#: An opening by a purchase order's reference (a receipt against it): an opening's statements with the order's read
+#: where the party's was (ScanContext.order: the reader asked it, the opening is written on what it found), and the
+#: receipt's answer read (it shows the order's products expected: actions._opened). SQLite 7, PostgreSQL 5; they were
+#: 8 and 6, the order read again to open the receipt (documents.order_exists, then documents.order_for).
+PER_ORDER_OPENING = {"sqlite": 7, "postgresql": 5}
 #: On PostgreSQL, round trips: the transaction's BEGIN goes with the locked read and its COMMIT with the scan log's
 #: INSERT, each in one of psycopg's pipelines (station.storage.pipelined), and a line's INSERT with its tally
 #: (station.domain.direct.both): a serial costs 3, the locked read, the line, the log. A count's line goes with
@@ -164,6 +170,16 @@ def test_an_opening_costs_its_party_and_one_insert(counted, db):
     assert counted("in", "SUP:ACME") == PER_OPENING[db.backend]
     counted("till", "CMD:SELL")
     assert counted("till", "CUS:BOB") == PER_OPENING[db.backend]
+
+
+def test_an_opening_against_an_order_reads_the_order_once(counted, db):
+    """Guards an opening by a purchase order's reference: the order read once, by the reader's question (is it a
+    purchase order?), and the receipt opened on what that read found (ScanContext.order), where it was read again."""
+    with db.Session.begin() as s:
+        documents.create_purchase_order(s, "PO-1", "ACME", [("WID-1", 2)])
+    counted("in", "SUP:ACME")  # the station's first scan makes its row
+    counted("in", "CMD:CANCEL")
+    assert counted("in", "PO-1") == PER_ORDER_OPENING[db.backend]
 
 
 def test_posting_costs_the_same_for_60_lines_and_for_300(counted):

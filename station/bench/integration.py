@@ -81,7 +81,7 @@ def measure(engine: Engine, url: str, *, stations: int = 20, postings: int = 10,
     """Post ``postings`` receipts from each of ``stations`` stations at once; the webhook lag and the feed's rate."""
     Session = make_sessionmaker(engine)
     with Session.begin() as s:
-        if not catalogue.party_exists(s, "supplier", SUPPLIER):
+        if catalogue.party_id(s, "supplier", SUPPLIER) is None:
             catalogue.create_party(s, "supplier", SUPPLIER, "Bench webhook supplier")
             catalogue.create_product(s, "BENCH-HOOK-UNIT", "Bench unit", serial_required_for_purchase=False,
                                      barcodes=[BARCODE])

@@ -100,7 +100,7 @@ def _seed(url: str) -> None:
     engine = make_engine(url)
     try:
         with make_sessionmaker(engine).begin() as s:
-            if catalogue.party_exists(s, "supplier", SUPPLIER):
+            if catalogue.party_id(s, "supplier", SUPPLIER) is not None:
                 return
             catalogue.create_product(s, "BENCH-HTTP", "Bench unit", barcodes=[GTIN])
             catalogue.create_party(s, "supplier", SUPPLIER, "Bench supplier")

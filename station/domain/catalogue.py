@@ -180,10 +180,6 @@ def get_party(session: Session, kind: str, code: str) -> Supplier | Customer:
     return party
 
 
-def party_exists(session: Session, kind: str, code: str) -> bool:
-    return party_id(session, kind, code) is not None
-
-
 def party_id(session: Session, kind: str, code: str) -> int | None:
     """A supplier's or customer's id by code (None: there is none), in a Core read: the scan's reader asks it, and
     the document the scan opens is written on the id (no ORM object to load, twice, as the reader's ``party_exists``

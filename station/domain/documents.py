@@ -153,16 +153,17 @@ def get_document(session: Session, reference: str) -> Document:
     return doc
 
 
-def order_exists(session: Session, reference: str) -> bool:
-    return session.scalar(select(D.c.id).where(D.c.reference == reference,
-                                               D.c.kind == DocumentKind.purchase_order)) is not None
+def find_order(session: Session, reference: str):
+    """The document a scan opens one against (a purchase order, a transfer), by reference: its id, kind, reference
+    and supplier, in one Core read (no ORM object, and no read of its supplier); None when there is none. The scan's
+    reader asks it (is a scanned reference a purchase order?) and its opening is written on what it found."""
+    return (session.connection().execute(_ORDER, {"reference": reference}).first()
+            if could_be_key(reference, CODE_MAX) else None)
 
 
 def order_for(session: Session, reference: str):
-    """The document a scan opens one against (a purchase order, a transfer), by reference: its id, kind, reference
-    and supplier, in one Core read (``get_document``'s refusal: no ORM object, and no read of its supplier)."""
-    row = (session.connection().execute(_ORDER, {"reference": reference}).first()
-           if could_be_key(reference, CODE_MAX) else None)
+    """``find_order``'s document, or ``get_document``'s refusal."""
+    row = find_order(session, reference)
     if row is None:
         raise NotFound("unknown_document", f"There is no document {reference}.")
     return row

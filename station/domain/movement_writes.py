@@ -3,12 +3,12 @@
 Every posting writes its movements through here (posting.py, service_posting.py, relocation.py, counting.py),
 so a movement's columns are listed once, from the table itself (``COLUMNS``):
 
-- ``from_lines``: a document's serial lines, each joined to its serial's record, in line order, one statement
+- ``bound_lines``: a document's serial lines, each joined to its serial's record, in line order, one statement
   however many lines. The caller names the expression of each column it decides (``kind``, ``quantity``, the
   party, the places...); the posting's time, document and station, the line's user (else the document's), the
-  serial's product (else the line's) and the serial are given here, and any other column is NULL.
-- ``bound_lines``: ``from_lines``'s statement with the posting's time, document, station and user as bind
-  parameters (``line_params``): a caller that posts the same kind again and again (posting.py) builds it once.
+  serial's product (else the line's) and the serial are given here, and any other column is NULL. The time,
+  document, station and user are bind parameters (``line_params``): each caller builds its statement once (per
+  kind) and runs it for any document.
 - ``row``: one movement by value (unserialised units, a count's findings): the same defaults, every column
   present in every row; ``insert_rows`` writes many of them as a few multi-row INSERTs.
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, func, insert, literal, null, select
+from sqlalchemy import Connection, bindparam, func, insert, null, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
@@ -60,17 +60,6 @@ def _insert(defaults: dict, document_id, where, columns: dict) -> Insert:
         .order_by(L.c.line_no))
 
 
-def from_lines(doc: DocumentHead, at: datetime, *where, **columns) -> Insert:
-    """INSERT ... SELECT of one movement per serial line of ``doc`` (``where``: only these lines), in line order.
-
-    ``columns``: a movement column's expression over the line (``L``) and its serial's record (``S``); ``kind`` and
-    ``quantity`` always, the rest as the kind needs them.
-    """
-    defaults = _line_defaults(literal(at, M.c.at.type), literal(doc.id), literal(doc.station, M.c.station.type),
-                              literal(doc.user, M.c.user.type))
-    return _insert(defaults, doc.id, where, columns)
-
-
 #: ``bound_lines``' bind parameters, the posting's time, document, station and user (``line_params``): prefixed,
 #: so that a caller's own parameters (``p_...``) and SQLAlchemy's names for an UPDATE's columns never meet them.
 _AT, _DOC = bindparam("m_at", type_=M.c.at.type), bindparam("m_document_id", type_=M.c.document_id.type)
@@ -79,9 +68,14 @@ _BOUND = _line_defaults(_AT, _DOC, bindparam("m_station", type_=M.c.station.type
 
 
 def bound_lines(*where, **columns) -> Insert:
-    """``from_lines`` with its document, time, station and user left to the execution's parameters (``line_params``):
-    a statement built once and run for any document. One built per posting, its values literals, is built again,
-    and its cache key made again from its whole tree, each time: for a small posting, more Python than running it."""
+    """INSERT ... SELECT of one movement per serial line of a document (``where``: only these lines), in line order;
+    its document, time, station and user left to the execution's parameters (``line_params``).
+
+    ``columns``: a movement column's expression over the line (``L``) and its serial's record (``S``); ``kind`` and
+    ``quantity`` always, the rest as the kind needs them. A statement built once and run for any document: one built
+    per posting, its values literals, is built again, and its cache key made again from its whole tree, each time:
+    for a small posting, more Python than running it.
+    """
     return _insert(_BOUND, _DOC, where, columns)
 
 

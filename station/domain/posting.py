@@ -6,7 +6,7 @@ then all of its serials' rows in one statement in id order, so two postings
 wait for each other rather than deadlock. Every line is checked again in
 Python against the facts read under those locks, with the same per-kind
 checks as when it was added (rules.SERIAL_CHECKS). Only then is anything
-written, each part in one statement however many lines there are: the
+written (posting_writes.py), each part in one statement however many lines there are: the
 serial records a document brings in (INSERT ... SELECT, ON CONFLICT DO
 NOTHING, RETURNING what it made: a serial made by another request meanwhile
 is locked and checked like the others; a receipt makes its records as its
@@ -32,7 +32,7 @@ would carry the retries in their p99. Rule 8 needs no lock: the unique index
 refuses a second open line. What still can deadlock is retried by
 ``station.storage.retry.run_in_transaction``, unseen by the operator.
 
-Only this module (and service_posting, which it calls) writes
+Only this module and posting_writes (and service_posting, which it calls) write
 ``SerialNumber.in_stock``, ``in_service``, ``faulty``, ``warranty_until``
 and ``Product.unserialised_on_hand``. Those are written by UPDATE, which the ORM
 does not track: after rolling back a refused posting, expire before reading
@@ -40,16 +40,14 @@ them (the scan service does).
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Integer, and_, bindparam, case, func, inspect, literal, null, or_, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Integer, and_, bindparam, func, inspect, select, update
 from sqlalchemy.orm import Session
 
-from . import direct, events, movement_writes, relocation, service_posting, site_rules, tallies, whereabouts
+from . import events, posting_writes, relocation, service_posting, site_rules, tallies, whereabouts
 from .documents import add_line, expire, expire_rows, open_document, require_open
 from .errors import Refusal
 from .facts import (
@@ -61,19 +59,9 @@ from .facts import (
     locked_serials,
     product_by_id,
 )
-from .models import Document, DocumentLine, Movement, Product, SerialNumber
-from .rules import SERIAL_CHECKS, Resolved, check_units, order_exceeded, out_of_stock, writes_off
-from .sqldates import warranty_given
-from .vocabulary import (
-    POLICY,
-    SERVICE_KINDS,
-    DocumentKind,
-    DocumentStatus,
-    EventType,
-    KindPolicy,
-    MovementKind,
-    PartyKind,
-)
+from .models import Document, DocumentLine, Product, SerialNumber
+from .rules import SERIAL_CHECKS, Resolved, check_units, order_exceeded, writes_off
+from .vocabulary import POLICY, SERVICE_KINDS, DocumentKind, DocumentStatus, EventType
 
 #: The documents of SPEC 3c that only move units between locations (and a count), posted by relocation.py.
 LOCATION_KINDS = frozenset({DocumentKind.move, DocumentKind.transfer, DocumentKind.arrival, DocumentKind.count})
@@ -82,18 +70,11 @@ _FROM_SITE = frozenset({DocumentKind.sale, DocumentKind.supplier_return, Documen
 
 D = Document.__table__
 L = DocumentLine.__table__
-S = SerialNumber.__table__
-M = Movement.__table__
 P = Product.__table__
 
-# The bind parameters of posting's statements, each statement built once (per kind, per database) and run for any
-# document with these as its parameters. Built per posting with the values as literals, a small posting's statements
-# cost more Python to build (and to make SQLAlchemy's cache key of) than to run (issue 22: a small receipt's or
-# sale's CMD:FINISH took ~4.2 ms of CPU on SQLite and ~5.3 ms on PostgreSQL so, ~2.8 and ~3.5 built once).
-# Prefixed: an UPDATE's columns are SQLAlchemy's own names for its SET clause.
+# The document's bind parameter in posting's statements, each built once and run with bind parameters as
+# posting_writes' are (its comment says why). Prefixed: an UPDATE's columns are SQLAlchemy's own names for its SET.
 _DOC = bindparam("p_document_id", type_=Integer)
-_HERE = bindparam("p_here", type_=Integer)  # where a line without a location of its own puts or takes units
-_PLACED = func.coalesce(L.c.location_id, _HERE)
 
 
 @dataclass(frozen=True)
@@ -147,10 +128,11 @@ def post(session: Session, given: Document | DocumentHead) -> Posted:
             if fresh:  # made by another request since the locks: where it is is decided on too
                 _check_sites(session, doc, [line for line in lines if line.serial in fresh], here, fresh)
             facts |= fresh
-        _apply_units(session, doc, deltas, takes)
-        units = _place_units(session, doc, lines, here, takes)
+        posting_writes.apply_units(session, doc, deltas, takes)
+        units = posting_writes.place_units(session, doc, lines, here, takes)
         # Unless every record is new, made as posting leaves it, the serials' UPDATE follows their movements.
-        _write_movements(session, doc, at, takes, units, here, bool(facts) or not _made_as_left(POLICY[doc.kind]))
+        serials = bool(facts) or not posting_writes.made_as_left(POLICY[doc.kind])
+        posting_writes.write_movements(session, doc, at, takes, units, here, serials)
     if doc.order_id is not None:
         tallies.receive_on_order(session, doc.id, doc.order_id)
     closing = _close(session, doc.id, at)
@@ -322,9 +304,9 @@ def _bring_in(session: Session, doc: DocumentHead, here: int, lines, new: list[s
     The records this statement makes are this transaction's alone (no one else sees them before the commit): they
     need no lock, and nothing to check again (each line was checked as a serial without a record). A receipt makes
     them as its posting leaves them (in stock at the line's location, its supplier, the line's product), so that
-    ``_update_serials`` has nothing left to write to them: at 30,000 new serials that UPDATE, with the foreign-key
-    checks of every row it changes, was a third of the posting on PostgreSQL. Only the records made meanwhile by
-    another request (the insert skipped them) are read again, locked, and checked.
+    the serials' UPDATE (posting_writes) has nothing left to write to them: at 30,000 new serials that UPDATE, with
+    the foreign-key checks of every row it changes, was a third of the posting on PostgreSQL. Only the records made
+    meanwhile by another request (the insert skipped them) are read again, locked, and checked.
 
     The unique index alone tells new from known (ON CONFLICT), with no NOT EXISTS beside it: planned on statistics
     taken when the table was nearly empty (a new site's first pallet), that anti-join scanned the table for each
@@ -332,10 +314,10 @@ def _bring_in(session: Session, doc: DocumentHead, here: int, lines, new: list[s
     """
     policy = POLICY[doc.kind]
     # Made as the posting leaves them when it brings them into stock (a receipt: a return brings no new serial).
-    comes_in = _made_as_left(policy)
-    supplier = _serial_party(policy, doc).get("supplier_id") if comes_in else None
+    comes_in = posting_writes.made_as_left(policy)
+    supplier = posting_writes.serial_party(policy, doc).get("supplier_id") if comes_in else None
     conn = session.connection()
-    made_here = conn.execute(_new_records(conn.dialect.name, comes_in), {
+    made_here = conn.execute(posting_writes.new_records(conn.dialect.name, comes_in), {
         "p_document_id": doc.id, "p_here": here, "p_made": datetime.now(UTC), "p_supplier": supplier}).scalars().all()
     # What it made needs no facts from here on (nothing reads them, and no ORM object of them is held to expire):
     # a fact each for 30,000 serials was 0.17 s of the posting.
@@ -349,49 +331,6 @@ def _bring_in(session: Session, doc: DocumentHead, here: int, lines, new: list[s
         if line.serial in fresh:
             check(facts[line.serial], product(line.product_id), line.quantity)
     return facts
-
-
-@functools.cache
-def _new_records(dialect_name: str, comes_in: bool):
-    """``_bring_in``'s INSERT: a record for each serial line's serial that has none, in stock where its line puts it
-    when it ``comes_in``; its parameters the document, where its lines go (``p_here``), when (``p_made``) and the
-    supplier."""
-    placed = _PLACED if comes_in else literal(None, S.c.location_id.type)
-    source = (select(L.c.serial, L.c.product_id, literal(comes_in), bindparam("p_made", type_=S.c.created_at.type),
-                     bindparam("p_supplier", type_=S.c.supplier_id.type), placed)
-              .where(L.c.document_id == _DOC, L.c.serial.is_not(None)))
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    columns = ["serial", "product_id", "in_stock", "created_at", "supplier_id", "location_id"]
-    return (dialect.insert(S).from_select(columns, source)
-            .on_conflict_do_nothing(index_elements=[S.c.serial]).returning(S.c.serial))
-
-
-def _made_as_left(policy: KindPolicy) -> bool:
-    """True when ``_bring_in`` makes a new serial's record as the posting leaves it, and ``_update_serials`` would
-    write nothing to it: a kind that brings units into stock and gives no warranty (a receipt). When every serial
-    line's record is one of those (none had one before), that UPDATE, a join of every line to its record that
-    changes no row, is left out."""
-    return policy.sign > 0 and not policy.serial.warranty
-
-
-def _apply_units(session: Session, doc: DocumentHead, deltas: dict[int, int], takes: list[str]) -> None:
-    """Each product's unserialised count moved by its delta, never below zero, in product id order."""
-    for product_id in sorted(deltas):
-        delta = deltas[product_id]
-        if delta == 0:
-            continue
-        params = {"p_product_id": product_id, "p_delta": delta}
-        if delta < 0:
-            params["p_least"] = -delta
-        moved = session.connection().execute(_UNITS_OUT if delta < 0 else _UNITS_IN, params)
-        if moved.rowcount != 1:
-            product = product_by_id(session, product_id)
-            raise out_of_stock(doc, product, product.unserialised_on_hand, takes[0] if takes else None)
-
-
-_UNITS_IN = (update(P).where(P.c.id == bindparam("p_product_id", type_=Integer))
-             .values(unserialised_on_hand=P.c.unserialised_on_hand + bindparam("p_delta", type_=Integer)))
-_UNITS_OUT = _UNITS_IN.where(P.c.unserialised_on_hand >= bindparam("p_least", type_=Integer))
 
 
 def _check_sites(session: Session, doc: DocumentHead, lines, here: int, facts: dict[str, SerialFacts],
@@ -419,174 +358,6 @@ def _check_sites(session: Session, doc: DocumentHead, lines, here: int, facts: d
             if place not in sites:
                 sites[place] = whereabouts.site_of(session, place)
             site_rules.refuse_other_site(session, unit, sites[place])
-
-
-@dataclass(frozen=True)
-class _Units:
-    """Where one line's unserialised units went (``to``) or came from (``source``), and how many (signed)."""
-
-    line_no: int
-    product_id: int
-    user: str | None
-    source: int | None
-    to: int | None
-    quantity: int
-
-
-def _place_units(session: Session, doc: DocumentHead, lines, here: int, takes: list[str]) -> list[_Units]:
-    """Stock levels of unserialised units: in at the line's location; out from it first, then the site's others
-    in code order. A rule-4 serial is placed where its unit was taken (its adjustment pair and sale leave there)."""
-    policy, taking = POLICY[doc.kind], set(takes)
-    wants, placed, by_no = [], [], {}
-    for line in lines:
-        where = line.location_id if line.location_id is not None else here
-        if line.serial is None:
-            by_no[line.line_no] = line
-            signed = line.quantity if policy.sign == 0 else policy.sign * line.quantity
-            if signed > 0:
-                placed.append(_Units(line.line_no, line.product_id, line.user, None, where, signed))
-            else:
-                wants.append(whereabouts.Want(line.line_no, line.product_id, -signed, where))
-        elif line.serial in taking:
-            wants.append(whereabouts.Want(line.serial, line.product_id, 1, where))
-    try:
-        portions = whereabouts.take(session, wants)
-    except whereabouts.Short as short:
-        raise out_of_stock(doc, product_by_id(session, short.product_id), short.available,
-                           takes[0] if takes else None) from None
-    whereabouts.add(session, [(u.product_id, u.to, u.quantity) for u in placed])
-    serials = [{"s_serial": p.key, "s_location": p.location_id} for p in portions if isinstance(p.key, str)]
-    if serials:
-        session.connection().execute(_SERIAL_PLACED, serials)
-    placed += [_Units(p.key, p.product_id, by_no[p.key].user, p.location_id, None, -p.quantity)
-               for p in portions if not isinstance(p.key, str)]
-    return sorted(placed, key=lambda u: u.line_no)
-
-
-_SERIAL_PLACED = update(S).where(S.c.serial == bindparam("s_serial")).values(location_id=bindparam("s_location"))
-
-
-def _write_movements(session: Session, doc: DocumentHead, at: datetime, takes: list[str], units: list[_Units],
-                     here: int, serials: bool) -> None:
-    """The movements of every line, each with where the unit left and where it went: INSERT ... SELECT from
-    the lines for serials (a rule-4 adjustment pair first where one is owed), one executemany for the units.
-
-    ``serials``: the serials' UPDATE (``_update_serials``) goes right after their movements, which read what it
-    changes: on PostgreSQL both in one round trip (direct.both), the UPDATE waiting on no answer of the INSERT.
-    """
-    policy, conn = POLICY[doc.kind], session.connection()
-    params = movement_writes.line_params(doc, at)
-    if takes:
-        for statement in _ADJUSTMENT_PAIR:
-            conn.execute(statement, params | {"p_takes": takes})
-    party = getattr(doc, f"{policy.party.value}_id") if policy.party is not None else None
-    movements = _movements(doc.kind), params | {"p_here": here, "p_party": party}
-    if serials:
-        direct.both(conn, *movements, *_update_serials(doc, at, here))
-    else:
-        conn.execute(*movements)
-    if not units:
-        return
-    unit_supplier = doc.supplier_id if policy.party is PartyKind.supplier else None
-    unit_customer = doc.customer_id if policy.party is PartyKind.customer else None
-    movement_writes.insert_rows(session, [
-        movement_writes.row(doc, at, user=u.user, kind=policy.movement.value, product_id=u.product_id,
-                            quantity=u.quantity, supplier_id=unit_supplier, customer_id=unit_customer,
-                            from_location_id=u.source, to_location_id=u.to) for u in units])
-
-
-def _adjustment_pair() -> tuple:
-    """A rule-4 serial's adjustment pair (its lines: ``p_takes``): one unserialised unit out where the serial is,
-    then the serial in, there."""
-    pair = L.c.serial.in_(bindparam("p_takes", expanding=True))
-    return tuple(movement_writes.bound_lines(pair, kind=literal(MovementKind.adjustment.value), serial_id=serial_id,
-                                             quantity=literal(quantity), from_location_id=source, to_location_id=to)
-                 for serial_id, quantity, source, to in ((null(), -1, S.c.location_id, null()),
-                                                         (S.c.id, 1, null(), S.c.location_id)))
-
-
-_ADJUSTMENT_PAIR = _adjustment_pair()
-
-
-@functools.cache
-def _movements(kind: DocumentKind):
-    """The kind's movement of each serial line (movement_writes.bound_lines): its sign and places as POLICY says,
-    where its lines put units (``p_here``), the document's party (``p_party``)."""
-    policy = POLICY[kind]
-    sign = (case((L.c.quantity > 0, 1), else_=-1) if policy.sign == 0 else literal(policy.sign))
-    if policy.serial.faulty_leaves:
-        sign = case((S.c.faulty.is_(True), 0), else_=sign)  # a faulty unit leaves our hands, not our stock (3b)
-    if policy.sign == 0:
-        # One in transit written off (3c): its transfer_out took it out of stock already; it leaves the transfer.
-        sign = case((and_(L.c.quantity < 0, S.c.transfer_id.is_not(None)), 0), else_=sign)
-    if policy.sign > 0:
-        source, to = null(), _PLACED
-    elif policy.sign < 0:
-        source, to = S.c.location_id, null()
-    else:  # adjustment: each line's own sign
-        source, to = case((L.c.quantity < 0, S.c.location_id)), case((L.c.quantity > 0, _PLACED))
-    months = service_posting.line_warranty_months() if policy.serial.warranty else null()
-    return movement_writes.bound_lines(kind=literal(policy.movement.value), quantity=sign, warranty_months=months,
-                                       from_location_id=source, to_location_id=to, **_movement_party(policy))
-
-
-#: The document's party (its supplier or customer, as its kind has one).
-_PARTY = bindparam("p_party", type_=Integer)
-
-
-def _movement_party(policy: KindPolicy) -> dict:
-    """The movement's party column: the document's, else whoever the serial was with; on a return from a customer,
-    whoever the serial was with, else the document's."""
-    if policy.party is None:
-        return {}
-    column = f"{policy.party.value}_id"
-    serial = S.c[column]
-    return {column: func.coalesce(serial, _PARTY) if policy.serial.party_from_serial
-            else func.coalesce(_PARTY, serial)}
-
-
-def _serial_party(policy: KindPolicy, doc: DocumentHead) -> dict:
-    """The document's party a serial takes by its posting, when the kind says so and the document names one."""
-    if not policy.serial.takes_party or policy.party is None:
-        return {}
-    column = f"{policy.party.value}_id"
-    party = getattr(doc, column)
-    return {} if party is None else {column: party}
-
-
-def _update_serials(doc: DocumentHead, at: datetime, here: int) -> tuple:
-    """Stock, location, customer, supplier and product of every serial on the document, in one UPDATE ... FROM
-    the lines, as POLICY says of its kind (vocabulary.SerialPosting): the statement and its parameters."""
-    party = _serial_party(POLICY[doc.kind], doc)
-    return _serials_written(doc.kind, bool(party)), {
-        "p_document_id": doc.id, "p_here": here, "p_party": next(iter(party.values()), None), "p_sold_on": at.date()}
-
-
-@functools.cache
-def _serials_written(kind: DocumentKind, takes_party: bool):
-    """``_update_serials``' statement for the kind; ``takes_party``: the serials take the document's (``p_party``)."""
-    policy = POLICY[kind]
-    values: dict = {"product_id": func.coalesce(S.c.product_id, L.c.product_id)}
-    if policy.sign > 0:
-        values |= {"in_stock": true(), "customer_id": null(), "location_id": _PLACED}
-    elif policy.sign < 0:
-        values |= {"in_stock": literal(False), "location_id": null()}
-    else:  # each line's own sign
-        values |= {"in_stock": L.c.quantity > 0,
-                   "customer_id": case((L.c.quantity > 0, null()), else_=S.c.customer_id),
-                   "location_id": case((L.c.quantity > 0, _PLACED), else_=null()),
-                   # adjusted out while in transit: written off, off its transfer (SPEC 3c)
-                   "transfer_id": case((L.c.quantity < 0, null()), else_=S.c.transfer_id)}
-    if policy.serial.faulty_leaves:
-        values["faulty"] = literal(False)
-    if takes_party:
-        values[f"{policy.party.value}_id"] = _PARTY
-    if policy.serial.warranty:
-        sold_on = bindparam("p_sold_on", type_=S.c.warranty_until.type)
-        values["warranty_until"] = warranty_given(sold_on, service_posting.line_warranty_months())
-    # A record that holds these values already (a receipt's new serials: _bring_in) is not written again.
-    changes = or_(*(S.c[name].is_distinct_from(value) for name, value in values.items()))
-    return update(S).where(S.c.serial == L.c.serial, L.c.document_id == _DOC, changes).values(**values)
 
 
 def post_adjustment(session: Session, reason: str,

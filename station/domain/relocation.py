@@ -16,9 +16,10 @@ A transfer and an arrival carry serials only: "shipped" and "arrived" are said p
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
-from sqlalchemy import func, literal, null, select, update
+from sqlalchemy import Integer, bindparam, func, literal, null, select, update
 from sqlalchemy.orm import Session
 
 from . import counting, movement_writes, site_rules, whereabouts
@@ -39,12 +40,9 @@ def post(session: Session, doc: DocumentHead, lines, facts: dict[str, SerialFact
     # transfer), +1 an arrival (from no place, off the transfer, in stock again).
     policy = POLICY[doc.kind]
     placed = func.coalesce(L.c.location_id, literal(here))
-    source = S.c.location_id if policy.sign <= 0 else null()
     to = placed if policy.sign >= 0 else null()
     this = L.c.document_id == doc.id
-    session.execute(movement_writes.from_lines(doc, at, kind=literal(policy.movement.value),
-                                               quantity=literal(policy.sign), from_location_id=source,
-                                               to_location_id=to))
+    session.connection().execute(_movements(doc.kind), movement_writes.line_params(doc, at) | {"p_here": here})
     values = {"location_id": to}
     if policy.sign != 0:
         values |= {"transfer_id": null() if policy.sign > 0 else doc.id, "in_stock": policy.sign > 0}
@@ -52,6 +50,18 @@ def post(session: Session, doc: DocumentHead, lines, facts: dict[str, SerialFact
     if policy.sign == 0:
         _move_units(session, doc, lines, here, at)
     return {}
+
+
+@functools.cache
+def _movements(kind: DocumentKind):
+    """The kind's movement of each serial line (movement_writes.bound_lines), built once: from where the serial is,
+    to where its line puts it (``p_here``: where a line without a location of its own does), as POLICY's sign says."""
+    policy = POLICY[kind]
+    placed = func.coalesce(L.c.location_id, bindparam("p_here", type_=Integer))
+    source = S.c.location_id if policy.sign <= 0 else null()
+    to = placed if policy.sign >= 0 else null()
+    return movement_writes.bound_lines(kind=literal(policy.movement.value), quantity=literal(policy.sign),
+                                       from_location_id=source, to_location_id=to)
 
 
 def _check(session: Session, doc: DocumentHead, lines, facts: dict[str, SerialFacts], here: int) -> None:

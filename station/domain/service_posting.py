@@ -14,13 +14,15 @@ locked facts; ``write`` writes, each part one statement however many lines:
 
 The movements are written before the serials change, from the serials as
 they were; the replacements' warranty is read from the faulty units before
-they are marked.
+they are marked. Their INSERT is built once for each (a check-in, a
+check-out) and run with bind parameters, as posting's statements are.
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
-from sqlalchemy import case, exists, func, literal, null, select, true, update
+from sqlalchemy import Integer, bindparam, case, exists, func, literal, null, select, true, update
 from sqlalchemy.orm import Session
 
 from . import movement_writes
@@ -62,6 +64,23 @@ def check(session: Session, doc: DocumentHead, lines, facts: dict[str, SerialFac
     return customer
 
 
+@functools.cache
+def _movements(check_in: bool):
+    """The movement of every line of a check-in or a check-out (movement_writes.bound_lines), built once: its
+    customer ``p_customer``, the document again (``p_document_id``) where a check-out finds its faulty units."""
+    replacing = L.c.replaces.is_not(None)
+    is_faulty = (exists().where(_L2.c.document_id == bindparam("p_document_id", type_=Integer),
+                                _L2.c.replaces == L.c.serial).correlate_except(_L2))
+    kind = (literal(MovementKind.service_in.value) if check_in else
+            case((replacing, MovementKind.replacement.value), (is_faulty, MovementKind.replaced.value),
+                 else_=MovementKind.service_out.value))
+    return movement_writes.bound_lines(
+        kind=kind, quantity=case((replacing, -1), else_=0),
+        customer_id=bindparam("p_customer", type_=M.c.customer_id.type),
+        warranty_months=case((replacing, line_warranty_months()), else_=null()),
+        from_location_id=case((replacing, S.c.location_id), else_=null()))  # a replacement leaves from where it was
+
+
 def line_warranty_months():
     """The months of warranty a serial line's product gives (the serial's own product, else the line's)."""
     return (select(P.c.warranty_months).where(P.c.id == func.coalesce(S.c.product_id, L.c.product_id))
@@ -72,15 +91,8 @@ def write(session: Session, doc: DocumentHead, customer_id: int | None, at: date
     """The movements of every line, then the serials and the document's customer."""
     check_in = doc.kind == DocumentKind.service_check_in
     replacing = L.c.replaces.is_not(None)
-    is_faulty = exists().where(_L2.c.document_id == doc.id, _L2.c.replaces == L.c.serial).correlate_except(_L2)
-    kind = (literal(MovementKind.service_in.value) if check_in else
-            case((replacing, MovementKind.replacement.value), (is_faulty, MovementKind.replaced.value),
-                 else_=MovementKind.service_out.value))
-    session.execute(movement_writes.from_lines(
-        doc, at, kind=kind, quantity=case((replacing, -1), else_=0),
-        customer_id=literal(customer_id, M.c.customer_id.type),
-        warranty_months=case((replacing, line_warranty_months()), else_=null()),
-        from_location_id=case((replacing, S.c.location_id), else_=null())))  # a replacement leaves from where it was
+    session.connection().execute(_movements(check_in), movement_writes.line_params(doc, at) | {
+        "p_document_id": doc.id, "p_customer": customer_id})
     this = L.c.document_id == doc.id
     if not check_in:
         keeps = select(_F.c.warranty_until).where(_F.c.serial == L.c.replaces).correlate_except(_F).scalar_subquery()

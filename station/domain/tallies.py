@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, delete, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from . import direct
 from .models import DocumentTally, Product
 
 T = DocumentTally.__table__
@@ -80,9 +81,11 @@ def made_cte():
 
 
 def add(session: Session, document_id: int, product_id: int, units: int, taken: int = 0) -> None:
-    """units += ``units``, taken += ``taken`` for the document's product (a new tally when it has none)."""
-    session.connection().execute(_UPSERT[session.get_bind().dialect.name],
-                    {"document_id": document_id, "product_id": product_id, "units": units, "taken": taken})
+    """units += ``units``, taken += ``taken`` for the document's product (a new tally when it has none). A scan's
+    statement on SQLite (a line's tally: documents.add_line), sent on the driver's cursor (station.domain.direct)."""
+    conn = session.connection()
+    direct.run(conn, _UPSERT[conn.dialect.name],
+               {"document_id": document_id, "product_id": product_id, "units": units, "taken": taken})
 
 
 def drop(session: Session, document_id: int, product_id: int) -> None:

@@ -87,15 +87,16 @@ def _set_mode(ctx: ScanContext, stand: Stand, action: decisions.SetMode) -> Did:
 
 
 def _open(ctx: ScanContext, stand: Stand, action: decisions.OpenDocument) -> Did:
-    """The document opened on what the reading read: the party by the id it found (ScanContext.party), the order
-    in one Core read, the document and its head written and returned in one statement (documents.open_head)."""
+    """The document opened on what the reading read: the party by the id it found (ScanContext.party), the order as
+    it found it (ScanContext.order), the document and its head written and returned in one statement
+    (documents.open_head)."""
     session = ctx.session
     supplier = _party(ctx, "supplier", action.supplier) if action.supplier else None
     customer = _party(ctx, "customer", action.customer) if action.customer else None
     if action.walk_in:  # the first walk-in sale makes its customer; every later one reads it as any party
         walk_in = ctx.config.scanning.walk_in_customer
         customer = ctx.party("customer", walk_in) or catalogue.ensure_customer(session, walk_in).id
-    order = documents.order_for(session, action.order) if action.order else None
+    order = _order(ctx, action.order) if action.order else None
     # A move's, a transfer's destination and a count's place is the LOC: that opened it; else the station's own.
     place = action.location
     location_id = place.id if place is not None else _home_id(ctx)
@@ -112,6 +113,14 @@ def _party(ctx: ScanContext, kind: str, code: str) -> int:
     found = ctx.party(kind, code)
     if found is None:
         raise NotFound("unknown_party", f"There is no {kind} {code}.")
+    return found
+
+
+def _order(ctx: ScanContext, reference: str):
+    """The document the reading found by reference (documents.order_for's refusal, should there be none)."""
+    found = ctx.order(reference)
+    if found is None:
+        raise NotFound("unknown_document", f"There is no document {reference}.")
     return found
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -27,7 +28,7 @@ from station.domain import catalogue, documents, operators
 from station.domain.facts import DocumentHead, ProductFacts, product_by_code
 from station.domain.posting import Posted
 from station.domain.rules import Lookups
-from station.domain.vocabulary import SERIAL_MAX
+from station.domain.vocabulary import SERIAL_MAX, DocumentKind
 from station.scan_core.reading import LocationInfo, ProductInfo
 
 from . import places
@@ -60,6 +61,7 @@ class ScanContext:
     lookups: Lookups = field(init=False)
     _products: dict[str, ProductFacts] = field(default_factory=dict)
     _parties: dict[tuple[str, str], int | None] = field(default_factory=dict)
+    _orders: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lookups", Lookups(self.session))
@@ -91,6 +93,13 @@ class ScanContext:
             self._parties[kind, code] = catalogue.party_id(self.session, kind, code)
         return self._parties[kind, code]
 
+    def order(self, reference: str):
+        """The document a scan opens one against, by reference (documents.find_order; None: none): the one this
+        scan's reading asked about, else read."""
+        if reference not in self._orders:
+            self._orders[reference] = documents.find_order(self.session, reference)
+        return self._orders[reference]
+
     def known(self, facts: ProductFacts | None) -> ProductInfo | None:
         """Remember a product the reader found, and give the scan core its view of it."""
         if facts is not None:
@@ -120,7 +129,8 @@ class ReaderLookups:
         return self.ctx.party(kind, code) is not None
 
     def order_exists(self, reference: str) -> bool:
-        return documents.order_exists(self.ctx.session, reference)
+        found = self.ctx.order(reference)
+        return found is not None and found.kind == DocumentKind.purchase_order
 
     def operator_exists(self, code: str) -> bool:
         return operators.active_by_code(self.ctx.session, code) is not None
