@@ -47,7 +47,7 @@ from typing import NamedTuple
 from sqlalchemy import Integer, and_, bindparam, func, inspect, select, update
 from sqlalchemy.orm import Session
 
-from . import events, posting_writes, relocation, service_posting, site_rules, tallies, whereabouts
+from . import direct, events, posting_writes, relocation, service_posting, site_rules, tallies, whereabouts
 from .documents import add_line, expire, expire_rows, open_document, require_open
 from .errors import Refusal
 from .facts import (
@@ -106,7 +106,7 @@ def post(session: Session, given: Document | DocumentHead) -> Posted:
     if doc.order_id is not None:
         # Two receipts against one purchase order: the second waits here, then counts what the
         # first received (else both could pass "received + these <= expected" and over-receive).
-        session.connection().execute(_LOCK_ORDER, {"p_order_id": doc.order_id})
+        direct.run(session.connection(), _LOCK_ORDER, {"p_order_id": doc.order_id})
     lines, facts, products, where = _locked_lines(session, doc, read)
     at = datetime.now(UTC)
     here = whereabouts.default_location(session, doc.location_id)
@@ -196,7 +196,7 @@ def _close(session: Session, document_id: int, at: datetime) -> tuple | None:
     if conn.dialect.name == "postgresql":
         return _CLOSE_PG, params
     for statement in _CLOSE:
-        conn.execute(statement, params)
+        direct.run(conn, statement, params)
     return None
 
 
@@ -274,7 +274,7 @@ def _check(doc: DocumentHead, lines, facts: dict[str, SerialFacts], product: _Pr
 
 def _check_order(session: Session, doc: DocumentHead, order_id: int) -> None:
     """Under the order's lock: what this receipt brings in fits what the order still expects, per product."""
-    row = session.connection().execute(_OVER_ORDER, {"p_document_id": doc.id, "p_order_id": order_id}).first()
+    row = direct.first(session.connection(), _OVER_ORDER, {"p_document_id": doc.id, "p_order_id": order_id})
     if row is not None:
         reference = session.scalar(select(D.c.reference).where(D.c.id == order_id))
         raise order_exceeded(reference, row, row.expected, row.received)
@@ -317,8 +317,8 @@ def _bring_in(session: Session, doc: DocumentHead, here: int, lines, new: list[s
     comes_in = posting_writes.made_as_left(policy)
     supplier = posting_writes.serial_party(policy, doc).get("supplier_id") if comes_in else None
     conn = session.connection()
-    made_here = conn.execute(posting_writes.new_records(conn.dialect.name, comes_in), {
-        "p_document_id": doc.id, "p_here": here, "p_made": datetime.now(UTC), "p_supplier": supplier}).scalars().all()
+    made_here = [row[0] for row in direct.run(conn, posting_writes.new_records(conn.dialect.name, comes_in), {
+        "p_document_id": doc.id, "p_here": here, "p_made": datetime.now(UTC), "p_supplier": supplier})]
     # What it made needs no facts from here on (nothing reads them, and no ORM object of them is held to expire):
     # a fact each for 30,000 serials was 0.17 s of the posting.
     fresh = set(new).difference(made_here)

@@ -45,11 +45,13 @@ def new_records(dialect_name: str, comes_in: bool):
     its line puts it when it ``comes_in``; its parameters the document, where its lines go (``p_here``), when
     (``p_made``) and the supplier."""
     placed = _PLACED if comes_in else literal(None, S.c.location_id.type)
+    # in_service and faulty given (their defaults, False) rather than left to SQLAlchemy's Python-side defaults: the
+    # statement then needs nothing from SQLAlchemy's execution and is sent below it (station.domain.direct).
     source = (select(L.c.serial, L.c.product_id, literal(comes_in), bindparam("p_made", type_=S.c.created_at.type),
-                     bindparam("p_supplier", type_=S.c.supplier_id.type), placed)
+                     bindparam("p_supplier", type_=S.c.supplier_id.type), placed, literal(False), literal(False))
               .where(L.c.document_id == _DOC, L.c.serial.is_not(None)))
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    columns = ["serial", "product_id", "in_stock", "created_at", "supplier_id", "location_id"]
+    columns = ["serial", "product_id", "in_stock", "created_at", "supplier_id", "location_id", "in_service", "faulty"]
     return (dialect.insert(S).from_select(columns, source)
             .on_conflict_do_nothing(index_elements=[S.c.serial]).returning(S.c.serial))
 
@@ -139,13 +141,13 @@ def write_movements(session: Session, doc: DocumentHead, at: datetime, takes: li
     params = movement_writes.line_params(doc, at)
     if takes:
         for statement in _ADJUSTMENT_PAIR:
-            conn.execute(statement, params | {"p_takes": takes})
+            conn.execute(statement, params | {"p_takes": takes})  # (an expanding parameter: SQLAlchemy's)
     party = getattr(doc, f"{policy.party.value}_id") if policy.party is not None else None
     movements = _movements(doc.kind), params | {"p_here": here, "p_party": party}
     if serials:
         direct.both(conn, *movements, *_update_serials(doc, at, here))
     else:
-        conn.execute(*movements)
+        direct.run(conn, *movements)
     if not units:
         return
     unit_supplier = doc.supplier_id if policy.party is PartyKind.supplier else None
