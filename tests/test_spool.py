@@ -60,6 +60,21 @@ def test_pending_oldest_first_and_done_leaves(path):
         assert done.done_at is not None
 
 
+def test_a_done_mark_is_kept_by_the_next_daemon_and_the_next_scan_is_durable(path):
+    """Guards the done mark's quick commit (no fsync: a power cut may only leave the scan pending, to be answered
+    again from the scan log): another connection (a daemon after a kill) finds it done, and the commit after it
+    is fsynced again (synchronous FULL)."""
+    with Spool(path) as spool:
+        first, second = spool.append("c", "d", b"ONE"), spool.append("c", "d", b"TWO")
+        spool.mark_done(first.seq, "accepted")
+        spool.mark_done_many([(second.seq, "refused unknown_barcode")])
+        assert spool._db.execute("PRAGMA synchronous").fetchone()[0] == 2
+        with Spool(path) as restarted:
+            assert restarted.pending() == []
+            assert [(s.state, s.outcome) for s in restarted.recent()] == [(DONE, "refused unknown_barcode"),
+                                                                          (DONE, "accepted")]
+
+
 def test_restart_finds_pending_and_keeps_its_identity(path):
     """After the process dies, a new Spool on the file holds the same pending scans and the same keys."""
     spool = Spool(path)
