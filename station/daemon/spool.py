@@ -16,6 +16,15 @@ commits without an fsync (written to the WAL, it survives a kill; the next
 durable commit takes it to disk), and the scan path holds one fsync of the
 spool's, the line's, not two.
 
+A scan's commits (a read marked and taken, twice when a line comes in two
+reads, then its done mark) add some ten pages to the write-ahead log, and
+SQLite's own checkpoint would run inside whichever commit crossed its
+threshold, every hundred scans or so: a reader's take, on the scan path.
+So commits never checkpoint here (``wal_autocheckpoint=0``): the processor
+does, in a pause between scans (``checkpoint``, with its pruning), and a
+commit does it itself only after ``CHECKPOINT_AT`` commits without one (the
+processor held up: the database away for long).
+
 Sequences come from ``AUTOINCREMENT`` and are never reused; the key also
 names this spool file (a random id made when the file is created), so a
 deleted and recreated spool can never replay an old scan's answer.
@@ -52,6 +61,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
+CHECKPOINT_AT = 5000  # commits without a checkpoint, after which a commit runs one itself (some 40 MB of log)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -127,6 +137,8 @@ class Spool:
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a commit is on disk when append() returns
+        self._db.execute("PRAGMA wal_autocheckpoint=0")  # no commit checkpoints (see checkpoint)
+        self._commits = 0  # since the last checkpoint
         with self._transaction() as db:
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
@@ -159,6 +171,18 @@ class Spool:
             finally:
                 if not fsync:
                     self._db.execute("PRAGMA synchronous=FULL")
+            self._commits += 1
+            if self._commits >= CHECKPOINT_AT:
+                self._checkpoint()
+
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the file (PASSIVE: never waits); the processor calls it between scans."""
+        with self._lock:
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        self._commits = 0
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._lock:
