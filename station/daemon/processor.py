@@ -21,6 +21,10 @@ a bug or a scan that can never succeed (a station no longer configured): it
 is retried a few times, then marked failed in the spool and logged, so that
 one bad row cannot stop a station for good.
 
+Its own upkeep (the scanners' states written to the database once a second
+while they change, the spool pruned and checkpointed) runs between scans,
+``QUIET`` after the last one, never beside a scan's screens fetching it.
+
 Scans from the web page and the API take the same path (:meth:`Processor.submit`,
 called from a web request's thread), so none overtakes a scanner's held scan:
 while nothing is held and the database answers, it is carried out at once
