@@ -3,6 +3,8 @@ the last one before the daemon exits, so another process's /devices is never lef
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 import serial
 from helpers.daemon import DaemonProcess, PtyScanner, device_state, wait_live, write_config
@@ -70,3 +72,34 @@ def test_sigterm_leaves_the_row_stopped(db, tmp_path, scanner):
         daemon.close()
     assert f"station counter scanner {scanner.link}: stopped" in daemon.output
     assert _row_state(db, str(scanner.link)) == "stopped"
+
+
+def test_the_scanners_states_wait_for_a_pause_after_a_scan(tmp_path):
+    """Guards the screens' fetch of a scan just done against the processor's upkeep (the scanners' states written
+    with a commit of their own, the spool pruned) beside it: due, the upkeep waits until QUIET after the scan, or runs
+    at once when nothing was scanned lately or it is a whole flush interval late."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import sessionmaker
+
+    from station.daemon.processor import PRUNE_EVERY, QUIET, Processor
+    from station.daemon.spool import Spool
+    from station.scanning.service import ScanService
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'unused.db'}")
+    with Spool(tmp_path / "spool.db") as spool:
+        processor = Processor(spool, sessionmaker(engine), ScanService(config_mod.from_dict({})), LiveStatus(),
+                              device_flush_interval=1.0)
+        assert processor._upkeep_held_back() == 0  # nothing due
+        processor.device_changed("default", "scanner")
+        assert processor._upkeep_held_back() == 0  # due, and no scan done lately
+        processor._next_device_flush = time.monotonic()
+        processor._last_done = time.monotonic()
+        assert 0 < processor._upkeep_held_back() <= QUIET  # due right after a scan: held back
+        processor._next_device_flush -= processor.device_flush_interval
+        assert processor._upkeep_held_back() == 0  # a whole interval late: now
+        processor._devices_dirty = False
+        processor._finished_since_prune = PRUNE_EVERY
+        assert 0 < processor._upkeep_held_back() <= QUIET  # a prune due right after a scan: held back too
+        processor._finished_since_prune = 2 * PRUNE_EVERY
+        assert processor._upkeep_held_back() == 0
+    engine.dispose()

@@ -8,11 +8,18 @@ or coming back; while it is away, the held counts. The change feed follows
 it with no thread of its own, so a screen's fetch never races the scan's
 own processing, and a scan at one till does not make every other till's
 screen read its state. No database is read: the status and the feed are
-what is tested.
+what is tested; so are the screens' event hub and its fetches, on a real
+event loop, with the state handed to its fetch.
 """
 from __future__ import annotations
 
+import asyncio
+import json
+import queue
 import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
 
 import pytest
 from sqlalchemy import create_engine
@@ -20,6 +27,7 @@ from sqlalchemy.orm import sessionmaker
 
 from station.live.changes import ChangeFeed
 from station.live.status import LiveStatus
+from station.live.streams import MIN_INTERVAL, Channel, EventHub, Stream
 
 
 @pytest.fixture
@@ -83,3 +91,132 @@ def test_the_feed_tells_its_listeners_from_the_thread_that_processed_the_scan(tm
     live.notify("till")
     assert len(heard) == 1
     engine.dispose()
+
+
+# -- the screens' fetch, started from the thread that told the news (station.live.streams) -----------------------
+
+
+def _fetches() -> tuple[list[Future], Callable[[], Future]]:
+    started: list[Future] = []
+
+    def fetch() -> Future:
+        started.append(Future())
+        return started[-1]
+
+    return started, fetch
+
+
+def test_each_change_told_replaces_the_fetch_started_before_it():
+    """Guards against a screen showing a state read before the last change it was told of: the loop takes only the
+    fetch that began after the last change."""
+    channel = Channel("till", streams={Stream()})
+    started, fetch = _fetches()
+    channel.noticed(fetch)
+    channel.noticed(fetch)
+    assert len(started) == 2
+    assert channel.take_early() is started[1]
+    assert channel.take_early() is None  # taken: the next change starts the next
+
+
+def test_no_fetch_is_started_within_the_interval_or_for_nobody():
+    """Guards the rate limit (a burst of scans is one event per MIN_INTERVAL) and a fetch for a channel no screen
+    watches; a fetch waiting from before such a change is dropped all the same."""
+    channel = Channel("till", streams={Stream()})
+    started, fetch = _fetches()
+    channel.noticed(fetch)
+    channel.published = time.monotonic()
+    channel.noticed(fetch)
+    assert len(started) == 1 and channel.take_early() is None
+    channel.published = time.monotonic() - MIN_INTERVAL
+    channel.streams.clear()
+    channel.noticed(fetch)
+    assert len(started) == 1 and channel.take_early() is None
+
+
+def _hub_with_a_screen(state: dict, fetched: threading.Event):
+    """A real EventHub on a real event loop in a thread, fed by a live status, its one screen's event texts queued."""
+    live = LiveStatus()
+    engine = create_engine("sqlite://")
+    feed = ChangeFeed(engine, sessionmaker(engine), live)
+
+    def fetch(station: str) -> dict:
+        view = {"station": station, "version": state["version"]}
+        fetched.set()
+        return view
+
+    hub = EventHub(feed, fetch, lambda station: {"held": 0}, max_streams=5, max_per_client=5, heartbeat=60)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="test-loop", daemon=True)
+    thread.start()
+    bodies: queue.Queue[bytes] = queue.Queue()
+    gone = loop.create_future()
+
+    async def receive():
+        await gone
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        if message.get("body"):
+            bodies.put(message["body"])
+
+    admitted = (200, [(b"x-station-events", b"till"), (b"content-type", b"text/event-stream")], b"")
+    scope = {"type": "http", "method": "GET", "client": ("127.0.0.1", 1)}
+    streaming = asyncio.run_coroutine_threadsafe(hub.handle(scope, receive, send, admitted), loop)
+
+    async def stop():
+        hub.close()
+        await asyncio.gather(*(task for task in asyncio.all_tasks() if task is not asyncio.current_task()))
+
+    def close():
+        loop.call_soon_threadsafe(gone.set_result, None)
+        streaming.result(10)
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+        hub.shutdown()
+        engine.dispose()
+
+    return live, hub, loop, bodies, close
+
+
+def _version(body: bytes) -> int:
+    return json.loads(body.split(b"data: ", 1)[1])["version"]
+
+
+def test_a_processed_scans_fetch_starts_without_waiting_for_the_event_loop():
+    """Guards against a thread hop between a processed scan and its screens' fetch: the fetch starts from the
+    processor's news even while the event loop is busy, and the screen gets the state the scan left."""
+    state = {"version": 0}
+    fetched = threading.Event()
+    live, hub, loop, bodies, close = _hub_with_a_screen(state, fetched)
+    try:
+        assert _version(bodies.get(timeout=10)) == 0  # the state as the screen opens
+        hub.channels["till"].published -= MIN_INTERVAL  # that event went out a scanner's pause ago
+        busy, free = threading.Event(), threading.Event()
+        loop.call_soon_threadsafe(lambda: (busy.set(), free.wait(10)))  # the loop held up
+        assert busy.wait(10)
+        fetched.clear()
+        state["version"] = 1
+        live.notify("till")
+        assert fetched.wait(10), "the fetch waited for the event loop"
+        free.set()
+        assert _version(bodies.get(timeout=10)) == 1
+    finally:
+        close()
+
+
+def test_a_burst_of_news_ends_on_the_last_state():
+    """Guards against a fetch started before a later change being published as the last word."""
+    state = {"version": 0}
+    live, _hub, _loop, bodies, close = _hub_with_a_screen(state, threading.Event())
+    try:
+        assert _version(bodies.get(timeout=10)) == 0
+        for version in range(1, 31):
+            state["version"] = version
+            live.notify("till")
+        seen = 0
+        while seen != 30:
+            seen = _version(bodies.get(timeout=10))
+    finally:
+        close()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from station.config import from_dict
+from station.daemon import spool as spool_module
 from station.daemon.spool import DONE, FAILED, PENDING, Spool
 
 
@@ -58,6 +59,21 @@ def test_pending_oldest_first_and_done_leaves(path):
         done = spool.get(seqs[3])
         assert (done.state, done.outcome) == (DONE, "refused unknown_barcode")
         assert done.done_at is not None
+
+
+def test_a_done_mark_is_kept_by_the_next_daemon_and_the_next_scan_is_durable(path):
+    """Guards the done mark's quick commit (no fsync: a power cut may only leave the scan pending, to be answered
+    again from the scan log): another connection (a daemon after a kill) finds it done, and the commit after it
+    is fsynced again (synchronous FULL)."""
+    with Spool(path) as spool:
+        first, second = spool.append("c", "d", b"ONE"), spool.append("c", "d", b"TWO")
+        spool.mark_done(first.seq, "accepted")
+        spool.mark_done_many([(second.seq, "refused unknown_barcode")])
+        assert spool._db.execute("PRAGMA synchronous").fetchone()[0] == 2
+        with Spool(path) as restarted:
+            assert restarted.pending() == []
+            assert [(s.state, s.outcome) for s in restarted.recent()] == [(DONE, "refused unknown_barcode"),
+                                                                          (DONE, "accepted")]
 
 
 def test_restart_finds_pending_and_keeps_its_identity(path):
@@ -212,3 +228,23 @@ def test_a_clients_key_is_one_scan_per_station(path):
     again = spool.append("till-1", "web", b"SN-1", key="k-1")
     assert (again.seq, again.raw) == (first.seq, b"SN-1")
     assert [(s.station, s.key) for s in spool.pending()] == [("till-1", "k-1"), ("till-2", "k-1")]
+
+
+def test_no_commit_checkpoints_until_it_is_long_overdue(path, monkeypatch):
+    """Guards the scan path against SQLite's own checkpoint, which ran inside whichever commit crossed 1,000 pages
+    of log (a reader's take, every hundred scans or so): commits leave the log to ``checkpoint`` (the processor's,
+    between scans) until CHECKPOINT_AT commits went without one."""
+    monkeypatch.setattr(spool_module, "CHECKPOINT_AT", 50)
+    with Spool(path) as spool:
+        assert spool._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        spool.checkpoint()
+        for n in range(49):
+            spool.take("c", "d", [f"S{n}".encode()])
+        assert spool._commits == 49
+        spool.append("c", "d", b"ONE")
+        assert spool._commits == 0  # the 50th commit checkpointed
+        spool.take("c", "d", [b"TWO"])
+        spool.checkpoint()
+        assert spool._commits == 0
+        with Spool(path) as restarted:
+            assert len(restarted.pending()) == 51

@@ -21,6 +21,10 @@ a bug or a scan that can never succeed (a station no longer configured): it
 is retried a few times, then marked failed in the spool and logged, so that
 one bad row cannot stop a station for good.
 
+Its own upkeep (the scanners' states written to the database once a second
+while they change, the spool pruned and checkpointed) runs between scans,
+``QUIET`` after the last one, never beside a scan's screens fetching it.
+
 Scans from the web page and the API take the same path (:meth:`Processor.submit`,
 called from a web request's thread), so none overtakes a scanner's held scan:
 while nothing is held and the database answers, it is carried out at once
@@ -51,6 +55,11 @@ from .spool import Spool, SpooledScan
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY = 200  # finished scans between two prunes of the spool
+# The processor's upkeep (the scanners' states written, the spool pruned and checkpointed) waits this long after
+# a scan, so that it never runs beside that scan's screens reading it (their fetch starts as the scan commits): it
+# falls between scans; only scans coming closer together than this, for a whole flush interval more, let it run
+# beside them.
+QUIET = 0.02
 
 
 def outcome_of(result) -> str:
@@ -97,6 +106,7 @@ class Processor(threading.Thread):
         self._devices_dirty = False
         self._next_device_flush = 0.0
         self._finished_since_prune = 0
+        self._last_done = 0.0  # when the last scan was done (monotonic)
         # One scan at a time, in spool order: the processor's and the web's (submit).
         self._order = threading.Lock()
         self._answers = Answers()
@@ -201,12 +211,29 @@ class Processor(threading.Thread):
             self._publish_held()
             return
         self._publish_held()
+        held_back = self._upkeep_held_back()
+        if held_back > 0:
+            self._wait(held_back)  # a scan came meanwhile: processed first, the upkeep after it
+            return
         if self._devices_dirty and time.monotonic() >= self._next_device_flush:
             self._flush_devices()
         if self._finished_since_prune >= PRUNE_EVERY:
             self._finished_since_prune = 0
             self.spool.prune()
+            self.spool.checkpoint()  # never in a reader's commit (Spool): here, between scans
         self._wait(self.device_flush_interval if self._devices_dirty else None)
+
+    def _upkeep_held_back(self) -> float:
+        """How much longer the due upkeep waits: until ``QUIET`` after the last scan done (0: run it now; also when
+        nothing is due, or when it is a whole flush interval late or two prunes' worth of scans are done)."""
+        now = time.monotonic()
+        devices_due = self._devices_dirty and now >= self._next_device_flush
+        if not devices_due and self._finished_since_prune < PRUNE_EVERY:
+            return 0.0
+        late = devices_due and now >= self._next_device_flush + self.device_flush_interval
+        if late or self._finished_since_prune >= 2 * PRUNE_EVERY:
+            return 0.0
+        return max(0.0, self._last_done + QUIET - now)
 
     def _wait(self, timeout: float | None) -> None:
         """Sleep until woken, stopped or ``timeout``; keep the held counts current meanwhile."""
@@ -244,6 +271,7 @@ class Processor(threading.Thread):
         self._finished_since_prune += len(scans)
         for station in sorted({scan.station for scan in scans}):
             self.live.notify(station)
+        self._last_done = time.monotonic()
         return True
 
     def _process(self, scan: SpooledScan) -> bool:
@@ -271,6 +299,7 @@ class Processor(threading.Thread):
         self._back_online()
         self._answers.give(scan.seq, result)
         self._finished_since_prune += 1
+        self._last_done = time.monotonic()
         if (scan.station, scan.device) in self._devices:
             self._devices_dirty = True
         if result.replayed:
