@@ -55,7 +55,6 @@ LOG = ScanLog.__table__
 _HOME, _PLACE = location_facts.Reading.named("home"), location_facts.Reading.named("place")
 
 
-
 def _state(ss) -> tuple:
     """The row's columns, ``ss`` the station's row (the table, or the subquery that locks its row: ``_locking``)."""
     return (ss.c.mode.label("st_mode"), ss.c.phase.label("st_phase"), ss.c.document_id.label("st_document_id"),
@@ -108,10 +107,12 @@ def _locking():
     """The station's row, its lock taken in a subquery of its own (``FOR UPDATE SKIP LOCKED``), named as the table
     (``_ANSWER`` names its columns so).
 
-    Locked at the top of the statement, every table it joins takes a row mark (its ``ctid``, a subquery's whole
-    row, carried up through every join for a recheck that SKIP LOCKED never waits for): twenty-five more columns
-    at each of its twenty joins, for PostgreSQL to set up at each execution. Locked here, the row is locked as it
-    is found, and the joins read it as the top's did."""
+    Locked at the top of the statement, every table it joins took a row mark (its ``ctid``, or a subquery's whole
+    row, for a recheck of the joins should the row have changed since the statement's snapshot), carried up through
+    the joins above it: PostgreSQL sets up each join's columns at every execution of its plan (a generic plan's
+    start-up is most of the statement's cost). Locked here, only the station's row is rechecked (its name), and the
+    joins read what it names as the statement's snapshot has it, as they did (at 20,000 serials: 1631 -> 1336
+    columns set up)."""
     return (select(SS).where(SS.c.station == bindparam("station")).with_for_update(skip_locked=True)
             .subquery(SS.name))
 
