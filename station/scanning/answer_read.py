@@ -42,8 +42,24 @@ _LINE_COLUMNS = (("line_no", Integer), ("serial", String), ("quantity", Integer)
                  ("line_location", String), ("now_at", String), ("moved_id", Integer), ("moved_from", String))
 
 
-def _union(against_order: bool):
-    counts = tallies.summary_statement(against_order).subquery("counts")
+def _counts_beside():
+    """``tallies.summary_statement(True)``'s rows as one aggregate of the tallies of the document and its order: each
+    product's tally here and on the order are at most one row each (the tally's key), so the largest of those
+    the ``FILTER`` picks is that row's (none: 0). The same rows; for ``beside``, where the document and its order
+    are the outer statement's columns, a third of the plan's nodes (one read of the tallies, not three)."""
+    here, order = bindparam("document_id"), bindparam("order_id")
+
+    def of(column, document):
+        return func.coalesce(func.max(column).filter(tallies.T.c.document_id == document), 0)
+
+    return (select(P.c.code, P.c.name, of(tallies.T.c.units, here).label("units"),
+                   of(tallies.T.c.units, order).label("expected"), of(tallies.T.c.received, order).label("received"))
+            .join_from(tallies.T, P, P.c.id == tallies.T.c.product_id)
+            .where(tallies.T.c.document_id.in_([here, order])).group_by(P.c.id))
+
+
+def _union(against_order: bool, counts=None):
+    counts = (counts if counts is not None else tallies.summary_statement(against_order)).subquery("counts")
     numbers = (counts.c.expected, counts.c.received) if against_order else (cast(null(), Integer),) * 2
     part_counts = select(
         literal(0).label("part"), func.row_number().over(order_by=counts.c.code).label("ord"),
@@ -96,7 +112,7 @@ def beside(document_id, order_id):
     def swap(element):
         return named[element.key] if isinstance(element, BindParameter) and element.key in named else None
 
-    both = visitors.replacement_traverse(_union(True), {}, swap).subquery("answer")
+    both = visitors.replacement_traverse(_union(True, _counts_beside()), {}, swap).subquery("answer")
     return select(_JsonRows(*both.c)).select_from(both).scalar_subquery()
 
 
