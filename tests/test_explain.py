@@ -124,10 +124,6 @@ def captured(database):
 
 
 def _pg_sequential(cursor, c: Captured) -> list[str]:
-    if isinstance(c.parameters, (list, tuple)):  # sent by station.domain.direct with PostgreSQL's $n placeholders
-        from psycopg import RawCursor
-
-        cursor = RawCursor(cursor.connection)
     cursor.execute("EXPLAIN (FORMAT JSON) " + c.statement, c.parameters)
     plan = cursor.fetchone()[0][0]["Plan"]
     found: list[str] = []
