@@ -37,8 +37,6 @@ to its member, SQLite's text to a datetime...).
 from __future__ import annotations
 
 import contextlib
-import copy
-import functools
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -77,15 +75,11 @@ _REQUIRED = _Required()
 class Prepared:
     """A statement compiled for one dialect and one set of parameter names, with what its execution needs."""
 
-    __slots__ = ("sql", "positional", "numbered", "binds", "fields", "row", "processors", "described", "_types",
-                 "_dialect")
+    __slots__ = ("sql", "positional", "binds", "fields", "row", "processors", "described", "_types", "_dialect")
 
     def __init__(self, statement, conn: Connection, keys: tuple[str, ...]):
         dialect = conn.dialect
-        numbered = _numbered(dialect)
-        compiled = statement.compile(dialect=numbered or dialect, column_keys=sorted(keys))
-        #: Sent as it is on psycopg's RawCursor (its placeholders PostgreSQL's own, $1...): see _numbered.
-        self.numbered = numbered is not None
+        compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
         if (compiled.insert_prefetch or compiled.update_prefetch or compiled.literal_execute_params
                 or compiled.post_compile_params or compiled.schema_translate_map):
             raise DirectError(f"not sent directly (defaults or expanding parameters): {compiled.string[:120]}")
@@ -144,29 +138,6 @@ class Prepared:
                            for type_, column in zip(self._types, description, strict=True))
         self.processors = processors if any(p is not None for p in processors) else None
         self.described = True
-
-
-@functools.cache
-def _numbered(dialect):
-    """``dialect`` (psycopg's, initialised by its engine) rendering PostgreSQL's own placeholders ($1, $2...), for
-    psycopg's RawCursor; None for any other. psycopg turns a statement's %(name)s placeholders into those on every
-    execution of a statement longer than it caches (4,096 characters): the station's locked read (6,500-12,700
-    characters) was parsed so each time, some 50 us of a scan's CPU (issue 22). Compiled here once instead."""
-    if dialect.name != "postgresql" or dialect.driver != "psycopg":
-        return None
-    numbered = copy.copy(dialect)
-    numbered.paramstyle, numbered.positional = "numeric_dollar", True
-    numbered.identifier_preparer = dialect.preparer(numbered)
-    return numbered
-
-
-def _cursor(raw, sent: Prepared):
-    """A cursor of the driver's connection ``raw`` for ``sent``: psycopg's RawCursor for a statement numbered."""
-    if sent.numbered:
-        from psycopg import RawCursor
-
-        return RawCursor(raw)
-    return raw.cursor()
 
 
 _kept: dict[tuple, Prepared] = {}
@@ -280,7 +251,7 @@ def send(conn: Connection, statements: Sequence[tuple[Any, dict[str, Any]]], *,
     if alone:  # (a scan's most frequent case: one statement, no pipeline)
         one, params = sent[0]
         parameters = one.parameters(params)
-        with Sending(conn, _cursor(raw, one), one.sql, parameters, events) as cursor:
+        with Sending(conn, raw.cursor(), one.sql, parameters, events) as cursor:
             cursor.execute(one.sql, parameters)
             return [one.rows(cursor)]
     if not conn.get_execution_options().get(PIPELINES):
@@ -289,7 +260,7 @@ def send(conn: Connection, statements: Sequence[tuple[Any, dict[str, Any]]], *,
         cursors = []
         for index, (one, params) in enumerate(sent):
             parameters = one.parameters(params)
-            cursor = stack.enter_context(Sending(conn, _cursor(raw, one), one.sql, parameters, events,
+            cursor = stack.enter_context(Sending(conn, raw.cursor(), one.sql, parameters, events,
                                                  saved=_saved(index, lead, tail)))
             cursors.append((cursor, one.sql, parameters))
         with raw.pipeline():
