@@ -58,10 +58,14 @@ def test_movements_naming_rows_that_exist_are_written(db, named):
 @pytest.mark.parametrize("column", sorted(KEYS))
 def test_a_movement_naming_a_missing_row_is_refused_with_its_statement(db, named, column):
     """Guards each key on INSERT: one row among good ones naming a missing row refuses the statement."""
-    with pytest.raises(IntegrityError), db.Session.begin() as s:
+    with pytest.raises(IntegrityError) as refused, db.Session.begin() as s:
         s.execute(insert(M), [movement(**named), movement(**named | {column: 999_999}), movement()])
     with db.Session() as s:
         assert s.scalar(select(func.count()).select_from(M)) == 0
+    if db.backend == "postgresql":  # the constraint a foreign key would name (migration 0013's one query says which)
+        diag, table = refused.value.orig.diag, KEYS[column].__tablename__
+        assert diag.constraint_name == f"fk_movement_{column}_{table}"
+        assert diag.message_detail == f'A key in column {column} is not present in table "{table}".'
 
 
 @pytest.mark.parametrize("column", ["product_id", "serial_id", "to_location_id"])
