@@ -16,6 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, exists, func, literal_column, select, true
 from sqlalchemy.orm import Session
 
+from . import direct
 from .barcodes import lookup_forms
 from .errors import NotFound
 from .models import Customer, Document, Location, Product, Supplier
@@ -359,6 +360,14 @@ def locked_serials(session: Session, document_id: int) -> dict[str, SerialFacts]
     """The records of a document's serials, row-locked in id order (postings never deadlock on serials), by text."""
     return {row.serial: _facts(row.serial, row)
             for row in session.connection().execute(_LOCKED, {"document_id": document_id})}
+
+
+def locked_serials_then(session: Session, document_id: int, then, then_params: dict) -> tuple[dict, list]:
+    """``locked_serials``, and the rows of ``then``, a read sent right behind it, in one round trip where the
+    engine pipelines (direct.both): it runs once those locks are held, so it reads what they hold (a posting's
+    site_rules.READ: where each record is)."""
+    locked, rows = direct.both(session.connection(), _LOCKED, {"document_id": document_id}, then, then_params)
+    return {row.serial: _facts(row.serial, row) for row in locked}, rows
 
 
 _HEAD = select(*head_columns()).select_from(head_from(D)).where(D.c.id == bindparam("id"))

@@ -57,6 +57,7 @@ from .facts import (
     SerialFacts,
     document_read,
     locked_serials,
+    locked_serials_then,
     product_by_id,
 )
 from .models import Document, DocumentLine, Product, SerialNumber
@@ -170,7 +171,8 @@ def _locked_lines(session: Session, doc: DocumentHead, read: DocumentRead):
     be read under the locks, ``site_rules.read``), from the document's read.
 
     The read's records are not locked: where there are any, on PostgreSQL they are read again under their locks
-    (``locked_serials``, in id order), and where they are is read after those locks; SQLite's write lock (BEGIN
+    (``locked_serials``, in id order), and where they are is read after those locks, in the same round trip
+    (``locked_serials_then``); SQLite's write lock (BEGIN
     IMMEDIATE) is the posting's already, so what the read found is what posting decides on. A receipt of new
     serials has none and locks none: a record another request makes meanwhile is found and locked by
     ``_bring_in``. Lines another request changed under the document's lock while the read waited for it (see
@@ -182,7 +184,9 @@ def _locked_lines(session: Session, doc: DocumentHead, read: DocumentRead):
     if len(lines) != doc.line_count:  # not read with the head (a long document), or changed while the read waited
         return _lines(session, doc.id), locked_serials(session, doc.id), _Products(session), None
     if facts and session.get_bind().dialect.name == "postgresql":
-        return lines, locked_serials(session, doc.id), _Products(session, read.products), None
+        # Where each is, read right behind the locks, in their round trip (the checks need both).
+        locked, placed = locked_serials_then(session, doc.id, site_rules.READ, {"document_id": doc.id})
+        return lines, locked, _Products(session, read.products), site_rules.of_rows(placed)
     where = {serial: site_rules.Where(*row) for serial, row in read.where.items()}
     return lines, facts, _Products(session, read.products), where
 

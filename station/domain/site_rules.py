@@ -37,10 +37,15 @@ class Where:
 
 def read(session: Session, document_id: int) -> dict[str, Where]:
     """Where each serial named on the document is (one statement)."""
-    return {r[0]: Where(*r) for r in session.connection().execute(_READ, {"document_id": document_id})}
+    return of_rows(session.connection().execute(READ, {"document_id": document_id}))
 
 
-_READ = (select(S.c.serial, S.c.id, S.c.location_id, LOC.c.site_id, S.c.transfer_id, _T.c.reference, _T.c.location_id)
+def of_rows(rows) -> dict[str, Where]:
+    """``READ``'s rows (its parameter: ``document_id``), by serial."""
+    return {r[0]: Where(*r) for r in rows}
+
+
+READ = (select(S.c.serial, S.c.id, S.c.location_id, LOC.c.site_id, S.c.transfer_id, _T.c.reference, _T.c.location_id)
          .select_from(L.join(S, S.c.serial == L.c.serial).outerjoin(LOC, LOC.c.id == S.c.location_id)
                       .outerjoin(_T, _T.c.id == S.c.transfer_id))
          .where(L.c.document_id == bindparam("document_id", type_=L.c.document_id.type)))
