@@ -437,7 +437,7 @@ def document_read(session: Session, document_id: int, *, with_lines: bool = True
     a change another request made to the lines while holding that lock (a line added or taken back: each moves the
     head's ``line_count``) is not among them, so a caller compares their number with ``line_count``.
     """
-    rows = session.connection().execute(_DOCUMENT_READ[with_lines], {"document_id": document_id}).all()
+    rows = direct.run(session.connection(), _DOCUMENT_READ[with_lines], {"document_id": document_id})
     first = rows[0]
     head = DocumentHead(first.d_id, first.reference, first.kind, first.status, first.station, first.d_user,
                         first.d_supplier_id, first.d_customer_id, first.order_id, first.line_count,

@@ -28,7 +28,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.functions import FunctionElement
 
-from station.domain import tallies
+from station.domain import direct, tallies
 from station.domain.models import DocumentLine, Product
 from station.interchange import places
 from station.interchange.representation import RECENT_LINES
@@ -194,7 +194,7 @@ def read(session, document_id: int, order_id: int | None) -> tuple[list[tallies.
     with the columns ``representation.last_lines`` reads)."""
     params = {"document_id": document_id} | ({"order_id": order_id} if order_id is not None else {})
     counts, lines = [], []
-    for row in session.connection().execute(_READ[order_id is not None], params):
+    for row in direct.run(session.connection(), _READ[order_id is not None], params):  # (below SQLAlchemy)
         if row.part == 0:
             counts.append(tallies.ProductCount(row.code, row.name, row.units, row.expected, row.received)
                           if order_id is not None else tallies.ProductCount(row.code, row.name, row.units))
