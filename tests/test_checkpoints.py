@@ -156,7 +156,8 @@ def _wal_frames(tmp_path) -> int:
 def test_a_checkpoint_waits_while_the_writes_keep_coming(tmp_path):
     """Guards the screens' fetch of a scan just written against the checkpoint beside it (issue 22): a checkpoint
     due waits while write transactions keep ending within QUIET of each other (here an hour: always), and the
-    database file is not touched; once another EVERY of them were committed meanwhile it runs anyway, late."""
+    database file is not touched; once the write that asks for the next one (EVERY more) has ended it runs anyway,
+    late."""
     engine = _engine(tmp_path, quiet=HOUR, latest=HOUR)
     try:
         checkpointer = checkpointer_of(engine)

@@ -18,8 +18,10 @@ beside that fetch (its copying and two syncs) made that scan one of the slowest 
 checkpoint due waits until ``QUIET`` passed without a write transaction ending, between one scan and the next
 (a scanner's pace leaves tens of ms between them; with writes sparse, it runs ``QUIET`` after the write that
 asked for it). Writes that never leave such a pause do not hold it back for long: it runs anyway ``LATEST``
-after it was asked for, or as soon as another ``EVERY`` write transactions were committed meanwhile, so the WAL
-stays as bounded as before (some two checkpoints' worth of pages, then ``RESTART_FRAMES`` as below).
+after it was asked for, or as soon as the write transaction that asks for the next one (``EVERY`` more) has
+ended, so that under writes back to back a checkpoint still runs every ``EVERY`` of them, one such interval
+later than before, and the WAL stays bounded (some two checkpoints' worth of pages, then ``RESTART_FRAMES``
+as below).
 
 It copies only what was committed before it began, though, and the WAL starts again from its beginning only
 when a write transaction begins with every page of it copied: with scans back to back that never happened by
@@ -77,7 +79,8 @@ class Checkpointer:
         self.restarts = 0  # checkpoints run in the write queue, for the WAL to start again
         self._asked = False  # a checkpoint is due once the connection that committed is back in the pool
         self._due_since: float | None = None  # when the checkpoint waiting for a pause was asked for (monotonic)
-        self._overdue = False  # another ``every`` write transactions came while it waited: it runs now
+        self._overdue = False  # another ``every`` write transactions ended while it waited: it runs now
+        self._then_due: float | None = None  # when the one that made it overdue was asked for, waiting after it
         self._last_write = 0.0  # when the last write transaction ended (its connection back in the pool)
         self.done = 0  # checkpoints run
         self.at_once = 0  # checkpoints (catch_up) run as soon as asked for, the writes paused already
@@ -90,22 +93,19 @@ class Checkpointer:
         self._thread: tuple[threading.Thread, threading.Event] | None = None  # the thread, its stop
 
     def committed(self) -> None:
-        """One write transaction committed: ask for a checkpoint every ``every`` of them (the one asked for
-        before, still waiting for a pause in the writes, then runs at once)."""
+        """One write transaction committed: ask for a checkpoint every ``every`` of them."""
         with self._lock:
             self.commits += 1
             if self.commits < self.every:
                 return
             self.commits = 0
             self._asked = True
-            if self._due_since is not None:
-                self._overdue = True
-                self._changed.notify_all()
 
     def returned(self, wrote: bool = True) -> None:
         """A connection is back in the pool, its transaction over (``wrote``: a write transaction): a checkpoint
         asked for by its commit is due from now (the commit event comes before the COMMIT, whose pages the
-        checkpoint would miss), and waits until ``quiet`` after the last write (module docstring)."""
+        checkpoint would miss), and waits until ``quiet`` after the last write (module docstring); the one asked
+        for before, if it still waits for that pause, runs now instead."""
         if not wrote:
             return
         now = time.monotonic()
@@ -116,6 +116,8 @@ class Checkpointer:
             self._asked = False
             if self._due_since is None:
                 self._due_since = now
+            else:  # the one waiting runs now, this one waits in its turn: one every ``every`` writes, as before
+                self._overdue, self._then_due = True, now
             if self._thread is None:
                 stop = threading.Event()
                 thread = threading.Thread(target=self._run, args=(stop,), name="sqlite-checkpoint", daemon=True)
@@ -134,7 +136,7 @@ class Checkpointer:
             now = time.monotonic()
             late = self._overdue or now >= self._due_since + self.latest
             if late or now >= self._last_write + self.quiet:
-                self._due_since, self._overdue = None, False
+                self._due_since, self._overdue, self._then_due = self._then_due, False, None
                 return "late" if late else "held_back" if held else "at_once"
             held = True
             self._changed.wait(min(self._last_write + self.quiet, self._due_since + self.latest) - now)
@@ -202,7 +204,7 @@ class Checkpointer:
         """End the thread (the engine is disposed); a later commit starts another."""
         with self._lock:
             running, self._thread = self._thread, None
-            self._due_since, self._overdue = None, False
+            self._due_since, self._overdue, self._then_due = None, False, None
             if running is not None:
                 running[1].set()
                 self._changed.notify_all()
