@@ -11,15 +11,18 @@ import sqlite3
 
 from sqlalchemy import text
 
-from station.storage.checkpoints import BACKSTOP_PAGES, EVERY, RESTART_FRAMES, checkpointer_of
+from station.storage.checkpoints import BACKSTOP_PAGES, EVERY, QUIET, RESTART_FRAMES, checkpointer_of
 from station.storage.db import make_engine, make_sessionmaker
 from station.storage.retry import run_in_transaction
 
 BLOB = 400_000  # bytes a transaction writes: some 100 pages, so EVERY - 2 of them pass RESTART_FRAMES
 
 
-def _engine(tmp_path):
+def _engine(tmp_path, quiet: float = QUIET, latest: float | None = None):
     engine = make_engine(f"sqlite:///{tmp_path / 'ckpt.db'}")
+    checkpointer_of(engine).quiet = quiet
+    if latest is not None:
+        checkpointer_of(engine).latest = latest
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE blob (id INTEGER PRIMARY KEY, data BLOB)"))
     return engine
@@ -137,3 +140,104 @@ def test_only_a_sqlite_file_gets_a_checkpointer(db):
         assert checkpointer_of(memory) is None
     finally:
         memory.dispose()
+
+
+HOUR = 3600.0  # a pause, or a delay, that never comes within a test
+
+
+def _wal_frames(tmp_path) -> int:
+    probe = sqlite3.connect(tmp_path / "ckpt.db")
+    try:  # a passive checkpoint that finds everything copied already copies nothing: it only counts the frames
+        return probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+    finally:
+        probe.close()
+
+
+def test_a_checkpoint_waits_while_the_writes_keep_coming(tmp_path):
+    """Guards the screens' fetch of a scan just written against the checkpoint beside it (issue 22): a checkpoint
+    due waits while write transactions keep ending within QUIET of each other (here an hour: always), and the
+    database file is not touched; once the write that asks for the next one (EVERY more) has ended it runs anyway,
+    late."""
+    engine = _engine(tmp_path, quiet=HOUR, latest=HOUR)
+    try:
+        checkpointer = checkpointer_of(engine)
+        path = tmp_path / "ckpt.db"
+        size = path.stat().st_size
+        Session = make_sessionmaker(engine)
+        _write(Session, EVERY - 1, size=10_000)  # with the table's creation, EVERY: one checkpoint due
+        assert checkpointer.thread is not None and checkpointer.commits == 0
+        _write(Session, EVERY - 1, size=10_000)
+        assert checkpointer.done == 0 and path.stat().st_size == size
+        _write(Session, 1, size=10_000)  # EVERY more: the one waiting runs now
+        assert checkpointer.wait_until(lambda: checkpointer.late == 1, timeout=60)
+        assert checkpointer.held_back == 0
+        assert path.stat().st_size > size
+    finally:
+        engine.dispose()
+
+
+def test_a_checkpoint_runs_once_the_writes_pause(tmp_path):
+    """With the writes stopped after the one that asked for it, the checkpoint runs when QUIET has passed, not
+    held back until it is late (``latest``, here an hour)."""
+    engine = _engine(tmp_path, quiet=QUIET, latest=HOUR)
+    try:
+        checkpointer = checkpointer_of(engine)
+        _write(make_sessionmaker(engine), EVERY - 1, size=10)
+        assert checkpointer.wait_until(lambda: checkpointer.held_back + checkpointer.at_once == 1, timeout=60)
+        busy, frames, copied = checkpointer.last
+        assert busy == 0 and frames == copied > 0 and checkpointer.late == 0
+    finally:
+        engine.dispose()
+
+
+def test_a_checkpoint_waits_no_longer_than_latest(tmp_path):
+    """Writes that never pause for QUIET (here an hour) hold a checkpoint back only until ``latest`` after it was
+    asked for: it runs then, late, with no more writes coming."""
+    engine = _engine(tmp_path, quiet=HOUR, latest=0.05)
+    try:
+        checkpointer = checkpointer_of(engine)
+        _write(make_sessionmaker(engine), EVERY - 1, size=10)
+        assert checkpointer.wait_until(lambda: checkpointer.late == 1, timeout=60)
+        assert checkpointer.held_back == 0 and checkpointer.last[1] > 0
+    finally:
+        engine.dispose()
+
+
+def test_the_wal_stays_bounded_under_writes_that_never_pause(tmp_path):
+    """Guards the WAL's length against the wait for a pause: writes back to back that never leave QUIET (an hour)
+    still get a checkpoint every EVERY of them, and the WAL starts again (RESTART_FRAMES) instead of holding all
+    6 * EVERY transactions, some 75 MB."""
+    size = 200_000  # some 50 pages: two checkpoints' worth pass RESTART_FRAMES
+    engine = _engine(tmp_path, quiet=HOUR, latest=HOUR)
+    try:
+        checkpointer = checkpointer_of(engine)
+        Session = make_sessionmaker(engine)
+        _write(Session, 6 * EVERY - 1, size=size)
+        # six asked for, each run late when the next was asked for (or two as one, when the thread woke only after
+        # the next one's COMMIT); never for a pause
+        assert checkpointer.wait_until(lambda: checkpointer.late >= 3, timeout=60)
+        assert checkpointer.held_back == checkpointer.at_once == 0 and checkpointer.restarts >= 1
+        assert (tmp_path / "ckpt.db-wal").stat().st_size < 3 * EVERY * size
+        assert _wal_frames(tmp_path) < 3 * EVERY * size // 4096
+    finally:
+        engine.dispose()
+
+
+def test_reads_do_not_hold_a_checkpoint_back(tmp_path):
+    """Only a write transaction's end counts against the pause (a read writes nothing to copy, and the screens'
+    reads are what the pause is for): reads back to back after the last write still let the checkpoint run."""
+    from station.storage.db import read_only
+
+    engine = _engine(tmp_path, quiet=QUIET, latest=HOUR)
+    try:
+        checkpointer = checkpointer_of(engine)
+        _write(make_sessionmaker(engine), EVERY - 1, size=10)
+        ran = lambda: checkpointer.held_back + checkpointer.at_once == 1  # noqa: E731
+        for _ in range(1_000_000):
+            with read_only(engine).begin() as conn:
+                conn.execute(text("SELECT count(*) FROM blob")).scalar_one()
+            if checkpointer.wait_until(ran, timeout=0):
+                break
+        assert ran() and checkpointer.late == 0
+    finally:
+        engine.dispose()
