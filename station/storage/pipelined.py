@@ -103,12 +103,16 @@ def _do_execute(cursor, statement, parameters, context) -> bool:
         return False
     if not leads:
         return False
-    raw = conn.connection.driver_connection
+    _behind(conn.connection.driver_connection, leads, cursor, statement, parameters)
+    return True
+
+
+def _behind(raw, leads, cursor, statement, parameters) -> None:
+    """``statement`` sent on ``cursor`` behind ``leads`` (statements of the connection's own), in one pipeline."""
     with raw.pipeline():
         for lead in leads:
             raw.execute(lead)
         cursor.execute(statement, parameters)
-    return True
 
 
 def _hold(statement: str, context) -> bool:
@@ -129,9 +133,7 @@ def _begin_with(cursor, statement, parameters, context) -> bool:
     raw = conn.connection.driver_connection
     if not _ours(conn, raw):
         return False
-    with raw.pipeline():
-        raw.execute("BEGIN")
-        cursor.execute(statement, parameters)
+    _behind(raw, ("BEGIN",), cursor, statement, parameters)
     setattr(context, SAVED, 1)
     return True
 
