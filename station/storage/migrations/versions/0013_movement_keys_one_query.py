@@ -12,6 +12,10 @@ CASE per column, in the order 0011 checked them, each comparing the keys written
 naming the first column that misses one. What it refuses, with what error, and what it locks are unchanged
 (tests/test_movement_keys.py).
 """
+import functools
+import importlib.util
+from pathlib import Path
+
 from alembic import op
 
 revision = '0013'
@@ -19,17 +23,25 @@ down_revision = '0012'
 branch_labels = None
 depends_on = None
 
-#: movement's column -> the table it names, in 0011's order (its first failing column is the one named).
-KEYS = (('product_id', 'product'), ('serial_id', 'serial_number'), ('document_id', 'document'),
-        ('supplier_id', 'supplier'), ('customer_id', 'customer'), ('from_location_id', 'location'),
-        ('to_location_id', 'location'))
+
+@functools.cache
+def _earlier():
+    """Migration 0011, whose keys (movement's column -> the table it names, checked in that order: the first
+    failing column is the one named) and function this one rewrites (its module's name starts with a digit: loaded
+    from its file)."""
+    spec = importlib.util.spec_from_file_location(
+        "movement_keys_0011", Path(__file__).with_name("0011_movement_keys_per_statement.py"))
+    earlier = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(earlier)
+    return earlier
 
 
 def _one_query() -> str:
-    counts = ', '.join(f'count(DISTINCT {column}) AS {column}' for column, _ in KEYS)
+    keys = _earlier().KEYS
+    counts = ', '.join(f'count(DISTINCT {column}) AS {column}' for column, _ in keys)
     whens = '\n'.join(f"""      WHEN written_keys.{column} > 0 AND written_keys.{column} <> (SELECT count(*) FROM (
             SELECT 1 FROM {table} p WHERE p.id IN (SELECT {column} FROM written) FOR KEY SHARE OF p) AS locked)
-        THEN ARRAY['{column}', '{table}']""" for column, table in KEYS)
+        THEN ARRAY['{column}', '{table}']""" for column, table in keys)
     return f"""
 CREATE OR REPLACE FUNCTION movement_keys_written() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE missing text[]; name text;
@@ -57,12 +69,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != 'postgresql':
         return
-    import importlib.util
-    from pathlib import Path
-
-    # 0011's function, as it made it (its module's name starts with a digit: loaded from its file)
-    spec = importlib.util.spec_from_file_location(
-        "movement_keys_0011", Path(__file__).with_name("0011_movement_keys_per_statement.py"))
-    earlier = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(earlier)
-    op.execute(earlier._check_function().replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION', 1))
+    op.execute(_earlier()._check_function().replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION', 1))
