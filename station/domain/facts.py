@@ -358,8 +358,7 @@ def serial_facts(session: Session, text: str) -> SerialFacts:
 
 def locked_serials(session: Session, document_id: int) -> dict[str, SerialFacts]:
     """The records of a document's serials, row-locked in id order (postings never deadlock on serials), by text."""
-    return {row.serial: _facts(row.serial, row)
-            for row in session.connection().execute(_LOCKED, {"document_id": document_id})}
+    return _by_serial(session.connection().execute(_LOCKED, {"document_id": document_id}))
 
 
 def locked_serials_then(session: Session, document_id: int, then, then_params: dict) -> tuple[dict, list]:
@@ -367,7 +366,12 @@ def locked_serials_then(session: Session, document_id: int, then, then_params: d
     engine pipelines (direct.both): it runs once those locks are held, so it reads what they hold (a posting's
     site_rules.READ: where each record is)."""
     locked, rows = direct.both(session.connection(), _LOCKED, {"document_id": document_id}, then, then_params)
-    return {row.serial: _facts(row.serial, row) for row in locked}, rows
+    return _by_serial(locked), rows
+
+
+def _by_serial(rows) -> dict[str, SerialFacts]:
+    """``_LOCKED``'s rows as facts, by serial."""
+    return {row.serial: _facts(row.serial, row) for row in rows}
 
 
 _HEAD = select(*head_columns()).select_from(head_from(D)).where(D.c.id == bindparam("id"))

@@ -46,9 +46,9 @@ def of_rows(rows) -> dict[str, Where]:
 
 
 READ = (select(S.c.serial, S.c.id, S.c.location_id, LOC.c.site_id, S.c.transfer_id, _T.c.reference, _T.c.location_id)
-         .select_from(L.join(S, S.c.serial == L.c.serial).outerjoin(LOC, LOC.c.id == S.c.location_id)
-                      .outerjoin(_T, _T.c.id == S.c.transfer_id))
-         .where(L.c.document_id == bindparam("document_id", type_=L.c.document_id.type)))
+        .select_from(L.join(S, S.c.serial == L.c.serial).outerjoin(LOC, LOC.c.id == S.c.location_id)
+                     .outerjoin(_T, _T.c.id == S.c.transfer_id))
+        .where(L.c.document_id == bindparam("document_id", type_=L.c.document_id.type)))
 
 
 def refuse_in_transit(session: Session, where: Where) -> None:
