@@ -133,51 +133,79 @@ def test_no_fetch_is_started_within_the_interval_or_for_nobody():
     assert len(started) == 1 and channel.take_early() is None
 
 
+class _Hub:
+    """A real EventHub on a real event loop in a thread, fed by a live status; its screens' event texts queued."""
+
+    def __init__(self, state: dict, fetched: threading.Event) -> None:
+        self.live = LiveStatus()
+        self.engine = create_engine("sqlite://")
+        feed = ChangeFeed(self.engine, sessionmaker(self.engine), self.live)
+
+        def fetch(station: str) -> dict:
+            view = {"station": station, "version": state["version"]}
+            fetched.set()
+            return view
+
+        self.hub = EventHub(feed, fetch, lambda station: {"held": 0}, max_streams=5, max_per_client=5, heartbeat=60)
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="test-loop", daemon=True)
+        self._thread.start()
+        self._screens: list[tuple[Future, asyncio.Future, asyncio.Event | None]] = []
+
+    def open_screen(self, held: asyncio.Event | None = None) -> tuple[queue.Queue[bytes], Callable[[], None]]:
+        """A screen's stream: the texts it is sent, and how it leaves. With ``held``, its send of its first event
+        waits for it, as a send waits on a client's full socket."""
+        bodies: queue.Queue[bytes] = queue.Queue()
+        gone = asyncio.run_coroutine_threadsafe(self._future(), self.loop).result(10)
+
+        async def receive():
+            await gone
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            if message.get("body"):
+                bodies.put(message["body"])
+                if held is not None and bodies.qsize() == 1:
+                    await held.wait()
+
+        admitted = (200, [(b"x-station-events", b"till"), (b"content-type", b"text/event-stream")], b"")
+        scope = {"type": "http", "method": "GET", "client": ("127.0.0.1", 1)}
+        streaming = asyncio.run_coroutine_threadsafe(self.hub.handle(scope, receive, send, admitted), self.loop)
+        self._screens.append((streaming, gone, held))
+
+        def leave() -> None:
+            self.loop.call_soon_threadsafe(lambda: gone.done() or gone.set_result(None))
+            streaming.result(10)
+
+        return bodies, leave
+
+    async def _future(self) -> asyncio.Future:
+        return asyncio.get_running_loop().create_future()
+
+    def close(self) -> None:
+        for streaming, gone, held in self._screens:
+            self.loop.call_soon_threadsafe(lambda gone=gone: gone.done() or gone.set_result(None))
+            if held is not None:
+                self.loop.call_soon_threadsafe(held.set)
+            streaming.result(10)
+
+        async def stop():
+            self.hub.close()
+            await asyncio.gather(*(task for task in asyncio.all_tasks() if task is not asyncio.current_task()))
+
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()
+        self.hub.shutdown()
+        self.engine.dispose()
+
+
 def _hub_with_a_screen(state: dict, fetched: threading.Event):
-    """A real EventHub on a real event loop in a thread, fed by a live status, its one screen's event texts queued."""
-    live = LiveStatus()
-    engine = create_engine("sqlite://")
-    feed = ChangeFeed(engine, sessionmaker(engine), live)
-
-    def fetch(station: str) -> dict:
-        view = {"station": station, "version": state["version"]}
-        fetched.set()
-        return view
-
-    hub = EventHub(feed, fetch, lambda station: {"held": 0}, max_streams=5, max_per_client=5, heartbeat=60)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="test-loop", daemon=True)
-    thread.start()
-    bodies: queue.Queue[bytes] = queue.Queue()
-    gone = loop.create_future()
-
-    async def receive():
-        await gone
-        return {"type": "http.disconnect"}
-
-    async def send(message):
-        if message.get("body"):
-            bodies.put(message["body"])
-
-    admitted = (200, [(b"x-station-events", b"till"), (b"content-type", b"text/event-stream")], b"")
-    scope = {"type": "http", "method": "GET", "client": ("127.0.0.1", 1)}
-    streaming = asyncio.run_coroutine_threadsafe(hub.handle(scope, receive, send, admitted), loop)
-
-    async def stop():
-        hub.close()
-        await asyncio.gather(*(task for task in asyncio.all_tasks() if task is not asyncio.current_task()))
-
-    def close():
-        loop.call_soon_threadsafe(gone.set_result, None)
-        streaming.result(10)
-        asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
-        hub.shutdown()
-        engine.dispose()
-
-    return live, hub, loop, bodies, close
+    """A real EventHub with one screen open: the live status, the hub, its loop, the screen's texts, and the end."""
+    hub = _Hub(state, fetched)
+    bodies, _leave = hub.open_screen()
+    return hub.live, hub.hub, hub.loop, bodies, hub.close
 
 
 def _version(body: bytes) -> int:
@@ -220,3 +248,47 @@ def test_a_burst_of_news_ends_on_the_last_state():
             seen = _version(bodies.get(timeout=10))
     finally:
         close()
+
+
+def test_news_published_while_a_screen_is_sending_reaches_it_after_the_send():
+    """Guards against a screen that was busy sending (its client's socket full, or just slow) when the next state
+    went out: it must send that state once its send returns, not wait a heartbeat (15 s) for the next wake."""
+    state = {"version": 0}
+    hub, held = _Hub(state, threading.Event()), asyncio.Event()
+    try:
+        slow, _ = hub.open_screen(held)
+        assert _version(slow.get(timeout=10)) == 0  # and its send now waits on ``held``
+        quick, _ = hub.open_screen()
+        assert _version(quick.get(timeout=10)) == 0
+        state["version"] = 1
+        hub.live.notify("till")
+        assert _version(quick.get(timeout=10)) == 1  # published, while the slow screen was still sending
+        hub.loop.call_soon_threadsafe(held.set)
+        assert _version(slow.get(timeout=10)) == 1
+    finally:
+        hub.close()
+
+
+def test_a_station_nobody_watches_any_more_is_let_go_and_its_next_screen_gets_the_state_now():
+    """Guards against a channel whose last screen left during its rate-limit pause living on, unwoken, until its
+    heartbeat (15 s): news told while nobody listened never reached it, and a screen opened then (a reload
+    just after a scan) was shown the state from before that scan until the heartbeat."""
+    state = {"version": 0}
+    hub = _Hub(state, threading.Event())
+    try:
+        first, leave = hub.open_screen()
+        assert _version(first.get(timeout=10)) == 0
+        channel = hub.hub.channels["till"]
+        channel.published = time.monotonic() + 0.2  # its last event just went out: the next look waits
+        state["version"] = 1
+        hub.live.notify("till")  # wakes the channel into its pause
+        leave()  # and the only screen leaves during it
+        ended = asyncio.run_coroutine_threadsafe(asyncio.wait_for(asyncio.shield(channel.task), 10), hub.loop)
+        ended.result(15)
+        assert "till" not in hub.hub.channels
+        state["version"] = 2
+        hub.live.notify("till")  # told nobody: no screen is open
+        second, _ = hub.open_screen()
+        assert _version(second.get(timeout=10)) == 2
+    finally:
+        hub.close()

@@ -65,18 +65,29 @@ NEWS, BEAT, END = "news", "beat", "end"
 
 
 class Stream:
-    """One open stream: its task sleeps on ``wakeup``, which the channel, the client or the server resolves."""
+    """One open stream: its task sleeps on ``wakeup``, which the channel, the client or the server resolves.
 
-    __slots__ = ("wakeup",)
+    A wake that comes while the task is not asleep (it is sending the last event, which can wait on the
+    client's socket) is kept in ``missed`` and ends the next wait at once: else news published during a send
+    would wait for the next heartbeat (15 s) to reach that screen.
+    """
+
+    __slots__ = ("wakeup", "missed")
 
     def __init__(self) -> None:
         self.wakeup: asyncio.Future | None = None
+        self.missed: str | None = None
 
     def wake(self, reason: str) -> None:
         if self.wakeup is not None and not self.wakeup.done():
             self.wakeup.set_result(reason)
+        elif self.missed != END:  # the end is never overridden
+            self.missed = reason
 
     async def wait(self) -> str:
+        if self.missed is not None:
+            reason, self.missed = self.missed, None
+            return reason
         self.wakeup = asyncio.get_running_loop().create_future()
         try:
             return await self.wakeup
@@ -248,6 +259,8 @@ class EventHub:
             self._listener = listener
             # Not waiting for the feed to listen: each channel fetches its state at once anyway.
             self.feed.subscribe(listener, wait=False)
+            for channel in self.channels.values():  # one still ending heard nothing while nobody listened
+                channel.wake.set()
 
     def _prefetch(self, stations: list[str] | None) -> None:
         """In the feed's thread: start each changed channel's fetch in the pool now (Channel.noticed)."""
@@ -282,6 +295,7 @@ class EventHub:
                 early = channel.published + MIN_INTERVAL - time.monotonic()
                 if early > 0:
                     await asyncio.sleep(early)  # a rate limit: news within the interval comes in one event
+                    continue  # and look again at who is left: a screen that left meanwhile woke nobody
                 channel.wake.clear()
                 started = channel.take_early()
                 if started is not None:
