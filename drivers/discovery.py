@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
@@ -39,6 +40,13 @@ _SCANNER_WORDS = ("barcode", "scanner")
 _VENDOR_PRODUCT = re.compile(r"[0-9A-Fa-f*?]{1,4}:[0-9A-Fa-f*?]{1,4}")
 INPUT_LINK_DIRS = ("/dev/input/by-id", "/dev/input/by-path", "/dev/barcode")
 SERIAL_LINK_DIRS = ("/dev/serial/by-id", "/dev/serial/by-path", "/dev/barcode")
+
+#: Held while a device path is probed (listed, its links resolved, opened to learn what it is): one probe at a
+#: time. Probes are rare (a start, a replug) and short, so nothing waits noticeably; and umockdev's preload
+#: (0.17), under which the daemon's tests run, is not thread-safe here: its lstat() of an emulated /dev link
+#: reads a path buffer shared by every thread after letting go of its lock, and aborts the process when a
+#: second thread's probe has rewritten it meanwhile (a replug's listing beside a reader's reopen).
+PROBING = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,11 @@ def looks_like_scanner(info: DeviceInfo) -> bool:
 
 def stable_paths(path: str, link_dirs: Iterable[str]) -> tuple[str, ...]:
     """The symlinks in ``link_dirs`` that resolve to the node ``path``."""
+    with PROBING:
+        return _links_to(path, link_dirs)
+
+
+def _links_to(path: str, link_dirs: Iterable[str]) -> tuple[str, ...]:
     target = os.path.realpath(path)
     found = []
     for directory in link_dirs:
@@ -130,10 +143,11 @@ def list_input_devices(
         return []
     link_dirs = tuple(link_dirs)
     devices = []
-    for path in sorted(evdev.list_devices(root)):
-        name, vendor, product = _input_identity(path)
-        info = DeviceInfo(path, "input", name, vendor, product, stable_paths(path, link_dirs))
-        devices.append(_with_guess(info))
+    with PROBING:
+        for path in sorted(evdev.list_devices(root)):
+            name, vendor, product = _input_identity(path)
+            info = DeviceInfo(path, "input", name, vendor, product, stable_paths(path, link_dirs))
+            devices.append(_with_guess(info))
     return devices
 
 
@@ -141,7 +155,9 @@ def list_serial_ports(link_dirs: Iterable[str] = SERIAL_LINK_DIRS) -> list[Devic
     """Every serial port pyserial finds, with its /dev/serial/by-id links."""
     link_dirs = tuple(link_dirs)
     devices = []
-    for port in sorted(list_ports.comports(), key=lambda port: port.device):
+    with PROBING:
+        ports = sorted(list_ports.comports(), key=lambda port: port.device)
+    for port in ports:
         description = port.description if port.description != "n/a" else ""
         info = DeviceInfo(
             port.device,
@@ -163,7 +179,8 @@ def list_devices() -> list[DeviceInfo]:
 def _same_device(path: str, info: DeviceInfo) -> bool:
     if path == info.path or path in info.stable_paths:
         return True
-    return os.path.realpath(path) == os.path.realpath(info.path)
+    with PROBING:
+        return os.path.realpath(path) == os.path.realpath(info.path)
 
 
 def _input_identity(path: str) -> tuple[str, str | None, str | None]:
