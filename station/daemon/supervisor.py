@@ -117,15 +117,23 @@ def _open_matching(match: discovery.DeviceMatch, path: str) -> Any:
     """Open an evdev node only if it still is the configured device (ENODEV otherwise)."""
     import evdev
 
-    device = evdev.InputDevice(path)
-    info = discovery.DeviceInfo(
-        path, "input", device.name, f"{device.info.vendor:04x}", f"{device.info.product:04x}",
-        discovery.stable_paths(path, discovery.INPUT_LINK_DIRS),
-    )
+    with discovery.PROBING:
+        device = evdev.InputDevice(path)
+        links = discovery.stable_paths(path, discovery.INPUT_LINK_DIRS) if match.path is not None else ()
+    info = discovery.DeviceInfo(path, "input", device.name, f"{device.info.vendor:04x}",
+                                f"{device.info.product:04x}", links)
     if not match.matches(info):
         device.close()
         raise OSError(errno.ENODEV, f"{path} is no longer the configured scanner")
     return device
+
+
+def _open_fixed(path: str) -> Any:
+    """Open the evdev node a fixed path names, one probe at a time (discovery.PROBING)."""
+    import evdev
+
+    with discovery.PROBING:
+        return evdev.InputDevice(path)
 
 
 class Supervisor:
@@ -229,7 +237,9 @@ class Supervisor:
     def _retry_lost(self) -> None:
         """While a matched slot that was read before has no device, resolve again after ``reconnect_interval``."""
         lost = any(slot.match is not None and slot.seen and not slot.readers for slot in self.slots)
-        if lost and (self._retry is None or not self._retry.is_alive()) and not self._stop_event.is_set():
+        # The timer's own refresh arms the next one: it is still alive while it runs.
+        pending = self._retry is not None and self._retry.is_alive() and self._retry is not threading.current_thread()
+        if lost and not pending and not self._stop_event.is_set():
             self._retry = threading.Timer(self.reconnect_interval, self.refresh)
             self._retry.daemon = True
             self._retry.start()
@@ -279,15 +289,13 @@ class Supervisor:
                 stopbits=cfg.stopbits, idle_gap=gap, reconnect_interval=self.reconnect_interval,
                 on_status=on_status,
             )
-        import evdev
-
         from drivers.evdev_reader import EvdevScanner
         from drivers.keydecoder import KeyDecoder
 
         decoder = KeyDecoder(layout=cfg.layout, terminators=frozenset(cfg.terminators),
                              idle_gap=cfg.idle_gap_ms / 1000 if cfg.idle_gap_ms else None,
                              lost_terminator=cfg.lost_terminator_ms / 1000 if cfg.lost_terminator_ms else None)
-        opener = evdev.InputDevice if slot.match is None else partial(_open_matching, slot.match)
+        opener = _open_fixed if slot.match is None else partial(_open_matching, slot.match)
         journal = _ReaderJournal(self.journal, slot.station, slot.device_id, None)
         return EvdevScanner(
             slot.device_id, path, decoder, journal, grab=True, reconnect_interval=self.reconnect_interval,
