@@ -206,19 +206,22 @@ def test_a_checkpoint_waits_no_longer_than_latest(tmp_path):
 def test_the_wal_stays_bounded_under_writes_that_never_pause(tmp_path):
     """Guards the WAL's length against the wait for a pause: writes back to back that never leave QUIET (an hour)
     still get a checkpoint every EVERY of them, and the WAL starts again (RESTART_FRAMES) instead of holding all
-    6 * EVERY transactions, some 75 MB."""
+    8 * EVERY transactions, some 100 MB."""
     size = 200_000  # some 50 pages: two checkpoints' worth pass RESTART_FRAMES
     engine = _engine(tmp_path, quiet=HOUR, latest=HOUR)
     try:
         checkpointer = checkpointer_of(engine)
         Session = make_sessionmaker(engine)
-        _write(Session, 6 * EVERY - 1, size=size)
-        # six asked for, each run late when the next was asked for (or two as one, when the thread woke only after
+        _write(Session, 8 * EVERY - 1, size=size)
+        # seven asked for, each run late when the next was asked for (or two as one, when the thread woke only after
         # the next one's COMMIT); never for a pause
         assert checkpointer.wait_until(lambda: checkpointer.late >= 3, timeout=60)
         assert checkpointer.held_back == checkpointer.at_once == 0 and checkpointer.restarts >= 1
-        assert (tmp_path / "ckpt.db-wal").stat().st_size < 3 * EVERY * size
-        assert _wal_frames(tmp_path) < 3 * EVERY * size // 4096
+        # Some two intervals' worth by design (one run late); a checkpoint thread held off both cores by a busy
+        # machine runs later still (3.2 intervals on one CI run), but never lets the WAL hold all eight.
+        bound = 4 * EVERY * size
+        assert (tmp_path / "ckpt.db-wal").stat().st_size < bound
+        assert _wal_frames(tmp_path) < bound // 4096
     finally:
         engine.dispose()
 
