@@ -150,7 +150,7 @@ class _Hub:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="test-loop", daemon=True)
         self._thread.start()
-        self._screens: list[tuple[Future, asyncio.Future, asyncio.Event | None]] = []
+        self._screens: list[tuple[Callable[[], None], asyncio.Event | None]] = []
 
     def open_screen(self, held: asyncio.Event | None = None) -> tuple[queue.Queue[bytes], Callable[[], None]]:
         """A screen's stream: the texts it is sent, and how it leaves. With ``held``, its send of its first event
@@ -171,23 +171,22 @@ class _Hub:
         admitted = (200, [(b"x-station-events", b"till"), (b"content-type", b"text/event-stream")], b"")
         scope = {"type": "http", "method": "GET", "client": ("127.0.0.1", 1)}
         streaming = asyncio.run_coroutine_threadsafe(self.hub.handle(scope, receive, send, admitted), self.loop)
-        self._screens.append((streaming, gone, held))
 
         def leave() -> None:
             self.loop.call_soon_threadsafe(lambda: gone.done() or gone.set_result(None))
             streaming.result(10)
 
+        self._screens.append((leave, held))
         return bodies, leave
 
     async def _future(self) -> asyncio.Future:
         return asyncio.get_running_loop().create_future()
 
     def close(self) -> None:
-        for streaming, gone, held in self._screens:
-            self.loop.call_soon_threadsafe(lambda gone=gone: gone.done() or gone.set_result(None))
+        for leave, held in self._screens:
             if held is not None:
-                self.loop.call_soon_threadsafe(held.set)
-            streaming.result(10)
+                self.loop.call_soon_threadsafe(held.set)  # a send held up would never see the client go
+            leave()
 
         async def stop():
             self.hub.close()
