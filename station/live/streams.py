@@ -259,6 +259,8 @@ class EventHub:
             self._listener = listener
             # Not waiting for the feed to listen: each channel fetches its state at once anyway.
             self.feed.subscribe(listener, wait=False)
+            for channel in self.channels.values():  # one still ending heard nothing while nobody listened
+                channel.wake.set()
 
     def _prefetch(self, stations: list[str] | None) -> None:
         """In the feed's thread: start each changed channel's fetch in the pool now (Channel.noticed)."""
