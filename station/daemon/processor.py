@@ -292,8 +292,12 @@ class Processor(threading.Thread):
             else:
                 failed = None
                 outcome = outcome_of(result)
-                self.live.notify(scan.station)  # committed: the screens fetch it while the spool is told
-                self.spool.mark_done(scan.seq, outcome)
+                try:
+                    self.spool.mark_done(scan.seq, outcome)
+                finally:
+                    # Committed and marked: the screens are told now (even if the mark failed), and their fetch
+                    # runs alone, not beside the spool's commit, and finds no held scan that is done.
+                    self.live.notify(scan.station)
         if failed is not None:
             return self._failed(scan, failed)
         self._back_online()
