@@ -144,5 +144,6 @@ def serial_of(reading: Reading | None, raw: bytes | str) -> str | None:
 
 
 def recent(session: Session, station: str, count: int):
-    """The station's last scans, newest first."""
-    return session.connection().execute(_RECENT, {"station": station, "count": count}).all()
+    """The station's last scans, newest first: on the driver's cursor (direct.run), as a live screen's fetch reads
+    them after every scan."""
+    return direct.run(session.connection(), _RECENT, {"station": station, "count": count})
