@@ -43,6 +43,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy.exc import OperationalError
 
 from .bridge import Headers, send_response
@@ -328,10 +329,10 @@ class EventHub:
         except OperationalError:
             offline = self.offline(station)
             return ("offline", offline["held"]), f"event: offline\ndata: {json.dumps(offline)}\n\n".encode()
-        data = json.dumps(view, separators=(",", ":"))
         # The station's printer changes without a scan (paper out, labels printed): that is news too.
         printer = (view.get("printer") or {}).get("sentence")
-        return ("state", view.get("version", 0), printer), f"id: {view.get('version', 0)}\ndata: {data}\n\n".encode()
+        version = view.get("version", 0)
+        return ("state", version, printer), b"id: %d\ndata: %s\n\n" % (version, orjson.dumps(view))
 
     # -- the end -----------------------------------------------------------------
     def close(self) -> None:
