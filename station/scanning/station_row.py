@@ -252,8 +252,8 @@ def load(session: Session, station: str, *, lock: bool, key: str | None = None,
     if keyed:
         params["key"] = key
     if lock:
-        row = _locked_probed(session, _LOCK_PROBED[keyed, probe is not None],
-                             params | probe_params(probe) if probe is not None else params)
+        row = _first_row(session, _LOCK_PROBED[keyed, probe is not None],
+                         params | probe_params(probe) if probe is not None else params)
         if row is not None:
             found = _row(station, row, keyed)
             doc = found.document
@@ -265,11 +265,11 @@ def load(session: Session, station: str, *, lock: bool, key: str | None = None,
     return _row(station, row, keyed) if row is not None else None
 
 
-def _locked_probed(session: Session, statement, params: dict):
-    """The locked read with the answer and the probe (``statement``: one of ``_LOCK_PROBED``), or None: a scan's
-    first statement, and the costliest to execute through SQLAlchemy (its hundred and thirty columns: 0.07-0.1 ms
-    more than the statement), so sent on the driver's cursor, with its transaction's BEGIN on PostgreSQL
-    (pipelined.first)."""
+def _first_row(session: Session, statement, params: dict):
+    """``statement``'s first row, or None, sent on the driver's cursor with its transaction's BEGIN on PostgreSQL
+    (pipelined.first): the reads that carry the open document's answer (a scan's locked read, one of
+    ``_LOCK_PROBED``, its first statement; a screen's ``_READ_SHOWN``), the costliest to execute through
+    SQLAlchemy (their hundred and more columns: 0.07-0.1 ms more than the statement)."""
     rows = pipelined.first(session.connection(), statement, params)
     return rows[0] if rows else None
 
@@ -278,12 +278,11 @@ def shown(session: Session, station: str, *, home: str = MAIN_SITE) -> StationRo
     """The station's row as its screen shows it (not locked), with its open document's answer (its products and
     last lines: answer_read.beside) in the same statement, or None when it has none yet: what a live screen
     fetches on every scan, one statement where the row, the counts and the lines were three. Sent as the scan's
-    locked read is (pipelined.first: on the driver's cursor, 0.1 ms less than through SQLAlchemy at a million
-    serials; on PostgreSQL with its transaction's BEGIN, one round trip fewer)."""
-    rows = pipelined.first(session.connection(), _READ_SHOWN, {"station": station, "home": home})
-    if not rows:
+    locked read is (_first_row: 0.1 ms less than through SQLAlchemy at a million serials; on PostgreSQL its
+    transaction's BEGIN goes with it, one round trip fewer)."""
+    row = _first_row(session, _READ_SHOWN, {"station": station, "home": home})
+    if row is None:
         return None
-    row = rows[0]
     found = _row(station, row)
     doc = found.document
     return replace(found, shown=answer_read.from_rows(doc.id, doc.order_id, row.an_rows) if doc is not None else None)
