@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import pytest
 from helpers.database import POSTGRES_ONLY
-from sqlalchemy import bindparam, column, insert, table, text
+from sqlalchemy import bindparam, column, func, insert, select, table, text
 from sqlalchemy.exc import IntegrityError
 
 from station.bench.statements import Counter
+from station.domain import direct
 from station.storage.db import make_engine
 from station.storage.pipelined import BEGIN_WITH, at_commit
 
@@ -161,3 +162,86 @@ def test_an_error_inside_a_held_savepoint_is_undone_by_it(rows):
         nested.rollback()
         s.connection().execute(ADD, {"id": 2})
     assert _ids(rows) == [1, 2]
+
+
+COUNT = select(func.count()).select_from(T)
+
+
+def test_writes_held_ahead_go_in_the_next_statements_round_trip_and_are_read_by_it(rows):
+    """Guards direct.ahead (a posting's close and event): the writes held go first in the pipeline of the next
+    statement sent directly, which reads them; counted as statements, no round trip of their own. SELECT with
+    BEGIN, the two writes with the count, COMMIT: 5 statements in 3 round trips."""
+    trips = Counter(rows.engine).start()
+    try:
+        with rows.Session.begin() as s:
+            conn = s.connection()
+            conn.execute(text("SELECT 1"), execution_options=FIRST)
+            direct.ahead(conn, ((ADD, {"id": 1}), (ADD, {"id": 2})))
+            assert direct.run(conn, COUNT, {})[0][0] == 2
+    finally:
+        trips.stop()
+    assert (trips.statements, trips.round_trips) == (5, 3)
+    assert _ids(rows) == [1, 2]
+
+
+def test_writes_held_ahead_go_before_what_sqlalchemy_executes_and_with_the_commit(rows):
+    """Guards the order of a transaction: a statement SQLAlchemy executes after writes held ahead reads them, and
+    writes still held at the end are committed, whether the transaction's BEGIN went with a statement (the COMMIT
+    in their round trip) or psycopg sent it."""
+    with rows.Session.begin() as s:
+        conn = s.connection()
+        conn.execute(text("SELECT 1"), execution_options=FIRST)
+        direct.ahead(conn, ((ADD, {"id": 1}),))
+        assert conn.execute(COUNT).scalar_one() == 1
+        direct.ahead(conn, ((ADD, {"id": 2}),))
+    trips = Counter(rows.engine).start()
+    try:
+        with rows.Session.begin() as s:
+            conn = s.connection()
+            conn.execute(text("SELECT 1"), execution_options=FIRST)
+            direct.ahead(conn, ((ADD, {"id": 3}),))
+    finally:
+        trips.stop()
+    assert (trips.statements, trips.round_trips) == (2, 2)  # the SELECT with BEGIN, the write with COMMIT
+    with rows.Session.begin() as s:
+        s.connection().execute(text("SELECT 1"))  # psycopg's own BEGIN
+        direct.ahead(s.connection(), ((ADD, {"id": 4}),))
+    assert _ids(rows) == [1, 2, 3, 4]
+
+
+def test_a_rollback_drops_writes_held_ahead_and_a_rollback_to_a_savepoint_those_held_inside_it(rows):
+    """Guards a refusal after a posting's writes: a rollback to the savepoint they were held in drops them unsent (one
+    that would fail raises nothing), what was written before the savepoint stays, and a rollback of the transaction
+    drops them all."""
+    with rows.Session.begin() as s:
+        conn = s.connection()
+        conn.execute(text("SELECT 1"), execution_options=FIRST)
+        direct.ahead(conn, ((ADD, {"id": 1}),))
+        nested = s.begin_nested()
+        # (the session's connection: its SAVEPOINT is sent.) 1 again would fail, sent: dropped unsent, it cannot.
+        direct.ahead(s.connection(), ((ADD, {"id": 2}), (ADD, {"id": 1})))
+        nested.rollback()
+        assert direct.run(conn, COUNT, {})[0][0] == 1
+    with rows.Session() as s:
+        conn = s.connection()
+        conn.execute(text("SELECT 1"), execution_options=FIRST)
+        direct.ahead(conn, ((ADD, {"id": 3}),))
+        s.rollback()
+    assert _ids(rows) == [1]
+
+
+def test_a_write_held_ahead_that_fails_fails_the_statement_it_went_with(rows):
+    """Guards the errors: a held write refused by a unique index raises SQLAlchemy's IntegrityError from the statement
+    it went with, nothing of the transaction is kept, and the connection's next transaction is whole."""
+    with rows.engine.begin() as conn:
+        conn.execute(ADD, {"id": 1})
+    with pytest.raises(IntegrityError), rows.Session.begin() as s:
+        conn = s.connection()
+        conn.execute(text("SELECT 1"), execution_options=FIRST)
+        conn.execute(ADD, {"id": 2})
+        direct.ahead(conn, ((ADD, {"id": 1}),))
+        direct.run(conn, COUNT, {})
+    with rows.Session.begin() as s:
+        s.connection().execute(text("SELECT 1"), execution_options=FIRST)
+        direct.ahead(s.connection(), ((ADD, {"id": 3}),))
+    assert _ids(rows) == [1, 3]

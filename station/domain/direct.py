@@ -51,6 +51,10 @@ PIPELINES = "station_pipelines"
 #: and RELEASE), held by station.storage.pipelined to go before the next statement sent, in its pipeline. Each was
 #: counted as it was held (a statement, its round trip saved).
 LEADS = "station.leads"
+#: The connection's info: writes (each a statement and its parameters) whose answers nobody reads, held by ``ahead``
+#: to go first in the pipeline of the next statement sent here. Where SQLAlchemy executes a statement first, or the
+#: transaction commits, station.storage.pipelined sends them (before it; with the COMMIT); a rollback drops them.
+AHEAD = "station.ahead"
 #: The attribute of an execution's context saying how many round trips its pipeline saved (the bench's count:
 #: station.bench.statements).
 SAVED = "station_round_trips_saved"
@@ -231,14 +235,17 @@ def send(conn: Connection, statements: Sequence[tuple[Any, dict[str, Any]]], *,
     (named tuples), in ``conn``'s transaction: the one sending sequence of this module and its callers.
 
     More than one, or with ``lead`` (a statement of the connection's own sent before them: the transaction's
-    BEGIN), with statements held for the next one (``LEADS``), or with ``tail`` (one sent after them: its COMMIT),
-    they go in one of psycopg's pipelines, in one round trip;
+    BEGIN), with statements held for the next one (``LEADS``, and the writes held ``ahead`` of it, first), or with
+    ``tail`` (one sent after them: its COMMIT), they go in one of psycopg's pipelines, in one round trip;
     only where the engine pipelines (``PIPELINES``). Each is counted as a statement, the round trips the pipeline
     saved on the statement they went with. The connection's ``before_execute`` listeners run first, for each (they
     may send what station.storage.pipelined holds); ``lead`` may be a function of the driver's connection, asked
     after them, answering the statement to lead with or None. An error of any is raised as SQLAlchemy raises it.
     ``raw``: the driver's connection, for a caller that has it (a commit's, whose transaction SQLAlchemy is
     ending); else ``conn`` must be in a transaction."""
+    writes = conn.info.pop(AHEAD, None)  # taken before the listeners run: they would send them on their own
+    if writes:
+        statements = [*writes, *statements]
     events = False
     for statement, params in statements:
         events = before(conn, statement, params) or events
@@ -253,7 +260,7 @@ def send(conn: Connection, statements: Sequence[tuple[Any, dict[str, Any]]], *,
         parameters = one.parameters(params)
         with Sending(conn, raw.cursor(), one.sql, parameters, events) as cursor:
             cursor.execute(one.sql, parameters)
-            return [one.rows(cursor)]
+            return [] if writes else [one.rows(cursor)]
     if not conn.get_execution_options().get(PIPELINES):
         raise DirectError("statements are sent together only where the engine pipelines (PIPELINES)")
     with contextlib.ExitStack() as stack:
@@ -272,7 +279,21 @@ def send(conn: Connection, statements: Sequence[tuple[Any, dict[str, Any]]], *,
                 cursor.execute(text, parameters)
             if tail is not None:
                 raw.execute(tail)
-        return [one.rows(cursor) for (one, _), (cursor, _, _) in zip(sent, cursors, strict=True)]
+        rows = [one.rows(cursor) for (one, _), (cursor, _, _) in zip(sent, cursors, strict=True)]
+    return rows[len(writes):] if writes else rows
+
+
+def ahead(conn: Connection, statements: Sequence[tuple[Any, dict[str, Any]]]) -> None:
+    """Send ``statements`` (writes whose rows nobody reads: a posting's close and its event) in front of the next
+    statement sent here, in its pipeline, where the engine pipelines (``PIPELINES``): the round trip they would
+    cost on their own is saved. Elsewhere (SQLite) they are sent now. Held (``AHEAD``), they are still sent before
+    anything else the transaction sends (station.storage.pipelined: a statement SQLAlchemy executes, the COMMIT),
+    so nothing reads past them; an error of any is raised by whatever sends them, and fails the transaction."""
+    if not conn.get_execution_options().get(PIPELINES):
+        send(conn, statements)
+        return
+    driver(conn)  # in a transaction: they are written in it
+    conn.info.setdefault(AHEAD, []).extend(statements)
 
 
 def _saved(index: int, lead: str | None, tail: str | None) -> int:

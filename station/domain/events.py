@@ -104,10 +104,7 @@ def record(session: Session, type: EventType, subject: str, subject_id: int, *, 
     PostgreSQL wait (see the module's doc): call it as the change's last write. ``after``: on PostgreSQL, the
     change's last writes, which take that lock (``lock_with``'s statement, and its parameters), sent first.
     """
-    if subject not in SUBJECTS:
-        raise ValueError(f"an event's subject is one of {', '.join(SUBJECTS)}, not {subject!r}")
-    values = {"type": EventType(type).value, "at": at or datetime.now(UTC), "subject": subject,
-              "subject_id": subject_id}
+    values = _values(type, subject, subject_id, at)
     conn = session.connection()
     # Sent below SQLAlchemy's execution (station.domain.direct): a posting's last statements.
     if conn.dialect.name != "postgresql":
@@ -118,6 +115,27 @@ def record(session: Session, type: EventType, subject: str, subject_id: int, *, 
         event_id = direct.both(conn, _LOCK, {}, _INSERT_PG, values)[1][0][0]
     session.info[WROTE_EVENTS] = True
     return event_id
+
+
+def record_ahead(session: Session, type: EventType, subject: str, subject_id: int, *, at: datetime | None = None,
+                 after: tuple[Select, dict] | None = None) -> None:
+    """``record``, for a caller that does not need the event's id: on PostgreSQL the event (with ``after``) is held
+    to go in front of the transaction's next statement, in its pipeline (direct.ahead: a posting's close and event
+    ride with the scan's answer read), a round trip saved; elsewhere it is written now."""
+    values = _values(type, subject, subject_id, at)
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        direct.run(conn, _INSERT_SQLITE, values)
+    else:
+        direct.ahead(conn, (after or (_LOCK, {}), (_INSERT_PG, values)))
+    session.info[WROTE_EVENTS] = True
+
+
+def _values(type: EventType, subject: str, subject_id: int, at: datetime | None) -> dict:
+    if subject not in SUBJECTS:
+        raise ValueError(f"an event's subject is one of {', '.join(SUBJECTS)}, not {subject!r}")
+    return {"type": EventType(type).value, "at": at or datetime.now(UTC), "subject": subject,
+            "subject_id": subject_id}
 
 
 def after(session: Session, after_id: int, limit: int) -> Sequence:

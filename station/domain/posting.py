@@ -17,9 +17,10 @@ product's unserialised count (one guarded UPDATE per product, in id order),
 the purchase order's received tallies, and the document closed. A receipt
 of 30,000 serials is a dozen statements, not 60,000 ORM objects. Each
 statement is built once (per kind, per database) and run with bind
-parameters; on PostgreSQL two pairs of them go in one round trip each (the
-movements with the serials' UPDATE, the close with the event:
-direct.both), as neither waits on the other's answer. The
+parameters; on PostgreSQL the movements and the serials' UPDATE go in one
+round trip (direct.both), as neither waits on the other's answer, and the
+close and the event, whose answers nobody reads, in front of the
+transaction's next statement (direct.ahead: a scan's answer read). The
 service desk's check-ins and check-outs are checked and written by
 service_posting.py under the same locks.
 
@@ -142,8 +143,9 @@ def post(session: Session, given: Document | DocumentHead) -> Posted:
     expire_rows(session, SerialNumber, (f.id for f in facts.values()), "in_stock", "customer", "customer_id",
                 "supplier", "supplier_id", "product", "product_id", "in_service", "faulty", "warranty_until",
                 "location", "location_id", "transfer_id")
-    # Last: from here to the commit, other postings' events wait for this one's (events.py).
-    events.record(session, EventType.document_posted, "document", doc.id, at=at, after=closing)
+    # Last: from here to the commit, other postings' events wait for this one's (events.py). On PostgreSQL the close
+    # and the event go in front of the transaction's next statement (a scan's answer read), in its round trip.
+    events.record_ahead(session, EventType.document_posted, "document", doc.id, at=at, after=closing)
     return Posted(doc.reference, doc.line_count, at)
 
 

@@ -21,7 +21,13 @@ together):
   COMMIT, in one round trip. Any other statement on the connection sends it
   first, on its own, so nothing reads past it; a rollback drops it. An error
   of the write is raised by the commit, as SQLAlchemy raises it (an
-  IntegrityError, a deadlock), and the transaction is rolled back.
+  IntegrityError, a deadlock), and the transaction is rolled back;
+- writes the domain holds ``ahead`` of the next statement (direct.ahead: a
+  posting's close and its event, whose answers nobody reads) go in that
+  statement's pipeline when direct.send sends it; before anything
+  SQLAlchemy executes (in a round trip of their own: a savepoint must not
+  take them in, and a rollback to one drops them unsent); with the COMMIT
+  after the writes held for it.
 
 SQLAlchemy itself cannot pipeline (it reads a statement's result as it sends
 it), so the pipelines are psycopg's, on the connection's driver connection:
@@ -39,10 +45,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.sql.expression import ReleaseSavepointClause, SavepointClause
+from sqlalchemy.sql.expression import ReleaseSavepointClause, RollbackToSavepointClause, SavepointClause
 
 from station.domain import direct
-from station.domain.direct import LEADS, PIPELINES, SAVED
+from station.domain.direct import AHEAD, LEADS, PIPELINES, SAVED
 
 #: Execution option: send the transaction's BEGIN with this statement (when no transaction has begun yet).
 BEGIN_WITH = "station_begin_with"
@@ -78,7 +84,9 @@ def at_commit(conn: Connection, statement, parameters: dict) -> None:
     if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
         conn.execute(statement, parameters)
         return
-    conn.info.setdefault(_HELD, _Held()).writes.append((statement, parameters))
+    held = conn.info.setdefault(_HELD, _Held())
+    held.writes.extend(conn.info.pop(AHEAD, ()))  # writes held ahead of the next statement go before it, in order
+    held.writes.append((statement, parameters))
 
 
 def _idle(raw) -> bool:
@@ -161,24 +169,33 @@ def first(conn: Connection, statement, parameters: dict) -> list:
 
 
 def _before_execute(conn, clauseelement, multiparams, params, execution_options):
-    """Writes held for the commit go first when anything else is sent (it may read them)."""
+    """Writes held for the commit, then those held ahead of the next statement (direct.ahead: held since), go first
+    when SQLAlchemy sends anything else (it may read them; a savepoint must not take them in)."""
+    if execution_options.get(_FLUSHING):
+        return
+    if isinstance(clauseelement, RollbackToSavepointClause):
+        # Held since the savepoint began (its SAVEPOINT went out after any held before it): undone unsent.
+        conn.info.pop(AHEAD, None)
     held = conn.info.get(_HELD)
-    if held is not None and held.writes and not execution_options.get(_FLUSHING):
+    if held is not None and held.writes:
         writes, held.writes = held.writes, []
         for statement, parameters in writes:
             conn.execute(statement, parameters, execution_options={_FLUSHING: True})
+    if conn.info.get(AHEAD):
+        direct.send(conn, ())  # they go first in any statement's pipeline: here, in one of their own
 
 
 def _commit(conn) -> None:
     held = conn.info.get(_HELD)
+    ahead = conn.info.pop(AHEAD, None)  # held since any write held for the commit: sent after them
     if held is None:
+        if ahead:  # psycopg's own transaction: they go in one round trip, its COMMIT in another
+            direct.send(conn, ahead, raw=conn.connection.driver_connection)
         conn.info.pop(LEADS, None)  # a savepoint's SAVEPOINT or RELEASE still held: the COMMIT ends it anyway
         return
-    writes, held.writes = held.writes, []
-    for statement, parameters in writes[:-1]:
-        conn.execute(statement, parameters, execution_options={_FLUSHING: True})
+    writes, held.writes = [*held.writes, *(ahead or ())], []
     if writes:
-        _with_commit(conn, *writes[-1])
+        _with_commit(conn, writes)
     elif held.begun:
         # Nothing held: psycopg, in autocommit mode, would still send COMMIT; sent here, to leave that mode after.
         conn.exec_driver_sql("COMMIT", execution_options={_FLUSHING: True, _COMMIT: True})
@@ -188,10 +205,10 @@ def _commit(conn) -> None:
         conn.connection.driver_connection.autocommit = False  # committed: idle, SQLAlchemy's commit sends nothing
 
 
-def _with_commit(conn: Connection, statement, parameters: dict) -> None:
-    """The last write held and the COMMIT, in one pipeline, on the driver's cursor (station.domain.direct: a
-    scan's log is most often that write, and SQLAlchemy's execution cost it more than the statement did)."""
-    direct.send(conn, ((statement, parameters),), tail="COMMIT", raw=conn.connection.driver_connection)
+def _with_commit(conn: Connection, writes: list) -> None:
+    """The writes held and the COMMIT, in one pipeline, on the driver's cursor (station.domain.direct: a scan's log
+    is most often the one write, and SQLAlchemy's execution cost it more than the statement did)."""
+    direct.send(conn, writes, tail="COMMIT", raw=conn.connection.driver_connection)
 
 
 def _rollback(conn) -> None:
@@ -200,6 +217,7 @@ def _rollback(conn) -> None:
     except Exception:  # an invalidated connection: the pool's check-in cleans up (its record keeps what is held)
         return
     info.pop(LEADS, None)  # the rollback ends the savepoint too
+    info.pop(AHEAD, None)  # and undoes the writes held ahead: never sent
     held = info.pop(_HELD, None)
     if held is None or not held.begun:
         return
@@ -214,6 +232,7 @@ def _rollback(conn) -> None:
 def _checkin(dbapi_connection, connection_record) -> None:
     """A connection back in the pool (its transaction rolled back by the pool's reset) leaves autocommit mode."""
     connection_record.info.pop(LEADS, None)
+    connection_record.info.pop(AHEAD, None)
     held = connection_record.info.pop(_HELD, None)
     if held is not None and held.begun and dbapi_connection is not None and dbapi_connection.autocommit:
         if not _idle(dbapi_connection):
