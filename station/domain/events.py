@@ -109,10 +109,8 @@ def record(session: Session, type: EventType, subject: str, subject_id: int, *, 
     # Sent below SQLAlchemy's execution (station.domain.direct): a posting's last statements.
     if conn.dialect.name != "postgresql":
         event_id = direct.run(conn, _INSERT_SQLITE, values)[0][0]
-    elif after is not None:
-        event_id = direct.both(conn, *after, _INSERT_PG, values)[1][0][0]
     else:
-        event_id = direct.both(conn, _LOCK, {}, _INSERT_PG, values)[1][0][0]
+        event_id = direct.both(conn, *(after or (_LOCK, {})), _INSERT_PG, values)[1][0][0]
     session.info[WROTE_EVENTS] = True
     return event_id
 

@@ -17,31 +17,28 @@ together):
   next statement sent, in its pipeline (a posting's savepoint costs no round
   trip of its own); the transaction's end drops what is still held, as it
   ends the savepoint anyway;
-- a write handed to ``at_commit`` is held, and sent with the transaction's
-  COMMIT, in one round trip. Any other statement on the connection sends it
-  first, on its own, so nothing reads past it; a rollback drops it. An error
-  of the write is raised by the commit, as SQLAlchemy raises it (an
-  IntegrityError, a deadlock), and the transaction is rolled back;
-- writes the domain holds ``ahead`` of the next statement (direct.ahead: a
-  posting's close and its event, whose answers nobody reads) go in that
-  statement's pipeline when direct.send sends it; before anything
-  SQLAlchemy executes (in a round trip of their own: a savepoint must not
-  take them in, and a rollback to one drops them unsent); with the COMMIT
-  after the writes held for it.
+- writes whose answers nobody reads are held (direct.ahead: a posting's
+  close and its event; ``at_commit``: a scan's log, its last write), in
+  the order they were held, one list (``AHEAD``). The next statement
+  direct.send sends takes them first in its pipeline; anything SQLAlchemy
+  executes sends them before it, in a round trip of their own (it may read
+  them, and a savepoint must not take them in); the COMMIT goes with those
+  still held, in one round trip. A rollback, or a rollback to a savepoint
+  (they were held after it began), drops them unsent. An error of one is
+  raised by what sent it, as SQLAlchemy raises it (an IntegrityError, a
+  deadlock: most often by the commit), and the transaction is rolled back.
 
 SQLAlchemy itself cannot pipeline (it reads a statement's result as it sends
 it), so the pipelines are psycopg's, on the connection's driver connection:
 around the cursor SQLAlchemy hands its execution (``BEGIN_WITH``: its results
 come back through SQLAlchemy as any other's), or, for the rest, sent by
 station.domain.direct.send on the driver's cursor (``first`` with its BEGIN,
-the held write with the COMMIT, and the domain's pairs: direct.both). The
+the held writes with the COMMIT, and the domain's pairs: direct.both). The
 round trips a pipeline saves are set on the execution's context (``SAVED``)
 for the bench's count (station.bench.statements). SQLite is left alone: it
 has no round trips.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
@@ -52,18 +49,10 @@ from station.domain.direct import AHEAD, LEADS, PIPELINES, SAVED
 
 #: Execution option: send the transaction's BEGIN with this statement (when no transaction has begun yet).
 BEGIN_WITH = "station_begin_with"
-_HELD = "station.pipelined"  # the connection's info: what this module holds for its transaction
+_BEGUN = "station.pipelined"  # the connection's info: its transaction's BEGIN was ours (psycopg in autocommit mode)
 _COMMIT = "station_commit"
 _FLUSHING = "station_held_write"
 _HOLDS = (SavepointClause, ReleaseSavepointClause)  # held for the next statement (``LEADS``)
-
-
-@dataclass
-class _Held:
-    """A transaction's state here: whether its BEGIN was ours (psycopg in autocommit mode), and the writes held."""
-
-    begun: bool = False
-    writes: list = field(default_factory=list)
 
 
 def hook(engine: Engine) -> None:
@@ -80,13 +69,12 @@ def hook(engine: Engine) -> None:
 
 
 def at_commit(conn: Connection, statement, parameters: dict) -> None:
-    """Run the write ``statement`` when ``conn``'s transaction commits, with its COMMIT (PostgreSQL); now elsewhere."""
+    """Run the write ``statement`` when ``conn``'s transaction commits, with its COMMIT (PostgreSQL: held as
+    direct.ahead holds writes, so a statement sent before the commit takes it first); now elsewhere."""
     if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
         conn.execute(statement, parameters)
         return
-    held = conn.info.setdefault(_HELD, _Held())
-    held.writes.extend(conn.info.pop(AHEAD, ()))  # writes held ahead of the next statement go before it, in order
-    held.writes.append((statement, parameters))
+    direct.ahead(conn, ((statement, parameters),))
 
 
 def _idle(raw) -> bool:
@@ -154,7 +142,7 @@ def _ours(conn: Connection, raw) -> bool:
     if (raw.isolation_level, raw.read_only, raw.deferrable) != (None, None, None):
         return False  # psycopg's BEGIN says more than a plain one: it sends its own
     raw.autocommit = True
-    conn.info.setdefault(_HELD, _Held()).begun = True
+    conn.info[_BEGUN] = True
     return True
 
 
@@ -164,44 +152,34 @@ def first(conn: Connection, statement, parameters: dict) -> list:
     scan's locked read, its costliest statement to execute through it)."""
     if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
         return direct.run(conn, statement, parameters)
-    # Asked once the held writes are sent (the connection's listeners): they begin the transaction themselves.
+    # Asked as it is sent: a transaction begun already (writes held in it, say) sends no BEGIN.
     return direct.send(conn, ((statement, parameters),), lead=lambda raw: "BEGIN" if _ours(conn, raw) else None)[0]
 
 
 def _before_execute(conn, clauseelement, multiparams, params, execution_options):
-    """Writes held for the commit, then those held ahead of the next statement (direct.ahead: held since), go first
-    when SQLAlchemy sends anything else (it may read them; a savepoint must not take them in)."""
+    """The writes held (``AHEAD``) go first when SQLAlchemy sends anything else (it may read them; a savepoint must
+    not take them in)."""
     if execution_options.get(_FLUSHING):
         return
     if isinstance(clauseelement, RollbackToSavepointClause):
         # Held since the savepoint began (its SAVEPOINT went out after any held before it): undone unsent.
         conn.info.pop(AHEAD, None)
-    held = conn.info.get(_HELD)
-    if held is not None and held.writes:
-        writes, held.writes = held.writes, []
-        for statement, parameters in writes:
-            conn.execute(statement, parameters, execution_options={_FLUSHING: True})
     if conn.info.get(AHEAD):
         direct.send(conn, ())  # they go first in any statement's pipeline: here, in one of their own
 
 
 def _commit(conn) -> None:
-    held = conn.info.get(_HELD)
-    ahead = conn.info.pop(AHEAD, None)  # held since any write held for the commit: sent after them
-    if held is None:
-        if ahead:  # psycopg's own transaction: they go in one round trip, its COMMIT in another
-            direct.send(conn, ahead, raw=conn.connection.driver_connection)
-        conn.info.pop(LEADS, None)  # a savepoint's SAVEPOINT or RELEASE still held: the COMMIT ends it anyway
-        return
-    writes, held.writes = [*held.writes, *(ahead or ())], []
+    begun = conn.info.get(_BEGUN, False)  # (kept until the COMMIT is sent: if it fails, the rollback needs it)
+    writes = conn.info.pop(AHEAD, None)
     if writes:
+        # With the COMMIT, in one pipeline; in psycopg's own transaction too (its commit then finds none to end).
         _with_commit(conn, writes)
-    elif held.begun:
+    elif begun:
         # Nothing held: psycopg, in autocommit mode, would still send COMMIT; sent here, to leave that mode after.
         conn.exec_driver_sql("COMMIT", execution_options={_FLUSHING: True, _COMMIT: True})
-    conn.info.pop(_HELD, None)
-    conn.info.pop(LEADS, None)
-    if held.begun:
+    conn.info.pop(_BEGUN, None)
+    conn.info.pop(LEADS, None)  # a savepoint's SAVEPOINT or RELEASE still held: the COMMIT ends it anyway
+    if begun:
         conn.connection.driver_connection.autocommit = False  # committed: idle, SQLAlchemy's commit sends nothing
 
 
@@ -217,14 +195,13 @@ def _rollback(conn) -> None:
     except Exception:  # an invalidated connection: the pool's check-in cleans up (its record keeps what is held)
         return
     info.pop(LEADS, None)  # the rollback ends the savepoint too
-    info.pop(AHEAD, None)  # and undoes the writes held ahead: never sent
-    held = info.pop(_HELD, None)
-    if held is None or not held.begun:
+    info.pop(AHEAD, None)  # and undoes the writes held: never sent
+    if not info.pop(_BEGUN, False):
         return
     try:
         raw.rollback()  # in autocommit mode psycopg still ends the transaction it is in
     except Exception:  # a broken connection: SQLAlchemy's own rollback meets it; the pool's check-in cleans up
-        info[_HELD] = held
+        info[_BEGUN] = True
         return
     raw.autocommit = False
 
@@ -233,8 +210,8 @@ def _checkin(dbapi_connection, connection_record) -> None:
     """A connection back in the pool (its transaction rolled back by the pool's reset) leaves autocommit mode."""
     connection_record.info.pop(LEADS, None)
     connection_record.info.pop(AHEAD, None)
-    held = connection_record.info.pop(_HELD, None)
-    if held is not None and held.begun and dbapi_connection is not None and dbapi_connection.autocommit:
+    begun = connection_record.info.pop(_BEGUN, False)
+    if begun and dbapi_connection is not None and dbapi_connection.autocommit:
         if not _idle(dbapi_connection):
             dbapi_connection.rollback()
         dbapi_connection.autocommit = False
