@@ -35,7 +35,7 @@ def told():
     """A live status and the news its follower was told, in order."""
     live = LiveStatus()
     news: list[list[str] | None] = []
-    live.follow(news.append)
+    live.follow(lambda stations, read_here: news.append(stations))
     return live, news
 
 
@@ -79,7 +79,7 @@ def test_the_feed_tells_its_listeners_from_the_thread_that_processed_the_scan(tm
     feed = ChangeFeed(engine, sessionmaker(engine), live)
     heard: list[tuple[list[str] | None, threading.Thread]] = []
 
-    def listener(stations):
+    def listener(stations, read_here):
         heard.append((stations, threading.current_thread()))
 
     feed.subscribe(listener)
@@ -231,6 +231,65 @@ def test_a_processed_scans_fetch_starts_without_waiting_for_the_event_loop():
         assert _version(bodies.get(timeout=10)) == 1
     finally:
         close()
+
+
+def test_news_the_teller_may_read_itself_is_read_in_its_thread_and_other_news_in_the_pool():
+    """Guards the scanner-to-screen path (issue 22): the daemon's processor reads its scan's state for the screens
+    itself, no thread hop and nothing of its own beside the read; a web request's thread, whose client waits for
+    the scan's answer, leaves the read to the hub's pool."""
+    state, readers = {"version": 0}, []
+    fetched = threading.Event()
+    hub = _Hub(state, fetched)
+    bodies, _ = hub.open_screen()
+    try:
+        assert _version(bodies.get(timeout=10)) == 0
+        channel = hub.hub.channels["till"]
+        original = hub.hub.fetch
+        hub.hub.fetch = lambda station: (readers.append((state["version"], threading.current_thread())),
+                                         original(station))[1]
+        tellers = {}
+        for version, read_here in ((1, True), (2, False)):
+            channel.published -= MIN_INTERVAL  # the last event went out a scanner's pause ago
+            state["version"] = version
+            tellers[version] = threading.Thread(target=hub.live.notify, args=("till",),
+                                                kwargs={"read_here": read_here})
+            tellers[version].start()
+            tellers[version].join()
+            assert _version(bodies.get(timeout=10)) == version
+        assert [thread for version, thread in readers if version == 1] == [tellers[1]]
+        pool = [thread for version, thread in readers if version == 2]
+        assert pool and all(thread.name.startswith("events") for thread in pool)
+    finally:
+        hub.close()
+
+
+def test_a_read_that_returns_late_never_stands_in_for_a_later_changes_and_never_blocks_the_loop():
+    """Guards against a screen shown a state read before the last change it was told of, when two threads tell
+    changes at once and the first one's read (in its own thread) returns last; and against the loop waiting on such
+    a read to take the fetch it wants."""
+    channel = Channel("till", streams={Stream()})
+    reading, release = threading.Event(), threading.Event()
+    first: Future = Future()
+
+    def slow_read() -> Future:
+        reading.set()
+        release.wait(10)
+        first.set_result((("state", 1, None), b"first"))
+        return first
+
+    teller = threading.Thread(target=channel.noticed, args=(slow_read,))
+    teller.start()
+    try:
+        assert reading.wait(10)
+        assert channel.take_early() is None  # at once, while the read runs: the loop fetches for itself
+        later: Future = Future()
+        later.set_result((("state", 2, None), b"later"))
+        channel.noticed(lambda: later)
+    finally:
+        release.set()
+        teller.join(10)
+    assert first.done()
+    assert channel.take_early() is later
 
 
 def test_a_burst_of_news_ends_on_the_last_state():

@@ -270,34 +270,38 @@ class Processor(threading.Thread):
                          scan.station, scan.device, outcome_of(result))
         self._finished_since_prune += len(scans)
         for station in sorted({scan.station for scan in scans}):
-            self.live.notify(station)
+            self.live.notify(station, read_here=True)
         self._last_done = time.monotonic()
         return True
 
     def _process(self, scan: SpooledScan) -> bool:
         """Process one scan; False when it stays pending (the database is away, or an error)."""
-        with self._order:
-            try:
-                result = self._run(scan.station, scan.device, scan.raw, key=self.spool.key_of(scan), user=scan.user)
-            except Conflict as refusal:  # its client's key was another scan's (id_reused): its answer, not a failure
-                self.spool.mark_done(scan.seq, f"refused {refusal.code}")
-                log.info("scan station=%s device=%s outcome=refused code=%s seq=%d message=%r", scan.station,
-                         scan.device, refusal.code, scan.seq, refusal.message)
-                self._answers.give(scan.seq, refusal)
-                self._finished_since_prune += 1
-                self._back_online()  # the database answered
-                return True
-            except Exception as exc:
-                failed = exc
-            else:
-                failed = None
-                outcome = outcome_of(result)
+        committed = False
+        try:
+            with self._order:
                 try:
+                    result = self._run(scan.station, scan.device, scan.raw, key=self.spool.key_of(scan),
+                                       user=scan.user)
+                except Conflict as refusal:  # its client's key was another scan's (id_reused): its answer
+                    self.spool.mark_done(scan.seq, f"refused {refusal.code}")
+                    log.info("scan station=%s device=%s outcome=refused code=%s seq=%d message=%r", scan.station,
+                             scan.device, refusal.code, scan.seq, refusal.message)
+                    self._answers.give(scan.seq, refusal)
+                    self._finished_since_prune += 1
+                    self._back_online()  # the database answered
+                    return True
+                except Exception as exc:
+                    failed = exc
+                else:
+                    failed, committed = None, True
+                    outcome = outcome_of(result)
                     self.spool.mark_done(scan.seq, outcome)
-                finally:
-                    # Committed and marked: the screens are told now (even if the mark failed), and their fetch
-                    # runs alone, not beside the spool's commit, and finds no held scan that is done.
-                    self.live.notify(scan.station)
+        finally:
+            if committed:
+                # Committed and marked: the screens are told now (even if the mark failed), and their fetch runs
+                # here, alone: not beside the spool's commit nor this thread's next steps, and out of the order
+                # lock, which a web scan may be waiting for. It finds no held scan that is done.
+                self.live.notify(scan.station, read_here=True)
         if failed is not None:
             return self._failed(scan, failed)
         self._back_online()

@@ -13,7 +13,10 @@ processes may scan). A scan this app processes itself is told at once
 
 A listener is called with the stations that changed, or None for "any of
 them" (the source was lost and found again, or the daemon's status moved:
-held scans, a scanner, the database going away).
+held scans, a scanner, the database going away), and with whether the
+thread telling it may read the change there (``read_here``: the daemon's
+processor after a scanner's scan; never the feed's own threads, which may
+have many stations to tell of).
 
 The feed is handed its source (the engine, the sessions that only read, the
 daemon's live status or None) and knows nothing of the web app, which keeps
@@ -40,7 +43,8 @@ log = logging.getLogger(__name__)
 POLL = 0.25  # seconds between version polls on SQLite
 READY_WAIT = 5.0  # how long a new listener waits for the feed to start listening
 
-Listener = Callable[[list[str] | None], None]
+# Told the stations that changed (None: any) and whether it may read them in the telling thread (LiveStatus.notify).
+Listener = Callable[[list[str] | None, bool], None]
 
 
 class ChangeFeed:
@@ -84,13 +88,14 @@ class ChangeFeed:
             if listener in self._listeners:
                 self._listeners.remove(listener)
 
-    def bump(self, stations: list[str] | None) -> None:
-        """These stations changed (None: any of them): tell every listener now, from the caller's thread."""
+    def bump(self, stations: list[str] | None, read_here: bool = False) -> None:
+        """These stations changed (None: any of them): tell every listener now, from the caller's thread, which may
+        read the change there with ``read_here`` (LiveStatus.notify)."""
         with self._lock:
             listeners = list(self._listeners)
         for listener in listeners:
             try:
-                listener(stations)
+                listener(stations, read_here)
             except Exception:  # one broken listener must not silence the others
                 log.exception("station events: a change listener failed")
 

@@ -29,6 +29,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+# A follower of the news: told the stations it concerns (None: any of them), and whether the thread telling it may
+# read the news for the screens itself (LiveStatus.notify).
+Told = Callable[[list[str] | None, bool], None]
+
 
 class DeviceView(Protocol):
     station: str
@@ -61,12 +65,13 @@ class Live(Protocol):
 
     def record_scan(self, station: str, device: str, text: str) -> None: ...
 
-    def notify(self, station: str | None = None) -> None: ...
+    def notify(self, station: str | None = None, *, read_here: bool = False) -> None: ...
 
     def wait_for_change(self, seen: int, timeout: float) -> int: ...
 
-    def follow(self, told: Callable[[list[str] | None], None]) -> None:
-        """Call ``told`` with the stations of each piece of news (None: any of them), from the thread that made it."""
+    def follow(self, told: Told) -> None:
+        """Call ``told(stations, read_here)`` for each piece of news (stations None: any of them), from the thread
+        that made it (see LiveStatus.notify)."""
 
     def submit(self, station: str, device: str, raw: str, *, key: str | None, user: str | None,
                timeout: float) -> Submitted | None:
@@ -93,7 +98,7 @@ class LiveStatus:
         self._offline = False
         self._submit: Callable[..., Any] | None = None
         self.version = 0
-        self._followers: list[Callable[[list[str] | None], None]] = []
+        self._followers: list[Told] = []
 
     def accept_scans(self, submit: Callable[..., Any]) -> None:
         """The daemon's ordered path for scans from the web (Processor.submit)."""
@@ -107,9 +112,10 @@ class LiveStatus:
             return None
         return submit(station, device, raw, key=key, user=user, timeout=timeout)
 
-    def follow(self, told: Callable[[list[str] | None], None]) -> None:
-        """Call ``told`` with the stations of each piece of news (None: any of them), from the thread that made it,
-        outside every lock here: it must not block (the change feed only wakes the event loop)."""
+    def follow(self, told: Told) -> None:
+        """Call ``told(stations, read_here)`` for each piece of news (stations None: any of them), from the thread
+        that made it, outside every lock here. It must not block, unless ``read_here`` says that thread has nothing
+        more urgent to do than read the news for the screens (notify)."""
         with self._cond:
             self._followers.append(told)
 
@@ -117,9 +123,9 @@ class LiveStatus:
         self.version += 1
         self._cond.notify_all()
 
-    def _tell(self, stations: list[str] | None) -> None:
+    def _tell(self, stations: list[str] | None, read_here: bool = False) -> None:
         for told in list(self._followers):
-            told(stations)
+            told(stations, read_here)
 
     def set_held(self, station: str, count: int) -> None:
         with self._cond:
@@ -168,11 +174,16 @@ class LiveStatus:
         with self._cond:
             return sorted(self._devices.values(), key=lambda d: (d.station, d.device))
 
-    def notify(self, station: str | None = None) -> None:
-        """Something changed that the screens should fetch: a scan of ``station`` was processed (None: any)."""
+    def notify(self, station: str | None = None, *, read_here: bool = False) -> None:
+        """Something changed that the screens should fetch: a scan of ``station`` was processed (None: any).
+
+        ``read_here``: the calling thread has nothing more urgent to do, and holds no lock, so the screens' fetch
+        may run in it, at once and alone, rather than in a thread of their own beside whatever it does next (the
+        daemon's processor after a scanner's scan: nobody waits on it, and its next scan waits in the spool). A
+        web request's thread, whose client waits for the scan's answer, tells without it."""
         with self._cond:
             self._bump()
-        self._tell(None if station is None else [station])
+        self._tell(None if station is None else [station], read_here)
 
     def wait_for_change(self, seen: int, timeout: float) -> int:
         """Block until the version passes ``seen`` or the timeout ends; return the version."""
