@@ -52,6 +52,7 @@ from . import direct, events, posting_writes, relocation, service_posting, site_
 from .documents import add_line, expire, expire_rows, open_document, require_open
 from .errors import Refusal
 from .facts import (
+    ONE_READ_LINES,
     DocumentHead,
     DocumentRead,
     ProductFacts,
@@ -150,13 +151,6 @@ def post(session: Session, given: Document | DocumentHead) -> Posted:
 
 
 _LOCK_ORDER = select(D.c.id).where(D.c.id == bindparam("p_order_id", type_=Integer)).with_for_update(key_share=True)
-
-
-#: Up to this many lines, posting reads them with the document's head, their products and their serials' records
-#: in one statement; beyond, as three (the lines, the records, each product), as before issue 22. A row of some
-#: forty columns per line costs ~15 us a line more on SQLite and ~30 us on PostgreSQL (a 30,000-line receipt:
-#: 0.45 s and 0.9 s more), where the two statements it saves are worth well under a millisecond.
-ONE_READ_LINES = 50
 
 
 def _short(given: Document | DocumentHead) -> bool:

@@ -383,6 +383,16 @@ def scanned_text(raw: bytes | str) -> str | None:
     return None if _head(text) in _NAMED else text
 
 
+def finishes(raw: bytes | str) -> bool:
+    """Whether the scan reads as CMD:FINISH (in any case, behind any symbology identifier): its posting's first read
+    may go with the station's (facts.READ_AHEAD). A guess, not a decision: the machine decides what it does."""
+    try:
+        text = _without_aim(normalise(raw))[0]
+    except Refusal:
+        return False
+    return text.upper() == "CMD:FINISH"
+
+
 def read(raw: bytes | str, lookups: Lookups, *, document_re: re.Pattern[str],
          gs_substitute: str | None = None) -> Reading:
     """Read a scan as the first of: command, party or order, GS1, product, known serial, unknown.

@@ -45,7 +45,7 @@ from station.config import Config
 from station.domain.errors import Invalid, NotFound, Refusal
 from station.domain.validation import is_printable
 from station.scan_core import decisions, machine, prompts
-from station.scan_core.reading import Reading, read, scanned_text
+from station.scan_core.reading import Reading, finishes, read, scanned_text
 
 from . import actions, metrics, scan_log, sign_in, station_row, views
 from .context import ReaderLookups, ScanContext, Stand
@@ -90,7 +90,7 @@ class ScanService:
         text = scanned_text(raw)
         row = station_row.load_or_make(session, station, cfg.mode,
                                        prompts.prompt(decisions.State(mode=cfg.mode), prompts.Facts()), key=key,
-                                       home=cfg.location, probe=text)
+                                       home=cfg.location, probe=text, finishing=finishes(raw))
         if key is not None:
             replayed = scan_log.answer_again(row.logged, station, key, raw)  # Conflict id_reused for other data
             if replayed is not None:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from station.domain import location_facts
 from station.domain.facts import (
+    READ_AHEAD,
     DocumentHead,
     ProductFacts,
     SerialFacts,
@@ -37,6 +38,7 @@ from station.domain.facts import (
     probe_params,
     probe_subquery,
     probed,
+    read_ahead,
 )
 from station.domain.models import Operator, ScanLog, StationState
 from station.domain.tables import D, P
@@ -242,18 +244,29 @@ def _row(station: str, row, keyed: bool = False) -> StationRow:
 
 
 def load(session: Session, station: str, *, lock: bool, key: str | None = None,
-         home: str = MAIN_SITE, probe: str | None = None) -> StationRow | None:
+         home: str = MAIN_SITE, probe: str | None = None, finishing: bool = False) -> StationRow | None:
     """The station's row (locked for this scan when ``lock``), or None when it has none yet; ``home`` is the
     station's ``location`` key, read with it; with ``key`` (locked only), what the scan log holds under it too
     (``logged``); locked, its open document's answer (``shown``) and with ``probe``, what that text is as a
-    barcode and a serial (``probed``), when the row was free (``_probing``)."""
+    barcode and a serial (``probed``), when the row was free (``_probing``). ``finishing`` (a CMD:FINISH): where
+    the engine pipelines, its posting's document read goes in the same round trip, kept for it (facts.read_ahead);
+    a read that no posting takes is left unused."""
     params = {"station": station, "home": home}
     keyed = key is not None and lock
     if keyed:
         params["key"] = key
     if lock:
-        row = _first_row(session, _LOCK_PROBED[keyed, probe is not None],
-                         params | probe_params(probe) if probe is not None else params)
+        statement = _LOCK_PROBED[keyed, probe is not None]
+        probing = params | probe_params(probe) if probe is not None else params
+        if finishing:
+            # Its posting's first read goes with this one, in its round trip (where the engine pipelines).
+            conn = session.connection()
+            rows, ahead = pipelined.first_then(conn, statement, probing, READ_AHEAD, {"station": station})
+            row = rows[0] if rows else None
+            if row is not None and ahead is not None:
+                read_ahead(conn, ahead)
+        else:
+            row = _first_row(session, statement, probing)
         if row is not None:
             found = _row(station, row, keyed)
             doc = found.document
@@ -289,9 +302,9 @@ def shown(session: Session, station: str, *, home: str = MAIN_SITE) -> StationRo
 
 
 def load_or_make(session: Session, station: str, mode: Mode, idle_prompt: str, *, key: str | None = None,
-                 home: str = MAIN_SITE, probe: str | None = None) -> StationRow:
+                 home: str = MAIN_SITE, probe: str | None = None, finishing: bool = False) -> StationRow:
     """The station's row, locked; made on its first scan (two processes may race to make it: one does)."""
-    found = load(session, station, lock=True, key=key, home=home, probe=probe)
+    found = load(session, station, lock=True, key=key, home=home, probe=probe, finishing=finishing)
     if found is not None:
         return found
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite

@@ -156,6 +156,17 @@ def first(conn: Connection, statement, parameters: dict) -> list:
     return direct.send(conn, ((statement, parameters),), lead=lambda raw: "BEGIN" if _ours(conn, raw) else None)[0]
 
 
+def first_then(conn: Connection, statement, parameters: dict, then, then_parameters: dict) -> tuple[list, list | None]:
+    """``first``'s rows, and ``then``'s, sent after it in the same pipeline (one round trip, with the BEGIN as
+    ``first`` sends it), where the engine pipelines; elsewhere ``then`` is not sent (None): a read sent ahead only
+    where it costs no round trip of its own (a finish's document read, with the scan's locked read)."""
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+        return direct.run(conn, statement, parameters), None
+    rows, then_rows = direct.send(conn, ((statement, parameters), (then, then_parameters)),
+                                  lead=lambda raw: "BEGIN" if _ours(conn, raw) else None)
+    return rows, then_rows
+
+
 def _before_execute(conn, clauseelement, multiparams, params, execution_options):
     """The writes held (``AHEAD``) go first when SQLAlchemy sends anything else (it may read them; a savepoint must
     not take them in)."""
