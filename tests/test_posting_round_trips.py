@@ -38,9 +38,7 @@ def _posted(db, doc_id: int) -> tuple[int, int, int, int]:
 
 def test_a_receipt_and_a_sale_send_their_last_writes_in_pairs(db):
     """Guards the pairs: a receipt of new serials reads (1), finds MAIN (2: its document names no location), makes
-    its records (3) and writes its movements (4) in one round trip, in a savepoint of their own (its SAVEPOINT, 5,
-    sent with them; its RELEASE, 6, held for the next statement: posting._received_at_once): six statements in three
-    round trips; then its close with its event
+    its records (3), writes its movements (4): four statements in four round trips; then its close with its event
     (5, 6), held ahead of the transaction's next statement (direct.ahead), go together, here at its end, with its
     COMMIT in one round trip (the transaction's BEGIN was psycopg's: its own commit then has none to end). A sale
     of them at MAIN reads (1), locks its records (2) and reads where they are (3) behind those locks, writes its
@@ -48,7 +46,7 @@ def test_a_receipt_and_a_sale_send_their_last_writes_in_pairs(db):
     leaves from where its serial was, read before the UPDATE took it out of stock; the feed's last event is the
     sale's."""
     receipt_id, widget, _ = receipt_of_new_serials(db)
-    assert _posted(db, receipt_id) == (6, 3, 2, 1)
+    assert _posted(db, receipt_id) == (4, 4, 2, 1)
     with db.Session.begin() as s:
         main = s.scalar(select(Location.id).where(Location.code == "MAIN"))
         bob = catalogue.create_party(s, "customer", "BOB", "Bob")

@@ -18,9 +18,7 @@ the purchase order's received tallies, and the document closed. A receipt
 of 30,000 serials is a dozen statements, not 60,000 ORM objects. Each
 statement is built once (per kind, per database) and run with bind
 parameters; on PostgreSQL the movements and the serials' UPDATE go in one
-round trip (direct.both), as neither waits on the other's answer (a receipt
-of new serials: their records and their movements, ``_received_at_once``,
-in a savepoint that a record made meanwhile rolls back), and the
+round trip (direct.both), as neither waits on the other's answer, and the
 close and the event, whose answers nobody reads, in front of the
 transaction's next statement (direct.ahead: a scan's answer read). The
 service desk's check-ins and check-outs are checked and written by
@@ -128,17 +126,16 @@ def post(session: Session, given: Document | DocumentHead) -> Posted:
         if doc.order_id is not None:
             _check_order(session, doc, doc.order_id)
         new = [line.serial for line in lines if line.serial is not None and line.serial not in facts]
-        if not _received_at_once(session, doc, lines, new, facts, deltas, takes, here, at):
-            if new:
-                fresh = _bring_in(session, doc, here, lines, new, products)
-                if fresh:  # made by another request since the locks: where it is is decided on too
-                    _check_sites(session, doc, [line for line in lines if line.serial in fresh], here, fresh)
-                facts |= fresh
-            posting_writes.apply_units(session, doc, deltas, takes)
-            units = posting_writes.place_units(session, doc, lines, here, takes)
-            # Unless every record is new, made as posting leaves it, the serials' UPDATE follows their movements.
-            serials = bool(facts) or not posting_writes.made_as_left(POLICY[doc.kind])
-            posting_writes.write_movements(session, doc, at, takes, units, here, serials)
+        if new:
+            fresh = _bring_in(session, doc, here, lines, new, products)
+            if fresh:  # made by another request since the locks: where it is is decided on too
+                _check_sites(session, doc, [line for line in lines if line.serial in fresh], here, fresh)
+            facts |= fresh
+        posting_writes.apply_units(session, doc, deltas, takes)
+        units = posting_writes.place_units(session, doc, lines, here, takes)
+        # Unless every record is new, made as posting leaves it, the serials' UPDATE follows their movements.
+        serials = bool(facts) or not posting_writes.made_as_left(POLICY[doc.kind])
+        posting_writes.write_movements(session, doc, at, takes, units, here, serials)
     if doc.order_id is not None:
         tallies.receive_on_order(session, doc.id, doc.order_id)
     closing = _close(session, doc.id, at)
@@ -297,41 +294,6 @@ def _over_order():
 
 
 _OVER_ORDER = _over_order()
-
-
-def _received_at_once(session: Session, doc: DocumentHead, lines, new: list[str], facts: dict[str, SerialFacts],
-                      deltas: dict[int, int], takes: list[str], here: int, at: datetime) -> bool:
-    """A receipt of new serials only, where the engine pipelines: their records, made as the posting leaves them
-    (``_bring_in``'s INSERT), and their movements in one round trip, in a savepoint of their own (its SAVEPOINT and
-    RELEASE sent with statements, station.storage.pipelined). The movements read the records the INSERT made just
-    before them, in the same pipeline; nothing else is owed (no serials' UPDATE: ``made_as_left``).
-
-    True when written. False, with nothing written, when the document is not such a receipt (a line with a record,
-    a unit line, a rule-4 take), or when another request made one of its serials since the read (the INSERT skipped
-    it): the savepoint is rolled back, and the caller brings them in as before, that record locked and checked
-    before any movement is written (``_bring_in``)."""
-    if (not new or facts or takes or any(deltas.values()) or len(new) != len(lines)
-            or not posting_writes.made_as_left(POLICY[doc.kind])):
-        return False
-    conn = session.connection()
-    if not conn.get_execution_options().get(direct.PIPELINES):
-        return False  # (on SQLite, one statement after the other: nothing saved, a savepoint more)
-    supplier = posting_writes.serial_party(POLICY[doc.kind], doc).get("supplier_id")
-    made_params = {"p_document_id": doc.id, "p_here": here, "p_made": datetime.now(UTC), "p_supplier": supplier}
-    try:
-        with session.begin_nested():
-            conn = session.connection()  # its SAVEPOINT (SQLAlchemy sends it once the savepoint's connection is asked)
-            made, _ = direct.both(conn, posting_writes.new_records(conn.dialect.name, True), made_params,
-                                  *posting_writes.serial_movements(doc, at, here))
-            if not {row[0] for row in made}.issuperset(new):
-                raise _MadeMeanwhile  # its movement was written from a record nobody had locked: undone
-    except _MadeMeanwhile:
-        return False
-    return True
-
-
-class _MadeMeanwhile(Exception):
-    """A serial of the receipt was given a record by another request since the posting read it."""
 
 
 def _bring_in(session: Session, doc: DocumentHead, here: int, lines, new: list[str],

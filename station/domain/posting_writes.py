@@ -138,11 +138,12 @@ def write_movements(session: Session, doc: DocumentHead, at: datetime, takes: li
     changes: on PostgreSQL both in one round trip (direct.both), the UPDATE waiting on no answer of the INSERT.
     """
     policy, conn = POLICY[doc.kind], session.connection()
+    params = movement_writes.line_params(doc, at)
     if takes:
-        params = movement_writes.line_params(doc, at)
         for statement in _ADJUSTMENT_PAIR:
             conn.execute(statement, params | {"p_takes": takes})  # (an expanding parameter: SQLAlchemy's)
-    movements = serial_movements(doc, at, here)
+    party = getattr(doc, f"{policy.party.value}_id") if policy.party is not None else None
+    movements = _movements(doc.kind), params | {"p_here": here, "p_party": party}
     if serials:
         direct.both(conn, *movements, *_update_serials(doc, at, here))
     else:
@@ -155,14 +156,6 @@ def write_movements(session: Session, doc: DocumentHead, at: datetime, takes: li
         movement_writes.row(doc, at, user=u.user, kind=policy.movement.value, product_id=u.product_id,
                             quantity=u.quantity, supplier_id=unit_supplier, customer_id=unit_customer,
                             from_location_id=u.source, to_location_id=u.to) for u in units])
-
-
-def serial_movements(doc: DocumentHead, at: datetime, here: int) -> tuple:
-    """The movements of the document's serial lines (``_movements``: INSERT ... SELECT from the lines) and their
-    parameters, as a statement and its parameters for station.domain.direct."""
-    policy = POLICY[doc.kind]
-    party = getattr(doc, f"{policy.party.value}_id") if policy.party is not None else None
-    return _movements(doc.kind), movement_writes.line_params(doc, at) | {"p_here": here, "p_party": party}
 
 
 def _adjustment_pair() -> tuple:
