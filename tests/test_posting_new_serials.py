@@ -9,6 +9,9 @@ locked, checked and brought up to date (or refuses the posting).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from helpers.receipts import receipt_of_new_serials
 from sqlalchemy import event, func, insert, select
@@ -138,6 +141,25 @@ def test_new_serials_of_a_sale_refuse_when_a_unit_is_gone(db, loose_sale):
         assert s.scalar(select(Movement.id).where(Movement.document_id == sale_id).limit(1)) is None
 
 
+@contextmanager
+def _made_after_the_read(db, serial: str, **values) -> Iterator[list[str]]:
+    """While in the block, a record of ``serial`` (with ``values``) made and committed by another request right after
+    the posting's read (facts.document_read: its ``locked_head``), once; yields the serials so made."""
+    made: list[str] = []
+
+    def meanwhile(conn, cursor, statement, parameters, context, executemany):
+        if "locked_head" in statement and not made:
+            made.append(serial)
+            with db.engine.begin() as other:
+                other.execute(insert(SerialNumber.__table__).values(serial=serial, created_at=func.now(), **values))
+
+    event.listen(db.engine, "after_cursor_execute", meanwhile)
+    try:
+        yield made
+    finally:
+        event.remove(db.engine, "after_cursor_execute", meanwhile)
+
+
 def test_a_record_made_after_the_locks_is_checked_where_it_is(db, receipt):
     """Guards the whereabouts of a record another request makes between the posting's locked read and its INSERT
     (PostgreSQL, READ COMMITTED): found by the insert's conflict, locked, and refused like a known one, here a unit
@@ -148,21 +170,9 @@ def test_a_record_made_after_the_locks_is_checked_where_it_is(db, receipt):
     with db.Session.begin() as s:
         away = documents.open_document(s, DocumentKind.receipt, station="elsewhere", supplier=s.get(Supplier, acme))
         away_id = away.id
-    made: list[str] = []
-
-    def meanwhile(conn, cursor, statement, parameters, context, executemany):
-        if "locked_head" in statement and not made:  # the posting's read (facts.document_read): a record after it
-            made.append("SN-2")
-            with db.engine.begin() as other:
-                other.execute(insert(SerialNumber.__table__).values(serial="SN-2", created_at=func.now(),
-                                                                    transfer_id=away_id))
-
-    event.listen(db.engine, "after_cursor_execute", meanwhile)
-    try:
-        with db.Session() as s, pytest.raises(Refusal) as refused, s.begin():
-            posting.post(s, s.get(Document, doc_id))
-    finally:
-        event.remove(db.engine, "after_cursor_execute", meanwhile)
+    with _made_after_the_read(db, "SN-2", transfer_id=away_id) as made, db.Session() as s, \
+            pytest.raises(Refusal) as refused, s.begin():
+        posting.post(s, s.get(Document, doc_id))
     assert made == ["SN-2"] and refused.value.code == "serial_in_transit"
     with db.Session() as s:
         assert set(records(s)) == {"SN-2"}
@@ -177,20 +187,8 @@ def test_a_harmless_record_made_after_the_read_is_brought_up_to_date_once(db, re
     if db.engine.dialect.name == "sqlite":
         pytest.skip("SQLite takes one writer at a time: no record can be made while a posting runs")
     doc_id, widget, acme = receipt
-    made: list[str] = []
-
-    def meanwhile(conn, cursor, statement, parameters, context, executemany):
-        if "locked_head" in statement and not made:  # the posting's read (facts.document_read): a record after it
-            made.append("SN-2")
-            with db.engine.begin() as other:
-                other.execute(insert(SerialNumber.__table__).values(serial="SN-2", created_at=func.now()))
-
-    event.listen(db.engine, "after_cursor_execute", meanwhile)
-    try:
-        with db.Session.begin() as s:
-            posting.post(s, s.get(Document, doc_id))
-    finally:
-        event.remove(db.engine, "after_cursor_execute", meanwhile)
+    with _made_after_the_read(db, "SN-2") as made, db.Session.begin() as s:
+        posting.post(s, s.get(Document, doc_id))
     assert made == ["SN-2"]
     with db.Session() as s:
         assert records(s) == {f"SN-{n}": (True, widget, acme, None) for n in range(5)}

@@ -376,21 +376,24 @@ def scanned_text(raw: bytes | str) -> str | None:
     about it before reading, with other reads. None: a scan they never ask about, one that is not text (``read``
     refuses it) or one of the ``_NAMED`` heads (asking about ``CMD:RECEIVE`` as a barcode and a serial was a tenth of
     its scan's CPU, issue 22)."""
-    try:
-        text = _without_aim(normalise(raw))[0]
-    except Refusal:
-        return None
-    return None if _head(text) in _NAMED else text
+    text = _text(raw)
+    return None if text is None or _head(text) in _NAMED else text
 
 
 def finishes(raw: bytes | str) -> bool:
     """Whether the scan reads as CMD:FINISH (in any case, behind any symbology identifier): its posting's first read
     may go with the station's (facts.READ_AHEAD). A guess, not a decision: the machine decides what it does."""
+    text = _text(raw)
+    return text is not None and text.upper() == "CMD:FINISH"
+
+
+def _text(raw: bytes | str) -> str | None:
+    """The scan's text as the readers read it (normalised, its symbology identifier off); None when it is not text
+    (``read`` refuses it)."""
     try:
-        text = _without_aim(normalise(raw))[0]
+        return _without_aim(normalise(raw))[0]
     except Refusal:
-        return False
-    return text.upper() == "CMD:FINISH"
+        return None
 
 
 def read(raw: bytes | str, lookups: Lookups, *, document_re: re.Pattern[str],

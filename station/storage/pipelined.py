@@ -57,7 +57,7 @@ _HOLDS = (SavepointClause, ReleaseSavepointClause)  # held for the next statemen
 
 def hook(engine: Engine) -> None:
     """Listen on a PostgreSQL engine (station.storage.db.make_engine calls it for each)."""
-    if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
+    if not _pipelines(engine.dialect):
         return
     event.listen(engine, "do_execute", _do_execute)
     event.listen(engine, "before_execute", _before_execute)
@@ -71,7 +71,7 @@ def hook(engine: Engine) -> None:
 def at_commit(conn: Connection, statement, parameters: dict) -> None:
     """Run the write ``statement`` when ``conn``'s transaction commits, with its COMMIT (PostgreSQL: held as
     direct.ahead holds writes, so a statement sent before the commit takes it first); now elsewhere."""
-    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+    if not _pipelines(conn.dialect):
         conn.execute(statement, parameters)
         return
     direct.ahead(conn, ((statement, parameters),))
@@ -150,21 +150,30 @@ def first(conn: Connection, statement, parameters: dict) -> list:
     """``statement``'s rows, sent on the driver's cursor (station.domain.direct) and, on PostgreSQL when the
     transaction has not begun yet, behind its BEGIN in one round trip (``BEGIN_WITH``'s, below SQLAlchemy: a
     scan's locked read, its costliest statement to execute through it)."""
-    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+    if not _pipelines(conn.dialect):
         return direct.run(conn, statement, parameters)
-    # Asked as it is sent: a transaction begun already (writes held in it, say) sends no BEGIN.
-    return direct.send(conn, ((statement, parameters),), lead=lambda raw: "BEGIN" if _ours(conn, raw) else None)[0]
+    return _behind_begin(conn, ((statement, parameters),))[0]
 
 
 def first_then(conn: Connection, statement, parameters: dict, then, then_parameters: dict) -> tuple[list, list | None]:
     """``first``'s rows, and ``then``'s, sent after it in the same pipeline (one round trip, with the BEGIN as
     ``first`` sends it), where the engine pipelines; elsewhere ``then`` is not sent (None): a read sent ahead only
     where it costs no round trip of its own (a finish's document read, with the scan's locked read)."""
-    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+    if not _pipelines(conn.dialect):
         return direct.run(conn, statement, parameters), None
-    rows, then_rows = direct.send(conn, ((statement, parameters), (then, then_parameters)),
-                                  lead=lambda raw: "BEGIN" if _ours(conn, raw) else None)
+    rows, then_rows = _behind_begin(conn, ((statement, parameters), (then, then_parameters)))
     return rows, then_rows
+
+
+def _pipelines(dialect) -> bool:
+    """Whether the dialect's connections pipeline here: PostgreSQL through psycopg 3."""
+    return dialect.name == "postgresql" and dialect.driver == "psycopg"
+
+
+def _behind_begin(conn: Connection, statements) -> list[list]:
+    """``statements`` sent on the driver's cursor in one pipeline, behind the transaction's BEGIN when it has not
+    begun yet (asked as they are sent: a transaction begun already, writes held in it say, sends no BEGIN)."""
+    return direct.send(conn, statements, lead=lambda raw: "BEGIN" if _ours(conn, raw) else None)
 
 
 def _before_execute(conn, clauseelement, multiparams, params, execution_options):
