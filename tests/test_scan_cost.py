@@ -23,25 +23,25 @@ from station.scanning.service import ScanService
 
 GTIN = "036000291452"
 #: What one serial scan of a receipt costs, on each database: the figure the bench reports (``statements_per_scan``,
-#: issue 22). SQLite's six: BEGIN IMMEDIATE; the station's locked read, which also asks what the scanned text is (a
+#: issue 22). SQLite's five: BEGIN IMMEDIATE; the station's locked read, which also asks what the scanned text is (a
 #: barcode? a serial's record?: station_row._probing) and reads the open document's answer (its product counts and
 #: last lines: answer_read.beside), the line then joining that answer in Python; the line, numbered in its own
 #: INSERT (documents._COUNT_AND_INSERT: INSERT ... SELECT line_count + 1 FROM document, ON CONFLICT DO NOTHING for
-#: rule 8's unique index; migration 0012's trigger raises the document's line count to the line's number); its
-#: tally (tallies.add: an upsert into document_tally); the station's state (UPDATE station_state); the scan log
-#: (INSERT scan_log). PostgreSQL's four: the locked read (psycopg sends the BEGIN with it); the line, numbered and
-#: written in one statement (the count's UPDATE a data-modifying CTE of the INSERT); its tally, counted in the
-#: statement that asks again about the serial once its line is in (documents._recheck); the scan log's INSERT,
-#: with the station's state written by an UPDATE in a CTE of it (scan_log.write). No savepoint: a line's rules
-#: refuse before it writes, or it takes its writes back (documents.add_line). All are sent on the driver's cursor
-#: below SQLAlchemy's execution (station.domain.direct), SQLite's tally too (tallies.add), counted by the same
-#: listeners.
-PER_SERIAL = {"sqlite": 6, "postgresql": 4}
+#: rule 8's unique index; migration 0012's trigger raises the document's line count to the line's number, and
+#: 0014's upserts the line's tally into document_tally: it was a sixth statement, tallies.add); the station's state
+#: (UPDATE station_state); the scan log (INSERT scan_log). PostgreSQL's four: the locked read (psycopg sends the
+#: BEGIN with it); the line, numbered and written in one statement (the count's UPDATE a data-modifying CTE of the
+#: INSERT); its tally, counted in the statement that asks again about the serial once its line is in
+#: (documents._recheck); the scan log's INSERT, with the station's state written by an UPDATE in a CTE of it
+#: (scan_log.write). No savepoint: a line's rules refuse before it writes, or it takes its writes back
+#: (documents.add_line). All are sent on the driver's cursor below SQLAlchemy's execution (station.domain.direct),
+#: counted by the same listeners.
+PER_SERIAL = {"sqlite": 5, "postgresql": 4}
 #: A count scan's own statement (counting.before_line: where the count stands, read before its line), which also
-#: refuses a repeat before its line is written, so it keeps no savepoint: SQLite 7, PostgreSQL 5. Locations (issue
+#: refuses a repeat before its line is written, so it keeps no savepoint: SQLite 6, PostgreSQL 5. Locations (issue
 #: 23) add nothing else. (A count line observes: no re-check of its serial on PostgreSQL.)
 COUNT_EXTRA = 1
-PER_COUNT = {"sqlite": 7, "postgresql": 5}
+PER_COUNT = {"sqlite": 6, "postgresql": 5}
 #: What a scan that opens a document for a party costs (SUP: at a receiving station, CUS: at a till). SQLite's six:
 #: BEGIN IMMEDIATE; the station's locked read; the party's id, the reader's question, which the opening then writes
 #: (ScanContext.party); the document opened in one INSERT that takes its id, makes its reference and returns its head

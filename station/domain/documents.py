@@ -314,7 +314,8 @@ def add_line(session: Session, given: Document | DocumentHead, *, product: Produ
     unit goes (or, on a count, was found; on a line going out, where unserialised units leave first).
 
     Two statements whatever the document's size, the line numbered and written and its tally (on PostgreSQL sent
-    in one round trip), and (for a serial, on PostgreSQL) one read of the serial as committed now between the line
+    in one round trip; on SQLite a serial's line is tallied by its INSERT: one statement), and (for a serial, on
+    PostgreSQL) one read of the serial as committed now between the line
     and its tally: see ``_recheck``. A Refusal leaves nothing written: the checks come before the writes, and a
     refusal after them (the unique index, the re-check) undoes the line's own writes, so a scan needs no savepoint
     around it (issue 22).
@@ -341,7 +342,10 @@ def add_line(session: Session, given: Document | DocumentHead, *, product: Produ
     tally = {"document_id": doc.id, "product_id": product.id, "units": quantity, "taken": taken} if product else None
     made, again = False, None
     rechecked = resolved.serial is not None and doc.kind is not DocumentKind.count and not lookups.writers_serialised
-    together = tally is not None and session.get_bind().dialect.name == "postgresql"
+    dialect = session.get_bind().dialect.name
+    together = tally is not None and dialect == "postgresql"
+    # SQLite: a serial's line is tallied by its own INSERT (migration 0014's trigger), with nothing more to send.
+    tallied = together or (tally is not None and tallies.by_trigger(dialect, resolved.serial, product.id))
     if rechecked and tally is not None:  # the line, then its tally with the serial read again: one round trip
         line_no, again, made = _insert_tallied(session, doc, values, tally)
         lookups.read_again(resolved.serial, again)
@@ -352,7 +356,7 @@ def add_line(session: Session, given: Document | DocumentHead, *, product: Produ
     line = Line(line_no, product, resolved.serial, quantity, batch, expiry, resolved.takes_unit, replaces)
     if rechecked and tally is None:
         again = lookups.serial(line.serial, fresh=True)
-    elif not rechecked and tally is not None and not together:
+    elif not rechecked and tally is not None and not tallied:
         tallies.add(session, doc.id, product.id, quantity, taken)
     if again is not None:
         try:

@@ -1,6 +1,7 @@
 """Per document and product counts (DocumentTally): kept line by line, read instead of adding lines up.
 
-A line added or undone changes its product's tally in one upsert; a posted
+A line added or undone changes its product's tally in one upsert (on SQLite
+a serial's line in its own INSERT, by a trigger: ``by_trigger``); a posted
 receipt adds its tallies to its purchase order's ``received`` in one
 statement. So the prompt's "3 of 5 received", the rules' "units free to
 sell" and the answer's per-product summary cost one indexed read whatever
@@ -80,9 +81,17 @@ def made_cte():
     return _UPSERT["postgresql"].returning(literal_column("xmax = 0").label("made")).cte("tallied")
 
 
+def by_trigger(dialect: str, serial: str | None, product_id: int | None) -> bool:
+    """Whether the line's own INSERT tallies it: on SQLite a line naming a serial and a product is tallied by the
+    trigger ``document_line_tallied`` (migration 0014), units its quantity and taken its ``takes_unit``; its writer
+    adds nothing (a line written in bulk included)."""
+    return dialect == "sqlite" and serial is not None and product_id is not None
+
+
 def add(session: Session, document_id: int, product_id: int, units: int, taken: int = 0) -> None:
-    """units += ``units``, taken += ``taken`` for the document's product (a new tally when it has none). A scan's
-    statement on SQLite (a line's tally: documents.add_line), sent on the driver's cursor (station.domain.direct)."""
+    """units += ``units``, taken += ``taken`` for the document's product (a new tally when it has none). On SQLite
+    a scan's statement for a line of unserialised units (documents.add_line; a serial's line is tallied by its
+    INSERT: ``by_trigger``), sent on the driver's cursor (station.domain.direct)."""
     conn = session.connection()
     direct.run(conn, _UPSERT[conn.dialect.name],
                {"document_id": document_id, "product_id": product_id, "units": units, "taken": taken})
