@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from station.bench.fill import Shape, fill
 from station.cli.main import cli
 from station.domain import location_check, stock
-from station.domain.models import Document, DocumentLine, Location, Movement, ScanLog, SerialNumber
+from station.domain.models import Document, DocumentLine, DocumentTally, Location, Movement, ScanLog, SerialNumber
 
 PERCENTILES = ("p50_ms", "p90_ms", "p99_ms", "max_ms")
 RUN_KEYS = {"kind": str, "database": str, "serials": int, "stations": int, "scans": int,
@@ -44,6 +44,24 @@ def test_fill_is_consistent(db):
         assert s.scalar(select(func.count()).select_from(ScanLog)) == 200
         sold = s.scalar(select(SerialNumber).where(SerialNumber.serial == shape.serial(2)))
         assert sold.customer_id is not None and not sold.in_stock
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # PostgreSQL's fill runs as a replica: no triggers
+def test_a_fill_leaves_the_triggers_as_the_migrations_made_them(db):
+    """Guards the SQLite fill that leaves the serial lines' tally trigger (migration 0014) out while it writes the
+    posted documents' lines: the trigger is back after it, as it was, and the fill's lines made no tally."""
+    def triggers() -> list[tuple[str, str]]:
+        with db.engine.connect() as conn:
+            return [tuple(row) for row in conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")]
+
+    before = triggers()
+    assert "document_line_tallied" in [name for name, _ in before]
+    fill(db.engine, Shape.for_serials(200, box=20))
+    assert triggers() == before
+    with db.Session() as s:
+        assert s.scalar(select(func.count()).select_from(DocumentLine)) == 1000
+        assert s.scalar(select(func.count()).select_from(DocumentTally)) == 0
 
 
 def test_the_tail_is_told_by_kind_and_by_garbage_collection():
