@@ -134,7 +134,7 @@ def test_small_run_prints_the_json(tmp_path):
     expected = {"sqlite"} | ({"postgresql"} if pg_available() is None else set())
     assert {(r["database"], r["kind"]) for r in out["runs"]} == (
         {(d, k) for d in expected for k in ("scan", "floor", "integration", "pallet", "count")}
-        | {("sqlite", "http"), ("sqlite", "daemon")} | {(d, "drain") for d in expected})
+        | {(d, k) for d in expected for k in ("http", "daemon", "drain")})
     for drained in (r for r in out["runs"] if r["kind"] == "drain"):
         assert drained["drain"]["scans"] == 20 and drained["drain"]["failed"] == 0 and drained["drain_per_s"] > 0
         assert drained["drain"]["accepted"] + drained["drain"]["refused"] == 20
@@ -154,13 +154,13 @@ def test_small_run_prints_the_json(tmp_path):
     served = [r for r in out["runs"] if r["kind"] in ("http", "daemon")]
     assert {r["scans"] for r in served} == {40, 3}
     assert all(r["p50_ms"] <= r["p99_ms"] for r in served)
-    http = next(r for r in served if r["kind"] == "http")
-    assert http["floor"]["p50_ms"] > 0
-    # The same scans in process, beside them: what HTTP adds to a scan is the difference (issue 22).
-    assert http["in_process"]["p50_ms"] <= http["in_process"]["p99_ms"] <= http["in_process"]["max_ms"]
-    # CPU per request, the server's (every thread) and the scan's own in process: the figures load hardly moves.
-    assert http["server_cpu_ms_per_scan"] >= 0 and http["floor"]["server_cpu_ms_per_request"] >= 0
-    assert http["in_process"]["cpu_ms_per_scan"] > 0
+    for http in (r for r in served if r["kind"] == "http"):  # on each database
+        assert http["floor"]["p50_ms"] > 0
+        # The same scans in process, beside them: what HTTP adds to a scan is the difference (issue 22).
+        assert http["in_process"]["p50_ms"] <= http["in_process"]["p99_ms"] <= http["in_process"]["max_ms"]
+        # CPU per request, the server's (every thread) and the scan's own in process: the figures load hardly moves.
+        assert http["server_cpu_ms_per_scan"] >= 0 and http["floor"]["server_cpu_ms_per_request"] >= 0
+        assert http["in_process"]["cpu_ms_per_scan"] > 0
     runs = [r for r in out["runs"] if r["kind"] in ("scan", "floor")]
     for run in runs:
         for key, kind in RUN_KEYS.items():

@@ -275,10 +275,10 @@ def _extras(target: Target, shape: Shape, extras: Extras, say) -> list[dict]:
                 f"{counted['posting_ms']} ms ({counted['posting_statements']} statements)")
         finally:
             engine.dispose()
-    if target.database == "sqlite" and extras.http:
+    if extras.http:
         say(f"{target.database}: {extras.http} scans over HTTP to station serve")
         runs.append({"kind": "http", **common, **served.over_http(target.url, scans=extras.http)})
-    if target.database == "sqlite" and extras.daemon:
+    if extras.daemon:
         say(f"{target.database}: {extras.daemon} scans from a pseudo-terminal through station run to the screen")
         runs.append({"kind": "daemon", **common, **served.through_daemon(target.url, scans=extras.daemon)})
     return runs

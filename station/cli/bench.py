@@ -29,9 +29,10 @@ from station.bench import DEFAULTS
 @click.option("--big-posting", default=DEFAULTS["big_posting"], show_default=True, type=click.IntRange(0),
               help="Lines of a receipt only posted (0: leave it out).")
 @click.option("--http", "http_scans", default=DEFAULTS["http"], show_default=True, type=click.IntRange(0),
-              help="Scans over HTTP to a real station serve, SQLite (0: leave it out).")
+              help="Scans over HTTP to a real station serve, on each database (0: leave it out).")
 @click.option("--daemon", "daemon_scans", default=DEFAULTS["daemon"], show_default=True, type=click.IntRange(0),
-              help="Scans from a pseudo-terminal through a real station run to the screen, SQLite (0: leave it out).")
+              help="Scans from a pseudo-terminal through a real station run to the screen, on each database "
+                   "(0: leave it out).")
 @click.option("--hook-stations", default=DEFAULTS["hook_stations"], show_default=True, type=click.IntRange(0, 64),
               help="Stations posting at once for the webhook lag and event feed figures (0: none).")
 @click.option("--hook-postings", default=DEFAULTS["hook_postings"], show_default=True, type=click.IntRange(1),
