@@ -176,6 +176,15 @@ def test_small_run_prints_the_json(tmp_path):
         # The statements a scan issues over the mix, and on PostgreSQL its round trips (issue 22).
         assert scan["statements_per_scan"] > 0
         assert (scan["round_trips_per_scan"] is None) == (scan["database"] == "sqlite")
+        # The same counted per kind of scan, each in its own station's thread: together they are the mix's.
+        kinds = scan["by_kind"].values()
+        assert abs(sum(k["statements"] * k["scans"] for k in kinds) - scan["statements_per_scan"] * 50) < 1
+        assert all(k["statements_max"] >= k["statements"] > 0 for k in kinds)
+        if scan["database"] == "postgresql":
+            assert abs(sum(k["round_trips"] * k["scans"] for k in kinds) - scan["round_trips_per_scan"] * 50) < 1
+            assert all(k["round_trips_max"] >= k["round_trips"] > 0 for k in kinds)
+        else:
+            assert all("round_trips" not in k for k in kinds)
         # What the slowest 1% were, beside the run's garbage collections and SQLite's checkpoints (issue 22).
         assert scan["tail"]["scans"] == sum(scan["tail"]["by_kind"].values()) == 1
         assert set(scan["gc_collections"]) == {"0", "1", "2"}

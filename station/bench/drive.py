@@ -160,8 +160,22 @@ class StationRun:
     attempts: int = 0
     errors: list[str] = field(default_factory=list)
     by_kind: dict[str, list[float]] = field(default_factory=dict)
+    costs: dict[str, list[tuple[int, int | None]]] = field(default_factory=dict)  # by kind: statements, round trips
     spans: list[tuple[float, float, str]] = field(default_factory=list)  # each scan's start, end and kind
     codes: dict[str, int] = field(default_factory=dict)  # refusals by code: lost races show here
+
+
+def kind_costs(costs: list[tuple[int, int | None]]) -> dict:
+    """What one kind of scan cost: its statements (and on PostgreSQL round trips) a scan on average and at most,
+    each scan counted in its own station's thread (statements.Counter.in_this_thread), its retries included."""
+    if not costs:
+        return {}
+    statements = [c[0] for c in costs]
+    out = {"statements": per(sum(statements), len(costs)), "statements_max": max(statements)}
+    if costs[0][1] is not None:
+        trips = [c[1] for c in costs]
+        out |= {"round_trips": per(sum(trips), len(costs)), "round_trips_max": max(trips)}
+    return out
 
 
 def drive(engine: Engine, shape: Shape, stations: int, scans: int, *, seed: int = 1) -> dict:
@@ -188,6 +202,7 @@ def drive(engine: Engine, shape: Shape, stations: int, scans: int, *, seed: int 
                 run.attempts += 1
                 return service.process(session, sid, raw, device="bench")
             t0, c0 = time.perf_counter(), time.thread_time()
+            sent = counter.in_this_thread()
             try:
                 result = run_in_transaction(factory, one)
             except Exception as exc:  # a bug: counted and shown, the bench goes on
@@ -197,6 +212,9 @@ def drive(engine: Engine, shape: Shape, stations: int, scans: int, *, seed: int 
             run.cpu += time.thread_time() - c0
             run.latencies.append(dt)
             run.by_kind.setdefault(result.read_as or "invalid", []).append(dt)
+            statements, round_trips = counter.in_this_thread()
+            run.costs.setdefault(result.read_as or "invalid", []).append(
+                (statements - sent[0], None if round_trips is None else round_trips - sent[1]))
             run.spans.append((t0, t0 + dt, result.read_as or "invalid"))
             if result.accepted:
                 run.accepted += 1
@@ -219,9 +237,12 @@ def drive(engine: Engine, shape: Shape, stations: int, scans: int, *, seed: int 
     counter.stop()
     latencies = [x for r in runs for x in r.latencies]
     by_kind: dict[str, list[float]] = {}
+    costs: dict[str, list[tuple[int, int | None]]] = {}
     for r in runs:
         for k, v in r.by_kind.items():
             by_kind.setdefault(k, []).extend(v)
+        for k, c in r.costs.items():
+            costs.setdefault(k, []).extend(c)
     total = sum(len(p) for p in plans)
     out = {
         "throughput_per_s": round(len(latencies) / wall, 1) if wall > 0 else 0.0,
@@ -236,7 +257,8 @@ def drive(engine: Engine, shape: Shape, stations: int, scans: int, *, seed: int 
         # Over the whole mix (commands, parties, products, serials, postings), retries included.
         "statements_per_scan": per(counter.statements, len(latencies)),
         "round_trips_per_scan": per(counter.round_trips, len(latencies)),
-        "by_kind": {k: {"scans": len(v), **{q: p for q, p in percentiles(v).items() if q in ("p50_ms", "p99_ms")}}
+        "by_kind": {k: {"scans": len(v), **{q: p for q, p in percentiles(v).items() if q in ("p50_ms", "p99_ms")},
+                        **kind_costs(costs.get(k, []))}
                     for k, v in sorted(by_kind.items())},
     }
     out.update(tail([span for r in runs for span in r.spans], collections))

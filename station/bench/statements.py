@@ -31,6 +31,7 @@ class Counter:
         self.network = engine.dialect.name != "sqlite"
         self._lock = threading.Lock()
         self._counts = [0, 0, 0]  # statements; BEGIN, COMMIT and ROLLBACK; round trips saved by a pipeline
+        self._mine = threading.local()  # the same, for each thread: what one station's scan cost (drive.py)
         self._hooks = [("before_cursor_execute", lambda *_: self._tick(0)), ("after_cursor_execute", self._saved)]
         if self.network:
             self._hooks += [(name, lambda *_: self._tick(1)) for name in ("begin", "commit", "rollback")]
@@ -38,6 +39,13 @@ class Counter:
     def _tick(self, which: int, by: int = 1) -> None:
         with self._lock:
             self._counts[which] += by
+        self._this_thread()[which] += by  # the listeners run in the thread that sent the statement
+
+    def _this_thread(self) -> list[int]:
+        counts = getattr(self._mine, "counts", None)
+        if counts is None:
+            counts = self._mine.counts = [0, 0, 0]
+        return counts
 
     def _saved(self, conn, cursor, statement, parameters, context, executemany) -> None:
         saved = getattr(context, SAVED, 0)
@@ -63,6 +71,11 @@ class Counter:
 
     def snapshot(self) -> tuple[int, int | None]:
         return self.statements, self.round_trips
+
+    def in_this_thread(self) -> tuple[int, int | None]:
+        """Statements and round trips counted so far in the calling thread (None on SQLite), as ``snapshot``."""
+        counts = self._this_thread()
+        return counts[0], counts[0] + counts[1] - counts[2] if self.network else None
 
 
 def per(total: int | None, scans: int) -> float | None:
