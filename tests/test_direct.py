@@ -73,8 +73,9 @@ def test_the_locked_read_reads_as_sqlalchemy_reads_it(db):
     for n, text in enumerate(("SUP:ACME", GTIN, "D-1", "D-2")):
         with db.Session.begin() as s:
             assert service.process(s, "in", text, key=f"d-{n}").accepted
-    params = {"station": "in", "home": "MAIN", "key": "d-1"} | facts.probe_params("D-2")
-    for statement in station_row._LOCK_PROBED.values():
+    # The party asked about with the row (a supplier's or customer's id by code): ACME, a supplier and no customer.
+    params = {"station": "in", "home": "MAIN", "key": "d-1", "party_code": "ACME"} | facts.probe_params("D-2")
+    for (_, _, party), statement in station_row._LOCK_PROBED.items():
         with db.Session() as s:
             ours = direct.first(s.connection(), statement, params)
             s.rollback()
@@ -84,6 +85,8 @@ def test_the_locked_read_reads_as_sqlalchemy_reads_it(db):
         assert ours._fields == tuple(theirs._fields)
         assert tuple(ours) == tuple(theirs)
         assert ours.st_document_id is not None and ours.an_rows is not None
+        if party is not None:
+            assert (ours.pa_id is not None) == (party == "supplier")
 
 
 def test_a_statement_sent_directly_is_counted_as_sqlalchemys(rows):

@@ -184,6 +184,27 @@ def test_sale_by_serial_alone_to_the_walk_in_customer(db, service, world):
     assert r.code == "serial_has_customer" and "return" in r.message
 
 
+def test_a_tills_first_serial_refused_leaves_no_sale_open(db, service, world):
+    """Guards the opening taken back without a savepoint (issue 22): a serial scanned at an idle till opens the
+    walk-in sale and adds its line in one scan; refused by the line's rules, it leaves no document (none open, the
+    station idle, the sale's number not taken), and the next serial opens the sale as if it had never been."""
+    receive_directly(db, "SN-1", "SN-2")
+    assert [r.code for r in scans(db, service, "till", "SN-1", "CMD:FINISH")] == [None, None]  # WALKIN made
+    with db.Session() as s:
+        documents_before = s.scalar(select(func.count()).select_from(Document))
+        last_sale = s.scalar(select(func.max(Document.id)).where(Document.kind == DocumentKind.sale))
+    refused = scan(db, service, "till", "SN-1")
+    assert refused.code == "serial_has_customer" and refused.document is None
+    with db.Session() as s:
+        assert s.scalar(select(func.count()).select_from(Document)) == documents_before
+        assert s.get(StationState, "till").document_id is None
+    r = scan(db, service, "till", "SN-2")
+    assert r.accepted and r.document["customer"]["code"] == "WALKIN"
+    with db.Session() as s:
+        sale = s.scalar(select(Document).where(Document.kind == DocumentKind.sale, Document.id > last_sale))
+        assert sale.status == DocumentStatus.open and [line.serial for line in sale.lines] == ["SN-2"]
+
+
 def test_sale_with_customer_product_then_serial(db, service, world):
     """Guards the named-customer sale: CUS:, then a product and its serial; FINISH refused while it waits."""
     receive_directly(db, "SN-1")

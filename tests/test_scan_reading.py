@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from station.domain.barcodes import lookup_forms, normalise_barcode
 from station.domain.errors import Refusal
-from station.scan_core.reading import MAX_SCAN, Kind, ProductInfo, Reading, normalise, read
+from station.scan_core.reading import MAX_SCAN, Kind, ProductInfo, Reading, normalise, party_named, read
 
 WIDGET = ProductInfo("WID-1", "Widget X", True, True)
 POLAND = ProductInfo("PL-1", "Polish thing", True, True)
@@ -299,3 +299,15 @@ def test_read_gives_a_reading_or_a_refusal(raw, sub):
         assert reading.product is not None
     if reading.kind is Kind.gs1:
         assert len(reading.code) == 14 and reading.found is (reading.product is not None)
+
+
+@pytest.mark.parametrize("raw, named", [
+    ("SUP:ACME", ("supplier", "ACME")),
+    ("cus: BOB ", ("customer", "BOB")),  # the head in any case, the code as the reader reads it
+    ("]C0SUP:ACME", ("supplier", "ACME")),  # behind a symbology identifier
+    ("SUP:", None), ("CMD:FINISH", None), ("SN-1", None), (b"\xff\xfe", None),
+])
+def test_the_party_a_scan_names_is_asked_before_it_is_read(raw, named):
+    """Guards reading.party_named, which the station's locked read asks about with the row (station_row's
+    ``party``): the party the reader's ``SUP:``/``CUS:`` reader will ask for, and nothing for any other scan."""
+    assert party_named(raw) == named

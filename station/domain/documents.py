@@ -108,6 +108,7 @@ _TALLIED = select(tallies.made_cte())
 _LAST_LINE = (select(L).where(L.c.document_id == bindparam("document_id")).order_by(L.c.line_no.desc()).limit(1))
 _SET_SERIAL = update(L).where(L.c.id == bindparam("line_id")).values(serial=bindparam("serial"))
 _DELETE_LINE = delete(L).where(L.c.id == bindparam("line_id"))
+_DISCARD = delete(D).where(D.c.id == bindparam("id"), D.c.status == DocumentStatus.open, D.c.line_count == 0)
 _DELETE_NUMBERED = delete(L).where(L.c.document_id == bindparam("document_id"), L.c.line_no == bindparam("line_no"))
 _ORDER_REFERENCE = select(D.c.reference).where(D.c.id == bindparam("id"))
 #: What an opening writes besides the id and the reference, bound as ``op_<name>`` (an execution's parameter named as
@@ -183,6 +184,14 @@ def open_head(session: Session, kind: DocumentKind, *, station: str | None = Non
                   created_at=utcnow(), posted_at=None, line_count=0, location_id=location_id)
     params = {"op_prefix": POLICY[kind].prefix} | {f"op_{name}": values[name] for name in _OPENING}
     return head(session.connection().execute(_OPEN[session.get_bind().dialect.name], params).one())
+
+
+def discard_opened(session: Session, document_id: int) -> None:
+    """A document this transaction opened (``open_head``), taken back: the scan that opened it was refused by what it
+    did next, a line that refuses before it writes or takes its own writes back (add_line), so the document has no
+    line (a guard: one with lines, or no longer open, is left). So a scan that opens and adds a line needs no
+    savepoint (issue 22: two statements on SQLite, where a savepoint's SAVEPOINT and RELEASE are statements)."""
+    session.connection().execute(_DISCARD, {"id": document_id})
 
 
 def open_document(session: Session, kind: DocumentKind, *, station: str | None = None, user: str | None = None,

@@ -380,6 +380,16 @@ def scanned_text(raw: bytes | str) -> str | None:
     return None if text is None or _head(text) in _NAMED else text
 
 
+def party_named(raw: bytes | str) -> tuple[str, str] | None:
+    """The party a ``SUP:`` or ``CUS:`` scan names (its kind, ``supplier`` or ``customer``, and its code), so that
+    the caller asks about it before reading, with other reads (the reader's ``party_exists``); None for any other
+    scan."""
+    text = _text(raw)
+    kind = _PARTIES.get(_head(text)) if text is not None else None
+    code = text[4:].strip() if kind is not None else ""
+    return (kind.value, code) if code else None
+
+
 def finishes(raw: bytes | str) -> bool:
     """Whether the scan reads as CMD:FINISH (in any case, behind any symbology identifier): its posting's first read
     may go with the station's (facts.READ_AHEAD). A guess, not a decision: the machine decides what it does."""

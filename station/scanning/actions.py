@@ -37,11 +37,22 @@ Did = tuple[Stand, dict[str, Any]]
 
 
 def carry_out(ctx: ScanContext, stand: Stand, decision: decisions.Decision,
-              before: decisions.State) -> tuple[Stand, prompts.Done]:
-    """Every action of the decision, each on the Stand the one before left; where they leave it, and what they did."""
+              before: decisions.State, *, take_back_opening: bool = False) -> tuple[Stand, prompts.Done]:
+    """Every action of the decision, each on the Stand the one before left; where they leave it, and what they did.
+
+    ``take_back_opening`` (no savepoint around them: ``may_refuse_after_writing``): a document opened by this scan is
+    taken back (documents.discard_opened) when an action after the opening refuses."""
     said: dict[str, Any] = {}
+    opened: int | None = None
     for action in decision.actions:
-        stand, did = _ACTIONS[type(action)](ctx, stand, action)
+        try:
+            stand, did = _ACTIONS[type(action)](ctx, stand, action)
+        except Refusal:
+            if opened is not None and take_back_opening:
+                documents.discard_opened(ctx.session, opened)
+            raise
+        if isinstance(action, decisions.OpenDocument) and stand.document is not None:
+            opened = stand.document.id
         if not isinstance(action, _KEEP_SHOWN):
             stand = replace(stand, shown=None)
         said |= did
@@ -63,21 +74,30 @@ _KEEP_SHOWN = (decisions.SetMode, decisions.ChooseProduct, decisions.SignIn, dec
                decisions.SwitchDocument)
 
 
-def may_refuse_after_writing(stand: Stand, decision: decisions.Decision) -> bool:
+def may_refuse_after_writing(ctx: ScanContext, stand: Stand, decision: decisions.Decision) -> bool:
     """Whether carrying the decision out may write and then refuse (the scan then needs a savepoint): any action
     but those above, and a line that writes beside add_line (the desk's, a return's customer). A count's line
-    refuses its repeat before it writes (counting.before_line). An opening, the decision's last action, refuses
-    (an unknown party or order, an arrival at another site) before its one write, the document's, but for a walk-in
-    sale's (its customer may be made first)."""
+    refuses its repeat before it writes (counting.before_line).
+
+    An opening refuses (an unknown party or order, an arrival at another site) before its one write, the
+    document's, but for a walk-in sale's whose customer is still to be made (the first walk-in sale). After it may
+    come actions that write nothing and at most one line, last, as a till's first goods open a sale and add their
+    line: a refusal there leaves only the document written, which carry_out takes back (``take_back_opening``)."""
+    doc = stand.document
+    kind, has_customer = (doc.kind, doc.customer_id is not None) if doc is not None else (None, False)
     for n, action in enumerate(decision.actions):
-        if isinstance(action, decisions.OpenDocument) and not action.walk_in and n == len(decision.actions) - 1:
+        if isinstance(action, decisions.OpenDocument):
+            if action.walk_in and ctx.party("customer", ctx.config.scanning.walk_in_customer) is None:
+                return True
+            kind, has_customer = action.kind, action.walk_in or action.customer is not None
             continue
         if not isinstance(action, _CLEAN_REFUSALS):
             return True
         if isinstance(action, decisions.AddLine):
-            doc = stand.document
-            if doc is None or doc.kind in SERVICE_KINDS or (
-                    doc.kind is DocumentKind.customer_return and doc.customer_id is None):
+            if kind is None or kind in SERVICE_KINDS or (
+                    kind is DocumentKind.customer_return and not has_customer):
+                return True
+            if doc is None and n != len(decision.actions) - 1:  # a line after this scan's opening, not the last
                 return True
     return False
 

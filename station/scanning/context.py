@@ -67,6 +67,9 @@ class ScanContext:
         object.__setattr__(self, "lookups", Lookups(self.session))
         if self.row.product is not None:
             self._products[self.row.product.code] = self.row.product
+        if self.row.party is not None:  # asked with the station's row (station_row.load's ``party``)
+            kind, code, found = self.row.party
+            self._parties[kind, code] = found
 
     def start(self, signed: SignedIn | None) -> Stand:
         """Where the scan starts: the station's document as its row has it, and who is signed in now."""

@@ -9,8 +9,10 @@ read with the row, in Python; after any other write it is read again: see
 actions._shown_after), save the station's state and log the scan, accepted or
 refused (on PostgreSQL in one statement). A refusal leaves the station as it was: the
 reading and the machine only read; a line's rules refuse before it writes, or
-documents.add_line takes its writes back; every other action (opening,
-posting, a count's line...) runs in a savepoint (actions.may_refuse_after_writing).
+documents.add_line takes its writes back; an opening refuses before its one
+write, and is taken back when a line after it in the same scan refuses (a
+till's first serial: actions.carry_out); every other action (posting, a
+count's line...) runs in a savepoint (actions.may_refuse_after_writing).
 Issue 22 took a serial scan from 11 statements to 7 on SQLite and 4 on
 PostgreSQL, and there to 3 round trips (tests/test_scan_cost.py): the
 transaction's BEGIN goes with the locked read, the line's INSERT with its
@@ -45,7 +47,7 @@ from station.config import Config
 from station.domain.errors import Invalid, NotFound, Refusal
 from station.domain.validation import is_printable
 from station.scan_core import decisions, machine, prompts
-from station.scan_core.reading import Reading, finishes, read, scanned_text
+from station.scan_core.reading import Reading, finishes, party_named, read, scanned_text
 
 from . import actions, metrics, scan_log, sign_in, station_row, views
 from .context import ReaderLookups, ScanContext, Stand
@@ -75,6 +77,14 @@ class ScanService:
             raise NotFound("unknown_station", f"There is no station {station} in the configuration.")
         return cfg
 
+    def _party_asked(self, raw: bytes | str, text: str | None) -> tuple[str, str] | None:
+        """The party the scan may need, asked with the station's row: the one a ``SUP:``/``CUS:`` scan names, else,
+        for goods (a barcode or a serial), the walk-in customer, whose sale they open at a till with none open."""
+        named = party_named(raw)
+        if named is None and text is not None:
+            return "customer", self.config.scanning.walk_in_customer
+        return named
+
     def process(self, session: Session, station: str, raw: bytes | str, *, device: str = "api",
                 key: str | None = None, user: str | None = None) -> ScanResult:
         """Process one scan in the caller's transaction; never raises for bad scan input.
@@ -90,7 +100,8 @@ class ScanService:
         text = scanned_text(raw)
         row = station_row.load_or_make(session, station, cfg.mode,
                                        prompts.prompt(decisions.State(mode=cfg.mode), prompts.Facts()), key=key,
-                                       home=cfg.location, probe=text, finishing=finishes(raw))
+                                       home=cfg.location, probe=text, finishing=finishes(raw),
+                                       party=self._party_asked(raw, text))
         if key is not None:
             replayed = scan_log.answer_again(row.logged, station, key, raw)  # Conflict id_reused for other data
             if replayed is not None:
@@ -112,8 +123,9 @@ class ScanService:
             sign_in.gate(reading, signed, cfg.require_operator, lapsed, cfg.operator_idle_minutes)
             decision = machine.decide(before, reading)
             # A savepoint only around actions that may refuse after writing (two statements fewer for the others).
-            with session.begin_nested() if actions.may_refuse_after_writing(stand, decision) else nullcontext():
-                stand, done = actions.carry_out(ctx, stand, decision, before)
+            savepoint = actions.may_refuse_after_writing(ctx, stand, decision)
+            with session.begin_nested() if savepoint else nullcontext():
+                stand, done = actions.carry_out(ctx, stand, decision, before, take_back_opening=not savepoint)
                 state = decision.state
                 answer = self._answer(ctx, stand, state, cfg)
             saved = station_row.saving(station, state, stand.document.id if stand.document else None,

@@ -14,7 +14,9 @@ that statement too, what the scan log holds under that key (``logged``): a
 key seen before is answered again (scan_log.answer_again) without a statement
 of its own. Where the row was free, the open document's answer (its product
 counts and last lines: answer_read.beside) comes with it too (``shown``), so a
-scan that adds a line builds its answer without reading it again.
+scan that adds a line builds its answer without reading it again, and so does
+the id of the party a scan may need (``party``: a ``SUP:``/``CUS:`` scan's,
+or the walk-in customer whose sale a till's first goods open).
 """
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ from station.domain.facts import (
     read_ahead,
 )
 from station.domain.models import Operator, ScanLog, StationState
-from station.domain.tables import D, P
+from station.domain.tables import SU, C, D, P
 from station.domain.vocabulary import MAIN_SITE, DocumentKind, DocumentStatus, Mode, Phase
 from station.scan_core import decisions
 from station.scan_core.reading import LocationInfo, ProductInfo
@@ -84,6 +86,7 @@ class StationRow:
     home: LocationInfo | None = None  # the station's location (its ``location`` key), None: not an active one
     place: LocationInfo | None = None  # the last LOC: scanned on the open document
     probed: tuple[ProductFacts | None, SerialFacts] | None = None  # the scanned text as a barcode and a serial
+    party: tuple[str, str, int | None] | None = None  # the party asked about: its kind, its code, its id (None: none)
     shown: answer_read.Shown | None = None  # the open document's answer, read with the row (None: not read)
 
 
@@ -156,7 +159,17 @@ def _answer():
 _ANSWER = _answer()
 
 
-def _probing(keyed: bool, probe: bool):
+_PARTY_TABLES = {"supplier": SU, "customer": C}
+_PARTY = "pa_id"
+
+
+def _party_id(kind: str):
+    """The id of the ``kind`` of party whose code is bound as ``party_code`` (NULL: none), as a column."""
+    table = _PARTY_TABLES[kind]
+    return select(table.c.id).where(table.c.code == bindparam("party_code")).scalar_subquery().label(_PARTY)
+
+
+def _probing(keyed: bool, probe: bool, party: str | None = None):
     """The locked read with what the scanned text is (a barcode's product, a serial's record: facts.probe; not for
     a text the reader never asks about, ``probe`` false) and the open document's answer (its products and last
     lines, as one column of JSON), in the same statement, taking the station's row only if no other transaction
@@ -167,10 +180,16 @@ def _probing(keyed: bool, probe: bool):
     was in flight (a read that waited on the lock would see the text as it was before the scan it waited on).
     Skipped (no row), the station is read again the way that waits, and the reader asks about the text, and the
     answer is read, in statements of their own.
+
+    ``party`` (``supplier`` or ``customer``): the id of that party by code comes with it too, as the reader and the
+    opening would ask it (a ``SUP:``/``CUS:`` scan's party, or the walk-in customer a sale's first goods open one
+    for: ScanContext.party); a lookup in the code's unique index.
     """
     locked = _query(_locking())
     if keyed:
         locked = _logged(locked)
+    if party is not None:
+        locked = locked.add_columns(_party_id(party))
     if not probe:
         return locked.add_columns(_ANSWER)
     return (locked.add_columns(*(c.label(_PROBED + c.name) for c in _PROBE.c), _ANSWER)
@@ -198,8 +217,9 @@ def _probed_fields(fields: tuple[str, ...]) -> tuple[str, ...]:
 _READ = _query()
 _LOCK = _READ.with_for_update(of=SS)
 _LOCK_KEYED = _keyed()
-#: By (keyed, probed).
-_LOCK_PROBED = {(keyed, probe): _probing(keyed, probe) for keyed in (False, True) for probe in (False, True)}
+#: By (keyed, probed, the kind of party asked about).
+_LOCK_PROBED = {(keyed, probe, party): _probing(keyed, probe, party) for keyed in (False, True)
+                for probe in (False, True) for party in (None, *_PARTY_TABLES)}
 _READ_SHOWN = _READ.add_columns(_ANSWER)
 # Its bind parameters are prefixed (``st_``): the scan log's insert may run it in its own statement (scan_log.write).
 _SAVE = update(SS).where(SS.c.station == bindparam("st_station")).values(
@@ -244,20 +264,24 @@ def _row(station: str, row, keyed: bool = False) -> StationRow:
 
 
 def load(session: Session, station: str, *, lock: bool, key: str | None = None,
-         home: str = MAIN_SITE, probe: str | None = None, finishing: bool = False) -> StationRow | None:
+         home: str = MAIN_SITE, probe: str | None = None, finishing: bool = False,
+         party: tuple[str, str] | None = None) -> StationRow | None:
     """The station's row (locked for this scan when ``lock``), or None when it has none yet; ``home`` is the
     station's ``location`` key, read with it; with ``key`` (locked only), what the scan log holds under it too
     (``logged``); locked, its open document's answer (``shown``) and with ``probe``, what that text is as a
     barcode and a serial (``probed``), when the row was free (``_probing``). ``finishing`` (a CMD:FINISH): where
     the engine pipelines, its posting's document read goes in the same round trip, kept for it (facts.read_ahead);
-    a read that no posting takes is left unused."""
+    a read that no posting takes is left unused. ``party`` (its kind and code): that party's id comes with the
+    locked row too (``party``), when the row was free."""
     params = {"station": station, "home": home}
     keyed = key is not None and lock
     if keyed:
         params["key"] = key
     if lock:
-        statement = _LOCK_PROBED[keyed, probe is not None]
+        statement = _LOCK_PROBED[keyed, probe is not None, party[0] if party is not None else None]
         probing = params | probe_params(probe) if probe is not None else params
+        if party is not None:
+            probing = probing | {"party_code": party[1]}
         if finishing:
             # Its posting's first read goes with this one, in its round trip (where the engine pipelines).
             conn = session.connection()
@@ -271,7 +295,8 @@ def load(session: Session, station: str, *, lock: bool, key: str | None = None,
             found = _row(station, row, keyed)
             doc = found.document
             shown = answer_read.from_rows(doc.id, doc.order_id, row.an_rows) if doc is not None else None
-            return replace(found, probed=probed(probe, _Probed(row)) if probe is not None else None, shown=shown)
+            return replace(found, probed=probed(probe, _Probed(row)) if probe is not None else None, shown=shown,
+                           party=(*party, row.pa_id) if party is not None else None)
         # Not made yet, or (PostgreSQL) another scan of this station holds it: wait for it, without the answer.
     row = session.connection().execute(_LOCK_KEYED if keyed else _LOCK if lock else _READ, params,
                                        execution_options=_FIRST if lock else {}).first()
@@ -302,16 +327,17 @@ def shown(session: Session, station: str, *, home: str = MAIN_SITE) -> StationRo
 
 
 def load_or_make(session: Session, station: str, mode: Mode, idle_prompt: str, *, key: str | None = None,
-                 home: str = MAIN_SITE, probe: str | None = None, finishing: bool = False) -> StationRow:
+                 home: str = MAIN_SITE, probe: str | None = None, finishing: bool = False,
+                 party: tuple[str, str] | None = None) -> StationRow:
     """The station's row, locked; made on its first scan (two processes may race to make it: one does)."""
-    found = load(session, station, lock=True, key=key, home=home, probe=probe, finishing=finishing)
+    found = load(session, station, lock=True, key=key, home=home, probe=probe, finishing=finishing, party=party)
     if found is not None:
         return found
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(dialect.insert(SS).values(station=station, mode=mode, phase=Phase.idle, attach_line=False,
                                               prompt=idle_prompt, version=0, updated_at=datetime.now(UTC))
                     .on_conflict_do_nothing(index_elements=[SS.c.station]))
-    return load(session, station, lock=True, key=key, home=home, probe=probe)
+    return load(session, station, lock=True, key=key, home=home, probe=probe, party=party)
 
 
 @dataclass(frozen=True)
