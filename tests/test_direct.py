@@ -73,7 +73,8 @@ def test_the_locked_read_reads_as_sqlalchemy_reads_it(db):
     for n, text in enumerate(("SUP:ACME", GTIN, "D-1", "D-2")):
         with db.Session.begin() as s:
             assert service.process(s, "in", text, key=f"d-{n}").accepted
-    # The party asked about with the row (a supplier's or customer's id by code): ACME, a supplier and no customer.
+    # The party asked about with the row (a supplier's or customer's id by code): ACME, a supplier and no customer;
+    # the walk-in customer is not looked up while the station has a document open (its receipt).
     params = {"station": "in", "home": "MAIN", "key": "d-1", "party_code": "ACME"} | facts.probe_params("D-2")
     for (_, _, party), statement in station_row._LOCK_PROBED.items():
         with db.Session() as s:

@@ -82,7 +82,7 @@ class ScanService:
         for goods (a barcode or a serial), the walk-in customer, whose sale they open at a till with none open."""
         named = party_named(raw)
         if named is None and text is not None:
-            return "customer", self.config.scanning.walk_in_customer
+            return station_row.WALK_IN, self.config.scanning.walk_in_customer
         return named
 
     def process(self, session: Session, station: str, raw: bytes | str, *, device: str = "api",

@@ -24,7 +24,7 @@ import functools
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, bindparam, literal_column, select, true, update
+from sqlalchemy import and_, bindparam, case, literal_column, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -160,13 +160,20 @@ _ANSWER = _answer()
 
 
 _PARTY_TABLES = {"supplier": SU, "customer": C}
+#: The walk-in customer, asked about for goods: only by a station with no open document (whose goods may open a
+#: sale), else not looked up (NULL).
+WALK_IN = "walk_in"
 _PARTY = "pa_id"
 
 
 def _party_id(kind: str):
-    """The id of the ``kind`` of party whose code is bound as ``party_code`` (NULL: none), as a column."""
-    table = _PARTY_TABLES[kind]
-    return select(table.c.id).where(table.c.code == bindparam("party_code")).scalar_subquery().label(_PARTY)
+    """The id of the ``kind`` of party (or the walk-in customer, ``WALK_IN``) whose code is bound as ``party_code``
+    (NULL: none), as a column."""
+    table = _PARTY_TABLES["customer" if kind == WALK_IN else kind]
+    found = select(table.c.id).where(table.c.code == bindparam("party_code")).scalar_subquery()
+    if kind == WALK_IN:  # a subquery under CASE runs only when its branch is taken (PostgreSQL: a lazy InitPlan)
+        found = case((or_(D.c.id.is_(None), D.c.status != DocumentStatus.open), found))
+    return found.label(_PARTY)
 
 
 def _probing(keyed: bool, probe: bool, party: str | None = None):
@@ -182,8 +189,9 @@ def _probing(keyed: bool, probe: bool, party: str | None = None):
     answer is read, in statements of their own.
 
     ``party`` (``supplier`` or ``customer``): the id of that party by code comes with it too, as the reader and the
-    opening would ask it (a ``SUP:``/``CUS:`` scan's party, or the walk-in customer a sale's first goods open one
-    for: ScanContext.party); a lookup in the code's unique index.
+    opening would ask it (a ``SUP:``/``CUS:`` scan's party, or ``WALK_IN``, the walk-in customer a till's first
+    goods open a sale for, asked only with no document open: ScanContext.party); a lookup in the code's unique
+    index.
     """
     locked = _query(_locking())
     if keyed:
@@ -219,7 +227,7 @@ _LOCK = _READ.with_for_update(of=SS)
 _LOCK_KEYED = _keyed()
 #: By (keyed, probed, the kind of party asked about).
 _LOCK_PROBED = {(keyed, probe, party): _probing(keyed, probe, party) for keyed in (False, True)
-                for probe in (False, True) for party in (None, *_PARTY_TABLES)}
+                for probe in (False, True) for party in (None, *_PARTY_TABLES, WALK_IN)}
 _READ_SHOWN = _READ.add_columns(_ANSWER)
 # Its bind parameters are prefixed (``st_``): the scan log's insert may run it in its own statement (scan_log.write).
 _SAVE = update(SS).where(SS.c.station == bindparam("st_station")).values(
@@ -296,11 +304,20 @@ def load(session: Session, station: str, *, lock: bool, key: str | None = None,
             doc = found.document
             shown = answer_read.from_rows(doc.id, doc.order_id, row.an_rows) if doc is not None else None
             return replace(found, probed=probed(probe, _Probed(row)) if probe is not None else None, shown=shown,
-                           party=(*party, row.pa_id) if party is not None else None)
+                           party=_party_found(party, row.pa_id, doc) if party is not None else None)
         # Not made yet, or (PostgreSQL) another scan of this station holds it: wait for it, without the answer.
     row = session.connection().execute(_LOCK_KEYED if keyed else _LOCK if lock else _READ, params,
                                        execution_options=_FIRST if lock else {}).first()
     return _row(station, row, keyed) if row is not None else None
+
+
+def _party_found(party: tuple[str, str], found: int | None,
+                 document: DocumentHead | None) -> tuple[str, str, int | None] | None:
+    """The party asked about, as StationRow keeps it (its kind, code and id); None where it was not asked: the
+    walk-in customer of a station with a document open (the CASE left it)."""
+    if party[0] == WALK_IN and document is not None:
+        return None
+    return ("customer" if party[0] == WALK_IN else party[0], party[1], found)
 
 
 def _first_row(session: Session, statement, params: dict):
