@@ -211,11 +211,12 @@ def drive(engine: Engine, shape: Shape, stations: int, scans: int, *, seed: int 
             dt = time.perf_counter() - t0
             run.cpu += time.thread_time() - c0
             run.latencies.append(dt)
-            run.by_kind.setdefault(result.read_as or "invalid", []).append(dt)
+            kind = result.read_as or "invalid"
+            run.by_kind.setdefault(kind, []).append(dt)
             statements, round_trips = counter.in_this_thread()
-            run.costs.setdefault(result.read_as or "invalid", []).append(
+            run.costs.setdefault(kind, []).append(
                 (statements - sent[0], None if round_trips is None else round_trips - sent[1]))
-            run.spans.append((t0, t0 + dt, result.read_as or "invalid"))
+            run.spans.append((t0, t0 + dt, kind))
             if result.accepted:
                 run.accepted += 1
             else:

@@ -109,8 +109,7 @@ def _write_lines(Session, station: str, numbers: range, *, prefix: str) -> int:
             s.execute(insert(L), rows[start:start + 5000])
         # Set, not added to: on SQLite the lines' trigger (migration 0012) has raised it to their last number.
         s.execute(update(D).where(D.c.id == doc.id).values(line_count=first - 1 + len(rows)))
-        if rows and not tallies.by_trigger(s.get_bind().dialect.name, rows[0]["serial"], product.id):
-            tallies.add(s, doc.id, product.id, len(rows))  # on SQLite the lines' INSERT tallied them (0014)
+        tallies.add_serial_lines(s, doc.id, product.id, len(rows))
         return doc.id
 
 

@@ -61,8 +61,7 @@ def _received(Session, location_id: int, numbers: list[str], product_id: int, su
         for start in range(0, len(rows), 5000):
             s.execute(insert(L), rows[start:start + 5000])
         s.execute(update(D).where(D.c.id == doc.id).values(line_count=len(rows)))
-        if rows and not tallies.by_trigger(s.get_bind().dialect.name, rows[0]["serial"], product_id):
-            tallies.add(s, doc.id, product_id, len(rows))  # on SQLite the lines' INSERT tallied them (0014)
+        tallies.add_serial_lines(s, doc.id, product_id, len(rows))
         s.flush()
         posting.post(s, s.get(Document, doc.id))
 

@@ -354,7 +354,7 @@ def add_line(session: Session, given: Document | DocumentHead, *, product: Produ
     dialect = session.get_bind().dialect.name
     together = tally is not None and dialect == "postgresql"
     # SQLite: a serial's line is tallied by its own INSERT (migration 0014's trigger), with nothing more to send.
-    tallied = together or (tally is not None and tallies.by_trigger(dialect, resolved.serial, product.id))
+    tallied = together or (tally is not None and tallies.by_trigger(dialect, resolved.serial is not None))
     if rechecked and tally is not None:  # the line, then its tally with the serial read again: one round trip
         line_no, again, made = _insert_tallied(session, doc, values, tally)
         lookups.read_again(resolved.serial, again)

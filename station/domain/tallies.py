@@ -81,11 +81,18 @@ def made_cte():
     return _UPSERT["postgresql"].returning(literal_column("xmax = 0").label("made")).cte("tallied")
 
 
-def by_trigger(dialect: str, serial: str | None, product_id: int | None) -> bool:
-    """Whether the line's own INSERT tallies it: on SQLite a line naming a serial and a product is tallied by the
-    trigger ``document_line_tallied`` (migration 0014), units its quantity and taken its ``takes_unit``; its writer
-    adds nothing (a line written in bulk included)."""
-    return dialect == "sqlite" and serial is not None and product_id is not None
+def by_trigger(dialect: str, names_serial: bool) -> bool:
+    """Whether a tallied line's own INSERT tallies it (a tallied line names a product): on SQLite a line naming a
+    serial is tallied by the trigger ``document_line_tallied`` (migration 0014), units its quantity and taken its
+    ``takes_unit``; its writer adds nothing (a line written in bulk included)."""
+    return dialect == "sqlite" and names_serial
+
+
+def add_serial_lines(session: Session, document_id: int, product_id: int, lines: int) -> None:
+    """The tally of ``lines`` serials' lines of one product written in bulk, taking no unit (the bench's receipts):
+    one upsert, where their INSERT did not tally them already (``by_trigger``: SQLite's did)."""
+    if lines and not by_trigger(session.get_bind().dialect.name, names_serial=True):
+        add(session, document_id, product_id, lines)
 
 
 def add(session: Session, document_id: int, product_id: int, units: int, taken: int = 0) -> None:

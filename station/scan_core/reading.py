@@ -273,12 +273,19 @@ def _location(scan: _Scan) -> Reading | None:
 _PARTIES = {"SUP:": Kind.supplier, "CUS:": Kind.customer}
 
 
+def _party_of(text: str) -> tuple[Kind, str] | None:
+    """The kind of party a ``SUP:``/``CUS:`` text names and its code (empty when it names none); None for any other
+    text. The reader's, and what the caller asks about before reading (``party_named``)."""
+    kind = _PARTIES.get(_head(text))
+    return (kind, text[4:].strip()) if kind is not None else None
+
+
 def _party(scan: _Scan) -> Reading | None:
     """2. ``SUP:`` and ``CUS:`` parties."""
-    kind = _PARTIES.get(scan.head)
-    if kind is None:
+    named = _party_of(scan.text)
+    if named is None:
         return None
-    code = scan.text[4:].strip()
+    kind, code = named
     return Reading(kind, scan.text, code=code, found=bool(code) and scan.lookups.party_exists(kind.value, code))
 
 
@@ -385,9 +392,8 @@ def party_named(raw: bytes | str) -> tuple[str, str] | None:
     the caller asks about it before reading, with other reads (the reader's ``party_exists``); None for any other
     scan."""
     text = _text(raw)
-    kind = _PARTIES.get(_head(text)) if text is not None else None
-    code = text[4:].strip() if kind is not None else ""
-    return (kind.value, code) if code else None
+    named = _party_of(text) if text is not None else None
+    return (named[0].value, named[1]) if named is not None and named[1] else None
 
 
 def finishes(raw: bytes | str) -> bool:

@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from station.domain import location_facts
+from station.domain.catalogue import PARTY_MODELS
 from station.domain.facts import (
     READ_AHEAD,
     DocumentHead,
@@ -43,7 +44,7 @@ from station.domain.facts import (
     read_ahead,
 )
 from station.domain.models import Operator, ScanLog, StationState
-from station.domain.tables import SU, C, D, P
+from station.domain.tables import D, P
 from station.domain.vocabulary import MAIN_SITE, DocumentKind, DocumentStatus, Mode, Phase
 from station.scan_core import decisions
 from station.scan_core.reading import LocationInfo, ProductInfo
@@ -159,7 +160,6 @@ def _answer():
 _ANSWER = _answer()
 
 
-_PARTY_TABLES = {"supplier": SU, "customer": C}
 #: The walk-in customer, asked about for goods: only by a station with no open document (whose goods may open a
 #: sale), else not looked up (NULL).
 WALK_IN = "walk_in"
@@ -169,7 +169,7 @@ _PARTY = "pa_id"
 def _party_id(kind: str):
     """The id of the ``kind`` of party (or the walk-in customer, ``WALK_IN``) whose code is bound as ``party_code``
     (NULL: none), as a column."""
-    table = _PARTY_TABLES["customer" if kind == WALK_IN else kind]
+    table = PARTY_MODELS["customer" if kind == WALK_IN else kind].__table__
     found = select(table.c.id).where(table.c.code == bindparam("party_code")).scalar_subquery()
     if kind == WALK_IN:  # a subquery under CASE runs only when its branch is taken (PostgreSQL: a lazy InitPlan)
         found = case((or_(D.c.id.is_(None), D.c.status != DocumentStatus.open), found))
@@ -227,7 +227,7 @@ _LOCK = _READ.with_for_update(of=SS)
 _LOCK_KEYED = _keyed()
 #: By (keyed, probed, the kind of party asked about).
 _LOCK_PROBED = {(keyed, probe, party): _probing(keyed, probe, party) for keyed in (False, True)
-                for probe in (False, True) for party in (None, *_PARTY_TABLES, WALK_IN)}
+                for probe in (False, True) for party in (None, *PARTY_MODELS, WALK_IN)}
 _READ_SHOWN = _READ.add_columns(_ANSWER)
 # Its bind parameters are prefixed (``st_``): the scan log's insert may run it in its own statement (scan_log.write).
 _SAVE = update(SS).where(SS.c.station == bindparam("st_station")).values(
