@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from helpers.database import PG_URL, pg_available
 from sqlalchemy import func, select
 
+from station.bench import hot_path
 from station.bench.fill import Shape, fill
 from station.cli.main import cli
 from station.domain import location_check, stock
@@ -122,6 +123,19 @@ def _bench(*args: str) -> dict:
     return json.loads(lines[-1])
 
 
+def _spent(database: str, spent: dict) -> None:
+    """Where the in-process scans' time went, by whose code (station.bench.hot_path): each group's own time, the
+    database's and SQLAlchemy's never nothing, psycopg's only on PostgreSQL, and their sum the profile's total."""
+    groups = {f"{group}_ms": spent[f"{group}_ms"] for group in hot_path.GROUPS}
+    assert set(spent) == {"profiled_ms", "commit_ms", *groups}
+    assert all(ms >= 0 for ms in spent.values())
+    assert groups["database_ms"] > 0 and groups["sqlalchemy_ms"] > 0 and groups["station_ms"] > 0
+    assert (groups["driver_ms"] > 0) == (database == "postgresql")
+    assert sum(groups.values()) == pytest.approx(spent["profiled_ms"], abs=0.01)
+    # The commit's whole time is a part of the scan's: in the database, and in SQLAlchemy and the driver around it.
+    assert 0 < spent["commit_ms"] < spent["profiled_ms"]
+
+
 def test_small_run_prints_the_json(tmp_path):
     """A tiny bench run: one JSON document last, with a scan run and a floor run per database and all keys typed."""
     databases = ["--database", f"sqlite:///{tmp_path}/bench.db"]
@@ -161,6 +175,11 @@ def test_small_run_prints_the_json(tmp_path):
         # CPU per request, the server's (every thread) and the scan's own in process: the figures load hardly moves.
         assert http["server_cpu_ms_per_scan"] >= 0 and http["floor"]["server_cpu_ms_per_request"] >= 0
         assert http["in_process"]["cpu_ms_per_scan"] > 0
+        # The receipt's first serial again, each time under a new id: refused, answered and logged.
+        refused = http["refused"]
+        assert refused["codes"] == ["serial_on_open_document"]
+        assert 0 < refused["p50_ms"] <= refused["p99_ms"] <= refused["max_ms"] and refused["p50_vs_floor"] > 0
+        _spent(http["database"], http["in_process"]["spent"])
     runs = [r for r in out["runs"] if r["kind"] in ("scan", "floor")]
     for run in runs:
         for key, kind in RUN_KEYS.items():

@@ -6,7 +6,10 @@ page's scan box does; its floor is the same client fetching a static file
 (the server's and the socket's own cost, no database), and ``in_process``
 the same scans of a receipt before it, through ``ScanService`` in the
 bench's own process with no server (the scan's own cost, its commit
-included): what HTTP adds to a scan is the difference. ``through_daemon``
+included, and what it is spent on: station.bench.hot_path): what HTTP adds
+to a scan is the difference. Its ``refused`` are the receipt's first serial
+sent again, each refused: the least a scan that is answered and logged
+costs over HTTP, no line written. ``through_daemon``
 starts ``station run`` with a serial scanner on a pseudo-terminal, follows
 the station's live events as a screen does, and times each scan from the
 moment its line's last byte is written to the moment the event showing it
@@ -36,6 +39,8 @@ from .children import child_env
 from .drive import percentiles
 
 GTIN, SUPPLIER = "04012345678918", "BENCH-HTTP-SUPPLIER"
+#: At most this many scans run under the profiler (station.bench.hot_path): enough for shares, a few seconds.
+PROFILED = 400
 
 
 def _config(workdir: Path, url: str, station: str, mode: str, scanner: Path | None = None) -> Path:
@@ -114,10 +119,12 @@ def _receipt(scans: int) -> tuple[list[str], int]:
     return [f"SUP:{SUPPLIER}", GTIN, *(f"HTTP-{n:07d}" for n in range(scans + warm)), "CMD:FINISH"], 2 + warm
 
 
-def in_process(url: str, config: Path, station: str, *, scans: int) -> dict:
+def scan_receipt(url: str, config: Path, station: str, *, scans: int, run: str,
+                 profiler=None) -> tuple[list[float], list[float], int]:
     """The receipt's scans through ``ScanService`` in this process, a transaction each (its commit included), no
-    server: the scan's own cost, the same work as the server's. Its serials are the HTTP run's with an ``L`` in
-    front, so the two receipts differ only in how their scans arrive."""
+    server; each scan's time and CPU, and how many lead in untimed. ``run`` names this receipt: its serials are
+    the HTTP run's with it in front, and its idempotency keys start with it. A ``profiler`` given runs during
+    each timed scan (station.bench.hot_path)."""
     from station.config import load
     from station.scanning.service import ScanService
     from station.storage.db import make_engine, make_sessionmaker
@@ -128,17 +135,32 @@ def in_process(url: str, config: Path, station: str, *, scans: int) -> dict:
         service, Session = ScanService(load(config)), make_sessionmaker(engine)
         sequence, lead = _receipt(scans)
         timed, cpu = [], []
-        for data in (("L" + d if d.startswith("HTTP-") else d) for d in sequence):
+        for n, data in enumerate(f"{run}-{d}" if d.startswith("HTTP-") else d for d in sequence):
+            profiled = profiler is not None and lead <= n < len(sequence) - 1
             t0, c0 = time.perf_counter(), time.thread_time()
+            if profiled:
+                profiler.enable()
             answer = run_in_transaction(Session, lambda s, data=data: service.process(
-                s, station, data, device="api", key=f"local-{data}"))
+                s, station, data, device="api", key=f"{run}-{data}"))
+            if profiled:
+                profiler.disable()
             timed.append(time.perf_counter() - t0)
             cpu.append(time.thread_time() - c0)
             if not answer.accepted:
                 raise RuntimeError(f"the bench's own scan {data} was refused: {answer.as_json()}")
     finally:
         engine.dispose()
-    return {**percentiles(timed[lead:-1]), "cpu_ms_per_scan": round(sum(cpu[lead:-1]) / scans * 1000, 3)}
+    return timed, cpu, lead
+
+
+def in_process(url: str, config: Path, station: str, *, scans: int) -> dict:
+    """The receipt's scans through ``ScanService`` in this process (``scan_receipt``): the scan's own cost, the
+    same work as the server's, with what it is spent on (station.bench.hot_path, a receipt of its own)."""
+    from . import hot_path
+
+    timed, cpu, lead = scan_receipt(url, config, station, scans=scans, run="local")
+    return {**percentiles(timed[lead:-1]), "cpu_ms_per_scan": round(sum(cpu[lead:-1]) / scans * 1000, 3),
+            "spent": hot_path.spent(url, config, station, scans=min(scans, PROFILED))}
 
 
 def over_http(url: str, *, scans: int = 1000) -> dict:
@@ -164,6 +186,17 @@ def over_http(url: str, *, scans: int = 1000) -> dict:
                     raise RuntimeError(f"the bench's own scan {data} was refused: {answer}")
                 return elapsed
 
+            def refused(n: int, data: str) -> tuple[float, str]:
+                """``data`` sent again under a new id: a scan the station refuses (and logs, durably)."""
+                body = json.dumps({"data": data, "id": f"refused-{n}"})
+                t0 = time.perf_counter()
+                conn.request("POST", "/api/stations/bench-http/scans", body=body, headers=headers)
+                answer = json.loads(conn.getresponse().read())
+                elapsed = time.perf_counter() - t0
+                if answer.get("accepted") is not False:
+                    raise RuntimeError(f"the bench's scan of {data} again was not refused: {answer}")
+                return elapsed, answer["code"]
+
             def static() -> float:
                 t0 = time.perf_counter()
                 conn.request("GET", "/static/station.css")
@@ -178,12 +211,18 @@ def over_http(url: str, *, scans: int = 1000) -> dict:
             cpu1 = _cpu_seconds(base.pid)
             floor = [static() for _ in range(scans)]
             cpu2 = _cpu_seconds(base.pid)
+            again = [refused(n, sequence[lead]) for n in range(scans)]
             post(sequence[-1])
             conn.close()
     # The server's CPU (every thread of it) per request: unlike the latencies, hardly moved by other work.
     return {"scans": scans, **percentiles(timed), "server_cpu_ms_per_scan": round((cpu1 - cpu0) / scans * 1000, 3),
             "floor": {**percentiles(floor), "server_cpu_ms_per_request": round((cpu2 - cpu1) / scans * 1000, 3)},
             "p50_vs_floor": round(percentiles(timed)["p50_ms"] / percentiles(floor)["p50_ms"], 1),
+            # The least a scan answered and logged costs: a serial of this receipt scanned again, refused before
+            # any line is written (its log line and the station's state, committed as any scan's).
+            "refused": {**percentiles([t for t, _ in again]), "codes": sorted({code for _, code in again}),
+                        "p50_vs_floor": round(percentiles([t for t, _ in again])["p50_ms"]
+                                              / percentiles(floor)["p50_ms"], 1)},
             "in_process": local}
 
 
