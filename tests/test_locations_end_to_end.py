@@ -22,6 +22,7 @@ from station.traceability import epcis
 
 GTIN = "09501101020917"
 LOOSE = "5901234123457"
+GADGET = "4006381333931"
 STATIONS = [
     {"id": "goods-in", "mode": "receive", "location": "GOODS-IN"},
     {"id": "till", "mode": "sell", "location": "FLOOR"},
@@ -98,6 +99,42 @@ def test_receive_with_put_away_then_move_then_sell(db, shop):
     assert [(k.value, q, codes.get(f), codes.get(t)) for k, q, f, t in moves] == [
         ("receipt", 1, None, "A-03"), ("move", 0, "A-03", "FLOOR"), ("sale", -1, "FLOOR", None)]
     _clean(db)
+
+
+def _places(document) -> list[tuple[str, str | None, str | None]]:
+    return [(x["serial"], x["from_location"], x["to_location"]) for x in document["lines"]]
+
+
+def test_each_answer_names_where_its_lines_units_go_and_come_from(db, shop):
+    """Guards the places of the lines in every scan's answer and in the station's view: a receipt's lines name
+    where each unit goes, a sale's and a move's where each comes from (the serial's place: places.line_places).
+    Most answers are the station's locked read with the new line joined to it; a product's first line on a
+    document with others is read again after it is written (answer_read.read)."""
+    with db.Session.begin() as s:
+        catalogue.create_product(s, "GAD-1", "Gadget", barcodes=[GADGET])
+    receipt = shop("goods-in", "SUP:ACME", GTIN, "SN-1", "LOC:A-03", "SN-2", "SN-3", "SN-4")
+    _accepted(receipt)
+    assert [_places(a.document) for a in receipt[2:]] == [
+        [("SN-1", None, "GOODS-IN")], [("SN-1", None, "GOODS-IN")],
+        [("SN-1", None, "GOODS-IN"), ("SN-2", None, "A-03")],
+        [("SN-1", None, "GOODS-IN"), ("SN-2", None, "A-03"), ("SN-3", None, "A-03")],
+        [("SN-1", None, "GOODS-IN"), ("SN-2", None, "A-03"), ("SN-3", None, "A-03"), ("SN-4", None, "A-03")]]
+    service = ScanService(from_dict({"stations": STATIONS}))
+    with db.Session() as s:
+        assert _places(service.view(s, "goods-in")["document"]) == _places(receipt[-1].document)
+    _accepted(shop("goods-in", GADGET, "G-1", "CMD:FINISH"))
+    sale = shop("till", "CUS:BOB", "SN-1", "SN-2", "G-1", "SN-3")
+    _accepted(sale)
+    assert [_places(a.document) for a in sale[1:]] == [
+        [("SN-1", "GOODS-IN", None)], [("SN-1", "GOODS-IN", None), ("SN-2", "A-03", None)],
+        [("SN-1", "GOODS-IN", None), ("SN-2", "A-03", None), ("G-1", "A-03", None)],
+        [("SN-1", "GOODS-IN", None), ("SN-2", "A-03", None), ("G-1", "A-03", None), ("SN-3", "A-03", None)]]
+    moved = shop("mover", "LOC:FLOOR", "SN-4")
+    _accepted(moved)
+    assert _places(moved[-1].document) == [("SN-4", "A-03", "FLOOR")]
+    with db.Session() as s:
+        assert _places(service.view(s, "till")["document"]) == _places(sale[-1].document)
+        assert _places(service.view(s, "mover")["document"]) == [("SN-4", "A-03", "FLOOR")]
 
 
 def test_a_transfer_is_in_transit_until_it_arrives_and_cannot_be_sold_meanwhile(db, shop):
