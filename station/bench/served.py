@@ -176,23 +176,23 @@ def over_http(url: str, *, scans: int = 1000) -> dict:
             conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
             headers = {"Content-Type": "application/json"}
 
-            def post(data: str) -> float:
-                body = json.dumps({"data": data, "id": f"http-{data}"})
+            def scan(data: str, key: str) -> tuple[float, dict]:
+                """One scan, timed from the request sent to its answer read, and the answer."""
+                body = json.dumps({"data": data, "id": key})
                 t0 = time.perf_counter()
                 conn.request("POST", "/api/stations/bench-http/scans", body=body, headers=headers)
                 answer = json.loads(conn.getresponse().read())
-                elapsed = time.perf_counter() - t0
+                return time.perf_counter() - t0, answer
+
+            def post(data: str) -> float:
+                elapsed, answer = scan(data, f"http-{data}")
                 if not answer.get("accepted"):
                     raise RuntimeError(f"the bench's own scan {data} was refused: {answer}")
                 return elapsed
 
             def refused(n: int, data: str) -> tuple[float, str]:
                 """``data`` sent again under a new id: a scan the station refuses (and logs, durably)."""
-                body = json.dumps({"data": data, "id": f"refused-{n}"})
-                t0 = time.perf_counter()
-                conn.request("POST", "/api/stations/bench-http/scans", body=body, headers=headers)
-                answer = json.loads(conn.getresponse().read())
-                elapsed = time.perf_counter() - t0
+                elapsed, answer = scan(data, f"refused-{n}")
                 if answer.get("accepted") is not False:
                     raise RuntimeError(f"the bench's scan of {data} again was not refused: {answer}")
                 return elapsed, answer["code"]
