@@ -214,15 +214,19 @@ def over_http(url: str, *, scans: int = 1000) -> dict:
             again = [refused(n, sequence[lead]) for n in range(scans)]
             post(sequence[-1])
             conn.close()
+    scanned, floored = percentiles(timed), percentiles(floor)
+    # The least a scan answered and logged costs: a serial of this receipt scanned again, refused before any line is
+    # written (its log line and the station's state, committed as any scan's).
+    refusals = percentiles([t for t, _ in again])
+
+    def vs_floor(measured: dict) -> float:
+        return round(measured["p50_ms"] / floored["p50_ms"], 1)
+
     # The server's CPU (every thread of it) per request: unlike the latencies, hardly moved by other work.
-    return {"scans": scans, **percentiles(timed), "server_cpu_ms_per_scan": round((cpu1 - cpu0) / scans * 1000, 3),
-            "floor": {**percentiles(floor), "server_cpu_ms_per_request": round((cpu2 - cpu1) / scans * 1000, 3)},
-            "p50_vs_floor": round(percentiles(timed)["p50_ms"] / percentiles(floor)["p50_ms"], 1),
-            # The least a scan answered and logged costs: a serial of this receipt scanned again, refused before
-            # any line is written (its log line and the station's state, committed as any scan's).
-            "refused": {**percentiles([t for t, _ in again]), "codes": sorted({code for _, code in again}),
-                        "p50_vs_floor": round(percentiles([t for t, _ in again])["p50_ms"]
-                                              / percentiles(floor)["p50_ms"], 1)},
+    return {"scans": scans, **scanned, "server_cpu_ms_per_scan": round((cpu1 - cpu0) / scans * 1000, 3),
+            "floor": {**floored, "server_cpu_ms_per_request": round((cpu2 - cpu1) / scans * 1000, 3)},
+            "p50_vs_floor": vs_floor(scanned),
+            "refused": {**refusals, "codes": sorted({code for _, code in again}), "p50_vs_floor": vs_floor(refusals)},
             "in_process": local}
 
 
