@@ -166,10 +166,15 @@ WALK_IN = "walk_in"
 _PARTY = "pa_id"
 
 
+def _party_kind(asked: str) -> str:
+    """The kind of party asked about (``supplier`` or ``customer``): the walk-in customer (``WALK_IN``) is one."""
+    return "customer" if asked == WALK_IN else asked
+
+
 def _party_id(kind: str):
     """The id of the ``kind`` of party (or the walk-in customer, ``WALK_IN``) whose code is bound as ``party_code``
     (NULL: none), as a column."""
-    table = PARTY_MODELS["customer" if kind == WALK_IN else kind].__table__
+    table = PARTY_MODELS[_party_kind(kind)].__table__
     found = select(table.c.id).where(table.c.code == bindparam("party_code")).scalar_subquery()
     if kind == WALK_IN:  # a subquery under CASE runs only when its branch is taken (PostgreSQL: a lazy InitPlan)
         found = case((or_(D.c.id.is_(None), D.c.status != DocumentStatus.open), found))
@@ -317,7 +322,7 @@ def _party_found(party: tuple[str, str], found: int | None,
     walk-in customer of a station with a document open (the CASE left it)."""
     if party[0] == WALK_IN and document is not None:
         return None
-    return ("customer" if party[0] == WALK_IN else party[0], party[1], found)
+    return (_party_kind(party[0]), party[1], found)
 
 
 def _first_row(session: Session, statement, params: dict):
